@@ -1,0 +1,219 @@
+//! Executes a plan against a kernel, in order, and reports each change. The only writer of
+//! kernel state. Stops at the first failure and names it; running apply again finishes the
+//! job because the next plan starts from whatever was applied. Destinations are drained
+//! (weight 0) before deletion and deleted once idle, or when the drain timeout passes.
+
+use std::time::{Duration, Instant};
+
+use crate::kernel::{KResult, Kernel, KernelError};
+use crate::model::Ledger;
+use crate::model::ipvs::{Dest, DestKey, Protocol, Service, ServiceKey};
+use crate::plan::{Change, Plan};
+
+/// How apply behaves.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Wait at most this long for draining destinations to go idle, then delete them anyway;
+    /// `None`: do not wait, leave busy ones draining for the next apply.
+    pub drain_timeout: Option<Duration>,
+    /// How often to re-read connection counters while waiting.
+    pub poll: Duration,
+    /// Allow deleting more than `max_destroy` services and destinations.
+    pub allow_destroy: bool,
+    /// The blast-radius limit.
+    pub max_destroy: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { drain_timeout: None, poll: Duration::from_millis(500), allow_destroy: false, max_destroy: 10 }
+    }
+}
+
+/// What happened to one change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done.
+    Done,
+    /// Weight set to 0; still has connections, so it was not deleted yet.
+    Draining {
+        /// Active + inactive connections left.
+        connections: u64,
+    },
+}
+
+/// Receives progress, to print it.
+pub trait Progress {
+    /// A change is about to run.
+    fn start(&mut self, index: usize, total: usize, change: &Change);
+    /// A change finished.
+    fn done(&mut self, index: usize, change: &Change, outcome: &Outcome);
+}
+
+/// Progress that goes nowhere.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn start(&mut self, _: usize, _: usize, _: &Change) {}
+    fn done(&mut self, _: usize, _: &Change, _: &Outcome) {}
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Changes carried out.
+    pub applied: usize,
+    /// Objects left draining (still have connections).
+    pub draining: usize,
+}
+
+/// Why an apply stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// Too many deletions for the blast-radius guard.
+    #[error("this apply would delete {count} IPVS services and destinations, more than the limit of {limit}\n  hint: check the plan; if it is right, pass --allow-destroy (or raise --max-destroy)")]
+    BlastRadius {
+        /// Deletions planned.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A change failed.
+    #[error("change {index} of {total} failed ({applied} applied before it): {source}")]
+    Change {
+        /// 1-based index of the failed change.
+        index: usize,
+        /// Number of changes in the plan.
+        total: usize,
+        /// Changes applied before it.
+        applied: usize,
+        /// The kernel's error.
+        #[source]
+        source: KernelError,
+    },
+    /// The ledger could not be written.
+    #[error("record ownership: {0}")]
+    Ledger(#[source] KernelError),
+}
+
+/// Number of services and destinations a plan deletes.
+pub fn destroy_count(plan: &Plan) -> usize {
+    plan.changes
+        .iter()
+        .map(|c| match c {
+            Change::DelService { service } => 1 + service.dests.len(),
+            Change::DelDest { .. } => 1,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Applies `plan` to `k`.
+pub fn apply(plan: &Plan, k: &mut dyn Kernel, opts: &Options, progress: &mut dyn Progress) -> Result<Report, ApplyError> {
+    let count = destroy_count(plan);
+    if count > opts.max_destroy && !opts.allow_destroy {
+        return Err(ApplyError::BlastRadius { count, limit: opts.max_destroy });
+    }
+    let before = k.load().map_err(ApplyError::Ledger)?;
+    k.store(&union(&before, &plan.ledger)).map_err(ApplyError::Ledger)?;
+    let total = plan.changes.len();
+    let mut report = Report::default();
+    let mut final_ledger = plan.ledger.clone();
+    for (i, change) in plan.changes.iter().enumerate() {
+        progress.start(i + 1, total, change);
+        let outcome = execute(k, change, opts)
+            .map_err(|source| ApplyError::Change { index: i + 1, total, applied: report.applied, source })?;
+        if let (Outcome::Draining { .. }, Change::DelService { service }) = (&outcome, change) {
+            final_ledger.services.insert(service.key);
+        }
+        if matches!(outcome, Outcome::Draining { .. }) {
+            report.draining += 1;
+        }
+        progress.done(i + 1, change, &outcome);
+        report.applied += 1;
+    }
+    k.store(&final_ledger).map_err(ApplyError::Ledger)?;
+    Ok(report)
+}
+
+/// Everything owned before or after: kept while an apply runs, so an interrupted apply
+/// never forgets an object it may have created or not yet deleted.
+fn union(a: &Ledger, b: &Ledger) -> Ledger {
+    let mut u = b.clone();
+    u.services.extend(a.services.iter().copied());
+    u.addresses.extend(a.addresses.iter().cloned());
+    for (k, v) in &a.routes {
+        u.routes.insert(*k, v.clone());
+    }
+    for (k, v) in &a.sysctls {
+        u.sysctls.insert(k.clone(), v.clone());
+    }
+    u
+}
+
+fn execute(k: &mut dyn Kernel, c: &Change, opts: &Options) -> KResult<Outcome> {
+    match c {
+        Change::SetSysctl { key, to, .. } => k.write(key, to),
+        Change::LinkUp { interface, .. } => k.link_up(interface),
+        Change::AddAddress { address } => k.add_address(address),
+        Change::ReplaceAddress { from, to } => k.del_address(from).and_then(|()| k.add_address(to)),
+        Change::DelAddress { address } => k.del_address(address),
+        Change::SetRoute { route, .. } => k.set_route(route),
+        Change::DelRoute { route } => k.del_route(route),
+        Change::AddService { service } => k.add_service(service),
+        Change::EditService { to, .. } => k.edit_service(to),
+        Change::AddDest { service, dest } => k.add_dest(service, dest),
+        Change::EditDest { service, to, .. } => k.edit_dest(service, to),
+        Change::DelDest { service, dest } => return del_dest(k, service, dest, opts),
+        Change::DelService { service } => return del_service(k, service, opts),
+    }
+    .map(|()| Outcome::Done)
+}
+
+fn quiesce(k: &mut dyn Kernel, svc: &ServiceKey, d: &Dest) -> KResult<()> {
+    if d.weight == 0 {
+        return Ok(());
+    }
+    k.edit_dest(svc, &Dest { weight: 0, stats: None, ..d.clone() })
+}
+
+/// UDP has no connection end to wait for; its entries only time out, so it is not drained.
+fn drains(svc: &ServiceKey) -> bool {
+    !matches!(svc, ServiceKey::Addr { protocol: Protocol::Udp, .. })
+}
+
+fn del_dest(k: &mut dyn Kernel, svc: &ServiceKey, d: &Dest, opts: &Options) -> KResult<Outcome> {
+    quiesce(k, svc, d)?;
+    let busy = if drains(svc) { wait_idle(k, svc, &[d.key()], opts)? } else { 0 };
+    if busy > 0 {
+        return Ok(Outcome::Draining { connections: busy });
+    }
+    k.del_dest(svc, &d.key()).map(|()| Outcome::Done)
+}
+
+fn del_service(k: &mut dyn Kernel, s: &Service, opts: &Options) -> KResult<Outcome> {
+    for d in s.dests.values() {
+        quiesce(k, &s.key, d)?;
+    }
+    let keys: Vec<DestKey> = s.dests.keys().copied().collect();
+    let busy = if drains(&s.key) && !keys.is_empty() { wait_idle(k, &s.key, &keys, opts)? } else { 0 };
+    if busy > 0 {
+        return Ok(Outcome::Draining { connections: busy });
+    }
+    k.del_service(&s.key).map(|()| Outcome::Done)
+}
+
+/// Polls until the destinations have no connections; returns the connections left (0 when
+/// idle, or when the drain timeout passed and they may be deleted anyway).
+fn wait_idle(k: &mut dyn Kernel, svc: &ServiceKey, keys: &[DestKey], opts: &Options) -> KResult<u64> {
+    let deadline = opts.drain_timeout.map(|t| Instant::now() + t);
+    loop {
+        let busy: u64 = k.dests(svc)?.iter().filter(|d| keys.contains(&d.key())).map(Dest::connections).sum();
+        match deadline {
+            _ if busy == 0 => return Ok(0),
+            None => return Ok(busy),
+            Some(t) if Instant::now() >= t => return Ok(0),
+            Some(_) => std::thread::sleep(opts.poll),
+        }
+    }
+}

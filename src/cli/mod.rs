@@ -1,0 +1,189 @@
+//! The command line: argument parsing (clap), one function per command, and the error type
+//! printed once by `main`. Commands turn arguments into values, call the pure core and the
+//! kernel layer, and hand results to the views.
+
+pub mod exit;
+pub mod facts;
+pub mod files;
+pub mod view;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use exit::Exit;
+
+use crate::manifest::{self, Problems};
+use crate::model::{self, Cluster, Health, NodeState};
+use crate::plan;
+
+/// lbconverge: converge Linux LVS nodes (IPVS, VIPs, sysctls, VRRP) to one YAML manifest.
+#[derive(Debug, Parser)]
+#[command(name = "lbconverge", version, about, long_about = None, disable_help_subcommand = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a manifest: YAML, schema, references and rules. Prints every problem.
+    Validate(ValidateArgs),
+    /// Show what apply would change on a node, without changing anything.
+    Plan(PlanArgs),
+    /// Print the manifest's JSON Schema.
+    Schema,
+}
+
+/// `validate` arguments.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The manifest file.
+    pub manifest: PathBuf,
+}
+
+/// Output formats of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Human-readable, terraform style.
+    Text,
+    /// The plan as JSON (documented in the README; the saved-plan format).
+    Json,
+}
+
+/// `plan` arguments.
+#[derive(Debug, Args)]
+#[command(after_help = "Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes (with --detailed-exitcode).")]
+pub struct PlanArgs {
+    /// The manifest file.
+    pub manifest: PathBuf,
+    /// The manifest node to plan for. Default: the node whose address this host (or the
+    /// --live snapshot) holds.
+    #[arg(long)]
+    pub node: Option<String>,
+    /// Plan against this live-state snapshot (the YAML `lbconverge show` prints) instead of
+    /// this host's kernel. Needs no root.
+    #[arg(long, value_name = "SNAPSHOT")]
+    pub live: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Also save the plan (JSON, with a fingerprint of the live state) for `apply --plan`.
+    #[arg(long, value_name = "PLANFILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 2 when there are changes, 0 when there are none.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// An error that ends a command; printed once by `main`.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The manifest has problems.
+    #[error("{0}")]
+    Manifest(Problems),
+    /// Wrong or missing arguments.
+    #[error("{0}")]
+    Usage(String),
+    /// A snapshot, plan or output file could not be used.
+    #[error("{0}")]
+    File(String),
+    /// The kernel refused or failed.
+    #[error("{0}")]
+    Kernel(#[from] crate::kernel::KernelError),
+}
+
+/// Parses arguments; usage errors exit 1 (not clap's 2, which means "changes").
+pub fn parse_args() -> Result<Cli, Exit> {
+    Cli::try_parse().map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() { Exit::Error } else { Exit::Ok }
+    })
+}
+
+/// Runs a command.
+pub fn run(cli: Cli) -> Result<Exit, CliError> {
+    match cli.command {
+        Command::Validate(a) => validate(&a),
+        Command::Plan(a) => plan_cmd(&a),
+        Command::Schema => {
+            print!("{}", manifest::schema::SCHEMA_TEXT);
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+/// Loads and validates a manifest, printing warnings to stderr.
+pub fn load_cluster(path: &std::path::Path) -> Result<Cluster, CliError> {
+    let loaded = manifest::load(path).map_err(CliError::Manifest)?;
+    let v = model::validate(&loaded, &facts::HostFacts).map_err(CliError::Manifest)?;
+    for w in &v.warnings {
+        eprintln!("{w}");
+    }
+    Ok(v.cluster)
+}
+
+fn validate(a: &ValidateArgs) -> Result<Exit, CliError> {
+    let c = load_cluster(&a.manifest)?;
+    println!(
+        "{}: valid ({} nodes, {} VRRP instances, {} services)",
+        a.manifest.display(),
+        c.nodes.len(),
+        c.vrrp.len(),
+        c.services.len()
+    );
+    Ok(Exit::Ok)
+}
+
+/// Picks the manifest node: `--node`, else the one whose address the live state holds.
+pub fn pick_node(c: &Cluster, asked: Option<&str>, live: &NodeState, source: &str) -> Result<String, CliError> {
+    let names = || c.nodes.keys().cloned().collect::<Vec<_>>().join(", ");
+    if let Some(n) = asked {
+        if c.nodes.contains_key(n) {
+            return Ok(n.to_string());
+        }
+        return Err(CliError::Usage(format!("node `{n}` is not in the manifest (nodes: {})", names())));
+    }
+    let held: Vec<_> = live.addresses.keys().map(|k| k.address.addr()).collect();
+    let found: Vec<&String> =
+        c.nodes.values().filter(|n| n.addresses.iter().any(|a| held.contains(&a.addr()))).map(|n| &n.name).collect();
+    match found.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(CliError::Usage(format!("{source} holds no address of a manifest node; pass --node NAME (one of: {})", names()))),
+        many => Err(CliError::Usage(format!(
+            "{source} holds addresses of several nodes ({}); pass --node NAME",
+            many.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+fn plan_cmd(a: &PlanArgs) -> Result<Exit, CliError> {
+    let cluster = load_cluster(&a.manifest)?;
+    let Some(live_path) = &a.live else {
+        return Err(CliError::Usage("planning against this host's kernel needs the kernel backend; pass --live SNAPSHOT".into()));
+    };
+    let live = files::load_snapshot(live_path)?;
+    let source = live_path.display().to_string();
+    let node = pick_node(&cluster, a.node.as_deref(), &live, &source)?;
+    let desired = model::desired(&cluster, &node, &Health::all_up())
+        .ok_or_else(|| CliError::Usage(format!("node `{node}` is not in the manifest")))?;
+    let p = plan::plan(&desired, &live);
+    emit_plan(&p, &source, a)
+}
+
+fn emit_plan(p: &plan::Plan, source: &str, a: &PlanArgs) -> Result<Exit, CliError> {
+    if let Some(out) = &a.out {
+        files::write_atomic(out, &view::plan_json(p))?;
+    }
+    let color = a.format == PlanFormat::Text && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let text = match a.format {
+        PlanFormat::Text => view::plan_text(p, source, color),
+        PlanFormat::Json => view::plan_json(p),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    Ok(if a.detailed_exitcode && !p.is_empty() { Exit::Changes } else { Exit::Ok })
+}

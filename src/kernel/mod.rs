@@ -1,0 +1,118 @@
+//! The only code that talks to the kernel. One trait per subsystem, named after the admin
+//! tool it mirrors (`ipvsadm`, `ip addr`, `ip route`, `sysctl`), taking model types; a
+//! [`Kernel`] is all of them. Implementations: the real kernel (netlink, /proc/sys) and an
+//! in-memory one ([`mem::MemKernel`]) that fails the way the kernel does.
+
+pub mod error;
+pub mod mem;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use error::KernelError;
+
+use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
+use crate::model::net::{Address, Link, Route};
+use crate::model::sysctl::{self, SysctlKey};
+use crate::model::{Desired, Ledger, NodeState};
+
+/// Result of a kernel operation.
+pub type KResult<T> = Result<T, KernelError>;
+
+/// IPVS tables, like `ipvsadm`.
+pub trait Ipvs {
+    /// Every service with its destinations and counters, like `ipvsadm -Ln --stats`.
+    fn services(&mut self) -> KResult<Vec<Service>>;
+    /// The destinations of one service, like `ipvsadm -Ln -t VIP:PORT`.
+    fn dests(&mut self, service: &ServiceKey) -> KResult<Vec<Dest>>;
+    /// Adds a service (its settings only), like `ipvsadm -A`.
+    fn add_service(&mut self, service: &Service) -> KResult<()>;
+    /// Changes a service's scheduler, flags or persistence, like `ipvsadm -E`.
+    fn edit_service(&mut self, service: &Service) -> KResult<()>;
+    /// Deletes a service and its destinations, like `ipvsadm -D`.
+    fn del_service(&mut self, key: &ServiceKey) -> KResult<()>;
+    /// Adds a destination, like `ipvsadm -a`.
+    fn add_dest(&mut self, service: &ServiceKey, dest: &Dest) -> KResult<()>;
+    /// Changes a destination's weight, forwarding or thresholds, like `ipvsadm -e`.
+    fn edit_dest(&mut self, service: &ServiceKey, dest: &Dest) -> KResult<()>;
+    /// Deletes a destination, like `ipvsadm -d`.
+    fn del_dest(&mut self, service: &ServiceKey, dest: &DestKey) -> KResult<()>;
+}
+
+/// Interfaces and addresses, like `ip link` / `ip addr`.
+pub trait Addrs {
+    /// Every address with its label, like `ip addr show`.
+    fn addresses(&mut self) -> KResult<Vec<Address>>;
+    /// Every interface, like `ip link show`.
+    fn links(&mut self) -> KResult<BTreeMap<String, Link>>;
+    /// Adds an address, like `ip addr add A dev I label L` (IPv6 without DAD).
+    fn add_address(&mut self, address: &Address) -> KResult<()>;
+    /// Removes an address, like `ip addr del A dev I`.
+    fn del_address(&mut self, address: &Address) -> KResult<()>;
+    /// Brings an interface up, like `ip link set I up` (loading `ipip` for `tunl0`).
+    fn link_up(&mut self, interface: &str) -> KResult<()>;
+}
+
+/// Default routes of the main table, like `ip route`.
+pub trait Routes {
+    /// Default routes (IPv4 and IPv6), like `ip route show default`.
+    fn routes(&mut self) -> KResult<Vec<Route>>;
+    /// Installs or replaces a route, like `ip route replace`.
+    fn set_route(&mut self, route: &Route) -> KResult<()>;
+    /// Deletes a route, like `ip route del`.
+    fn del_route(&mut self, route: &Route) -> KResult<()>;
+}
+
+/// Sysctls under /proc/sys, like `sysctl`.
+pub trait Sysctls {
+    /// Reads a value, like `sysctl -n K`; `None` when the sysctl does not exist.
+    fn read(&mut self, key: &SysctlKey) -> KResult<Option<String>>;
+    /// Writes a value, like `sysctl -w K=V`.
+    fn write(&mut self, key: &SysctlKey, value: &str) -> KResult<()>;
+}
+
+/// Where the ownership ledger lives.
+pub trait LedgerStore {
+    /// Reads the ledger (empty if none was ever written).
+    fn load(&mut self) -> KResult<Ledger>;
+    /// Replaces the ledger.
+    fn store(&mut self, ledger: &Ledger) -> KResult<()>;
+}
+
+/// A whole node kernel.
+pub trait Kernel: Ipvs + Addrs + Routes + Sysctls + LedgerStore {}
+
+impl<T: Ipvs + Addrs + Routes + Sysctls + LedgerStore> Kernel for T {}
+
+/// The sysctls a snapshot reads: those desired, those owned, and the `all` counterparts
+/// that decide effective values.
+pub fn sysctl_scope(desired: Option<&Desired>, ledger: &Ledger) -> BTreeSet<SysctlKey> {
+    let mut keys: BTreeSet<SysctlKey> = ledger.sysctls.keys().cloned().collect();
+    if let Some(d) = desired {
+        keys.extend(d.state.sysctls.keys().cloned());
+    }
+    let alls: Vec<SysctlKey> = keys
+        .iter()
+        .filter(|k| sysctl::is_max_semantics(k.leaf()))
+        .filter_map(|k| k.with_interface("all"))
+        .collect();
+    keys.extend(alls);
+    keys
+}
+
+/// Reads the live state of this host: all IPVS services, addresses, links, default routes,
+/// the ledger, and the sysctls in scope of `desired` (all owned ones when `None`).
+pub fn snapshot(k: &mut dyn Kernel, desired: Option<&Desired>) -> KResult<NodeState> {
+    let owned = k.load()?;
+    let mut state = NodeState::default();
+    state.services = k.services()?.into_iter().map(|s| (s.key, s)).collect();
+    state.addresses = k.addresses()?.into_iter().map(|a| (a.key(), a)).collect();
+    state.links = k.links()?;
+    state.routes = k.routes()?.into_iter().map(|r| (r.destination, r)).collect();
+    for key in sysctl_scope(desired, &owned) {
+        if let Some(v) = k.read(&key)? {
+            state.sysctls.insert(key, v);
+        }
+    }
+    state.owned = owned;
+    Ok(state)
+}

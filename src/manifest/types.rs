@@ -1,0 +1,511 @@
+//! The manifest file format, v1: serde types that mirror the YAML file one to one.
+//!
+//! Nothing here interprets values: addresses, durations and sysctl names stay the strings the
+//! user wrote, so that `model::validate` can report every problem at once with its key path.
+//! The JSON Schema in `schemas/lbconverge.schema.json` is generated from these types.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A whole cluster: nodes, VRRP instances and virtual services.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "lbconverge manifest v1")]
+pub struct Manifest {
+    /// Manifest format version; must be 1.
+    #[schemars(range(min = 1, max = 1))]
+    pub version: u32,
+    /// Name of the cluster, shown in plans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// Values inherited by every service, backend and health check.
+    #[serde(default)]
+    pub defaults: Defaults,
+    /// Every machine of the cluster, by name.
+    pub nodes: BTreeMap<String, Node>,
+    /// Sysctl overrides for every node of a role.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub role_sysctls: BTreeMap<Role, BTreeMap<String, Scalar>>,
+    /// Checks that VRRP instances track (keepalived's `vrrp_script`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub track_scripts: BTreeMap<String, TrackScript>,
+    /// VRRP instances, by name (keepalived's `vrrp_instance`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vrrp: BTreeMap<String, VrrpInstance>,
+    /// Virtual services, by name (keepalived's `virtual_server`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub services: BTreeMap<String, Service>,
+}
+
+/// What a node does in the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Runs IPVS (and VRRP) and forwards client traffic to real servers.
+    Director,
+    /// Serves the traffic a director forwards to it.
+    RealServer,
+}
+
+/// One machine.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    /// `director`, `real-server`, or both.
+    #[schemars(length(min = 1))]
+    pub roles: Vec<Role>,
+    /// The node's own addresses with their prefix length, e.g. `172.16.40.11/24`.
+    #[schemars(length(min = 1))]
+    pub addresses: Vec<String>,
+    /// The interface that faces clients (and the other directors).
+    pub interface: String,
+    /// Label of the loopback alias that holds DR VIPs on a real server (default `lo:0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vip_label: Option<String>,
+    /// Sysctl overrides for this node; they win over role overrides and computed values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<String, Scalar>,
+}
+
+/// A scalar as written: an integer or a string (sysctl values, netmasks).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Scalar {
+    /// An integer value such as `1`.
+    Int(i64),
+    /// Any other value, as the kernel prints it.
+    Text(String),
+}
+
+impl Scalar {
+    /// The value as /proc/sys prints it.
+    pub fn render(&self) -> String {
+        match self {
+            Scalar::Int(i) => i.to_string(),
+            Scalar::Text(s) => s.trim().to_string(),
+        }
+    }
+}
+
+/// A duration: `6s`, `500ms`, `1.5s`, `2m`, `1h`, or a number of seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Duration {
+    /// A number of seconds.
+    Seconds(f64),
+    /// A number with a unit.
+    Text(String),
+}
+
+impl JsonSchema for Duration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A duration such as 6s, 500ms, 1.5s, 2m or a number of seconds.",
+            "type": ["string", "number"]
+        })
+    }
+}
+
+/// Values inherited by services, backends and checks.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// Default scheduler (default `wlc`, as ipvsadm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduler: Option<Scheduler>,
+    /// Default forwarding method (default `dr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarding: Option<Forwarding>,
+    /// Default protocol (default `tcp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
+    /// Default backend weight (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 65535))]
+    pub weight: Option<u32>,
+    /// Default persistence for services.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistence: Option<Persistence>,
+    /// Default health check settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheck>,
+    /// Default for `inhibit_on_failure` (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inhibit_on_failure: Option<bool>,
+    /// Size of the kernel's `mh` lookup table (CONFIG_IP_VS_MH_TAB_INDEX; default 4093).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mh_table_size: Option<u32>,
+}
+
+/// IPVS scheduler names, as `ipvsadm -s` takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum Scheduler {
+    Rr,
+    Wrr,
+    Lc,
+    Wlc,
+    Lblc,
+    Lblcr,
+    Dh,
+    Sh,
+    Sed,
+    Nq,
+    Mh,
+    Fo,
+    Ovf,
+}
+
+/// Scheduler flags (`ipvsadm -b`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SchedulerFlag {
+    /// `sh`: pick another server when the hashed one is unavailable.
+    ShFallback,
+    /// `sh`: hash the source port too.
+    ShPort,
+    /// `mh`: pick another server when the hashed one is unavailable.
+    MhFallback,
+    /// `mh`: hash the source port too.
+    MhPort,
+}
+
+/// How a director forwards packets to a real server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Forwarding {
+    /// Direct routing (`-g`, keepalived `DR`).
+    Dr,
+    /// Masquerading (`-m`, keepalived `NAT`).
+    Nat,
+    /// IP-in-IP tunnelling (`-i`, keepalived `TUN`).
+    Tun,
+}
+
+/// Transport protocol of a virtual service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+/// Address family of a firewall-mark service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+}
+
+/// Client persistence (`ipvsadm -p` and `-M`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Persistence {
+    /// How long a client sticks to its real server.
+    pub timeout: Duration,
+    /// Clients in one network of this mask stick together: `255.255.255.0` or a prefix length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granularity: Option<Scalar>,
+}
+
+/// A virtual service: VIP + port + protocol, or a firewall mark.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// The virtual IP address clients connect to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vip: Option<String>,
+    /// The virtual port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<u32>,
+    /// `tcp` (default), `udp` or `sctp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
+    /// A firewall mark instead of VIP + port + protocol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 4294967295u32))]
+    pub fwmark: Option<u64>,
+    /// Address family of a firewall-mark service (default from `vips`, else ipv4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<Family>,
+    /// The VIPs a firewall mark matches: real servers hold them, VRRP ownership follows them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vips: Vec<String>,
+    /// Scheduler (default from `defaults`, else `wlc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduler: Option<Scheduler>,
+    /// Scheduler flags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scheduler_flags: Vec<SchedulerFlag>,
+    /// Forwarding method for every backend (default from `defaults`, else `dr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarding: Option<Forwarding>,
+    /// Client persistence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistence: Option<Persistence>,
+    /// One-packet scheduling (`ipvsadm -o`, keepalived `ops`), for UDP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_packet: Option<bool>,
+    /// Directors that carry this service when no VRRP instance owns its VIP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directors: Option<Vec<String>>,
+    /// For NAT: the address real servers route their replies through (their default route).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nat_gateway: Option<String>,
+    /// Health check settings for every backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheck>,
+    /// Keep a failed backend with weight 0 instead of removing it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inhibit_on_failure: Option<bool>,
+    /// Where traffic goes when the live backends' weight falls below `quorum`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sorry_server: Option<SorryServer>,
+    /// Minimum total weight of live backends (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub quorum: Option<u32>,
+    /// Quorum hysteresis (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hysteresis: Option<u32>,
+    /// Real servers, by name: a manifest node or a bare address.
+    #[serde(default)]
+    pub backends: BTreeMap<String, Backend>,
+}
+
+/// A real server behind a service.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Backend {
+    /// Address, when the backend is not a manifest node (its name is then only a label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Port (default: the service's port; 0 for firewall-mark services).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 65535))]
+    pub port: Option<u32>,
+    /// Weight 0..65535 (default from `defaults`, else 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 65535))]
+    pub weight: Option<u32>,
+    /// Forwarding method for this backend only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarding: Option<Forwarding>,
+    /// Health check overrides for this backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheck>,
+}
+
+/// The server used while a service is below quorum.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SorryServer {
+    /// Its address.
+    pub address: String,
+    /// Its port (default: the service's port).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 65535))]
+    pub port: Option<u32>,
+    /// Its forwarding method (default: the service's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarding: Option<Forwarding>,
+}
+
+/// Kind of health check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckType {
+    /// TCP connect (keepalived `TCP_CHECK`).
+    Tcp,
+    /// HTTP GET (keepalived `HTTP_GET`).
+    Http,
+    /// HTTPS GET (keepalived `SSL_GET`).
+    Https,
+    /// A command; exit 0 means up (keepalived `MISC_CHECK`).
+    Script,
+    /// No check: the backend is always up.
+    None,
+}
+
+/// Health check settings; every field is inherited from the level above when absent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheck {
+    /// `tcp`, `http`, `https`, `script` or `none`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<CheckType>,
+    /// Time between checks (keepalived `delay_loop`; default 6s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Duration>,
+    /// Connect/response timeout (keepalived `connect_timeout`; default 3s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// Extra attempts before a check counts as failed (keepalived `retry`; default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    /// Pause between attempts (keepalived `delay_before_retry`; default 1s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_delay: Option<Duration>,
+    /// Successful checks needed to mark a backend up (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub rise: Option<u32>,
+    /// Failed checks needed to mark a backend down (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub fall: Option<u32>,
+    /// Port to probe (default: the backend's port; keepalived `connect_port`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<u32>,
+    /// HTTP(S) path (default `/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// HTTP(S) Host header and TLS SNI name (keepalived `virtualhost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Accepted HTTP status codes (default 200..299).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_status: Option<Vec<u16>>,
+    /// MD5 hex digest the body must have (keepalived `digest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Verify the server certificate for https (default false, as keepalived).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_verify: Option<bool>,
+    /// Script check command and arguments; `{address}` and `{port}` are substituted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+}
+
+/// A check that VRRP instances track (keepalived's `vrrp_script`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackScript {
+    /// Command and arguments; exit 0 means healthy.
+    #[schemars(length(min = 1))]
+    pub command: Vec<String>,
+    /// Time between runs (default 2s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Duration>,
+    /// Time after which a run counts as failed (default: the interval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// Successes needed to count as healthy (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub rise: Option<u32>,
+    /// Failures needed to count as failed (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub fall: Option<u32>,
+}
+
+/// A VRRP instance: directors that share VIPs.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VrrpInstance {
+    /// Virtual router id, 1..255 (keepalived `virtual_router_id`).
+    #[schemars(range(min = 1, max = 255))]
+    pub vrid: u32,
+    /// VRRP version: 2 (RFC 3768) or 3 (RFC 5798, default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2, max = 3))]
+    pub version: Option<u32>,
+    /// Interface the adverts use (default: each member's client-facing interface).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// Interface the VIPs go on (default: the advert interface).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vip_interface: Option<String>,
+    /// Advertisement interval (default 1s; keepalived `advert_int`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advert_interval: Option<Duration>,
+    /// Member directors with their priorities.
+    #[schemars(length(min = 1))]
+    pub members: BTreeMap<String, VrrpMember>,
+    /// A higher-priority member takes over from a lower one (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preempt: Option<bool>,
+    /// Wait this long after start before preempting (default 0s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preempt_delay: Option<Duration>,
+    /// VRRPv2 authentication; the password comes from a file or an environment variable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<Authentication>,
+    /// Send adverts unicast to these peers (node names or addresses) instead of multicast.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unicast_peers: Option<Vec<String>>,
+    /// The virtual addresses: `172.16.40.160` or `172.16.40.160/24`.
+    #[schemars(length(min = 1))]
+    pub vips: Vec<String>,
+    /// Track scripts and the priority change each applies when failing (0: go to FAULT).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub track_scripts: BTreeMap<String, TrackWeight>,
+    /// Tracked interfaces and the priority change each applies when down (0: go to FAULT).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub track_interfaces: BTreeMap<String, TrackWeight>,
+    /// Gratuitous ARPs / unsolicited NAs sent on becoming master (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub garp_repeat: Option<u32>,
+    /// Command run on every state change with `INSTANCE <name> <STATE> <priority>` appended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<Vec<String>>,
+}
+
+/// A member of a VRRP instance.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VrrpMember {
+    /// Priority 1..254; 255 only for the owner of every VIP.
+    #[schemars(range(min = 1, max = 255))]
+    pub priority: u32,
+    /// Advert interface for this member only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+}
+
+/// VRRPv2 authentication.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Authentication {
+    /// Only `pass` (keepalived `auth_type PASS`).
+    #[serde(rename = "type")]
+    pub kind: AuthType,
+    /// File holding the password (first line, at most 8 bytes); must not be readable by others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<String>,
+    /// Environment variable holding the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+}
+
+/// Authentication types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthType {
+    /// Plain-text password (keepalived `PASS`).
+    Pass,
+}
+
+/// Priority change applied while a tracked object fails.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackWeight {
+    /// -253..253; 0 puts the instance in FAULT.
+    #[serde(default)]
+    #[schemars(range(min = -253, max = 253))]
+    pub weight: i32,
+}

@@ -1,0 +1,260 @@
+//! The validated cluster: every reference resolved, every default applied, every address
+//! parsed. Built by `validate`, read by `desired` and by the daemon.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use super::ipvs::{Forwarding, Persistence, ServiceKey};
+use super::sysctl::SysctlKey;
+
+/// A validated cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    /// Cluster name, if given.
+    pub name: Option<String>,
+    /// Nodes by name.
+    pub nodes: BTreeMap<String, Node>,
+    /// VRRP instances by name.
+    pub vrrp: BTreeMap<String, VrrpInstance>,
+    /// Track scripts by name.
+    pub track_scripts: BTreeMap<String, TrackScript>,
+    /// Virtual services by name.
+    pub services: BTreeMap<String, VirtualService>,
+    /// Sysctl overrides for directors.
+    pub director_sysctls: BTreeMap<SysctlKey, String>,
+    /// Sysctl overrides for real servers.
+    pub real_server_sysctls: BTreeMap<SysctlKey, String>,
+}
+
+/// A node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// Its name.
+    pub name: String,
+    /// Has the director role.
+    pub director: bool,
+    /// Has the real-server role.
+    pub real_server: bool,
+    /// Its own addresses with prefix.
+    pub addresses: Vec<IpNet>,
+    /// Client-facing interface.
+    pub interface: String,
+    /// Label for DR VIPs on `lo`.
+    pub vip_label: String,
+    /// Node sysctl overrides.
+    pub sysctls: BTreeMap<SysctlKey, String>,
+}
+
+impl Node {
+    /// The node's first address of a family.
+    pub fn address_of(&self, v6: bool) -> Option<IpAddr> {
+        self.addresses.iter().map(IpNet::addr).find(|a| a.is_ipv6() == v6)
+    }
+    /// Role names, for display.
+    pub fn role_names(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.director {
+            v.push("director");
+        }
+        if self.real_server {
+            v.push("real-server");
+        }
+        v
+    }
+}
+
+/// Where a VRRP password comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Secret {
+    /// The first line of a file.
+    File(PathBuf),
+    /// An environment variable.
+    Env(String),
+}
+
+/// A VRRP instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VrrpInstance {
+    /// Its name.
+    pub name: String,
+    /// Virtual router id.
+    pub vrid: u8,
+    /// 2 or 3.
+    pub version: u8,
+    /// Advert interval.
+    pub advert: Duration,
+    /// Members by node name.
+    pub members: BTreeMap<String, Member>,
+    /// Preemption.
+    pub preempt: bool,
+    /// Delay before preempting after start.
+    pub preempt_delay: Duration,
+    /// PASS authentication source (v2).
+    pub auth: Option<Secret>,
+    /// Unicast peer addresses; `None` for multicast.
+    pub unicast_peers: Option<Vec<IpAddr>>,
+    /// The VIPs with their prefix.
+    pub vips: Vec<IpNet>,
+    /// Track script name -> weight.
+    pub track_scripts: BTreeMap<String, i32>,
+    /// Tracked interface -> weight.
+    pub track_interfaces: BTreeMap<String, i32>,
+    /// Gratuitous ARPs / NAs on becoming master.
+    pub garp_repeat: u32,
+    /// Notify command.
+    pub notify: Option<Vec<String>>,
+}
+
+/// A member of a VRRP instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Priority 1..255.
+    pub priority: u8,
+    /// Advert interface on this member.
+    pub interface: String,
+    /// Interface holding the VIPs on this member.
+    pub vip_interface: String,
+}
+
+/// A track script.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackScript {
+    /// Command and arguments.
+    pub command: Vec<String>,
+    /// Time between runs.
+    pub interval: Duration,
+    /// Run timeout.
+    pub timeout: Duration,
+    /// Successes to count as up.
+    pub rise: u32,
+    /// Failures to count as down.
+    pub fall: u32,
+}
+
+/// A virtual service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VirtualService {
+    /// Its name.
+    pub name: String,
+    /// IPVS key.
+    pub key: ServiceKey,
+    /// VIPs real servers hold and VRRP owns (the VIP itself, or those a mark matches).
+    pub vips: Vec<IpAddr>,
+    /// Scheduler name.
+    pub scheduler: String,
+    /// Scheduler flag bits.
+    pub sched_flags: u32,
+    /// Persistence.
+    pub persistence: Option<Persistence>,
+    /// One-packet scheduling.
+    pub one_packet: bool,
+    /// The VRRP instance that owns the VIPs, if any.
+    pub vrrp_instance: Option<String>,
+    /// Directors that carry the service.
+    pub directors: Vec<String>,
+    /// NAT gateway for real servers' default route.
+    pub nat_gateway: Option<IpAddr>,
+    /// Real servers.
+    pub backends: Vec<Backend>,
+    /// Sorry server.
+    pub sorry: Option<SorryServer>,
+    /// Minimum live weight.
+    pub quorum: u32,
+    /// Quorum hysteresis.
+    pub hysteresis: u32,
+    /// Keep failed backends at weight 0.
+    pub inhibit_on_failure: bool,
+}
+
+/// A real server of a service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backend {
+    /// Backend name (a node name or a label).
+    pub name: String,
+    /// The manifest node, if it is one.
+    pub node: Option<String>,
+    /// Address.
+    pub address: IpAddr,
+    /// Port.
+    pub port: u16,
+    /// Weight.
+    pub weight: u32,
+    /// Forwarding method.
+    pub forwarding: Forwarding,
+    /// Health check.
+    pub check: Check,
+}
+
+/// The sorry server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SorryServer {
+    /// Address.
+    pub address: IpAddr,
+    /// Port.
+    pub port: u16,
+    /// Forwarding method.
+    pub forwarding: Forwarding,
+}
+
+/// Kind of health check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckKind {
+    /// TCP connect.
+    Tcp,
+    /// HTTP GET.
+    Http {
+        /// Path.
+        path: String,
+        /// Host header.
+        host: Option<String>,
+        /// Accepted status codes (empty: 200..299).
+        expect_status: Vec<u16>,
+        /// MD5 of the body, lower-case hex.
+        digest: Option<String>,
+    },
+    /// HTTPS GET.
+    Https {
+        /// Path.
+        path: String,
+        /// Host header and SNI.
+        host: Option<String>,
+        /// Accepted status codes (empty: 200..299).
+        expect_status: Vec<u16>,
+        /// MD5 of the body, lower-case hex.
+        digest: Option<String>,
+        /// Verify the certificate.
+        verify: bool,
+    },
+    /// A command; exit 0 is up.
+    Script {
+        /// Command and arguments with `{address}` / `{port}` placeholders.
+        command: Vec<String>,
+    },
+    /// No check.
+    None,
+}
+
+/// A resolved health check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    /// What to do.
+    pub kind: CheckKind,
+    /// Port probed.
+    pub port: u16,
+    /// Time between checks.
+    pub interval: Duration,
+    /// Per-attempt timeout.
+    pub timeout: Duration,
+    /// Extra attempts.
+    pub retries: u32,
+    /// Pause between attempts.
+    pub retry_delay: Duration,
+    /// Successes to mark up.
+    pub rise: u32,
+    /// Failures to mark down.
+    pub fall: u32,
+}

@@ -1,0 +1,244 @@
+//! Desired state for one node, per role and forwarding method (pure).
+//!
+//! - Director: the IPVS services it carries with their live backends; `send_redirects=0`
+//!   on all/default/its interface; `ip_forward=1` with NAT; static VIPs of services that no
+//!   VRRP instance owns. VRRP-owned VIPs are listed as delegated: VRRP adds and removes them.
+//! - DR real server: each VIP on `lo` (label `lo:0`) and `arp_ignore>=1`, `arp_announce>=2`
+//!   on all and its interface. TUN: the VIP on `tunl0`, the same ARP settings and loose
+//!   `rp_filter` on tunl0. NAT: default route via the service's NAT gateway.
+//! - Overrides: role sysctls, then node sysctls, win over computed values.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use super::cluster::{Backend, Cluster, Node, VirtualService};
+use super::ipvs::{Dest, Family, Forwarding, Service};
+use super::net::{Address, Link, Route};
+use super::state::NodeState;
+use super::sysctl::SysctlKey;
+
+/// Health of backends, as the daemon's checks see it. Offline, everything is up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Health {
+    /// (service name, backend name) pairs that are down.
+    pub down: BTreeSet<(String, String)>,
+    /// Services whose live weight is below quorum (the daemon applies hysteresis).
+    pub below_quorum: BTreeSet<String>,
+}
+
+impl Health {
+    /// Everything up: what `plan` assumes offline.
+    pub fn all_up() -> Self {
+        Health::default()
+    }
+    fn is_up(&self, svc: &str, backend: &str) -> bool {
+        !self.down.contains(&(svc.to_string(), backend.to_string()))
+    }
+}
+
+/// An address a VRRP instance adds and removes, not `apply`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Delegated {
+    /// The address as VRRP will hold it.
+    pub address: Address,
+    /// The instance.
+    pub instance: String,
+}
+
+/// What a node's kernel should hold, plus what the plan needs to judge it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    /// Node name.
+    pub node: String,
+    /// Role names.
+    pub roles: Vec<&'static str>,
+    /// The state to converge to (its ledger is empty).
+    pub state: NodeState,
+    /// Sysctls satisfied by any effective value at least the desired one (ARP settings).
+    pub at_least: BTreeSet<SysctlKey>,
+    /// VRRP-managed addresses.
+    pub delegated: Vec<Delegated>,
+}
+
+/// Computes the desired state of `node`.
+pub fn desired(cluster: &Cluster, node: &str, health: &Health) -> Option<Desired> {
+    let n = cluster.nodes.get(node)?;
+    let mut b = Builder::default();
+    if n.director {
+        director(&mut b, cluster, n, health);
+    }
+    if n.real_server {
+        real_server(&mut b, cluster, n);
+    }
+    overrides(&mut b, cluster, n);
+    b.state.node = Some(node.to_string());
+    b.delegated.sort();
+    b.delegated.dedup();
+    Some(Desired { node: node.to_string(), roles: n.role_names(), state: b.state, at_least: b.at_least, delegated: b.delegated })
+}
+
+#[derive(Default)]
+struct Builder {
+    state: NodeState,
+    at_least: BTreeSet<SysctlKey>,
+    delegated: Vec<Delegated>,
+}
+
+impl Builder {
+    fn sysctl(&mut self, key: SysctlKey, value: &str) {
+        self.at_least.remove(&key);
+        self.state.sysctls.insert(key, value.to_string());
+    }
+    fn sysctl_at_least(&mut self, key: SysctlKey, value: u32) {
+        let cur = self.state.sysctls.get(&key).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+        if value >= cur {
+            self.state.sysctls.insert(key.clone(), value.to_string());
+        }
+        self.at_least.insert(key);
+    }
+    fn address(&mut self, a: Address) {
+        self.state.addresses.insert(a.key(), a);
+    }
+}
+
+fn host(ip: IpAddr) -> IpNet {
+    IpNet::new(ip, Family::of(&ip).host_prefix()).unwrap_or(IpNet::from(ip))
+}
+
+fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
+    for iface in ["all", "default", n.interface.as_str()] {
+        b.sysctl(SysctlKey::ipv4_conf(iface, "send_redirects"), "0");
+    }
+    for vs in c.services.values().filter(|s| s.directors.contains(&n.name)) {
+        let svc = ipvs_service(vs, health);
+        b.state.services.insert(svc.key, svc);
+        forward(b, vs);
+        if vs.vrrp_instance.is_none() {
+            for vip in &vs.vips {
+                b.address(Address { interface: n.interface.clone(), address: host(*vip), label: None });
+            }
+        }
+    }
+    for inst in c.vrrp.values() {
+        let Some(m) = inst.members.get(&n.name) else { continue };
+        for vip in &inst.vips {
+            let address = Address { interface: m.vip_interface.clone(), address: *vip, label: None };
+            b.delegated.push(Delegated { address, instance: inst.name.clone() });
+        }
+    }
+}
+
+fn forward(b: &mut Builder, vs: &VirtualService) {
+    let nat = vs.backends.iter().any(|be| be.forwarding == Forwarding::Nat)
+        || vs.sorry.as_ref().is_some_and(|s| s.forwarding == Forwarding::Nat);
+    if !nat {
+        return;
+    }
+    match vs.key.family() {
+        Family::Ipv4 => b.sysctl(SysctlKey::from_parts(["net", "ipv4", "ip_forward"]), "1"),
+        Family::Ipv6 => b.sysctl(SysctlKey::from_parts(["net", "ipv6", "conf", "all", "forwarding"]), "1"),
+    }
+}
+
+/// The IPVS service a director holds for `vs` given backend health.
+pub fn ipvs_service(vs: &VirtualService, health: &Health) -> Service {
+    let mut dests: BTreeMap<_, _> = vs
+        .backends
+        .iter()
+        .filter_map(|be| dest_for(vs, be, health))
+        .map(|d| (d.key(), d))
+        .collect();
+    if let Some(s) = vs.sorry.as_ref().filter(|_| health.below_quorum.contains(&vs.name)) {
+        let d = Dest { address: s.address, port: s.port, forwarding: s.forwarding, weight: 1, upper_threshold: 0, lower_threshold: 0, stats: None };
+        dests = BTreeMap::from([(d.key(), d)]);
+    }
+    Service {
+        key: vs.key,
+        scheduler: vs.scheduler.clone(),
+        sched_flags: vs.sched_flags,
+        persistence: vs.persistence,
+        one_packet: vs.one_packet,
+        dests,
+    }
+}
+
+fn dest_for(vs: &VirtualService, be: &Backend, health: &Health) -> Option<Dest> {
+    let up = health.is_up(&vs.name, &be.name);
+    if !up && !vs.inhibit_on_failure {
+        return None;
+    }
+    let weight = if up { be.weight } else { 0 };
+    Some(Dest { address: be.address, port: be.port, forwarding: be.forwarding, weight, upper_threshold: 0, lower_threshold: 0, stats: None })
+}
+
+fn real_server(b: &mut Builder, c: &Cluster, n: &Node) {
+    for vs in c.services.values() {
+        if vs.directors.contains(&n.name) {
+            continue; // a director holds the VIP itself
+        }
+        for be in vs.backends.iter().filter(|be| be.node.as_deref() == Some(&n.name)) {
+            match be.forwarding {
+                Forwarding::Dr => dr(b, n, vs),
+                Forwarding::Tun => tun(b, n, vs),
+                Forwarding::Nat => nat(b, vs),
+                Forwarding::Local => {}
+            }
+        }
+    }
+}
+
+fn arp(b: &mut Builder, n: &Node) {
+    for iface in ["all", n.interface.as_str()] {
+        b.sysctl_at_least(SysctlKey::ipv4_conf(iface, "arp_ignore"), 1);
+        b.sysctl_at_least(SysctlKey::ipv4_conf(iface, "arp_announce"), 2);
+    }
+}
+
+fn dr(b: &mut Builder, n: &Node, vs: &VirtualService) {
+    for vip in &vs.vips {
+        let label = vip.is_ipv4().then(|| n.vip_label.clone());
+        b.address(Address { interface: "lo".into(), address: host(*vip), label });
+        if vip.is_ipv4() {
+            arp(b, n);
+        }
+    }
+}
+
+fn tun(b: &mut Builder, n: &Node, vs: &VirtualService) {
+    for vip in &vs.vips {
+        let iface = if vip.is_ipv4() { "tunl0" } else { "ip6tnl0" };
+        b.state.links.insert(iface.to_string(), Link { up: true });
+        b.address(Address { interface: iface.into(), address: host(*vip), label: None });
+        if vip.is_ipv4() {
+            arp(b, n);
+            b.sysctl(SysctlKey::ipv4_conf("tunl0", "rp_filter"), "2");
+        }
+    }
+}
+
+fn nat(b: &mut Builder, vs: &VirtualService) {
+    let Some(gw) = vs.nat_gateway else { return };
+    let destination = match gw {
+        IpAddr::V4(_) => IpNet::V4(ipnet::Ipv4Net::default()),
+        IpAddr::V6(_) => IpNet::V6(ipnet::Ipv6Net::default()),
+    };
+    b.state.routes.insert(destination, Route { destination, gateway: gw, interface: None });
+}
+
+fn overrides(b: &mut Builder, c: &Cluster, n: &Node) {
+    let mut layers = Vec::new();
+    if n.director {
+        layers.push(&c.director_sysctls);
+    }
+    if n.real_server {
+        layers.push(&c.real_server_sysctls);
+    }
+    layers.push(&n.sysctls);
+    for layer in layers {
+        for (k, v) in layer {
+            b.sysctl(k.clone(), v);
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The domain model: the validated cluster, the state of a node (one type for desired and
+//! live state), and the pure functions between them.
+
+pub mod cluster;
+pub mod desired;
+pub mod ipvs;
+pub mod list;
+pub mod net;
+pub mod state;
+pub mod sysctl;
+pub mod validate;
+
+pub use cluster::Cluster;
+pub use desired::{Delegated, Desired, Health, desired};
+pub use state::{Ledger, NodeState};
+pub use validate::{Facts, FileFact, NoFacts, Validated, validate};

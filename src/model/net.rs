@@ -1,0 +1,112 @@
+//! Addresses, routes and links: the rtnetlink side of a node's state.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use super::list::Keyed;
+
+/// Identifies an address: interface + address/prefix.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddrKey {
+    /// Interface name.
+    pub interface: String,
+    /// Address with prefix length.
+    pub address: IpNet,
+}
+
+impl fmt::Display for AddrKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} on {}", self.address, self.interface)
+    }
+}
+
+/// An address on an interface, like `ip addr add 192.0.2.1/32 dev lo label lo:0`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    /// Interface name.
+    pub interface: String,
+    /// Address with prefix length.
+    pub address: IpNet,
+    /// IPv4 label such as `lo:0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+impl Address {
+    /// Its key.
+    pub fn key(&self) -> AddrKey {
+        AddrKey { interface: self.interface.clone(), address: self.address }
+    }
+}
+
+impl Keyed for Address {
+    type Key = AddrKey;
+    fn key(&self) -> AddrKey {
+        Address::key(self)
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} on {}", self.address, self.interface)?;
+        if let Some(l) = &self.label {
+            write!(f, " label {l}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A route in the main table, like `ip route replace default via 10.0.0.1`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// Destination network; `0.0.0.0/0` or `::/0` for the default route.
+    pub destination: IpNet,
+    /// Next hop.
+    pub gateway: IpAddr,
+    /// Outgoing interface, when pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+}
+
+impl Keyed for Route {
+    type Key = IpNet;
+    fn key(&self) -> IpNet {
+        self.destination
+    }
+}
+
+/// Text for a route destination: `default` for /0.
+pub fn destination_text(net: &IpNet) -> String {
+    if net.prefix_len() == 0 {
+        match net {
+            IpNet::V4(_) => "default".into(),
+            IpNet::V6(_) => "default (ipv6)".into(),
+        }
+    } else {
+        net.to_string()
+    }
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} via {}", destination_text(&self.destination), self.gateway)?;
+        if let Some(i) = &self.interface {
+            write!(f, " dev {i}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A network interface's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    /// Administratively up.
+    pub up: bool,
+}

@@ -1,0 +1,117 @@
+//! The state of one node's kernel, as far as lbconverge cares: IPVS services, addresses,
+//! routes, links and sysctls, plus the ledger of what lbconverge owns. Desired and live
+//! state share this type, so the plan is a pure function of two values. Its YAML form is the
+//! live-state snapshot format (`lbconverge show`, `plan --live`).
+
+use std::collections::BTreeMap;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::ipvs::{Service, ServiceKey};
+use super::list;
+use super::net::{AddrKey, Address, Link, Route};
+use super::sysctl::SysctlKey;
+
+/// The state of one node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeState {
+    /// The manifest node this state belongs to, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// IPVS virtual services with their destinations.
+    #[serde(default, with = "list", skip_serializing_if = "BTreeMap::is_empty")]
+    pub services: BTreeMap<ServiceKey, Service>,
+    /// Interface addresses.
+    #[serde(default, with = "list", skip_serializing_if = "BTreeMap::is_empty")]
+    pub addresses: BTreeMap<AddrKey, Address>,
+    /// Routes of the main table that matter (default routes).
+    #[serde(default, with = "list", skip_serializing_if = "BTreeMap::is_empty")]
+    pub routes: BTreeMap<IpNet, Route>,
+    /// Interfaces by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub links: BTreeMap<String, Link>,
+    /// Sysctl values as /proc/sys prints them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<SysctlKey, String>,
+    /// What lbconverge owns on this node (live state only).
+    #[serde(default, skip_serializing_if = "Ledger::is_empty")]
+    pub owned: Ledger,
+}
+
+/// What lbconverge has applied on a node, so that removing an object from the manifest
+/// removes it from the kernel, while objects it never declared are left alone. For sysctls
+/// and routes it keeps the value found before lbconverge first changed them, to restore it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ledger {
+    /// Owned IPVS services.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub services: std::collections::BTreeSet<ServiceKey>,
+    /// Owned addresses.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub addresses: std::collections::BTreeSet<AddrKey>,
+    /// Owned routes, with the route they replaced (none: there was no such route).
+    #[serde(default, with = "prior_routes", skip_serializing_if = "BTreeMap::is_empty")]
+    pub routes: BTreeMap<IpNet, Option<Route>>,
+    /// Owned sysctls, with their value before lbconverge set them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<SysctlKey, String>,
+}
+
+impl Ledger {
+    /// Returns true if and only if lbconverge owns nothing.
+    pub fn is_empty(&self) -> bool {
+        self.services.is_empty()
+            && self.addresses.is_empty()
+            && self.routes.is_empty()
+            && self.sysctls.is_empty()
+    }
+}
+
+mod prior_routes {
+    //! Owned routes as a list of `{destination, prior}`.
+    use std::collections::BTreeMap;
+
+    use ipnet::IpNet;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::model::net::Route;
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Entry {
+        destination: IpNet,
+        #[serde(default)]
+        prior: Option<Route>,
+    }
+
+    pub fn serialize<S: Serializer>(m: &BTreeMap<IpNet, Option<Route>>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(m.iter().map(|(d, p)| Entry { destination: *d, prior: p.clone() }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<IpNet, Option<Route>>, D::Error> {
+        let v = Vec::<Entry>::deserialize(d)?;
+        Ok(v.into_iter().map(|e| (e.destination, e.prior)).collect())
+    }
+}
+
+impl NodeState {
+    /// A fingerprint of everything a plan depends on: settings and ownership, not the
+    /// connection counters, which change all the time.
+    pub fn fingerprint(&self) -> String {
+        let mut stable = self.clone();
+        for svc in stable.services.values_mut() {
+            for d in svc.dests.values_mut() {
+                d.stats = None;
+            }
+        }
+        stable.node = None;
+        let json = serde_json::to_vec(&stable).unwrap_or_default();
+        let digest = Sha256::digest(&json);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    }
+}

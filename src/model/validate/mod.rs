@@ -1,0 +1,124 @@
+//! Manifest -> Cluster: resolves references, applies defaults, parses addresses and
+//! durations, and collects every problem with its key path and line. Pure: the only facts
+//! from outside (secret files, environment) come in through [`Facts`].
+
+mod checks;
+mod nodes;
+mod parse;
+mod services;
+mod vrrp;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::manifest::{KeyPath, Loaded, Problem, Problems, Severity};
+
+use super::cluster::Cluster;
+
+/// What validation may know about the machine it runs on.
+pub trait Facts {
+    /// The state of a secret file.
+    fn secret_file(&self, path: &Path) -> FileFact;
+    /// Returns true if and only if the environment variable is set.
+    fn env_is_set(&self, name: &str) -> bool;
+}
+
+/// The state of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileFact {
+    /// It does not exist.
+    Missing,
+    /// It exists with these permission bits.
+    Mode(u32),
+    /// It cannot be inspected.
+    Unreadable(String),
+}
+
+/// Facts for a machine that has no secret files and no environment (tests, previews).
+pub struct NoFacts;
+
+impl Facts for NoFacts {
+    fn secret_file(&self, _: &Path) -> FileFact {
+        FileFact::Missing
+    }
+    fn env_is_set(&self, _: &str) -> bool {
+        false
+    }
+}
+
+/// A validated cluster and the warnings found on the way.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    /// The cluster.
+    pub cluster: Cluster,
+    /// Problems that do not stop the manifest from working.
+    pub warnings: Vec<Problem>,
+}
+
+/// Validates a loaded manifest; on error returns all problems (errors and warnings).
+pub fn validate(loaded: &Loaded, facts: &dyn Facts) -> Result<Validated, Problems> {
+    let mut cx = Cx { loaded, facts, problems: Vec::new() };
+    let m = &loaded.manifest;
+    let root = KeyPath::root();
+    let nodes = nodes::nodes(&mut cx, &root.key("nodes"), &m.nodes);
+    let (director_sysctls, real_server_sysctls) = nodes::role_sysctls(&mut cx, &m.role_sysctls);
+    let track_scripts = vrrp::track_scripts(&mut cx, &root.key("track_scripts"), &m.track_scripts);
+    let vrrp = vrrp::instances(&mut cx, &root.key("vrrp"), m, &nodes, &track_scripts);
+    let services = services::services(&mut cx, &root.key("services"), m, &nodes, &vrrp);
+    let cluster = Cluster {
+        name: m.cluster.clone(),
+        nodes,
+        vrrp,
+        track_scripts,
+        services,
+        director_sysctls,
+        real_server_sysctls,
+    };
+    let mut problems = cx.problems;
+    problems.sort_by(|a, b| (a.pos, &a.path, &a.message).cmp(&(b.pos, &b.path, &b.message)));
+    problems.dedup();
+    if problems.iter().any(Problem::is_error) {
+        return Err(Problems(problems));
+    }
+    Ok(Validated { cluster, warnings: problems })
+}
+
+/// Validation context: the manifest, the facts, and the problems found so far.
+pub(crate) struct Cx<'a> {
+    loaded: &'a Loaded,
+    facts: &'a dyn Facts,
+    problems: Vec<Problem>,
+}
+
+impl Cx<'_> {
+    fn push(&mut self, severity: Severity, path: &KeyPath, message: String, hint: Option<String>) {
+        let mut p = self.loaded.problem(severity, path.clone(), message);
+        p.hint = hint;
+        self.problems.push(p);
+    }
+    /// Records an error.
+    fn error(&mut self, path: &KeyPath, message: impl Into<String>, hint: Option<&str>) {
+        self.push(Severity::Error, path, message.into(), hint.map(str::to_string));
+    }
+    /// Records a warning.
+    fn warn(&mut self, path: &KeyPath, message: impl Into<String>, hint: Option<&str>) {
+        self.push(Severity::Warning, path, message.into(), hint.map(str::to_string));
+    }
+    /// The directory relative secret paths start from.
+    fn manifest_dir(&self) -> &Path {
+        &self.loaded.dir
+    }
+}
+
+/// Names that are not nodes, with a suggestion.
+fn unknown_node_hint<T>(name: &str, nodes: &BTreeMap<String, T>) -> String {
+    let best = nodes
+        .keys()
+        .map(|k| (crate::manifest::schema::edit_distance(name, k), k))
+        .filter(|(d, _)| *d <= 2)
+        .min();
+    match best {
+        Some((_, k)) => format!("did you mean `{k}`?"),
+        None => format!("nodes are: {}", nodes.keys().cloned().collect::<Vec<_>>().join(", ")),
+    }
+}

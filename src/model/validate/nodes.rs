@@ -1,0 +1,108 @@
+//! Nodes and sysctl overrides.
+
+use std::collections::BTreeMap;
+
+use crate::manifest::KeyPath;
+use crate::manifest::types::{self, Role};
+use crate::model::cluster::Node;
+use crate::model::sysctl::SysctlKey;
+
+use super::{Cx, parse};
+
+/// Validates every node.
+pub fn nodes(cx: &mut Cx, at: &KeyPath, nodes: &BTreeMap<String, types::Node>) -> BTreeMap<String, Node> {
+    let mut out = BTreeMap::new();
+    for (name, n) in nodes {
+        let path = at.key(name);
+        if let Some(node) = node(cx, &path, name, n) {
+            out.insert(name.clone(), node);
+        }
+    }
+    own_addresses_unique(cx, at, &out);
+    out
+}
+
+fn node(cx: &mut Cx, path: &KeyPath, name: &str, n: &types::Node) -> Option<Node> {
+    let mut addresses = Vec::new();
+    for (i, a) in n.addresses.iter().enumerate() {
+        match parse::net_with_prefix(a) {
+            Ok(net) => addresses.push(net),
+            Err(e) => cx.error(&path.key("addresses").index(i), e, Some("write the node's address with its prefix length, e.g. 192.0.2.11/24")),
+        }
+    }
+    if let Err(e) = parse::interface(&n.interface) {
+        cx.error(&path.key("interface"), e, None);
+    }
+    let vip_label = n.vip_label.clone().unwrap_or_else(|| "lo:0".into());
+    if let Err(e) = parse::label(&vip_label, "lo") {
+        cx.error(&path.key("vip_label"), e, Some("use a label like lo:0"));
+    }
+    let mut seen = Vec::new();
+    for (i, r) in n.roles.iter().enumerate() {
+        if seen.contains(r) {
+            cx.error(&path.key("roles").index(i), format!("role `{}` is listed twice", role_name(*r)), None);
+        }
+        seen.push(*r);
+    }
+    let sysctls = sysctl_map(cx, &path.key("sysctls"), &n.sysctls);
+    Some(Node {
+        name: name.to_string(),
+        director: n.roles.contains(&Role::Director),
+        real_server: n.roles.contains(&Role::RealServer),
+        addresses,
+        interface: n.interface.clone(),
+        vip_label,
+        sysctls,
+    })
+}
+
+fn own_addresses_unique(cx: &mut Cx, at: &KeyPath, nodes: &BTreeMap<String, Node>) {
+    let mut owner: BTreeMap<std::net::IpAddr, &str> = BTreeMap::new();
+    for (name, n) in nodes {
+        for (i, a) in n.addresses.iter().enumerate() {
+            if let Some(first) = owner.insert(a.addr(), name) {
+                let msg = format!("address {} is also node `{first}`'s address", a.addr());
+                cx.error(&at.key(name).key("addresses").index(i), msg, Some("every node needs its own address"));
+            }
+        }
+    }
+}
+
+/// The manifest name of a role.
+pub fn role_name(r: Role) -> &'static str {
+    match r {
+        Role::Director => "director",
+        Role::RealServer => "real-server",
+    }
+}
+
+/// Parses a map of sysctl overrides.
+pub fn sysctl_map(cx: &mut Cx, at: &KeyPath, m: &BTreeMap<String, types::Scalar>) -> BTreeMap<SysctlKey, String> {
+    let mut out = BTreeMap::new();
+    for (k, v) in m {
+        let value = v.render();
+        match k.parse::<SysctlKey>() {
+            Err(e) => cx.error(&at.key(k), e, Some("write sysctl names as sysctl(8) does; an interface with dots is written with '/': net.ipv4.conf.eth0/100.arp_ignore")),
+            Ok(_) if value.is_empty() || value.contains('\n') => {
+                cx.error(&at.key(k), "a sysctl value must be one non-empty line", None)
+            }
+            Ok(key) => {
+                out.insert(key, value);
+            }
+        }
+    }
+    out
+}
+
+/// Parses the per-role overrides: (director, real-server).
+pub fn role_sysctls(
+    cx: &mut Cx,
+    m: &BTreeMap<Role, BTreeMap<String, types::Scalar>>,
+) -> (BTreeMap<SysctlKey, String>, BTreeMap<SysctlKey, String>) {
+    let at = KeyPath::root().key("role_sysctls");
+    let mut get = |r: Role| match m.get(&r) {
+        Some(map) => sysctl_map(cx, &at.key(role_name(r)), map),
+        None => BTreeMap::new(),
+    };
+    (get(Role::Director), get(Role::RealServer))
+}

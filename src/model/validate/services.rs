@@ -1,0 +1,411 @@
+//! Virtual services: key, scheduler, persistence, ownership (VRRP or explicit directors),
+//! backends and their checks, and the cross-service rules.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use crate::manifest::KeyPath;
+use crate::manifest::types::{self, Manifest, SchedulerFlag};
+use crate::model::cluster::{Backend, Node, SorryServer, VirtualService, VrrpInstance};
+use crate::model::ipvs::{self, Family, Forwarding, Persistence, Protocol, ServiceKey};
+
+use super::{Cx, checks, parse, unknown_node_hint};
+
+/// Default size of the kernel's `mh` table (CONFIG_IP_VS_MH_TAB_INDEX=12).
+const MH_TABLE_DEFAULT: u32 = 4093;
+
+/// Validates every service, then that no two share a key.
+pub fn services(
+    cx: &mut Cx,
+    at: &KeyPath,
+    m: &Manifest,
+    nodes: &BTreeMap<String, Node>,
+    vrrp: &BTreeMap<String, VrrpInstance>,
+) -> BTreeMap<String, VirtualService> {
+    let mut out = BTreeMap::new();
+    let mut keys: BTreeMap<ServiceKey, String> = BTreeMap::new();
+    for (name, s) in &m.services {
+        let path = at.key(name);
+        let Some(vs) = service(cx, &path, name, s, m, nodes, vrrp) else { continue };
+        if let Some(first) = keys.insert(vs.key, name.clone()) {
+            cx.error(&path, format!("service `{name}` duplicates service `{first}` ({})", vs.key), Some("merge the two, or change the VIP, port, protocol or mark"));
+        }
+        out.insert(name.clone(), vs);
+    }
+    out
+}
+
+struct Base {
+    key: ServiceKey,
+    vips: Vec<IpAddr>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn service(
+    cx: &mut Cx,
+    path: &KeyPath,
+    name: &str,
+    s: &types::Service,
+    m: &Manifest,
+    nodes: &BTreeMap<String, Node>,
+    vrrp: &BTreeMap<String, VrrpInstance>,
+) -> Option<VirtualService> {
+    let d = &m.defaults;
+    let base = key(cx, path, s, d)?;
+    let scheduler = s.scheduler.or(d.scheduler).unwrap_or(types::Scheduler::Wlc);
+    let sched_flags = sched_flags(cx, &path.key("scheduler_flags"), scheduler, &s.scheduler_flags);
+    let persistence = persistence(cx, path, s.persistence.as_ref().or(d.persistence.as_ref()), base.key.family());
+    let one_packet = s.one_packet.unwrap_or(false);
+    if one_packet && matches!(base.key, ServiceKey::Addr { protocol: Protocol::Tcp, .. }) {
+        cx.warn(&path.key("one_packet"), "one-packet scheduling is meant for UDP; a TCP service schedules every packet on its own", None);
+    }
+    let (vrrp_instance, directors) = ownership(cx, path, s, &base, nodes, vrrp);
+    let forwarding = fwd(s.forwarding.or(d.forwarding).unwrap_or(types::Forwarding::Dr));
+    let backends = backends(cx, path, s, m, &base, forwarding, nodes);
+    let nat_gateway = nat_gateway(cx, path, s, &backends);
+    let sorry = sorry(cx, &path.key("sorry_server"), s.sorry_server.as_ref(), &base, forwarding);
+    let vs = VirtualService {
+        name: name.to_string(),
+        key: base.key,
+        vips: base.vips,
+        scheduler: sched_name(scheduler).to_string(),
+        sched_flags,
+        persistence,
+        one_packet,
+        vrrp_instance,
+        directors,
+        nat_gateway,
+        backends,
+        sorry,
+        quorum: s.quorum.unwrap_or(1),
+        hysteresis: s.hysteresis.unwrap_or(0),
+        inhibit_on_failure: s.inhibit_on_failure.or(d.inhibit_on_failure).unwrap_or(false),
+    };
+    mh_table(cx, path, &vs, d.mh_table_size.unwrap_or(MH_TABLE_DEFAULT));
+    dr_subnets(cx, path, &vs, nodes);
+    Some(vs)
+}
+
+fn key(cx: &mut Cx, path: &KeyPath, s: &types::Service, d: &types::Defaults) -> Option<Base> {
+    match (&s.vip, s.fwmark) {
+        (Some(_), Some(_)) => {
+            cx.error(path, "a service has a `vip` or a `fwmark`, not both", Some("for a mark that matches several VIPs, list them under `vips`"));
+            None
+        }
+        (None, None) => {
+            cx.error(path, "a service needs a `vip` (with `port`) or a `fwmark`", None);
+            None
+        }
+        (Some(vip), None) => vip_key(cx, path, s, d, vip),
+        (None, Some(mark)) => mark_key(cx, path, s, mark),
+    }
+}
+
+fn vip_key(cx: &mut Cx, path: &KeyPath, s: &types::Service, d: &types::Defaults, vip: &str) -> Option<Base> {
+    if !s.vips.is_empty() || s.family.is_some() {
+        cx.error(path, "`vips` and `family` belong to firewall-mark services", Some("remove them, or use `fwmark` instead of `vip`"));
+    }
+    let addr = parse::address(vip).map_err(|e| cx.error(&path.key("vip"), e, None)).ok();
+    let Some(port) = s.port else {
+        cx.error(path, "missing required key `port`", Some("a VIP service needs a port from 1 to 65535"));
+        return None;
+    };
+    let protocol = proto(s.protocol.or(d.protocol).unwrap_or(types::Protocol::Tcp));
+    let key = ServiceKey::Addr { protocol, addr: addr?, port: u16::try_from(port).ok()? };
+    Some(Base { key, vips: vec![addr?] })
+}
+
+fn mark_key(cx: &mut Cx, path: &KeyPath, s: &types::Service, mark: u64) -> Option<Base> {
+    if s.port.is_some() || s.protocol.is_some() {
+        cx.error(path, "a firewall-mark service has no `port` or `protocol`", Some("the mark selects the traffic; set ports on the backends"));
+    }
+    let mut vips = Vec::new();
+    for (i, v) in s.vips.iter().enumerate() {
+        match parse::address(v) {
+            Ok(a) => vips.push(a),
+            Err(e) => cx.error(&path.key("vips").index(i), e, None),
+        }
+    }
+    let family = match s.family {
+        Some(types::Family::Ipv6) => Family::Ipv6,
+        Some(types::Family::Ipv4) => Family::Ipv4,
+        None => vips.first().map(Family::of).unwrap_or(Family::Ipv4),
+    };
+    if vips.iter().any(|v| Family::of(v) != family) {
+        cx.error(&path.key("vips"), format!("every VIP of this {family} service must be {family}"), None);
+    }
+    Some(Base { key: ServiceKey::Fwmark { family, mark: u32::try_from(mark).ok()? }, vips })
+}
+
+fn proto(p: types::Protocol) -> Protocol {
+    match p {
+        types::Protocol::Tcp => Protocol::Tcp,
+        types::Protocol::Udp => Protocol::Udp,
+        types::Protocol::Sctp => Protocol::Sctp,
+    }
+}
+
+/// The model forwarding method for a manifest one.
+pub fn fwd(f: types::Forwarding) -> Forwarding {
+    match f {
+        types::Forwarding::Dr => Forwarding::Dr,
+        types::Forwarding::Nat => Forwarding::Nat,
+        types::Forwarding::Tun => Forwarding::Tun,
+    }
+}
+
+/// The kernel name of a scheduler.
+pub fn sched_name(s: types::Scheduler) -> &'static str {
+    use types::Scheduler as S;
+    match s {
+        S::Rr => "rr",
+        S::Wrr => "wrr",
+        S::Lc => "lc",
+        S::Wlc => "wlc",
+        S::Lblc => "lblc",
+        S::Lblcr => "lblcr",
+        S::Dh => "dh",
+        S::Sh => "sh",
+        S::Sed => "sed",
+        S::Nq => "nq",
+        S::Mh => "mh",
+        S::Fo => "fo",
+        S::Ovf => "ovf",
+    }
+}
+
+fn sched_flags(cx: &mut Cx, at: &KeyPath, sched: types::Scheduler, flags: &[SchedulerFlag]) -> u32 {
+    let mut bits = 0;
+    for (i, f) in flags.iter().enumerate() {
+        let (needs, bit, name) = match f {
+            SchedulerFlag::ShFallback => (types::Scheduler::Sh, ipvs::F_SCHED1, "sh-fallback"),
+            SchedulerFlag::ShPort => (types::Scheduler::Sh, ipvs::F_SCHED2, "sh-port"),
+            SchedulerFlag::MhFallback => (types::Scheduler::Mh, ipvs::F_SCHED1, "mh-fallback"),
+            SchedulerFlag::MhPort => (types::Scheduler::Mh, ipvs::F_SCHED2, "mh-port"),
+        };
+        if sched != needs {
+            let msg = format!("flag `{name}` belongs to scheduler `{}`, not `{}`", sched_name(needs), sched_name(sched));
+            cx.error(&at.index(i), msg, None);
+        }
+        bits |= bit;
+    }
+    bits
+}
+
+fn persistence(cx: &mut Cx, path: &KeyPath, p: Option<&types::Persistence>, family: Family) -> Option<Persistence> {
+    let p = p?;
+    let at = path.key("persistence");
+    let timeout = super::vrrp::dur(cx, &at.key("timeout"), Some(&p.timeout), std::time::Duration::ZERO);
+    let secs = timeout.as_secs();
+    if timeout.subsec_nanos() != 0 || !(1..=u64::from(u32::MAX / 1000)).contains(&secs) {
+        cx.error(&at.key("timeout"), "persistence timeout must be whole seconds, at least 1s", None);
+    }
+    let granularity = match &p.granularity {
+        None => family.host_prefix(),
+        Some(g) => parse::granularity(g, family == Family::Ipv6).unwrap_or_else(|e| {
+            cx.error(&at.key("granularity"), e, None);
+            family.host_prefix()
+        }),
+    };
+    Some(Persistence { timeout: u32::try_from(secs).unwrap_or(0), granularity })
+}
+
+fn ownership(
+    cx: &mut Cx,
+    path: &KeyPath,
+    s: &types::Service,
+    base: &Base,
+    nodes: &BTreeMap<String, Node>,
+    vrrp: &BTreeMap<String, VrrpInstance>,
+) -> (Option<String>, Vec<String>) {
+    let owners: Vec<&VrrpInstance> = vrrp.values().filter(|i| base.vips.iter().any(|v| i.vips.iter().any(|iv| iv.addr() == *v))).collect();
+    if owners.len() > 1 {
+        let names: Vec<&str> = owners.iter().map(|i| i.name.as_str()).collect();
+        cx.error(path, format!("the service's VIPs are held by several VRRP instances: {}", names.join(", ")), Some("put all VIPs of a service in one instance"));
+    }
+    let owner = owners.first();
+    let explicit = s.directors.as_ref().map(|list| directors(cx, &path.key("directors"), list, nodes));
+    match (owner, explicit) {
+        (Some(i), None) => (Some(i.name.clone()), i.members.keys().cloned().collect()),
+        (Some(i), Some(list)) => {
+            for (n, d) in list.iter().enumerate() {
+                if !i.members.contains_key(d) {
+                    let msg = format!("director `{d}` is not a member of VRRP instance `{}`, which holds this VIP", i.name);
+                    cx.error(&path.key("directors").index(n), msg, None);
+                }
+            }
+            (Some(i.name.clone()), list)
+        }
+        (None, Some(list)) if list.is_empty() => {
+            cx.error(&path.key("directors"), "no directors carry this service", None);
+            (None, list)
+        }
+        (None, Some(list)) => (None, list),
+        (None, None) => {
+            let what = base.vips.first().map_or("this firewall mark".to_string(), |v| format!("VIP {v}"));
+            let msg = format!("{what} is held by no VRRP instance and the service lists no `directors`");
+            cx.error(path, msg, Some("add the VIP to a VRRP instance's `vips`, or list the directors that carry it under `directors`"));
+            (None, Vec::new())
+        }
+    }
+}
+
+fn directors(cx: &mut Cx, at: &KeyPath, list: &[String], nodes: &BTreeMap<String, Node>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, d) in list.iter().enumerate() {
+        match nodes.get(d) {
+            None => cx.error(&at.index(i), format!("unknown node `{d}`"), Some(&unknown_node_hint(d, nodes))),
+            Some(n) if !n.director => cx.error(&at.index(i), format!("node `{d}` is not a director"), Some("add `director` to its roles")),
+            Some(_) if out.contains(d) => cx.error(&at.index(i), format!("director `{d}` is listed twice"), None),
+            Some(_) => out.push(d.clone()),
+        }
+    }
+    out
+}
+
+fn backends(
+    cx: &mut Cx,
+    path: &KeyPath,
+    s: &types::Service,
+    m: &Manifest,
+    base: &Base,
+    forwarding: Forwarding,
+    nodes: &BTreeMap<String, Node>,
+) -> Vec<Backend> {
+    let mut out: Vec<Backend> = Vec::new();
+    for (name, b) in &s.backends {
+        let at = path.key("backends").key(name);
+        let Some(be) = backend(cx, &at, name, b, s, m, base, forwarding, nodes) else { continue };
+        if let Some(first) = out.iter().find(|o| o.address == be.address && o.port == be.port) {
+            let msg = format!("backend `{name}` has the same address and port as `{}`", first.name);
+            cx.error(&at, msg, None);
+            continue;
+        }
+        out.push(be);
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn backend(
+    cx: &mut Cx,
+    at: &KeyPath,
+    name: &str,
+    b: &types::Backend,
+    s: &types::Service,
+    m: &Manifest,
+    base: &Base,
+    svc_fwd: Forwarding,
+    nodes: &BTreeMap<String, Node>,
+) -> Option<Backend> {
+    let family = base.key.family();
+    let (node, address) = backend_address(cx, at, name, b, family, nodes)?;
+    let forwarding = b.forwarding.map(fwd).unwrap_or(svc_fwd);
+    if Family::of(&address) != family && forwarding != Forwarding::Tun {
+        cx.error(at, format!("backend {address} is not {family} like its service; only `tun` forwarding crosses families"), None);
+    }
+    let port = backend_port(cx, at, b, base, forwarding);
+    let weight = b.weight.or(m.defaults.weight).unwrap_or(1);
+    let empty = types::HealthCheck::default();
+    let present = m.defaults.health_check.is_some() || s.health_check.is_some() || b.health_check.is_some();
+    let merged = [&m.defaults.health_check, &s.health_check, &b.health_check]
+        .into_iter()
+        .fold(empty.clone(), |acc, h| checks::merge(&acc, h.as_ref().unwrap_or(&empty)));
+    let check_path = if b.health_check.is_some() { at.key("health_check") } else { at.parent().and_then(|p| p.parent()).unwrap_or_default().key("health_check") };
+    let check = checks::resolve(cx, &check_path, &merged, present, port);
+    Some(Backend { name: name.to_string(), node, address, port, weight, forwarding, check })
+}
+
+fn backend_address(
+    cx: &mut Cx,
+    at: &KeyPath,
+    name: &str,
+    b: &types::Backend,
+    family: Family,
+    nodes: &BTreeMap<String, Node>,
+) -> Option<(Option<String>, IpAddr)> {
+    let explicit = b.address.as_ref().map(|a| parse::address(a).map_err(|e| cx.error(&at.key("address"), e, None)));
+    match (nodes.get(name), explicit) {
+        (_, Some(Err(()))) => None,
+        (Some(n), addr) => {
+            if !n.real_server {
+                cx.error(at, format!("node `{name}` is a backend but not a real server"), Some("add `real-server` to its roles"));
+            }
+            let addr = match addr {
+                Some(Ok(a)) => Some(a),
+                _ => n.address_of(family == Family::Ipv6).or(n.addresses.first().map(|a| a.addr())),
+            };
+            addr.map(|a| (Some(name.to_string()), a))
+        }
+        (None, Some(Ok(a))) => Some((None, a)),
+        (None, None) => {
+            let hint = format!("{}; for a server outside the manifest give `address:`", unknown_node_hint(name, nodes));
+            cx.error(at, format!("unknown node `{name}`"), Some(&hint));
+            None
+        }
+    }
+}
+
+fn backend_port(cx: &mut Cx, at: &KeyPath, b: &types::Backend, base: &Base, forwarding: Forwarding) -> u16 {
+    let svc_port = match base.key {
+        ServiceKey::Addr { port, .. } => port,
+        ServiceKey::Fwmark { .. } => 0,
+    };
+    let port = b.port.and_then(|p| u16::try_from(p).ok()).unwrap_or(svc_port);
+    if port == 0 && svc_port != 0 {
+        cx.error(&at.key("port"), "port 0 is only for firewall-mark services", Some("use a port from 1 to 65535"));
+    }
+    let remaps = svc_port != 0 && port != svc_port;
+    if remaps && matches!(forwarding, Forwarding::Dr | Forwarding::Tun) {
+        let msg = format!("{} forwarding cannot change the port ({svc_port} -> {port})", forwarding.word());
+        cx.error(&at.key("port"), msg, Some("use the service's port, or `forwarding: nat`"));
+    }
+    port
+}
+
+fn nat_gateway(cx: &mut Cx, path: &KeyPath, s: &types::Service, backends: &[Backend]) -> Option<IpAddr> {
+    let g = s.nat_gateway.as_ref()?;
+    let addr = parse::address(g).map_err(|e| cx.error(&path.key("nat_gateway"), e, None)).ok()?;
+    if !backends.iter().any(|b| b.forwarding == Forwarding::Nat) {
+        cx.warn(&path.key("nat_gateway"), "no backend of this service uses NAT, so the gateway is not used", None);
+    }
+    Some(addr)
+}
+
+fn sorry(cx: &mut Cx, at: &KeyPath, s: Option<&types::SorryServer>, base: &Base, svc_fwd: Forwarding) -> Option<SorryServer> {
+    let s = s?;
+    let address = parse::address(&s.address).map_err(|e| cx.error(&at.key("address"), e, None)).ok()?;
+    let default_port = match base.key {
+        ServiceKey::Addr { port, .. } => port,
+        ServiceKey::Fwmark { .. } => 0,
+    };
+    let port = s.port.and_then(|p| u16::try_from(p).ok()).unwrap_or(default_port);
+    Some(SorryServer { address, port, forwarding: s.forwarding.map(fwd).unwrap_or(svc_fwd) })
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+fn mh_table(cx: &mut Cx, path: &KeyPath, vs: &VirtualService, table: u32) {
+    if vs.scheduler != "mh" {
+        return;
+    }
+    let g = vs.backends.iter().map(|b| b.weight).fold(0, gcd);
+    let slots: u64 = vs.backends.iter().map(|b| u64::from(b.weight / g.max(1))).sum();
+    if slots > u64::from(table) {
+        let msg = format!("the mh table has {table} slots but the weights need {slots} (sum of weights / their gcd)");
+        cx.error(&path.key("backends"), msg, Some("lower the weights (or their ratio), or set defaults.mh_table_size to your kernel's table size"));
+    }
+}
+
+fn dr_subnets(cx: &mut Cx, path: &KeyPath, vs: &VirtualService, nodes: &BTreeMap<String, Node>) {
+    for b in vs.backends.iter().filter(|b| b.forwarding == Forwarding::Dr) {
+        for d in vs.directors.iter().filter_map(|d| nodes.get(d)) {
+            if !d.addresses.iter().any(|net| net.contains(&b.address)) {
+                let msg = format!("DR real server {} is not on a subnet of director `{}`; direct routing needs both on one link", b.address, d.name);
+                cx.warn(&path.key("backends").key(&b.name), msg, Some("use `forwarding: tun` or `nat` for servers behind a router"));
+            }
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! VRRP instances and the track scripts they use.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use crate::manifest::KeyPath;
+use crate::manifest::types::{self, Manifest};
+use crate::model::cluster::{Member, Node, Secret, TrackScript, VrrpInstance};
+
+use super::{Cx, FileFact, parse, unknown_node_hint};
+
+/// Validates the track scripts.
+pub fn track_scripts(
+    cx: &mut Cx,
+    at: &KeyPath,
+    m: &BTreeMap<String, types::TrackScript>,
+) -> BTreeMap<String, TrackScript> {
+    let mut out = BTreeMap::new();
+    for (name, t) in m {
+        let path = at.key(name);
+        let interval = dur(cx, &path.key("interval"), t.interval.as_ref(), Duration::from_secs(2));
+        let timeout = dur(cx, &path.key("timeout"), t.timeout.as_ref(), interval);
+        if t.command.first().is_none_or(|c| c.trim().is_empty()) {
+            cx.error(&path.key("command"), "the command is empty", None);
+        }
+        let script = TrackScript {
+            command: t.command.clone(),
+            interval,
+            timeout,
+            rise: t.rise.unwrap_or(1),
+            fall: t.fall.unwrap_or(1),
+        };
+        out.insert(name.clone(), script);
+    }
+    out
+}
+
+/// Parses an optional duration with a default; records an error on bad input.
+pub fn dur(cx: &mut Cx, path: &KeyPath, d: Option<&types::Duration>, default: Duration) -> Duration {
+    match d.map(parse::duration) {
+        None => default,
+        Some(Ok(d)) => d,
+        Some(Err(e)) => {
+            cx.error(path, e, None);
+            default
+        }
+    }
+}
+
+/// Validates every VRRP instance, then the VRID and VIP uniqueness rules across them.
+pub fn instances(
+    cx: &mut Cx,
+    at: &KeyPath,
+    m: &Manifest,
+    nodes: &BTreeMap<String, Node>,
+    scripts: &BTreeMap<String, TrackScript>,
+) -> BTreeMap<String, VrrpInstance> {
+    let mut out = BTreeMap::new();
+    for (name, inst) in &m.vrrp {
+        let path = at.key(name);
+        if let Some(v) = instance(cx, &path, name, inst, nodes, scripts) {
+            out.insert(name.clone(), v);
+        }
+    }
+    vrid_unique(cx, at, &out);
+    vips_unique(cx, at, &out);
+    out
+}
+
+fn instance(
+    cx: &mut Cx,
+    path: &KeyPath,
+    name: &str,
+    i: &types::VrrpInstance,
+    nodes: &BTreeMap<String, Node>,
+    scripts: &BTreeMap<String, TrackScript>,
+) -> Option<VrrpInstance> {
+    let version = i.version.unwrap_or(3) as u8;
+    let vips = vips(cx, &path.key("vips"), &i.vips, version);
+    let advert = advert(cx, &path.key("advert_interval"), i.advert_interval.as_ref(), version);
+    let members = members(cx, path, i, nodes, &vips);
+    let auth = auth(cx, &path.key("authentication"), i.authentication.as_ref(), version);
+    let unicast_peers = peers(cx, &path.key("unicast_peers"), i.unicast_peers.as_ref(), nodes, &vips);
+    for s in i.track_scripts.keys() {
+        if !scripts.contains_key(s) {
+            let hint = format!("define it under track_scripts (defined: {})", scripts.keys().cloned().collect::<Vec<_>>().join(", "));
+            cx.error(&path.key("track_scripts").key(s), format!("unknown track script `{s}`"), Some(&hint));
+        }
+    }
+    for s in i.track_interfaces.keys() {
+        if let Err(e) = parse::interface(s) {
+            cx.error(&path.key("track_interfaces").key(s), e, None);
+        }
+    }
+    Some(VrrpInstance {
+        name: name.to_string(),
+        vrid: u8::try_from(i.vrid).unwrap_or(0),
+        version,
+        advert,
+        members,
+        preempt: i.preempt.unwrap_or(true),
+        preempt_delay: dur(cx, &path.key("preempt_delay"), i.preempt_delay.as_ref(), Duration::ZERO),
+        auth,
+        unicast_peers,
+        vips,
+        track_scripts: i.track_scripts.iter().map(|(k, w)| (k.clone(), w.weight)).collect(),
+        track_interfaces: i.track_interfaces.iter().map(|(k, w)| (k.clone(), w.weight)).collect(),
+        garp_repeat: i.garp_repeat.unwrap_or(5),
+        notify: i.notify.clone(),
+    })
+}
+
+fn vips(cx: &mut Cx, at: &KeyPath, list: &[String], version: u8) -> Vec<IpNet> {
+    let mut out: Vec<IpNet> = Vec::new();
+    for (n, s) in list.iter().enumerate() {
+        match parse::vip(s) {
+            Err(e) => cx.error(&at.index(n), e, None),
+            Ok(v) if out.iter().any(|o| o.addr() == v.addr()) => {
+                cx.error(&at.index(n), format!("VIP {} is listed twice", v.addr()), None)
+            }
+            Ok(v) => out.push(v),
+        }
+    }
+    let v6 = out.iter().filter(|v| v.addr().is_ipv6()).count();
+    if v6 > 0 && v6 < out.len() {
+        cx.error(at, "an instance holds IPv4 or IPv6 VIPs, not both", Some("split them into two instances (they may share the VRID)"));
+    }
+    if v6 > 0 && version == 2 {
+        cx.error(at, "VRRP version 2 carries only IPv4 addresses", Some("use `version: 3` for IPv6 VIPs"));
+    }
+    out
+}
+
+fn advert(cx: &mut Cx, at: &KeyPath, d: Option<&types::Duration>, version: u8) -> Duration {
+    let a = dur(cx, at, d, Duration::from_secs(1));
+    let ms = a.as_millis();
+    if version == 2 && (ms % 1000 != 0 || !(1000..=255_000).contains(&ms)) {
+        cx.error(at, format!("VRRPv2 adverts are whole seconds from 1s to 255s, not {ms}ms"), Some("use whole seconds, or `version: 3` for sub-second adverts"));
+    }
+    if version == 3 && (ms % 10 != 0 || !(10..=40_950).contains(&ms)) {
+        cx.error(at, format!("VRRPv3 adverts are multiples of 10ms from 10ms to 40.95s, not {ms}ms"), None);
+    }
+    a
+}
+
+fn members(
+    cx: &mut Cx,
+    path: &KeyPath,
+    i: &types::VrrpInstance,
+    nodes: &BTreeMap<String, Node>,
+    vips: &[IpNet],
+) -> BTreeMap<String, Member> {
+    let mut out = BTreeMap::new();
+    for (name, m) in &i.members {
+        let at = path.key("members").key(name);
+        let Some(node) = nodes.get(name) else {
+            cx.error(&at, format!("unknown node `{name}`"), Some(&unknown_node_hint(name, nodes)));
+            continue;
+        };
+        if !node.director {
+            cx.error(&at, format!("node `{name}` is a VRRP member but not a director"), Some("add `director` to its roles"));
+        }
+        check_priority(cx, &at.key("priority"), m.priority, node, vips);
+        let interface = m.interface.clone().or(i.interface.clone()).unwrap_or(node.interface.clone());
+        for (key, iface) in [("interface", &m.interface), ("vip_interface", &i.vip_interface)] {
+            if let Some(Err(e)) = iface.as_deref().map(parse::interface) {
+                cx.error(&at.key(key), e, None);
+            }
+        }
+        let vip_interface = i.vip_interface.clone().unwrap_or(interface.clone());
+        let priority = u8::try_from(m.priority).unwrap_or(255);
+        out.insert(name.clone(), Member { priority, interface, vip_interface });
+    }
+    if let Some(Err(e)) = i.interface.as_deref().map(parse::interface) {
+        cx.error(&path.key("interface"), e, None);
+    }
+    out
+}
+
+fn check_priority(cx: &mut Cx, at: &KeyPath, priority: u32, node: &Node, vips: &[IpNet]) {
+    if priority != 255 {
+        return;
+    }
+    let owns_all = !vips.is_empty() && vips.iter().all(|v| node.addresses.iter().any(|a| a.addr() == v.addr()));
+    if !owns_all {
+        let msg = format!("priority 255 is only for the owner of every VIP, and node `{}` does not own them", node.name);
+        cx.error(at, msg, Some("use a priority from 1 to 254"));
+    }
+}
+
+fn auth(cx: &mut Cx, at: &KeyPath, a: Option<&types::Authentication>, version: u8) -> Option<crate::model::cluster::Secret> {
+    let a = a?;
+    if version != 2 {
+        cx.error(at, "authentication exists only in VRRP version 2", Some("set `version: 2`, or remove `authentication` (RFC 5798 dropped it)"));
+    }
+    match (&a.password_file, &a.password_env) {
+        (Some(f), None) => {
+            let path = cx.manifest_dir().join(f);
+            secret_file(cx, &at.key("password_file"), &path);
+            Some(Secret::File(path))
+        }
+        (None, Some(v)) => {
+            if v.is_empty() || v.contains('=') || v.contains('\0') {
+                cx.error(&at.key("password_env"), format!("`{v}` is not an environment variable name"), None);
+            }
+            Some(Secret::Env(v.clone()))
+        }
+        _ => {
+            cx.error(at, "give exactly one of `password_file` and `password_env`", Some("the password is never written in the manifest itself"));
+            None
+        }
+    }
+}
+
+fn secret_file(cx: &mut Cx, at: &KeyPath, path: &std::path::Path) {
+    match cx.facts.secret_file(path) {
+        FileFact::Missing => {
+            cx.error(at, format!("secret file {} does not exist", path.display()), Some("create it with the password on its first line, mode 0600"))
+        }
+        FileFact::Unreadable(e) => cx.error(at, format!("secret file {} cannot be read: {e}", path.display()), None),
+        FileFact::Mode(mode) if mode & 0o077 != 0 => {
+            let msg = format!("secret file {} is readable by others (mode {:04o})", path.display(), mode & 0o7777);
+            cx.error(at, msg, Some(&format!("chmod 600 {}", path.display())))
+        }
+        FileFact::Mode(_) => {}
+    }
+}
+
+fn peers(
+    cx: &mut Cx,
+    at: &KeyPath,
+    list: Option<&Vec<String>>,
+    nodes: &BTreeMap<String, Node>,
+    vips: &[IpNet],
+) -> Option<Vec<IpAddr>> {
+    let v6 = vips.first().is_some_and(|v| v.addr().is_ipv6());
+    let mut out = Vec::new();
+    for (n, p) in list?.iter().enumerate() {
+        let addr = match nodes.get(p) {
+            Some(node) => node.address_of(v6),
+            None => parse::address(p).ok(),
+        };
+        match addr {
+            Some(a) if a.is_ipv6() == v6 => out.push(a),
+            Some(a) => cx.error(&at.index(n), format!("peer {a} is not of the VIPs' address family"), None),
+            None if nodes.contains_key(p) => cx.error(&at.index(n), format!("node `{p}` has no address of the VIPs' family"), None),
+            None => cx.error(&at.index(n), format!("`{p}` is neither a node nor an IP address"), Some(&unknown_node_hint(p, nodes))),
+        }
+    }
+    Some(out)
+}
+
+fn vrid_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInstance>) {
+    let mut seen: BTreeMap<(String, String, bool, u8), String> = BTreeMap::new();
+    for (name, i) in instances {
+        let v6 = i.vips.first().is_some_and(|v| v.addr().is_ipv6());
+        for (node, m) in &i.members {
+            let key = (node.clone(), m.interface.clone(), v6, i.vrid);
+            if let Some(first) = seen.insert(key, name.clone()).filter(|f| f != name) {
+                let msg = format!("VRID {} is already used by instance `{first}` on {} of node `{node}`", i.vrid, m.interface);
+                cx.error(&at.key(name).key("vrid"), msg, Some("every instance on an interface needs its own VRID"));
+            }
+        }
+    }
+}
+
+fn vips_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInstance>) {
+    let mut seen: BTreeMap<IpAddr, String> = BTreeMap::new();
+    for (name, i) in instances {
+        for (n, v) in i.vips.iter().enumerate() {
+            if let Some(first) = seen.insert(v.addr(), name.clone()).filter(|f| f != name) {
+                cx.error(&at.key(name).key("vips").index(n), format!("VIP {} is also held by instance `{first}`", v.addr()), None);
+            }
+        }
+    }
+}

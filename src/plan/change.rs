@@ -1,0 +1,159 @@
+//! The vocabulary of a plan: one [`Change`] per kernel operation, its [`Action`] symbol,
+//! and the [`Note`]s about objects the plan leaves alone.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::ipvs::{Dest, Service, ServiceKey};
+use crate::model::net::{Address, Route};
+use crate::model::sysctl::SysctlKey;
+
+/// What a change does to its object, terraform style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// `+`: the object is created.
+    Create,
+    /// `~`: the object is changed in place.
+    Update,
+    /// `-`: the object is destroyed.
+    Delete,
+}
+
+impl Action {
+    /// The symbol shown in text plans.
+    pub fn symbol(self) -> char {
+        match self {
+            Action::Create => '+',
+            Action::Update => '~',
+            Action::Delete => '-',
+        }
+    }
+}
+
+/// One kernel operation of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Change {
+    /// Write a sysctl (`sysctl -w`); `from` is the live value, if it could be read.
+    SetSysctl {
+        /// The sysctl.
+        key: SysctlKey,
+        /// Live value.
+        from: Option<String>,
+        /// Value to write.
+        to: String,
+    },
+    /// Bring an interface up (`ip link set X up`), loading its module if it is missing.
+    LinkUp {
+        /// Interface name.
+        interface: String,
+        /// Whether the interface exists now.
+        exists: bool,
+    },
+    /// `ip addr add`.
+    AddAddress {
+        /// The address.
+        address: Address,
+    },
+    /// Re-add an address with another label (`ip addr del` + `ip addr add`).
+    ReplaceAddress {
+        /// Live address.
+        from: Address,
+        /// Desired address.
+        to: Address,
+    },
+    /// `ip addr del`.
+    DelAddress {
+        /// The address.
+        address: Address,
+    },
+    /// `ip route replace`; `from` is the live route with the same destination.
+    SetRoute {
+        /// Route to install.
+        route: Route,
+        /// Live route it replaces.
+        from: Option<Route>,
+    },
+    /// `ip route del`.
+    DelRoute {
+        /// The route.
+        route: Route,
+    },
+    /// `ipvsadm -A` (the service's settings; destinations are separate changes).
+    AddService {
+        /// Service settings.
+        service: Service,
+    },
+    /// `ipvsadm -E`: scheduler, flags or persistence in place.
+    EditService {
+        /// Live settings.
+        from: Service,
+        /// Desired settings.
+        to: Service,
+    },
+    /// Drain every destination (weight 0), then `ipvsadm -D` once idle.
+    DelService {
+        /// The live service with its destinations.
+        service: Service,
+    },
+    /// `ipvsadm -a`.
+    AddDest {
+        /// Its service.
+        service: ServiceKey,
+        /// The destination.
+        dest: Dest,
+    },
+    /// `ipvsadm -e`: weight, forwarding or thresholds in place.
+    EditDest {
+        /// Its service.
+        service: ServiceKey,
+        /// Live destination.
+        from: Dest,
+        /// Desired destination.
+        to: Dest,
+    },
+    /// Drain (weight 0), then `ipvsadm -d` once idle.
+    DelDest {
+        /// Its service.
+        service: ServiceKey,
+        /// The live destination.
+        dest: Dest,
+    },
+}
+
+impl Change {
+    /// The action symbol class of this change.
+    pub fn action(&self) -> Action {
+        match self {
+            Change::AddAddress { .. } | Change::AddService { .. } | Change::AddDest { .. } => Action::Create,
+            Change::SetRoute { from: None, .. } => Action::Create,
+            Change::DelAddress { .. } | Change::DelRoute { .. } | Change::DelService { .. } | Change::DelDest { .. } => Action::Delete,
+            Change::SetSysctl { .. }
+            | Change::LinkUp { .. }
+            | Change::ReplaceAddress { .. }
+            | Change::SetRoute { from: Some(_), .. }
+            | Change::EditService { .. }
+            | Change::EditDest { .. } => Action::Update,
+        }
+    }
+}
+
+/// Something the plan shows but does not change.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Note {
+    /// A VIP that a VRRP instance adds on the master and removes elsewhere.
+    Vrrp {
+        /// The address.
+        address: Address,
+        /// The instance.
+        instance: String,
+        /// Whether this node holds it now.
+        present: bool,
+    },
+    /// A live object lbconverge does not own and leaves alone.
+    Unmanaged {
+        /// What it is, e.g. `ipvs service tcp 10.0.0.1:80`.
+        object: String,
+    },
+}

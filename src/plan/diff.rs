@@ -1,0 +1,200 @@
+//! The diff between desired and live state, subsystem by subsystem. Objects lbconverge does
+//! not own (not desired, not in the ledger) are never changed, only noted.
+
+use std::collections::BTreeSet;
+
+use ipnet::IpNet;
+
+use super::change::{Change, Note};
+use crate::model::ipvs::Service;
+use crate::model::net::{AddrKey, Address};
+use crate::model::sysctl::{self, SysctlKey};
+use crate::model::{Desired, Ledger, NodeState};
+
+/// Unordered changes, notes, and the ledger after apply.
+pub struct Diff {
+    pub changes: Vec<Change>,
+    pub notes: Vec<Note>,
+    pub ledger: Ledger,
+}
+
+/// Diffs every subsystem.
+pub fn diff(desired: &Desired, live: &NodeState) -> Diff {
+    let mut d = Diff { changes: Vec::new(), notes: Vec::new(), ledger: Ledger::default() };
+    sysctls(&mut d, desired, live);
+    links(&mut d, desired, live);
+    addresses(&mut d, desired, live);
+    routes(&mut d, desired, live);
+    services(&mut d, desired, live);
+    d.notes.sort();
+    d
+}
+
+/// The value the kernel acts on: for max-semantics keys on an interface, the larger of the
+/// interface's and `all`'s value.
+fn effective(key: &SysctlKey, live: &NodeState) -> Option<i64> {
+    let own = live.sysctls.get(key).and_then(|v| v.trim().parse::<i64>().ok());
+    let all = match key.conf_interface() {
+        Some(i) if i != "all" && sysctl::is_max_semantics(key.leaf()) => key.with_interface("all"),
+        _ => None,
+    };
+    let all = all.and_then(|k| live.sysctls.get(&k)).and_then(|v| v.trim().parse::<i64>().ok());
+    match (own, all) {
+        (Some(o), Some(a)) => Some(o.max(a)),
+        (o, a) => o.or(a),
+    }
+}
+
+fn sysctl_ok(desired: &Desired, key: &SysctlKey, want: &str, live: &NodeState) -> bool {
+    if desired.at_least.contains(key) {
+        let want: i64 = want.parse().unwrap_or(i64::MAX);
+        return effective(key, live).is_some_and(|e| e >= want);
+    }
+    live.sysctls.get(key).is_some_and(|v| v.trim() == want.trim())
+}
+
+fn sysctls(d: &mut Diff, desired: &Desired, live: &NodeState) {
+    for (key, want) in &desired.state.sysctls {
+        let now = live.sysctls.get(key).cloned();
+        if !sysctl_ok(desired, key, want, live) {
+            d.changes.push(Change::SetSysctl { key: key.clone(), from: now.clone(), to: want.clone() });
+        }
+        let prior = live.owned.sysctls.get(key).cloned().or(now);
+        if let Some(p) = prior {
+            d.ledger.sysctls.insert(key.clone(), p);
+        }
+    }
+    for (key, prior) in &live.owned.sysctls {
+        if desired.state.sysctls.contains_key(key) {
+            continue;
+        }
+        let now = live.sysctls.get(key);
+        if now.is_some_and(|n| n.trim() != prior.trim()) {
+            d.changes.push(Change::SetSysctl { key: key.clone(), from: now.cloned(), to: prior.clone() });
+        }
+    }
+}
+
+fn links(d: &mut Diff, desired: &Desired, live: &NodeState) {
+    for (name, want) in &desired.state.links {
+        let now = live.links.get(name);
+        if want.up && !now.is_some_and(|l| l.up) {
+            d.changes.push(Change::LinkUp { interface: name.clone(), exists: now.is_some() });
+        }
+    }
+}
+
+fn addresses(d: &mut Diff, desired: &Desired, live: &NodeState) {
+    let delegated: BTreeSet<AddrKey> = desired.delegated.iter().map(|g| g.address.key()).collect();
+    for (key, want) in &desired.state.addresses {
+        match live.addresses.get(key) {
+            None => d.changes.push(Change::AddAddress { address: want.clone() }),
+            Some(now) if now.label != want.label => {
+                d.changes.push(Change::ReplaceAddress { from: now.clone(), to: want.clone() })
+            }
+            Some(_) => {}
+        }
+        d.ledger.addresses.insert(key.clone());
+    }
+    for g in &desired.delegated {
+        let present = live.addresses.contains_key(&g.address.key());
+        d.notes.push(Note::Vrrp { address: g.address.clone(), instance: g.instance.clone(), present });
+    }
+    for (key, now) in &live.addresses {
+        if desired.state.addresses.contains_key(key) || delegated.contains(key) {
+            continue;
+        }
+        if live.owned.addresses.contains(key) {
+            d.changes.push(Change::DelAddress { address: now.clone() });
+        } else if looks_like_vip(now) {
+            d.notes.push(Note::Unmanaged { object: format!("address {now}") });
+        }
+    }
+}
+
+/// Host addresses outside loopback and link-local ranges: what a hand-made VIP looks like.
+fn looks_like_vip(a: &Address) -> bool {
+    let ip = a.address.addr();
+    let host = a.address.prefix_len() == crate::model::ipvs::Family::of(&ip).host_prefix();
+    let special = match ip {
+        std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_link_local(),
+        std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.is_unicast_link_local(),
+    };
+    host && !special
+}
+
+fn routes(d: &mut Diff, desired: &Desired, live: &NodeState) {
+    for (dest, want) in &desired.state.routes {
+        let now = live.routes.get(dest);
+        let same = now.is_some_and(|n| n.gateway == want.gateway && (want.interface.is_none() || n.interface == want.interface));
+        if !same {
+            d.changes.push(Change::SetRoute { route: want.clone(), from: now.cloned() });
+        }
+        let prior = match live.owned.routes.get(dest) {
+            Some(p) => p.clone(),
+            None => now.cloned(),
+        };
+        d.ledger.routes.insert(*dest, prior);
+    }
+    for (dest, prior) in &live.owned.routes {
+        if desired.state.routes.contains_key(dest) {
+            continue;
+        }
+        release_route(d, dest, prior.as_ref(), live);
+    }
+}
+
+fn release_route(d: &mut Diff, dest: &IpNet, prior: Option<&crate::model::net::Route>, live: &NodeState) {
+    let now = live.routes.get(dest);
+    match (prior, now) {
+        (Some(p), Some(n)) if p.gateway == n.gateway => {}
+        (Some(p), n) => d.changes.push(Change::SetRoute { route: p.clone(), from: n.cloned() }),
+        (None, Some(n)) => d.changes.push(Change::DelRoute { route: n.clone() }),
+        (None, None) => {}
+    }
+}
+
+fn services(d: &mut Diff, desired: &Desired, live: &NodeState) {
+    for (key, want) in &desired.state.services {
+        match live.services.get(key) {
+            None => {
+                d.changes.push(Change::AddService { service: want.settings_only() });
+                for dest in want.dests.values() {
+                    d.changes.push(Change::AddDest { service: *key, dest: dest.clone() });
+                }
+            }
+            Some(now) => edit_service(d, want, now),
+        }
+        d.ledger.services.insert(*key);
+    }
+    for (key, now) in &live.services {
+        if desired.state.services.contains_key(key) {
+            continue;
+        }
+        if live.owned.services.contains(key) {
+            d.changes.push(Change::DelService { service: now.clone() });
+        } else {
+            d.notes.push(Note::Unmanaged { object: format!("ipvs service {key}") });
+        }
+    }
+}
+
+fn edit_service(d: &mut Diff, want: &Service, now: &Service) {
+    if !want.same_settings(now) {
+        d.changes.push(Change::EditService { from: now.settings_only(), to: want.settings_only() });
+    }
+    for (k, w) in &want.dests {
+        match now.dests.get(k) {
+            None => d.changes.push(Change::AddDest { service: want.key, dest: w.clone() }),
+            Some(n) if !w.same_settings(n) => {
+                d.changes.push(Change::EditDest { service: want.key, from: n.clone(), to: w.clone() })
+            }
+            Some(_) => {}
+        }
+    }
+    for (k, n) in &now.dests {
+        if !want.dests.contains_key(k) {
+            d.changes.push(Change::DelDest { service: want.key, dest: n.clone() });
+        }
+    }
+}
