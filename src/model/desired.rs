@@ -1,7 +1,7 @@
 //! Desired state for one node, per role and forwarding method (pure).
 //!
-//! - Director: the IPVS services it carries with their live backends; `send_redirects=0`
-//!   on all/default/its interface; `ip_forward=1` with NAT; static VIPs of services that no
+//! - Director: the IPVS services it carries with their live backends; when it carries any,
+//!   `send_redirects=0` on all/default/its interface; `ip_forward=1` with NAT; static VIPs of services that no
 //!   VRRP instance owns. VRRP-owned VIPs are listed as delegated: VRRP adds and removes them.
 //! - DR real server: each VIP on `lo` (label `lo:0`) and `arp_ignore>=1`, `arp_announce>=2`
 //!   on all and its interface. TUN: the VIP on `tunl0`, the same ARP settings and loose
@@ -108,10 +108,13 @@ fn host(ip: IpAddr) -> IpNet {
 }
 
 fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
-    for iface in ["all", "default", n.interface.as_str()] {
-        b.sysctl(SysctlKey::ipv4_conf(iface, "send_redirects"), "0");
+    let carried: Vec<&VirtualService> = c.services.values().filter(|s| s.directors.contains(&n.name)).collect();
+    if !carried.is_empty() {
+        for iface in ["all", "default", n.interface.as_str()] {
+            b.sysctl(SysctlKey::ipv4_conf(iface, "send_redirects"), "0");
+        }
     }
-    for vs in c.services.values().filter(|s| s.directors.contains(&n.name)) {
+    for vs in carried {
         let svc = ipvs_service(vs, health);
         b.state.services.insert(svc.key, svc);
         forward(b, vs);

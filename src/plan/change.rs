@@ -32,7 +32,7 @@ impl Action {
 
 /// One kernel operation of a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "op", rename_all = "snake_case")]
 pub enum Change {
     /// Write a sysctl (`sysctl -w`); `from` is the live value, if it could be read.
     SetSysctl {

@@ -39,7 +39,8 @@ pub struct Plan {
     pub roles: Vec<String>,
     /// Fingerprint of the live state the plan was computed against.
     pub live_fingerprint: String,
-    /// Kernel operations, in execution order.
+    /// Kernel operations, in execution order. In JSON each carries its `action` too.
+    #[serde(with = "with_action")]
     pub changes: Vec<Change>,
     /// Objects shown but not changed.
     pub notes: Vec<Note>,
@@ -83,4 +84,42 @@ fn summarize(changes: &[Change]) -> Summary {
         }
     }
     s
+}
+
+mod with_action {
+    //! Changes in JSON: `{"action": "create", "op": "add_service", ...}`. The action is
+    //! derived from the op; it is written for readers and checked when read back.
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::Value;
+
+    use super::{Action, Change};
+
+    pub fn serialize<S: Serializer>(changes: &[Change], s: S) -> Result<S::Ok, S::Error> {
+        let mut out = Vec::with_capacity(changes.len());
+        for c in changes {
+            let mut map = serde_json::Map::new();
+            map.insert("action".into(), serde_json::to_value(c.action()).map_err(serde::ser::Error::custom)?);
+            if let Value::Object(fields) = serde_json::to_value(c).map_err(serde::ser::Error::custom)? {
+                map.extend(fields);
+            }
+            out.push(Value::Object(map));
+        }
+        out.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Change>, D::Error> {
+        let items = Vec::<Value>::deserialize(d)?;
+        items.into_iter().enumerate().map(|(i, v)| one(i, v).map_err(D::Error::custom)).collect()
+    }
+
+    fn one(i: usize, mut v: Value) -> Result<Change, String> {
+        let action = v.as_object_mut().and_then(|m| m.remove("action"));
+        let change: Change = serde_json::from_value(v).map_err(|e| format!("changes[{i}]: {e}"))?;
+        let stated: Option<Action> = action.map(serde_json::from_value).transpose().map_err(|e| format!("changes[{i}].action: {e}"))?;
+        match stated {
+            Some(a) if a != change.action() => Err(format!("changes[{i}]: action {a:?} does not match its op")),
+            _ => Ok(change),
+        }
+    }
 }

@@ -1,17 +1,17 @@
 //! Change ordering. Phases run in this order; within a phase, changes keep the key order
 //! they were generated in, so the same inputs always give the same plan.
 //!
-//! 1. sysctls that tighten or set (ARP settings before any VIP appears on `lo`)
-//! 2. links up (`tunl0`)
+//! 1. links up (`tunl0` must exist before its sysctls can be written)
+//! 2. sysctls that tighten or set (ARP settings before any VIP appears on `lo`)
 //! 3. address adds and label changes
 //! 4. routes set
-//! 5. IPVS service adds and edits
-//! 6. destination adds and edits (make before break: new backends before old ones go)
-//! 7. destination removals (drain, then delete)
-//! 8. service removals
-//! 9. route removals
-//! 10. address removals (VIPs leave `lo` ...)
-//! 11. sysctls that relax ARP or restore released values (... before ARP is relaxed)
+//! 5. IPVS service adds and edits, each followed by its destination adds and edits
+//!    (make before break: new backends exist before old ones go)
+//! 6. destination removals (drain, then delete)
+//! 7. service removals
+//! 8. route removals
+//! 9. address removals (VIPs leave `lo` ...)
+//! 10. sysctls that relax ARP (... before ARP is relaxed)
 
 use super::change::Change;
 use crate::model::sysctl;
@@ -26,12 +26,12 @@ pub fn order(mut changes: Vec<Change>) -> Vec<Change> {
 pub fn phase(c: &Change) -> u8 {
     match c {
         Change::SetSysctl { key, from, to } if relaxes(key.leaf(), from.as_deref(), to) => 10,
-        Change::SetSysctl { .. } => 0,
-        Change::LinkUp { .. } => 1,
+        Change::LinkUp { .. } => 0,
+        Change::SetSysctl { .. } => 1,
         Change::AddAddress { .. } | Change::ReplaceAddress { .. } => 2,
         Change::SetRoute { .. } => 3,
         Change::AddService { .. } | Change::EditService { .. } => 4,
-        Change::AddDest { .. } | Change::EditDest { .. } => 5,
+        Change::AddDest { .. } | Change::EditDest { .. } => 4,
         Change::DelDest { .. } => 6,
         Change::DelService { .. } => 7,
         Change::DelRoute { .. } => 8,
