@@ -118,6 +118,18 @@ fn parse_tree(file: &str, text: &str) -> Result<Located, Problem> {
     if text.trim().is_empty() {
         return Err(empty(file));
     }
+    if let Some(at) = text.find('\0') {
+        let line = text[..at].matches('\n').count() as u64 + 1;
+        let column = text[..at].rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
+        return Err(Problem {
+            severity: Severity::Error,
+            file: file.to_string(),
+            pos: Some(Pos { line, column }),
+            path: KeyPath::root(),
+            message: "the file contains NUL bytes (is it a binary file?)".into(),
+            hint: Some("a manifest is a YAML text file encoded in UTF-8".into()),
+        });
+    }
     let spanned: serde_saphyr::Spanned<yaml::Node> =
         serde_saphyr::from_str_with_options(text, options()).map_err(|e| saphyr_problem(file, &e))?;
     let pos = Pos { line: spanned.referenced.line(), column: spanned.referenced.column() };
@@ -165,12 +177,20 @@ pub fn saphyr_problem(file: &str, e: &serde_saphyr::Error) -> Problem {
             }
         }
     }
-    Problem {
-        severity: Severity::Error,
-        file: file.to_string(),
-        pos,
-        path: KeyPath::root(),
-        message,
-        hint: None,
+    let (message, hint) = explain(message);
+    Problem { severity: Severity::Error, file: file.to_string(), pos, path: KeyPath::root(), message, hint }
+}
+
+/// Rewrites parser messages meant for developers into ones meant for operators.
+fn explain(message: String) -> (String, Option<String>) {
+    const DUP: &str = ", set DuplicateKeyPolicy in Options if acceptable";
+    if let Some(m) = message.strip_suffix(DUP) {
+        return (m.to_string(), Some("a key may appear only once in a mapping; remove or rename one of them".into()));
     }
+    if message.starts_with("budget breached") || message.contains("recursion limit exceeded") {
+        let hint = "a manifest may nest at most 64 levels and expand (with aliases) to at most 250000 values; this looks like an alias bomb or a generated file";
+        let short = message.split(" at line ").next().unwrap_or(&message).to_string();
+        return (format!("the document is too large or too deeply nested ({short})"), Some(hint.into()));
+    }
+    (message, None)
 }

@@ -145,6 +145,7 @@ fn plural_y(n: u64) -> &'static str {
 
 fn range_hint(lo: Option<Value>, hi: Option<Value>) -> String {
     match (lo, hi) {
+        (Some(lo), Some(hi)) if lo == hi => format!("use {lo}"),
         (Some(lo), Some(hi)) => format!("use a value from {lo} to {hi}"),
         (Some(lo), None) => format!("use a value of at least {lo}"),
         (None, Some(hi)) => format!("use a value of at most {hi}"),

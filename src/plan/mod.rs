@@ -123,3 +123,84 @@ mod with_action {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::model::net::Address;
+    use crate::model::sysctl::SysctlKey;
+
+    fn desired_empty() -> Desired {
+        Desired { node: "web".into(), roles: vec![], state: NodeState::default(), at_least: BTreeSet::new(), delegated: vec![] }
+    }
+
+    fn lo_vip() -> Address {
+        Address { interface: "lo".into(), address: "192.0.2.10/32".parse().unwrap(), label: Some("lo:0".into()) }
+    }
+
+    #[test]
+    fn leaving_dr_removes_the_vip_before_relaxing_arp() {
+        let mut live = NodeState::default();
+        let ignore = SysctlKey::ipv4_conf("all", "arp_ignore");
+        live.addresses.insert(lo_vip().key(), lo_vip());
+        live.sysctls.insert(ignore.clone(), "1".into());
+        live.owned.addresses.insert(lo_vip().key());
+        live.owned.sysctls.insert(ignore.clone(), "0".into());
+        let p = plan(&desired_empty(), &live);
+        assert_eq!(
+            p.changes,
+            vec![
+                Change::DelAddress { address: lo_vip() },
+                Change::SetSysctl { key: ignore, from: Some("1".into()), to: "0".into() },
+            ]
+        );
+        assert!(p.ledger.is_empty());
+    }
+
+    #[test]
+    fn becoming_dr_tightens_arp_before_adding_the_vip() {
+        let ignore = SysctlKey::ipv4_conf("all", "arp_ignore");
+        let mut d = desired_empty();
+        d.state.addresses.insert(lo_vip().key(), lo_vip());
+        d.state.sysctls.insert(ignore.clone(), "1".into());
+        d.at_least.insert(ignore.clone());
+        let mut live = NodeState::default();
+        live.sysctls.insert(ignore.clone(), "0".into());
+        let p = plan(&d, &live);
+        assert_eq!(
+            p.changes,
+            vec![Change::SetSysctl { key: ignore, from: Some("0".into()), to: "1".into() }, Change::AddAddress { address: lo_vip() }]
+        );
+    }
+
+    #[test]
+    fn stricter_live_arp_setting_is_accepted_and_interface_uses_the_max_with_all() {
+        let all = SysctlKey::ipv4_conf("all", "arp_ignore");
+        let eth = SysctlKey::ipv4_conf("eth0", "arp_ignore");
+        let mut d = desired_empty();
+        for k in [&all, &eth] {
+            d.state.sysctls.insert(k.clone(), "1".into());
+            d.at_least.insert(k.clone());
+        }
+        let mut live = NodeState::default();
+        live.sysctls.insert(all, "2".into());
+        live.sysctls.insert(eth, "0".into());
+        assert!(plan(&d, &live).is_empty());
+    }
+
+    #[test]
+    fn saved_plan_round_trips_through_json() {
+        let mut live = NodeState::default();
+        live.addresses.insert(lo_vip().key(), lo_vip());
+        live.owned.addresses.insert(lo_vip().key());
+        let p = plan(&desired_empty(), &live);
+        let text = serde_json::to_string(&p).unwrap();
+        assert!(text.contains("\"action\":\"delete\""));
+        let back: Plan = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, p);
+        let lying = text.replace("\"action\":\"delete\"", "\"action\":\"create\"");
+        assert!(serde_json::from_str::<Plan>(&lying).is_err());
+    }
+}

@@ -236,7 +236,7 @@ fn ownership(
             }
             (Some(i.name.clone()), list)
         }
-        (None, Some(list)) if list.is_empty() => {
+        (None, Some(list)) if s.directors.as_ref().is_some_and(Vec::is_empty) => {
             cx.error(&path.key("directors"), "no directors carry this service", None);
             (None, list)
         }

@@ -86,7 +86,10 @@ fn instance(
     let unicast_peers = peers(cx, &path.key("unicast_peers"), i.unicast_peers.as_ref(), nodes, &vips);
     for s in i.track_scripts.keys() {
         if !scripts.contains_key(s) {
-            let hint = format!("define it under track_scripts (defined: {})", scripts.keys().cloned().collect::<Vec<_>>().join(", "));
+            let hint = match scripts.keys().cloned().collect::<Vec<_>>() {
+                names if names.is_empty() => "define it under the top-level `track_scripts`".to_string(),
+                names => format!("define it under the top-level `track_scripts` (defined: {})", names.join(", ")),
+            };
             cx.error(&path.key("track_scripts").key(s), format!("unknown track script `{s}`"), Some(&hint));
         }
     }

@@ -1,0 +1,139 @@
+//! The bad-input corpus: every manifest in tests/bad/ (plus large and binary files generated
+//! here) must fail `validate` and `plan` with exit 1, a message naming the place and the
+//! fix (compared whole with tests/bad/<name>.err), and no panic. Bad snapshots and bad
+//! saved plans get the same treatment. `LBCONVERGE_BLESS=1` rewrites the .err files.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use common::{assert_no_mismatch, check_golden, lbconverge, root};
+
+/// Deterministic bytes (xorshift), so generated files and their messages are stable.
+fn noise(len: usize, seed: u64, printable: bool) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let b = (x >> 24) as u8;
+            const TEXT: &[u8] = b"abcdefghij:-[]{} ,\n#&*!|>'\"%@`?";
+            if printable { TEXT[usize::from(b) % TEXT.len()] } else { b }
+        })
+        .collect()
+}
+
+fn generate() -> Vec<PathBuf> {
+    let dir = root().join("tests/bad/generated");
+    std::fs::create_dir_all(&dir).unwrap();
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("garbage-10mb-binary.yaml", noise(10 << 20, 7, false)),
+        ("garbage-10mb-text.yaml", noise(10 << 20, 11, true)),
+        ("binary-elf.yaml", [b"\x7fELF\x02\x01\x01\0".as_slice(), &[0u8; 64], b"\x03\0>\0"].concat()),
+        ("latin1.yaml", b"version: 1\ncluster: caf\xe9\nnodes: {}\n".to_vec()),
+        ("too-large-20mb.yaml", [b"version: 1\n#".as_slice(), &vec![b'x'; 20 << 20]].concat()),
+    ];
+    files
+        .into_iter()
+        .map(|(name, bytes)| {
+            let p = dir.join(name);
+            std::fs::File::create(&p).unwrap().write_all(&bytes).unwrap();
+            p
+        })
+        .collect()
+}
+
+fn corpus() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("tests/bad"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    v.extend(generate());
+    v.sort();
+    v
+}
+
+fn rel(p: &Path) -> String {
+    p.strip_prefix(root()).unwrap().to_string_lossy().into_owned()
+}
+
+#[test]
+fn every_bad_manifest_fails_with_its_location_and_no_panic() {
+    // Git checkouts give files the umask's mode; this case needs "readable by others".
+    let world = root().join("tests/bad/secrets/world.pass");
+    std::fs::set_permissions(&world, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let mut mismatches = Vec::new();
+    let files = corpus();
+    assert!(files.len() >= 40, "the corpus has only {} manifests", files.len());
+    for f in &files {
+        let path = rel(f);
+        let name = f.file_stem().unwrap().to_string_lossy();
+        let v = lbconverge(&["validate", &path]);
+        let p = lbconverge(&["plan", &path, "--node", "lvs01", "--live", "examples/live/empty.yaml"]);
+        for (what, out) in [("validate", &v), ("plan", &p)] {
+            if out.status.code() != Some(1) {
+                mismatches.push(format!("{what} {path}: exit {:?}, want 1 (101 is a panic)", out.status.code()));
+            }
+            if !out.stdout.is_empty() {
+                mismatches.push(format!("{what} {path}: printed to stdout: {}", String::from_utf8_lossy(&out.stdout)));
+            }
+        }
+        let stderr = String::from_utf8_lossy(&v.stderr).into_owned();
+        if v.stderr != p.stderr {
+            mismatches.push(format!("{path}: validate and plan report differently:\n{stderr}\n---\n{}", String::from_utf8_lossy(&p.stderr)));
+        }
+        if !stderr.contains(&format!("{path}:")) {
+            mismatches.push(format!("{path}: the message does not name the file:\n{stderr}"));
+        }
+        if let Some(m) = check_golden(&format!("tests/bad/expected/{name}.err"), &stderr) {
+            mismatches.push(m);
+        }
+    }
+    assert_no_mismatch(mismatches);
+}
+
+#[test]
+fn bad_snapshots_fail_with_their_location() {
+    let dir = root().join("tests/bad/snapshots");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.len() >= 5);
+    let mut mismatches = Vec::new();
+    for f in files {
+        let path = rel(&f);
+        let out = lbconverge(&["plan", "examples/lvs-dr-pair.yaml", "--node", "lvs01", "--live", &path]);
+        if out.status.code() != Some(1) {
+            mismatches.push(format!("{path}: exit {:?}, want 1", out.status.code()));
+        }
+        let name = f.file_stem().unwrap().to_string_lossy();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if let Some(m) = check_golden(&format!("tests/bad/expected/snapshot-{name}.err"), &stderr) {
+            mismatches.push(m);
+        }
+    }
+    assert_no_mismatch(mismatches);
+}
+
+#[test]
+fn warnings_do_not_fail_and_name_their_place() {
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(root().join("tests/warn")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "yaml")).collect();
+    files.sort();
+    let mut mismatches = Vec::new();
+    for f in files {
+        let path = rel(&f);
+        let out = lbconverge(&["validate", &path]);
+        if out.status.code() != Some(0) {
+            mismatches.push(format!("{path}: exit {:?}, want 0", out.status.code()));
+        }
+        let name = f.file_stem().unwrap().to_string_lossy();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if let Some(m) = check_golden(&format!("tests/warn/{name}.err"), &stderr) {
+            mismatches.push(m);
+        }
+    }
+    assert_no_mismatch(mismatches);
+}
