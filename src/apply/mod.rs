@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::kernel::{KResult, Kernel, KernelError};
+use crate::kernel::{IpvsOp, KResult, Kernel, KernelError};
 use crate::model::Ledger;
 use crate::model::ipvs::{Dest, DestKey, Protocol, Service, ServiceKey};
 use crate::plan::{Change, Plan};
@@ -119,21 +119,81 @@ pub fn apply(plan: &Plan, k: &mut dyn Kernel, opts: &Options, progress: &mut dyn
     let total = plan.changes.len();
     let mut report = Report::default();
     let mut final_ledger = plan.ledger.clone();
-    for (i, change) in plan.changes.iter().enumerate() {
-        progress.start(i + 1, total, change);
-        let outcome = execute(k, change, opts)
-            .map_err(|source| ApplyError::Change { index: i + 1, total, applied: report.applied, source })?;
-        if let (Outcome::Draining { .. }, Change::DelService { service }) = (&outcome, change) {
-            final_ledger.services.insert(service.key);
-        }
-        if matches!(outcome, Outcome::Draining { .. }) {
-            report.draining += 1;
-        }
-        progress.done(i + 1, change, &outcome);
-        report.applied += 1;
+    let mut i = 0;
+    while i < total {
+        let run = ipvs_run(&plan.changes[i..]);
+        let done = if run > 0 {
+            batch(k, &plan.changes[i..i + run], i, total, &mut report, progress)?
+        } else {
+            single(k, &plan.changes[i], i, total, opts, &mut report, progress, &mut final_ledger)?
+        };
+        i += done;
     }
     k.store(&final_ledger).map_err(ApplyError::Ledger)?;
     Ok(report)
+}
+
+/// The IPVS write a change is, when it needs no draining.
+fn ipvs_op(c: &Change) -> Option<IpvsOp> {
+    match c {
+        Change::AddService { service } => Some(IpvsOp::AddService(service.clone())),
+        Change::EditService { to, .. } => Some(IpvsOp::EditService(to.clone())),
+        Change::AddDest { service, dest } => Some(IpvsOp::AddDest(*service, dest.clone())),
+        Change::EditDest { service, to, .. } => Some(IpvsOp::EditDest(*service, to.clone())),
+        _ => None,
+    }
+}
+
+/// How many changes from the start are plain IPVS writes (sent together, pipelined).
+fn ipvs_run(changes: &[Change]) -> usize {
+    changes.iter().take_while(|c| ipvs_op(c).is_some()).count()
+}
+
+fn batch(
+    k: &mut dyn Kernel,
+    run: &[Change],
+    offset: usize,
+    total: usize,
+    report: &mut Report,
+    progress: &mut dyn Progress,
+) -> Result<usize, ApplyError> {
+    let ops: Vec<IpvsOp> = run.iter().filter_map(ipvs_op).collect();
+    for (j, c) in run.iter().enumerate() {
+        progress.start(offset + j + 1, total, c);
+    }
+    let fail = |index: usize, applied: usize, source| ApplyError::Change { index, total, applied, source };
+    let results = k.batch(&ops).map_err(|e| fail(offset + 1, report.applied, e))?;
+    for (j, r) in results.into_iter().enumerate() {
+        r.map_err(|e| fail(offset + j + 1, report.applied, e))?;
+        progress.done(offset + j + 1, &run[j], &Outcome::Done);
+        report.applied += 1;
+    }
+    Ok(run.len())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn single(
+    k: &mut dyn Kernel,
+    change: &Change,
+    i: usize,
+    total: usize,
+    opts: &Options,
+    report: &mut Report,
+    progress: &mut dyn Progress,
+    ledger: &mut Ledger,
+) -> Result<usize, ApplyError> {
+    progress.start(i + 1, total, change);
+    let outcome = execute(k, change, opts)
+        .map_err(|source| ApplyError::Change { index: i + 1, total, applied: report.applied, source })?;
+    if let (Outcome::Draining { .. }, Change::DelService { service }) = (&outcome, change) {
+        ledger.services.insert(service.key);
+    }
+    if matches!(outcome, Outcome::Draining { .. }) {
+        report.draining += 1;
+    }
+    progress.done(i + 1, change, &outcome);
+    report.applied += 1;
+    Ok(1)
 }
 
 /// Everything owned before or after: kept while an apply runs, so an interrupted apply

@@ -4,6 +4,8 @@
 //! in-memory one ([`mem::MemKernel`]) that fails the way the kernel does.
 
 pub mod error;
+#[cfg(target_os = "linux")]
+pub mod linux;
 pub mod mem;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,6 +38,66 @@ pub trait Ipvs {
     fn edit_dest(&mut self, service: &ServiceKey, dest: &Dest) -> KResult<()>;
     /// Deletes a destination, like `ipvsadm -d`.
     fn del_dest(&mut self, service: &ServiceKey, dest: &DestKey) -> KResult<()>;
+    /// Runs writes in order, like `ipvsadm -R` without the flush; returns one result per op
+    /// attempted and stops after the first failure. Real kernels pipeline them.
+    fn batch(&mut self, ops: &[IpvsOp]) -> KResult<Vec<KResult<()>>> {
+        let mut out = Vec::with_capacity(ops.len());
+        for op in ops {
+            let r = match op {
+                IpvsOp::AddService(s) => self.add_service(s),
+                IpvsOp::EditService(s) => self.edit_service(s),
+                IpvsOp::DelService(k) => self.del_service(k),
+                IpvsOp::AddDest(k, d) => self.add_dest(k, d),
+                IpvsOp::EditDest(k, d) => self.edit_dest(k, d),
+                IpvsOp::DelDest(k, d) => self.del_dest(k, &d.key()),
+            };
+            let failed = r.is_err();
+            out.push(r);
+            if failed {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One IPVS write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IpvsOp {
+    /// `ipvsadm -A`.
+    AddService(Service),
+    /// `ipvsadm -E`.
+    EditService(Service),
+    /// `ipvsadm -D`.
+    DelService(ServiceKey),
+    /// `ipvsadm -a`.
+    AddDest(ServiceKey, Dest),
+    /// `ipvsadm -e`.
+    EditDest(ServiceKey, Dest),
+    /// `ipvsadm -d`.
+    DelDest(ServiceKey, Dest),
+}
+
+impl IpvsOp {
+    /// The operation, for error messages.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            IpvsOp::AddService(_) => "add service",
+            IpvsOp::EditService(_) => "edit service",
+            IpvsOp::DelService(_) => "delete service",
+            IpvsOp::AddDest(..) => "add destination",
+            IpvsOp::EditDest(..) => "edit destination",
+            IpvsOp::DelDest(..) => "delete destination",
+        }
+    }
+    /// The object, for error messages.
+    pub fn object(&self) -> String {
+        match self {
+            IpvsOp::AddService(s) | IpvsOp::EditService(s) => s.key.to_string(),
+            IpvsOp::DelService(k) => k.to_string(),
+            IpvsOp::AddDest(k, d) | IpvsOp::EditDest(k, d) | IpvsOp::DelDest(k, d) => format!("{} to {k}", d.key()),
+        }
+    }
 }
 
 /// Interfaces and addresses, like `ip link` / `ip addr`.
@@ -83,32 +145,30 @@ pub trait Kernel: Ipvs + Addrs + Routes + Sysctls + LedgerStore {}
 
 impl<T: Ipvs + Addrs + Routes + Sysctls + LedgerStore> Kernel for T {}
 
-/// The sysctls a snapshot reads: those desired, those owned, and the `all` counterparts
-/// that decide effective values.
-pub fn sysctl_scope(desired: Option<&Desired>, ledger: &Ledger) -> BTreeSet<SysctlKey> {
-    let mut keys: BTreeSet<SysctlKey> = ledger.sysctls.keys().cloned().collect();
-    if let Some(d) = desired {
-        keys.extend(d.state.sysctls.keys().cloned());
-    }
-    let alls: Vec<SysctlKey> = keys
-        .iter()
-        .filter(|k| sysctl::is_max_semantics(k.leaf()))
-        .filter_map(|k| k.with_interface("all"))
-        .collect();
-    keys.extend(alls);
-    keys
+/// The `all` counterparts of max-semantics sysctls, which decide their effective values.
+pub fn with_all_variants(keys: &BTreeSet<SysctlKey>) -> BTreeSet<SysctlKey> {
+    let mut out = keys.clone();
+    out.extend(keys.iter().filter(|k| sysctl::is_max_semantics(k.leaf())).filter_map(|k| k.with_interface("all")));
+    out
+}
+
+/// The sysctls a plan for `desired` depends on.
+pub fn desired_scope(desired: &Desired) -> BTreeSet<SysctlKey> {
+    desired.state.sysctls.keys().cloned().collect()
 }
 
 /// Reads the live state of this host: all IPVS services, addresses, links, default routes,
-/// the ledger, and the sysctls in scope of `desired` (all owned ones when `None`).
-pub fn snapshot(k: &mut dyn Kernel, desired: Option<&Desired>) -> KResult<NodeState> {
+/// the ledger, and the sysctls in `scope`, the owned ones and their `all` counterparts.
+pub fn snapshot(k: &mut dyn Kernel, scope: &BTreeSet<SysctlKey>) -> KResult<NodeState> {
     let owned = k.load()?;
     let mut state = NodeState::default();
     state.services = k.services()?.into_iter().map(|s| (s.key, s)).collect();
     state.addresses = k.addresses()?.into_iter().map(|a| (a.key(), a)).collect();
     state.links = k.links()?;
     state.routes = k.routes()?.into_iter().map(|r| (r.destination, r)).collect();
-    for key in sysctl_scope(desired, &owned) {
+    let mut keys = scope.clone();
+    keys.extend(owned.sysctls.keys().cloned());
+    for key in with_all_variants(&keys) {
         if let Some(v) = k.read(&key)? {
             state.sysctls.insert(key, v);
         }

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::ipvs::{Service, ServiceKey};
 use super::list;
@@ -95,23 +94,5 @@ mod prior_routes {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<IpNet, Option<Route>>, D::Error> {
         let v = Vec::<Entry>::deserialize(d)?;
         Ok(v.into_iter().map(|e| (e.destination, e.prior)).collect())
-    }
-}
-
-impl NodeState {
-    /// A fingerprint of everything a plan depends on: settings and ownership, not the
-    /// connection counters, which change all the time.
-    pub fn fingerprint(&self) -> String {
-        let mut stable = self.clone();
-        for svc in stable.services.values_mut() {
-            for d in svc.dests.values_mut() {
-                d.stats = None;
-            }
-        }
-        stable.node = None;
-        let json = serde_json::to_vec(&stable).unwrap_or_default();
-        let digest = Sha256::digest(&json);
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        format!("sha256:{hex}")
     }
 }

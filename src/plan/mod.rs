@@ -6,10 +6,14 @@ pub mod change;
 mod diff;
 pub mod order;
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 pub use change::{Action, Change, Note};
 
+use crate::model::sysctl::SysctlKey;
 use crate::model::{Desired, Ledger, NodeState};
 
 /// Version of the plan's JSON structure.
@@ -62,16 +66,48 @@ pub fn plan(desired: &Desired, live: &NodeState) -> Plan {
     let diff = diff::diff(desired, live);
     let changes = order::order(diff.changes);
     let summary = summarize(&changes);
-    Plan {
+    let mut p = Plan {
         format_version: FORMAT_VERSION,
         node: desired.node.clone(),
         roles: desired.roles.iter().map(|r| r.to_string()).collect(),
-        live_fingerprint: live.fingerprint(),
+        live_fingerprint: String::new(),
         changes,
         notes: diff.notes,
         ledger: diff.ledger,
         summary,
+    };
+    p.live_fingerprint = fingerprint(live, &p.sysctl_scope());
+    p
+}
+
+impl Plan {
+    /// The sysctls this plan depends on: those it writes and those owned after it, with
+    /// their `all` counterparts. `apply --plan` reads these to check the plan is not stale.
+    pub fn sysctl_scope(&self) -> BTreeSet<SysctlKey> {
+        let mut keys: BTreeSet<SysctlKey> = self.ledger.sysctls.keys().cloned().collect();
+        for c in &self.changes {
+            if let Change::SetSysctl { key, .. } = c {
+                keys.insert(key.clone());
+            }
+        }
+        crate::kernel::with_all_variants(&keys)
     }
+}
+
+/// A fingerprint of what a plan depends on: the live state's settings and ownership, with
+/// sysctls limited to `scope`; not the connection counters, which change all the time.
+pub fn fingerprint(live: &NodeState, scope: &BTreeSet<SysctlKey>) -> String {
+    let mut stable = live.clone();
+    for svc in stable.services.values_mut() {
+        for d in svc.dests.values_mut() {
+            d.stats = None;
+        }
+    }
+    stable.node = None;
+    stable.sysctls.retain(|k, _| scope.contains(k));
+    let json = serde_json::to_vec(&stable).unwrap_or_default();
+    let hex: String = Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 fn summarize(changes: &[Change]) -> Summary {
@@ -126,8 +162,6 @@ mod with_action {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-
     use super::*;
     use crate::model::net::Address;
     use crate::model::sysctl::SysctlKey;

@@ -4,7 +4,7 @@
 
 mod checks;
 mod nodes;
-mod parse;
+pub mod parse;
 mod services;
 mod vrrp;
 

@@ -1,0 +1,133 @@
+//! The real kernel: IPVS over generic netlink, links/addresses/routes over rtnetlink,
+//! sysctls under /proc/sys, the ledger in a state directory.
+
+pub mod attr;
+pub mod ipvs;
+pub mod ipvs_codec;
+pub mod ledger;
+pub mod modules;
+pub mod nl;
+pub mod rtnl;
+pub mod sysctl;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::{Addrs, Ipvs, IpvsOp, KResult, LedgerStore, Routes, Sysctls};
+use crate::model::Ledger;
+use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
+use crate::model::net::{Address, Link, Route};
+use crate::model::sysctl::SysctlKey;
+
+/// This host's kernel.
+pub struct LinuxKernel {
+    ipvs: Option<ipvs::NetlinkIpvs>,
+    rtnl: Option<rtnl::Rtnl>,
+    sysctl: sysctl::ProcSys,
+    ledger: ledger::FileLedger,
+}
+
+impl LinuxKernel {
+    /// The kernel of the network namespace this process runs in; the ledger lives in
+    /// `state_dir`.
+    pub fn new(state_dir: PathBuf) -> Self {
+        LinuxKernel { ipvs: None, rtnl: None, sysctl: sysctl::ProcSys::default(), ledger: ledger::FileLedger::new(state_dir) }
+    }
+
+    fn ipvs(&mut self) -> KResult<&mut ipvs::NetlinkIpvs> {
+        if self.ipvs.is_none() {
+            self.ipvs = Some(ipvs::NetlinkIpvs::open()?);
+        }
+        Ok(self.ipvs.as_mut().expect("just set"))
+    }
+
+    fn rtnl(&mut self) -> KResult<&mut rtnl::Rtnl> {
+        if self.rtnl.is_none() {
+            self.rtnl = Some(rtnl::Rtnl::open()?);
+        }
+        Ok(self.rtnl.as_mut().expect("just set"))
+    }
+
+    fn one(&mut self, op: IpvsOp) -> KResult<()> {
+        self.ipvs()?.batch(std::slice::from_ref(&op))?.pop().unwrap_or(Ok(()))
+    }
+}
+
+impl Ipvs for LinuxKernel {
+    fn services(&mut self) -> KResult<Vec<Service>> {
+        self.ipvs()?.services()
+    }
+    fn dests(&mut self, service: &ServiceKey) -> KResult<Vec<Dest>> {
+        self.ipvs()?.dests(service)
+    }
+    fn add_service(&mut self, s: &Service) -> KResult<()> {
+        self.one(IpvsOp::AddService(s.clone()))
+    }
+    fn edit_service(&mut self, s: &Service) -> KResult<()> {
+        self.one(IpvsOp::EditService(s.clone()))
+    }
+    fn del_service(&mut self, key: &ServiceKey) -> KResult<()> {
+        self.one(IpvsOp::DelService(*key))
+    }
+    fn add_dest(&mut self, service: &ServiceKey, d: &Dest) -> KResult<()> {
+        self.one(IpvsOp::AddDest(*service, d.clone()))
+    }
+    fn edit_dest(&mut self, service: &ServiceKey, d: &Dest) -> KResult<()> {
+        self.one(IpvsOp::EditDest(*service, d.clone()))
+    }
+    fn del_dest(&mut self, service: &ServiceKey, d: &DestKey) -> KResult<()> {
+        let dest = Dest { address: d.addr, port: d.port, forwarding: crate::model::ipvs::Forwarding::Dr, weight: 0, upper_threshold: 0, lower_threshold: 0, stats: None };
+        self.one(IpvsOp::DelDest(*service, dest))
+    }
+    fn batch(&mut self, ops: &[IpvsOp]) -> KResult<Vec<KResult<()>>> {
+        self.ipvs()?.batch(ops)
+    }
+}
+
+impl Addrs for LinuxKernel {
+    fn addresses(&mut self) -> KResult<Vec<Address>> {
+        self.rtnl()?.addresses()
+    }
+    fn links(&mut self) -> KResult<BTreeMap<String, Link>> {
+        self.rtnl()?.links()
+    }
+    fn add_address(&mut self, a: &Address) -> KResult<()> {
+        self.rtnl()?.add_address(a)
+    }
+    fn del_address(&mut self, a: &Address) -> KResult<()> {
+        self.rtnl()?.del_address(a)
+    }
+    fn link_up(&mut self, interface: &str) -> KResult<()> {
+        self.rtnl()?.link_up(interface)
+    }
+}
+
+impl Routes for LinuxKernel {
+    fn routes(&mut self) -> KResult<Vec<Route>> {
+        self.rtnl()?.routes()
+    }
+    fn set_route(&mut self, r: &Route) -> KResult<()> {
+        self.rtnl()?.set_route(r)
+    }
+    fn del_route(&mut self, r: &Route) -> KResult<()> {
+        self.rtnl()?.del_route(r)
+    }
+}
+
+impl Sysctls for LinuxKernel {
+    fn read(&mut self, key: &SysctlKey) -> KResult<Option<String>> {
+        self.sysctl.read(key)
+    }
+    fn write(&mut self, key: &SysctlKey, value: &str) -> KResult<()> {
+        self.sysctl.write(key, value)
+    }
+}
+
+impl LedgerStore for LinuxKernel {
+    fn load(&mut self) -> KResult<Ledger> {
+        self.ledger.load()
+    }
+    fn store(&mut self, l: &Ledger) -> KResult<()> {
+        self.ledger.store(l)
+    }
+}

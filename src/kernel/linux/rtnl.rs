@@ -1,0 +1,260 @@
+//! Links, addresses and default routes over rtnetlink, like `ip link` / `ip addr` /
+//! `ip route`. Messages come from netlink-packet-route; the socket is our synchronous one.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use netlink_packet_core::{Emitable, Parseable};
+use netlink_packet_route::AddressFamily;
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType};
+
+use super::modules;
+use super::nl::{self, NlSocket, Request};
+use crate::kernel::{KResult, KernelError};
+use crate::model::net::{Address, Link, Route};
+
+const RTM_NEWLINK: u16 = 16;
+const RTM_GETLINK: u16 = 18;
+const RTM_NEWADDR: u16 = 20;
+const RTM_DELADDR: u16 = 21;
+const RTM_GETADDR: u16 = 22;
+const RTM_NEWROUTE: u16 = 24;
+const RTM_DELROUTE: u16 = 25;
+const RTM_GETROUTE: u16 = 26;
+const ENODEV: i32 = 19;
+
+/// An rtnetlink connection.
+pub struct Rtnl {
+    sock: NlSocket,
+}
+
+fn emit<T: Emitable>(m: &T) -> Vec<u8> {
+    let mut buf = vec![0; m.buffer_len()];
+    m.emit(&mut buf);
+    buf
+}
+
+fn decode_err(e: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e.to_string())
+}
+
+fn family_of(ip: &IpAddr) -> AddressFamily {
+    if ip.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 }
+}
+
+impl Rtnl {
+    /// Connects to rtnetlink.
+    pub fn open() -> KResult<Self> {
+        let sock = NlSocket::open(netlink_sys::protocols::NETLINK_ROUTE as isize)
+            .map_err(|e| KernelError::io("open", "rtnetlink socket", e))?;
+        Ok(Rtnl { sock })
+    }
+
+    fn dump(&mut self, kind: u16, payload: Vec<u8>, what: &str) -> KResult<Vec<nl::Msg>> {
+        self.sock.dump(Request { kind, flags: 0, payload }).map_err(|e| KernelError::io("list", what, e))
+    }
+
+    /// Interface index -> (name, up).
+    fn link_table(&mut self) -> KResult<BTreeMap<u32, (String, bool)>> {
+        let mut out = BTreeMap::new();
+        for m in self.dump(RTM_GETLINK, emit(&LinkMessage::default()), "links")? {
+            let msg = LinkMessage::parse(&m.payload[..]).map_err(|e| KernelError::io("parse", "link", decode_err(e)))?;
+            let name = msg.attributes.iter().find_map(|a| match a {
+                LinkAttribute::IfName(n) => Some(n.clone()),
+                _ => None,
+            });
+            if let Some(name) = name {
+                out.insert(msg.header.index, (name, msg.header.flags.contains(LinkFlags::Up)));
+            }
+        }
+        Ok(out)
+    }
+
+    fn index_of(&mut self, name: &str, op: &str, object: &str) -> KResult<u32> {
+        let table = self.link_table()?;
+        table.iter().find(|(_, (n, _))| n == name).map(|(i, _)| *i).ok_or_else(|| {
+            KernelError::errno(op, object, ENODEV).with_hint(format!("interface {name} does not exist on this host"))
+        })
+    }
+
+    /// Every interface, like `ip link show`.
+    pub fn links(&mut self) -> KResult<BTreeMap<String, Link>> {
+        Ok(self.link_table()?.into_values().map(|(n, up)| (n, Link { up })).collect())
+    }
+
+    /// Every address, like `ip addr show`. An IPv4 label equal to the interface name is no
+    /// label.
+    pub fn addresses(&mut self) -> KResult<Vec<Address>> {
+        let links = self.link_table()?;
+        let mut out = Vec::new();
+        for m in self.dump(RTM_GETADDR, emit(&AddressMessage::default()), "addresses")? {
+            let msg = AddressMessage::parse(&m.payload[..]).map_err(|e| KernelError::io("parse", "address", decode_err(e)))?;
+            if let Some(a) = address_of(&msg, &links) {
+                out.push(a);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds an address, like `ip addr add A dev I label L` (IPv6: `nodad`).
+    pub fn add_address(&mut self, a: &Address) -> KResult<()> {
+        let index = self.index_of(&a.interface, "add address", &a.to_string())?;
+        let msg = address_msg(a, index, true);
+        let req = Request { kind: RTM_NEWADDR, flags: nl::F_CREATE | nl::F_EXCL, payload: emit(&msg) };
+        self.sock.request(req).map_err(|e| KernelError::io("add address", a.to_string(), e))
+    }
+
+    /// Removes an address, like `ip addr del A dev I`.
+    pub fn del_address(&mut self, a: &Address) -> KResult<()> {
+        let index = self.index_of(&a.interface, "delete address", &a.to_string())?;
+        let req = Request { kind: RTM_DELADDR, flags: 0, payload: emit(&address_msg(a, index, false)) };
+        self.sock.request(req).map_err(|e| KernelError::io("delete address", a.to_string(), e))
+    }
+
+    /// Brings an interface up, like `ip link set I up`; loads `ipip` / `ip6_tunnel` first
+    /// when `tunl0` / `ip6tnl0` is missing.
+    pub fn link_up(&mut self, name: &str) -> KResult<()> {
+        let module = match name {
+            "tunl0" => Some("ipip"),
+            "ip6tnl0" => Some("ip6_tunnel"),
+            _ => None,
+        };
+        if let Some(m) = module.filter(|_| !self.link_table().is_ok_and(|t| t.values().any(|(n, _)| n == name))) {
+            modules::load(m).map_err(|e| KernelError::io("set link up", name, e).with_hint(format!("load the module by hand: modprobe {m}")))?;
+        }
+        let index = self.index_of(name, "set link up", name)?;
+        let mut msg = LinkMessage::default();
+        msg.header.index = index;
+        msg.header.flags = LinkFlags::Up;
+        msg.header.change_mask = LinkFlags::Up;
+        let req = Request { kind: RTM_NEWLINK, flags: 0, payload: emit(&msg) };
+        self.sock.request(req).map_err(|e| KernelError::io("set link up", name, e))
+    }
+
+    /// Default routes of the main table, like `ip route show default` (IPv4 and IPv6).
+    pub fn routes(&mut self) -> KResult<Vec<Route>> {
+        let links = self.link_table()?;
+        let mut out = Vec::new();
+        for m in self.dump(RTM_GETROUTE, emit(&RouteMessage::default()), "routes")? {
+            let msg = RouteMessage::parse(&m.payload[..]).map_err(|e| KernelError::io("parse", "route", decode_err(e)))?;
+            if let Some(r) = default_route(&msg, &links) {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Installs or replaces a route, like `ip route replace`.
+    pub fn set_route(&mut self, r: &Route) -> KResult<()> {
+        let msg = self.route_msg(r, "set route")?;
+        let req = Request { kind: RTM_NEWROUTE, flags: nl::F_CREATE | nl::F_REPLACE, payload: emit(&msg) };
+        self.sock.request(req).map_err(|e| KernelError::io("set route", r.to_string(), e))
+    }
+
+    /// Deletes a route, like `ip route del`.
+    pub fn del_route(&mut self, r: &Route) -> KResult<()> {
+        let msg = self.route_msg(r, "delete route")?;
+        let req = Request { kind: RTM_DELROUTE, flags: 0, payload: emit(&msg) };
+        self.sock.request(req).map_err(|e| KernelError::io("delete route", r.to_string(), e))
+    }
+
+    fn route_msg(&mut self, r: &Route, op: &str) -> KResult<RouteMessage> {
+        let mut msg = RouteMessage::default();
+        let h = &mut msg.header;
+        h.address_family = family_of(&r.gateway);
+        h.destination_prefix_length = r.destination.prefix_len();
+        h.table = RouteHeader::RT_TABLE_MAIN;
+        h.protocol = RouteProtocol::Boot;
+        h.scope = RouteScope::Universe;
+        h.kind = RouteType::Unicast;
+        if r.destination.prefix_len() > 0 {
+            msg.attributes.push(RouteAttribute::Destination(RouteAddress::from(r.destination.addr())));
+        }
+        msg.attributes.push(RouteAttribute::Gateway(RouteAddress::from(r.gateway)));
+        if let Some(i) = &r.interface {
+            let index = self.index_of(i, op, &r.to_string())?;
+            msg.attributes.push(RouteAttribute::Oif(index));
+        }
+        Ok(msg)
+    }
+}
+
+fn address_msg(a: &Address, index: u32, adding: bool) -> AddressMessage {
+    let ip = a.address.addr();
+    let mut msg = AddressMessage::default();
+    msg.header.family = family_of(&ip);
+    msg.header.prefix_len = a.address.prefix_len();
+    msg.header.index = index;
+    msg.header.scope = AddressScope::Universe;
+    msg.attributes.push(AddressAttribute::Local(ip));
+    msg.attributes.push(AddressAttribute::Address(ip));
+    if adding {
+        match (&a.label, ip.is_ipv6()) {
+            (Some(l), false) => msg.attributes.push(AddressAttribute::Label(l.clone())),
+            (_, true) => {
+                msg.header.flags = AddressHeaderFlags::Nodad;
+                msg.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
+            }
+            (None, false) => {}
+        }
+    }
+    msg
+}
+
+fn address_of(msg: &AddressMessage, links: &BTreeMap<u32, (String, bool)>) -> Option<Address> {
+    let (iface, _) = links.get(&msg.header.index)?;
+    let mut local = None;
+    let mut address = None;
+    let mut label = None;
+    for a in &msg.attributes {
+        match a {
+            AddressAttribute::Local(ip) => local = Some(*ip),
+            AddressAttribute::Address(ip) => address = Some(*ip),
+            AddressAttribute::Label(l) => label = Some(l.clone()),
+            _ => {}
+        }
+    }
+    let ip = local.or(address)?;
+    let net = IpNet::new(ip, msg.header.prefix_len).ok()?;
+    let label = label.filter(|l| l != iface);
+    Some(Address { interface: iface.clone(), address: net, label })
+}
+
+fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
+    match a {
+        RouteAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
+        RouteAddress::Inet6(v6) => Some(IpAddr::V6(*v6)),
+        _ => None,
+    }
+}
+
+fn default_route(msg: &RouteMessage, links: &BTreeMap<u32, (String, bool)>) -> Option<Route> {
+    let h = &msg.header;
+    let table = msg.attributes.iter().find_map(|a| match a {
+        RouteAttribute::Table(t) => Some(*t),
+        _ => None,
+    });
+    let main = u32::from(RouteHeader::RT_TABLE_MAIN);
+    if h.destination_prefix_length != 0 || h.kind != RouteType::Unicast || table.unwrap_or(u32::from(h.table)) != main {
+        return None;
+    }
+    let mut gateway = None;
+    let mut oif = None;
+    for a in &msg.attributes {
+        match a {
+            RouteAttribute::Gateway(g) => gateway = route_ip(g),
+            RouteAttribute::Oif(i) => oif = links.get(i).map(|(n, _)| n.clone()),
+            _ => {}
+        }
+    }
+    let gateway = gateway?;
+    let destination = match gateway {
+        IpAddr::V4(_) => IpNet::V4(ipnet::Ipv4Net::default()),
+        IpAddr::V6(_) => IpNet::V6(ipnet::Ipv6Net::default()),
+    };
+    Some(Route { destination, gateway, interface: oif })
+}
