@@ -2,9 +2,11 @@
 //! printed once by `main`. Commands turn arguments into values, call the pure core and the
 //! kernel layer, and hand results to the views.
 
+mod apply_cmd;
 pub mod exit;
 pub mod facts;
 pub mod files;
+mod show_cmd;
 pub mod view;
 
 use std::io::{IsTerminal, Write};
@@ -22,6 +24,9 @@ use crate::plan;
 #[derive(Debug, Parser)]
 #[command(name = "lbconverge", version, about, long_about = None, disable_help_subcommand = true)]
 pub struct Cli {
+    /// Where lbconverge keeps its ledger of owned objects on this host.
+    #[arg(long, global = true, env = "LBCONVERGE_STATE_DIR", default_value = crate::kernel::linux::ledger::DEFAULT_DIR)]
+    pub state_dir: PathBuf,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -34,6 +39,10 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Show what apply would change on a node, without changing anything.
     Plan(PlanArgs),
+    /// Change this host's kernel to match the manifest (or a saved plan).
+    Apply(apply_cmd::ApplyArgs),
+    /// Print this host's live state: a snapshot `plan --live` reads, JSON, or ipvsadm rules.
+    Show(show_cmd::ShowArgs),
     /// Print the manifest's JSON Schema.
     Schema,
 }
@@ -65,7 +74,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub node: Option<String>,
     /// Plan against this live-state snapshot (the YAML `lbconverge show` prints) instead of
-    /// this host's kernel. Needs no root.
+    /// this host's kernel. Needs no root and no IPVS.
     #[arg(long, value_name = "SNAPSHOT")]
     pub live: Option<PathBuf>,
     /// Output format.
@@ -94,6 +103,9 @@ pub enum CliError {
     /// The kernel refused or failed.
     #[error("{0}")]
     Kernel(#[from] crate::kernel::KernelError),
+    /// apply stopped.
+    #[error("{0}")]
+    Apply(String),
 }
 
 /// Parses arguments; usage errors exit 1 (not clap's 2, which means "changes").
@@ -108,7 +120,9 @@ pub fn parse_args() -> Result<Cli, Exit> {
 pub fn run(cli: Cli) -> Result<Exit, CliError> {
     match cli.command {
         Command::Validate(a) => validate(&a),
-        Command::Plan(a) => plan_cmd(&a),
+        Command::Plan(a) => plan_cmd(&a, &cli.state_dir),
+        Command::Apply(a) => apply_cmd::run(&a, &cli.state_dir),
+        Command::Show(a) => show_cmd::run(&a, &cli.state_dir),
         Command::Schema => {
             print!("{}", manifest::schema::SCHEMA_TEXT);
             Ok(Exit::Ok)
@@ -160,18 +174,50 @@ pub fn pick_node(c: &Cluster, asked: Option<&str>, live: &NodeState, source: &st
     }
 }
 
-fn plan_cmd(a: &PlanArgs) -> Result<Exit, CliError> {
-    let cluster = load_cluster(&a.manifest)?;
-    let Some(live_path) = &a.live else {
-        return Err(CliError::Usage("planning against this host's kernel needs the kernel backend; pass --live SNAPSHOT".into()));
-    };
-    let live = files::load_snapshot(live_path)?;
-    let source = live_path.display().to_string();
-    let node = pick_node(&cluster, a.node.as_deref(), &live, &source)?;
-    let desired = model::desired(&cluster, &node, &Health::all_up())
+/// Where a plan's live state comes from.
+pub struct Live {
+    /// The state.
+    pub state: NodeState,
+    /// How to name it in output.
+    pub source: String,
+}
+
+/// The live state: a snapshot file, or this host's kernel read for `desired`'s sysctls.
+pub fn read_live(snapshot: Option<&std::path::Path>, k: &mut dyn crate::kernel::Kernel, scope: &std::collections::BTreeSet<crate::model::sysctl::SysctlKey>) -> Result<Live, CliError> {
+    match snapshot {
+        Some(p) => Ok(Live { state: files::load_snapshot(p)?, source: p.display().to_string() }),
+        None => Ok(Live { state: crate::kernel::snapshot(k, scope)?, source: "this host's kernel".into() }),
+    }
+}
+
+/// Node, desired state and plan for a manifest against the live state.
+pub fn plan_for(cluster: &Cluster, node: Option<&str>, live: &Live) -> Result<plan::Plan, CliError> {
+    let node = pick_node(cluster, node, &live.state, &live.source)?;
+    let desired = model::desired(cluster, &node, &Health::all_up())
         .ok_or_else(|| CliError::Usage(format!("node `{node}` is not in the manifest")))?;
-    let p = plan::plan(&desired, &live);
-    emit_plan(&p, &source, a)
+    Ok(plan::plan(&desired, &live.state))
+}
+
+/// The sysctls to read for a manifest: those of every node it could be (the node is picked
+/// after reading the host's addresses).
+pub fn cluster_scope(cluster: &Cluster, node: Option<&str>) -> std::collections::BTreeSet<crate::model::sysctl::SysctlKey> {
+    let names: Vec<&String> = match node {
+        Some(n) => cluster.nodes.keys().filter(|k| k.as_str() == n).collect(),
+        None => cluster.nodes.keys().collect(),
+    };
+    names
+        .into_iter()
+        .filter_map(|n| model::desired(cluster, n, &Health::all_up()))
+        .flat_map(|d| crate::kernel::desired_scope(&d))
+        .collect()
+}
+
+fn plan_cmd(a: &PlanArgs, state_dir: &std::path::Path) -> Result<Exit, CliError> {
+    let cluster = load_cluster(&a.manifest)?;
+    let mut k = crate::kernel::linux::LinuxKernel::new(state_dir.to_path_buf());
+    let live = read_live(a.live.as_deref(), &mut k, &cluster_scope(&cluster, a.node.as_deref()))?;
+    let p = plan_for(&cluster, a.node.as_deref(), &live)?;
+    emit_plan(&p, &live.source, a)
 }
 
 fn emit_plan(p: &plan::Plan, source: &str, a: &PlanArgs) -> Result<Exit, CliError> {

@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use crate::model::ipvs::{Dest, Family, Persistence, Service, flag_names};
+use crate::model::NodeState;
+use crate::model::ipvs::{Dest, Family, Forwarding, Persistence, Protocol, Service, ServiceKey, flag_names};
 use crate::model::net::{Address, destination_text};
 use crate::plan::{Action, Change, Note, Plan};
 
@@ -43,7 +44,8 @@ pub fn plan_json(plan: &Plan) -> String {
     s
 }
 
-fn symbol(a: Action, color: bool) -> String {
+/// The coloured symbol of an action.
+pub fn symbol(a: Action, color: bool) -> String {
     let code = match a {
         Action::Create => "32",
         Action::Update => "33",
@@ -202,5 +204,79 @@ fn note_text(n: &Note) -> String {
             format!("address {address}: managed by VRRP instance {instance} ({now})")
         }
         Note::Unmanaged { object } => format!("{object}: not owned by lbconverge"),
+    }
+}
+
+/// A live state as the snapshot YAML `plan --live` reads.
+pub fn snapshot_yaml(state: &NodeState) -> String {
+    let body = serde_saphyr::to_string(state).unwrap_or_else(|e| format!("# cannot render: {e}\n"));
+    format!("# lbconverge live state snapshot (lbconverge show)\n{body}")
+}
+
+/// A live state as JSON.
+pub fn snapshot_json(state: &NodeState) -> String {
+    let mut s = serde_json::to_string_pretty(state).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// IPVS rules as `ipvsadm -S -n` prints them (services sorted, not in hash order).
+pub fn ipvsadm_rules(state: &NodeState) -> String {
+    let mut out = String::new();
+    for s in state.services.values() {
+        let svc = ipvsadm_service(&s.key);
+        let _ = writeln!(out, "-A {svc}{}", ipvsadm_settings(s));
+        for d in s.dests.values() {
+            let tun = if d.forwarding == Forwarding::Tun { " --tun-type ipip" } else { "" };
+            let _ = writeln!(out, "-a {svc} -r {} {} -w {}{tun}", d.key(), fwd_switch(d.forwarding), d.weight);
+        }
+    }
+    out
+}
+
+fn ipvsadm_service(key: &ServiceKey) -> String {
+    match key {
+        ServiceKey::Addr { protocol, addr, port } => {
+            let p = match protocol {
+                Protocol::Tcp => "-t",
+                Protocol::Udp => "-u",
+                Protocol::Sctp => "--sctp-service",
+            };
+            format!("{p} {}", crate::model::ipvs::socket_text(addr, *port))
+        }
+        ServiceKey::Fwmark { family: Family::Ipv4, mark } => format!("-f {mark}"),
+        ServiceKey::Fwmark { family: Family::Ipv6, mark } => format!("-f {mark} -6"),
+    }
+}
+
+/// Service options in ipvsadm 1.31's order: scheduler, persistence, one-packet, flags.
+fn ipvsadm_settings(s: &Service) -> String {
+    let mut out = format!(" -s {}", s.scheduler);
+    if let Some(p) = &s.persistence {
+        let _ = write!(out, " -p {}", p.timeout);
+        let fam = s.key.family();
+        if p.granularity != fam.host_prefix() {
+            let mask = match fam {
+                Family::Ipv4 => granularity_text(p.granularity, fam),
+                Family::Ipv6 => p.granularity.to_string(),
+            };
+            let _ = write!(out, " -M {mask}");
+        }
+    }
+    if s.one_packet {
+        out.push_str(" -o");
+    }
+    let flags = flag_names(&s.scheduler, s.sched_flags);
+    if !flags.is_empty() {
+        let _ = write!(out, " -b {}", flags.join(","));
+    }
+    out
+}
+
+fn fwd_switch(f: Forwarding) -> &'static str {
+    match f {
+        Forwarding::Dr | Forwarding::Local => "-g",
+        Forwarding::Nat => "-m",
+        Forwarding::Tun => "-i",
     }
 }

@@ -1,0 +1,152 @@
+//! `lbconverge apply`: plan against this host's kernel (or load a saved plan and check it is
+//! not stale), show it, ask for confirmation on a terminal, execute it and report each change.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+
+use super::{CliError, Exit, cluster_scope, files, load_cluster, plan_for, read_live, view};
+use crate::apply::{self, ApplyError, Options, Outcome, Progress};
+use crate::kernel::linux::LinuxKernel;
+use crate::plan::{self, Change, Plan};
+
+/// `apply` arguments.
+#[derive(Debug, Args)]
+#[command(after_help = "Exit codes: 0 success (also when nothing had to change), 1 error (a failed change is named; run apply again to finish).")]
+pub struct ApplyArgs {
+    /// The manifest file (not with --plan).
+    #[arg(required_unless_present = "plan", conflicts_with = "plan")]
+    pub manifest: Option<PathBuf>,
+    /// The manifest node this host is. Default: the node whose address this host holds.
+    #[arg(long)]
+    pub node: Option<String>,
+    /// Apply a plan saved by `plan --out`; refused if this host changed since.
+    #[arg(long, value_name = "PLANFILE")]
+    pub plan: Option<PathBuf>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Wait up to this long (e.g. 30s, 5m) for draining destinations to go idle, then delete
+    /// them anyway. Without it, busy ones are left at weight 0 for the next apply.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub drain_timeout: Option<Duration>,
+    /// Allow deleting more IPVS services and destinations than --max-destroy.
+    #[arg(long)]
+    pub allow_destroy: bool,
+    /// The blast-radius limit: most services + destinations one apply may delete.
+    #[arg(long, default_value_t = 10)]
+    pub max_destroy: usize,
+    /// Print only the summary, not each change.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    crate::model::validate::parse::duration(&crate::manifest::types::Duration::Text(s.to_string()))
+}
+
+/// Runs `apply`.
+pub fn run(a: &ApplyArgs, state_dir: &Path) -> Result<Exit, CliError> {
+    let mut k = LinuxKernel::new(state_dir.to_path_buf());
+    let (p, source) = match &a.plan {
+        Some(file) => (saved_plan(file, &mut k)?, file.display().to_string()),
+        None => fresh_plan(a, &mut k)?,
+    };
+    print!("{}", view::plan_text(&p, &source, color()));
+    if p.is_empty() {
+        return record_ownership(&p, &mut k);
+    }
+    confirm(a.auto_approve)?;
+    execute(&p, &mut k, a)
+}
+
+fn color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn fresh_plan(a: &ApplyArgs, k: &mut LinuxKernel) -> Result<(Plan, String), CliError> {
+    let manifest = a.manifest.as_deref().ok_or_else(|| CliError::Usage("give a MANIFEST or --plan FILE".into()))?;
+    let cluster = load_cluster(manifest)?;
+    let live = read_live(None, k, &cluster_scope(&cluster, a.node.as_deref()))?;
+    Ok((plan_for(&cluster, a.node.as_deref(), &live)?, live.source))
+}
+
+fn saved_plan(file: &Path, k: &mut LinuxKernel) -> Result<Plan, CliError> {
+    let p = files::load_plan(file)?;
+    let live = crate::kernel::snapshot(k, &p.sysctl_scope())?;
+    let now = plan::fingerprint(&live, &p.sysctl_scope());
+    if now != p.live_fingerprint {
+        return Err(CliError::File(format!(
+            "{}: stale plan: this host's live state changed since the plan was made ({} then, {now} now); nothing was changed\n  hint: make a new plan with `lbconverge plan MANIFEST --out {}`",
+            file.display(),
+            p.live_fingerprint,
+            file.display()
+        )));
+    }
+    Ok(p)
+}
+
+/// With no kernel change to make, apply still records what lbconverge owns.
+fn record_ownership(p: &Plan, k: &mut LinuxKernel) -> Result<Exit, CliError> {
+    use crate::kernel::LedgerStore;
+    if k.load()? != p.ledger {
+        k.store(&p.ledger)?;
+    }
+    Ok(Exit::Ok)
+}
+
+fn confirm(auto: bool) -> Result<(), CliError> {
+    if auto {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage("apply needs confirmation: run it on a terminal, or pass --auto-approve".into()));
+    }
+    print!("\nApply these changes? Only 'yes' is accepted: ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if answer.trim() == "yes" { Ok(()) } else { Err(CliError::Usage("apply cancelled; nothing was changed".into())) }
+}
+
+fn execute(p: &Plan, k: &mut LinuxKernel, a: &ApplyArgs) -> Result<Exit, CliError> {
+    let opts = Options { drain_timeout: a.drain_timeout, allow_destroy: a.allow_destroy, max_destroy: a.max_destroy, ..Options::default() };
+    println!("\nApplying {} changes to node {}:", p.changes.len(), p.node);
+    let mut progress = Printer { quiet: a.quiet, color: color() };
+    match apply::apply(p, k, &opts, &mut progress) {
+        Ok(r) if r.draining > 0 => {
+            println!("\nApply complete: {} changes, {} still draining (run apply again, or use --drain-timeout).", r.applied, r.draining);
+            Ok(Exit::Ok)
+        }
+        Ok(r) => {
+            println!("\nApply complete: {} changes.", r.applied);
+            Ok(Exit::Ok)
+        }
+        Err(e @ ApplyError::Change { .. }) => Err(CliError::Apply(format!("{e}\n  run apply again to finish; the next plan starts from what was applied"))),
+        Err(e) => Err(CliError::Apply(e.to_string())),
+    }
+}
+
+/// Prints each change as it completes.
+struct Printer {
+    quiet: bool,
+    color: bool,
+}
+
+impl Progress for Printer {
+    fn start(&mut self, _: usize, _: usize, _: &Change) {}
+    fn done(&mut self, _: usize, c: &Change, outcome: &Outcome) {
+        if self.quiet {
+            return;
+        }
+        let sym = view::symbol(c.action(), self.color);
+        match outcome {
+            Outcome::Done => println!("  {sym} {}: done", view::change_text(c)),
+            Outcome::Draining { connections } => {
+                println!("  {sym} {}: weight 0, still {connections} connections; left draining", view::change_text(c))
+            }
+        }
+    }
+}
