@@ -1,0 +1,209 @@
+//! Real-kernel tests in throwaway network namespaces (root; the host kernel needs no IPVS):
+//! addresses with labels, IPv6 without DAD, default routes, sysctls on an interface whose
+//! name has a dot, the ARP-safe order checked against the kernel after every change, and
+//! the `apply` CLI converging a real server. Each test unshares its own thread into a fresh
+//! namespace, which disappears with the thread. Without root they are ignored.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use lbconverge::apply::{self, Options, Outcome, Progress};
+use lbconverge::kernel::linux::LinuxKernel;
+use lbconverge::kernel::{self, Addrs, Routes, Sysctls};
+use lbconverge::model::net::{Address, Route};
+use lbconverge::model::sysctl::SysctlKey;
+use lbconverge::model::{self, Health, NoFacts};
+use lbconverge::plan::{self, Change};
+
+/// Moves this test's thread into a new, empty network namespace with `lo` up and the given
+/// veth interfaces (each paired with `<name>-p`, both up).
+fn fresh_netns(ifaces: &[&str]) {
+    assert!(common::is_root(), "network-namespace tests need root (run tools/test as root)");
+    // SAFETY: unshare has no memory-safety preconditions; it moves only this thread.
+    let r = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+    assert_eq!(r, 0, "unshare(CLONE_NEWNET): {}", std::io::Error::last_os_error());
+    sh(&["ip", "link", "set", "lo", "up"]);
+    for i in ifaces {
+        let peer = format!("{}-p", i.replace('.', "_"));
+        sh(&["ip", "link", "add", i, "type", "veth", "peer", "name", &peer]);
+        sh(&["ip", "link", "set", i, "up"]);
+        sh(&["ip", "link", "set", &peer, "up"]);
+    }
+}
+
+fn sh(args: &[&str]) -> String {
+    let out = Command::new(args[0]).args(&args[1..]).output().expect("run command");
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn state_dir() -> tempdir::Dir {
+    tempdir::Dir::new()
+}
+
+mod tempdir {
+    //! A temporary directory removed on drop.
+    pub struct Dir(pub std::path::PathBuf);
+    impl Dir {
+        pub fn new() -> Self {
+            use std::sync::atomic::{AtomicUsize, Ordering};
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let p = std::env::temp_dir().join(format!("lbc-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+            std::fs::create_dir_all(&p).unwrap();
+            Dir(p)
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn addresses_with_labels_and_ipv6_without_dad() {
+    fresh_netns(&["eth0"]);
+    let dir = state_dir();
+    let mut k = LinuxKernel::new(dir.0.clone());
+    let vip = Address { interface: "lo".into(), address: "192.0.2.10/32".parse().unwrap(), label: Some("lo:0".into()) };
+    let vip6 = Address { interface: "lo".into(), address: "2001:db8::10/128".parse().unwrap(), label: None };
+    k.add_address(&vip).unwrap();
+    k.add_address(&vip6).unwrap();
+    let listed = k.addresses().unwrap();
+    assert!(listed.contains(&vip), "{listed:?}");
+    assert!(listed.contains(&vip6), "{listed:?}");
+    assert!(sh(&["ip", "-4", "addr", "show", "dev", "lo"]).contains("192.0.2.10/32 scope global lo:0"));
+    let v6 = sh(&["ip", "-6", "addr", "show", "dev", "lo"]);
+    assert!(v6.contains("2001:db8::10/128") && !v6.contains("tentative"), "{v6}");
+    let again = k.add_address(&vip).unwrap_err();
+    assert_eq!(again.raw_errno(), Some(17), "{again}");
+    assert!(again.to_string().starts_with("add address 192.0.2.10/32 on lo label lo:0: File exists"), "{again}");
+    let missing = Address { interface: "eth9".into(), ..vip.clone() };
+    let e = k.add_address(&missing).unwrap_err();
+    assert!(e.to_string().contains("interface eth9 does not exist"), "{e}");
+    k.del_address(&vip).unwrap();
+    assert!(!k.addresses().unwrap().contains(&vip));
+    assert_eq!(k.del_address(&vip).unwrap_err().raw_errno(), Some(99));
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn default_routes_are_set_replaced_and_deleted() {
+    fresh_netns(&["eth0"]);
+    sh(&["ip", "addr", "add", "10.10.0.11/24", "dev", "eth0"]);
+    let dir = state_dir();
+    let mut k = LinuxKernel::new(dir.0.clone());
+    let r1 = Route { destination: "0.0.0.0/0".parse().unwrap(), gateway: "10.10.0.1".parse().unwrap(), interface: Some("eth0".into()) };
+    let r2 = Route { gateway: "10.10.0.254".parse().unwrap(), ..r1.clone() };
+    k.set_route(&r1).unwrap();
+    assert_eq!(k.routes().unwrap(), vec![r1.clone()]);
+    k.set_route(&r2).unwrap();
+    assert_eq!(k.routes().unwrap(), vec![r2.clone()]);
+    assert!(sh(&["ip", "route", "show", "default"]).contains("default via 10.10.0.254 dev eth0"));
+    k.del_route(&r2).unwrap();
+    assert!(k.routes().unwrap().is_empty());
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn sysctls_on_an_interface_with_a_dot() {
+    fresh_netns(&["eth0.100"]);
+    let dir = state_dir();
+    let mut k = LinuxKernel::new(dir.0.clone());
+    let key: SysctlKey = "net.ipv4.conf.eth0/100.arp_ignore".parse().unwrap();
+    k.write(&key, "1").unwrap();
+    assert_eq!(k.read(&key).unwrap().as_deref(), Some("1"));
+    assert_eq!(std::fs::read_to_string("/proc/sys/net/ipv4/conf/eth0.100/arp_ignore").unwrap().trim(), "1");
+    let bad = k.write(&key, "one").unwrap_err();
+    assert!(bad.to_string().contains("takes an integer"), "{bad}");
+    let gone: SysctlKey = "net.ipv4.conf.eth7.arp_ignore".parse().unwrap();
+    assert_eq!(k.read(&gone).unwrap(), None);
+    let e = k.write(&gone, "1").unwrap_err();
+    assert!(e.to_string().contains("interface eth7 does not exist"), "{e}");
+}
+
+/// Checks, after every change, that a VIP on `lo` is never there while ARP is relaxed.
+struct ArpGuard {
+    k: LinuxKernel,
+    checked: usize,
+}
+
+impl ArpGuard {
+    fn effective(&mut self, leaf: &str) -> i64 {
+        let get = |k: &mut LinuxKernel, i: &str| k.read(&SysctlKey::ipv4_conf(i, leaf)).unwrap().unwrap().parse::<i64>().unwrap();
+        get(&mut self.k, "all").max(get(&mut self.k, "eth0"))
+    }
+}
+
+impl Progress for ArpGuard {
+    fn start(&mut self, _: usize, _: usize, _: &Change) {}
+    fn done(&mut self, _: usize, c: &Change, _: &Outcome) {
+        let vip_on_lo = self.k.addresses().unwrap().iter().any(|a| a.interface == "lo" && a.address.to_string() == "172.16.40.160/32");
+        if vip_on_lo {
+            assert!(self.effective("arp_ignore") >= 1 && self.effective("arp_announce") >= 2, "VIP on lo with relaxed ARP after {c:?}");
+        }
+        self.checked += 1;
+    }
+}
+
+fn desired_for(manifest: &str, node: &str) -> model::Desired {
+    let loaded = lbconverge::manifest::load(&common::root().join(manifest)).unwrap();
+    let cluster = model::validate(&loaded, &NoFacts).unwrap().cluster;
+    model::desired(&cluster, node, &Health::all_up()).unwrap()
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn arp_safe_order_holds_on_a_real_kernel_both_ways() {
+    fresh_netns(&["eth0"]);
+    for (i, leaf) in [("all", "arp_ignore"), ("all", "arp_announce"), ("eth0", "arp_ignore"), ("eth0", "arp_announce")] {
+        std::fs::write(format!("/proc/sys/net/ipv4/conf/{i}/{leaf}"), "0").unwrap();
+    }
+    let dir = state_dir();
+    let d = desired_for("examples/lvs-dr-pair.yaml", "nginx01");
+    let mut k = LinuxKernel::new(dir.0.clone());
+    let live = kernel::snapshot(&mut k, &kernel::desired_scope(&d)).unwrap();
+    let p = plan::plan(&d, &live);
+    let mut guard = ArpGuard { k: LinuxKernel::new(dir.0.clone()), checked: 0 };
+    apply::apply(&p, &mut k, &Options::default(), &mut guard).unwrap();
+    assert_eq!(guard.checked, 5);
+    // Leaving DR: nothing desired any more; the VIP goes first, then ARP is restored.
+    let mut gone = d.clone();
+    gone.state = model::NodeState::default();
+    gone.at_least.clear();
+    let live = kernel::snapshot(&mut k, &kernel::desired_scope(&gone)).unwrap();
+    let p = plan::plan(&gone, &live);
+    assert!(matches!(p.changes.first(), Some(Change::DelAddress { .. })), "{:?}", p.changes);
+    apply::apply(&p, &mut k, &Options::default(), &mut guard).unwrap();
+    assert_eq!(guard.checked, 10);
+    assert_eq!(guard.effective("arp_ignore"), 0, "restored to the value found before");
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn apply_cli_converges_a_real_server_and_then_has_nothing_to_do() {
+    fresh_netns(&["eth0"]);
+    sh(&["ip", "addr", "add", "172.16.40.21/24", "dev", "eth0"]);
+    let dir = state_dir();
+    let sd = dir.0.to_string_lossy().into_owned();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--state-dir", sd.as_str()];
+        all.extend_from_slice(args);
+        common::lbconverge(&all)
+    };
+    let out = run(&["apply", "examples/lvs-dr-pair.yaml", "--auto-approve"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Node nginx01 (real-server), live state from this host's kernel"), "{text}");
+    assert!(text.contains("+ address 172.16.40.160/32 on lo label lo:0: done"), "{text}");
+    let again = run(&["plan", "examples/lvs-dr-pair.yaml", "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stdout));
+    let ledger: BTreeMap<String, serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.0.join("ledger.json")).unwrap()).unwrap();
+    assert!(ledger.contains_key("addresses") && ledger.contains_key("sysctls"), "{ledger:?}");
+    let no_confirm = run(&["apply", "examples/lvs-dr-pair.yaml", "--node", "nginx01"]);
+    assert_eq!(no_confirm.status.code(), Some(0), "nothing to do needs no confirmation");
+}
