@@ -88,12 +88,17 @@ pub fn parse(file: &str, dir: PathBuf, bytes: &[u8]) -> Result<Loaded, Problems>
 }
 
 /// Parser options: strict booleans (`no`/`on` stay strings), duplicate keys are errors,
-/// default budgets (depth 64, bounded alias expansion) against hostile input.
+/// budgets (depth 64, bounded alias replay, 4M nodes) against hostile input.
 pub fn options() -> serde_saphyr::Options {
+    // Room for 10,000 services x 4 backends; alias replay stays capped at its default.
+    let mut budget = serde_saphyr::budget::Budget::default();
+    budget.max_nodes = 4_000_000;
+    budget.max_events = 16_000_000;
     serde_saphyr::options! {
         strict_booleans: true,
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
         with_snippet: false,
+        budget: Some(budget),
     }
 }
 
@@ -188,7 +193,7 @@ fn explain(message: String) -> (String, Option<String>) {
         return (m.to_string(), Some("a key may appear only once in a mapping; remove or rename one of them".into()));
     }
     if message.starts_with("budget breached") || message.contains("recursion limit exceeded") {
-        let hint = "a manifest may nest at most 64 levels and expand (with aliases) to at most 250000 values; this looks like an alias bomb or a generated file";
+        let hint = "a manifest may nest at most 64 levels, hold at most 4 million values, and expand aliases to at most a million; this looks like an alias bomb or a generated file";
         let short = message.split(" at line ").next().unwrap_or(&message).to_string();
         return (format!("the document is too large or too deeply nested ({short})"), Some(hint.into()));
     }
