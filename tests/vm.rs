@@ -63,3 +63,21 @@ fn stale_plan_is_refused() {
 fn partial_failure_is_finished_by_a_second_apply() {
     case("partial");
 }
+
+#[test]
+#[ignore = "needs root and qemu: real IPVS in a VM"]
+fn end_to_end_dr_with_backend_removal() {
+    case("e2e-dr");
+}
+
+#[test]
+#[ignore = "needs root and qemu: real IPVS in a VM"]
+fn end_to_end_nat() {
+    case("e2e-nat");
+}
+
+#[test]
+#[ignore = "needs root and qemu: real IPVS in a VM"]
+fn end_to_end_tun() {
+    case("e2e-tun");
+}

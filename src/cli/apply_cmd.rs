@@ -145,7 +145,7 @@ impl Progress for Printer {
         match outcome {
             Outcome::Done => println!("  {sym} {}: done", view::change_text(c)),
             Outcome::Draining { connections } => {
-                println!("  {sym} {}: weight 0, still {connections} connections; left draining", view::change_text(c))
+                println!("  {sym} {}: left draining at weight 0 ({})", view::object_text(c), view::connections(*connections))
             }
         }
     }

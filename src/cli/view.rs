@@ -106,10 +106,24 @@ fn del_service(s: &Service) -> String {
     format!("ipvs service {}: {what}", s.key)
 }
 
+/// "1 connection", "3 connections".
+pub fn connections(n: u64) -> String {
+    if n == 1 { "1 connection".into() } else { format!("{n} connections") }
+}
+
+/// The object a change is about, without the change itself.
+pub fn object_text(c: &Change) -> String {
+    match c {
+        Change::DelDest { service, dest } => format!("ipvs destination {} in {service}", dest.key()),
+        Change::DelService { service } => format!("ipvs service {}", service.key),
+        other => change_text(other),
+    }
+}
+
 fn drain_text(d: &Dest) -> String {
     let conns = match d.connections() {
         0 => String::new(),
-        n => format!(", {n} connections now"),
+        n => format!(", {} now", connections(n)),
     };
     if d.weight == 0 {
         format!("delete once idle (weight already 0{conns})")

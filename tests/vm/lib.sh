@@ -32,3 +32,34 @@ dummy_if() {
     ip link set "$ifname" up
 }
 mkdir -p /var/lib/lbconverge
+# bridge NAME: an up bridge in the guest's root namespace.
+bridge() { ip link add "$1" type bridge && ip link set "$1" up; }
+# host NS: a namespace with lo up.
+host() { ip netns add "$1" && ip -n "$1" link set lo up; }
+# wire NS IFNAME BRIDGE ADDR...: an interface of NS on BRIDGE, with addresses, up.
+wire() {
+    ns=$1; ifname=$2; br=$3; shift 3
+    ip link add "v-$ns-$ifname" type veth peer name "$ifname" netns "$ns"
+    ip link set "v-$ns-$ifname" master "$br" up
+    for a in "$@"; do ip -n "$ns" addr add "$a" dev "$ifname"; done
+    ip -n "$ns" link set "$ifname" up
+}
+# serve NS NAME PORT: busybox httpd in NS answering NAME on PORT; echo server on 9000.
+serve() {
+    mkdir -p "/srv/$2"
+    echo "$2" > "/srv/$2/index.html"
+    ip netns exec "$1" busybox httpd -p "$3" -h "/srv/$2"
+    printf '#!/bin/sh\necho %s\nexec cat\n' "$2" > "/srv/echo-$2"
+    chmod +x "/srv/echo-$2"
+    ip netns exec "$1" busybox nc -ll -p 9000 -e "/srv/echo-$2" &
+}
+# lbc NS ARGS...: lbconverge inside NS with its own ledger.
+lbc() { ns=$1; shift; ip netns exec "$ns" lbconverge --state-dir "/var/lib/lbc-$ns" "$@"; }
+# fetch N URL: N fetches from the client namespace, one answer per line.
+fetch() {
+    i=0
+    while [ "$i" -lt "$1" ]; do
+        ip netns exec client timeout 5 busybox wget -q -O - "$2" || echo "no answer"
+        i=$((i + 1))
+    done
+}
