@@ -81,3 +81,35 @@ fn end_to_end_nat() {
 fn end_to_end_tun() {
     case("e2e-tun");
 }
+
+/// The guest script that applies every example on every node, each node in its own
+/// namespace with the node's addresses on its interface.
+fn every_example_script() -> String {
+    let mut s = String::from(". tests/vm/lib.sh\nmodprobe ip_vs\nmodprobe ipip\n");
+    let mut i = 0;
+    for ex in common::examples() {
+        let name = common::stem(&ex);
+        let loaded = lbconverge::manifest::load(&ex).unwrap();
+        for (node, n) in &loaded.manifest.nodes {
+            i += 1;
+            let ns = format!("n{i}");
+            s += &format!("host {ns}\nfor i in eth0 eth1; do ip -n {ns} link add $i type dummy; ip -n {ns} link set $i up; done\n");
+            for a in &n.addresses {
+                let flag = if a.contains(':') { " nodad" } else { "" };
+                s += &format!("ip -n {ns} addr add {a} dev {}{flag}\n", n.interface);
+            }
+            let m = format!("examples/{name}.yaml");
+            s += &format!("exit_is \"apply {name} {node}\" 0 lbc {ns} apply {m} --node {node} --auto-approve --quiet\n");
+            s += &format!("exit_is \"plan {name} {node}: no changes\" 0 lbc {ns} plan {m} --node {node} --detailed-exitcode\n");
+            s += &format!("ip netns exec {ns} ipvsadm -S -n | sort > /tmp/a; ip netns exec {ns} lbconverge show --format ipvsadm | sort > /tmp/b\n");
+            s += &format!("same_file \"ipvsadm agrees with show on {name} {node}\" /tmp/a /tmp/b\n");
+        }
+    }
+    s + "finish\n"
+}
+
+#[test]
+#[ignore = "needs root and qemu: real IPVS in a VM"]
+fn every_example_node_converges() {
+    in_vm("every example node", &every_example_script());
+}
