@@ -18,6 +18,7 @@
 //! - [`kernel`]: traits for each kernel subsystem and their implementations.
 //! - [`apply`]: executes a plan against a kernel.
 //! - [`cli`]: commands, exit codes and views.
+//! - [`vrrp`]: VRRP advert codec, state machine and tracking (pure; time is an argument).
 #![warn(missing_docs)]
 
 pub mod apply;
@@ -26,3 +27,4 @@ pub mod kernel;
 pub mod manifest;
 pub mod model;
 pub mod plan;
+pub mod vrrp;

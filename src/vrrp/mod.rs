@@ -1,0 +1,43 @@
+//! VRRP, the pure parts: the advert codec, the per-instance state machine and the
+//! tracking that yields the effective priority. No sockets, no clock, no files: time comes in
+//! as an argument (a `Duration` since an arbitrary epoch chosen by the caller).
+//!
+//! ```text
+//! packet::decode(payload, src, dst, ttl, &Expect) -> Advert | DropReason   receive side
+//! packet::encode(&Advert, src, dst)               -> payload bytes         send side
+//! track::Tracking::effective_priority()           -> Some(prio) | None     None = FAULT
+//! fsm::Fsm::step(Input, now)                      -> Vec<Action>           Init/Backup/Master/Fault
+//! fsm::Fsm::next_deadline()                       -> when to call step(Input::Tick, ..) next
+//! ```
+//!
+//! Interoperable with keepalived 2.2.7 (checked against its own captures in
+//! `tests/fixtures/vrrp/`): VRRPv2 (RFC 3768) with PASS authentication and VRRPv3
+//! (RFC 5798) over IPv4 and IPv6, multicast or unicast.
+//!
+//! - [`packet`]: VRRPv2/v3 advert codec, drop reasons and their counters.
+//! - [`fsm`]: the RFC 5798 §6.4 state machine plus FAULT, with keepalived's preempt rules.
+//! - [`track`]: rise/fall of track scripts and interfaces, weights, effective priority.
+
+pub mod fsm;
+pub mod packet;
+pub mod track;
+
+/// Misuse of the VRRP core by its caller: an advert that cannot be put on the wire, or an
+/// instance configuration the state machine cannot run. Bad packets from peers are not errors;
+/// they are [`packet::DropReason`]s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VrrpError {
+    /// An advert that cannot be encoded.
+    #[error("encode VRRPv{version} advert for VRID {vrid}: {problem}")]
+    Encode {
+        /// VRRP version of the advert.
+        version: u8,
+        /// Its virtual router id.
+        vrid: u8,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// An instance configuration the state machine or tracking cannot run with.
+    #[error("VRRP instance config: {0}")]
+    Config(String),
+}
