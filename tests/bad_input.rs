@@ -83,7 +83,10 @@ fn every_bad_manifest_fails_with_its_location_and_no_panic() {
         }
         let stderr = String::from_utf8_lossy(&v.stderr).into_owned();
         if v.stderr != p.stderr {
-            mismatches.push(format!("{path}: validate and plan report differently:\n{stderr}\n---\n{}", String::from_utf8_lossy(&p.stderr)));
+            mismatches.push(format!(
+                "{path}: validate and plan report differently:\n{stderr}\n---\n{}",
+                String::from_utf8_lossy(&p.stderr)
+            ));
         }
         if !stderr.contains(&format!("{path}:")) {
             mismatches.push(format!("{path}: the message does not name the file:\n{stderr}"));
@@ -119,8 +122,11 @@ fn bad_snapshots_fail_with_their_location() {
 
 #[test]
 fn warnings_do_not_fail_and_name_their_place() {
-    let mut files: Vec<PathBuf> =
-        std::fs::read_dir(root().join("tests/warn")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "yaml")).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("tests/warn"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
     files.sort();
     let mut mismatches = Vec::new();
     for f in files {

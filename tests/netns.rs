@@ -50,7 +50,11 @@ mod tempdir {
         pub fn new() -> Self {
             use std::sync::atomic::{AtomicUsize, Ordering};
             static N: AtomicUsize = AtomicUsize::new(0);
-            let p = std::env::temp_dir().join(format!("lbc-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+            let p = std::env::temp_dir().join(format!(
+                "lbc-test-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::SeqCst)
+            ));
             std::fs::create_dir_all(&p).unwrap();
             Dir(p)
         }
@@ -96,7 +100,11 @@ fn default_routes_are_set_replaced_and_deleted() {
     sh(&["ip", "addr", "add", "10.10.0.11/24", "dev", "eth0"]);
     let dir = state_dir();
     let mut k = LinuxKernel::new(dir.0.clone());
-    let r1 = Route { destination: "0.0.0.0/0".parse().unwrap(), gateway: "10.10.0.1".parse().unwrap(), interface: Some("eth0".into()) };
+    let r1 = Route {
+        destination: "0.0.0.0/0".parse().unwrap(),
+        gateway: "10.10.0.1".parse().unwrap(),
+        interface: Some("eth0".into()),
+    };
     let r2 = Route { gateway: "10.10.0.254".parse().unwrap(), ..r1.clone() };
     k.set_route(&r1).unwrap();
     assert_eq!(k.routes().unwrap(), vec![r1.clone()]);
@@ -133,7 +141,9 @@ struct ArpGuard {
 
 impl ArpGuard {
     fn effective(&mut self, leaf: &str) -> i64 {
-        let get = |k: &mut LinuxKernel, i: &str| k.read(&SysctlKey::ipv4_conf(i, leaf)).unwrap().unwrap().parse::<i64>().unwrap();
+        let get = |k: &mut LinuxKernel, i: &str| {
+            k.read(&SysctlKey::ipv4_conf(i, leaf)).unwrap().unwrap().parse::<i64>().unwrap()
+        };
         get(&mut self.k, "all").max(get(&mut self.k, "eth0"))
     }
 }
@@ -141,9 +151,17 @@ impl ArpGuard {
 impl Progress for ArpGuard {
     fn start(&mut self, _: usize, _: usize, _: &Change) {}
     fn done(&mut self, _: usize, c: &Change, _: &Outcome) {
-        let vip_on_lo = self.k.addresses().unwrap().iter().any(|a| a.interface == "lo" && a.address.to_string() == "172.16.40.160/32");
+        let vip_on_lo = self
+            .k
+            .addresses()
+            .unwrap()
+            .iter()
+            .any(|a| a.interface == "lo" && a.address.to_string() == "172.16.40.160/32");
         if vip_on_lo {
-            assert!(self.effective("arp_ignore") >= 1 && self.effective("arp_announce") >= 2, "VIP on lo with relaxed ARP after {c:?}");
+            assert!(
+                self.effective("arp_ignore") >= 1 && self.effective("arp_announce") >= 2,
+                "VIP on lo with relaxed ARP after {c:?}"
+            );
         }
         self.checked += 1;
     }
@@ -159,7 +177,8 @@ fn desired_for(manifest: &str, node: &str) -> model::Desired {
 #[ignore = "needs root: network namespaces"]
 fn arp_safe_order_holds_on_a_real_kernel_both_ways() {
     fresh_netns(&["eth0"]);
-    for (i, leaf) in [("all", "arp_ignore"), ("all", "arp_announce"), ("eth0", "arp_ignore"), ("eth0", "arp_announce")] {
+    for (i, leaf) in [("all", "arp_ignore"), ("all", "arp_announce"), ("eth0", "arp_ignore"), ("eth0", "arp_announce")]
+    {
         std::fs::write(format!("/proc/sys/net/ipv4/conf/{i}/{leaf}"), "0").unwrap();
     }
     let dir = state_dir();

@@ -93,15 +93,22 @@ fn every_example_script() -> String {
         for (node, n) in &loaded.manifest.nodes {
             i += 1;
             let ns = format!("n{i}");
-            s += &format!("host {ns}\nfor i in eth0 eth1; do ip -n {ns} link add $i type dummy; ip -n {ns} link set $i up; done\n");
+            s += &format!(
+                "host {ns}\nfor i in eth0 eth1; do ip -n {ns} link add $i type dummy; ip -n {ns} link set $i up; done\n"
+            );
             for a in &n.addresses {
                 let flag = if a.contains(':') { " nodad" } else { "" };
                 s += &format!("ip -n {ns} addr add {a} dev {}{flag}\n", n.interface);
             }
             let m = format!("examples/{name}.yaml");
-            s += &format!("exit_is \"apply {name} {node}\" 0 lbc {ns} apply {m} --node {node} --auto-approve --quiet\n");
-            s += &format!("exit_is \"plan {name} {node}: no changes\" 0 lbc {ns} plan {m} --node {node} --detailed-exitcode\n");
-            s += &format!("ip netns exec {ns} ipvsadm -S -n | sort > /tmp/a; ip netns exec {ns} lbconverge show --format ipvsadm | sort > /tmp/b\n");
+            s +=
+                &format!("exit_is \"apply {name} {node}\" 0 lbc {ns} apply {m} --node {node} --auto-approve --quiet\n");
+            s += &format!(
+                "exit_is \"plan {name} {node}: no changes\" 0 lbc {ns} plan {m} --node {node} --detailed-exitcode\n"
+            );
+            s += &format!(
+                "ip netns exec {ns} ipvsadm -S -n | sort > /tmp/a; ip netns exec {ns} lbconverge show --format ipvsadm | sort > /tmp/b\n"
+            );
             s += &format!("same_file \"ipvsadm agrees with show on {name} {node}\" /tmp/a /tmp/b\n");
         }
     }

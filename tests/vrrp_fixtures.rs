@@ -59,26 +59,15 @@ fn pcap_records(file: &[u8]) -> Vec<(Duration, &[u8])> {
     };
     let word = |at: usize| {
         let w: [u8; 4] = file[at..at + 4].try_into().unwrap();
-        if le {
-            u32::from_le_bytes(w)
-        } else {
-            u32::from_be_bytes(w)
-        }
+        if le { u32::from_le_bytes(w) } else { u32::from_be_bytes(w) }
     };
     assert_eq!(word(20), 1, "link type must be Ethernet");
     let mut out = Vec::new();
     let mut at = 24;
     while at + 16 <= file.len() {
         let (sec, frac, incl) = (word(at), word(at + 4), word(at + 8) as usize);
-        let frac = if nanos {
-            Duration::from_nanos(u64::from(frac))
-        } else {
-            Duration::from_micros(u64::from(frac))
-        };
-        out.push((
-            Duration::from_secs(u64::from(sec)) + frac,
-            &file[at + 16..at + 16 + incl],
-        ));
+        let frac = if nanos { Duration::from_nanos(u64::from(frac)) } else { Duration::from_micros(u64::from(frac)) };
+        out.push((Duration::from_secs(u64::from(sec)) + frac, &file[at + 16..at + 16 + incl]));
         at += 16 + incl;
     }
     assert_eq!(at, file.len(), "trailing bytes in the pcap file");
@@ -105,13 +94,7 @@ fn vrrp_of(at: Duration, frame: &[u8]) -> Option<Captured> {
             let dst = IpAddr::from(<[u8; 4]>::try_from(&ip[16..20]).unwrap());
             // The total length, not the frame: short frames carry Ethernet padding.
             let payload = ip[ihl..u16_be(ip, 2)].to_vec();
-            Some(Captured {
-                at,
-                src,
-                dst,
-                ttl: ip[8],
-                payload,
-            })
+            Some(Captured { at, src, dst, ttl: ip[8], payload })
         }
         0x86dd => {
             if ip[6] != packet::PROTOCOL {
@@ -120,13 +103,7 @@ fn vrrp_of(at: Duration, frame: &[u8]) -> Option<Captured> {
             let src = IpAddr::from(<[u8; 16]>::try_from(&ip[8..24]).unwrap());
             let dst = IpAddr::from(<[u8; 16]>::try_from(&ip[24..40]).unwrap());
             let payload = ip[40..40 + u16_be(ip, 4)].to_vec();
-            Some(Captured {
-                at,
-                src,
-                dst,
-                ttl: ip[7],
-                payload,
-            })
+            Some(Captured { at, src, dst, ttl: ip[7], payload })
         }
         _ => None,
     }
@@ -134,10 +111,7 @@ fn vrrp_of(at: Duration, frame: &[u8]) -> Option<Captured> {
 
 fn captured(name: &str) -> Vec<Captured> {
     let file = fs::read(dir().join(format!("{name}.pcap"))).unwrap();
-    pcap_records(&file)
-        .into_iter()
-        .filter_map(|(at, frame)| vrrp_of(at, frame))
-        .collect()
+    pcap_records(&file).into_iter().filter_map(|(at, frame)| vrrp_of(at, frame)).collect()
 }
 
 // ---------------------------------------------------------------- keepalived config -> Expect
@@ -155,14 +129,7 @@ struct Keepalived {
 
 fn keepalived(name: &str, node: &str) -> Keepalived {
     let text = fs::read_to_string(dir().join(format!("configs/{name}/{node}.conf"))).unwrap();
-    let mut k = Keepalived {
-        version: 2,
-        vrid: 0,
-        priority: 100,
-        advert_cs: 100,
-        auth_pass: None,
-        vips: Vec::new(),
-    };
+    let mut k = Keepalived { version: 2, vrid: 0, priority: 100, advert_cs: 100, auth_pass: None, vips: Vec::new() };
     let mut in_vips = false;
     for line in text.lines().map(str::trim).filter(|l| !l.starts_with('#')) {
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -195,10 +162,7 @@ fn expect(k: &Keepalived) -> Expect {
 /// The lab nodes' addresses (vrrp-lab README topology): IPv4 and link-local IPv6.
 fn node_addrs(node: &str) -> [IpAddr; 2] {
     let (v4, v6) = if node == "n1" { (11, 0x11) } else { (12, 0x12) };
-    [
-        IpAddr::V4(Ipv4Addr::new(10, 88, 0, v4)),
-        IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0x88, 0xff, 0xfe00, v6)),
-    ]
+    [IpAddr::V4(Ipv4Addr::new(10, 88, 0, v4)), IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0x88, 0xff, 0xfe00, v6))]
 }
 
 // ---------------------------------------------------------------- tests
@@ -219,27 +183,16 @@ fn every_fixture_packet_decodes_and_re_encodes_byte_for_byte() {
             let again = packet::encode(&a, p.src, p.dst).unwrap();
             assert_eq!(again, p.payload, "{name} #{i}: re-encoded {a:?}");
             assert_eq!(a.checksum, Checksum::Standard, "{name} #{i}");
-            assert_eq!(
-                a.addresses, k1.vips,
-                "{name} #{i}: the configured VIPs, in order"
-            );
+            assert_eq!(a.addresses, k1.vips, "{name} #{i}: the configured VIPs, in order");
             assert_eq!(a.interval_cs, k1.advert_cs, "{name} #{i}");
             // Who sent it: n1 at its priority (or 0 when stopping), n2 at its own.
-            let sender = if node_addrs("n1").contains(&p.src) {
-                &k1
-            } else {
-                &k2
-            };
+            let sender = if node_addrs("n1").contains(&p.src) { &k1 } else { &k2 };
             assert!(
                 node_addrs("n1").contains(&p.src) || node_addrs("n2").contains(&p.src),
                 "{name} #{i}: from {}",
                 p.src
             );
-            assert!(
-                a.priority == sender.priority || a.priority == 0,
-                "{name} #{i}: priority {}",
-                a.priority
-            );
+            assert!(a.priority == sender.priority || a.priority == 0, "{name} #{i}: priority {}", a.priority);
             total += 1;
         }
     }
@@ -254,25 +207,16 @@ fn captures_show_what_their_scenario_says() {
     assert_eq!(prio0("vrrp-v3-ipv6-prio0"), 1);
     assert_eq!(prio0("vrrp-v2-pass-auth"), 0, "SIGKILL sends nothing");
     for name in ["vrrp-v2-unicast", "vrrp-v3-unicast"] {
-        assert!(
-            captured(name).iter().all(|p| !p.dst.is_multicast()),
-            "{name}: unicast to the peer"
-        );
+        assert!(captured(name).iter().all(|p| !p.dst.is_multicast()), "{name}: unicast to the peer");
     }
     for name in ["vrrp-v3-ipv6", "vrrp-v3-ipv6-prio0"] {
         for p in captured(name) {
             assert_eq!(p.dst, IpAddr::V6(packet::MULTICAST_V6));
-            assert!(
-                matches!(p.src, IpAddr::V6(s) if s.segments()[0] == 0xfe80),
-                "link-local source"
-            );
+            assert!(matches!(p.src, IpAddr::V6(s) if s.segments()[0] == 0xfe80), "link-local source");
         }
     }
     for (name, _) in CAPTURES {
-        assert!(
-            captured(name).iter().all(|p| p.ttl == packet::TTL),
-            "{name}"
-        );
+        assert!(captured(name).iter().all(|p| p.ttl == packet::TTL), "{name}");
     }
 }
 
@@ -282,53 +226,17 @@ fn fixture_packets_are_dropped_for_the_right_reasons() {
     let p = &captured(name)[0];
     let e = expect(&keepalived(name, "n1"));
     let decode = |e: &Expect| packet::decode(&p.payload, p.src, p.dst, p.ttl, e);
-    assert_eq!(
-        packet::decode(&p.payload, p.src, p.dst, 64, &e),
-        Err(DropReason::TtlNot255)
-    );
-    assert_eq!(
-        decode(&Expect {
-            vrid: 52,
-            ..e.clone()
-        }),
-        Err(DropReason::WrongVrid)
-    );
-    assert_eq!(
-        decode(&Expect {
-            auth: Some(packet::password("wrong")),
-            ..e.clone()
-        }),
-        Err(DropReason::AuthMismatch)
-    );
-    assert_eq!(
-        decode(&Expect {
-            auth: None,
-            ..e.clone()
-        }),
-        Err(DropReason::AuthTypeMismatch)
-    );
-    assert_eq!(
-        decode(&Expect {
-            interval_cs: 200,
-            ..e.clone()
-        }),
-        Err(DropReason::IntervalMismatch)
-    );
-    assert_eq!(
-        decode(&Expect {
-            version: 3,
-            ..e.clone()
-        }),
-        Err(DropReason::VersionMismatch)
-    );
+    assert_eq!(packet::decode(&p.payload, p.src, p.dst, 64, &e), Err(DropReason::TtlNot255));
+    assert_eq!(decode(&Expect { vrid: 52, ..e.clone() }), Err(DropReason::WrongVrid));
+    assert_eq!(decode(&Expect { auth: Some(packet::password("wrong")), ..e.clone() }), Err(DropReason::AuthMismatch));
+    assert_eq!(decode(&Expect { auth: None, ..e.clone() }), Err(DropReason::AuthTypeMismatch));
+    assert_eq!(decode(&Expect { interval_cs: 200, ..e.clone() }), Err(DropReason::IntervalMismatch));
+    assert_eq!(decode(&Expect { version: 3, ..e.clone() }), Err(DropReason::VersionMismatch));
     let v3 = &captured("vrrp-v3-unicast")[0];
     let e3 = expect(&keepalived("vrrp-v3-unicast", "n1"));
     // The v3 checksum covers the destination: the same bytes sent to another peer fail.
     let elsewhere = IpAddr::V4(Ipv4Addr::new(10, 88, 0, 13));
-    assert_eq!(
-        packet::decode(&v3.payload, v3.src, elsewhere, 255, &e3),
-        Err(DropReason::BadChecksum)
-    );
+    assert_eq!(packet::decode(&v3.payload, v3.src, elsewhere, 255, &e3), Err(DropReason::BadChecksum));
 }
 
 /// Every truncation and single-bit flip of every distinct fixture packet is dropped with a
@@ -356,11 +264,7 @@ fn truncated_or_flipped_fixture_packets_are_dropped_without_panic() {
             }
         }
     }
-    assert_eq!(
-        seen.len(),
-        14,
-        "distinct (src, dst, payload) across the captures"
-    );
+    assert_eq!(seen.len(), 14, "distinct (src, dst, payload) across the captures");
     assert_eq!(
         mutants, 2628,
         "len truncations + 8 x len flips of each distinct packet (5 of 20 bytes, 6 of 12, 3 of 40)"
@@ -376,22 +280,14 @@ fn backup_state_machine_predicts_keepalived_takeover() {
         let packets = captured(name);
         let n2 = node_addrs("n2");
         let primary = if k2.vips[0].is_ipv6() { n2[1] } else { n2[0] };
-        let cfg = Config::new(
-            k2.version,
-            k2.priority,
-            Duration::from_millis(u64::from(k2.advert_cs) * 10),
-            primary,
-        );
+        let cfg = Config::new(k2.version, k2.priority, Duration::from_millis(u64::from(k2.advert_cs) * 10), primary);
         let mut fsm = Fsm::new(cfg).unwrap();
         let first = packets[0].at;
         fsm.step(Input::Startup, first - Duration::from_micros(1));
         let e = expect(&k2);
         let mut predicted = None;
         for p in &packets {
-            while let Some(d) = fsm
-                .next_deadline()
-                .filter(|d| *d <= p.at && predicted.is_none())
-            {
+            while let Some(d) = fsm.next_deadline().filter(|d| *d <= p.at && predicted.is_none()) {
                 let acts = fsm.step(Input::Tick, d);
                 if acts.contains(&Action::TakeVips) {
                     predicted = Some(d);
@@ -399,19 +295,12 @@ fn backup_state_machine_predicts_keepalived_takeover() {
             }
             if n2.contains(&p.src) {
                 let taken = predicted.unwrap_or_else(|| {
-                    panic!(
-                        "{name}: keepalived's n2 advertised at {:?}, we are still {}",
-                        p.at - first,
-                        fsm.state()
-                    )
+                    panic!("{name}: keepalived's n2 advertised at {:?}, we are still {}", p.at - first, fsm.state())
                 });
-                let late = p.at.checked_sub(taken).unwrap_or_else(|| {
-                    panic!("{name}: predicted {taken:?} after keepalived's {:?}", p.at)
-                });
-                assert!(
-                    late < Duration::from_millis(10),
-                    "{name}: keepalived took over {late:?} after the prediction"
-                );
+                let late =
+                    p.at.checked_sub(taken)
+                        .unwrap_or_else(|| panic!("{name}: predicted {taken:?} after keepalived's {:?}", p.at));
+                assert!(late < Duration::from_millis(10), "{name}: keepalived took over {late:?} after the prediction");
                 assert_eq!(fsm.state(), State::Master);
                 break;
             }

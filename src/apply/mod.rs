@@ -71,7 +71,9 @@ pub struct Report {
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     /// Too many deletions for the blast-radius guard.
-    #[error("this apply would delete {count} IPVS services and destinations, more than the limit of {limit}\n  hint: check the plan; if it is right, pass --allow-destroy (or raise --max-destroy)")]
+    #[error(
+        "this apply would delete {count} IPVS services and destinations, more than the limit of {limit}\n  hint: check the plan; if it is right, pass --allow-destroy (or raise --max-destroy)"
+    )]
     BlastRadius {
         /// Deletions planned.
         count: usize,
@@ -109,7 +111,12 @@ pub fn destroy_count(plan: &Plan) -> usize {
 }
 
 /// Applies `plan` to `k`.
-pub fn apply(plan: &Plan, k: &mut dyn Kernel, opts: &Options, progress: &mut dyn Progress) -> Result<Report, ApplyError> {
+pub fn apply(
+    plan: &Plan,
+    k: &mut dyn Kernel,
+    opts: &Options,
+    progress: &mut dyn Progress,
+) -> Result<Report, ApplyError> {
     let count = destroy_count(plan);
     if count > opts.max_destroy && !opts.allow_destroy {
         return Err(ApplyError::BlastRadius { count, limit: opts.max_destroy });
@@ -183,8 +190,12 @@ fn single(
     ledger: &mut Ledger,
 ) -> Result<usize, ApplyError> {
     progress.start(i + 1, total, change);
-    let outcome = execute(k, change, opts)
-        .map_err(|source| ApplyError::Change { index: i + 1, total, applied: report.applied, source })?;
+    let outcome = execute(k, change, opts).map_err(|source| ApplyError::Change {
+        index: i + 1,
+        total,
+        applied: report.applied,
+        source,
+    })?;
     if let (Outcome::Draining { .. }, Change::DelService { service }) = (&outcome, change) {
         ledger.services.insert(service.key);
     }

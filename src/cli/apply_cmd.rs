@@ -14,7 +14,9 @@ use crate::plan::{self, Change, Plan};
 
 /// `apply` arguments.
 #[derive(Debug, Args)]
-#[command(after_help = "Exit codes: 0 success (also when nothing had to change), 1 error (a failed change is named; run apply again to finish).")]
+#[command(
+    after_help = "Exit codes: 0 success (also when nothing had to change), 1 error (a failed change is named; run apply again to finish)."
+)]
 pub struct ApplyArgs {
     /// The manifest file (not with --plan).
     #[arg(required_unless_present = "plan", conflicts_with = "plan")]
@@ -112,19 +114,29 @@ fn confirm(auto: bool) -> Result<(), CliError> {
 }
 
 fn execute(p: &Plan, k: &mut LinuxKernel, a: &ApplyArgs) -> Result<Exit, CliError> {
-    let opts = Options { drain_timeout: a.drain_timeout, allow_destroy: a.allow_destroy, max_destroy: a.max_destroy, ..Options::default() };
+    let opts = Options {
+        drain_timeout: a.drain_timeout,
+        allow_destroy: a.allow_destroy,
+        max_destroy: a.max_destroy,
+        ..Options::default()
+    };
     println!("\nApplying {} changes to node {}:", p.changes.len(), p.node);
     let mut progress = Printer { quiet: a.quiet, color: color() };
     match apply::apply(p, k, &opts, &mut progress) {
         Ok(r) if r.draining > 0 => {
-            println!("\nApply complete: {} changes, {} still draining (run apply again, or use --drain-timeout).", r.applied, r.draining);
+            println!(
+                "\nApply complete: {} changes, {} still draining (run apply again, or use --drain-timeout).",
+                r.applied, r.draining
+            );
             Ok(Exit::Ok)
         }
         Ok(r) => {
             println!("\nApply complete: {} changes.", r.applied);
             Ok(Exit::Ok)
         }
-        Err(e @ ApplyError::Change { .. }) => Err(CliError::Apply(format!("{e}\n  run apply again to finish; the next plan starts from what was applied"))),
+        Err(e @ ApplyError::Change { .. }) => Err(CliError::Apply(format!(
+            "{e}\n  run apply again to finish; the next plan starts from what was applied"
+        ))),
         Err(e) => Err(CliError::Apply(e.to_string())),
     }
 }
@@ -145,7 +157,11 @@ impl Progress for Printer {
         match outcome {
             Outcome::Done => println!("  {sym} {}: done", view::change_text(c)),
             Outcome::Draining { connections } => {
-                println!("  {sym} {}: left draining at weight 0 ({})", view::object_text(c), view::connections(*connections))
+                println!(
+                    "  {sym} {}: left draining at weight 0 ({})",
+                    view::object_text(c),
+                    view::connections(*connections)
+                )
             }
         }
     }

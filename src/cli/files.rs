@@ -10,11 +10,13 @@ use crate::plan::{FORMAT_VERSION, Plan};
 use super::CliError;
 
 fn read_text(path: &Path, what: &str) -> Result<String, CliError> {
-    let meta = std::fs::metadata(path).map_err(|e| CliError::File(format!("{}: cannot read {what}: {e}", path.display())))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| CliError::File(format!("{}: cannot read {what}: {e}", path.display())))?;
     if meta.len() > manifest::MAX_BYTES * 16 {
         return Err(CliError::File(format!("{}: {what} is too large ({} bytes)", path.display(), meta.len())));
     }
-    let bytes = std::fs::read(path).map_err(|e| CliError::File(format!("{}: cannot read {what}: {e}", path.display())))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| CliError::File(format!("{}: cannot read {what}: {e}", path.display())))?;
     String::from_utf8(bytes).map_err(|_| CliError::File(format!("{}: {what} is not UTF-8 text", path.display())))
 }
 
@@ -36,10 +38,19 @@ pub fn load_snapshot(path: &Path) -> Result<NodeState, CliError> {
 pub fn load_plan(path: &Path) -> Result<Plan, CliError> {
     let text = read_text(path, "plan file")?;
     let plan: Plan = serde_json::from_str(&text).map_err(|e| {
-        CliError::File(format!("{}:{}:{}: error: not a plan file: {e}\n  hint: make one with `lbconverge plan MANIFEST --out FILE`", path.display(), e.line(), e.column()))
+        CliError::File(format!(
+            "{}:{}:{}: error: not a plan file: {e}\n  hint: make one with `lbconverge plan MANIFEST --out FILE`",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
     })?;
     if plan.format_version != FORMAT_VERSION {
-        return Err(CliError::File(format!("{}: plan format {} is not supported (this lbconverge reads format {FORMAT_VERSION})", path.display(), plan.format_version)));
+        return Err(CliError::File(format!(
+            "{}: plan format {} is not supported (this lbconverge reads format {FORMAT_VERSION})",
+            path.display(),
+            plan.format_version
+        )));
     }
     Ok(plan)
 }

@@ -65,7 +65,9 @@ pub enum PlanFormat {
 
 /// `plan` arguments.
 #[derive(Debug, Args)]
-#[command(after_help = "Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes (with --detailed-exitcode).")]
+#[command(
+    after_help = "Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes (with --detailed-exitcode)."
+)]
 pub struct PlanArgs {
     /// The manifest file.
     pub manifest: PathBuf,
@@ -166,7 +168,10 @@ pub fn pick_node(c: &Cluster, asked: Option<&str>, live: &NodeState, source: &st
         c.nodes.values().filter(|n| n.addresses.iter().any(|a| held.contains(&a.addr()))).map(|n| &n.name).collect();
     match found.as_slice() {
         [one] => Ok((*one).clone()),
-        [] => Err(CliError::Usage(format!("{source} holds no address of a manifest node; pass --node NAME (one of: {})", names()))),
+        [] => Err(CliError::Usage(format!(
+            "{source} holds no address of a manifest node; pass --node NAME (one of: {})",
+            names()
+        ))),
         many => Err(CliError::Usage(format!(
             "{source} holds addresses of several nodes ({}); pass --node NAME",
             many.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
@@ -183,7 +188,11 @@ pub struct Live {
 }
 
 /// The live state: a snapshot file, or this host's kernel read for `desired`'s sysctls.
-pub fn read_live(snapshot: Option<&std::path::Path>, k: &mut dyn crate::kernel::Kernel, scope: &std::collections::BTreeSet<crate::model::sysctl::SysctlKey>) -> Result<Live, CliError> {
+pub fn read_live(
+    snapshot: Option<&std::path::Path>,
+    k: &mut dyn crate::kernel::Kernel,
+    scope: &std::collections::BTreeSet<crate::model::sysctl::SysctlKey>,
+) -> Result<Live, CliError> {
     match snapshot {
         Some(p) => Ok(Live { state: files::load_snapshot(p)?, source: p.display().to_string() }),
         None => Ok(Live { state: crate::kernel::snapshot(k, scope)?, source: "this host's kernel".into() }),
@@ -200,7 +209,10 @@ pub fn plan_for(cluster: &Cluster, node: Option<&str>, live: &Live) -> Result<pl
 
 /// The sysctls to read for a manifest: those of every node it could be (the node is picked
 /// after reading the host's addresses).
-pub fn cluster_scope(cluster: &Cluster, node: Option<&str>) -> std::collections::BTreeSet<crate::model::sysctl::SysctlKey> {
+pub fn cluster_scope(
+    cluster: &Cluster,
+    node: Option<&str>,
+) -> std::collections::BTreeSet<crate::model::sysctl::SysctlKey> {
     let names: Vec<&String> = match node {
         Some(n) => cluster.nodes.keys().filter(|k| k.as_str() == n).collect(),
         None => cluster.nodes.keys().collect(),
@@ -224,7 +236,8 @@ fn emit_plan(p: &plan::Plan, source: &str, a: &PlanArgs) -> Result<Exit, CliErro
     if let Some(out) = &a.out {
         files::write_atomic(out, &view::plan_json(p))?;
     }
-    let color = a.format == PlanFormat::Text && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let color =
+        a.format == PlanFormat::Text && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let text = match a.format {
         PlanFormat::Text => view::plan_text(p, source, color),
         PlanFormat::Json => view::plan_json(p),

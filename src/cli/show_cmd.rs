@@ -32,10 +32,16 @@ pub struct ShowArgs {
 
 /// The sysctls an LVS node cares about, for every interface.
 fn default_scope(k: &mut LinuxKernel) -> Result<BTreeSet<SysctlKey>, CliError> {
-    let mut keys: BTreeSet<SysctlKey> = ["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv4.vs.expire_nodest_conn", "net.ipv4.vs.expire_quiescent_template", "net.ipv4.vs.conntrack"]
-        .iter()
-        .filter_map(|k| k.parse().ok())
-        .collect();
+    let mut keys: BTreeSet<SysctlKey> = [
+        "net.ipv4.ip_forward",
+        "net.ipv6.conf.all.forwarding",
+        "net.ipv4.vs.expire_nodest_conn",
+        "net.ipv4.vs.expire_quiescent_template",
+        "net.ipv4.vs.conntrack",
+    ]
+    .iter()
+    .filter_map(|k| k.parse().ok())
+    .collect();
     let mut ifaces: Vec<String> = vec!["all".into(), "default".into()];
     ifaces.extend(k.links()?.into_keys());
     for i in &ifaces {

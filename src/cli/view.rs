@@ -178,7 +178,11 @@ fn service_diff(from: &Service, to: &Service) -> String {
         parts.push(format!("scheduler {} -> {}", from.scheduler, to.scheduler));
     }
     if from.sched_flags != to.sched_flags {
-        parts.push(format!("flags {} -> {}", flags_text(&from.scheduler, from.sched_flags), flags_text(&to.scheduler, to.sched_flags)));
+        parts.push(format!(
+            "flags {} -> {}",
+            flags_text(&from.scheduler, from.sched_flags),
+            flags_text(&to.scheduler, to.sched_flags)
+        ));
     }
     if from.persistence != to.persistence {
         let (a, b) = (persistence_text(from.persistence.as_ref(), fam), persistence_text(to.persistence.as_ref(), fam));

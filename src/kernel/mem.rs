@@ -78,7 +78,10 @@ impl Ipvs for MemKernel {
         }
         if !SCHEDULERS.contains(&s.scheduler.as_str()) || self.missing_schedulers.contains(&s.scheduler) {
             let e = KernelError::errno("add service", s.key.to_string(), ENOENT);
-            return Err(e.with_hint(format!("scheduler module ip_vs_{} is not available; try: modprobe ip_vs_{}", s.scheduler, s.scheduler)));
+            return Err(e.with_hint(format!(
+                "scheduler module ip_vs_{} is not available; try: modprobe ip_vs_{}",
+                s.scheduler, s.scheduler
+            )));
         }
         self.state.services.insert(s.key, s.settings_only());
         Ok(())
@@ -92,7 +95,11 @@ impl Ipvs for MemKernel {
     }
     fn del_service(&mut self, key: &ServiceKey) -> KResult<()> {
         self.write("delete service", key)?;
-        self.state.services.remove(key).map(|_| ()).ok_or_else(|| KernelError::errno("delete service", key.to_string(), ESRCH))
+        self.state
+            .services
+            .remove(key)
+            .map(|_| ())
+            .ok_or_else(|| KernelError::errno("delete service", key.to_string(), ESRCH))
     }
     fn add_dest(&mut self, service: &ServiceKey, d: &Dest) -> KResult<()> {
         let object = dest_object(service, &d.key());
@@ -140,7 +147,11 @@ impl Addrs for MemKernel {
     }
     fn del_address(&mut self, a: &Address) -> KResult<()> {
         self.write("delete address", a)?;
-        self.state.addresses.remove(&a.key()).map(|_| ()).ok_or_else(|| KernelError::errno("delete address", a.to_string(), EADDRNOTAVAIL))
+        self.state
+            .addresses
+            .remove(&a.key())
+            .map(|_| ())
+            .ok_or_else(|| KernelError::errno("delete address", a.to_string(), EADDRNOTAVAIL))
     }
     fn link_up(&mut self, interface: &str) -> KResult<()> {
         self.write("set link up", &interface)?;
@@ -167,7 +178,11 @@ impl Routes for MemKernel {
     }
     fn del_route(&mut self, r: &Route) -> KResult<()> {
         self.write("delete route", r)?;
-        self.state.routes.remove(&r.destination).map(|_| ()).ok_or_else(|| KernelError::errno("delete route", r.to_string(), ESRCH))
+        self.state
+            .routes
+            .remove(&r.destination)
+            .map(|_| ())
+            .ok_or_else(|| KernelError::errno("delete route", r.to_string(), ESRCH))
     }
 }
 

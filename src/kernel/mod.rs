@@ -161,11 +161,13 @@ pub fn desired_scope(desired: &Desired) -> BTreeSet<SysctlKey> {
 /// the ledger, and the sysctls in `scope`, the owned ones and their `all` counterparts.
 pub fn snapshot(k: &mut dyn Kernel, scope: &BTreeSet<SysctlKey>) -> KResult<NodeState> {
     let owned = k.load()?;
-    let mut state = NodeState::default();
-    state.services = k.services()?.into_iter().map(|s| (s.key, s)).collect();
-    state.addresses = k.addresses()?.into_iter().map(|a| (a.key(), a)).collect();
-    state.links = k.links()?;
-    state.routes = k.routes()?.into_iter().map(|r| (r.destination, r)).collect();
+    let mut state = NodeState {
+        services: k.services()?.into_iter().map(|s| (s.key, s)).collect(),
+        addresses: k.addresses()?.into_iter().map(|a| (a.key(), a)).collect(),
+        links: k.links()?,
+        routes: k.routes()?.into_iter().map(|r| (r.destination, r)).collect(),
+        ..NodeState::default()
+    };
     let mut keys = scope.clone();
     keys.extend(owned.sysctls.keys().cloned());
     for key in with_all_variants(&keys) {

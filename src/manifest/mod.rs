@@ -2,6 +2,10 @@
 //! against the JSON Schema, and the typed parse. This is the only module that reads the
 //! manifest file; everything after it works on values.
 
+// A Problem is the whole diagnostic (file, position, path, message, hint) and is built once
+// per failed parse; boxing it would only add noise.
+#![allow(clippy::result_large_err)]
+
 pub mod problem;
 pub mod schema;
 pub mod types;
@@ -173,10 +177,9 @@ pub fn saphyr_problem(file: &str, e: &serde_saphyr::Error) -> Problem {
     let mut message = e.without_snippet().to_string();
     if let Some(p) = pos {
         // The parser appends its own position; ours is in front already.
-        for suffix in [
-            format!(" at line {} column {}", p.line, p.column),
-            format!(" at line {}, column {}", p.line, p.column),
-        ] {
+        for suffix in
+            [format!(" at line {} column {}", p.line, p.column), format!(" at line {}, column {}", p.line, p.column)]
+        {
             if let Some(stripped) = message.strip_suffix(&suffix) {
                 message = stripped.to_string();
             }

@@ -17,8 +17,7 @@ pub const SCHEMA_TEXT: &str = include_str!("../../schemas/lbconverge.schema.json
 /// Generates the schema from the Rust types (the test `schema_file_matches_types` proves the
 /// checked-in file equals this).
 pub fn generate() -> String {
-    let settings = SchemaSettings::draft2020_12()
-        .with_transform(RecursiveTransform(drop_null_alternative));
+    let settings = SchemaSettings::draft2020_12().with_transform(RecursiveTransform(drop_null_alternative));
     let schema = settings.into_generator().into_root_schema_for::<Manifest>();
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
@@ -63,10 +62,8 @@ pub fn check(file: &str, root: &Located) -> Vec<Problem> {
         Err(e) => return vec![internal(file, format!("the built-in schema is invalid: {e}"))],
     };
     let instance = yaml::to_json(root);
-    let mut problems: Vec<Problem> = validator
-        .iter_errors(&instance)
-        .flat_map(|e| describe(file, root, &schema, &e))
-        .collect();
+    let mut problems: Vec<Problem> =
+        validator.iter_errors(&instance).flat_map(|e| describe(file, root, &schema, &e)).collect();
     problems.sort_by(|a, b| (a.pos, &a.path, &a.message).cmp(&(b.pos, &b.path, &b.message)));
     problems.dedup();
     problems
@@ -83,12 +80,7 @@ fn internal(file: &str, message: String) -> Problem {
     }
 }
 
-fn describe(
-    file: &str,
-    root: &Located,
-    schema: &Value,
-    e: &jsonschema::ValidationError<'_>,
-) -> Vec<Problem> {
+fn describe(file: &str, root: &Located, schema: &Value, e: &jsonschema::ValidationError<'_>) -> Vec<Problem> {
     use jsonschema::error::ValidationErrorKind as K;
     let path = KeyPath::from_pointer(e.instance_path().as_str(), root);
     let at = |path: KeyPath, message: String, hint: Option<String>| Problem {
@@ -179,11 +171,7 @@ fn bounds(sub: Option<&Value>) -> (Option<Value>, Option<Value>) {
 
 /// "did you mean" for a misspelt key, else the list of allowed keys.
 fn suggest(unknown: &str, allowed: &[String]) -> String {
-    let best = allowed
-        .iter()
-        .map(|a| (edit_distance(unknown, a), a))
-        .filter(|(d, a)| *d <= 2.max(a.len() / 4))
-        .min();
+    let best = allowed.iter().map(|a| (edit_distance(unknown, a), a)).filter(|(d, a)| *d <= 2.max(a.len() / 4)).min();
     match best {
         Some((_, a)) => format!("did you mean `{a}`?"),
         None if allowed.is_empty() => "remove it".into(),

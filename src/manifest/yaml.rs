@@ -6,8 +6,8 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
 /// A position in a file, 1-based.
@@ -228,14 +228,12 @@ pub fn to_json(node: &Located) -> serde_json::Value {
         Node::Null => Value::Null,
         Node::Bool(b) => Value::Bool(*b),
         Node::Int(i) => int_json(*i),
-        Node::Float(f) => serde_json::Number::from_f64(*f)
-            .map(Value::Number)
-            .unwrap_or_else(|| Value::String(f.to_string())),
+        Node::Float(f) => {
+            serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or_else(|| Value::String(f.to_string()))
+        }
         Node::Str(s) => Value::String(s.clone()),
         Node::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
-        Node::Map(entries) => {
-            Value::Object(entries.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
-        }
+        Node::Map(entries) => Value::Object(entries.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
     }
 }
 

@@ -76,7 +76,13 @@ pub fn desired(cluster: &Cluster, node: &str, health: &Health) -> Option<Desired
     b.state.node = Some(node.to_string());
     b.delegated.sort();
     b.delegated.dedup();
-    Some(Desired { node: node.to_string(), roles: n.role_names(), state: b.state, at_least: b.at_least, delegated: b.delegated })
+    Some(Desired {
+        node: node.to_string(),
+        roles: n.role_names(),
+        state: b.state,
+        at_least: b.at_least,
+        delegated: b.delegated,
+    })
 }
 
 #[derive(Default)]
@@ -147,14 +153,18 @@ fn forward(b: &mut Builder, vs: &VirtualService) {
 
 /// The IPVS service a director holds for `vs` given backend health.
 pub fn ipvs_service(vs: &VirtualService, health: &Health) -> Service {
-    let mut dests: BTreeMap<_, _> = vs
-        .backends
-        .iter()
-        .filter_map(|be| dest_for(vs, be, health))
-        .map(|d| (d.key(), d))
-        .collect();
+    let mut dests: BTreeMap<_, _> =
+        vs.backends.iter().filter_map(|be| dest_for(vs, be, health)).map(|d| (d.key(), d)).collect();
     if let Some(s) = vs.sorry.as_ref().filter(|_| health.below_quorum.contains(&vs.name)) {
-        let d = Dest { address: s.address, port: s.port, forwarding: s.forwarding, weight: 1, upper_threshold: 0, lower_threshold: 0, stats: None };
+        let d = Dest {
+            address: s.address,
+            port: s.port,
+            forwarding: s.forwarding,
+            weight: 1,
+            upper_threshold: 0,
+            lower_threshold: 0,
+            stats: None,
+        };
         dests = BTreeMap::from([(d.key(), d)]);
     }
     Service {
@@ -173,7 +183,15 @@ fn dest_for(vs: &VirtualService, be: &Backend, health: &Health) -> Option<Dest> 
         return None;
     }
     let weight = if up { be.weight } else { 0 };
-    Some(Dest { address: be.address, port: be.port, forwarding: be.forwarding, weight, upper_threshold: 0, lower_threshold: 0, stats: None })
+    Some(Dest {
+        address: be.address,
+        port: be.port,
+        forwarding: be.forwarding,
+        weight,
+        upper_threshold: 0,
+        lower_threshold: 0,
+        stats: None,
+    })
 }
 
 fn real_server(b: &mut Builder, c: &Cluster, n: &Node) {

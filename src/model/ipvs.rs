@@ -359,9 +359,7 @@ impl Service {
     }
     /// Returns true if and only if the service settings (not the destinations) are equal.
     pub fn same_settings(&self, other: &Service) -> bool {
-        self.scheduler == other.scheduler
-            && self.flags() == other.flags()
-            && self.persistence == other.persistence
+        self.scheduler == other.scheduler && self.flags() == other.flags() && self.persistence == other.persistence
     }
     /// A copy without destinations, for plan changes.
     pub fn settings_only(&self) -> Service {
@@ -458,19 +456,28 @@ impl TryFrom<ServiceRepr> for Service {
     type Error = String;
     fn try_from(r: ServiceRepr) -> Result<Self, String> {
         let key = match (r.fwmark, r.protocol, r.address, r.port) {
-            (Some(mark), None, None, None) => {
-                ServiceKey::Fwmark { family: r.family.unwrap_or(Family::Ipv4), mark }
-            }
+            (Some(mark), None, None, None) => ServiceKey::Fwmark { family: r.family.unwrap_or(Family::Ipv4), mark },
             (None, protocol, Some(addr), Some(port)) if r.family.is_none() => {
                 ServiceKey::Addr { protocol: protocol.unwrap_or(Protocol::Tcp), addr, port }
             }
-            _ => return Err("a service has either `fwmark` (and `family`) or `address` and `port` (and `protocol`)".into()),
+            _ => {
+                return Err(
+                    "a service has either `fwmark` (and `family`) or `address` and `port` (and `protocol`)".into()
+                );
+            }
         };
         let mut sched_flags = 0;
         for name in &r.scheduler_flags {
             sched_flags |= flag_bit(name).ok_or_else(|| format!("unknown scheduler flag `{name}`"))?;
         }
         let dests = list::into_map(r.destinations).map_err(|k| format!("destination {k} is listed twice"))?;
-        Ok(Service { key, scheduler: r.scheduler, sched_flags, persistence: r.persistence, one_packet: r.one_packet, dests })
+        Ok(Service {
+            key,
+            scheduler: r.scheduler,
+            sched_flags,
+            persistence: r.persistence,
+            one_packet: r.one_packet,
+            dests,
+        })
     }
 }

@@ -27,10 +27,7 @@ pub fn into_map<T: Keyed>(items: Vec<T>) -> Result<BTreeMap<T::Key, T>, T::Key> 
 }
 
 /// `#[serde(with = "list")]` for `BTreeMap<K, T>` fields written as lists.
-pub fn serialize<S: Serializer, T: Keyed + Serialize>(
-    map: &BTreeMap<T::Key, T>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
+pub fn serialize<S: Serializer, T: Keyed + Serialize>(map: &BTreeMap<T::Key, T>, s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(map.values())
 }
 

@@ -63,10 +63,7 @@ pub struct Ledger {
 impl Ledger {
     /// Returns true if and only if lbconverge owns nothing.
     pub fn is_empty(&self) -> bool {
-        self.services.is_empty()
-            && self.addresses.is_empty()
-            && self.routes.is_empty()
-            && self.sysctls.is_empty()
+        self.services.is_empty() && self.addresses.is_empty() && self.routes.is_empty() && self.sysctls.is_empty()
     }
 }
 

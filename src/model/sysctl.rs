@@ -65,7 +65,10 @@ impl FromStr for SysctlKey {
         };
         let ok = parts.len() >= 2
             && parts.iter().all(|p| {
-                !p.is_empty() && p != "." && p != ".." && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:@+".contains(c))
+                !p.is_empty()
+                    && p != "."
+                    && p != ".."
+                    && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:@+".contains(c))
             });
         if ok { Ok(SysctlKey { parts }) } else { Err(format!("`{s}` is not a sysctl name like net.ipv4.ip_forward")) }
     }

@@ -127,7 +127,10 @@ impl Change {
         match self {
             Change::AddAddress { .. } | Change::AddService { .. } | Change::AddDest { .. } => Action::Create,
             Change::SetRoute { from: None, .. } => Action::Create,
-            Change::DelAddress { .. } | Change::DelRoute { .. } | Change::DelService { .. } | Change::DelDest { .. } => Action::Delete,
+            Change::DelAddress { .. }
+            | Change::DelRoute { .. }
+            | Change::DelService { .. }
+            | Change::DelDest { .. } => Action::Delete,
             Change::SetSysctl { .. }
             | Change::LinkUp { .. }
             | Change::ReplaceAddress { .. }

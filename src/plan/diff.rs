@@ -126,7 +126,8 @@ fn looks_like_vip(a: &Address) -> bool {
 fn routes(d: &mut Diff, desired: &Desired, live: &NodeState) {
     for (dest, want) in &desired.state.routes {
         let now = live.routes.get(dest);
-        let same = now.is_some_and(|n| n.gateway == want.gateway && (want.interface.is_none() || n.interface == want.interface));
+        let same = now
+            .is_some_and(|n| n.gateway == want.gateway && (want.interface.is_none() || n.interface == want.interface));
         if !same {
             d.changes.push(Change::SetRoute { route: want.clone(), from: now.cloned() });
         }

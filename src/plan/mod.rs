@@ -152,7 +152,8 @@ mod with_action {
     fn one(i: usize, mut v: Value) -> Result<Change, String> {
         let action = v.as_object_mut().and_then(|m| m.remove("action"));
         let change: Change = serde_json::from_value(v).map_err(|e| format!("changes[{i}]: {e}"))?;
-        let stated: Option<Action> = action.map(serde_json::from_value).transpose().map_err(|e| format!("changes[{i}].action: {e}"))?;
+        let stated: Option<Action> =
+            action.map(serde_json::from_value).transpose().map_err(|e| format!("changes[{i}].action: {e}"))?;
         match stated {
             Some(a) if a != change.action() => Err(format!("changes[{i}]: action {a:?} does not match its op")),
             _ => Ok(change),
@@ -167,7 +168,13 @@ mod tests {
     use crate::model::sysctl::SysctlKey;
 
     fn desired_empty() -> Desired {
-        Desired { node: "web".into(), roles: vec![], state: NodeState::default(), at_least: BTreeSet::new(), delegated: vec![] }
+        Desired {
+            node: "web".into(),
+            roles: vec![],
+            state: NodeState::default(),
+            at_least: BTreeSet::new(),
+            delegated: vec![],
+        }
     }
 
     fn lo_vip() -> Address {
@@ -205,7 +212,10 @@ mod tests {
         let p = plan(&d, &live);
         assert_eq!(
             p.changes,
-            vec![Change::SetSysctl { key: ignore, from: Some("0".into()), to: "1".into() }, Change::AddAddress { address: lo_vip() }]
+            vec![
+                Change::SetSysctl { key: ignore, from: Some("0".into()), to: "1".into() },
+                Change::AddAddress { address: lo_vip() }
+            ]
         );
     }
 

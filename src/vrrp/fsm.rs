@@ -104,26 +104,17 @@ impl Config {
 
     fn check(&self) -> Result<(), String> {
         let ms = self.advert_interval.as_millis();
-        let exact_ms = self
-            .advert_interval
-            .subsec_nanos()
-            .is_multiple_of(1_000_000);
+        let exact_ms = self.advert_interval.subsec_nanos().is_multiple_of(1_000_000);
         match self.version {
-            2 if !exact_ms || !ms.is_multiple_of(1000) || !(1000..=255_000).contains(&ms) => {
-                Err(format!(
-                    "VRRPv2 advert interval must be whole seconds from 1 to 255, not {:?}",
-                    self.advert_interval
-                ))
-            }
-            3 if !exact_ms || !ms.is_multiple_of(10) || !(10..=40_950).contains(&ms) => {
-                Err(format!(
-                    "VRRPv3 advert interval must be a multiple of 10ms from 10ms to 40.95s, not {:?}",
-                    self.advert_interval
-                ))
-            }
-            2 | 3 if self.priority == 0 => {
-                Err("priority 0 is reserved for a stopping master".into())
-            }
+            2 if !exact_ms || !ms.is_multiple_of(1000) || !(1000..=255_000).contains(&ms) => Err(format!(
+                "VRRPv2 advert interval must be whole seconds from 1 to 255, not {:?}",
+                self.advert_interval
+            )),
+            3 if !exact_ms || !ms.is_multiple_of(10) || !(10..=40_950).contains(&ms) => Err(format!(
+                "VRRPv3 advert interval must be a multiple of 10ms from 10ms to 40.95s, not {:?}",
+                self.advert_interval
+            )),
+            2 | 3 if self.priority == 0 => Err("priority 0 is reserved for a stopping master".into()),
             2 | 3 => Ok(()),
             v => Err(format!("unknown VRRP version {v}")),
         }
@@ -155,11 +146,7 @@ pub enum Input {
 impl Input {
     /// The input for a decoded advert from `from`.
     pub fn advert(from: IpAddr, a: &Advert) -> Input {
-        Input::AdvertReceived {
-            from,
-            priority: a.priority,
-            max_advert_interval: a.interval(),
-        }
+        Input::AdvertReceived { from, priority: a.priority, max_advert_interval: a.interval() }
     }
 }
 
@@ -208,23 +195,13 @@ enum DownCause {
 /// Skew_Time for a priority and Master_Adver_Interval (microsecond arithmetic, as keepalived).
 pub fn skew_time(version: u8, priority: u8, master_adver_interval: Duration) -> Duration {
     let weight = 256 - u128::from(priority);
-    let base_us = if version == 2 {
-        1_000_000
-    } else {
-        master_adver_interval.as_micros()
-    };
+    let base_us = if version == 2 { 1_000_000 } else { master_adver_interval.as_micros() };
     Duration::from_micros(u64::try_from(weight * base_us / 256).unwrap_or(u64::MAX))
 }
 
 /// Master_Down_Interval = 3 x Master_Adver_Interval + Skew_Time.
-pub fn master_down_interval(
-    version: u8,
-    priority: u8,
-    master_adver_interval: Duration,
-) -> Duration {
-    master_adver_interval
-        .saturating_mul(3)
-        .saturating_add(skew_time(version, priority, master_adver_interval))
+pub fn master_down_interval(version: u8, priority: u8, master_adver_interval: Duration) -> Duration {
+    master_adver_interval.saturating_mul(3).saturating_add(skew_time(version, priority, master_adver_interval))
 }
 
 /// The state machine of one VRRP instance.
@@ -308,11 +285,9 @@ impl Fsm {
         match input {
             Input::Startup if self.state == State::Initialize => self.start(now, "startup"),
             Input::Startup => Vec::new(),
-            Input::AdvertReceived {
-                from,
-                priority,
-                max_advert_interval,
-            } => self.received(from, priority, max_advert_interval, now),
+            Input::AdvertReceived { from, priority, max_advert_interval } => {
+                self.received(from, priority, max_advert_interval, now)
+            }
             Input::Tick => self.tick(now),
             Input::Shutdown => self.shutdown(),
             Input::EffectivePriority(p) => self.set_priority(p, now),
@@ -335,30 +310,17 @@ impl Fsm {
     /// Backup otherwise.
     fn start(&mut self, now: Duration, why: &str) -> Vec<Action> {
         match self.priority {
-            None => self.enter(
-                State::Fault,
-                format!("{why} while tracking reports FAULT"),
-                Vec::new(),
-            ),
+            None => self.enter(State::Fault, format!("{why} while tracking reports FAULT"), Vec::new()),
             Some(255) => self.become_master(now, format!("{why}: address owner (priority 255)")),
             Some(p) => {
                 let wait = master_down_interval(self.cfg.version, p, self.cfg.advert_interval);
-                let reason = format!(
-                    "{why}: priority {p}, waiting up to {} for a master",
-                    secs(wait)
-                );
+                let reason = format!("{why}: priority {p}, waiting up to {} for a master", secs(wait));
                 self.become_backup(now, self.cfg.advert_interval, reason)
             }
         }
     }
 
-    fn received(
-        &mut self,
-        from: IpAddr,
-        priority: u8,
-        interval: Duration,
-        now: Duration,
-    ) -> Vec<Action> {
+    fn received(&mut self, from: IpAddr, priority: u8, interval: Duration, now: Duration) -> Vec<Action> {
         if from == self.cfg.primary {
             return Vec::new();
         }
@@ -369,13 +331,7 @@ impl Fsm {
         }
     }
 
-    fn backup_received(
-        &mut self,
-        from: IpAddr,
-        priority: u8,
-        interval: Duration,
-        now: Duration,
-    ) -> Vec<Action> {
+    fn backup_received(&mut self, from: IpAddr, priority: u8, interval: Duration, now: Duration) -> Vec<Action> {
         let ours = self.eff();
         if priority == 0 {
             self.down_at = Some(now.saturating_add(self.skew()));
@@ -405,13 +361,7 @@ impl Fsm {
         Vec::new()
     }
 
-    fn master_received(
-        &mut self,
-        from: IpAddr,
-        priority: u8,
-        interval: Duration,
-        now: Duration,
-    ) -> Vec<Action> {
+    fn master_received(&mut self, from: IpAddr, priority: u8, interval: Duration, now: Duration) -> Vec<Action> {
         let ours = self.eff();
         if priority == 0 {
             self.adver_at = Some(now.saturating_add(self.cfg.advert_interval));
@@ -420,20 +370,13 @@ impl Fsm {
         let reason = if priority > ours {
             format!("received higher priority {priority} from {from}")
         } else if priority == ours && from > self.cfg.primary {
-            format!(
-                "received equal priority {priority} from {from}, a higher address than ours ({})",
-                self.cfg.primary
-            )
+            format!("received equal priority {priority} from {from}, a higher address than ours ({})", self.cfg.primary)
         } else if self.cfg.advert_on_lower {
             return vec![Action::SendAdvert { priority: ours }];
         } else {
             return Vec::new();
         };
-        let adopted = if self.cfg.version == 3 && !interval.is_zero() {
-            interval
-        } else {
-            self.cfg.advert_interval
-        };
+        let adopted = if self.cfg.version == 3 && !interval.is_zero() { interval } else { self.cfg.advert_interval };
         let actions = self.become_backup(now, adopted, reason);
         self.master = Some(from);
         actions
@@ -447,9 +390,7 @@ impl Fsm {
             }
             (State::Master, _, Some(due)) if due <= now => {
                 self.adver_at = Some(now.saturating_add(self.cfg.advert_interval));
-                vec![Action::SendAdvert {
-                    priority: self.eff(),
-                }]
+                vec![Action::SendAdvert { priority: self.eff() }]
             }
             _ => Vec::new(),
         }
@@ -491,9 +432,7 @@ impl Fsm {
                 let effects = vec![Action::SendAdvert { priority: 0 }, Action::ReleaseVips];
                 self.enter(State::Fault, "tracking reports FAULT".into(), effects)
             }
-            (State::Backup, None) => {
-                self.enter(State::Fault, "tracking reports FAULT".into(), Vec::new())
-            }
+            (State::Backup, None) => self.enter(State::Fault, "tracking reports FAULT".into(), Vec::new()),
             (State::Master, Some(p)) if before != Some(p) => {
                 self.adver_at = Some(now.saturating_add(self.cfg.advert_interval));
                 vec![Action::SendAdvert { priority: p }]
@@ -503,12 +442,7 @@ impl Fsm {
     }
 
     fn become_master(&mut self, now: Duration, reason: String) -> Vec<Action> {
-        let effects = vec![
-            Action::SendAdvert {
-                priority: self.eff(),
-            },
-            Action::TakeVips,
-        ];
+        let effects = vec![Action::SendAdvert { priority: self.eff() }, Action::TakeVips];
         let actions = self.enter(State::Master, reason, effects);
         self.master_adver = self.cfg.advert_interval;
         self.adver_at = Some(now.saturating_add(self.cfg.advert_interval));
@@ -516,17 +450,8 @@ impl Fsm {
         actions
     }
 
-    fn become_backup(
-        &mut self,
-        now: Duration,
-        master_adver: Duration,
-        reason: String,
-    ) -> Vec<Action> {
-        let effects = if self.state == State::Master {
-            vec![Action::ReleaseVips]
-        } else {
-            Vec::new()
-        };
+    fn become_backup(&mut self, now: Duration, master_adver: Duration, reason: String) -> Vec<Action> {
+        let effects = if self.state == State::Master { vec![Action::ReleaseVips] } else { Vec::new() };
         let actions = self.enter(State::Backup, reason, effects);
         self.master_adver = master_adver;
         self.down_at = Some(now.saturating_add(self.down_interval()));
@@ -588,11 +513,7 @@ mod tests {
     }
 
     fn adv(from: &str, priority: u8, interval: Duration) -> Input {
-        Input::AdvertReceived {
-            from: ip(from),
-            priority,
-            max_advert_interval: interval,
-        }
+        Input::AdvertReceived { from: ip(from), priority, max_advert_interval: interval }
     }
 
     /// The RFC formula, written out independently of the code under test, in microseconds.
@@ -638,14 +559,7 @@ mod tests {
             for s in [1, 2, 3, 10, 255] {
                 out.push((2, p, Duration::from_secs(s), Duration::from_secs(s)));
             }
-            for (mine, theirs) in [
-                (10, 10),
-                (100, 100),
-                (1000, 100),
-                (100, 1000),
-                (30, 4095),
-                (4095, 10),
-            ] {
+            for (mine, theirs) in [(10, 10), (100, 100), (1000, 100), (100, 1000), (30, 4095), (4095, 10)] {
                 out.push((3, p, ms(mine * 10), ms(theirs * 10)));
             }
         }
@@ -654,12 +568,7 @@ mod tests {
 
     /// Whether `a` is a takeover: Backup -> Master, an advert at `priority`, then the VIPs.
     fn is_takeover(a: &[Action], priority: u8) -> bool {
-        let [
-            Action::Transition(t),
-            Action::SendAdvert { priority: p },
-            Action::TakeVips,
-        ] = a
-        else {
+        let [Action::Transition(t), Action::SendAdvert { priority: p }, Action::TakeVips] = a else {
             return false;
         };
         (t.from, t.to, *p) == (State::Backup, State::Master, priority)
@@ -676,10 +585,7 @@ mod tests {
         assert!(Fsm::new(cfg(4, 100, ms(1000))).is_err());
         assert!(Fsm::new(cfg(3, 255, ms(40_950))).is_ok());
         let e = Fsm::new(cfg(2, 100, ms(1500))).unwrap_err().to_string();
-        assert_eq!(
-            e,
-            "VRRP instance config: VRRPv2 advert interval must be whole seconds from 1 to 255, not 1.5s"
-        );
+        assert_eq!(e, "VRRP instance config: VRRPv2 advert interval must be whole seconds from 1 to 255, not 1.5s");
         assert_eq!(cfg(3, 1, ms(40_950)).interval_cs(), 4095);
     }
 
@@ -703,30 +609,19 @@ mod tests {
             let t0 = Duration::from_secs(1000);
             let mut f = started(cfg(v, p, mine), t0);
             assert_eq!(f.state(), State::Backup);
-            assert_eq!(
-                f.next_deadline(),
-                Some(t0 + us(rfc_mdi_us(v, p, mine.as_micros() as u64)))
-            );
+            assert_eq!(f.next_deadline(), Some(t0 + us(rfc_mdi_us(v, p, mine.as_micros() as u64))));
             let t1 = t0 + us(1);
             assert_eq!(f.step(adv(PEER, 255, theirs), t1), vec![]);
             // v3 adopts the master's interval; v2 keeps its own.
             let adopted = if v == 3 { theirs } else { mine };
             assert_eq!(f.master_adver_interval(), adopted);
             let due = t1 + us(rfc_mdi_us(v, p, adopted.as_micros() as u64));
-            assert_eq!(
-                f.next_deadline(),
-                Some(due),
-                "v{v} prio {p} {mine:?}/{theirs:?}"
-            );
+            assert_eq!(f.next_deadline(), Some(due), "v{v} prio {p} {mine:?}/{theirs:?}");
             assert_eq!(f.step(Input::Tick, due - us(1)), vec![]);
             assert_eq!(f.state(), State::Backup);
             let a = f.step(Input::Tick, due);
             assert!(is_takeover(&a, p), "{a:?}");
-            assert_eq!(
-                f.next_deadline(),
-                Some(due + mine),
-                "a new master advertises at its own interval"
-            );
+            assert_eq!(f.next_deadline(), Some(due + mine), "a new master advertises at its own interval");
             assert_eq!(f.master_adver_interval(), mine);
         }
     }
@@ -736,10 +631,7 @@ mod tests {
         let mut f = started(cfg(2, 100, ms(1000)), ms(0));
         f.step(adv(PEER, 150, ms(1000)), ms(5000));
         let a = f.step(Input::Tick, ms(5000) + us(3_609_375));
-        assert_eq!(
-            reason(&a),
-            "master down timer expired (3.609s without adverts)"
-        );
+        assert_eq!(reason(&a), "master down timer expired (3.609s without adverts)");
         let mut f = started(cfg(2, 150, ms(1000)), ms(0));
         f.step(adv(PEER, 100, ms(1000)), ms(500));
         let a = f.step(Input::Tick, us(3_414_062));
@@ -750,15 +642,8 @@ mod tests {
         let mut f = started(cfg(2, 100, ms(1000)), ms(0));
         f.step(adv(PEER, 0, ms(1000)), ms(2000));
         let a = f.step(Input::Tick, ms(2000) + us(609_375));
-        assert_eq!(
-            reason(&a),
-            "master down timer expired (0.609s after priority 0 from 10.0.0.2)"
-        );
-        let t = Transition {
-            from: State::Backup,
-            to: State::Master,
-            reason: "x".into(),
-        };
+        assert_eq!(reason(&a), "master down timer expired (0.609s after priority 0 from 10.0.0.2)");
+        let t = Transition { from: State::Backup, to: State::Master, reason: "x".into() };
         assert_eq!(t.to_string(), "BACKUP -> MASTER: x");
     }
 
@@ -793,14 +678,7 @@ mod tests {
             while let Some(d) = f.next_deadline().filter(|d| *d <= t) {
                 let a = f.step(Input::Tick, d);
                 if f.state() == State::Master {
-                    assert!(matches!(
-                        &a[..],
-                        [
-                            Action::Transition(_),
-                            Action::SendAdvert { .. },
-                            Action::TakeVips
-                        ]
-                    ));
+                    assert!(matches!(&a[..], [Action::Transition(_), Action::SendAdvert { .. }, Action::TakeVips]));
                     return Some(d);
                 }
             }
@@ -813,10 +691,7 @@ mod tests {
 
     /// Advert times `first + k * interval` up to `horizon`.
     fn every(first: Duration, interval: Duration, horizon: Duration) -> Vec<Duration> {
-        (0u32..)
-            .map(|k| first + interval * k)
-            .take_while(|t| *t <= horizon)
-            .collect()
+        (0u32..).map(|k| first + interval * k).take_while(|t| *t <= horizon).collect()
     }
 
     #[test]
@@ -841,11 +716,7 @@ mod tests {
                 t += theirs + us(rand(slack.as_micros() as u64));
             }
             let end = *times.last().unwrap();
-            assert_eq!(
-                run(&mut f, PEER, peer_prio, theirs, times, end),
-                None,
-                "v{v} prio {p} vs {peer_prio}"
-            );
+            assert_eq!(run(&mut f, PEER, peer_prio, theirs, times, end), None, "v{v} prio {p} vs {peer_prio}");
             assert_eq!((f.state(), f.master()), (State::Backup, Some(ip(PEER))));
         }
     }
@@ -867,20 +738,9 @@ mod tests {
     fn preempting_backup_takes_over_from_a_lower_master_after_its_own_timer() {
         for (v, p, mine, theirs) in grid().into_iter().filter(|g| g.1 > 1) {
             let mut f = started(cfg(v, p, mine), ms(5));
-            let at = run(
-                &mut f,
-                PEER,
-                p - 1,
-                theirs,
-                every(ms(6), theirs, mine * 10),
-                mine * 10,
-            );
+            let at = run(&mut f, PEER, p - 1, theirs, every(ms(6), theirs, mine * 10), mine * 10);
             // Lower adverts are discarded: the startup timer (our own interval) runs out.
-            assert_eq!(
-                at,
-                Some(ms(5) + us(rfc_mdi_us(v, p, mine.as_micros() as u64))),
-                "v{v} prio {p}"
-            );
+            assert_eq!(at, Some(ms(5) + us(rfc_mdi_us(v, p, mine.as_micros() as u64))), "v{v} prio {p}");
         }
     }
 
@@ -894,16 +754,10 @@ mod tests {
                 let first = ms(3);
                 let horizon = delay + mine * 10 + theirs * 10;
                 let times = every(first, theirs, horizon);
-                let at =
-                    run(&mut f, PEER, p - 1, theirs, times.clone(), horizon).expect("takes over");
+                let at = run(&mut f, PEER, p - 1, theirs, times.clone(), horizon).expect("takes over");
                 // Lower adverts count until the delay (started by the first) has passed; the
                 // takeover comes Master_Down_Interval after the last one that counted.
-                let last = times
-                    .iter()
-                    .copied()
-                    .filter(|t| *t < first + delay)
-                    .max()
-                    .unwrap();
+                let last = times.iter().copied().filter(|t| *t < first + delay).max().unwrap();
                 let adopted = if v == 3 { theirs } else { mine };
                 assert_eq!(
                     at,
@@ -936,20 +790,10 @@ mod tests {
         let mut f = Fsm::new(cfg(3, 255, ms(100))).unwrap();
         let a = f.step(Input::Startup, ms(7));
         assert_eq!(transitions(&a), vec![(State::Initialize, State::Master)]);
-        assert_eq!(
-            a[1..],
-            [Action::SendAdvert { priority: 255 }, Action::TakeVips]
-        );
+        assert_eq!(a[1..], [Action::SendAdvert { priority: 255 }, Action::TakeVips]);
         assert_eq!(reason(&a), "startup: address owner (priority 255)");
-        assert_eq!(
-            (f.next_deadline(), f.master()),
-            (Some(ms(107)), Some(ip(US)))
-        );
-        assert_eq!(
-            f.step(Input::Startup, ms(8)),
-            vec![],
-            "a second startup is ignored"
-        );
+        assert_eq!((f.next_deadline(), f.master()), (Some(ms(107)), Some(ip(US))));
+        assert_eq!(f.step(Input::Startup, ms(8)), vec![], "a second startup is ignored");
     }
 
     fn master(c: Config) -> Fsm {
@@ -966,18 +810,12 @@ mod tests {
         let mut due = f.next_deadline().unwrap();
         for _ in 0..50 {
             assert_eq!(f.step(Input::Tick, due - us(1)), vec![]);
-            assert_eq!(
-                f.step(Input::Tick, due),
-                vec![Action::SendAdvert { priority: 100 }]
-            );
+            assert_eq!(f.step(Input::Tick, due), vec![Action::SendAdvert { priority: 100 }]);
             assert_eq!(f.next_deadline(), Some(due + ms(100)));
             due += ms(100);
         }
         // A late tick schedules from when it ran.
-        assert_eq!(
-            f.step(Input::Tick, due + ms(30)),
-            vec![Action::SendAdvert { priority: 100 }]
-        );
+        assert_eq!(f.step(Input::Tick, due + ms(30)), vec![Action::SendAdvert { priority: 100 }]);
         assert_eq!(f.next_deadline(), Some(due + ms(130)));
     }
 
@@ -990,35 +828,23 @@ mod tests {
         assert_eq!(a[1..], [Action::ReleaseVips]);
         assert_eq!(reason(&a), "received higher priority 101 from 10.0.0.0");
         assert_eq!(f.master_adver_interval(), ms(500));
-        assert_eq!(
-            f.next_deadline(),
-            Some(now + us(rfc_mdi_us(3, 100, 500_000)))
-        );
+        assert_eq!(f.next_deadline(), Some(now + us(rfc_mdi_us(3, 100, 500_000))));
         assert_eq!(f.master(), Some(ip(LOW_PEER)));
         // v2 keeps its own interval.
         let mut f = master(cfg(2, 100, ms(1000)));
         f.step(adv(PEER, 200, ms(2000)), now);
-        assert_eq!(
-            (f.state(), f.master_adver_interval()),
-            (State::Backup, ms(1000))
-        );
+        assert_eq!((f.state(), f.master_adver_interval()), (State::Backup, ms(1000)));
     }
 
     #[test]
     fn equal_priority_is_won_by_the_higher_address() {
         let mut f = master(cfg(3, 100, ms(1000)));
         let before = f.next_deadline();
-        assert_eq!(
-            f.step(adv(LOW_PEER, 100, ms(1000)), ms(9000)),
-            vec![Action::SendAdvert { priority: 100 }]
-        );
+        assert_eq!(f.step(adv(LOW_PEER, 100, ms(1000)), ms(9000)), vec![Action::SendAdvert { priority: 100 }]);
         assert_eq!((f.state(), f.next_deadline()), (State::Master, before));
         let a = f.step(adv(PEER, 100, ms(1000)), ms(9000));
         assert_eq!(transitions(&a), vec![(State::Master, State::Backup)]);
-        assert_eq!(
-            reason(&a),
-            "received equal priority 100 from 10.0.0.2, a higher address than ours (10.0.0.1)"
-        );
+        assert_eq!(reason(&a), "received equal priority 100 from 10.0.0.2, a higher address than ours (10.0.0.1)");
         // IPv6 link-local sources compare the same way.
         let mut f = master(Config::new(3, 100, ms(1000), ip("fe80::88:ff:fe00:11")));
         f.step(adv("fe80::88:ff:fe00:12", 100, ms(1000)), ms(9000));
@@ -1029,10 +855,7 @@ mod tests {
     fn master_ignores_or_answers_lower_priority() {
         let mut f = master(cfg(2, 150, ms(1000)));
         let before = f.next_deadline();
-        assert_eq!(
-            f.step(adv(PEER, 100, ms(1000)), ms(9000)),
-            vec![Action::SendAdvert { priority: 150 }]
-        );
+        assert_eq!(f.step(adv(PEER, 100, ms(1000)), ms(9000)), vec![Action::SendAdvert { priority: 150 }]);
         assert_eq!((f.state(), f.next_deadline()), (State::Master, before));
         let mut c = cfg(2, 150, ms(1000));
         c.advert_on_lower = false;
@@ -1044,14 +867,8 @@ mod tests {
     #[test]
     fn master_answers_priority_zero_at_once() {
         let mut f = master(cfg(3, 100, ms(1000)));
-        assert_eq!(
-            f.step(adv(PEER, 0, ms(1000)), ms(9500)),
-            vec![Action::SendAdvert { priority: 100 }]
-        );
-        assert_eq!(
-            (f.state(), f.next_deadline()),
-            (State::Master, Some(ms(10_500)))
-        );
+        assert_eq!(f.step(adv(PEER, 0, ms(1000)), ms(9500)), vec![Action::SendAdvert { priority: 100 }]);
+        assert_eq!((f.state(), f.next_deadline()), (State::Master, Some(ms(10_500))));
     }
 
     #[test]
@@ -1066,10 +883,7 @@ mod tests {
         let mut f = master(cfg(2, 100, ms(1000)));
         let a = f.step(Input::Shutdown, ms(9000));
         assert_eq!(transitions(&a), vec![(State::Master, State::Initialize)]);
-        assert_eq!(
-            a[1..],
-            [Action::SendAdvert { priority: 0 }, Action::ReleaseVips]
-        );
+        assert_eq!(a[1..], [Action::SendAdvert { priority: 0 }, Action::ReleaseVips]);
         assert_eq!(f.next_deadline(), None);
         assert_eq!(f.step(Input::Shutdown, ms(9001)), vec![]);
         let mut b = started(cfg(2, 100, ms(1000)), ms(0));
@@ -1079,10 +893,7 @@ mod tests {
         assert_eq!(b.step(Input::Tick, ms(10_000)), vec![]);
         assert_eq!(b.step(adv(PEER, 100, ms(1000)), ms(10_000)), vec![]);
         // It can start again.
-        assert_eq!(
-            transitions(&b.step(Input::Startup, ms(20_000))),
-            vec![(State::Initialize, State::Backup)]
-        );
+        assert_eq!(transitions(&b.step(Input::Startup, ms(20_000))), vec![(State::Initialize, State::Backup)]);
     }
 
     #[test]
@@ -1090,30 +901,21 @@ mod tests {
         let mut f = master(cfg(3, 100, ms(1000)));
         let a = f.step(Input::EffectivePriority(None), ms(9000));
         assert_eq!(transitions(&a), vec![(State::Master, State::Fault)]);
-        assert_eq!(
-            a[1..],
-            [Action::SendAdvert { priority: 0 }, Action::ReleaseVips]
-        );
+        assert_eq!(a[1..], [Action::SendAdvert { priority: 0 }, Action::ReleaseVips]);
         assert_eq!((f.next_deadline(), f.priority()), (None, None));
         assert_eq!(f.step(adv(PEER, 50, ms(1000)), ms(9100)), vec![]);
         assert_eq!(f.step(Input::Tick, ms(60_000)), vec![]);
         let a = f.step(Input::EffectivePriority(Some(90)), ms(60_000));
         assert_eq!(transitions(&a), vec![(State::Fault, State::Backup)]);
         assert_eq!(a.len(), 1);
-        assert_eq!(
-            f.next_deadline(),
-            Some(ms(60_000) + us(rfc_mdi_us(3, 90, 1_000_000)))
-        );
+        assert_eq!(f.next_deadline(), Some(ms(60_000) + us(rfc_mdi_us(3, 90, 1_000_000))));
         // Backup -> Fault sends nothing; startup during a fault stays in Fault.
         let a = f.step(Input::EffectivePriority(None), ms(60_001));
         assert_eq!(transitions(&a), vec![(State::Backup, State::Fault)]);
         assert_eq!(a.len(), 1);
         let mut g = Fsm::new(cfg(3, 100, ms(1000))).unwrap();
         assert_eq!(g.step(Input::EffectivePriority(None), ms(0)), vec![]);
-        assert_eq!(
-            transitions(&g.step(Input::Startup, ms(1))),
-            vec![(State::Initialize, State::Fault)]
-        );
+        assert_eq!(transitions(&g.step(Input::Startup, ms(1))), vec![(State::Initialize, State::Fault)]);
         // The owner recovers straight to Master.
         let mut o = Fsm::new(cfg(3, 255, ms(1000))).unwrap();
         o.step(Input::EffectivePriority(None), ms(0));
@@ -1127,24 +929,15 @@ mod tests {
     #[test]
     fn priority_change_on_a_master_is_advertised_at_once() {
         let mut f = master(cfg(3, 100, ms(1000)));
-        assert_eq!(
-            f.step(Input::EffectivePriority(Some(80)), ms(9000)),
-            vec![Action::SendAdvert { priority: 80 }]
-        );
+        assert_eq!(f.step(Input::EffectivePriority(Some(80)), ms(9000)), vec![Action::SendAdvert { priority: 80 }]);
         assert_eq!(f.next_deadline(), Some(ms(10_000)));
         assert_eq!(f.step(Input::EffectivePriority(Some(80)), ms(9001)), vec![]);
-        assert_eq!(
-            f.step(Input::Tick, ms(10_000)),
-            vec![Action::SendAdvert { priority: 80 }]
-        );
+        assert_eq!(f.step(Input::Tick, ms(10_000)), vec![Action::SendAdvert { priority: 80 }]);
         // A backup's new priority changes its skew from the next advert on.
         let mut b = started(cfg(3, 100, ms(1000)), ms(0));
         assert_eq!(b.step(Input::EffectivePriority(Some(200)), ms(1)), vec![]);
         b.step(adv(PEER, 250, ms(1000)), ms(2));
-        assert_eq!(
-            b.next_deadline(),
-            Some(ms(2) + us(rfc_mdi_us(3, 200, 1_000_000)))
-        );
+        assert_eq!(b.next_deadline(), Some(ms(2) + us(rfc_mdi_us(3, 200, 1_000_000))));
     }
 
     /// Two instances on one simulated link, like the vrrp-lab pair: n1 prio 150, n2 prio 100.
@@ -1158,11 +951,7 @@ mod tests {
         fn new(version: u8, interval: Duration) -> Pair {
             let n1 = Fsm::new(Config::new(version, 150, interval, ip("10.88.0.11"))).unwrap();
             let n2 = Fsm::new(Config::new(version, 100, interval, ip("10.88.0.12"))).unwrap();
-            Pair {
-                nodes: [n1, n2],
-                up: [true, true],
-                log: Vec::new(),
-            }
+            Pair { nodes: [n1, n2], up: [true, true], log: Vec::new() }
         }
 
         /// Steps node `i` and delivers what it sends to the other node, at the same instant.
@@ -1180,11 +969,7 @@ mod tests {
                             let interval = self.nodes[n].config().advert_interval;
                             queue.push_back((
                                 1 - n,
-                                Input::AdvertReceived {
-                                    from,
-                                    priority,
-                                    max_advert_interval: interval,
-                                },
+                                Input::AdvertReceived { from, priority, max_advert_interval: interval },
                             ));
                         }
                         _ => {}
@@ -1196,10 +981,8 @@ mod tests {
         /// Runs every timer due up to `until`, in time order.
         fn run_until(&mut self, until: Duration) {
             loop {
-                let next = (0..2)
-                    .filter(|&n| self.up[n])
-                    .filter_map(|n| self.nodes[n].next_deadline().map(|d| (d, n)))
-                    .min();
+                let next =
+                    (0..2).filter(|&n| self.up[n]).filter_map(|n| self.nodes[n].next_deadline().map(|d| (d, n))).min();
                 match next {
                     Some((d, n)) if d <= until => self.step(n, Input::Tick, d),
                     _ => return,
@@ -1217,11 +1000,7 @@ mod tests {
             p.step(1, Input::Startup, ms(0));
             p.run_until(interval * 100);
             let n1_up = us(rfc_mdi_us(v, 150, interval.as_micros() as u64));
-            assert_eq!(
-                p.log[2..],
-                [(n1_up, 0, State::Backup, State::Master)],
-                "v{v}"
-            );
+            assert_eq!(p.log[2..], [(n1_up, 0, State::Backup, State::Master)], "v{v}");
             assert_eq!(p.nodes[1].state(), State::Backup);
             // Crash n1 at a point between two adverts: n2 takes over MDI after n1's last advert.
             let at = interval * 100 + interval / 3;
@@ -1230,19 +1009,13 @@ mod tests {
             let last = n1_up + interval * u32::try_from(adverts).unwrap();
             crash.run_until(interval * 200);
             let mdi = us(rfc_mdi_us(v, 100, interval.as_micros() as u64));
-            assert_eq!(
-                crash.log.last(),
-                Some(&(last + mdi, 1, State::Backup, State::Master))
-            );
+            assert_eq!(crash.log.last(), Some(&(last + mdi, 1, State::Backup, State::Master)));
             // Graceful stop of n1: n2 takes over after the skew alone.
             let stop = at;
             p.run_until(stop);
             p.step(0, Input::Shutdown, stop);
             p.run_until(interval * 200);
-            assert_eq!(
-                p.log.last(),
-                Some(&(stop + term_skew, 1, State::Backup, State::Master))
-            );
+            assert_eq!(p.log.last(), Some(&(stop + term_skew, 1, State::Backup, State::Master)));
             // n1 comes back and preempts n2 after its own down interval; n2 steps down at once.
             let back = interval * 300;
             p.step(0, Input::Startup, back);
@@ -1250,10 +1023,7 @@ mod tests {
             let tail: Vec<_> = p.log.iter().rev().take(2).rev().copied().collect();
             assert_eq!(
                 tail,
-                [
-                    (back + n1_up, 0, State::Backup, State::Master),
-                    (back + n1_up, 1, State::Master, State::Backup)
-                ]
+                [(back + n1_up, 0, State::Backup, State::Master), (back + n1_up, 1, State::Master, State::Backup)]
             );
         }
     }
@@ -1261,11 +1031,7 @@ mod tests {
     impl Pair {
         /// A copy of the pair in which n1 stops sending (crash) from `at` on.
         fn clone_at(&self, at: Duration) -> Pair {
-            let mut c = Pair {
-                nodes: self.nodes.clone(),
-                up: self.up,
-                log: self.log.clone(),
-            };
+            let mut c = Pair { nodes: self.nodes.clone(), up: self.up, log: self.log.clone() };
             c.run_until(at);
             c.up[0] = false;
             c

@@ -259,35 +259,21 @@ impl DropCounters {
 
     /// The non-zero counters, in [`DropReason::ALL`] order.
     pub fn list(&self) -> Vec<(DropReason, u64)> {
-        DropReason::ALL
-            .iter()
-            .map(|r| (*r, self.get(*r)))
-            .filter(|(_, n)| *n > 0)
-            .collect()
+        DropReason::ALL.iter().map(|r| (*r, self.get(*r))).filter(|(_, n)| *n > 0).collect()
     }
 }
 
 /// Encodes an advert into a VRRP payload (no IP header) with its checksum, for a packet from
 /// `src` to `dst` (the multicast group, or the peer when unicast).
 pub fn encode(a: &Advert, src: IpAddr, dst: IpAddr) -> Result<Vec<u8>, VrrpError> {
-    let (family, count) = encodable(a, src, dst).map_err(|problem| VrrpError::Encode {
-        version: a.version,
-        vrid: a.vrid,
-        problem,
-    })?;
+    let (family, count) =
+        encodable(a, src, dst).map_err(|problem| VrrpError::Encode { version: a.version, vrid: a.vrid, problem })?;
     let mut b = Vec::with_capacity(wire_len(a.version, family, usize::from(count)));
     b.extend_from_slice(&[(a.version << 4) | TYPE_ADVERT, a.vrid, a.priority, count]);
     if a.version == 2 {
-        let auth_type = if a.auth.is_some() {
-            AUTH_PASS
-        } else {
-            AUTH_NONE
-        };
+        let auth_type = if a.auth.is_some() { AUTH_PASS } else { AUTH_NONE };
         // encodable() checked interval_cs / 100 <= 255.
-        b.extend_from_slice(&[
-            auth_type,
-            u8::try_from(a.interval_cs / 100).unwrap_or(u8::MAX),
-        ]);
+        b.extend_from_slice(&[auth_type, u8::try_from(a.interval_cs / 100).unwrap_or(u8::MAX)]);
     } else {
         b.extend_from_slice(&a.interval_cs.to_be_bytes());
     }
@@ -301,52 +287,36 @@ pub fn encode(a: &Advert, src: IpAddr, dst: IpAddr) -> Result<Vec<u8>, VrrpError
     if a.version == 2 {
         b.extend_from_slice(&a.auth.unwrap_or([0; AUTH_LEN]));
     }
-    let sum = !fold(sum16(
-        &b,
-        checksum_base(a.checksum, a.version, src, dst, b.len()),
-    ));
+    let sum = !fold(sum16(&b, checksum_base(a.checksum, a.version, src, dst, b.len())));
     b[6..8].copy_from_slice(&sum.to_be_bytes());
     Ok(b)
 }
 
 /// Checks that an advert can go on the wire; returns its family and address count.
 fn encodable(a: &Advert, src: IpAddr, dst: IpAddr) -> Result<(Family, u8), String> {
-    let family = pair_family(src, dst)
-        .ok_or_else(|| format!("source {src} and destination {dst} are of different families"))?;
+    let family =
+        pair_family(src, dst).ok_or_else(|| format!("source {src} and destination {dst} are of different families"))?;
     match a.version {
         2 if family == Family::Ipv6 => return Err("VRRPv2 carries only IPv4".into()),
-        2 if !a.interval_cs.is_multiple_of(100)
-            || !(100..=MAX_V2_INTERVAL_CS).contains(&a.interval_cs) =>
-        {
-            return Err(format!(
-                "VRRPv2 interval must be whole seconds from 1 to 255, not {} cs",
-                a.interval_cs
-            ));
+        2 if !a.interval_cs.is_multiple_of(100) || !(100..=MAX_V2_INTERVAL_CS).contains(&a.interval_cs) => {
+            return Err(format!("VRRPv2 interval must be whole seconds from 1 to 255, not {} cs", a.interval_cs));
         }
         2 => {}
         3 if !(1..=MAX_V3_INTERVAL_CS).contains(&a.interval_cs) => {
-            return Err(format!(
-                "VRRPv3 interval must be 1 to {MAX_V3_INTERVAL_CS} cs, not {}",
-                a.interval_cs
-            ));
+            return Err(format!("VRRPv3 interval must be 1 to {MAX_V3_INTERVAL_CS} cs, not {}", a.interval_cs));
         }
         3 if a.auth.is_some() => return Err("VRRPv3 has no authentication".into()),
         3 => {}
         v => return Err(format!("unknown version {v}")),
     }
     if a.checksum != Checksum::Standard && (a.version != 3 || family != Family::Ipv4) {
-        return Err(format!(
-            "checksum flavour {:?} exists only for VRRPv3 over IPv4",
-            a.checksum
-        ));
+        return Err(format!("checksum flavour {:?} exists only for VRRPv3 over IPv4", a.checksum));
     }
     if let Some(bad) = a.addresses.iter().find(|x| Family::of(x) != family) {
-        return Err(format!(
-            "address {bad} is not of the packet's family ({family:?})"
-        ));
+        return Err(format!("address {bad} is not of the packet's family ({family:?})"));
     }
-    let count = u8::try_from(a.addresses.len())
-        .map_err(|_| format!("{} addresses, at most 255 fit", a.addresses.len()))?;
+    let count =
+        u8::try_from(a.addresses.len()).map_err(|_| format!("{} addresses, at most 255 fit", a.addresses.len()))?;
     Ok((family, count))
 }
 
@@ -392,19 +362,8 @@ pub fn decode(
     }
     let addr_end = HEADER_LEN + usize::from(count) * family.addr_len();
     let (auth, interval_cs) = auth_and_interval(version, [b4, b5], &payload[addr_end..], expect)?;
-    let addresses = payload[HEADER_LEN..addr_end]
-        .chunks_exact(family.addr_len())
-        .filter_map(parse_addr)
-        .collect();
-    Ok(Advert {
-        version,
-        vrid,
-        priority,
-        interval_cs,
-        addresses,
-        auth,
-        checksum,
-    })
+    let addresses = payload[HEADER_LEN..addr_end].chunks_exact(family.addr_len()).filter_map(parse_addr).collect();
+    Ok(Advert { version, vrid, priority, interval_cs, addresses, auth, checksum })
 }
 
 /// Reads and checks bytes 4-5 (v2: auth type and seconds; v3: centiseconds) and the v2 auth
@@ -438,11 +397,7 @@ fn check_auth(auth_type: u8, data: &[u8], expect: &Expect) -> Result<Option<[u8;
         (AUTH_NONE, None) => Ok(None),
         (AUTH_PASS, Some(want)) => {
             let got: [u8; 8] = data.try_into().map_err(|_| DropReason::Truncated)?;
-            if got == want {
-                Ok(Some(got))
-            } else {
-                Err(DropReason::AuthMismatch)
-            }
+            if got == want { Ok(Some(got)) } else { Err(DropReason::AuthMismatch) }
         }
         _ => Err(DropReason::AuthTypeMismatch),
     }
@@ -458,22 +413,13 @@ fn verify_checksum(
 ) -> Result<Checksum, DropReason> {
     let candidates: &[Checksum] = match (version, family) {
         (3, Family::Ipv4) if dst.is_multicast() => &[Checksum::Standard, Checksum::MessageOnly],
-        (3, Family::Ipv4) => &[
-            Checksum::Standard,
-            Checksum::MessageOnly,
-            Checksum::MulticastPseudoHeader,
-        ],
+        (3, Family::Ipv4) => &[Checksum::Standard, Checksum::MessageOnly, Checksum::MulticastPseudoHeader],
         _ => &[Checksum::Standard],
     };
     candidates
         .iter()
         .copied()
-        .find(|c| {
-            fold(sum16(
-                payload,
-                checksum_base(*c, version, src, dst, payload.len()),
-            )) == 0xffff
-        })
+        .find(|c| fold(sum16(payload, checksum_base(*c, version, src, dst, payload.len()))) == 0xffff)
         .ok_or(DropReason::BadChecksum)
 }
 
@@ -482,9 +428,7 @@ fn checksum_base(flavour: Checksum, version: u8, src: IpAddr, dst: IpAddr, len: 
     match (version, flavour) {
         (2, _) | (_, Checksum::MessageOnly) => 0,
         (_, Checksum::Standard) => pseudo_header_sum(src, dst, len),
-        (_, Checksum::MulticastPseudoHeader) => {
-            pseudo_header_sum(src, IpAddr::V4(MULTICAST_V4), len)
-        }
+        (_, Checksum::MulticastPseudoHeader) => pseudo_header_sum(src, IpAddr::V4(MULTICAST_V4), len),
     }
 }
 
@@ -504,9 +448,7 @@ fn addr_sum(ip: IpAddr) -> u64 {
 
 /// Adds `data` as big-endian 16-bit words (odd tail padded with zero) to `acc`.
 fn sum16(data: &[u8], acc: u64) -> u64 {
-    let words = data
-        .chunks(2)
-        .map(|c| (u64::from(c[0]) << 8) | c.get(1).map_or(0, |b| u64::from(*b)));
+    let words = data.chunks(2).map(|c| (u64::from(c[0]) << 8) | c.get(1).map_or(0, |b| u64::from(*b)));
     acc + words.sum::<u64>()
 }
 
@@ -541,10 +483,7 @@ mod tests {
 
     fn hex(s: &str) -> Vec<u8> {
         let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
     }
 
     fn ip(s: &str) -> IpAddr {
@@ -557,37 +496,18 @@ mod tests {
     const V3_N1: &str = "31 33 96 01 0064 42eb 0a580032";
     const V3_UNICAST: &str = "31 33 96 01 0064 189a 0a580032";
     const V3_FAST_N2: &str = "31 33 64 01 000a 7544 0a580032";
-    const V3_V6_N1: &str =
-        "31 34 96 02 0064 3df2 fe800000000000000000000000000052 fd880000000000000000000000000050";
+    const V3_V6_N1: &str = "31 34 96 02 0064 3df2 fe800000000000000000000000000052 fd880000000000000000000000000050";
 
     fn v2_expect() -> Expect {
-        Expect {
-            version: 2,
-            vrid: 51,
-            family: Family::Ipv4,
-            auth: Some(password("vl-secr")),
-            interval_cs: 100,
-        }
+        Expect { version: 2, vrid: 51, family: Family::Ipv4, auth: Some(password("vl-secr")), interval_cs: 100 }
     }
 
     fn v3_expect() -> Expect {
-        Expect {
-            version: 3,
-            vrid: 51,
-            family: Family::Ipv4,
-            auth: None,
-            interval_cs: 100,
-        }
+        Expect { version: 3, vrid: 51, family: Family::Ipv4, auth: None, interval_cs: 100 }
     }
 
     fn v6_expect() -> Expect {
-        Expect {
-            version: 3,
-            vrid: 52,
-            family: Family::Ipv6,
-            auth: None,
-            interval_cs: 100,
-        }
+        Expect { version: 3, vrid: 52, family: Family::Ipv6, auth: None, interval_cs: 100 }
     }
 
     const N1: &str = "10.88.0.11";
@@ -604,31 +524,19 @@ mod tests {
     #[test]
     fn v2_pass_advert_from_keepalived() {
         let a = roundtrip(&hex(V2_N1), ip(N1), ip(MC), &v2_expect());
-        assert_eq!(
-            (a.version, a.vrid, a.priority, a.interval_cs),
-            (2, 51, 150, 100)
-        );
+        assert_eq!((a.version, a.vrid, a.priority, a.interval_cs), (2, 51, 150, 100));
         assert_eq!(a.addresses, vec![ip("10.88.0.50")]);
         assert_eq!(a.auth, Some(*b"vl-secr\0"));
         assert_eq!(a.interval(), Duration::from_secs(1));
-        assert_eq!(
-            roundtrip(&hex(V2_PRIO0), ip(N1), ip(MC), &v2_expect()).priority,
-            0
-        );
+        assert_eq!(roundtrip(&hex(V2_PRIO0), ip(N1), ip(MC), &v2_expect()).priority, 0);
     }
 
     #[test]
     fn v3_adverts_from_keepalived() {
         let a = roundtrip(&hex(V3_N1), ip(N1), ip(MC), &v3_expect());
-        assert_eq!(
-            (a.version, a.priority, a.interval_cs, a.checksum),
-            (3, 150, 100, Checksum::Standard)
-        );
+        assert_eq!((a.version, a.priority, a.interval_cs, a.checksum), (3, 150, 100, Checksum::Standard));
         let fast = roundtrip(&hex(V3_FAST_N2), ip(N2), ip(MC), &v3_expect());
-        assert_eq!(
-            (fast.priority, fast.interval()),
-            (100, Duration::from_millis(100))
-        );
+        assert_eq!((fast.priority, fast.interval()), (100, Duration::from_millis(100)));
         let six = roundtrip(&hex(V3_V6_N1), ip(N1_LL), ip("ff02::12"), &v6_expect());
         assert_eq!(six.addresses, vec![ip("fe80::52"), ip("fd88::50")]);
     }
@@ -642,10 +550,7 @@ mod tests {
         // ...except as the keepalived <= 1.3.6 unicast variant, which is exactly that.
         let old = roundtrip(&mc, ip(N1), ip(N2), &v3_expect());
         assert_eq!(old.checksum, Checksum::MulticastPseudoHeader);
-        assert_eq!(
-            decode(&hex(V3_UNICAST), ip(N1), ip(MC), 255, &v3_expect()),
-            Err(DropReason::BadChecksum)
-        );
+        assert_eq!(decode(&hex(V3_UNICAST), ip(N1), ip(MC), 255, &v3_expect()), Err(DropReason::BadChecksum));
     }
 
     #[test]
@@ -653,21 +558,14 @@ mod tests {
         let mut a = decode(&hex(V3_N1), ip(N1), ip(MC), 255, &v3_expect()).unwrap();
         a.checksum = Checksum::MessageOnly;
         let bytes = encode(&a, ip(N1), ip(MC)).unwrap();
-        assert_eq!(
-            fold(sum16(&bytes, 0)),
-            0xffff,
-            "sums to zero without a pseudo-header"
-        );
+        assert_eq!(fold(sum16(&bytes, 0)), 0xffff, "sums to zero without a pseudo-header");
         assert_eq!(roundtrip(&bytes, ip(N1), ip(MC), &v3_expect()), a);
         // Not for IPv6, where the kernel always includes the pseudo-header.
         let mut six = hex(V3_V6_N1);
         six[6..8].copy_from_slice(&[0, 0]);
         let s = !fold(sum16(&six, 0));
         six[6..8].copy_from_slice(&s.to_be_bytes());
-        assert_eq!(
-            decode(&six, ip(N1_LL), ip("ff02::12"), 255, &v6_expect()),
-            Err(DropReason::BadChecksum)
-        );
+        assert_eq!(decode(&six, ip(N1_LL), ip("ff02::12"), 255, &v6_expect()), Err(DropReason::BadChecksum));
     }
 
     #[test]
@@ -696,77 +594,29 @@ mod tests {
             (DropReason::TtlNot255, decode(&v2, s, d, 254, &e)),
             (DropReason::Truncated, decode(&v2[..7], s, d, 255, &e)),
             (DropReason::Truncated, decode(&v2[..19], s, d, 255, &e)),
-            (
-                DropReason::BadVersion,
-                decode(&resum(v2.clone(), &|b| b[0] = 0x41), s, d, 255, &e),
-            ),
-            (
-                DropReason::BadType,
-                decode(&resum(v2.clone(), &|b| b[0] = 0x22), s, d, 255, &e),
-            ),
-            (
-                DropReason::VersionMismatch,
-                decode(&v2, s, d, 255, &with(&|e| e.version = 3)),
-            ),
+            (DropReason::BadVersion, decode(&resum(v2.clone(), &|b| b[0] = 0x41), s, d, 255, &e)),
+            (DropReason::BadType, decode(&resum(v2.clone(), &|b| b[0] = 0x22), s, d, 255, &e)),
+            (DropReason::VersionMismatch, decode(&v2, s, d, 255, &with(&|e| e.version = 3))),
+            (DropReason::WrongFamily, decode(&v2, s, ip("ff02::12"), 255, &e)),
             (
                 DropReason::WrongFamily,
-                decode(&v2, s, ip("ff02::12"), 255, &e),
+                decode(&v2, ip("fe80::1"), ip("ff02::12"), 255, &with(&|e| e.family = Family::Ipv6)),
             ),
-            (
-                DropReason::WrongFamily,
-                decode(
-                    &v2,
-                    ip("fe80::1"),
-                    ip("ff02::12"),
-                    255,
-                    &with(&|e| e.family = Family::Ipv6),
-                ),
-            ),
-            (
-                DropReason::LengthMismatch,
-                decode(&[v2.clone(), vec![0, 0]].concat(), s, d, 255, &e),
-            ),
-            (
-                DropReason::BadChecksum,
-                decode(&flip(&v2, 2), s, d, 255, &e),
-            ),
-            (
-                DropReason::WrongVrid,
-                decode(&v2, s, d, 255, &with(&|e| e.vrid = 52)),
-            ),
-            (
-                DropReason::UnknownAuthType,
-                decode(&resum(v2.clone(), &|b| b[4] = 2), s, d, 255, &e),
-            ),
-            (
-                DropReason::AuthTypeMismatch,
-                decode(&v2, s, d, 255, &with(&|e| e.auth = None)),
-            ),
-            (
-                DropReason::AuthTypeMismatch,
-                decode(&resum(v2.clone(), &|b| b[4] = 0), s, d, 255, &e),
-            ),
-            (
-                DropReason::AuthMismatch,
-                decode(&v2, s, d, 255, &with(&|e| e.auth = Some(password("other")))),
-            ),
-            (
-                DropReason::ZeroInterval,
-                decode(&resum(v2.clone(), &|b| b[5] = 0), s, d, 255, &e),
-            ),
-            (
-                DropReason::IntervalMismatch,
-                decode(&v2, s, d, 255, &with(&|e| e.interval_cs = 200)),
-            ),
+            (DropReason::LengthMismatch, decode(&[v2.clone(), vec![0, 0]].concat(), s, d, 255, &e)),
+            (DropReason::BadChecksum, decode(&flip(&v2, 2), s, d, 255, &e)),
+            (DropReason::WrongVrid, decode(&v2, s, d, 255, &with(&|e| e.vrid = 52))),
+            (DropReason::UnknownAuthType, decode(&resum(v2.clone(), &|b| b[4] = 2), s, d, 255, &e)),
+            (DropReason::AuthTypeMismatch, decode(&v2, s, d, 255, &with(&|e| e.auth = None))),
+            (DropReason::AuthTypeMismatch, decode(&resum(v2.clone(), &|b| b[4] = 0), s, d, 255, &e)),
+            (DropReason::AuthMismatch, decode(&v2, s, d, 255, &with(&|e| e.auth = Some(password("other"))))),
+            (DropReason::ZeroInterval, decode(&resum(v2.clone(), &|b| b[5] = 0), s, d, 255, &e)),
+            (DropReason::IntervalMismatch, decode(&v2, s, d, 255, &with(&|e| e.interval_cs = 200))),
         ];
         for (want, got) in cases {
             assert_eq!(got, Err(want));
         }
         let v3 = resum(hex(V3_N1), &|b| b[4..6].copy_from_slice(&[0xf0, 0]));
-        assert_eq!(
-            decode(&v3, ip(N1), ip(MC), 255, &v3_expect()),
-            Err(DropReason::ZeroInterval)
-        );
+        assert_eq!(decode(&v3, ip(N1), ip(MC), 255, &v3_expect()), Err(DropReason::ZeroInterval));
     }
 
     #[test]
@@ -780,20 +630,10 @@ mod tests {
             auth: None,
             checksum: Checksum::Standard,
         };
-        let e = Expect {
-            version: 2,
-            vrid: 7,
-            family: Family::Ipv4,
-            auth: None,
-            interval_cs: 300,
-        };
+        let e = Expect { version: 2, vrid: 7, family: Family::Ipv4, auth: None, interval_cs: 300 };
         let bytes = encode(&a, ip("192.0.2.2"), ip(MC)).unwrap();
         assert_eq!(bytes.len(), 20);
-        assert_eq!(
-            &bytes[12..],
-            &[0; 8],
-            "auth data is zero with no authentication"
-        );
+        assert_eq!(&bytes[12..], &[0; 8], "auth data is zero with no authentication");
         assert_eq!(roundtrip(&bytes, ip("192.0.2.2"), ip(MC), &e), a);
         // v3: the 4 reserved bits are ignored on receive (RFC 5798 5.2.7).
         let mut v3 = hex(V3_N1);
@@ -801,12 +641,7 @@ mod tests {
         v3[6..8].copy_from_slice(&[0, 0]);
         let c = !fold(sum16(&v3, pseudo_header_sum(ip(N1), ip(MC), v3.len())));
         v3[6..8].copy_from_slice(&c.to_be_bytes());
-        assert_eq!(
-            decode(&v3, ip(N1), ip(MC), 255, &v3_expect())
-                .unwrap()
-                .interval_cs,
-            100
-        );
+        assert_eq!(decode(&v3, ip(N1), ip(MC), 255, &v3_expect()).unwrap().interval_cs, 100);
     }
 
     #[test]
@@ -825,112 +660,22 @@ mod tests {
         let bad: Vec<(Advert, IpAddr, IpAddr)> = vec![
             (ok.clone(), s4, d6),
             (ok.clone(), s6, d6),
-            (
-                Advert {
-                    version: 4,
-                    ..ok.clone()
-                },
-                s4,
-                d4,
-            ),
-            (
-                Advert {
-                    interval_cs: 0,
-                    ..ok.clone()
-                },
-                s4,
-                d4,
-            ),
-            (
-                Advert {
-                    interval_cs: 4096,
-                    ..ok.clone()
-                },
-                s4,
-                d4,
-            ),
-            (
-                Advert {
-                    auth: Some([0; 8]),
-                    ..ok.clone()
-                },
-                s4,
-                d4,
-            ),
-            (
-                Advert {
-                    addresses: vec![ip("192.0.2.1"); 256],
-                    ..ok.clone()
-                },
-                s4,
-                d4,
-            ),
-            (
-                Advert {
-                    version: 2,
-                    interval_cs: 150,
-                    ..ok.clone()
-                },
-                s4,
-                d4,
-            ),
-            (
-                Advert {
-                    version: 2,
-                    interval_cs: 25_600,
-                    ..ok.clone()
-                },
-                s4,
-                d4,
-            ),
-            (
-                Advert {
-                    version: 2,
-                    checksum: Checksum::MessageOnly,
-                    ..ok.clone()
-                },
-                s4,
-                d4,
-            ),
-            (
-                Advert {
-                    version: 2,
-                    addresses: vec![ip("fe80::5")],
-                    ..ok.clone()
-                },
-                s6,
-                d6,
-            ),
-            (
-                Advert {
-                    addresses: vec![],
-                    checksum: Checksum::MessageOnly,
-                    ..ok.clone()
-                },
-                s6,
-                d6,
-            ),
+            (Advert { version: 4, ..ok.clone() }, s4, d4),
+            (Advert { interval_cs: 0, ..ok.clone() }, s4, d4),
+            (Advert { interval_cs: 4096, ..ok.clone() }, s4, d4),
+            (Advert { auth: Some([0; 8]), ..ok.clone() }, s4, d4),
+            (Advert { addresses: vec![ip("192.0.2.1"); 256], ..ok.clone() }, s4, d4),
+            (Advert { version: 2, interval_cs: 150, ..ok.clone() }, s4, d4),
+            (Advert { version: 2, interval_cs: 25_600, ..ok.clone() }, s4, d4),
+            (Advert { version: 2, checksum: Checksum::MessageOnly, ..ok.clone() }, s4, d4),
+            (Advert { version: 2, addresses: vec![ip("fe80::5")], ..ok.clone() }, s6, d6),
+            (Advert { addresses: vec![], checksum: Checksum::MessageOnly, ..ok.clone() }, s6, d6),
         ];
         for (a, s, d) in bad {
-            assert!(
-                matches!(encode(&a, s, d), Err(VrrpError::Encode { .. })),
-                "{a:?} {s} {d}"
-            );
+            assert!(matches!(encode(&a, s, d), Err(VrrpError::Encode { .. })), "{a:?} {s} {d}");
         }
-        let msg = encode(
-            &Advert {
-                interval_cs: 0,
-                ..ok
-            },
-            s4,
-            d4,
-        )
-        .unwrap_err()
-        .to_string();
-        assert_eq!(
-            msg,
-            "encode VRRPv3 advert for VRID 1: VRRPv3 interval must be 1 to 4095 cs, not 0"
-        );
+        let msg = encode(&Advert { interval_cs: 0, ..ok }, s4, d4).unwrap_err().to_string();
+        assert_eq!(msg, "encode VRRPv3 advert for VRID 1: VRRPv3 interval must be 1 to 4095 cs, not 0");
     }
 
     #[test]
@@ -987,12 +732,7 @@ mod tests {
     #[test]
     fn random_bytes_never_panic() {
         let mut rng = Rng(0x5eed_1234_abcd_0001);
-        let srcs = [
-            (ip(N1), ip(MC)),
-            (ip(N1), ip(N2)),
-            (ip(N1_LL), ip("ff02::12")),
-            (ip(N1), ip("ff02::12")),
-        ];
+        let srcs = [(ip(N1), ip(MC)), (ip(N1), ip(N2)), (ip(N1_LL), ip("ff02::12")), (ip(N1), ip("ff02::12"))];
         let expects = [v2_expect(), v3_expect(), v6_expect()];
         for _ in 0..20_000 {
             let len = rng.below(80) as usize;
@@ -1003,10 +743,7 @@ mod tests {
             let (s, d) = srcs[rng.below(4) as usize];
             if len >= 8 && rng.below(2) == 0 {
                 b[6..8].copy_from_slice(&[0, 0]);
-                let c = !fold(sum16(
-                    &b,
-                    checksum_base(Checksum::Standard, b[0] >> 4, s, d, b.len()),
-                ));
+                let c = !fold(sum16(&b, checksum_base(Checksum::Standard, b[0] >> 4, s, d, b.len())));
                 b[6..8].copy_from_slice(&c.to_be_bytes());
             }
             let _ = decode(&b, s, d, 255, &expects[rng.below(3) as usize]);
@@ -1023,9 +760,7 @@ mod tests {
             let addresses: Vec<IpAddr> = (0..n)
                 .map(|_| {
                     if six {
-                        IpAddr::from(Ipv6Addr::from(
-                            (u128::from(rng.next()) << 64) | u128::from(rng.next()),
-                        ))
+                        IpAddr::from(Ipv6Addr::from((u128::from(rng.next()) << 64) | u128::from(rng.next())))
                     } else {
                         IpAddr::from(Ipv4Addr::from(rng.next() as u32))
                     }
@@ -1036,13 +771,8 @@ mod tests {
             } else {
                 (ip(N1), if rng.below(2) == 0 { ip(MC) } else { ip(N2) })
             };
-            let interval_cs = if version == 2 {
-                100 * (1 + rng.below(255) as u16)
-            } else {
-                1 + rng.below(4095) as u16
-            };
-            let auth =
-                (version == 2 && rng.below(2) == 0).then(|| password(&format!("{:x}", rng.next())));
+            let interval_cs = if version == 2 { 100 * (1 + rng.below(255) as u16) } else { 1 + rng.below(4095) as u16 };
+            let auth = (version == 2 && rng.below(2) == 0).then(|| password(&format!("{:x}", rng.next())));
             let checksum = match (six || version == 2, rng.below(3)) {
                 (true, _) | (_, 0) => Checksum::Standard,
                 (_, 1) => Checksum::MessageOnly,
@@ -1058,23 +788,11 @@ mod tests {
                 auth,
                 checksum,
             };
-            let e = Expect {
-                version,
-                vrid: a.vrid,
-                family: Family::of(&src),
-                auth,
-                interval_cs,
-            };
+            let e = Expect { version, vrid: a.vrid, family: Family::of(&src), auth, interval_cs };
             let bytes = encode(&a, src, dst).unwrap();
             let back = decode(&bytes, src, dst, 255, &e).unwrap();
             // A MessageOnly/MulticastPseudoHeader sum may coincide with the standard one.
-            assert_eq!(
-                Advert {
-                    checksum: a.checksum,
-                    ..back.clone()
-                },
-                a
-            );
+            assert_eq!(Advert { checksum: a.checksum, ..back.clone() }, a);
             assert_eq!(encode(&back, src, dst).unwrap(), bytes);
         }
     }
@@ -1090,25 +808,12 @@ mod tests {
         assert_eq!(c.count(Ok(5)), Some(5));
         assert_eq!(
             c.list(),
-            vec![
-                (DropReason::TtlNot255, 1),
-                (DropReason::BadChecksum, 1),
-                (DropReason::WrongVrid, 2)
-            ]
+            vec![(DropReason::TtlNot255, 1), (DropReason::BadChecksum, 1), (DropReason::WrongVrid, 2)]
         );
         assert_eq!((c.get(DropReason::WrongVrid), c.total()), (2, 4));
         let names: Vec<&str> = DropReason::ALL.iter().map(|r| r.name()).collect();
         assert_eq!(names.len(), DropReason::ALL.len());
-        assert!(
-            DropReason::ALL
-                .iter()
-                .enumerate()
-                .all(|(i, r)| r.index() == i),
-            "ALL is in declaration order"
-        );
-        assert_eq!(
-            DropReason::AuthMismatch.to_string(),
-            "password differs from ours"
-        );
+        assert!(DropReason::ALL.iter().enumerate().all(|(i, r)| r.index() == i), "ALL is in declaration order");
+        assert_eq!(DropReason::AuthMismatch.to_string(), "password differs from ours");
     }
 }

@@ -30,12 +30,7 @@ pub struct RiseFall {
 impl RiseFall {
     /// A tracker in state `up`; a `rise` or `fall` of 0 counts as 1.
     pub fn new(rise: u32, fall: u32, up: bool) -> RiseFall {
-        RiseFall {
-            rise: rise.max(1),
-            fall: fall.max(1),
-            up,
-            streak: 0,
-        }
+        RiseFall { rise: rise.max(1), fall: fall.max(1), up, streak: 0 }
     }
 
     /// Whether the object counts as up (succeeding).
@@ -99,11 +94,7 @@ impl fmt::Display for Flip {
             (Kind::Interface, true) => "up",
             (Kind::Interface, false) => "down",
         };
-        write!(
-            f,
-            "{} {} is {state} (weight {})",
-            self.kind, self.name, self.weight
-        )
+        write!(f, "{} {} is {state} (weight {})", self.kind, self.name, self.weight)
     }
 }
 
@@ -123,40 +114,18 @@ pub struct Tracking {
 impl Tracking {
     /// Tracking for an instance with this configured priority and nothing tracked yet.
     pub fn new(base: u8) -> Tracking {
-        Tracking {
-            base,
-            objects: BTreeMap::new(),
-        }
+        Tracking { base, objects: BTreeMap::new() }
     }
 
     /// Adds a track script with its weight, rise, fall and state before its first result.
-    pub fn with_script(
-        mut self,
-        name: &str,
-        weight: i32,
-        rise: u32,
-        fall: u32,
-        up: bool,
-    ) -> Tracking {
-        self.objects.insert(
-            (Kind::Script, name.to_string()),
-            Tracked {
-                weight,
-                state: RiseFall::new(rise, fall, up),
-            },
-        );
+    pub fn with_script(mut self, name: &str, weight: i32, rise: u32, fall: u32, up: bool) -> Tracking {
+        self.objects.insert((Kind::Script, name.to_string()), Tracked { weight, state: RiseFall::new(rise, fall, up) });
         self
     }
 
     /// Adds a track interface with its weight and current link state (no hysteresis).
     pub fn with_interface(mut self, name: &str, weight: i32, up: bool) -> Tracking {
-        self.objects.insert(
-            (Kind::Interface, name.to_string()),
-            Tracked {
-                weight,
-                state: RiseFall::new(1, 1, up),
-            },
-        );
+        self.objects.insert((Kind::Interface, name.to_string()), Tracked { weight, state: RiseFall::new(1, 1, up) });
         self
     }
 
@@ -176,20 +145,12 @@ impl Tracking {
             .get_mut(&(kind, name.to_string()))
             .ok_or_else(|| VrrpError::Config(format!("unknown {kind} `{name}`")))?;
         let flipped = t.state.observe(ok);
-        Ok(flipped.then(|| Flip {
-            kind,
-            name: name.to_string(),
-            up: ok,
-            weight: t.weight,
-        }))
+        Ok(flipped.then(|| Flip { kind, name: name.to_string(), up: ok, weight: t.weight }))
     }
 
     /// The effective priority; `None` = FAULT (a weight-0 object fails).
     pub fn effective_priority(&self) -> Option<u8> {
-        effective_priority(
-            self.base,
-            self.objects.values().map(|t| (t.weight, t.state.is_up())),
-        )
+        effective_priority(self.base, self.objects.values().map(|t| (t.weight, t.state.is_up())))
     }
 
     /// The failing weight-0 objects that hold the instance in FAULT, in name order.
@@ -249,53 +210,25 @@ mod tests {
     #[test]
     fn weights_follow_keepalived() {
         assert_eq!(effective_priority(100, []), Some(100));
-        assert_eq!(
-            effective_priority(100, [(-20, false)]),
-            Some(80),
-            "negative weight while failing"
-        );
+        assert_eq!(effective_priority(100, [(-20, false)]), Some(80), "negative weight while failing");
         assert_eq!(effective_priority(100, [(-20, true)]), Some(100));
-        assert_eq!(
-            effective_priority(100, [(10, true)]),
-            Some(110),
-            "positive weight while succeeding"
-        );
+        assert_eq!(effective_priority(100, [(10, true)]), Some(110), "positive weight while succeeding");
         assert_eq!(effective_priority(100, [(10, false)]), Some(100));
-        assert_eq!(
-            effective_priority(100, [(-20, false), (10, true), (5, true), (-3, true)]),
-            Some(95)
-        );
+        assert_eq!(effective_priority(100, [(-20, false), (10, true), (5, true), (-3, true)]), Some(95));
         assert_eq!(effective_priority(100, [(0, true), (-20, false)]), Some(80));
-        assert_eq!(
-            effective_priority(100, [(-20, false), (0, false)]),
-            None,
-            "weight 0 failing = FAULT"
-        );
+        assert_eq!(effective_priority(100, [(-20, false), (0, false)]), None, "weight 0 failing = FAULT");
     }
 
     #[test]
     fn clamped_to_1_through_254() {
         assert_eq!(effective_priority(10, [(-50, false)]), Some(1));
         assert_eq!(effective_priority(250, [(20, true)]), Some(254));
-        assert_eq!(
-            effective_priority(255, []),
-            Some(255),
-            "the owner stays owner when nothing applies"
-        );
-        assert_eq!(
-            effective_priority(255, [(-20, true), (20, false)]),
-            Some(255)
-        );
+        assert_eq!(effective_priority(255, []), Some(255), "the owner stays owner when nothing applies");
+        assert_eq!(effective_priority(255, [(-20, true), (20, false)]), Some(255));
         assert_eq!(effective_priority(255, [(-5, false)]), Some(250));
         assert_eq!(effective_priority(255, [(5, true)]), Some(254));
-        assert_eq!(
-            effective_priority(1, [(-253, false), (-253, false)]),
-            Some(1)
-        );
-        assert_eq!(
-            effective_priority(254, [(253, true), (253, true)]),
-            Some(254)
-        );
+        assert_eq!(effective_priority(1, [(-253, false), (-253, false)]), Some(1));
+        assert_eq!(effective_priority(254, [(253, true), (253, true)]), Some(254));
     }
 
     #[test]
@@ -307,11 +240,7 @@ mod tests {
                     for mask in 0..4 {
                         let objs = [(a, mask & 1 == 1), (b, mask & 2 == 2)];
                         let p = effective_priority(base, objs).unwrap();
-                        let delta: i32 = objs
-                            .iter()
-                            .filter(|(w, up)| (*w < 0) != *up)
-                            .map(|(w, _)| w)
-                            .sum();
+                        let delta: i32 = objs.iter().filter(|(w, up)| (*w < 0) != *up).map(|(w, _)| w).sum();
                         if delta == 0 {
                             assert_eq!(p, base);
                         } else {
@@ -319,10 +248,7 @@ mod tests {
                             assert_eq!(i32::from(p), (i32::from(base) + delta).clamp(1, 254));
                         }
                         // Adding a failing weight-0 object always faults.
-                        assert_eq!(
-                            effective_priority(base, objs.into_iter().chain([(0, false)])),
-                            None
-                        );
+                        assert_eq!(effective_priority(base, objs.into_iter().chain([(0, false)])), None);
                     }
                 }
             }
@@ -337,9 +263,7 @@ mod tests {
             .with_interface("eth1", 0, true);
         assert_eq!(t.effective_priority(), Some(100));
         assert_eq!(
-            t.script_result("boost", true)
-                .unwrap()
-                .map(|f| f.to_string()),
+            t.script_result("boost", true).unwrap().map(|f| f.to_string()),
             Some("track script boost is succeeding (weight 15)".into())
         );
         assert_eq!(t.effective_priority(), Some(115));
@@ -347,10 +271,7 @@ mod tests {
             assert_eq!(t.script_result("chk_nginx", false).unwrap(), None);
         }
         let flip = t.script_result("chk_nginx", false).unwrap().unwrap();
-        assert_eq!(
-            (flip.kind, flip.up, flip.weight),
-            (Kind::Script, false, -20)
-        );
+        assert_eq!((flip.kind, flip.up, flip.weight), (Kind::Script, false, -20));
         assert_eq!(t.effective_priority(), Some(95));
         let flip = t.interface_state("eth1", false).unwrap().unwrap();
         assert_eq!(flip.to_string(), "track interface eth1 is down (weight 0)");
@@ -363,9 +284,6 @@ mod tests {
         assert_eq!(t.effective_priority(), Some(115));
         let e = t.script_result("chk_typo", true).unwrap_err().to_string();
         assert_eq!(e, "VRRP instance config: unknown track script `chk_typo`");
-        assert!(
-            t.interface_state("chk_nginx", true).is_err(),
-            "scripts and interfaces are apart"
-        );
+        assert!(t.interface_state("chk_nginx", true).is_err(), "scripts and interfaces are apart");
     }
 }

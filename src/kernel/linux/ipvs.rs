@@ -28,7 +28,7 @@ fn loaded() -> bool {
 impl NetlinkIpvs {
     /// Opens a generic netlink socket; IPVS itself is looked up on first use.
     pub fn open() -> KResult<Self> {
-        let sock = NlSocket::open(netlink_sys::protocols::NETLINK_GENERIC as isize)
+        let sock = NlSocket::open(netlink_sys::protocols::NETLINK_GENERIC)
             .map_err(|e| KernelError::io("open", "generic netlink socket", e))?;
         Ok(NetlinkIpvs { sock, family: None })
     }
@@ -85,7 +85,10 @@ impl NetlinkIpvs {
         let parts = self.sock.dump(req).map_err(|e| KernelError::io("list destinations of", key.to_string(), e))?;
         parts
             .iter()
-            .map(|p| codec::parse_dest(&p.payload, key.family()).map_err(|e| KernelError::io("parse destination of", key.to_string(), e)))
+            .map(|p| {
+                codec::parse_dest(&p.payload, key.family())
+                    .map_err(|e| KernelError::io("parse destination of", key.to_string(), e))
+            })
             .collect()
     }
 

@@ -191,13 +191,15 @@ pub fn parse_service(payload: &[u8]) -> io::Result<Service> {
     let key = match attr::get_u32(&a, SVC_FWMARK).filter(|m| *m != 0) {
         Some(mark) => ServiceKey::Fwmark { family, mark },
         None => {
-            let proto = attr::get_u16(&a, SVC_PROTOCOL).and_then(Protocol::from_number).ok_or_else(|| bad("protocol"))?;
+            let proto =
+                attr::get_u16(&a, SVC_PROTOCOL).and_then(Protocol::from_number).ok_or_else(|| bad("protocol"))?;
             let addr = addr_of(fam_code, attr::find(&a, SVC_ADDR).ok_or_else(|| bad("address"))?)?;
             let port = attr::get_be16(&a, SVC_PORT).ok_or_else(|| bad("port"))?;
             ServiceKey::Addr { protocol: proto, addr, port }
         }
     };
-    let flags = attr::find(&a, SVC_FLAGS).and_then(|b| Some(u32::from_ne_bytes(b.get(..4)?.try_into().ok()?))).unwrap_or(0);
+    let flags =
+        attr::find(&a, SVC_FLAGS).and_then(|b| Some(u32::from_ne_bytes(b.get(..4)?.try_into().ok()?))).unwrap_or(0);
     let netmask = attr::get_u32(&a, SVC_NETMASK).unwrap_or(u32::MAX);
     let granularity = match family {
         Family::Ipv4 => u32::from_be_bytes(netmask.to_ne_bytes()).count_ones() as u8,
@@ -299,14 +301,32 @@ mod tests {
 
     #[test]
     fn service_round_trips_through_a_reply() {
-        for s in [web(), Service { key: "fwmark 7 ipv6".parse().unwrap(), scheduler: "sh".into(), sched_flags: ipvs::F_SCHED1 | ipvs::F_SCHED2, persistence: None, one_packet: true, dests: BTreeMap::new() }] {
+        for s in [
+            web(),
+            Service {
+                key: "fwmark 7 ipv6".parse().unwrap(),
+                scheduler: "sh".into(),
+                sched_flags: ipvs::F_SCHED1 | ipvs::F_SCHED2,
+                persistence: None,
+                one_packet: true,
+                dests: BTreeMap::new(),
+            },
+        ] {
             assert_eq!(parse_service(&as_reply(service_msg(Cmd::NewService, &s))).unwrap(), s);
         }
     }
 
     #[test]
     fn dest_round_trips_and_delete_carries_only_the_key() {
-        let d = Dest { address: "2001:db8::21".parse().unwrap(), port: 443, forwarding: Forwarding::Tun, weight: 5, upper_threshold: 100, lower_threshold: 10, stats: Some(DestStats::default()) };
+        let d = Dest {
+            address: "2001:db8::21".parse().unwrap(),
+            port: 443,
+            forwarding: Forwarding::Tun,
+            weight: 5,
+            upper_threshold: 100,
+            lower_threshold: 10,
+            stats: Some(DestStats::default()),
+        };
         let key: ServiceKey = "tcp [2001:db8::10]:443".parse().unwrap();
         let msg = dest_msg(Cmd::NewDest, &key, &d);
         assert_eq!(parse_dest(&msg, Family::Ipv6).unwrap(), d);

@@ -31,7 +31,12 @@ impl LinuxKernel {
     /// The kernel of the network namespace this process runs in; the ledger lives in
     /// `state_dir`.
     pub fn new(state_dir: PathBuf) -> Self {
-        LinuxKernel { ipvs: None, rtnl: None, sysctl: sysctl::ProcSys::default(), ledger: ledger::FileLedger::new(state_dir) }
+        LinuxKernel {
+            ipvs: None,
+            rtnl: None,
+            sysctl: sysctl::ProcSys::default(),
+            ledger: ledger::FileLedger::new(state_dir),
+        }
     }
 
     fn ipvs(&mut self) -> KResult<&mut ipvs::NetlinkIpvs> {
@@ -76,7 +81,15 @@ impl Ipvs for LinuxKernel {
         self.one(IpvsOp::EditDest(*service, d.clone()))
     }
     fn del_dest(&mut self, service: &ServiceKey, d: &DestKey) -> KResult<()> {
-        let dest = Dest { address: d.addr, port: d.port, forwarding: crate::model::ipvs::Forwarding::Dr, weight: 0, upper_threshold: 0, lower_threshold: 0, stats: None };
+        let dest = Dest {
+            address: d.addr,
+            port: d.port,
+            forwarding: crate::model::ipvs::Forwarding::Dr,
+            weight: 0,
+            upper_threshold: 0,
+            lower_threshold: 0,
+            stats: None,
+        };
         self.one(IpvsOp::DelDest(*service, dest))
     }
     fn batch(&mut self, ops: &[IpvsOp]) -> KResult<Vec<KResult<()>>> {

@@ -10,7 +10,9 @@ use netlink_packet_core::{Emitable, Parseable};
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
 
 use super::modules;
 use super::nl::{self, NlSocket, Request};
@@ -49,7 +51,7 @@ fn family_of(ip: &IpAddr) -> AddressFamily {
 impl Rtnl {
     /// Connects to rtnetlink.
     pub fn open() -> KResult<Self> {
-        let sock = NlSocket::open(netlink_sys::protocols::NETLINK_ROUTE as isize)
+        let sock = NlSocket::open(netlink_sys::protocols::NETLINK_ROUTE)
             .map_err(|e| KernelError::io("open", "rtnetlink socket", e))?;
         Ok(Rtnl { sock })
     }
@@ -62,7 +64,8 @@ impl Rtnl {
     fn link_table(&mut self) -> KResult<BTreeMap<u32, (String, bool)>> {
         let mut out = BTreeMap::new();
         for m in self.dump(RTM_GETLINK, emit(&LinkMessage::default()), "links")? {
-            let msg = LinkMessage::parse(&m.payload[..]).map_err(|e| KernelError::io("parse", "link", decode_err(e)))?;
+            let msg =
+                LinkMessage::parse(&m.payload[..]).map_err(|e| KernelError::io("parse", "link", decode_err(e)))?;
             let name = msg.attributes.iter().find_map(|a| match a {
                 LinkAttribute::IfName(n) => Some(n.clone()),
                 _ => None,
@@ -92,7 +95,8 @@ impl Rtnl {
         let links = self.link_table()?;
         let mut out = Vec::new();
         for m in self.dump(RTM_GETADDR, emit(&AddressMessage::default()), "addresses")? {
-            let msg = AddressMessage::parse(&m.payload[..]).map_err(|e| KernelError::io("parse", "address", decode_err(e)))?;
+            let msg = AddressMessage::parse(&m.payload[..])
+                .map_err(|e| KernelError::io("parse", "address", decode_err(e)))?;
             if let Some(a) = address_of(&msg, &links) {
                 out.push(a);
             }
@@ -124,7 +128,9 @@ impl Rtnl {
             _ => None,
         };
         if let Some(m) = module.filter(|_| !self.link_table().is_ok_and(|t| t.values().any(|(n, _)| n == name))) {
-            modules::load(m).map_err(|e| KernelError::io("set link up", name, e).with_hint(format!("load the module by hand: modprobe {m}")))?;
+            modules::load(m).map_err(|e| {
+                KernelError::io("set link up", name, e).with_hint(format!("load the module by hand: modprobe {m}"))
+            })?;
         }
         let index = self.index_of(name, "set link up", name)?;
         let mut msg = LinkMessage::default();
@@ -140,7 +146,8 @@ impl Rtnl {
         let links = self.link_table()?;
         let mut out = Vec::new();
         for m in self.dump(RTM_GETROUTE, emit(&RouteMessage::default()), "routes")? {
-            let msg = RouteMessage::parse(&m.payload[..]).map_err(|e| KernelError::io("parse", "route", decode_err(e)))?;
+            let msg =
+                RouteMessage::parse(&m.payload[..]).map_err(|e| KernelError::io("parse", "route", decode_err(e)))?;
             if let Some(r) = default_route(&msg, &links) {
                 out.push(r);
             }

@@ -21,7 +21,9 @@ impl Default for ProcSys {
 
 /// Returns an error message when `value` cannot be written to `key`.
 pub fn check_value(key: &SysctlKey, value: &str) -> Result<(), String> {
-    let numeric = key.conf_interface().is_some() || matches!(key.leaf(), "ip_forward") || key.proc_path().starts_with("net/ipv4/vs/");
+    let numeric = key.conf_interface().is_some()
+        || matches!(key.leaf(), "ip_forward")
+        || key.proc_path().starts_with("net/ipv4/vs/");
     if value.is_empty() || value.contains(['\n', '\0']) {
         return Err(format!("`{value}` is not a single-line value"));
     }
@@ -47,7 +49,9 @@ impl ProcSys {
 
     /// Writes a value; loads `ip_vs` first for `net.ipv4.vs.*` when it is missing.
     pub fn write(&self, key: &SysctlKey, value: &str) -> KResult<()> {
-        check_value(key, value).map_err(|m| KernelError::io("write sysctl", key.to_string(), io::Error::new(io::ErrorKind::InvalidInput, m)))?;
+        check_value(key, value).map_err(|m| {
+            KernelError::io("write sysctl", key.to_string(), io::Error::new(io::ErrorKind::InvalidInput, m))
+        })?;
         let path = self.path(key);
         if !path.exists() && key.proc_path().starts_with("net/ipv4/vs/") {
             let _ = modules::load("ip_vs");

@@ -14,7 +14,22 @@ pub fn merge(base: &HealthCheck, over: &HealthCheck) -> HealthCheck {
     macro_rules! pick {
         ($($f:ident),*) => { HealthCheck { $($f: over.$f.clone().or_else(|| base.$f.clone())),* } };
     }
-    pick!(kind, interval, timeout, retries, retry_delay, rise, fall, port, path, host, expect_status, digest, tls_verify, command)
+    pick!(
+        kind,
+        interval,
+        timeout,
+        retries,
+        retry_delay,
+        rise,
+        fall,
+        port,
+        path,
+        host,
+        expect_status,
+        digest,
+        tls_verify,
+        command
+    )
 }
 
 /// Resolves a merged check for a backend on `port`; `present` says whether any level wrote
@@ -25,7 +40,11 @@ pub fn resolve(cx: &mut Cx, at: &KeyPath, h: &HealthCheck, present: bool, port: 
     let check_port = match h.port.map(|p| u16::try_from(p).unwrap_or(0)) {
         Some(p) => p,
         None if port == 0 && !matches!(kind, CheckKind::None | CheckKind::Script { .. }) => {
-            cx.error(&at.key("port"), "this backend has no port (firewall-mark service), so its check needs one", Some("set health_check.port"));
+            cx.error(
+                &at.key("port"),
+                "this backend has no port (firewall-mark service), so its check needs one",
+                Some("set health_check.port"),
+            );
             0
         }
         None => port,
@@ -54,19 +73,31 @@ fn kind(cx: &mut Cx, at: &KeyPath, h: &HealthCheck, t: CheckType) -> CheckKind {
     let expect_status = h.expect_status.clone().unwrap_or_default();
     for (i, s) in expect_status.iter().enumerate() {
         if !(100..=599).contains(s) {
-            cx.error(&at.key("expect_status").index(i), format!("{s} is not an HTTP status code"), Some("use codes from 100 to 599"));
+            cx.error(
+                &at.key("expect_status").index(i),
+                format!("{s} is not an HTTP status code"),
+                Some("use codes from 100 to 599"),
+            );
         }
     }
     let digest = h.digest.as_ref().map(|d| d.to_ascii_lowercase());
-    if let Some(d) = &digest {
-        if d.len() != 32 || !d.chars().all(|c| c.is_ascii_hexdigit()) {
-            cx.error(&at.key("digest"), format!("`{d}` is not an MD5 digest (32 hex digits)"), Some("compute it with `curl -s URL | md5sum`"));
-        }
+    if let Some(d) = digest.as_ref().filter(|d| d.len() != 32 || !d.chars().all(|c| c.is_ascii_hexdigit())) {
+        cx.error(
+            &at.key("digest"),
+            format!("`{d}` is not an MD5 digest (32 hex digits)"),
+            Some("compute it with `curl -s URL | md5sum`"),
+        );
     }
     match t {
         CheckType::Tcp => CheckKind::Tcp,
         CheckType::Http => CheckKind::Http { path, host: h.host.clone(), expect_status, digest },
-        CheckType::Https => CheckKind::Https { path, host: h.host.clone(), expect_status, digest, verify: h.tls_verify.unwrap_or(false) },
+        CheckType::Https => CheckKind::Https {
+            path,
+            host: h.host.clone(),
+            expect_status,
+            digest,
+            verify: h.tls_verify.unwrap_or(false),
+        },
         CheckType::Script => script(cx, at, h),
         CheckType::None => CheckKind::None,
     }
@@ -75,7 +106,11 @@ fn kind(cx: &mut Cx, at: &KeyPath, h: &HealthCheck, t: CheckType) -> CheckKind {
 fn script(cx: &mut Cx, at: &KeyPath, h: &HealthCheck) -> CheckKind {
     let command = h.command.clone().unwrap_or_default();
     if command.first().is_none_or(|c| c.trim().is_empty()) {
-        cx.error(&at.key("command"), "a script check needs a command", Some("command: [/usr/local/bin/check, \"{address}\", \"{port}\"]"));
+        cx.error(
+            &at.key("command"),
+            "a script check needs a command",
+            Some("command: [/usr/local/bin/check, \"{address}\", \"{port}\"]"),
+        );
     }
     CheckKind::Script { command }
 }

@@ -112,11 +112,8 @@ impl Cx<'_> {
 
 /// Names that are not nodes, with a suggestion.
 fn unknown_node_hint<T>(name: &str, nodes: &BTreeMap<String, T>) -> String {
-    let best = nodes
-        .keys()
-        .map(|k| (crate::manifest::schema::edit_distance(name, k), k))
-        .filter(|(d, _)| *d <= 2)
-        .min();
+    let best =
+        nodes.keys().map(|k| (crate::manifest::schema::edit_distance(name, k), k)).filter(|(d, _)| *d <= 2).min();
     match best {
         Some((_, k)) => format!("did you mean `{k}`?"),
         None => format!("nodes are: {}", nodes.keys().cloned().collect::<Vec<_>>().join(", ")),

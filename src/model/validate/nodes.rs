@@ -27,7 +27,11 @@ fn node(cx: &mut Cx, path: &KeyPath, name: &str, n: &types::Node) -> Option<Node
     for (i, a) in n.addresses.iter().enumerate() {
         match parse::net_with_prefix(a) {
             Ok(net) => addresses.push(net),
-            Err(e) => cx.error(&path.key("addresses").index(i), e, Some("write the node's address with its prefix length, e.g. 192.0.2.11/24")),
+            Err(e) => cx.error(
+                &path.key("addresses").index(i),
+                e,
+                Some("write the node's address with its prefix length, e.g. 192.0.2.11/24"),
+            ),
         }
     }
     if let Err(e) = parse::interface(&n.interface) {

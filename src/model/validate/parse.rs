@@ -91,7 +91,8 @@ pub fn granularity(g: &types::Scalar, v6: bool) -> Result<u8, String> {
             if let Ok(n) = t.parse::<u8>() {
                 return granularity(&types::Scalar::Int(i64::from(n)), v6);
             }
-            let mask: std::net::Ipv4Addr = t.parse().map_err(|_| format!("`{t}` is not a netmask like 255.255.255.0 or a prefix length"))?;
+            let mask: std::net::Ipv4Addr =
+                t.parse().map_err(|_| format!("`{t}` is not a netmask like 255.255.255.0 or a prefix length"))?;
             if v6 {
                 return Err("an IPv6 service takes a prefix length, like 64".into());
             }

@@ -28,7 +28,11 @@ pub fn services(
         let path = at.key(name);
         let Some(vs) = service(cx, &path, name, s, m, nodes, vrrp) else { continue };
         if let Some(first) = keys.insert(vs.key, name.clone()) {
-            cx.error(&path, format!("service `{name}` duplicates service `{first}` ({})", vs.key), Some("merge the two, or change the VIP, port, protocol or mark"));
+            cx.error(
+                &path,
+                format!("service `{name}` duplicates service `{first}` ({})", vs.key),
+                Some("merge the two, or change the VIP, port, protocol or mark"),
+            );
         }
         out.insert(name.clone(), vs);
     }
@@ -57,7 +61,11 @@ fn service(
     let persistence = persistence(cx, path, s.persistence.as_ref().or(d.persistence.as_ref()), base.key.family());
     let one_packet = s.one_packet.unwrap_or(false);
     if one_packet && matches!(base.key, ServiceKey::Addr { protocol: Protocol::Tcp, .. }) {
-        cx.warn(&path.key("one_packet"), "one-packet scheduling is meant for UDP; a TCP service schedules every packet on its own", None);
+        cx.warn(
+            &path.key("one_packet"),
+            "one-packet scheduling is meant for UDP; a TCP service schedules every packet on its own",
+            None,
+        );
     }
     let (vrrp_instance, directors) = ownership(cx, path, s, &base, nodes, vrrp);
     let forwarding = fwd(s.forwarding.or(d.forwarding).unwrap_or(types::Forwarding::Dr));
@@ -89,7 +97,11 @@ fn service(
 fn key(cx: &mut Cx, path: &KeyPath, s: &types::Service, d: &types::Defaults) -> Option<Base> {
     match (&s.vip, s.fwmark) {
         (Some(_), Some(_)) => {
-            cx.error(path, "a service has a `vip` or a `fwmark`, not both", Some("for a mark that matches several VIPs, list them under `vips`"));
+            cx.error(
+                path,
+                "a service has a `vip` or a `fwmark`, not both",
+                Some("for a mark that matches several VIPs, list them under `vips`"),
+            );
             None
         }
         (None, None) => {
@@ -103,7 +115,11 @@ fn key(cx: &mut Cx, path: &KeyPath, s: &types::Service, d: &types::Defaults) -> 
 
 fn vip_key(cx: &mut Cx, path: &KeyPath, s: &types::Service, d: &types::Defaults, vip: &str) -> Option<Base> {
     if !s.vips.is_empty() || s.family.is_some() {
-        cx.error(path, "`vips` and `family` belong to firewall-mark services", Some("remove them, or use `fwmark` instead of `vip`"));
+        cx.error(
+            path,
+            "`vips` and `family` belong to firewall-mark services",
+            Some("remove them, or use `fwmark` instead of `vip`"),
+        );
     }
     let addr = parse::address(vip).map_err(|e| cx.error(&path.key("vip"), e, None)).ok();
     let Some(port) = s.port else {
@@ -117,7 +133,11 @@ fn vip_key(cx: &mut Cx, path: &KeyPath, s: &types::Service, d: &types::Defaults,
 
 fn mark_key(cx: &mut Cx, path: &KeyPath, s: &types::Service, mark: u64) -> Option<Base> {
     if s.port.is_some() || s.protocol.is_some() {
-        cx.error(path, "a firewall-mark service has no `port` or `protocol`", Some("the mark selects the traffic; set ports on the backends"));
+        cx.error(
+            path,
+            "a firewall-mark service has no `port` or `protocol`",
+            Some("the mark selects the traffic; set ports on the backends"),
+        );
     }
     let mut vips = Vec::new();
     for (i, v) in s.vips.iter().enumerate() {
@@ -184,7 +204,8 @@ fn sched_flags(cx: &mut Cx, at: &KeyPath, sched: types::Scheduler, flags: &[Sche
             SchedulerFlag::MhPort => (types::Scheduler::Mh, ipvs::F_SCHED2, "mh-port"),
         };
         if sched != needs {
-            let msg = format!("flag `{name}` belongs to scheduler `{}`, not `{}`", sched_name(needs), sched_name(sched));
+            let msg =
+                format!("flag `{name}` belongs to scheduler `{}`, not `{}`", sched_name(needs), sched_name(sched));
             cx.error(&at.index(i), msg, None);
         }
         bits |= bit;
@@ -218,10 +239,15 @@ fn ownership(
     nodes: &BTreeMap<String, Node>,
     vrrp: &BTreeMap<String, VrrpInstance>,
 ) -> (Option<String>, Vec<String>) {
-    let owners: Vec<&VrrpInstance> = vrrp.values().filter(|i| base.vips.iter().any(|v| i.vips.iter().any(|iv| iv.addr() == *v))).collect();
+    let owners: Vec<&VrrpInstance> =
+        vrrp.values().filter(|i| base.vips.iter().any(|v| i.vips.iter().any(|iv| iv.addr() == *v))).collect();
     if owners.len() > 1 {
         let names: Vec<&str> = owners.iter().map(|i| i.name.as_str()).collect();
-        cx.error(path, format!("the service's VIPs are held by several VRRP instances: {}", names.join(", ")), Some("put all VIPs of a service in one instance"));
+        cx.error(
+            path,
+            format!("the service's VIPs are held by several VRRP instances: {}", names.join(", ")),
+            Some("put all VIPs of a service in one instance"),
+        );
     }
     let owner = owners.first();
     let explicit = s.directors.as_ref().map(|list| directors(cx, &path.key("directors"), list, nodes));
@@ -230,7 +256,8 @@ fn ownership(
         (Some(i), Some(list)) => {
             for (n, d) in list.iter().enumerate() {
                 if !i.members.contains_key(d) {
-                    let msg = format!("director `{d}` is not a member of VRRP instance `{}`, which holds this VIP", i.name);
+                    let msg =
+                        format!("director `{d}` is not a member of VRRP instance `{}`, which holds this VIP", i.name);
                     cx.error(&path.key("directors").index(n), msg, None);
                 }
             }
@@ -244,7 +271,11 @@ fn ownership(
         (None, None) => {
             let what = base.vips.first().map_or("this firewall mark".to_string(), |v| format!("VIP {v}"));
             let msg = format!("{what} is held by no VRRP instance and the service lists no `directors`");
-            cx.error(path, msg, Some("add the VIP to a VRRP instance's `vips`, or list the directors that carry it under `directors`"));
+            cx.error(
+                path,
+                msg,
+                Some("add the VIP to a VRRP instance's `vips`, or list the directors that carry it under `directors`"),
+            );
             (None, Vec::new())
         }
     }
@@ -255,7 +286,9 @@ fn directors(cx: &mut Cx, at: &KeyPath, list: &[String], nodes: &BTreeMap<String
     for (i, d) in list.iter().enumerate() {
         match nodes.get(d) {
             None => cx.error(&at.index(i), format!("unknown node `{d}`"), Some(&unknown_node_hint(d, nodes))),
-            Some(n) if !n.director => cx.error(&at.index(i), format!("node `{d}` is not a director"), Some("add `director` to its roles")),
+            Some(n) if !n.director => {
+                cx.error(&at.index(i), format!("node `{d}` is not a director"), Some("add `director` to its roles"))
+            }
             Some(_) if out.contains(d) => cx.error(&at.index(i), format!("director `{d}` is listed twice"), None),
             Some(_) => out.push(d.clone()),
         }
@@ -302,7 +335,11 @@ fn backend(
     let (node, address) = backend_address(cx, at, name, b, family, nodes)?;
     let forwarding = b.forwarding.map(fwd).unwrap_or(svc_fwd);
     if Family::of(&address) != family && forwarding != Forwarding::Tun {
-        cx.error(at, format!("backend {address} is not {family} like its service; only `tun` forwarding crosses families"), None);
+        cx.error(
+            at,
+            format!("backend {address} is not {family} like its service; only `tun` forwarding crosses families"),
+            None,
+        );
     }
     let port = backend_port(cx, at, b, base, forwarding);
     let weight = b.weight.or(m.defaults.weight).unwrap_or(1);
@@ -311,7 +348,11 @@ fn backend(
     let merged = [&m.defaults.health_check, &s.health_check, &b.health_check]
         .into_iter()
         .fold(empty.clone(), |acc, h| checks::merge(&acc, h.as_ref().unwrap_or(&empty)));
-    let check_path = if b.health_check.is_some() { at.key("health_check") } else { at.parent().and_then(|p| p.parent()).unwrap_or_default().key("health_check") };
+    let check_path = if b.health_check.is_some() {
+        at.key("health_check")
+    } else {
+        at.parent().and_then(|p| p.parent()).unwrap_or_default().key("health_check")
+    };
     let check = checks::resolve(cx, &check_path, &merged, present, port);
     Some(Backend { name: name.to_string(), node, address, port, weight, forwarding, check })
 }
@@ -329,7 +370,11 @@ fn backend_address(
         (_, Some(Err(()))) => None,
         (Some(n), addr) => {
             if !n.real_server {
-                cx.error(at, format!("node `{name}` is a backend but not a real server"), Some("add `real-server` to its roles"));
+                cx.error(
+                    at,
+                    format!("node `{name}` is a backend but not a real server"),
+                    Some("add `real-server` to its roles"),
+                );
             }
             let addr = match addr {
                 Some(Ok(a)) => Some(a),
@@ -372,7 +417,13 @@ fn nat_gateway(cx: &mut Cx, path: &KeyPath, s: &types::Service, backends: &[Back
     Some(addr)
 }
 
-fn sorry(cx: &mut Cx, at: &KeyPath, s: Option<&types::SorryServer>, base: &Base, svc_fwd: Forwarding) -> Option<SorryServer> {
+fn sorry(
+    cx: &mut Cx,
+    at: &KeyPath,
+    s: Option<&types::SorryServer>,
+    base: &Base,
+    svc_fwd: Forwarding,
+) -> Option<SorryServer> {
     let s = s?;
     let address = parse::address(&s.address).map_err(|e| cx.error(&at.key("address"), e, None)).ok()?;
     let default_port = match base.key {
@@ -395,7 +446,11 @@ fn mh_table(cx: &mut Cx, path: &KeyPath, vs: &VirtualService, table: u32) {
     let slots: u64 = vs.backends.iter().map(|b| u64::from(b.weight / g.max(1))).sum();
     if slots > u64::from(table) {
         let msg = format!("the mh table has {table} slots but the weights need {slots} (sum of weights / their gcd)");
-        cx.error(&path.key("backends"), msg, Some("lower the weights (or their ratio), or set defaults.mh_table_size to your kernel's table size"));
+        cx.error(
+            &path.key("backends"),
+            msg,
+            Some("lower the weights (or their ratio), or set defaults.mh_table_size to your kernel's table size"),
+        );
     }
 }
 
@@ -403,8 +458,15 @@ fn dr_subnets(cx: &mut Cx, path: &KeyPath, vs: &VirtualService, nodes: &BTreeMap
     for b in vs.backends.iter().filter(|b| b.forwarding == Forwarding::Dr) {
         for d in vs.directors.iter().filter_map(|d| nodes.get(d)) {
             if !d.addresses.iter().any(|net| net.contains(&b.address)) {
-                let msg = format!("DR real server {} is not on a subnet of director `{}`; direct routing needs both on one link", b.address, d.name);
-                cx.warn(&path.key("backends").key(&b.name), msg, Some("use `forwarding: tun` or `nat` for servers behind a router"));
+                let msg = format!(
+                    "DR real server {} is not on a subnet of director `{}`; direct routing needs both on one link",
+                    b.address, d.name
+                );
+                cx.warn(
+                    &path.key("backends").key(&b.name),
+                    msg,
+                    Some("use `forwarding: tun` or `nat` for servers behind a router"),
+                );
             }
         }
     }

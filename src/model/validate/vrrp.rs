@@ -129,7 +129,11 @@ fn vips(cx: &mut Cx, at: &KeyPath, list: &[String], version: u8) -> Vec<IpNet> {
     }
     let v6 = out.iter().filter(|v| v.addr().is_ipv6()).count();
     if v6 > 0 && v6 < out.len() {
-        cx.error(at, "an instance holds IPv4 or IPv6 VIPs, not both", Some("split them into two instances (they may share the VRID)"));
+        cx.error(
+            at,
+            "an instance holds IPv4 or IPv6 VIPs, not both",
+            Some("split them into two instances (they may share the VRID)"),
+        );
     }
     if v6 > 0 && version == 2 {
         cx.error(at, "VRRP version 2 carries only IPv4 addresses", Some("use `version: 3` for IPv6 VIPs"));
@@ -140,10 +144,14 @@ fn vips(cx: &mut Cx, at: &KeyPath, list: &[String], version: u8) -> Vec<IpNet> {
 fn advert(cx: &mut Cx, at: &KeyPath, d: Option<&types::Duration>, version: u8) -> Duration {
     let a = dur(cx, at, d, Duration::from_secs(1));
     let ms = a.as_millis();
-    if version == 2 && (ms % 1000 != 0 || !(1000..=255_000).contains(&ms)) {
-        cx.error(at, format!("VRRPv2 adverts are whole seconds from 1s to 255s, not {ms}ms"), Some("use whole seconds, or `version: 3` for sub-second adverts"));
+    if version == 2 && (!ms.is_multiple_of(1000) || !(1000..=255_000).contains(&ms)) {
+        cx.error(
+            at,
+            format!("VRRPv2 adverts are whole seconds from 1s to 255s, not {ms}ms"),
+            Some("use whole seconds, or `version: 3` for sub-second adverts"),
+        );
     }
-    if version == 3 && (ms % 10 != 0 || !(10..=40_950).contains(&ms)) {
+    if version == 3 && (!ms.is_multiple_of(10) || !(10..=40_950).contains(&ms)) {
         cx.error(at, format!("VRRPv3 adverts are multiples of 10ms from 10ms to 40.95s, not {ms}ms"), None);
     }
     a
@@ -164,7 +172,11 @@ fn members(
             continue;
         };
         if !node.director {
-            cx.error(&at, format!("node `{name}` is a VRRP member but not a director"), Some("add `director` to its roles"));
+            cx.error(
+                &at,
+                format!("node `{name}` is a VRRP member but not a director"),
+                Some("add `director` to its roles"),
+            );
         }
         check_priority(cx, &at.key("priority"), m.priority, node, vips);
         let interface = m.interface.clone().or(i.interface.clone()).unwrap_or(node.interface.clone());
@@ -189,15 +201,25 @@ fn check_priority(cx: &mut Cx, at: &KeyPath, priority: u32, node: &Node, vips: &
     }
     let owns_all = !vips.is_empty() && vips.iter().all(|v| node.addresses.iter().any(|a| a.addr() == v.addr()));
     if !owns_all {
-        let msg = format!("priority 255 is only for the owner of every VIP, and node `{}` does not own them", node.name);
+        let msg =
+            format!("priority 255 is only for the owner of every VIP, and node `{}` does not own them", node.name);
         cx.error(at, msg, Some("use a priority from 1 to 254"));
     }
 }
 
-fn auth(cx: &mut Cx, at: &KeyPath, a: Option<&types::Authentication>, version: u8) -> Option<crate::model::cluster::Secret> {
+fn auth(
+    cx: &mut Cx,
+    at: &KeyPath,
+    a: Option<&types::Authentication>,
+    version: u8,
+) -> Option<crate::model::cluster::Secret> {
     let a = a?;
     if version != 2 {
-        cx.error(at, "authentication exists only in VRRP version 2", Some("set `version: 2`, or remove `authentication` (RFC 5798 dropped it)"));
+        cx.error(
+            at,
+            "authentication exists only in VRRP version 2",
+            Some("set `version: 2`, or remove `authentication` (RFC 5798 dropped it)"),
+        );
     }
     match (&a.password_file, &a.password_env) {
         (Some(f), None) => {
@@ -212,7 +234,11 @@ fn auth(cx: &mut Cx, at: &KeyPath, a: Option<&types::Authentication>, version: u
             Some(Secret::Env(v.clone()))
         }
         _ => {
-            cx.error(at, "give exactly one of `password_file` and `password_env`", Some("the password is never written in the manifest itself"));
+            cx.error(
+                at,
+                "give exactly one of `password_file` and `password_env`",
+                Some("the password is never written in the manifest itself"),
+            );
             None
         }
     }
@@ -220,9 +246,11 @@ fn auth(cx: &mut Cx, at: &KeyPath, a: Option<&types::Authentication>, version: u
 
 fn secret_file(cx: &mut Cx, at: &KeyPath, path: &std::path::Path) {
     match cx.facts.secret_file(path) {
-        FileFact::Missing => {
-            cx.error(at, format!("secret file {} does not exist", path.display()), Some("create it with the password on its first line, mode 0600"))
-        }
+        FileFact::Missing => cx.error(
+            at,
+            format!("secret file {} does not exist", path.display()),
+            Some("create it with the password on its first line, mode 0600"),
+        ),
         FileFact::Unreadable(e) => cx.error(at, format!("secret file {} cannot be read: {e}", path.display()), None),
         FileFact::Mode(mode) if mode & 0o077 != 0 => {
             let msg = format!("secret file {} is readable by others (mode {:04o})", path.display(), mode & 0o7777);
@@ -249,8 +277,14 @@ fn peers(
         match addr {
             Some(a) if a.is_ipv6() == v6 => out.push(a),
             Some(a) => cx.error(&at.index(n), format!("peer {a} is not of the VIPs' address family"), None),
-            None if nodes.contains_key(p) => cx.error(&at.index(n), format!("node `{p}` has no address of the VIPs' family"), None),
-            None => cx.error(&at.index(n), format!("`{p}` is neither a node nor an IP address"), Some(&unknown_node_hint(p, nodes))),
+            None if nodes.contains_key(p) => {
+                cx.error(&at.index(n), format!("node `{p}` has no address of the VIPs' family"), None)
+            }
+            None => cx.error(
+                &at.index(n),
+                format!("`{p}` is neither a node nor an IP address"),
+                Some(&unknown_node_hint(p, nodes)),
+            ),
         }
     }
     Some(out)
@@ -263,7 +297,10 @@ fn vrid_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInsta
         for (node, m) in &i.members {
             let key = (node.clone(), m.interface.clone(), v6, i.vrid);
             if let Some(first) = seen.insert(key, name.clone()).filter(|f| f != name) {
-                let msg = format!("VRID {} is already used by instance `{first}` on {} of node `{node}`", i.vrid, m.interface);
+                let msg = format!(
+                    "VRID {} is already used by instance `{first}` on {} of node `{node}`",
+                    i.vrid, m.interface
+                );
                 cx.error(&at.key(name).key("vrid"), msg, Some("every instance on an interface needs its own VRID"));
             }
         }
@@ -275,7 +312,11 @@ fn vips_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInsta
     for (name, i) in instances {
         for (n, v) in i.vips.iter().enumerate() {
             if let Some(first) = seen.insert(v.addr(), name.clone()).filter(|f| f != name) {
-                cx.error(&at.key(name).key("vips").index(n), format!("VIP {} is also held by instance `{first}`", v.addr()), None);
+                cx.error(
+                    &at.key(name).key("vips").index(n),
+                    format!("VIP {} is also held by instance `{first}`", v.addr()),
+                    None,
+                );
             }
         }
     }
