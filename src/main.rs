@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use lbconverge::cli::{self, Exit};
 
 fn main() -> ExitCode {
+    init_logging();
     let args = match cli::parse_args() {
         Ok(a) => a,
         Err(code) => return code.into(),
@@ -17,4 +18,11 @@ fn main() -> ExitCode {
             Exit::Error.into()
         }
     }
+}
+
+/// Logs go to stderr, filtered by `LBCONVERGE_LOG` (e.g. `debug`; default: warnings only).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LBCONVERGE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }

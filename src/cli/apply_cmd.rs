@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{CliError, Exit, cluster_scope, files, load_cluster, plan_for, read_live, view};
+use super::{CliError, Exit, files, plan_for, view};
 use crate::apply::{self, ApplyError, Options, Outcome, Progress};
 use crate::kernel::linux::LinuxKernel;
 use crate::plan::{self, Change, Plan};
@@ -54,9 +54,13 @@ pub fn run(a: &ApplyArgs, state_dir: &Path) -> Result<Exit, CliError> {
     let mut k = LinuxKernel::new(state_dir.to_path_buf());
     let (p, source) = match &a.plan {
         Some(file) => (saved_plan(file, &mut k)?, file.display().to_string()),
-        None => fresh_plan(a, &mut k)?,
+        None => fresh_plan(a, &mut k, state_dir)?,
     };
-    print!("{}", view::plan_text(&p, &source, color()));
+    if a.quiet {
+        println!("{}", view::summary_line(&p));
+    } else {
+        print!("{}", view::plan_text(&p, &source, color()));
+    }
     if p.is_empty() {
         return record_ownership(&p, &mut k);
     }
@@ -68,10 +72,9 @@ fn color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-fn fresh_plan(a: &ApplyArgs, k: &mut LinuxKernel) -> Result<(Plan, String), CliError> {
+fn fresh_plan(a: &ApplyArgs, k: &mut LinuxKernel, state_dir: &Path) -> Result<(Plan, String), CliError> {
     let manifest = a.manifest.as_deref().ok_or_else(|| CliError::Usage("give a MANIFEST or --plan FILE".into()))?;
-    let cluster = load_cluster(manifest)?;
-    let live = read_live(None, k, &cluster_scope(&cluster, a.node.as_deref()))?;
+    let (cluster, live) = super::manifest_and_kernel(manifest, a.node.as_deref(), k, state_dir)?;
     Ok((plan_for(&cluster, a.node.as_deref(), &live)?, live.source))
 }
 
@@ -122,16 +125,18 @@ fn execute(p: &Plan, k: &mut LinuxKernel, a: &ApplyArgs) -> Result<Exit, CliErro
     };
     println!("\nApplying {} changes to node {}:", p.changes.len(), p.node);
     let mut progress = Printer { quiet: a.quiet, color: color() };
+    let started = std::time::Instant::now();
     match apply::apply(p, k, &opts, &mut progress) {
-        Ok(r) if r.draining > 0 => {
-            println!(
-                "\nApply complete: {} changes, {} still draining (run apply again, or use --drain-timeout).",
-                r.applied, r.draining
-            );
-            Ok(Exit::Ok)
-        }
         Ok(r) => {
-            println!("\nApply complete: {} changes.", r.applied);
+            tracing::debug!(ms = started.elapsed().as_millis() as u64, "applied");
+            let writes = format!("{} netlink and {} sysctl writes", k.netlink_writes, k.sysctl_writes);
+            match r.draining {
+                0 => println!("\nApply complete: {} changes ({writes}).", r.applied),
+                n => println!(
+                    "\nApply complete: {} changes ({writes}), {n} still draining (run apply again, or use --drain-timeout).",
+                    r.applied
+                ),
+            }
             Ok(Exit::Ok)
         }
         Err(e @ ApplyError::Change { .. }) => Err(CliError::Apply(format!(

@@ -3,6 +3,7 @@
 //! kernel layer, and hand results to the views.
 
 mod apply_cmd;
+pub mod cache;
 pub mod exit;
 pub mod facts;
 pub mod files;
@@ -187,18 +188,6 @@ pub struct Live {
     pub source: String,
 }
 
-/// The live state: a snapshot file, or this host's kernel read for `desired`'s sysctls.
-pub fn read_live(
-    snapshot: Option<&std::path::Path>,
-    k: &mut dyn crate::kernel::Kernel,
-    scope: &std::collections::BTreeSet<crate::model::sysctl::SysctlKey>,
-) -> Result<Live, CliError> {
-    match snapshot {
-        Some(p) => Ok(Live { state: files::load_snapshot(p)?, source: p.display().to_string() }),
-        None => Ok(Live { state: crate::kernel::snapshot(k, scope)?, source: "this host's kernel".into() }),
-    }
-}
-
 /// Node, desired state and plan for a manifest against the live state.
 pub fn plan_for(cluster: &Cluster, node: Option<&str>, live: &Live) -> Result<plan::Plan, CliError> {
     let node = pick_node(cluster, node, &live.state, &live.source)?;
@@ -225,11 +214,43 @@ pub fn cluster_scope(
 }
 
 fn plan_cmd(a: &PlanArgs, state_dir: &std::path::Path) -> Result<Exit, CliError> {
-    let cluster = load_cluster(&a.manifest)?;
-    let mut k = crate::kernel::linux::LinuxKernel::new(state_dir.to_path_buf());
-    let live = read_live(a.live.as_deref(), &mut k, &cluster_scope(&cluster, a.node.as_deref()))?;
+    let (cluster, live) = match &a.live {
+        Some(snapshot) => {
+            let cluster = load_cluster(&a.manifest)?;
+            let state = files::load_snapshot(snapshot)?;
+            (cluster, Live { state, source: snapshot.display().to_string() })
+        }
+        None => {
+            let mut k = crate::kernel::linux::LinuxKernel::new(state_dir.to_path_buf());
+            manifest_and_kernel(&a.manifest, a.node.as_deref(), &mut k, state_dir)?
+        }
+    };
     let p = plan_for(&cluster, a.node.as_deref(), &live)?;
     emit_plan(&p, &live.source, a)
+}
+
+/// Loads the manifest (through the cache) on one thread while this one reads the kernel;
+/// the sysctls, which depend on the manifest, are read last.
+pub fn manifest_and_kernel(
+    manifest: &std::path::Path,
+    node: Option<&str>,
+    k: &mut crate::kernel::linux::LinuxKernel,
+    state_dir: &std::path::Path,
+) -> Result<(Cluster, Live), CliError> {
+    let started = std::time::Instant::now();
+    let (validated, objects) = std::thread::scope(|s| {
+        let m = s.spawn(|| cache::load_validated(manifest, state_dir));
+        let objects = crate::kernel::snapshot_objects(k);
+        (m.join(), objects)
+    });
+    let validated = validated.map_err(|_| CliError::Usage("the manifest reader crashed".into()))??;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "manifest and kernel read");
+    for w in &validated.warnings {
+        eprintln!("{w}");
+    }
+    let cluster = validated.cluster;
+    let state = crate::kernel::add_sysctls(k, objects?, &cluster_scope(&cluster, node))?;
+    Ok((cluster, Live { state, source: "this host's kernel".into() }))
 }
 
 fn emit_plan(p: &plan::Plan, source: &str, a: &PlanArgs) -> Result<Exit, CliError> {

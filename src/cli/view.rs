@@ -37,6 +37,16 @@ pub fn plan_text(plan: &Plan, source: &str, color: bool) -> String {
     out
 }
 
+/// The last line of a text plan: the counts, or that nothing changes.
+pub fn summary_line(plan: &Plan) -> String {
+    let s = plan.summary;
+    if plan.changes.is_empty() {
+        format!("Node {}: no changes.", plan.node)
+    } else {
+        format!("Node {}: {} to add, {} to change, {} to destroy.", plan.node, s.add, s.change, s.destroy)
+    }
+}
+
 /// Renders a plan as JSON (the saved-plan format).
 pub fn plan_json(plan: &Plan) -> String {
     let mut s = serde_json::to_string_pretty(plan).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));

@@ -160,21 +160,30 @@ pub fn desired_scope(desired: &Desired) -> BTreeSet<SysctlKey> {
 /// Reads the live state of this host: all IPVS services, addresses, links, default routes,
 /// the ledger, and the sysctls in `scope`, the owned ones and their `all` counterparts.
 pub fn snapshot(k: &mut dyn Kernel, scope: &BTreeSet<SysctlKey>) -> KResult<NodeState> {
-    let owned = k.load()?;
-    let mut state = NodeState {
+    let base = snapshot_objects(k)?;
+    add_sysctls(k, base, scope)
+}
+
+/// The part of a snapshot that needs no manifest: IPVS, addresses, links, routes, ledger.
+pub fn snapshot_objects(k: &mut dyn Kernel) -> KResult<NodeState> {
+    Ok(NodeState {
+        owned: k.load()?,
         services: k.services()?.into_iter().map(|s| (s.key, s)).collect(),
         addresses: k.addresses()?.into_iter().map(|a| (a.key(), a)).collect(),
         links: k.links()?,
         routes: k.routes()?.into_iter().map(|r| (r.destination, r)).collect(),
         ..NodeState::default()
-    };
+    })
+}
+
+/// Adds the sysctls in `scope`, the owned ones and their `all` counterparts.
+pub fn add_sysctls(k: &mut dyn Kernel, mut state: NodeState, scope: &BTreeSet<SysctlKey>) -> KResult<NodeState> {
     let mut keys = scope.clone();
-    keys.extend(owned.sysctls.keys().cloned());
+    keys.extend(state.owned.sysctls.keys().cloned());
     for key in with_all_variants(&keys) {
         if let Some(v) = k.read(&key)? {
             state.sysctls.insert(key, v);
         }
     }
-    state.owned = owned;
     Ok(state)
 }

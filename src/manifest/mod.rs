@@ -12,6 +12,7 @@ pub mod types;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 pub use problem::{Problem, Problems, Severity};
 pub use types::Manifest;
@@ -27,35 +28,38 @@ pub struct Loaded {
     pub file: String,
     /// The directory relative paths in the manifest (secret files) are resolved against.
     pub dir: PathBuf,
-    /// The located YAML tree, for mapping key paths to lines.
-    pub tree: Located,
     /// The typed manifest.
     pub manifest: Manifest,
+    /// The text, kept to locate problems.
+    text: String,
+    /// The located YAML tree, built only when a problem needs a line number.
+    tree: OnceLock<Option<Located>>,
 }
 
 impl Loaded {
+    /// The line and column of a key path (or of its deepest existing ancestor).
+    pub fn locate(&self, path: &KeyPath) -> Option<Pos> {
+        let tree = self.tree.get_or_init(|| parse_tree(&self.file, &self.text).ok());
+        tree.as_ref().map(|t| yaml::locate(t, path))
+    }
+
     /// Makes a problem at `path`, located in this file.
     pub fn problem(&self, severity: Severity, path: KeyPath, message: String) -> Problem {
-        Problem {
-            severity,
-            file: self.file.clone(),
-            pos: Some(yaml::locate(&self.tree, &path)),
-            path,
-            message,
-            hint: None,
-        }
+        Problem { severity, file: self.file.clone(), pos: self.locate(&path), path, message, hint: None }
     }
 }
 
 /// Reads and parses the manifest at `path`.
 pub fn load(path: &Path) -> Result<Loaded, Problems> {
     let file = path.display().to_string();
-    let bytes = read(path, &file)?;
+    let bytes = read(path)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     parse(&file, dir, &bytes)
 }
 
-fn read(path: &Path, file: &str) -> Result<Vec<u8>, Problems> {
+/// Reads a manifest file whole, refusing directories and files over [`MAX_BYTES`].
+pub fn read(path: &Path) -> Result<Vec<u8>, Problems> {
+    let file = path.display().to_string();
     let whole = |message: String, hint: Option<String>| {
         Problems(vec![Problem {
             severity: Severity::Error,
@@ -78,17 +82,36 @@ fn read(path: &Path, file: &str) -> Result<Vec<u8>, Problems> {
 }
 
 /// Parses manifest bytes; `file` names them in problems.
+///
+/// The fast path parses once, straight into a JSON value (no spans), checks the shape and
+/// converts it to the typed manifest; line numbers are computed only when a problem needs
+/// them. Anything the fast path cannot take (a parse error, a non-string key) goes through
+/// the located tree, which gives the precise message.
 pub fn parse(file: &str, dir: PathBuf, bytes: &[u8]) -> Result<Loaded, Problems> {
-    let text = utf8(file, bytes).map_err(|p| Problems(vec![p]))?;
-    let tree = parse_tree(file, text).map_err(|p| Problems(vec![p]))?;
-    expect_mapping(file, &tree).map_err(|p| Problems(vec![p]))?;
-    let shape = schema::check(file, &tree);
+    let one = |p: Problem| Problems(vec![p]);
+    let text = utf8(file, bytes).map_err(one)?;
+    precheck(file, text).map_err(one)?;
+    let value = match serde_saphyr::from_str_with_options::<serde_json::Value>(text, options()) {
+        Ok(v) => v,
+        Err(_) => {
+            let tree = parse_tree(file, text).map_err(one)?;
+            yaml::to_json(&tree)
+        }
+    };
+    let loaded =
+        |manifest| Loaded { file: file.to_string(), dir, manifest, text: text.to_string(), tree: OnceLock::new() };
+    let mut draft = loaded(Manifest::empty());
+    expect_mapping(&draft, &value).map_err(one)?;
+    let shape = schema::check(&draft, &value);
     if !shape.is_empty() {
         return Err(Problems(shape));
     }
-    let manifest = serde_saphyr::from_str_with_options::<Manifest>(text, options())
-        .map_err(|e| Problems(vec![saphyr_problem(file, &e)]))?;
-    Ok(Loaded { file: file.to_string(), dir, tree, manifest })
+    draft.manifest = match serde_json::from_value::<Manifest>(value) {
+        Ok(m) => m,
+        Err(_) => serde_saphyr::from_str_with_options::<Manifest>(text, options())
+            .map_err(|e| Problems(vec![saphyr_problem(file, &e)]))?,
+    };
+    Ok(draft)
 }
 
 /// Parser options: strict booleans (`no`/`on` stay strings), duplicate keys are errors,
@@ -123,22 +146,25 @@ fn utf8<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, Problem> {
     })
 }
 
-fn parse_tree(file: &str, text: &str) -> Result<Located, Problem> {
+/// Empty files and files with NUL bytes (binaries) are refused before parsing.
+fn precheck(file: &str, text: &str) -> Result<(), Problem> {
     if text.trim().is_empty() {
         return Err(empty(file));
     }
-    if let Some(at) = text.find('\0') {
-        let line = text[..at].matches('\n').count() as u64 + 1;
-        let column = text[..at].rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
-        return Err(Problem {
-            severity: Severity::Error,
-            file: file.to_string(),
-            pos: Some(Pos { line, column }),
-            path: KeyPath::root(),
-            message: "the file contains NUL bytes (is it a binary file?)".into(),
-            hint: Some("a manifest is a YAML text file encoded in UTF-8".into()),
-        });
-    }
+    let Some(at) = text.find('\0') else { return Ok(()) };
+    let line = text[..at].matches('\n').count() as u64 + 1;
+    let column = text[..at].rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
+    Err(Problem {
+        severity: Severity::Error,
+        file: file.to_string(),
+        pos: Some(Pos { line, column }),
+        path: KeyPath::root(),
+        message: "the file contains NUL bytes (is it a binary file?)".into(),
+        hint: Some("a manifest is a YAML text file encoded in UTF-8".into()),
+    })
+}
+
+fn parse_tree(file: &str, text: &str) -> Result<Located, Problem> {
     let spanned: serde_saphyr::Spanned<yaml::Node> =
         serde_saphyr::from_str_with_options(text, options()).map_err(|e| saphyr_problem(file, &e))?;
     let pos = Pos { line: spanned.referenced.line(), column: spanned.referenced.column() };
@@ -156,14 +182,14 @@ fn empty(file: &str) -> Problem {
     }
 }
 
-fn expect_mapping(file: &str, tree: &Located) -> Result<(), Problem> {
-    match &tree.node {
-        yaml::Node::Map(_) => Ok(()),
-        yaml::Node::Null => Err(empty(file)),
+fn expect_mapping(loaded: &Loaded, value: &serde_json::Value) -> Result<(), Problem> {
+    match value {
+        serde_json::Value::Object(_) => Ok(()),
+        serde_json::Value::Null => Err(empty(&loaded.file)),
         _ => Err(Problem {
             severity: Severity::Error,
-            file: file.to_string(),
-            pos: Some(tree.pos),
+            file: loaded.file.clone(),
+            pos: loaded.locate(&KeyPath::root()),
             path: KeyPath::root(),
             message: "the manifest must be a mapping of keys (version, nodes, services, ...)".into(),
             hint: Some("start with `version: 1` and a `nodes:` mapping".into()),

@@ -6,7 +6,7 @@ use std::fmt;
 use super::yaml::{KeyPath, Pos};
 
 /// How bad a problem is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Severity {
     /// The manifest cannot be used.
     Error,
@@ -15,7 +15,7 @@ pub enum Severity {
 }
 
 /// One problem in a manifest.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Problem {
     /// Error or warning.
     pub severity: Severity,

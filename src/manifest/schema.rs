@@ -7,9 +7,10 @@ use schemars::generate::SchemaSettings;
 use schemars::transform::RecursiveTransform;
 use serde_json::Value;
 
+use super::Loaded;
 use super::problem::{Problem, Severity};
 use super::types::Manifest;
-use super::yaml::{self, KeyPath, Located};
+use super::yaml::KeyPath;
 
 /// The checked-in schema, as `lbconverge schema` prints it.
 pub const SCHEMA_TEXT: &str = include_str!("../../schemas/lbconverge.schema.json");
@@ -51,8 +52,10 @@ fn is_null_schema(v: &Value) -> bool {
     v.get("type").and_then(Value::as_str) == Some("null")
 }
 
-/// Checks the shape of a parsed manifest against the schema; returns every problem.
-pub fn check(file: &str, root: &Located) -> Vec<Problem> {
+/// Checks the shape of a parsed manifest against the schema; returns every problem, located
+/// in `loaded`'s file.
+pub fn check(loaded: &Loaded, instance: &Value) -> Vec<Problem> {
+    let file = loaded.file.as_str();
     let schema: Value = match serde_json::from_str(SCHEMA_TEXT) {
         Ok(v) => v,
         Err(e) => return vec![internal(file, format!("the built-in schema is not JSON: {e}"))],
@@ -61,9 +64,8 @@ pub fn check(file: &str, root: &Located) -> Vec<Problem> {
         Ok(v) => v,
         Err(e) => return vec![internal(file, format!("the built-in schema is invalid: {e}"))],
     };
-    let instance = yaml::to_json(root);
     let mut problems: Vec<Problem> =
-        validator.iter_errors(&instance).flat_map(|e| describe(file, root, &schema, &e)).collect();
+        validator.iter_errors(instance).flat_map(|e| describe(loaded, instance, &schema, &e)).collect();
     problems.sort_by(|a, b| (a.pos, &a.path, &a.message).cmp(&(b.pos, &b.path, &b.message)));
     problems.dedup();
     problems
@@ -80,16 +82,13 @@ fn internal(file: &str, message: String) -> Problem {
     }
 }
 
-fn describe(file: &str, root: &Located, schema: &Value, e: &jsonschema::ValidationError<'_>) -> Vec<Problem> {
+fn describe(loaded: &Loaded, root: &Value, schema: &Value, e: &jsonschema::ValidationError<'_>) -> Vec<Problem> {
     use jsonschema::error::ValidationErrorKind as K;
     let path = KeyPath::from_pointer(e.instance_path().as_str(), root);
-    let at = |path: KeyPath, message: String, hint: Option<String>| Problem {
-        severity: Severity::Error,
-        file: file.to_string(),
-        pos: Some(yaml::locate(root, &path)),
-        path,
-        message,
-        hint,
+    let at = |path: KeyPath, message: String, hint: Option<String>| {
+        let mut p = loaded.problem(Severity::Error, path, message);
+        p.hint = hint;
+        p
     };
     let sub = subschema(schema, e.schema_path().as_str());
     match e.kind() {

@@ -39,6 +39,22 @@ pub struct Manifest {
     pub services: BTreeMap<String, Service>,
 }
 
+impl Manifest {
+    /// A manifest with nothing in it (a placeholder while a file is being checked).
+    pub fn empty() -> Self {
+        Manifest {
+            version: 1,
+            cluster: None,
+            defaults: Defaults::default(),
+            nodes: BTreeMap::new(),
+            role_sysctls: BTreeMap::new(),
+            track_scripts: BTreeMap::new(),
+            vrrp: BTreeMap::new(),
+            services: BTreeMap::new(),
+        }
+    }
+}
+
 /// What a node does in the cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]

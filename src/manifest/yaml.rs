@@ -11,7 +11,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
 /// A position in a file, 1-based.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, serde::Serialize, serde::Deserialize)]
 pub struct Pos {
     /// Line, from 1.
     pub line: u64,
@@ -133,7 +133,7 @@ impl<'de> Deserialize<'de> for KeyText {
 }
 
 /// One step of a key path.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Step {
     /// A mapping key.
     Key(String),
@@ -142,7 +142,7 @@ pub enum Step {
 }
 
 /// A key path such as `services.http.backends.nginx01.port` or `nodes.a.addresses[0]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct KeyPath(pub Vec<Step>);
 
 impl KeyPath {
@@ -167,17 +167,21 @@ impl KeyPath {
         let mut v = self.0.clone();
         v.pop().map(|_| KeyPath(v))
     }
-    /// Builds a path from a JSON Pointer (`/services/http/port`).
-    pub fn from_pointer(pointer: &str, root: &Located) -> Self {
+    /// Builds a path from a JSON Pointer (`/services/http/port`) into `root`.
+    pub fn from_pointer(pointer: &str, root: &serde_json::Value) -> Self {
         let mut path = KeyPath::root();
         let mut node = Some(root);
         for raw in pointer.split('/').skip(1) {
             let seg = raw.replace("~1", "/").replace("~0", "~");
-            let step = match node.map(|n| &n.node) {
-                Some(Node::Seq(_)) => seg.parse().map(Step::Index).unwrap_or(Step::Key(seg)),
-                _ => Step::Key(seg),
+            let (step, next) = match node {
+                Some(serde_json::Value::Array(items)) => match seg.parse::<usize>() {
+                    Ok(i) => (Step::Index(i), items.get(i)),
+                    Err(_) => (Step::Key(seg), None),
+                },
+                Some(serde_json::Value::Object(map)) => (Step::Key(seg.clone()), map.get(&seg)),
+                _ => (Step::Key(seg), None),
             };
-            node = node.and_then(|n| child(n, &step));
+            node = next;
             path.0.push(step);
         }
         path

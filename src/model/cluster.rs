@@ -7,12 +7,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
 
 use super::ipvs::{Forwarding, Persistence, ServiceKey};
 use super::sysctl::SysctlKey;
 
 /// A validated cluster.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cluster {
     /// Cluster name, if given.
     pub name: Option<String>,
@@ -31,7 +32,7 @@ pub struct Cluster {
 }
 
 /// A node.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Node {
     /// Its name.
     pub name: String,
@@ -68,7 +69,7 @@ impl Node {
 }
 
 /// Where a VRRP password comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Secret {
     /// The first line of a file.
     File(PathBuf),
@@ -77,7 +78,7 @@ pub enum Secret {
 }
 
 /// A VRRP instance.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VrrpInstance {
     /// Its name.
     pub name: String,
@@ -110,7 +111,7 @@ pub struct VrrpInstance {
 }
 
 /// A member of a VRRP instance.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     /// Priority 1..255.
     pub priority: u8,
@@ -121,7 +122,7 @@ pub struct Member {
 }
 
 /// A track script.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrackScript {
     /// Command and arguments.
     pub command: Vec<String>,
@@ -136,7 +137,7 @@ pub struct TrackScript {
 }
 
 /// A virtual service.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VirtualService {
     /// Its name.
     pub name: String,
@@ -171,7 +172,7 @@ pub struct VirtualService {
 }
 
 /// A real server of a service.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Backend {
     /// Backend name (a node name or a label).
     pub name: String,
@@ -190,7 +191,7 @@ pub struct Backend {
 }
 
 /// The sorry server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SorryServer {
     /// Address.
     pub address: IpAddr,
@@ -201,7 +202,7 @@ pub struct SorryServer {
 }
 
 /// Kind of health check.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CheckKind {
     /// TCP connect.
     Tcp,
@@ -239,7 +240,7 @@ pub enum CheckKind {
 }
 
 /// A resolved health check.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
     /// What to do.
     pub kind: CheckKind,

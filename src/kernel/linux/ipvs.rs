@@ -65,12 +65,18 @@ impl NetlinkIpvs {
         let Some(fam) = self.family(false)? else { return Ok(Vec::new()) };
         let req = Request { kind: fam, flags: 0, payload: codec::get_services_msg() };
         let parts = self.sock.dump(req).map_err(|e| KernelError::io("list", "IPVS services", e))?;
-        let mut out = Vec::with_capacity(parts.len());
-        for p in parts {
-            let mut s = codec::parse_service(&p.payload).map_err(|e| KernelError::io("parse", "IPVS service", e))?;
-            s.dests = self.dests_of(fam, &s.key)?.into_iter().map(|d| (d.key(), d)).collect();
-            out.push(s);
+        let mut out: Vec<Service> = parts
+            .iter()
+            .map(|p| codec::parse_service(&p.payload).map_err(|e| KernelError::io("parse", "IPVS service", e)))
+            .collect::<KResult<_>>()?;
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_DUMP_THREADS);
+        if workers < 2 || out.len() < PARALLEL_FROM {
+            for s in &mut out {
+                fill_dests(&mut self.sock, fam, s)?;
+            }
+            return Ok(out);
         }
+        dump_dests_parallel(fam, &mut out, workers)?;
         Ok(out)
     }
 
@@ -81,15 +87,7 @@ impl NetlinkIpvs {
     }
 
     fn dests_of(&mut self, fam: u16, key: &ServiceKey) -> KResult<Vec<Dest>> {
-        let req = Request { kind: fam, flags: 0, payload: codec::service_key_msg(Cmd::GetDest, key) };
-        let parts = self.sock.dump(req).map_err(|e| KernelError::io("list destinations of", key.to_string(), e))?;
-        parts
-            .iter()
-            .map(|p| {
-                codec::parse_dest(&p.payload, key.family())
-                    .map_err(|e| KernelError::io("parse destination of", key.to_string(), e))
-            })
-            .collect()
+        dests_on(&mut self.sock, fam, key)
     }
 
     /// Runs writes pipelined; one result per op sent (sending stops after a failure).
@@ -99,6 +97,49 @@ impl NetlinkIpvs {
         let results = self.sock.pipeline(&reqs).map_err(|e| KernelError::io("send", "IPVS requests", e))?;
         Ok(results.into_iter().zip(ops).map(|(r, op)| r.map_err(|e| op_error(op, e))).collect())
     }
+}
+
+/// Tables at least this large are read by several threads.
+const PARALLEL_FROM: usize = 256;
+/// Sockets (and threads) reading destinations at most.
+const MAX_DUMP_THREADS: usize = 4;
+
+/// Each service needs its own GET_DEST dump, and a socket runs one dump at a time; large
+/// tables are read over several sockets in parallel.
+fn dump_dests_parallel(fam: u16, services: &mut [Service], workers: usize) -> KResult<()> {
+    let chunk = services.len().div_ceil(workers);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = services
+            .chunks_mut(chunk)
+            .map(|part| {
+                s.spawn(move || -> KResult<()> {
+                    let mut sock = NlSocket::open(netlink_sys::protocols::NETLINK_GENERIC)
+                        .map_err(|e| KernelError::io("open", "generic netlink socket", e))?;
+                    part.iter_mut().try_for_each(|svc| fill_dests(&mut sock, fam, svc))
+                })
+            })
+            .collect();
+        handles.into_iter().try_for_each(|h| {
+            h.join().unwrap_or_else(|_| Err(KernelError::io("list", "IPVS destinations", io::Error::other("reader thread panicked"))))
+        })
+    })
+}
+
+fn fill_dests(sock: &mut NlSocket, fam: u16, s: &mut Service) -> KResult<()> {
+    s.dests = dests_on(sock, fam, &s.key)?.into_iter().map(|d| (d.key(), d)).collect();
+    Ok(())
+}
+
+fn dests_on(sock: &mut NlSocket, fam: u16, key: &ServiceKey) -> KResult<Vec<Dest>> {
+    let req = Request { kind: fam, flags: 0, payload: codec::service_key_msg(Cmd::GetDest, key) };
+    let parts = sock.dump(req).map_err(|e| KernelError::io("list destinations of", key.to_string(), e))?;
+    parts
+        .iter()
+        .map(|p| {
+            codec::parse_dest(&p.payload, key.family())
+                .map_err(|e| KernelError::io("parse destination of", key.to_string(), e))
+        })
+        .collect()
 }
 
 fn absent(e: KernelError) -> KernelError {

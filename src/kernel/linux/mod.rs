@@ -21,6 +21,10 @@ use crate::model::sysctl::SysctlKey;
 
 /// This host's kernel.
 pub struct LinuxKernel {
+    /// Netlink write requests sent (IPVS and rtnetlink), for reports and benchmarks.
+    pub netlink_writes: u64,
+    /// Sysctl values written.
+    pub sysctl_writes: u64,
     ipvs: Option<ipvs::NetlinkIpvs>,
     rtnl: Option<rtnl::Rtnl>,
     sysctl: sysctl::ProcSys,
@@ -32,6 +36,8 @@ impl LinuxKernel {
     /// `state_dir`.
     pub fn new(state_dir: PathBuf) -> Self {
         LinuxKernel {
+            netlink_writes: 0,
+            sysctl_writes: 0,
             ipvs: None,
             rtnl: None,
             sysctl: sysctl::ProcSys::default(),
@@ -40,21 +46,26 @@ impl LinuxKernel {
     }
 
     fn ipvs(&mut self) -> KResult<&mut ipvs::NetlinkIpvs> {
-        if self.ipvs.is_none() {
-            self.ipvs = Some(ipvs::NetlinkIpvs::open()?);
+        match &mut self.ipvs {
+            Some(i) => Ok(i),
+            slot => Ok(slot.insert(ipvs::NetlinkIpvs::open()?)),
         }
-        Ok(self.ipvs.as_mut().expect("just set"))
     }
 
     fn rtnl(&mut self) -> KResult<&mut rtnl::Rtnl> {
-        if self.rtnl.is_none() {
-            self.rtnl = Some(rtnl::Rtnl::open()?);
+        match &mut self.rtnl {
+            Some(r) => Ok(r),
+            slot => Ok(slot.insert(rtnl::Rtnl::open()?)),
         }
-        Ok(self.rtnl.as_mut().expect("just set"))
     }
 
     fn one(&mut self, op: IpvsOp) -> KResult<()> {
-        self.ipvs()?.batch(std::slice::from_ref(&op))?.pop().unwrap_or(Ok(()))
+        self.batch(std::slice::from_ref(&op))?.pop().unwrap_or(Ok(()))
+    }
+
+    fn counted<T>(&mut self, f: impl FnOnce(&mut rtnl::Rtnl) -> KResult<T>) -> KResult<T> {
+        self.netlink_writes += 1;
+        f(self.rtnl()?)
     }
 }
 
@@ -93,7 +104,9 @@ impl Ipvs for LinuxKernel {
         self.one(IpvsOp::DelDest(*service, dest))
     }
     fn batch(&mut self, ops: &[IpvsOp]) -> KResult<Vec<KResult<()>>> {
-        self.ipvs()?.batch(ops)
+        let results = self.ipvs()?.batch(ops)?;
+        self.netlink_writes += results.len() as u64;
+        Ok(results)
     }
 }
 
@@ -105,13 +118,13 @@ impl Addrs for LinuxKernel {
         self.rtnl()?.links()
     }
     fn add_address(&mut self, a: &Address) -> KResult<()> {
-        self.rtnl()?.add_address(a)
+        self.counted(|r| r.add_address(a))
     }
     fn del_address(&mut self, a: &Address) -> KResult<()> {
-        self.rtnl()?.del_address(a)
+        self.counted(|r| r.del_address(a))
     }
     fn link_up(&mut self, interface: &str) -> KResult<()> {
-        self.rtnl()?.link_up(interface)
+        self.counted(|r| r.link_up(interface))
     }
 }
 
@@ -120,10 +133,10 @@ impl Routes for LinuxKernel {
         self.rtnl()?.routes()
     }
     fn set_route(&mut self, r: &Route) -> KResult<()> {
-        self.rtnl()?.set_route(r)
+        self.counted(|n| n.set_route(r))
     }
     fn del_route(&mut self, r: &Route) -> KResult<()> {
-        self.rtnl()?.del_route(r)
+        self.counted(|n| n.del_route(r))
     }
 }
 
@@ -132,6 +145,7 @@ impl Sysctls for LinuxKernel {
         self.sysctl.read(key)
     }
     fn write(&mut self, key: &SysctlKey, value: &str) -> KResult<()> {
+        self.sysctl_writes += 1;
         self.sysctl.write(key, value)
     }
 }

@@ -47,7 +47,7 @@ impl Facts for NoFacts {
 }
 
 /// A validated cluster and the warnings found on the way.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Validated {
     /// The cluster.
     pub cluster: Cluster,

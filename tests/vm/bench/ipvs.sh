@@ -1,0 +1,49 @@
+# Benchmark inside the VM (tools/bench-ipvs): lbconverge apply vs ipvsadm -R into an empty
+# table, a no-op plan vs ipvsadm -S -n, and one changed weight. Every measurement that fills
+# a table gets a fresh network namespace: IPVS keeps deleted destinations in a per-namespace
+# trash list that slows later adds, which would favour whichever tool runs first.
+# "cold" = the manifest is parsed and checked; "warm" = it comes from lbconverge's cache.
+. tests/vm/lib.sh
+B=/root/bench
+RUNS=${RUNS:-3}
+now() { echo "$EPOCHREALTIME"; }
+ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# timed NAME CMD...: appends CMD's wall time in ms to /tmp/t.NAME; fails the run on error.
+timed() {
+    name=$1; shift
+    t0=$(now); "$@" > /tmp/out.$name 2>&1; rc=$?; t1=$(now)
+    [ $rc = 0 ] || { fail "$name exited $rc"; tail -5 /tmp/out.$name; }
+    ms "$t0" "$t1" >> /tmp/t.$name; echo >> /tmp/t.$name
+}
+fresh() { ip netns add "$1"; ip -n "$1" link set lo up; ip -n "$1" link add eth0 type dummy; ip -n "$1" addr add 10.0.200.2/8 dev eth0; ip -n "$1" link set eth0 up; }
+in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
+lbc_in() { ns=$1; sd=$2; shift 2; ip netns exec "$ns" lbconverge --state-dir "$sd" "$@"; }
+modprobe ip_vs
+modprobe ip_vs_wlc
+for run in $(seq "$RUNS"); do
+    fresh r$run
+    t0=$(now); in_ns r$run ipvsadm -R < $B/big.rules; t1=$(now); ms "$t0" "$t1" >> /tmp/t.ipvsadm_restore; echo >> /tmp/t.ipvsadm_restore
+    timed ipvsadm_save sh -c "ip netns exec r$run ipvsadm -S -n > /tmp/saved.$run"
+    sd=/var/lib/s$run
+    fresh a$run
+    timed apply_cold lbc_in a$run $sd apply $B/big.yaml --auto-approve --quiet
+    timed plan_warm lbc_in a$run $sd plan $B/big.yaml --detailed-exitcode
+    rm -rf $sd/cache
+    timed plan_cold lbc_in a$run $sd plan $B/big.yaml --detailed-exitcode
+    timed one_weight lbc_in a$run $sd apply $B/big-one-weight.yaml --auto-approve --quiet
+    grep "Apply complete" /tmp/out.one_weight
+    in_ns a$run ipvsadm -S -n | sort > /tmp/ours.$run
+    fresh w$run
+    timed apply_warm lbc_in w$run $sd apply $B/big.yaml --auto-approve --quiet
+    ip netns del r$run; ip netns del a$run; ip netns del w$run
+done
+sort /tmp/saved.1 > /tmp/theirs
+sed 's/-w 2$/-w 1/' /tmp/ours.1 | sort > /tmp/ours.norm
+same_file "lbconverge and ipvsadm -R wrote the same table (but the changed weight)" /tmp/theirs /tmp/ours.norm
+check "one changed weight is one netlink write" grep -q "Apply complete: 1 changes (1 netlink and 0 sysctl writes)" /tmp/out.one_weight
+echo "services: $(grep -c '^-A' $B/big.rules)  destinations: $(grep -c '^-a' $B/big.rules)  runs: $RUNS"
+for m in ipvsadm_restore apply_cold apply_warm ipvsadm_save plan_cold plan_warm one_weight; do
+    echo "$m-ms: median $(grep . /tmp/t.$m | median)  (all: $(grep . /tmp/t.$m | tr '\n' ' '))"
+done
+finish
