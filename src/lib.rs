@@ -17,12 +17,14 @@
 //! - [`plan`]: the diff between desired and live state, ordered for safety.
 //! - [`kernel`]: traits for each kernel subsystem and their implementations.
 //! - [`apply`]: executes a plan against a kernel.
+//! - [`daemon`]: `lbconverge run`: VRRP instances, tracking, and the reconcile loop.
 //! - [`cli`]: commands, exit codes and views.
 //! - [`vrrp`]: VRRP advert codec, state machine and tracking (pure; time is an argument).
 #![warn(missing_docs)]
 
 pub mod apply;
 pub mod cli;
+pub mod daemon;
 pub mod kernel;
 pub mod manifest;
 pub mod model;

@@ -20,9 +20,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr, filtered by `LBCONVERGE_LOG` (e.g. `debug`; default: warnings only).
+/// Logs go to stderr, filtered by `LBCONVERGE_LOG` (e.g. `debug`; default: `info`).
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LBCONVERGE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
 }

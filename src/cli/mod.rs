@@ -44,8 +44,27 @@ pub enum Command {
     Apply(apply_cmd::ApplyArgs),
     /// Print this host's live state: a snapshot `plan --live` reads, JSON, or ipvsadm rules.
     Show(show_cmd::ShowArgs),
+    /// The daemon: run this node's VRRP instances and keep its kernel converged.
+    Run(RunArgs),
     /// Print the manifest's JSON Schema.
     Schema,
+}
+
+/// `run` arguments.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The manifest file; changes to it are picked up within a second (or on SIGHUP).
+    pub manifest: PathBuf,
+    /// The manifest node this host is. Default: the node whose address this host holds.
+    #[arg(long)]
+    pub node: Option<String>,
+    /// Re-read the kernel and repair drift at least this often.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub resync: std::time::Duration,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    crate::model::validate::parse::duration(&crate::manifest::types::Duration::Text(s.to_string()))
 }
 
 /// `validate` arguments.
@@ -109,6 +128,9 @@ pub enum CliError {
     /// apply stopped.
     #[error("{0}")]
     Apply(String),
+    /// The daemon stopped with an error.
+    #[error("{0}")]
+    Daemon(String),
 }
 
 /// Parses arguments; usage errors exit 1 (not clap's 2, which means "changes").
@@ -126,6 +148,15 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
         Command::Plan(a) => plan_cmd(&a, &cli.state_dir),
         Command::Apply(a) => apply_cmd::run(&a, &cli.state_dir),
         Command::Show(a) => show_cmd::run(&a, &cli.state_dir),
+        Command::Run(a) => {
+            let opts = crate::daemon::DaemonOptions {
+                manifest: a.manifest,
+                node: a.node,
+                state_dir: cli.state_dir,
+                resync: a.resync,
+            };
+            crate::daemon::run(opts).map(|()| Exit::Ok).map_err(|e| CliError::Daemon(e.to_string()))
+        }
         Command::Schema => {
             print!("{}", manifest::schema::SCHEMA_TEXT);
             Ok(Exit::Ok)

@@ -1,6 +1,7 @@
-//! VRRP, the pure parts: the advert codec, the per-instance state machine and the
-//! tracking that yields the effective priority. No sockets, no clock, no files: time comes in
-//! as an argument (a `Duration` since an arbitrary epoch chosen by the caller).
+//! VRRP. The pure parts: the advert codec, the per-instance state machine and the tracking
+//! that yields the effective priority; no sockets, no clock, no files: time comes in as an
+//! argument (a `Duration` since an arbitrary epoch chosen by the caller). The effects: the
+//! raw sockets ([`net`]) and the gratuitous ARP / neighbour advertisements ([`announce`]).
 //!
 //! ```text
 //! packet::decode(payload, src, dst, ttl, &Expect) -> Advert | DropReason   receive side
@@ -17,8 +18,12 @@
 //! - [`packet`]: VRRPv2/v3 advert codec, drop reasons and their counters.
 //! - [`fsm`]: the RFC 5798 §6.4 state machine plus FAULT, with keepalived's preempt rules.
 //! - [`track`]: rise/fall of track scripts and interfaces, weights, effective priority.
+//! - [`net`]: protocol-112 sockets (effects).
+//! - [`announce`]: gratuitous ARP and unsolicited NA (effects).
 
+pub mod announce;
 pub mod fsm;
+pub mod net;
 pub mod packet;
 pub mod track;
 

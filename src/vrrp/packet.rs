@@ -178,11 +178,14 @@ pub enum DropReason {
     /// v2 advert interval differs from the instance's (RFC 3768 7.1).
     #[error("VRRPv2 advert interval differs from ours")]
     IntervalMismatch,
+    /// Unicast mode: the sender is not a configured peer (checked by the socket layer).
+    #[error("sender is not a configured unicast peer")]
+    UnknownPeer,
 }
 
 impl DropReason {
     /// Every reason, in check order.
-    pub const ALL: [DropReason; 14] = [
+    pub const ALL: [DropReason; 15] = [
         DropReason::TtlNot255,
         DropReason::Truncated,
         DropReason::BadVersion,
@@ -197,6 +200,7 @@ impl DropReason {
         DropReason::AuthMismatch,
         DropReason::ZeroInterval,
         DropReason::IntervalMismatch,
+        DropReason::UnknownPeer,
     ];
 
     /// A stable snake_case name, for metrics and status output.
@@ -216,6 +220,7 @@ impl DropReason {
             DropReason::AuthMismatch => "auth_mismatch",
             DropReason::ZeroInterval => "zero_interval",
             DropReason::IntervalMismatch => "interval_mismatch",
+            DropReason::UnknownPeer => "unknown_peer",
         }
     }
 

@@ -120,7 +120,9 @@ fn dump_dests_parallel(fam: u16, services: &mut [Service], workers: usize) -> KR
             })
             .collect();
         handles.into_iter().try_for_each(|h| {
-            h.join().unwrap_or_else(|_| Err(KernelError::io("list", "IPVS destinations", io::Error::other("reader thread panicked"))))
+            h.join().unwrap_or_else(|_| {
+                Err(KernelError::io("list", "IPVS destinations", io::Error::other("reader thread panicked")))
+            })
         })
     })
 }

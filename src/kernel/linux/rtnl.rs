@@ -84,6 +84,25 @@ impl Rtnl {
         })
     }
 
+    /// An interface's index and hardware address, like `ip link show dev NAME`.
+    pub fn link_details(&mut self, name: &str) -> KResult<(u32, Vec<u8>)> {
+        for m in self.dump(RTM_GETLINK, emit(&LinkMessage::default()), "links")? {
+            let msg =
+                LinkMessage::parse(&m.payload[..]).map_err(|e| KernelError::io("parse", "link", decode_err(e)))?;
+            let named = msg.attributes.iter().any(|a| matches!(a, LinkAttribute::IfName(n) if n == name));
+            if !named {
+                continue;
+            }
+            let mac = msg.attributes.iter().find_map(|a| match a {
+                LinkAttribute::Address(m) => Some(m.clone()),
+                _ => None,
+            });
+            return Ok((msg.header.index, mac.unwrap_or_default()));
+        }
+        Err(KernelError::errno("look up", name, ENODEV)
+            .with_hint(format!("interface {name} does not exist on this host")))
+    }
+
     /// Every interface, like `ip link show`.
     pub fn links(&mut self) -> KResult<BTreeMap<String, Link>> {
         Ok(self.link_table()?.into_values().map(|(n, up)| (n, Link { up })).collect())

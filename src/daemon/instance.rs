@@ -1,0 +1,327 @@
+//! One VRRP instance on its own thread, so that its timers never wait behind an apply or a
+//! health check: it receives adverts, runs the state machine, sends adverts, and on becoming
+//! master adds the VIPs and announces them (gratuitous ARP / unsolicited NA), again after
+//! 5 s; on leaving master it removes them. Control messages (priority from tracking, stop)
+//! arrive on a channel that is checked at least every 10 ms.
+
+use std::net::IpAddr;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::DaemonError;
+use super::spec::InstanceSpec;
+use crate::kernel::linux::rtnl::Rtnl;
+use crate::model::net::Address;
+use crate::vrrp::fsm::{Action, Config, Fsm, Input};
+use crate::vrrp::net::VrrpSocket;
+use crate::vrrp::packet::{self, Advert, Checksum, DropCounters, Expect, Family, MULTICAST_V4, MULTICAST_V6};
+use crate::vrrp::{announce, fsm};
+
+/// Longest wait before control messages are looked at.
+const CONTROL_POLL: Duration = Duration::from_millis(10);
+/// keepalived's `vrrp_garp_master_delay`: the second burst of announcements.
+const SECOND_BURST: Duration = Duration::from_secs(5);
+
+/// A message to a running instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// The effective priority from tracking; `None` = FAULT.
+    Priority(Option<u8>),
+    /// Stop gracefully: priority-0 advert, VIPs removed.
+    Stop,
+}
+
+/// A running instance.
+pub struct Running {
+    /// What it runs with.
+    pub spec: InstanceSpec,
+    /// Its control channel.
+    pub control: Sender<Control>,
+    thread: JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops it gracefully and waits for it.
+    pub fn stop(self) {
+        let _ = self.control.send(Control::Stop);
+        let _ = self.thread.join();
+    }
+}
+
+/// Starts an instance thread.
+pub fn start(spec: InstanceSpec) -> Result<Running, DaemonError> {
+    let (tx, rx) = channel();
+    let name = spec.name.clone();
+    let setup = Instance::new(&spec).map_err(|e| DaemonError::Instance { instance: name.clone(), cause: e })?;
+    let thread = std::thread::Builder::new()
+        .name(format!("vrrp-{name}"))
+        .spawn(move || setup.run(rx))
+        .map_err(|e| DaemonError::Instance { instance: name, cause: e.to_string() })?;
+    Ok(Running { spec, control: tx, thread })
+}
+
+struct Instance {
+    spec: InstanceSpec,
+    fsm: Fsm,
+    sock: VrrpSocket,
+    rtnl: Rtnl,
+    vip_ifindex: u32,
+    vip_mac: [u8; 6],
+    expect: Expect,
+    group: IpAddr,
+    epoch: Instant,
+    drops: DropCounters,
+    second_burst: Option<Duration>,
+}
+
+fn mac6(m: &[u8]) -> [u8; 6] {
+    let mut out = [0u8; 6];
+    for (o, b) in out.iter_mut().zip(m) {
+        *o = *b;
+    }
+    out
+}
+
+impl Instance {
+    fn new(spec: &InstanceSpec) -> Result<Instance, String> {
+        let mut rtnl = Rtnl::open().map_err(|e| e.to_string())?;
+        let (ifindex, _) = rtnl.link_details(&spec.interface).map_err(|e| e.to_string())?;
+        let (vip_ifindex, mac) = rtnl.link_details(&spec.vip_interface).map_err(|e| e.to_string())?;
+        let source = match spec.source {
+            Some(s) => s,
+            None => link_local(&mut rtnl, &spec.interface)?,
+        };
+        let sock = VrrpSocket::open(&spec.interface, ifindex, source, spec.unicast_peers.is_some())
+            .map_err(|e| format!("open VRRP socket on {}: {e}", spec.interface))?;
+        let cfg = Config {
+            preempt: spec.preempt,
+            preempt_delay: spec.preempt_delay,
+            ..Config::new(spec.version, spec.priority, spec.advert, source)
+        };
+        let interval_cs = cfg.interval_cs();
+        let fsm = Fsm::new(cfg).map_err(|e| e.to_string())?;
+        let family = if spec.is_v6() { Family::Ipv6 } else { Family::Ipv4 };
+        let expect = Expect { version: spec.version, vrid: spec.vrid, family, auth: spec.auth, interval_cs };
+        let group = if spec.is_v6() { IpAddr::V6(MULTICAST_V6) } else { IpAddr::V4(MULTICAST_V4) };
+        Ok(Instance {
+            spec: spec.clone(),
+            fsm,
+            sock,
+            rtnl,
+            vip_ifindex,
+            vip_mac: mac6(&mac),
+            expect,
+            group,
+            epoch: Instant::now(),
+            drops: DropCounters::new(),
+            second_burst: None,
+        })
+    }
+
+    fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    fn run(mut self, control: Receiver<Control>) {
+        // A crashed predecessor may have left the VIPs behind; a starting instance holds none.
+        self.release_vips();
+        let now = self.now();
+        let actions = self.fsm.step(Input::Startup, now);
+        self.perform(actions);
+        loop {
+            if let Some(stop) = self.control(&control)
+                && stop
+            {
+                break;
+            }
+            self.wait_and_receive();
+            self.timers();
+        }
+        let now = self.now();
+        let actions = self.fsm.step(Input::Shutdown, now);
+        self.perform(actions);
+        self.release_vips();
+        let drops = self.drops.list();
+        if !drops.is_empty() {
+            let text: Vec<String> = drops.iter().map(|(r, n)| format!("{}={n}", r.name())).collect();
+            tracing::info!(instance = %self.spec.name, dropped = %text.join(","), "vrrp packets dropped");
+        }
+    }
+
+    /// Handles pending control messages; `Some(true)` to stop.
+    fn control(&mut self, rx: &Receiver<Control>) -> Option<bool> {
+        loop {
+            match rx.try_recv() {
+                Ok(Control::Stop) => return Some(true),
+                Ok(Control::Priority(p)) => {
+                    let now = self.now();
+                    let actions = self.fsm.step(Input::EffectivePriority(p), now);
+                    self.perform(actions);
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => return None,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => return Some(true),
+            }
+        }
+    }
+
+    fn wait_and_receive(&mut self) {
+        let now = self.now();
+        let due = [self.fsm.next_deadline(), self.second_burst].into_iter().flatten().min();
+        let wait = due.map_or(CONTROL_POLL, |d| d.saturating_sub(now).min(CONTROL_POLL));
+        match self.sock.recv(wait) {
+            Ok(Some(pkt)) => self.received(pkt),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(instance = %self.spec.name, error = %e, "vrrp receive failed");
+                std::thread::sleep(CONTROL_POLL);
+            }
+        }
+    }
+
+    fn received(&mut self, pkt: crate::vrrp::net::Received) {
+        if pkt.src == self.sock.source {
+            return;
+        }
+        if let Some(peers) = &self.spec.unicast_peers
+            && !peers.contains(&pkt.src)
+        {
+            self.drops.bump(packet::DropReason::UnknownPeer);
+            return;
+        }
+        let decoded = packet::decode(&pkt.payload, pkt.src, pkt.dst, pkt.ttl, &self.expect);
+        let Some(advert) = self.drops.count(decoded) else { return };
+        let now = self.now();
+        let actions = self.fsm.step(Input::advert(pkt.src, &advert), now);
+        self.perform(actions);
+    }
+
+    fn timers(&mut self) {
+        let now = self.now();
+        if self.fsm.next_deadline().is_some_and(|d| d <= now) {
+            let actions = self.fsm.step(Input::Tick, now);
+            self.perform(actions);
+        }
+        if self.second_burst.is_some_and(|d| d <= now) {
+            self.second_burst = None;
+            self.announce();
+        }
+    }
+
+    fn perform(&mut self, actions: Vec<Action>) {
+        for a in actions {
+            match a {
+                Action::Transition(t) => self.transition(&t),
+                Action::SendAdvert { priority } => self.send_advert(priority),
+                Action::TakeVips => self.take_vips(),
+                Action::ReleaseVips => {
+                    self.second_burst = None;
+                    self.release_vips();
+                }
+            }
+        }
+    }
+
+    fn transition(&self, t: &fsm::Transition) {
+        tracing::info!(
+            instance = %self.spec.name,
+            vrid = self.spec.vrid,
+            from = %t.from,
+            to = %t.to,
+            priority = self.fsm.priority().unwrap_or(0),
+            reason = %t.reason,
+            "vrrp transition"
+        );
+        if let Some(cmd) = &self.spec.notify {
+            notify(cmd, &self.spec.name, &t.to.to_string(), self.fsm.priority().unwrap_or(0));
+        }
+    }
+
+    fn send_advert(&mut self, priority: u8) {
+        let advert = Advert {
+            version: self.spec.version,
+            vrid: self.spec.vrid,
+            priority,
+            interval_cs: self.expect.interval_cs,
+            addresses: self.spec.vips.iter().map(|v| v.addr()).collect(),
+            auth: self.spec.auth,
+            checksum: Checksum::Standard,
+        };
+        let dsts = match &self.spec.unicast_peers {
+            Some(peers) => peers.clone(),
+            None => vec![self.group],
+        };
+        for dst in dsts {
+            let sent = packet::encode(&advert, self.sock.source, dst)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| self.sock.send(&bytes, dst).map_err(|e| e.to_string()));
+            if let Err(e) = sent {
+                tracing::warn!(instance = %self.spec.name, to = %dst, error = %e, "vrrp advert not sent");
+            }
+        }
+    }
+
+    fn vip_addresses(&self) -> Vec<Address> {
+        self.spec
+            .vips
+            .iter()
+            .map(|v| Address { interface: self.spec.vip_interface.clone(), address: *v, label: None })
+            .collect()
+    }
+
+    fn take_vips(&mut self) {
+        for a in self.vip_addresses() {
+            if let Err(e) = self.rtnl.add_address(&a)
+                && e.raw_errno() != Some(17)
+            {
+                tracing::error!(instance = %self.spec.name, error = %e, "VIP not added");
+            }
+        }
+        self.announce();
+        self.second_burst = Some(self.now() + SECOND_BURST);
+    }
+
+    fn announce(&mut self) {
+        for v in &self.spec.vips {
+            if let Err(e) = announce::announce(v.addr(), self.vip_ifindex, self.vip_mac, self.spec.garp_repeat) {
+                tracing::warn!(instance = %self.spec.name, vip = %v.addr(), error = %e, "announcement not sent");
+            }
+        }
+    }
+
+    fn release_vips(&mut self) {
+        for a in self.vip_addresses() {
+            if let Err(e) = self.rtnl.del_address(&a)
+                && e.raw_errno() != Some(99)
+                && e.raw_errno() != Some(19)
+            {
+                tracing::error!(instance = %self.spec.name, error = %e, "VIP not removed");
+            }
+        }
+    }
+}
+
+/// The interface's IPv6 link-local address (the source of IPv6 multicast adverts).
+fn link_local(rtnl: &mut Rtnl, iface: &str) -> Result<IpAddr, String> {
+    let addrs = rtnl.addresses().map_err(|e| e.to_string())?;
+    addrs
+        .iter()
+        .filter(|a| a.interface == iface)
+        .map(|a| a.address.addr())
+        .find(|a| matches!(a, IpAddr::V6(v6) if v6.is_unicast_link_local()))
+        .ok_or_else(|| format!("interface {iface} has no IPv6 link-local address for VRRPv3 over IPv6"))
+}
+
+/// Runs the notify command with `INSTANCE <name> <STATE> <priority>` appended, without
+/// waiting for it.
+fn notify(cmd: &[String], instance: &str, state: &str, priority: u8) {
+    let Some((prog, args)) = cmd.split_first() else { return };
+    let mut c = std::process::Command::new(prog);
+    c.args(args).args(["INSTANCE", instance, state, &priority.to_string()]);
+    match c.spawn() {
+        Ok(mut child) => {
+            std::thread::spawn(move || child.wait());
+        }
+        Err(e) => tracing::warn!(instance, command = %prog, error = %e, "notify command not started"),
+    }
+}

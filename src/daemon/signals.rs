@@ -1,0 +1,46 @@
+//! Signals for the daemon: SIGTERM and SIGINT stop it gracefully, SIGHUP reloads the
+//! manifest. They are blocked in every thread and taken by one thread with `sigwait`, so no
+//! handler ever runs in the middle of VRRP or kernel work.
+
+use std::sync::mpsc::Sender;
+
+use super::Event;
+
+fn set() -> libc::sigset_t {
+    // SAFETY: sigemptyset/sigaddset initialise and fill a sigset_t we own.
+    unsafe {
+        let mut s: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut s);
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            libc::sigaddset(&raw mut s, sig);
+        }
+        s
+    }
+}
+
+/// Blocks the daemon's signals in this thread and every thread it starts afterwards.
+pub fn block() {
+    let s = set();
+    // SAFETY: s is a valid, initialised signal set; no old mask is requested.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_BLOCK, &raw const s, std::ptr::null_mut());
+    }
+}
+
+/// Starts the thread that turns signals into events.
+pub fn listen(tx: Sender<Event>) {
+    std::thread::spawn(move || {
+        let s = set();
+        loop {
+            let mut sig: libc::c_int = 0;
+            // SAFETY: s is a valid signal set blocked in this thread; sig is a valid out pointer.
+            if unsafe { libc::sigwait(&raw const s, &raw mut sig) } != 0 {
+                continue;
+            }
+            let event = if sig == libc::SIGHUP { Event::Reload } else { Event::Stop };
+            if tx.send(event).is_err() {
+                return;
+            }
+        }
+    });
+}

@@ -1,0 +1,140 @@
+//! Tracking for the running VRRP instances: each track script runs on its own thread (so a
+//! slow script delays nothing else), link states are polled every 100 ms, and whenever an
+//! instance's effective priority changes it gets a `Priority` control message.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::instance::{Control, Running};
+use crate::kernel::linux::rtnl::Rtnl;
+use crate::model::cluster::TrackScript;
+use crate::vrrp::track::Tracking;
+
+const LINK_POLL: Duration = Duration::from_millis(100);
+
+/// The running tracker threads.
+pub struct Tracker {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Tracker {
+    /// Stops every tracker thread and waits for them.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Watched {
+    tracking: Tracking,
+    ifaces: Vec<String>,
+    control: Sender<Control>,
+    last: Option<u8>,
+}
+
+/// Starts tracking for the instances that track anything.
+pub fn start(running: &[Running]) -> Tracker {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = channel::<(String, bool)>();
+    let mut scripts: BTreeMap<String, TrackScript> = BTreeMap::new();
+    let mut watched = Vec::new();
+    for r in running.iter().filter(|r| !r.spec.track_scripts.is_empty() || !r.spec.track_interfaces.is_empty()) {
+        let mut t = Tracking::new(r.spec.priority);
+        for (name, (weight, s)) in &r.spec.track_scripts {
+            t = t.with_script(name, *weight, s.rise, s.fall, true);
+            scripts.insert(name.clone(), s.clone());
+        }
+        for (name, weight) in &r.spec.track_interfaces {
+            t = t.with_interface(name, *weight, true);
+        }
+        let last = t.effective_priority();
+        let ifaces = r.spec.track_interfaces.keys().cloned().collect();
+        watched.push(Watched { tracking: t, ifaces, control: r.control.clone(), last });
+    }
+    if watched.is_empty() {
+        return Tracker { stop, threads: Vec::new() };
+    }
+    let mut threads: Vec<JoinHandle<()>> =
+        scripts.into_iter().map(|(name, s)| spawn_script(name, s, tx.clone(), stop.clone())).collect();
+    let flag = stop.clone();
+    threads.push(std::thread::spawn(move || coordinate(watched, rx, flag)));
+    Tracker { stop, threads }
+}
+
+fn spawn_script(name: String, s: TrackScript, tx: Sender<(String, bool)>, stop: Arc<AtomicBool>) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::SeqCst) {
+            let started = Instant::now();
+            let ok = run_script(&s.command, s.timeout);
+            if tx.send((name.clone(), ok)).is_err() {
+                return;
+            }
+            while started.elapsed() < s.interval && !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    })
+}
+
+/// Runs a track command; true when it exits 0 within `timeout` (it is killed after).
+pub fn run_script(cmd: &[String], timeout: Duration) -> bool {
+    let Some((prog, args)) = cmd.split_first() else { return false };
+    let Ok(mut child) = Command::new(prog).args(args).stdin(std::process::Stdio::null()).spawn() else { return false };
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.success(),
+            Ok(None) if started.elapsed() >= timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(_) => return false,
+        }
+    }
+}
+
+fn coordinate(mut watched: Vec<Watched>, rx: Receiver<(String, bool)>, stop: Arc<AtomicBool>) {
+    let mut rtnl = Rtnl::open().ok();
+    for w in &watched {
+        let _ = w.control.send(Control::Priority(w.last));
+    }
+    while !stop.load(Ordering::SeqCst) {
+        match rx.recv_timeout(LINK_POLL) {
+            Ok((name, ok)) => watched.iter_mut().for_each(|w| {
+                let _ = w.tracking.script_result(&name, ok);
+            }),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        if let Some(links) = rtnl.as_mut().and_then(|r| r.links().ok()) {
+            for w in &mut watched {
+                for name in &w.ifaces {
+                    let up = links.get(name).is_some_and(|l| l.up);
+                    let _ = w.tracking.interface_state(name, up);
+                }
+            }
+        }
+        publish(&mut watched);
+    }
+}
+
+fn publish(watched: &mut [Watched]) {
+    for w in watched {
+        let now = w.tracking.effective_priority();
+        if now != w.last {
+            tracing::info!(priority = ?now, faults = ?w.tracking.faults(), "vrrp effective priority changed");
+            w.last = now;
+            let _ = w.control.send(Control::Priority(now));
+        }
+    }
+}
