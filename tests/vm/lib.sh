@@ -63,3 +63,25 @@ fetch() {
         i=$((i + 1))
     done
 }
+# one_link_cluster: client, dir, rs1, rs2 on one bridge (10.7.0.0/24), web servers on rs1/rs2.
+one_link_cluster() {
+    bridge br0
+    for n in client dir rs1 rs2; do host $n; done
+    wire client eth0 br0 10.7.0.2/24
+    wire dir eth0 br0 10.7.0.3/24
+    wire rs1 eth0 br0 10.7.0.11/24
+    wire rs2 eth0 br0 10.7.0.12/24
+    serve rs1 rs1 80
+    serve rs2 rs2 80
+}
+# apply_all MANIFEST: apply on the director and both real servers.
+apply_all() { for n in dir rs1 rs2; do exit_is "apply on $n" 0 lbc $n apply "$1" --node $n --auto-approve --quiet; done; }
+# round_robin: 6 fetches of the VIP are answered 3 times by each real server.
+round_robin() {
+    fetch 6 http://10.7.0.100/ > /tmp/answers
+    cat /tmp/answers
+    check "rs1 answered 3 of 6" test "$(grep -c '^rs1$' /tmp/answers)" = 3
+    check "rs2 answered 3 of 6" test "$(grep -c '^rs2$' /tmp/answers)" = 3
+}
+# converged MANIFEST: a plan on every node finds nothing to do.
+converged() { for n in dir rs1 rs2; do exit_is "plan on $n: no changes" 0 lbc $n plan "$1" --node $n --detailed-exitcode; done; }

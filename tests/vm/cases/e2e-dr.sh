@@ -6,23 +6,13 @@
 . tests/vm/lib.sh
 M=tests/vm/manifests/e2e-dr.yaml
 modprobe ip_vs
-bridge br0
-for n in client dir rs1 rs2; do host $n; done
-wire client eth0 br0 10.7.0.2/24
-wire dir eth0 br0 10.7.0.3/24
-wire rs1 eth0 br0 10.7.0.11/24
-wire rs2 eth0 br0 10.7.0.12/24
-serve rs1 rs1 80
-serve rs2 rs2 80
-for n in dir rs1 rs2; do exit_is "apply on $n" 0 lbc $n apply $M --node $n --auto-approve --quiet; done
+one_link_cluster
+apply_all $M
 check "VIP on lo:0 of rs1" sh -c 'ip -n rs1 addr show dev lo | grep -q "10.7.0.100/32 scope global lo:0"'
-fetch 6 http://10.7.0.100/ > /tmp/answers
-cat /tmp/answers
-check "rs1 answered 3 of 6" test "$(grep -c '^rs1$' /tmp/answers)" = 3
-check "rs2 answered 3 of 6" test "$(grep -c '^rs2$' /tmp/answers)" = 3
+round_robin
 dir_mac=$(ip -n dir link show eth0 | awk '/link\/ether/ {print $2}')
 check "client resolves the VIP to the director" sh -c "ip -n client neigh show 10.7.0.100 | grep -q $dir_mac"
-for n in dir rs1 rs2; do exit_is "plan on $n: no changes" 0 lbc $n plan $M --node $n --detailed-exitcode; done
+converged $M
 
 # Hold a connection to rs2 open, from the client, while rs2 is removed.
 rm -f /tmp/held /tmp/go /tmp/reply

@@ -13,12 +13,9 @@ wire rs1 eth0 br1 10.8.0.11/24
 wire rs2 eth0 br1 10.8.0.12/24
 serve rs1 rs1 8080
 serve rs2 rs2 8080
-for n in dir rs1 rs2; do exit_is "apply on $n" 0 lbc $n apply $M --node $n --auto-approve --quiet; done
+apply_all $M
 check "rs1 routes through the director" sh -c 'ip -n rs1 route show default | grep -q "via 10.8.0.1"'
 check "director forwards" test "$(ip netns exec dir cat /proc/sys/net/ipv4/ip_forward)" = 1
-fetch 6 http://10.7.0.100/ > /tmp/answers
-cat /tmp/answers
-check "rs1 answered 3 of 6" test "$(grep -c '^rs1$' /tmp/answers)" = 3
-check "rs2 answered 3 of 6" test "$(grep -c '^rs2$' /tmp/answers)" = 3
-for n in dir rs1 rs2; do exit_is "plan on $n: no changes" 0 lbc $n plan $M --node $n --detailed-exitcode; done
+round_robin
+converged $M
 finish
