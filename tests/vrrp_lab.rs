@@ -429,6 +429,27 @@ fn overlaps_group_consecutive_dual_samples() {
     assert_eq!(got, [(10, 1, 0b11), (30, 2, 0b11)], "a stale VIP on an inactive node (sample 5) is no master");
 }
 
+/// Transitions are read from both daemons' log formats, colour or not.
+#[test]
+fn transitions_from_logs() {
+    let log = "2026-11-21T07:00:17Z INFO vrrp transition instance=VI_LAB from=INIT to=BACKUP reason=startup\n\
+               \u{1b}[32m INFO\u{1b}[0m vrrp transition \u{1b}[3minstance\u{1b}[0m\u{1b}[2m=\u{1b}[0m\"VI_LAB\" \
+               \u{1b}[3mfrom\u{1b}[0m\u{1b}[2m=\u{1b}[0mBACKUP \u{1b}[3mto\u{1b}[0m\u{1b}[2m=\u{1b}[0mMASTER\n\
+               Sat Nov 21 07:00:17 2026: (VI_LAB) Entering BACKUP STATE (init)\n\
+               Sat Nov 21 07:00:18 2026: (VI_LAB) Entering MASTER STATE\n";
+    let got: Vec<(String, String, String)> =
+        vrrp::transitions(log).into_iter().map(|t| (t.instance, t.from, t.to)).collect();
+    let want = [
+        ("VI_LAB", "INIT", "BACKUP"),
+        ("VI_LAB", "BACKUP", "MASTER"),
+        ("VI_LAB", "", "BACKUP"),
+        ("VI_LAB", "", "MASTER"),
+    ];
+    let want: Vec<(String, String, String)> =
+        want.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect();
+    assert_eq!(got, want);
+}
+
 // ---------------------------------------------------------------------- keepalived pairs
 
 #[test]

@@ -249,7 +249,8 @@ fn start_lbconverge(lab: &mut Lab, node: &str, p: &Params) -> u32 {
         "--node".into(),
         node.into(),
     ];
-    let env = p.password.iter().map(|pw| (PASSWORD_ENV.to_string(), pw.clone())).collect::<Vec<_>>();
+    let mut env = vec![("NO_COLOR".to_string(), "1".to_string())];
+    env.extend(p.password.iter().map(|pw| (PASSWORD_ENV.to_string(), pw.clone())));
     lab.spawn(node, DAEMON, &argv, &env)
 }
 
@@ -275,9 +276,30 @@ pub struct Transition {
 }
 
 /// The transitions in `log`: lbconverge's `vrrp transition ... instance=X from=A to=B`
-/// lines, or keepalived's `(X) Entering B STATE` lines.
+/// lines, or keepalived's `(X) Entering B STATE` lines. Colour escapes are ignored.
 pub fn transitions(log: &str) -> Vec<Transition> {
-    log.lines().filter_map(|l| lbconverge_transition(l).or_else(|| keepalived_transition(l))).collect()
+    let plain = strip_ansi(log);
+    plain.lines().filter_map(|l| lbconverge_transition(l).or_else(|| keepalived_transition(l))).collect()
+}
+
+/// `s` without ANSI escape sequences (`ESC [ ... final-byte`).
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        if chars.next() == Some('[') {
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) {
+                    break;
+                }
+            }
+        }
+    }
+    out
 }
 
 fn lbconverge_transition(line: &str) -> Option<Transition> {
