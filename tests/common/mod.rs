@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests: run the binary, compare whole outputs with
-//! golden files (`LBCONVERGE_BLESS=1` rewrites them), and skip root/VM tests visibly.
+//! golden files (`LBCONVERGE_BLESS=1` rewrites them), skip root/VM tests visibly, and the
+//! VRRP lab in network namespaces ([`lab`]).
 #![allow(dead_code)]
+
+pub mod lab;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,589 @@
+//! VRRP between network namespaces, on the project's lab (`tests/common/lab.rs`): keepalived
+//! pairs (the reference, and the proof that the lab and these scenarios work), lbconverge
+//! pairs, lbconverge with keepalived as the peer both ways, and a client that reaches a
+//! server on the VIP across a failover. Every scenario is written once, over a pair of
+//! daemons; the keepalived config and the lbconverge manifest come from the same `Params`.
+//!
+//! Checks: the higher priority wins; a crash (SIGKILL + link down) is taken over within the
+//! RFC window [Master_Down - advert, Master_Down]; a graceful stop after Skew_Time only,
+//! with exit status 0 and the VIP gone; a returning higher priority preempts after its own
+//! Master_Down (or never, with `preempt: false`); equal priorities elect the higher address;
+//! and over the whole test no two running daemons hold the VIP in two consecutive 10 ms
+//! samples. One isolated sample with both is a handover in flight (the new master adds the VIP
+//! before the old one has read its advert, well under 10 ms): it is printed, not failed.
+//! Timings get `LBC_LAB_SLACK_MS` (default 100) late and 40 ms early for a busy machine.
+//!
+//! Needs root, iproute2 and keepalived (tools/test installs it); without them the tests fail
+//! with the reason. `cargo test --test vrrp_lab -- --include-ignored keepalived_pair` runs
+//! the keepalived-only ones; `lbconverge_pair`, `mixed` and `client_lbconverge` need the
+//! `lbconverge run` daemon.
+
+mod common;
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::lab::sampler::{self, Sampler};
+use common::lab::vrrp::{self, DAEMON, Daemon, Params};
+use common::lab::{CLIENT, How, Lab, SWITCH, http};
+
+const K: Daemon = Daemon::Keepalived;
+const L: Daemon = Daemon::Lbconverge;
+const NODES: [&str; 2] = ["n1", "n2"];
+const EARLY: Duration = Duration::from_millis(40);
+const HTTP_PORT: u16 = 8080;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn late_slack() -> Duration {
+    ms(std::env::var("LBC_LAB_SLACK_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(100))
+}
+
+/// A two-node lab running one VRRP instance, watched by the VIP sampler.
+struct Pair {
+    s: Sampler,
+    lab: Lab,
+    p: Params,
+    d: [Daemon; 2],
+    born: Instant,
+}
+
+impl Pair {
+    fn new(p: Params, d: [Daemon; 2]) -> Pair {
+        let lab = Lab::new(2);
+        let s = lab.sampler(p.vip_addr());
+        let (a, b) = (p.priorities[0], p.priorities[1]);
+        eprintln!("== {}: n1 {} priority {a}, n2 {} priority {b}", p.label(), d[0].name(), d[1].name());
+        Pair { s, lab, p, d, born: Instant::now() }
+    }
+
+    fn start(&mut self, i: usize) -> Instant {
+        let t = Instant::now();
+        vrrp::start(&mut self.lab, i, self.d[i], &self.p);
+        t
+    }
+
+    fn prio(&self, i: usize) -> u8 {
+        self.p.priorities[i]
+    }
+
+    /// A pause that puts the next failure between two adverts.
+    fn settle(&self) {
+        thread::sleep(self.p.advert * 3 / 2 + ms(200));
+    }
+
+    /// Waits until node `i` is the only running node holding the VIP.
+    fn wait_master(&mut self, i: usize, timeout: Duration, what: &str) -> Instant {
+        let (s, bit) = (&self.s, self.s.bit(NODES[i]));
+        self.lab.wait(timeout, what, || s.last().masters() == bit)
+    }
+
+    /// Node `i` stays the only master for `d`.
+    fn steady(&mut self, i: usize, d: Duration) {
+        let from = Instant::now();
+        self.lab.wait(d + ms(50), "a quiet period", || from.elapsed() >= d);
+        let bit = self.s.bit(NODES[i]);
+        let bad = self.s.samples().into_iter().find(|x| x.t >= from && x.masters() != bit);
+        if let Some(x) = bad {
+            panic!(
+                "{} lost or shared the VIP: {} held it {:?} into a steady period",
+                NODES[i],
+                self.s.describe(x.held),
+                x.t - from
+            );
+        }
+    }
+
+    /// The last state node `i`'s daemon logged becomes `want` within a second.
+    fn assert_state(&mut self, i: usize, want: &str) {
+        let log = self.lab.node_dir(NODES[i]).join(format!("{DAEMON}.log"));
+        let last =
+            || vrrp::transitions(&std::fs::read_to_string(&log).unwrap_or_default()).last().map(|t| t.to.clone());
+        let what = format!("{} ({}) to log a transition to {want}", NODES[i], self.d[i].name());
+        self.lab.wait(Duration::from_secs(1), &what, || last().as_deref() == Some(want));
+    }
+
+    /// Starts n2, then n1: n1's higher priority must win against the start order, then hold.
+    fn elect(&mut self) {
+        self.start(1);
+        self.start(0);
+        let limit = self.p.master_down(self.prio(1)) * 2 + Duration::from_secs(3);
+        self.wait_master(0, limit, "n1 (higher priority) to win the election");
+        self.steady(0, self.p.advert * 5);
+        self.assert_state(0, "MASTER");
+        self.assert_state(1, "BACKUP");
+    }
+
+    /// Fails the master `from` as `how` says, waits for `to` to take over and checks the
+    /// time against the RFC window. Returns the takeover time.
+    fn fail_over(&mut self, from: usize, to: usize, how: How) -> Duration {
+        self.settle();
+        let (t0, status) = self.lab.stop(NODES[from], DAEMON, how);
+        let limit = self.p.master_down(self.prio(to)) + Duration::from_secs(3);
+        self.wait_master(to, limit, &format!("{} to take over after {how:?} of {}", NODES[to], NODES[from]));
+        let took = self.s.first(NODES[to], true, t0).unwrap() - t0;
+        let (lo, hi) = match how {
+            How::Term => (self.p.skew(self.prio(to)), self.p.skew(self.prio(to))),
+            _ => (self.p.master_down(self.prio(to)) - self.p.advert, self.p.master_down(self.prio(to))),
+        };
+        eprintln!(
+            "   {how:?} of {}: {} held the VIP after {} ms (RFC {}..{} ms)",
+            NODES[from],
+            NODES[to],
+            took.as_millis(),
+            lo.as_millis(),
+            hi.as_millis()
+        );
+        assert_window(took, lo, hi, &format!("takeover by {} after {how:?}", NODES[to]));
+        if let Some(st) = status {
+            assert!(st.success(), "{} ({}) exited with {st} after SIGTERM", NODES[from], self.d[from].name());
+            let addrs = self.lab.addrs(NODES[from]);
+            assert!(
+                !addrs.contains(&format!(" {}/", self.p.vip_addr())),
+                "{} kept the VIP after a graceful stop: {addrs}",
+                NODES[from]
+            );
+        }
+        self.assert_state(to, "MASTER");
+        took
+    }
+
+    /// Brings node `i` back after `how` (stale VIP removed, port up) and restarts its daemon.
+    fn restart(&mut self, i: usize, how: How) -> Instant {
+        if how != How::Term {
+            self.lab.del_addr(NODES[i], &self.p.vip);
+        }
+        if how == How::Crash {
+            self.lab.link(NODES[i], true);
+        }
+        self.settle();
+        self.start(i)
+    }
+
+    /// Node `i`, restarted at `t1`, takes the VIP back when its own Master_Down runs out.
+    fn preempt(&mut self, i: usize, t1: Instant) {
+        let other = NODES[1 - i];
+        let limit = self.p.master_down(self.prio(i)) + Duration::from_secs(3);
+        self.wait_master(i, limit, &format!("{} to preempt", NODES[i]));
+        let took = self.s.first(NODES[i], true, t1).unwrap() - t1;
+        let dropped = self.s.first(other, false, t1).map(|t| t - t1).unwrap_or_default();
+        let mdi = self.p.master_down(self.prio(i));
+        eprintln!(
+            "   {} preempted {} ms after its start ({other} dropped at {} ms; Master_Down {} ms)",
+            NODES[i],
+            took.as_millis(),
+            dropped.as_millis(),
+            mdi.as_millis()
+        );
+        assert_window(took, mdi, mdi + ms(500), &format!("preemption by {}", NODES[i]));
+        self.assert_state(i, "MASTER");
+        self.assert_state(1 - i, "BACKUP");
+    }
+
+    /// No two running nodes held the VIP in two consecutive samples since `since`.
+    fn assert_no_dual_master(&self, since: Instant) {
+        let samples: Vec<_> = self.s.samples().into_iter().filter(|x| x.t >= since).collect();
+        let runs = sampler::overlaps(&samples);
+        for o in runs.iter().filter(|o| o.samples == 1) {
+            eprintln!(
+                "   handover: {} both held the VIP in one sample at +{} ms",
+                self.s.describe(o.nodes),
+                (o.first - self.born).as_millis()
+            );
+        }
+        let dual: Vec<String> = runs
+            .iter()
+            .filter(|o| o.samples > 1)
+            .map(|o| {
+                format!(
+                    "{} from +{} ms for {} samples",
+                    self.s.describe(o.nodes),
+                    (o.first - self.born).as_millis(),
+                    o.samples
+                )
+            })
+            .collect();
+        assert!(dual.is_empty(), "dual master over {} samples: {dual:?}", samples.len());
+        eprintln!("   no dual master in {} samples", samples.len());
+    }
+}
+
+fn assert_window(took: Duration, lo: Duration, hi: Duration, what: &str) {
+    let (min, max) = (lo.saturating_sub(EARLY), hi + late_slack());
+    assert!(
+        took >= min && took <= max,
+        "{what}: {} ms, outside {}..{} ms (RFC {}..{} ms plus slack)",
+        took.as_millis(),
+        min.as_millis(),
+        max.as_millis(),
+        lo.as_millis(),
+        hi.as_millis()
+    );
+}
+
+// ---------------------------------------------------------------------- scenarios
+
+/// Election, crash failover, the crashed node's return and preemption, graceful stop.
+fn full(p: Params, d: [Daemon; 2]) {
+    let mut x = Pair::new(p, d);
+    x.elect();
+    x.fail_over(0, 1, How::Crash);
+    let t1 = x.restart(0, How::Crash);
+    x.preempt(0, t1);
+    x.fail_over(0, 1, How::Term);
+    x.assert_no_dual_master(x.born);
+}
+
+/// Election and a crash failover only (for the address-family and transport variants).
+/// Unicast runs are captured on the bridge: every advert must go node to node.
+fn crash_only(p: Params, d: [Daemon; 2]) {
+    let mut x = Pair::new(p, d);
+    let pcap = x.lab.dir().join("vrrp.pcap");
+    if x.p.unicast {
+        x.lab.capture(&pcap, "ip proto 112");
+    }
+    x.elect();
+    x.fail_over(0, 1, How::Crash);
+    x.assert_no_dual_master(x.born);
+    if x.p.unicast {
+        x.lab.stop(SWITCH, "tcpdump", How::Term);
+        assert_unicast_adverts(&std::fs::read(&pcap).unwrap());
+    }
+}
+
+/// Every IPv4 VRRP packet in a capture goes from one node to another (none to 224.0.0.18);
+/// both nodes sent some (n1 while master, n2 after the takeover).
+fn assert_unicast_adverts(pcap: &[u8]) {
+    let nodes = [common::lab::node_v4(0), common::lab::node_v4(1)];
+    let pairs = ipv4_vrrp(pcap);
+    for (src, dst) in &pairs {
+        assert!(
+            nodes.contains(src) && nodes.contains(dst) && src != dst,
+            "VRRP packet {src} -> {dst} is not node-to-node unicast"
+        );
+    }
+    for n in nodes {
+        assert!(pairs.iter().any(|(s, _)| *s == n), "no advert from {n} in the capture ({} packets)", pairs.len());
+    }
+    eprintln!("   {} VRRP packets captured, all unicast between the nodes", pairs.len());
+}
+
+/// (source, destination) of each IPv4 protocol-112 packet in a classic little-endian,
+/// Ethernet pcap file as tcpdump writes it.
+fn ipv4_vrrp(pcap: &[u8]) -> Vec<(std::net::IpAddr, std::net::IpAddr)> {
+    assert_eq!(pcap.get(..4), Some(&[0xd4, 0xc3, 0xb2, 0xa1][..]), "not a little-endian pcap file");
+    let mut out = Vec::new();
+    let mut at = 24;
+    while at + 16 <= pcap.len() {
+        let len = u32::from_le_bytes(pcap[at + 8..at + 12].try_into().unwrap()) as usize;
+        let frame = &pcap[at + 16..(at + 16 + len).min(pcap.len())];
+        if frame.len() >= 34 && frame[12..14] == [0x08, 0x00] && frame[14 + 9] == 112 {
+            let ip = |o: usize| std::net::IpAddr::from(<[u8; 4]>::try_from(&frame[14 + o..18 + o]).unwrap());
+            out.push((ip(12), ip(16)));
+        }
+        at += 16 + len;
+    }
+    out
+}
+
+/// `preempt: false`: a returning higher priority stays backup; the current master's graceful
+/// stop hands over after Skew_Time.
+fn no_preempt(d: [Daemon; 2]) {
+    let mut x = Pair::new(Params::v3_fast().no_preempt(), d);
+    x.start(0);
+    x.wait_master(0, x.p.master_down(x.prio(0)) + Duration::from_secs(3), "n1 to become master alone");
+    x.start(1);
+    x.steady(0, x.p.advert * 5);
+    x.fail_over(0, 1, How::Crash);
+    let t1 = x.restart(0, How::Crash);
+    let watch = (x.p.master_down(x.prio(0)) * 3).max(Duration::from_secs(1));
+    x.steady(1, watch);
+    assert!(x.s.first("n1", true, t1).is_none(), "n1 took the VIP back with preempt: false");
+    x.assert_state(0, "BACKUP");
+    eprintln!("   n1 (priority 150) stayed backup for {} ms after its restart", watch.as_millis());
+    x.fail_over(1, 0, How::Term);
+    x.assert_no_dual_master(x.born);
+}
+
+/// Equal priorities: both become master while their bridge ports are isolated from each
+/// other; once joined, the higher primary address (n2, 10.88.0.12) stays master.
+fn equal_priority(d: [Daemon; 2]) {
+    let mut x = Pair::new(Params::v3_fast().priorities(&[100, 100]), d);
+    x.lab.isolate("n1", true);
+    x.lab.isolate("n2", true);
+    x.start(0);
+    x.start(1);
+    let (s, both) = (&x.s, x.s.bit("n1") | x.s.bit("n2"));
+    let limit = x.p.master_down(100) + Duration::from_secs(3);
+    x.lab.wait(limit, "both isolated nodes to become master", || s.last().masters() == both);
+    x.settle();
+    let joined = Instant::now();
+    let isolated: Vec<_> = x.s.samples().into_iter().filter(|s| s.t < joined).collect();
+    let seen = sampler::overlaps(&isolated).iter().map(|o| o.samples).max().unwrap_or(0);
+    assert!(seen >= 2, "the dual-master check missed the two isolated masters (longest run: {seen} samples)");
+    x.lab.isolate("n1", false);
+    x.lab.isolate("n2", false);
+    x.wait_master(1, x.p.master_down(100) + Duration::from_secs(2), "n1 (lower address) to yield to n2");
+    let took = x.s.first("n1", false, joined).unwrap() - joined;
+    eprintln!("   n1 yielded {} ms after the ports were joined", took.as_millis());
+    assert_window(took, Duration::ZERO, x.p.advert * 2, "n1 yielding to the equal-priority, higher-address n2");
+    x.steady(1, x.p.advert * 10);
+    x.assert_state(0, "BACKUP");
+    x.assert_no_dual_master(joined + took + ms(20));
+}
+
+/// SIGHUP re-reads the configuration: n2 raised to priority 200 preempts n1.
+fn reload(d: [Daemon; 2]) {
+    let mut x = Pair::new(Params::v3_fast(), d);
+    x.elect();
+    x.p = x.p.clone().priorities(&[150, 200]);
+    for (i, daemon) in d.into_iter().enumerate() {
+        vrrp::rewrite(&x.lab, i, daemon, &x.p);
+    }
+    let t = Instant::now();
+    x.lab.signal("n1", DAEMON, libc::SIGHUP);
+    x.lab.signal("n2", DAEMON, libc::SIGHUP);
+    x.wait_master(1, x.p.master_down(200) + Duration::from_secs(3), "n2 (now priority 200) to take over after SIGHUP");
+    eprintln!("   n2 took over {} ms after SIGHUP", (x.s.first("n2", true, t).unwrap() - t).as_millis());
+    x.steady(1, x.p.advert * 5);
+    x.assert_no_dual_master(x.born);
+}
+
+/// A server bound on the VIP (port 8080, IP_FREEBIND) on both nodes: the client is served
+/// by n1, then by n2 within the crash window, then by n1 again after preemption.
+fn client(d: [Daemon; 2]) {
+    let mut x = Pair::new(Params::v3_fast(), d);
+    let target = x.p.vip_socket(HTTP_PORT);
+    x.lab.http("n1", target);
+    x.lab.http("n2", target);
+    x.elect();
+    let client_ns = x.lab.ns(CLIENT);
+    let served_by_n1 = || http::get(&client_ns, target, ms(500)).as_deref() == Ok("n1");
+    x.lab.wait(Duration::from_secs(2), "the client to be served by n1", served_by_n1);
+    let prober = x.lab.prober(target);
+    x.settle();
+    let (t0, _) = x.lab.stop("n1", DAEMON, How::Crash);
+    let pr = &prober;
+    x.lab.wait(x.p.master_down(100) + Duration::from_secs(2), "n2 to serve the client", || {
+        pr.first_answer("n2", t0).is_some()
+    });
+    let served = prober.first_answer("n2", t0).unwrap() - t0;
+    eprintln!("   client served by n2 {} ms after the crash", served.as_millis());
+    let mdi = x.p.master_down(100);
+    assert_window(served, mdi - x.p.advert, mdi, "client served by n2");
+    let t1 = x.restart(0, How::Crash);
+    x.lab.wait(x.p.master_down(150) + Duration::from_secs(3), "n1 to serve the client again", || {
+        pr.first_answer("n1", t1).is_some()
+    });
+    eprintln!(
+        "   client served by n1 again {} ms after its restart",
+        (prober.first_answer("n1", t1).unwrap() - t1).as_millis()
+    );
+    x.assert_no_dual_master(x.born);
+}
+
+// ---------------------------------------------------------------------- no root needed
+
+/// Every manifest the lab renders passes `lbconverge validate`.
+#[test]
+fn lab_manifests_validate() {
+    let variants = [
+        Params::v2_pass(),
+        Params::v2_pass().unicast(),
+        Params::v3_fast(),
+        Params::v3_fast().unicast(),
+        Params::v3_ipv6(),
+        Params::v3_fast().no_preempt(),
+        Params::v3_fast().priorities(&[100, 100]),
+    ];
+    let dir = std::env::temp_dir().join(format!("lbc-lab-validate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (n, p) in variants.iter().enumerate() {
+        let f = dir.join(format!("m{n}.yaml"));
+        std::fs::write(&f, p.manifest()).unwrap();
+        let out = common::lbconverge(&["validate", f.to_str().unwrap()]);
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{}: {said}\n{}", p.label(), p.manifest());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The dual-master runs: single samples and longer runs, only over active nodes.
+#[test]
+fn overlaps_group_consecutive_dual_samples() {
+    let t = Instant::now();
+    let at = |i: u64, held: u32, active: u32| sampler::Sample { t: t + ms(10 * i), held, active };
+    let samples = [
+        at(0, 0b01, 0b11),
+        at(1, 0b11, 0b11),
+        at(2, 0b10, 0b11),
+        at(3, 0b11, 0b11),
+        at(4, 0b11, 0b11),
+        at(5, 0b11, 0b10),
+        at(6, 0b10, 0b11),
+    ];
+    let runs = sampler::overlaps(&samples);
+    let got: Vec<(u128, usize, u32)> = runs.iter().map(|o| ((o.first - t).as_millis(), o.samples, o.nodes)).collect();
+    assert_eq!(got, [(10, 1, 0b11), (30, 2, 0b11)], "a stale VIP on an inactive node (sample 5) is no master");
+}
+
+/// Transitions are read from both daemons' log formats, colour or not.
+#[test]
+fn transitions_from_logs() {
+    let log = "2026-11-21T07:00:17Z INFO vrrp transition instance=VI_LAB from=INIT to=BACKUP reason=startup\n\
+               \u{1b}[32m INFO\u{1b}[0m vrrp transition \u{1b}[3minstance\u{1b}[0m\u{1b}[2m=\u{1b}[0m\"VI_LAB\" \
+               \u{1b}[3mfrom\u{1b}[0m\u{1b}[2m=\u{1b}[0mBACKUP \u{1b}[3mto\u{1b}[0m\u{1b}[2m=\u{1b}[0mMASTER\n\
+               Sat Nov 21 07:00:17 2026: (VI_LAB) Entering BACKUP STATE (init)\n\
+               Sat Nov 21 07:00:18 2026: (VI_LAB) Entering MASTER STATE\n";
+    let got: Vec<(String, String, String)> =
+        vrrp::transitions(log).into_iter().map(|t| (t.instance, t.from, t.to)).collect();
+    let want = [
+        ("VI_LAB", "INIT", "BACKUP"),
+        ("VI_LAB", "BACKUP", "MASTER"),
+        ("VI_LAB", "", "BACKUP"),
+        ("VI_LAB", "", "MASTER"),
+    ];
+    let want: Vec<(String, String, String)> =
+        want.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect();
+    assert_eq!(got, want);
+}
+
+// ---------------------------------------------------------------------- keepalived pairs
+
+#[test]
+#[ignore = "needs root: network namespaces and keepalived"]
+fn keepalived_pair_v3_failover_preempt_term() {
+    full(Params::v3_fast(), [K, K]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and keepalived"]
+fn keepalived_pair_v2_pass_failover_preempt_term() {
+    full(Params::v2_pass(), [K, K]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and keepalived"]
+fn keepalived_pair_v3_ipv6() {
+    crash_only(Params::v3_ipv6(), [K, K]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and keepalived"]
+fn keepalived_pair_v3_unicast() {
+    crash_only(Params::v3_fast().unicast(), [K, K]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and keepalived"]
+fn keepalived_pair_no_preempt() {
+    no_preempt([K, K]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and keepalived"]
+fn keepalived_pair_equal_priority_higher_address_wins() {
+    equal_priority([K, K]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and keepalived"]
+fn keepalived_pair_sighup_reload() {
+    reload([K, K]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and keepalived"]
+fn client_keepalived_pair_failover() {
+    client([K, K]);
+}
+
+// ---------------------------------------------------------------------- lbconverge pairs
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn lbconverge_pair_v3_failover_preempt_term() {
+    full(Params::v3_fast(), [L, L]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn lbconverge_pair_v2_pass_failover_preempt_term() {
+    full(Params::v2_pass(), [L, L]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn lbconverge_pair_v3_ipv6() {
+    crash_only(Params::v3_ipv6(), [L, L]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn lbconverge_pair_v3_unicast() {
+    crash_only(Params::v3_fast().unicast(), [L, L]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn lbconverge_pair_no_preempt() {
+    no_preempt([L, L]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn lbconverge_pair_equal_priority_higher_address_wins() {
+    equal_priority([L, L]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn lbconverge_pair_sighup_reload() {
+    reload([L, L]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn client_lbconverge_pair_failover() {
+    client([L, L]);
+}
+
+// ---------------------------------------------------------------------- mixed pairs
+
+#[test]
+#[ignore = "needs root: network namespaces and keepalived"]
+fn mixed_v2_pass_lbconverge_master_keepalived_backup() {
+    full(Params::v2_pass(), [L, K]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and keepalived"]
+fn mixed_v2_pass_keepalived_master_lbconverge_backup() {
+    full(Params::v2_pass(), [K, L]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and keepalived"]
+fn mixed_v3_lbconverge_master_keepalived_backup() {
+    full(Params::v3_fast(), [L, K]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and keepalived"]
+fn mixed_v3_keepalived_master_lbconverge_backup() {
+    full(Params::v3_fast(), [K, L]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and keepalived"]
+fn mixed_v3_unicast_lbconverge_master_keepalived_backup() {
+    full(Params::v3_fast().unicast(), [L, K]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and keepalived"]
+fn mixed_v3_unicast_keepalived_master_lbconverge_backup() {
+    full(Params::v3_fast().unicast(), [K, L]);
+}
