@@ -2,9 +2,12 @@
 //! health check: it receives adverts, runs the state machine, sends adverts, and on becoming
 //! master adds the VIPs and announces them (gratuitous ARP / unsolicited NA), again after
 //! 5 s; on leaving master it removes them. Control messages (priority from tracking, stop)
-//! arrive on a channel that is checked at least every 10 ms.
+//! arrive on a channel whose sender also signals an eventfd the thread polls with its socket,
+//! so a stop sends the priority-0 advert at once.
 
 use std::net::IpAddr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -14,12 +17,12 @@ use super::spec::InstanceSpec;
 use crate::kernel::linux::rtnl::Rtnl;
 use crate::model::net::Address;
 use crate::vrrp::fsm::{Action, Config, Fsm, Input};
-use crate::vrrp::net::VrrpSocket;
+use crate::vrrp::net::{Ready, VrrpSocket};
 use crate::vrrp::packet::{self, Advert, Checksum, DropCounters, Expect, Family, MULTICAST_V4, MULTICAST_V6};
 use crate::vrrp::{announce, fsm};
 
-/// Longest wait before control messages are looked at.
-const CONTROL_POLL: Duration = Duration::from_millis(10);
+/// Longest wait without a timer, a packet or a control message.
+const IDLE: Duration = Duration::from_secs(1);
 /// keepalived's `vrrp_garp_master_delay`: the second burst of announcements.
 const SECOND_BURST: Duration = Duration::from_secs(5);
 
@@ -32,33 +35,73 @@ pub enum Control {
     Stop,
 }
 
+/// The sending side of an instance's control channel: a message, then a wake-up.
+#[derive(Clone)]
+pub struct ControlTx {
+    tx: Sender<Control>,
+    wake: Arc<OwnedFd>,
+}
+
+impl ControlTx {
+    /// Sends a message and wakes the instance thread.
+    pub fn send(&self, c: Control) {
+        if self.tx.send(c).is_ok() {
+            let one: u64 = 1;
+            // SAFETY: the eventfd is open while `wake` lives; we write its 8-byte counter.
+            unsafe { libc::write(self.wake.as_raw_fd(), (&raw const one).cast(), 8) };
+        }
+    }
+}
+
 /// A running instance.
 pub struct Running {
     /// What it runs with.
     pub spec: InstanceSpec,
     /// Its control channel.
-    pub control: Sender<Control>,
+    pub control: ControlTx,
     thread: JoinHandle<()>,
 }
 
 impl Running {
+    /// Asks it to stop gracefully (without waiting).
+    pub fn request_stop(&self) {
+        self.control.send(Control::Stop);
+    }
+
     /// Stops it gracefully and waits for it.
     pub fn stop(self) {
-        let _ = self.control.send(Control::Stop);
+        self.request_stop();
+        self.join();
+    }
+
+    /// Waits for its thread to end.
+    pub fn join(self) {
         let _ = self.thread.join();
     }
+}
+
+fn eventfd() -> std::io::Result<OwnedFd> {
+    // SAFETY: eventfd returns a new descriptor or -1; we take ownership only of a valid one.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh descriptor nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Starts an instance thread.
 pub fn start(spec: InstanceSpec) -> Result<Running, DaemonError> {
     let (tx, rx) = channel();
     let name = spec.name.clone();
-    let setup = Instance::new(&spec).map_err(|e| DaemonError::Instance { instance: name.clone(), cause: e })?;
+    let fail = |cause: String| DaemonError::Instance { instance: name.clone(), cause };
+    let wake = Arc::new(eventfd().map_err(|e| fail(e.to_string()))?);
+    let setup = Instance::new(&spec, wake.clone()).map_err(fail)?;
     let thread = std::thread::Builder::new()
         .name(format!("vrrp-{name}"))
         .spawn(move || setup.run(rx))
-        .map_err(|e| DaemonError::Instance { instance: name, cause: e.to_string() })?;
-    Ok(Running { spec, control: tx, thread })
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(Running { spec, control: ControlTx { tx, wake }, thread })
 }
 
 struct Instance {
@@ -73,6 +116,7 @@ struct Instance {
     epoch: Instant,
     drops: DropCounters,
     second_burst: Option<Duration>,
+    wake: Arc<OwnedFd>,
 }
 
 fn mac6(m: &[u8]) -> [u8; 6] {
@@ -84,7 +128,7 @@ fn mac6(m: &[u8]) -> [u8; 6] {
 }
 
 impl Instance {
-    fn new(spec: &InstanceSpec) -> Result<Instance, String> {
+    fn new(spec: &InstanceSpec, wake: Arc<OwnedFd>) -> Result<Instance, String> {
         let mut rtnl = Rtnl::open().map_err(|e| e.to_string())?;
         let (ifindex, _) = rtnl.link_details(&spec.interface).map_err(|e| e.to_string())?;
         let (vip_ifindex, mac) = rtnl.link_details(&spec.vip_interface).map_err(|e| e.to_string())?;
@@ -116,6 +160,7 @@ impl Instance {
             epoch: Instant::now(),
             drops: DropCounters::new(),
             second_burst: None,
+            wake,
         })
     }
 
@@ -168,15 +213,23 @@ impl Instance {
     fn wait_and_receive(&mut self) {
         let now = self.now();
         let due = [self.fsm.next_deadline(), self.second_burst].into_iter().flatten().min();
-        let wait = due.map_or(CONTROL_POLL, |d| d.saturating_sub(now).min(CONTROL_POLL));
-        match self.sock.recv(wait) {
-            Ok(Some(pkt)) => self.received(pkt),
-            Ok(None) => {}
+        let wait = due.map_or(IDLE, |d| d.saturating_sub(now).min(IDLE));
+        match self.sock.wait(wait, self.wake.as_raw_fd()) {
+            Ok(Ready::Packet(pkt)) => self.received(pkt),
+            Ok(Ready::Woken) => self.drain_wake(),
+            Ok(Ready::Timeout) => {}
             Err(e) => {
                 tracing::warn!(instance = %self.spec.name, error = %e, "vrrp receive failed");
-                std::thread::sleep(CONTROL_POLL);
+                std::thread::sleep(Duration::from_millis(10));
             }
         }
+    }
+
+    /// Resets the eventfd counter (the messages themselves are read from the channel).
+    fn drain_wake(&self) {
+        let mut n: u64 = 0;
+        // SAFETY: reading the 8-byte counter of our own non-blocking eventfd.
+        unsafe { libc::read(self.wake.as_raw_fd(), (&raw mut n).cast(), 8) };
     }
 
     fn received(&mut self, pkt: crate::vrrp::net::Received) {

@@ -173,12 +173,17 @@ impl Daemon {
         }
     }
 
+    /// Every instance is asked to stop at once (each sends its priority-0 advert without
+    /// waiting for the others), then the tracker stops.
     fn stop(self) {
-        if let Some(t) = self.tracker {
-            t.stop();
+        for r in &self.running {
+            r.request_stop();
         }
         for r in self.running {
-            r.stop();
+            r.join();
+        }
+        if let Some(t) = self.tracker {
+            t.stop();
         }
     }
 }

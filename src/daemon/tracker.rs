@@ -10,7 +10,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::instance::{Control, Running};
+use super::instance::{Control, ControlTx, Running};
 use crate::kernel::linux::rtnl::Rtnl;
 use crate::model::cluster::TrackScript;
 use crate::vrrp::track::Tracking;
@@ -36,7 +36,7 @@ impl Tracker {
 struct Watched {
     tracking: Tracking,
     ifaces: Vec<String>,
-    control: Sender<Control>,
+    control: ControlTx,
     last: Option<u8>,
 }
 
@@ -106,7 +106,7 @@ pub fn run_script(cmd: &[String], timeout: Duration) -> bool {
 fn coordinate(mut watched: Vec<Watched>, rx: Receiver<(String, bool)>, stop: Arc<AtomicBool>) {
     let mut rtnl = Rtnl::open().ok();
     for w in &watched {
-        let _ = w.control.send(Control::Priority(w.last));
+        w.control.send(Control::Priority(w.last));
     }
     while !stop.load(Ordering::SeqCst) {
         match rx.recv_timeout(LINK_POLL) {
@@ -134,7 +134,7 @@ fn publish(watched: &mut [Watched]) {
         if now != w.last {
             tracing::info!(priority = ?now, faults = ?w.tracking.faults(), "vrrp effective priority changed");
             w.last = now;
-            let _ = w.control.send(Control::Priority(now));
+            w.control.send(Control::Priority(now));
         }
     }
 }

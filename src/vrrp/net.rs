@@ -30,6 +30,17 @@ pub struct Received {
     pub payload: Vec<u8>,
 }
 
+/// What ended a wait.
+#[derive(Debug)]
+pub enum Ready {
+    /// A packet arrived.
+    Packet(Received),
+    /// The wake-up descriptor was signalled (a control message is waiting).
+    Woken,
+    /// The timeout passed.
+    Timeout,
+}
+
 /// The sockets of one VRRP instance.
 pub struct VrrpSocket {
     recv: Socket,
@@ -104,14 +115,15 @@ impl VrrpSocket {
         Ok(())
     }
 
-    /// Waits up to `timeout` for a packet; `None` on timeout.
-    pub fn recv(&self, timeout: Duration) -> io::Result<Option<Received>> {
-        if !wait_readable(self.recv.as_raw_fd(), timeout)? {
-            return Ok(None);
-        }
-        match self.source {
-            IpAddr::V4(_) => recv_v4(&self.recv).map(Some),
-            IpAddr::V6(_) => recv_v6(&self.recv).map(Some),
+    /// Waits up to `timeout` for a packet, or until `wake` (an eventfd) is signalled.
+    pub fn wait(&self, timeout: Duration, wake: libc::c_int) -> io::Result<Ready> {
+        match wait_readable(self.recv.as_raw_fd(), wake, timeout)? {
+            (true, _) => match self.source {
+                IpAddr::V4(_) => recv_v4(&self.recv).map(Ready::Packet),
+                IpAddr::V6(_) => recv_v6(&self.recv).map(Ready::Packet),
+            },
+            (false, true) => Ok(Ready::Woken),
+            (false, false) => Ok(Ready::Timeout),
         }
     }
 }
@@ -126,21 +138,25 @@ fn ipv4_packet(src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
     p
 }
 
-/// `ppoll` with nanosecond precision; true when readable.
-fn wait_readable(fd: libc::c_int, timeout: Duration) -> io::Result<bool> {
-    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+/// `ppoll` with nanosecond precision on the socket and the wake-up descriptor; which of the
+/// two are readable.
+fn wait_readable(fd: libc::c_int, wake: libc::c_int, timeout: Duration) -> io::Result<(bool, bool)> {
+    let mut pfd = [
+        libc::pollfd { fd, events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: wake, events: libc::POLLIN, revents: 0 },
+    ];
     let ts = libc::timespec {
         tv_sec: timeout.as_secs().min(i64::MAX as u64) as libc::time_t,
         tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
     };
-    // SAFETY: pfd and ts are valid for the call; one fd; no signal mask.
-    let r = unsafe { libc::ppoll(&raw mut pfd, 1, &raw const ts, std::ptr::null()) };
+    // SAFETY: pfd (two entries) and ts are valid for the call; no signal mask.
+    let r = unsafe { libc::ppoll(pfd.as_mut_ptr(), 2, &raw const ts, std::ptr::null()) };
+    let ready = |p: &libc::pollfd| p.revents & libc::POLLIN != 0;
     match r {
-        0 => Ok(false),
-        n if n > 0 => Ok(true),
+        n if n >= 0 => Ok((ready(&pfd[0]), ready(&pfd[1]))),
         _ => {
             let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted { Ok(false) } else { Err(e) }
+            if e.kind() == io::ErrorKind::Interrupted { Ok((false, false)) } else { Err(e) }
         }
     }
 }
