@@ -110,7 +110,7 @@ struct Instance {
     sock: VrrpSocket,
     rtnl: Rtnl,
     vip_ifindex: u32,
-    vip_mac: [u8; 6],
+    announcer: announce::Announcer,
     expect: Expect,
     group: IpAddr,
     epoch: Instant,
@@ -154,7 +154,8 @@ impl Instance {
             sock,
             rtnl,
             vip_ifindex,
-            vip_mac: mac6(&mac),
+            announcer: announce::Announcer::new(vip_ifindex, mac6(&mac))
+                .map_err(|e| format!("open ARP socket: {e}"))?,
             expect,
             group,
             epoch: Instant::now(),
@@ -261,10 +262,13 @@ impl Instance {
         }
     }
 
+    /// Carries out the state machine's actions in order, except that transitions are logged
+    /// (and notify commands started) last, after the wire and the VIPs.
     fn perform(&mut self, actions: Vec<Action>) {
+        let mut transitions = Vec::new();
         for a in actions {
             match a {
-                Action::Transition(t) => self.transition(&t),
+                Action::Transition(t) => transitions.push(t),
                 Action::SendAdvert { priority } => self.send_advert(priority),
                 Action::TakeVips => self.take_vips(),
                 Action::ReleaseVips => {
@@ -272,6 +276,9 @@ impl Instance {
                     self.release_vips();
                 }
             }
+        }
+        for t in transitions {
+            self.transition(&t);
         }
     }
 
@@ -324,7 +331,7 @@ impl Instance {
 
     fn take_vips(&mut self) {
         for a in self.vip_addresses() {
-            if let Err(e) = self.rtnl.add_address(&a)
+            if let Err(e) = self.rtnl.add_address_at(self.vip_ifindex, &a)
                 && e.raw_errno() != Some(17)
             {
                 tracing::error!(instance = %self.spec.name, error = %e, "VIP not added");
@@ -336,7 +343,7 @@ impl Instance {
 
     fn announce(&mut self) {
         for v in &self.spec.vips {
-            if let Err(e) = announce::announce(v.addr(), self.vip_ifindex, self.vip_mac, self.spec.garp_repeat) {
+            if let Err(e) = self.announcer.announce(v.addr(), self.spec.garp_repeat) {
                 tracing::warn!(instance = %self.spec.name, vip = %v.addr(), error = %e, "announcement not sent");
             }
         }
@@ -344,7 +351,7 @@ impl Instance {
 
     fn release_vips(&mut self) {
         for a in self.vip_addresses() {
-            if let Err(e) = self.rtnl.del_address(&a)
+            if let Err(e) = self.rtnl.del_address_at(self.vip_ifindex, &a)
                 && e.raw_errno() != Some(99)
                 && e.raw_errno() != Some(19)
             {

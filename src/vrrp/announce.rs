@@ -31,16 +31,30 @@ pub fn na_payload(vip: Ipv6Addr, mac: [u8; 6]) -> Vec<u8> {
     p
 }
 
-/// Sends `count` announcements of `vip` out of interface `ifindex` with hardware address `mac`.
-pub fn announce(vip: IpAddr, ifindex: u32, mac: [u8; 6], count: u32) -> io::Result<()> {
-    match vip {
-        IpAddr::V4(v4) => send_garp(v4, ifindex, mac, count),
-        IpAddr::V6(v6) => send_na(v6, ifindex, mac, count),
+/// Announces VIPs out of one interface; the ARP socket is opened once, ahead of the takeover.
+pub struct Announcer {
+    arp: Socket,
+    ifindex: u32,
+    mac: [u8; 6],
+}
+
+impl Announcer {
+    /// An announcer for interface `ifindex` with hardware address `mac`.
+    pub fn new(ifindex: u32, mac: [u8; 6]) -> io::Result<Self> {
+        let arp = Socket::new(Domain::PACKET, Type::DGRAM, Some(Protocol::from(i32::from(ETH_P_ARP.to_be()))))?;
+        Ok(Announcer { arp, ifindex, mac })
+    }
+
+    /// Sends `count` announcements of `vip`.
+    pub fn announce(&self, vip: IpAddr, count: u32) -> io::Result<()> {
+        match vip {
+            IpAddr::V4(v4) => send_garp(&self.arp, v4, self.ifindex, self.mac, count),
+            IpAddr::V6(v6) => send_na(v6, self.ifindex, self.mac, count),
+        }
     }
 }
 
-fn send_garp(vip: Ipv4Addr, ifindex: u32, mac: [u8; 6], count: u32) -> io::Result<()> {
-    let s = Socket::new(Domain::PACKET, Type::DGRAM, Some(Protocol::from(i32::from(ETH_P_ARP.to_be()))))?;
+fn send_garp(s: &Socket, vip: Ipv4Addr, ifindex: u32, mac: [u8; 6], count: u32) -> io::Result<()> {
     // SAFETY: a zeroed sockaddr_ll with its fields set is a valid link-layer address.
     let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
     sll.sll_family = libc::AF_PACKET as u16;

@@ -126,6 +126,12 @@ impl Rtnl {
     /// Adds an address, like `ip addr add A dev I label L` (IPv6: `nodad`).
     pub fn add_address(&mut self, a: &Address) -> KResult<()> {
         let index = self.index_of(&a.interface, "add address", &a.to_string())?;
+        self.add_address_at(index, a)
+    }
+
+    /// Adds an address to the interface with this index (no interface lookup: for VRRP,
+    /// where every millisecond of a takeover counts).
+    pub fn add_address_at(&mut self, index: u32, a: &Address) -> KResult<()> {
         let msg = address_msg(a, index, true);
         let req = Request { kind: RTM_NEWADDR, flags: nl::F_CREATE | nl::F_EXCL, payload: emit(&msg) };
         self.sock.request(req).map_err(|e| KernelError::io("add address", a.to_string(), e))
@@ -134,6 +140,11 @@ impl Rtnl {
     /// Removes an address, like `ip addr del A dev I`.
     pub fn del_address(&mut self, a: &Address) -> KResult<()> {
         let index = self.index_of(&a.interface, "delete address", &a.to_string())?;
+        self.del_address_at(index, a)
+    }
+
+    /// Removes an address from the interface with this index.
+    pub fn del_address_at(&mut self, index: u32, a: &Address) -> KResult<()> {
         let req = Request { kind: RTM_DELADDR, flags: 0, payload: emit(&address_msg(a, index, false)) };
         self.sock.request(req).map_err(|e| KernelError::io("delete address", a.to_string(), e))
     }
