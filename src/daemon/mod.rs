@@ -80,6 +80,7 @@ struct Daemon {
     cluster: Cluster,
     node: String,
     running: Vec<instance::Running>,
+    stoppers: signals::Stoppers,
     tracker: Option<tracker::Tracker>,
 }
 
@@ -87,14 +88,15 @@ struct Daemon {
 pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
     signals::block();
     let (tx, rx) = channel();
-    signals::listen(tx.clone());
+    let stoppers = signals::Stoppers::default();
+    signals::listen(tx.clone(), stoppers.clone());
     watch_manifest(opts.manifest.clone(), tx);
     let mut kernel = LinuxKernel::new(opts.state_dir.clone());
     let cluster = cache::load_validated(&opts.manifest, &opts.state_dir)?.cluster;
     let objects = kernel::snapshot_objects(&mut kernel).map_err(CliError::from)?;
     let node = pick_node(&cluster, opts.node.as_deref(), &objects, "this host")?;
     tracing::info!(node = %node, manifest = %opts.manifest.display(), "lbconverge run starting");
-    let mut d = Daemon { opts, kernel, cluster, node, running: Vec::new(), tracker: None };
+    let mut d = Daemon { opts, kernel, cluster, node, running: Vec::new(), stoppers, tracker: None };
     d.start_instances(Vec::new())?;
     d.reconcile();
     loop {
@@ -127,6 +129,8 @@ impl Daemon {
             running.push(instance::start(s)?);
         }
         self.running = running;
+        *self.stoppers.lock().unwrap_or_else(|e| e.into_inner()) =
+            self.running.iter().map(|r| r.control.clone()).collect();
         if let Some(t) = self.tracker.take() {
             t.stop();
         }

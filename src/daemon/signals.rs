@@ -3,8 +3,14 @@
 //! handler ever runs in the middle of VRRP or kernel work.
 
 use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
 
 use super::Event;
+use super::instance::{Control, ControlTx};
+
+/// The running instances' control channels, so a stop signal reaches them directly, even
+/// while the main thread is busy applying a plan.
+pub type Stoppers = Arc<Mutex<Vec<ControlTx>>>;
 
 fn set() -> libc::sigset_t {
     // SAFETY: sigemptyset/sigaddset initialise and fill a sigset_t we own.
@@ -27,8 +33,9 @@ pub fn block() {
     }
 }
 
-/// Starts the thread that turns signals into events.
-pub fn listen(tx: Sender<Event>) {
+/// Starts the thread that turns signals into events; a stop signal first tells every
+/// instance to stop (each sends its priority-0 advert at once).
+pub fn listen(tx: Sender<Event>, stoppers: Stoppers) {
     std::thread::spawn(move || {
         let s = set();
         loop {
@@ -38,6 +45,10 @@ pub fn listen(tx: Sender<Event>) {
                 continue;
             }
             let event = if sig == libc::SIGHUP { Event::Reload } else { Event::Stop };
+            if event == Event::Stop {
+                let list = stoppers.lock().unwrap_or_else(|e| e.into_inner());
+                list.iter().for_each(|c| c.send(Control::Stop));
+            }
             if tx.send(event).is_err() {
                 return;
             }
