@@ -17,7 +17,7 @@ use super::spec::InstanceSpec;
 use crate::kernel::linux::rtnl::Rtnl;
 use crate::model::net::Address;
 use crate::vrrp::fsm::{Action, Config, Fsm, Input};
-use crate::vrrp::net::{Ready, VrrpSocket};
+use crate::vrrp::net::{self, Timer, VrrpSocket};
 use crate::vrrp::packet::{self, Advert, Checksum, DropCounters, Expect, Family, MULTICAST_V4, MULTICAST_V6};
 use crate::vrrp::{announce, fsm};
 
@@ -117,6 +117,7 @@ struct Instance {
     drops: DropCounters,
     second_burst: Option<Duration>,
     wake: Arc<OwnedFd>,
+    timer: Timer,
 }
 
 fn mac6(m: &[u8]) -> [u8; 6] {
@@ -162,6 +163,7 @@ impl Instance {
             drops: DropCounters::new(),
             second_burst: None,
             wake,
+            timer: Timer::new().map_err(|e| format!("create timer: {e}"))?,
         })
     }
 
@@ -211,18 +213,39 @@ impl Instance {
         }
     }
 
+    /// Sleeps until a packet, a control message or the next timer, and handles the first
+    /// two (timers are handled by [`Self::timers`]).
     fn wait_and_receive(&mut self) {
         let now = self.now();
         let due = [self.fsm.next_deadline(), self.second_burst].into_iter().flatten().min();
-        let wait = due.map_or(IDLE, |d| d.saturating_sub(now).min(IDLE));
-        match self.sock.wait(wait, self.wake.as_raw_fd()) {
-            Ok(Ready::Packet(pkt)) => self.received(pkt),
-            Ok(Ready::Woken) => self.drain_wake(),
-            Ok(Ready::Timeout) => {}
+        let armed = due.map(|d| self.timer.arm(d.saturating_sub(now)));
+        if let Some(Err(e)) = armed {
+            tracing::warn!(instance = %self.spec.name, error = %e, "vrrp timer not armed");
+        }
+        let fds = [self.sock.raw_fd(), self.wake.as_raw_fd(), self.timer.raw_fd()];
+        match net::poll(&fds, Some(IDLE)) {
+            Ok(ready) => {
+                if ready[2] {
+                    self.timer.clear();
+                }
+                if ready[1] {
+                    self.drain_wake();
+                }
+                if ready[0] {
+                    self.receive_one();
+                }
+            }
             Err(e) => {
-                tracing::warn!(instance = %self.spec.name, error = %e, "vrrp receive failed");
+                tracing::warn!(instance = %self.spec.name, error = %e, "vrrp poll failed");
                 std::thread::sleep(Duration::from_millis(10));
             }
+        }
+    }
+
+    fn receive_one(&mut self) {
+        match self.sock.recv() {
+            Ok(pkt) => self.received(pkt),
+            Err(e) => tracing::warn!(instance = %self.spec.name, error = %e, "vrrp receive failed"),
         }
     }
 
@@ -243,6 +266,7 @@ impl Instance {
             self.drops.bump(packet::DropReason::UnknownPeer);
             return;
         }
+        tracing::trace!(instance = %self.spec.name, from = %pkt.src, at_us = self.now().as_micros() as u64, "vrrp packet");
         let decoded = packet::decode(&pkt.payload, pkt.src, pkt.dst, pkt.ttl, &self.expect);
         let Some(advert) = self.drops.count(decoded) else { return };
         let now = self.now();
@@ -252,7 +276,8 @@ impl Instance {
 
     fn timers(&mut self) {
         let now = self.now();
-        if self.fsm.next_deadline().is_some_and(|d| d <= now) {
+        if let Some(d) = self.fsm.next_deadline().filter(|d| *d <= now) {
+            tracing::trace!(instance = %self.spec.name, late_us = (now - d).as_micros() as u64, "vrrp timer");
             let actions = self.fsm.step(Input::Tick, now);
             self.perform(actions);
         }
