@@ -1,6 +1,6 @@
 //! VRRP failover benchmark on the lab (`tests/common/lab.rs`), run by `tools/bench-vrrp`:
 //! how long from the master's death until the backup holds the VIP and until a client (a new
-//! TCP connection to VIP:80 every 10 ms) is served by the backup; for VRRPv2 with 1 s adverts
+//! TCP connection to VIP:80 every 10 ms, 2 ms under tools/bench-vrrp) is served by the backup; for VRRPv2 with 1 s adverts
 //! (PASS auth) and VRRPv3 with 100 ms adverts, priorities 150/100, after a crash (SIGKILL +
 //! link down) and a graceful stop (SIGTERM); an lbconverge pair and a keepalived pair in the
 //! same run. Also the resident memory of each daemon with one instance (keepalived: parent

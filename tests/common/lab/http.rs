@@ -14,8 +14,11 @@ use std::time::{Duration, Instant};
 
 use super::netns;
 
-/// The prober's connection rate.
-pub const PROBE_PERIOD: Duration = Duration::from_millis(10);
+/// The prober's connection rate: every 10 ms, or `LBC_LAB_SAMPLE_MS`.
+pub fn probe_period() -> Duration {
+    let ms = std::env::var("LBC_LAB_SAMPLE_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+    Duration::from_millis(ms)
+}
 /// How long one probe connection may take before it counts as failed.
 pub const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -187,7 +190,7 @@ fn probe_loop(target: SocketAddr, out: &Mutex<Vec<Probe>>, stop: &AtomicBool) {
                 Ok(s) => conns.push(Conn { s, started: now, sent: false, buf: Vec::new() }),
                 Err(e) => record(out, now, Err(e.to_string())),
             }
-            next = (next + PROBE_PERIOD).max(now);
+            next = (next + probe_period()).max(now);
         }
         poll_conns(&mut conns, next.saturating_duration_since(Instant::now()).min(Duration::from_millis(5)));
         conns.retain_mut(|c| match step(c) {

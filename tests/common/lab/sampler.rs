@@ -16,8 +16,12 @@ use std::time::{Duration, Instant};
 
 use super::netns;
 
-/// The sampling period.
-pub const PERIOD: Duration = Duration::from_millis(10);
+/// The sampling period: 10 ms, or `LBC_LAB_SAMPLE_MS` (the benchmark samples faster so
+/// that takeover times are not rounded to the 10 ms grid).
+pub fn period() -> Duration {
+    let ms = std::env::var("LBC_LAB_SAMPLE_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+    Duration::from_millis(ms)
+}
 
 /// One tick: which nodes held the VIP and which were active (bit i = node i).
 #[derive(Debug, Clone, Copy)]
@@ -186,7 +190,7 @@ fn sample_loop(
         }
         let act = active.iter().enumerate().filter(|(_, a)| a.load(Ordering::SeqCst)).fold(0, |m, (i, _)| m | 1 << i);
         out.lock().unwrap().push(Sample { t: Instant::now(), held, active: act });
-        next += PERIOD;
+        next += period();
         let now = Instant::now();
         if next > now {
             thread::sleep(next - now);
