@@ -3,30 +3,38 @@
 //! Data flow, one module per step:
 //!
 //! ```text
-//! manifest::load(path)                 -> Loaded      the only manifest read; YAML errors carry file:line:col
-//! model::validate(&Loaded, &Facts)     -> Cluster     pure; every problem, each with its key path
+//! load::Loader::load(path)             -> Validated   read (cache), parse, validate with host facts
 //! model::desired(&Cluster, node, &Health) -> Desired  pure: what this node's kernel should hold
 //! kernel::snapshot(&mut dyn Kernel)    -> NodeState   IO: IPVS, addresses, routes, sysctls, ledger
-//! plan::plan(&Desired, &NodeState)     -> Plan        pure: diff + ordering
-//! cli::view::render(&Plan, format)                    text or JSON
+//! plan::plan(&Desired, &NodeState)     -> Plan        pure: diff + ordering; Display per change
+//! cli::view::plan_text(&Plan, ..)                     text or JSON
 //! apply::apply(&Plan, &mut dyn Kernel) -> Report      IO: the only writer of kernel state
 //! ```
 //!
-//! - [`manifest`]: the YAML file format, its schema and locations.
-//! - [`model`]: validated cluster, node state (desired and live share one type), desired state.
-//! - [`plan`]: the diff between desired and live state, ordered for safety.
-//! - [`kernel`]: traits for each kernel subsystem and their implementations.
+//! Layers, top to bottom (imports only point down):
+//!
+//! - [`cli`]: commands, exit codes and views. [`daemon`]: `lbconverge run`: VRRP instances,
+//!   tracking and the reconcile loop, over the kernel traits.
+//! - [`load`]: the host side of reading a manifest (cache, host facts, which node this is).
 //! - [`apply`]: executes a plan against a kernel.
-//! - [`daemon`]: `lbconverge run`: VRRP instances, tracking, and the reconcile loop.
-//! - [`cli`]: commands, exit codes and views.
-//! - [`vrrp`]: VRRP advert codec, state machine and tracking (pure; time is an argument).
+//! - [`plan`]: the diff between desired and live state, ordered for safety, and its words.
+//! - [`kernel`]: traits for each kernel subsystem and their implementations.
+//! - [`model`]: validated cluster, node state (desired and live share one type), desired state.
+//! - [`manifest`]: the YAML file format, its schema and locations. [`vrrp`]: VRRP advert
+//!   codec, state machine and tracking (pure; time is an argument), sockets.
+//! - [`family`], [`state_file`], [`testkit`]: the IP family, safe state-file writes, test helpers.
 #![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation))]
 
 pub mod apply;
 pub mod cli;
 pub mod daemon;
+pub mod family;
 pub mod kernel;
+pub mod load;
 pub mod manifest;
 pub mod model;
 pub mod plan;
+pub mod state_file;
+pub mod testkit;
 pub mod vrrp;

@@ -12,13 +12,10 @@ use common::{assert_no_mismatch, check_golden, lbconverge, root};
 
 /// Deterministic bytes (xorshift), so generated files and their messages are stable.
 fn noise(len: usize, seed: u64, printable: bool) -> Vec<u8> {
-    let mut x = seed;
+    let mut rng = lbconverge::testkit::Rng::new(seed);
     (0..len)
         .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let b = (x >> 24) as u8;
+            let b = (rng.next_u64() >> 24).to_le_bytes()[0];
             const TEXT: &[u8] = b"abcdefghij:-[]{} ,\n#&*!|>'\"%@`?";
             if printable { TEXT[usize::from(b) % TEXT.len()] } else { b }
         })

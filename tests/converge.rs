@@ -33,7 +33,7 @@ fn opts() -> Options {
 }
 
 fn plan_now(k: &mut MemKernel, d: &Desired) -> Plan {
-    let live = kernel::snapshot(k, &kernel::desired_scope(d)).unwrap();
+    let live = kernel::snapshot(k, &d.sysctl_scope()).unwrap();
     plan::plan(d, &live)
 }
 

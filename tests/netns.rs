@@ -184,7 +184,7 @@ fn arp_safe_order_holds_on_a_real_kernel_both_ways() {
     let dir = state_dir();
     let d = desired_for("examples/lvs-dr-pair.yaml", "nginx01");
     let mut k = LinuxKernel::new(dir.0.clone());
-    let live = kernel::snapshot(&mut k, &kernel::desired_scope(&d)).unwrap();
+    let live = kernel::snapshot(&mut k, &d.sysctl_scope()).unwrap();
     let p = plan::plan(&d, &live);
     let mut guard = ArpGuard { k: LinuxKernel::new(dir.0.clone()), checked: 0 };
     apply::apply(&p, &mut k, &Options::default(), &mut guard).unwrap();
@@ -193,7 +193,7 @@ fn arp_safe_order_holds_on_a_real_kernel_both_ways() {
     let mut gone = d.clone();
     gone.state = model::NodeState::default();
     gone.at_least.clear();
-    let live = kernel::snapshot(&mut k, &kernel::desired_scope(&gone)).unwrap();
+    let live = kernel::snapshot(&mut k, &gone.sysctl_scope()).unwrap();
     let p = plan::plan(&gone, &live);
     assert!(matches!(p.changes.first(), Some(Change::DelAddress { .. })), "{:?}", p.changes);
     apply::apply(&p, &mut k, &Options::default(), &mut guard).unwrap();

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use common::lab::sampler::Sampler;
 use common::lab::vrrp::{self, DAEMON, Daemon, Params};
 use common::lab::{CLIENT, How, Lab, http};
+use lbconverge::testkit::Rng;
 
 /// One measured series.
 struct Series {
@@ -46,18 +47,6 @@ struct Rss {
 enum Outcome {
     Done(Vec<Series>, Rss),
     Failed(Daemon, Params, String),
-}
-
-/// A fixed-seed xorshift: the same failure offsets on every run of the benchmark.
-struct Rng(u64);
-
-impl Rng {
-    fn fraction(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 #[test]
@@ -126,7 +115,7 @@ fn bench_pair(p: &Params, d: Daemon, runs: usize) -> (Vec<Series>, Rss) {
     let any: SocketAddr = "[::]:80".parse().unwrap();
     lab.http("n1", any);
     lab.http("n2", any);
-    let mut b = Bench { s, lab, p: p.clone(), d, target: p.vip_socket(80), rng: Rng(0x9e37_79b9_7f4a_7c15) };
+    let mut b = Bench { s, lab, p: p.clone(), d, target: p.vip_socket(80), rng: Rng::new(0x9e37_79b9_7f4a_7c15) };
     vrrp::start(&mut b.lab, 1, d, p);
     vrrp::start(&mut b.lab, 0, d, p);
     b.wait_n1_serves();

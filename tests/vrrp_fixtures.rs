@@ -11,8 +11,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use lbconverge::family::Family;
 use lbconverge::vrrp::fsm::{Action, Config, Fsm, Input, State};
-use lbconverge::vrrp::packet::{self, Advert, Checksum, DropReason, Expect, Family};
+use lbconverge::vrrp::packet::{self, Advert, Checksum, DropReason, Expect};
 
 /// Each capture with the number of VRRP packets in it (as `check_fixtures.py` counts them).
 const CAPTURES: [(&str, usize); 9] = [

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{CliError, Exit, files, plan_for, view};
-use crate::apply::{self, ApplyError, Options, Outcome, Progress};
+use crate::apply::{self, Options, Outcome, Progress};
 use crate::kernel::linux::LinuxKernel;
 use crate::plan::{self, Change, Plan};
 
@@ -32,7 +32,7 @@ pub struct ApplyArgs {
     pub auto_approve: bool,
     /// Wait up to this long (e.g. 30s, 5m) for draining destinations to go idle, then delete
     /// them anyway. Without it, busy ones are left at weight 0 for the next apply.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
     pub drain_timeout: Option<Duration>,
     /// Allow deleting more IPVS services and destinations than --max-destroy.
     #[arg(long)]
@@ -45,10 +45,6 @@ pub struct ApplyArgs {
     pub quiet: bool,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    crate::model::validate::parse::duration(&crate::manifest::types::Duration::Text(s.to_string()))
-}
-
 /// Runs `apply`.
 pub fn run(a: &ApplyArgs, state_dir: &Path) -> Result<Exit, CliError> {
     let mut k = LinuxKernel::new(state_dir.to_path_buf());
@@ -57,7 +53,7 @@ pub fn run(a: &ApplyArgs, state_dir: &Path) -> Result<Exit, CliError> {
         None => fresh_plan(a, &mut k, state_dir)?,
     };
     if a.quiet {
-        println!("{}", view::summary_line(&p));
+        println!("{}", p.summary_line());
     } else {
         print!("{}", view::plan_text(&p, &source, color()));
     }
@@ -83,12 +79,8 @@ fn saved_plan(file: &Path, k: &mut LinuxKernel) -> Result<Plan, CliError> {
     let live = crate::kernel::snapshot(k, &p.sysctl_scope())?;
     let now = plan::fingerprint(&live, &p.sysctl_scope());
     if now != p.live_fingerprint {
-        return Err(CliError::File(format!(
-            "{}: stale plan: this host's live state changed since the plan was made ({} then, {now} now); nothing was changed\n  hint: make a new plan with `lbconverge plan MANIFEST --out {}`",
-            file.display(),
-            p.live_fingerprint,
-            file.display()
-        )));
+        let (path, then) = (file.to_path_buf(), p.live_fingerprint);
+        return Err(files::FileError::StalePlan { path, then, now }.into());
     }
     Ok(p)
 }
@@ -139,10 +131,7 @@ fn execute(p: &Plan, k: &mut LinuxKernel, a: &ApplyArgs) -> Result<Exit, CliErro
             }
             Ok(Exit::Ok)
         }
-        Err(e @ ApplyError::Change { .. }) => Err(CliError::Apply(format!(
-            "{e}\n  run apply again to finish; the next plan starts from what was applied"
-        ))),
-        Err(e) => Err(CliError::Apply(e.to_string())),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -160,12 +149,12 @@ impl Progress for Printer {
         }
         let sym = view::symbol(c.action(), self.color);
         match outcome {
-            Outcome::Done => println!("  {sym} {}: done", view::change_text(c)),
+            Outcome::Done => println!("  {sym} {}: done", c),
             Outcome::Draining { connections } => {
                 println!(
                     "  {sym} {}: left draining at weight 0 ({})",
-                    view::object_text(c),
-                    view::connections(*connections)
+                    c.object_text(),
+                    crate::plan::text::connections(*connections)
                 )
             }
         }

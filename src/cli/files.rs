@@ -1,27 +1,104 @@
 //! The files the CLI reads and writes besides the manifest: live-state snapshots and saved
 //! plans. Errors name the file and, where the parser knows it, line and column.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::manifest::{self, Problem};
 use crate::model::NodeState;
 use crate::plan::{FORMAT_VERSION, Plan};
 
-use super::CliError;
+/// A snapshot, plan or output file that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// The file could not be read.
+    #[error("{}: cannot read {what}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What it should hold (`snapshot`, `plan file`).
+        what: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is larger than any sane snapshot or plan.
+    #[error("{}: {what} is too large ({bytes} bytes)", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// What it should hold.
+        what: &'static str,
+        /// Its size.
+        bytes: u64,
+    },
+    /// The file is not text.
+    #[error("{}: {what} is not UTF-8 text", path.display())]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// What it should hold.
+        what: &'static str,
+    },
+    /// A snapshot that does not parse (located, with a hint).
+    #[error("{0}")]
+    Snapshot(Box<Problem>),
+    /// A plan file that does not parse.
+    #[error(
+        "{}:{line}:{column}: error: not a plan file: {source}\n  hint: make one with `lbconverge plan MANIFEST --out FILE`",
+        path.display()
+    )]
+    NotAPlan {
+        /// The file.
+        path: PathBuf,
+        /// Line of the problem.
+        line: usize,
+        /// Column of the problem.
+        column: usize,
+        /// The JSON parser's message.
+        source: serde_json::Error,
+    },
+    /// A plan file of another format version.
+    #[error("{}: plan format {found} is not supported (this lbconverge reads format {FORMAT_VERSION})", path.display())]
+    PlanVersion {
+        /// The file.
+        path: PathBuf,
+        /// Its format version.
+        found: u32,
+    },
+    /// The host changed since the plan was made.
+    #[error(
+        "{path}: stale plan: this host's live state changed since the plan was made ({then} then, {now} now); nothing was changed\n  hint: make a new plan with `lbconverge plan MANIFEST --out {path}`",
+        path = path.display()
+    )]
+    StalePlan {
+        /// The file.
+        path: PathBuf,
+        /// The fingerprint the plan was made against.
+        then: String,
+        /// The fingerprint now.
+        now: String,
+    },
+    /// An output file could not be written.
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
 
-fn read_text(path: &Path, what: &str) -> Result<String, CliError> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| CliError::File(format!("{}: cannot read {what}: {e}", path.display())))?;
+fn read_text(path: &Path, what: &'static str) -> Result<String, FileError> {
+    let read = |source| FileError::Read { path: path.to_path_buf(), what, source };
+    let meta = std::fs::metadata(path).map_err(read)?;
     if meta.len() > manifest::MAX_BYTES * 16 {
-        return Err(CliError::File(format!("{}: {what} is too large ({} bytes)", path.display(), meta.len())));
+        return Err(FileError::TooLarge { path: path.to_path_buf(), what, bytes: meta.len() });
     }
-    let bytes =
-        std::fs::read(path).map_err(|e| CliError::File(format!("{}: cannot read {what}: {e}", path.display())))?;
-    String::from_utf8(bytes).map_err(|_| CliError::File(format!("{}: {what} is not UTF-8 text", path.display())))
+    let bytes = std::fs::read(path).map_err(read)?;
+    String::from_utf8(bytes).map_err(|_| FileError::NotUtf8 { path: path.to_path_buf(), what })
 }
 
 /// Reads a live-state snapshot (the YAML `lbconverge show` prints).
-pub fn load_snapshot(path: &Path) -> Result<NodeState, CliError> {
+pub fn load_snapshot(path: &Path) -> Result<NodeState, FileError> {
     let text = read_text(path, "snapshot")?;
     let file = path.display().to_string();
     if text.trim().is_empty() {
@@ -30,35 +107,27 @@ pub fn load_snapshot(path: &Path) -> Result<NodeState, CliError> {
     serde_saphyr::from_str_with_options::<NodeState>(&text, manifest::options()).map_err(|e| {
         let mut p: Problem = manifest::saphyr_problem(&file, &e);
         p.hint = Some("a snapshot has the keys services, addresses, routes, links, sysctls and owned, as `lbconverge show` prints them".into());
-        CliError::File(p.to_string())
+        FileError::Snapshot(Box::new(p))
     })
 }
 
 /// Reads a saved plan (`plan --out`).
-pub fn load_plan(path: &Path) -> Result<Plan, CliError> {
+pub fn load_plan(path: &Path) -> Result<Plan, FileError> {
     let text = read_text(path, "plan file")?;
-    let plan: Plan = serde_json::from_str(&text).map_err(|e| {
-        CliError::File(format!(
-            "{}:{}:{}: error: not a plan file: {e}\n  hint: make one with `lbconverge plan MANIFEST --out FILE`",
-            path.display(),
-            e.line(),
-            e.column()
-        ))
+    let plan: Plan = serde_json::from_str(&text).map_err(|source| FileError::NotAPlan {
+        path: path.to_path_buf(),
+        line: source.line(),
+        column: source.column(),
+        source,
     })?;
     if plan.format_version != FORMAT_VERSION {
-        return Err(CliError::File(format!(
-            "{}: plan format {} is not supported (this lbconverge reads format {FORMAT_VERSION})",
-            path.display(),
-            plan.format_version
-        )));
+        return Err(FileError::PlanVersion { path: path.to_path_buf(), found: plan.format_version });
     }
     Ok(plan)
 }
 
-/// Writes a file whole, through a temporary file and a rename.
-pub fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
-    let tmp = path.with_extension("tmp~");
-    let err = |e: std::io::Error| CliError::File(format!("{}: cannot write: {e}", path.display()));
-    std::fs::write(&tmp, text).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
+/// Writes a file whole and safely (see [`crate::state_file`]).
+pub fn write(path: &Path, text: &str) -> Result<(), FileError> {
+    crate::state_file::write(path, text.as_bytes())
+        .map_err(|source| FileError::Write { path: path.to_path_buf(), source })
 }

@@ -3,9 +3,7 @@
 //! kernel layer, and hand results to the views.
 
 mod apply_cmd;
-pub mod cache;
 pub mod exit;
-pub mod facts;
 pub mod files;
 mod show_cmd;
 pub mod view;
@@ -17,8 +15,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use exit::Exit;
 
-use crate::manifest::{self, Problems};
-use crate::model::{self, Cluster, Health, NodeState};
+use crate::apply::ApplyError;
+use crate::load::{self, LoadError, Loader};
+use crate::manifest;
+use crate::model::{self, Cluster, Health, NodeState, Validated};
 use crate::plan;
 
 /// lbconverge: converge Linux LVS nodes (IPVS, VIPs, sysctls, VRRP) to one YAML manifest.
@@ -58,13 +58,25 @@ pub struct RunArgs {
     /// The manifest node this host is. Default: the node whose address this host holds.
     #[arg(long)]
     pub node: Option<String>,
-    /// Re-read the kernel and repair drift at least this often.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    /// Re-read the kernel and repair drift at least this often (at least 1s).
+    #[arg(long, default_value = "30s", value_parser = parse_resync)]
     pub resync: std::time::Duration,
 }
 
+/// A duration argument in the manifest's notation (`500ms`, `30s`, `5m`, `1h`).
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     crate::model::validate::parse::duration(&crate::manifest::types::Duration::Text(s.to_string()))
+}
+
+/// `--resync`: a duration of at least [`crate::daemon::MIN_RESYNC`] (a shorter one would
+/// only re-read the kernel in a busy loop).
+fn parse_resync(s: &str) -> Result<std::time::Duration, String> {
+    let d = parse_duration(s)?;
+    let min = crate::daemon::MIN_RESYNC;
+    if d < min {
+        return Err(format!("{s} is too short; the daemon re-reads the kernel at most every {}s", min.as_secs()));
+    }
+    Ok(d)
 }
 
 /// `validate` arguments.
@@ -113,24 +125,32 @@ pub struct PlanArgs {
 /// An error that ends a command; printed once by `main`.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    /// The manifest has problems.
+    /// The manifest, or which node this host is, is unusable.
     #[error("{0}")]
-    Manifest(Problems),
-    /// Wrong or missing arguments.
+    Load(#[from] LoadError),
+    /// Wrong or missing arguments, or a refused confirmation.
     #[error("{0}")]
     Usage(String),
     /// A snapshot, plan or output file could not be used.
     #[error("{0}")]
-    File(String),
+    File(#[from] files::FileError),
     /// The kernel refused or failed.
     #[error("{0}")]
     Kernel(#[from] crate::kernel::KernelError),
     /// apply stopped.
-    #[error("{0}")]
-    Apply(String),
+    #[error("{err}{hint}", err = .0, hint = resume_hint(.0))]
+    Apply(#[from] ApplyError),
     /// The daemon stopped with an error.
     #[error("{0}")]
-    Daemon(String),
+    Daemon(#[from] crate::daemon::DaemonError),
+}
+
+/// After a failed change, what to do next.
+fn resume_hint(e: &ApplyError) -> &'static str {
+    match e {
+        ApplyError::Change { .. } => "\n  run apply again to finish; the next plan starts from what was applied",
+        _ => "",
+    }
 }
 
 /// Parses arguments; usage errors exit 1 (not clap's 2, which means "changes").
@@ -155,7 +175,8 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
                 state_dir: cli.state_dir,
                 resync: a.resync,
             };
-            crate::daemon::run(opts).map(|()| Exit::Ok).map_err(|e| CliError::Daemon(e.to_string()))
+            crate::daemon::run(opts)?;
+            Ok(Exit::Ok)
         }
         Command::Schema => {
             print!("{}", manifest::schema::SCHEMA_TEXT);
@@ -164,18 +185,23 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
     }
 }
 
-/// Loads and validates a manifest, printing warnings to stderr.
-pub fn load_cluster(path: &std::path::Path) -> Result<Cluster, CliError> {
-    let loaded = manifest::load(path).map_err(CliError::Manifest)?;
-    let v = model::validate(&loaded, &facts::HostFacts).map_err(CliError::Manifest)?;
+/// Loads and validates a manifest without the cache (no state directory is touched),
+/// printing warnings to stderr.
+fn load_uncached(path: &std::path::Path) -> Result<Cluster, CliError> {
+    let v = Loader::uncached().load(path)?;
+    Ok(warned(v))
+}
+
+/// Prints the warnings of a validated manifest to stderr.
+fn warned(v: Validated) -> Cluster {
     for w in &v.warnings {
         eprintln!("{w}");
     }
-    Ok(v.cluster)
+    v.cluster
 }
 
 fn validate(a: &ValidateArgs) -> Result<Exit, CliError> {
-    let c = load_cluster(&a.manifest)?;
+    let c = load_uncached(&a.manifest)?;
     println!(
         "{}: valid ({} nodes, {} VRRP instances, {} services)",
         a.manifest.display(),
@@ -184,31 +210,6 @@ fn validate(a: &ValidateArgs) -> Result<Exit, CliError> {
         c.services.len()
     );
     Ok(Exit::Ok)
-}
-
-/// Picks the manifest node: `--node`, else the one whose address the live state holds.
-pub fn pick_node(c: &Cluster, asked: Option<&str>, live: &NodeState, source: &str) -> Result<String, CliError> {
-    let names = || c.nodes.keys().cloned().collect::<Vec<_>>().join(", ");
-    if let Some(n) = asked {
-        if c.nodes.contains_key(n) {
-            return Ok(n.to_string());
-        }
-        return Err(CliError::Usage(format!("node `{n}` is not in the manifest (nodes: {})", names())));
-    }
-    let held: Vec<_> = live.addresses.keys().map(|k| k.address.addr()).collect();
-    let found: Vec<&String> =
-        c.nodes.values().filter(|n| n.addresses.iter().any(|a| held.contains(&a.addr()))).map(|n| &n.name).collect();
-    match found.as_slice() {
-        [one] => Ok((*one).clone()),
-        [] => Err(CliError::Usage(format!(
-            "{source} holds no address of a manifest node; pass --node NAME (one of: {})",
-            names()
-        ))),
-        many => Err(CliError::Usage(format!(
-            "{source} holds addresses of several nodes ({}); pass --node NAME",
-            many.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-        ))),
-    }
 }
 
 /// Where a plan's live state comes from.
@@ -221,33 +222,16 @@ pub struct Live {
 
 /// Node, desired state and plan for a manifest against the live state.
 pub fn plan_for(cluster: &Cluster, node: Option<&str>, live: &Live) -> Result<plan::Plan, CliError> {
-    let node = pick_node(cluster, node, &live.state, &live.source)?;
-    let desired = model::desired(cluster, &node, &Health::all_up())
-        .ok_or_else(|| CliError::Usage(format!("node `{node}` is not in the manifest")))?;
+    let node = load::pick_node(cluster, node, &live.state, &live.source)?;
+    let desired =
+        model::desired(cluster, &node, &Health::all_up()).ok_or_else(|| load::unknown_node(cluster, &node))?;
     Ok(plan::plan(&desired, &live.state))
-}
-
-/// The sysctls to read for a manifest: those of every node it could be (the node is picked
-/// after reading the host's addresses).
-pub fn cluster_scope(
-    cluster: &Cluster,
-    node: Option<&str>,
-) -> std::collections::BTreeSet<crate::model::sysctl::SysctlKey> {
-    let names: Vec<&String> = match node {
-        Some(n) => cluster.nodes.keys().filter(|k| k.as_str() == n).collect(),
-        None => cluster.nodes.keys().collect(),
-    };
-    names
-        .into_iter()
-        .filter_map(|n| model::desired(cluster, n, &Health::all_up()))
-        .flat_map(|d| crate::kernel::desired_scope(&d))
-        .collect()
 }
 
 fn plan_cmd(a: &PlanArgs, state_dir: &std::path::Path) -> Result<Exit, CliError> {
     let (cluster, live) = match &a.live {
         Some(snapshot) => {
-            let cluster = load_cluster(&a.manifest)?;
+            let cluster = load_uncached(&a.manifest)?;
             let state = files::load_snapshot(snapshot)?;
             (cluster, Live { state, source: snapshot.display().to_string() })
         }
@@ -260,33 +244,20 @@ fn plan_cmd(a: &PlanArgs, state_dir: &std::path::Path) -> Result<Exit, CliError>
     emit_plan(&p, &live.source, a)
 }
 
-/// Loads the manifest (through the cache) on one thread while this one reads the kernel;
-/// the sysctls, which depend on the manifest, are read last.
+/// Loads the manifest through the cache while reading this host's kernel.
 pub fn manifest_and_kernel(
     manifest: &std::path::Path,
     node: Option<&str>,
     k: &mut crate::kernel::linux::LinuxKernel,
     state_dir: &std::path::Path,
 ) -> Result<(Cluster, Live), CliError> {
-    let started = std::time::Instant::now();
-    let (validated, objects) = std::thread::scope(|s| {
-        let m = s.spawn(|| cache::load_validated(manifest, state_dir));
-        let objects = crate::kernel::snapshot_objects(k);
-        (m.join(), objects)
-    });
-    let validated = validated.map_err(|_| CliError::Usage("the manifest reader crashed".into()))??;
-    tracing::debug!(ms = started.elapsed().as_millis() as u64, "manifest and kernel read");
-    for w in &validated.warnings {
-        eprintln!("{w}");
-    }
-    let cluster = validated.cluster;
-    let state = crate::kernel::add_sysctls(k, objects?, &cluster_scope(&cluster, node))?;
-    Ok((cluster, Live { state, source: "this host's kernel".into() }))
+    let (validated, state) = load::with_live(&Loader::cached(state_dir), manifest, node, k)?;
+    Ok((warned(validated), Live { state, source: "this host's kernel".into() }))
 }
 
 fn emit_plan(p: &plan::Plan, source: &str, a: &PlanArgs) -> Result<Exit, CliError> {
     if let Some(out) = &a.out {
-        files::write_atomic(out, &view::plan_json(p))?;
+        files::write(out, &view::plan_json(p))?;
     }
     let color =
         a.format == PlanFormat::Text && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();

@@ -1,9 +1,15 @@
 //! One VRRP instance on its own thread, so that its timers never wait behind an apply or a
 //! health check: it receives adverts, runs the state machine, sends adverts, and on becoming
-//! master adds the VIPs and announces them (gratuitous ARP / unsolicited NA), again after
-//! 5 s; on leaving master it removes them. Control messages (priority from tracking, stop)
-//! arrive on a channel whose sender also signals an eventfd the thread polls with its socket,
-//! so a stop sends the priority-0 advert at once.
+//! master adds the VIPs (through [`Addrs`]) and announces them (gratuitous ARP / unsolicited
+//! NA), again after 5 s; on leaving master it removes them. Control messages (go, priority
+//! from tracking, stop) arrive on a channel whose sender also signals an eventfd the thread
+//! polls with its socket, so a stop sends the priority-0 advert at once.
+//!
+//! An instance is set up in two steps, so that a reload can open everything it needs before
+//! it touches what runs: [`prepare`] opens the wire, the timer and the address handle and
+//! starts the thread parked; [`Running::go`] lets it run. A parked instance that is dropped
+//! ends without having touched a VIP. A running one that is dropped stops gracefully: no
+//! instance is ever left running without its owner.
 
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -12,14 +18,16 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::DaemonError;
+use super::error::{DaemonError, InstanceError};
+use super::platform::{Platform, Wire};
 use super::spec::InstanceSpec;
-use crate::kernel::linux::rtnl::Rtnl;
+use crate::family::Family;
+use crate::kernel::Addrs;
 use crate::model::net::Address;
+use crate::vrrp::fsm;
 use crate::vrrp::fsm::{Action, Config, Fsm, Input};
-use crate::vrrp::net::{self, Timer, VrrpSocket};
-use crate::vrrp::packet::{self, Advert, Checksum, DropCounters, Expect, Family, MULTICAST_V4, MULTICAST_V6};
-use crate::vrrp::{announce, fsm};
+use crate::vrrp::net::{self, Timer};
+use crate::vrrp::packet::{self, Advert, Checksum, DropCounters, Expect, MULTICAST_V4, MULTICAST_V6};
 
 /// Longest wait without a timer, a packet or a control message.
 const IDLE: Duration = Duration::from_secs(1);
@@ -29,6 +37,8 @@ const SECOND_BURST: Duration = Duration::from_secs(5);
 /// A message to a running instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Control {
+    /// Start running (a prepared instance waits for this).
+    Go,
     /// The effective priority from tracking; `None` = FAULT.
     Priority(Option<u8>),
     /// Stop gracefully: priority-0 advert, VIPs removed.
@@ -53,30 +63,46 @@ impl ControlTx {
     }
 }
 
-/// A running instance.
+/// A prepared or running instance; dropping it stops it.
 pub struct Running {
     /// What it runs with.
     pub spec: InstanceSpec,
     /// Its control channel.
     pub control: ControlTx,
-    thread: JoinHandle<()>,
+    thread: Option<JoinHandle<()>>,
 }
 
 impl Running {
-    /// Asks it to stop gracefully (without waiting).
+    /// Lets a prepared instance run.
+    pub fn go(&self) {
+        self.control.send(Control::Go);
+    }
+
+    /// Asks it to stop gracefully (without waiting); a prepared one ends untouched.
     pub fn request_stop(&self) {
         self.control.send(Control::Stop);
     }
 
-    /// Stops it gracefully and waits for it.
-    pub fn stop(self) {
-        self.request_stop();
-        self.join();
+    /// Waits for its thread to end (after [`Self::request_stop`]).
+    pub fn join(mut self) {
+        self.join_thread();
     }
 
-    /// Waits for its thread to end.
-    pub fn join(self) {
-        let _ = self.thread.join();
+    fn join_thread(&mut self) {
+        if let Some(t) = self.thread.take()
+            && t.join().is_err()
+        {
+            tracing::error!(instance = %self.spec.name, "internal error: the VRRP instance thread crashed");
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.request_stop();
+            self.join_thread();
+        }
     }
 }
 
@@ -90,27 +116,27 @@ fn eventfd() -> std::io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Starts an instance thread.
-pub fn start(spec: InstanceSpec) -> Result<Running, DaemonError> {
-    let (tx, rx) = channel();
+/// Opens everything an instance needs and starts its thread, parked until
+/// [`Running::go`]. Fails, with nothing left behind, when anything cannot be opened.
+pub fn prepare(spec: InstanceSpec, platform: &dyn Platform) -> Result<Running, DaemonError> {
     let name = spec.name.clone();
-    let fail = |cause: String| DaemonError::Instance { instance: name.clone(), cause };
-    let wake = Arc::new(eventfd().map_err(|e| fail(e.to_string()))?);
-    let setup = Instance::new(&spec, wake.clone()).map_err(fail)?;
+    let fail = |source: InstanceError| DaemonError::Instance { instance: name.clone(), source };
+    let (tx, rx) = channel();
+    let wake = Arc::new(eventfd().map_err(|source| fail(InstanceError::Descriptor { what: "eventfd", source }))?);
+    let setup = Instance::new(&spec, platform, wake.clone()).map_err(fail)?;
     let thread = std::thread::Builder::new()
         .name(format!("vrrp-{name}"))
-        .spawn(move || setup.run(rx))
-        .map_err(|e| fail(e.to_string()))?;
-    Ok(Running { spec, control: ControlTx { tx, wake }, thread })
+        .spawn(move || setup.park(rx))
+        .map_err(|source| DaemonError::Spawn { thread: format!("vrrp-{name}"), source })?;
+    Ok(Running { spec, control: ControlTx { tx, wake }, thread: Some(thread) })
 }
 
 struct Instance {
     spec: InstanceSpec,
     fsm: Fsm,
-    sock: VrrpSocket,
-    rtnl: Rtnl,
-    vip_ifindex: u32,
-    announcer: announce::Announcer,
+    wire: Box<dyn Wire>,
+    addrs: Box<dyn Addrs + Send>,
+    source: IpAddr,
     expect: Expect,
     group: IpAddr,
     epoch: Instant,
@@ -120,63 +146,67 @@ struct Instance {
     timer: Timer,
 }
 
-fn mac6(m: &[u8]) -> [u8; 6] {
-    let mut out = [0u8; 6];
-    for (o, b) in out.iter_mut().zip(m) {
-        *o = *b;
-    }
-    out
-}
-
 impl Instance {
-    fn new(spec: &InstanceSpec, wake: Arc<OwnedFd>) -> Result<Instance, String> {
-        let mut rtnl = Rtnl::open().map_err(|e| e.to_string())?;
-        let (ifindex, _) = rtnl.link_details(&spec.interface).map_err(|e| e.to_string())?;
-        let (vip_ifindex, mac) = rtnl.link_details(&spec.vip_interface).map_err(|e| e.to_string())?;
-        let source = match spec.source {
-            Some(s) => s,
-            None => link_local(&mut rtnl, &spec.interface)?,
-        };
-        let sock = VrrpSocket::open(&spec.interface, ifindex, source, spec.unicast_peers.is_some())
-            .map_err(|e| format!("open VRRP socket on {}: {e}", spec.interface))?;
+    fn new(spec: &InstanceSpec, platform: &dyn Platform, wake: Arc<OwnedFd>) -> Result<Instance, InstanceError> {
+        let wire = platform.wire(spec)?;
+        let mut addrs = platform.addrs()?;
+        // Reads the interfaces once now, so that the takeover adds VIPs without a lookup.
+        addrs.links()?;
+        let source = wire.source();
         let cfg = Config {
             preempt: spec.preempt,
             preempt_delay: spec.preempt_delay,
             ..Config::new(spec.version, spec.priority, spec.advert, source)
         };
         let interval_cs = cfg.interval_cs();
-        let fsm = Fsm::new(cfg).map_err(|e| e.to_string())?;
+        let fsm = Fsm::new(cfg)?;
         let family = if spec.is_v6() { Family::Ipv6 } else { Family::Ipv4 };
         let expect = Expect { version: spec.version, vrid: spec.vrid, family, auth: spec.auth, interval_cs };
         let group = if spec.is_v6() { IpAddr::V6(MULTICAST_V6) } else { IpAddr::V4(MULTICAST_V4) };
+        let timer = Timer::new().map_err(|source| InstanceError::Descriptor { what: "timer", source })?;
         Ok(Instance {
             spec: spec.clone(),
             fsm,
-            sock,
-            rtnl,
-            vip_ifindex,
-            announcer: announce::Announcer::new(vip_ifindex, mac6(&mac))
-                .map_err(|e| format!("open ARP socket: {e}"))?,
+            wire,
+            addrs,
+            source,
             expect,
             group,
             epoch: Instant::now(),
             drops: DropCounters::new(),
             second_burst: None,
             wake,
-            timer: Timer::new().map_err(|e| format!("create timer: {e}"))?,
+            timer,
         })
+    }
+
+    /// Waits for [`Control::Go`], then runs; ends untouched on a stop or a dropped owner.
+    fn park(self, control: Receiver<Control>) {
+        let mut priority = None;
+        loop {
+            match control.recv() {
+                Ok(Control::Go) => break,
+                Ok(Control::Priority(p)) => priority = Some(p),
+                Ok(Control::Stop) | Err(_) => return,
+            }
+        }
+        self.run(control, priority);
     }
 
     fn now(&self) -> Duration {
         self.epoch.elapsed()
     }
 
-    fn run(mut self, control: Receiver<Control>) {
+    fn run(mut self, control: Receiver<Control>, priority: Option<Option<u8>>) {
         // A crashed predecessor may have left the VIPs behind; a starting instance holds none.
         self.release_vips();
         let now = self.now();
         let actions = self.fsm.step(Input::Startup, now);
         self.perform(actions);
+        if let Some(p) = priority {
+            let actions = self.fsm.step(Input::EffectivePriority(p), now);
+            self.perform(actions);
+        }
         loop {
             if let Some(stop) = self.control(&control)
                 && stop
@@ -202,6 +232,7 @@ impl Instance {
         loop {
             match rx.try_recv() {
                 Ok(Control::Stop) => return Some(true),
+                Ok(Control::Go) => {}
                 Ok(Control::Priority(p)) => {
                     let now = self.now();
                     let actions = self.fsm.step(Input::EffectivePriority(p), now);
@@ -222,7 +253,7 @@ impl Instance {
         if let Some(Err(e)) = armed {
             tracing::warn!(instance = %self.spec.name, error = %e, "vrrp timer not armed");
         }
-        let fds = [self.sock.raw_fd(), self.wake.as_raw_fd(), self.timer.raw_fd()];
+        let fds = [self.wire.fd(), self.wake.as_raw_fd(), self.timer.raw_fd()];
         match net::poll(&fds, Some(IDLE)) {
             Ok(ready) => {
                 if ready[2] {
@@ -243,8 +274,9 @@ impl Instance {
     }
 
     fn receive_one(&mut self) {
-        match self.sock.recv() {
+        match self.wire.recv() {
             Ok(pkt) => self.received(pkt),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(e) => tracing::warn!(instance = %self.spec.name, error = %e, "vrrp receive failed"),
         }
     }
@@ -257,7 +289,7 @@ impl Instance {
     }
 
     fn received(&mut self, pkt: crate::vrrp::net::Received) {
-        if pkt.src == self.sock.source {
+        if pkt.src == self.source {
             return;
         }
         if let Some(peers) = &self.spec.unicast_peers
@@ -337,10 +369,11 @@ impl Instance {
             None => vec![self.group],
         };
         for dst in dsts {
-            let sent = packet::encode(&advert, self.sock.source, dst)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| self.sock.send(&bytes, dst).map_err(|e| e.to_string()));
-            if let Err(e) = sent {
+            let bytes = match packet::encode(&advert, self.source, dst) {
+                Ok(b) => b,
+                Err(e) => return tracing::error!(instance = %self.spec.name, error = %e, "vrrp advert not encoded"),
+            };
+            if let Err(e) = self.wire.send(&bytes, dst) {
                 tracing::warn!(instance = %self.spec.name, to = %dst, error = %e, "vrrp advert not sent");
             }
         }
@@ -356,8 +389,8 @@ impl Instance {
 
     fn take_vips(&mut self) {
         for a in self.vip_addresses() {
-            if let Err(e) = self.rtnl.add_address_at(self.vip_ifindex, &a)
-                && e.raw_errno() != Some(17)
+            if let Err(e) = self.addrs.add_address(&a)
+                && !e.is(libc::EEXIST)
             {
                 tracing::error!(instance = %self.spec.name, error = %e, "VIP not added");
             }
@@ -368,7 +401,7 @@ impl Instance {
 
     fn announce(&mut self) {
         for v in &self.spec.vips {
-            if let Err(e) = self.announcer.announce(v.addr(), self.spec.garp_repeat) {
+            if let Err(e) = self.wire.announce(v.addr(), self.spec.garp_repeat) {
                 tracing::warn!(instance = %self.spec.name, vip = %v.addr(), error = %e, "announcement not sent");
             }
         }
@@ -376,25 +409,14 @@ impl Instance {
 
     fn release_vips(&mut self) {
         for a in self.vip_addresses() {
-            if let Err(e) = self.rtnl.del_address_at(self.vip_ifindex, &a)
-                && e.raw_errno() != Some(99)
-                && e.raw_errno() != Some(19)
+            if let Err(e) = self.addrs.del_address(&a)
+                && !e.is(libc::EADDRNOTAVAIL)
+                && !e.is(libc::ENODEV)
             {
                 tracing::error!(instance = %self.spec.name, error = %e, "VIP not removed");
             }
         }
     }
-}
-
-/// The interface's IPv6 link-local address (the source of IPv6 multicast adverts).
-fn link_local(rtnl: &mut Rtnl, iface: &str) -> Result<IpAddr, String> {
-    let addrs = rtnl.addresses().map_err(|e| e.to_string())?;
-    addrs
-        .iter()
-        .filter(|a| a.interface == iface)
-        .map(|a| a.address.addr())
-        .find(|a| matches!(a, IpAddr::V6(v6) if v6.is_unicast_link_local()))
-        .ok_or_else(|| format!("interface {iface} has no IPv6 link-local address for VRRPv3 over IPv6"))
 }
 
 /// Runs the notify command with `INSTANCE <name> <STATE> <priority>` appended, without

@@ -5,52 +5,42 @@
 //! removed).
 //!
 //! ```text
-//! signals ──┐                         ┌─> instance thread (VRRP timers, sockets, VIPs)
+//! signals ──┐                         ┌─> instance threads (VRRP timers, sockets, VIPs via Addrs)
 //! manifest ─┼─> events ─> main loop ──┼─> tracker threads (scripts, links) -> priorities
 //! resync ───┘                         └─> reconcile: snapshot -> desired -> plan -> apply
 //! ```
+//!
+//! [`Daemon`] is generic over the kernel and the [`Platform`]: [`run`] drives it on this
+//! host; tests drive it on the in-memory kernel. A reload is transactional: the new manifest
+//! is loaded, its instance specs and secrets resolved and its new instances opened before
+//! anything running is touched; any failure keeps the running configuration whole.
 
+pub mod error;
 pub mod instance;
-mod signals;
+pub mod instances;
+pub mod platform;
+pub mod signals;
 pub mod spec;
 pub mod tracker;
+mod watch;
 
-use std::path::{Path, PathBuf};
-use std::sync::mpsc::{RecvTimeoutError, Sender, channel};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::Duration;
 
-use crate::apply::{self, Options, Outcome, Progress};
-use crate::cli::{CliError, cache, pick_node, view};
-use crate::kernel::{self, linux::LinuxKernel};
+pub use error::{DaemonError, InstanceError, SecretError};
+pub use platform::Platform;
+
+use crate::apply::{self, Options, Outcome, Progress, Report};
+use crate::kernel::linux::LinuxKernel;
+use crate::kernel::{self, Kernel};
+use crate::load::{self, Loader};
 use crate::model::{self, Cluster, Health};
 use crate::plan::{self, Change};
+use instances::{Changed, Instances};
 
-/// Why the daemon could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum DaemonError {
-    /// The manifest or node is unusable.
-    #[error("{0}")]
-    Manifest(#[from] CliError),
-    /// Configuration the daemon cannot run with.
-    #[error("{0}")]
-    Config(String),
-    /// A VRRP password could not be read.
-    #[error("VRRP instance {instance}: password: {cause}")]
-    Secret {
-        /// The instance.
-        instance: String,
-        /// Why.
-        cause: String,
-    },
-    /// A VRRP instance could not start.
-    #[error("VRRP instance {instance}: {cause}")]
-    Instance {
-        /// The instance.
-        instance: String,
-        /// Why.
-        cause: String,
-    },
-}
+/// The shortest `--resync`: a shorter one would only re-read the kernel in a busy loop.
+pub const MIN_RESYNC: Duration = Duration::from_secs(1);
 
 /// What wakes the main loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,122 +64,148 @@ pub struct DaemonOptions {
     pub resync: Duration,
 }
 
-struct Daemon {
+/// The daemon: one node's configuration, its kernel, and its VRRP instances.
+pub struct Daemon<K: Kernel, P: Platform> {
     opts: DaemonOptions,
-    kernel: LinuxKernel,
+    loader: Loader,
+    kernel: K,
+    platform: P,
     cluster: Cluster,
     node: String,
-    running: Vec<instance::Running>,
-    stoppers: signals::Stoppers,
-    tracker: Option<tracker::Tracker>,
+    instances: Instances,
 }
 
-/// Runs the daemon until SIGTERM or SIGINT.
+/// Runs the daemon on this host until SIGTERM or SIGINT.
 pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
     signals::block();
     let (tx, rx) = channel();
     let stoppers = signals::Stoppers::default();
-    signals::listen(tx.clone(), stoppers.clone());
-    watch_manifest(opts.manifest.clone(), tx);
-    let mut kernel = LinuxKernel::new(opts.state_dir.clone());
-    let cluster = cache::load_validated(&opts.manifest, &opts.state_dir)?.cluster;
-    let objects = kernel::snapshot_objects(&mut kernel).map_err(CliError::from)?;
-    let node = pick_node(&cluster, opts.node.as_deref(), &objects, "this host")?;
-    tracing::info!(node = %node, manifest = %opts.manifest.display(), "lbconverge run starting");
-    let mut d = Daemon { opts, kernel, cluster, node, running: Vec::new(), stoppers, tracker: None };
-    d.start_instances(Vec::new())?;
-    d.reconcile();
-    loop {
-        match rx.recv_timeout(d.opts.resync) {
-            Ok(Event::Stop) | Err(RecvTimeoutError::Disconnected) => break,
-            Ok(Event::Reload) => d.reload(),
-            Err(RecvTimeoutError::Timeout) => {}
-        }
-        d.reconcile();
-    }
+    signals::listen(tx.clone(), stoppers.clone())?;
+    watch::start(opts.manifest.clone(), tx)?;
+    let kernel = LinuxKernel::new(opts.state_dir.clone());
+    let mut d = Daemon::start(opts, kernel, platform::Linux, stoppers)?;
+    d.serve(&rx);
     d.stop();
     tracing::info!("lbconverge run stopped");
     Ok(())
 }
 
-impl Daemon {
-    /// Starts the instances of the current cluster, keeping those in `keep` whose spec did
-    /// not change (the others are stopped first).
-    fn start_instances(&mut self, keep: Vec<instance::Running>) -> Result<(), DaemonError> {
-        let specs = spec::specs(&self.cluster, &self.node)?;
-        let (same, changed): (Vec<_>, Vec<_>) = keep.into_iter().partition(|r| specs.contains(&r.spec));
-        for r in changed {
-            tracing::info!(instance = %r.spec.name, "vrrp instance changed or removed; stopping it");
-            r.stop();
-        }
-        let fresh: Vec<_> = specs.into_iter().filter(|s| !same.iter().any(|r| &r.spec == s)).collect();
-        let mut running = same;
-        for s in fresh {
-            tracing::info!(instance = %s.name, vrid = s.vrid, interface = %s.interface, "vrrp instance starting");
-            running.push(instance::start(s)?);
-        }
-        self.running = running;
-        *self.stoppers.lock().unwrap_or_else(|e| e.into_inner()) =
-            self.running.iter().map(|r| r.control.clone()).collect();
-        if let Some(t) = self.tracker.take() {
-            t.stop();
-        }
-        self.tracker = Some(tracker::start(&self.running));
-        Ok(())
+impl<K: Kernel, P: Platform> Daemon<K, P> {
+    /// Loads the manifest, finds this node and starts its VRRP instances; `stoppers` is
+    /// kept up to date with their control channels.
+    pub fn start(
+        opts: DaemonOptions,
+        mut kernel: K,
+        platform: P,
+        stoppers: signals::Stoppers,
+    ) -> Result<Self, DaemonError> {
+        let loader = Loader::cached(&opts.state_dir);
+        let (validated, live) = load::with_live(&loader, &opts.manifest, opts.node.as_deref(), &mut kernel)?;
+        log_warnings(&validated.warnings);
+        let node = load::pick_node(&validated.cluster, opts.node.as_deref(), &live, "this host")?;
+        tracing::info!(node = %node, manifest = %opts.manifest.display(), "lbconverge run starting");
+        let cluster = validated.cluster;
+        let mut instances = Instances::new(stoppers);
+        let staged = instances.stage(spec::specs(&cluster, &node)?, &platform)?;
+        instances.commit(staged, &platform);
+        Ok(Daemon { opts, loader, kernel, platform, cluster, node, instances })
     }
 
-    /// Re-reads the manifest; a bad one is reported and the running configuration kept.
-    fn reload(&mut self) {
-        let cluster = match cache::load_validated(&self.opts.manifest, &self.opts.state_dir) {
-            Ok(v) => v.cluster,
-            Err(e) => {
-                tracing::error!("manifest not reloaded, keeping the running configuration:\n{e}");
-                return;
+    /// Reconciles, then handles events until a stop (or the event channel closes),
+    /// reconciling after each event and at least every `resync`.
+    pub fn serve(&mut self, events: &Receiver<Event>) {
+        self.reconcile_logged();
+        loop {
+            match events.recv_timeout(self.opts.resync) {
+                Ok(Event::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+                Ok(Event::Reload) => self.reload_logged(),
+                Err(RecvTimeoutError::Timeout) => {}
             }
-        };
-        if !cluster.nodes.contains_key(&self.node) {
-            tracing::error!(node = %self.node, "manifest not reloaded: this node is no longer in it");
-            return;
-        }
-        tracing::info!("manifest reloaded");
-        self.cluster = cluster;
-        let keep = std::mem::take(&mut self.running);
-        if let Err(e) = self.start_instances(keep) {
-            tracing::error!("{e}");
+            self.reconcile_logged();
         }
     }
 
-    /// One level-triggered pass: read the kernel, plan, apply.
-    fn reconcile(&mut self) {
-        let Some(desired) = model::desired(&self.cluster, &self.node, &Health::all_up()) else { return };
-        let live = match kernel::snapshot(&mut self.kernel, &kernel::desired_scope(&desired)) {
-            Ok(l) => l,
-            Err(e) => return tracing::error!("reconcile: read the kernel: {e}"),
-        };
+    /// Re-reads the manifest and switches to it, all or nothing: on any error the running
+    /// configuration and every instance stay exactly as they were.
+    pub fn reload(&mut self) -> Result<Changed, DaemonError> {
+        let validated = self.loader.load(&self.opts.manifest)?;
+        if !validated.cluster.nodes.contains_key(&self.node) {
+            return Err(DaemonError::NodeGone { node: self.node.clone() });
+        }
+        let staged = self.instances.stage(spec::specs(&validated.cluster, &self.node)?, &self.platform)?;
+        log_warnings(&validated.warnings);
+        self.cluster = validated.cluster;
+        Ok(self.instances.commit(staged, &self.platform))
+    }
+
+    fn reload_logged(&mut self) {
+        match self.reload() {
+            Ok(c) => {
+                tracing::info!(kept = c.kept, started = c.started, stopped = c.stopped, "manifest reloaded")
+            }
+            Err(e) => tracing::error!(
+                error = %one_line(&e.to_string()),
+                "manifest not reloaded; the running configuration stays in force"
+            ),
+        }
+    }
+
+    /// One level-triggered pass: read the kernel, plan, apply. `None` when nothing had to
+    /// change.
+    pub fn reconcile(&mut self) -> Result<Option<Report>, ReconcileError> {
+        let desired = model::desired(&self.cluster, &self.node, &Health::all_up())
+            .ok_or_else(|| ReconcileError::NoNode(self.node.clone()))?;
+        let live = kernel::snapshot(&mut self.kernel, &desired.sysctl_scope())?;
         let p = plan::plan(&desired, &live);
         if p.is_empty() {
-            return tracing::debug!("reconcile: no changes");
+            return Ok(None);
         }
-        tracing::info!("reconcile: {}", view::summary_line(&p));
-        match apply::apply(&p, &mut self.kernel, &Options::default(), &mut LogProgress) {
-            Ok(r) => tracing::info!(applied = r.applied, draining = r.draining, "reconcile: applied"),
+        tracing::info!("reconcile: {}", p.summary_line());
+        Ok(Some(apply::apply(&p, &mut self.kernel, &Options::default(), &mut LogProgress)?))
+    }
+
+    fn reconcile_logged(&mut self) {
+        match self.reconcile() {
+            Ok(None) => tracing::debug!("reconcile: no changes"),
+            Ok(Some(r)) => tracing::info!(applied = r.applied, draining = r.draining, "reconcile: applied"),
             Err(e) => tracing::error!("reconcile: {e}"),
         }
     }
 
-    /// Every instance is asked to stop at once (each sends its priority-0 advert without
-    /// waiting for the others), then the tracker stops.
-    fn stop(self) {
-        for r in &self.running {
-            r.request_stop();
-        }
-        for r in self.running {
-            r.join();
-        }
-        if let Some(t) = self.tracker {
-            t.stop();
-        }
+    /// The running VRRP instances.
+    pub fn instances(&self) -> &[instance::Running] {
+        self.instances.running()
     }
+
+    /// Stops every instance gracefully.
+    pub fn stop(self) {
+        self.instances.stop();
+    }
+}
+
+/// Why a reconcile pass did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// The running cluster has no such node (cannot happen after a successful start).
+    #[error("node `{0}` is not in the running configuration")]
+    NoNode(String),
+    /// The live state could not be read.
+    #[error("read the kernel: {0}")]
+    Read(#[from] kernel::KernelError),
+    /// The plan could not be applied.
+    #[error("{0}")]
+    Apply(#[from] apply::ApplyError),
+}
+
+fn log_warnings(warnings: &[crate::manifest::Problem]) {
+    for w in warnings {
+        tracing::warn!("{}", one_line(&w.to_string()));
+    }
+}
+
+/// A multi-line message (a manifest's problems) on one log line.
+fn one_line(s: &str) -> String {
+    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
 }
 
 /// Logs each change apply makes.
@@ -198,29 +214,6 @@ struct LogProgress;
 impl Progress for LogProgress {
     fn start(&mut self, _: usize, _: usize, _: &Change) {}
     fn done(&mut self, _: usize, c: &Change, outcome: &Outcome) {
-        tracing::info!(change = %view::change_text(c), outcome = ?outcome, "applied");
+        tracing::info!(change = %c, outcome = ?outcome, "applied");
     }
-}
-
-/// Polls the manifest every second and asks for a reload when its content changes
-/// (any way of writing it: in place, rename over, git checkout).
-fn watch_manifest(path: PathBuf, tx: Sender<Event>) {
-    std::thread::spawn(move || {
-        let mut last = fingerprint(&path);
-        loop {
-            std::thread::sleep(Duration::from_secs(1));
-            let now = fingerprint(&path);
-            if now != last && now.is_some() {
-                last = now;
-                if tx.send(Event::Reload).is_err() {
-                    return;
-                }
-            }
-        }
-    });
-}
-
-fn fingerprint(path: &Path) -> Option<Vec<u8>> {
-    use sha2::{Digest, Sha256};
-    std::fs::read(path).ok().map(|b| Sha256::digest(&b).to_vec())
 }

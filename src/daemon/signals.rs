@@ -6,6 +6,7 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 
 use super::Event;
+use super::error::DaemonError;
 use super::instance::{Control, ControlTx};
 
 /// The running instances' control channels, so a stop signal reaches them directly, even
@@ -35,8 +36,8 @@ pub fn block() {
 
 /// Starts the thread that turns signals into events; a stop signal first tells every
 /// instance to stop (each sends its priority-0 advert at once).
-pub fn listen(tx: Sender<Event>, stoppers: Stoppers) {
-    std::thread::spawn(move || {
+pub fn listen(tx: Sender<Event>, stoppers: Stoppers) -> Result<(), DaemonError> {
+    let listen = move || {
         let s = set();
         loop {
             let mut sig: libc::c_int = 0;
@@ -53,5 +54,10 @@ pub fn listen(tx: Sender<Event>, stoppers: Stoppers) {
                 return;
             }
         }
-    });
+    };
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(listen)
+        .map(drop)
+        .map_err(|source| DaemonError::Spawn { thread: "signals".into(), source })
 }

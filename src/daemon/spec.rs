@@ -4,12 +4,15 @@
 //! running across a manifest reload.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::net::IpAddr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 use std::time::Duration;
 
 use ipnet::IpNet;
 
-use super::DaemonError;
+use super::error::{DaemonError, SecretError};
 use crate::model::cluster::{Cluster, Secret, TrackScript};
 
 /// One VRRP instance of this node.
@@ -62,7 +65,7 @@ impl InstanceSpec {
 /// The specs of every instance `node` is a member of.
 pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonError> {
     let Some(n) = cluster.nodes.get(node) else {
-        return Err(DaemonError::Config(format!("node `{node}` is not in the manifest")));
+        return Err(DaemonError::NodeGone { node: node.to_string() });
     };
     let mut out = Vec::new();
     for inst in cluster.vrrp.values() {
@@ -91,7 +94,12 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             vip_interface: m.vip_interface.clone(),
             vips: inst.vips.clone(),
             unicast_peers: peers,
-            auth: inst.auth.as_ref().map(|s| password(&inst.name, s)).transpose()?,
+            auth: inst
+                .auth
+                .as_ref()
+                .map(password)
+                .transpose()
+                .map_err(|source| DaemonError::Secret { instance: inst.name.clone(), source })?,
             source,
             garp_repeat: inst.garp_repeat,
             notify: inst.notify.clone(),
@@ -102,23 +110,35 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
     Ok(out)
 }
 
+/// The most a password file may hold; the first line is the password.
+const MAX_SECRET_FILE: u64 = 4096;
+
 /// Reads a PASS password: the first line of its file, or its environment variable.
-fn password(instance: &str, s: &Secret) -> Result<[u8; 8], DaemonError> {
-    let secret_err = |cause: String| DaemonError::Secret { instance: instance.to_string(), cause };
+fn password(s: &Secret) -> Result<[u8; 8], SecretError> {
     let text = match s {
-        Secret::Env(var) => {
-            std::env::var(var).map_err(|_| secret_err(format!("environment variable {var} is not set")))?
-        }
-        Secret::File(path) => std::fs::read_to_string(path)
-            .map_err(|e| secret_err(format!("{}: {e}", path.display())))?
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_string(),
+        Secret::Env(var) => std::env::var(var).map_err(|_| SecretError::EnvUnset { var: var.clone() })?,
+        Secret::File(path) => first_line(path)?,
     };
     let text = text.trim_end_matches(['\r', '\n']);
     if text.is_empty() || text.len() > 8 {
-        return Err(secret_err(format!("the password must be 1 to 8 bytes (it is {})", text.len())));
+        return Err(SecretError::Length { len: text.len() });
     }
     Ok(crate::vrrp::packet::password(text))
+}
+
+/// The first line of a secret file. The file is opened without blocking and must be a
+/// regular file: a FIFO would hang the daemon in `open`, a device would never end.
+fn first_line(path: &Path) -> Result<String, SecretError> {
+    let read = |source| SecretError::Read { path: path.to_path_buf(), source };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(read)?;
+    if !file.metadata().map_err(read)?.is_file() {
+        return Err(SecretError::NotRegular { path: path.to_path_buf() });
+    }
+    let mut text = String::new();
+    file.take(MAX_SECRET_FILE).read_to_string(&mut text).map_err(read)?;
+    Ok(text.lines().next().unwrap_or_default().to_string())
 }

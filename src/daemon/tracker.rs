@@ -10,8 +10,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::error::DaemonError;
 use super::instance::{Control, ControlTx, Running};
-use crate::kernel::linux::rtnl::Rtnl;
+use crate::kernel::Addrs;
 use crate::model::cluster::TrackScript;
 use crate::vrrp::track::Tracking;
 
@@ -26,9 +27,17 @@ pub struct Tracker {
 impl Tracker {
     /// Stops every tracker thread and waits for them.
     pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        for t in self.threads {
-            let _ = t.join();
+        for t in self.threads.drain(..) {
+            if t.join().is_err() {
+                tracing::error!("internal error: a tracker thread crashed");
+            }
         }
     }
 }
@@ -40,8 +49,9 @@ struct Watched {
     last: Option<u8>,
 }
 
-/// Starts tracking for the instances that track anything.
-pub fn start(running: &[Running]) -> Tracker {
+/// Starts tracking for the instances that track anything; link states are read through
+/// `addrs`.
+pub fn start(running: &[Running], addrs: Box<dyn Addrs + Send>) -> Result<Tracker, DaemonError> {
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = channel::<(String, bool)>();
     let mut scripts: BTreeMap<String, TrackScript> = BTreeMap::new();
@@ -59,29 +69,40 @@ pub fn start(running: &[Running]) -> Tracker {
         let ifaces = r.spec.track_interfaces.keys().cloned().collect();
         watched.push(Watched { tracking: t, ifaces, control: r.control.clone(), last });
     }
+    let mut tracker = Tracker { stop, threads: Vec::new() };
     if watched.is_empty() {
-        return Tracker { stop, threads: Vec::new() };
+        return Ok(tracker);
     }
-    let mut threads: Vec<JoinHandle<()>> =
-        scripts.into_iter().map(|(name, s)| spawn_script(name, s, tx.clone(), stop.clone())).collect();
-    let flag = stop.clone();
-    threads.push(std::thread::spawn(move || coordinate(watched, rx, flag)));
-    Tracker { stop, threads }
+    for (name, s) in scripts {
+        let (tx, flag) = (tx.clone(), tracker.stop.clone());
+        tracker.threads.push(spawn(format!("track-{name}"), move || run_track_script(&name, &s, &tx, &flag))?);
+    }
+    let flag = tracker.stop.clone();
+    tracker.threads.push(spawn("tracker".into(), move || coordinate(watched, rx, addrs, flag))?);
+    Ok(tracker)
 }
 
-fn spawn_script(name: String, s: TrackScript, tx: Sender<(String, bool)>, stop: Arc<AtomicBool>) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        while !stop.load(Ordering::SeqCst) {
-            let started = Instant::now();
-            let ok = run_script(&s.command, s.timeout);
-            if tx.send((name.clone(), ok)).is_err() {
-                return;
-            }
-            while started.elapsed() < s.interval && !stop.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
+/// Starts a named thread (on failure, the threads already started stop when their
+/// [`Tracker`] is dropped).
+fn spawn(name: String, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, DaemonError> {
+    std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(f)
+        .map_err(|source| DaemonError::Spawn { thread: name, source })
+}
+
+/// Runs a track script every `interval` until stopped, sending each result.
+fn run_track_script(name: &str, s: &TrackScript, tx: &Sender<(String, bool)>, stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
+        let started = Instant::now();
+        let ok = run_script(&s.command, s.timeout);
+        if tx.send((name.to_string(), ok)).is_err() {
+            return;
         }
-    })
+        while started.elapsed() < s.interval && !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 /// Runs a track command; true when it exits 0 within `timeout` (it is killed after).
@@ -103,8 +124,12 @@ pub fn run_script(cmd: &[String], timeout: Duration) -> bool {
     }
 }
 
-fn coordinate(mut watched: Vec<Watched>, rx: Receiver<(String, bool)>, stop: Arc<AtomicBool>) {
-    let mut rtnl = Rtnl::open().ok();
+fn coordinate(
+    mut watched: Vec<Watched>,
+    rx: Receiver<(String, bool)>,
+    mut addrs: Box<dyn Addrs + Send>,
+    stop: Arc<AtomicBool>,
+) {
     for w in &watched {
         w.control.send(Control::Priority(w.last));
     }
@@ -116,7 +141,7 @@ fn coordinate(mut watched: Vec<Watched>, rx: Receiver<(String, bool)>, stop: Arc
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }
-        if let Some(links) = rtnl.as_mut().and_then(|r| r.links().ok()) {
+        if let Ok(links) = addrs.links() {
             for w in &mut watched {
                 for name in &w.ifaces {
                     let up = links.get(name).is_some_and(|l| l.up);

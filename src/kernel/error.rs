@@ -36,6 +36,10 @@ impl KernelError {
     pub fn raw_errno(&self) -> Option<i32> {
         self.source.raw_os_error()
     }
+    /// Returns true if and only if the cause is `errno` (a `libc::E*` constant).
+    pub fn is(&self, errno: i32) -> bool {
+        self.raw_errno() == Some(errno)
+    }
 }
 
 impl fmt::Display for KernelError {

@@ -1,21 +1,18 @@
 //! An in-memory kernel for tests and previews. It keeps a [`NodeState`] and fails the way the
 //! kernel does: EEXIST on duplicate adds, ESRCH for a missing service, ENOENT for a missing
 //! destination or scheduler module, ENODEV for a missing interface, EADDRNOTAVAIL when
-//! deleting an absent address. A failure can be injected on the Nth write.
+//! deleting an absent address. A failure can be injected on the Nth write, and every write is
+//! recorded. [`Shared`] is one such kernel used from several threads (the daemon's reconcile
+//! loop and its VRRP instances), as the real kernel is.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{Addrs, Ipvs, KResult, KernelError, LedgerStore, Routes, Sysctls};
+use super::{Addrs, Ipvs, IpvsOp, KResult, KernelError, LedgerStore, Routes, Sysctls};
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
 use crate::model::net::{Address, Link, Route};
 use crate::model::sysctl::SysctlKey;
 use crate::model::{Ledger, NodeState};
-
-const EEXIST: i32 = 17;
-const ESRCH: i32 = 3;
-const ENOENT: i32 = 2;
-const ENODEV: i32 = 19;
-const EADDRNOTAVAIL: i32 = 99;
 
 /// Schedulers of Debian's 6.1 kernel (`ip_vs_*` modules).
 pub const SCHEDULERS: &[&str] =
@@ -34,6 +31,8 @@ pub struct MemKernel {
     pub fail_write: Option<(usize, i32)>,
     /// Writes so far.
     pub writes: usize,
+    /// Every write attempted, as `op object` (`add address 192.0.2.1/32 on eth0`), in order.
+    pub history: Vec<String>,
 }
 
 impl MemKernel {
@@ -45,6 +44,7 @@ impl MemKernel {
 
     fn write(&mut self, op: &str, object: &dyn std::fmt::Display) -> KResult<()> {
         self.writes += 1;
+        self.history.push(format!("{op} {object}"));
         match self.fail_write {
             Some((n, errno)) if n == self.writes => Err(KernelError::errno(op, object.to_string(), errno)),
             _ => Ok(()),
@@ -52,7 +52,7 @@ impl MemKernel {
     }
 
     fn service_mut(&mut self, op: &str, key: &ServiceKey) -> KResult<&mut Service> {
-        self.state.services.get_mut(key).ok_or_else(|| KernelError::errno(op, key.to_string(), ESRCH))
+        self.state.services.get_mut(key).ok_or_else(|| KernelError::errno(op, key.to_string(), libc::ESRCH))
     }
 
     fn has_interface(&self, name: &str) -> bool {
@@ -74,10 +74,10 @@ impl Ipvs for MemKernel {
     fn add_service(&mut self, s: &Service) -> KResult<()> {
         self.write("add service", &s.key)?;
         if self.state.services.contains_key(&s.key) {
-            return Err(KernelError::errno("add service", s.key.to_string(), EEXIST));
+            return Err(KernelError::errno("add service", s.key.to_string(), libc::EEXIST));
         }
         if !SCHEDULERS.contains(&s.scheduler.as_str()) || self.missing_schedulers.contains(&s.scheduler) {
-            let e = KernelError::errno("add service", s.key.to_string(), ENOENT);
+            let e = KernelError::errno("add service", s.key.to_string(), libc::ENOENT);
             return Err(e.with_hint(format!(
                 "scheduler module ip_vs_{} is not available; try: modprobe ip_vs_{}",
                 s.scheduler, s.scheduler
@@ -99,14 +99,14 @@ impl Ipvs for MemKernel {
             .services
             .remove(key)
             .map(|_| ())
-            .ok_or_else(|| KernelError::errno("delete service", key.to_string(), ESRCH))
+            .ok_or_else(|| KernelError::errno("delete service", key.to_string(), libc::ESRCH))
     }
     fn add_dest(&mut self, service: &ServiceKey, d: &Dest) -> KResult<()> {
         let object = dest_object(service, &d.key());
         self.write("add destination", &object)?;
         let svc = self.service_mut("add destination", service)?;
         if svc.dests.contains_key(&d.key()) {
-            return Err(KernelError::errno("add destination", object, EEXIST));
+            return Err(KernelError::errno("add destination", object, libc::EEXIST));
         }
         svc.dests.insert(d.key(), Dest { stats: Some(Default::default()), ..d.clone() });
         Ok(())
@@ -115,7 +115,8 @@ impl Ipvs for MemKernel {
         let object = dest_object(service, &d.key());
         self.write("edit destination", &object)?;
         let svc = self.service_mut("edit destination", service)?;
-        let cur = svc.dests.get_mut(&d.key()).ok_or_else(|| KernelError::errno("edit destination", object, ENOENT))?;
+        let cur =
+            svc.dests.get_mut(&d.key()).ok_or_else(|| KernelError::errno("edit destination", object, libc::ENOENT))?;
         *cur = Dest { stats: cur.stats, ..d.clone() };
         Ok(())
     }
@@ -123,7 +124,7 @@ impl Ipvs for MemKernel {
         let object = dest_object(service, d);
         self.write("delete destination", &object)?;
         let svc = self.service_mut("delete destination", service)?;
-        svc.dests.remove(d).map(|_| ()).ok_or_else(|| KernelError::errno("delete destination", object, ENOENT))
+        svc.dests.remove(d).map(|_| ()).ok_or_else(|| KernelError::errno("delete destination", object, libc::ENOENT))
     }
 }
 
@@ -137,10 +138,10 @@ impl Addrs for MemKernel {
     fn add_address(&mut self, a: &Address) -> KResult<()> {
         self.write("add address", a)?;
         if !self.has_interface(&a.interface) {
-            return Err(KernelError::errno("add address", a.to_string(), ENODEV));
+            return Err(KernelError::errno("add address", a.to_string(), libc::ENODEV));
         }
         if self.state.addresses.contains_key(&a.key()) {
-            return Err(KernelError::errno("add address", a.to_string(), EEXIST));
+            return Err(KernelError::errno("add address", a.to_string(), libc::EEXIST));
         }
         self.state.addresses.insert(a.key(), a.clone());
         Ok(())
@@ -151,7 +152,7 @@ impl Addrs for MemKernel {
             .addresses
             .remove(&a.key())
             .map(|_| ())
-            .ok_or_else(|| KernelError::errno("delete address", a.to_string(), EADDRNOTAVAIL))
+            .ok_or_else(|| KernelError::errno("delete address", a.to_string(), libc::EADDRNOTAVAIL))
     }
     fn link_up(&mut self, interface: &str) -> KResult<()> {
         self.write("set link up", &interface)?;
@@ -161,7 +162,7 @@ impl Addrs for MemKernel {
             None if creatable => {
                 self.state.links.insert(interface.to_string(), Link { up: true });
             }
-            None => return Err(KernelError::errno("set link up", interface, ENODEV)),
+            None => return Err(KernelError::errno("set link up", interface, libc::ENODEV)),
         }
         Ok(())
     }
@@ -182,7 +183,7 @@ impl Routes for MemKernel {
             .routes
             .remove(&r.destination)
             .map(|_| ())
-            .ok_or_else(|| KernelError::errno("delete route", r.to_string(), ESRCH))
+            .ok_or_else(|| KernelError::errno("delete route", r.to_string(), libc::ESRCH))
     }
 }
 
@@ -197,7 +198,7 @@ impl Sysctls for MemKernel {
             Some(i) => self.has_interface(i),
         };
         if !iface_ok {
-            return Err(KernelError::errno("write sysctl", key.to_string(), ENOENT));
+            return Err(KernelError::errno("write sysctl", key.to_string(), libc::ENOENT));
         }
         self.state.sysctls.insert(key.clone(), value.to_string());
         Ok(())
@@ -211,5 +212,98 @@ impl LedgerStore for MemKernel {
     fn store(&mut self, ledger: &Ledger) -> KResult<()> {
         self.ledger = ledger.clone();
         Ok(())
+    }
+}
+
+/// One in-memory kernel shared by several threads; each clone is a handle on the same one.
+#[derive(Debug, Clone, Default)]
+pub struct Shared(Arc<Mutex<MemKernel>>);
+
+impl Shared {
+    /// Shares `k`.
+    pub fn new(k: MemKernel) -> Self {
+        Shared(Arc::new(Mutex::new(k)))
+    }
+    /// The kernel itself, for a look or a change behind the daemon's back.
+    pub fn lock(&self) -> MutexGuard<'_, MemKernel> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Ipvs for Shared {
+    fn services(&mut self) -> KResult<Vec<Service>> {
+        self.lock().services()
+    }
+    fn dests(&mut self, service: &ServiceKey) -> KResult<Vec<Dest>> {
+        self.lock().dests(service)
+    }
+    fn add_service(&mut self, s: &Service) -> KResult<()> {
+        self.lock().add_service(s)
+    }
+    fn edit_service(&mut self, s: &Service) -> KResult<()> {
+        self.lock().edit_service(s)
+    }
+    fn del_service(&mut self, key: &ServiceKey) -> KResult<()> {
+        self.lock().del_service(key)
+    }
+    fn add_dest(&mut self, service: &ServiceKey, d: &Dest) -> KResult<()> {
+        self.lock().add_dest(service, d)
+    }
+    fn edit_dest(&mut self, service: &ServiceKey, d: &Dest) -> KResult<()> {
+        self.lock().edit_dest(service, d)
+    }
+    fn del_dest(&mut self, service: &ServiceKey, d: &DestKey) -> KResult<()> {
+        self.lock().del_dest(service, d)
+    }
+    fn batch(&mut self, ops: &[IpvsOp]) -> KResult<Vec<KResult<()>>> {
+        self.lock().batch(ops)
+    }
+}
+
+impl Addrs for Shared {
+    fn addresses(&mut self) -> KResult<Vec<Address>> {
+        self.lock().addresses()
+    }
+    fn links(&mut self) -> KResult<BTreeMap<String, Link>> {
+        self.lock().links()
+    }
+    fn add_address(&mut self, a: &Address) -> KResult<()> {
+        self.lock().add_address(a)
+    }
+    fn del_address(&mut self, a: &Address) -> KResult<()> {
+        self.lock().del_address(a)
+    }
+    fn link_up(&mut self, interface: &str) -> KResult<()> {
+        self.lock().link_up(interface)
+    }
+}
+
+impl Routes for Shared {
+    fn routes(&mut self) -> KResult<Vec<Route>> {
+        self.lock().routes()
+    }
+    fn set_route(&mut self, r: &Route) -> KResult<()> {
+        self.lock().set_route(r)
+    }
+    fn del_route(&mut self, r: &Route) -> KResult<()> {
+        self.lock().del_route(r)
+    }
+}
+
+impl Sysctls for Shared {
+    fn read(&mut self, key: &SysctlKey) -> KResult<Option<String>> {
+        self.lock().read(key)
+    }
+    fn write(&mut self, key: &SysctlKey, value: &str) -> KResult<()> {
+        Sysctls::write(&mut *self.lock(), key, value)
+    }
+}
+
+impl LedgerStore for Shared {
+    fn load(&mut self) -> KResult<Ledger> {
+        self.lock().load()
+    }
+    fn store(&mut self, ledger: &Ledger) -> KResult<()> {
+        self.lock().store(ledger)
     }
 }

@@ -15,7 +15,7 @@ pub use error::KernelError;
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
 use crate::model::net::{Address, Link, Route};
 use crate::model::sysctl::{self, SysctlKey};
-use crate::model::{Desired, Ledger, NodeState};
+use crate::model::{Ledger, NodeState};
 
 /// Result of a kernel operation.
 pub type KResult<T> = Result<T, KernelError>;
@@ -145,18 +145,6 @@ pub trait Kernel: Ipvs + Addrs + Routes + Sysctls + LedgerStore {}
 
 impl<T: Ipvs + Addrs + Routes + Sysctls + LedgerStore> Kernel for T {}
 
-/// The `all` counterparts of max-semantics sysctls, which decide their effective values.
-pub fn with_all_variants(keys: &BTreeSet<SysctlKey>) -> BTreeSet<SysctlKey> {
-    let mut out = keys.clone();
-    out.extend(keys.iter().filter(|k| sysctl::is_max_semantics(k.leaf())).filter_map(|k| k.with_interface("all")));
-    out
-}
-
-/// The sysctls a plan for `desired` depends on.
-pub fn desired_scope(desired: &Desired) -> BTreeSet<SysctlKey> {
-    desired.state.sysctls.keys().cloned().collect()
-}
-
 /// Reads the live state of this host: all IPVS services, addresses, links, default routes,
 /// the ledger, and the sysctls in `scope`, the owned ones and their `all` counterparts.
 pub fn snapshot(k: &mut dyn Kernel, scope: &BTreeSet<SysctlKey>) -> KResult<NodeState> {
@@ -180,7 +168,7 @@ pub fn snapshot_objects(k: &mut dyn Kernel) -> KResult<NodeState> {
 pub fn add_sysctls(k: &mut dyn Kernel, mut state: NodeState, scope: &BTreeSet<SysctlKey>) -> KResult<NodeState> {
     let mut keys = scope.clone();
     keys.extend(state.owned.sysctls.keys().cloned());
-    for key in with_all_variants(&keys) {
+    for key in sysctl::with_all_variants(&keys) {
         if let Some(v) = k.read(&key)? {
             state.sysctls.insert(key, v);
         }

@@ -130,20 +130,23 @@ pub fn options() -> serde_saphyr::Options {
 }
 
 fn utf8<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, Problem> {
-    std::str::from_utf8(bytes).map_err(|e| {
-        let good = &bytes[..e.valid_up_to()];
-        let line = good.iter().filter(|b| **b == b'\n').count() as u64 + 1;
-        let start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-        let column = String::from_utf8_lossy(&good[start..]).chars().count() as u64 + 1;
-        Problem {
-            severity: Severity::Error,
-            file: file.to_string(),
-            pos: Some(Pos { line, column }),
-            path: KeyPath::root(),
-            message: "the file is not UTF-8 text (is it a binary file?)".into(),
-            hint: Some("a manifest is a YAML text file encoded in UTF-8".into()),
-        }
+    std::str::from_utf8(bytes).map_err(|e| Problem {
+        severity: Severity::Error,
+        file: file.to_string(),
+        pos: Some(pos_at(bytes, e.valid_up_to())),
+        path: KeyPath::root(),
+        message: "the file is not UTF-8 text (is it a binary file?)".into(),
+        hint: Some("a manifest is a YAML text file encoded in UTF-8".into()),
     })
+}
+
+/// The 1-based line and column (in characters) of byte offset `at`.
+fn pos_at(bytes: &[u8], at: usize) -> Pos {
+    let before = &bytes[..at.min(bytes.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
+    Pos { line: line as u64, column: column as u64 }
 }
 
 /// Empty files and files with NUL bytes (binaries) are refused before parsing.
@@ -152,12 +155,10 @@ fn precheck(file: &str, text: &str) -> Result<(), Problem> {
         return Err(empty(file));
     }
     let Some(at) = text.find('\0') else { return Ok(()) };
-    let line = text[..at].matches('\n').count() as u64 + 1;
-    let column = text[..at].rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
     Err(Problem {
         severity: Severity::Error,
         file: file.to_string(),
-        pos: Some(Pos { line, column }),
+        pos: Some(pos_at(text.as_bytes(), at)),
         path: KeyPath::root(),
         message: "the file contains NUL bytes (is it a binary file?)".into(),
         hint: Some("a manifest is a YAML text file encoded in UTF-8".into()),

@@ -75,3 +75,7 @@ impl fmt::Display for Problems {
         Ok(())
     }
 }
+
+impl std::error::Error for Problem {}
+
+impl std::error::Error for Problems {}

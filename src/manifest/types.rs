@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::family::Family;
+
 /// A whole cluster: nodes, VRRP instances and virtual services.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -212,15 +214,6 @@ pub enum Protocol {
     Tcp,
     Udp,
     Sctp,
-}
-
-/// Address family of a firewall-mark service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum Family {
-    Ipv4,
-    Ipv6,
 }
 
 /// Client persistence (`ipvsadm -p` and `-M`).

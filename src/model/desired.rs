@@ -14,10 +14,11 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::cluster::{Backend, Cluster, Node, VirtualService};
-use super::ipvs::{Dest, Family, Forwarding, Service};
+use super::ipvs::{Dest, Forwarding, Service};
 use super::net::{Address, Link, Route};
 use super::state::NodeState;
 use super::sysctl::SysctlKey;
+use crate::family::Family;
 
 /// Health of backends, as the daemon's checks see it. Offline, everything is up.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,6 +61,23 @@ pub struct Desired {
     pub at_least: BTreeSet<SysctlKey>,
     /// VRRP-managed addresses.
     pub delegated: Vec<Delegated>,
+}
+
+impl Desired {
+    /// The sysctls a plan for this state depends on.
+    pub fn sysctl_scope(&self) -> BTreeSet<SysctlKey> {
+        self.state.sysctls.keys().cloned().collect()
+    }
+}
+
+/// The sysctls to read for a manifest: those of `node`, or, before the node is known (it is
+/// picked by the host's addresses), of every node it could be.
+pub fn sysctl_scope(cluster: &Cluster, node: Option<&str>) -> BTreeSet<SysctlKey> {
+    let names: Vec<&String> = match node {
+        Some(n) => cluster.nodes.keys().filter(|k| k.as_str() == n).collect(),
+        None => cluster.nodes.keys().collect(),
+    };
+    names.into_iter().filter_map(|n| desired(cluster, n, &Health::all_up())).flat_map(|d| d.sysctl_scope()).collect()
 }
 
 /// Computes the desired state of `node`.

@@ -9,6 +9,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::family::Family;
+
 use super::list::{self, Keyed};
 
 /// `IP_VS_SVC_F_PERSISTENT`.
@@ -25,39 +27,6 @@ pub const F_SCHED2: u32 = 0x10;
 pub const F_SCHED3: u32 = 0x20;
 /// The scheduler flag bits.
 pub const SCHED_FLAGS: u32 = F_SCHED1 | F_SCHED2 | F_SCHED3;
-
-/// Address family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Family {
-    /// IPv4 (AF_INET).
-    Ipv4,
-    /// IPv6 (AF_INET6).
-    Ipv6,
-}
-
-impl Family {
-    /// The family of an address.
-    pub fn of(ip: &IpAddr) -> Family {
-        if ip.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 }
-    }
-    /// Host prefix length: 32 or 128.
-    pub fn host_prefix(self) -> u8 {
-        match self {
-            Family::Ipv4 => 32,
-            Family::Ipv6 => 128,
-        }
-    }
-}
-
-impl fmt::Display for Family {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Family::Ipv4 => "ipv4",
-            Family::Ipv6 => "ipv6",
-        })
-    }
-}
 
 /// Transport protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

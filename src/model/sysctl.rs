@@ -2,6 +2,7 @@
 //! and shown in sysctl(8) style (`net.ipv4.conf.eth0/100.arp_ignore`), so interface names
 //! with dots never need guessing.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -90,6 +91,14 @@ impl<'de> Deserialize<'de> for SysctlKey {
 /// (`IN_DEV_MAXCONF` in the kernel).
 pub fn is_max_semantics(leaf: &str) -> bool {
     matches!(leaf, "arp_ignore" | "arp_announce" | "rp_filter")
+}
+
+/// `keys` plus the `all` counterparts of their max-semantics sysctls, which decide their
+/// effective values.
+pub fn with_all_variants(keys: &BTreeSet<SysctlKey>) -> BTreeSet<SysctlKey> {
+    let mut out = keys.clone();
+    out.extend(keys.iter().filter(|k| is_max_semantics(k.leaf())).filter_map(|k| k.with_interface("all")));
+    out
 }
 
 #[cfg(test)]

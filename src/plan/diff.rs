@@ -115,7 +115,7 @@ fn addresses(d: &mut Diff, desired: &Desired, live: &NodeState) {
 /// Host addresses outside loopback and link-local ranges: what a hand-made VIP looks like.
 fn looks_like_vip(a: &Address) -> bool {
     let ip = a.address.addr();
-    let host = a.address.prefix_len() == crate::model::ipvs::Family::of(&ip).host_prefix();
+    let host = a.address.prefix_len() == crate::family::Family::of(&ip).host_prefix();
     let special = match ip {
         std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_link_local(),
         std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.is_unicast_link_local(),

@@ -5,6 +5,7 @@
 pub mod change;
 mod diff;
 pub mod order;
+pub mod text;
 
 use std::collections::BTreeSet;
 
@@ -90,7 +91,7 @@ impl Plan {
                 keys.insert(key.clone());
             }
         }
-        crate::kernel::with_all_variants(&keys)
+        crate::model::sysctl::with_all_variants(&keys)
     }
 }
 

@@ -16,26 +16,51 @@
 use super::change::Change;
 use crate::model::sysctl;
 
+/// The phases of a plan, in execution order (the numbers of the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// 1. Links up.
+    LinksUp,
+    /// 2. Sysctls that tighten or set.
+    TightenSysctls,
+    /// 3. Address adds and label changes.
+    AddAddresses,
+    /// 4. Routes set.
+    SetRoutes,
+    /// 5. IPVS services with their destination adds and edits.
+    Services,
+    /// 6. Destination removals.
+    RemoveDests,
+    /// 7. Service removals.
+    RemoveServices,
+    /// 8. Route removals.
+    RemoveRoutes,
+    /// 9. Address removals.
+    RemoveAddresses,
+    /// 10. Sysctls that relax ARP.
+    RelaxSysctls,
+}
+
 /// Sorts changes into execution order (stable within a phase).
 pub fn order(mut changes: Vec<Change>) -> Vec<Change> {
     changes.sort_by_key(phase);
     changes
 }
 
-/// The phase of a change; see the module docs.
-pub fn phase(c: &Change) -> u8 {
+/// The phase of a change.
+pub fn phase(c: &Change) -> Phase {
     match c {
-        Change::SetSysctl { key, from, to } if relaxes(key.leaf(), from.as_deref(), to) => 10,
-        Change::LinkUp { .. } => 0,
-        Change::SetSysctl { .. } => 1,
-        Change::AddAddress { .. } | Change::ReplaceAddress { .. } => 2,
-        Change::SetRoute { .. } => 3,
-        Change::AddService { .. } | Change::EditService { .. } => 4,
-        Change::AddDest { .. } | Change::EditDest { .. } => 4,
-        Change::DelDest { .. } => 6,
-        Change::DelService { .. } => 7,
-        Change::DelRoute { .. } => 8,
-        Change::DelAddress { .. } => 9,
+        Change::SetSysctl { key, from, to } if relaxes(key.leaf(), from.as_deref(), to) => Phase::RelaxSysctls,
+        Change::LinkUp { .. } => Phase::LinksUp,
+        Change::SetSysctl { .. } => Phase::TightenSysctls,
+        Change::AddAddress { .. } | Change::ReplaceAddress { .. } => Phase::AddAddresses,
+        Change::SetRoute { .. } => Phase::SetRoutes,
+        Change::AddService { .. } | Change::EditService { .. } => Phase::Services,
+        Change::AddDest { .. } | Change::EditDest { .. } => Phase::Services,
+        Change::DelDest { .. } => Phase::RemoveDests,
+        Change::DelService { .. } => Phase::RemoveServices,
+        Change::DelRoute { .. } => Phase::RemoveRoutes,
+        Change::DelAddress { .. } => Phase::RemoveAddresses,
     }
 }
 

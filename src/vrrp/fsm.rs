@@ -102,21 +102,20 @@ impl Config {
         u16::try_from(self.advert_interval.as_millis() / 10).unwrap_or(u16::MAX)
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), VrrpError> {
         let ms = self.advert_interval.as_millis();
         let exact_ms = self.advert_interval.subsec_nanos().is_multiple_of(1_000_000);
+        let interval = |allowed| VrrpError::Interval { version: self.version, interval: self.advert_interval, allowed };
         match self.version {
-            2 if !exact_ms || !ms.is_multiple_of(1000) || !(1000..=255_000).contains(&ms) => Err(format!(
-                "VRRPv2 advert interval must be whole seconds from 1 to 255, not {:?}",
-                self.advert_interval
-            )),
-            3 if !exact_ms || !ms.is_multiple_of(10) || !(10..=40_950).contains(&ms) => Err(format!(
-                "VRRPv3 advert interval must be a multiple of 10ms from 10ms to 40.95s, not {:?}",
-                self.advert_interval
-            )),
-            2 | 3 if self.priority == 0 => Err("priority 0 is reserved for a stopping master".into()),
+            2 if !exact_ms || !ms.is_multiple_of(1000) || !(1000..=255_000).contains(&ms) => {
+                Err(interval("whole seconds from 1 to 255"))
+            }
+            3 if !exact_ms || !ms.is_multiple_of(10) || !(10..=40_950).contains(&ms) => {
+                Err(interval("a multiple of 10ms from 10ms to 40.95s"))
+            }
+            2 | 3 if self.priority == 0 => Err(VrrpError::ReservedPriority),
             2 | 3 => Ok(()),
-            v => Err(format!("unknown VRRP version {v}")),
+            v => Err(VrrpError::UnknownVersion(v)),
         }
     }
 }
@@ -230,7 +229,7 @@ pub struct Fsm {
 impl Fsm {
     /// A state machine in Initialize, after checking the config.
     pub fn new(cfg: Config) -> Result<Fsm, VrrpError> {
-        cfg.check().map_err(VrrpError::Config)?;
+        cfg.check()?;
         Ok(Fsm {
             priority: Some(cfg.priority),
             master_adver: cfg.advert_interval,
@@ -585,7 +584,7 @@ mod tests {
         assert!(Fsm::new(cfg(4, 100, ms(1000))).is_err());
         assert!(Fsm::new(cfg(3, 255, ms(40_950))).is_ok());
         let e = Fsm::new(cfg(2, 100, ms(1500))).unwrap_err().to_string();
-        assert_eq!(e, "VRRP instance config: VRRPv2 advert interval must be whole seconds from 1 to 255, not 1.5s");
+        assert_eq!(e, "VRRPv2 advert interval must be whole seconds from 1 to 255, not 1.5s");
         assert_eq!(cfg(3, 1, ms(40_950)).interval_cs(), 4095);
     }
 
@@ -696,13 +695,8 @@ mod tests {
 
     #[test]
     fn a_higher_or_equal_priority_master_keeps_it_backup_forever() {
-        let mut seed = 0x1234_5678_9abc_def1u64;
-        let mut rand = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rng = crate::testkit::Rng::new(0x1234_5678_9abc_def1);
+        let mut rand = move |n: u64| rng.below(n);
         for (v, p, mine, theirs) in grid() {
             let peer_prio = p + rand(u64::from(255 - p) + 1) as u8;
             let mut f = started(cfg(v, p, mine), ms(0));

@@ -42,7 +42,28 @@ pub enum VrrpError {
         /// What is wrong with it.
         problem: String,
     },
-    /// An instance configuration the state machine or tracking cannot run with.
-    #[error("VRRP instance config: {0}")]
-    Config(String),
+    /// An advert interval the version cannot carry.
+    #[error("VRRPv{version} advert interval must be {allowed}, not {interval:?}")]
+    Interval {
+        /// 2 or 3.
+        version: u8,
+        /// The interval asked for.
+        interval: std::time::Duration,
+        /// What the version allows.
+        allowed: &'static str,
+    },
+    /// Priority 0 is what a stopping master sends; no instance runs with it.
+    #[error("priority 0 is reserved for a stopping master")]
+    ReservedPriority,
+    /// Neither 2 nor 3.
+    #[error("unknown VRRP version {0}")]
+    UnknownVersion(u8),
+    /// A result for a tracked object the instance does not track.
+    #[error("unknown {kind} `{name}`")]
+    NotTracked {
+        /// Script or interface.
+        kind: track::Kind,
+        /// Its name.
+        name: String,
+    },
 }

@@ -22,6 +22,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use super::VrrpError;
+use crate::family::Family;
 
 /// IP protocol number of VRRP.
 pub const PROTOCOL: u8 = 112;
@@ -41,32 +42,6 @@ const AUTH_LEN: usize = 8;
 const TYPE_ADVERT: u8 = 1;
 const AUTH_NONE: u8 = 0;
 const AUTH_PASS: u8 = 1;
-
-/// Address family of an instance and of its adverts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Family {
-    /// IPv4: addresses of 4 bytes.
-    Ipv4,
-    /// IPv6: addresses of 16 bytes (VRRPv3 only).
-    Ipv6,
-}
-
-impl Family {
-    /// The family of an address.
-    pub fn of(addr: &IpAddr) -> Family {
-        match addr {
-            IpAddr::V4(_) => Family::Ipv4,
-            IpAddr::V6(_) => Family::Ipv6,
-        }
-    }
-
-    fn addr_len(self) -> usize {
-        match self {
-            Family::Ipv4 => 4,
-            Family::Ipv6 => 16,
-        }
-    }
-}
 
 /// How the checksum of an advert was (or is to be) computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -485,6 +460,7 @@ fn parse_addr(b: &[u8]) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::Rng;
 
     fn hex(s: &str) -> Vec<u8> {
         let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
@@ -720,28 +696,14 @@ mod tests {
         }
     }
 
-    /// A small deterministic xorshift generator, to stay free of extra dependencies.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
-
     #[test]
     fn random_bytes_never_panic() {
-        let mut rng = Rng(0x5eed_1234_abcd_0001);
+        let mut rng = Rng::new(0x5eed_1234_abcd_0001);
         let srcs = [(ip(N1), ip(MC)), (ip(N1), ip(N2)), (ip(N1_LL), ip("ff02::12")), (ip(N1), ip("ff02::12"))];
         let expects = [v2_expect(), v3_expect(), v6_expect()];
         for _ in 0..20_000 {
             let len = rng.below(80) as usize;
-            let mut b: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            let mut b: Vec<u8> = (0..len).map(|_| rng.byte()).collect();
             if len > 0 && rng.below(2) == 0 {
                 b[0] = if rng.below(2) == 0 { 0x21 } else { 0x31 };
             }
@@ -757,7 +719,7 @@ mod tests {
 
     #[test]
     fn random_adverts_round_trip() {
-        let mut rng = Rng(0x0dd_ba11_cafe_f00d);
+        let mut rng = Rng::new(0x0dd_ba11_cafe_f00d);
         for _ in 0..5_000 {
             let version = 2 + rng.below(2) as u8;
             let six = version == 3 && rng.below(2) == 0;
@@ -765,9 +727,9 @@ mod tests {
             let addresses: Vec<IpAddr> = (0..n)
                 .map(|_| {
                     if six {
-                        IpAddr::from(Ipv6Addr::from((u128::from(rng.next()) << 64) | u128::from(rng.next())))
+                        IpAddr::from(Ipv6Addr::from((u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64())))
                     } else {
-                        IpAddr::from(Ipv4Addr::from(rng.next() as u32))
+                        IpAddr::from(Ipv4Addr::from(rng.next_u64() as u32))
                     }
                 })
                 .collect();
@@ -777,7 +739,7 @@ mod tests {
                 (ip(N1), if rng.below(2) == 0 { ip(MC) } else { ip(N2) })
             };
             let interval_cs = if version == 2 { 100 * (1 + rng.below(255) as u16) } else { 1 + rng.below(4095) as u16 };
-            let auth = (version == 2 && rng.below(2) == 0).then(|| password(&format!("{:x}", rng.next())));
+            let auth = (version == 2 && rng.below(2) == 0).then(|| password(&format!("{:x}", rng.next_u64())));
             let checksum = match (six || version == 2, rng.below(3)) {
                 (true, _) | (_, 0) => Checksum::Standard,
                 (_, 1) => Checksum::MessageOnly,
@@ -787,7 +749,7 @@ mod tests {
             let a = Advert {
                 version,
                 vrid: 1 + rng.below(255) as u8,
-                priority: rng.next() as u8,
+                priority: rng.byte(),
                 interval_cs,
                 addresses,
                 auth,

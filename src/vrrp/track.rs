@@ -143,7 +143,7 @@ impl Tracking {
         let t = self
             .objects
             .get_mut(&(kind, name.to_string()))
-            .ok_or_else(|| VrrpError::Config(format!("unknown {kind} `{name}`")))?;
+            .ok_or_else(|| VrrpError::NotTracked { kind, name: name.to_string() })?;
         let flipped = t.state.observe(ok);
         Ok(flipped.then(|| Flip { kind, name: name.to_string(), up: ok, weight: t.weight }))
     }
@@ -283,7 +283,7 @@ mod tests {
         assert!(t.script_result("chk_nginx", true).unwrap().is_some());
         assert_eq!(t.effective_priority(), Some(115));
         let e = t.script_result("chk_typo", true).unwrap_err().to_string();
-        assert_eq!(e, "VRRP instance config: unknown track script `chk_typo`");
+        assert_eq!(e, "unknown track script `chk_typo`");
         assert!(t.interface_state("chk_nginx", true).is_err(), "scripts and interfaces are apart");
     }
 }

@@ -12,8 +12,6 @@ use crate::kernel::{IpvsOp, KResult, KernelError};
 use crate::model::ipvs::{Dest, Service, ServiceKey};
 
 const GENL_ID_CTRL: u16 = 0x10;
-const ENOENT: i32 = 2;
-const ESRCH: i32 = 3;
 
 /// IPVS through generic netlink.
 pub struct NetlinkIpvs {
@@ -57,7 +55,7 @@ impl NetlinkIpvs {
     }
 
     fn write_family(&mut self) -> KResult<u16> {
-        self.family(true)?.ok_or_else(|| absent(KernelError::errno("find", "the IPVS netlink family", ENOENT)))
+        self.family(true)?.ok_or_else(|| absent(KernelError::errno("find", "the IPVS netlink family", libc::ENOENT)))
     }
 
     /// Every service with its destinations (`ipvsadm -Ln`); empty when ip_vs is not loaded.
@@ -164,11 +162,13 @@ pub fn op_error(op: &IpvsOp, e: io::Error) -> KernelError {
     let errno = e.raw_os_error();
     let err = KernelError::io(op.verb(), op.object(), e);
     match (op, errno) {
-        (IpvsOp::AddService(s) | IpvsOp::EditService(s), Some(ENOENT)) => err.with_hint(format!(
+        (IpvsOp::AddService(s) | IpvsOp::EditService(s), Some(libc::ENOENT)) => err.with_hint(format!(
             "scheduler `{}` is not available; its module ip_vs_{} is missing (try: modprobe ip_vs_{})",
             s.scheduler, s.scheduler, s.scheduler
         )),
-        (_, Some(ESRCH)) => err.with_hint("the service does not exist (changed behind lbconverge's back?); plan again"),
+        (_, Some(libc::ESRCH)) => {
+            err.with_hint("the service does not exist (changed behind lbconverge's back?); plan again")
+        }
         _ => err,
     }
 }

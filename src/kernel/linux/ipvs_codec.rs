@@ -10,7 +10,8 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::attr::{self, AttrWriter};
-use crate::model::ipvs::{self, Dest, DestStats, Family, Forwarding, Persistence, Protocol, Service, ServiceKey};
+use crate::family::Family;
+use crate::model::ipvs::{self, Dest, DestStats, Forwarding, Persistence, Protocol, Service, ServiceKey};
 
 /// `IPVS_GENL_VERSION`.
 const VERSION: u8 = 1;

@@ -34,15 +34,14 @@ impl FileLedger {
         })
     }
 
-    /// Replaces it.
+    /// Replaces it, atomically and without following a planted symlink
+    /// ([`crate::state_file`]).
     pub fn store(&self, ledger: &Ledger) -> KResult<()> {
         let err = |e| KernelError::io("write ledger", self.path.display().to_string(), e);
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
         let text = serde_json::to_string_pretty(ledger).map_err(|e| err(io::Error::other(e)))?;
-        let tmp = self.path.with_extension("json.tmp");
-        std::fs::write(&tmp, text + "\n").map_err(err)?;
-        std::fs::rename(&tmp, &self.path).map_err(err)
+        crate::state_file::write(&self.path, (text + "\n").as_bytes()).map_err(err)
     }
 }

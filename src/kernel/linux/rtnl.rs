@@ -16,7 +16,7 @@ use netlink_packet_route::route::{
 
 use super::modules;
 use super::nl::{self, NlSocket, Request};
-use crate::kernel::{KResult, KernelError};
+use crate::kernel::{Addrs, KResult, KernelError, Routes};
 use crate::model::net::{Address, Link, Route};
 
 const RTM_NEWLINK: u16 = 16;
@@ -27,11 +27,13 @@ const RTM_GETADDR: u16 = 22;
 const RTM_NEWROUTE: u16 = 24;
 const RTM_DELROUTE: u16 = 25;
 const RTM_GETROUTE: u16 = 26;
-const ENODEV: i32 = 19;
 
-/// An rtnetlink connection.
+/// An rtnetlink connection. Interface indices are remembered from the last link dump, so
+/// a VRRP takeover adds its VIPs without a lookup; an address write that finds its cached
+/// index gone (the interface was re-created) looks it up again once.
 pub struct Rtnl {
     sock: NlSocket,
+    indices: BTreeMap<String, u32>,
 }
 
 fn emit<T: Emitable>(m: &T) -> Vec<u8> {
@@ -53,7 +55,7 @@ impl Rtnl {
     pub fn open() -> KResult<Self> {
         let sock = NlSocket::open(netlink_sys::protocols::NETLINK_ROUTE)
             .map_err(|e| KernelError::io("open", "rtnetlink socket", e))?;
-        Ok(Rtnl { sock })
+        Ok(Rtnl { sock, indices: BTreeMap::new() })
     }
 
     fn dump(&mut self, kind: u16, payload: Vec<u8>, what: &str) -> KResult<Vec<nl::Msg>> {
@@ -74,14 +76,39 @@ impl Rtnl {
                 out.insert(msg.header.index, (name, msg.header.flags.contains(LinkFlags::Up)));
             }
         }
+        self.indices = out.iter().map(|(i, (n, _))| (n.clone(), *i)).collect();
         Ok(out)
     }
 
     fn index_of(&mut self, name: &str, op: &str, object: &str) -> KResult<u32> {
-        let table = self.link_table()?;
-        table.iter().find(|(_, (n, _))| n == name).map(|(i, _)| *i).ok_or_else(|| {
-            KernelError::errno(op, object, ENODEV).with_hint(format!("interface {name} does not exist on this host"))
+        if let Some(i) = self.indices.get(name) {
+            return Ok(*i);
+        }
+        self.link_table()?;
+        self.indices.get(name).copied().ok_or_else(|| {
+            KernelError::errno(op, object, libc::ENODEV)
+                .with_hint(format!("interface {name} does not exist on this host"))
         })
+    }
+
+    /// Sends an address request for `a` by its interface's cached index, looking the index up
+    /// again once if the kernel no longer knows it.
+    fn address_request(&mut self, kind: u16, flags: u16, op: &str, a: &Address) -> KResult<()> {
+        let object = a.to_string();
+        let send = |r: &mut Rtnl, index: u32| {
+            let req = Request { kind, flags, payload: emit(&address_msg(a, index, kind == RTM_NEWADDR)) };
+            r.sock.request(req).map_err(|e| KernelError::io(op, object.as_str(), e))
+        };
+        let cached = self.indices.contains_key(&a.interface);
+        let index = self.index_of(&a.interface, op, &object)?;
+        match send(self, index) {
+            Err(e) if cached && e.is(libc::ENODEV) => {
+                self.indices.clear();
+                let index = self.index_of(&a.interface, op, &object)?;
+                send(self, index)
+            }
+            other => other,
+        }
     }
 
     /// An interface's index and hardware address, like `ip link show dev NAME`.
@@ -99,18 +126,18 @@ impl Rtnl {
             });
             return Ok((msg.header.index, mac.unwrap_or_default()));
         }
-        Err(KernelError::errno("look up", name, ENODEV)
+        Err(KernelError::errno("look up", name, libc::ENODEV)
             .with_hint(format!("interface {name} does not exist on this host")))
     }
+}
 
-    /// Every interface, like `ip link show`.
-    pub fn links(&mut self) -> KResult<BTreeMap<String, Link>> {
+impl Addrs for Rtnl {
+    fn links(&mut self) -> KResult<BTreeMap<String, Link>> {
         Ok(self.link_table()?.into_values().map(|(n, up)| (n, Link { up })).collect())
     }
 
-    /// Every address, like `ip addr show`. An IPv4 label equal to the interface name is no
-    /// label.
-    pub fn addresses(&mut self) -> KResult<Vec<Address>> {
+    /// An IPv4 label equal to the interface name is no label.
+    fn addresses(&mut self) -> KResult<Vec<Address>> {
         let links = self.link_table()?;
         let mut out = Vec::new();
         for m in self.dump(RTM_GETADDR, emit(&AddressMessage::default()), "addresses")? {
@@ -123,35 +150,17 @@ impl Rtnl {
         Ok(out)
     }
 
-    /// Adds an address, like `ip addr add A dev I label L` (IPv6: `nodad`).
-    pub fn add_address(&mut self, a: &Address) -> KResult<()> {
-        let index = self.index_of(&a.interface, "add address", &a.to_string())?;
-        self.add_address_at(index, a)
+    /// IPv6 addresses are added with `nodad`.
+    fn add_address(&mut self, a: &Address) -> KResult<()> {
+        self.address_request(RTM_NEWADDR, nl::F_CREATE | nl::F_EXCL, "add address", a)
     }
 
-    /// Adds an address to the interface with this index (no interface lookup: for VRRP,
-    /// where every millisecond of a takeover counts).
-    pub fn add_address_at(&mut self, index: u32, a: &Address) -> KResult<()> {
-        let msg = address_msg(a, index, true);
-        let req = Request { kind: RTM_NEWADDR, flags: nl::F_CREATE | nl::F_EXCL, payload: emit(&msg) };
-        self.sock.request(req).map_err(|e| KernelError::io("add address", a.to_string(), e))
+    fn del_address(&mut self, a: &Address) -> KResult<()> {
+        self.address_request(RTM_DELADDR, 0, "delete address", a)
     }
 
-    /// Removes an address, like `ip addr del A dev I`.
-    pub fn del_address(&mut self, a: &Address) -> KResult<()> {
-        let index = self.index_of(&a.interface, "delete address", &a.to_string())?;
-        self.del_address_at(index, a)
-    }
-
-    /// Removes an address from the interface with this index.
-    pub fn del_address_at(&mut self, index: u32, a: &Address) -> KResult<()> {
-        let req = Request { kind: RTM_DELADDR, flags: 0, payload: emit(&address_msg(a, index, false)) };
-        self.sock.request(req).map_err(|e| KernelError::io("delete address", a.to_string(), e))
-    }
-
-    /// Brings an interface up, like `ip link set I up`; loads `ipip` / `ip6_tunnel` first
-    /// when `tunl0` / `ip6tnl0` is missing.
-    pub fn link_up(&mut self, name: &str) -> KResult<()> {
+    /// Loads `ipip` / `ip6_tunnel` first when `tunl0` / `ip6tnl0` is missing.
+    fn link_up(&mut self, name: &str) -> KResult<()> {
         let module = match name {
             "tunl0" => Some("ipip"),
             "ip6tnl0" => Some("ip6_tunnel"),
@@ -170,9 +179,10 @@ impl Rtnl {
         let req = Request { kind: RTM_NEWLINK, flags: 0, payload: emit(&msg) };
         self.sock.request(req).map_err(|e| KernelError::io("set link up", name, e))
     }
+}
 
-    /// Default routes of the main table, like `ip route show default` (IPv4 and IPv6).
-    pub fn routes(&mut self) -> KResult<Vec<Route>> {
+impl Routes for Rtnl {
+    fn routes(&mut self) -> KResult<Vec<Route>> {
         let links = self.link_table()?;
         let mut out = Vec::new();
         for m in self.dump(RTM_GETROUTE, emit(&RouteMessage::default()), "routes")? {
@@ -185,20 +195,20 @@ impl Rtnl {
         Ok(out)
     }
 
-    /// Installs or replaces a route, like `ip route replace`.
-    pub fn set_route(&mut self, r: &Route) -> KResult<()> {
+    fn set_route(&mut self, r: &Route) -> KResult<()> {
         let msg = self.route_msg(r, "set route")?;
         let req = Request { kind: RTM_NEWROUTE, flags: nl::F_CREATE | nl::F_REPLACE, payload: emit(&msg) };
         self.sock.request(req).map_err(|e| KernelError::io("set route", r.to_string(), e))
     }
 
-    /// Deletes a route, like `ip route del`.
-    pub fn del_route(&mut self, r: &Route) -> KResult<()> {
+    fn del_route(&mut self, r: &Route) -> KResult<()> {
         let msg = self.route_msg(r, "delete route")?;
         let req = Request { kind: RTM_DELROUTE, flags: 0, payload: emit(&msg) };
         self.sock.request(req).map_err(|e| KernelError::io("delete route", r.to_string(), e))
     }
+}
 
+impl Rtnl {
     fn route_msg(&mut self, r: &Route, op: &str) -> KResult<RouteMessage> {
         let mut msg = RouteMessage::default();
         let h = &mut msg.header;

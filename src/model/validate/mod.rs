@@ -28,8 +28,10 @@ pub trait Facts {
 pub enum FileFact {
     /// It does not exist.
     Missing,
-    /// It exists with these permission bits.
+    /// It exists, is a regular file, and has these permission bits.
     Mode(u32),
+    /// It exists but is not a regular file (a directory, a FIFO, a device).
+    NotRegular,
     /// It cannot be inspected.
     Unreadable(String),
 }

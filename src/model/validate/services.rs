@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use crate::family::Family;
 use crate::manifest::KeyPath;
 use crate::manifest::types::{self, Manifest, SchedulerFlag};
 use crate::model::cluster::{Backend, Node, SorryServer, VirtualService, VrrpInstance};
-use crate::model::ipvs::{self, Family, Forwarding, Persistence, Protocol, ServiceKey};
+use crate::model::ipvs::{self, Forwarding, Persistence, Protocol, ServiceKey};
 
 use super::{Cx, checks, parse, unknown_node_hint};
 
@@ -146,11 +147,7 @@ fn mark_key(cx: &mut Cx, path: &KeyPath, s: &types::Service, mark: u64) -> Optio
             Err(e) => cx.error(&path.key("vips").index(i), e, None),
         }
     }
-    let family = match s.family {
-        Some(types::Family::Ipv6) => Family::Ipv6,
-        Some(types::Family::Ipv4) => Family::Ipv4,
-        None => vips.first().map(Family::of).unwrap_or(Family::Ipv4),
-    };
+    let family = s.family.or_else(|| vips.first().map(Family::of)).unwrap_or(Family::Ipv4);
     if vips.iter().any(|v| Family::of(v) != family) {
         cx.error(&path.key("vips"), format!("every VIP of this {family} service must be {family}"), None);
     }

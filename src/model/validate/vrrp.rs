@@ -252,6 +252,11 @@ fn secret_file(cx: &mut Cx, at: &KeyPath, path: &std::path::Path) {
             Some("create it with the password on its first line, mode 0600"),
         ),
         FileFact::Unreadable(e) => cx.error(at, format!("secret file {} cannot be read: {e}", path.display()), None),
+        FileFact::NotRegular => cx.error(
+            at,
+            format!("secret file {} is not a regular file", path.display()),
+            Some("point password_file at a plain file holding the password, mode 0600"),
+        ),
         FileFact::Mode(mode) if mode & 0o077 != 0 => {
             let msg = format!("secret file {} is readable by others (mode {:04o})", path.display(), mode & 0o7777);
             cx.error(at, msg, Some(&format!("chmod 600 {}", path.display())))

@@ -1,0 +1,120 @@
+//! The daemon's errors: each names what was attempted, on which object, and keeps its cause.
+
+use std::path::PathBuf;
+
+use crate::kernel::KernelError;
+use crate::load::LoadError;
+use crate::vrrp::VrrpError;
+
+/// Why the daemon could not start, or a reload was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The manifest or the node is unusable.
+    #[error("{0}")]
+    Load(#[from] LoadError),
+    /// The kernel could not be read at start.
+    #[error("{0}")]
+    Kernel(#[from] KernelError),
+    /// A reloaded manifest no longer has this node.
+    #[error("node `{node}` is no longer in the manifest")]
+    NodeGone {
+        /// This node.
+        node: String,
+    },
+    /// A VRRP password could not be read.
+    #[error("VRRP instance {instance}: password: {source}")]
+    Secret {
+        /// The instance.
+        instance: String,
+        /// Why.
+        source: SecretError,
+    },
+    /// A VRRP instance could not be set up.
+    #[error("VRRP instance {instance}: {source}")]
+    Instance {
+        /// The instance.
+        instance: String,
+        /// Why.
+        source: InstanceError,
+    },
+    /// A thread could not be started.
+    #[error("start the {thread} thread: {source}")]
+    Spawn {
+        /// Which thread.
+        thread: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Why a VRRP password could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    /// `password_env` names an unset variable.
+    #[error("environment variable {var} is not set")]
+    EnvUnset {
+        /// The variable.
+        var: String,
+    },
+    /// The password file could not be opened or read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The password file is a FIFO, a directory or a device.
+    #[error("{}: not a regular file", path.display())]
+    NotRegular {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A VRRPv2 PASS password holds 1 to 8 bytes.
+    #[error("the password must be 1 to 8 bytes (it is {len} bytes)")]
+    Length {
+        /// Its length.
+        len: usize,
+    },
+}
+
+/// Why a VRRP instance could not be set up on this host.
+#[derive(Debug, thiserror::Error)]
+pub enum InstanceError {
+    /// An interface it needs is missing, or the interfaces could not be read.
+    #[error("{0}")]
+    Interface(#[from] KernelError),
+    /// IPv6 multicast adverts need the interface's link-local address.
+    #[error("interface {interface} has no IPv6 link-local address for VRRPv3 over IPv6")]
+    NoLinkLocal {
+        /// The interface.
+        interface: String,
+    },
+    /// The protocol-112 socket could not be opened.
+    #[error("open VRRP socket on {interface}: {source}")]
+    OpenSocket {
+        /// The interface.
+        interface: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The socket for gratuitous ARP / unsolicited NA could not be opened.
+    #[error("open announcement socket on {interface}: {source}")]
+    OpenAnnouncer {
+        /// The interface.
+        interface: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The timer or wake-up descriptor could not be created.
+    #[error("create {what}: {source}")]
+    Descriptor {
+        /// `timer` or `eventfd`.
+        what: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The state machine refused the configuration.
+    #[error("{0}")]
+    Config(#[from] VrrpError),
+}

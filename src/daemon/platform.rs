@@ -1,0 +1,111 @@
+//! What the daemon's threads need from the host besides the reconcile loop's kernel: a handle
+//! on interfaces and addresses per thread (VRRP instances move their VIPs through [`Addrs`],
+//! the tracker reads link states), and per VRRP instance its wire: the protocol-112 socket,
+//! the announcer, and the address adverts go out from.
+//!
+//! [`Linux`] is this host (rtnetlink, raw sockets); [`mem::MemPlatform`] is the in-memory
+//! kernel with a wire that records what is sent, for tests of the daemon itself.
+
+pub mod mem;
+
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::RawFd;
+
+use super::error::InstanceError;
+use super::spec::InstanceSpec;
+use crate::kernel::linux::rtnl::Rtnl;
+use crate::kernel::{Addrs, KResult};
+use crate::vrrp::announce::Announcer;
+use crate::vrrp::net::{Received, VrrpSocket};
+
+/// One VRRP instance's connection to its network.
+pub trait Wire: Send {
+    /// The address adverts go out from.
+    fn source(&self) -> IpAddr;
+    /// A descriptor that polls readable when an advert waits.
+    fn fd(&self) -> RawFd;
+    /// Sends one VRRP message to `dst` (the group or a unicast peer).
+    fn send(&mut self, payload: &[u8], dst: IpAddr) -> io::Result<()>;
+    /// Reads one waiting packet.
+    fn recv(&mut self) -> io::Result<Received>;
+    /// Sends `count` gratuitous ARPs (IPv4) or unsolicited NAs (IPv6) for `vip`.
+    fn announce(&mut self, vip: IpAddr, count: u32) -> io::Result<()>;
+}
+
+/// The host, as the daemon's threads see it.
+pub trait Platform: Send + Sync {
+    /// A handle on interfaces and addresses for one thread, like `ip link` / `ip addr`.
+    fn addrs(&self) -> KResult<Box<dyn Addrs + Send>>;
+    /// Opens the wire of one instance: its socket on `spec.interface`, its announcer on
+    /// `spec.vip_interface`.
+    fn wire(&self, spec: &InstanceSpec) -> Result<Box<dyn Wire>, InstanceError>;
+}
+
+/// This host: rtnetlink and raw sockets.
+pub struct Linux;
+
+impl Platform for Linux {
+    fn addrs(&self) -> KResult<Box<dyn Addrs + Send>> {
+        Ok(Box::new(Rtnl::open()?))
+    }
+
+    fn wire(&self, spec: &InstanceSpec) -> Result<Box<dyn Wire>, InstanceError> {
+        let mut rtnl = Rtnl::open()?;
+        let (ifindex, _) = rtnl.link_details(&spec.interface)?;
+        let (vip_ifindex, mac) = rtnl.link_details(&spec.vip_interface)?;
+        let source = match spec.source {
+            Some(s) => s,
+            None => link_local(&mut rtnl, &spec.interface)?,
+        };
+        let interface = spec.interface.clone();
+        let sock = VrrpSocket::open(&spec.interface, ifindex, source, spec.unicast_peers.is_some())
+            .map_err(|source| InstanceError::OpenSocket { interface, source })?;
+        let announcer = Announcer::new(vip_ifindex, mac6(&mac))
+            .map_err(|source| InstanceError::OpenAnnouncer { interface: spec.vip_interface.clone(), source })?;
+        Ok(Box::new(LinuxWire { sock, announcer }))
+    }
+}
+
+struct LinuxWire {
+    sock: VrrpSocket,
+    announcer: Announcer,
+}
+
+impl Wire for LinuxWire {
+    fn source(&self) -> IpAddr {
+        self.sock.source
+    }
+    fn fd(&self) -> RawFd {
+        self.sock.raw_fd()
+    }
+    fn send(&mut self, payload: &[u8], dst: IpAddr) -> io::Result<()> {
+        self.sock.send(payload, dst)
+    }
+    fn recv(&mut self) -> io::Result<Received> {
+        self.sock.recv()
+    }
+    fn announce(&mut self, vip: IpAddr, count: u32) -> io::Result<()> {
+        self.announcer.announce(vip, count)
+    }
+}
+
+/// A hardware address as 6 bytes (zero-padded; interfaces without one get zeros).
+fn mac6(m: &[u8]) -> [u8; 6] {
+    let mut out = [0u8; 6];
+    for (o, b) in out.iter_mut().zip(m) {
+        *o = *b;
+    }
+    out
+}
+
+/// The interface's IPv6 link-local address (the source of IPv6 multicast adverts).
+fn link_local(addrs: &mut dyn Addrs, iface: &str) -> Result<IpAddr, InstanceError> {
+    addrs
+        .addresses()?
+        .iter()
+        .filter(|a| a.interface == iface)
+        .map(|a| a.address.addr())
+        .find(|a| matches!(a, IpAddr::V6(v6) if v6.is_unicast_link_local()))
+        .ok_or_else(|| InstanceError::NoLinkLocal { interface: iface.to_string() })
+}

@@ -1,0 +1,206 @@
+//! The words of a plan: one line per change (`Display for Change`), per note, and the
+//! summary line. The text is a contract (golden tests compare whole plans); the views add
+//! symbols and colour, the daemon's log uses the same lines.
+
+use std::fmt::{self, Write as _};
+use std::net::IpAddr;
+
+use super::{Change, Note, Plan};
+use crate::family::Family;
+use crate::model::ipvs::{Dest, Persistence, Service, flag_names};
+use crate::model::net::{Address, destination_text};
+
+impl Plan {
+    /// One line: the node and the counts, or that nothing changes.
+    pub fn summary_line(&self) -> String {
+        let s = self.summary;
+        if self.changes.is_empty() {
+            format!("Node {}: no changes.", self.node)
+        } else {
+            format!("Node {}: {} to add, {} to change, {} to destroy.", self.node, s.add, s.change, s.destroy)
+        }
+    }
+}
+
+/// One line describing a change, without its symbol: `ipvs service tcp 192.0.2.1:80:
+/// scheduler wlc`.
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&change_text(self))
+    }
+}
+
+fn change_text(c: &Change) -> String {
+    match c {
+        Change::SetSysctl { key, from, to } => {
+            format!("sysctl {key}: {} -> {to}", from.as_deref().unwrap_or("(unread)"))
+        }
+        Change::LinkUp { interface, exists } => {
+            let was = if *exists { "down" } else { "absent" };
+            format!("link {interface}: {was} -> up")
+        }
+        Change::AddAddress { address } | Change::DelAddress { address } => format!("address {address}"),
+        Change::ReplaceAddress { from, to } => {
+            format!("address {} on {}: label {} -> {}", to.address, to.interface, label(from), label(to))
+        }
+        Change::SetRoute { route, from: None } => format!("route {route}"),
+        Change::SetRoute { route, from: Some(f) } => {
+            format!("route {}: via {} -> via {}", destination_text(&route.destination), f.gateway, route.gateway)
+        }
+        Change::DelRoute { route } => format!("route {route}"),
+        Change::AddService { service } => format!("ipvs service {}: {}", service.key, settings(service)),
+        Change::EditService { from, to } => format!("ipvs service {}: {}", to.key, service_diff(from, to)),
+        Change::DelService { service } => del_service(service),
+        Change::AddDest { service, dest } => {
+            format!("ipvs destination {} in {service}: {}, weight {}", dest.key(), dest.forwarding.word(), dest.weight)
+        }
+        Change::EditDest { service, from, to } => {
+            format!("ipvs destination {} in {service}: {}", to.key(), dest_diff(from, to))
+        }
+        Change::DelDest { service, dest } => {
+            format!("ipvs destination {} in {service}: {}", dest.key(), drain_text(dest))
+        }
+    }
+}
+
+fn label(a: &Address) -> &str {
+    a.label.as_deref().unwrap_or("(none)")
+}
+
+fn del_service(s: &Service) -> String {
+    let n = s.dests.len();
+    let what = match n {
+        0 => "delete".to_string(),
+        1 => "drain its destination, then delete once idle".to_string(),
+        _ => format!("drain its {n} destinations, then delete once idle"),
+    };
+    format!("ipvs service {}: {what}", s.key)
+}
+
+/// "1 connection", "3 connections".
+pub fn connections(n: u64) -> String {
+    if n == 1 { "1 connection".into() } else { format!("{n} connections") }
+}
+
+impl Change {
+    /// The object a change is about; for removals without the change itself.
+    pub fn object_text(&self) -> String {
+        match self {
+            Change::DelDest { service, dest } => format!("ipvs destination {} in {service}", dest.key()),
+            Change::DelService { service } => format!("ipvs service {}", service.key),
+            other => change_text(other),
+        }
+    }
+}
+
+fn drain_text(d: &Dest) -> String {
+    let conns = match d.connections() {
+        0 => String::new(),
+        n => format!(", {} now", connections(n)),
+    };
+    if d.weight == 0 {
+        format!("delete once idle (weight already 0{conns})")
+    } else {
+        format!("drain (weight {} -> 0{conns}), then delete once idle", d.weight)
+    }
+}
+
+fn persistence_text(p: Option<&Persistence>, family: Family) -> String {
+    let Some(p) = p else { return "none".into() };
+    let mut s = format!("{}s", p.timeout);
+    if p.granularity != family.host_prefix() {
+        let _ = write!(s, " per {}", granularity_text(p.granularity, family));
+    }
+    s
+}
+
+/// A persistence granularity as ipvsadm shows it: a dotted mask for IPv4, `/N` for IPv6.
+pub fn granularity_text(prefix: u8, family: Family) -> String {
+    match family {
+        Family::Ipv4 => match ipnet::Ipv4Net::new(std::net::Ipv4Addr::UNSPECIFIED, prefix) {
+            Ok(n) => IpAddr::V4(n.netmask()).to_string(),
+            Err(_) => format!("/{prefix}"),
+        },
+        Family::Ipv6 => format!("/{prefix}"),
+    }
+}
+
+fn flags_text(scheduler: &str, flags: u32) -> String {
+    let names = flag_names(scheduler, flags);
+    if names.is_empty() { "none".into() } else { names.join(" ") }
+}
+
+fn settings(s: &Service) -> String {
+    let mut parts = vec![format!("scheduler {}", s.scheduler)];
+    if s.sched_flags != 0 {
+        parts.push(format!("flags {}", flags_text(&s.scheduler, s.sched_flags)));
+    }
+    if s.persistence.is_some() {
+        parts.push(format!("persistence {}", persistence_text(s.persistence.as_ref(), s.key.family())));
+    }
+    if s.one_packet {
+        parts.push("one-packet".into());
+    }
+    parts.join(", ")
+}
+
+fn service_diff(from: &Service, to: &Service) -> String {
+    let fam = to.key.family();
+    let mut parts = Vec::new();
+    if from.scheduler != to.scheduler {
+        parts.push(format!("scheduler {} -> {}", from.scheduler, to.scheduler));
+    }
+    if from.sched_flags != to.sched_flags {
+        parts.push(format!(
+            "flags {} -> {}",
+            flags_text(&from.scheduler, from.sched_flags),
+            flags_text(&to.scheduler, to.sched_flags)
+        ));
+    }
+    if from.persistence != to.persistence {
+        let (a, b) = (persistence_text(from.persistence.as_ref(), fam), persistence_text(to.persistence.as_ref(), fam));
+        parts.push(format!("persistence {a} -> {b}"));
+    }
+    if from.one_packet != to.one_packet {
+        parts.push(format!("one-packet {} -> {}", on_off(from.one_packet), on_off(to.one_packet)));
+    }
+    parts.join(", ")
+}
+
+fn on_off(b: bool) -> &'static str {
+    if b { "on" } else { "off" }
+}
+
+fn dest_diff(from: &Dest, to: &Dest) -> String {
+    let mut parts = Vec::new();
+    if from.forwarding != to.forwarding {
+        parts.push(format!("forwarding {} -> {}", from.forwarding.word(), to.forwarding.word()));
+    }
+    if from.weight != to.weight {
+        parts.push(format!("weight {} -> {}", from.weight, to.weight));
+    }
+    if from.upper_threshold != to.upper_threshold {
+        parts.push(format!("upper threshold {} -> {}", from.upper_threshold, to.upper_threshold));
+    }
+    if from.lower_threshold != to.lower_threshold {
+        parts.push(format!("lower threshold {} -> {}", from.lower_threshold, to.lower_threshold));
+    }
+    parts.join(", ")
+}
+
+/// One line about an object left alone.
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&note_text(self))
+    }
+}
+
+fn note_text(n: &Note) -> String {
+    match n {
+        Note::Vrrp { address, instance, present } => {
+            let now = if *present { "held here now" } else { "not held here now" };
+            format!("address {address}: managed by VRRP instance {instance} ({now})")
+        }
+        Note::Unmanaged { object } => format!("{object}: not owned by lbconverge"),
+    }
+}
