@@ -24,6 +24,9 @@ pub mod spec;
 pub mod tracker;
 mod watch;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::Duration;

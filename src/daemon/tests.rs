@@ -1,0 +1,254 @@
+//! The daemon on the in-memory kernel: reconcile after drift, reloads that keep unchanged
+//! instances, reloads that validate but cannot run (the running instances and their VIPs
+//! stay, the reason is logged, a later good manifest takes over without a gap), and stop.
+//! VRRP runs for real on its threads: a lone member becomes master after Master_Down and
+//! adds its VIP to the in-memory kernel.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::platform::mem::MemPlatform;
+use super::{Daemon, DaemonError, DaemonOptions, InstanceError, SecretError};
+use crate::kernel::mem::{MemKernel, Shared};
+use crate::model::NodeState;
+use crate::model::net::{Address, Link};
+
+const FAST_VIP: &str = "10.0.0.100/24";
+const PASS_VIP: &str = "10.0.0.101/24";
+
+/// A v3 instance with 50 ms adverts (master within ~0.2 s) holding FAST_VIP, a v2 PASS
+/// instance holding PASS_VIP whose password is in `secret`, and one service on FAST_VIP.
+fn manifest(fast_interface: &str, secret: &str, extra_service: bool) -> String {
+    let mut m = format!(
+        "version: 1
+cluster: daemon-test
+nodes:
+  lb1:
+    roles: [director]
+    addresses: [10.0.0.11/24]
+    interface: eth0
+vrrp:
+  VI_FAST:
+    vrid: 10
+    advert_interval: 50ms
+    members:
+      lb1: {{priority: 150, interface: {fast_interface}}}
+    vips: [{FAST_VIP}]
+  VI_PASS:
+    vrid: 11
+    version: 2
+    advert_interval: 1s
+    members:
+      lb1: {{priority: 150}}
+    authentication: {{type: pass, password_file: {secret}}}
+    vips: [{PASS_VIP}]
+services:
+  web:
+    vip: 10.0.0.100
+    port: 80
+    backends:
+      rs1: {{address: 10.0.0.21}}
+"
+    );
+    if extra_service {
+        m.push_str("  mail:\n    vip: 10.0.0.100\n    port: 25\n    backends:\n      rs1: {address: 10.0.0.21}\n");
+    }
+    m
+}
+
+/// A scratch directory with the manifest, its secrets and the state directory.
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("lbc-daemon-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("state")).unwrap();
+        let s = Scratch { dir };
+        s.secret("good-password", "lbc-ok\n");
+        s.secret("bad-password", "123456789\n");
+        s.write(&manifest("eth0", "good-password", false));
+        s
+    }
+    fn secret(&self, name: &str, text: &str) {
+        let p = self.dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    fn write(&self, text: &str) {
+        std::fs::write(self.dir.join("manifest.yaml"), text).unwrap();
+    }
+    fn opts(&self) -> DaemonOptions {
+        DaemonOptions {
+            manifest: self.dir.join("manifest.yaml"),
+            node: None,
+            state_dir: self.dir.join("state"),
+            resync: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A host with `lo` and `eth0` up and the node's address on eth0.
+fn host() -> Shared {
+    let mut state = NodeState::default();
+    for l in ["lo", "eth0"] {
+        state.links.insert(l.into(), Link { up: true });
+    }
+    let a = Address { interface: "eth0".into(), address: "10.0.0.11/24".parse().unwrap(), label: None };
+    state.addresses.insert(a.key(), a);
+    Shared::new(MemKernel::from_state(state))
+}
+
+fn start(s: &Scratch, k: &Shared) -> Daemon<Shared, MemPlatform> {
+    Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default()).unwrap()
+}
+
+fn holds(k: &Shared, vip: &str) -> bool {
+    let net = vip.parse().unwrap();
+    k.lock().state.addresses.values().any(|a| a.interface == "eth0" && a.address == net)
+}
+
+/// How often the kernel was asked to delete `vip`.
+fn deletions(k: &Shared, vip: &str) -> usize {
+    let what = format!("delete address {vip} on eth0");
+    k.lock().history.iter().filter(|h| h.starts_with(&what)).count()
+}
+
+fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !cond() {
+        assert!(t.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Runs `f` with the daemon's log captured on this thread; returns the log.
+fn logged(f: impl FnOnce()) -> String {
+    let buf = Arc::new(Mutex::new(Vec::new()));
+    let sink = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || Sink(sink.clone()))
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let bytes = buf.lock().unwrap().clone();
+    String::from_utf8(bytes).unwrap()
+}
+
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().write(b)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn reconcile_repairs_drift() {
+    let (s, k) = (Scratch::new("drift"), host());
+    let mut d = start(&s, &k);
+    let first = d.reconcile().unwrap().expect("the empty kernel needs the service");
+    assert!(first.applied > 0);
+    assert_eq!(k.lock().state.services.len(), 1);
+    assert!(d.reconcile().unwrap().is_none(), "converged");
+    k.lock().state.services.clear();
+    let repaired = d.reconcile().unwrap().expect("drift is repaired");
+    assert_eq!(repaired.applied, 2, "the service and its destination");
+    assert_eq!(k.lock().state.services.len(), 1);
+    assert!(d.reconcile().unwrap().is_none());
+    d.stop();
+}
+
+#[test]
+fn reload_keeps_unchanged_instances_and_their_vips() {
+    let (s, k) = (Scratch::new("keep"), host());
+    let mut d = start(&s, &k);
+    wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(&k, FAST_VIP));
+    let before = deletions(&k, FAST_VIP);
+    s.write(&manifest("eth0", "good-password", true));
+    let changed = d.reload().unwrap();
+    assert_eq!((changed.kept, changed.started, changed.stopped), (2, 0, 0));
+    d.reconcile().unwrap();
+    assert_eq!(k.lock().state.services.len(), 2, "the new service is applied");
+    assert!(holds(&k, FAST_VIP));
+    assert_eq!(deletions(&k, FAST_VIP), before, "the VIP was never removed");
+    d.stop();
+}
+
+#[test]
+fn reloads_that_cannot_run_keep_everything_and_a_good_one_follows_without_a_gap() {
+    let (s, k) = (Scratch::new("bad"), host());
+    let mut d = start(&s, &k);
+    wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(&k, FAST_VIP));
+    let (fast, pass) = (deletions(&k, FAST_VIP), deletions(&k, PASS_VIP));
+
+    s.write(&manifest("eth0", "bad-password", false));
+    let e = d.reload().unwrap_err();
+    assert!(
+        matches!(&e, DaemonError::Secret { instance, source: SecretError::Length { len: 9 } } if instance == "VI_PASS"),
+        "{e}"
+    );
+    let log = logged(|| d.reload_logged());
+    assert!(log.contains("manifest not reloaded; the running configuration stays in force"), "{log}");
+    assert!(log.contains("VRRP instance VI_PASS: password: the password must be 1 to 8 bytes (it is 9 bytes)"), "{log}");
+    assert_eq!(log.lines().count(), 1, "one log line: {log}");
+
+    s.write(&manifest("eth9", "good-password", false));
+    let e = d.reload().unwrap_err();
+    assert!(
+        matches!(&e, DaemonError::Instance { instance, source: InstanceError::Interface(_) } if instance == "VI_FAST"),
+        "{e}"
+    );
+
+    assert_eq!(d.instances().len(), 2);
+    assert!(holds(&k, FAST_VIP));
+    s.write(&manifest("eth0", "good-password", false));
+    let changed = d.reload().unwrap();
+    assert_eq!((changed.kept, changed.started, changed.stopped), (2, 0, 0));
+    assert!(holds(&k, FAST_VIP));
+    assert_eq!((deletions(&k, FAST_VIP), deletions(&k, PASS_VIP)), (fast, pass), "no VIP was ever removed");
+    d.stop();
+}
+
+#[test]
+fn a_changed_instance_is_replaced_and_stop_releases_every_vip() {
+    let (s, k) = (Scratch::new("stop"), host());
+    let stoppers = super::signals::Stoppers::default();
+    let mut d = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), stoppers.clone()).unwrap();
+    wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(&k, FAST_VIP));
+    s.secret("other-password", "lbc-new\n");
+    s.write(&manifest("eth0", "other-password", false));
+    let changed = d.reload().unwrap();
+    assert_eq!((changed.kept, changed.started, changed.stopped), (1, 1, 1), "VI_PASS restarts");
+    assert!(holds(&k, FAST_VIP));
+    assert_eq!(stoppers.lock().unwrap().len(), 2);
+    d.stop();
+    assert!(!holds(&k, FAST_VIP), "released on stop");
+    assert!(!holds(&k, PASS_VIP));
+    assert!(stoppers.lock().unwrap().is_empty(), "the signal thread holds no stale instance");
+}
+
+#[test]
+fn start_fails_whole_when_an_instance_cannot_open() {
+    let (s, k) = (Scratch::new("start"), host());
+    s.write(&manifest("eth9", "good-password", false));
+    let e = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default()).err().unwrap();
+    assert!(e.to_string().starts_with("VRRP instance VI_FAST: look up eth9: No such device"), "{e}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!holds(&k, FAST_VIP) && !holds(&k, PASS_VIP), "nothing runs");
+    assert!(k.lock().history.is_empty(), "nothing was written: {:?}", k.lock().history);
+}
