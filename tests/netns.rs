@@ -1,7 +1,8 @@
 //! Real-kernel tests in throwaway network namespaces (root; the host kernel needs no IPVS):
 //! addresses with labels, IPv6 without DAD, default routes, sysctls on an interface whose
 //! name has a dot, the ARP-safe order checked against the kernel after every change, and
-//! the `apply` CLI converging a real server. Each test unshares its own thread into a fresh
+//! the `apply` CLI converging a real server (its ledger written without following a planted
+//! symlink). Each test unshares its own thread into a fresh
 //! namespace, which disappears with the thread. Without root they are ignored.
 
 mod common;
@@ -213,8 +214,13 @@ fn apply_cli_converges_a_real_server_and_then_has_nothing_to_do() {
         all.extend_from_slice(args);
         common::lbconverge(&all)
     };
+    // Where the ledger's temporary file used to go, a symlink to a file it must not touch.
+    let victim = dir.0.join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    std::os::unix::fs::symlink(&victim, dir.0.join("ledger.json.tmp")).unwrap();
     let out = run(&["apply", "examples/lvs-dr-pair.yaml", "--auto-approve"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious", "the planted symlink was followed");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Node nginx01 (real-server), live state from this host's kernel"), "{text}");
     assert!(text.contains("+ address 172.16.40.160/32 on lo label lo:0: done"), "{text}");

@@ -204,7 +204,10 @@ fn reloads_that_cannot_run_keep_everything_and_a_good_one_follows_without_a_gap(
     );
     let log = logged(|| d.reload_logged());
     assert!(log.contains("manifest not reloaded; the running configuration stays in force"), "{log}");
-    assert!(log.contains("VRRP instance VI_PASS: password: the password must be 1 to 8 bytes (it is 9 bytes)"), "{log}");
+    assert!(
+        log.contains("VRRP instance VI_PASS: password: the password must be 1 to 8 bytes (it is 9 bytes)"),
+        "{log}"
+    );
     assert_eq!(log.lines().count(), 1, "one log line: {log}");
 
     s.write(&manifest("eth9", "good-password", false));

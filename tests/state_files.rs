@@ -1,0 +1,135 @@
+//! The files lbconverge writes on a host, attacked the way a careless or hostile local user
+//! could: a damaged manifest cache entry is ignored and rebuilt (never trusted), temporary
+//! files never follow a symlink planted where the old code put them, and a failed write
+//! leaves nothing behind. `plan` here reads this host's kernel without changing it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::lbconverge;
+
+/// A scratch directory removed on drop.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!("lbc-state-files-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+    fn path(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+    fn files(&self, rel: &str) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.path(rel))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn text(o: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn plan_real_server(state: &Path) -> Output {
+    let sd = state.display().to_string();
+    lbconverge(&["--state-dir", &sd, "plan", "examples/lvs-dr-pair.yaml", "--node", "nginx01"])
+}
+
+/// The only cache entry.
+fn entry(d: &Dir) -> PathBuf {
+    let names: Vec<String> = d.files("state/cache").into_iter().filter(|n| n.ends_with(".manifest")).collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    d.path("state/cache").join(&names[0])
+}
+
+#[test]
+fn a_damaged_cache_entry_is_rebuilt_not_trusted() {
+    let d = Dir::new("cache");
+    let first = plan_real_server(&d.path("state"));
+    let (want, err) = text(&first);
+    assert!(first.status.success(), "{err}");
+    assert!(want.contains("+ address 172.16.40.160/32 on lo label lo:0"), "{want}");
+    let file = entry(&d);
+    let good = std::fs::read(&file).unwrap();
+    // The VIP's last octet, 160, becomes 161: a plan that trusted the entry would add a VIP
+    // no manifest names.
+    let vip = [172u8, 16, 40, 160];
+    let at = good.windows(4).position(|w| w == vip).expect("the VIP's bytes are in the entry");
+    let mut bad = good.clone();
+    bad[at + 3] = 161;
+    std::fs::write(&file, &bad).unwrap();
+    let second = plan_real_server(&d.path("state"));
+    let (got, err) = text(&second);
+    assert!(second.status.success(), "{err}");
+    assert_eq!(got, want, "the plan from a damaged entry differs");
+    assert!(err.contains("damaged manifest cache entry ignored; rebuilding it"), "{err}");
+    assert_eq!(std::fs::read(&file).unwrap(), good, "the entry is rebuilt");
+    for cut in [good.len() / 2, 3, 0] {
+        std::fs::write(&file, &good[..cut]).unwrap();
+        let (again, _) = text(&plan_real_server(&d.path("state")));
+        assert_eq!(again, want, "truncated to {cut} bytes");
+    }
+}
+
+#[test]
+fn plan_out_never_follows_a_planted_symlink() {
+    let d = Dir::new("symlink");
+    let victim = d.path("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    for planted in ["plan.tmp~", "plan.json.tmp", "plan.json.tmp~"] {
+        std::os::unix::fs::symlink(&victim, d.path(planted)).unwrap();
+    }
+    let out = d.path("plan.json").display().to_string();
+    let o = lbconverge(&[
+        "plan",
+        "examples/lvs-dr-pair.yaml",
+        "--live",
+        "examples/live/empty.yaml",
+        "--node",
+        "lvs01",
+        "--out",
+        &out,
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path("plan.json")).unwrap()).unwrap();
+    assert_eq!(saved["node"], "lvs01");
+    assert_eq!(d.files(""), ["plan.json", "plan.json.tmp", "plan.json.tmp~", "plan.tmp~", "victim"]);
+}
+
+#[test]
+fn a_failed_plan_out_leaves_no_temporary_file() {
+    let d = Dir::new("outdir");
+    std::fs::create_dir(d.path("out")).unwrap();
+    std::fs::write(d.path("out/keep"), "x").unwrap();
+    let out = d.path("out").display().to_string();
+    let o = lbconverge(&[
+        "plan",
+        "examples/lvs-dr-pair.yaml",
+        "--live",
+        "examples/live/empty.yaml",
+        "--node",
+        "lvs01",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let (_, err) = text(&o);
+    assert!(err.starts_with(&format!("{out}: cannot write: ")), "{err}");
+    assert_eq!(d.files(""), ["out"], "nothing left beside the target");
+    assert_eq!(d.files("out"), ["keep"]);
+}
