@@ -22,7 +22,8 @@
 //! - [`model`]: validated cluster, node state (desired and live share one type), desired state.
 //! - [`manifest`]: the YAML file format, its schema and locations. [`vrrp`]: VRRP advert
 //!   codec, state machine and tracking (pure; time is an argument), sockets.
-//! - [`family`], [`state_file`], [`testkit`]: the IP family, safe state-file writes, test helpers.
+//! - [`family`], [`state_file`], [`sys`], [`testkit`]: the IP family, safe state-file writes,
+//!   raw socket calls, test helpers.
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation))]
 
@@ -36,5 +37,6 @@ pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod state_file;
+pub mod sys;
 pub mod testkit;
 pub mod vrrp;

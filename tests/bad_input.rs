@@ -2,6 +2,7 @@
 //! here) must fail `validate` and `plan` with exit 1, a message naming the place and the
 //! fix (compared whole with tests/bad/<name>.err), and no panic. Bad snapshots and bad
 //! saved plans get the same treatment. `LBCONVERGE_BLESS=1` rewrites the .err files.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
 mod common;
 

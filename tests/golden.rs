@@ -1,6 +1,7 @@
 //! Golden tests: for every example x node (against the empty host) and every case in
 //! golden/cases.txt, the text plan and the JSON plan are compared whole with the files in
 //! golden/. Also `validate` output per example. `LBCONVERGE_BLESS=1` rewrites them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
 mod common;
 

@@ -4,6 +4,7 @@
 //! the `apply` CLI converging a real server (its ledger written without following a planted
 //! symlink). Each test unshares its own thread into a fresh
 //! namespace, which disappears with the thread. Without root they are ignored.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
 mod common;
 

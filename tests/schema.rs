@@ -1,5 +1,6 @@
 //! The checked-in JSON Schema equals the one generated from the manifest types.
 //! `LBCONVERGE_BLESS=1 cargo test --test schema` rewrites it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
 #[test]
 fn schema_file_matches_types() {

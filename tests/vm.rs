@@ -3,6 +3,7 @@
 //! failure, every example node, and end-to-end HTTP through DR, NAT and TUN clusters.
 //! Each case is a guest script in tests/vm/cases/ that prints PASS/FAIL lines.
 //! Needs root (qemu and packages are installed by tools/test); ignored otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
 mod common;
 

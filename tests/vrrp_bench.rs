@@ -14,6 +14,7 @@
 //! so it never shows as passed without having run. Environment: `RUNS` (default 5),
 //! `VRRP_BENCH_IMPLS` (default `lbconverge,keepalived`). A daemon that fails is reported in
 //! the table and fails the run after the tables are printed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
 mod common;
 

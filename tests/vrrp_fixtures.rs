@@ -4,6 +4,7 @@
 //! the same bytes. Then every truncation and single-bit flip is dropped without a panic, and
 //! the backup's state machine, fed the master's adverts at their capture times, predicts when
 //! keepalived's backup took over.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
 use std::collections::BTreeSet;
 use std::fs;

@@ -17,6 +17,7 @@
 //! with the reason. `cargo test --test vrrp_lab -- --include-ignored keepalived_pair` runs
 //! the keepalived-only ones; `lbconverge_pair`, `mixed` and `client_lbconverge` need the
 //! `lbconverge run` daemon.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
 mod common;
 

@@ -120,7 +120,7 @@ fn execute(p: &Plan, k: &mut LinuxKernel, a: &ApplyArgs) -> Result<Exit, CliErro
     let started = std::time::Instant::now();
     match apply::apply(p, k, &opts, &mut progress) {
         Ok(r) => {
-            tracing::debug!(ms = started.elapsed().as_millis() as u64, "applied");
+            tracing::debug!(ms = started.elapsed().as_millis(), "applied");
             let writes = format!("{} netlink and {} sysctl writes", k.netlink_writes, k.sysctl_writes);
             match r.draining {
                 0 => println!("\nApply complete: {} changes ({writes}).", r.applied),

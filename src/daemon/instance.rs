@@ -298,7 +298,7 @@ impl Instance {
             self.drops.bump(packet::DropReason::UnknownPeer);
             return;
         }
-        tracing::trace!(instance = %self.spec.name, from = %pkt.src, at_us = self.now().as_micros() as u64, "vrrp packet");
+        tracing::trace!(instance = %self.spec.name, from = %pkt.src, at_us = self.now().as_micros(), "vrrp packet");
         let decoded = packet::decode(&pkt.payload, pkt.src, pkt.dst, pkt.ttl, &self.expect);
         let Some(advert) = self.drops.count(decoded) else { return };
         let now = self.now();
@@ -309,7 +309,7 @@ impl Instance {
     fn timers(&mut self) {
         let now = self.now();
         if let Some(d) = self.fsm.next_deadline().filter(|d| *d <= now) {
-            tracing::trace!(instance = %self.spec.name, late_us = (now - d).as_micros() as u64, "vrrp timer");
+            tracing::trace!(instance = %self.spec.name, late_us = (now - d).as_micros(), "vrrp timer");
             let actions = self.fsm.step(Input::Tick, now);
             self.perform(actions);
         }

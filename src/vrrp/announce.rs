@@ -57,7 +57,7 @@ impl Announcer {
 fn send_garp(s: &Socket, vip: Ipv4Addr, ifindex: u32, mac: [u8; 6], count: u32) -> io::Result<()> {
     // SAFETY: a zeroed sockaddr_ll with its fields set is a valid link-layer address.
     let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    sll.sll_family = libc::AF_PACKET as u16;
+    sll.sll_family = u16::try_from(libc::AF_PACKET).unwrap_or_default();
     sll.sll_protocol = ETH_P_ARP.to_be();
     sll.sll_ifindex = ifindex as i32;
     sll.sll_halen = 6;
@@ -72,7 +72,7 @@ fn send_garp(s: &Socket, vip: Ipv4Addr, ifindex: u32, mac: [u8; 6], count: u32) 
                 payload.len(),
                 0,
                 (&raw const sll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+                crate::sys::socklen_of::<libc::sockaddr_ll>(),
             )
         };
         if r < 0 {

@@ -39,13 +39,6 @@ pub struct VrrpSocket {
     ifindex: u32,
 }
 
-fn setsockopt_int(s: &Socket, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
-    let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: the fd is live for the duration of the call; value outlives it and len is its size.
-    let r = unsafe { libc::setsockopt(s.as_raw_fd(), level, name, (&raw const value).cast(), len) };
-    if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
-}
-
 impl VrrpSocket {
     /// Opens the sockets for `iface` (index `ifindex`) sending from `source`; multicast
     /// unless `unicast`.
@@ -74,8 +67,8 @@ impl VrrpSocket {
         if !unicast {
             recv.join_multicast_v6(&MULTICAST_V6, ifindex)?;
         }
-        setsockopt_int(&recv, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
-        setsockopt_int(&recv, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
+        crate::sys::setsockopt_int(&recv, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
+        crate::sys::setsockopt_int(&recv, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
         let send = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::from(i32::from(PROTOCOL))))?;
         send.bind_device(Some(iface.as_bytes()))?;
         let scope = if src.is_unicast_link_local() { ifindex } else { 0 };
@@ -223,7 +216,7 @@ fn recv_v6(s: &Socket) -> io::Result<Received> {
     // SAFETY: zeroed msghdr, then every pointer set to live buffers sized as declared.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_name = (&raw mut from).cast();
-    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+    msg.msg_namelen = crate::sys::socklen_of::<libc::sockaddr_in6>();
     msg.msg_iov = &raw mut iov;
     msg.msg_iovlen = 1;
     msg.msg_control = ctrl.as_mut_ptr().cast();

@@ -437,7 +437,7 @@ fn fold(mut acc: u64) -> u16 {
     while acc > 0xffff {
         acc = (acc & 0xffff) + (acc >> 16);
     }
-    acc as u16
+    u16::try_from(acc).unwrap_or(u16::MAX)
 }
 
 fn pair_family(src: IpAddr, dst: IpAddr) -> Option<Family> {

@@ -203,7 +203,7 @@ pub fn parse_service(payload: &[u8]) -> io::Result<Service> {
         attr::find(&a, SVC_FLAGS).and_then(|b| Some(u32::from_ne_bytes(b.get(..4)?.try_into().ok()?))).unwrap_or(0);
     let netmask = attr::get_u32(&a, SVC_NETMASK).unwrap_or(u32::MAX);
     let granularity = match family {
-        Family::Ipv4 => u32::from_be_bytes(netmask.to_ne_bytes()).count_ones() as u8,
+        Family::Ipv4 => u8::try_from(u32::from_be_bytes(netmask.to_ne_bytes()).count_ones()).unwrap_or(32),
         Family::Ipv6 => u8::try_from(netmask).unwrap_or(128),
     };
     let timeout = attr::get_u32(&a, SVC_TIMEOUT).unwrap_or(0);

@@ -210,14 +210,9 @@ impl NlSocket {
 /// Room for a full window of acknowledgements: SO_RCVBUFFORCE as root (past rmem_max),
 /// else SO_RCVBUF.
 fn grow_receive_buffer(sock: &Socket) {
-    use std::os::fd::AsRawFd;
-    let size: libc::c_int = 8 * 1024 * 1024;
-    let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    const SIZE: libc::c_int = 8 * 1024 * 1024;
     for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
-        // SAFETY: the fd is a live socket owned by `sock`; the option value is a c_int that
-        // outlives the call and `len` is its size.
-        let r = unsafe { libc::setsockopt(sock.as_raw_fd(), libc::SOL_SOCKET, opt, (&raw const size).cast(), len) };
-        if r == 0 {
+        if crate::sys::setsockopt_int(sock, libc::SOL_SOCKET, opt, SIZE).is_ok() {
             return;
         }
     }

@@ -39,7 +39,10 @@ pub fn duration(d: &types::Duration) -> Result<Duration, String> {
     if !number.is_finite() || number < 0.0 || number * unit_ms > 1e12 {
         return Err(format!("{number} is not a usable duration"));
     }
-    Ok(Duration::from_micros((number * unit_ms * 1000.0).round() as u64))
+    // In range (checked above): the float-to-integer cast is exact up to rounding.
+    #[allow(clippy::cast_possible_truncation)]
+    let micros = (number * unit_ms * 1000.0).round() as u64;
+    Ok(Duration::from_micros(micros))
 }
 
 fn split_unit(t: &str) -> Result<(f64, f64), String> {
@@ -84,8 +87,10 @@ pub fn label(label: &str, iface: &str) -> Result<(), String> {
 pub fn granularity(g: &types::Scalar, v6: bool) -> Result<u8, String> {
     let max = if v6 { 128 } else { 32 };
     match g {
-        types::Scalar::Int(n) if (0..=i64::from(max)).contains(n) => Ok(*n as u8),
-        types::Scalar::Int(n) => Err(format!("prefix length {n} is out of range 0..{max}")),
+        types::Scalar::Int(n) => u8::try_from(*n)
+            .ok()
+            .filter(|p| *p <= max)
+            .ok_or_else(|| format!("prefix length {n} is out of range 0..{max}")),
         types::Scalar::Text(t) => {
             let t = t.trim().trim_start_matches('/');
             if let Ok(n) = t.parse::<u8>() {

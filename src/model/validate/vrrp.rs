@@ -78,7 +78,7 @@ fn instance(
     nodes: &BTreeMap<String, Node>,
     scripts: &BTreeMap<String, TrackScript>,
 ) -> Option<VrrpInstance> {
-    let version = i.version.unwrap_or(3) as u8;
+    let version = u8::try_from(i.version.unwrap_or(3)).unwrap_or(u8::MAX);
     let vips = vips(cx, &path.key("vips"), &i.vips, version);
     let advert = advert(cx, &path.key("advert_interval"), i.advert_interval.as_ref(), version);
     let members = members(cx, path, i, nodes, &vips);
