@@ -63,6 +63,13 @@ fn every_bad_manifest_fails_with_its_location_and_no_panic() {
     // Git checkouts give files the umask's mode; this case needs "readable by others".
     let world = root().join("tests/bad/secrets/world.pass");
     std::fs::set_permissions(&world, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    // A FIFO cannot be committed; this case needs one (reading it would block forever).
+    let fifo = root().join("tests/bad/secrets/fifo.pass");
+    if !fifo.exists() {
+        let c = std::ffi::CString::new(fifo.to_string_lossy().into_owned()).unwrap();
+        // SAFETY: c is a valid NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo {}", fifo.display());
+    }
     let mut mismatches = Vec::new();
     let files = corpus();
     assert!(files.len() >= 40, "the corpus has only {} manifests", files.len());
@@ -140,4 +147,17 @@ fn warnings_do_not_fail_and_name_their_place() {
         }
     }
     assert_no_mismatch(mismatches);
+}
+
+#[test]
+fn run_refuses_a_resync_below_one_second() {
+    for short in ["0s", "500ms", "999ms"] {
+        let out = lbconverge(&["run", "examples/lvs-dr-pair.yaml", "--resync", short]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{short}: {stderr}");
+        let want = format!(
+            "error: invalid value '{short}' for '--resync <RESYNC>': {short} is too short: the daemon re-reads the whole kernel state each time; use at least 1s"
+        );
+        assert!(stderr.starts_with(&want), "{stderr}");
+    }
 }

@@ -74,7 +74,10 @@ fn parse_resync(s: &str) -> Result<std::time::Duration, String> {
     let d = parse_duration(s)?;
     let min = crate::daemon::MIN_RESYNC;
     if d < min {
-        return Err(format!("{s} is too short; the daemon re-reads the kernel at most every {}s", min.as_secs()));
+        return Err(format!(
+            "{s} is too short: the daemon re-reads the whole kernel state each time; use at least {}s",
+            min.as_secs()
+        ));
     }
     Ok(d)
 }

@@ -142,3 +142,30 @@ fn first_line(path: &Path) -> Result<String, SecretError> {
     file.take(MAX_SECRET_FILE).read_to_string(&mut text).map_err(read)?;
     Ok(text.lines().next().unwrap_or_default().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_file_must_be_a_regular_file_and_a_fifo_does_not_block() {
+        let dir = std::env::temp_dir().join(format!("lbc-spec-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        let c = std::ffi::CString::new(fifo.to_string_lossy().into_owned()).unwrap();
+        // SAFETY: c is a valid NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let started = std::time::Instant::now();
+        let e = password(&Secret::File(fifo.clone())).unwrap_err();
+        assert!(matches!(e, SecretError::NotRegular { .. }), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert!(matches!(password(&Secret::File(dir.clone())).unwrap_err(), SecretError::NotRegular { .. }));
+        std::fs::write(dir.join("nine"), "123456789\nsecond line\n").unwrap();
+        let e = password(&Secret::File(dir.join("nine"))).unwrap_err();
+        assert_eq!(e.to_string(), "the password must be 1 to 8 bytes (it is 9 bytes)");
+        std::fs::write(dir.join("ok"), "secret\r\nsecond line\n").unwrap();
+        assert_eq!(password(&Secret::File(dir.join("ok"))).unwrap(), *b"secret\0\0");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
