@@ -85,6 +85,20 @@ fn a_damaged_cache_entry_is_rebuilt_not_trusted() {
     }
 }
 
+/// `plan --out OUT` of lvs01 against the empty snapshot.
+fn plan_out(out: &str) -> Output {
+    lbconverge(&[
+        "plan",
+        "examples/lvs-dr-pair.yaml",
+        "--live",
+        "examples/live/empty.yaml",
+        "--node",
+        "lvs01",
+        "--out",
+        out,
+    ])
+}
+
 #[test]
 fn plan_out_never_follows_a_planted_symlink() {
     let d = Dir::new("symlink");
@@ -94,16 +108,7 @@ fn plan_out_never_follows_a_planted_symlink() {
         std::os::unix::fs::symlink(&victim, d.path(planted)).unwrap();
     }
     let out = d.path("plan.json").display().to_string();
-    let o = lbconverge(&[
-        "plan",
-        "examples/lvs-dr-pair.yaml",
-        "--live",
-        "examples/live/empty.yaml",
-        "--node",
-        "lvs01",
-        "--out",
-        &out,
-    ]);
+    let o = plan_out(&out);
     assert!(o.status.success(), "{}", text(&o).1);
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     let saved: serde_json::Value =
@@ -118,16 +123,7 @@ fn a_failed_plan_out_leaves_no_temporary_file() {
     std::fs::create_dir(d.path("out")).unwrap();
     std::fs::write(d.path("out/keep"), "x").unwrap();
     let out = d.path("out").display().to_string();
-    let o = lbconverge(&[
-        "plan",
-        "examples/lvs-dr-pair.yaml",
-        "--live",
-        "examples/live/empty.yaml",
-        "--node",
-        "lvs01",
-        "--out",
-        &out,
-    ]);
+    let o = plan_out(&out);
     assert_eq!(o.status.code(), Some(1));
     let (_, err) = text(&o);
     assert!(err.starts_with(&format!("{out}: cannot write: ")), "{err}");

@@ -124,10 +124,7 @@ pub fn prepare(spec: InstanceSpec, platform: &dyn Platform) -> Result<Running, D
     let (tx, rx) = channel();
     let wake = Arc::new(eventfd().map_err(|source| fail(InstanceError::Descriptor { what: "eventfd", source }))?);
     let setup = Instance::new(&spec, platform, wake.clone()).map_err(fail)?;
-    let thread = std::thread::Builder::new()
-        .name(format!("vrrp-{name}"))
-        .spawn(move || setup.park(rx))
-        .map_err(|source| DaemonError::Spawn { thread: format!("vrrp-{name}"), source })?;
+    let thread = super::spawn(format!("vrrp-{name}"), move || setup.park(rx))?;
     Ok(Running { spec, control: ControlTx { tx, wake }, thread: Some(thread) })
 }
 

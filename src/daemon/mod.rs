@@ -200,6 +200,17 @@ pub enum ReconcileError {
     Apply(#[from] apply::ApplyError),
 }
 
+/// Starts a named thread of the daemon.
+fn spawn<T: Send + 'static>(
+    name: String,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<std::thread::JoinHandle<T>, DaemonError> {
+    std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(f)
+        .map_err(|source| DaemonError::Spawn { thread: name, source })
+}
+
 fn log_warnings(warnings: &[crate::manifest::Problem]) {
     for w in warnings {
         tracing::warn!("{}", one_line(&w.to_string()));

@@ -55,9 +55,5 @@ pub fn listen(tx: Sender<Event>, stoppers: Stoppers) -> Result<(), DaemonError> 
             }
         }
     };
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(listen)
-        .map(drop)
-        .map_err(|source| DaemonError::Spawn { thread: "signals".into(), source })
+    super::spawn("signals".into(), listen).map(drop)
 }

@@ -73,22 +73,14 @@ pub fn start(running: &[Running], addrs: Box<dyn Addrs + Send>) -> Result<Tracke
     if watched.is_empty() {
         return Ok(tracker);
     }
+    // On a failure to start a thread, those already started stop when `tracker` is dropped.
     for (name, s) in scripts {
         let (tx, flag) = (tx.clone(), tracker.stop.clone());
-        tracker.threads.push(spawn(format!("track-{name}"), move || run_track_script(&name, &s, &tx, &flag))?);
+        tracker.threads.push(super::spawn(format!("track-{name}"), move || run_track_script(&name, &s, &tx, &flag))?);
     }
     let flag = tracker.stop.clone();
-    tracker.threads.push(spawn("tracker".into(), move || coordinate(watched, rx, addrs, flag))?);
+    tracker.threads.push(super::spawn("tracker".into(), move || coordinate(watched, rx, addrs, flag))?);
     Ok(tracker)
-}
-
-/// Starts a named thread (on failure, the threads already started stop when their
-/// [`Tracker`] is dropped).
-fn spawn(name: String, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, DaemonError> {
-    std::thread::Builder::new()
-        .name(name.clone())
-        .spawn(f)
-        .map_err(|source| DaemonError::Spawn { thread: name, source })
 }
 
 /// Runs a track script every `interval` until stopped, sending each result.

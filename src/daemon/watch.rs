@@ -25,11 +25,7 @@ pub fn start(path: PathBuf, tx: Sender<Event>) -> Result<(), DaemonError> {
             }
         }
     };
-    std::thread::Builder::new()
-        .name("manifest-watch".into())
-        .spawn(watch)
-        .map(drop)
-        .map_err(|source| DaemonError::Spawn { thread: "manifest-watch".into(), source })
+    super::spawn("manifest-watch".into(), watch).map(drop)
 }
 
 fn fingerprint(path: &Path) -> Option<Vec<u8>> {
