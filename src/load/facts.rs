@@ -3,10 +3,10 @@
 //! manifest whose validity depends on the host must not be served from the cache.
 
 use std::cell::Cell;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use crate::model::{Facts, FileFact};
+use crate::model::{Facts, FileFact, ScriptFact};
 
 /// Facts read from this machine.
 pub struct HostFacts;
@@ -22,6 +22,26 @@ impl Facts for HostFacts {
     }
     fn env_is_set(&self, name: &str) -> bool {
         std::env::var_os(name).is_some()
+    }
+    fn script(&self, path: &Path) -> ScriptFact {
+        let Ok(real) = std::fs::canonicalize(path) else { return ScriptFact::Missing };
+        for p in real.ancestors() {
+            let Ok(m) = std::fs::metadata(p) else { return ScriptFact::Missing };
+            let why = if m.mode() & 0o002 != 0 {
+                "writable by everyone".to_string()
+            } else if m.mode() & 0o020 != 0 {
+                "writable by its group".to_string()
+            } else if m.uid() != 0 {
+                format!("owned by uid {}", m.uid())
+            } else {
+                continue;
+            };
+            return ScriptFact::Unsafe { path: p.to_path_buf(), why };
+        }
+        ScriptFact::Safe
+    }
+    fn user_exists(&self, name: &str) -> bool {
+        crate::sys::user_ids(name).is_some()
     }
 }
 
@@ -50,5 +70,39 @@ impl Facts for Recorded<'_> {
     fn env_is_set(&self, name: &str) -> bool {
         self.asked.set(true);
         self.inner.env_is_set(name)
+    }
+    fn script(&self, path: &Path) -> ScriptFact {
+        self.asked.set(true);
+        self.inner.script(path)
+    }
+    fn user_exists(&self, name: &str) -> bool {
+        self.asked.set(true);
+        self.inner.user_exists(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_script_is_safe_only_when_root_alone_can_change_it_and_its_directories() {
+        assert_eq!(HostFacts.script(Path::new("/bin/sh")), ScriptFact::Safe);
+        assert_eq!(HostFacts.script(Path::new("/no/such/check")), ScriptFact::Missing);
+        let dir = std::env::temp_dir().join(format!("lbc-facts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("check");
+        std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let got = HostFacts.script(&script);
+        let want = ScriptFact::Unsafe { path: script.canonicalize().unwrap(), why: "writable by everyone".into() };
+        assert_eq!(got, want);
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o775)).unwrap();
+        let ScriptFact::Unsafe { path, why } = HostFacts.script(&script) else { panic!("a group-writable directory") };
+        assert_eq!(path, dir.canonicalize().unwrap());
+        assert!(why == "writable by its group" || why.starts_with("owned by uid"), "{why}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

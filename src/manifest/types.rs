@@ -343,15 +343,27 @@ pub enum CheckType {
     Https,
     /// A command; exit 0 means up (keepalived `MISC_CHECK`).
     Script,
+    /// A DNS query over UDP; up when the answer has QR set and RCODE 0 (keepalived `DNS_CHECK`).
+    Dns,
     /// No check: the backend is always up.
     None,
+}
+
+/// An accepted HTTP status: a code (`200`) or an inclusive range (`"200-399"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum StatusSpec {
+    /// One code.
+    Code(u16),
+    /// A range, `"FROM-TO"`.
+    Range(String),
 }
 
 /// Health check settings; every field is inherited from the level above when absent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HealthCheck {
-    /// `tcp`, `http`, `https`, `script` or `none`.
+    /// `tcp`, `http`, `https`, `script`, `dns` or `none`.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<CheckType>,
     /// Time between checks (keepalived `delay_loop`; default 6s).
@@ -384,18 +396,37 @@ pub struct HealthCheck {
     /// HTTP(S) Host header and TLS SNI name (keepalived `virtualhost`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    /// Accepted HTTP status codes (default 200..299).
+    /// Accepted HTTP status codes and ranges, `[200, "300-399"]` (default 200-299).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expect_status: Option<Vec<u16>>,
+    pub expect_status: Option<Vec<StatusSpec>>,
     /// MD5 hex digest the body must have (keepalived `digest`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
-    /// Verify the server certificate for https (default false, as keepalived).
+    /// A regular expression the body must match (keepalived `regex`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_regex: Option<String>,
+    /// Verify the https server's certificate against the system's CAs, or `ca_file`
+    /// (default true; keepalived never verifies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_verify: Option<bool>,
+    /// PEM file of the CA certificates that sign the backends' https certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
     /// Script check command and arguments; `{address}` and `{port}` are substituted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
+    /// Script checks: exit 2..255 means up with weight = code - 2 (keepalived `misc_dynamic`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic: Option<bool>,
+    /// Script checks run as this user (default `nobody`; keepalived `script_user`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// DNS checks: the name to query (default `.`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_name: Option<String>,
+    /// DNS checks: the record type to query (default `SOA`): A, AAAA, NS, SOA, MX, TXT, SRV, PTR, CNAME.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_type: Option<String>,
 }
 
 /// A check that VRRP instances track (keepalived's `vrrp_script`).

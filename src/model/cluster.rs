@@ -202,45 +202,77 @@ pub struct SorryServer {
 }
 
 /// Kind of health check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum CheckKind {
-    /// TCP connect.
+    /// TCP connect (keepalived `TCP_CHECK`).
     Tcp,
-    /// HTTP GET.
+    /// HTTP GET, over TLS when `tls` is set (keepalived `HTTP_GET`, `SSL_GET`).
     Http {
-        /// Path.
-        path: String,
-        /// Host header.
-        host: Option<String>,
-        /// Accepted status codes (empty: 200..299).
-        expect_status: Vec<u16>,
-        /// MD5 of the body, lower-case hex.
-        digest: Option<String>,
+        /// The request and what the answer must be.
+        http: HttpCheck,
+        /// TLS settings for https.
+        tls: Option<TlsCheck>,
     },
-    /// HTTPS GET.
-    Https {
-        /// Path.
-        path: String,
-        /// Host header and SNI.
-        host: Option<String>,
-        /// Accepted status codes (empty: 200..299).
-        expect_status: Vec<u16>,
-        /// MD5 of the body, lower-case hex.
-        digest: Option<String>,
-        /// Verify the certificate.
-        verify: bool,
-    },
-    /// A command; exit 0 is up.
+    /// A command (keepalived `MISC_CHECK`).
     Script {
         /// Command and arguments with `{address}` / `{port}` placeholders.
         command: Vec<String>,
+        /// keepalived's `misc_dynamic`: exit 2..255 is up with weight = code - 2.
+        dynamic: bool,
+        /// The user it runs as.
+        user: String,
+    },
+    /// A DNS query over UDP (keepalived `DNS_CHECK`).
+    Dns {
+        /// The name queried, with its trailing dot.
+        name: String,
+        /// The record type, as its number (SOA = 6).
+        qtype: u16,
     },
     /// No check.
     None,
 }
 
+/// An HTTP(S) check's request and expectations.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct HttpCheck {
+    /// Path.
+    pub path: String,
+    /// Host header and TLS server name; `None`: `address:port`.
+    pub host: Option<String>,
+    /// Accepted status ranges, inclusive (default 200-299).
+    pub expect_status: Vec<(u16, u16)>,
+    /// MD5 of the body, lower-case hex.
+    pub digest: Option<String>,
+    /// A regular expression the body must match.
+    pub body_regex: Option<String>,
+}
+
+/// How an https check treats the server's certificate.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TlsCheck {
+    /// Verify the certificate chain and name.
+    pub verify: bool,
+    /// The CAs to verify against instead of the system's.
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+impl CheckKind {
+    /// The kind's name as the manifest writes it: `tcp`, `http`, `https`, `script`, `dns`, `none`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CheckKind::Tcp => "tcp",
+            CheckKind::Http { tls: None, .. } => "http",
+            CheckKind::Http { tls: Some(_), .. } => "https",
+            CheckKind::Script { .. } => "script",
+            CheckKind::Dns { .. } => "dns",
+            CheckKind::None => "none",
+        }
+    }
+}
+
 /// A resolved health check.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Check {
     /// What to do.
     pub kind: CheckKind,

@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod desired;
+pub mod dns;
 pub mod ipvs;
 pub mod list;
 pub mod net;
@@ -13,4 +14,4 @@ pub mod validate;
 pub use cluster::Cluster;
 pub use desired::{Delegated, Desired, Health, desired};
 pub use state::{Ledger, NodeState};
-pub use validate::{Facts, FileFact, NoFacts, Validated, validate};
+pub use validate::{Facts, FileFact, NoFacts, ScriptFact, Validated, validate};

@@ -1,13 +1,14 @@
 //! Health check settings: inherited field by field from defaults, service and backend.
 
+use std::path::Path;
 use std::time::Duration;
 
 use crate::manifest::KeyPath;
-use crate::manifest::types::{CheckType, HealthCheck};
-use crate::model::cluster::{Check, CheckKind};
+use crate::manifest::types::{CheckType, HealthCheck, StatusSpec};
+use crate::model::cluster::{Check, CheckKind, HttpCheck, TlsCheck};
 
-use super::Cx;
 use super::vrrp::dur;
+use super::{Cx, FileFact, ScriptFact};
 
 /// Overlays `over` on `base`, field by field.
 pub fn merge(base: &HealthCheck, over: &HealthCheck) -> HealthCheck {
@@ -27,8 +28,14 @@ pub fn merge(base: &HealthCheck, over: &HealthCheck) -> HealthCheck {
         host,
         expect_status,
         digest,
+        body_regex,
         tls_verify,
-        command
+        ca_file,
+        command,
+        dynamic,
+        user,
+        query_name,
+        query_type
     )
 }
 
@@ -66,19 +73,25 @@ pub fn resolve(cx: &mut Cx, at: &KeyPath, h: &HealthCheck, present: bool, port: 
 }
 
 fn kind(cx: &mut Cx, at: &KeyPath, h: &HealthCheck, t: CheckType) -> CheckKind {
-    let path = h.path.clone().unwrap_or_else(|| "/".into());
-    if !path.starts_with('/') {
-        cx.error(&at.key("path"), format!("`{path}` must start with '/'"), None);
+    match t {
+        CheckType::Tcp => CheckKind::Tcp,
+        CheckType::Http => CheckKind::Http { http: http(cx, at, h), tls: None },
+        CheckType::Https => CheckKind::Http { http: http(cx, at, h), tls: Some(tls(cx, at, h)) },
+        CheckType::Script => script(cx, at, h),
+        CheckType::Dns => dns(cx, at, h),
+        CheckType::None => CheckKind::None,
     }
-    let expect_status = h.expect_status.clone().unwrap_or_default();
-    for (i, s) in expect_status.iter().enumerate() {
-        if !(100..=599).contains(s) {
-            cx.error(
-                &at.key("expect_status").index(i),
-                format!("{s} is not an HTTP status code"),
-                Some("use codes from 100 to 599"),
-            );
-        }
+}
+
+fn http(cx: &mut Cx, at: &KeyPath, h: &HealthCheck) -> HttpCheck {
+    let path = h.path.clone().unwrap_or_else(|| "/".into());
+    if !path.starts_with('/') || path.contains(|c: char| c.is_ascii_whitespace() || c.is_control()) {
+        cx.error(&at.key("path"), format!("`{path}` is not a request path"), Some("start it with '/', without spaces"));
+    }
+    if let Some(host) =
+        h.host.as_ref().filter(|v| v.is_empty() || v.contains(|c: char| c.is_whitespace() || c.is_control()))
+    {
+        cx.error(&at.key("host"), format!("`{host}` is not a host name"), None);
     }
     let digest = h.digest.as_ref().map(|d| d.to_ascii_lowercase());
     if let Some(d) = digest.as_ref().filter(|d| d.len() != 32 || !d.chars().all(|c| c.is_ascii_hexdigit())) {
@@ -88,29 +101,132 @@ fn kind(cx: &mut Cx, at: &KeyPath, h: &HealthCheck, t: CheckType) -> CheckKind {
             Some("compute it with `curl -s URL | md5sum`"),
         );
     }
-    match t {
-        CheckType::Tcp => CheckKind::Tcp,
-        CheckType::Http => CheckKind::Http { path, host: h.host.clone(), expect_status, digest },
-        CheckType::Https => CheckKind::Https {
-            path,
-            host: h.host.clone(),
-            expect_status,
-            digest,
-            verify: h.tls_verify.unwrap_or(false),
-        },
-        CheckType::Script => script(cx, at, h),
-        CheckType::None => CheckKind::None,
+    if let Some(Err(e)) = h.body_regex.as_ref().map(|r| regex_lite::Regex::new(r)) {
+        cx.error(&at.key("body_regex"), format!("not a regular expression: {e}"), None);
     }
+    HttpCheck {
+        path,
+        host: h.host.clone(),
+        expect_status: statuses(cx, &at.key("expect_status"), h.expect_status.as_deref()),
+        digest,
+        body_regex: h.body_regex.clone(),
+    }
+}
+
+/// Accepted statuses as inclusive ranges (default 200-299).
+fn statuses(cx: &mut Cx, at: &KeyPath, specs: Option<&[StatusSpec]>) -> Vec<(u16, u16)> {
+    let Some(specs) = specs else { return vec![(200, 299)] };
+    let mut out = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let range = match spec {
+            StatusSpec::Code(c) => Some((*c, *c)),
+            StatusSpec::Range(r) => {
+                r.split_once('-').and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
+            }
+        };
+        match range {
+            Some((a, b)) if (100..=599).contains(&a) && (a..=599).contains(&b) => out.push((a, b)),
+            _ => cx.error(
+                &at.index(i),
+                format!("{} is not an HTTP status code or range", spec_text(spec)),
+                Some("use codes from 100 to 599, or ranges like \"200-399\""),
+            ),
+        }
+    }
+    out
+}
+
+fn spec_text(s: &StatusSpec) -> String {
+    match s {
+        StatusSpec::Code(c) => c.to_string(),
+        StatusSpec::Range(r) => format!("`{r}`"),
+    }
+}
+
+fn tls(cx: &mut Cx, at: &KeyPath, h: &HealthCheck) -> TlsCheck {
+    let ca_file = h.ca_file.as_ref().map(|f| cx.manifest_dir().join(f));
+    if let Some(path) = &ca_file {
+        let problem = match cx.facts.secret_file(path) {
+            FileFact::Missing => Some("does not exist"),
+            FileFact::NotRegular => Some("is not a regular file"),
+            FileFact::Unreadable(_) => Some("cannot be read"),
+            FileFact::Mode(_) => None,
+        };
+        if let Some(p) = problem {
+            cx.error(
+                &at.key("ca_file"),
+                format!("CA file {} {p}", path.display()),
+                Some("a PEM file of CA certificates"),
+            );
+        }
+    }
+    TlsCheck { verify: h.tls_verify.unwrap_or(true), ca_file }
 }
 
 fn script(cx: &mut Cx, at: &KeyPath, h: &HealthCheck) -> CheckKind {
     let command = h.command.clone().unwrap_or_default();
-    if command.first().is_none_or(|c| c.trim().is_empty()) {
-        cx.error(
+    let user = h.user.clone().unwrap_or_else(|| DEFAULT_SCRIPT_USER.to_string());
+    match command.first().map(|c| c.trim()) {
+        None | Some("") => cx.error(
             &at.key("command"),
             "a script check needs a command",
             Some("command: [/usr/local/bin/check, \"{address}\", \"{port}\"]"),
+        ),
+        Some(prog) if !prog.starts_with('/') => cx.error(
+            &at.key("command").index(0),
+            format!("`{prog}` is not an absolute path"),
+            Some("the daemon runs commands without a shell or PATH; give the full path"),
+        ),
+        Some(prog) => script_file(cx, &at.key("command").index(0), Path::new(prog)),
+    }
+    if user.is_empty() || !cx.facts.user_exists(&user) {
+        cx.warn(
+            &at.key("user"),
+            format!("user `{user}` does not exist on this machine; the check fails where it is missing"),
+            Some("create the user on the directors, or set health_check.user"),
         );
     }
-    CheckKind::Script { command }
+    CheckKind::Script { command, dynamic: h.dynamic.unwrap_or(false), user }
+}
+
+/// The user script checks run as when none is given.
+pub const DEFAULT_SCRIPT_USER: &str = "nobody";
+
+/// keepalived's `enable_script_security`: the daemon runs the command as root's delegate, so
+/// nobody but root may be able to change it.
+fn script_file(cx: &mut Cx, at: &KeyPath, prog: &Path) {
+    match cx.facts.script(prog) {
+        ScriptFact::Safe => {}
+        ScriptFact::Missing => cx.warn(
+            at,
+            format!("{} does not exist on this machine; the check fails where it is missing", prog.display()),
+            None,
+        ),
+        ScriptFact::Unsafe { path, why } => cx.error(
+            at,
+            format!("{} may be changed by others: {} is {why}", prog.display(), path.display()),
+            Some("make the script and every directory above it owned by root and writable by root only"),
+        ),
+    }
+}
+
+fn dns(cx: &mut Cx, at: &KeyPath, h: &HealthCheck) -> CheckKind {
+    let mut name = h.query_name.clone().unwrap_or_else(|| ".".into());
+    if !name.ends_with('.') {
+        name.push('.');
+    }
+    let labels_ok = name == "." || name.trim_end_matches('.').split('.').all(|l| !l.is_empty() && l.len() <= 63);
+    if !labels_ok || name.len() > 254 || !name.is_ascii() {
+        cx.error(&at.key("query_name"), format!("`{name}` is not a DNS name"), None);
+    }
+    let qtype = h.query_type.as_deref().unwrap_or("SOA");
+    let code = crate::model::dns::qtype(qtype).unwrap_or_else(|| {
+        cx.error(
+            &at.key("query_type"),
+            format!("`{qtype}` is not a record type this check knows"),
+            Some("one of A, AAAA, NS, SOA, MX, TXT, SRV, PTR, CNAME"),
+        );
+        0
+    });
+    CheckKind::Dns { name, qtype: code }
 }

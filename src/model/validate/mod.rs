@@ -21,6 +21,27 @@ pub trait Facts {
     fn secret_file(&self, path: &Path) -> FileFact;
     /// Returns true if and only if the environment variable is set.
     fn env_is_set(&self, name: &str) -> bool;
+    /// Whether a command may be run by the daemon as root's delegate: it and every
+    /// directory above it must be owned by root and writable by nobody else.
+    fn script(&self, path: &Path) -> ScriptFact;
+    /// Returns true if and only if the user exists on this machine.
+    fn user_exists(&self, name: &str) -> bool;
+}
+
+/// What this machine says about a command's file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptFact {
+    /// It does not exist here (the manifest may describe other machines).
+    Missing,
+    /// It, or a directory above it, is not root's alone.
+    Unsafe {
+        /// The file or directory at fault.
+        path: std::path::PathBuf,
+        /// Why: `owned by uid 1000`, `writable by its group`, ...
+        why: String,
+    },
+    /// It is owned and writable by root only, all the way up.
+    Safe,
 }
 
 /// The state of a file.
@@ -45,6 +66,12 @@ impl Facts for NoFacts {
     }
     fn env_is_set(&self, _: &str) -> bool {
         false
+    }
+    fn script(&self, _: &Path) -> ScriptFact {
+        ScriptFact::Missing
+    }
+    fn user_exists(&self, _: &str) -> bool {
+        true
     }
 }
 
