@@ -16,7 +16,8 @@
 //! - [`cli`]: commands, exit codes and views. [`daemon`]: `lbconverge run`: VRRP instances,
 //!   tracking and the reconcile loop, over the kernel traits.
 //! - [`load`]: the host side of reading a manifest (cache, host facts, which node this is).
-//! - [`apply`]: executes a plan against a kernel.
+//! - [`apply`]: executes a plan against a kernel. [`health`]: real-server checks (pure state,
+//!   probes on their own tokio thread) whose results are an input of the desired state.
 //! - [`plan`]: the diff between desired and live state, ordered for safety, and its words.
 //! - [`kernel`]: traits for each kernel subsystem and their implementations.
 //! - [`model`]: validated cluster, node state (desired and live share one type), desired state.
@@ -31,6 +32,7 @@ pub mod apply;
 pub mod cli;
 pub mod daemon;
 pub mod family;
+pub mod health;
 pub mod kernel;
 pub mod load;
 pub mod manifest;

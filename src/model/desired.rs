@@ -25,6 +25,8 @@ use crate::family::Family;
 pub struct Health {
     /// (service name, backend name) pairs that are down.
     pub down: BTreeSet<(String, String)>,
+    /// Weights a check set (keepalived's `misc_dynamic`), instead of the manifest's.
+    pub weights: BTreeMap<(String, String), u32>,
     /// Services whose live weight is below quorum (the daemon applies hysteresis).
     pub below_quorum: BTreeSet<String>,
 }
@@ -36,6 +38,10 @@ impl Health {
     }
     fn is_up(&self, svc: &str, backend: &str) -> bool {
         !self.down.contains(&(svc.to_string(), backend.to_string()))
+    }
+    /// The weight of an up backend: the one a check set, else the manifest's.
+    pub fn weight(&self, svc: &str, be: &Backend) -> u32 {
+        self.weights.get(&(svc.to_string(), be.name.clone())).copied().unwrap_or(be.weight)
     }
 }
 
@@ -200,7 +206,7 @@ fn dest_for(vs: &VirtualService, be: &Backend, health: &Health) -> Option<Dest> 
     if !up && !vs.inhibit_on_failure {
         return None;
     }
-    let weight = if up { be.weight } else { 0 };
+    let weight = if up { health.weight(&vs.name, be) } else { 0 };
     Some(Dest {
         address: be.address,
         port: be.port,

@@ -45,6 +45,19 @@ pub fn duration(d: &types::Duration) -> Result<Duration, String> {
     Ok(Duration::from_micros(micros))
 }
 
+/// A duration in the manifest's own notation: `3s`, `500ms`, `1.5s` (the inverse of
+/// [`duration`] for what it prints).
+pub fn duration_text(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else if ms < 1000 {
+        format!("{ms}ms")
+    } else {
+        format!("{}s", d.as_secs_f64())
+    }
+}
+
 fn split_unit(t: &str) -> Result<(f64, f64), String> {
     let t = t.trim();
     let bad = || format!("`{t}` is not a duration; write it like 6s, 500ms, 1.5s or 2m");

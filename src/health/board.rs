@@ -1,0 +1,254 @@
+//! Which checks a node runs and what their results mean (pure): every backend of every
+//! service the node carries, one check per distinct target (services sharing a backend with
+//! the same check settings share one probe), and from the targets' statuses the
+//! [`Health`] that `model::desired` takes: backends down, weights set by checks, and
+//! services below quorum, with keepalived's hysteresis.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::IpAddr;
+
+use super::state::Status;
+use crate::model::cluster::{Check, CheckKind, Cluster, VirtualService};
+use crate::model::{Health, ipvs};
+
+/// What one probe checks: an address and the check's settings.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Target {
+    /// The backend's address.
+    pub address: IpAddr,
+    /// The check, with its port and timing.
+    pub check: Check,
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = ipvs::socket_text(&self.address, self.check.port);
+        match &self.check.kind {
+            CheckKind::Http { http, .. } => write!(f, "{} {at}{}", self.check.kind.name(), http.path),
+            CheckKind::Script { command, .. } => {
+                write!(f, "script {} for {at}", command.first().map_or("", String::as_str))
+            }
+            CheckKind::Dns { name, qtype } => {
+                write!(f, "dns {at} {} {name}", crate::model::dns::qtype_name(*qtype))
+            }
+            kind => write!(f, "{} {at}", kind.name()),
+        }
+    }
+}
+
+/// A backend of a service, by name.
+pub type BackendId = (String, String);
+
+/// A change of a service's quorum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuorumChange {
+    /// The service.
+    pub service: String,
+    /// True when it gained quorum, false when it lost it.
+    pub gained: bool,
+    /// The live weight now.
+    pub weight: u64,
+    /// The quorum.
+    pub quorum: u32,
+}
+
+/// The checks of one node and their last results.
+#[derive(Debug, Clone, Default)]
+pub struct Board {
+    /// Target -> the backends it decides.
+    fanout: BTreeMap<Target, Vec<BackendId>>,
+    /// Target -> its status and the weight it set.
+    status: BTreeMap<Target, (Status, Option<u32>)>,
+    /// The services the node carries, for quorum.
+    services: Vec<VirtualService>,
+    /// Service -> whether it has quorum now.
+    quorum: BTreeMap<String, bool>,
+}
+
+impl Board {
+    /// The checks of `node`; each new target starts in the status `initial` gives it (Up for
+    /// a backend already serving, Unknown otherwise). Targets of `previous` that are still
+    /// checked keep their status, and services their quorum.
+    pub fn new(
+        cluster: &Cluster,
+        node: &str,
+        previous: Option<&Board>,
+        initial: impl Fn(&[BackendId]) -> Status,
+    ) -> Board {
+        let services: Vec<VirtualService> =
+            cluster.services.values().filter(|s| s.directors.iter().any(|d| d == node)).cloned().collect();
+        let mut fanout: BTreeMap<Target, Vec<BackendId>> = BTreeMap::new();
+        for vs in &services {
+            for be in vs.backends.iter().filter(|b| b.check.kind != CheckKind::None) {
+                let t = Target { address: be.address, check: be.check.clone() };
+                fanout.entry(t).or_default().push((vs.name.clone(), be.name.clone()));
+            }
+        }
+        let status = fanout
+            .iter()
+            .map(|(t, ids)| {
+                let kept = previous.and_then(|p| p.status.get(t).copied());
+                (t.clone(), kept.unwrap_or((initial(ids), None)))
+            })
+            .collect();
+        let quorum = previous.map(|p| p.quorum.clone()).unwrap_or_default();
+        Board { fanout, status, services, quorum }
+    }
+
+    /// Every target with its status, for the probe engine.
+    pub fn targets(&self) -> Vec<(Target, Status)> {
+        self.status.iter().map(|(t, (s, _))| (t.clone(), *s)).collect()
+    }
+
+    /// The backends a target decides.
+    pub fn backends(&self, t: &Target) -> &[BackendId] {
+        self.fanout.get(t).map_or(&[], Vec::as_slice)
+    }
+
+    /// Records a target's new status; false when the target is not on the board (a result
+    /// that arrived after a reload removed it).
+    pub fn record(&mut self, t: &Target, status: Status, weight: Option<u32>) -> bool {
+        match self.status.get_mut(t) {
+            Some(s) => {
+                *s = (status, weight);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The health `model::desired` takes, and the quorum changes since the last call.
+    pub fn health(&mut self) -> (Health, Vec<QuorumChange>) {
+        let mut h = Health::default();
+        for (t, (status, weight)) in &self.status {
+            for id in self.backends(t) {
+                if *status != Status::Up {
+                    h.down.insert(id.clone());
+                } else if let Some(w) = weight {
+                    h.weights.insert(id.clone(), *w);
+                }
+            }
+        }
+        let changes = self.services.iter().filter_map(|vs| quorum(vs, &h, &mut self.quorum)).collect::<Vec<_>>();
+        h.below_quorum = self.quorum.iter().filter(|(_, has)| !**has).map(|(s, _)| s.clone()).collect();
+        let carried: BTreeSet<&String> = self.services.iter().map(|s| &s.name).collect();
+        h.below_quorum.retain(|s| carried.contains(s));
+        (h, changes)
+    }
+}
+
+/// Updates a service's quorum from its live weight: lost below `quorum - hysteresis`,
+/// gained at `quorum + hysteresis` (quorum clamped to the total weight, hysteresis to
+/// quorum - 1, as keepalived does). Returns the change, if any.
+fn quorum(vs: &VirtualService, h: &Health, state: &mut BTreeMap<String, bool>) -> Option<QuorumChange> {
+    let total: u64 = vs.backends.iter().map(|b| u64::from(h.weight(&vs.name, b))).sum();
+    let live: u64 = vs
+        .backends
+        .iter()
+        .filter(|b| !h.down.contains(&(vs.name.clone(), b.name.clone())))
+        .map(|b| u64::from(h.weight(&vs.name, b)))
+        .sum();
+    let q = u64::from(vs.quorum).min(total);
+    let hy = u64::from(vs.hysteresis).min(q.saturating_sub(1));
+    let has = match state.get(&vs.name) {
+        None => live >= q,
+        Some(true) => live >= q.saturating_sub(hy),
+        Some(false) => live >= q + hy,
+    };
+    let before = state.insert(vs.name.clone(), has);
+    let change = QuorumChange { service: vs.name.clone(), gained: has, weight: live, quorum: vs.quorum };
+    (before.is_some_and(|b| b != has) || (before.is_none() && !has)).then_some(change)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest;
+    use crate::model::{self, NoFacts};
+
+    const MANIFEST: &str = "version: 1
+nodes:
+  lb1: {roles: [director], addresses: [10.0.0.11/24], interface: eth0}
+  web1: {roles: [real-server], addresses: [10.0.0.21/24], interface: eth0}
+  web2: {roles: [real-server], addresses: [10.0.0.22/24], interface: eth0}
+services:
+  http:
+    vip: 10.0.0.100
+    port: 80
+    directors: [lb1]
+    health_check: {type: tcp}
+    quorum: 3
+    hysteresis: 1
+    sorry_server: {address: 10.0.0.99, port: 80}
+    backends:
+      web1: {weight: 2}
+      web2: {weight: 2}
+  alt:
+    vip: 10.0.0.101
+    port: 80
+    directors: [lb1]
+    health_check: {type: tcp}
+    backends:
+      web1: {}
+      outside: {address: 10.0.0.50, health_check: {type: none}}
+";
+
+    fn cluster() -> Cluster {
+        let loaded = manifest::parse("m.yaml", ".".into(), MANIFEST.as_bytes()).unwrap();
+        model::validate(&loaded, &NoFacts).unwrap().cluster
+    }
+
+    fn target(board: &Board, addr: &str) -> Target {
+        board.targets().into_iter().map(|(t, _)| t).find(|t| t.address.to_string() == addr).unwrap()
+    }
+
+    #[test]
+    fn one_probe_per_distinct_target_and_no_probe_without_a_check() {
+        let b = Board::new(&cluster(), "lb1", None, |_| Status::Unknown);
+        let names: Vec<String> = b.targets().iter().map(|(t, _)| t.to_string()).collect();
+        assert_eq!(names, ["tcp 10.0.0.21:80", "tcp 10.0.0.22:80"]);
+        let web1 = target(&b, "10.0.0.21");
+        assert_eq!(b.backends(&web1), [("alt".to_string(), "web1".to_string()), ("http".into(), "web1".into())]);
+        assert!(Board::new(&cluster(), "web1", None, |_| Status::Up).targets().is_empty(), "not a director");
+    }
+
+    #[test]
+    fn unknown_and_down_targets_are_down_and_a_pass_brings_them_up() {
+        let mut b = Board::new(&cluster(), "lb1", None, |_| Status::Unknown);
+        let (h, _) = b.health();
+        assert_eq!(h.down.len(), 3);
+        let web1 = target(&b, "10.0.0.21");
+        assert!(b.record(&web1, Status::Up, Some(7)));
+        let (h, _) = b.health();
+        assert_eq!(h.down.iter().cloned().collect::<Vec<_>>(), [("http".to_string(), "web2".to_string())]);
+        assert_eq!(h.weights.get(&("alt".to_string(), "web1".to_string())), Some(&7));
+    }
+
+    #[test]
+    fn quorum_with_hysteresis_and_the_previous_board_kept_on_reload() {
+        let mut b = Board::new(&cluster(), "lb1", None, |_| Status::Up);
+        let (h, changes) = b.health();
+        assert!(h.below_quorum.is_empty() && changes.is_empty(), "weight 4 >= quorum 3");
+        let web2 = target(&b, "10.0.0.22");
+        b.record(&web2, Status::Down, None);
+        let (h, _) = b.health();
+        assert!(h.below_quorum.is_empty(), "2 is not below quorum 3 - hysteresis 1");
+        let web1 = target(&b, "10.0.0.21");
+        b.record(&web1, Status::Down, None);
+        let (h, changes) = b.health();
+        assert_eq!(h.below_quorum.iter().collect::<Vec<_>>(), ["http"], "alt keeps its unchecked backend");
+        assert_eq!(changes, [QuorumChange { service: "http".into(), gained: false, weight: 0, quorum: 3 }]);
+        b.record(&web1, Status::Up, None);
+        let (h, changes) = b.health();
+        assert!(h.below_quorum.contains("http") && changes.is_empty(), "2 is below quorum 3 + hysteresis 1");
+        b.record(&web2, Status::Up, None);
+        let (h, changes) = b.health();
+        assert!(h.below_quorum.is_empty());
+        assert_eq!(changes, [QuorumChange { service: "http".into(), gained: true, weight: 4, quorum: 3 }]);
+        let mut again = Board::new(&cluster(), "lb1", Some(&b), |_| Status::Unknown);
+        assert_eq!(again.targets(), b.targets(), "statuses kept across a reload");
+        let (h2, changes) = again.health();
+        assert_eq!((h2, changes), (h, vec![]));
+    }
+}

@@ -1,0 +1,170 @@
+//! The probe engine (effects): a tokio runtime on its own thread, so that VRRP timing never
+//! waits behind a check, a slow script or a TLS handshake. One task per target runs the
+//! target's [`CheckState`]: it sleeps until the next probe is due, probes, records the
+//! outcome, and reports every transition through the callback it was given.
+//!
+//! [`Engine::set`] replaces the set of targets: targets that stay keep their task and state
+//! (a reload loses no check's history), removed ones stop, new ones start spread over their
+//! interval (no thundering herd at start or after a reload).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::task::AbortHandle;
+
+use super::board::Target;
+use super::probe::Probes;
+use super::state::{CheckState, Status, Transition};
+
+/// A transition of one target, as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The target.
+    pub target: Target,
+    /// What changed.
+    pub transition: Transition,
+}
+
+/// Where reports go (the daemon's event channel).
+pub type Notify = Arc<dyn Fn(Report) + Send + Sync>;
+
+/// The running engine; dropping it stops every probe.
+pub struct Engine {
+    targets: Option<UnboundedSender<Vec<(Target, Status)>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Starts the engine's thread; `notify` gets every transition.
+    pub fn start(notify: Notify) -> std::io::Result<Engine> {
+        let (tx, rx) = unbounded_channel();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let thread =
+            std::thread::Builder::new().name("health".into()).spawn(move || runtime.block_on(serve(rx, notify)))?;
+        Ok(Engine { targets: Some(tx), thread: Some(thread) })
+    }
+
+    /// Checks these targets from now on; a new target starts in the status given.
+    pub fn set(&self, targets: Vec<(Target, Status)>) {
+        if let Some(tx) = &self.targets {
+            let _ = tx.send(targets);
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.targets.take();
+        if let Some(t) = self.thread.take()
+            && t.join().is_err()
+        {
+            tracing::error!("internal error: the health-check thread crashed");
+        }
+    }
+}
+
+async fn serve(mut sets: UnboundedReceiver<Vec<(Target, Status)>>, notify: Notify) {
+    let epoch = Instant::now();
+    let probes = Probes::default();
+    let mut running: BTreeMap<Target, AbortHandle> = BTreeMap::new();
+    while let Some(set) = sets.recv().await {
+        let wanted: BTreeMap<Target, Status> = set.into_iter().collect();
+        running.retain(|t, task| {
+            let keep = wanted.contains_key(t);
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        let fresh: Vec<(Target, Status)> = wanted.into_iter().filter(|(t, _)| !running.contains_key(t)).collect();
+        let now = epoch.elapsed();
+        let n = u32::try_from(fresh.len()).unwrap_or(u32::MAX).max(1);
+        for (i, (t, status)) in (0u32..).zip(fresh) {
+            let first = now + spread(t.check.interval, i, n);
+            let state = CheckState::new(status, first);
+            let task = tokio::spawn(watch(t.clone(), state, epoch, probes.clone(), notify.clone()));
+            running.insert(t, task.abort_handle());
+        }
+    }
+    running.values().for_each(AbortHandle::abort);
+}
+
+/// The offset of the `i`-th of `n` new checks within the interval.
+fn spread(interval: Duration, i: u32, n: u32) -> Duration {
+    interval / n * i
+}
+
+async fn watch(t: Target, mut state: CheckState, epoch: Instant, probes: Probes, notify: Notify) {
+    loop {
+        tokio::time::sleep_until((epoch + state.due()).into()).await;
+        let outcome = probes.run(&t).await;
+        if let Some(transition) = state.record(&t.check, &outcome, epoch.elapsed()) {
+            notify(Report { target: t.clone(), transition });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::cluster::{Check, CheckKind};
+    use std::sync::Mutex;
+
+    fn tcp_target(port: u16) -> Target {
+        let check = Check {
+            kind: CheckKind::Tcp,
+            port,
+            interval: Duration::from_millis(50),
+            timeout: Duration::from_millis(500),
+            retries: 0,
+            retry_delay: Duration::from_millis(10),
+            rise: 1,
+            fall: 1,
+        };
+        Target { address: "127.0.0.1".parse().unwrap(), check }
+    }
+
+    fn wait_for(reports: &Mutex<Vec<Report>>, n: usize) -> Vec<Report> {
+        let t = Instant::now();
+        while reports.lock().unwrap().len() < n {
+            assert!(t.elapsed() < Duration::from_secs(5), "{:?}", reports.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        reports.lock().unwrap().clone()
+    }
+
+    #[test]
+    fn a_listener_going_away_and_coming_back_is_reported_and_a_reload_keeps_state() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let reports = Arc::new(Mutex::new(Vec::new()));
+        let sink = reports.clone();
+        let engine = Engine::start(Arc::new(move |r| sink.lock().unwrap().push(r))).unwrap();
+        let t = tcp_target(port);
+        engine.set(vec![(t.clone(), Status::Unknown)]);
+        let got = wait_for(&reports, 1);
+        assert_eq!((got[0].transition.from, got[0].transition.to), (Status::Unknown, Status::Up));
+        engine.set(vec![(t.clone(), Status::Unknown)]);
+        drop(listener);
+        let got = wait_for(&reports, 2);
+        assert_eq!((got[1].transition.from, got[1].transition.to), (Status::Up, Status::Down), "kept Up across set");
+        assert_eq!(got[1].transition.reason, "connect refused");
+        let again = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let got = wait_for(&reports, 3);
+        assert_eq!(got[2].transition.to, Status::Up);
+        engine.set(Vec::new());
+        drop(again);
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(reports.lock().unwrap().len(), 3, "a removed target is no longer probed");
+    }
+
+    #[test]
+    fn new_checks_are_spread_over_their_interval() {
+        let i = Duration::from_secs(6);
+        let offsets: Vec<Duration> = (0..3).map(|k| spread(i, k, 3)).collect();
+        assert_eq!(offsets, [Duration::ZERO, Duration::from_secs(2), Duration::from_secs(4)]);
+    }
+}

@@ -1,0 +1,248 @@
+//! The probes (effects, on tokio): one attempt of a check against its target, bounded by
+//! the check's timeout, giving an [`Outcome`] whose failure says why in a few words
+//! (`connect refused`, `timeout after 3s`, `status 503, want 200-299`, `exit 1`).
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+
+use super::board::Target;
+use super::state::Outcome;
+use super::{dns, http, tls};
+use crate::model::cluster::{CheckKind, HttpCheck, TlsCheck};
+use crate::model::validate::parse::duration_text;
+
+/// After a script's timeout, how long SIGTERM has before SIGKILL (keepalived: 2 s).
+const TERM_GRACE: Duration = Duration::from_secs(2);
+
+/// What probes share: TLS client settings, built once per distinct TLS setting.
+#[derive(Default, Clone)]
+pub struct Probes {
+    tls: Arc<Mutex<BTreeMap<TlsCheck, Arc<rustls::ClientConfig>>>>,
+}
+
+impl Probes {
+    /// Runs one attempt of `t`'s check.
+    pub async fn run(&self, t: &Target) -> Outcome {
+        let addr = SocketAddr::new(t.address, t.check.port);
+        let limit = t.check.timeout;
+        if let CheckKind::Script { command, dynamic, user } = &t.check.kind {
+            return script(command, *dynamic, user, addr, limit).await;
+        }
+        let attempt = async {
+            match &t.check.kind {
+                CheckKind::Tcp => tcp(addr).await.map(|_| Outcome::PASS).unwrap_or_else(|e| e),
+                CheckKind::Http { http, tls } => self.http(addr, http, tls.as_ref()).await,
+                CheckKind::Dns { name, qtype } => dns_query(addr, name, *qtype).await,
+                CheckKind::Script { .. } | CheckKind::None => Outcome::PASS,
+            }
+        };
+        match tokio::time::timeout(limit, attempt).await {
+            Ok(o) => o,
+            Err(_) => Outcome::Fail(format!("timeout after {}", duration_text(limit))),
+        }
+    }
+
+    async fn http(&self, addr: SocketAddr, c: &HttpCheck, tls: Option<&TlsCheck>) -> Outcome {
+        let stream = match tcp(addr).await {
+            Ok(s) => s,
+            Err(o) => return o,
+        };
+        let default_host = crate::model::ipvs::socket_text(&addr.ip(), addr.port());
+        let request = http::request(c, &default_host);
+        let Some(tls) = tls else { return exchange(stream, &request, c).await };
+        let config = match self.client_config(tls) {
+            Ok(cfg) => cfg,
+            Err(e) => return Outcome::Fail(e),
+        };
+        let name = server_name(c.host.as_deref(), addr.ip());
+        match tokio_rustls::TlsConnector::from(config).connect(name, stream).await {
+            Ok(s) => exchange(s, &request, c).await,
+            Err(e) => Outcome::Fail(format!("TLS: {}", tls::explain(&e))),
+        }
+    }
+
+    fn client_config(&self, t: &TlsCheck) -> Result<Arc<rustls::ClientConfig>, String> {
+        let mut cache = self.tls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(c) = cache.get(t) {
+            return Ok(c.clone());
+        }
+        let c = Arc::new(tls::client_config(t)?);
+        cache.insert(t.clone(), c.clone());
+        Ok(c)
+    }
+}
+
+async fn tcp(addr: SocketAddr) -> Result<TcpStream, Outcome> {
+    TcpStream::connect(addr).await.map_err(|e| Outcome::Fail(connect_error(&e)))
+}
+
+fn connect_error(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => "connect refused".into(),
+        _ => format!("connect: {e}"),
+    }
+}
+
+/// The TLS server name: the `host` setting when it is a DNS name, else the address.
+fn server_name(host: Option<&str>, ip: IpAddr) -> rustls::pki_types::ServerName<'static> {
+    host.map(|h| h.rsplit_once(':').filter(|(_, p)| p.parse::<u16>().is_ok()).map_or(h, |(n, _)| n))
+        .and_then(|h| rustls::pki_types::ServerName::try_from(h.to_string()).ok())
+        .unwrap_or(rustls::pki_types::ServerName::IpAddress(ip.into()))
+}
+
+/// Sends the request and judges the answer, reading the body only when the check needs it.
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, request: &str, c: &HttpCheck) -> Outcome {
+    if let Err(e) = s.write_all(request.as_bytes()).await {
+        return Outcome::Fail(format!("send request: {e}"));
+    }
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 8192];
+    let mut head = None;
+    loop {
+        let n = match s.read(&mut chunk).await {
+            Ok(n) => n,
+            // A TLS server that closes without close_notify after a whole answer is common.
+            Err(e) if head.is_some() && e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+            Err(e) => return Outcome::Fail(format!("read response: {e}")),
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        if head.is_none() {
+            head = match http::head(&buf) {
+                Ok(h) => h,
+                Err(e) => return Outcome::Fail(e),
+            };
+        }
+        match &head {
+            None if n == 0 => return Outcome::Fail("connection closed before a response".into()),
+            None => continue,
+            Some(h) if !http::wants_body(c) => return http::judge(c, h.status, None),
+            Some(h) => match http::body(h, &buf[h.len..], n == 0) {
+                Ok(Some(body)) => return http::judge(c, h.status, Some(&body)),
+                Ok(None) => {}
+                Err(e) => return Outcome::Fail(e),
+            },
+        }
+    }
+}
+
+async fn dns_query(addr: SocketAddr, name: &str, qtype: u16) -> Outcome {
+    let bind: SocketAddr =
+        if addr.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { (std::net::Ipv6Addr::UNSPECIFIED, 0).into() };
+    let sock = match UdpSocket::bind(bind).await {
+        Ok(s) => s,
+        Err(e) => return Outcome::Fail(format!("open UDP socket: {e}")),
+    };
+    if let Err(e) = sock.connect(addr).await {
+        return Outcome::Fail(connect_error(&e));
+    }
+    let id = query_id();
+    if let Err(e) = sock.send(&dns::query(id, name, qtype)).await {
+        return Outcome::Fail(format!("send query: {e}"));
+    }
+    let mut buf = [0u8; 1500];
+    loop {
+        match sock.recv(&mut buf).await {
+            Ok(n) => {
+                if let Some(o) = dns::judge(id, &buf[..n]) {
+                    return o;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                return Outcome::Fail("port unreachable".into());
+            }
+            Err(e) => return Outcome::Fail(format!("receive answer: {e}")),
+        }
+    }
+}
+
+/// A query id that differs between queries (answers to earlier queries are ignored).
+fn query_id() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let seed = std::process::id().to_le_bytes();
+    NEXT.fetch_add(1, Ordering::Relaxed).wrapping_add(u16::from_le_bytes([seed[0], seed[1]]))
+}
+
+/// Runs a script check: `{address}` and `{port}` substituted, no shell, in its own process
+/// group, as `user` when the daemon runs as root. Past the timeout the group gets SIGTERM,
+/// then SIGKILL after [`TERM_GRACE`].
+async fn script(command: &[String], dynamic: bool, user: &str, addr: SocketAddr, limit: Duration) -> Outcome {
+    let argv: Vec<String> = command
+        .iter()
+        .map(|a| a.replace("{address}", &addr.ip().to_string()).replace("{port}", &addr.port().to_string()))
+        .collect();
+    let Some((prog, args)) = argv.split_first() else { return Outcome::Fail("no command".into()) };
+    let mut c = tokio::process::Command::new(prog);
+    c.args(args).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null());
+    c.stderr(std::process::Stdio::null()).process_group(0).kill_on_drop(true);
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        let Some((uid, gid)) = crate::sys::user_ids(user) else {
+            return Outcome::Fail(format!("user `{user}` does not exist"));
+        };
+        c.uid(uid).gid(gid);
+    }
+    let mut child = match c.spawn() {
+        Ok(ch) => ch,
+        Err(e) => return Outcome::Fail(format!("start {prog}: {e}")),
+    };
+    let status = match tokio::time::timeout(limit, child.wait()).await {
+        Ok(s) => s,
+        Err(_) => {
+            if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+                // SAFETY: signalling the process group this check started.
+                unsafe { libc::kill(-pid, libc::SIGTERM) };
+            }
+            if tokio::time::timeout(TERM_GRACE, child.wait()).await.is_err() {
+                let _ = child.kill().await;
+            }
+            return Outcome::Fail(format!("timeout after {}", duration_text(limit)));
+        }
+    };
+    match status {
+        Err(e) => Outcome::Fail(format!("wait for {prog}: {e}")),
+        Ok(s) => exit_outcome(s.code(), std::os::unix::process::ExitStatusExt::signal(&s), dynamic),
+    }
+}
+
+/// keepalived's MISC_CHECK rule: 0 up, 1 down; 2..255 down, or with `misc_dynamic` up with
+/// weight code - 2.
+fn exit_outcome(code: Option<i32>, signal: Option<i32>, dynamic: bool) -> Outcome {
+    match (code, signal) {
+        (Some(0), _) => Outcome::PASS,
+        (Some(c @ 2..=255), _) if dynamic => Outcome::Pass { weight: u32::try_from(c - 2).ok() },
+        (Some(c), _) => Outcome::Fail(format!("exit {c}")),
+        (None, Some(sig)) => Outcome::Fail(format!("killed by signal {sig}")),
+        (None, None) => Outcome::Fail("ended without a status".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_misc_check() {
+        assert_eq!(exit_outcome(Some(0), None, false), Outcome::PASS);
+        assert_eq!(exit_outcome(Some(1), None, true), Outcome::Fail("exit 1".into()));
+        assert_eq!(exit_outcome(Some(7), None, false), Outcome::Fail("exit 7".into()));
+        assert_eq!(exit_outcome(Some(7), None, true), Outcome::Pass { weight: Some(5) });
+        assert_eq!(exit_outcome(Some(2), None, true), Outcome::Pass { weight: Some(0) });
+        assert_eq!(exit_outcome(None, Some(9), false), Outcome::Fail("killed by signal 9".into()));
+    }
+
+    #[test]
+    fn the_server_name_is_the_host_setting_or_the_address() {
+        let ip: IpAddr = "10.0.0.21".parse().unwrap();
+        assert_eq!(
+            format!("{:?}", server_name(Some("www.example.com:8443"), ip)),
+            format!("{:?}", rustls::pki_types::ServerName::try_from("www.example.com").unwrap())
+        );
+        assert!(matches!(server_name(None, ip), rustls::pki_types::ServerName::IpAddress(_)));
+    }
+}
