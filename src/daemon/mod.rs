@@ -5,10 +5,17 @@
 //! removed).
 //!
 //! ```text
-//! signals ──┐                         ┌─> instance threads (VRRP timers, sockets, VIPs via Addrs)
-//! manifest ─┼─> events ─> main loop ──┼─> tracker threads (scripts, links) -> priorities
-//! resync ───┘                         └─> reconcile: snapshot -> desired -> plan -> apply
+//! signals ───┐                         ┌─> instance threads (VRRP timers, sockets, VIPs via Addrs)
+//! manifest ──┼─> events ─> main loop ──┼─> tracker threads (scripts, links) -> priorities
+//! resync ────┤                         ├─> health engine (tokio thread): probes -> Report events
+//! health ────┘                         └─> reconcile: snapshot -> desired(Health) -> plan -> apply
 //! ```
+//!
+//! A health transition is applied at once against the live state read last (one IPVS
+//! write per flip, no re-read of the whole kernel); the periodic resync reads everything
+//! and repairs drift. Start-up never flaps a healthy cluster: a backend already serving
+//! (in IPVS with a weight) stays until its checks say otherwise; one that is not joins after
+//! its first passing check.
 //!
 //! [`Daemon`] is generic over the kernel and the [`Platform`]: [`run`] drives it on this
 //! host; tests drive it on the in-memory kernel. A reload is transactional: the new manifest
@@ -27,31 +34,39 @@ mod watch;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::time::{Duration, Instant};
 
 pub use error::{DaemonError, InstanceError, SecretError};
 pub use platform::Platform;
 
-use crate::apply::{self, Options, Outcome, Progress, Report};
+use crate::apply::{self, Options, Outcome, Progress};
+use crate::health::board::{BackendId, QuorumChange};
+use crate::health::engine::{Engine, Report};
+use crate::health::{Board, Status};
 use crate::kernel::linux::LinuxKernel;
 use crate::kernel::{self, Kernel};
 use crate::load::{self, Loader};
-use crate::model::{self, Cluster, Health};
-use crate::plan::{self, Change};
+use crate::model::ipvs::{Service, ServiceKey};
+use crate::model::{self, Cluster, NodeState};
+use crate::plan::{self, Change, Plan};
 use instances::{Changed, Instances};
 
 /// The shortest `--resync`: a shorter one would only re-read the kernel in a busy loop.
 pub const MIN_RESYNC: Duration = Duration::from_secs(1);
 
 /// What wakes the main loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// Stop gracefully.
     Stop,
     /// Re-read the manifest.
     Reload,
+    /// A health check changed its verdict.
+    Health(Box<Report>),
 }
 
 /// How the daemon runs.
@@ -76,6 +91,12 @@ pub struct Daemon<K: Kernel, P: Platform> {
     cluster: Cluster,
     node: String,
     instances: Instances,
+    board: Board,
+    engine: Engine,
+    /// The live state read last, kept up to date by the health fast path; `None` when
+    /// only a full read can tell.
+    live: Option<NodeState>,
+    next_resync: Instant,
 }
 
 /// Runs the daemon on this host until SIGTERM or SIGINT.
@@ -84,9 +105,9 @@ pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
     let (tx, rx) = channel();
     let stoppers = signals::Stoppers::default();
     signals::listen(tx.clone(), stoppers.clone())?;
-    watch::start(opts.manifest.clone(), tx)?;
+    watch::start(opts.manifest.clone(), tx.clone())?;
     let kernel = LinuxKernel::new(opts.state_dir.clone());
-    let mut d = Daemon::start(opts, kernel, platform::Linux, stoppers)?;
+    let mut d = Daemon::start(opts, kernel, platform::Linux, stoppers, tx)?;
     d.serve(&rx);
     d.stop();
     tracing::info!("lbconverge run stopped");
@@ -94,13 +115,15 @@ pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
 }
 
 impl<K: Kernel, P: Platform> Daemon<K, P> {
-    /// Loads the manifest, finds this node and starts its VRRP instances; `stoppers` is
-    /// kept up to date with their control channels.
+    /// Loads the manifest, finds this node, starts its VRRP instances and its health
+    /// checks; `stoppers` is kept up to date with the instances' control channels, and
+    /// health transitions arrive on `events`.
     pub fn start(
         opts: DaemonOptions,
         mut kernel: K,
         platform: P,
         stoppers: signals::Stoppers,
+        events: Sender<Event>,
     ) -> Result<Self, DaemonError> {
         let loader = Loader::cached(&opts.state_dir);
         let (validated, live) = load::with_live(&loader, &opts.manifest, opts.node.as_deref(), &mut kernel)?;
@@ -110,22 +133,45 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         let cluster = validated.cluster;
         let mut instances = Instances::new(stoppers);
         let staged = instances.stage(spec::specs(&cluster, &node)?, &platform)?;
+        let board = Board::new(&cluster, &node, None, |ids| initial_status(&cluster, &live.services, ids));
+        let notify = Arc::new(move |r| drop(events.send(Event::Health(Box::new(r)))));
+        let engine = Engine::start(notify).map_err(|source| DaemonError::Spawn { thread: "health".into(), source })?;
         instances.commit(staged, &platform);
-        Ok(Daemon { opts, loader, kernel, platform, cluster, node, instances })
+        engine.set(board.targets());
+        tracing::info!(checks = board.targets().len(), "health checks starting");
+        let next_resync = Instant::now();
+        Ok(Daemon { opts, loader, kernel, platform, cluster, node, instances, board, engine, live: None, next_resync })
     }
 
     /// Reconciles, then handles events until a stop (or the event channel closes),
-    /// reconciling after each event and at least every `resync`.
+    /// reconciling fully at least every `resync`.
     pub fn serve(&mut self, events: &Receiver<Event>) {
-        self.reconcile_logged();
         loop {
-            match events.recv_timeout(self.opts.resync) {
-                Ok(Event::Stop) | Err(RecvTimeoutError::Disconnected) => return,
-                Ok(Event::Reload) => self.reload_logged(),
-                Err(RecvTimeoutError::Timeout) => {}
+            if Instant::now() >= self.next_resync {
+                self.reconcile_logged();
             }
-            self.reconcile_logged();
+            let go_on = match events.recv_timeout(self.next_resync.saturating_duration_since(Instant::now())) {
+                Ok(e) => self.handle(e),
+                Err(RecvTimeoutError::Timeout) => true,
+                Err(RecvTimeoutError::Disconnected) => false,
+            };
+            if !go_on {
+                return;
+            }
         }
+    }
+
+    /// Handles one event; false for a stop.
+    pub fn handle(&mut self, e: Event) -> bool {
+        match e {
+            Event::Stop => return false,
+            Event::Reload => {
+                self.reload_logged();
+                self.reconcile_logged();
+            }
+            Event::Health(r) => self.health_changed(&r),
+        }
+        true
     }
 
     /// Re-reads the manifest and switches to it, all or nothing: on any error the running
@@ -137,8 +183,22 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         }
         let staged = self.instances.stage(spec::specs(&validated.cluster, &self.node)?, &self.platform)?;
         log_warnings(&validated.warnings);
-        self.cluster = validated.cluster;
-        Ok(self.instances.commit(staged, &self.platform))
+        let serving = self.serving();
+        let cluster = validated.cluster;
+        let board = Board::new(&cluster, &self.node, Some(&self.board), |ids| initial_status(&cluster, &serving, ids));
+        self.cluster = cluster;
+        let changed = self.instances.commit(staged, &self.platform);
+        self.board = board;
+        self.engine.set(self.board.targets());
+        Ok(changed)
+    }
+
+    /// The IPVS services now: from the state read last, else from the kernel.
+    fn serving(&mut self) -> BTreeMap<ServiceKey, Service> {
+        match &self.live {
+            Some(l) => l.services.clone(),
+            None => self.kernel.services().map(|v| v.into_iter().map(|s| (s.key, s)).collect()).unwrap_or_default(),
+        }
     }
 
     fn reload_logged(&mut self) {
@@ -153,18 +213,80 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         }
     }
 
-    /// One level-triggered pass: read the kernel, plan, apply. `None` when nothing had to
-    /// change.
-    pub fn reconcile(&mut self) -> Result<Option<Report>, ReconcileError> {
-        let desired = model::desired(&self.cluster, &self.node, &Health::all_up())
-            .ok_or_else(|| ReconcileError::NoNode(self.node.clone()))?;
+    /// What this node's kernel should hold, given the checks' verdicts.
+    fn desired(&mut self) -> Result<model::Desired, ReconcileError> {
+        let (health, quorum) = self.board.health();
+        quorum.iter().for_each(log_quorum);
+        model::desired(&self.cluster, &self.node, &health).ok_or_else(|| ReconcileError::NoNode(self.node.clone()))
+    }
+
+    /// One level-triggered pass: read the whole kernel, plan, apply. `None` when nothing
+    /// had to change.
+    pub fn reconcile(&mut self) -> Result<Option<apply::Report>, ReconcileError> {
+        self.next_resync = Instant::now() + self.opts.resync;
+        self.live = None;
+        let desired = self.desired()?;
         let live = kernel::snapshot(&mut self.kernel, &desired.sysctl_scope())?;
         let p = plan::plan(&desired, &live);
         if p.is_empty() {
+            self.live = Some(live);
             return Ok(None);
         }
         tracing::info!("reconcile: {}", p.summary_line());
         Ok(Some(apply::apply(&p, &mut self.kernel, &Options::default(), &mut LogProgress)?))
+    }
+
+    /// Records a health transition, logs it per backend, and applies it at once.
+    fn health_changed(&mut self, r: &Report) {
+        let t = &r.transition;
+        if !self.board.record(&r.target, t.to, t.weight) {
+            return;
+        }
+        for (service, backend) in self.board.backends(&r.target) {
+            let check = r.target.to_string();
+            match (t.to, t.weight) {
+                (Status::Up, Some(w)) => {
+                    tracing::info!(service, backend, check, weight = w, reason = %t.reason, "backend up")
+                }
+                (Status::Up, None) => tracing::info!(service, backend, check, reason = %t.reason, "backend up"),
+                _ => tracing::warn!(service, backend, check, reason = %t.reason, "backend down"),
+            }
+        }
+        if let Err(e) = self.converge_fast() {
+            tracing::error!("health: {e}; reading the whole kernel");
+            self.reconcile_logged();
+        }
+    }
+
+    /// Applies what the checks changed against the live state read last: IPVS destination
+    /// changes only, then re-reads just the services it touched. Anything else (no state
+    /// read yet, other changes, a failure) falls back to a full reconcile.
+    fn converge_fast(&mut self) -> Result<(), ReconcileError> {
+        let desired = self.desired()?;
+        let Some(mut live) = self.live.take() else { return self.reconcile().map(drop) };
+        let p = plan::plan(&desired, &live);
+        if p.is_empty() {
+            self.live = Some(live);
+            return Ok(());
+        }
+        if !p
+            .changes
+            .iter()
+            .all(|c| matches!(c, Change::AddDest { .. } | Change::EditDest { .. } | Change::DelDest { .. }))
+        {
+            return self.reconcile().map(drop);
+        }
+        tracing::info!("health: {}", p.summary_line());
+        apply::apply(&p, &mut self.kernel, &Options::default(), &mut LogProgress)?;
+        for key in touched(&p) {
+            let dests = self.kernel.dests(&key)?;
+            if let Some(s) = live.services.get_mut(&key) {
+                s.dests = dests.into_iter().map(|d| (d.key(), d)).collect();
+            }
+        }
+        live.owned = p.ledger;
+        self.live = Some(live);
+        Ok(())
     }
 
     fn reconcile_logged(&mut self) {
@@ -180,8 +302,14 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         self.instances.running()
     }
 
-    /// Stops every instance gracefully.
+    /// The checks and their last verdicts.
+    pub fn board(&self) -> &Board {
+        &self.board
+    }
+
+    /// Stops the checks, then every instance gracefully.
     pub fn stop(self) {
+        drop(self.engine);
         self.instances.stop();
     }
 }
@@ -209,6 +337,40 @@ fn spawn<T: Send + 'static>(
         .name(name.clone())
         .spawn(f)
         .map_err(|source| DaemonError::Spawn { thread: name, source })
+}
+
+/// A new check starts Up when one of its backends is serving (in IPVS with a weight): a
+/// daemon restart never flaps a healthy cluster. Otherwise it is Unknown, and the backend
+/// joins after its first passing check.
+fn initial_status(cluster: &Cluster, serving: &BTreeMap<ServiceKey, Service>, ids: &[BackendId]) -> Status {
+    let up = ids.iter().any(|(svc, be)| {
+        let Some(vs) = cluster.services.get(svc) else { return false };
+        let Some(b) = vs.backends.iter().find(|b| &b.name == be) else { return false };
+        let key = crate::model::ipvs::DestKey { addr: b.address, port: b.port };
+        serving.get(&vs.key).and_then(|s| s.dests.get(&key)).is_some_and(|d| d.weight > 0)
+    });
+    if up { Status::Up } else { Status::Unknown }
+}
+
+/// The IPVS services a plan's destination changes touch.
+fn touched(p: &Plan) -> std::collections::BTreeSet<ServiceKey> {
+    p.changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::AddDest { service, .. } | Change::EditDest { service, .. } | Change::DelDest { service, .. } => {
+                Some(*service)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn log_quorum(q: &QuorumChange) {
+    if q.gained {
+        tracing::info!(service = %q.service, weight = q.weight, quorum = q.quorum, "quorum gained");
+    } else {
+        tracing::warn!(service = %q.service, weight = q.weight, quorum = q.quorum, "quorum lost");
+    }
 }
 
 fn log_warnings(warnings: &[crate::manifest::Problem]) {

@@ -45,8 +45,9 @@ pub fn listen(tx: Sender<Event>, stoppers: Stoppers) -> Result<(), DaemonError> 
             if unsafe { libc::sigwait(&raw const s, &raw mut sig) } != 0 {
                 continue;
             }
-            let event = if sig == libc::SIGHUP { Event::Reload } else { Event::Stop };
-            if event == Event::Stop {
+            let stop = sig != libc::SIGHUP;
+            let event = if stop { Event::Stop } else { Event::Reload };
+            if stop {
                 let list = stoppers.lock().unwrap_or_else(|e| e.into_inner());
                 list.iter().for_each(|c| c.send(Control::Stop));
             }

@@ -110,7 +110,8 @@ fn host() -> Shared {
 }
 
 fn start(s: &Scratch, k: &Shared) -> Daemon<Shared, MemPlatform> {
-    Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default()).unwrap()
+    let (events, _) = std::sync::mpsc::channel();
+    Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default(), events).unwrap()
 }
 
 fn holds(k: &Shared, vip: &str) -> bool {
@@ -231,7 +232,8 @@ fn reloads_that_cannot_run_keep_everything_and_a_good_one_follows_without_a_gap(
 fn a_changed_instance_is_replaced_and_stop_releases_every_vip() {
     let (s, k) = (Scratch::new("stop"), host());
     let stoppers = super::signals::Stoppers::default();
-    let mut d = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), stoppers.clone()).unwrap();
+    let (events, _) = std::sync::mpsc::channel();
+    let mut d = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), stoppers.clone(), events).unwrap();
     wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(&k, FAST_VIP));
     s.secret("other-password", "lbc-new\n");
     s.write(&manifest("eth0", "other-password", false));
@@ -249,9 +251,116 @@ fn a_changed_instance_is_replaced_and_stop_releases_every_vip() {
 fn start_fails_whole_when_an_instance_cannot_open() {
     let (s, k) = (Scratch::new("start"), host());
     s.write(&manifest("eth9", "good-password", false));
-    let e = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default()).err().unwrap();
+    let (events, _) = std::sync::mpsc::channel();
+    let e = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default(), events).err().unwrap();
     assert!(e.to_string().starts_with("VRRP instance VI_FAST: look up eth9: No such device"), "{e}");
     std::thread::sleep(Duration::from_millis(300));
     assert!(!holds(&k, FAST_VIP) && !holds(&k, PASS_VIP), "nothing runs");
     assert!(k.lock().history.is_empty(), "nothing was written: {:?}", k.lock().history);
+}
+
+/// Services on two backends at 127.0.0.1 checked over TCP every 50 ms: `web` plain, `inh`
+/// with inhibit_on_failure, `q` with quorum 2 and a sorry server. The same backend with the
+/// same check in three services is one probe.
+fn health_manifest(p1: u16, p2: u16) -> String {
+    let mut m = String::from(
+        "version: 1
+nodes:
+  lb1: {roles: [director], addresses: [10.0.0.11/24], interface: eth0}
+defaults:
+  forwarding: nat
+  health_check: {type: tcp, interval: 50ms, timeout: 500ms, retries: 0}
+services:
+",
+    );
+    for (name, port, extra) in [
+        ("web", 80, ""),
+        ("inh", 81, "    inhibit_on_failure: true\n"),
+        ("q", 82, "    quorum: 2\n    sorry_server: {address: 127.0.0.9, port: 80}\n"),
+    ] {
+        m.push_str(&format!(
+            "  {name}:\n    vip: 10.0.0.100\n    port: {port}\n    directors: [lb1]\n{extra}    backends:\n      a: {{address: 127.0.0.1, port: {p1}}}\n      b: {{address: 127.0.0.1, port: {p2}}}\n"
+        ));
+    }
+    m
+}
+
+/// Destinations of the service on `port`: (backend port, weight).
+fn dests(k: &Shared, port: u16) -> Vec<(u16, u32)> {
+    let k = k.lock();
+    let svc = k.state.services.values().find(|s| s.key.to_string().ends_with(&format!(":{port}")));
+    svc.map(|s| s.dests.values().map(|d| (d.port, d.weight)).collect()).unwrap_or_default()
+}
+
+/// Pairs sorted as the kernel keeps destinations (by port here).
+fn sorted<const N: usize>(mut v: [(u16, u32); N]) -> Vec<(u16, u32)> {
+    v.sort();
+    v.to_vec()
+}
+
+/// Handles the daemon's events until `cond` holds.
+fn pump(
+    d: &mut Daemon<Shared, MemPlatform>,
+    rx: &std::sync::mpsc::Receiver<super::Event>,
+    what: &str,
+    mut cond: impl FnMut() -> bool,
+) {
+    let t = Instant::now();
+    while !cond() {
+        assert!(t.elapsed() < Duration::from_secs(5), "{what}: not within 5s");
+        if let Ok(e) = rx.recv_timeout(Duration::from_millis(20)) {
+            d.handle(e);
+        }
+    }
+}
+
+#[test]
+fn health_checks_take_a_dead_backend_out_and_put_it_back_one_write_per_flip() {
+    let (s, k) = (Scratch::new("health"), host());
+    let l1 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let l2 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (p1, p2) = (l1.local_addr().unwrap().port(), l2.local_addr().unwrap().port());
+    s.write(&health_manifest(p1, p2));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut d = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default(), tx).unwrap();
+    assert_eq!(d.board().targets().len(), 2, "three services, two probes");
+    d.reconcile().unwrap();
+    assert_eq!(dests(&k, 80), [], "alpha: no backend before its first passing check");
+    assert_eq!(dests(&k, 81), sorted([(p1, 0), (p2, 0)]), "inhibit_on_failure: in at weight 0");
+    assert_eq!(dests(&k, 82), [(80, 1)], "below quorum: the sorry server");
+    pump(&mut d, &rx, "both backends up", || dests(&k, 80).len() == 2);
+    pump(&mut d, &rx, "quorum gained", || dests(&k, 82) == sorted([(p1, 1), (p2, 1)]));
+    assert_eq!(dests(&k, 81), sorted([(p1, 1), (p2, 1)]));
+
+    let before = k.lock().history.len();
+    drop(l2);
+    pump(&mut d, &rx, "b out", || dests(&k, 80) == [(p1, 1)]);
+    pump(&mut d, &rx, "sorry server in", || dests(&k, 82) == [(80, 1)]);
+    assert_eq!(dests(&k, 81), sorted([(p1, 1), (p2, 0)]), "inhibited, not removed");
+    let writes: Vec<String> = k.lock().history[before..].to_vec();
+    assert!(writes.iter().all(|w| w.contains("destination")), "only IPVS destination writes: {writes:?}");
+    let on = |port: u16| writes.iter().filter(|w| w.ends_with(&format!(":{port}"))).count();
+    assert_eq!(on(81), 1, "inhibit: one write (weight 0): {writes:?}");
+    assert!(on(80) <= 2, "removal: weight 0, then delete once idle: {writes:?}");
+
+    let l2 = std::net::TcpListener::bind(("127.0.0.1", p2)).unwrap();
+    pump(&mut d, &rx, "b back", || dests(&k, 80) == sorted([(p1, 1), (p2, 1)]));
+    pump(&mut d, &rx, "quorum back", || dests(&k, 82) == sorted([(p1, 1), (p2, 1)]));
+    assert_eq!(dests(&k, 81), sorted([(p1, 1), (p2, 1)]));
+    d.stop();
+
+    // A restart with a healthy cluster writes nothing to IPVS.
+    let before = k.lock().history.len();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut d = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default(), tx).unwrap();
+    assert!(d.reconcile().unwrap().is_none(), "nothing to change");
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(300) {
+        if let Ok(e) = rx.recv_timeout(Duration::from_millis(20)) {
+            d.handle(e);
+        }
+    }
+    assert_eq!(k.lock().history[before..], [] as [String; 0], "no write after a restart");
+    d.stop();
+    drop((l1, l2));
 }
