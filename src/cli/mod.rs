@@ -3,6 +3,7 @@
 //! kernel layer, and hand results to the views.
 
 mod apply_cmd;
+mod check_cmd;
 pub mod exit;
 pub mod files;
 mod show_cmd;
@@ -44,7 +45,10 @@ pub enum Command {
     Apply(apply_cmd::ApplyArgs),
     /// Print this host's live state: a snapshot `plan --live` reads, JSON, or ipvsadm rules.
     Show(show_cmd::ShowArgs),
-    /// The daemon: run this node's VRRP instances and keep its kernel converged.
+    /// Run every health check of this node once, now, and print the results.
+    Check(check_cmd::CheckArgs),
+    /// The daemon: run this node's VRRP instances and health checks, and keep its kernel
+    /// converged.
     Run(RunArgs),
     /// Print the manifest's JSON Schema.
     Schema,
@@ -171,6 +175,7 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
         Command::Plan(a) => plan_cmd(&a, &cli.state_dir),
         Command::Apply(a) => apply_cmd::run(&a, &cli.state_dir),
         Command::Show(a) => show_cmd::run(&a, &cli.state_dir),
+        Command::Check(a) => check_cmd::run(&a, &cli.state_dir),
         Command::Run(a) => {
             let opts = crate::daemon::DaemonOptions {
                 manifest: a.manifest,

@@ -3,6 +3,7 @@
 //! VRRP lab in network namespaces ([`lab`]).
 #![allow(dead_code)]
 
+pub mod backends;
 pub mod lab;
 
 use std::path::{Path, PathBuf};
