@@ -1,6 +1,7 @@
 //! Real IPVS in a VM (Debian's kernel under qemu, tests/vm/ipvs-vm): every scheduler and
 //! forwarding method, read-back of ipvsadm tables, drift repair, stale plans, partial
-//! failure, every example node, and end-to-end HTTP through DR, NAT and TUN clusters.
+//! failure, every example node, end-to-end HTTP through DR, NAT and TUN clusters, and
+//! health checks driving IPVS under `lbconverge run`.
 //! Each case is a guest script in tests/vm/cases/ that prints PASS/FAIL lines.
 //! Needs root (qemu and packages are installed by tools/test); ignored otherwise.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
@@ -75,6 +76,12 @@ fn end_to_end_dr_with_backend_removal() {
 #[ignore = "needs root and qemu: real IPVS in a VM"]
 fn end_to_end_nat() {
     case("e2e-nat");
+}
+
+#[test]
+#[ignore = "needs root and qemu: real IPVS in a VM"]
+fn end_to_end_health_checks() {
+    case("e2e-health");
 }
 
 #[test]

@@ -104,7 +104,8 @@ pub fn destroy_count(plan: &Plan) -> usize {
         .iter()
         .map(|c| match c {
             Change::DelService { service } => 1 + service.dests.len(),
-            Change::DelDest { .. } => 1,
+            // A backend that failed its check is not a deletion the guard is for.
+            Change::DelDest { failed: false, .. } => 1,
             _ => 0,
         })
         .sum()
@@ -235,7 +236,8 @@ fn execute(k: &mut dyn Kernel, c: &Change, opts: &Options) -> KResult<Outcome> {
         Change::EditService { to, .. } => k.edit_service(to),
         Change::AddDest { service, dest } => k.add_dest(service, dest),
         Change::EditDest { service, to, .. } => k.edit_dest(service, to),
-        Change::DelDest { service, dest } => return del_dest(k, service, dest, opts),
+        Change::DelDest { service, dest, failed: true } => k.del_dest(service, &dest.key()),
+        Change::DelDest { service, dest, failed: false } => return del_dest(k, service, dest, opts),
         Change::DelService { service } => return del_service(k, service, opts),
     }
     .map(|()| Outcome::Done)

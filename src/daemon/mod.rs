@@ -233,7 +233,10 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             return Ok(None);
         }
         tracing::info!("reconcile: {}", p.summary_line());
-        Ok(Some(apply::apply(&p, &mut self.kernel, &Options::default(), &mut LogProgress)?))
+        let report = apply::apply(&p, &mut self.kernel, &Options::default(), &mut LogProgress)?;
+        // Read once more, so that the next health transition has a state to plan against.
+        self.live = kernel::snapshot(&mut self.kernel, &desired.sysctl_scope()).ok();
+        Ok(Some(report))
     }
 
     /// Records a health transition, logs it per backend, and applies it at once.
@@ -242,14 +245,15 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         if !self.board.record(&r.target, t.to, t.weight) {
             return;
         }
+        let check = r.target.to_string();
         for (service, backend) in self.board.backends(&r.target) {
-            let check = r.target.to_string();
+            let (service, backend, reason) = (service.as_str(), backend.as_str(), t.reason.as_str());
             match (t.to, t.weight) {
                 (Status::Up, Some(w)) => {
-                    tracing::info!(service, backend, check, weight = w, reason = %t.reason, "backend up")
+                    tracing::info!(%service, %backend, %check, weight = w, %reason, "backend up")
                 }
-                (Status::Up, None) => tracing::info!(service, backend, check, reason = %t.reason, "backend up"),
-                _ => tracing::warn!(service, backend, check, reason = %t.reason, "backend down"),
+                (Status::Up, None) => tracing::info!(%service, %backend, %check, %reason, "backend up"),
+                _ => tracing::warn!(%service, %backend, %check, %reason, "backend down"),
             }
         }
         if let Err(e) = self.converge_fast() {

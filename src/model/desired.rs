@@ -67,6 +67,8 @@ pub struct Desired {
     pub at_least: BTreeSet<SysctlKey>,
     /// VRRP-managed addresses.
     pub delegated: Vec<Delegated>,
+    /// Destinations left out because their backend failed its health check.
+    pub failed: BTreeSet<(crate::model::ipvs::ServiceKey, crate::model::ipvs::DestKey)>,
 }
 
 impl Desired {
@@ -106,6 +108,7 @@ pub fn desired(cluster: &Cluster, node: &str, health: &Health) -> Option<Desired
         state: b.state,
         at_least: b.at_least,
         delegated: b.delegated,
+        failed: b.failed,
     })
 }
 
@@ -114,6 +117,7 @@ struct Builder {
     state: NodeState,
     at_least: BTreeSet<SysctlKey>,
     delegated: Vec<Delegated>,
+    failed: BTreeSet<(crate::model::ipvs::ServiceKey, crate::model::ipvs::DestKey)>,
 }
 
 impl Builder {
@@ -146,6 +150,9 @@ fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
     }
     for vs in carried {
         let svc = ipvs_service(vs, health);
+        for be in vs.backends.iter().filter(|be| !vs.inhibit_on_failure && !health.is_up(&vs.name, &be.name)) {
+            b.failed.insert((vs.key, crate::model::ipvs::DestKey { addr: be.address, port: be.port }));
+        }
         b.state.services.insert(svc.key, svc);
         forward(b, vs);
         if vs.vrrp_instance.is_none() {

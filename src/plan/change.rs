@@ -112,12 +112,16 @@ pub enum Change {
         /// Desired destination.
         to: Dest,
     },
-    /// Drain (weight 0), then `ipvsadm -d` once idle.
+    /// Drain (weight 0), then `ipvsadm -d` once idle; a backend that failed its health
+    /// check is deleted at once (its connections are dead; keepalived does the same).
     DelDest {
         /// Its service.
         service: ServiceKey,
         /// The live destination.
         dest: Dest,
+        /// It leaves because its health check failed.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        failed: bool,
     },
 }
 

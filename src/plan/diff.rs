@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use ipnet::IpNet;
 
 use super::change::{Change, Note};
-use crate::model::ipvs::Service;
+use crate::model::ipvs::{DestKey, Service, ServiceKey};
 use crate::model::net::{AddrKey, Address};
 use crate::model::sysctl::{self, SysctlKey};
 use crate::model::{Desired, Ledger, NodeState};
@@ -164,7 +164,7 @@ fn services(d: &mut Diff, desired: &Desired, live: &NodeState) {
                     d.changes.push(Change::AddDest { service: *key, dest: dest.clone() });
                 }
             }
-            Some(now) => edit_service(d, want, now),
+            Some(now) => edit_service(d, want, now, &desired.failed),
         }
         d.ledger.services.insert(*key);
     }
@@ -180,7 +180,7 @@ fn services(d: &mut Diff, desired: &Desired, live: &NodeState) {
     }
 }
 
-fn edit_service(d: &mut Diff, want: &Service, now: &Service) {
+fn edit_service(d: &mut Diff, want: &Service, now: &Service, failed: &BTreeSet<(ServiceKey, DestKey)>) {
     if !want.same_settings(now) {
         d.changes.push(Change::EditService { from: now.settings_only(), to: want.settings_only() });
     }
@@ -195,7 +195,8 @@ fn edit_service(d: &mut Diff, want: &Service, now: &Service) {
     }
     for (k, n) in &now.dests {
         if !want.dests.contains_key(k) {
-            d.changes.push(Change::DelDest { service: want.key, dest: n.clone() });
+            let failed = failed.contains(&(want.key, *k));
+            d.changes.push(Change::DelDest { service: want.key, dest: n.clone(), failed });
         }
     }
 }

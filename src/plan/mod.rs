@@ -175,6 +175,7 @@ mod tests {
             state: NodeState::default(),
             at_least: BTreeSet::new(),
             delegated: vec![],
+            failed: BTreeSet::new(),
         }
     }
 

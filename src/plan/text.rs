@@ -57,7 +57,10 @@ fn change_text(c: &Change) -> String {
         Change::EditDest { service, from, to } => {
             format!("ipvs destination {} in {service}: {}", to.key(), dest_diff(from, to))
         }
-        Change::DelDest { service, dest } => {
+        Change::DelDest { service, dest, failed: true } => {
+            format!("ipvs destination {} in {service}: delete (its health check failed)", dest.key())
+        }
+        Change::DelDest { service, dest, failed: false } => {
             format!("ipvs destination {} in {service}: {}", dest.key(), drain_text(dest))
         }
     }
@@ -86,7 +89,7 @@ impl Change {
     /// The object a change is about; for removals without the change itself.
     pub fn object_text(&self) -> String {
         match self {
-            Change::DelDest { service, dest } => format!("ipvs destination {} in {service}", dest.key()),
+            Change::DelDest { service, dest, .. } => format!("ipvs destination {} in {service}", dest.key()),
             Change::DelService { service } => format!("ipvs service {}", service.key),
             other => change_text(other),
         }
