@@ -347,7 +347,9 @@ impl Instance {
             "vrrp transition"
         );
         if let Some(cmd) = &self.spec.notify {
-            notify(cmd, &self.spec.name, &t.to.to_string(), self.fsm.priority().unwrap_or(0));
+            let prio = self.fsm.priority().unwrap_or(0).to_string();
+            let extra = ["INSTANCE".to_string(), self.spec.name.clone(), t.to.to_string(), prio];
+            super::hooks::run(cmd, &[], &extra, "vrrp notify");
         }
     }
 
@@ -413,19 +415,5 @@ impl Instance {
                 tracing::error!(instance = %self.spec.name, error = %e, "VIP not removed");
             }
         }
-    }
-}
-
-/// Runs the notify command with `INSTANCE <name> <STATE> <priority>` appended, without
-/// waiting for it.
-fn notify(cmd: &[String], instance: &str, state: &str, priority: u8) {
-    let Some((prog, args)) = cmd.split_first() else { return };
-    let mut c = std::process::Command::new(prog);
-    c.args(args).args(["INSTANCE", instance, state, &priority.to_string()]);
-    match c.spawn() {
-        Ok(mut child) => {
-            std::thread::spawn(move || child.wait());
-        }
-        Err(e) => tracing::warn!(instance, command = %prog, error = %e, "notify command not started"),
     }
 }

@@ -23,6 +23,7 @@
 //! anything running is touched; any failure keeps the running configuration whole.
 
 pub mod error;
+mod hooks;
 pub mod instance;
 pub mod instances;
 pub mod platform;
@@ -97,6 +98,8 @@ pub struct Daemon<K: Kernel, P: Platform> {
     /// only a full read can tell.
     live: Option<NodeState>,
     next_resync: Instant,
+    /// Time zero of the pure parts' clocks (slow-start ramps).
+    epoch: Instant,
 }
 
 /// Runs the daemon on this host until SIGTERM or SIGINT.
@@ -139,8 +142,21 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         instances.commit(staged, &platform);
         engine.set(board.targets());
         tracing::info!(checks = board.targets().len(), "health checks starting");
-        let next_resync = Instant::now();
-        Ok(Daemon { opts, loader, kernel, platform, cluster, node, instances, board, engine, live: None, next_resync })
+        let (next_resync, epoch) = (Instant::now(), Instant::now());
+        Ok(Daemon {
+            opts,
+            loader,
+            kernel,
+            platform,
+            cluster,
+            node,
+            instances,
+            board,
+            engine,
+            live: None,
+            next_resync,
+            epoch,
+        })
     }
 
     /// Reconciles, then handles events until a stop (or the event channel closes),
@@ -150,7 +166,12 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             if Instant::now() >= self.next_resync {
                 self.reconcile_logged();
             }
-            let go_on = match events.recv_timeout(self.next_resync.saturating_duration_since(Instant::now())) {
+            let ramp = self.board.next_ramp_step(self.epoch.elapsed()).map(|d| self.epoch + d);
+            if ramp.is_some_and(|r| Instant::now() >= r) {
+                self.converge_logged();
+            }
+            let wake = ramp.map_or(self.next_resync, |r| r.min(self.next_resync));
+            let go_on = match events.recv_timeout(wake.saturating_duration_since(Instant::now())) {
                 Ok(e) => self.handle(e),
                 Err(RecvTimeoutError::Timeout) => true,
                 Err(RecvTimeoutError::Disconnected) => false,
@@ -215,8 +236,10 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
 
     /// What this node's kernel should hold, given the checks' verdicts.
     fn desired(&mut self) -> Result<model::Desired, ReconcileError> {
-        let (health, quorum) = self.board.health();
-        quorum.iter().for_each(log_quorum);
+        let (health, quorum) = self.board.health(self.epoch.elapsed());
+        for q in &quorum {
+            self.quorum_changed(q);
+        }
         model::desired(&self.cluster, &self.node, &health).ok_or_else(|| ReconcileError::NoNode(self.node.clone()))
     }
 
@@ -239,26 +262,61 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         Ok(Some(report))
     }
 
-    /// Records a health transition, logs it per backend, and applies it at once.
+    /// Records a health transition; for every backend it turns up or down (a backend is up
+    /// when all its checks pass) logs one line and runs the service's notify command; then
+    /// applies it at once.
     fn health_changed(&mut self, r: &Report) {
         let t = &r.transition;
-        if !self.board.record(&r.target, t.to, t.weight) {
+        let ids = self.board.backends(&r.target).to_vec();
+        let before: Vec<bool> = ids.iter().map(|id| self.board.is_up(id)).collect();
+        if !self.board.record(&r.target, t.to, t.weight, self.epoch.elapsed()) {
             return;
         }
         let check = r.target.to_string();
-        for (service, backend) in self.board.backends(&r.target) {
-            let (service, backend, reason) = (service.as_str(), backend.as_str(), t.reason.as_str());
-            match (t.to, t.weight) {
-                (Status::Up, Some(w)) => {
-                    tracing::info!(%service, %backend, %check, weight = w, %reason, "backend up")
-                }
-                (Status::Up, None) => tracing::info!(%service, %backend, %check, %reason, "backend up"),
-                _ => tracing::warn!(%service, %backend, %check, %reason, "backend down"),
+        for (id, was) in ids.iter().zip(before) {
+            let up = self.board.is_up(id);
+            let (service, backend, reason) = (id.0.as_str(), id.1.as_str(), t.reason.as_str());
+            match (was, up, t.weight) {
+                (false, true, _) => tracing::info!(%service, %backend, %check, %reason, "backend up"),
+                (true, false, _) => tracing::warn!(%service, %backend, %check, %reason, "backend down"),
+                (true, true, Some(w)) => tracing::info!(%service, %backend, %check, weight = w, "backend weight"),
+                _ => continue,
+            }
+            if was != up {
+                self.notify_backend(id, up);
             }
         }
+        self.converge_logged();
+    }
+
+    fn converge_logged(&mut self) {
         if let Err(e) = self.converge_fast() {
             tracing::error!("health: {e}; reading the whole kernel");
             self.reconcile_logged();
+        }
+    }
+
+    /// Runs the service's `notify_up` / `notify_down` for a backend.
+    fn notify_backend(&self, (service, backend): &BackendId, up: bool) {
+        let Some(vs) = self.cluster.services.get(service) else { return };
+        let Some(cmd) = (if up { &vs.notify_up } else { &vs.notify_down }) else { return };
+        let Some(be) = vs.backends.iter().find(|b| &b.name == backend) else { return };
+        let vars = [
+            ("service", service.clone()),
+            ("backend", backend.clone()),
+            ("address", be.address.to_string()),
+            ("port", be.port.to_string()),
+        ];
+        hooks::run(cmd, &vars, &[], if up { "notify_up" } else { "notify_down" });
+    }
+
+    /// Logs a quorum change and runs the service's `quorum_up` / `quorum_down`.
+    fn quorum_changed(&self, q: &QuorumChange) {
+        log_quorum(q);
+        let Some(vs) = self.cluster.services.get(&q.service) else { return };
+        let (cmd, event) = if q.gained { (&vs.quorum_up, "quorum_up") } else { (&vs.quorum_down, "quorum_down") };
+        if let Some(cmd) = cmd {
+            hooks::run(cmd, &[("service", q.service.clone()), ("weight", q.weight.to_string())], &[], event);
         }
     }
 

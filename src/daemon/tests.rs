@@ -364,3 +364,67 @@ fn health_checks_take_a_dead_backend_out_and_put_it_back_one_write_per_flip() {
     d.stop();
     drop((l1, l2));
 }
+
+#[test]
+fn several_checks_per_backend_all_must_pass_and_notify_commands_run() {
+    let (s, k) = (Scratch::new("multi"), host());
+    let l1 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let l2 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (p1, p2) = (l1.local_addr().unwrap().port(), l2.local_addr().unwrap().port());
+    let log = s.dir.join("hooks.log");
+    let hook = |event: &str| {
+        format!(
+            "[/bin/sh, -c, 'echo {event} $1 $2 >> {}', hook, \"{{service}}/{{backend}}\", \"{{address}}:{{port}}\"]",
+            log.display()
+        )
+    };
+    let quorum_hook = |event: &str| {
+        format!("[/bin/sh, -c, 'echo {event} $1 >> {}', hook, \"{{service}} {{weight}}\"]", log.display())
+    };
+    s.write(&format!(
+        "version: 1
+nodes:
+  lb1: {{roles: [director], addresses: [10.0.0.11/24], interface: eth0}}
+services:
+  web:
+    vip: 10.0.0.100
+    port: 80
+    forwarding: nat
+    directors: [lb1]
+    health_check: {{type: tcp, interval: 50ms, timeout: 500ms, retries: 0}}
+    health_checks: [{{port: {p1}}}, {{port: {p2}}}]
+    notify_up: {}
+    notify_down: {}
+    quorum_up: {}
+    quorum_down: {}
+    backends:
+      a: {{address: 127.0.0.1, port: 8080}}
+",
+        hook("up"),
+        hook("down"),
+        quorum_hook("quorum-up"),
+        quorum_hook("quorum-down")
+    ));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut d = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default(), tx).unwrap();
+    assert_eq!(d.board().targets().len(), 2, "one backend, two checks");
+    d.reconcile().unwrap();
+    pump(&mut d, &rx, "a up once both checks passed", || dests(&k, 80) == [(8080, 1)]);
+    drop(l2);
+    pump(&mut d, &rx, "a down when one of its checks fails", || dests(&k, 80).is_empty());
+    let logged = || std::fs::read_to_string(&log).unwrap_or_default();
+    let t = Instant::now();
+    while !logged().contains("down web/a") || !logged().contains("quorum-down web 0") {
+        assert!(t.elapsed() < Duration::from_secs(5), "hooks: {}", logged());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(logged().contains("down web/a 127.0.0.1:8080"), "{}", logged());
+    assert_eq!(
+        logged().matches("up web/a").count(),
+        1,
+        "one notify_up for the backend, not one per check: {}",
+        logged()
+    );
+    d.stop();
+    drop(l1);
+}

@@ -1,12 +1,14 @@
 //! Which checks a node runs and what their results mean (pure): every backend of every
 //! service the node carries, one check per distinct target (services sharing a backend with
 //! the same check settings share one probe), and from the targets' statuses the
-//! [`Health`] that `model::desired` takes: backends down, weights set by checks, and
-//! services below quorum, with keepalived's hysteresis.
+//! [`Health`] that `model::desired` takes: backends down, weights set by checks or ramping
+//! up after a recovery (`slow_start`), and services below quorum, with keepalived's
+//! hysteresis. Time is an argument.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use super::state::Status;
 use crate::model::cluster::{Check, CheckKind, Cluster, VirtualService};
@@ -64,7 +66,12 @@ pub struct Board {
     services: Vec<VirtualService>,
     /// Service -> whether it has quorum now.
     quorum: BTreeMap<String, bool>,
+    /// Backends ramping up after a recovery, and since when.
+    ramps: BTreeMap<BackendId, Duration>,
 }
+
+/// Steps of a slow start: the weight grows by a tenth every tenth of `slow_start`.
+const RAMP_STEPS: u32 = 10;
 
 impl Board {
     /// The checks of `node`; each new target starts in the status `initial` gives it (Up for
@@ -80,9 +87,11 @@ impl Board {
             cluster.services.values().filter(|s| s.directors.iter().any(|d| d == node)).cloned().collect();
         let mut fanout: BTreeMap<Target, Vec<BackendId>> = BTreeMap::new();
         for vs in &services {
-            for be in vs.backends.iter().filter(|b| b.check.kind != CheckKind::None) {
-                let t = Target { address: be.address, check: be.check.clone() };
-                fanout.entry(t).or_default().push((vs.name.clone(), be.name.clone()));
+            for be in &vs.backends {
+                for check in &be.checks {
+                    let t = Target { address: be.address, check: check.clone() };
+                    fanout.entry(t).or_default().push((vs.name.clone(), be.name.clone()));
+                }
             }
         }
         let status = fanout
@@ -93,7 +102,8 @@ impl Board {
             })
             .collect();
         let quorum = previous.map(|p| p.quorum.clone()).unwrap_or_default();
-        Board { fanout, status, services, quorum }
+        let ramps = previous.map(|p| p.ramps.clone()).unwrap_or_default();
+        Board { fanout, status, services, quorum, ramps }
     }
 
     /// Every target with its status, for the probe engine.
@@ -106,35 +116,97 @@ impl Board {
         self.fanout.get(t).map_or(&[], Vec::as_slice)
     }
 
-    /// Records a target's new status; false when the target is not on the board (a result
-    /// that arrived after a reload removed it).
-    pub fn record(&mut self, t: &Target, status: Status, weight: Option<u32>) -> bool {
-        match self.status.get_mut(t) {
-            Some(s) => {
-                *s = (status, weight);
-                true
+    /// Records a target's new status at `now`; false when the target is not on the board
+    /// (a result that arrived after a reload removed it). A backend recovering from Down in
+    /// a service with `slow_start` starts ramping up.
+    pub fn record(&mut self, t: &Target, status: Status, weight: Option<u32>, now: Duration) -> bool {
+        let Some(s) = self.status.get_mut(t) else { return false };
+        let recovered = s.0 == Status::Down && status == Status::Up;
+        *s = (status, weight);
+        let ids = self.fanout.get(t).cloned().unwrap_or_default();
+        for id in ids {
+            let slow = self.services.iter().any(|vs| vs.name == id.0 && !vs.slow_start.is_zero());
+            if recovered && slow {
+                self.ramps.insert(id, now);
+            } else if status != Status::Up {
+                self.ramps.remove(&id);
             }
-            None => false,
         }
+        true
     }
 
-    /// The health `model::desired` takes, and the quorum changes since the last call.
-    pub fn health(&mut self) -> (Health, Vec<QuorumChange>) {
+    /// Returns true if and only if every check of the backend passes.
+    pub fn is_up(&self, id: &BackendId) -> bool {
+        self.fanout
+            .iter()
+            .filter(|(_, ids)| ids.contains(id))
+            .all(|(t, _)| self.status.get(t).is_some_and(|s| s.0 == Status::Up))
+    }
+
+    /// When the next ramping weight changes, if any backend is ramping.
+    pub fn next_ramp_step(&self, now: Duration) -> Option<Duration> {
+        self.ramps
+            .iter()
+            .filter_map(|(id, since)| {
+                let slow = self.slow_start(&id.0)?;
+                let step = slow / RAMP_STEPS;
+                let k = u32::try_from((now.saturating_sub(*since)).as_nanos() / step.as_nanos().max(1)).ok()?;
+                Some(*since + step * (k + 1))
+            })
+            .min()
+    }
+
+    fn slow_start(&self, service: &str) -> Option<Duration> {
+        self.services.iter().find(|vs| vs.name == service).map(|vs| vs.slow_start).filter(|d| !d.is_zero())
+    }
+
+    /// The health `model::desired` takes at `now`, and the quorum changes since the last
+    /// call.
+    pub fn health(&mut self, now: Duration) -> (Health, Vec<QuorumChange>) {
         let mut h = Health::default();
         for (t, (status, weight)) in &self.status {
             for id in self.backends(t) {
                 if *status != Status::Up {
                     h.down.insert(id.clone());
                 } else if let Some(w) = weight {
-                    h.weights.insert(id.clone(), *w);
+                    // Several checks setting weights: the smallest counts.
+                    h.weights.entry(id.clone()).and_modify(|x| *x = (*x).min(*w)).or_insert(*w);
                 }
             }
         }
+        self.ramp(&mut h, now);
         let changes = self.services.iter().filter_map(|vs| quorum(vs, &h, &mut self.quorum)).collect::<Vec<_>>();
         h.below_quorum = self.quorum.iter().filter(|(_, has)| !**has).map(|(s, _)| s.clone()).collect();
         let carried: BTreeSet<&String> = self.services.iter().map(|s| &s.name).collect();
         h.below_quorum.retain(|s| carried.contains(s));
         (h, changes)
+    }
+}
+
+impl Board {
+    /// Applies the slow-start ramps at `now` (ramps that are over are dropped).
+    fn ramp(&mut self, h: &mut Health, now: Duration) {
+        let mut done = Vec::new();
+        for (id, since) in &self.ramps {
+            let (Some(slow), Some(vs)) = (self.slow_start(&id.0), self.services.iter().find(|vs| vs.name == id.0))
+            else {
+                done.push(id.clone());
+                continue;
+            };
+            let Some(be) = vs.backends.iter().find(|b| b.name == id.1) else { continue };
+            let elapsed = now.saturating_sub(*since);
+            if elapsed >= slow {
+                done.push(id.clone());
+                continue;
+            }
+            let full = u64::from(h.weight(&id.0, be));
+            let steps = u64::try_from(elapsed.as_nanos() * u128::from(RAMP_STEPS) / slow.as_nanos()).unwrap_or(0) + 1;
+            let w = (full * steps).div_ceil(u64::from(RAMP_STEPS)).max(1);
+            h.weights.insert(id.clone(), u32::try_from(w).unwrap_or(u32::MAX));
+        }
+        for id in done {
+            self.ramps.remove(&id);
+        }
     }
 }
 
@@ -184,6 +256,14 @@ services:
     backends:
       web1: {weight: 2}
       web2: {weight: 2}
+  slow:
+    vip: 10.0.0.102
+    port: 80
+    directors: [lb1]
+    health_check: {type: tcp, port: 8080}
+    slow_start: 10s
+    backends:
+      web1: {weight: 10}
   alt:
     vip: 10.0.0.101
     port: 80
@@ -199,16 +279,16 @@ services:
         model::validate(&loaded, &NoFacts).unwrap().cluster
     }
 
-    fn target(board: &Board, addr: &str) -> Target {
-        board.targets().into_iter().map(|(t, _)| t).find(|t| t.address.to_string() == addr).unwrap()
+    fn target(board: &Board, at: &str) -> Target {
+        board.targets().into_iter().map(|(t, _)| t).find(|t| t.to_string() == format!("tcp {at}")).unwrap()
     }
 
     #[test]
     fn one_probe_per_distinct_target_and_no_probe_without_a_check() {
         let b = Board::new(&cluster(), "lb1", None, |_| Status::Unknown);
         let names: Vec<String> = b.targets().iter().map(|(t, _)| t.to_string()).collect();
-        assert_eq!(names, ["tcp 10.0.0.21:80", "tcp 10.0.0.22:80"]);
-        let web1 = target(&b, "10.0.0.21");
+        assert_eq!(names, ["tcp 10.0.0.21:80", "tcp 10.0.0.21:8080", "tcp 10.0.0.22:80"]);
+        let web1 = target(&b, "10.0.0.21:80");
         assert_eq!(b.backends(&web1), [("alt".to_string(), "web1".to_string()), ("http".into(), "web1".into())]);
         assert!(Board::new(&cluster(), "web1", None, |_| Status::Up).targets().is_empty(), "not a director");
     }
@@ -216,39 +296,56 @@ services:
     #[test]
     fn unknown_and_down_targets_are_down_and_a_pass_brings_them_up() {
         let mut b = Board::new(&cluster(), "lb1", None, |_| Status::Unknown);
-        let (h, _) = b.health();
-        assert_eq!(h.down.len(), 3);
-        let web1 = target(&b, "10.0.0.21");
-        assert!(b.record(&web1, Status::Up, Some(7)));
-        let (h, _) = b.health();
-        assert_eq!(h.down.iter().cloned().collect::<Vec<_>>(), [("http".to_string(), "web2".to_string())]);
+        let (h, _) = b.health(Duration::ZERO);
+        assert_eq!(h.down.len(), 4);
+        let web1 = target(&b, "10.0.0.21:80");
+        assert!(b.record(&web1, Status::Up, Some(7), Duration::ZERO));
+        let (h, _) = b.health(Duration::ZERO);
+        let down: Vec<_> = h.down.iter().map(|(s, b)| format!("{s}/{b}")).collect();
+        assert_eq!(down, ["http/web2", "slow/web1"]);
         assert_eq!(h.weights.get(&("alt".to_string(), "web1".to_string())), Some(&7));
     }
 
     #[test]
     fn quorum_with_hysteresis_and_the_previous_board_kept_on_reload() {
         let mut b = Board::new(&cluster(), "lb1", None, |_| Status::Up);
-        let (h, changes) = b.health();
+        let (h, changes) = b.health(Duration::ZERO);
         assert!(h.below_quorum.is_empty() && changes.is_empty(), "weight 4 >= quorum 3");
-        let web2 = target(&b, "10.0.0.22");
-        b.record(&web2, Status::Down, None);
-        let (h, _) = b.health();
+        let web2 = target(&b, "10.0.0.22:80");
+        b.record(&web2, Status::Down, None, Duration::ZERO);
+        let (h, _) = b.health(Duration::ZERO);
         assert!(h.below_quorum.is_empty(), "2 is not below quorum 3 - hysteresis 1");
-        let web1 = target(&b, "10.0.0.21");
-        b.record(&web1, Status::Down, None);
-        let (h, changes) = b.health();
+        let web1 = target(&b, "10.0.0.21:80");
+        b.record(&web1, Status::Down, None, Duration::ZERO);
+        let (h, changes) = b.health(Duration::ZERO);
         assert_eq!(h.below_quorum.iter().collect::<Vec<_>>(), ["http"], "alt keeps its unchecked backend");
         assert_eq!(changes, [QuorumChange { service: "http".into(), gained: false, weight: 0, quorum: 3 }]);
-        b.record(&web1, Status::Up, None);
-        let (h, changes) = b.health();
+        b.record(&web1, Status::Up, None, Duration::ZERO);
+        let (h, changes) = b.health(Duration::ZERO);
         assert!(h.below_quorum.contains("http") && changes.is_empty(), "2 is below quorum 3 + hysteresis 1");
-        b.record(&web2, Status::Up, None);
-        let (h, changes) = b.health();
+        b.record(&web2, Status::Up, None, Duration::ZERO);
+        let (h, changes) = b.health(Duration::ZERO);
         assert!(h.below_quorum.is_empty());
         assert_eq!(changes, [QuorumChange { service: "http".into(), gained: true, weight: 4, quorum: 3 }]);
         let mut again = Board::new(&cluster(), "lb1", Some(&b), |_| Status::Unknown);
         assert_eq!(again.targets(), b.targets(), "statuses kept across a reload");
-        let (h2, changes) = again.health();
+        let (h2, changes) = again.health(Duration::ZERO);
         assert_eq!((h2, changes), (h, vec![]));
+    }
+
+    #[test]
+    fn slow_start_ramps_a_recovered_backend_in_tenths() {
+        let secs = Duration::from_secs;
+        let mut b = Board::new(&cluster(), "lb1", None, |_| Status::Up);
+        let t = b.targets().into_iter().map(|(t, _)| t).find(|t| t.check.port == 8080).unwrap();
+        let slow = ("slow".to_string(), "web1".to_string());
+        assert_eq!(b.health(secs(0)).0.weights.get(&slow), None, "at start-up: no ramp");
+        b.record(&t, Status::Down, None, secs(50));
+        b.record(&t, Status::Up, None, secs(100));
+        assert_eq!(b.health(secs(100)).0.weights.get(&slow), Some(&1));
+        assert_eq!(b.health(secs(105)).0.weights.get(&slow), Some(&6));
+        assert_eq!(b.next_ramp_step(secs(105)), Some(secs(106)));
+        assert_eq!(b.health(secs(110)).0.weights.get(&slow), None, "full weight");
+        assert_eq!(b.next_ramp_step(secs(110)), None);
     }
 }

@@ -275,6 +275,27 @@ pub struct Service {
     /// Health check settings for every backend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
+    /// Several checks per backend, each over `health_check`; a backend is up only when all
+    /// of them pass (keepalived's several checkers per real server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_checks: Option<Vec<HealthCheck>>,
+    /// A recovered backend's weight ramps up over this long (HAProxy's `slowstart`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow_start: Option<Duration>,
+    /// Runs when a backend comes up: `{service}`, `{backend}`, `{address}`, `{port}` are
+    /// substituted (keepalived `notify_up`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_up: Option<Vec<String>>,
+    /// Runs when a backend goes down (keepalived `notify_down`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_down: Option<Vec<String>>,
+    /// Runs when the service regains quorum: `{service}`, `{weight}` substituted
+    /// (keepalived `quorum_up`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum_up: Option<Vec<String>>,
+    /// Runs when the service loses quorum (keepalived `quorum_down`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum_down: Option<Vec<String>>,
     /// Keep a failed backend with weight 0 instead of removing it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inhibit_on_failure: Option<bool>,
@@ -314,6 +335,9 @@ pub struct Backend {
     /// Health check overrides for this backend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
+    /// This backend's own list of checks, instead of the service's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_checks: Option<Vec<HealthCheck>>,
 }
 
 /// The server used while a service is below quorum.

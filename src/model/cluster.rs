@@ -169,6 +169,16 @@ pub struct VirtualService {
     pub hysteresis: u32,
     /// Keep failed backends at weight 0.
     pub inhibit_on_failure: bool,
+    /// A recovered backend's weight ramps up over this long (zero: at once).
+    pub slow_start: Duration,
+    /// Runs when a backend comes up.
+    pub notify_up: Option<Vec<String>>,
+    /// Runs when a backend goes down.
+    pub notify_down: Option<Vec<String>>,
+    /// Runs when the service regains quorum.
+    pub quorum_up: Option<Vec<String>>,
+    /// Runs when the service loses quorum.
+    pub quorum_down: Option<Vec<String>>,
 }
 
 /// A real server of a service.
@@ -186,8 +196,8 @@ pub struct Backend {
     pub weight: u32,
     /// Forwarding method.
     pub forwarding: Forwarding,
-    /// Health check.
-    pub check: Check,
+    /// Health checks; the backend is up only when all pass (none: always up).
+    pub checks: Vec<Check>,
 }
 
 /// The sorry server.

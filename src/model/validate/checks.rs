@@ -189,6 +189,22 @@ fn script(cx: &mut Cx, at: &KeyPath, h: &HealthCheck) -> CheckKind {
     CheckKind::Script { command, dynamic: h.dynamic.unwrap_or(false), user }
 }
 
+/// A command the daemon runs on an event (`notify_up`, `quorum_down`, ...): absolute, and
+/// changeable by root only, like a script check.
+pub fn hook(cx: &mut Cx, at: &KeyPath, command: Option<&Vec<String>>) -> Option<Vec<String>> {
+    let command = command?;
+    match command.first().map(|c| c.trim()) {
+        None | Some("") => cx.error(at, "the command is empty", None),
+        Some(prog) if !prog.starts_with('/') => cx.error(
+            &at.index(0),
+            format!("`{prog}` is not an absolute path"),
+            Some("the daemon runs commands without a shell or PATH; give the full path"),
+        ),
+        Some(prog) => script_file(cx, &at.index(0), Path::new(prog)),
+    }
+    Some(command.clone())
+}
+
 /// The user script checks run as when none is given.
 pub const DEFAULT_SCRIPT_USER: &str = "nobody";
 

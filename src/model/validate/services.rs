@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use crate::family::Family;
 use crate::manifest::KeyPath;
 use crate::manifest::types::{self, Manifest, SchedulerFlag};
-use crate::model::cluster::{Backend, Node, SorryServer, VirtualService, VrrpInstance};
+use crate::model::cluster::{Backend, Check, CheckKind, Node, SorryServer, VirtualService, VrrpInstance};
 use crate::model::ipvs::{self, Forwarding, Persistence, Protocol, ServiceKey};
 
 use super::{Cx, checks, parse, unknown_node_hint};
@@ -89,6 +89,11 @@ fn service(
         quorum: s.quorum.unwrap_or(1),
         hysteresis: s.hysteresis.unwrap_or(0),
         inhibit_on_failure: s.inhibit_on_failure.or(d.inhibit_on_failure).unwrap_or(false),
+        slow_start: super::vrrp::dur(cx, &path.key("slow_start"), s.slow_start.as_ref(), std::time::Duration::ZERO),
+        notify_up: checks::hook(cx, &path.key("notify_up"), s.notify_up.as_ref()),
+        notify_down: checks::hook(cx, &path.key("notify_down"), s.notify_down.as_ref()),
+        quorum_up: checks::hook(cx, &path.key("quorum_up"), s.quorum_up.as_ref()),
+        quorum_down: checks::hook(cx, &path.key("quorum_down"), s.quorum_down.as_ref()),
     };
     mh_table(cx, path, &vs, d.mh_table_size.unwrap_or(MH_TABLE_DEFAULT));
     dr_subnets(cx, path, &vs, nodes);
@@ -340,18 +345,44 @@ fn backend(
     }
     let port = backend_port(cx, at, b, base, forwarding);
     let weight = b.weight.or(m.defaults.weight).unwrap_or(1);
+    let checks = backend_checks(cx, at, m, s, b, port);
+    Some(Backend { name: name.to_string(), node, address, port, weight, forwarding, checks })
+}
+
+/// A backend's checks: `health_check` inherited field by field from defaults, service and
+/// backend; with a `health_checks` list (the backend's, else the service's), one check per
+/// item over that. Checks of type `none` are left out.
+fn backend_checks(
+    cx: &mut Cx,
+    at: &KeyPath,
+    m: &types::Manifest,
+    s: &types::Service,
+    b: &types::Backend,
+    port: u16,
+) -> Vec<Check> {
     let empty = types::HealthCheck::default();
     let present = m.defaults.health_check.is_some() || s.health_check.is_some() || b.health_check.is_some();
     let merged = [&m.defaults.health_check, &s.health_check, &b.health_check]
         .into_iter()
         .fold(empty.clone(), |acc, h| checks::merge(&acc, h.as_ref().unwrap_or(&empty)));
-    let check_path = if b.health_check.is_some() {
-        at.key("health_check")
-    } else {
-        at.parent().and_then(|p| p.parent()).unwrap_or_default().key("health_check")
+    let service_path = at.parent().and_then(|p| p.parent()).unwrap_or_default();
+    let list = match (&b.health_checks, &s.health_checks) {
+        (Some(l), _) => Some((l, at.key("health_checks"))),
+        (None, Some(l)) => Some((l, service_path.key("health_checks"))),
+        (None, None) => None,
     };
-    let check = checks::resolve(cx, &check_path, &merged, present, port);
-    Some(Backend { name: name.to_string(), node, address, port, weight, forwarding, check })
+    let resolved = match list {
+        Some((items, path)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| checks::resolve(cx, &path.index(i), &checks::merge(&merged, item), true, port))
+            .collect(),
+        None => {
+            let path = if b.health_check.is_some() { at.clone() } else { service_path };
+            vec![checks::resolve(cx, &path.key("health_check"), &merged, present, port)]
+        }
+    };
+    resolved.into_iter().filter(|c| c.kind != CheckKind::None).collect()
 }
 
 fn backend_address(
