@@ -16,6 +16,11 @@ static VM: Mutex<()> = Mutex::new(());
 
 /// Runs `script` (a shell snippet, cwd = the repository copy in the guest) in a fresh VM.
 fn in_vm(name: &str, script: &str) {
+    in_vm_with(name, script, &[]);
+}
+
+/// The same, with host programs copied in at the same paths (with their libraries).
+fn in_vm_with(name: &str, script: &str, programs: &[&str]) {
     assert!(common::is_root(), "VM tests need root to install qemu (run tools/test as root)");
     let _one = VM.lock().unwrap_or_else(|e| e.into_inner());
     let root = common::root();
@@ -25,6 +30,10 @@ fn in_vm(name: &str, script: &str) {
     args.extend(add(bin.to_string(), "/usr/local/bin/lbconverge"));
     args.extend(add(root.join("examples").display().to_string(), "/root/repo/examples"));
     args.extend(add(root.join("tests/vm").display().to_string(), "/root/repo/tests/vm"));
+    for p in programs {
+        assert!(std::path::Path::new(p).exists(), "{p} is missing on this host (tools/test installs it)");
+        args.extend(add((*p).to_string(), p));
+    }
     args.extend(["--".into(), "bash".into(), "-c".into(), format!("cd /root/repo && {script}")]);
     let out = Command::new(root.join("tests/vm/ipvs-vm")).args(&args).output().expect("run tests/vm/ipvs-vm");
     let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -82,6 +91,12 @@ fn end_to_end_nat() {
 #[ignore = "needs root and qemu: real IPVS in a VM"]
 fn end_to_end_health_checks() {
     case("e2e-health");
+}
+
+#[test]
+#[ignore = "needs root, qemu and keepalived: real IPVS in a VM"]
+fn health_checks_side_by_side_with_keepalived() {
+    in_vm_with("health-vs-keepalived", ". tests/vm/cases/health-vs-keepalived.sh", &["/usr/sbin/keepalived"]);
 }
 
 #[test]
