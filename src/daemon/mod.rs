@@ -100,6 +100,8 @@ pub struct Daemon<K: Kernel, P: Platform> {
     next_resync: Instant,
     /// Time zero of the pure parts' clocks (slow-start ramps).
     epoch: Instant,
+    /// Health transitions recorded and not applied yet.
+    health_pending: bool,
 }
 
 /// Runs the daemon on this host until SIGTERM or SIGINT.
@@ -156,6 +158,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             live: None,
             next_resync,
             epoch,
+            health_pending: false,
         })
     }
 
@@ -172,7 +175,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             }
             let wake = ramp.map_or(self.next_resync, |r| r.min(self.next_resync));
             let go_on = match events.recv_timeout(wake.saturating_duration_since(Instant::now())) {
-                Ok(e) => self.handle(e),
+                Ok(e) => self.handle_queued(e, events),
                 Err(RecvTimeoutError::Timeout) => true,
                 Err(RecvTimeoutError::Disconnected) => false,
             };
@@ -184,6 +187,25 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
 
     /// Handles one event; false for a stop.
     pub fn handle(&mut self, e: Event) -> bool {
+        let go_on = self.absorb(e);
+        self.flush_health();
+        go_on
+    }
+
+    /// Handles `first` and every event already queued behind it, then applies the health
+    /// transitions among them in one pass (a thousand backends passing their first check
+    /// at start-up are one plan, not a thousand).
+    fn handle_queued(&mut self, first: Event, events: &Receiver<Event>) -> bool {
+        let mut go_on = self.absorb(first);
+        while go_on && let Ok(e) = events.try_recv() {
+            go_on = self.absorb(e);
+        }
+        self.flush_health();
+        go_on
+    }
+
+    /// Takes in one event; health transitions are recorded, applied by [`Self::flush_health`].
+    fn absorb(&mut self, e: Event) -> bool {
         match e {
             Event::Stop => return false,
             Event::Reload => {
@@ -193,6 +215,13 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             Event::Health(r) => self.health_changed(&r),
         }
         true
+    }
+
+    /// Applies the recorded health transitions, if any.
+    fn flush_health(&mut self) {
+        if std::mem::take(&mut self.health_pending) {
+            self.converge_logged();
+        }
     }
 
     /// Re-reads the manifest and switches to it, all or nothing: on any error the running
@@ -263,8 +292,8 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
     }
 
     /// Records a health transition; for every backend it turns up or down (a backend is up
-    /// when all its checks pass) logs one line and runs the service's notify command; then
-    /// applies it at once.
+    /// when all its checks pass) logs one line and runs the service's notify command. The
+    /// change is applied when the queued events have been taken in.
     fn health_changed(&mut self, r: &Report) {
         let t = &r.transition;
         let ids = self.board.backends(&r.target).to_vec();
@@ -286,7 +315,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
                 self.notify_backend(id, up);
             }
         }
-        self.converge_logged();
+        self.health_pending = true;
     }
 
     fn converge_logged(&mut self) {

@@ -1,0 +1,90 @@
+# Health-check benchmark (tools/bench-health), in the VM: N real servers (N addresses on one
+# namespace, one accept loop on 0.0.0.0:8080 answers them all: tests/vm/bench/sink.rs)
+# checked every second with
+# the same settings by `lbconverge run` and by keepalived's checker, one after the other,
+# each in its own director namespace (own IPVS table). Per implementation: the time until
+# every server is in IPVS, the CPU used over a WINDOW (default 30 s) of steady checking,
+# and RSS. Prints `BENCH` lines. Usage: N=1000 KIND=tcp|http WINDOW=30 . health.sh
+. tests/vm/lib.sh
+n=${N:-1000}
+kind=${KIND:-tcp}
+window=${WINDOW:-30}
+modprobe ip_vs
+bridge br0
+for ns in dir srv; do host $ns; done
+wire dir eth0 br0 10.9.255.1/16
+wire srv eth0 br0
+i=0
+: > /tmp/addrs
+while [ "$i" -lt "$n" ]; do
+    echo "addr add 10.9.$((i / 250)).$((i % 250 + 1))/16 dev eth0" >> /tmp/addrs
+    i=$((i + 1))
+done
+ip -n srv -batch /tmp/addrs
+ip netns exec srv /usr/local/bin/lbc-sink 8080 &
+
+# The lbconverge manifest and the keepalived config, from the same list.
+{
+    echo "version: 1"
+    echo "nodes: {dir: {roles: [director], addresses: [10.9.255.1/16], interface: eth0}}"
+    echo "services:"
+    echo "  bench:"
+    echo "    vip: 10.7.0.100"
+    echo "    port: 80"
+    echo "    forwarding: nat"
+    echo "    directors: [dir]"
+    echo "    health_check: {type: $kind, path: /, interval: 1s, timeout: 1s, retries: 1, retry_delay: 1s}"
+    echo "    backends:"
+    awk '{split($3, a, "/"); printf "      b%d: {address: %s, port: 8080}\n", NR, a[1]}' /tmp/addrs
+} > /tmp/bench.yaml
+check_block() {
+    if [ "$kind" = http ]; then
+        printf '        HTTP_GET {\n            url {\n                path /\n                status_code 200\n            }\n            connect_timeout 1\n            retry 1\n            delay_before_retry 1\n        }\n'
+    else
+        printf '        TCP_CHECK {\n            connect_timeout 1\n            retry 1\n            delay_before_retry 1\n        }\n'
+    fi
+}
+{
+    printf 'global_defs {\n    router_id bench\n}\nvirtual_server 10.7.0.100 80 {\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n'
+    block=$(check_block)
+    awk -v block="$block" '{split($3, a, "/"); printf "    real_server %s 8080 {\n        weight 1\n%s\n    }\n", a[1], block}' /tmp/addrs
+    echo "}"
+} > /tmp/bench.conf
+
+dests() { ip netns exec dir ipvsadm -Ln -t 10.7.0.100:80 2>/dev/null | grep -c 'Masq'; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+now_cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }
+
+# measure NAME PID: the time to fill IPVS, then CPU and RSS over the window.
+measure() {
+    name=$1; pid=$2; t0=$(now_cs); k=0
+    echo "bench: $name (pid $pid) filling IPVS with $n $kind-checked servers"
+    while [ "$(dests)" -lt "$n" ]; do
+        k=$((k + 1))
+        if [ "$k" -gt 600 ]; then echo "BENCH $name n=$n kind=$kind FAILED: $(dests) of $n in IPVS after 120 s"; return; fi
+        usleep 200000
+    done
+    fill_ms=$((($(now_cs) - t0) * 10))
+    sleep 3
+    c0=$(ticks "$pid"); s0=$(now_cs)
+    sleep "$window"
+    c1=$(ticks "$pid"); s1=$(now_cs)
+    # CPU ms per 1,000 checks: ticks are 10 ms; N checks per second.
+    cpu=$(awk -v c=$((c1 - c0)) -v s=$((s1 - s0)) -v n="$n" 'BEGIN {printf "%.1f", (c * 10) / (s / 100) / (n / 1000)}')
+    echo "BENCH $name n=$n kind=$kind fill_ms=$fill_ms cpu_ms_per_1000_checks=$cpu rss_kib=$(rss_kib "$pid") in_ipvs=$(dests)"
+}
+
+ip netns exec dir lbconverge --state-dir /var/lib/lbc-bench run /tmp/bench.yaml --node dir > /tmp/run.log 2>&1 &
+RUN=$!
+measure lbconverge "$RUN"
+kill $RUN; wait $RUN
+ip netns exec dir ipvsadm -C
+ip netns exec dir keepalived -n -l -D -C -f /tmp/bench.conf -p /tmp/k.pid -c /tmp/kc.pid > /tmp/keepalived.log 2>&1 &
+KA=$!
+k=0
+while [ ! -s /tmp/kc.pid ] && [ "$k" -lt 100 ]; do usleep 100000; k=$((k + 1)); done
+measure keepalived-checker "$(cat /tmp/kc.pid)"
+echo "BENCH keepalived-parent rss_kib=$(rss_kib "$KA")"
+kill $KA; wait $KA
+echo "ALL PASSED"
