@@ -36,8 +36,10 @@ impl Probes {
         let attempt = async {
             match &t.check.kind {
                 CheckKind::Tcp => tcp(addr).await.map(|_| Outcome::PASS).unwrap_or_else(|e| e),
-                CheckKind::Http { http, tls } => self.http(addr, http, tls.as_ref()).await,
-                CheckKind::Dns { name, qtype } => dns_query(addr, name, *qtype).await,
+                // Boxed: a check's task keeps only a pointer between probes, not the
+                // exchange's state (a thousand idle checks should cost little memory).
+                CheckKind::Http { http, tls } => Box::pin(self.http(addr, http, tls.as_ref())).await,
+                CheckKind::Dns { name, qtype } => Box::pin(dns_query(addr, name, *qtype)).await,
                 CheckKind::Script { .. } | CheckKind::None => Outcome::PASS,
             }
         };
@@ -101,7 +103,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, request: &str, c:
         return Outcome::Fail(format!("send request: {e}"));
     }
     let mut buf = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 8192];
+    let mut chunk = vec![0u8; 8192];
     let mut head = None;
     loop {
         let n = match s.read(&mut chunk).await {
@@ -144,7 +146,7 @@ async fn dns_query(addr: SocketAddr, name: &str, qtype: u16) -> Outcome {
     if let Err(e) = sock.send(&dns::query(id, name, qtype)).await {
         return Outcome::Fail(format!("send query: {e}"));
     }
-    let mut buf = [0u8; 1500];
+    let mut buf = vec![0u8; 1500];
     loop {
         match sock.recv(&mut buf).await {
             Ok(n) => {
