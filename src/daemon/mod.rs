@@ -53,7 +53,7 @@ use crate::kernel::{self, Kernel};
 use crate::load::{self, Loader};
 use crate::model::ipvs::{Service, ServiceKey};
 use crate::model::{self, Cluster, NodeState};
-use crate::plan::{self, Change, Plan};
+use crate::plan::{self, Change};
 use instances::{Changed, Instances};
 
 /// The shortest `--resync`: a shorter one would only re-read the kernel in a busy loop.
@@ -350,8 +350,8 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
     }
 
     /// Applies what the checks changed against the live state read last: IPVS destination
-    /// changes only, then re-reads just the services it touched. Anything else (no state
-    /// read yet, other changes, a failure) falls back to a full reconcile.
+    /// changes only, then updates that state with what was done (no kernel read). Anything
+    /// else (no state read yet, other changes, a failure) falls back to a full reconcile.
     fn converge_fast(&mut self) -> Result<(), ReconcileError> {
         let desired = self.desired()?;
         let Some(mut live) = self.live.take() else { return self.reconcile().map(drop) };
@@ -368,12 +368,10 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             return self.reconcile().map(drop);
         }
         tracing::info!("health: {}", p.summary_line());
-        apply::apply(&p, &mut self.kernel, &Options::default(), &mut LogProgress)?;
-        for key in touched(&p) {
-            let dests = self.kernel.dests(&key)?;
-            if let Some(s) = live.services.get_mut(&key) {
-                s.dests = dests.into_iter().map(|d| (d.key(), d)).collect();
-            }
+        let mut done = Recorded::default();
+        apply::apply(&p, &mut self.kernel, &Options::default(), &mut done)?;
+        for (c, outcome) in &done.0 {
+            patch(&mut live, c, outcome);
         }
         live.owned = p.ledger;
         self.live = Some(live);
@@ -443,17 +441,25 @@ fn initial_status(cluster: &Cluster, serving: &BTreeMap<ServiceKey, Service>, id
     if up { Status::Up } else { Status::Unknown }
 }
 
-/// The IPVS services a plan's destination changes touch.
-fn touched(p: &Plan) -> std::collections::BTreeSet<ServiceKey> {
-    p.changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::AddDest { service, .. } | Change::EditDest { service, .. } | Change::DelDest { service, .. } => {
-                Some(*service)
-            }
-            _ => None,
-        })
-        .collect()
+/// The live state after a destination change apply made, without reading the kernel.
+fn patch(live: &mut NodeState, c: &Change, outcome: &Outcome) {
+    let (key, dest) = match c {
+        Change::AddDest { service, dest } | Change::DelDest { service, dest, .. } => (service, dest),
+        Change::EditDest { service, to, .. } => (service, to),
+        _ => return,
+    };
+    let Some(svc) = live.services.get_mut(key) else { return };
+    match (c, outcome) {
+        (Change::DelDest { .. }, Outcome::Done) => {
+            svc.dests.remove(&dest.key());
+        }
+        (Change::DelDest { .. }, Outcome::Draining { .. }) => {
+            svc.dests.insert(dest.key(), crate::model::ipvs::Dest { weight: 0, ..dest.clone() });
+        }
+        _ => {
+            svc.dests.insert(dest.key(), dest.clone());
+        }
+    }
 }
 
 fn log_quorum(q: &QuorumChange) {
@@ -482,5 +488,17 @@ impl Progress for LogProgress {
     fn start(&mut self, _: usize, _: usize, _: &Change) {}
     fn done(&mut self, _: usize, c: &Change, outcome: &Outcome) {
         tracing::info!(change = %c, outcome = ?outcome, "applied");
+    }
+}
+
+/// Logs each change apply makes and keeps what was done.
+#[derive(Default)]
+struct Recorded(Vec<(Change, Outcome)>);
+
+impl Progress for Recorded {
+    fn start(&mut self, _: usize, _: usize, _: &Change) {}
+    fn done(&mut self, i: usize, c: &Change, outcome: &Outcome) {
+        LogProgress.done(i, c, outcome);
+        self.0.push((c.clone(), outcome.clone()));
     }
 }
