@@ -85,3 +85,15 @@ round_robin() {
 }
 # converged MANIFEST: a plan on every node finds nothing to do.
 converged() { for n in dir rs1 rs2; do exit_is "plan on $n: no changes" 0 lbc $n plan "$1" --node $n --detailed-exitcode; done; }
+# ka_real_server ADDR PORT KIND: a keepalived real_server block with a TCP_CHECK or HTTP_GET
+# (KIND tcp or http) every delay_loop, timeout 1 s, 1 retry 1 s later: the settings of the
+# lbconverge manifests the health cases compare against.
+ka_real_server() {
+    printf '    real_server %s %s {\n        weight 1\n' "$1" "$2"
+    if [ "$3" = http ]; then
+        printf '        HTTP_GET {\n            url {\n                path /\n                status_code 200\n            }\n'
+    else
+        printf '        TCP_CHECK {\n'
+    fi
+    printf '            connect_timeout 1\n            retry 1\n            delay_before_retry 1\n        }\n    }\n'
+}

@@ -37,17 +37,9 @@ ip netns exec srv /usr/local/bin/lbc-sink 8080 &
     echo "    backends:"
     awk '{split($3, a, "/"); printf "      b%d: {address: %s, port: 8080}\n", NR, a[1]}' /tmp/addrs
 } > /tmp/bench.yaml
-check_block() {
-    if [ "$kind" = http ]; then
-        printf '        HTTP_GET {\n            url {\n                path /\n                status_code 200\n            }\n            connect_timeout 1\n            retry 1\n            delay_before_retry 1\n        }\n'
-    else
-        printf '        TCP_CHECK {\n            connect_timeout 1\n            retry 1\n            delay_before_retry 1\n        }\n'
-    fi
-}
 {
     printf 'global_defs {\n    router_id bench\n}\nvirtual_server 10.7.0.100 80 {\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n'
-    block=$(check_block)
-    awk -v block="$block" '{split($3, a, "/"); printf "    real_server %s 8080 {\n        weight 1\n%s\n    }\n", a[1], block}' /tmp/addrs
+    while read -r _ _ cidr _; do ka_real_server "${cidr%/*}" 8080 "$kind"; done < /tmp/addrs
     echo "}"
 } > /tmp/bench.conf
 

@@ -24,41 +24,13 @@ serve rs2 rs2 8080
 serve sorry sorry 8080
 
 mkdir -p /etc/keepalived
-cat > /tmp/kdir.conf <<CONF
-global_defs {
-    router_id kdir
-}
-virtual_server 10.7.0.100 80 {
-    delay_loop 1
-    lb_algo rr
-    lb_kind NAT
-    protocol TCP
-    real_server 10.8.0.11 8080 {
-        weight 1
-        HTTP_GET {
-            url {
-                path /
-                status_code 200
-            }
-            connect_timeout 1
-            retry 1
-            delay_before_retry 1
-        }
-    }
-    real_server 10.8.0.12 8080 {
-        weight 1
-        HTTP_GET {
-            url {
-                path /
-                status_code 200
-            }
-            connect_timeout 1
-            retry 1
-            delay_before_retry 1
-        }
-    }
-}
-CONF
+{
+    printf 'global_defs {\n    router_id kdir\n}\n'
+    printf 'virtual_server 10.7.0.100 80 {\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n'
+    ka_real_server 10.8.0.11 8080 http
+    ka_real_server 10.8.0.12 8080 http
+    echo "}"
+} > /tmp/kdir.conf
 sed 's/interval: 1s, timeout: 1s, retries: 1, retry_delay: 500ms/interval: 1s, timeout: 1s, retries: 1, retry_delay: 1s/' $M > /tmp/m.yaml
 check "the same check settings as keepalived's" grep -q 'retry_delay: 1s' /tmp/m.yaml
 ip netns exec kdir keepalived -n -l -D -C -f /tmp/kdir.conf -p /tmp/k.pid -c /tmp/kc.pid > /tmp/keepalived.log 2>&1 &
