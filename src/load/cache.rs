@@ -1,5 +1,5 @@
 //! A cache of validated manifests in the state directory, keyed by a hash of the manifest
-//! bytes and of this lbconverge build. A GitOps node plans the same manifest over and over
+//! bytes and of this lbconverge build (version, schema, and the executable itself). A GitOps node plans the same manifest over and over
 //! (drift checks, the daemon); parsing and checking a 10,000-service manifest costs far more
 //! than reading the kernel, so a hit saves most of a no-op plan.
 //!
@@ -88,8 +88,19 @@ fn key(bytes: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     h.update(manifest::schema::SCHEMA_TEXT.as_bytes());
+    h.update(build_id().as_bytes());
     h.update(bytes);
     hex(&h.finalize())
+}
+
+/// This executable's size and modification time: an entry written by another build (whose
+/// validated types may differ without the schema differing) is never read.
+fn build_id() -> String {
+    let meta = std::env::current_exe().and_then(std::fs::metadata);
+    match meta.as_ref().map(|m| (m.len(), m.modified())) {
+        Ok((len, Ok(t))) => format!("{len}:{t:?}"),
+        _ => String::new(),
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -338,6 +338,10 @@ pub struct Backend {
     /// This backend's own list of checks, instead of the service's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_checks: Option<Vec<HealthCheck>>,
+    /// Keep this backend at weight 0 when it fails, instead of removing it (default: the
+    /// service's setting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inhibit_on_failure: Option<bool>,
 }
 
 /// The server used while a service is below quorum.

@@ -167,8 +167,6 @@ pub struct VirtualService {
     pub quorum: u32,
     /// Quorum hysteresis.
     pub hysteresis: u32,
-    /// Keep failed backends at weight 0.
-    pub inhibit_on_failure: bool,
     /// A recovered backend's weight ramps up over this long (zero: at once).
     pub slow_start: Duration,
     /// Runs when a backend comes up.
@@ -198,6 +196,8 @@ pub struct Backend {
     pub forwarding: Forwarding,
     /// Health checks; the backend is up only when all pass (none: always up).
     pub checks: Vec<Check>,
+    /// Kept at weight 0 when it fails, instead of removed.
+    pub inhibit_on_failure: bool,
 }
 
 /// The sorry server.

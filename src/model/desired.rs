@@ -150,7 +150,7 @@ fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
     }
     for vs in carried {
         let svc = ipvs_service(vs, health);
-        for be in vs.backends.iter().filter(|be| !vs.inhibit_on_failure && !health.is_up(&vs.name, &be.name)) {
+        for be in vs.backends.iter().filter(|be| !be.inhibit_on_failure && !health.is_up(&vs.name, &be.name)) {
             b.failed.insert((vs.key, crate::model::ipvs::DestKey { addr: be.address, port: be.port }));
         }
         b.state.services.insert(svc.key, svc);
@@ -210,7 +210,7 @@ pub fn ipvs_service(vs: &VirtualService, health: &Health) -> Service {
 
 fn dest_for(vs: &VirtualService, be: &Backend, health: &Health) -> Option<Dest> {
     let up = health.is_up(&vs.name, &be.name);
-    if !up && !vs.inhibit_on_failure {
+    if !up && !be.inhibit_on_failure {
         return None;
     }
     let weight = if up { health.weight(&vs.name, be) } else { 0 };
@@ -292,5 +292,41 @@ fn overrides(b: &mut Builder, c: &Cluster, n: &Node) {
         for (k, v) in layer {
             b.sysctl(k.clone(), v);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest;
+    use crate::model::NoFacts;
+
+    #[test]
+    fn a_failed_backend_leaves_or_stays_at_weight_0_by_its_own_inhibit_setting() {
+        let text = "version: 1
+nodes: {lb: {roles: [director], addresses: [10.0.0.11/24], interface: eth0}}
+services:
+  web:
+    vip: 10.0.0.100
+    port: 80
+    directors: [lb]
+    forwarding: nat
+    inhibit_on_failure: true
+    backends:
+      a: {address: 10.0.0.21, weight: 3}
+      b: {address: 10.0.0.22, weight: 3, inhibit_on_failure: false}
+";
+        let loaded = manifest::parse("m.yaml", ".".into(), text.as_bytes()).unwrap();
+        let cluster = crate::model::validate(&loaded, &NoFacts).unwrap().cluster;
+        let mut health = Health::all_up();
+        for be in ["a", "b"] {
+            health.down.insert(("web".into(), be.into()));
+        }
+        let d = desired(&cluster, "lb", &health).unwrap();
+        let svc = d.state.services.values().next().unwrap();
+        let weights: Vec<(String, u32)> = svc.dests.values().map(|x| (x.address.to_string(), x.weight)).collect();
+        assert_eq!(weights, [("10.0.0.21".to_string(), 0)], "a inhibited at weight 0, b removed");
+        let failed: Vec<String> = d.failed.iter().map(|(_, k)| k.to_string()).collect();
+        assert_eq!(failed, ["10.0.0.22:80"], "b leaves as failed: deleted at once");
     }
 }

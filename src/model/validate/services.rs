@@ -88,7 +88,6 @@ fn service(
         sorry,
         quorum: s.quorum.unwrap_or(1),
         hysteresis: s.hysteresis.unwrap_or(0),
-        inhibit_on_failure: s.inhibit_on_failure.or(d.inhibit_on_failure).unwrap_or(false),
         slow_start: super::vrrp::dur(cx, &path.key("slow_start"), s.slow_start.as_ref(), std::time::Duration::ZERO),
         notify_up: checks::hook(cx, &path.key("notify_up"), s.notify_up.as_ref()),
         notify_down: checks::hook(cx, &path.key("notify_down"), s.notify_down.as_ref()),
@@ -346,7 +345,9 @@ fn backend(
     let port = backend_port(cx, at, b, base, forwarding);
     let weight = b.weight.or(m.defaults.weight).unwrap_or(1);
     let checks = backend_checks(cx, at, m, s, b, port);
-    Some(Backend { name: name.to_string(), node, address, port, weight, forwarding, checks })
+    let inhibit_on_failure =
+        b.inhibit_on_failure.or(s.inhibit_on_failure).or(m.defaults.inhibit_on_failure).unwrap_or(false);
+    Some(Backend { name: name.to_string(), node, address, port, weight, forwarding, checks, inhibit_on_failure })
 }
 
 /// A backend's checks: `health_check` inherited field by field from defaults, service and
