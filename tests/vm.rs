@@ -94,6 +94,12 @@ fn end_to_end_health_checks() {
 }
 
 #[test]
+#[ignore = "needs root and qemu: real IPVS in a VM"]
+fn end_to_end_data_path_health_check() {
+    case("e2e-health-dr");
+}
+
+#[test]
 #[ignore = "needs root, qemu and keepalived: real IPVS in a VM"]
 fn health_checks_side_by_side_with_keepalived() {
     in_vm_with("health-vs-keepalived", ". tests/vm/cases/health-vs-keepalived.sh", &["/usr/sbin/keepalived"]);

@@ -21,11 +21,30 @@ pub struct Target {
     pub address: IpAddr,
     /// The check, with its port and timing.
     pub check: Check,
+    /// For a data-path check: how the probe goes through IPVS.
+    pub via: Option<Via>,
 }
 
-impl fmt::Display for Target {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let at = ipvs::socket_text(&self.address, self.check.port);
+/// The path of a data-path check (`via: ipvs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Via {
+    /// The VIP the probe dials.
+    pub vip: IpAddr,
+    /// The mark that steers it through IPVS to this backend alone.
+    pub mark: u32,
+    /// The director's own address the probe comes from: a DR real server answers it
+    /// directly (from the VIP, which the director holds too, the answer would stay on the
+    /// real server).
+    pub source: IpAddr,
+}
+
+impl Target {
+    /// Where the probe connects: the backend, or the VIP for a data-path check.
+    pub fn dial(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::new(self.via.map_or(self.address, |v| v.vip), self.check.port)
+    }
+
+    fn describe(&self, f: &mut fmt::Formatter<'_>, at: &str) -> fmt::Result {
         match &self.check.kind {
             CheckKind::Http { http, .. } => write!(f, "{} {at}{}", self.check.kind.name(), http.path),
             CheckKind::Script { command, .. } => {
@@ -35,6 +54,17 @@ impl fmt::Display for Target {
                 write!(f, "dns {at} {} {name}", crate::model::dns::qtype_name(*qtype))
             }
             kind => write!(f, "{} {at}", kind.name()),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = ipvs::socket_text(&self.address, self.check.port);
+        self.describe(f, &at)?;
+        match self.via {
+            Some(v) => write!(f, " via ipvs {} mark {}", v.vip, v.mark),
+            None => Ok(()),
         }
     }
 }
@@ -86,10 +116,13 @@ impl Board {
         let services: Vec<VirtualService> =
             cluster.services.values().filter(|s| s.directors.iter().any(|d| d == node)).cloned().collect();
         let mut fanout: BTreeMap<Target, Vec<BackendId>> = BTreeMap::new();
+        let marks = crate::model::desired::probe_marks(cluster);
+        let own = cluster.nodes.get(node);
         for vs in &services {
             for be in &vs.backends {
                 for check in &be.checks {
-                    let t = Target { address: be.address, check: check.clone() };
+                    let via = check.via_ipvs.then(|| via(vs, be, check, &marks, own)).flatten();
+                    let t = Target { address: be.address, check: check.clone(), via };
                     fanout.entry(t).or_default().push((vs.name.clone(), be.name.clone()));
                 }
             }
@@ -208,6 +241,20 @@ impl Board {
             self.ramps.remove(&id);
         }
     }
+}
+
+/// The path of a backend's data-path check from this director, when it has all it needs.
+fn via(
+    vs: &VirtualService,
+    be: &crate::model::cluster::Backend,
+    check: &Check,
+    marks: &BTreeMap<crate::model::desired::ProbePath, u32>,
+    own: Option<&crate::model::cluster::Node>,
+) -> Option<Via> {
+    let (vip, _) = vs.key.vip_port()?;
+    let mark = *marks.get(&(be.address, check.port, be.forwarding))?;
+    let source = own?.address_of(vip.is_ipv6())?;
+    Some(Via { vip, mark, source })
 }
 
 /// Updates a service's quorum from its live weight: lost below `quorum - hysteresis`,

@@ -123,8 +123,9 @@ mod tests {
             retry_delay: Duration::from_millis(10),
             rise: 1,
             fall: 1,
+            via_ipvs: false,
         };
-        Target { address: "127.0.0.1".parse().unwrap(), check }
+        Target { address: "127.0.0.1".parse().unwrap(), check, via: None }
     }
 
     fn wait_for(reports: &Mutex<Vec<Report>>, n: usize) -> Vec<Report> {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
-use super::board::Target;
+use super::board::{Target, Via};
 use super::state::Outcome;
 use super::{dns, http, tls};
 use crate::model::cluster::{CheckKind, HttpCheck, TlsCheck};
@@ -28,18 +28,18 @@ pub struct Probes {
 impl Probes {
     /// Runs one attempt of `t`'s check.
     pub async fn run(&self, t: &Target) -> Outcome {
-        let addr = SocketAddr::new(t.address, t.check.port);
         let limit = t.check.timeout;
         if let CheckKind::Script { command, dynamic, user } = &t.check.kind {
-            return script(command, *dynamic, user, addr, limit).await;
+            return script(command, *dynamic, user, SocketAddr::new(t.address, t.check.port), limit).await;
         }
+        let (addr, via) = (t.dial(), t.via.as_ref());
         let attempt = async {
             match &t.check.kind {
-                CheckKind::Tcp => tcp(addr).await.map(|_| Outcome::PASS).unwrap_or_else(|e| e),
+                CheckKind::Tcp => tcp(addr, via).await.map(|_| Outcome::PASS).unwrap_or_else(|e| e),
                 // Boxed: a check's task keeps only a pointer between probes, not the
                 // exchange's state (a thousand idle checks should cost little memory).
-                CheckKind::Http { http, tls } => Box::pin(self.http(addr, http, tls.as_ref())).await,
-                CheckKind::Dns { name, qtype } => Box::pin(dns_query(addr, name, *qtype)).await,
+                CheckKind::Http { http, tls } => Box::pin(self.http(addr, via, http, tls.as_ref())).await,
+                CheckKind::Dns { name, qtype } => Box::pin(dns_query(addr, via, name, *qtype)).await,
                 CheckKind::Script { .. } | CheckKind::None => Outcome::PASS,
             }
         };
@@ -49,8 +49,8 @@ impl Probes {
         }
     }
 
-    async fn http(&self, addr: SocketAddr, c: &HttpCheck, tls: Option<&TlsCheck>) -> Outcome {
-        let stream = match tcp(addr).await {
+    async fn http(&self, addr: SocketAddr, via: Option<&Via>, c: &HttpCheck, tls: Option<&TlsCheck>) -> Outcome {
+        let stream = match tcp(addr, via).await {
             Ok(s) => s,
             Err(o) => return o,
         };
@@ -79,8 +79,21 @@ impl Probes {
     }
 }
 
-async fn tcp(addr: SocketAddr) -> Result<TcpStream, Outcome> {
-    TcpStream::connect(addr).await.map_err(|e| Outcome::Fail(connect_error(&e)))
+/// Connects; for a data-path check from the director's address, marked for IPVS.
+async fn tcp(addr: SocketAddr, via: Option<&Via>) -> Result<TcpStream, Outcome> {
+    let Some(via) = via else { return TcpStream::connect(addr).await.map_err(|e| Outcome::Fail(connect_error(&e))) };
+    let sock = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() };
+    let sock = sock.map_err(|e| Outcome::Fail(format!("open socket: {e}")))?;
+    set_mark(&sock, via.mark)?;
+    sock.bind(SocketAddr::new(via.source, 0)).map_err(|e| Outcome::Fail(format!("bind to {}: {e}", via.source)))?;
+    sock.connect(addr).await.map_err(|e| Outcome::Fail(connect_error(&e)))
+}
+
+/// `SO_MARK`: the director's IPVS sends the probe to the one backend of the mark's service.
+fn set_mark(sock: &impl std::os::fd::AsRawFd, mark: u32) -> Result<(), Outcome> {
+    let value = libc::c_int::from_ne_bytes(mark.to_ne_bytes());
+    crate::sys::setsockopt_int(sock, libc::SOL_SOCKET, libc::SO_MARK, value)
+        .map_err(|e| Outcome::Fail(format!("mark the probe {mark}: {e}")))
 }
 
 fn connect_error(e: &std::io::Error) -> String {
@@ -132,13 +145,16 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, request: &str, c:
     }
 }
 
-async fn dns_query(addr: SocketAddr, name: &str, qtype: u16) -> Outcome {
-    let bind: SocketAddr =
-        if addr.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { (std::net::Ipv6Addr::UNSPECIFIED, 0).into() };
+async fn dns_query(addr: SocketAddr, via: Option<&Via>, name: &str, qtype: u16) -> Outcome {
+    let any = if addr.is_ipv4() { IpAddr::from([0, 0, 0, 0]) } else { IpAddr::from(std::net::Ipv6Addr::UNSPECIFIED) };
+    let bind = SocketAddr::new(via.map_or(any, |v| v.source), 0);
     let sock = match UdpSocket::bind(bind).await {
         Ok(s) => s,
         Err(e) => return Outcome::Fail(format!("open UDP socket: {e}")),
     };
+    if let Some(Err(o)) = via.map(|v| set_mark(&sock, v.mark)) {
+        return o;
+    }
     if let Err(e) = sock.connect(addr).await {
         return Outcome::Fail(connect_error(&e));
     }

@@ -171,6 +171,7 @@ mod tests {
             retry_delay: ms(1000),
             rise,
             fall,
+            via_ipvs: false,
         }
     }
 

@@ -377,6 +377,16 @@ pub enum CheckType {
     None,
 }
 
+/// Which path a check's probe takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// To the backend's own address.
+    Direct,
+    /// To the VIP, through the director's IPVS, to this backend only (DR and TUN).
+    Ipvs,
+}
+
 /// An accepted HTTP status: a code (`200`) or an inclusive range (`"200-399"`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
@@ -455,6 +465,11 @@ pub struct HealthCheck {
     /// DNS checks: the record type to query (default `SOA`): A, AAAA, NS, SOA, MX, TXT, SRV, PTR, CNAME.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_type: Option<String>,
+    /// `direct` (default), or `ipvs`: the probe goes to the VIP through the director's
+    /// IPVS to this backend alone (a per-backend firewall-mark service), so a DR or TUN real
+    /// server that lost its VIP or ARP settings fails even though its own address answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
 }
 
 /// A check that VRRP instances track (keepalived's `vrrp_script`).

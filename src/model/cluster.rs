@@ -300,4 +300,6 @@ pub struct Check {
     pub rise: u32,
     /// Failures to mark down.
     pub fall: u32,
+    /// The probe goes to the VIP through IPVS to this backend (`via: ipvs`).
+    pub via_ipvs: bool,
 }

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::cluster::{Backend, Cluster, Node, VirtualService};
-use super::ipvs::{Dest, Forwarding, Service};
+use super::ipvs::{Dest, Forwarding, Service, ServiceKey};
 use super::net::{Address, Link, Route};
 use super::state::NodeState;
 use super::sysctl::SysctlKey;
@@ -143,6 +143,7 @@ fn host(ip: IpAddr) -> IpNet {
 
 fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
     let carried: Vec<&VirtualService> = c.services.values().filter(|s| s.directors.contains(&n.name)).collect();
+    probe_services(b, c, n, &carried);
     if !carried.is_empty() {
         for iface in ["all", "default", n.interface.as_str()] {
             b.sysctl(SysctlKey::ipv4_conf(iface, "send_redirects"), "0");
@@ -166,6 +167,63 @@ fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
         for vip in &inst.vips {
             let address = Address { interface: m.vip_interface.clone(), address: *vip, label: None };
             b.delegated.push(Delegated { address, instance: inst.name.clone() });
+        }
+    }
+}
+
+/// A backend as a data-path check reaches it: address, check port, forwarding.
+pub type ProbePath = (IpAddr, u16, Forwarding);
+
+/// The firewall marks of the data-path checks (`via: ipvs`): one per distinct backend path
+/// over the whole cluster, in order, from [`crate::model::ipvs::PROBE_MARKS`].
+pub fn probe_marks(c: &Cluster) -> BTreeMap<ProbePath, u32> {
+    let paths: BTreeSet<ProbePath> = c
+        .services
+        .values()
+        .flat_map(|vs| &vs.backends)
+        .flat_map(|be| be.checks.iter().filter(|ck| ck.via_ipvs).map(move |ck| (be.address, ck.port, be.forwarding)))
+        .collect();
+    let marks = crate::model::ipvs::PROBE_MARKS;
+    paths.into_iter().zip(*marks.start()..=*marks.end()).collect()
+}
+
+/// The firewall-mark services that carry the data-path checks of the services a director
+/// carries: each sends marked probes to its one backend. A DR or TUN real server answers
+/// from the VIP, an address the director holds too, so the director's interface accepts
+/// packets from its own addresses (`accept_local`).
+fn probe_services(b: &mut Builder, c: &Cluster, n: &Node, carried: &[&VirtualService]) {
+    let marks = probe_marks(c);
+    let any_v4 = carried
+        .iter()
+        .flat_map(|vs| &vs.backends)
+        .any(|be| be.address.is_ipv4() && be.checks.iter().any(|ck| ck.via_ipvs));
+    if any_v4 {
+        b.sysctl(SysctlKey::ipv4_conf(&n.interface, "accept_local"), "1");
+    }
+    for vs in carried {
+        for be in &vs.backends {
+            for ck in be.checks.iter().filter(|ck| ck.via_ipvs) {
+                let Some(mark) = marks.get(&(be.address, ck.port, be.forwarding)) else { continue };
+                let key = ServiceKey::Fwmark { family: Family::of(&be.address), mark: *mark };
+                let dest = Dest {
+                    address: be.address,
+                    port: ck.port,
+                    forwarding: be.forwarding,
+                    weight: 1,
+                    upper_threshold: 0,
+                    lower_threshold: 0,
+                    stats: None,
+                };
+                let svc = Service {
+                    key,
+                    scheduler: "rr".into(),
+                    sched_flags: 0,
+                    persistence: None,
+                    one_packet: false,
+                    dests: BTreeMap::from([(dest.key(), dest)]),
+                };
+                b.state.services.insert(key, svc);
+            }
         }
     }
 }
@@ -328,5 +386,52 @@ services:
         assert_eq!(weights, [("10.0.0.21".to_string(), 0)], "a inhibited at weight 0, b removed");
         let failed: Vec<String> = d.failed.iter().map(|(_, k)| k.to_string()).collect();
         assert_eq!(failed, ["10.0.0.22:80"], "b leaves as failed: deleted at once");
+    }
+}
+
+#[cfg(test)]
+mod probe_tests {
+    use super::*;
+    use crate::manifest;
+    use crate::model::NoFacts;
+
+    #[test]
+    fn a_data_path_check_gets_a_marked_service_per_backend_and_accept_local() {
+        let text = "version: 1
+nodes:
+  lb: {roles: [director], addresses: [10.0.0.11/24], interface: eth0}
+  rs1: {roles: [real-server], addresses: [10.0.0.21/24], interface: eth0}
+  rs2: {roles: [real-server], addresses: [10.0.0.22/24], interface: eth0}
+services:
+  web:
+    vip: 10.0.0.100
+    port: 80
+    directors: [lb]
+    health_check: {type: http, via: ipvs}
+    backends: {rs1: {}, rs2: {}}
+  web2:
+    vip: 10.0.0.101
+    port: 80
+    directors: [lb]
+    health_check: {type: http, via: ipvs}
+    backends: {rs1: {}}
+";
+        let loaded = manifest::parse("m.yaml", ".".into(), text.as_bytes()).unwrap();
+        let cluster = crate::model::validate(&loaded, &NoFacts).unwrap().cluster;
+        let marks: Vec<u32> = probe_marks(&cluster).into_values().collect();
+        assert_eq!(marks, [0x4C42_0000, 0x4C42_0001], "one mark per backend path, shared by both services");
+        let d = desired(&cluster, "lb", &Health::all_up()).unwrap();
+        let marked: Vec<String> = d
+            .state
+            .services
+            .values()
+            .filter(|s| matches!(s.key, ServiceKey::Fwmark { .. }))
+            .map(|s| format!("{} -> {}", s.key, s.dests.keys().map(ToString::to_string).collect::<Vec<_>>().join(",")))
+            .collect();
+        assert_eq!(marked, ["fwmark 1279393792 ipv4 -> 10.0.0.21:80", "fwmark 1279393793 ipv4 -> 10.0.0.22:80"]);
+        let accept = SysctlKey::ipv4_conf("eth0", "accept_local");
+        assert_eq!(d.state.sysctls.get(&accept).map(String::as_str), Some("1"));
+        let rs = desired(&cluster, "rs1", &Health::all_up()).unwrap();
+        assert!(!rs.state.sysctls.contains_key(&accept), "only on the director");
     }
 }

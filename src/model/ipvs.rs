@@ -89,6 +89,13 @@ pub enum ServiceKey {
 }
 
 impl ServiceKey {
+    /// The VIP and port of an address service; `None` for a firewall-mark service.
+    pub fn vip_port(&self) -> Option<(IpAddr, u16)> {
+        match self {
+            ServiceKey::Addr { addr, port, .. } => Some((*addr, *port)),
+            ServiceKey::Fwmark { .. } => None,
+        }
+    }
     /// Address family of the service.
     pub fn family(&self) -> Family {
         match self {
@@ -168,6 +175,10 @@ impl<'de> Deserialize<'de> for ServiceKey {
         String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
     }
 }
+
+/// Firewall marks lbconverge gives its own per-backend services for data-path health
+/// checks (`via: ipvs`); manifests may not use them.
+pub const PROBE_MARKS: std::ops::RangeInclusive<u32> = 0x4C42_0000..=0x4C42_FFFF;
 
 /// How the director forwards to a destination (`IP_VS_CONN_F_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -97,3 +97,18 @@ ka_real_server() {
     fi
     printf '            connect_timeout 1\n            retry 1\n            delay_before_retry 1\n        }\n    }\n'
 }
+# ipvs_table NS VIP:PORT: the service's destinations and weights in NS, on one line.
+ipvs_table() {
+    ip netns exec "$1" ipvsadm -Ln -t "$2" 2>/dev/null | awk '$1 == "->" && $2 != "RemoteAddress:Port" {printf "%s=%s ", $2, $4}'
+}
+# within SECONDS NAME PORT WANT: `table PORT` (defined by the case) becomes WANT within
+# SECONDS (100 ms polls); the time it took is printed.
+within() {
+    limit=$1; name=$2; port=$3; want=$4; i=0
+    while [ "$(table "$port")" != "$want" ]; do
+        i=$((i + 1))
+        if [ "$i" -gt $((limit * 10)) ]; then fail "$name: $(table "$port") after ${limit}s, want $want"; return; fi
+        usleep 100000
+    done
+    pass "$name after $((i * 100)) ms"
+}

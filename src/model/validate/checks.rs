@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::manifest::KeyPath;
-use crate::manifest::types::{CheckType, HealthCheck, StatusSpec};
+use crate::manifest::types::{CheckType, HealthCheck, StatusSpec, Via};
 use crate::model::cluster::{Check, CheckKind, HttpCheck, TlsCheck};
 
 use super::vrrp::dur;
@@ -35,7 +35,8 @@ pub fn merge(base: &HealthCheck, over: &HealthCheck) -> HealthCheck {
         dynamic,
         user,
         query_name,
-        query_type
+        query_type,
+        via
     )
 }
 
@@ -65,7 +66,11 @@ pub fn resolve(cx: &mut Cx, at: &KeyPath, h: &HealthCheck, present: bool, port: 
         retry_delay: dur(cx, &at.key("retry_delay"), h.retry_delay.as_ref(), Duration::from_secs(1)),
         rise: h.rise.unwrap_or(1),
         fall: h.fall.unwrap_or(1),
+        via_ipvs: h.via == Some(Via::Ipvs),
     };
+    if check.via_ipvs && matches!(check.kind, CheckKind::Script { .. } | CheckKind::None) {
+        cx.error(&at.key("via"), "only tcp, http, https and dns checks can go through IPVS", None);
+    }
     if check.timeout.is_zero() || check.interval.is_zero() {
         cx.error(at, "interval and timeout must be more than 0", None);
     }

@@ -137,6 +137,17 @@ fn vip_key(cx: &mut Cx, path: &KeyPath, s: &types::Service, d: &types::Defaults,
 }
 
 fn mark_key(cx: &mut Cx, path: &KeyPath, s: &types::Service, mark: u64) -> Option<Base> {
+    if u32::try_from(mark).is_ok_and(|m| ipvs::PROBE_MARKS.contains(&m)) {
+        cx.error(
+            &path.key("fwmark"),
+            format!(
+                "marks {} to {} are lbconverge's own (data-path health checks)",
+                ipvs::PROBE_MARKS.start(),
+                ipvs::PROBE_MARKS.end()
+            ),
+            Some("use another mark"),
+        );
+    }
     if s.port.is_some() || s.protocol.is_some() {
         cx.error(
             path,
@@ -347,6 +358,14 @@ fn backend(
     let checks = backend_checks(cx, at, m, s, b, port);
     let inhibit_on_failure =
         b.inhibit_on_failure.or(s.inhibit_on_failure).or(m.defaults.inhibit_on_failure).unwrap_or(false);
+    let through_ipvs = checks.iter().any(|c| c.via_ipvs);
+    if through_ipvs && (!matches!(forwarding, Forwarding::Dr | Forwarding::Tun) || base.key.vip_port().is_none()) {
+        cx.error(
+            at,
+            "a check `via: ipvs` needs a service with a VIP and port, and dr or tun forwarding",
+            Some("a NAT real server is checked on its own address already; use `via: direct`"),
+        );
+    }
     Some(Backend { name: name.to_string(), node, address, port, weight, forwarding, checks, inhibit_on_failure })
 }
 

@@ -21,18 +21,7 @@ serve rs2 rs2 8080
 serve sorry sorry 8080
 for n in rs1 rs2; do exit_is "apply on $n" 0 lbc $n apply $M --node $n --auto-approve --quiet; done
 
-# table PORT: the service's destinations and weights on one line.
-table() { ip netns exec dir ipvsadm -Ln -t "10.7.0.100:$1" 2>/dev/null | awk '$1 == "->" && $2 != "RemoteAddress:Port" {printf "%s=%s ", $2, $4}'; }
-# within SECONDS NAME PORT WANT: the table of PORT becomes WANT within SECONDS (100 ms polls).
-within() {
-    limit=$1; name=$2; port=$3; want=$4; i=0
-    while [ "$(table "$port")" != "$want" ]; do
-        i=$((i + 1))
-        if [ "$i" -gt $((limit * 10)) ]; then fail "$name: $(table "$port") after ${limit}s, want $want"; return; fi
-        usleep 100000
-    done
-    pass "$name after $((i * 100)) ms"
-}
+table() { ipvs_table dir "10.7.0.100:$1"; }
 both="10.8.0.11:8080=1 10.8.0.12:8080=1 "
 httpd_pid() { for p in $(ip netns pids "$1"); do grep -q httpd "/proc/$p/cmdline" 2>/dev/null && echo "$p"; done; }
 
