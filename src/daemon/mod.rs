@@ -102,6 +102,8 @@ pub struct Daemon<K: Kernel, P: Platform> {
     epoch: Instant,
     /// Health transitions recorded and not applied yet.
     health_pending: bool,
+    /// When the next slow-start step is due (since `epoch`).
+    ramp_due: Option<Duration>,
 }
 
 /// Runs the daemon on this host until SIGTERM or SIGINT.
@@ -159,6 +161,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             next_resync,
             epoch,
             health_pending: false,
+            ramp_due: None,
         })
     }
 
@@ -169,11 +172,12 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             if Instant::now() >= self.next_resync {
                 self.reconcile_logged();
             }
-            let ramp = self.board.next_ramp_step(self.epoch.elapsed()).map(|d| self.epoch + d);
-            if ramp.is_some_and(|r| Instant::now() >= r) {
+            // A slow start's next step, once due, is applied; then the one after is due.
+            if self.ramp_due.is_some_and(|r| self.epoch.elapsed() >= r) {
                 self.converge_logged();
             }
-            let wake = ramp.map_or(self.next_resync, |r| r.min(self.next_resync));
+            self.ramp_due = self.board.next_ramp_step(self.epoch.elapsed());
+            let wake = self.ramp_due.map_or(self.next_resync, |r| (self.epoch + r).min(self.next_resync));
             let go_on = match events.recv_timeout(wake.saturating_duration_since(Instant::now())) {
                 Ok(e) => self.handle_queued(e, events),
                 Err(RecvTimeoutError::Timeout) => true,

@@ -30,21 +30,31 @@ RUN=$!
 within 20 "both real servers join after their first check" 80 "$both"
 within 5 "inhibit service: both at their weight" 81 "$both"
 within 5 "quorum service: both, no sorry server" 82 "$both"
+within 5 "slow start: both at full weight from the start" 83 "10.8.0.11:8080=10 10.8.0.12:8080=10 "
 round_robin
 
 kill $(httpd_pid rs2)
 within 5 "rs2 leaves the service" 80 "10.8.0.11:8080=1 "
 within 2 "inhibit_on_failure: rs2 at weight 0" 81 "10.8.0.11:8080=1 10.8.0.12:8080=0 "
 within 2 "below quorum: only the sorry server" 82 "10.8.0.13:8080=1 "
+within 2 "slow start service: rs2 out" 83 "10.8.0.11:8080=10 "
 fetch 10 http://10.7.0.100/ > /tmp/after
 check "every request after the removal is served by rs1" test "$(grep -c '^rs1$' /tmp/after)" = 10
 check "the sorry server answers below quorum" test "$(fetch 1 http://10.7.0.100:82/)" = sorry
-check "applied at once, without re-reading the kernel" grep -q 'health: Node dir: 1 to add, 1 to change, 3 to destroy' /tmp/run.log
+check "applied at once, without re-reading the kernel" grep -q 'health: Node dir: 1 to add, 1 to change, 4 to destroy' /tmp/run.log
 check "the transition is logged" grep -q 'backend down service=web backend=rs2 check=http 10.8.0.12:8080/ reason=connect refused' /tmp/run.log
 
 ip netns exec rs2 busybox httpd -p 8080 -h /srv/rs2
 within 5 "rs2 is back" 80 "$both"
 within 2 "inhibit_on_failure: rs2 back at its weight" 81 "$both"
+# slow_start 4s: rs2 comes back at a tenth of its weight and grows a tenth every 0.4 s.
+ramping() { w=$(table 83 | sed -n 's/.*10.8.0.12:8080=\([0-9]*\) .*/\1/p'); [ -n "$w" ] && [ "$w" -lt 10 ]; }
+k=0; seen=""
+while [ "$k" -lt 50 ]; do ramping && seen="$seen $w"; [ "$(table 83)" = "10.8.0.11:8080=10 10.8.0.12:8080=10 " ] && [ -n "$seen" ] && break; k=$((k + 1)); usleep 100000; done
+echo "slow start weights seen:$seen"
+check "slow start: rs2 came back below its weight" test -n "$seen"
+check "slow start: its weight grew in steps" test "$(echo $seen | tr ' ' '\n' | sort -u | wc -l)" -ge 3
+within 6 "slow start: rs2 reaches its full weight" 83 "10.8.0.11:8080=10 10.8.0.12:8080=10 "
 # The sorry server is alive: it drains (weight 0) rather than losing its clients.
 within 2 "quorum back: the real servers replace the sorry server" 82 "${both}10.8.0.13:8080=0 "
 
