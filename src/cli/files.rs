@@ -100,12 +100,16 @@ fn read_text(path: &Path, what: &'static str) -> Result<String, FileError> {
 /// Reads a live-state snapshot (the YAML `lbconverge show` prints).
 pub fn load_snapshot(path: &Path) -> Result<NodeState, FileError> {
     let text = read_text(path, "snapshot")?;
-    let file = path.display().to_string();
+    parse_snapshot(&path.display().to_string(), &text)
+}
+
+/// Parses the text of a snapshot; `file` names it in problems. Empty text is an empty host.
+pub fn parse_snapshot(file: &str, text: &str) -> Result<NodeState, FileError> {
     if text.trim().is_empty() {
         return Ok(NodeState::default());
     }
-    serde_saphyr::from_str_with_options::<NodeState>(&text, manifest::options()).map_err(|e| {
-        let mut p: Problem = manifest::saphyr_problem(&file, &e);
+    serde_saphyr::from_str_with_options::<NodeState>(text, manifest::options()).map_err(|e| {
+        let mut p: Problem = manifest::saphyr_problem(file, &e);
         p.hint = Some("a snapshot has the keys services, addresses, routes, links, sysctls and owned, as `lbconverge show` prints them".into());
         FileError::Snapshot(Box::new(p))
     })
@@ -114,7 +118,12 @@ pub fn load_snapshot(path: &Path) -> Result<NodeState, FileError> {
 /// Reads a saved plan (`plan --out`).
 pub fn load_plan(path: &Path) -> Result<Plan, FileError> {
     let text = read_text(path, "plan file")?;
-    let plan: Plan = serde_json::from_str(&text).map_err(|source| FileError::NotAPlan {
+    parse_plan(path, &text)
+}
+
+/// Parses the text of a saved plan; `path` names it in errors.
+pub fn parse_plan(path: &Path, text: &str) -> Result<Plan, FileError> {
+    let plan: Plan = serde_json::from_str(text).map_err(|source| FileError::NotAPlan {
         path: path.to_path_buf(),
         line: source.line(),
         column: source.column(),
