@@ -63,6 +63,10 @@ fn every_bad_manifest_fails_with_its_location_and_no_panic() {
     // Git checkouts give files the umask's mode; this case needs "readable by others".
     let world = root().join("tests/bad/secrets/world.pass");
     std::fs::set_permissions(&world, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    for private in ["nine.pass", "empty.pass"] {
+        let f = root().join("tests/bad/secrets").join(private);
+        std::fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    }
     // A FIFO cannot be committed; this case needs one (reading it would block forever).
     let fifo = root().join("tests/bad/secrets/fifo.pass");
     if !fifo.exists() {
@@ -160,4 +164,51 @@ fn run_refuses_a_resync_below_one_second() {
         );
         assert!(stderr.starts_with(&want), "{stderr}");
     }
+}
+
+/// What only the node's own host can tell (its addresses, interfaces, environment, the
+/// commands it would run) passes `validate` and stops `plan` before it prints anything:
+/// tests/bad/host/*.yaml planned on this host, snapshot-*.yaml against examples/live/empty.yaml.
+#[test]
+fn plan_refuses_a_host_that_cannot_carry_the_node() {
+    let state = std::env::temp_dir().join(format!("lbc-host-plan-{}", std::process::id()));
+    let dir = root().join("tests/bad/host");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 2);
+    let mut mismatches = Vec::new();
+    for f in files {
+        let path = rel(&f);
+        let name = f.file_stem().unwrap().to_string_lossy().into_owned();
+        let v = lbconverge(&["validate", &path]);
+        if v.status.code() != Some(0) {
+            mismatches.push(format!(
+                "validate {path}: exit {:?}, want 0: {}",
+                v.status.code(),
+                String::from_utf8_lossy(&v.stderr)
+            ));
+        }
+        let mut args = vec!["--state-dir", state.to_str().unwrap(), "plan", &path, "--node", "lvs01"];
+        if name.starts_with("snapshot-") {
+            args.extend(["--live", "examples/live/empty.yaml"]);
+        }
+        let p = lbconverge(&args);
+        if p.status.code() != Some(1) || !p.stdout.is_empty() {
+            mismatches.push(format!(
+                "plan {path}: exit {:?} (want 1), stdout {:?}",
+                p.status.code(),
+                String::from_utf8_lossy(&p.stdout)
+            ));
+        }
+        let stderr = String::from_utf8_lossy(&p.stderr).into_owned();
+        if let Some(m) = check_golden(&format!("tests/bad/host/{name}.err"), &stderr) {
+            mismatches.push(m);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&state);
+    assert_no_mismatch(mismatches);
 }

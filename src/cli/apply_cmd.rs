@@ -71,7 +71,7 @@ fn color() -> bool {
 fn fresh_plan(a: &ApplyArgs, k: &mut LinuxKernel, state_dir: &Path) -> Result<(Plan, String), CliError> {
     let manifest = a.manifest.as_deref().ok_or_else(|| CliError::Usage("give a MANIFEST or --plan FILE".into()))?;
     let (cluster, live) = super::manifest_and_kernel(manifest, a.node.as_deref(), k, state_dir)?;
-    Ok((plan_for(&cluster, a.node.as_deref(), &live)?, live.source))
+    Ok((plan_for(manifest, &cluster, a.node.as_deref(), &live)?, live.source))
 }
 
 fn saved_plan(file: &Path, k: &mut LinuxKernel) -> Result<Plan, CliError> {

@@ -226,11 +226,20 @@ pub struct Live {
     pub state: NodeState,
     /// How to name it in output.
     pub source: String,
+    /// It is this host's kernel (not a snapshot): the host itself is checked too.
+    pub on_host: bool,
 }
 
-/// Node, desired state and plan for a manifest against the live state.
-pub fn plan_for(cluster: &Cluster, node: Option<&str>, live: &Live) -> Result<plan::Plan, CliError> {
+/// Node, desired state and plan for the manifest at `path` against the live state, after
+/// checking that the host can carry the node (nothing is planned for a host that cannot).
+pub fn plan_for(
+    path: &std::path::Path,
+    cluster: &Cluster,
+    node: Option<&str>,
+    live: &Live,
+) -> Result<plan::Plan, CliError> {
     let node = load::pick_node(cluster, node, &live.state, &live.source)?;
+    load::preflight(path, cluster, &node, &live.state, live.on_host)?;
     let desired =
         model::desired(cluster, &node, &Health::all_up()).ok_or_else(|| load::unknown_node(cluster, &node))?;
     Ok(plan::plan(&desired, &live.state))
@@ -241,14 +250,14 @@ fn plan_cmd(a: &PlanArgs, state_dir: &std::path::Path) -> Result<Exit, CliError>
         Some(snapshot) => {
             let cluster = load_uncached(&a.manifest)?;
             let state = files::load_snapshot(snapshot)?;
-            (cluster, Live { state, source: snapshot.display().to_string() })
+            (cluster, Live { state, source: snapshot.display().to_string(), on_host: false })
         }
         None => {
             let mut k = crate::kernel::linux::LinuxKernel::new(state_dir.to_path_buf());
             manifest_and_kernel(&a.manifest, a.node.as_deref(), &mut k, state_dir)?
         }
     };
-    let p = plan_for(&cluster, a.node.as_deref(), &live)?;
+    let p = plan_for(&a.manifest, &cluster, a.node.as_deref(), &live)?;
     emit_plan(&p, &live.source, a)
 }
 
@@ -260,7 +269,7 @@ pub fn manifest_and_kernel(
     state_dir: &std::path::Path,
 ) -> Result<(Cluster, Live), CliError> {
     let (validated, state) = load::with_live(&Loader::cached(state_dir), manifest, node, k)?;
-    Ok((warned(validated), Live { state, source: "this host's kernel".into() }))
+    Ok((warned(validated), Live { state, source: "this host's kernel".into(), on_host: true }))
 }
 
 fn emit_plan(p: &plan::Plan, source: &str, a: &PlanArgs) -> Result<Exit, CliError> {

@@ -136,6 +136,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         let (validated, live) = load::with_live(&loader, &opts.manifest, opts.node.as_deref(), &mut kernel)?;
         log_warnings(&validated.warnings);
         let node = load::pick_node(&validated.cluster, opts.node.as_deref(), &live, "this host")?;
+        load::preflight(&opts.manifest, &validated.cluster, &node, &live, true)?;
         tracing::info!(node = %node, manifest = %opts.manifest.display(), "lbconverge run starting");
         let cluster = validated.cluster;
         let mut instances = Instances::new(stoppers);
@@ -235,6 +236,8 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         if !validated.cluster.nodes.contains_key(&self.node) {
             return Err(DaemonError::NodeGone { node: self.node.clone() });
         }
+        let host = self.host_view()?;
+        load::preflight(&self.opts.manifest, &validated.cluster, &self.node, &host, true)?;
         let staged = self.instances.stage(spec::specs(&validated.cluster, &self.node)?, &self.platform)?;
         log_warnings(&validated.warnings);
         let serving = self.serving();
@@ -245,6 +248,12 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         self.board = board;
         self.engine.set(self.board.targets());
         Ok(changed)
+    }
+
+    /// This host's addresses and interfaces, what a reload's preflight needs to see.
+    fn host_view(&mut self) -> Result<NodeState, DaemonError> {
+        let addresses = self.kernel.addresses()?.into_iter().map(|a| (a.key(), a)).collect();
+        Ok(NodeState { addresses, links: self.kernel.links()?, ..NodeState::default() })
     }
 
     /// The IPVS services now: from the state read last, else from the kernel.

@@ -4,10 +4,7 @@
 //! running across a manifest reload.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::net::IpAddr;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -77,7 +74,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             (true, None) => None,
             _ => n.address_of(v6),
         };
-        let track_scripts = inst
+        let track_scripts = m
             .track_scripts
             .iter()
             .filter_map(|(name, w)| cluster.track_scripts.get(name).map(|s| (name.clone(), (*w, s.clone()))))
@@ -104,43 +101,22 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             garp_repeat: inst.garp_repeat,
             notify: inst.notify.clone(),
             track_scripts,
-            track_interfaces: inst.track_interfaces.clone(),
+            track_interfaces: m.track_interfaces.clone(),
         });
     }
     Ok(out)
 }
 
-/// The most a password file may hold; the first line is the password.
-const MAX_SECRET_FILE: u64 = 4096;
-
 /// Reads a PASS password: the first line of its file, or its environment variable.
 fn password(s: &Secret) -> Result<[u8; 8], SecretError> {
     let text = match s {
         Secret::Env(var) => std::env::var(var).map_err(|_| SecretError::EnvUnset { var: var.clone() })?,
-        Secret::File(path) => first_line(path)?,
+        Secret::File(path) => crate::load::facts::first_line(path)
+            .map_err(|source| SecretError::Read { path: path.to_path_buf(), source })?
+            .ok_or_else(|| SecretError::NotRegular { path: path.to_path_buf() })?,
     };
-    let text = text.trim_end_matches(['\r', '\n']);
-    if text.is_empty() || text.len() > 8 {
-        return Err(SecretError::Length { len: text.len() });
-    }
+    let text = crate::model::preflight::password_text(&text).map_err(|len| SecretError::Length { len })?;
     Ok(crate::vrrp::packet::password(text))
-}
-
-/// The first line of a secret file. The file is opened without blocking and must be a
-/// regular file: a FIFO would hang the daemon in `open`, a device would never end.
-fn first_line(path: &Path) -> Result<String, SecretError> {
-    let read = |source| SecretError::Read { path: path.to_path_buf(), source };
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(read)?;
-    if !file.metadata().map_err(read)?.is_file() {
-        return Err(SecretError::NotRegular { path: path.to_path_buf() });
-    }
-    let mut text = String::new();
-    file.take(MAX_SECRET_FILE).read_to_string(&mut text).map_err(read)?;
-    Ok(text.lines().next().unwrap_or_default().to_string())
 }
 
 #[cfg(test)]

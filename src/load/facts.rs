@@ -20,11 +20,19 @@ impl Facts for HostFacts {
             Err(e) => FileFact::Unreadable(e.to_string()),
         }
     }
-    fn env_is_set(&self, name: &str) -> bool {
-        std::env::var_os(name).is_some()
+    fn secret_text(&self, path: &Path) -> Option<String> {
+        first_line(path).ok().flatten()
+    }
+    fn env(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
     }
     fn script(&self, path: &Path) -> ScriptFact {
         let Ok(real) = std::fs::canonicalize(path) else { return ScriptFact::Missing };
+        match std::fs::metadata(&real) {
+            Ok(m) if m.is_file() && m.mode() & 0o111 != 0 => {}
+            Ok(_) => return ScriptFact::NotExecutable,
+            Err(_) => return ScriptFact::Missing,
+        }
         for p in real.ancestors() {
             let Ok(m) = std::fs::metadata(p) else { return ScriptFact::Missing };
             let why = if m.mode() & 0o002 != 0 {
@@ -43,6 +51,23 @@ impl Facts for HostFacts {
     fn user_exists(&self, name: &str) -> bool {
         crate::sys::user_ids(name).is_some()
     }
+}
+
+/// The most a password file may hold; the first line is the password.
+const MAX_SECRET_FILE: u64 = 4096;
+
+/// The first line of a secret file; `None` when it is not a regular file. The file is
+/// opened without blocking: a FIFO would hang the caller in `open`, a device never end.
+pub fn first_line(path: &Path) -> std::io::Result<Option<String>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC).open(path)?;
+    if !file.metadata()?.is_file() {
+        return Ok(None);
+    }
+    let mut text = String::new();
+    file.take(MAX_SECRET_FILE).read_to_string(&mut text)?;
+    Ok(Some(text.lines().next().unwrap_or_default().to_string()))
 }
 
 /// Facts that remember being asked.
@@ -67,9 +92,13 @@ impl Facts for Recorded<'_> {
         self.asked.set(true);
         self.inner.secret_file(path)
     }
-    fn env_is_set(&self, name: &str) -> bool {
+    fn secret_text(&self, path: &Path) -> Option<String> {
         self.asked.set(true);
-        self.inner.env_is_set(name)
+        self.inner.secret_text(path)
+    }
+    fn env(&self, name: &str) -> Option<String> {
+        self.asked.set(true);
+        self.inner.env(name)
     }
     fn script(&self, path: &Path) -> ScriptFact {
         self.asked.set(true);

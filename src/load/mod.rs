@@ -143,3 +143,41 @@ pub fn unknown_node(c: &Cluster, node: &str) -> LoadError {
 fn node_names(c: &Cluster) -> String {
     c.nodes.keys().cloned().collect::<Vec<_>>().join(", ")
 }
+
+/// Checks that this host can carry `node` (see [`model::preflight`]); `on_host` is false
+/// for a snapshot of another machine. Problems are located in the manifest at `path`,
+/// which is parsed again only when there are some.
+pub fn preflight(path: &Path, c: &Cluster, node: &str, live: &NodeState, on_host: bool) -> Result<(), LoadError> {
+    let host = facts::HostFacts;
+    let facts: Option<&dyn model::Facts> = if on_host { Some(&host) } else { None };
+    let found = model::preflight::preflight(c, node, live, facts);
+    if found.is_empty() {
+        return Ok(());
+    }
+    let file = path.display().to_string();
+    let loaded = manifest::read(path).ok().and_then(|b| {
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        manifest::parse(&file, dir, &b).ok()
+    });
+    let problems = found
+        .into_iter()
+        .map(|f| {
+            let mut p = match &loaded {
+                Some(l) => l.problem(manifest::Severity::Error, f.path, f.message),
+                None => manifest::Problem {
+                    severity: manifest::Severity::Error,
+                    file: file.clone(),
+                    pos: None,
+                    path: f.path,
+                    message: f.message,
+                    hint: None,
+                },
+            };
+            p.hint = f.hint;
+            p
+        })
+        .collect::<Vec<_>>();
+    let mut problems = problems;
+    problems.sort_by(|a, b| (a.pos, &a.path, &a.message).cmp(&(b.pos, &b.path, &b.message)));
+    Err(LoadError::Manifest(Problems(problems)))
+}

@@ -52,9 +52,10 @@ impl fmt::Display for Problem {
         if !self.path.0.is_empty() {
             write!(f, "{}: ", self.path)?;
         }
-        f.write_str(&self.message)?;
+        super::yaml::write_name(f, &self.message)?;
         if let Some(h) = &self.hint {
-            write!(f, "\n  hint: {h}")?;
+            f.write_str("\n  hint: ")?;
+            super::yaml::write_name(f, h)?;
         }
         Ok(())
     }

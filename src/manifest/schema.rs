@@ -126,8 +126,33 @@ fn describe(loaded: &Loaded, root: &Value, schema: &Value, e: &jsonschema::Valid
         K::MinItems { limit } | K::MinProperties { limit } => {
             vec![at(path, format!("needs at least {limit} entr{}", plural_y(*limit)), None)]
         }
+        K::OneOfNotValid { .. } | K::AnyOf { .. } => {
+            vec![alternatives(e.instance(), schema, sub.as_ref(), |m, h| at(path.clone(), m, Some(h)))]
+        }
         _ => vec![at(path, e.to_string(), None)],
     }
+}
+
+/// A value that matches none of a `oneOf`/`anyOf`: the allowed words when the alternatives
+/// are constants (with a suggestion for a near miss such as `DR`), else the allowed types.
+fn alternatives(got: &Value, schema: &Value, sub: Option<&Value>, at: impl Fn(String, String) -> Problem) -> Problem {
+    let alts: Vec<Value> = sub
+        .and_then(|s| s.get("oneOf").or_else(|| s.get("anyOf")))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(|x| resolve(schema, x).clone()).collect())
+        .unwrap_or_default();
+    let words: Vec<String> = alts.iter().filter_map(|a| a.get("const")?.as_str().map(str::to_string)).collect();
+    if !words.is_empty() && words.len() == alts.len() {
+        let text = got.as_str().unwrap_or_default();
+        let hint = match words.iter().find(|w| w.eq_ignore_ascii_case(text)) {
+            Some(w) => format!("did you mean `{w}`? (words are lower case)"),
+            None => format!("use one of: {}", words.join(", ")),
+        };
+        return at(format!("{} is not allowed here", short(got)), hint);
+    }
+    let types: Vec<String> = alts.iter().filter_map(|a| a.get("type")?.as_str().map(type_word)).collect();
+    let want = if types.is_empty() { "another kind of value".to_string() } else { types.join(" or ") };
+    at(format!("expected {want}, found {}", kind_of(got)), "see `lbconverge schema` for this key".to_string())
 }
 
 fn plural_y(n: u64) -> &'static str {
@@ -218,9 +243,8 @@ fn kind_of(v: &Value) -> String {
     }
 }
 
-fn type_words(kind: &jsonschema::error::TypeKind) -> String {
-    use jsonschema::error::TypeKind;
-    let word = |t: &jsonschema::JsonType| match t.to_string().as_str() {
+fn type_word(t: &str) -> String {
+    match t {
         "integer" => "an integer".to_string(),
         "object" => "a mapping".to_string(),
         "array" => "a list".to_string(),
@@ -228,7 +252,12 @@ fn type_words(kind: &jsonschema::error::TypeKind) -> String {
         "boolean" => "true or false".to_string(),
         "number" => "a number".to_string(),
         other => other.to_string(),
-    };
+    }
+}
+
+fn type_words(kind: &jsonschema::error::TypeKind) -> String {
+    use jsonschema::error::TypeKind;
+    let word = |t: &jsonschema::JsonType| type_word(&t.to_string());
     match kind {
         TypeKind::Single(t) => word(t),
         TypeKind::Multiple(set) => set.iter().map(|t| word(&t)).collect::<Vec<_>>().join(" or "),

@@ -558,6 +558,13 @@ pub struct VrrpMember {
     /// Advert interface for this member only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interface: Option<String>,
+    /// Track scripts of this member only, beside (or overriding the weight of) the
+    /// instance's: a check of a service only this director runs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub track_scripts: BTreeMap<String, TrackWeight>,
+    /// Tracked interfaces of this member only, beside (or overriding) the instance's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub track_interfaces: BTreeMap<String, TrackWeight>,
 }
 
 /// VRRPv2 authentication.

@@ -195,13 +195,39 @@ impl fmt::Display for KeyPath {
         }
         for (i, step) in self.0.iter().enumerate() {
             match step {
-                Step::Key(k) if i == 0 => f.write_str(k)?,
-                Step::Key(k) => write!(f, ".{k}")?,
+                Step::Key(k) if i == 0 => write_name(f, k)?,
+                Step::Key(k) => {
+                    f.write_str(".")?;
+                    write_name(f, k)?
+                }
                 Step::Index(n) => write!(f, "[{n}]")?,
             }
         }
         Ok(())
     }
+}
+
+/// Writes text with control and invisible formatting characters escaped, so that a name
+/// can never forge a line or reorder text in a message.
+pub fn write_name(f: &mut impl fmt::Write, k: &str) -> fmt::Result {
+    for c in k.chars() {
+        if is_hidden(c) { write!(f, "{}", c.escape_unicode())? } else { f.write_char(c)? }
+    }
+    Ok(())
+}
+
+/// [`write_name`] into a string.
+pub fn shown(k: &str) -> String {
+    let mut s = String::with_capacity(k.len());
+    let _ = write_name(&mut s, k);
+    s
+}
+
+/// Control characters and the invisible ones that change how text reads (bidirectional
+/// overrides, zero-width characters, byte-order mark).
+pub fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
 
 fn child<'a>(node: &'a Located, step: &Step) -> Option<&'a Located> {

@@ -100,10 +100,6 @@ pub struct VrrpInstance {
     pub unicast_peers: Option<Vec<IpAddr>>,
     /// The VIPs with their prefix.
     pub vips: Vec<IpNet>,
-    /// Track script name -> weight.
-    pub track_scripts: BTreeMap<String, i32>,
-    /// Tracked interface -> weight.
-    pub track_interfaces: BTreeMap<String, i32>,
     /// Gratuitous ARPs / NAs on becoming master.
     pub garp_repeat: u32,
     /// Notify command.
@@ -119,6 +115,10 @@ pub struct Member {
     pub interface: String,
     /// Interface holding the VIPs on this member.
     pub vip_interface: String,
+    /// Track script name -> weight: the instance's, with this member's over them.
+    pub track_scripts: BTreeMap<String, i32>,
+    /// Tracked interface -> weight: the instance's, with this member's over them.
+    pub track_interfaces: BTreeMap<String, i32>,
 }
 
 /// A track script.

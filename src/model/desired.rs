@@ -157,7 +157,8 @@ fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
         b.state.services.insert(svc.key, svc);
         forward(b, vs);
         if vs.vrrp_instance.is_none() {
-            for vip in &vs.vips {
+            // A VIP that is the director's own address (classic LVS-NAT) is already held.
+            for vip in vs.vips.iter().filter(|v| !n.addresses.iter().any(|a| a.addr() == **v)) {
                 b.address(Address { interface: n.interface.clone(), address: host(*vip), label: None });
             }
         }
@@ -358,6 +359,26 @@ mod tests {
     use super::*;
     use crate::manifest;
     use crate::model::NoFacts;
+
+    #[test]
+    fn a_static_vip_that_is_the_directors_own_address_is_not_added_again() {
+        let text = "version: 1
+nodes: {lb: {roles: [director], addresses: [10.0.0.11/24], interface: eth0}}
+services:
+  web:
+    vip: 10.0.0.11
+    port: 80
+    directors: [lb]
+    forwarding: nat
+    backends:
+      a: {address: 10.0.0.21}
+";
+        let loaded = manifest::parse("m.yaml", ".".into(), text.as_bytes()).unwrap();
+        let cluster = crate::model::validate(&loaded, &NoFacts).unwrap().cluster;
+        let d = desired(&cluster, "lb", &Health::all_up()).unwrap();
+        assert!(d.state.addresses.is_empty(), "{:?}", d.state.addresses);
+        assert_eq!(d.state.services.len(), 1);
+    }
 
     #[test]
     fn a_failed_backend_leaves_or_stays_at_weight_0_by_its_own_inhibit_setting() {

@@ -1,6 +1,5 @@
 //! Health check settings: inherited field by field from defaults, service and backend.
 
-use std::path::Path;
 use std::time::Duration;
 
 use crate::manifest::KeyPath;
@@ -8,7 +7,7 @@ use crate::manifest::types::{CheckType, HealthCheck, StatusSpec, Via};
 use crate::model::cluster::{Check, CheckKind, HttpCheck, TlsCheck};
 
 use super::vrrp::dur;
-use super::{Cx, FileFact, ScriptFact};
+use super::{Cx, FileFact};
 
 /// Overlays `over` on `base`, field by field.
 pub fn merge(base: &HealthCheck, over: &HealthCheck) -> HealthCheck {
@@ -182,20 +181,17 @@ fn script(cx: &mut Cx, at: &KeyPath, h: &HealthCheck) -> CheckKind {
             format!("`{prog}` is not an absolute path"),
             Some("the daemon runs commands without a shell or PATH; give the full path"),
         ),
-        Some(prog) => script_file(cx, &at.key("command").index(0), Path::new(prog)),
+        Some(_) => {}
     }
-    if user.is_empty() || !cx.facts.user_exists(&user) {
-        cx.warn(
-            &at.key("user"),
-            format!("user `{user}` does not exist on this machine; the check fails where it is missing"),
-            Some("create the user on the directors, or set health_check.user"),
-        );
+    if user.is_empty() || user.chars().any(|c| c.is_whitespace() || c == ':' || c.is_control()) {
+        cx.error(&at.key("user"), format!("`{}` is not a user name", crate::manifest::yaml::shown(&user)), None);
     }
     CheckKind::Script { command, dynamic: h.dynamic.unwrap_or(false), user }
 }
 
-/// A command the daemon runs on an event (`notify_up`, `quorum_down`, ...): absolute, and
-/// changeable by root only, like a script check.
+/// A command the daemon runs (`notify_up`, a VRRP `notify`, a track script, ...): absolute,
+/// since it runs without a shell or PATH. Whether it exists and is safe on the node is
+/// checked there, by `plan` ([`crate::model::preflight`]).
 pub fn hook(cx: &mut Cx, at: &KeyPath, command: Option<&Vec<String>>) -> Option<Vec<String>> {
     let command = command?;
     match command.first().map(|c| c.trim()) {
@@ -205,31 +201,13 @@ pub fn hook(cx: &mut Cx, at: &KeyPath, command: Option<&Vec<String>>) -> Option<
             format!("`{prog}` is not an absolute path"),
             Some("the daemon runs commands without a shell or PATH; give the full path"),
         ),
-        Some(prog) => script_file(cx, &at.index(0), Path::new(prog)),
+        Some(_) => {}
     }
     Some(command.clone())
 }
 
 /// The user script checks run as when none is given.
 pub const DEFAULT_SCRIPT_USER: &str = "nobody";
-
-/// keepalived's `enable_script_security`: the daemon runs the command as root's delegate, so
-/// nobody but root may be able to change it.
-fn script_file(cx: &mut Cx, at: &KeyPath, prog: &Path) {
-    match cx.facts.script(prog) {
-        ScriptFact::Safe => {}
-        ScriptFact::Missing => cx.warn(
-            at,
-            format!("{} does not exist on this machine; the check fails where it is missing", prog.display()),
-            None,
-        ),
-        ScriptFact::Unsafe { path, why } => cx.error(
-            at,
-            format!("{} may be changed by others: {} is {why}", prog.display(), path.display()),
-            Some("make the script and every directory above it owned by root and writable by root only"),
-        ),
-    }
-}
 
 fn dns(cx: &mut Cx, at: &KeyPath, h: &HealthCheck) -> CheckKind {
     let mut name = h.query_name.clone().unwrap_or_else(|| ".".into());

@@ -19,8 +19,10 @@ use super::cluster::Cluster;
 pub trait Facts {
     /// The state of a secret file.
     fn secret_file(&self, path: &Path) -> FileFact;
-    /// Returns true if and only if the environment variable is set.
-    fn env_is_set(&self, name: &str) -> bool;
+    /// The first line of a secret file, when it can be read.
+    fn secret_text(&self, path: &Path) -> Option<String>;
+    /// The value of an environment variable, when it is set.
+    fn env(&self, name: &str) -> Option<String>;
     /// Whether a command may be run by the daemon as root's delegate: it and every
     /// directory above it must be owned by root and writable by nobody else.
     fn script(&self, path: &Path) -> ScriptFact;
@@ -33,6 +35,8 @@ pub trait Facts {
 pub enum ScriptFact {
     /// It does not exist here (the manifest may describe other machines).
     Missing,
+    /// It exists but is not an executable regular file.
+    NotExecutable,
     /// It, or a directory above it, is not root's alone.
     Unsafe {
         /// The file or directory at fault.
@@ -64,8 +68,11 @@ impl Facts for NoFacts {
     fn secret_file(&self, _: &Path) -> FileFact {
         FileFact::Missing
     }
-    fn env_is_set(&self, _: &str) -> bool {
-        false
+    fn secret_text(&self, _: &Path) -> Option<String> {
+        None
+    }
+    fn env(&self, _: &str) -> Option<String> {
+        None
     }
     fn script(&self, _: &Path) -> ScriptFact {
         ScriptFact::Missing
@@ -89,6 +96,7 @@ pub fn validate(loaded: &Loaded, facts: &dyn Facts) -> Result<Validated, Problem
     let mut cx = Cx { loaded, facts, problems: Vec::new() };
     let m = &loaded.manifest;
     let root = KeyPath::root();
+    names(&mut cx, m);
     let nodes = nodes::nodes(&mut cx, &root.key("nodes"), &m.nodes);
     let (director_sysctls, real_server_sysctls) = nodes::role_sysctls(&mut cx, &m.role_sysctls);
     let track_scripts = vrrp::track_scripts(&mut cx, &root.key("track_scripts"), &m.track_scripts);
@@ -136,6 +144,29 @@ impl Cx<'_> {
     /// The directory relative secret paths start from.
     fn manifest_dir(&self) -> &Path {
         &self.loaded.dir
+    }
+}
+
+/// Every name the manifest declares is printed in plans, logs and hook arguments: it must
+/// not be empty nor hold control or invisible characters (a name could forge a plan line).
+fn names(cx: &mut Cx, m: &crate::manifest::Manifest) {
+    let root = KeyPath::root();
+    let mut all: Vec<(KeyPath, &String)> = Vec::new();
+    all.extend(m.cluster.iter().map(|c| (root.key("cluster"), c)));
+    all.extend(m.nodes.keys().map(|k| (root.key("nodes").key(k), k)));
+    all.extend(m.vrrp.keys().map(|k| (root.key("vrrp").key(k), k)));
+    all.extend(m.services.keys().map(|k| (root.key("services").key(k), k)));
+    all.extend(m.track_scripts.keys().map(|k| (root.key("track_scripts").key(k), k)));
+    for (path, name) in all {
+        if name.trim().is_empty() {
+            cx.error(&path, "a name may not be empty", None);
+        } else if name.chars().any(crate::manifest::yaml::is_hidden) {
+            cx.error(
+                &path,
+                format!("the name `{}` holds a control or invisible character", crate::manifest::yaml::shown(name)),
+                Some("names appear in plans and logs; use letters, digits, `-`, `_` and `.`"),
+            );
+        }
     }
 }
 

@@ -96,6 +96,7 @@ fn service(
     };
     mh_table(cx, path, &vs, d.mh_table_size.unwrap_or(MH_TABLE_DEFAULT));
     dr_subnets(cx, path, &vs, nodes);
+    static_vips(cx, path, &vs, nodes);
     Some(vs)
 }
 
@@ -266,13 +267,7 @@ fn ownership(
     match (owner, explicit) {
         (Some(i), None) => (Some(i.name.clone()), i.members.keys().cloned().collect()),
         (Some(i), Some(list)) => {
-            for (n, d) in list.iter().enumerate() {
-                if !i.members.contains_key(d) {
-                    let msg =
-                        format!("director `{d}` is not a member of VRRP instance `{}`, which holds this VIP", i.name);
-                    cx.error(&path.key("directors").index(n), msg, None);
-                }
-            }
+            vrrp_directors(cx, &path.key("directors"), i, &list);
             (Some(i.name.clone()), list)
         }
         (None, Some(list)) if s.directors.as_ref().is_some_and(Vec::is_empty) => {
@@ -290,6 +285,53 @@ fn ownership(
             );
             (None, Vec::new())
         }
+    }
+}
+
+/// `directors` beside a VRRP instance: every member may become master and receive the
+/// VIP's traffic, so each must carry the service; the list then says nothing new.
+fn vrrp_directors(cx: &mut Cx, at: &KeyPath, i: &VrrpInstance, list: &[String]) {
+    for (n, d) in list.iter().enumerate() {
+        if !i.members.contains_key(d) {
+            let msg = format!("director `{d}` is not a member of VRRP instance `{}`, which holds this VIP", i.name);
+            cx.error(&at.index(n), msg, None);
+        }
+    }
+    let left_out: Vec<&str> = i.members.keys().filter(|m| !list.contains(m)).map(String::as_str).collect();
+    if !left_out.is_empty() {
+        let msg = format!(
+            "VRRP instance `{}` holds this VIP, so {} would receive its traffic as master without carrying the service",
+            i.name,
+            left_out.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+        );
+        cx.error(at, msg, Some("remove `directors`: a service whose VIP VRRP holds is carried by every member"));
+    } else if list.len() == i.members.len() {
+        cx.warn(
+            at,
+            format!("`directors` repeats the members of VRRP instance `{}`, which holds this VIP", i.name),
+            Some("remove it: a service whose VIP VRRP holds is carried by every member"),
+        );
+    }
+}
+
+/// A static VIP (no VRRP) is added to every director that carries it: it may be a node's
+/// own address only when that node is the one director (the classic LVS-NAT director).
+fn static_vips(cx: &mut Cx, path: &KeyPath, vs: &VirtualService, nodes: &BTreeMap<String, Node>) {
+    if vs.vrrp_instance.is_some() {
+        return;
+    }
+    let at = if vs.key.vip_port().is_some() { path.key("vip") } else { path.key("vips") };
+    for vip in &vs.vips {
+        let Some(owner) = nodes.values().find(|n| n.addresses.iter().any(|a| a.addr() == *vip)) else { continue };
+        if vs.directors.len() == 1 && vs.directors[0] == owner.name {
+            continue;
+        }
+        let msg = if vs.directors.contains(&owner.name) {
+            format!("VIP {vip} is director `{}`'s own address, but the other directors would add it too", owner.name)
+        } else {
+            format!("VIP {vip} is node `{}`'s address; the directors would add it and take its traffic", owner.name)
+        };
+        cx.error(&at, msg, Some("use an address no node has as the VIP"));
     }
 }
 
@@ -353,9 +395,9 @@ fn backend(
             None,
         );
     }
-    let port = backend_port(cx, at, b, base, forwarding);
+    let (port, check_port) = backend_port(cx, at, b, base, forwarding);
     let weight = b.weight.or(m.defaults.weight).unwrap_or(1);
-    let checks = backend_checks(cx, at, m, s, b, port);
+    let checks = backend_checks(cx, at, m, s, b, check_port);
     let inhibit_on_failure =
         b.inhibit_on_failure.or(s.inhibit_on_failure).or(m.defaults.inhibit_on_failure).unwrap_or(false);
     let through_ipvs = checks.iter().any(|c| c.via_ipvs);
@@ -439,7 +481,8 @@ fn backend_address(
     }
 }
 
-fn backend_port(cx: &mut Cx, at: &KeyPath, b: &types::Backend, base: &Base, forwarding: Forwarding) -> u16 {
+/// The backend's port in IPVS, and the port its checks use by default.
+fn backend_port(cx: &mut Cx, at: &KeyPath, b: &types::Backend, base: &Base, forwarding: Forwarding) -> (u16, u16) {
     let svc_port = match base.key {
         ServiceKey::Addr { port, .. } => port,
         ServiceKey::Fwmark { .. } => 0,
@@ -453,7 +496,15 @@ fn backend_port(cx: &mut Cx, at: &KeyPath, b: &types::Backend, base: &Base, forw
         let msg = format!("{} forwarding cannot change the port ({svc_port} -> {port})", forwarding.word());
         cx.error(&at.key("port"), msg, Some("use the service's port, or `forwarding: nat`"));
     }
-    port
+    if svc_port == 0 && port != 0 && matches!(forwarding, Forwarding::Dr | Forwarding::Tun) {
+        let msg = format!(
+            "a firewall-mark service's {} real server receives each packet on its own port; port {port} is not used by IPVS (set to 0, as keepalived does)",
+            forwarding.word()
+        );
+        cx.warn(&at.key("port"), msg, Some("checks still use it by default; to say so, set health_check.port instead"));
+        return (0, port);
+    }
+    (port, port)
 }
 
 fn nat_gateway(cx: &mut Cx, path: &KeyPath, s: &types::Service, backends: &[Backend]) -> Option<IpAddr> {
@@ -503,19 +554,35 @@ fn mh_table(cx: &mut Cx, path: &KeyPath, vs: &VirtualService, table: u32) {
 }
 
 fn dr_subnets(cx: &mut Cx, path: &KeyPath, vs: &VirtualService, nodes: &BTreeMap<String, Node>) {
-    for b in vs.backends.iter().filter(|b| b.forwarding == Forwarding::Dr) {
-        for d in vs.directors.iter().filter_map(|d| nodes.get(d)) {
-            if !d.addresses.iter().any(|net| net.contains(&b.address)) {
-                let msg = format!(
-                    "DR real server {} is not on a subnet of director `{}`; direct routing needs both on one link",
-                    b.address, d.name
-                );
-                cx.warn(
-                    &path.key("backends").key(&b.name),
-                    msg,
-                    Some("use `forwarding: tun` or `nat` for servers behind a router"),
-                );
-            }
+    // Directors by the DR backends off their subnets: one warning per group, so that 5,000
+    // servers behind two directors are two lines at most, not 10,000.
+    let mut groups: BTreeMap<Vec<usize>, Vec<&str>> = BTreeMap::new();
+    for d in vs.directors.iter().filter_map(|d| nodes.get(d)) {
+        let off: Vec<usize> = (0..vs.backends.len())
+            .filter(|&i| {
+                let b = &vs.backends[i];
+                b.forwarding == Forwarding::Dr && !d.addresses.iter().any(|net| net.contains(&b.address))
+            })
+            .collect();
+        if !off.is_empty() {
+            groups.entry(off).or_default().push(&d.name);
         }
+    }
+    for (off, directors) in groups {
+        let off: Vec<&Backend> = off.iter().map(|&i| &vs.backends[i]).collect();
+        let whom = match directors.as_slice() {
+            [one] => format!("director `{one}`"),
+            many => format!("directors {}", many.iter().map(|d| format!("`{d}`")).collect::<Vec<_>>().join(", ")),
+        };
+        let (at, what) = match off.as_slice() {
+            [b] => (path.key("backends").key(&b.name), format!("DR real server {} is", b.address)),
+            many => {
+                let first: Vec<String> = many.iter().take(3).map(|b| b.address.to_string()).collect();
+                let more = if many.len() > 3 { ", ..." } else { "" };
+                (path.key("backends"), format!("{} DR real servers ({}{more}) are", many.len(), first.join(", ")))
+            }
+        };
+        let msg = format!("{what} not on a subnet of {whom}; direct routing needs both on one link");
+        cx.warn(&at, msg, Some("use `forwarding: tun` or `nat` for servers behind a router"));
     }
 }

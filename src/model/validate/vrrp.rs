@@ -23,9 +23,7 @@ pub fn track_scripts(
         let path = at.key(name);
         let interval = dur(cx, &path.key("interval"), t.interval.as_ref(), Duration::from_secs(2));
         let timeout = dur(cx, &path.key("timeout"), t.timeout.as_ref(), interval);
-        if t.command.first().is_none_or(|c| c.trim().is_empty()) {
-            cx.error(&path.key("command"), "the command is empty", None);
-        }
+        super::checks::hook(cx, &path.key("command"), Some(&t.command));
         let script = TrackScript {
             command: t.command.clone(),
             interval,
@@ -81,23 +79,12 @@ fn instance(
     let version = u8::try_from(i.version.unwrap_or(3)).unwrap_or(u8::MAX);
     let vips = vips(cx, &path.key("vips"), &i.vips, version);
     let advert = advert(cx, &path.key("advert_interval"), i.advert_interval.as_ref(), version);
-    let members = members(cx, path, i, nodes, &vips);
+    let members = members(cx, path, i, nodes, &vips, scripts);
+    vip_owners(cx, &path.key("vips"), &vips, &members, nodes);
+    idle_weights(cx, path, i, &members);
     let auth = auth(cx, &path.key("authentication"), i.authentication.as_ref(), version);
     let unicast_peers = peers(cx, &path.key("unicast_peers"), i.unicast_peers.as_ref(), nodes, &vips);
-    for s in i.track_scripts.keys() {
-        if !scripts.contains_key(s) {
-            let hint = match scripts.keys().cloned().collect::<Vec<_>>() {
-                names if names.is_empty() => "define it under the top-level `track_scripts`".to_string(),
-                names => format!("define it under the top-level `track_scripts` (defined: {})", names.join(", ")),
-            };
-            cx.error(&path.key("track_scripts").key(s), format!("unknown track script `{s}`"), Some(&hint));
-        }
-    }
-    for s in i.track_interfaces.keys() {
-        if let Err(e) = parse::interface(s) {
-            cx.error(&path.key("track_interfaces").key(s), e, None);
-        }
-    }
+    tracked(cx, path, &i.track_scripts, &i.track_interfaces, scripts);
     Some(VrrpInstance {
         name: name.to_string(),
         vrid: u8::try_from(i.vrid).unwrap_or(0),
@@ -109,11 +96,80 @@ fn instance(
         auth,
         unicast_peers,
         vips,
-        track_scripts: i.track_scripts.iter().map(|(k, w)| (k.clone(), w.weight)).collect(),
-        track_interfaces: i.track_interfaces.iter().map(|(k, w)| (k.clone(), w.weight)).collect(),
         garp_repeat: i.garp_repeat.unwrap_or(5),
-        notify: i.notify.clone(),
+        notify: super::checks::hook(cx, &path.key("notify"), i.notify.as_ref()),
     })
+}
+
+/// A tracked object whose weight can never change which member is master: a failing
+/// script that leaves the master above every other member, or a passing one that leaves a
+/// lower member below. Compared with the other members' base priorities (equal priorities
+/// go to the higher address, so a tie may change the election and is not reported).
+fn idle_weights(cx: &mut Cx, path: &KeyPath, i: &types::VrrpInstance, members: &BTreeMap<String, Member>) {
+    for (name, m) in members {
+        let Some(top) = members.iter().filter(|(o, _)| *o != name).map(|(_, o)| i32::from(o.priority)).max() else {
+            continue;
+        };
+        let p = i32::from(m.priority);
+        let objects = m
+            .track_scripts
+            .iter()
+            .map(|o| ("track_scripts", o))
+            .chain(m.track_interfaces.iter().map(|o| ("track_interfaces", o)));
+        for (kind, (object, &w)) in objects {
+            let moved = (p + w).clamp(1, 254);
+            let idle = (w < 0 && p > top && moved > top) || (w > 0 && p < top && moved < top);
+            if !idle {
+                continue;
+            }
+            let own = i.members.get(name).is_some_and(|mm| match kind {
+                "track_scripts" => mm.track_scripts.contains_key(object),
+                _ => mm.track_interfaces.contains_key(object),
+            });
+            let at = if own { path.key("members").key(name) } else { path.clone() };
+            let (when, side) = if w < 0 { ("failing", "above") } else { ("passing", "below") };
+            let msg = format!(
+                "weight {w} never changes the election: {when}, `{object}` moves `{name}` from {p} to {moved}, still {side} the other members' highest priority {top}"
+            );
+            cx.warn(
+                &at.key(kind).key(object),
+                msg,
+                Some("choose a weight that crosses the other members' priority, or 0 for FAULT"),
+            );
+        }
+    }
+}
+
+/// Checks the names of tracked scripts and interfaces (of an instance or a member).
+fn tracked(
+    cx: &mut Cx,
+    path: &KeyPath,
+    track_scripts: &BTreeMap<String, types::TrackWeight>,
+    track_interfaces: &BTreeMap<String, types::TrackWeight>,
+    scripts: &BTreeMap<String, TrackScript>,
+) {
+    for s in track_scripts.keys() {
+        if !scripts.contains_key(s) {
+            let hint = match scripts.keys().cloned().collect::<Vec<_>>() {
+                names if names.is_empty() => "define it under the top-level `track_scripts`".to_string(),
+                names => format!("define it under the top-level `track_scripts` (defined: {})", names.join(", ")),
+            };
+            cx.error(&path.key("track_scripts").key(s), format!("unknown track script `{s}`"), Some(&hint));
+        }
+    }
+    for s in track_interfaces.keys() {
+        if let Err(e) = parse::interface(s) {
+            cx.error(&path.key("track_interfaces").key(s), e, None);
+        }
+    }
+}
+
+/// The instance's tracked objects with the member's over them, as name -> weight.
+fn weights(
+    instance: &BTreeMap<String, types::TrackWeight>,
+    member: &BTreeMap<String, types::TrackWeight>,
+) -> BTreeMap<String, i32> {
+    instance.iter().chain(member).map(|(k, w)| (k.clone(), w.weight)).collect()
 }
 
 fn vips(cx: &mut Cx, at: &KeyPath, list: &[String], version: u8) -> Vec<IpNet> {
@@ -163,6 +219,7 @@ fn members(
     i: &types::VrrpInstance,
     nodes: &BTreeMap<String, Node>,
     vips: &[IpNet],
+    scripts: &BTreeMap<String, TrackScript>,
 ) -> BTreeMap<String, Member> {
     let mut out = BTreeMap::new();
     for (name, m) in &i.members {
@@ -187,12 +244,46 @@ fn members(
         }
         let vip_interface = i.vip_interface.clone().unwrap_or(interface.clone());
         let priority = u8::try_from(m.priority).unwrap_or(255);
-        out.insert(name.clone(), Member { priority, interface, vip_interface });
+        tracked(cx, &at, &m.track_scripts, &m.track_interfaces, scripts);
+        let track_scripts = weights(&i.track_scripts, &m.track_scripts);
+        let track_interfaces = weights(&i.track_interfaces, &m.track_interfaces);
+        out.insert(name.clone(), Member { priority, interface, vip_interface, track_scripts, track_interfaces });
     }
     if let Some(Err(e)) = i.interface.as_deref().map(parse::interface) {
         cx.error(&path.key("interface"), e, None);
     }
     out
+}
+
+/// A VIP that is some node's own address: only that node, as a member at priority 255 (the
+/// address owner), may hold it; anyone else would take the address from it.
+fn vip_owners(
+    cx: &mut Cx,
+    at: &KeyPath,
+    vips: &[IpNet],
+    members: &BTreeMap<String, Member>,
+    nodes: &BTreeMap<String, Node>,
+) {
+    for (n, vip) in vips.iter().enumerate() {
+        let Some(owner) = nodes.values().find(|o| o.addresses.iter().any(|a| a.addr() == vip.addr())) else {
+            continue;
+        };
+        let msg = match members.get(&owner.name) {
+            Some(m) if m.priority == 255 => continue,
+            Some(m) => format!(
+                "VIP {} is member `{}`'s own address, but at priority {} another member can take it from that node",
+                vip.addr(),
+                owner.name,
+                m.priority
+            ),
+            None => format!(
+                "VIP {} is node `{}`'s address, which is not a member: the master would take it from that node",
+                vip.addr(),
+                owner.name
+            ),
+        };
+        cx.error(&at.index(n), msg, Some("use an address no node has as the VIP (or make its owner priority 255)"));
+    }
 }
 
 fn check_priority(cx: &mut Cx, at: &KeyPath, priority: u32, node: &Node, vips: &[IpNet]) {
@@ -261,7 +352,13 @@ fn secret_file(cx: &mut Cx, at: &KeyPath, path: &std::path::Path) {
             let msg = format!("secret file {} is readable by others (mode {:04o})", path.display(), mode & 0o7777);
             cx.error(at, msg, Some(&format!("chmod 600 {}", path.display())))
         }
-        FileFact::Mode(_) => {}
+        FileFact::Mode(_) => {
+            if let Some(Err((message, hint))) =
+                cx.facts.secret_text(path).map(|t| crate::model::preflight::password_problem(&t))
+            {
+                cx.error(at, format!("secret file {}: {message}", path.display()), Some(&hint));
+            }
+        }
     }
 }
 

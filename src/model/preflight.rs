@@ -1,0 +1,343 @@
+//! What a node's host must offer before `apply` or `run` may act for it, checked by `plan`
+//! first: the host holds the node's address, every interface the node names exists, the
+//! VRRP passwords it needs can be read and are usable, and every command it would run is
+//! absolute, present, executable and changeable by root alone. Pure: the host comes in as
+//! its live state and [`Facts`].
+//!
+//! ```text
+//! preflight(&Cluster, node, &NodeState, Some(&dyn Facts)) -> Vec<Finding>   on the node itself
+//! preflight(&Cluster, node, &NodeState, None)             -> Vec<Finding>   a snapshot: links only
+//! ```
+
+use std::path::Path;
+
+use crate::manifest::KeyPath;
+
+use super::cluster::{CheckKind, Cluster, Node, Secret};
+use super::state::NodeState;
+use super::validate::{Facts, ScriptFact};
+
+/// One thing the host lacks, at the manifest key it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The manifest key.
+    pub path: KeyPath,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+/// Checks `node` against its host. `facts` is `None` when the live state is a snapshot of
+/// another machine: only what the snapshot shows (its interfaces) is checked then.
+pub fn preflight(c: &Cluster, node: &str, live: &NodeState, facts: Option<&dyn Facts>) -> Vec<Finding> {
+    let Some(n) = c.nodes.get(node) else { return Vec::new() };
+    let mut out = Vec::new();
+    if !live.links.is_empty() {
+        interfaces(&mut out, c, n, live);
+    }
+    if let Some(facts) = facts {
+        address(&mut out, n, live);
+        secrets(&mut out, c, n, facts);
+        for (path, command, user) in commands(c, n) {
+            command_file(&mut out, &path, &command, facts);
+            if let Some(user) = user.filter(|u| !facts.user_exists(u)) {
+                let msg = format!("the script check runs as user `{user}`, who does not exist on this host");
+                out.push(finding(path, msg, "create the user, or set health_check.user to one that exists"));
+            }
+        }
+    }
+    out
+}
+
+fn finding(path: KeyPath, message: String, hint: &str) -> Finding {
+    Finding { path, message, hint: Some(hint.to_string()) }
+}
+
+/// The host holds at least one of the node's addresses (else the plan is for another host).
+fn address(out: &mut Vec<Finding>, n: &Node, live: &NodeState) {
+    let held = live.addresses.keys().any(|k| n.addresses.iter().any(|a| a.addr() == k.address.addr()));
+    if !held && !n.addresses.is_empty() {
+        let list: Vec<String> = n.addresses.iter().map(ToString::to_string).collect();
+        out.push(finding(
+            KeyPath::root().key("nodes").key(&n.name).key("addresses"),
+            format!("this host holds none of node `{}`'s addresses ({})", n.name, list.join(", ")),
+            "plan on that node's host, or preview it with --live SNAPSHOT",
+        ));
+    }
+}
+
+/// Every interface the node's configuration names.
+fn interfaces(out: &mut Vec<Finding>, c: &Cluster, n: &Node, live: &NodeState) {
+    let node_at = KeyPath::root().key("nodes").key(&n.name);
+    let mut named: Vec<(KeyPath, &str)> = vec![(node_at.key("interface"), &n.interface)];
+    for inst in c.vrrp.values() {
+        let Some(m) = inst.members.get(&n.name) else { continue };
+        let at = KeyPath::root().key("vrrp").key(&inst.name).key("members").key(&n.name);
+        named.push((at.clone(), &m.interface));
+        named.push((at.clone(), &m.vip_interface));
+        named.extend(m.track_interfaces.keys().map(|i| (at.key("track_interfaces").key(i), i.as_str())));
+    }
+    let mut seen = Vec::new();
+    for (path, iface) in named {
+        if live.links.contains_key(iface) || seen.contains(&iface) {
+            continue;
+        }
+        seen.push(iface);
+        let have: Vec<&str> = live.links.keys().map(String::as_str).collect();
+        out.push(finding(
+            path,
+            format!("interface {iface} does not exist (the host has: {})", have.join(", ")),
+            "name the node's real interface, or create it before applying",
+        ));
+    }
+}
+
+/// The PASS passwords of the node's VRRP instances that come from the environment (files
+/// are checked by validation, beside the manifest).
+fn secrets(out: &mut Vec<Finding>, c: &Cluster, n: &Node, facts: &dyn Facts) {
+    for inst in c.vrrp.values().filter(|i| i.members.contains_key(&n.name)) {
+        let Some(Secret::Env(var)) = &inst.auth else { continue };
+        let at = KeyPath::root().key("vrrp").key(&inst.name).key("authentication").key("password_env");
+        match facts.env(var) {
+            None => out.push(finding(
+                at,
+                format!("environment variable {var} is not set"),
+                "set it in the environment of lbconverge (e.g. the unit's EnvironmentFile)",
+            )),
+            Some(text) => {
+                if let Err((message, hint)) = password_problem(&text) {
+                    out.push(Finding { path: at, message: format!("{var}: {message}"), hint: Some(hint) });
+                }
+            }
+        }
+    }
+}
+
+/// The usable part of a PASS password (line end removed), or what is wrong with it.
+pub fn password_text(text: &str) -> Result<&str, usize> {
+    let t = text.trim_end_matches(['\r', '\n']);
+    if t.is_empty() || t.len() > 8 { Err(t.len()) } else { Ok(t) }
+}
+
+/// [`password_text`] as a message and a hint; for a long password, the 8 bytes keepalived
+/// actually sends (it truncates with a warning; lbconverge refuses).
+pub fn password_problem(text: &str) -> Result<(), (String, String)> {
+    match password_text(text) {
+        Ok(_) => Ok(()),
+        Err(0) => Err(("the password is empty".into(), "put the password (1 to 8 bytes) on the first line".into())),
+        Err(len) => {
+            let t = text.trim_end_matches(['\r', '\n']);
+            let sent = String::from_utf8_lossy(&t.as_bytes()[..8]).into_owned();
+            Err((
+                format!("the password is {len} bytes; VRRPv2 PASS carries at most 8"),
+                format!(
+                    "keepalived cuts it to the 8 bytes `{}` and sends those; write exactly those to keep a keepalived peer",
+                    crate::manifest::yaml::shown(&sent)
+                ),
+            ))
+        }
+    }
+}
+
+/// Every command the node runs, with where it is written and the user it runs as (script
+/// checks only; the others run as root).
+fn commands(c: &Cluster, n: &Node) -> Vec<(KeyPath, Vec<String>, Option<String>)> {
+    let mut out = Vec::new();
+    for inst in c.vrrp.values() {
+        let Some(m) = inst.members.get(&n.name) else { continue };
+        let at = KeyPath::root().key("vrrp").key(&inst.name);
+        if let Some(cmd) = &inst.notify {
+            out.push((at.key("notify"), cmd.clone(), None));
+        }
+        for s in m.track_scripts.keys() {
+            if let Some(t) = c.track_scripts.get(s) {
+                out.push((KeyPath::root().key("track_scripts").key(s).key("command"), t.command.clone(), None));
+            }
+        }
+    }
+    for vs in c.services.values().filter(|s| s.directors.contains(&n.name)) {
+        let at = KeyPath::root().key("services").key(&vs.name);
+        let hooks = [("notify_up", &vs.notify_up), ("notify_down", &vs.notify_down)]
+            .into_iter()
+            .chain([("quorum_up", &vs.quorum_up), ("quorum_down", &vs.quorum_down)]);
+        out.extend(hooks.filter_map(|(k, cmd)| Some((at.key(k), cmd.clone()?, None))));
+        for be in &vs.backends {
+            for ck in &be.checks {
+                if let CheckKind::Script { command, user, .. } = &ck.kind {
+                    out.push((at.key("backends").key(&be.name), command.clone(), Some(user.clone())));
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// keepalived's `enable_script_security`: the program exists, is executable, and nobody but
+/// root can change it or a directory above it.
+fn command_file(out: &mut Vec<Finding>, at: &KeyPath, command: &[String], facts: &dyn Facts) {
+    let Some(prog) = command.first().filter(|p| p.starts_with('/')) else { return };
+    let (message, hint) = match facts.script(Path::new(prog)) {
+        ScriptFact::Safe => return,
+        ScriptFact::Missing => (format!("{prog} does not exist on this host"), "install it, or fix the path"),
+        ScriptFact::NotExecutable => (format!("{prog} is not executable"), "chmod 755 it (owner root)"),
+        ScriptFact::Unsafe { path, why } => (
+            format!("{prog} runs as root's delegate but may be changed by others: {} is {why}", path.display()),
+            "make it and every directory above it owned by root and writable by root only",
+        ),
+    };
+    out.push(finding(at.clone(), message, hint));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::model::net::{Address, Link};
+    use crate::model::validate::FileFact;
+
+    /// A host described by hand.
+    #[derive(Default)]
+    struct Host {
+        env: BTreeMap<String, String>,
+        scripts: BTreeMap<String, ScriptFact>,
+        users: Vec<String>,
+    }
+
+    impl Facts for Host {
+        fn secret_file(&self, _: &Path) -> FileFact {
+            FileFact::Mode(0o600)
+        }
+        fn secret_text(&self, _: &Path) -> Option<String> {
+            None
+        }
+        fn env(&self, name: &str) -> Option<String> {
+            self.env.get(name).cloned()
+        }
+        fn script(&self, path: &Path) -> ScriptFact {
+            self.scripts.get(path.to_str().unwrap()).cloned().unwrap_or(ScriptFact::Missing)
+        }
+        fn user_exists(&self, name: &str) -> bool {
+            self.users.iter().any(|u| u == name)
+        }
+    }
+
+    const MANIFEST: &str = "version: 1
+nodes:
+  lvs01: {roles: [director], addresses: [10.0.0.11/24], interface: eth0}
+  lvs02: {roles: [director], addresses: [10.0.0.12/24], interface: eth0}
+track_scripts:
+  chk_nginx: {command: [/usr/local/bin/chk_nginx]}
+vrrp:
+  VI_1:
+    vrid: 10
+    version: 2
+    authentication: {type: pass, password_env: VI_PASS}
+    notify: [/usr/local/bin/notify]
+    members:
+      lvs01: {priority: 100, track_scripts: {chk_nginx: {weight: -20}}, track_interfaces: {eth1: {weight: 0}}}
+      lvs02: {priority: 90}
+    vips: [10.0.0.100]
+services:
+  web:
+    vip: 10.0.0.100
+    port: 80
+    health_check: {type: script, command: [/usr/local/bin/check, '{address}'], user: lbcheck}
+    backends:
+      a: {address: 10.0.0.21}
+";
+
+    fn cluster() -> Cluster {
+        let loaded = crate::manifest::parse("m.yaml", PathBuf::from("."), MANIFEST.as_bytes()).unwrap();
+        crate::model::validate(&loaded, &crate::model::NoFacts).unwrap().cluster
+    }
+
+    fn live(address: &str, links: &[&str]) -> NodeState {
+        let mut s = NodeState::default();
+        let a = Address { interface: "eth0".into(), address: address.parse().unwrap(), label: None };
+        s.addresses.insert(a.key(), a);
+        s.links = links.iter().map(|l| (l.to_string(), Link { up: true })).collect();
+        s
+    }
+
+    fn good_host() -> Host {
+        let safe = |p: &str| (p.to_string(), ScriptFact::Safe);
+        Host {
+            env: [("VI_PASS".to_string(), "secret".to_string())].into(),
+            scripts: [safe("/usr/local/bin/chk_nginx"), safe("/usr/local/bin/notify"), safe("/usr/local/bin/check")]
+                .into(),
+            users: vec!["lbcheck".into()],
+        }
+    }
+
+    fn messages(found: &[Finding]) -> Vec<String> {
+        found.iter().map(|f| format!("{}: {}", f.path, f.message)).collect()
+    }
+
+    #[test]
+    fn a_host_that_has_everything_passes() {
+        let c = cluster();
+        let h = good_host();
+        assert_eq!(messages(&preflight(&c, "lvs01", &live("10.0.0.11/24", &["eth0", "eth1"]), Some(&h))), [""; 0]);
+        assert_eq!(messages(&preflight(&c, "lvs02", &live("10.0.0.12/24", &["eth0"]), Some(&h))), [""; 0]);
+    }
+
+    #[test]
+    fn each_missing_piece_of_the_host_is_named_at_its_key() {
+        let c = cluster();
+        let mut h = good_host();
+        h.env.insert("VI_PASS".into(), "123456789\n".into());
+        h.scripts.insert("/usr/local/bin/notify".into(), ScriptFact::NotExecutable);
+        h.scripts.remove("/usr/local/bin/chk_nginx");
+        let world = ScriptFact::Unsafe { path: "/usr/local/bin".into(), why: "writable by everyone".into() };
+        h.scripts.insert("/usr/local/bin/check".into(), world);
+        h.users.clear();
+        let got = messages(&preflight(&c, "lvs01", &live("10.0.0.99/24", &["eth0"]), Some(&h)));
+        let want = [
+            "vrrp.VI_1.members.lvs01.track_interfaces.eth1: interface eth1 does not exist (the host has: eth0)",
+            "nodes.lvs01.addresses: this host holds none of node `lvs01`'s addresses (10.0.0.11/24)",
+            "vrrp.VI_1.authentication.password_env: VI_PASS: the password is 9 bytes; VRRPv2 PASS carries at most 8",
+            "services.web.backends.a: /usr/local/bin/check runs as root's delegate but may be changed by others: /usr/local/bin is writable by everyone",
+            "services.web.backends.a: the script check runs as user `lbcheck`, who does not exist on this host",
+            "track_scripts.chk_nginx.command: /usr/local/bin/chk_nginx does not exist on this host",
+            "vrrp.VI_1.notify: /usr/local/bin/notify is not executable",
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn track_scripts_of_one_member_are_run_by_that_member_only() {
+        let c = cluster();
+        let mut h = good_host();
+        h.scripts.remove("/usr/local/bin/chk_nginx");
+        let lvs02 = preflight(&c, "lvs02", &live("10.0.0.12/24", &["eth0"]), Some(&h));
+        assert!(lvs02.is_empty(), "{:?}", messages(&lvs02));
+        assert_eq!(c.vrrp["VI_1"].members["lvs01"].track_scripts, [("chk_nginx".to_string(), -20)].into());
+        assert!(c.vrrp["VI_1"].members["lvs02"].track_scripts.is_empty());
+    }
+
+    #[test]
+    fn a_snapshot_is_checked_for_interfaces_only() {
+        let c = cluster();
+        let got = messages(&preflight(&c, "lvs01", &live("10.0.0.99/24", &["eth0"]), None));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].contains("interface eth1 does not exist"));
+        assert!(preflight(&c, "lvs01", &NodeState::default(), None).is_empty(), "no links: nothing known");
+    }
+
+    #[test]
+    fn an_unset_or_empty_password_variable_is_named() {
+        let c = cluster();
+        let mut h = good_host();
+        h.env.clear();
+        let got = messages(&preflight(&c, "lvs02", &live("10.0.0.12/24", &["eth0"]), Some(&h)));
+        assert_eq!(got, ["vrrp.VI_1.authentication.password_env: environment variable VI_PASS is not set"]);
+        h.env.insert("VI_PASS".into(), String::new());
+        let got = messages(&preflight(&c, "lvs02", &live("10.0.0.12/24", &["eth0"]), Some(&h)));
+        assert_eq!(got, ["vrrp.VI_1.authentication.password_env: VI_PASS: the password is empty"]);
+    }
+}
