@@ -212,3 +212,39 @@ fn plan_refuses_a_host_that_cannot_carry_the_node() {
     let _ = std::fs::remove_dir_all(&state);
     assert_no_mismatch(mismatches);
 }
+
+/// A saved plan edited after `plan --out` (here: a delete of the node's own address slipped
+/// in) is refused by its digest before `apply --plan` reads or writes the kernel. The
+/// checks against the host (ownership, order, ledger, node) are unit tests of plan::verify.
+#[test]
+fn an_edited_plan_file_is_refused_before_the_kernel_is_touched() {
+    let dir = std::env::temp_dir().join(format!("lbc-edited-plan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("plan.json");
+    let f = file.to_str().unwrap();
+    let made = lbconverge(&[
+        "plan",
+        "examples/lvs-dr-pair.yaml",
+        "--node",
+        "nginx01",
+        "--live",
+        "examples/live/empty.yaml",
+        "--out",
+        f,
+    ]);
+    assert_eq!(made.status.code(), Some(0), "{}", String::from_utf8_lossy(&made.stderr));
+    let mut plan: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let own = serde_json::json!({"action": "delete", "op": "del_address",
+        "address": {"interface": "eth0", "address": "172.16.40.21/24"}});
+    plan["changes"].as_array_mut().unwrap().push(own);
+    std::fs::write(&file, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+    let state = dir.join("state");
+    let out = lbconverge(&["--state-dir", state.to_str().unwrap(), "apply", "--plan", f, "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    let stderr = String::from_utf8_lossy(&out.stderr).replace(f, "PLAN");
+    let mismatch = check_golden("tests/bad/expected/plan-edited.err", &stderr);
+    assert!(!state.exists(), "the state directory was touched");
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_no_mismatch(mismatch.into_iter().collect());
+}

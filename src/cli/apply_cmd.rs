@@ -82,6 +82,11 @@ fn saved_plan(file: &Path, k: &mut LinuxKernel) -> Result<Plan, CliError> {
         let (path, then) = (file.to_path_buf(), p.live_fingerprint);
         return Err(files::FileError::StalePlan { path, then, now }.into());
     }
+    let why = plan::verify::verify(&p, &live);
+    if !why.is_empty() {
+        return Err(files::FileError::PlanRefused { path: file.to_path_buf(), why }.into());
+    }
+    println!("Plan {} from manifest {}", file.display(), p.manifest_sha256);
     Ok(p)
 }
 

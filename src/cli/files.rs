@@ -64,6 +64,18 @@ pub enum FileError {
         /// Its format version.
         found: u32,
     },
+    /// A plan that does not fit this host or was edited; nothing was changed.
+    #[error(
+        "{}: error: refusing this plan; nothing was changed:{}\n  hint: make a new plan on this host with `lbconverge plan MANIFEST --out FILE`",
+        path.display(),
+        why.iter().map(|w| format!("\n  - {w}")).collect::<String>()
+    )]
+    PlanRefused {
+        /// The file.
+        path: PathBuf,
+        /// Every reason, one sentence each.
+        why: Vec<String>,
+    },
     /// The host changed since the plan was made.
     #[error(
         "{path}: stale plan: this host's live state changed since the plan was made ({then} then, {now} now); nothing was changed\n  hint: make a new plan with `lbconverge plan MANIFEST --out {path}`",
@@ -131,6 +143,10 @@ pub fn parse_plan(path: &Path, text: &str) -> Result<Plan, FileError> {
     })?;
     if plan.format_version != FORMAT_VERSION {
         return Err(FileError::PlanVersion { path: path.to_path_buf(), found: plan.format_version });
+    }
+    if plan.digest != crate::plan::verify::digest(&plan) {
+        let why = vec!["the file is not what `plan --out` wrote: its digest does not match its content".to_string()];
+        return Err(FileError::PlanRefused { path: path.to_path_buf(), why });
     }
     Ok(plan)
 }

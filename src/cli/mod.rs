@@ -242,7 +242,10 @@ pub fn plan_for(
     load::preflight(path, cluster, &node, &live.state, live.on_host)?;
     let desired =
         model::desired(cluster, &node, &Health::all_up()).ok_or_else(|| load::unknown_node(cluster, &node))?;
-    Ok(plan::plan(&desired, &live.state))
+    let mut p = plan::plan(&desired, &live.state);
+    let addresses = cluster.nodes.get(&node).map(|n| n.addresses.clone()).unwrap_or_default();
+    p.stamp(addresses, load::manifest_sha256(path)?);
+    Ok(p)
 }
 
 fn plan_cmd(a: &PlanArgs, state_dir: &std::path::Path) -> Result<Exit, CliError> {

@@ -144,6 +144,13 @@ fn node_names(c: &Cluster) -> String {
     c.nodes.keys().cloned().collect::<Vec<_>>().join(", ")
 }
 
+/// The SHA-256 of the manifest file's bytes, as `sha256:HEX`.
+pub fn manifest_sha256(path: &Path) -> Result<String, LoadError> {
+    use sha2::{Digest, Sha256};
+    let bytes = manifest::read(path)?;
+    Ok(format!("sha256:{}", Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect::<String>()))
+}
+
 /// Checks that this host can carry `node` (see [`model::preflight`]); `on_host` is false
 /// for a snapshot of another machine. Problems are located in the manifest at `path`,
 /// which is parsed again only when there are some.

@@ -6,6 +6,7 @@ pub mod change;
 mod diff;
 pub mod order;
 pub mod text;
+pub mod verify;
 
 use std::collections::BTreeSet;
 
@@ -18,7 +19,7 @@ use crate::model::sysctl::SysctlKey;
 use crate::model::{Desired, Ledger, NodeState};
 
 /// Version of the plan's JSON structure.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Counts of changes by action.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +41,10 @@ pub struct Plan {
     pub format_version: u32,
     /// The node planned for.
     pub node: String,
+    /// Its addresses: `apply --plan` refuses a host that holds none of them.
+    pub node_addresses: Vec<ipnet::IpNet>,
+    /// SHA-256 of the manifest the plan was made from (`sha256:...`).
+    pub manifest_sha256: String,
     /// Its roles.
     pub roles: Vec<String>,
     /// Fingerprint of the live state the plan was computed against.
@@ -51,8 +56,12 @@ pub struct Plan {
     pub notes: Vec<Note>,
     /// What lbconverge owns once the plan is applied.
     pub ledger: Ledger,
+    /// Declared objects found in place, owned from now on without a change.
+    pub adopted: Ledger,
     /// Counts by action.
     pub summary: Summary,
+    /// SHA-256 of this plan's JSON with this field empty: `apply --plan` refuses an edited file.
+    pub digest: String,
 }
 
 impl Plan {
@@ -70,15 +79,66 @@ pub fn plan(desired: &Desired, live: &NodeState) -> Plan {
     let mut p = Plan {
         format_version: FORMAT_VERSION,
         node: desired.node.clone(),
+        node_addresses: Vec::new(),
+        manifest_sha256: String::new(),
         roles: desired.roles.iter().map(|r| r.to_string()).collect(),
         live_fingerprint: String::new(),
+        adopted: adopted(&diff.ledger, &live.owned, &changes),
         changes,
         notes: diff.notes,
         ledger: diff.ledger,
         summary,
+        digest: String::new(),
     };
     p.live_fingerprint = fingerprint(live, &p.sysctl_scope());
+    p.seal();
     p
+}
+
+/// The objects the ledger claims that were not owned and that no change makes or alters.
+fn adopted(after: &Ledger, owned: &Ledger, changes: &[Change]) -> Ledger {
+    let touched = verify::touched(changes);
+    let new = |name: String, owned: bool| !owned && !touched.contains(&name);
+    Ledger {
+        services: after
+            .services
+            .iter()
+            .filter(|k| new(format!("ipvs service {k}"), owned.services.contains(k)))
+            .copied()
+            .collect(),
+        addresses: after
+            .addresses
+            .iter()
+            .filter(|k| new(format!("address {}", k.address), owned.addresses.contains(k)))
+            .cloned()
+            .collect(),
+        routes: after
+            .routes
+            .iter()
+            .filter(|(d, _)| new(format!("route {d}"), owned.routes.contains_key(d)))
+            .map(|(d, r)| (*d, r.clone()))
+            .collect(),
+        sysctls: after
+            .sysctls
+            .iter()
+            .filter(|(k, _)| new(format!("sysctl {k}"), owned.sysctls.contains_key(k)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }
+}
+
+impl Plan {
+    /// Records the node's addresses and the manifest's hash, then the digest over all.
+    pub fn stamp(&mut self, node_addresses: Vec<ipnet::IpNet>, manifest_sha256: String) {
+        self.node_addresses = node_addresses;
+        self.manifest_sha256 = manifest_sha256;
+        self.seal();
+    }
+
+    /// Sets the digest over the plan's content.
+    pub fn seal(&mut self) {
+        self.digest = verify::digest(self);
+    }
 }
 
 impl Plan {

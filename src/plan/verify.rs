@@ -1,0 +1,304 @@
+//! A saved plan is checked like a manifest before `apply --plan` acts on it: the file is
+//! what `plan --out` wrote (its digest), it is for this host (the node's addresses are
+//! here), every change fits the live state and lbconverge's ownership (nothing neither
+//! declared nor owned is altered or deleted), the order keeps the ARP-safe phases, and the
+//! ledger it would store follows from its changes. Pure: the plan and the live state in,
+//! the problems out.
+//!
+//! ```text
+//! digest(&Plan)            -> "sha256:..."   of the plan's JSON with `digest` empty
+//! verify(&Plan, &NodeState) -> Vec<String>   one sentence per problem, in change order
+//! ```
+
+use std::collections::BTreeSet;
+
+use sha2::{Digest, Sha256};
+
+use super::order::phase;
+use super::{Change, Plan};
+use crate::model::{Ledger, NodeState};
+
+/// The digest a plan file carries: SHA-256 of its JSON with the `digest` field empty.
+pub fn digest(p: &Plan) -> String {
+    let mut blank = p.clone();
+    blank.digest = String::new();
+    let json = serde_json::to_vec(&blank).unwrap_or_default();
+    let hex: String = Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// Everything wrong with applying `p` to `live`; empty when it may be applied.
+pub fn verify(p: &Plan, live: &NodeState) -> Vec<String> {
+    let mut out = Vec::new();
+    if p.digest != digest(p) {
+        out.push("the file is not what `plan --out` wrote: its digest does not match its content".to_string());
+    }
+    let held = live.addresses.keys().any(|k| p.node_addresses.iter().any(|a| a.addr() == k.address.addr()));
+    if !held {
+        let list: Vec<String> = p.node_addresses.iter().map(ToString::to_string).collect();
+        out.push(format!(
+            "it is for node `{}` ({}), and this host holds none of its addresses",
+            p.node,
+            list.join(", ")
+        ));
+    }
+    order(&mut out, p);
+    for (i, c) in p.changes.iter().enumerate() {
+        if let Err(why) = fits(c, live, &live.owned, &p.ledger) {
+            out.push(format!("change {} ({c}): {why}", i + 1));
+        }
+    }
+    ledger(&mut out, p, live);
+    out
+}
+
+/// The phases never go back (ARP settings before VIPs appear, after they leave).
+fn order(out: &mut Vec<String>, p: &Plan) {
+    for (i, pair) in p.changes.windows(2).enumerate() {
+        if phase(&pair[1]) < phase(&pair[0]) {
+            out.push(format!(
+                "change {} ({}) comes after change {} ({}): not the ARP-safe order `plan` makes",
+                i + 2,
+                pair[1],
+                i + 1,
+                pair[0]
+            ));
+        }
+    }
+}
+
+/// Whether one change can be made to `live` without touching what lbconverge neither
+/// owns (`owned`) nor declares (`after`, the ledger after the plan).
+fn fits(c: &Change, live: &NodeState, owned: &Ledger, after: &Ledger) -> Result<(), String> {
+    let ours = |owned_now: bool, declared: bool| {
+        if owned_now || declared { Ok(()) } else { Err("lbconverge neither owns nor declares it".to_string()) }
+    };
+    match c {
+        Change::SetSysctl { key, from, .. } => {
+            same(from.as_ref(), live.sysctls.get(key), "the value it replaces")?;
+            ours(owned.sysctls.contains_key(key), after.sysctls.contains_key(key))
+        }
+        Change::LinkUp { interface, exists } => {
+            if *exists == live.links.contains_key(interface) {
+                Ok(())
+            } else {
+                Err(stale("the interface"))
+            }
+        }
+        Change::AddAddress { address } => {
+            absent(live.addresses.contains_key(&address.key()))?;
+            ours(false, after.addresses.contains(&address.key()))
+        }
+        Change::ReplaceAddress { from, .. } => {
+            same(Some(from), live.addresses.get(&from.key()), "the address it replaces")?;
+            ours(owned.addresses.contains(&from.key()), after.addresses.contains(&from.key()))
+        }
+        Change::DelAddress { address } => {
+            same(Some(address), live.addresses.get(&address.key()), "the address")?;
+            deletable(owned.addresses.contains(&address.key()), after.addresses.contains(&address.key()))
+        }
+        Change::SetRoute { route, from } => {
+            same(from.as_ref(), live.routes.get(&route.destination), "the route it replaces")?;
+            ours(owned.routes.contains_key(&route.destination), after.routes.contains_key(&route.destination))
+        }
+        Change::DelRoute { route } => {
+            same(Some(route), live.routes.get(&route.destination), "the route")?;
+            deletable(owned.routes.contains_key(&route.destination), after.routes.contains_key(&route.destination))
+        }
+        Change::AddService { service } => {
+            absent(live.services.contains_key(&service.key))?;
+            ours(false, after.services.contains(&service.key))
+        }
+        Change::EditService { from, .. } => {
+            let now = live.services.get(&from.key).map(|s| s.settings_only());
+            same(Some(&from.settings_only()), now.as_ref(), "the service's settings")?;
+            ours(owned.services.contains(&from.key), after.services.contains(&from.key))
+        }
+        Change::DelService { service } => {
+            present(live.services.contains_key(&service.key))?;
+            deletable(owned.services.contains(&service.key), after.services.contains(&service.key))
+        }
+        Change::AddDest { service, .. } | Change::EditDest { service, .. } | Change::DelDest { service, .. } => {
+            ours(owned.services.contains(service), after.services.contains(service))
+        }
+    }
+}
+
+fn stale(what: &str) -> String {
+    format!("{what} is not as the plan saw it on this host")
+}
+
+fn same<T: PartialEq>(planned: Option<&T>, live: Option<&T>, what: &str) -> Result<(), String> {
+    if planned == live { Ok(()) } else { Err(stale(what)) }
+}
+
+fn absent(exists: bool) -> Result<(), String> {
+    if exists { Err("it exists already".into()) } else { Ok(()) }
+}
+
+fn present(exists: bool) -> Result<(), String> {
+    if exists { Ok(()) } else { Err("it does not exist".into()) }
+}
+
+/// A delete must remove something lbconverge owns and no longer declares.
+fn deletable(owned_now: bool, declared: bool) -> Result<(), String> {
+    match (owned_now, declared) {
+        (true, false) => Ok(()),
+        (_, true) => Err("the plan's own ledger still declares it".into()),
+        (false, false) => Err("lbconverge does not own it; it is left alone".into()),
+    }
+}
+
+/// The ledger after the plan claims nothing new that the plan neither makes, changes, nor
+/// lists as adopted (declared and found in place), and keeps the values found before.
+fn ledger(out: &mut Vec<String>, p: &Plan, live: &NodeState) {
+    let (owned, after, adopted) = (&live.owned, &p.ledger, &p.adopted);
+    let touched = touched(&p.changes);
+    let mut claim = |object: String, known: bool| {
+        if !known {
+            out.push(format!("the ledger claims {object}, which lbconverge does not own and the plan does not make"));
+        }
+    };
+    for k in after.services.iter().filter(|k| !owned.services.contains(k)) {
+        claim(
+            format!("ipvs service {k}"),
+            touched.contains(&format!("ipvs service {k}")) || adopted.services.contains(k),
+        );
+    }
+    for k in after.addresses.iter().filter(|k| !owned.addresses.contains(k)) {
+        let name = format!("address {}", k.address);
+        claim(name.clone(), touched.contains(&name) || adopted.addresses.contains(k));
+    }
+    for (dest, prior) in after.routes.iter().filter(|(d, _)| !owned.routes.contains_key(d)) {
+        let name = format!("route {dest}");
+        let known = touched.contains(&name) || adopted.routes.contains_key(dest);
+        claim(name.clone(), known && prior.as_ref() == live.routes.get(dest));
+    }
+    for (key, prior) in after.sysctls.iter() {
+        let found = owned.sysctls.get(key).or(live.sysctls.get(key));
+        let name = format!("sysctl {key}");
+        let known = owned.sysctls.contains_key(key) || touched.contains(&name) || adopted.sysctls.contains_key(key);
+        if !known || found != Some(prior) {
+            out.push(format!("the ledger's value before lbconverge for {name} is not the one found on this host"));
+        }
+    }
+}
+
+/// The objects the changes create or alter, named like the ledger checks name them.
+pub(crate) fn touched(changes: &[Change]) -> BTreeSet<String> {
+    changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::SetSysctl { key, .. } => Some(format!("sysctl {key}")),
+            Change::AddAddress { address } | Change::ReplaceAddress { to: address, .. } => {
+                Some(format!("address {}", address.address))
+            }
+            Change::SetRoute { route, .. } => Some(format!("route {}", route.destination)),
+            Change::AddService { service } | Change::EditService { to: service, .. } => {
+                Some(format!("ipvs service {}", service.key))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::net::Address;
+    use crate::model::{Health, NoFacts};
+
+    /// Real server nginx01 of the DR example on a fresh host: ARP sysctls, then its VIP on lo.
+    fn planned() -> (Plan, NodeState) {
+        let text = include_str!("../../examples/lvs-dr-pair.yaml");
+        let loaded = crate::manifest::parse("m.yaml", ".".into(), text.as_bytes()).unwrap();
+        let cluster = crate::model::validate(&loaded, &NoFacts).unwrap().cluster;
+        let empty = include_str!("../../examples/live/empty.yaml");
+        let mut live: NodeState = serde_saphyr::from_str(empty).unwrap();
+        let own = Address { interface: "eth0".into(), address: "172.16.40.21/24".parse().unwrap(), label: None };
+        live.addresses.insert(own.key(), own);
+        let desired = crate::model::desired(&cluster, "nginx01", &Health::all_up()).unwrap();
+        let mut p = super::super::plan(&desired, &live);
+        p.stamp(cluster.nodes["nginx01"].addresses.clone(), "sha256:test".into());
+        (p, live)
+    }
+
+    fn own_address(live: &NodeState) -> Address {
+        live.addresses.values().find(|a| a.interface == "eth0").unwrap().clone()
+    }
+
+    #[test]
+    fn a_plan_as_made_fits_the_host_it_was_made_on() {
+        let (p, live) = planned();
+        assert!(p.changes.iter().any(|c| matches!(c, Change::AddAddress { .. })), "{:?}", p.changes);
+        assert_eq!(verify(&p, &live), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_edited_file_fails_its_digest() {
+        let (mut p, live) = planned();
+        p.changes.pop();
+        assert_eq!(
+            verify(&p, &live)[0],
+            "the file is not what `plan --out` wrote: its digest does not match its content"
+        );
+    }
+
+    #[test]
+    fn an_inserted_delete_of_the_nodes_own_address_is_refused() {
+        let (mut p, live) = planned();
+        p.changes.push(Change::DelAddress { address: own_address(&live) });
+        p.seal();
+        let got = verify(&p, &live);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].ends_with("lbconverge does not own it; it is left alone"), "{got:?}");
+    }
+
+    #[test]
+    fn sysctls_moved_after_the_vip_break_the_arp_safe_order() {
+        let (mut p, live) = planned();
+        let first = p.changes.remove(0);
+        assert!(matches!(first, Change::SetSysctl { .. }));
+        let at = p.changes.iter().position(|c| matches!(c, Change::AddAddress { .. })).unwrap();
+        p.changes.insert(at + 1, first);
+        p.seal();
+        let got = verify(&p, &live);
+        assert!(got.iter().any(|g| g.contains("not the ARP-safe order")), "{got:?}");
+    }
+
+    #[test]
+    fn a_sysctl_whose_from_was_edited_no_longer_fits() {
+        let (mut p, live) = planned();
+        let Some(Change::SetSysctl { from, .. }) = p.changes.iter_mut().find(|c| matches!(c, Change::SetSysctl { .. }))
+        else {
+            panic!("no sysctl change")
+        };
+        *from = Some("9".into());
+        p.seal();
+        let got = verify(&p, &live);
+        assert!(
+            got.iter().any(|g| g.ends_with("the value it replaces is not as the plan saw it on this host")),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_ledger_claiming_an_unowned_address_is_refused() {
+        let (mut p, live) = planned();
+        p.ledger.addresses.insert(own_address(&live).key());
+        p.seal();
+        let got = verify(&p, &live);
+        assert_eq!(
+            got,
+            ["the ledger claims address 172.16.40.21/24, which lbconverge does not own and the plan does not make"]
+        );
+    }
+
+    #[test]
+    fn a_plan_for_another_node_is_refused() {
+        let (p, mut live) = planned();
+        live.addresses.retain(|_, a| a.interface != "eth0");
+        let got = verify(&p, &live);
+        assert_eq!(got, ["it is for node `nginx01` (172.16.40.21/24), and this host holds none of its addresses"]);
+    }
+}
