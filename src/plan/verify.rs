@@ -76,7 +76,9 @@ fn fits(c: &Change, live: &NodeState, owned: &Ledger, after: &Ledger) -> Result<
     match c {
         Change::SetSysctl { key, from, .. } => {
             same(from.as_ref(), live.sysctls.get(key), "the value it replaces")?;
-            ours(owned.sysctls.contains_key(key), after.sysctls.contains_key(key))
+            // A sysctl that cannot be read yet (tunl0's before the link exists) has no
+            // value to keep or damage, so the ledger does not list it.
+            ours(from.is_none() || owned.sysctls.contains_key(key), after.sysctls.contains_key(key))
         }
         Change::LinkUp { interface, exists } => {
             if *exists == live.links.contains_key(interface) {
