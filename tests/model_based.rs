@@ -79,7 +79,7 @@ fn live(rng: &mut Rng, own: &str) -> NodeState {
     for l in ["lo", "eth0"] {
         s.links.insert(l.into(), Link { up: true });
     }
-    let mut add = |s: &mut NodeState, iface: &str, a: &str| {
+    let add = |s: &mut NodeState, iface: &str, a: &str| {
         let a = Address { interface: iface.into(), address: a.parse().unwrap(), label: None };
         s.addresses.insert(a.key(), a);
     };
