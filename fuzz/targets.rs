@@ -1,0 +1,273 @@
+//! The fuzz targets' bodies, one function per target, each taking the raw input bytes. The
+//! property of every target: no input makes it panic (a panic is a crash). Some targets also
+//! check a round trip, with an `assert!` that names it: what lbconverge writes, it reads back
+//! the same.
+//!
+//! Two users compile this file: the fuzz crate (`fuzz/Cargo.toml`, its library; each binary
+//! of `fuzz/fuzz_targets/` calls one function) and `tests/fuzz_corpus.rs` (plain `cargo
+//! test`, through `#[path]`), which replays `fuzz/corpus/*` and `fuzz/regressions/*`.
+
+use std::collections::BTreeSet;
+use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use lbconverge::apply::{self, Silent};
+use lbconverge::cli::{files, view};
+use lbconverge::family::Family;
+use lbconverge::kernel::linux::{attr, ipvs_codec, nl};
+use lbconverge::kernel::mem::MemKernel;
+use lbconverge::model::{self, Desired, Health, NodeState};
+use lbconverge::plan::{self, Plan, order};
+use lbconverge::vrrp::packet::{self, Expect};
+
+/// A target's body: runs one input.
+pub type Target = fn(&[u8]);
+
+/// Every target, by the name of its binary and corpus directory.
+pub const TARGETS: [(&str, Target); 5] = [
+    ("manifest", manifest),
+    ("snapshot", snapshot),
+    ("plan_file", plan_file),
+    ("vrrp", vrrp),
+    ("ipvs_netlink", ipvs_netlink),
+];
+
+/// Nodes of one manifest planned at most (each plan costs as much as the parse).
+const NODES_PLANNED: usize = 4;
+
+/// `manifest`: bytes -> `manifest::parse` -> `model::validate` (no host facts); problems are
+/// rendered as the CLI prints them. A valid manifest goes on: desired state and plan of its
+/// first nodes against an empty host, rendered as text, and the saved plan (JSON) must read
+/// back as the same plan.
+pub fn manifest(data: &[u8]) {
+    let loaded = match lbconverge::manifest::parse("fuzz.yaml", PathBuf::from("fuzz-dir"), data) {
+        Ok(l) => l,
+        Err(problems) => return consume(problems.to_string()),
+    };
+    let validated = match model::validate(&loaded, &model::NoFacts) {
+        Ok(v) => v,
+        Err(problems) => return consume(problems.to_string()),
+    };
+    for w in &validated.warnings {
+        black_box(w.to_string());
+    }
+    let cluster = &validated.cluster;
+    for node in cluster.nodes.keys().take(NODES_PLANNED) {
+        if let Some(desired) = model::desired(cluster, node, &Health::all_up()) {
+            let p = plan::plan(&desired, &NodeState::default());
+            black_box(view::plan_text(&p, "fuzz", false));
+            plan_reads_back(&p);
+        }
+    }
+}
+
+/// `snapshot`: bytes -> UTF-8 (as the CLI's file reader) -> `cli::files::parse_snapshot`. A
+/// snapshot that parses is rendered every way `lbconverge show` can, must read back the same
+/// from `show`'s YAML, and is planned against (a director and a real server of
+/// `examples/lvs-dr-pair.yaml`) and applied to an in-memory kernel holding it.
+pub fn snapshot(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let state = match files::parse_snapshot("fuzz.yaml", text) {
+        Ok(s) => s,
+        Err(e) => return consume(e.to_string()),
+    };
+    let yaml = view::snapshot_yaml(&state);
+    black_box(view::snapshot_json(&state));
+    black_box(view::ipvsadm_rules(&state));
+    black_box(plan::fingerprint(&state, &BTreeSet::new()));
+    match files::parse_snapshot("show.yaml", &yaml) {
+        Ok(back) => assert!(back == state, "round trip: the snapshot read back from `show` differs\n{yaml}"),
+        Err(e) => panic!("round trip: the snapshot `show` prints does not read back: {e}\n{yaml}"),
+    }
+    for desired in example_desired() {
+        let p = plan::plan(desired, &state);
+        black_box(view::plan_text(&p, "fuzz.yaml", false));
+        apply_in_memory(&p, state.clone());
+    }
+}
+
+/// `plan_file`: bytes -> UTF-8 -> `cli::files::parse_plan`. A plan that parses is rendered
+/// (text, each change and its phase, JSON, which must read back the same) and applied, as
+/// `apply --plan` would, to an in-memory kernel holding `examples/live/empty.yaml`.
+pub fn plan_file(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let p = match files::parse_plan(Path::new("fuzz.json"), text) {
+        Ok(p) => p,
+        Err(e) => return consume(e.to_string()),
+    };
+    black_box(view::plan_text(&p, "fuzz.json", true));
+    for c in &p.changes {
+        black_box((c.action(), order::phase(c), c.to_string()));
+    }
+    for n in &p.notes {
+        black_box(n.to_string());
+    }
+    black_box((p.sysctl_scope(), apply::destroy_count(&p), p.is_empty()));
+    black_box(order::order(p.changes.clone()));
+    plan_reads_back(&p);
+    apply_in_memory(&p, empty_host().clone());
+}
+
+/// `vrrp`: a received advert. The first [`VRRP_HEADER`] bytes choose what the instance
+/// expects and where the packet came from; the rest is the VRRP payload.
+///
+/// ```text
+/// byte 0: bit 0 VRRPv3 (else v2), bit 1 IPv6, bit 2 PASS authentication, bit 3 unicast
+///         destination, bit 4 TTL 254 (else 255), bit 5 destination of the other family
+/// byte 1: the expected VRID; byte 2: the expected interval, seconds
+/// bytes 3..11: the expected password
+/// ```
+///
+/// An advert that decodes must encode, and decode again to the same advert.
+pub fn vrrp(data: &[u8]) {
+    let Some((head, payload)) = data.split_first_chunk::<VRRP_HEADER>() else { return };
+    let (src, dst, ttl, expect) = vrrp_context(head);
+    let Ok(advert) = packet::decode(payload, src, dst, ttl, &expect) else { return };
+    black_box(advert.interval());
+    let bytes = match packet::encode(&advert, src, dst) {
+        Ok(b) => b,
+        Err(e) => panic!("round trip: a decoded advert does not encode: {e}: {advert:?}"),
+    };
+    assert_eq!(packet::decode(&bytes, src, dst, 255, &expect), Ok(advert), "round trip: re-encoded advert");
+}
+
+/// Bytes of a `vrrp` input before the payload.
+pub const VRRP_HEADER: usize = 11;
+
+/// What a `vrrp` input's first bytes mean: source, destination, TTL and expectation.
+pub fn vrrp_context(head: &[u8; VRRP_HEADER]) -> (IpAddr, IpAddr, u8, Expect) {
+    let flags = head[0];
+    let bit = |n: u8| flags & (1 << n) != 0;
+    let family = if bit(1) { Family::Ipv6 } else { Family::Ipv4 };
+    let v4 = |a, b, c, d| IpAddr::V4(Ipv4Addr::new(a, b, c, d));
+    let v6 = |last| IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0x88, 0xff, 0xfe00, last));
+    let (src, unicast, multicast) = match family {
+        Family::Ipv4 => (v4(10, 88, 0, 11), v4(10, 88, 0, 12), IpAddr::V4(packet::MULTICAST_V4)),
+        Family::Ipv6 => (v6(0x11), v6(0x12), IpAddr::V6(packet::MULTICAST_V6)),
+    };
+    let mut dst = if bit(3) { unicast } else { multicast };
+    if bit(5) {
+        dst = match family {
+            Family::Ipv4 => IpAddr::V6(packet::MULTICAST_V6),
+            Family::Ipv6 => IpAddr::V4(packet::MULTICAST_V4),
+        };
+    }
+    let ttl = if bit(4) { 254 } else { packet::TTL };
+    let mut pass = [0u8; 8];
+    pass.copy_from_slice(&head[3..11]);
+    let expect = Expect {
+        version: if bit(0) { 3 } else { 2 },
+        vrid: head[1],
+        family,
+        auth: bit(2).then_some(pass),
+        interval_cs: u16::from(head[2]) * 100,
+    };
+    (src, dst, ttl, expect)
+}
+
+/// `ipvs_netlink`: a received netlink datagram. Split into messages (`nl::split`); each
+/// payload, and the whole input as one payload too, goes through the generic netlink
+/// controller's and IPVS's reply parsers and the attribute walker. A service or destination
+/// that parses is encoded again (as a NEW request) and must parse back the same.
+pub fn ipvs_netlink(data: &[u8]) {
+    if let Ok(msgs) = nl::split(data) {
+        for m in &msgs {
+            black_box((m.kind, m.flags, m.seq));
+            ipvs_payload(&m.payload);
+        }
+    }
+    ipvs_payload(data);
+}
+
+fn ipvs_payload(payload: &[u8]) {
+    consume(ipvs_codec::parse_family_id(payload));
+    if let Some(body) = payload.get(4..) {
+        walk_attrs(body, 0);
+    }
+    if let Ok(s) = ipvs_codec::parse_service(payload) {
+        black_box(s.key.to_string());
+        let again = ipvs_codec::service_msg(ipvs_codec::Cmd::NewService, &s);
+        match ipvs_codec::parse_service(&again) {
+            Ok(back) => assert!(back == s, "round trip: service {s:?} came back as {back:?}"),
+            Err(e) => panic!("round trip: service {s:?} encoded does not parse: {e}"),
+        }
+    }
+    for family in [Family::Ipv4, Family::Ipv6] {
+        let Ok(d) = ipvs_codec::parse_dest(payload, family) else { continue };
+        let key = lbconverge::model::ipvs::ServiceKey::Fwmark { family, mark: 1 };
+        let again = ipvs_codec::dest_msg(ipvs_codec::Cmd::NewDest, &key, &d);
+        // A request carries no counters; the parser reads absent ones as zero.
+        let sent = lbconverge::model::ipvs::Dest { stats: Some(Default::default()), ..d.clone() };
+        match ipvs_codec::parse_dest(&again, family) {
+            Ok(back) => assert!(back == sent, "round trip: destination {d:?} came back as {back:?}"),
+            Err(e) => panic!("round trip: destination {d:?} encoded does not parse: {e}"),
+        }
+    }
+}
+
+/// Reads every attribute every way, and nested ones (as far as they parse) down to depth 4.
+fn walk_attrs(data: &[u8], depth: usize) {
+    let Ok(attrs) = attr::parse(data) else { return };
+    for (kind, value) in &attrs {
+        black_box((
+            attr::find(&attrs, *kind),
+            attr::get_u16(&attrs, *kind),
+            attr::get_u32(&attrs, *kind),
+            attr::get_u64(&attrs, *kind),
+            attr::get_be16(&attrs, *kind),
+            attr::get_str(&attrs, *kind),
+        ));
+        if depth < 4 {
+            walk_attrs(value, depth + 1);
+        }
+    }
+}
+
+/// Keeps a value the optimizer must not remove (an error message rendered, say).
+fn consume<T>(value: T) {
+    black_box(value);
+}
+
+/// A saved plan (`plan --out`) must read back (`apply --plan`) as the same plan.
+fn plan_reads_back(p: &Plan) {
+    let json = view::plan_json(p);
+    match files::parse_plan(Path::new("saved.json"), &json) {
+        Ok(back) => assert!(back == *p, "round trip: the saved plan reads back differently\n{json}"),
+        Err(e) => panic!("round trip: the saved plan does not read back: {e}\n{json}"),
+    }
+}
+
+/// Applies a plan to an in-memory kernel holding `state`, as `apply` would (no waiting for
+/// draining destinations, no blast-radius limit). Failures are fine; panics are not.
+fn apply_in_memory(p: &Plan, state: NodeState) {
+    let mut k = MemKernel::from_state(state);
+    let opts = apply::Options { drain_timeout: None, allow_destroy: true, ..Default::default() };
+    match apply::apply(p, &mut k, &opts, &mut Silent) {
+        Ok(report) => consume(report),
+        Err(e) => consume(e.to_string()),
+    }
+}
+
+/// `examples/live/empty.yaml`, parsed once.
+fn empty_host() -> &'static NodeState {
+    static STATE: OnceLock<NodeState> = OnceLock::new();
+    STATE.get_or_init(|| {
+        files::parse_snapshot("empty.yaml", include_str!("../examples/live/empty.yaml")).unwrap_or_default()
+    })
+}
+
+/// The desired states of a director and a real server of `examples/lvs-dr-pair.yaml`, built
+/// once.
+fn example_desired() -> &'static [Desired] {
+    static DESIRED: OnceLock<Vec<Desired>> = OnceLock::new();
+    DESIRED.get_or_init(|| {
+        let text = include_str!("../examples/lvs-dr-pair.yaml");
+        let Ok(loaded) = lbconverge::manifest::parse("lvs-dr-pair.yaml", PathBuf::new(), text.as_bytes()) else {
+            return Vec::new();
+        };
+        let Ok(v) = model::validate(&loaded, &model::NoFacts) else { return Vec::new() };
+        ["lvs01", "nginx01"].iter().filter_map(|n| model::desired(&v.cluster, n, &Health::all_up())).collect()
+    })
+}
