@@ -233,3 +233,54 @@ fn apply_cli_converges_a_real_server_and_then_has_nothing_to_do() {
     let no_confirm = run(&["apply", "examples/lvs-dr-pair.yaml", "--node", "nginx01"]);
     assert_eq!(no_confirm.status.code(), Some(0), "nothing to do needs no confirmation");
 }
+
+/// `apply --plan` on a real kernel: a plan file re-sealed after tampering (so its digest
+/// matches, as a careful attacker would do) is still refused with nothing changed — a
+/// delete of the node's own address slipped in, sysctls moved after the VIP, a ledger
+/// claiming the node's address — and the untouched plan then applies.
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn apply_plan_refuses_resealed_tampered_plans_on_a_real_kernel() {
+    fresh_netns(&["eth0"]);
+    sh(&["ip", "addr", "add", "172.16.40.21/24", "dev", "eth0"]);
+    let dir = state_dir();
+    let sd = dir.0.to_string_lossy().into_owned();
+    let file = dir.0.join("plan.json");
+    let f = file.to_string_lossy().into_owned();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--state-dir", sd.as_str()];
+        all.extend_from_slice(args);
+        common::lbconverge(&all)
+    };
+    let made = run(&["plan", "examples/lvs-dr-pair.yaml", "--out", &f]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let good: plan::Plan = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let own = Address { interface: "eth0".into(), address: "172.16.40.21/24".parse().unwrap(), label: None };
+    let mut deletes_own = good.clone();
+    deletes_own.changes.push(Change::DelAddress { address: own.clone() });
+    let mut reordered = good.clone();
+    let sysctl = reordered.changes.remove(0);
+    reordered.changes.push(sysctl);
+    let mut claims = good.clone();
+    claims.ledger.addresses.insert(own.key());
+    let cases = [
+        (deletes_own, "lbconverge does not own it; it is left alone"),
+        (reordered, "not the ARP-safe order `plan` makes"),
+        (claims, "the ledger claims address 172.16.40.21/24"),
+    ];
+    for (mut p, why) in cases {
+        p.seal();
+        std::fs::write(&file, lbconverge::cli::view::plan_json(&p)).unwrap();
+        let out = run(&["apply", "--plan", &f, "--auto-approve"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{why}: {stderr}");
+        assert!(stderr.contains("refusing this plan; nothing was changed") && stderr.contains(why), "{stderr}");
+        let addrs = sh(&["ip", "-o", "addr", "show"]);
+        assert!(addrs.contains("172.16.40.21/24") && !addrs.contains("172.16.40.160"), "{why}: {addrs}");
+        assert!(!dir.0.join("ledger.json").exists(), "{why}: a ledger was stored");
+    }
+    std::fs::write(&file, lbconverge::cli::view::plan_json(&good)).unwrap();
+    let out = run(&["apply", "--plan", &f, "--auto-approve"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(sh(&["ip", "-o", "addr", "show", "dev", "lo"]).contains("172.16.40.160/32"));
+}
