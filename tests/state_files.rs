@@ -44,9 +44,21 @@ fn text(o: &Output) -> (String, String) {
     (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
+/// Real server nginx01 of the DR example planned against this host's kernel. `plan` first
+/// checks that the host is the node's, so here nginx01's address is one every host holds
+/// (127.0.0.1 on lo); the manifest is written beside the state directory.
 fn plan_real_server(state: &Path) -> Output {
-    let sd = state.display().to_string();
-    lbconverge(&["--state-dir", &sd, "plan", "examples/lvs-dr-pair.yaml", "--node", "nginx01"])
+    let example = std::fs::read_to_string(common::root().join("examples/lvs-dr-pair.yaml")).unwrap();
+    let here = example.replacen(
+        "addresses: [172.16.40.21/24]\n    interface: eth0",
+        "addresses: [127.0.0.1/8]\n    interface: lo",
+        1,
+    );
+    assert_ne!(here, example, "nginx01's address moved in the example");
+    let manifest = state.with_file_name("cluster.yaml");
+    std::fs::write(&manifest, here).unwrap();
+    let (sd, m) = (state.display().to_string(), manifest.display().to_string());
+    lbconverge(&["--state-dir", &sd, "plan", &m, "--node", "nginx01"])
 }
 
 /// The only cache entry.

@@ -37,6 +37,14 @@ pub enum DaemonError {
         /// Why.
         source: InstanceError,
     },
+    /// The manifest's directory could not be watched.
+    #[error("watch {}: {source}", path.display())]
+    Watch {
+        /// The manifest.
+        path: PathBuf,
+        /// Why.
+        source: notify::Error,
+    },
     /// A thread could not be started.
     #[error("start the {thread} thread: {source}")]
     Spawn {

@@ -112,7 +112,7 @@ pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
     let (tx, rx) = channel();
     let stoppers = signals::Stoppers::default();
     signals::listen(tx.clone(), stoppers.clone())?;
-    watch::start(opts.manifest.clone(), tx.clone())?;
+    let _reads = watch::start(opts.manifest.clone(), tx.clone())?;
     let kernel = LinuxKernel::new(opts.state_dir.clone());
     let mut d = Daemon::start(opts, kernel, platform::Linux, stoppers, tx)?;
     d.serve(&rx);
