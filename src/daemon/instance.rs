@@ -83,6 +83,11 @@ impl Running {
         self.control.send(Control::Stop);
     }
 
+    /// Returns true while its thread runs.
+    pub fn is_alive(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
     /// Waits for its thread to end (after [`Self::request_stop`]).
     pub fn join(mut self) {
         self.join_thread();

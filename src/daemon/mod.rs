@@ -29,6 +29,7 @@ pub mod instances;
 pub mod platform;
 pub mod signals;
 pub mod spec;
+pub mod systemd;
 pub mod tracker;
 mod watch;
 
@@ -108,6 +109,7 @@ pub struct Daemon<K: Kernel, P: Platform> {
 
 /// Runs the daemon on this host until SIGTERM or SIGINT.
 pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
+    let mut sd = systemd::Notifier::from_env();
     signals::block();
     let (tx, rx) = channel();
     let stoppers = signals::Stoppers::default();
@@ -115,7 +117,8 @@ pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
     let _reads = watch::start(opts.manifest.clone(), tx.clone())?;
     let kernel = LinuxKernel::new(opts.state_dir.clone());
     let mut d = Daemon::start(opts, kernel, platform::Linux, stoppers, tx)?;
-    d.serve(&rx);
+    d.serve(&rx, &mut sd);
+    sd.stopping();
     d.stop();
     tracing::info!("lbconverge run stopped");
     Ok(())
@@ -167,18 +170,27 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
     }
 
     /// Reconciles, then handles events until a stop (or the event channel closes),
-    /// reconciling fully at least every `resync`.
-    pub fn serve(&mut self, events: &Receiver<Event>) {
+    /// reconciling fully at least every `resync`. Tells systemd (`sd`) it is ready after
+    /// the first reconcile, and pings its watchdog while every VRRP thread is alive.
+    pub fn serve(&mut self, events: &Receiver<Event>, sd: &mut systemd::Notifier) {
+        let mut ready = false;
         loop {
             if Instant::now() >= self.next_resync {
-                self.reconcile_logged();
+                let ok = self.reconcile_logged();
+                match ready {
+                    false => sd.ready(&self.status_line(ok)),
+                    true => sd.status(&self.status_line(ok)),
+                }
+                ready = true;
             }
+            sd.tick(self.alive());
             // A slow start's next step, once due, is applied; then the one after is due.
             if self.ramp_due.is_some_and(|r| self.epoch.elapsed() >= r) {
                 self.converge_logged();
             }
             self.ramp_due = self.board.next_ramp_step(self.epoch.elapsed());
             let wake = self.ramp_due.map_or(self.next_resync, |r| (self.epoch + r).min(self.next_resync));
+            let wake = sd.ping_due().map_or(wake, |p| p.min(wake));
             let go_on = match events.recv_timeout(wake.saturating_duration_since(Instant::now())) {
                 Ok(e) => self.handle_queued(e, events),
                 Err(RecvTimeoutError::Timeout) => true,
@@ -391,12 +403,29 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         Ok(())
     }
 
-    fn reconcile_logged(&mut self) {
+    /// One reconcile pass, logged; true when it finished.
+    fn reconcile_logged(&mut self) -> bool {
         match self.reconcile() {
             Ok(None) => tracing::debug!("reconcile: no changes"),
             Ok(Some(r)) => tracing::info!(applied = r.applied, draining = r.draining, "reconcile: applied"),
-            Err(e) => tracing::error!("reconcile: {e}"),
+            Err(e) => {
+                tracing::error!("reconcile: {e}");
+                return false;
+            }
         }
+        true
+    }
+
+    /// True while every VRRP instance thread runs.
+    fn alive(&self) -> bool {
+        self.instances.running().iter().all(instance::Running::is_alive)
+    }
+
+    /// What `systemctl status` shows.
+    fn status_line(&self, reconciled: bool) -> String {
+        let carried = self.cluster.services.values().filter(|s| s.directors.contains(&self.node)).count();
+        let last = if reconciled { "converged" } else { "last reconcile failed (see the log)" };
+        format!("node {}: {} VRRP instances, {carried} services; {last}", self.node, self.instances.running().len())
     }
 
     /// The running VRRP instances.
