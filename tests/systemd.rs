@@ -1,0 +1,110 @@
+//! The systemd unit (`dist/systemd/lbconverge.service`) passes `systemd-analyze verify` with
+//! no warning, and `lbconverge run` speaks the notify protocol to a real `NOTIFY_SOCKET`:
+//! READY=1 only once the first reconcile has converged the node, WATCHDOG=1 at half of
+//! WATCHDOG_USEC, STOPPING=1 on SIGTERM. The second test needs root (a network namespace);
+//! without root it is ignored.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
+
+mod common;
+
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The unit with `ExecStart` pointing at the binary under test, in `dir`.
+fn unit_in(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
+    let text = std::fs::read_to_string(common::root().join("dist/systemd/lbconverge.service")).unwrap();
+    let text = text.replace("/usr/sbin/lbconverge", env!("CARGO_BIN_EXE_lbconverge"));
+    let path = dir.join("lbconverge.service");
+    std::fs::write(&path, edit(text)).unwrap();
+    path
+}
+
+/// `systemd-analyze verify`: exit code and everything it printed.
+fn verify(unit: &Path) -> (Option<i32>, String) {
+    let out = Command::new("systemd-analyze").arg("verify").arg(unit).output().expect("run systemd-analyze");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code(), text)
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("lbc-systemd-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn the_unit_file_verifies_without_a_warning() {
+    let found = Command::new("systemd-analyze").arg("--version").output().is_ok_and(|o| o.status.success());
+    if common::skip_unless(found, "the_unit_file_verifies_without_a_warning", "no systemd-analyze here") {
+        return;
+    }
+    let dir = scratch("verify");
+    let (code, text) = verify(&unit_in(&dir, |t| t));
+    assert_eq!((code, text.trim()), (Some(0), ""), "the unit has problems");
+    // The check can fail: a misspelt setting is reported (systemd still exits 0 for it).
+    let (_, text) = verify(&unit_in(&dir, |t| t.replace("Type=notify", "Type=notifyy")));
+    assert!(text.contains("Failed to parse service type"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Receives notify messages until `want` (a line) arrives; returns everything received.
+fn until(sock: &UnixDatagram, want: &str, limit: Duration) -> Vec<String> {
+    let started = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < limit {
+        sock.set_read_timeout(Some(limit.saturating_sub(started.elapsed()).max(Duration::from_millis(1)))).unwrap();
+        let Ok(len) = sock.recv(&mut buf) else { break };
+        let msg = String::from_utf8_lossy(&buf[..len]).into_owned();
+        let done = msg.lines().any(|l| l == want);
+        got.push(msg);
+        if done {
+            return got;
+        }
+    }
+    panic!("no {want} within {limit:?}; got {got:?}");
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn run_tells_systemd_it_is_ready_after_converging_and_pings_the_watchdog() {
+    assert!(common::is_root(), "needs root (run tools/test as root)");
+    // SAFETY: unshare has no memory-safety preconditions; it moves only this thread.
+    assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "unshare");
+    let sh = |args: &[&str]| assert!(Command::new(args[0]).args(&args[1..]).status().unwrap().success(), "{args:?}");
+    sh(&["ip", "link", "set", "lo", "up"]);
+    sh(&["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0-p"]);
+    sh(&["ip", "link", "set", "eth0", "up"]);
+    sh(&["ip", "addr", "add", "172.16.40.21/24", "dev", "eth0"]);
+    let dir = scratch("notify");
+    let socket = dir.join("notify");
+    let listener = UnixDatagram::bind(&socket).unwrap();
+    // Real server nginx01 of the DR example: converging it puts the VIP on lo.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lbconverge"))
+        .args(["--state-dir", dir.join("state").to_str().unwrap(), "run", "examples/lvs-dr-pair.yaml"])
+        .current_dir(common::root())
+        .env("NOTIFY_SOCKET", &socket)
+        .env("WATCHDOG_USEC", "400000")
+        .env("LBCONVERGE_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let ready = until(&listener, "READY=1", Duration::from_secs(10));
+    let lo = Command::new("ip").args(["-o", "addr", "show", "dev", "lo"]).output().unwrap();
+    let lo = String::from_utf8_lossy(&lo.stdout).into_owned();
+    assert!(lo.contains("172.16.40.160/32"), "READY came before the node converged: {lo}");
+    let last = ready.last().unwrap();
+    assert!(last.contains("STATUS=node nginx01: 0 VRRP instances, 0 services; converged"), "{last}");
+    let t = Instant::now();
+    until(&listener, "WATCHDOG=1", Duration::from_secs(2));
+    until(&listener, "WATCHDOG=1", Duration::from_secs(2));
+    let two = t.elapsed();
+    assert!(two < Duration::from_secs(2), "two pings took {two:?} with a 400 ms watchdog");
+    // SAFETY: kill with a PID we started and still own.
+    unsafe { libc::kill(i32::try_from(child.id()).unwrap(), libc::SIGTERM) };
+    until(&listener, "STOPPING=1", Duration::from_secs(5));
+    assert!(child.wait().unwrap().success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
