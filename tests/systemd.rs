@@ -1,8 +1,8 @@
 //! The systemd unit (`dist/systemd/lbconverge.service`) passes `systemd-analyze verify` with
 //! no warning, and `lbconverge run` speaks the notify protocol to a real `NOTIFY_SOCKET`:
 //! READY=1 only once the first reconcile has converged the node, WATCHDOG=1 at half of
-//! WATCHDOG_USEC, STOPPING=1 on SIGTERM. The second test needs root (a network namespace);
-//! without root it is ignored.
+//! WATCHDOG_USEC, STOPPING=1 on SIGTERM; and `lbconverge status` asks it over its control
+//! socket. The second test needs root (a network namespace); without root it is ignored.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
 mod common;
@@ -85,6 +85,7 @@ fn run_tells_systemd_it_is_ready_after_converging_and_pings_the_watchdog() {
     // Real server nginx01 of the DR example: converging it puts the VIP on lo.
     let mut child = Command::new(env!("CARGO_BIN_EXE_lbconverge"))
         .args(["--state-dir", dir.join("state").to_str().unwrap(), "run", "examples/lvs-dr-pair.yaml"])
+        .args(["--control", dir.join("run/control.sock").to_str().unwrap()])
         .current_dir(common::root())
         .env("NOTIFY_SOCKET", &socket)
         .env("WATCHDOG_USEC", "400000")
@@ -102,9 +103,24 @@ fn run_tells_systemd_it_is_ready_after_converging_and_pings_the_watchdog() {
     until(&listener, "WATCHDOG=1", Duration::from_secs(2));
     let two = t.elapsed();
     assert!(two < Duration::from_secs(2), "two pings took {two:?} with a 400 ms watchdog");
+    let control = dir.join("run/control.sock");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&control).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "the control socket is root's only");
+    let status = common::lbconverge(&["status", "--format", "json", "--control", control.to_str().unwrap()]);
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(json["node"], "nginx01");
+    assert!(json["manifest"]["sha256"].as_str().unwrap().starts_with("sha256:"), "{json}");
+    assert_eq!(json["last_reconcile"]["error"], serde_json::Value::Null, "{json}");
+    let text = common::lbconverge(&["status", "--control", control.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(text.starts_with("Node nginx01, manifest examples/lvs-dr-pair.yaml (sha256:"), "{text}");
     // SAFETY: kill with a PID we started and still own.
     unsafe { libc::kill(i32::try_from(child.id()).unwrap(), libc::SIGTERM) };
     until(&listener, "STOPPING=1", Duration::from_secs(5));
     assert!(child.wait().unwrap().success());
+    let gone = common::lbconverge(&["status", "--control", control.to_str().unwrap()]);
+    assert_eq!(gone.status.code(), Some(1), "no daemon: exit 1");
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("no lbconverge daemon answers on"));
     std::fs::remove_dir_all(&dir).unwrap();
 }

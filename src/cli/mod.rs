@@ -52,6 +52,28 @@ pub enum Command {
     Run(RunArgs),
     /// Print the manifest's JSON Schema.
     Schema,
+    /// Ask the running daemon what it is doing: VRRP, backends, the manifest in force.
+    Status(StatusArgs),
+}
+
+/// `status` arguments.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
+    pub format: StatusFormat,
+    /// The daemon's control socket.
+    #[arg(long, env = "LBCONVERGE_CONTROL", default_value = crate::daemon::status::DEFAULT_SOCKET)]
+    pub control: PathBuf,
+}
+
+/// `status --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatusFormat {
+    /// For people.
+    Text,
+    /// For programs.
+    Json,
 }
 
 /// `run` arguments.
@@ -65,6 +87,9 @@ pub struct RunArgs {
     /// Re-read the kernel and repair drift at least this often (at least 1s).
     #[arg(long, default_value = "30s", value_parser = parse_resync)]
     pub resync: std::time::Duration,
+    /// The control socket `lbconverge status` asks on (mode 0600; `none`: no socket).
+    #[arg(long, env = "LBCONVERGE_CONTROL", default_value = crate::daemon::status::DEFAULT_SOCKET)]
+    pub control: PathBuf,
 }
 
 /// A duration argument in the manifest's notation (`500ms`, `30s`, `5m`, `1h`).
@@ -150,6 +175,9 @@ pub enum CliError {
     /// The daemon stopped with an error.
     #[error("{0}")]
     Daemon(#[from] crate::daemon::DaemonError),
+    /// `status` got no answer.
+    #[error("{0}")]
+    Status(#[from] crate::daemon::status::AskError),
 }
 
 /// After a failed change, what to do next.
@@ -182,8 +210,17 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
                 node: a.node,
                 state_dir: cli.state_dir,
                 resync: a.resync,
+                control: Some(a.control).filter(|c| c.as_os_str() != "none"),
             };
             crate::daemon::run(opts)?;
+            Ok(Exit::Ok)
+        }
+        Command::Status(a) => {
+            let s = crate::daemon::status::ask(&a.control)?;
+            match a.format {
+                StatusFormat::Text => print!("{}", crate::daemon::status::text(&s)),
+                StatusFormat::Json => println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default()),
+            }
             Ok(Exit::Ok)
         }
         Command::Schema => {

@@ -37,6 +37,14 @@ pub enum DaemonError {
         /// Why.
         source: InstanceError,
     },
+    /// The control socket could not be set up.
+    #[error("control socket {}: {source}", path.display())]
+    Control {
+        /// The socket.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The manifest's directory could not be watched.
     #[error("watch {}: {source}", path.display())]
     Watch {

@@ -63,12 +63,44 @@ impl ControlTx {
     }
 }
 
+/// What an instance shows to `lbconverge status`, kept up to date by its thread.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct View {
+    /// Its name.
+    pub name: String,
+    /// Virtual router id.
+    pub vrid: u8,
+    /// `INIT`, `BACKUP`, `MASTER` or `FAULT`.
+    pub state: String,
+    /// The configured priority.
+    pub priority: u8,
+    /// The priority after tracking; `None` in FAULT.
+    pub effective_priority: Option<u8>,
+    /// The master's address as last heard (this node's own while master).
+    pub master: Option<IpAddr>,
+    /// State changes since the instance started.
+    pub transitions: u64,
+    /// Why the last one happened.
+    pub last_reason: String,
+    /// Adverts sent and accepted.
+    pub adverts_sent: u64,
+    /// Adverts received and accepted.
+    pub adverts_received: u64,
+    /// Packets dropped, by reason.
+    pub dropped: std::collections::BTreeMap<String, u64>,
+}
+
+/// A view shared between an instance's thread and the daemon.
+pub type SharedView = Arc<std::sync::Mutex<View>>;
+
 /// A prepared or running instance; dropping it stops it.
 pub struct Running {
     /// What it runs with.
     pub spec: InstanceSpec,
     /// Its control channel.
     pub control: ControlTx,
+    /// What it shows.
+    pub view: SharedView,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -128,9 +160,16 @@ pub fn prepare(spec: InstanceSpec, platform: &dyn Platform) -> Result<Running, D
     let fail = |source: InstanceError| DaemonError::Instance { instance: name.clone(), source };
     let (tx, rx) = channel();
     let wake = Arc::new(eventfd().map_err(|source| fail(InstanceError::Descriptor { what: "eventfd", source }))?);
-    let setup = Instance::new(&spec, platform, wake.clone()).map_err(fail)?;
+    let mut setup = Instance::new(&spec, platform, wake.clone()).map_err(fail)?;
+    let view = setup.view.clone();
+    setup.show(|v| {
+        v.name = spec.name.clone();
+        v.vrid = spec.vrid;
+        v.priority = spec.priority;
+        v.state = fsm::State::Initialize.to_string();
+    });
     let thread = super::spawn(format!("vrrp-{name}"), move || setup.park(rx))?;
-    Ok(Running { spec, control: ControlTx { tx, wake }, thread: Some(thread) })
+    Ok(Running { spec, control: ControlTx { tx, wake }, view, thread: Some(thread) })
 }
 
 struct Instance {
@@ -146,9 +185,16 @@ struct Instance {
     second_burst: Option<Duration>,
     wake: Arc<OwnedFd>,
     timer: Timer,
+    view: SharedView,
 }
 
 impl Instance {
+    /// Updates the shared view.
+    fn show(&mut self, f: impl FnOnce(&mut View)) {
+        let mut v = self.view.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut v);
+    }
+
     fn new(spec: &InstanceSpec, platform: &dyn Platform, wake: Arc<OwnedFd>) -> Result<Instance, InstanceError> {
         let wire = platform.wire(spec)?;
         let mut addrs = platform.addrs()?;
@@ -179,6 +225,7 @@ impl Instance {
             second_burst: None,
             wake,
             timer,
+            view: SharedView::default(),
         })
     }
 
@@ -239,6 +286,8 @@ impl Instance {
                     let now = self.now();
                     let actions = self.fsm.step(Input::EffectivePriority(p), now);
                     self.perform(actions);
+                    let effective = self.fsm.priority();
+                    self.show(|v| v.effective_priority = effective);
                 }
                 Err(std::sync::mpsc::TryRecvError::Empty) => return None,
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => return Some(true),
@@ -302,7 +351,18 @@ impl Instance {
         }
         tracing::trace!(instance = %self.spec.name, from = %pkt.src, at_us = self.now().as_micros(), "vrrp packet");
         let decoded = packet::decode(&pkt.payload, pkt.src, pkt.dst, pkt.ttl, &self.expect);
-        let Some(advert) = self.drops.count(decoded) else { return };
+        let counted = self.drops.count(decoded);
+        let drops = self.drops.list();
+        let Some(advert) = counted else {
+            return self.show(|v| v.dropped = drops.iter().map(|(r, n)| (r.name().to_string(), *n)).collect());
+        };
+        let master = (advert.priority > 0).then_some(pkt.src);
+        self.show(|v| {
+            v.adverts_received += 1;
+            if master.is_some() {
+                v.master = master;
+            }
+        });
         let now = self.now();
         let actions = self.fsm.step(Input::advert(pkt.src, &advert), now);
         self.perform(actions);
@@ -341,7 +401,17 @@ impl Instance {
         }
     }
 
-    fn transition(&self, t: &fsm::Transition) {
+    fn transition(&mut self, t: &fsm::Transition) {
+        let (source, effective) = (self.source, self.fsm.priority());
+        self.show(|v| {
+            v.state = t.to.to_string();
+            v.transitions += 1;
+            v.last_reason = t.reason.clone();
+            v.effective_priority = effective;
+            if t.to == fsm::State::Master {
+                v.master = Some(source);
+            }
+        });
         tracing::info!(
             instance = %self.spec.name,
             vrid = self.spec.vrid,
@@ -377,8 +447,9 @@ impl Instance {
                 Ok(b) => b,
                 Err(e) => return tracing::error!(instance = %self.spec.name, error = %e, "vrrp advert not encoded"),
             };
-            if let Err(e) = self.wire.send(&bytes, dst) {
-                tracing::warn!(instance = %self.spec.name, to = %dst, error = %e, "vrrp advert not sent");
+            match self.wire.send(&bytes, dst) {
+                Ok(()) => self.show(|v| v.adverts_sent += 1),
+                Err(e) => tracing::warn!(instance = %self.spec.name, to = %dst, error = %e, "vrrp advert not sent"),
             }
         }
     }

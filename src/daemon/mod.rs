@@ -29,6 +29,7 @@ pub mod instances;
 pub mod platform;
 pub mod signals;
 pub mod spec;
+pub mod status;
 pub mod systemd;
 pub mod tracker;
 mod watch;
@@ -61,7 +62,7 @@ use instances::{Changed, Instances};
 pub const MIN_RESYNC: Duration = Duration::from_secs(1);
 
 /// What wakes the main loop.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Event {
     /// Stop gracefully.
     Stop,
@@ -69,6 +70,8 @@ pub enum Event {
     Reload,
     /// A health check changed its verdict.
     Health(Box<Report>),
+    /// `lbconverge status` asks; the answer (JSON) goes back on the channel.
+    Status(Sender<String>),
 }
 
 /// How the daemon runs.
@@ -82,6 +85,8 @@ pub struct DaemonOptions {
     pub state_dir: PathBuf,
     /// Re-read the kernel and re-plan at least this often.
     pub resync: Duration,
+    /// The control socket `lbconverge status` asks on; `None`: no socket.
+    pub control: Option<PathBuf>,
 }
 
 /// The daemon: one node's configuration, its kernel, and its VRRP instances.
@@ -105,6 +110,20 @@ pub struct Daemon<K: Kernel, P: Platform> {
     health_pending: bool,
     /// When the next slow-start step is due (since `epoch`).
     ramp_due: Option<Duration>,
+    /// What `status` reports besides the live objects.
+    record: Record,
+}
+
+/// The daemon's own history, for `status`.
+#[derive(Debug, Default)]
+struct Record {
+    applied: status::Applied,
+    last_reconcile: Option<status::Reconciled>,
+    drift_repaired: u64,
+    last_drift: Option<String>,
+    last_rejected: Option<status::Rejected>,
+    /// The manifest changed since the last reconcile: its changes are not drift.
+    manifest_changed: bool,
 }
 
 /// Runs the daemon on this host until SIGTERM or SIGINT.
@@ -115,6 +134,9 @@ pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
     let stoppers = signals::Stoppers::default();
     signals::listen(tx.clone(), stoppers.clone())?;
     let _reads = watch::start(opts.manifest.clone(), tx.clone())?;
+    if let Some(path) = &opts.control {
+        status::listen(path, tx.clone())?;
+    }
     let kernel = LinuxKernel::new(opts.state_dir.clone());
     let mut d = Daemon::start(opts, kernel, platform::Linux, stoppers, tx)?;
     d.serve(&rx, &mut sd);
@@ -151,6 +173,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         engine.set(board.targets());
         tracing::info!(checks = board.targets().len(), "health checks starting");
         let (next_resync, epoch) = (Instant::now(), Instant::now());
+        let opts_manifest = opts.manifest.clone();
         Ok(Daemon {
             opts,
             loader,
@@ -166,6 +189,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             epoch,
             health_pending: false,
             ramp_due: None,
+            record: Record { applied: applied(&opts_manifest), manifest_changed: true, ..Record::default() },
         })
     }
 
@@ -230,6 +254,9 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
                 self.reconcile_logged();
             }
             Event::Health(r) => self.health_changed(&r),
+            Event::Status(reply) => {
+                let _ = reply.send(serde_json::to_string(&self.status()).unwrap_or_default());
+            }
         }
         true
     }
@@ -256,6 +283,8 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         let cluster = validated.cluster;
         let board = Board::new(&cluster, &self.node, Some(&self.board), |ids| initial_status(&cluster, &serving, ids));
         self.cluster = cluster;
+        self.record.applied = applied(&self.opts.manifest);
+        self.record.manifest_changed = true;
         let changed = self.instances.commit(staged, &self.platform);
         self.board = board;
         self.engine.set(self.board.targets());
@@ -281,10 +310,11 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             Ok(c) => {
                 tracing::info!(kept = c.kept, started = c.started, stopped = c.stopped, "manifest reloaded")
             }
-            Err(e) => tracing::error!(
-                error = %one_line(&e.to_string()),
-                "manifest not reloaded; the running configuration stays in force"
-            ),
+            Err(e) => {
+                let reason = one_line(&e.to_string());
+                tracing::error!(error = %reason, "manifest not reloaded; the running configuration stays in force");
+                self.record.last_rejected = Some(status::Rejected { at: status::unix_now(), reason });
+            }
         }
     }
 
@@ -300,6 +330,28 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
     /// One level-triggered pass: read the whole kernel, plan, apply. `None` when nothing
     /// had to change.
     pub fn reconcile(&mut self) -> Result<Option<apply::Report>, ReconcileError> {
+        let started = Instant::now();
+        let (result, changes) = self.reconcile_pass();
+        let error = result.as_ref().err().map(ToString::to_string);
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let at = status::unix_now();
+        self.record.last_reconcile = Some(status::Reconciled { at, duration_ms, changes: changes.len(), error });
+        if !std::mem::take(&mut self.record.manifest_changed) && !changes.is_empty() {
+            self.record.drift_repaired += u64::try_from(changes.len()).unwrap_or(u64::MAX);
+            self.record.last_drift = changes.last().cloned();
+        }
+        result
+    }
+
+    /// [`Self::reconcile`] without the record: the result and the changes planned.
+    fn reconcile_pass(&mut self) -> (Result<Option<apply::Report>, ReconcileError>, Vec<String>) {
+        match self.reconcile_inner() {
+            Ok((r, changes)) => (Ok(r), changes),
+            Err(e) => (Err(e), Vec::new()),
+        }
+    }
+
+    fn reconcile_inner(&mut self) -> Result<(Option<apply::Report>, Vec<String>), ReconcileError> {
         self.next_resync = Instant::now() + self.opts.resync;
         self.live = None;
         let desired = self.desired()?;
@@ -307,13 +359,14 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         let p = plan::plan(&desired, &live);
         if p.is_empty() {
             self.live = Some(live);
-            return Ok(None);
+            return Ok((None, Vec::new()));
         }
         tracing::info!("reconcile: {}", p.summary_line());
+        let changes = p.changes.iter().map(ToString::to_string).collect();
         let report = apply::apply(&p, &mut self.kernel, &Options::default(), &mut LogProgress)?;
         // Read once more, so that the next health transition has a state to plan against.
         self.live = kernel::snapshot(&mut self.kernel, &desired.sysctl_scope()).ok();
-        Ok(Some(report))
+        Ok((Some(report), changes))
     }
 
     /// Records a health transition; for every backend it turns up or down (a backend is up
@@ -416,6 +469,57 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         true
     }
 
+    /// What `lbconverge status` shows.
+    pub fn status(&self) -> status::Status {
+        let vrrp = self
+            .instances
+            .running()
+            .iter()
+            .map(|r| r.view.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone())
+            .collect();
+        let services = self
+            .cluster
+            .services
+            .values()
+            .filter(|s| s.directors.contains(&self.node))
+            .map(|vs| self.service_status(vs))
+            .collect();
+        status::Status {
+            node: self.node.clone(),
+            manifest: self.record.applied.clone(),
+            vrrp,
+            services,
+            last_reconcile: self.record.last_reconcile.clone(),
+            drift_repaired: self.record.drift_repaired,
+            last_drift: self.record.last_drift.clone(),
+            last_rejected: self.record.last_rejected.clone(),
+        }
+    }
+
+    fn service_status(&self, vs: &model::cluster::VirtualService) -> status::ServiceStatus {
+        let live = self.live.as_ref().and_then(|l| l.services.get(&vs.key));
+        let backends = vs
+            .backends
+            .iter()
+            .map(|be| {
+                let dest =
+                    live.and_then(|s| s.dests.get(&crate::model::ipvs::DestKey { addr: be.address, port: be.port }));
+                let stats = dest.and_then(|d| d.stats).unwrap_or_default();
+                let health = self.board.status_of(&(vs.name.clone(), be.name.clone()));
+                status::BackendStatus {
+                    name: be.name.clone(),
+                    address: std::net::SocketAddr::new(be.address, be.port).to_string(),
+                    health: health.map_or("unchecked".to_string(), |h| h.to_string()),
+                    weight: be.weight,
+                    live_weight: dest.map(|d| d.weight),
+                    active: stats.active,
+                    inactive: stats.inactive,
+                }
+            })
+            .collect();
+        status::ServiceStatus { name: vs.name.clone(), key: vs.key.to_string(), backends }
+    }
+
     /// True while every VRRP instance thread runs.
     fn alive(&self) -> bool {
         self.instances.running().iter().all(instance::Running::is_alive)
@@ -442,6 +546,15 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
     pub fn stop(self) {
         drop(self.engine);
         self.instances.stop();
+    }
+}
+
+/// The manifest at `path` as applied now.
+fn applied(path: &std::path::Path) -> status::Applied {
+    status::Applied {
+        path: path.display().to_string(),
+        sha256: load::manifest_sha256(path).unwrap_or_default(),
+        since: status::unix_now(),
     }
 }
 

@@ -89,6 +89,7 @@ impl Scratch {
             node: None,
             state_dir: self.dir.join("state"),
             resync: Duration::from_secs(30),
+            control: None,
         }
     }
 }
@@ -172,6 +173,47 @@ fn reconcile_repairs_drift() {
     assert_eq!(repaired.applied, 2, "the service and its destination");
     assert_eq!(k.lock().state.services.len(), 1);
     assert!(d.reconcile().unwrap().is_none());
+    d.stop();
+}
+
+#[test]
+fn status_shows_instances_backends_the_manifest_drift_and_a_rejected_reload() {
+    let (s, k) = (Scratch::new("status"), host());
+    let mut d = start(&s, &k);
+    wait_for("VI_FAST to be master", Duration::from_secs(2), || {
+        d.status().vrrp.iter().any(|v| v.name == "VI_FAST" && v.state == "MASTER")
+    });
+    d.reconcile().unwrap();
+    let st = d.status();
+    assert_eq!(st.node, "lb1");
+    assert!(st.manifest.sha256.starts_with("sha256:") && st.manifest.path.ends_with("manifest.yaml"));
+    let fast = st.vrrp.iter().find(|v| v.name == "VI_FAST").unwrap();
+    assert_eq!((fast.vrid, fast.priority, fast.effective_priority), (10, 150, Some(150)));
+    assert_eq!(fast.master, Some("10.0.0.11".parse().unwrap()));
+    assert!(fast.transitions >= 2 && fast.adverts_sent >= 1, "{fast:?}");
+    let web = &st.services[0];
+    assert_eq!((web.name.as_str(), web.key.as_str()), ("web", "tcp 10.0.0.100:80"));
+    let rs1 = &web.backends[0];
+    assert_eq!(
+        (rs1.address.as_str(), rs1.health.as_str(), rs1.weight, rs1.live_weight),
+        ("10.0.0.21:80", "unchecked", 1, Some(1))
+    );
+    assert_eq!(st.drift_repaired, 0, "the first pass applies the manifest, not drift");
+    let last = st.last_reconcile.clone().unwrap();
+    assert_eq!((last.changes, last.error.clone()), (5, None), "3 sysctls, the service, its destination");
+    k.lock().state.services.clear();
+    d.reconcile().unwrap();
+    let st = d.status();
+    assert_eq!(st.drift_repaired, 2);
+    assert!(st.last_drift.as_deref().unwrap().contains("10.0.0.21:80"), "{:?}", st.last_drift);
+    s.write("version: 1\nnodes: {}\n");
+    d.reload_logged();
+    let rejected = d.status().last_rejected.unwrap();
+    assert_eq!(rejected.reason, "node `lb1` is no longer in the manifest");
+    assert_eq!(d.status().manifest, st.manifest, "the manifest in force is still the old one");
+    let text = super::status::text(&d.status());
+    assert!(text.contains("vrrp VI_FAST (vrid 10): MASTER, priority 150 (effective 150), master 10.0.0.11"), "{text}");
+    assert!(text.contains("  rs1 10.0.0.21:80: unchecked, weight 1 (weight 1 live), 0 active, 0 inactive"), "{text}");
     d.stop();
 }
 

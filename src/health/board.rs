@@ -176,6 +176,23 @@ impl Board {
             .all(|(t, _)| self.status.get(t).is_some_and(|s| s.0 == Status::Up))
     }
 
+    /// The backend's health as `status` shows it: `None` when it has no checks; `Down` if
+    /// any check fails, `Up` if all pass, else `Unknown`.
+    pub fn status_of(&self, id: &BackendId) -> Option<Status> {
+        let mine: Vec<Status> = self
+            .fanout
+            .iter()
+            .filter(|(_, ids)| ids.contains(id))
+            .map(|(t, _)| self.status.get(t).map_or(Status::Unknown, |s| s.0))
+            .collect();
+        match mine {
+            m if m.is_empty() => None,
+            m if m.contains(&Status::Down) => Some(Status::Down),
+            m if m.iter().all(|s| *s == Status::Up) => Some(Status::Up),
+            _ => Some(Status::Unknown),
+        }
+    }
+
     /// When the next ramping weight changes, if any backend is ramping.
     pub fn next_ramp_step(&self, now: Duration) -> Option<Duration> {
         self.ramps

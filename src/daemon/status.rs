@@ -1,0 +1,254 @@
+//! `lbconverge status`: what the running daemon is doing, asked over a local control socket.
+//!
+//! ```text
+//! lbconverge status ── "status\n" ──> control socket (0600, root) ──> Event::Status
+//!                  <── JSON Status ───────────────────────────────── main loop: Daemon::status()
+//! ```
+//!
+//! The main loop answers between two passes, so the answer is one consistent picture: the
+//! VRRP instances as their threads last showed them, every carried service's backends with
+//! health, manifest weight and the live weight and connections read last, the applied
+//! manifest, the last reconcile, drift repaired, and the last rejected manifest.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Sender, channel};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::Event;
+use super::error::DaemonError;
+use super::instance::View;
+
+/// Where the daemon listens unless told otherwise.
+pub const DEFAULT_SOCKET: &str = "/run/lbconverge/control.sock";
+
+/// The whole answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// This node.
+    pub node: String,
+    /// The manifest in force.
+    pub manifest: Applied,
+    /// VRRP instances of this node.
+    pub vrrp: Vec<View>,
+    /// Services this node carries.
+    pub services: Vec<ServiceStatus>,
+    /// The last full reconcile pass.
+    pub last_reconcile: Option<Reconciled>,
+    /// Changes made by reconcile passes that no manifest change asked for.
+    pub drift_repaired: u64,
+    /// The last of them.
+    pub last_drift: Option<String>,
+    /// The last manifest that was not taken, and why.
+    pub last_rejected: Option<Rejected>,
+}
+
+/// The manifest in force.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// Its path.
+    pub path: String,
+    /// SHA-256 of the bytes applied (`sha256:...`).
+    pub sha256: String,
+    /// When it was loaded (seconds since the Unix epoch).
+    pub since: u64,
+}
+
+/// One service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceStatus {
+    /// Manifest name.
+    pub name: String,
+    /// IPVS key (`tcp 10.0.0.100:80`).
+    pub key: String,
+    /// Backends in manifest order.
+    pub backends: Vec<BackendStatus>,
+}
+
+/// One backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackendStatus {
+    /// Manifest name.
+    pub name: String,
+    /// `address:port`.
+    pub address: String,
+    /// `up`, `down`, `unknown` (not checked yet) or `unchecked` (no checks).
+    pub health: String,
+    /// Weight in the manifest.
+    pub weight: u32,
+    /// Weight in IPVS as read last; `None` when not in IPVS.
+    pub live_weight: Option<u32>,
+    /// Active connections.
+    pub active: u32,
+    /// Inactive connections.
+    pub inactive: u32,
+}
+
+/// The last reconcile pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reconciled {
+    /// When it ended (seconds since the Unix epoch).
+    pub at: u64,
+    /// How long it took.
+    pub duration_ms: u64,
+    /// Changes applied.
+    pub changes: usize,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+}
+
+/// A manifest that was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejected {
+    /// When (seconds since the Unix epoch).
+    pub at: u64,
+    /// Why.
+    pub reason: String,
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Listens on `path` (its directory made 0700, the socket 0600) and turns each request into
+/// an [`Event::Status`]; only root (or the daemon's own user) is answered.
+pub fn listen(path: &Path, events: Sender<Event>) -> Result<(), DaemonError> {
+    let fail = |source| DaemonError::Control { path: path.to_path_buf(), source };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(fail)?;
+    }
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(fail(e)),
+        _ => {}
+    }
+    let listener = UnixListener::bind(path).map_err(fail)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(fail)?;
+    let serve = move || {
+        for conn in listener.incoming().flatten() {
+            if let Err(e) = answer(conn, &events) {
+                tracing::debug!(subsystem = "control", error = %e, "status request not answered");
+            }
+        }
+    };
+    super::spawn("control".into(), serve).map(drop)
+}
+
+/// Answers one connection: one request line, one JSON document.
+fn answer(conn: UnixStream, events: &Sender<Event>) -> std::io::Result<()> {
+    conn.set_read_timeout(Some(Duration::from_secs(2)))?;
+    if !peer_allowed(&conn) {
+        return (&conn).write_all(b"{\"error\": \"only root may ask\"}\n");
+    }
+    let mut line = String::new();
+    BufReader::new(&conn).take(256).read_line(&mut line)?;
+    let reply = match line.trim() {
+        "status" => {
+            let (tx, rx) = channel();
+            if events.send(Event::Status(tx)).is_err() {
+                return Err(std::io::Error::other("the daemon is stopping"));
+            }
+            rx.recv_timeout(Duration::from_secs(10)).map_err(std::io::Error::other)?
+        }
+        other => format!("{{\"error\": \"unknown request {:?}\"}}", other.chars().take(40).collect::<String>()),
+    };
+    (&conn).write_all(reply.as_bytes())?;
+    (&conn).write_all(b"\n")
+}
+
+/// Root, or the user the daemon runs as.
+fn peer_allowed(conn: &UnixStream) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut cred = libc::ucred { pid: 0, uid: u32::MAX, gid: 0 };
+    let mut len = libc::socklen_t::try_from(std::mem::size_of::<libc::ucred>()).unwrap_or(0);
+    // SAFETY: cred and len are valid out pointers of the sizes given, for our own socket.
+    let r = unsafe {
+        libc::getsockopt(conn.as_raw_fd(), libc::SOL_SOCKET, libc::SO_PEERCRED, (&raw mut cred).cast(), &raw mut len)
+    };
+    // SAFETY: geteuid has no preconditions.
+    r == 0 && (cred.uid == 0 || cred.uid == unsafe { libc::geteuid() })
+}
+
+use std::io::Read as _;
+
+/// Why `lbconverge status` got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum AskError {
+    /// No daemon listens there.
+    #[error("no lbconverge daemon answers on {}: {source}", path.display())]
+    NotRunning {
+        /// The socket.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The answer was not a status.
+    #[error("the daemon on {} answered something else: {answer}", path.display())]
+    BadAnswer {
+        /// The socket.
+        path: PathBuf,
+        /// What it said.
+        answer: String,
+    },
+}
+
+/// Asks the daemon listening on `path` for its status.
+pub fn ask(path: &Path) -> Result<Status, AskError> {
+    let not_running = |source| AskError::NotRunning { path: path.to_path_buf(), source };
+    let mut conn = UnixStream::connect(path).map_err(not_running)?;
+    conn.set_read_timeout(Some(Duration::from_secs(15))).map_err(not_running)?;
+    conn.write_all(b"status\n").map_err(not_running)?;
+    let mut text = String::new();
+    conn.take(64 << 20).read_to_string(&mut text).map_err(not_running)?;
+    serde_json::from_str(&text)
+        .map_err(|_| AskError::BadAnswer { path: path.to_path_buf(), answer: text.trim().chars().take(200).collect() })
+}
+
+/// The text form of a status.
+pub fn text(s: &Status) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "Node {}, manifest {} ({})", s.node, s.manifest.path, s.manifest.sha256);
+    for v in &s.vrrp {
+        let eff = v.effective_priority.map_or("fault".to_string(), |p| p.to_string());
+        let master = v.master.map_or("-".to_string(), |m| m.to_string());
+        let _ = writeln!(
+            out,
+            "vrrp {} (vrid {}): {}, priority {} (effective {eff}), master {master}, {} transitions, last: {}",
+            v.name, v.vrid, v.state, v.priority, v.transitions, v.last_reason
+        );
+    }
+    for svc in &s.services {
+        let _ = writeln!(out, "service {} ({})", svc.name, svc.key);
+        for b in &svc.backends {
+            let live = b.live_weight.map_or("not in ipvs".to_string(), |w| format!("weight {w} live"));
+            let _ = writeln!(
+                out,
+                "  {} {}: {}, weight {} ({live}), {} active, {} inactive",
+                b.name, b.address, b.health, b.weight, b.active, b.inactive
+            );
+        }
+    }
+    match &s.last_reconcile {
+        Some(r) => {
+            let how = r.error.as_ref().map_or("ok".to_string(), |e| format!("failed: {e}"));
+            let _ = writeln!(out, "last reconcile: {} changes in {} ms, {how}", r.changes, r.duration_ms);
+        }
+        None => out.push_str("last reconcile: none yet\n"),
+    }
+    let _ = writeln!(
+        out,
+        "drift repaired: {}{}",
+        s.drift_repaired,
+        s.last_drift.as_ref().map_or(String::new(), |d| format!(" (last: {d})"))
+    );
+    if let Some(r) = &s.last_rejected {
+        let _ = writeln!(out, "last rejected manifest: {}", r.reason.lines().next().unwrap_or_default());
+    }
+    out
+}
