@@ -1,8 +1,8 @@
 //! The systemd unit (`dist/systemd/lbconverge.service`) passes `systemd-analyze verify` with
 //! no warning, and `lbconverge run` speaks the notify protocol to a real `NOTIFY_SOCKET`:
 //! READY=1 only once the first reconcile has converged the node, WATCHDOG=1 at half of
-//! WATCHDOG_USEC, STOPPING=1 on SIGTERM; and `lbconverge status` asks it over its control
-//! socket. The second test needs root (a network namespace); without root it is ignored.
+//! WATCHDOG_USEC, STOPPING=1 on SIGTERM; `lbconverge status` asks it over its control
+//! socket, and its Prometheus metrics pass `promtool check metrics`. The second test needs root (a network namespace); without root it is ignored.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
 mod common;
@@ -50,6 +50,26 @@ fn the_unit_file_verifies_without_a_warning() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Kills the daemon if the test fails before it stops it.
+struct Reaper(u32);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        // SAFETY: kill with a PID this test started.
+        unsafe { libc::kill(i32::try_from(self.0).unwrap(), libc::SIGKILL) };
+    }
+}
+
+/// One HTTP GET on the loopback listener; the whole response.
+fn scrape(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    write!(c, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    out
+}
+
 /// Receives notify messages until `want` (a line) arrives; returns everything received.
 fn until(sock: &UnixDatagram, want: &str, limit: Duration) -> Vec<String> {
     let started = Instant::now();
@@ -86,12 +106,14 @@ fn run_tells_systemd_it_is_ready_after_converging_and_pings_the_watchdog() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lbconverge"))
         .args(["--state-dir", dir.join("state").to_str().unwrap(), "run", "examples/lvs-dr-pair.yaml"])
         .args(["--control", dir.join("run/control.sock").to_str().unwrap()])
+        .args(["--metrics", "127.0.0.1:19469"])
         .current_dir(common::root())
         .env("NOTIFY_SOCKET", &socket)
         .env("WATCHDOG_USEC", "400000")
         .env("LBCONVERGE_LOG", "warn")
         .spawn()
         .unwrap();
+    let daemon = Reaper(child.id());
     let ready = until(&listener, "READY=1", Duration::from_secs(10));
     let lo = Command::new("ip").args(["-o", "addr", "show", "dev", "lo"]).output().unwrap();
     let lo = String::from_utf8_lossy(&lo.stdout).into_owned();
@@ -115,10 +137,37 @@ fn run_tells_systemd_it_is_ready_after_converging_and_pings_the_watchdog() {
     let text = common::lbconverge(&["status", "--control", control.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&text.stdout).into_owned();
     assert!(text.starts_with("Node nginx01, manifest examples/lvs-dr-pair.yaml (sha256:"), "{text}");
+    let metrics = scrape("127.0.0.1:19469", "/metrics");
+    assert!(metrics.starts_with("HTTP/1.1 200 OK\r\n"), "{metrics}");
+    let body = metrics.split_once("\r\n\r\n").unwrap().1.to_string();
+    for want in [
+        "lbconverge_build_info{version=",
+        "lbconverge_manifest_info{path=\"examples/lvs-dr-pair.yaml\",sha256=\"sha256:",
+        "lbconverge_reconcile_failed 0",
+        "lbconverge_drift_repaired 0",
+    ] {
+        assert!(body.contains(want), "{want} missing:\n{body}");
+    }
+    assert!(scrape("127.0.0.1:19469", "/nothing").starts_with("HTTP/1.1 404"));
+    let promtool = Command::new("promtool").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !common::skip_unless(promtool, "promtool check metrics", "no promtool (Debian's prometheus package)") {
+        let mut check = Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut check.stdin.take().unwrap(), body.as_bytes()).unwrap();
+        let out = check.wait_with_output().unwrap();
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}\n{body}");
+    }
     // SAFETY: kill with a PID we started and still own.
     unsafe { libc::kill(i32::try_from(child.id()).unwrap(), libc::SIGTERM) };
     until(&listener, "STOPPING=1", Duration::from_secs(5));
     assert!(child.wait().unwrap().success());
+    std::mem::forget(daemon);
     let gone = common::lbconverge(&["status", "--control", control.to_str().unwrap()]);
     assert_eq!(gone.status.code(), Some(1), "no daemon: exit 1");
     assert!(String::from_utf8_lossy(&gone.stderr).contains("no lbconverge daemon answers on"));

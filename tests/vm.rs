@@ -111,10 +111,50 @@ fn end_to_end_tun() {
     case("e2e-tun");
 }
 
+/// What the examples' nodes need of their host besides the kernel (`plan` checks it):
+/// every command they name, as a root-owned stub, and every password variable, set.
+fn example_host_setup() -> String {
+    fn walk(v: &serde_json::Value, key: &str, out: &mut std::collections::BTreeSet<(bool, String)>) {
+        match v {
+            serde_json::Value::Object(m) => m.iter().for_each(|(k, v)| walk(v, k, out)),
+            serde_json::Value::Array(a)
+                if key == "command" || key.starts_with("notify") || key.starts_with("quorum_") =>
+            {
+                if let Some(p) = a.first().and_then(|p| p.as_str()).filter(|p| p.starts_with('/')) {
+                    out.insert((true, p.to_string()));
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, key, out)),
+            serde_json::Value::String(s) if key == "password_env" => {
+                out.insert((false, s.clone()));
+            }
+            _ => {}
+        }
+    }
+    let mut needs = std::collections::BTreeSet::new();
+    for ex in common::examples() {
+        let loaded = lbconverge::manifest::load(&ex).unwrap();
+        walk(&serde_json::to_value(&loaded.manifest).unwrap(), "", &mut needs);
+    }
+    // The guest's root directory comes writable by everyone; script security refuses that.
+    let mut s = String::from("chmod go-w /\n");
+    for (command, what) in needs {
+        if command {
+            s += &format!(
+                "[ -x {what} ] || {{ mkdir -p $(dirname {what}); printf '#!/bin/sh\\nexit 0\\n' > {what}; chmod 755 {what}; }}\n"
+            );
+        } else {
+            s += &format!("export {what}=lbc-test\n");
+        }
+    }
+    s
+}
+
 /// The guest script that applies every example on every node, each node in its own
 /// namespace with the node's addresses on its interface.
 fn every_example_script() -> String {
     let mut s = String::from(". tests/vm/lib.sh\nmodprobe ip_vs\nmodprobe ipip\n");
+    s += &example_host_setup();
     let mut i = 0;
     for ex in common::examples() {
         let name = common::stem(&ex);

@@ -90,6 +90,13 @@ pub struct RunArgs {
     /// The control socket `lbconverge status` asks on (mode 0600; `none`: no socket).
     #[arg(long, env = "LBCONVERGE_CONTROL", default_value = crate::daemon::status::DEFAULT_SOCKET)]
     pub control: PathBuf,
+    /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9469); off unless given.
+    #[arg(long)]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// A file whose first line is `user:password`: metrics need HTTP basic authentication
+    /// (required for a non-loopback --metrics).
+    #[arg(long)]
+    pub metrics_password_file: Option<PathBuf>,
 }
 
 /// A duration argument in the manifest's notation (`500ms`, `30s`, `5m`, `1h`).
@@ -211,6 +218,8 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
                 state_dir: cli.state_dir,
                 resync: a.resync,
                 control: Some(a.control).filter(|c| c.as_os_str() != "none"),
+                metrics: a.metrics,
+                metrics_credentials: a.metrics_password_file.as_deref().map(read_credentials).transpose()?,
             };
             crate::daemon::run(opts)?;
             Ok(Exit::Ok)
@@ -227,6 +236,22 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
             print!("{}", manifest::schema::SCHEMA_TEXT);
             Ok(Exit::Ok)
         }
+    }
+}
+
+/// The `user:password` first line of a metrics password file (a secret file: regular, not
+/// readable by others, opened without blocking).
+fn read_credentials(path: &std::path::Path) -> Result<String, CliError> {
+    let bad = |why: String| CliError::Usage(format!("--metrics-password-file {}: {why}", path.display()));
+    let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
+    if std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o077 != 0 {
+        return Err(bad(format!("readable by others; chmod 600 {}", path.display())));
+    }
+    let line = crate::load::facts::first_line(path).map_err(|e| bad(e.to_string()))?;
+    let line = line.ok_or_else(|| bad("not a regular file".into()))?;
+    match line.split_once(':') {
+        Some((u, p)) if !u.is_empty() && !p.is_empty() => Ok(line),
+        _ => Err(bad("the first line must be user:password".into())),
     }
 }
 

@@ -37,6 +37,14 @@ pub enum DaemonError {
         /// Why.
         source: InstanceError,
     },
+    /// The metrics listener could not be opened.
+    #[error("metrics on {addr}: {source}")]
+    MetricsOpen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The control socket could not be set up.
     #[error("control socket {}: {source}", path.display())]
     Control {

@@ -26,6 +26,7 @@ pub mod error;
 mod hooks;
 pub mod instance;
 pub mod instances;
+pub mod metrics;
 pub mod platform;
 pub mod signals;
 pub mod spec;
@@ -70,8 +71,8 @@ pub enum Event {
     Reload,
     /// A health check changed its verdict.
     Health(Box<Report>),
-    /// `lbconverge status` asks; the answer (JSON) goes back on the channel.
-    Status(Sender<String>),
+    /// `lbconverge status` or a metrics scrape asks; the answer goes back on the channel.
+    Status(Sender<status::Status>),
 }
 
 /// How the daemon runs.
@@ -87,6 +88,10 @@ pub struct DaemonOptions {
     pub resync: Duration,
     /// The control socket `lbconverge status` asks on; `None`: no socket.
     pub control: Option<PathBuf>,
+    /// Where to serve Prometheus metrics, if anywhere.
+    pub metrics: Option<std::net::SocketAddr>,
+    /// The `user:password` line of `--metrics-password-file` (basic authentication).
+    pub metrics_credentials: Option<String>,
 }
 
 /// The daemon: one node's configuration, its kernel, and its VRRP instances.
@@ -136,6 +141,9 @@ pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
     let _reads = watch::start(opts.manifest.clone(), tx.clone())?;
     if let Some(path) = &opts.control {
         status::listen(path, tx.clone())?;
+    }
+    if let Some(addr) = opts.metrics {
+        metrics::listen(addr, opts.metrics_credentials.clone(), tx.clone())?;
     }
     let kernel = LinuxKernel::new(opts.state_dir.clone());
     let mut d = Daemon::start(opts, kernel, platform::Linux, stoppers, tx)?;
@@ -255,7 +263,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             }
             Event::Health(r) => self.health_changed(&r),
             Event::Status(reply) => {
-                let _ = reply.send(serde_json::to_string(&self.status()).unwrap_or_default());
+                let _ = reply.send(self.status());
             }
         }
         true

@@ -153,7 +153,8 @@ fn answer(conn: UnixStream, events: &Sender<Event>) -> std::io::Result<()> {
             if events.send(Event::Status(tx)).is_err() {
                 return Err(std::io::Error::other("the daemon is stopping"));
             }
-            rx.recv_timeout(Duration::from_secs(10)).map_err(std::io::Error::other)?
+            let status = rx.recv_timeout(Duration::from_secs(10)).map_err(std::io::Error::other)?;
+            serde_json::to_string(&status).map_err(std::io::Error::other)?
         }
         other => format!("{{\"error\": \"unknown request {:?}\"}}", other.chars().take(40).collect::<String>()),
     };

@@ -90,6 +90,8 @@ impl Scratch {
             state_dir: self.dir.join("state"),
             resync: Duration::from_secs(30),
             control: None,
+            metrics: None,
+            metrics_credentials: None,
         }
     }
 }

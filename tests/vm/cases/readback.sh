@@ -10,6 +10,8 @@ ipvsadm -a -u [2001:db8::53]:53 -r [2001:db8::54]:53 -g -w 1
 rules /tmp/ipvsadm.rules
 lbc_rules /tmp/lbc.rules
 same_file "show --format ipvsadm equals ipvsadm -S -n" /tmp/ipvsadm.rules /tmp/lbc.rules
+# features.yaml's node d1 names eth0; the snapshot must show it (plan checks interfaces).
+ip link add eth0 type dummy
 lbconverge show > /tmp/snap.yaml
 check "show prints a snapshot that plan --live reads" lbconverge plan tests/vm/manifests/features.yaml --node d1 --live /tmp/snap.yaml
 finish
