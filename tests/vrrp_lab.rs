@@ -371,7 +371,7 @@ fn bad_then_good_reload(d: [Daemon; 2]) {
     std::fs::write(&manifest, &bad).unwrap();
     x.lab.signal("n1", DAEMON, libc::SIGHUP);
     let log = x.lab.node_dir(NODES[0]).join(format!("{DAEMON}.log"));
-    let refused = || std::fs::read_to_string(&log).unwrap_or_default().contains("password must be");
+    let refused = || std::fs::read_to_string(&log).unwrap_or_default().contains("the password is 9 bytes");
     x.lab.wait(Duration::from_secs(5), "n1 to refuse the 9-byte password", refused);
     std::fs::write(&manifest, &good).unwrap();
     x.lab.signal("n1", DAEMON, libc::SIGHUP);

@@ -19,7 +19,8 @@ use prometheus_client::registry::Registry;
 
 use super::Event;
 use super::error::DaemonError;
-use super::status::Status;
+use super::instance::View;
+use super::status::{BackendStatus, Status};
 
 type Labels = Vec<(String, String)>;
 
@@ -78,26 +79,54 @@ pub fn render(s: &Status) -> String {
     out
 }
 
+/// One metric of a table: name, help, whether it is a running total, and its value.
+type Field<T> = (&'static str, &'static str, bool, fn(&T) -> i64);
+
+/// Registers one family per field and sets it for every labelled row.
+fn table<'a, T: 'a>(r: &mut Registry, fields: &[Field<T>], rows: impl Iterator<Item = (Labels, &'a T)>) {
+    let families: Vec<Family<Labels, Gauge>> = fields
+        .iter()
+        .map(|(name, help, total, _)| if *total { totals(r, name, help) } else { gauges(r, name, help) })
+        .collect();
+    for (l, row) in rows {
+        for (family, (_, _, _, value)) in families.iter().zip(fields) {
+            family.get_or_create(&l).set(value(row));
+        }
+    }
+}
+
+const VRRP: [Field<View>; 5] = [
+    ("vrrp_state", "VRRP state: 0 init, 1 backup, 2 master, 3 fault", false, |v| match v.state.as_str() {
+        "BACKUP" => 1,
+        "MASTER" => 2,
+        "FAULT" => 3,
+        _ => 0,
+    }),
+    ("vrrp_effective_priority", "Priority after tracking (0 in fault)", false, |v| {
+        i64::from(v.effective_priority.unwrap_or(0))
+    }),
+    ("vrrp_transitions", "VRRP state changes", true, |v| int(v.transitions)),
+    ("vrrp_adverts_sent", "VRRP adverts sent", true, |v| int(v.adverts_sent)),
+    ("vrrp_adverts_received", "VRRP adverts received and accepted", true, |v| int(v.adverts_received)),
+];
+
+const BACKENDS: [Field<BackendStatus>; 5] = [
+    ("backend_up", "1 if every check of the backend passes (unchecked: 1)", false, |b| {
+        i64::from(b.health == "up" || b.health == "unchecked")
+    }),
+    ("backend_weight", "Weight in the manifest", false, |b| i64::from(b.weight)),
+    ("backend_live_weight", "Weight in IPVS as read last (-1: not in IPVS)", false, |b| {
+        b.live_weight.map_or(-1, i64::from)
+    }),
+    ("backend_active_connections", "IPVS active connections", false, |b| i64::from(b.active)),
+    ("backend_inactive_connections", "IPVS inactive connections", false, |b| i64::from(b.inactive)),
+];
+
 fn vrrp(r: &mut Registry, s: &Status) {
-    let state = gauges(r, "vrrp_state", "VRRP state: 0 init, 1 backup, 2 master, 3 fault");
-    let prio = gauges(r, "vrrp_effective_priority", "Priority after tracking (0 in fault)");
-    let transitions = totals(r, "vrrp_transitions", "VRRP state changes");
-    let sent = totals(r, "vrrp_adverts_sent", "VRRP adverts sent");
-    let received = totals(r, "vrrp_adverts_received", "VRRP adverts received and accepted");
+    let rows = s.vrrp.iter().map(|v| (labels(&[("instance", &v.name), ("vrid", &v.vrid.to_string())]), v));
+    table(r, &VRRP, rows);
     let dropped = totals(r, "vrrp_packets_dropped", "VRRP packets dropped, by reason");
     for v in &s.vrrp {
-        let l = labels(&[("instance", &v.name), ("vrid", &v.vrid.to_string())]);
-        let code = match v.state.as_str() {
-            "BACKUP" => 1,
-            "MASTER" => 2,
-            "FAULT" => 3,
-            _ => 0,
-        };
-        state.get_or_create(&l).set(code);
-        prio.get_or_create(&l).set(i64::from(v.effective_priority.unwrap_or(0)));
-        transitions.get_or_create(&l).set(int(v.transitions));
-        sent.get_or_create(&l).set(int(v.adverts_sent));
-        received.get_or_create(&l).set(int(v.adverts_received));
         for (reason, n) in &v.dropped {
             dropped.get_or_create(&labels(&[("instance", &v.name), ("reason", reason)])).set(int(*n));
         }
@@ -105,21 +134,12 @@ fn vrrp(r: &mut Registry, s: &Status) {
 }
 
 fn backends(r: &mut Registry, s: &Status) {
-    let up = gauges(r, "backend_up", "1 if every check of the backend passes (unchecked: 1)");
-    let weight = gauges(r, "backend_weight", "Weight in the manifest");
-    let live = gauges(r, "backend_live_weight", "Weight in IPVS as read last (-1: not in IPVS)");
-    let active = gauges(r, "backend_active_connections", "IPVS active connections");
-    let inactive = gauges(r, "backend_inactive_connections", "IPVS inactive connections");
-    for svc in &s.services {
-        for b in &svc.backends {
-            let l = labels(&[("service", &svc.name), ("backend", &b.name), ("address", &b.address)]);
-            up.get_or_create(&l).set(i64::from(b.health == "up" || b.health == "unchecked"));
-            weight.get_or_create(&l).set(i64::from(b.weight));
-            live.get_or_create(&l).set(b.live_weight.map_or(-1, i64::from));
-            active.get_or_create(&l).set(i64::from(b.active));
-            inactive.get_or_create(&l).set(i64::from(b.inactive));
-        }
-    }
+    let rows = s.services.iter().flat_map(|svc| {
+        svc.backends
+            .iter()
+            .map(move |b| (labels(&[("service", &svc.name), ("backend", &b.name), ("address", &b.address)]), b))
+    });
+    table(r, &BACKENDS, rows);
 }
 
 /// Serves `GET /metrics` on `addr`. A non-loopback address needs `credentials` (the
@@ -209,6 +229,55 @@ fn base64(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_status_becomes_one_sample_per_instance_and_backend() {
+        let view = View {
+            name: "VI_1".into(),
+            vrid: 10,
+            state: "MASTER".into(),
+            effective_priority: Some(90),
+            transitions: 2,
+            ..View::default()
+        };
+        let backend = |name: &str, health: &str, live| BackendStatus {
+            name: name.into(),
+            address: "10.0.0.21:80".into(),
+            health: health.into(),
+            weight: 3,
+            live_weight: live,
+            active: 7,
+            inactive: 1,
+        };
+        let s = Status {
+            node: "lb1".into(),
+            manifest: super::super::status::Applied { path: "m.yaml".into(), sha256: "sha256:ab".into(), since: 5 },
+            vrrp: vec![view],
+            services: vec![super::super::status::ServiceStatus {
+                name: "web".into(),
+                key: "tcp 10.0.0.100:80".into(),
+                backends: vec![backend("a", "up", Some(3)), backend("b", "down", None)],
+            }],
+            last_reconcile: None,
+            drift_repaired: 4,
+            last_drift: None,
+            last_rejected: None,
+        };
+        let text = render(&s);
+        for want in [
+            "lbconverge_vrrp_state{instance=\"VI_1\",vrid=\"10\"} 2",
+            "lbconverge_vrrp_effective_priority{instance=\"VI_1\",vrid=\"10\"} 90",
+            "lbconverge_vrrp_transitions{instance=\"VI_1\",vrid=\"10\"} 2",
+            "lbconverge_backend_up{service=\"web\",backend=\"a\",address=\"10.0.0.21:80\"} 1",
+            "lbconverge_backend_up{service=\"web\",backend=\"b\",address=\"10.0.0.21:80\"} 0",
+            "lbconverge_backend_live_weight{service=\"web\",backend=\"b\",address=\"10.0.0.21:80\"} -1",
+            "lbconverge_drift_repaired 4",
+            "lbconverge_manifest_info{path=\"m.yaml\",sha256=\"sha256:ab\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == want), "{want} missing:\n{text}");
+        }
+        assert!(text.ends_with("# EOF\n"));
+    }
 
     #[test]
     fn base64_matches_rfc_4648() {

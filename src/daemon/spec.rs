@@ -115,7 +115,7 @@ fn password(s: &Secret) -> Result<[u8; 8], SecretError> {
             .map_err(|source| SecretError::Read { path: path.to_path_buf(), source })?
             .ok_or_else(|| SecretError::NotRegular { path: path.to_path_buf() })?,
     };
-    let text = crate::model::preflight::password_text(&text).map_err(|len| SecretError::Length { len })?;
+    let text = crate::model::password::usable(&text).map_err(|len| SecretError::Length { len })?;
     Ok(crate::vrrp::packet::password(text))
 }
 

@@ -123,6 +123,13 @@ pub fn listen(path: &Path, events: Sender<Event>) -> Result<(), DaemonError> {
         std::fs::create_dir_all(dir).map_err(fail)?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(fail)?;
     }
+    // A socket another daemon answers on is never taken over; a stale one is replaced.
+    if UnixStream::connect(path).is_ok() {
+        return Err(fail(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            "another lbconverge daemon answers on it (give this one --control PATH)",
+        )));
+    }
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(fail(e)),
         _ => {}

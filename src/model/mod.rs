@@ -7,6 +7,7 @@ pub mod dns;
 pub mod ipvs;
 pub mod list;
 pub mod net;
+pub mod password;
 pub mod preflight;
 pub mod state;
 pub mod sysctl;

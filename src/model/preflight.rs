@@ -106,36 +106,10 @@ fn secrets(out: &mut Vec<Finding>, c: &Cluster, n: &Node, facts: &dyn Facts) {
                 "set it in the environment of lbconverge (e.g. the unit's EnvironmentFile)",
             )),
             Some(text) => {
-                if let Err((message, hint)) = password_problem(&text) {
+                if let Err((message, hint)) = super::password::problem(&text) {
                     out.push(Finding { path: at, message: format!("{var}: {message}"), hint: Some(hint) });
                 }
             }
-        }
-    }
-}
-
-/// The usable part of a PASS password (line end removed), or what is wrong with it.
-pub fn password_text(text: &str) -> Result<&str, usize> {
-    let t = text.trim_end_matches(['\r', '\n']);
-    if t.is_empty() || t.len() > 8 { Err(t.len()) } else { Ok(t) }
-}
-
-/// [`password_text`] as a message and a hint; for a long password, the 8 bytes keepalived
-/// actually sends (it truncates with a warning; lbconverge refuses).
-pub fn password_problem(text: &str) -> Result<(), (String, String)> {
-    match password_text(text) {
-        Ok(_) => Ok(()),
-        Err(0) => Err(("the password is empty".into(), "put the password (1 to 8 bytes) on the first line".into())),
-        Err(len) => {
-            let t = text.trim_end_matches(['\r', '\n']);
-            let sent = String::from_utf8_lossy(&t.as_bytes()[..8]).into_owned();
-            Err((
-                format!("the password is {len} bytes; VRRPv2 PASS carries at most 8"),
-                format!(
-                    "keepalived cuts it to the 8 bytes `{}` and sends those; write exactly those to keep a keepalived peer",
-                    crate::manifest::yaml::shown(&sent)
-                ),
-            ))
         }
     }
 }

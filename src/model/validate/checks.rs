@@ -6,8 +6,7 @@ use crate::manifest::KeyPath;
 use crate::manifest::types::{CheckType, HealthCheck, StatusSpec, Via};
 use crate::model::cluster::{Check, CheckKind, HttpCheck, TlsCheck};
 
-use super::vrrp::dur;
-use super::{Cx, FileFact};
+use super::{Cx, FileFact, dur};
 
 /// Overlays `over` on `base`, field by field.
 pub fn merge(base: &HealthCheck, over: &HealthCheck) -> HealthCheck {
@@ -191,7 +190,7 @@ fn script(cx: &mut Cx, at: &KeyPath, h: &HealthCheck) -> CheckKind {
 
 /// A command the daemon runs (`notify_up`, a VRRP `notify`, a track script, ...): absolute,
 /// since it runs without a shell or PATH. Whether it exists and is safe on the node is
-/// checked there, by `plan` ([`crate::model::preflight`]).
+/// checked there, by `plan` (the node checks of `model::preflight`).
 pub fn hook(cx: &mut Cx, at: &KeyPath, command: Option<&Vec<String>>) -> Option<Vec<String>> {
     let command = command?;
     match command.first().map(|c| c.trim()) {

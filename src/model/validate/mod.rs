@@ -10,8 +10,9 @@ mod vrrp;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
-use crate::manifest::{KeyPath, Loaded, Problem, Problems, Severity};
+use crate::manifest::{KeyPath, Loaded, Problem, Problems, Severity, types};
 
 use super::cluster::Cluster;
 
@@ -166,6 +167,18 @@ fn names(cx: &mut Cx, m: &crate::manifest::Manifest) {
                 format!("the name `{}` holds a control or invisible character", crate::manifest::yaml::shown(name)),
                 Some("names appear in plans and logs; use letters, digits, `-`, `_` and `.`"),
             );
+        }
+    }
+}
+
+/// Parses an optional duration with a default; records an error on bad input.
+pub(crate) fn dur(cx: &mut Cx, path: &KeyPath, d: Option<&types::Duration>, default: Duration) -> Duration {
+    match d.map(parse::duration) {
+        None => default,
+        Some(Ok(d)) => d,
+        Some(Err(e)) => {
+            cx.error(path, e, None);
+            default
         }
     }
 }

@@ -82,6 +82,15 @@ pub fn interface(name: &str) -> Result<(), String> {
     if name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace()) || name == "." || name == ".." {
         return Err(format!("`{name}` is not a valid interface name (no '/', ':' or spaces)"));
     }
+    // Linux allows more, but an interface's sysctls (net.ipv4.conf.<name>.*) must be
+    // writable and readable back from a saved plan: letters, digits and - _ . @ + only.
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || "-_.@+".contains(*c))) {
+        return Err(format!(
+            "interface name `{}` has `{}`; lbconverge manages interfaces named with letters, digits and - _ . @ +",
+            crate::manifest::yaml::shown(name),
+            crate::manifest::yaml::shown(&c.to_string())
+        ));
+    }
     Ok(())
 }
 

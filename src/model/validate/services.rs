@@ -88,7 +88,7 @@ fn service(
         sorry,
         quorum: s.quorum.unwrap_or(1),
         hysteresis: s.hysteresis.unwrap_or(0),
-        slow_start: super::vrrp::dur(cx, &path.key("slow_start"), s.slow_start.as_ref(), std::time::Duration::ZERO),
+        slow_start: super::dur(cx, &path.key("slow_start"), s.slow_start.as_ref(), std::time::Duration::ZERO),
         notify_up: checks::hook(cx, &path.key("notify_up"), s.notify_up.as_ref()),
         notify_down: checks::hook(cx, &path.key("notify_down"), s.notify_down.as_ref()),
         quorum_up: checks::hook(cx, &path.key("quorum_up"), s.quorum_up.as_ref()),
@@ -229,7 +229,7 @@ fn sched_flags(cx: &mut Cx, at: &KeyPath, sched: types::Scheduler, flags: &[Sche
 fn persistence(cx: &mut Cx, path: &KeyPath, p: Option<&types::Persistence>, family: Family) -> Option<Persistence> {
     let p = p?;
     let at = path.key("persistence");
-    let timeout = super::vrrp::dur(cx, &at.key("timeout"), Some(&p.timeout), std::time::Duration::ZERO);
+    let timeout = super::dur(cx, &at.key("timeout"), Some(&p.timeout), std::time::Duration::ZERO);
     let secs = timeout.as_secs();
     if timeout.subsec_nanos() != 0 || !(1..=u64::from(u32::MAX / 1000)).contains(&secs) {
         cx.error(&at.key("timeout"), "persistence timeout must be whole seconds, at least 1s", None);

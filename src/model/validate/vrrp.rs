@@ -10,7 +10,7 @@ use crate::manifest::KeyPath;
 use crate::manifest::types::{self, Manifest};
 use crate::model::cluster::{Member, Node, Secret, TrackScript, VrrpInstance};
 
-use super::{Cx, FileFact, parse, unknown_node_hint};
+use super::{Cx, FileFact, dur, parse, unknown_node_hint};
 
 /// Validates the track scripts.
 pub fn track_scripts(
@@ -34,18 +34,6 @@ pub fn track_scripts(
         out.insert(name.clone(), script);
     }
     out
-}
-
-/// Parses an optional duration with a default; records an error on bad input.
-pub fn dur(cx: &mut Cx, path: &KeyPath, d: Option<&types::Duration>, default: Duration) -> Duration {
-    match d.map(parse::duration) {
-        None => default,
-        Some(Ok(d)) => d,
-        Some(Err(e)) => {
-            cx.error(path, e, None);
-            default
-        }
-    }
 }
 
 /// Validates every VRRP instance, then the VRID and VIP uniqueness rules across them.
@@ -353,8 +341,7 @@ fn secret_file(cx: &mut Cx, at: &KeyPath, path: &std::path::Path) {
             cx.error(at, msg, Some(&format!("chmod 600 {}", path.display())))
         }
         FileFact::Mode(_) => {
-            if let Some(Err((message, hint))) =
-                cx.facts.secret_text(path).map(|t| crate::model::preflight::password_problem(&t))
+            if let Some(Err((message, hint))) = cx.facts.secret_text(path).map(|t| crate::model::password::problem(&t))
             {
                 cx.error(at, format!("secret file {}: {message}", path.display()), Some(&hint));
             }

@@ -248,6 +248,9 @@ fn start_lbconverge(lab: &mut Lab, node: &str, p: &Params) -> u32 {
         manifest.display().to_string(),
         "--node".into(),
         node.into(),
+        // Every node of the lab shares this host's file system: one control socket each.
+        "--control".into(),
+        lab.node_dir(node).join("control.sock").display().to_string(),
     ];
     let mut env = vec![("NO_COLOR".to_string(), "1".to_string())];
     env.extend(p.password.iter().map(|pw| (PASSWORD_ENV.to_string(), pw.clone())));
