@@ -189,8 +189,10 @@ fn ipvs_payload(payload: &[u8]) {
     if let Ok(s) = ipvs_codec::parse_service(payload) {
         black_box(s.key.to_string());
         let again = ipvs_codec::service_msg(ipvs_codec::Cmd::NewService, &s);
+        // A request carries no counters; the parser reads absent ones as zero.
+        let sent = lbconverge::model::ipvs::Service { traffic: Default::default(), ..s.clone() };
         match ipvs_codec::parse_service(&again) {
-            Ok(back) => assert!(back == s, "round trip: service {s:?} came back as {back:?}"),
+            Ok(back) => assert!(back == sent, "round trip: service {s:?} came back as {back:?}"),
             Err(e) => panic!("round trip: service {s:?} encoded does not parse: {e}"),
         }
     }

@@ -24,7 +24,8 @@
 //! - [`manifest`]: the YAML file format, its schema and locations. [`vrrp`]: VRRP advert
 //!   codec, state machine and tracking (pure; time is an argument), sockets.
 //! - [`family`], [`state_file`], [`sys`], [`testkit`]: the IP family, safe state-file writes,
-//!   raw socket calls, test helpers.
+//!   raw socket calls, test helpers. [`logging`]: log lines as text or JSON, each naming its
+//!   subsystem.
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation))]
 
@@ -35,10 +36,12 @@ pub mod family;
 pub mod health;
 pub mod kernel;
 pub mod load;
+pub mod logging;
 pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod state_file;
 pub mod sys;
 pub mod testkit;
+pub mod utc;
 pub mod vrrp;

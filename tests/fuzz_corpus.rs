@@ -230,6 +230,7 @@ fn ipvs_seeds() -> Vec<(String, Vec<u8>)> {
         persistence,
         one_packet,
         dests: BTreeMap::new(),
+        traffic: Default::default(),
     };
     let services = [
         (

@@ -95,6 +95,7 @@ fn live(rng: &mut Rng, own: &str) -> NodeState {
         persistence: None,
         one_packet: false,
         dests: Default::default(),
+        traffic: Default::default(),
     };
     if rng.below(2) == 0 {
         let mut hand = svc(8080); // keepalived's, say: never ours
@@ -159,7 +160,7 @@ fn random_manifests_converge_from_random_hosts_without_touching_what_is_not_ours
             let mut k = MemKernel::from_state(host.clone());
             let first = plan::plan(&d, &kernel::snapshot(&mut k, &d.sysctl_scope()).unwrap());
             let mut stamped = first.clone();
-            stamped.stamp(node.addresses.clone(), "sha256:random".into());
+            stamped.stamp(node.addresses.clone(), &lbconverge::manifest::revision::Revision::of(b"random"), Vec::new());
             let why = plan::verify::verify(&stamped, &kernel::snapshot(&mut k, &stamped.sysctl_scope()).unwrap());
             assert!(why.is_empty(), "seed {seed} {name}: a fresh plan fails verify: {why:?}");
             let before = foreign(&host, &first.ledger);

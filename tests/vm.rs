@@ -189,3 +189,9 @@ fn every_example_script() -> String {
 fn every_example_node_converges() {
     in_vm("every example node", &every_example_script());
 }
+
+#[test]
+#[ignore = "needs root and qemu: real IPVS in a VM"]
+fn gitops_commits_reach_ipvs_invalid_ones_are_rejected_and_drain_shows_everywhere() {
+    in_vm_with("gitops", ". tests/vm/cases/gitops.sh", &["/usr/bin/git"]);
+}

@@ -43,6 +43,9 @@ pub struct ApplyArgs {
     /// Print only the summary, not each change.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Refuse a manifest that is not exactly a file of the checked-out git commit.
+    #[arg(long, conflicts_with = "plan")]
+    pub require_committed: bool,
 }
 
 /// Runs `apply`.
@@ -70,8 +73,9 @@ fn color() -> bool {
 
 fn fresh_plan(a: &ApplyArgs, k: &mut LinuxKernel, state_dir: &Path) -> Result<(Plan, String), CliError> {
     let manifest = a.manifest.as_deref().ok_or_else(|| CliError::Usage("give a MANIFEST or --plan FILE".into()))?;
-    let (cluster, live) = super::manifest_and_kernel(manifest, a.node.as_deref(), k, state_dir)?;
-    Ok((plan_for(manifest, &cluster, a.node.as_deref(), &live)?, live.source))
+    let loader = crate::load::Loader::cached(state_dir).require_committed(a.require_committed);
+    let inputs = super::manifest_and_kernel(&loader, manifest, a.node.as_deref(), k, state_dir)?;
+    Ok((plan_for(manifest, &inputs, a.node.as_deref())?, inputs.live.source))
 }
 
 fn saved_plan(file: &Path, k: &mut LinuxKernel) -> Result<Plan, CliError> {
@@ -86,7 +90,7 @@ fn saved_plan(file: &Path, k: &mut LinuxKernel) -> Result<Plan, CliError> {
     if !why.is_empty() {
         return Err(files::FileError::PlanRefused { path: file.to_path_buf(), why }.into());
     }
-    println!("Plan {} from manifest {}", file.display(), p.manifest_sha256);
+    println!("Plan {} from manifest {}", file.display(), p.revision());
     Ok(p)
 }
 

@@ -51,8 +51,8 @@ struct Row {
 /// Runs `check`.
 pub fn run(a: &CheckArgs, state_dir: &std::path::Path) -> Result<Exit, CliError> {
     let mut k = crate::kernel::linux::LinuxKernel::new(state_dir.to_path_buf());
-    let (validated, live) = load::with_live(&Loader::uncached(), &a.manifest, a.node.as_deref(), &mut k)?;
-    let cluster = super::warned(validated);
+    let (m, live) = load::with_live(&Loader::uncached(), &a.manifest, a.node.as_deref(), &mut k)?;
+    let cluster = super::warned(m.validated);
     let node = load::pick_node(&cluster, a.node.as_deref(), &live, "this host")?;
     let board = Board::new(&cluster, &node, None, |_| Status::Unknown);
     let results = probe_all(board.targets().into_iter().map(|(t, _)| t).collect())

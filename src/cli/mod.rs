@@ -17,8 +17,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub use exit::Exit;
 
 use crate::apply::ApplyError;
+use crate::daemon::status::DrainRequest;
 use crate::load::{self, LoadError, Loader};
 use crate::manifest;
+use crate::manifest::revision::Revision;
 use crate::model::{self, Cluster, Health, NodeState, Validated};
 use crate::plan;
 
@@ -29,6 +31,10 @@ pub struct Cli {
     /// Where lbconverge keeps its ledger of owned objects on this host.
     #[arg(long, global = true, env = "LBCONVERGE_STATE_DIR", default_value = crate::kernel::linux::ledger::DEFAULT_DIR)]
     pub state_dir: PathBuf,
+    /// Log lines on stderr: `text`, or `json` (one object per line); each names its subsystem.
+    /// The level is set by LBCONVERGE_LOG (default: info).
+    #[arg(long, global = true, value_enum, env = "LBCONVERGE_LOG_FORMAT", default_value_t = crate::logging::Format::Text)]
+    pub log_format: crate::logging::Format,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -54,6 +60,42 @@ pub enum Command {
     Schema,
     /// Ask the running daemon what it is doing: VRRP, backends, the manifest in force.
     Status(StatusArgs),
+    /// Drain a backend without editing the manifest: the running daemon sets its weight to
+    /// 0 (its connections finish, no new ones) until `undrain` or the end of --for. Kept
+    /// across daemon restarts; `plan` and `apply` show and keep it.
+    Drain(DrainArgs),
+    /// End a drain: the backend gets its weight back.
+    Undrain(UndrainArgs),
+}
+
+/// `drain` arguments.
+#[derive(Debug, Args)]
+pub struct DrainArgs {
+    /// The service's name in the manifest.
+    pub service: String,
+    /// The backend's name in the service.
+    pub backend: String,
+    /// End the drain by itself after this long (e.g. 30m, 1h); default: until undrained.
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    pub for_: Option<std::time::Duration>,
+    /// Why, shown by `status` and `plan`.
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    /// The daemon's control socket.
+    #[arg(long, env = "LBCONVERGE_CONTROL", default_value = crate::daemon::status::DEFAULT_SOCKET)]
+    pub control: PathBuf,
+}
+
+/// `undrain` arguments.
+#[derive(Debug, Args)]
+pub struct UndrainArgs {
+    /// The service's name in the manifest.
+    pub service: String,
+    /// The backend's name in the service.
+    pub backend: String,
+    /// The daemon's control socket.
+    #[arg(long, env = "LBCONVERGE_CONTROL", default_value = crate::daemon::status::DEFAULT_SOCKET)]
+    pub control: PathBuf,
 }
 
 /// `status` arguments.
@@ -97,6 +139,10 @@ pub struct RunArgs {
     /// (required for a non-loopback --metrics).
     #[arg(long)]
     pub metrics_password_file: Option<PathBuf>,
+    /// Apply only manifests that are exactly a file of the checked-out git commit; others
+    /// are rejected like invalid ones (the running configuration stays).
+    #[arg(long)]
+    pub require_committed: bool,
 }
 
 /// A duration argument in the manifest's notation (`500ms`, `30s`, `5m`, `1h`).
@@ -159,6 +205,9 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Refuse a manifest that is not exactly a file of the checked-out git commit.
+    #[arg(long)]
+    pub require_committed: bool,
 }
 
 /// An error that ends a command; printed once by `main`.
@@ -220,6 +269,7 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
                 control: Some(a.control).filter(|c| c.as_os_str() != "none"),
                 metrics: a.metrics,
                 metrics_credentials: a.metrics_password_file.as_deref().map(read_credentials).transpose()?,
+                require_committed: a.require_committed,
             };
             crate::daemon::run(opts)?;
             Ok(Exit::Ok)
@@ -230,6 +280,23 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
                 StatusFormat::Text => print!("{}", crate::daemon::status::text(&s)),
                 StatusFormat::Json => println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default()),
             }
+            Ok(Exit::Ok)
+        }
+        Command::Drain(a) => {
+            let for_secs = a.for_.map(|d| d.as_secs().max(1));
+            let req = DrainRequest { service: a.service, backend: a.backend, drain: true, for_secs, reason: a.reason };
+            println!("{}", crate::daemon::status::ask_drain(&a.control, &req)?);
+            Ok(Exit::Ok)
+        }
+        Command::Undrain(a) => {
+            let req = DrainRequest {
+                service: a.service,
+                backend: a.backend,
+                drain: false,
+                for_secs: None,
+                reason: String::new(),
+            };
+            println!("{}", crate::daemon::status::ask_drain(&a.control, &req)?);
             Ok(Exit::Ok)
         }
         Command::Schema => {
@@ -257,9 +324,9 @@ fn read_credentials(path: &std::path::Path) -> Result<String, CliError> {
 
 /// Loads and validates a manifest without the cache (no state directory is touched),
 /// printing warnings to stderr.
-fn load_uncached(path: &std::path::Path) -> Result<Cluster, CliError> {
-    let v = Loader::uncached().load(path)?;
-    Ok(warned(v))
+fn load_uncached(path: &std::path::Path, require_committed: bool) -> Result<(Cluster, Revision), CliError> {
+    let m = Loader::uncached().require_committed(require_committed).load(path)?;
+    Ok((warned(m.validated), m.revision))
 }
 
 /// Prints the warnings of a validated manifest to stderr.
@@ -271,7 +338,7 @@ fn warned(v: Validated) -> Cluster {
 }
 
 fn validate(a: &ValidateArgs) -> Result<Exit, CliError> {
-    let c = load_uncached(&a.manifest)?;
+    let (c, _) = load_uncached(&a.manifest, false)?;
     println!(
         "{}: valid ({} nodes, {} VRRP instances, {} services)",
         a.manifest.display(),
@@ -280,6 +347,18 @@ fn validate(a: &ValidateArgs) -> Result<Exit, CliError> {
         c.services.len()
     );
     Ok(Exit::Ok)
+}
+
+/// A manifest read, and the live state to plan it against.
+pub struct Inputs {
+    /// The validated cluster.
+    pub cluster: Cluster,
+    /// The revision of the manifest read.
+    pub revision: Revision,
+    /// The live state.
+    pub live: Live,
+    /// Backends drained on this host (none for a snapshot).
+    pub drains: crate::model::drain::Drains,
 }
 
 /// Where a plan's live state comes from.
@@ -294,47 +373,52 @@ pub struct Live {
 
 /// Node, desired state and plan for the manifest at `path` against the live state, after
 /// checking that the host can carry the node (nothing is planned for a host that cannot).
-pub fn plan_for(
-    path: &std::path::Path,
-    cluster: &Cluster,
-    node: Option<&str>,
-    live: &Live,
-) -> Result<plan::Plan, CliError> {
+pub fn plan_for(path: &std::path::Path, inputs: &Inputs, node: Option<&str>) -> Result<plan::Plan, CliError> {
+    let (cluster, live) = (&inputs.cluster, &inputs.live);
     let node = load::pick_node(cluster, node, &live.state, &live.source)?;
     load::preflight(path, cluster, &node, &live.state, live.on_host)?;
-    let desired =
-        model::desired(cluster, &node, &Health::all_up()).ok_or_else(|| load::unknown_node(cluster, &node))?;
+    let now = crate::daemon::status::unix_now();
+    let mut drains = inputs.drains.clone();
+    drains.forget_unknown(cluster);
+    drains.expire(now);
+    let health = Health { drained: drains.active(now), ..Health::all_up() };
+    let desired = model::desired(cluster, &node, &health).ok_or_else(|| load::unknown_node(cluster, &node))?;
     let mut p = plan::plan(&desired, &live.state);
     let addresses = cluster.nodes.get(&node).map(|n| n.addresses.clone()).unwrap_or_default();
-    p.stamp(addresses, load::manifest_sha256(path)?);
+    p.stamp(addresses, &inputs.revision, drains.drains);
     Ok(p)
 }
 
 fn plan_cmd(a: &PlanArgs, state_dir: &std::path::Path) -> Result<Exit, CliError> {
-    let (cluster, live) = match &a.live {
+    let inputs = match &a.live {
         Some(snapshot) => {
-            let cluster = load_uncached(&a.manifest)?;
+            let (cluster, revision) = load_uncached(&a.manifest, a.require_committed)?;
             let state = files::load_snapshot(snapshot)?;
-            (cluster, Live { state, source: snapshot.display().to_string(), on_host: false })
+            let live = Live { state, source: snapshot.display().to_string(), on_host: false };
+            Inputs { cluster, revision, live, drains: crate::model::drain::Drains::default() }
         }
         None => {
             let mut k = crate::kernel::linux::LinuxKernel::new(state_dir.to_path_buf());
-            manifest_and_kernel(&a.manifest, a.node.as_deref(), &mut k, state_dir)?
+            let loader = Loader::cached(state_dir).require_committed(a.require_committed);
+            manifest_and_kernel(&loader, &a.manifest, a.node.as_deref(), &mut k, state_dir)?
         }
     };
-    let p = plan_for(&a.manifest, &cluster, a.node.as_deref(), &live)?;
-    emit_plan(&p, &live.source, a)
+    let p = plan_for(&a.manifest, &inputs, a.node.as_deref())?;
+    emit_plan(&p, &inputs.live.source, a)
 }
 
-/// Loads the manifest through the cache while reading this host's kernel.
+/// Loads the manifest (with `loader`) while reading this host's kernel.
 pub fn manifest_and_kernel(
+    loader: &Loader,
     manifest: &std::path::Path,
     node: Option<&str>,
     k: &mut crate::kernel::linux::LinuxKernel,
     state_dir: &std::path::Path,
-) -> Result<(Cluster, Live), CliError> {
-    let (validated, state) = load::with_live(&Loader::cached(state_dir), manifest, node, k)?;
-    Ok((warned(validated), Live { state, source: "this host's kernel".into(), on_host: true }))
+) -> Result<Inputs, CliError> {
+    let (m, state) = load::with_live(loader, manifest, node, k)?;
+    let live = Live { state, source: "this host's kernel".into(), on_host: true };
+    let drains = load::drains::read(state_dir).map_err(LoadError::from)?;
+    Ok(Inputs { cluster: warned(m.validated), revision: m.revision, live, drains })
 }
 
 fn emit_plan(p: &plan::Plan, source: &str, a: &PlanArgs) -> Result<Exit, CliError> {

@@ -15,6 +15,7 @@ pub fn plan_text(plan: &Plan, source: &str, color: bool) -> String {
     let mut out = String::new();
     let roles = plan.roles.join(", ");
     let _ = writeln!(out, "Node {} ({roles}), live state from {source}", plan.node);
+    let _ = writeln!(out, "Manifest {}", plan.revision());
     if !plan.changes.is_empty() {
         out.push_str("\nChanges, in the order apply makes them:\n\n");
         for c in &plan.changes {
@@ -26,6 +27,12 @@ pub fn plan_text(plan: &Plan, source: &str, color: bool) -> String {
         for n in &plan.notes {
             let eq = paint("=", "2", color);
             let _ = writeln!(out, "  {eq} {}", n);
+        }
+    }
+    if !plan.drained.is_empty() {
+        out.push_str("\nDrained with `lbconverge drain` (weight 0 until undrained):\n\n");
+        for d in &plan.drained {
+            let _ = writeln!(out, "  {} {d}", paint("~", "33", color));
         }
     }
     if plan.changes.is_empty() {

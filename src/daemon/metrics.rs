@@ -1,11 +1,16 @@
 //! Prometheus metrics of the running daemon (`run --metrics 127.0.0.1:9469`), in the
 //! OpenMetrics text format of `prometheus-client`, made at each scrape from the same
 //! [`Status`] `lbconverge status` shows. The listener is a small HTTP/1.1 server on its own
-//! thread that answers `GET /metrics`; bound to anything but loopback it requires HTTP basic
-//! authentication with the `user:password` line of a password file.
+//! thread that answers `GET /metrics`, and `GET /` with the status page ([`super::page`]);
+//! bound to anything but loopback it requires HTTP basic authentication with the
+//! `user:password` line of a password file, for both.
 //!
 //! Names follow keepalived-exporter's for VRRP (state 0 init, 1 backup, 2 master, 3 fault)
-//! and HAProxy's exporter for backends.
+//! and HAProxy's exporter for backends (up, weight, transitions, check failures and check
+//! duration). IPVS traffic comes per service (`lbconverge_ipvs_service_*`) and per backend
+//! (`lbconverge_ipvs_backend_*`), two families each so that a sum over one never counts a
+//! packet twice: the kernel's counters (connections, packets and bytes, in and out) and its
+//! rate estimates (`*_per_second`).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -13,6 +18,8 @@ use std::sync::mpsc::{Sender, channel};
 use std::time::Duration;
 
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
@@ -20,7 +27,10 @@ use prometheus_client::registry::Registry;
 use super::Event;
 use super::error::DaemonError;
 use super::instance::View;
-use super::status::{BackendStatus, Status};
+use super::page;
+use super::status::{BackendStatus, CheckStats, Status};
+use crate::manifest::revision::FileState;
+use crate::model::ipvs::Traffic;
 
 type Labels = Vec<(String, String)>;
 
@@ -52,11 +62,23 @@ pub fn render(s: &Status) -> String {
     let build = gauges(&mut r, "build_info", "lbconverge version (always 1)");
     build.get_or_create(&labels(&[("version", env!("CARGO_PKG_VERSION"))])).set(1);
     let manifest = gauges(&mut r, "manifest_info", "The manifest in force (always 1)");
-    manifest.get_or_create(&labels(&[("path", &s.manifest.path), ("sha256", &s.manifest.sha256)])).set(1);
+    let commit = s.manifest.commit.as_ref().map_or("", |c| c.id.as_str());
+    let committed =
+        s.manifest.commit.as_ref().map_or("", |c| if c.file == FileState::Committed { "true" } else { "false" });
+    manifest
+        .get_or_create(&labels(&[
+            ("path", &s.manifest.path),
+            ("sha256", &s.manifest.sha256),
+            ("commit", commit),
+            ("committed", committed),
+        ]))
+        .set(1);
     let loaded = gauges(&mut r, "manifest_loaded_timestamp_seconds", "When the manifest in force was loaded");
     loaded.get_or_create(&Labels::new()).set(int(s.manifest.since));
     vrrp(&mut r, s);
     backends(&mut r, s);
+    checks(&mut r, s);
+    ipvs(&mut r, s);
     let reconcile = Family::<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
     r.register("reconcile_duration_seconds", "How long the last reconcile pass took", reconcile.clone());
     let failed = gauges(&mut r, "reconcile_failed", "1 if the last reconcile pass failed");
@@ -110,7 +132,7 @@ const VRRP: [Field<View>; 5] = [
     ("vrrp_adverts_received", "VRRP adverts received and accepted", true, |v| int(v.adverts_received)),
 ];
 
-const BACKENDS: [Field<BackendStatus>; 5] = [
+const BACKENDS: [Field<BackendStatus>; 6] = [
     ("backend_up", "1 if every check of the backend passes (unchecked: 1)", false, |b| {
         i64::from(b.health == "up" || b.health == "unchecked")
     }),
@@ -120,6 +142,7 @@ const BACKENDS: [Field<BackendStatus>; 5] = [
     }),
     ("backend_active_connections", "IPVS active connections", false, |b| i64::from(b.active)),
     ("backend_inactive_connections", "IPVS inactive connections", false, |b| i64::from(b.inactive)),
+    ("backend_transitions", "Times the backend turned up or down", true, |b| int(b.transitions)),
 ];
 
 fn vrrp(r: &mut Registry, s: &Status) {
@@ -142,6 +165,118 @@ fn backends(r: &mut Registry, s: &Status) {
     table(r, &BACKENDS, rows);
 }
 
+/// Per check of each backend: failed probes, and the probes' durations as a histogram.
+fn checks(r: &mut Registry, s: &Status) {
+    let failures = gauges(r, "backend_check_failures", "Failed probes of the check (since it started)");
+    let mut durations = Histograms::default();
+    for svc in &s.services {
+        for b in &svc.backends {
+            for c in &b.checks {
+                let l = labels(&[("service", &svc.name), ("backend", &b.name), ("check", &c.check)]);
+                failures.get_or_create(&l).set(int(c.failures));
+                durations.0.push((l, c.into()));
+            }
+        }
+    }
+    r.register("backend_check_duration_seconds", "How long the check's probes took (since it started)", durations);
+}
+
+/// One IPVS traffic family: name, help, and its values, each by its `direction` label
+/// (none when empty).
+type TrafficField = (&'static str, &'static str, &'static [(&'static str, fn(&Traffic) -> u64)]);
+
+const TRAFFIC: [TrafficField; 6] = [
+    ("connections", "Connections IPVS scheduled (kernel counter)", &[("", |t| t.conns)]),
+    (
+        "packets",
+        "Packets IPVS forwarded (kernel counter; none out under DR and TUN)",
+        &[("in", |t| t.in_pkts), ("out", |t| t.out_pkts)],
+    ),
+    ("bytes", "Bytes IPVS forwarded (kernel counter)", &[("in", |t| t.in_bytes), ("out", |t| t.out_bytes)]),
+    ("connections_per_second", "Connection rate, the kernel's estimate", &[("", |t| t.cps)]),
+    ("packets_per_second", "Packet rate, the kernel's estimate", &[("in", |t| t.in_pps), ("out", |t| t.out_pps)]),
+    ("bytes_per_second", "Byte rate, the kernel's estimate", &[("in", |t| t.in_bps), ("out", |t| t.out_bps)]),
+];
+
+/// IPVS traffic per carried service and per backend, as read last (zero when not in IPVS).
+/// The counters are the kernel's, which run from when the service or destination was added.
+fn ipvs(r: &mut Registry, s: &Status) {
+    let services: Vec<(Labels, &Traffic)> =
+        s.services.iter().map(|svc| (labels(&[("service", &svc.name)]), &svc.traffic)).collect();
+    let backends: Vec<(Labels, &Traffic)> = s
+        .services
+        .iter()
+        .flat_map(|svc| {
+            svc.backends.iter().map(move |b| {
+                (labels(&[("service", &svc.name), ("backend", &b.name), ("address", &b.address)]), &b.traffic)
+            })
+        })
+        .collect();
+    for (level, rows) in [("service", &services), ("backend", &backends)] {
+        for (name, help, values) in &TRAFFIC {
+            let family = gauges(r, &format!("ipvs_{level}_{name}"), help);
+            for (l, t) in rows {
+                for (direction, value) in *values {
+                    let mut l = l.clone();
+                    if !direction.is_empty() {
+                        l.push(("direction".into(), (*direction).into()));
+                    }
+                    family.get_or_create(&l).set(int(value(t)));
+                }
+            }
+        }
+    }
+}
+
+/// Histograms of counts taken elsewhere (`prometheus-client`'s own histogram observes one
+/// value at a time), one per label set.
+#[derive(Debug, Default)]
+struct Histograms(Vec<(Labels, Observed)>);
+
+/// One histogram: the sum and count, and per bucket its upper bound in seconds and the
+/// observations in it alone (not cumulative; the encoder adds them up), `+Inf` last.
+#[derive(Debug)]
+struct Observed {
+    sum: f64,
+    count: u64,
+    buckets: Vec<(f64, u64)>,
+}
+
+impl From<&CheckStats> for Observed {
+    /// Microseconds to seconds: exact up to 2^53 µs (285 years).
+    fn from(c: &CheckStats) -> Self {
+        let mut below = 0;
+        let mut buckets: Vec<(f64, u64)> = c
+            .duration_buckets
+            .iter()
+            .map(|(le_us, cumulative)| {
+                let n = cumulative.saturating_sub(below);
+                below = below.max(*cumulative);
+                (*le_us as f64 / 1e6, n)
+            })
+            .collect();
+        buckets.push((f64::INFINITY, c.probes.saturating_sub(below)));
+        Observed { sum: c.duration_sum_us as f64 / 1e6, count: c.probes, buckets }
+    }
+}
+
+impl EncodeMetric for Histograms {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        for (l, h) in &self.0 {
+            encoder.encode_family(l)?.encode_histogram::<NoLabelSet>(h.sum, h.count, &h.buckets, None)?;
+        }
+        Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Serves `GET /metrics` on `addr`. A non-loopback address needs `credentials` (the
 /// `user:password` line of a password file), checked as HTTP basic authentication.
 pub fn listen(addr: SocketAddr, credentials: Option<String>, events: Sender<Event>) -> Result<(), DaemonError> {
@@ -156,7 +291,7 @@ pub fn listen(addr: SocketAddr, credentials: Option<String>, events: Sender<Even
     let serve = move || {
         for conn in listener.incoming().flatten() {
             if let Err(e) = answer(conn, expected.as_deref(), &events) {
-                tracing::debug!(subsystem = "metrics", error = %e, "scrape not answered");
+                tracing::debug!(error = %e, "scrape not answered");
             }
         }
     };
@@ -180,18 +315,14 @@ fn answer(mut conn: TcpStream, expected: Option<&str>, events: &Sender<Event>) -
             authorization = Some(v.trim().to_string());
         }
     }
-    let path = request.split_whitespace().nth(1).unwrap_or("");
+    let target = request.split_whitespace().nth(1).unwrap_or("");
+    let path = target.split_once('?').map_or(target, |(p, _)| p);
     let (code, kind, body) = if expected.is_some_and(|e| authorization.as_deref() != Some(e)) {
         (401, "text/plain", "authentication required\n".to_string())
     } else if !request.starts_with("GET ") {
         (405, "text/plain", "only GET\n".to_string())
-    } else if path == "/metrics" {
-        let (tx, rx) = channel();
-        events.send(Event::Status(tx)).map_err(std::io::Error::other)?;
-        let status = rx.recv_timeout(Duration::from_secs(10)).map_err(std::io::Error::other)?;
-        (200, "application/openmetrics-text; version=1.0.0; charset=utf-8", render(&status))
     } else {
-        (404, "text/plain", "see /metrics\n".to_string())
+        get(path, events)?
     };
     let reason = match code {
         200 => "OK",
@@ -206,6 +337,20 @@ fn answer(mut conn: TcpStream, expected: Option<&str>, events: &Sender<Event>) -
     );
     conn.write_all(head.as_bytes())?;
     conn.write_all(body.as_bytes())
+}
+
+/// What `GET path` answers: code, content type and body. `/metrics` and the status page
+/// (`/`, `/index.html`) are made from a status asked of the main loop; anything else is 404.
+fn get(path: &str, events: &Sender<Event>) -> std::io::Result<(u16, &'static str, String)> {
+    let (kind, view): (&'static str, fn(&Status) -> String) = match path {
+        "/metrics" => ("application/openmetrics-text; version=1.0.0; charset=utf-8", render),
+        "/" | "/index.html" => ("text/html; charset=utf-8", page::render),
+        _ => return Ok((404, "text/plain", "see / or /metrics\n".to_string())),
+    };
+    let (tx, rx) = channel();
+    events.send(Event::Status(tx)).map_err(std::io::Error::other)?;
+    let status = rx.recv_timeout(Duration::from_secs(10)).map_err(std::io::Error::other)?;
+    Ok((200, kind, view(&status)))
 }
 
 /// Standard base64 with padding (for the basic-auth header).
@@ -248,15 +393,22 @@ mod tests {
             live_weight: live,
             active: 7,
             inactive: 1,
+            ..BackendStatus::default()
         };
         let s = Status {
             node: "lb1".into(),
-            manifest: super::super::status::Applied { path: "m.yaml".into(), sha256: "sha256:ab".into(), since: 5 },
+            manifest: super::super::status::Applied {
+                path: "m.yaml".into(),
+                sha256: "sha256:ab".into(),
+                commit: None,
+                since: 5,
+            },
             vrrp: vec![view],
             services: vec![super::super::status::ServiceStatus {
                 name: "web".into(),
                 key: "tcp 10.0.0.100:80".into(),
                 backends: vec![backend("a", "up", Some(3)), backend("b", "down", None)],
+                ..super::super::status::ServiceStatus::default()
             }],
             last_reconcile: None,
             drift_repaired: 4,
@@ -272,11 +424,175 @@ mod tests {
             "lbconverge_backend_up{service=\"web\",backend=\"b\",address=\"10.0.0.21:80\"} 0",
             "lbconverge_backend_live_weight{service=\"web\",backend=\"b\",address=\"10.0.0.21:80\"} -1",
             "lbconverge_drift_repaired 4",
-            "lbconverge_manifest_info{path=\"m.yaml\",sha256=\"sha256:ab\"} 1",
+            "lbconverge_manifest_info{path=\"m.yaml\",sha256=\"sha256:ab\",commit=\"\",committed=\"\"} 1",
         ] {
             assert!(text.lines().any(|l| l == want), "{want} missing:\n{text}");
         }
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    /// A service whose backend `a` has a check that probed 9 times (5 in 0.5 ms, 3 in 5 ms,
+    /// one 20 s, past every bound; 2 failed) and turned up or down 3 times; `b` has no check.
+    fn carrying_traffic() -> Status {
+        let mut probes = crate::health::stats::ProbeStats::default();
+        for (us, n, passed) in [(500, 5, true), (5_000, 2, true), (5_000, 1, false), (20_000_000, 1, false)] {
+            for _ in 0..n {
+                probes.record(Duration::from_micros(us), passed);
+            }
+        }
+        let check = CheckStats {
+            check: "http 10.0.0.21:80/health".into(),
+            probes: probes.probes,
+            failures: probes.failures,
+            duration_sum_us: probes.duration_sum_us,
+            duration_buckets: probes.cumulative(),
+        };
+        let t = |k: u64| Traffic {
+            conns: 12 * k,
+            in_pkts: 340 * k,
+            out_pkts: 300 * k,
+            in_bytes: 25_100 * k,
+            out_bytes: 1_200_000 * k,
+            cps: k,
+            in_pps: 3 * k,
+            out_pps: 2 * k,
+            in_bps: 200 * k,
+            out_bps: 100 * k,
+        };
+        let backend = |name: &str, address: &str, k| BackendStatus {
+            name: name.into(),
+            address: address.into(),
+            traffic: t(k),
+            ..BackendStatus::default()
+        };
+        let a = BackendStatus { transitions: 3, checks: vec![check], ..backend("a", "10.0.0.21:80", 2) };
+        let service = super::super::status::ServiceStatus {
+            name: "web".into(),
+            key: "tcp 10.0.0.100:80".into(),
+            backends: vec![a, backend("b", "10.0.0.22:80", 1)],
+            traffic: t(3),
+        };
+        Status { services: vec![service], ..bare("lb1") }
+    }
+
+    #[test]
+    fn checks_transitions_and_ipvs_traffic_become_their_families() {
+        let text = render(&carrying_traffic());
+        let (a, b) = ("service=\"web\",backend=\"a\"", "service=\"web\",backend=\"b\"");
+        let check = format!("{a},check=\"http 10.0.0.21:80/health\"");
+        let h = "lbconverge_backend_check_duration_seconds";
+        for want in [
+            format!("lbconverge_backend_transitions{{{a},address=\"10.0.0.21:80\"}} 3"),
+            format!("lbconverge_backend_transitions{{{b},address=\"10.0.0.22:80\"}} 0"),
+            format!("lbconverge_backend_check_failures{{{check}}} 2"),
+            format!("# TYPE {h} histogram"),
+            format!("{h}_bucket{{le=\"0.001\",{check}}} 5"),
+            format!("{h}_bucket{{le=\"0.0025\",{check}}} 5"),
+            format!("{h}_bucket{{le=\"0.005\",{check}}} 8"),
+            format!("{h}_bucket{{le=\"10.0\",{check}}} 8"),
+            format!("{h}_bucket{{le=\"+Inf\",{check}}} 9"),
+            format!("{h}_count{{{check}}} 9"),
+            format!("{h}_sum{{{check}}} 20.0175"),
+            "lbconverge_ipvs_service_connections{service=\"web\"} 36".into(),
+            "lbconverge_ipvs_service_packets{service=\"web\",direction=\"in\"} 1020".into(),
+            "lbconverge_ipvs_service_packets{service=\"web\",direction=\"out\"} 900".into(),
+            "lbconverge_ipvs_service_bytes{service=\"web\",direction=\"out\"} 3600000".into(),
+            "lbconverge_ipvs_service_connections_per_second{service=\"web\"} 3".into(),
+            "lbconverge_ipvs_service_bytes_per_second{service=\"web\",direction=\"in\"} 600".into(),
+            format!("lbconverge_ipvs_backend_connections{{{a},address=\"10.0.0.21:80\"}} 24"),
+            format!("lbconverge_ipvs_backend_bytes{{{a},address=\"10.0.0.21:80\",direction=\"in\"}} 50200"),
+            format!("lbconverge_ipvs_backend_packets_per_second{{{b},address=\"10.0.0.22:80\",direction=\"out\"}} 2"),
+        ] {
+            assert!(text.lines().any(|l| l == want), "{want} missing:\n{text}");
+        }
+        assert_eq!(text.matches("_bucket{").count(), crate::health::stats::BUCKETS_US.len() + 1, "b has no check");
+        assert!(!text.contains("backend=\"b\",check="), "{text}");
+        promtool_passes(&text);
+    }
+
+    /// `promtool check metrics` (Debian's prometheus package) finds nothing to say, when it is
+    /// installed.
+    fn promtool_passes(text: &str) {
+        use std::process::{Command, Stdio};
+        let Ok(mut child) = Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+        else {
+            eprintln!("no promtool: the output is not linted");
+            return;
+        };
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}\n{text}");
+    }
+
+    /// A node with nothing but a hostile name.
+    fn bare(node: &str) -> Status {
+        Status {
+            node: node.into(),
+            manifest: super::super::status::Applied::default(),
+            vrrp: Vec::new(),
+            services: Vec::new(),
+            last_reconcile: None,
+            drift_repaired: 0,
+            last_drift: None,
+            last_rejected: None,
+        }
+    }
+
+    /// Sends `request` to [`answer`] over loopback, with a main loop answering `status`;
+    /// returns the whole response.
+    fn exchange(request: &str, expected: Option<&str>, status: Status) -> String {
+        use std::io::Read;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        client.write_all(request.as_bytes()).unwrap();
+        let (tx, rx) = channel();
+        let main_loop = std::thread::spawn(move || {
+            while let Ok(Event::Status(reply)) = rx.recv() {
+                reply.send(status.clone()).unwrap();
+            }
+        });
+        let (conn, _) = listener.accept().unwrap();
+        answer(conn, expected, &tx).unwrap();
+        drop(tx);
+        main_loop.join().unwrap();
+        let mut out = String::new();
+        client.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn the_status_page_is_served_at_the_root_and_unknown_paths_are_404() {
+        let page = exchange("GET / HTTP/1.1\r\nHost: x\r\n\r\n", None, bare("<lb1>"));
+        let (head, body) = page.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+        assert!(head.contains("\r\nContent-Type: text/html; charset=utf-8\r\n"), "{head}");
+        assert!(head.contains(&format!("\r\nContent-Length: {}\r\n", body.len())), "{head}");
+        assert!(body.starts_with("<!DOCTYPE html>") && body.contains("<h1>lbconverge on &lt;lb1&gt;</h1>"), "{body}");
+        let index = exchange("GET /index.html?x=1 HTTP/1.1\r\n\r\n", None, bare("lb1"));
+        assert!(index.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/html"), "{index}");
+        let metrics = exchange("GET /metrics HTTP/1.1\r\n\r\n", None, bare("lb1"));
+        assert!(metrics.contains("Content-Type: application/openmetrics-text"), "{metrics}");
+        for path in ["/nope", "/index.htm", "//"] {
+            let nope = exchange(&format!("GET {path} HTTP/1.1\r\n\r\n"), None, bare("lb1"));
+            assert!(nope.starts_with("HTTP/1.1 404 Not Found\r\n"), "{path}: {nope}");
+        }
+    }
+
+    #[test]
+    fn the_status_page_needs_the_same_authentication_as_the_metrics() {
+        let basic = format!("Basic {}", base64(b"ops:secret"));
+        let anonymous = exchange("GET / HTTP/1.1\r\n\r\n", Some(&basic), bare("lb1"));
+        assert!(anonymous.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{anonymous}");
+        assert!(anonymous.contains("WWW-Authenticate: Basic realm=\"lbconverge\""), "{anonymous}");
+        assert!(!anonymous.contains("lb1"), "{anonymous}");
+        let authed = exchange(&format!("GET / HTTP/1.1\r\nAuthorization: {basic}\r\n\r\n"), Some(&basic), bare("lb1"));
+        assert!(authed.starts_with("HTTP/1.1 200 OK\r\n") && authed.contains("lbconverge on lb1"), "{authed}");
     }
 
     #[test]

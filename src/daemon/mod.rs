@@ -27,6 +27,7 @@ mod hooks;
 pub mod instance;
 pub mod instances;
 pub mod metrics;
+pub mod page;
 pub mod platform;
 pub mod signals;
 pub mod spec;
@@ -50,10 +51,12 @@ pub use platform::Platform;
 use crate::apply::{self, Options, Outcome, Progress};
 use crate::health::board::{BackendId, QuorumChange};
 use crate::health::engine::{Engine, Report};
+use crate::health::stats::ProbeStats;
 use crate::health::{Board, Status};
 use crate::kernel::linux::LinuxKernel;
 use crate::kernel::{self, Kernel};
 use crate::load::{self, Loader};
+use crate::model::drain::{Drain, Drains};
 use crate::model::ipvs::{Service, ServiceKey};
 use crate::model::{self, Cluster, NodeState};
 use crate::plan::{self, Change};
@@ -73,6 +76,8 @@ pub enum Event {
     Health(Box<Report>),
     /// `lbconverge status` or a metrics scrape asks; the answer goes back on the channel.
     Status(Sender<status::Status>),
+    /// `lbconverge drain` or `undrain`; what was done goes back on the channel.
+    Drain(status::DrainRequest, Sender<status::DrainReply>),
 }
 
 /// How the daemon runs.
@@ -92,6 +97,8 @@ pub struct DaemonOptions {
     pub metrics: Option<std::net::SocketAddr>,
     /// The `user:password` line of `--metrics-password-file` (basic authentication).
     pub metrics_credentials: Option<String>,
+    /// Apply only manifests that are exactly a committed file (`--require-committed`).
+    pub require_committed: bool,
 }
 
 /// The daemon: one node's configuration, its kernel, and its VRRP instances.
@@ -117,6 +124,8 @@ pub struct Daemon<K: Kernel, P: Platform> {
     ramp_due: Option<Duration>,
     /// What `status` reports besides the live objects.
     record: Record,
+    /// Backends the operator drained, as kept in the state directory.
+    drains: Drains,
 }
 
 /// The daemon's own history, for `status`.
@@ -129,6 +138,8 @@ struct Record {
     last_rejected: Option<status::Rejected>,
     /// The manifest changed since the last reconcile: its changes are not drift.
     manifest_changed: bool,
+    /// Backend -> times it turned up or down.
+    transitions: BTreeMap<BackendId, u64>,
 }
 
 /// Runs the daemon on this host until SIGTERM or SIGINT.
@@ -150,7 +161,7 @@ pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
     d.serve(&rx, &mut sd);
     sd.stopping();
     d.stop();
-    tracing::info!("lbconverge run stopped");
+    tracing::info!(subsystem = "daemon", "lbconverge run stopped");
     Ok(())
 }
 
@@ -165,23 +176,26 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         stoppers: signals::Stoppers,
         events: Sender<Event>,
     ) -> Result<Self, DaemonError> {
-        let loader = Loader::cached(&opts.state_dir);
-        let (validated, live) = load::with_live(&loader, &opts.manifest, opts.node.as_deref(), &mut kernel)?;
-        log_warnings(&validated.warnings);
-        let node = load::pick_node(&validated.cluster, opts.node.as_deref(), &live, "this host")?;
-        load::preflight(&opts.manifest, &validated.cluster, &node, &live, true)?;
-        tracing::info!(node = %node, manifest = %opts.manifest.display(), "lbconverge run starting");
-        let cluster = validated.cluster;
+        let loader = Loader::cached(&opts.state_dir).require_committed(opts.require_committed);
+        let (m, live) = load::with_live(&loader, &opts.manifest, opts.node.as_deref(), &mut kernel)?;
+        log_warnings(&m.validated.warnings);
+        let node = load::pick_node(&m.validated.cluster, opts.node.as_deref(), &live, "this host")?;
+        load::preflight(&opts.manifest, &m.validated.cluster, &node, &live, true)?;
+        tracing::info!(subsystem = "daemon", node = %node, manifest = %opts.manifest.display(), revision = %m.revision, "lbconverge run starting");
+        let cluster = m.validated.cluster;
+        let mut drains = load::drains::read(&opts.state_dir).map_err(load::LoadError::from)?;
+        log_forgotten(&drains.forget_unknown(&cluster));
         let mut instances = Instances::new(stoppers);
         let staged = instances.stage(spec::specs(&cluster, &node)?, &platform)?;
-        let board = Board::new(&cluster, &node, None, |ids| initial_status(&cluster, &live.services, ids));
+        let mut board = Board::new(&cluster, &node, None, |ids| initial_status(&cluster, &live.services, ids));
+        board.set_drained(drains.active(status::unix_now()));
         let notify = Arc::new(move |r| drop(events.send(Event::Health(Box::new(r)))));
         let engine = Engine::start(notify).map_err(|source| DaemonError::Spawn { thread: "health".into(), source })?;
         instances.commit(staged, &platform);
         engine.set(board.targets());
-        tracing::info!(checks = board.targets().len(), "health checks starting");
+        tracing::info!(subsystem = "health", checks = board.targets().len(), "health checks starting");
         let (next_resync, epoch) = (Instant::now(), Instant::now());
-        let opts_manifest = opts.manifest.clone();
+        let applied = applied(&opts.manifest, m.revision);
         Ok(Daemon {
             opts,
             loader,
@@ -197,7 +211,8 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             epoch,
             health_pending: false,
             ramp_due: None,
-            record: Record { applied: applied(&opts_manifest), manifest_changed: true, ..Record::default() },
+            record: Record { applied, manifest_changed: true, ..Record::default() },
+            drains,
         })
     }
 
@@ -223,6 +238,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             self.ramp_due = self.board.next_ramp_step(self.epoch.elapsed());
             let wake = self.ramp_due.map_or(self.next_resync, |r| (self.epoch + r).min(self.next_resync));
             let wake = sd.ping_due().map_or(wake, |p| p.min(wake));
+            let wake = self.drain_end().map_or(wake, |d| d.min(wake));
             let go_on = match events.recv_timeout(wake.saturating_duration_since(Instant::now())) {
                 Ok(e) => self.handle_queued(e, events),
                 Err(RecvTimeoutError::Timeout) => true,
@@ -231,6 +247,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             if !go_on {
                 return;
             }
+            self.expire_drains();
         }
     }
 
@@ -265,6 +282,9 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             Event::Status(reply) => {
                 let _ = reply.send(self.status());
             }
+            Event::Drain(req, reply) => {
+                let _ = reply.send(self.drain(&req));
+            }
         }
         true
     }
@@ -279,7 +299,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
     /// Re-reads the manifest and switches to it, all or nothing: on any error the running
     /// configuration and every instance stay exactly as they were.
     pub fn reload(&mut self) -> Result<Changed, DaemonError> {
-        let validated = self.loader.load(&self.opts.manifest)?;
+        let load::Manifest { validated, revision } = self.loader.load(&self.opts.manifest)?;
         if !validated.cluster.nodes.contains_key(&self.node) {
             return Err(DaemonError::NodeGone { node: self.node.clone() });
         }
@@ -291,10 +311,16 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         let cluster = validated.cluster;
         let board = Board::new(&cluster, &self.node, Some(&self.board), |ids| initial_status(&cluster, &serving, ids));
         self.cluster = cluster;
-        self.record.applied = applied(&self.opts.manifest);
-        self.record.manifest_changed = true;
         let changed = self.instances.commit(staged, &self.platform);
+        let forgotten = self.drains.forget_unknown(&self.cluster);
+        if !forgotten.is_empty() {
+            log_forgotten(&forgotten);
+            let _ = self.save_drains();
+        }
+        self.record.applied = applied(&self.opts.manifest, revision);
+        self.record.manifest_changed = true;
         self.board = board;
+        self.board.set_drained(self.drains.active(status::unix_now()));
         self.engine.set(self.board.targets());
         Ok(changed)
     }
@@ -316,11 +342,14 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
     fn reload_logged(&mut self) {
         match self.reload() {
             Ok(c) => {
-                tracing::info!(kept = c.kept, started = c.started, stopped = c.stopped, "manifest reloaded")
+                let a = &self.record.applied;
+                let commit = a.commit.as_ref().map_or(String::new(), ToString::to_string);
+                let (kept, started, stopped) = (c.kept, c.started, c.stopped);
+                tracing::info!(subsystem = "manifest", sha256 = %a.sha256, %commit, kept, started, stopped, "manifest reloaded")
             }
             Err(e) => {
                 let reason = one_line(&e.to_string());
-                tracing::error!(error = %reason, "manifest not reloaded; the running configuration stays in force");
+                tracing::error!(subsystem = "manifest", error = %reason, "manifest not reloaded; the running configuration stays in force");
                 self.record.last_rejected = Some(status::Rejected { at: status::unix_now(), reason });
             }
         }
@@ -369,7 +398,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             self.live = Some(live);
             return Ok((None, Vec::new()));
         }
-        tracing::info!("reconcile: {}", p.summary_line());
+        tracing::info!("{}", p.summary_line());
         let changes = p.changes.iter().map(ToString::to_string).collect();
         let report = apply::apply(&p, &mut self.kernel, &Options::default(), &mut LogProgress)?;
         // Read once more, so that the next health transition has a state to plan against.
@@ -392,12 +421,19 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             let up = self.board.is_up(id);
             let (service, backend, reason) = (id.0.as_str(), id.1.as_str(), t.reason.as_str());
             match (was, up, t.weight) {
-                (false, true, _) => tracing::info!(%service, %backend, %check, %reason, "backend up"),
-                (true, false, _) => tracing::warn!(%service, %backend, %check, %reason, "backend down"),
-                (true, true, Some(w)) => tracing::info!(%service, %backend, %check, weight = w, "backend weight"),
+                (false, true, _) => {
+                    tracing::info!(subsystem = "health", %service, %backend, %check, %reason, "backend up")
+                }
+                (true, false, _) => {
+                    tracing::warn!(subsystem = "health", %service, %backend, %check, %reason, "backend down")
+                }
+                (true, true, Some(w)) => {
+                    tracing::info!(subsystem = "health", %service, %backend, %check, weight = w, "backend weight")
+                }
                 _ => continue,
             }
             if was != up {
+                *self.record.transitions.entry(id.clone()).or_default() += 1;
                 self.notify_backend(id, up);
             }
         }
@@ -406,7 +442,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
 
     fn converge_logged(&mut self) {
         if let Err(e) = self.converge_fast() {
-            tracing::error!("health: {e}; reading the whole kernel");
+            tracing::error!(subsystem = "health", "{e}; reading the whole kernel");
             self.reconcile_logged();
         }
     }
@@ -453,7 +489,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         {
             return self.reconcile().map(drop);
         }
-        tracing::info!("health: {}", p.summary_line());
+        tracing::info!(subsystem = "health", "{}", p.summary_line());
         let mut done = Recorded::default();
         apply::apply(&p, &mut self.kernel, &Options::default(), &mut done)?;
         for (c, outcome) in &done.0 {
@@ -467,10 +503,10 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
     /// One reconcile pass, logged; true when it finished.
     fn reconcile_logged(&mut self) -> bool {
         match self.reconcile() {
-            Ok(None) => tracing::debug!("reconcile: no changes"),
-            Ok(Some(r)) => tracing::info!(applied = r.applied, draining = r.draining, "reconcile: applied"),
+            Ok(None) => tracing::debug!("no changes"),
+            Ok(Some(r)) => tracing::info!(applied = r.applied, draining = r.draining, "applied"),
             Err(e) => {
-                tracing::error!("reconcile: {e}");
+                tracing::error!("{e}");
                 return false;
             }
         }
@@ -485,12 +521,13 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             .iter()
             .map(|r| r.view.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone())
             .collect();
+        let probes = self.engine.stats();
         let services = self
             .cluster
             .services
             .values()
             .filter(|s| s.directors.contains(&self.node))
-            .map(|vs| self.service_status(vs))
+            .map(|vs| self.service_status(vs, &probes))
             .collect();
         status::Status {
             node: self.node.clone(),
@@ -504,7 +541,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         }
     }
 
-    fn service_status(&self, vs: &model::cluster::VirtualService) -> status::ServiceStatus {
+    fn service_status(&self, vs: &model::cluster::VirtualService, probes: &Probed) -> status::ServiceStatus {
         let live = self.live.as_ref().and_then(|l| l.services.get(&vs.key));
         let backends = vs
             .backends
@@ -513,7 +550,9 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
                 let dest =
                     live.and_then(|s| s.dests.get(&crate::model::ipvs::DestKey { addr: be.address, port: be.port }));
                 let stats = dest.and_then(|d| d.stats).unwrap_or_default();
-                let health = self.board.status_of(&(vs.name.clone(), be.name.clone()));
+                let id = (vs.name.clone(), be.name.clone());
+                let health = self.board.status_of(&id);
+                let drain = self.drains.of(&vs.name, &be.name, status::unix_now()).cloned();
                 status::BackendStatus {
                     name: be.name.clone(),
                     address: std::net::SocketAddr::new(be.address, be.port).to_string(),
@@ -522,10 +561,93 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
                     live_weight: dest.map(|d| d.weight),
                     active: stats.active,
                     inactive: stats.inactive,
+                    traffic: stats.traffic,
+                    transitions: self.record.transitions.get(&id).copied().unwrap_or(0),
+                    drain,
+                    checks: self.check_stats(&id, probes),
                 }
             })
             .collect();
-        status::ServiceStatus { name: vs.name.clone(), key: vs.key.to_string(), backends }
+        let traffic = live.map(|s| s.traffic).unwrap_or_default();
+        status::ServiceStatus { name: vs.name.clone(), key: vs.key.to_string(), backends, traffic }
+    }
+
+    /// The probes of each check of a backend.
+    fn check_stats(&self, id: &BackendId, probes: &Probed) -> Vec<status::CheckStats> {
+        let checks = self.board.checks_of(id).into_iter();
+        checks
+            .map(|t| {
+                let p = probes.get(t).cloned().unwrap_or_default();
+                status::CheckStats {
+                    check: t.to_string(),
+                    probes: p.probes,
+                    failures: p.failures,
+                    duration_sum_us: p.duration_sum_us,
+                    duration_buckets: p.cumulative(),
+                }
+            })
+            .collect()
+    }
+
+    /// Drains or undrains a backend of a service this node carries, at once; the drain is
+    /// kept in the state directory. Returns what was done, or why not.
+    fn drain(&mut self, req: &status::DrainRequest) -> status::DrainReply {
+        model::drain::check(&self.cluster, &req.service, &req.backend)?;
+        if !self.cluster.services.get(&req.service).is_some_and(|vs| vs.directors.contains(&self.node)) {
+            return Err(format!("node {} does not carry service `{}`", self.node, req.service));
+        }
+        let now = status::unix_now();
+        let done = if req.drain {
+            let until = req.for_secs.map(|s| now.saturating_add(s));
+            let d = Drain {
+                service: req.service.clone(),
+                backend: req.backend.clone(),
+                since: now,
+                until,
+                reason: req.reason.clone(),
+            };
+            let done = format!("drained {d}");
+            self.drains.set(d);
+            done
+        } else if self.drains.remove(&req.service, &req.backend) {
+            format!("undrained backend {} of service {}", req.backend, req.service)
+        } else {
+            return Err(format!("backend {} of service {} is not drained", req.backend, req.service));
+        };
+        let saved = self.save_drains();
+        tracing::info!(subsystem = "health", "{done}");
+        self.board.set_drained(self.drains.active(now));
+        self.health_pending = true;
+        saved.map(|()| done)
+    }
+
+    /// Ends the drains that are over.
+    fn expire_drains(&mut self) {
+        let now = status::unix_now();
+        let over = self.drains.expire(now);
+        if over.is_empty() {
+            return;
+        }
+        for d in &over {
+            tracing::info!(subsystem = "health", "drain over: {d}");
+        }
+        let _ = self.save_drains();
+        self.board.set_drained(self.drains.active(now));
+        self.converge_logged();
+    }
+
+    /// When the next drain ends.
+    fn drain_end(&self) -> Option<Instant> {
+        let left = self.drains.next_end()?.saturating_sub(status::unix_now());
+        Some(Instant::now() + Duration::from_secs(left))
+    }
+
+    /// Writes the drains to the state directory; a failure is logged and returned.
+    fn save_drains(&self) -> Result<(), String> {
+        load::drains::write(&self.opts.state_dir, &self.drains).map_err(|e| {
+            tracing::error!(subsystem = "health", "{e}; the drain holds until the daemon stops");
+            format!("{e}; the drain holds until the daemon stops")
+        })
     }
 
     /// True while every VRRP instance thread runs.
@@ -557,11 +679,15 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
     }
 }
 
-/// The manifest at `path` as applied now.
-fn applied(path: &std::path::Path) -> status::Applied {
+/// Each running check's probes so far.
+type Probed = BTreeMap<crate::health::Target, ProbeStats>;
+
+/// The manifest at `path`, of `revision`, applied now.
+fn applied(path: &std::path::Path, revision: crate::manifest::revision::Revision) -> status::Applied {
     status::Applied {
         path: path.display().to_string(),
-        sha256: load::manifest_sha256(path).unwrap_or_default(),
+        sha256: revision.sha256,
+        commit: revision.git,
         since: status::unix_now(),
     }
 }
@@ -627,15 +753,22 @@ fn patch(live: &mut NodeState, c: &Change, outcome: &Outcome) {
 
 fn log_quorum(q: &QuorumChange) {
     if q.gained {
-        tracing::info!(service = %q.service, weight = q.weight, quorum = q.quorum, "quorum gained");
+        tracing::info!(subsystem = "health", service = %q.service, weight = q.weight, quorum = q.quorum, "quorum gained");
     } else {
-        tracing::warn!(service = %q.service, weight = q.weight, quorum = q.quorum, "quorum lost");
+        tracing::warn!(subsystem = "health", service = %q.service, weight = q.weight, quorum = q.quorum, "quorum lost");
+    }
+}
+
+/// Logs drains dropped because the manifest no longer has their backend.
+fn log_forgotten(drains: &[Drain]) {
+    for d in drains {
+        tracing::warn!(subsystem = "health", "drain dropped, the manifest has no such backend: {d}");
     }
 }
 
 fn log_warnings(warnings: &[crate::manifest::Problem]) {
     for w in warnings {
-        tracing::warn!("{}", one_line(&w.to_string()));
+        tracing::warn!(subsystem = "manifest", "{}", one_line(&w.to_string()));
     }
 }
 

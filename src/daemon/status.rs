@@ -8,7 +8,9 @@
 //! The main loop answers between two passes, so the answer is one consistent picture: the
 //! VRRP instances as their threads last showed them, every carried service's backends with
 //! health, manifest weight and the live weight and connections read last, the applied
-//! manifest, the last reconcile, drift repaired, and the last rejected manifest.
+//! manifest, the last reconcile, drift repaired, and the last rejected manifest. Services and
+//! backends carry the IPVS traffic counters and rates read last; backends their up/down
+//! transitions and each check's probes, failures and duration histogram.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -22,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::Event;
 use super::error::DaemonError;
 use super::instance::View;
+use crate::model::ipvs::Traffic;
 
 /// Where the daemon listens unless told otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/lbconverge/control.sock";
@@ -54,12 +57,15 @@ pub struct Applied {
     pub path: String,
     /// SHA-256 of the bytes applied (`sha256:...`).
     pub sha256: String,
+    /// The git commit they came from, when the manifest is in a git work tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<crate::manifest::revision::Commit>,
     /// When it was loaded (seconds since the Unix epoch).
     pub since: u64,
 }
 
 /// One service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceStatus {
     /// Manifest name.
     pub name: String,
@@ -67,10 +73,13 @@ pub struct ServiceStatus {
     pub key: String,
     /// Backends in manifest order.
     pub backends: Vec<BackendStatus>,
+    /// Traffic through its IPVS service as read last (zero when not in IPVS).
+    #[serde(default)]
+    pub traffic: Traffic,
 }
 
 /// One backend.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackendStatus {
     /// Manifest name.
     pub name: String,
@@ -86,6 +95,34 @@ pub struct BackendStatus {
     pub active: u32,
     /// Inactive connections.
     pub inactive: u32,
+    /// The operator's drain, when it is drained (weight 0 while up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain: Option<crate::model::drain::Drain>,
+    /// Traffic through its IPVS destination as read last (zero when not in IPVS).
+    #[serde(default)]
+    pub traffic: Traffic,
+    /// Times it turned up or down since the daemon started.
+    #[serde(default)]
+    pub transitions: u64,
+    /// Its checks' probes, one entry per check.
+    #[serde(default)]
+    pub checks: Vec<CheckStats>,
+}
+
+/// The probes of one check of a backend, since the check started.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckStats {
+    /// The check and its target (`http 10.0.0.21:80/health`).
+    pub check: String,
+    /// Probes run, retries included.
+    pub probes: u64,
+    /// Probes that failed.
+    pub failures: u64,
+    /// Their durations added up, in microseconds.
+    pub duration_sum_us: u64,
+    /// `[bound, probes]` pairs: the probes that took at most `bound` microseconds
+    /// (cumulative, like Prometheus' `le`); `probes` is the `+Inf` bucket.
+    pub duration_buckets: Vec<(u64, u64)>,
 }
 
 /// The last reconcile pass.
@@ -139,7 +176,7 @@ pub fn listen(path: &Path, events: Sender<Event>) -> Result<(), DaemonError> {
     let serve = move || {
         for conn in listener.incoming().flatten() {
             if let Err(e) = answer(conn, &events) {
-                tracing::debug!(subsystem = "control", error = %e, "status request not answered");
+                tracing::debug!(error = %e, "status request not answered");
             }
         }
     };
@@ -153,8 +190,11 @@ fn answer(conn: UnixStream, events: &Sender<Event>) -> std::io::Result<()> {
         return (&conn).write_all(b"{\"error\": \"only root may ask\"}\n");
     }
     let mut line = String::new();
-    BufReader::new(&conn).take(256).read_line(&mut line)?;
-    let reply = match line.trim() {
+    BufReader::new(&conn).take(4096).read_line(&mut line)?;
+    let line = line.trim();
+    let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
+    let reply = match verb {
+        "drain" => drain_reply(rest, events)?,
         "status" => {
             let (tx, rx) = channel();
             if events.send(Event::Status(tx)).is_err() {
@@ -167,6 +207,45 @@ fn answer(conn: UnixStream, events: &Sender<Event>) -> std::io::Result<()> {
     };
     (&conn).write_all(reply.as_bytes())?;
     (&conn).write_all(b"\n")
+}
+
+/// What `lbconverge drain` and `undrain` ask the daemon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrainRequest {
+    /// Service name.
+    pub service: String,
+    /// Backend name.
+    pub backend: String,
+    /// True to drain, false to undrain.
+    pub drain: bool,
+    /// How long the drain lasts (seconds); `None`: until undrained.
+    pub for_secs: Option<u64>,
+    /// Why.
+    pub reason: String,
+}
+
+/// The daemon's answer to a drain request: what it did, or why not.
+pub type DrainReply = Result<String, String>;
+
+/// Hands a `drain {json}` request to the main loop; its answer as `{"ok": ...}` or
+/// `{"error": ...}`.
+fn drain_reply(json: &str, events: &Sender<Event>) -> std::io::Result<String> {
+    let reply: DrainReply = match serde_json::from_str::<DrainRequest>(json) {
+        Err(e) => Err(format!("not a drain request: {e}")),
+        Ok(req) => {
+            let (tx, rx) = channel();
+            if events.send(Event::Drain(req, tx)).is_err() {
+                return Err(std::io::Error::other("the daemon is stopping"));
+            }
+            rx.recv_timeout(Duration::from_secs(10)).map_err(std::io::Error::other)?
+        }
+    };
+    let v = match reply {
+        Ok(done) => serde_json::json!({ "ok": done }),
+        Err(why) => serde_json::json!({ "error": why }),
+    };
+    Ok(v.to_string())
 }
 
 /// Root, or the user the daemon runs as.
@@ -195,6 +274,12 @@ pub enum AskError {
         /// Why.
         source: std::io::Error,
     },
+    /// The daemon refused the request.
+    #[error("{reason}")]
+    Refused {
+        /// Why.
+        reason: String,
+    },
     /// The answer was not a status.
     #[error("the daemon on {} answered something else: {answer}", path.display())]
     BadAnswer {
@@ -207,14 +292,33 @@ pub enum AskError {
 
 /// Asks the daemon listening on `path` for its status.
 pub fn ask(path: &Path) -> Result<Status, AskError> {
+    let text = request(path, "status")?;
+    serde_json::from_str(&text)
+        .map_err(|_| AskError::BadAnswer { path: path.to_path_buf(), answer: text.trim().chars().take(200).collect() })
+}
+
+/// Asks the daemon listening on `path` to drain or undrain a backend; what it did.
+pub fn ask_drain(path: &Path, req: &DrainRequest) -> Result<String, AskError> {
+    let json = serde_json::to_string(req).unwrap_or_default();
+    let text = request(path, &format!("drain {json}"))?;
+    let bad = || AskError::BadAnswer { path: path.to_path_buf(), answer: text.trim().chars().take(200).collect() };
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|_| bad())?;
+    match (v.get("ok").and_then(|x| x.as_str()), v.get("error").and_then(|x| x.as_str())) {
+        (Some(done), _) => Ok(done.to_string()),
+        (None, Some(why)) => Err(AskError::Refused { reason: why.to_string() }),
+        _ => Err(bad()),
+    }
+}
+
+/// Sends one request line; the whole answer.
+fn request(path: &Path, line: &str) -> Result<String, AskError> {
     let not_running = |source| AskError::NotRunning { path: path.to_path_buf(), source };
     let mut conn = UnixStream::connect(path).map_err(not_running)?;
     conn.set_read_timeout(Some(Duration::from_secs(15))).map_err(not_running)?;
-    conn.write_all(b"status\n").map_err(not_running)?;
+    conn.write_all(format!("{line}\n").as_bytes()).map_err(not_running)?;
     let mut text = String::new();
     conn.take(64 << 20).read_to_string(&mut text).map_err(not_running)?;
-    serde_json::from_str(&text)
-        .map_err(|_| AskError::BadAnswer { path: path.to_path_buf(), answer: text.trim().chars().take(200).collect() })
+    Ok(text)
 }
 
 /// The text form of a status.
@@ -222,6 +326,9 @@ pub fn text(s: &Status) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(out, "Node {}, manifest {} ({})", s.node, s.manifest.path, s.manifest.sha256);
+    if let Some(c) = &s.manifest.commit {
+        let _ = writeln!(out, "applied {c}");
+    }
     for v in &s.vrrp {
         let eff = v.effective_priority.map_or("fault".to_string(), |p| p.to_string());
         let master = v.master.map_or("-".to_string(), |m| m.to_string());
@@ -233,6 +340,7 @@ pub fn text(s: &Status) -> String {
     }
     for svc in &s.services {
         let _ = writeln!(out, "service {} ({})", svc.name, svc.key);
+        let _ = writeln!(out, "  traffic: {}", traffic_text(&svc.traffic));
         for b in &svc.backends {
             let live = b.live_weight.map_or("not in ipvs".to_string(), |w| format!("weight {w} live"));
             let _ = writeln!(
@@ -240,6 +348,13 @@ pub fn text(s: &Status) -> String {
                 "  {} {}: {}, weight {} ({live}), {} active, {} inactive",
                 b.name, b.address, b.health, b.weight, b.active, b.inactive
             );
+            if let Some(d) = &b.drain {
+                let _ = writeln!(out, "    drained: {d}");
+            }
+            let _ = writeln!(out, "    traffic: {}; {} up/down transitions", traffic_text(&b.traffic), b.transitions);
+            for c in &b.checks {
+                let _ = writeln!(out, "    check {}: {}", c.check, probes_text(c));
+            }
         }
     }
     match &s.last_reconcile {
@@ -259,4 +374,18 @@ pub fn text(s: &Status) -> String {
         let _ = writeln!(out, "last rejected manifest: {}", r.reason.lines().next().unwrap_or_default());
     }
     out
+}
+
+/// `12 conns, 340 packets in, 300 out, 25100 bytes in, 1200000 out; now 1 conns/s, ...`.
+fn traffic_text(t: &Traffic) -> String {
+    format!(
+        "{} conns, {} packets in, {} out, {} bytes in, {} out; now {} conns/s, {} packets/s in, {} out, {} bytes/s in, {} out",
+        t.conns, t.in_pkts, t.out_pkts, t.in_bytes, t.out_bytes, t.cps, t.in_pps, t.out_pps, t.in_bps, t.out_bps
+    )
+}
+
+/// `120 probes, 3 failed, 1.2 ms on average`.
+fn probes_text(c: &CheckStats) -> String {
+    let mean = c.duration_sum_us.checked_div(c.probes).unwrap_or(0);
+    format!("{} probes, {} failed, {}.{} ms on average", c.probes, c.failures, mean / 1000, mean % 1000 / 100)
 }

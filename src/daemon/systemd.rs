@@ -44,7 +44,7 @@ impl Notifier {
     pub fn send(&self, message: &str) {
         let Some((s, addr)) = &self.socket else { return };
         if let Err(e) = s.send_to_addr(message.as_bytes(), addr) {
-            tracing::warn!(subsystem = "systemd", error = %e, "cannot notify systemd");
+            tracing::warn!(error = %e, "cannot notify systemd");
         }
     }
 

@@ -6,13 +6,13 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::platform::mem::MemPlatform;
 use super::{Daemon, DaemonError, DaemonOptions};
 use crate::kernel::mem::{MemKernel, Shared};
 use crate::load::LoadError;
+use crate::logging::{Format, SUBSYSTEMS};
 use crate::model::NodeState;
 use crate::model::net::{Address, Link};
 
@@ -92,6 +92,7 @@ impl Scratch {
             control: None,
             metrics: None,
             metrics_credentials: None,
+            require_committed: false,
         }
     }
 }
@@ -139,27 +140,13 @@ fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
 
 /// Runs `f` with the daemon's log captured on this thread; returns the log.
 fn logged(f: impl FnOnce()) -> String {
-    let buf = Arc::new(Mutex::new(Vec::new()));
-    let sink = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || Sink(sink.clone()))
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    let bytes = buf.lock().unwrap().clone();
-    String::from_utf8(bytes).unwrap()
+    logged_as(Format::Text, tracing::Level::INFO, f)
 }
 
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Sink {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().write(b)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// Runs `f` with the daemon's log at `level` and up captured on this thread, in `format`
+/// as `lbconverge run` writes it; returns the log.
+fn logged_as(format: Format, level: tracing::Level, f: impl FnOnce()) -> String {
+    crate::logging::capture::logged(crate::logging::Formatter::new(format), level, f)
 }
 
 #[test]
@@ -402,6 +389,60 @@ fn health_checks_take_a_dead_backend_out_and_put_it_back_one_write_per_flip() {
 }
 
 #[test]
+fn status_counts_backend_transitions_probes_and_the_ipvs_traffic_read_last() {
+    use crate::model::ipvs::{DestKey, Traffic};
+    let (s, k) = (Scratch::new("counts"), host());
+    let l1 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let l2 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (p1, p2) = (l1.local_addr().unwrap().port(), l2.local_addr().unwrap().port());
+    s.write(&health_manifest(p1, p2));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut d = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default(), tx).unwrap();
+    d.reconcile().unwrap();
+    pump(&mut d, &rx, "both backends up", || dests(&k, 80).len() == 2);
+    drop(l2);
+    pump(&mut d, &rx, "b out", || dests(&k, 80) == [(p1, 1)]);
+    let web = "tcp 10.0.0.100:80".parse().unwrap();
+    let t = Traffic {
+        conns: 5,
+        in_pkts: 50,
+        out_pkts: 40,
+        in_bytes: 5000,
+        out_bytes: 60_000,
+        cps: 1,
+        ..Traffic::default()
+    };
+    assert!(k.lock().pass_traffic(&web, &DestKey { addr: "127.0.0.1".parse().unwrap(), port: p1 }, &t));
+    assert!(d.status().services[0].traffic.is_zero(), "status shows the kernel as read last");
+    assert!(d.reconcile().unwrap().is_none(), "counters are no drift");
+    let st = d.status();
+    let svc = st.services.iter().find(|s| s.name == "web").unwrap();
+    assert_eq!(svc.traffic, t);
+    let (a, b) = (&svc.backends[0], &svc.backends[1]);
+    assert_eq!((a.traffic, b.traffic), (t, Traffic::default()), "b is no longer in IPVS");
+    assert_eq!((a.transitions, b.transitions), (1, 2), "a: up; b: up, down");
+    for (be, port, down) in [(a, p1, false), (b, p2, true)] {
+        let [c] = be.checks.as_slice() else { panic!("one check per backend: {be:?}") };
+        assert_eq!(c.check, format!("tcp 127.0.0.1:{port}"));
+        assert!(c.probes >= 1 && (c.failures >= 1) == down && c.failures <= c.probes, "{c:?}");
+        assert!(c.duration_buckets.last().is_some_and(|(_, n)| *n <= c.probes), "{c:?}");
+    }
+    let text = super::status::text(&st);
+    assert!(
+        text.contains("  traffic: 5 conns, 50 packets in, 40 out, 5000 bytes in, 60000 out; now 1 conns/s"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("    check tcp 127.0.0.1:{p2}: ")), "{text}");
+    let metrics = super::metrics::render(&st);
+    let want = format!(
+        "lbconverge_ipvs_backend_bytes{{service=\"web\",backend=\"a\",address=\"127.0.0.1:{p1}\",direction=\"out\"}} 60000"
+    );
+    assert!(metrics.lines().any(|l| l == want), "{want}:\n{metrics}");
+    d.stop();
+    drop(l1);
+}
+
+#[test]
 fn several_checks_per_backend_all_must_pass_and_notify_commands_run() {
     let (s, k) = (Scratch::new("multi"), host());
     let l1 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -463,4 +504,130 @@ services:
     );
     d.stop();
     drop(l1);
+}
+
+/// Every line the daemon logs on its main thread, from start through reconciles (drift
+/// repaired), a rejected and an accepted reload, health transitions (the fast path) and
+/// quorum, to stop, is one JSON object naming a known subsystem, and each kind of line names
+/// the right one whatever module it comes from.
+#[test]
+fn every_logged_line_is_json_naming_its_subsystem() {
+    let log = logged_as(Format::Json, tracing::Level::TRACE, || {
+        let (s, k) = (Scratch::new("logs"), host());
+        let mut d = start(&s, &k);
+        d.reconcile_logged();
+        d.reconcile_logged();
+        k.lock().state.services.clear();
+        d.reconcile_logged();
+        s.write(&manifest("eth0", "bad-password", false));
+        d.reload_logged();
+        s.write(&manifest("eth0", "good-password", true));
+        d.reload_logged();
+        d.stop();
+
+        let (s, k) = (Scratch::new("logs-health"), host());
+        let l1 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let l2 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        s.write(&health_manifest(l1.local_addr().unwrap().port(), l2.local_addr().unwrap().port()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut d = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default(), tx).unwrap();
+        d.reconcile_logged();
+        pump(&mut d, &rx, "both backends up", || dests(&k, 80).len() == 2);
+        pump(&mut d, &rx, "quorum gained", || dests(&k, 82).len() == 2);
+        drop(l2);
+        pump(&mut d, &rx, "b out", || dests(&k, 80).len() == 1);
+        pump(&mut d, &rx, "sorry server in", || dests(&k, 82) == [(80, 1)]);
+        d.stop();
+    });
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for line in log.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let subsystem = v["subsystem"].as_str().unwrap_or_default();
+        assert!(SUBSYSTEMS.contains(&subsystem), "unknown subsystem: {line}");
+        assert!(v["fields"].is_object() && v["fields"].get("subsystem").is_none(), "{line}");
+        assert!(v["timestamp"].as_str().is_some_and(|t| t.len() == 24 && t.ends_with('Z')), "{line}");
+        seen.push((v["message"].as_str().unwrap_or_default().to_string(), subsystem.to_string()));
+    }
+    let of = |message: &str| -> Vec<&str> {
+        let mut s: Vec<&str> = seen.iter().filter(|(m, _)| m.starts_with(message)).map(|(_, s)| s.as_str()).collect();
+        s.sort_unstable();
+        s.dedup();
+        s
+    };
+    for (message, want) in [
+        ("lbconverge run starting", vec!["daemon"]),
+        ("manifest and kernel read", vec!["manifest"]),
+        ("vrrp instance starting", vec!["vrrp"]),
+        ("health checks starting", vec!["health"]),
+        ("applied", vec!["reconcile"]),
+        ("no changes", vec!["reconcile"]),
+        ("manifest not reloaded", vec!["manifest"]),
+        ("manifest reloaded", vec!["manifest"]),
+        ("backend up", vec!["health"]),
+        ("backend down", vec!["health"]),
+        ("quorum gained", vec!["health"]),
+        ("quorum lost", vec!["health"]),
+    ] {
+        assert_eq!(of(message), want, "{message}:\n{log}");
+    }
+    assert_eq!(of("Node lb1:"), ["health", "reconcile"], "a plan's summary line, by who planned:\n{log}");
+}
+
+fn drain_request(backend: &str, drain: bool, for_secs: Option<u64>) -> super::status::DrainRequest {
+    super::status::DrainRequest {
+        service: "web".into(),
+        backend: backend.into(),
+        drain,
+        for_secs,
+        reason: "disk swap".into(),
+    }
+}
+
+fn ask(d: &mut Daemon<Shared, MemPlatform>, req: super::status::DrainRequest) -> Result<String, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    d.handle(super::Event::Drain(req, tx));
+    rx.recv().unwrap()
+}
+
+#[test]
+fn a_drain_sets_weight_zero_at_once_survives_a_restart_and_ends_by_undrain_or_by_itself() {
+    let (s, k) = (Scratch::new("drain"), host());
+    let mut d = start(&s, &k);
+    d.reconcile().unwrap();
+    assert_eq!(dests(&k, 80), [(80, 1)]);
+    let done = ask(&mut d, drain_request("rs1", true, None)).unwrap();
+    assert!(done.starts_with("drained backend rs1 of service web, since "), "{done}");
+    assert_eq!(dests(&k, 80), [(80, 0)], "weight 0 at once, the destination kept");
+    let rs1 = d.status().services[0].backends[0].clone();
+    assert_eq!((rs1.drain.as_ref().map(|x| x.reason.as_str()), rs1.live_weight), (Some("disk swap"), Some(0)));
+    assert!(super::status::text(&d.status()).contains("    drained: backend rs1 of service web, since "));
+    // Requests that name nothing are refused with what there is.
+    assert_eq!(
+        ask(&mut d, drain_request("rs9", true, None)),
+        Err("service `web` has no backend `rs9` (backends: rs1)".into())
+    );
+    assert_eq!(
+        ask(&mut d, super::status::DrainRequest { service: "www".into(), ..drain_request("rs1", true, None) }),
+        Err("the manifest has no service `www` (services: web)".into())
+    );
+    // A resync does not undo it, and neither does a restart.
+    d.reconcile().unwrap();
+    assert_eq!(dests(&k, 80), [(80, 0)]);
+    d.stop();
+    let mut d = start(&s, &k);
+    d.reconcile().unwrap();
+    assert_eq!(dests(&k, 80), [(80, 0)], "the drain was kept in the state directory");
+    assert_eq!(ask(&mut d, drain_request("rs1", false, None)), Ok("undrained backend rs1 of service web".into()));
+    assert_eq!(dests(&k, 80), [(80, 1)]);
+    assert_eq!(ask(&mut d, drain_request("rs1", false, None)), Err("backend rs1 of service web is not drained".into()));
+    // A drain for a second ends by itself.
+    ask(&mut d, drain_request("rs1", true, Some(1))).unwrap();
+    assert_eq!(dests(&k, 80), [(80, 0)]);
+    wait_for("the drain to end", Duration::from_secs(3), || {
+        d.expire_drains();
+        dests(&k, 80) == [(80, 1)]
+    });
+    assert!(d.status().services[0].backends[0].drain.is_none());
+    assert_eq!(crate::load::drains::read(&s.dir.join("state")).unwrap(), Default::default());
+    d.stop();
 }

@@ -7,9 +7,11 @@
 //! identity (device, inode, size, times) and only when that moved reads and hashes it.
 //! A deleted manifest is logged once; the last good one stays in force.
 //!
-//! Watched: the manifest's directory, the directory its path resolves to, and the directory
-//! of every symlink on the way (where a swap shows up). The set is computed again after
-//! every change, so a swapped symlink moves the watch along.
+//! Watched: the manifest's directory, the directory its path resolves to, the directory
+//! of every symlink on the way (where a swap shows up), and the git directory when the
+//! file is in a work tree: a commit or checkout that changes the revision but not the file
+//! (HEAD moved) asks for a reload too, so the applied commit is never stale. The set is
+//! computed again after every change, so a swapped symlink moves the watch along.
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
@@ -37,8 +39,10 @@ struct Stamp {
     ctime: (i64, i64),
 }
 
-/// The manifest as last seen: its stamp and content hash; `None` while it is missing.
-type Seen = Option<(Stamp, Vec<u8>)>;
+/// The manifest as last seen: its stamp, content hash, and the commit its work tree's
+/// HEAD names (a checkout or commit changes the revision without changing the file);
+/// `None` while it is missing.
+type Seen = Option<(Stamp, String, Option<String>)>;
 
 /// How many times a watcher read the manifest whole (nothing is polled: tests count).
 pub type Reads = Arc<AtomicU64>;
@@ -72,16 +76,16 @@ fn watch(
         let now = look(path, &seen, reads);
         let changed = match (&seen, &now) {
             (Some(_), None) => {
-                tracing::warn!(subsystem = "watch", manifest = %path.display(), "manifest is gone; the last good one stays in force");
+                tracing::warn!(manifest = %path.display(), "manifest is gone; the last good one stays in force");
                 false
             }
-            (Some((_, old)), Some((_, new))) => old != new,
+            (Some((_, old, old_head)), Some((_, new, new_head))) => old != new || old_head != new_head,
             (None, Some(_)) => true,
             (None, None) => false,
         };
         seen = now;
         if changed {
-            tracing::info!(subsystem = "watch", manifest = %path.display(), "manifest changed");
+            tracing::info!(manifest = %path.display(), "manifest changed");
             if tx.send(Event::Reload).is_err() {
                 return;
             }
@@ -100,15 +104,15 @@ fn look(path: &Path, before: &Seen, reads: &Reads) -> Seen {
         mtime: (m.mtime(), m.mtime_nsec()),
         ctime: (m.ctime(), m.ctime_nsec()),
     };
-    if let Some((s, hash)) = before
+    let head = crate::load::git::head(path).map(|(_, id)| id);
+    if let Some((s, hash, _)) = before
         && *s == stamp
     {
-        return Some((stamp, hash.clone()));
+        return Some((stamp, hash.clone(), head));
     }
     let bytes = crate::manifest::read(path).ok()?;
     reads.fetch_add(1, Ordering::Relaxed);
-    use sha2::{Digest, Sha256};
-    Some((stamp, Sha256::digest(&bytes).to_vec()))
+    Some((stamp, crate::manifest::revision::sha256(&bytes), head))
 }
 
 /// Watches the directories that can change `path` (see the module docs), dropping those
@@ -122,7 +126,7 @@ fn rewatch(w: &mut impl Watcher, path: &Path, old: BTreeSet<PathBuf>) -> BTreeSe
         // A watch on a directory replaced since (a swapped symlink's target) is renewed.
         let _ = w.unwatch(d);
         if let Err(e) = w.watch(d, RecursiveMode::NonRecursive) {
-            tracing::warn!(subsystem = "watch", directory = %d.display(), error = %e, "cannot watch");
+            tracing::warn!(directory = %d.display(), error = %e, "cannot watch");
         }
     }
     new
@@ -144,6 +148,8 @@ fn dirs(path: &Path) -> BTreeSet<PathBuf> {
             add(a.parent());
         }
     }
+    // Git writes HEAD, the index and COMMIT_EDITMSG here on every checkout and commit.
+    add(crate::load::git::head(path).map(|(git_dir, _)| git_dir).as_deref());
     out
 }
 
@@ -262,5 +268,42 @@ mod tests {
         std::fs::write(s.path("releases/r1/cluster.yaml"), "version: 1 # r1 edited\n").unwrap();
         assert!(quiet(&rx), "the release no longer current is not the manifest");
         assert!(reload_after(&rx, || swap("releases/r3")).is_some(), "the second swap was missed");
+    }
+
+    fn git(dir: &Path, args: &[&str]) {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=T", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(dir)
+            .env_remove("GIT_DIR")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    #[test]
+    fn a_commit_that_leaves_the_file_alone_still_moves_the_revision() {
+        let s = Scratch::new("git");
+        let m = s.path("cluster.yaml");
+        std::fs::write(&m, "version: 1\n").unwrap();
+        git(&s.0, &["init", "-q"]);
+        let rx = started(&m);
+        // `git add` and `commit` write only under .git: the file is untouched, its revision
+        // becomes "committed".
+        let committed = reload_after(&rx, || {
+            git(&s.0, &["add", "cluster.yaml"]);
+            git(&s.0, &["commit", "-q", "-m", "first"]);
+        });
+        assert!(committed.is_some(), "the commit of the manifest was missed");
+        let _ = rx.recv_timeout(QUIET * 6);
+        std::fs::write(s.path("README"), "x").unwrap();
+        let other = reload_after(&rx, || {
+            git(&s.0, &["add", "README"]);
+            git(&s.0, &["commit", "-q", "-m", "second"]);
+        });
+        assert!(other.is_some(), "HEAD moved: the applied commit must follow");
+        let _ = rx.recv_timeout(QUIET * 6);
+        git(&s.0, &["status", "--short"]);
+        assert!(quiet(&rx), "git status moves nothing");
     }
 }

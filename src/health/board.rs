@@ -98,6 +98,8 @@ pub struct Board {
     quorum: BTreeMap<String, bool>,
     /// Backends ramping up after a recovery, and since when.
     ramps: BTreeMap<BackendId, Duration>,
+    /// Backends drained by the operator (weight 0 while up).
+    drained: BTreeSet<BackendId>,
 }
 
 /// Steps of a slow start: the weight grows by a tenth every tenth of `slow_start`.
@@ -136,7 +138,8 @@ impl Board {
             .collect();
         let quorum = previous.map(|p| p.quorum.clone()).unwrap_or_default();
         let ramps = previous.map(|p| p.ramps.clone()).unwrap_or_default();
-        Board { fanout, status, services, quorum, ramps }
+        let drained = previous.map(|p| p.drained.clone()).unwrap_or_default();
+        Board { fanout, status, services, quorum, ramps, drained }
     }
 
     /// Every target with its status, for the probe engine.
@@ -166,6 +169,11 @@ impl Board {
             }
         }
         true
+    }
+
+    /// The targets checking a backend.
+    pub fn checks_of(&self, id: &BackendId) -> Vec<&Target> {
+        self.fanout.iter().filter(|(_, ids)| ids.contains(id)).map(|(t, _)| t).collect()
     }
 
     /// Returns true if and only if every check of the backend passes.
@@ -225,6 +233,7 @@ impl Board {
             }
         }
         self.ramp(&mut h, now);
+        h.drained.clone_from(&self.drained);
         let changes = self.services.iter().filter_map(|vs| quorum(vs, &h, &mut self.quorum)).collect::<Vec<_>>();
         h.below_quorum = self.quorum.iter().filter(|(_, has)| !**has).map(|(s, _)| s.clone()).collect();
         let carried: BTreeSet<&String> = self.services.iter().map(|s| &s.name).collect();
@@ -234,6 +243,11 @@ impl Board {
 }
 
 impl Board {
+    /// The backends the operator drained; their weight is 0 while they are up.
+    pub fn set_drained(&mut self, drained: BTreeSet<BackendId>) {
+        self.drained = drained;
+    }
+
     /// Applies the slow-start ramps at `now` (ramps that are over are dropped).
     fn ramp(&mut self, h: &mut Health, now: Duration) {
         let mut done = Vec::new();

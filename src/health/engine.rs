@@ -6,9 +6,13 @@
 //! [`Engine::set`] replaces the set of targets: targets that stay keep their task and state
 //! (a reload loses no check's history), removed ones stop, new ones start spread over their
 //! interval (no thundering herd at start or after a reload).
+//!
+//! Every probe is timed and counted per target ([`ProbeStats`]), whether or not it changes
+//! anything; [`Engine::stats`] is a copy for the metrics. A target keeps its statistics as
+//! long as it keeps its task.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -17,7 +21,8 @@ use tokio::task::AbortHandle;
 
 use super::board::Target;
 use super::probe::Probes;
-use super::state::{CheckState, Status, Transition};
+use super::state::{CheckState, Outcome, Status, Transition};
+use super::stats::ProbeStats;
 
 /// A transition of one target, as the engine reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,10 +36,14 @@ pub struct Report {
 /// Where reports go (the daemon's event channel).
 pub type Notify = Arc<dyn Fn(Report) + Send + Sync>;
 
+/// Probe statistics of the running targets, shared by the engine's tasks and its owner.
+type Tally = Arc<Mutex<BTreeMap<Target, ProbeStats>>>;
+
 /// The running engine; dropping it stops every probe.
 pub struct Engine {
     targets: Option<UnboundedSender<Vec<(Target, Status)>>>,
     thread: Option<JoinHandle<()>>,
+    tally: Tally,
 }
 
 impl Engine {
@@ -42,9 +51,17 @@ impl Engine {
     pub fn start(notify: Notify) -> std::io::Result<Engine> {
         let (tx, rx) = unbounded_channel();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let thread =
-            std::thread::Builder::new().name("health".into()).spawn(move || runtime.block_on(serve(rx, notify)))?;
-        Ok(Engine { targets: Some(tx), thread: Some(thread) })
+        let tally = Tally::default();
+        let shared = tally.clone();
+        let thread = std::thread::Builder::new()
+            .name("health".into())
+            .spawn(move || runtime.block_on(serve(rx, notify, shared)))?;
+        Ok(Engine { targets: Some(tx), thread: Some(thread), tally })
+    }
+
+    /// How the probes of each running target went so far.
+    pub fn stats(&self) -> BTreeMap<Target, ProbeStats> {
+        self.tally.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Checks these targets from now on; a new target starts in the status given.
@@ -66,7 +83,7 @@ impl Drop for Engine {
     }
 }
 
-async fn serve(mut sets: UnboundedReceiver<Vec<(Target, Status)>>, notify: Notify) {
+async fn serve(mut sets: UnboundedReceiver<Vec<(Target, Status)>>, notify: Notify, tally: Tally) {
     let epoch = Instant::now();
     let probes = Probes::default();
     let mut running: BTreeMap<Target, AbortHandle> = BTreeMap::new();
@@ -76,6 +93,7 @@ async fn serve(mut sets: UnboundedReceiver<Vec<(Target, Status)>>, notify: Notif
             let keep = wanted.contains_key(t);
             if !keep {
                 task.abort();
+                tally.lock().unwrap_or_else(PoisonError::into_inner).remove(t);
             }
             keep
         });
@@ -85,7 +103,7 @@ async fn serve(mut sets: UnboundedReceiver<Vec<(Target, Status)>>, notify: Notif
         for (i, (t, status)) in (0u32..).zip(fresh) {
             let first = now + spread(t.check.interval, i, n);
             let state = CheckState::new(status, first);
-            let task = tokio::spawn(watch(t.clone(), state, epoch, probes.clone(), notify.clone()));
+            let task = tokio::spawn(watch(t.clone(), state, epoch, probes.clone(), notify.clone(), tally.clone()));
             running.insert(t, task.abort_handle());
         }
     }
@@ -97,10 +115,18 @@ fn spread(interval: Duration, i: u32, n: u32) -> Duration {
     interval / n * i
 }
 
-async fn watch(t: Target, mut state: CheckState, epoch: Instant, probes: Probes, notify: Notify) {
+async fn watch(t: Target, mut state: CheckState, epoch: Instant, probes: Probes, notify: Notify, tally: Tally) {
     loop {
         tokio::time::sleep_until((epoch + state.due()).into()).await;
+        let started = Instant::now();
         let outcome = probes.run(&t).await;
+        let passed = matches!(outcome, Outcome::Pass { .. });
+        let mut stats = tally.lock().unwrap_or_else(PoisonError::into_inner);
+        match stats.get_mut(&t) {
+            Some(s) => s.record(started.elapsed(), passed),
+            None => stats.entry(t.clone()).or_default().record(started.elapsed(), passed),
+        }
+        drop(stats);
         if let Some(transition) = state.record(&t.check, &outcome, epoch.elapsed()) {
             notify(Report { target: t.clone(), transition });
         }
@@ -110,8 +136,8 @@ async fn watch(t: Target, mut state: CheckState, epoch: Instant, probes: Probes,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::health::stats::BUCKETS_US as BUCKETS;
     use crate::model::cluster::{Check, CheckKind};
-    use std::sync::Mutex;
 
     fn tcp_target(port: u16) -> Target {
         let check = Check {
@@ -160,6 +186,36 @@ mod tests {
         drop(again);
         std::thread::sleep(Duration::from_millis(200));
         assert_eq!(reports.lock().unwrap().len(), 3, "a removed target is no longer probed");
+    }
+
+    #[test]
+    fn every_probe_is_counted_timed_and_its_failure_tallied_until_the_target_goes() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let (up, down) =
+            (tcp_target(listener.local_addr().unwrap().port()), tcp_target(closed.local_addr().unwrap().port()));
+        drop(closed);
+        let engine = Engine::start(Arc::new(|_| {})).unwrap();
+        engine.set(vec![(up.clone(), Status::Unknown), (down.clone(), Status::Unknown)]);
+        let t = Instant::now();
+        while engine.stats().values().filter(|s| s.probes >= 3).count() < 2 {
+            assert!(t.elapsed() < Duration::from_secs(5), "{:?}", engine.stats());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let stats = engine.stats();
+        for (target, failing) in [(&up, false), (&down, true)] {
+            let s = &stats[target];
+            assert_eq!(s.counts.iter().sum::<u64>(), s.probes, "one bucket per probe: {s:?}");
+            assert_eq!(s.failures, if failing { s.probes } else { 0 }, "{s:?}");
+            assert!(s.cumulative()[BUCKETS.len() - 1].1 == s.probes, "a local connect takes under 10 s: {s:?}");
+        }
+        engine.set(vec![(up.clone(), Status::Up)]);
+        let t = Instant::now();
+        while engine.stats().contains_key(&down) {
+            assert!(t.elapsed() < Duration::from_secs(5));
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(engine.stats()[&up].probes >= stats[&up].probes, "a kept target keeps its counts");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //!
 //! - [`board`]: targets, fan-out to services and backends, quorum with hysteresis (pure).
 //! - [`state`]: interval, timeout, retries, retry delay, rise and fall (pure).
+//! - [`stats`]: probes, failures and a duration histogram per target (pure).
 //! - [`http`], [`dns`]: the protocols' requests and verdicts (pure).
 //! - [`probe`], [`tls`], [`engine`]: the effects.
 
@@ -21,6 +22,7 @@ pub mod engine;
 pub mod http;
 pub mod probe;
 pub mod state;
+pub mod stats;
 pub mod tls;
 
 pub use board::{Board, Target};

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{Addrs, Ipvs, IpvsOp, KResult, KernelError, LedgerStore, Routes, Sysctls};
-use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
+use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey, Traffic};
 use crate::model::net::{Address, Link, Route};
 use crate::model::sysctl::SysctlKey;
 use crate::model::{Ledger, NodeState};
@@ -53,6 +53,17 @@ impl MemKernel {
 
     fn service_mut(&mut self, op: &str, key: &ServiceKey) -> KResult<&mut Service> {
         self.state.services.get_mut(key).ok_or_else(|| KernelError::errno(op, key.to_string(), libc::ESRCH))
+    }
+
+    /// Counts traffic the way the kernel does for what it forwards: the destination's
+    /// counters and rates and its service's grow by `t` (tests stand it in for clients).
+    /// False when there is no such destination.
+    pub fn pass_traffic(&mut self, service: &ServiceKey, dest: &DestKey, t: &Traffic) -> bool {
+        let Some(svc) = self.state.services.get_mut(service) else { return false };
+        let Some(stats) = svc.dests.get_mut(dest).and_then(|d| d.stats.as_mut()) else { return false };
+        stats.traffic = stats.traffic.plus(t);
+        svc.traffic = svc.traffic.plus(t);
+        true
     }
 
     fn has_interface(&self, name: &str) -> bool {

@@ -3,17 +3,20 @@
 //! the live state read beside it, and which manifest node this host is.
 //!
 //! ```text
-//! Loader::load(path)                         -> Validated   read, cache, validate
-//! with_live(&Loader, path, node, &mut Kernel) -> (Validated, NodeState)   both at once
+//! Loader::load(path)                         -> Manifest   read, cache, validate, revision
+//! with_live(&Loader, path, node, &mut Kernel) -> (Manifest, NodeState)   both at once
 //! pick_node(&Cluster, --node, &NodeState)     -> node name
 //! ```
 
 pub mod cache;
+pub mod drains;
 pub mod facts;
+pub mod git;
 
 use std::path::Path;
 
 use crate::kernel::{self, Kernel, KernelError};
+use crate::manifest::revision::Revision;
 use crate::manifest::{self, Problems};
 use crate::model::{self, Cluster, NodeState, Validated};
 
@@ -50,6 +53,20 @@ pub enum LoadError {
     /// The live state could not be read.
     #[error("{0}")]
     Kernel(#[from] KernelError),
+    /// The drains file of the state directory is unusable.
+    #[error("{0}")]
+    Drains(#[from] drains::DrainsError),
+    /// The manifest's git repository could not be read.
+    #[error("{0}")]
+    Git(#[from] git::GitError),
+    /// `--require-committed`, and the manifest is not exactly a committed file.
+    #[error("{path} is not committed ({why}); --require-committed applies only committed manifests")]
+    NotCommitted {
+        /// The manifest.
+        path: String,
+        /// How it differs.
+        why: String,
+    },
     /// A thread of lbconverge itself crashed: a bug, not a usage error.
     #[error("internal error: the {thread} thread crashed; please report this")]
     Crashed {
@@ -61,29 +78,66 @@ pub enum LoadError {
 /// Reads and validates manifests, through the cache when it has one.
 pub struct Loader {
     cache: Option<cache::Cache>,
+    require_committed: bool,
+}
+
+/// A manifest read and validated, and the revision of the bytes that were.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The validated cluster and its warnings.
+    pub validated: Validated,
+    /// SHA-256 of the bytes read, and their git commit.
+    pub revision: Revision,
 }
 
 impl Loader {
     /// A loader that always parses and validates (`validate`, `plan --live`: no state
     /// directory is touched).
     pub fn uncached() -> Self {
-        Loader { cache: None }
+        Loader { cache: None, require_committed: false }
     }
 
     /// A loader with its cache in `state_dir`.
     pub fn cached(state_dir: &Path) -> Self {
-        Loader { cache: Some(cache::Cache::new(state_dir)) }
+        Loader { cache: Some(cache::Cache::new(state_dir)), require_committed: false }
     }
 
-    /// Reads and validates the manifest at `path`.
-    pub fn load(&self, path: &Path) -> Result<Validated, LoadError> {
+    /// Refuses manifests that are not exactly a committed file (`--require-committed`).
+    pub fn require_committed(mut self, yes: bool) -> Self {
+        self.require_committed = yes;
+        self
+    }
+
+    /// Reads and validates the manifest at `path`, and finds its revision.
+    pub fn load(&self, path: &Path) -> Result<Manifest, LoadError> {
         let bytes = manifest::read(path)?;
-        let cached = self.cache.as_ref().map(|c| (c, c.entry(&bytes)));
+        // An unreadable repository (no commit yet, damaged) leaves the revision without a
+        // commit, unless only committed manifests may be applied.
+        let git = match git::commit_of(path, &bytes) {
+            Ok(c) => c,
+            Err(e) if !self.require_committed => {
+                tracing::warn!("{e}; the manifest's commit is not known");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let revision = Revision { git, ..Revision::of(&bytes) };
+        if self.require_committed && !revision.committed() {
+            let why = revision.git.as_ref().map_or("not in a git work tree".to_string(), |c| c.file.to_string());
+            return Err(LoadError::NotCommitted { path: path.display().to_string(), why });
+        }
+        let validated = self.validate(path, &bytes)?;
+        Ok(Manifest { validated, revision })
+    }
+
+    /// Validates manifest bytes, through the cache.
+    fn validate(&self, path: &Path, bytes: &[u8]) -> Result<Validated, LoadError> {
+        let cached = self.cache.as_ref().map(|c| (c, c.entry(bytes)));
         if let Some(v) = cached.as_ref().and_then(|(c, e)| c.get(e)) {
             return Ok(v);
         }
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let loaded = manifest::parse(&path.display().to_string(), dir, &bytes)?;
+        let loaded = manifest::parse(&path.display().to_string(), dir, bytes)?;
         let facts = facts::Recorded::new(&facts::HostFacts);
         let v = model::validate(&loaded, &facts)?;
         if let Some((c, e)) = cached
@@ -102,18 +156,18 @@ pub fn with_live(
     manifest: &Path,
     node: Option<&str>,
     k: &mut dyn Kernel,
-) -> Result<(Validated, NodeState), LoadError> {
+) -> Result<(Manifest, NodeState), LoadError> {
     let started = std::time::Instant::now();
     let (validated, objects) = std::thread::scope(|s| {
         let m = s.spawn(|| loader.load(manifest));
         let objects = kernel::snapshot_objects(k);
         (m.join(), objects)
     });
-    let validated = validated.map_err(|_| LoadError::Crashed { thread: "manifest reader" })??;
+    let m = validated.map_err(|_| LoadError::Crashed { thread: "manifest reader" })??;
     tracing::debug!(ms = started.elapsed().as_millis(), "manifest and kernel read");
-    let scope = model::desired::sysctl_scope(&validated.cluster, node);
+    let scope = model::desired::sysctl_scope(&m.validated.cluster, node);
     let state = kernel::add_sysctls(k, objects?, &scope)?;
-    Ok((validated, state))
+    Ok((m, state))
 }
 
 /// Picks the manifest node: `asked` (`--node`), else the one whose address `live` holds;
@@ -142,13 +196,6 @@ pub fn unknown_node(c: &Cluster, node: &str) -> LoadError {
 
 fn node_names(c: &Cluster) -> String {
     c.nodes.keys().cloned().collect::<Vec<_>>().join(", ")
-}
-
-/// The SHA-256 of the manifest file's bytes, as `sha256:HEX`.
-pub fn manifest_sha256(path: &Path) -> Result<String, LoadError> {
-    use sha2::{Digest, Sha256};
-    let bytes = manifest::read(path)?;
-    Ok(format!("sha256:{}", Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect::<String>()))
 }
 
 /// Checks that this host can carry `node` (see [`model::preflight`]); `on_host` is false

@@ -7,6 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod problem;
+pub mod revision;
 pub mod schema;
 pub mod types;
 pub mod yaml;

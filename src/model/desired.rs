@@ -29,6 +29,8 @@ pub struct Health {
     pub weights: BTreeMap<(String, String), u32>,
     /// Services whose live weight is below quorum (the daemon applies hysteresis).
     pub below_quorum: BTreeSet<String>,
+    /// (service name, backend name) pairs drained by `lbconverge drain`: weight 0 while up.
+    pub drained: BTreeSet<(String, String)>,
 }
 
 impl Health {
@@ -39,9 +41,14 @@ impl Health {
     fn is_up(&self, svc: &str, backend: &str) -> bool {
         !self.down.contains(&(svc.to_string(), backend.to_string()))
     }
-    /// The weight of an up backend: the one a check set, else the manifest's.
+    /// The weight of an up backend: 0 when drained, else the one a check set, else the
+    /// manifest's.
     pub fn weight(&self, svc: &str, be: &Backend) -> u32 {
-        self.weights.get(&(svc.to_string(), be.name.clone())).copied().unwrap_or(be.weight)
+        let id = (svc.to_string(), be.name.clone());
+        if self.drained.contains(&id) {
+            return 0;
+        }
+        self.weights.get(&id).copied().unwrap_or(be.weight)
     }
 }
 
@@ -222,6 +229,7 @@ fn probe_services(b: &mut Builder, c: &Cluster, n: &Node, carried: &[&VirtualSer
                     persistence: None,
                     one_packet: false,
                     dests: BTreeMap::from([(dest.key(), dest)]),
+                    traffic: Default::default(),
                 };
                 b.state.services.insert(key, svc);
             }
@@ -264,6 +272,7 @@ pub fn ipvs_service(vs: &VirtualService, health: &Health) -> Service {
         persistence: vs.persistence,
         one_packet: vs.one_packet,
         dests,
+        traffic: Default::default(),
     }
 }
 

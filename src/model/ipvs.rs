@@ -238,6 +238,62 @@ pub struct DestStats {
     /// Persistence templates.
     #[serde(default)]
     pub persistent: u32,
+    /// Traffic through the destination (left out of files while all zero).
+    #[serde(default, skip_serializing_if = "Traffic::is_zero")]
+    pub traffic: Traffic,
+}
+
+/// Traffic counters and rates of a live service or destination, like `ipvsadm -Ln --stats`
+/// and `--rate` (the kernel's `IPVS_STATS_ATTR_*`). Counters run from when the kernel
+/// object was added; rates are the kernel's estimates, per second. Never desired state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Traffic {
+    /// Connections scheduled (`Conns`).
+    pub conns: u64,
+    /// Packets in, client to server (`InPkts`).
+    pub in_pkts: u64,
+    /// Packets out, server to client (`OutPkts`; none seen under DR or TUN).
+    pub out_pkts: u64,
+    /// Bytes in (`InBytes`).
+    pub in_bytes: u64,
+    /// Bytes out (`OutBytes`).
+    pub out_bytes: u64,
+    /// Connections per second (`CPS`).
+    pub cps: u64,
+    /// Packets in per second (`InPPS`).
+    pub in_pps: u64,
+    /// Packets out per second (`OutPPS`).
+    pub out_pps: u64,
+    /// Bytes in per second (`InBPS`).
+    pub in_bps: u64,
+    /// Bytes out per second (`OutBPS`).
+    pub out_bps: u64,
+}
+
+impl Traffic {
+    /// Returns true if and only if every counter and rate is zero.
+    pub fn is_zero(&self) -> bool {
+        *self == Traffic::default()
+    }
+
+    /// Both added up, field by field (saturating), as a service's counters sum its
+    /// destinations'.
+    #[must_use]
+    pub fn plus(&self, o: &Traffic) -> Traffic {
+        Traffic {
+            conns: self.conns.saturating_add(o.conns),
+            in_pkts: self.in_pkts.saturating_add(o.in_pkts),
+            out_pkts: self.out_pkts.saturating_add(o.out_pkts),
+            in_bytes: self.in_bytes.saturating_add(o.in_bytes),
+            out_bytes: self.out_bytes.saturating_add(o.out_bytes),
+            cps: self.cps.saturating_add(o.cps),
+            in_pps: self.in_pps.saturating_add(o.in_pps),
+            out_pps: self.out_pps.saturating_add(o.out_pps),
+            in_bps: self.in_bps.saturating_add(o.in_bps),
+            out_bps: self.out_bps.saturating_add(o.out_bps),
+        }
+    }
 }
 
 /// Identifies a destination inside its service.
@@ -323,6 +379,8 @@ pub struct Service {
     pub one_packet: bool,
     /// Destinations by key.
     pub dests: BTreeMap<DestKey, Dest>,
+    /// Live traffic through the service; zero in desired state.
+    pub traffic: Traffic,
 }
 
 impl Service {
@@ -341,9 +399,9 @@ impl Service {
     pub fn same_settings(&self, other: &Service) -> bool {
         self.scheduler == other.scheduler && self.flags() == other.flags() && self.persistence == other.persistence
     }
-    /// A copy without destinations, for plan changes.
+    /// A copy without destinations or counters, for plan changes.
     pub fn settings_only(&self) -> Service {
-        Service { dests: BTreeMap::new(), ..self.clone() }
+        Service { dests: BTreeMap::new(), traffic: Traffic::default(), ..self.clone() }
     }
     /// Scheduler flag names as the user writes them, for this scheduler.
     pub fn flag_names(&self) -> Vec<String> {
@@ -405,6 +463,8 @@ struct ServiceRepr {
     one_packet: bool,
     #[serde(default)]
     destinations: Vec<Dest>,
+    #[serde(default, skip_serializing_if = "Traffic::is_zero")]
+    traffic: Traffic,
 }
 
 impl From<Service> for ServiceRepr {
@@ -421,6 +481,7 @@ impl From<Service> for ServiceRepr {
             persistence: s.persistence,
             one_packet: s.one_packet,
             destinations: s.dests.into_values().collect(),
+            traffic: s.traffic,
         };
         match s.key {
             ServiceKey::Addr { protocol, addr, port } => {
@@ -458,6 +519,7 @@ impl TryFrom<ServiceRepr> for Service {
             persistence: r.persistence,
             one_packet: r.one_packet,
             dests,
+            traffic: r.traffic,
         })
     }
 }

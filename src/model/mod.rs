@@ -4,6 +4,7 @@
 pub mod cluster;
 pub mod desired;
 pub mod dns;
+pub mod drain;
 pub mod ipvs;
 pub mod list;
 pub mod net;

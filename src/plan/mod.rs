@@ -15,6 +15,8 @@ use sha2::{Digest, Sha256};
 
 pub use change::{Action, Change, Note};
 
+use crate::manifest::revision::{Commit, Revision};
+use crate::model::drain::Drain;
 use crate::model::sysctl::SysctlKey;
 use crate::model::{Desired, Ledger, NodeState};
 
@@ -45,6 +47,9 @@ pub struct Plan {
     pub node_addresses: Vec<ipnet::IpNet>,
     /// SHA-256 of the manifest the plan was made from (`sha256:...`).
     pub manifest_sha256: String,
+    /// The git commit that manifest came from, when it is in a git work tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_commit: Option<Commit>,
     /// Its roles.
     pub roles: Vec<String>,
     /// Fingerprint of the live state the plan was computed against.
@@ -54,6 +59,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Objects shown but not changed.
     pub notes: Vec<Note>,
+    /// Backends drained by `lbconverge drain` on this host: planned at weight 0.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drained: Vec<Drain>,
     /// What lbconverge owns once the plan is applied.
     pub ledger: Ledger,
     /// Declared objects found in place, owned from now on without a change.
@@ -81,11 +89,13 @@ pub fn plan(desired: &Desired, live: &NodeState) -> Plan {
         node: desired.node.clone(),
         node_addresses: Vec::new(),
         manifest_sha256: String::new(),
+        manifest_commit: None,
         roles: desired.roles.iter().map(|r| r.to_string()).collect(),
         live_fingerprint: String::new(),
         adopted: adopted(&diff.ledger, &live.owned, &changes),
         changes,
         notes: diff.notes,
+        drained: Vec::new(),
         ledger: diff.ledger,
         summary,
         digest: String::new(),
@@ -128,11 +138,19 @@ fn adopted(after: &Ledger, owned: &Ledger, changes: &[Change]) -> Ledger {
 }
 
 impl Plan {
-    /// Records the node's addresses and the manifest's hash, then the digest over all.
-    pub fn stamp(&mut self, node_addresses: Vec<ipnet::IpNet>, manifest_sha256: String) {
+    /// Records the node's addresses, the manifest's revision and the drains planned for,
+    /// then the digest over all.
+    pub fn stamp(&mut self, node_addresses: Vec<ipnet::IpNet>, manifest: &Revision, drained: Vec<Drain>) {
         self.node_addresses = node_addresses;
-        self.manifest_sha256 = manifest_sha256;
+        self.drained = drained;
+        self.manifest_sha256.clone_from(&manifest.sha256);
+        self.manifest_commit.clone_from(&manifest.git);
         self.seal();
+    }
+
+    /// The manifest the plan was made from.
+    pub fn revision(&self) -> Revision {
+        Revision { sha256: self.manifest_sha256.clone(), git: self.manifest_commit.clone() }
     }
 
     /// Sets the digest over the plan's content.
@@ -160,6 +178,7 @@ impl Plan {
 pub fn fingerprint(live: &NodeState, scope: &BTreeSet<SysctlKey>) -> String {
     let mut stable = live.clone();
     for svc in stable.services.values_mut() {
+        svc.traffic = crate::model::ipvs::Traffic::default();
         for d in svc.dests.values_mut() {
             d.stats = None;
         }

@@ -221,7 +221,11 @@ mod tests {
         live.addresses.insert(own.key(), own);
         let desired = crate::model::desired(&cluster, "nginx01", &Health::all_up()).unwrap();
         let mut p = super::super::plan(&desired, &live);
-        p.stamp(cluster.nodes["nginx01"].addresses.clone(), "sha256:test".into());
+        p.stamp(
+            cluster.nodes["nginx01"].addresses.clone(),
+            &crate::manifest::revision::Revision::of(b"test"),
+            Vec::new(),
+        );
         (p, live)
     }
 

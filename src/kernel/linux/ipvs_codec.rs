@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::attr::{self, AttrWriter};
 use crate::family::Family;
-use crate::model::ipvs::{self, Dest, DestStats, Forwarding, Persistence, Protocol, Service, ServiceKey};
+use crate::model::ipvs::{self, Dest, DestStats, Forwarding, Persistence, Protocol, Service, ServiceKey, Traffic};
 
 /// `IPVS_GENL_VERSION`.
 const VERSION: u8 = 1;
@@ -42,6 +42,8 @@ const SVC_SCHED_NAME: u16 = 6;
 const SVC_FLAGS: u16 = 7;
 const SVC_TIMEOUT: u16 = 8;
 const SVC_NETMASK: u16 = 9;
+const SVC_STATS: u16 = 10;
+const SVC_STATS64: u16 = 12;
 
 const DEST_ADDR: u16 = 1;
 const DEST_PORT: u16 = 2;
@@ -52,7 +54,12 @@ const DEST_L_THRESH: u16 = 6;
 const DEST_ACTIVE_CONNS: u16 = 7;
 const DEST_INACT_CONNS: u16 = 8;
 const DEST_PERSIST_CONNS: u16 = 9;
+const DEST_STATS: u16 = 10;
 const DEST_ADDR_FAMILY: u16 = 11;
+const DEST_STATS64: u16 = 12;
+
+/// `IPVS_STATS_ATTR_CONNS` ..= `IPVS_STATS_ATTR_OUTBPS`, in [`Traffic`]'s field order.
+const STATS_CONNS: u16 = 1;
 
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
@@ -214,7 +221,20 @@ pub fn parse_service(payload: &[u8]) -> io::Result<Service> {
         persistence: (flags & ipvs::F_PERSISTENT != 0).then_some(Persistence { timeout, granularity }),
         one_packet: flags & ipvs::F_ONEPACKET != 0,
         dests: Default::default(),
+        traffic: traffic(&a, SVC_STATS64, SVC_STATS)?,
     })
+}
+
+/// The traffic counters of a service or destination: the nested `STATS64` attribute (every
+/// value a u64, Linux 4.1+), else the older `STATS` (u32 counters and rates, u64 bytes);
+/// zero when neither is there.
+fn traffic(a: &[(u16, &[u8])], stats64: u16, stats: u16) -> io::Result<Traffic> {
+    let Some(nest) = attr::find(a, stats64).or_else(|| attr::find(a, stats)) else { return Ok(Traffic::default()) };
+    let s = attr::parse(nest)?;
+    let v = |i: u16| attr::get_u64(&s, STATS_CONNS + i).or_else(|| attr::get_u32(&s, STATS_CONNS + i).map(u64::from));
+    let [conns, in_pkts, out_pkts, in_bytes, out_bytes, cps, in_pps, out_pps, in_bps, out_bps] =
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(|i| v(i).unwrap_or(0));
+    Ok(Traffic { conns, in_pkts, out_pkts, in_bytes, out_bytes, cps, in_pps, out_pps, in_bps, out_bps })
 }
 
 /// Parses a NEW_DEST reply (part of a GET_DEST dump) of a service of `family`.
@@ -232,6 +252,7 @@ pub fn parse_dest(payload: &[u8], family: Family) -> io::Result<Dest> {
         active: attr::get_u32(&a, DEST_ACTIVE_CONNS).unwrap_or(0),
         inactive: attr::get_u32(&a, DEST_INACT_CONNS).unwrap_or(0),
         persistent: attr::get_u32(&a, DEST_PERSIST_CONNS).unwrap_or(0),
+        traffic: traffic(&a, DEST_STATS64, DEST_STATS)?,
     };
     Ok(Dest {
         address: addr_of(fam, attr::find(&a, DEST_ADDR).ok_or_else(|| bad("address"))?)?,
@@ -271,6 +292,7 @@ mod tests {
             persistence: Some(Persistence { timeout: 300, granularity: 24 }),
             one_packet: false,
             dests: BTreeMap::new(),
+            traffic: Traffic::default(),
         }
     }
 
@@ -311,6 +333,7 @@ mod tests {
                 persistence: None,
                 one_packet: true,
                 dests: BTreeMap::new(),
+                traffic: Traffic::default(),
             },
         ] {
             assert_eq!(parse_service(&as_reply(service_msg(Cmd::NewService, &s))).unwrap(), s);
@@ -335,6 +358,84 @@ mod tests {
         let a = nested(&del, CMD_ATTR_DEST).unwrap();
         assert!(attr::find(&a, DEST_WEIGHT).is_none());
         assert_eq!(attr::get_be16(&a, DEST_PORT), Some(443));
+    }
+
+    /// One netlink attribute, byte by byte: length, type, value, padding to 4.
+    fn tlv(kind: u16, value: &[u8]) -> Vec<u8> {
+        let mut b = u16::try_from(4 + value.len()).unwrap().to_ne_bytes().to_vec();
+        b.extend_from_slice(&kind.to_ne_bytes());
+        b.extend_from_slice(value);
+        b.resize(b.len().div_ceil(4) * 4, 0);
+        b
+    }
+
+    /// A NEW_DEST reply for 10.0.0.21:80 as the kernel sends one, with these nested
+    /// attributes (type, bytes) after the entry.
+    fn dest_reply(nests: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let d = Dest {
+            address: "10.0.0.21".parse().unwrap(),
+            port: 80,
+            forwarding: Forwarding::Dr,
+            weight: 1,
+            upper_threshold: 0,
+            lower_threshold: 0,
+            stats: None,
+        };
+        let mut w = header(Cmd::NewDest);
+        w.nest(CMD_ATTR_DEST, |n| {
+            dest_attrs(n, &d, true);
+            n.u32(DEST_ACTIVE_CONNS, 2);
+            for (kind, bytes) in nests {
+                n.put(*kind | 0x8000, bytes);
+            }
+        });
+        w.buf
+    }
+
+    #[test]
+    fn traffic_is_read_from_the_nested_stats64_attribute_else_from_stats() {
+        // STATS64: every counter and rate a u64 (in_pkts past 2^32), OUTPKTS absent (DR).
+        let mut stats64 = tlv(1, &7u64.to_ne_bytes());
+        for (kind, v) in [(2u16, 5_000_000_000u64), (4, 310_000_000_000), (5, 0), (6, 3), (7, 40), (9, 5200)] {
+            stats64.extend(tlv(kind, &v.to_ne_bytes()));
+        }
+        stats64.extend(tlv(11, &[])); // IPVS_STATS_ATTR_PAD, ignored
+        let d = parse_dest(&dest_reply(&[(DEST_STATS64, stats64.clone())]), Family::Ipv4).unwrap();
+        let want = Traffic {
+            conns: 7,
+            in_pkts: 5_000_000_000,
+            in_bytes: 310_000_000_000,
+            cps: 3,
+            in_pps: 40,
+            in_bps: 5200,
+            ..Traffic::default()
+        };
+        assert_eq!(d.stats.unwrap(), DestStats { active: 2, traffic: want, ..DestStats::default() });
+        // The older STATS: u32 counters and rates, u64 bytes; STATS64 wins when both come.
+        let mut stats = tlv(1, &9u32.to_ne_bytes());
+        stats.extend(tlv(3, &11u32.to_ne_bytes()));
+        stats.extend(tlv(5, &1234u64.to_ne_bytes()));
+        stats.extend(tlv(10, &99u32.to_ne_bytes()));
+        let old = parse_dest(&dest_reply(&[(DEST_STATS, stats.clone())]), Family::Ipv4).unwrap();
+        let want_old = Traffic { conns: 9, out_pkts: 11, out_bytes: 1234, out_bps: 99, ..Traffic::default() };
+        assert_eq!(old.stats.unwrap().traffic, want_old);
+        let both = parse_dest(&dest_reply(&[(DEST_STATS, stats), (DEST_STATS64, stats64.clone())]), Family::Ipv4);
+        assert_eq!(both.unwrap().stats.unwrap().traffic, want);
+        assert!(parse_dest(&dest_reply(&[]), Family::Ipv4).unwrap().stats.unwrap().traffic.is_zero());
+        // A service carries its own counters the same way.
+        let mut svc = service_msg(Cmd::NewService, &web());
+        let mut w = AttrWriter::default();
+        w.put(SVC_STATS64 | 0x8000, &stats64);
+        // Grow the SERVICE nest (right after the genl header) by the stats attribute.
+        let nest_len = u16::from_ne_bytes([svc[4], svc[5]]) + u16::try_from(w.buf.len()).unwrap();
+        svc[4..6].copy_from_slice(&nest_len.to_ne_bytes());
+        svc.extend_from_slice(&w.buf);
+        assert_eq!(parse_service(&svc).unwrap().traffic, want);
+        // A nest cut short is a malformed reply, not zeros.
+        let cut = &stats64[..stats64.len() - 8];
+        let mut bad = cut.to_vec();
+        bad[0] = 200; // the first attribute claims more bytes than the nest holds
+        assert!(parse_dest(&dest_reply(&[(DEST_STATS64, bad)]), Family::Ipv4).is_err());
     }
 
     #[test]
