@@ -337,15 +337,32 @@ fn pump(
     }
 }
 
-#[test]
-fn health_checks_take_a_dead_backend_out_and_put_it_back_one_write_per_flip() {
-    let (s, k) = (Scratch::new("health"), host());
+/// A daemon on [`health_manifest`] whose two backends are live listeners.
+struct Health {
+    s: Scratch,
+    k: Shared,
+    l1: std::net::TcpListener,
+    l2: std::net::TcpListener,
+    p1: u16,
+    p2: u16,
+    rx: std::sync::mpsc::Receiver<super::Event>,
+    d: Daemon<Shared, MemPlatform>,
+}
+
+fn health_daemon(name: &str) -> Health {
+    let (s, k) = (Scratch::new(name), host());
     let l1 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let l2 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let (p1, p2) = (l1.local_addr().unwrap().port(), l2.local_addr().unwrap().port());
     s.write(&health_manifest(p1, p2));
     let (tx, rx) = std::sync::mpsc::channel();
-    let mut d = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default(), tx).unwrap();
+    let d = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default(), tx).unwrap();
+    Health { s, k, l1, l2, p1, p2, rx, d }
+}
+
+#[test]
+fn health_checks_take_a_dead_backend_out_and_put_it_back_one_write_per_flip() {
+    let Health { s, k, l1, l2, p1, p2, rx, mut d } = health_daemon("health");
     assert_eq!(d.board().targets().len(), 2, "three services, two probes");
     d.reconcile().unwrap();
     assert_eq!(dests(&k, 80), [], "alpha: no backend before its first passing check");
@@ -391,13 +408,7 @@ fn health_checks_take_a_dead_backend_out_and_put_it_back_one_write_per_flip() {
 #[test]
 fn status_counts_backend_transitions_probes_and_the_ipvs_traffic_read_last() {
     use crate::model::ipvs::{DestKey, Traffic};
-    let (s, k) = (Scratch::new("counts"), host());
-    let l1 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let l2 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let (p1, p2) = (l1.local_addr().unwrap().port(), l2.local_addr().unwrap().port());
-    s.write(&health_manifest(p1, p2));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let mut d = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default(), tx).unwrap();
+    let Health { s: _scratch, k, l1, l2, p1, p2, rx, mut d } = health_daemon("counts");
     d.reconcile().unwrap();
     pump(&mut d, &rx, "both backends up", || dests(&k, 80).len() == 2);
     drop(l2);
