@@ -64,6 +64,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("lbconverge::cli", "cli"),
     ("lbconverge::logging", "cli"),
     ("lbconverge::daemon", "reconcile"),
+    ("lbconverge::daemon::drains", "health"),
     ("lbconverge::daemon::error", "daemon"),
     ("lbconverge::daemon::hooks", "hooks"),
     ("lbconverge::daemon::instance", "vrrp"),

@@ -22,6 +22,7 @@
 //! is loaded, its instance specs and secrets resolved and its new instances opened before
 //! anything running is touched; any failure keeps the running configuration whole.
 
+mod drains;
 pub mod error;
 mod hooks;
 pub mod instance;
@@ -56,10 +57,11 @@ use crate::health::{Board, Status};
 use crate::kernel::linux::LinuxKernel;
 use crate::kernel::{self, Kernel};
 use crate::load::{self, Loader};
-use crate::model::drain::{Drain, Drains};
+use crate::model::drain::Drains;
 use crate::model::ipvs::{Service, ServiceKey};
 use crate::model::{self, Cluster, NodeState};
 use crate::plan::{self, Change};
+use drains::log_forgotten;
 use instances::{Changed, Instances};
 
 /// The shortest `--resync`: a shorter one would only re-read the kernel in a busy loop.
@@ -589,67 +591,6 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             .collect()
     }
 
-    /// Drains or undrains a backend of a service this node carries, at once; the drain is
-    /// kept in the state directory. Returns what was done, or why not.
-    fn drain(&mut self, req: &status::DrainRequest) -> status::DrainReply {
-        model::drain::check(&self.cluster, &req.service, &req.backend)?;
-        if !self.cluster.services.get(&req.service).is_some_and(|vs| vs.directors.contains(&self.node)) {
-            return Err(format!("node {} does not carry service `{}`", self.node, req.service));
-        }
-        let now = status::unix_now();
-        let done = if req.drain {
-            let until = req.for_secs.map(|s| now.saturating_add(s));
-            let d = Drain {
-                service: req.service.clone(),
-                backend: req.backend.clone(),
-                since: now,
-                until,
-                reason: req.reason.clone(),
-            };
-            let done = format!("drained {d}");
-            self.drains.set(d);
-            done
-        } else if self.drains.remove(&req.service, &req.backend) {
-            format!("undrained backend {} of service {}", req.backend, req.service)
-        } else {
-            return Err(format!("backend {} of service {} is not drained", req.backend, req.service));
-        };
-        let saved = self.save_drains();
-        tracing::info!(subsystem = "health", "{done}");
-        self.board.set_drained(self.drains.active(now));
-        self.health_pending = true;
-        saved.map(|()| done)
-    }
-
-    /// Ends the drains that are over.
-    fn expire_drains(&mut self) {
-        let now = status::unix_now();
-        let over = self.drains.expire(now);
-        if over.is_empty() {
-            return;
-        }
-        for d in &over {
-            tracing::info!(subsystem = "health", "drain over: {d}");
-        }
-        let _ = self.save_drains();
-        self.board.set_drained(self.drains.active(now));
-        self.converge_logged();
-    }
-
-    /// When the next drain ends.
-    fn drain_end(&self) -> Option<Instant> {
-        let left = self.drains.next_end()?.saturating_sub(status::unix_now());
-        Some(Instant::now() + Duration::from_secs(left))
-    }
-
-    /// Writes the drains to the state directory; a failure is logged and returned.
-    fn save_drains(&self) -> Result<(), String> {
-        load::drains::write(&self.opts.state_dir, &self.drains).map_err(|e| {
-            tracing::error!(subsystem = "health", "{e}; the drain holds until the daemon stops");
-            format!("{e}; the drain holds until the daemon stops")
-        })
-    }
-
     /// True while every VRRP instance thread runs.
     fn alive(&self) -> bool {
         self.instances.running().iter().all(instance::Running::is_alive)
@@ -756,13 +697,6 @@ fn log_quorum(q: &QuorumChange) {
         tracing::info!(subsystem = "health", service = %q.service, weight = q.weight, quorum = q.quorum, "quorum gained");
     } else {
         tracing::warn!(subsystem = "health", service = %q.service, weight = q.weight, quorum = q.quorum, "quorum lost");
-    }
-}
-
-/// Logs drains dropped because the manifest no longer has their backend.
-fn log_forgotten(drains: &[Drain]) {
-    for d in drains {
-        tracing::warn!(subsystem = "health", "drain dropped, the manifest has no such backend: {d}");
     }
 }
 
