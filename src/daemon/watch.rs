@@ -25,6 +25,10 @@ use notify::{RecursiveMode, Watcher};
 
 use super::Event;
 use super::error::DaemonError;
+use crate::load::git;
+
+/// The git directory of the manifest's work tree and the commit its HEAD names.
+type Head = (PathBuf, String);
 
 /// How long the watched directories must be quiet before the manifest is looked at.
 pub const QUIET: Duration = Duration::from_millis(50);
@@ -55,9 +59,10 @@ pub fn start(path: PathBuf, tx: Sender<Event>) -> Result<Reads, DaemonError> {
         let _ = raw_tx.send(());
     })
     .map_err(|source| DaemonError::Watch { path: path.clone(), source })?;
-    let seen = look(&path, &None, &reads);
+    let git = git::head(&path);
+    let seen = look(&path, &None, &reads, git.as_ref());
     let counted = reads.clone();
-    super::spawn("manifest-watch".into(), move || watch(&path, watcher, &raw_rx, seen, &tx, &counted))?;
+    super::spawn("manifest-watch".into(), move || watch(&path, watcher, &raw_rx, (seen, git), &tx, &counted))?;
     Ok(reads)
 }
 
@@ -65,15 +70,17 @@ fn watch(
     path: &Path,
     mut watcher: impl Watcher,
     raw: &Receiver<()>,
-    mut seen: Seen,
+    (mut seen, git): (Seen, Option<Head>),
     tx: &Sender<Event>,
     reads: &Reads,
 ) {
-    let mut dirs = rewatch(&mut watcher, path, BTreeSet::new());
+    let mut dirs = rewatch(&mut watcher, path, git.as_ref(), BTreeSet::new());
     while raw.recv().is_ok() {
         while raw.recv_timeout(QUIET).is_ok() {}
-        dirs = rewatch(&mut watcher, path, dirs);
-        let now = look(path, &seen, reads);
+        // One look at the work tree per change serves both the watch set and the revision.
+        let git = git::head(path);
+        dirs = rewatch(&mut watcher, path, git.as_ref(), dirs);
+        let now = look(path, &seen, reads, git.as_ref());
         let changed = match (&seen, &now) {
             (Some(_), None) => {
                 tracing::warn!(manifest = %path.display(), "manifest is gone; the last good one stays in force");
@@ -93,9 +100,9 @@ fn watch(
     }
 }
 
-/// The file's stamp and hash; the hash is carried over without reading when the stamp
-/// did not move.
-fn look(path: &Path, before: &Seen, reads: &Reads) -> Seen {
+/// The file's stamp and hash, and the commit `git` (the work tree's, looked at now) names;
+/// the hash is carried over without reading when the stamp did not move.
+fn look(path: &Path, before: &Seen, reads: &Reads, git: Option<&Head>) -> Seen {
     let m = std::fs::metadata(path).ok().filter(std::fs::Metadata::is_file)?;
     let stamp = Stamp {
         dev: m.dev(),
@@ -104,7 +111,7 @@ fn look(path: &Path, before: &Seen, reads: &Reads) -> Seen {
         mtime: (m.mtime(), m.mtime_nsec()),
         ctime: (m.ctime(), m.ctime_nsec()),
     };
-    let head = crate::load::git::head(path).map(|(_, id)| id);
+    let head = git.map(|(_, id)| id.clone());
     if let Some((s, hash, _)) = before
         && *s == stamp
     {
@@ -117,8 +124,8 @@ fn look(path: &Path, before: &Seen, reads: &Reads) -> Seen {
 
 /// Watches the directories that can change `path` (see the module docs), dropping those
 /// that no longer can; returns the set now watched.
-fn rewatch(w: &mut impl Watcher, path: &Path, old: BTreeSet<PathBuf>) -> BTreeSet<PathBuf> {
-    let new = dirs(path);
+fn rewatch(w: &mut impl Watcher, path: &Path, git: Option<&Head>, old: BTreeSet<PathBuf>) -> BTreeSet<PathBuf> {
+    let new = dirs(path, git);
     for d in old.difference(&new) {
         let _ = w.unwatch(d);
     }
@@ -132,8 +139,8 @@ fn rewatch(w: &mut impl Watcher, path: &Path, old: BTreeSet<PathBuf>) -> BTreeSe
     new
 }
 
-/// The directories whose entries decide what `path` reads.
-fn dirs(path: &Path) -> BTreeSet<PathBuf> {
+/// The directories whose entries decide what `path` reads (and its revision: `git`).
+fn dirs(path: &Path, git: Option<&Head>) -> BTreeSet<PathBuf> {
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut out = BTreeSet::new();
     let mut add = |d: Option<&Path>| {
@@ -149,7 +156,7 @@ fn dirs(path: &Path) -> BTreeSet<PathBuf> {
         }
     }
     // Git writes HEAD, the index and COMMIT_EDITMSG here on every checkout and commit.
-    add(crate::load::git::head(path).map(|(git_dir, _)| git_dir).as_deref());
+    add(git.map(|(git_dir, _)| git_dir.as_path()));
     out
 }
 
