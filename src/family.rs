@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 /// `ipv6` in files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-#[schemars(description = "Address family of a firewall-mark service.")]
+#[schemars(description = "Address family of a firewall-mark service: `ipv4` or `ipv6`.")]
+#[schemars(extend("enumDescriptions" = ["IPv4 (AF_INET).", "IPv6 (AF_INET6)."]))]
 #[allow(missing_docs)] // Variant docs would turn the schema's enum into a oneOf.
 pub enum Family {
     Ipv4,

@@ -163,20 +163,32 @@ pub struct Defaults {
 /// IPVS scheduler names, as `ipvsadm -s` takes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
 pub enum Scheduler {
+    /// Round robin: each server in turn.
     Rr,
+    /// Weighted round robin: each server in turn, in proportion to its weight.
     Wrr,
+    /// Least connection: the server with the fewest active connections.
     Lc,
+    /// Weighted least connection: the fewest active connections relative to weight.
     Wlc,
+    /// Locality-based least connection: one server per destination address while not overloaded.
     Lblc,
+    /// Locality-based least connection with replication: the least loaded of a set per destination.
     Lblcr,
+    /// Destination hashing: a static hash of the destination address picks the server.
     Dh,
+    /// Source hashing: a static hash of the source address picks the server.
     Sh,
+    /// Shortest expected delay: the smallest (active connections + 1) / weight.
     Sed,
+    /// Never queue: an idle server if there is one, else as `sed`.
     Nq,
+    /// Maglev hashing: a consistent hash of the source address; few moves when servers change.
     Mh,
+    /// Weighted failover: the available server with the highest weight.
     Fo,
+    /// Weighted overflow: the highest-weight server until its active connections exceed its weight.
     Ovf,
 }
 
@@ -209,10 +221,12 @@ pub enum Forwarding {
 /// Transport protocol of a virtual service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
 pub enum Protocol {
+    /// TCP (`ipvsadm -t`).
     Tcp,
+    /// UDP (`ipvsadm -u`).
     Udp,
+    /// SCTP (`ipvsadm --sctp-service`).
     Sctp,
 }
 
