@@ -23,6 +23,7 @@
 //! - [`model`]: validated cluster, node state (desired and live share one type), desired state.
 //! - [`manifest`]: the YAML file format, its schema and locations. [`vrrp`]: VRRP advert
 //!   codec, state machine and tracking (pure; time is an argument), sockets.
+//! - [`import`]: keepalived.conf (and `ipvsadm -S` rules) to a manifest (pure).
 //! - [`family`], [`state_file`], [`sys`], [`testkit`]: the IP family, safe state-file writes,
 //!   raw socket calls, test helpers. [`logging`]: log lines as text or JSON, each naming its
 //!   subsystem.
@@ -34,6 +35,7 @@ pub mod cli;
 pub mod daemon;
 pub mod family;
 pub mod health;
+pub mod import;
 pub mod kernel;
 pub mod load;
 pub mod logging;

@@ -62,6 +62,7 @@ pub const SUBSYSTEMS: &[&str] = &[
 pub const TABLE: &[(&str, &str)] = &[
     ("lbconverge", "cli"),
     ("lbconverge::cli", "cli"),
+    ("lbconverge::import", "cli"),
     ("lbconverge::logging", "cli"),
     ("lbconverge::daemon", "reconcile"),
     ("lbconverge::daemon::drains", "health"),

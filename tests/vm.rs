@@ -30,6 +30,10 @@ fn in_vm_with(name: &str, script: &str, programs: &[&str]) {
     args.extend(add(bin.to_string(), "/usr/local/bin/lbconverge"));
     args.extend(add(root.join("examples").display().to_string(), "/root/repo/examples"));
     args.extend(add(root.join("tests/vm").display().to_string(), "/root/repo/tests/vm"));
+    args.extend(add(
+        root.join("tests/fixtures/keepalived").display().to_string(),
+        "/root/repo/tests/fixtures/keepalived",
+    ));
     for p in programs {
         assert!(std::path::Path::new(p).exists(), "{p} is missing on this host (tools/test installs it)");
         args.extend(add((*p).to_string(), p));
@@ -103,6 +107,12 @@ fn end_to_end_data_path_health_check() {
 #[ignore = "needs root, qemu and keepalived: real IPVS in a VM"]
 fn health_checks_side_by_side_with_keepalived() {
     in_vm_with("health-vs-keepalived", ". tests/vm/cases/health-vs-keepalived.sh", &["/usr/sbin/keepalived"]);
+}
+
+#[test]
+#[ignore = "needs root, qemu and keepalived: real IPVS in a VM"]
+fn keepalived_tables_round_trip_through_import_and_plan() {
+    in_vm_with("import", ". tests/vm/cases/import.sh", &["/usr/sbin/keepalived"]);
 }
 
 #[test]

@@ -99,7 +99,8 @@ pub enum FileError {
     },
 }
 
-fn read_text(path: &Path, what: &'static str) -> Result<String, FileError> {
+/// Reads a text file of bounded size; errors name the file and what it should hold.
+pub fn read_text(path: &Path, what: &'static str) -> Result<String, FileError> {
     let read = |source| FileError::Read { path: path.to_path_buf(), what, source };
     let meta = std::fs::metadata(path).map_err(read)?;
     if meta.len() > manifest::MAX_BYTES * 16 {

@@ -6,6 +6,7 @@ mod apply_cmd;
 mod check_cmd;
 pub mod exit;
 pub mod files;
+pub mod import_cmd;
 mod show_cmd;
 pub mod view;
 
@@ -66,6 +67,8 @@ pub enum Command {
     Drain(DrainArgs),
     /// End a drain: the backend gets its weight back.
     Undrain(UndrainArgs),
+    /// Turn another tool's configuration into a manifest: `import keepalived FILE...`.
+    Import(import_cmd::ImportArgs),
 }
 
 /// `drain` arguments.
@@ -299,6 +302,7 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
             println!("{}", crate::daemon::status::ask_drain(&a.control, &req)?);
             Ok(Exit::Ok)
         }
+        Command::Import(a) => import_cmd::run(&a),
         Command::Schema => {
             print!("{}", manifest::schema::SCHEMA_TEXT);
             Ok(Exit::Ok)

@@ -1,0 +1,83 @@
+//! One director's keepalived.conf, read into manifest pieces: its name (`router_id`), VRRP
+//! instances, `vrrp_script`s and virtual services, each with where it was written.
+
+use std::collections::BTreeMap;
+
+use super::check::Cascade;
+use super::conf::{Item, Loc};
+use super::service::{self, Vs};
+use super::value::Notes;
+use super::vrrp::{self, Globals, Instance};
+use crate::manifest::types::TrackScript;
+
+/// What one director's configuration holds.
+#[derive(Debug, Clone)]
+pub struct Director {
+    /// The node's name: `router_id`, else the file's name without directory and extension.
+    pub name: String,
+    /// The top file, as given.
+    pub file: String,
+    /// Where the name comes from.
+    pub named_at: Loc,
+    /// `vrrp_instance`s, in file order.
+    pub instances: Vec<Instance>,
+    /// `vrrp_script`s by name.
+    pub scripts: BTreeMap<String, (TrackScript, Loc)>,
+    /// `virtual_server`s, in file order.
+    pub services: Vec<Vs>,
+}
+
+/// Reads one director's parsed file.
+pub fn read(file: &str, items: &[Item], notes: &mut Notes) -> Director {
+    let mut g = Globals::default();
+    for it in items.iter().filter(|i| i.keyword == "global_defs") {
+        vrrp::globals(it, &mut g, notes);
+    }
+    let weights: BTreeMap<String, i32> = (items.iter().filter(|i| i.keyword == "vrrp_script"))
+        .filter_map(|i| Some((i.arg()?.to_string(), vrrp::script_weight(i))))
+        .collect();
+    let named_at = Loc { file: file.to_string(), line: 1, column: 1 };
+    let (name, named_at) = g.router_id.clone().unwrap_or_else(|| (stem(file), named_at));
+    let mut d = Director {
+        name,
+        file: file.to_string(),
+        named_at,
+        instances: vec![],
+        scripts: BTreeMap::new(),
+        services: vec![],
+    };
+    let cascade = Cascade::with_script_user(g.script_user.clone());
+    for it in items {
+        top(&mut d, it, &g, &weights, &cascade, notes);
+    }
+    d
+}
+
+fn top(
+    d: &mut Director,
+    it: &Item,
+    g: &Globals,
+    weights: &BTreeMap<String, i32>,
+    cascade: &Cascade,
+    notes: &mut Notes,
+) {
+    match it.keyword.as_str() {
+        "global_defs" => {}
+        "vrrp_script" => {
+            if let Some((name, s)) = vrrp::script(it, notes) {
+                d.scripts.insert(name, (s, it.at.clone()));
+            }
+        }
+        "vrrp_instance" => d.instances.extend(vrrp::instance(it, g, weights, notes)),
+        "virtual_server" => d.services.extend(service::virtual_server(it, cascade, notes)),
+        "vrrp_sync_group" => notes.unsupported(it, "sync groups have no manifest form; each instance fails over alone"),
+        "virtual_server_group" => notes.unsupported(it, "write one service per address (or a firewall-mark service)"),
+        _ => notes.unsupported(it, "lbconverge's manifest has no such section"),
+    }
+}
+
+/// `/etc/keepalived/lvs01.conf` -> `lvs01`.
+fn stem(file: &str) -> String {
+    let base = file.rsplit('/').next().unwrap_or(file);
+    base.strip_suffix(".conf").unwrap_or(base).to_string()
+}

@@ -1,0 +1,450 @@
+//! The directors' files merged into one manifest: one service per virtual server, one VRRP
+//! instance per router id with a member per director. The first file given wins where the
+//! files differ, and every difference is reported: that drift is why operators migrate.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::conf::Loc;
+use super::director::Director;
+use super::service::Vs;
+use super::value::Notes;
+use super::vrrp::Instance;
+use super::{Comments, Options, Secret};
+use crate::manifest::types::{
+    AuthType, Authentication, Backend, HealthCheck, Manifest, Node, Role, Service, TrackWeight, VrrpInstance,
+    VrrpMember,
+};
+
+/// Merges the directors (and the services of `ipvsadm -S`, each with the director it came
+/// from) into one manifest, with a comment naming the source of each item.
+pub fn merge(
+    directors: &[Director],
+    extra: &[(String, Vs)],
+    opts: &Options,
+    notes: &mut Notes,
+) -> (Manifest, Comments) {
+    let mut m = Manifest::empty();
+    let mut c = Comments::new();
+    nodes(&mut m, &mut c, directors, opts, notes);
+    scripts(&mut m, &mut c, directors, notes);
+    vrrp(&mut m, &mut c, directors, opts, notes);
+    services(&mut m, &mut c, directors, extra, opts, notes);
+    (m, c)
+}
+
+fn path(parts: &[&str]) -> Vec<String> {
+    parts.iter().map(|p| p.to_string()).collect()
+}
+
+fn sources(from: &[(String, Loc)]) -> String {
+    let places: Vec<String> = from.iter().map(|(_, at)| at.to_string()).collect();
+    format!("from {}", places.join(", "))
+}
+
+/// Reports each field where `other` (from `who`) differs from `first` (from `whom`),
+/// down to the field inside nested maps and lists (`health_checks[0].interval`).
+fn drift<T: Serialize>(notes: &mut Notes, what: &str, first: (&T, &str), other: (&T, &str), at: &Loc) {
+    let (a, b) = (serde_json::to_value(first.0).unwrap_or_default(), serde_json::to_value(other.0).unwrap_or_default());
+    let mut found = Vec::new();
+    differences("", Some(&a), Some(&b), &mut found);
+    let show = |v: Option<&Value>| v.map_or("(not set)".to_string(), Value::to_string);
+    for (k, x, y) in found {
+        let (f, o) = (first.1, other.1);
+        let msg = format!(
+            "directors differ: {what}: `{k}` is {} on {f} but {} on {o}; the manifest takes {f}'s",
+            show(x),
+            show(y)
+        );
+        notes.note(at, msg);
+    }
+}
+
+type Difference<'a> = (String, Option<&'a Value>, Option<&'a Value>);
+
+fn differences<'a>(at: &str, a: Option<&'a Value>, b: Option<&'a Value>, out: &mut Vec<Difference<'a>>) {
+    let join = |k: &str| if at.is_empty() { k.to_string() } else { format!("{at}.{k}") };
+    match (a, b) {
+        (Some(Value::Object(x)), Some(Value::Object(y))) => {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter().for_each(|k| differences(&join(k), x.get(k), y.get(k), out));
+        }
+        (Some(Value::Array(x)), Some(Value::Array(y))) if x.len() == y.len() && x.iter().all(Value::is_object) => {
+            (0..x.len()).for_each(|n| differences(&format!("{at}[{n}]"), x.get(n), y.get(n), out));
+        }
+        (x, y) if x != y => out.push((at.to_string(), x, y)),
+        _ => {}
+    }
+}
+
+// ---- nodes
+
+fn nodes(m: &mut Manifest, c: &mut Comments, directors: &[Director], opts: &Options, notes: &mut Notes) {
+    for (n, d) in directors.iter().enumerate() {
+        if m.nodes.contains_key(&d.name) {
+            notes
+                .note(&d.named_at, format!("two files name director `{}`; give each file its own `router_id`", d.name));
+            continue;
+        }
+        let node = director_node(d, n, opts, notes);
+        c.insert(path(&["nodes", &d.name]), format!("director: {}", d.file));
+        m.nodes.insert(d.name.clone(), node);
+    }
+    for rs in &opts.real_servers {
+        let node = Node {
+            roles: vec![Role::RealServer],
+            addresses: rs.addresses.clone(),
+            interface: rs.interface.clone(),
+            vip_label: None,
+            sysctls: BTreeMap::new(),
+        };
+        c.insert(path(&["nodes", &rs.name]), format!("real server: from {}", rs.file));
+        m.nodes.insert(rs.name.clone(), node);
+    }
+}
+
+fn director_node(d: &Director, n: usize, opts: &Options, notes: &mut Notes) -> Node {
+    let told = opts.interfaces.get(&d.name).cloned();
+    let interface = told.or_else(|| d.instances.iter().find_map(|i| i.interface.clone())).unwrap_or_else(|| {
+        notes.note(
+            &d.named_at,
+            format!(
+                "director `{}`: no VRRP interface in its file; wrote `eth0`: pass --interface {}=NAME",
+                d.name, d.name
+            ),
+        );
+        "eth0".into()
+    });
+    let mut addresses = opts.addresses.get(&d.name).cloned().unwrap_or_default();
+    for v6 in [false, true] {
+        let needed = d.instances.iter().any(|i| i.vips.iter().any(|v| v.contains(':') == v6));
+        let have = addresses.iter().any(|a| a.contains(':') == v6);
+        if (needed || (!v6 && addresses.is_empty())) && !have {
+            addresses.push(own_address(d, n, v6, notes));
+        }
+    }
+    Node { roles: vec![Role::Director], addresses, interface, vip_label: None, sysctls: BTreeMap::new() }
+}
+
+/// The director's address of one family: its `unicast_src_ip` (with the prefix of a VIP
+/// written with one), else a documentation-range placeholder; either way, a warning.
+fn own_address(d: &Director, n: usize, v6: bool, notes: &mut Notes) -> String {
+    let src =
+        d.instances.iter().filter_map(|i| i.unicast_src.as_ref().map(|s| (s, i))).find(|(s, _)| s.contains(':') == v6);
+    if let Some((src, i)) = src {
+        let prefix = i.vips.iter().find_map(|v| v.split_once('/').map(|(_, p)| p.to_string()));
+        let prefix = prefix.unwrap_or_else(|| if v6 { "64".into() } else { "24".into() });
+        let a = format!("{src}/{prefix}");
+        notes.note(&i.at, format!("director `{}`: address {a} taken from `unicast_src_ip` (prefix from the VIPs or a guess): check it, or pass --address {}={a}", d.name, d.name));
+        return a;
+    }
+    let a = if v6 { format!("2001:db8::{}/64", 10 + n) } else { format!("192.0.2.{}/24", 10 + n) };
+    notes.note(&d.named_at, format!("director `{}`: its own address is not in its file; wrote the placeholder {a}: pass --address {}=ADDRESS/PREFIX", d.name, d.name));
+    a
+}
+
+// ---- track scripts
+
+fn scripts(m: &mut Manifest, c: &mut Comments, directors: &[Director], notes: &mut Notes) {
+    let mut first: BTreeMap<String, &str> = BTreeMap::new();
+    for d in directors {
+        for (name, (s, at)) in &d.scripts {
+            match m.track_scripts.get(name) {
+                None => {
+                    m.track_scripts.insert(name.clone(), s.clone());
+                    first.insert(name.clone(), &d.name);
+                    c.insert(path(&["track_scripts", name]), format!("from {at}"));
+                }
+                Some(have) => drift(notes, &format!("vrrp_script `{name}`"), (have, first[name]), (s, &d.name), at),
+            }
+        }
+    }
+}
+
+// ---- VRRP
+
+fn vrrp(m: &mut Manifest, c: &mut Comments, directors: &[Director], opts: &Options, notes: &mut Notes) {
+    let mut by_vrid: BTreeMap<u32, Vec<(&Director, &Instance)>> = BTreeMap::new();
+    for d in directors {
+        for i in &d.instances {
+            by_vrid.entry(i.vrid.unwrap_or(0)).or_default().push((d, i));
+        }
+    }
+    for group in by_vrid.values() {
+        let Some((_, first)) = group.first() else { continue };
+        let name = first.name.clone();
+        let inst = instance(m, group, opts, notes);
+        let from: Vec<String> = group.iter().map(|(_, i)| i.at.to_string()).collect();
+        c.insert(path(&["vrrp", &name]), format!("from {}", from.join(", ")));
+        m.vrrp.insert(name, inst);
+    }
+}
+
+/// One director's view of an instance, without its member-specific parts.
+fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
+    VrrpInstance {
+        vrid: i.vrid.unwrap_or(0),
+        version: Some(i.version),
+        interface: None,
+        vip_interface: i.vip_interface.clone(),
+        advert_interval: i.advert.clone(),
+        members: BTreeMap::new(),
+        preempt: (!i.preempt).then_some(false),
+        preempt_delay: i.preempt_delay.clone(),
+        authentication: i.password.as_ref().map(|_| authentication(&i.name, opts)),
+        unicast_peers: None,
+        vips: i.vips.clone(),
+        track_scripts: weights(&i.track_scripts),
+        track_interfaces: weights(&i.track_interfaces),
+        garp_repeat: i.garp_repeat,
+        notify: i.notify.clone(),
+    }
+}
+
+fn weights(w: &BTreeMap<String, i32>) -> BTreeMap<String, TrackWeight> {
+    w.iter().map(|(k, v)| (k.clone(), TrackWeight { weight: *v })).collect()
+}
+
+fn authentication(instance: &str, opts: &Options) -> Authentication {
+    let (password_file, password_env) = match opts.passwords.get(instance) {
+        Some(Secret::File(p)) => (Some(p.clone()), None),
+        Some(Secret::Env(e)) => (None, Some(e.clone())),
+        None => (None, Some(super::default_password_env(instance))),
+    };
+    Authentication { kind: AuthType::Pass, password_file, password_env }
+}
+
+fn instance(m: &Manifest, group: &[(&Director, &Instance)], opts: &Options, notes: &mut Notes) -> VrrpInstance {
+    let (d0, i0) = group[0];
+    let mut out = shared(i0, opts);
+    let mut peers = BTreeSet::new();
+    for (d, i) in group {
+        if i.name != i0.name {
+            notes.note(
+                &i.at,
+                format!(
+                    "directors differ: VRRP router {} is `{}` on {} but `{}` on {}; named `{}`",
+                    i0.vrid.unwrap_or(0),
+                    i0.name,
+                    d0.name,
+                    i.name,
+                    d.name,
+                    i0.name
+                ),
+            );
+        }
+        if i.password != i0.password {
+            notes.note(&i.at, format!("directors differ: vrrp_instance `{}`: `auth_pass` differs between {} and {}; they cannot talk to each other today", i0.name, d0.name, d.name));
+        }
+        let view = shared(i, opts);
+        let (mut a, mut b) = (out.clone(), view.clone());
+        (a.track_scripts, b.track_scripts, a.track_interfaces, b.track_interfaces) = Default::default();
+        (a.members, b.members) = Default::default();
+        drift(notes, &format!("vrrp_instance `{}`", i0.name), (&a, &d0.name), (&b, &d.name), &i.at);
+        out.members.insert(d.name.clone(), member(m, d, i, &out, notes));
+        peers.extend(i.unicast_src.iter().chain(&i.unicast_peers).cloned());
+    }
+    if !peers.is_empty() {
+        out.unicast_peers = Some(unicast(m, group, &peers));
+    }
+    out
+}
+
+fn member(m: &Manifest, d: &Director, i: &Instance, out: &VrrpInstance, notes: &mut Notes) -> VrrpMember {
+    let node_if = m.nodes.get(&d.name).map(|n| n.interface.clone());
+    let interface = i.interface.clone().filter(|f| Some(f) != node_if.as_ref());
+    let own = |mine: &BTreeMap<String, i32>, theirs: &BTreeMap<String, TrackWeight>, what: &str, notes: &mut Notes| {
+        for missing in theirs.keys().filter(|k| !mine.contains_key(*k)) {
+            notes.note(&i.at, format!("directors differ: vrrp_instance `{}`: {} does not track {what} `{missing}`; the manifest tracks it on every member", i.name, d.name));
+        }
+        let differs = |(k, w): &(&String, &i32)| theirs.get(*k).is_none_or(|t| t.weight != **w);
+        mine.iter().filter(differs).map(|(k, w)| (k.clone(), TrackWeight { weight: *w })).collect()
+    };
+    VrrpMember {
+        priority: i.priority,
+        interface,
+        track_scripts: own(&i.track_scripts, &out.track_scripts, "script", notes),
+        track_interfaces: own(&i.track_interfaces, &out.track_interfaces, "interface", notes),
+    }
+}
+
+/// Unicast peers: every member by name, and the peer addresses that are no member's.
+fn unicast(m: &Manifest, group: &[(&Director, &Instance)], peers: &BTreeSet<String>) -> Vec<String> {
+    let members: Vec<String> = group.iter().map(|(d, _)| d.name.clone()).collect();
+    let member_addr = |p: &String| {
+        let ip = p.parse::<IpAddr>().ok();
+        members.iter().any(|n| {
+            m.nodes.get(n).is_some_and(|node| {
+                node.addresses.iter().any(|a| a.split('/').next().and_then(|s| s.parse().ok()) == ip)
+            })
+        })
+    };
+    let mut out = members.clone();
+    out.extend(peers.iter().filter(|p| !member_addr(p)).cloned());
+    out
+}
+
+// ---- services
+
+struct Merged {
+    service: Service,
+    from: Vec<(String, Loc)>,
+    backend_from: BTreeMap<String, Vec<Loc>>,
+}
+
+fn services(
+    m: &mut Manifest,
+    c: &mut Comments,
+    directors: &[Director],
+    extra: &[(String, Vs)],
+    opts: &Options,
+    notes: &mut Notes,
+) {
+    let mut out: BTreeMap<String, Merged> = BTreeMap::new();
+    for d in directors {
+        for vs in &d.services {
+            add(&mut out, &d.name, vs, notes);
+        }
+    }
+    for (dir, vs) in extra {
+        if out.contains_key(&vs.name) {
+            notes.note(&vs.at, format!("service `{}` is also in keepalived.conf; keepalived's is imported", vs.name));
+        } else {
+            add(&mut out, dir, vs, notes);
+        }
+    }
+    let all: BTreeSet<&str> = directors.iter().map(|d| d.name.as_str()).collect();
+    for (name, mut g) in out {
+        real_server_names(&mut g, &opts.real_servers);
+        only_some(&g, &all, &name, notes);
+        owners(m, &mut g);
+        if let (Some(mark), true) = (g.service.fwmark, g.service.vips.is_empty()) {
+            let msg = format!(
+                "service `{name}`: keepalived does not say which VIPs firewall mark {mark} matches; add them under `vips:` so that real servers hold them and VRRP decides which director carries the service"
+            );
+            notes.note(&g.from[0].1, msg);
+        }
+        lift_checks(&mut g.service);
+        c.insert(path(&["services", &name]), sources(&g.from));
+        for (b, at) in &g.backend_from {
+            let places: Vec<String> = at.iter().map(Loc::to_string).collect();
+            c.insert(path(&["services", &name, "backends", b]), format!("from {}", places.join(", ")));
+        }
+        m.services.insert(name, g.service);
+    }
+}
+
+fn add(out: &mut BTreeMap<String, Merged>, dir: &str, vs: &Vs, notes: &mut Notes) {
+    let Some(g) = out.get_mut(&vs.name) else {
+        let backend_from = vs.backend_at.iter().map(|(b, at)| (b.clone(), vec![at.clone()])).collect();
+        out.insert(
+            vs.name.clone(),
+            Merged { service: vs.service.clone(), from: vec![(dir.to_string(), vs.at.clone())], backend_from },
+        );
+        return;
+    };
+    let first = g.from[0].0.clone();
+    let what = format!("service `{}`", vs.name);
+    let (mut a, mut b) = (g.service.clone(), vs.service.clone());
+    (a.backends, b.backends) = Default::default();
+    drift(notes, &what, (&a, &first), (&b, dir), &vs.at);
+    for (name, be) in &vs.service.backends {
+        let at = vs.backend_at.get(name).cloned().unwrap_or_else(|| vs.at.clone());
+        backend(g, name, be, (&first, dir), &at, &what, notes);
+    }
+    for name in g.service.backends.keys().filter(|b| !vs.service.backends.contains_key(*b)) {
+        notes.note(
+            &vs.at,
+            format!("directors differ: {what}: backend `{name}` is on {first} but not on {dir}; the manifest has it"),
+        );
+    }
+    g.from.push((dir.to_string(), vs.at.clone()));
+}
+
+fn backend(g: &mut Merged, name: &str, be: &Backend, who: (&str, &str), at: &Loc, what: &str, notes: &mut Notes) {
+    match g.service.backends.get(name) {
+        Some(have) => drift(notes, &format!("{what} backend `{name}`"), (have, who.0), (be, who.1), at),
+        None => {
+            notes.note(
+                at,
+                format!(
+                    "directors differ: {what}: backend `{name}` is on {} but not on {}; the manifest has it",
+                    who.1, who.0
+                ),
+            );
+            g.service.backends.insert(name.to_string(), be.clone());
+        }
+    }
+    g.backend_from.entry(name.to_string()).or_default().push(at.clone());
+}
+
+/// Backends at a real server's address take the name of its node (from its snapshot).
+fn real_server_names(g: &mut Merged, real_servers: &[super::RealServer]) {
+    let names: Vec<(String, String)> = g
+        .service
+        .backends
+        .iter()
+        .filter_map(|(k, b)| {
+            let addr = b.address.clone().unwrap_or_else(|| k.clone());
+            let rs =
+                real_servers.iter().find(|r| r.addresses.iter().any(|a| a.split('/').next() == Some(addr.as_str())))?;
+            (!g.service.backends.contains_key(&rs.name)).then(|| (k.clone(), rs.name.clone()))
+        })
+        .collect();
+    for (old, new) in names {
+        if let Some(mut b) = g.service.backends.remove(&old) {
+            b.address = None;
+            g.service.backends.insert(new.clone(), b);
+        }
+        if let Some(at) = g.backend_from.remove(&old) {
+            g.backend_from.insert(new, at);
+        }
+    }
+}
+
+fn only_some(g: &Merged, all: &BTreeSet<&str>, name: &str, notes: &mut Notes) {
+    let have: BTreeSet<&str> = g.from.iter().map(|(d, _)| d.as_str()).collect();
+    if all.len() > 1 && have.len() < all.len() {
+        let missing: Vec<&str> = all.difference(&have).copied().collect();
+        notes.note(
+            &g.from[0].1,
+            format!("directors differ: service `{name}` is not in the files of {}", missing.join(", ")),
+        );
+    }
+}
+
+/// A service whose VIP no VRRP instance holds is carried by the directors that define it.
+fn owners(m: &Manifest, g: &mut Merged) {
+    let held = |vip: &str| m.vrrp.values().any(|i| i.vips.iter().any(|v| v.split('/').next() == Some(vip)));
+    if g.service.vip.as_deref().is_some_and(held) {
+        return;
+    }
+    let dirs: BTreeSet<String> = g.from.iter().map(|(d, _)| d.clone()).collect();
+    g.service.directors = Some(dirs.into_iter().collect());
+}
+
+/// Checks every backend shares go up to the service; the others stay on their backend.
+fn lift_checks(s: &mut Service) {
+    let lists: Vec<Option<Vec<HealthCheck>>> = s.backends.values().map(|b| b.health_checks.clone()).collect();
+    let shared = lists.first().cloned().flatten().filter(|first| lists.iter().all(|l| l.as_ref() == Some(first)));
+    if let Some(list) = shared {
+        (s.health_check, s.health_checks) = one_or_many(list);
+        s.backends.values_mut().for_each(|b| b.health_checks = None);
+        return;
+    }
+    for b in s.backends.values_mut() {
+        if let Some(list) = b.health_checks.take() {
+            (b.health_check, b.health_checks) = one_or_many(list);
+        }
+    }
+}
+
+fn one_or_many(mut list: Vec<HealthCheck>) -> (Option<HealthCheck>, Option<Vec<HealthCheck>>) {
+    match list.len() {
+        1 => (list.pop(), None),
+        _ => (None, Some(list)),
+    }
+}

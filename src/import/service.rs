@@ -1,0 +1,324 @@
+//! keepalived's `virtual_server` and `real_server` blocks as manifest services and backends.
+//! Checks stay on each backend here (`health_checks`); the merge lifts a list every backend
+//! shares up to the service.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use super::check::{self, Cascade};
+use super::conf::{Item, Loc};
+use super::value::{self, Notes};
+use crate::family::Family;
+use crate::manifest::types::{
+    Backend, Duration, Forwarding, Persistence, Protocol, Scalar, Scheduler, SchedulerFlag, Service, SorryServer,
+};
+
+/// One `virtual_server` of one director's file.
+#[derive(Debug, Clone)]
+pub struct Vs {
+    /// The service's name in the manifest: `tcp-VIP-PORT` or `fwmark-N`.
+    pub name: String,
+    /// Where the block starts.
+    pub at: Loc,
+    /// The service; backends carry their own check lists.
+    pub service: Service,
+    /// Where each backend's `real_server` block starts.
+    pub backend_at: BTreeMap<String, Loc>,
+}
+
+/// A `virtual_server` block, or None (with a warning) when the manifest cannot express it.
+pub fn virtual_server(item: &Item, cascade: &Cascade, notes: &mut Notes) -> Option<Vs> {
+    let mut s = empty();
+    let mut own = cascade.clone();
+    let mut servers = Vec::new();
+    let mut sorry_method = None;
+    for it in item.children() {
+        match it.keyword.as_str() {
+            "real_server" => servers.push(it),
+            "sorry_server_lvs_method" => sorry_method = forwarding(it, notes),
+            _ if own.read(it, notes) => {}
+            _ => setting(&mut s, it, notes),
+        }
+    }
+    if let (Some(sorry), Some(m)) = (s.sorry_server.as_mut(), sorry_method) {
+        sorry.forwarding = Some(m);
+    }
+    let name = key(item, &mut s, notes)?;
+    let mut vs = Vs { name, at: item.at.clone(), service: s, backend_at: BTreeMap::new() };
+    for rs in servers {
+        real_server(&mut vs, rs, &own, notes);
+    }
+    Some(vs)
+}
+
+/// A service with keepalived's defaults (`wlc`, NAT) and nothing else.
+pub(super) fn empty() -> Service {
+    Service {
+        vip: None,
+        port: None,
+        protocol: None,
+        fwmark: None,
+        family: None,
+        vips: Vec::new(),
+        scheduler: Some(Scheduler::Wlc),
+        scheduler_flags: Vec::new(),
+        forwarding: Some(Forwarding::Nat),
+        persistence: None,
+        one_packet: None,
+        directors: None,
+        nat_gateway: None,
+        health_check: None,
+        health_checks: None,
+        slow_start: None,
+        notify_up: None,
+        notify_down: None,
+        quorum_up: None,
+        quorum_down: None,
+        inhibit_on_failure: None,
+        sorry_server: None,
+        quorum: None,
+        hysteresis: None,
+        backends: BTreeMap::new(),
+    }
+}
+
+/// `virtual_server IP PORT` or `virtual_server fwmark N`: fills the key, returns the name.
+fn key(item: &Item, s: &mut Service, notes: &mut Notes) -> Option<String> {
+    let proto = match s.protocol {
+        Some(Protocol::Udp) => "udp",
+        Some(Protocol::Sctp) => "sctp",
+        _ => "tcp",
+    };
+    match item.args.as_slice() {
+        [f, mark] if f == "fwmark" => {
+            s.fwmark = Some(whole(item, mark, notes)?);
+            s.protocol = None;
+            Some(format!("fwmark-{mark}"))
+        }
+        [ip, port] if ip.parse::<IpAddr>().is_ok() => {
+            s.vip = Some(ip.clone());
+            s.port = Some(whole(item, port, notes)?);
+            s.family = None;
+            Some(format!("{proto}-{ip}-{port}"))
+        }
+        [g, _] if g == "group" => {
+            notes.unsupported(
+                item,
+                "`virtual_server group` (virtual_server_group) has no manifest form; write one service per address",
+            );
+            None
+        }
+        _ => {
+            notes.note(&item.at, "`virtual_server` needs `IP PORT` or `fwmark N`; not imported".into());
+            None
+        }
+    }
+}
+
+fn whole<T: std::str::FromStr>(item: &Item, word: &str, notes: &mut Notes) -> Option<T> {
+    let v = word.parse().ok();
+    if v.is_none() {
+        notes.note(&item.at, format!("`{word}` is not a whole number; this `{}` is not imported", item.keyword));
+    }
+    v
+}
+
+fn setting(s: &mut Service, it: &Item, notes: &mut Notes) {
+    match it.keyword.as_str() {
+        "lb_algo" | "lvs_sched" => s.scheduler = parse_enum(it, notes).or(s.scheduler),
+        "lb_kind" | "lvs_method" => s.forwarding = forwarding(it, notes).or(s.forwarding),
+        "protocol" => s.protocol = parse_enum(it, notes),
+        "persistence_timeout" => persistence(s, it, notes),
+        "persistence_granularity" => {
+            let p =
+                s.persistence.get_or_insert(Persistence { timeout: Duration::Text("360s".into()), granularity: None });
+            p.granularity = it.arg().map(|g| Scalar::Text(g.to_string()));
+        }
+        "ops" => s.one_packet = Some(true),
+        "quorum" => s.quorum = value::number(it, notes),
+        "hysteresis" => s.hysteresis = value::number(it, notes),
+        "quorum_up" => s.quorum_up = Some(value::command(it, notes)),
+        "quorum_down" => s.quorum_down = Some(value::command(it, notes)),
+        "inhibit_on_failure" => s.inhibit_on_failure = value::flag(it).then_some(true),
+        "sorry_server" => s.sorry_server = sorry(it, notes),
+        "sh-port" | "sh-fallback" | "mh-port" | "mh-fallback" => flag(s, it),
+        "ip_family" => s.family = parse_enum(&family_word(it), notes),
+        "alpha" => {}
+        _ => notes.unsupported(it, "not a service setting the manifest has"),
+    }
+}
+
+fn family_word(it: &Item) -> Item {
+    let word = if it.arg() == Some("inet6") { "ipv6" } else { "ipv4" };
+    Item { args: vec![word.into()], ..it.clone() }
+}
+
+fn flag(s: &mut Service, it: &Item) {
+    let f = match it.keyword.as_str() {
+        "sh-port" => SchedulerFlag::ShPort,
+        "sh-fallback" => SchedulerFlag::ShFallback,
+        "mh-port" => SchedulerFlag::MhPort,
+        _ => SchedulerFlag::MhFallback,
+    };
+    if !s.scheduler_flags.contains(&f) {
+        s.scheduler_flags.push(f);
+        s.scheduler_flags.sort();
+    }
+}
+
+fn persistence(s: &mut Service, it: &Item, notes: &mut Notes) {
+    let timeout = match it.arg() {
+        None => Some(Duration::Text("360s".into())),
+        Some(_) => value::seconds(it, notes),
+    };
+    if let Some(timeout) = timeout {
+        let granularity = s.persistence.take().and_then(|p| p.granularity);
+        s.persistence = Some(Persistence { timeout, granularity });
+    }
+}
+
+/// A lowercase serde enum from the first argument (`wlc`, `TCP`, ...).
+fn parse_enum<T: serde::de::DeserializeOwned>(it: &Item, notes: &mut Notes) -> Option<T> {
+    let word = it.arg().unwrap_or_default().to_ascii_lowercase();
+    let v = serde_json::from_value(serde_json::Value::String(word.clone())).ok();
+    if v.is_none() {
+        notes.note(&it.at, format!("`{} {word}` is not supported; not imported", it.keyword));
+    }
+    v
+}
+
+fn forwarding(it: &Item, notes: &mut Notes) -> Option<Forwarding> {
+    if it.args.len() > 1 {
+        notes.note(&it.at, format!("`{}` options {:?} are not supported (IP-in-IP only)", it.keyword, &it.args[1..]));
+    }
+    match it.arg().map(str::to_ascii_uppercase).as_deref() {
+        Some("DR") => Some(Forwarding::Dr),
+        Some("NAT") => Some(Forwarding::Nat),
+        Some("TUN") => Some(Forwarding::Tun),
+        _ => {
+            notes.note(&it.at, format!("`{}` must be DR, NAT or TUN; not imported", it.keyword));
+            None
+        }
+    }
+}
+
+fn sorry(it: &Item, notes: &mut Notes) -> Option<SorryServer> {
+    let address = it.arg()?.to_string();
+    let port = it.args.get(1).and_then(|p| p.parse().ok());
+    if address.parse::<IpAddr>().is_err() {
+        notes.note(&it.at, format!("sorry_server `{address}` is not an address; not imported"));
+        return None;
+    }
+    Some(SorryServer { address, port, forwarding: None })
+}
+
+/// A `real_server IP [PORT]` block, added to `vs` under its address (or `address:port`
+/// when the service has the address twice), with `address:` since it is no node.
+fn real_server(vs: &mut Vs, it: &Item, cascade: &Cascade, notes: &mut Notes) {
+    let Some(ip) = it.arg().and_then(|a| a.parse::<IpAddr>().ok()) else {
+        notes.note(&it.at, "`real_server` needs an address; not imported".into());
+        return;
+    };
+    let port: Option<u32> = it.args.get(1).and_then(|p| p.parse().ok());
+    let mut b = Backend {
+        address: Some(ip.to_string()),
+        port: port.filter(|p| Some(*p) != vs.service.port && *p != 0),
+        weight: None,
+        forwarding: None,
+        health_check: None,
+        health_checks: None,
+        inhibit_on_failure: None,
+    };
+    let mut own = cascade.clone();
+    let mut checks = Vec::new();
+    for s in it.children() {
+        if let Some(found) = check::checker(s, &own, notes) {
+            checks.extend(found);
+        } else if !own.read(s, notes) {
+            let at = (ip, port.or(vs.service.port));
+            backend_setting(&mut vs.service, &mut b, s, at, notes);
+        }
+    }
+    dr_port(vs, &mut b, it, notes);
+    generalize_checks(&mut checks, ip, port.or(vs.service.port));
+    b.health_checks = (!checks.is_empty()).then_some(checks);
+    let name = backend_name(vs, ip, port, &mut b);
+    vs.backend_at.insert(name.clone(), it.at.clone());
+    vs.service.backends.insert(name, b);
+}
+
+fn backend_setting(s: &mut Service, b: &mut Backend, it: &Item, at: (IpAddr, Option<u32>), notes: &mut Notes) {
+    match it.keyword.as_str() {
+        "weight" => b.weight = value::number::<u32>(it, notes).filter(|w| *w != 1),
+        "inhibit_on_failure" => b.inhibit_on_failure = Some(value::flag(it)),
+        "lvs_method" | "lb_kind" => b.forwarding = forwarding(it, notes).filter(|f| Some(*f) != s.forwarding),
+        "notify_up" => per_service(&mut s.notify_up, it, at, notes),
+        "notify_down" => per_service(&mut s.notify_down, it, at, notes),
+        "alpha" => {}
+        _ => notes.unsupported(it, "not a real-server setting the manifest has"),
+    }
+}
+
+/// `notify_up` / `notify_down` are per service in the manifest: written with
+/// [`generalize`], one command serves every backend.
+fn per_service(slot: &mut Option<Vec<String>>, it: &Item, (ip, port): (IpAddr, Option<u32>), notes: &mut Notes) {
+    let cmd = generalize(value::command(it, notes), ip, port);
+    match slot {
+        Some(have) if *have != cmd => notes.note(
+            &it.at,
+            format!("`{}` differs between real servers; the manifest has one per service (`{{backend}}` is substituted): kept `{}`", it.keyword, have.join(" ")),
+        ),
+        _ => *slot = Some(cmd),
+    }
+}
+
+/// The real server's address (and `address:port`, and its port) written in a command
+/// become `{address}` (`{address}:{port}`, `{port}`), which lbconverge substitutes per
+/// backend: the same command for this backend, one command for all of them.
+fn generalize(words: Vec<String>, ip: IpAddr, port: Option<u32>) -> Vec<String> {
+    let addr = ip.to_string();
+    let port = port.map(|p| p.to_string());
+    let general = |w: String| match &port {
+        Some(p) if w == format!("{addr}:{p}") || w == format!("[{addr}]:{p}") => "{address}:{port}".to_string(),
+        Some(p) if w == *p => "{port}".to_string(),
+        _ if w == addr => "{address}".to_string(),
+        _ => w,
+    };
+    words.into_iter().map(general).collect()
+}
+
+/// Script checks get [`generalize`]d commands (`{port}` only where the check probes the
+/// backend's own port).
+fn generalize_checks(checks: &mut [crate::manifest::types::HealthCheck], ip: IpAddr, port: Option<u32>) {
+    for c in checks.iter_mut() {
+        let port = port.filter(|_| c.port.is_none());
+        c.command = c.command.take().map(|words| generalize(words, ip, port));
+    }
+}
+
+/// DR cannot change the port: the kernel forwards to the VIP's port whatever the entry says.
+fn dr_port(vs: &Vs, b: &mut Backend, it: &Item, notes: &mut Notes) {
+    let dr = b.forwarding.or(vs.service.forwarding) == Some(Forwarding::Dr);
+    if let (true, Some(p), Some(vport)) = (dr, b.port, vs.service.port) {
+        notes.note(
+            &it.at,
+            format!(
+                "a DR real server cannot take port {p}: packets keep the VIP's port {vport}; imported with port {vport}"
+            ),
+        );
+        b.port = None;
+    }
+}
+
+/// The backend's name: its address, or `address:port` when the service has the address twice.
+pub(super) fn backend_name(vs: &Vs, ip: IpAddr, port: Option<u32>, b: &mut Backend) -> String {
+    let plain = ip.to_string();
+    b.address = Some(plain.clone());
+    if !vs.service.backends.contains_key(&plain) {
+        return plain;
+    }
+    match (Family::of(&ip), port.unwrap_or(0)) {
+        (Family::Ipv6, p) => format!("[{plain}]:{p}"),
+        (Family::Ipv4, p) => format!("{plain}:{p}"),
+    }
+}

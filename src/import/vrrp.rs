@@ -1,0 +1,202 @@
+//! keepalived's `global_defs`, `vrrp_script` and `vrrp_instance` blocks of one director's
+//! file, read into manifest types with their locations.
+
+use std::collections::BTreeMap;
+
+use super::conf::{Item, Loc};
+use super::value::{self, Notes};
+use crate::manifest::types::{Duration, TrackScript};
+
+/// One director's `vrrp_instance`, as its file says it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    /// The instance's name.
+    pub name: String,
+    /// Where the block starts.
+    pub at: Loc,
+    /// `virtual_router_id`.
+    pub vrid: Option<u32>,
+    /// `version` / `vrrp_version` (else the global one, else 2).
+    pub version: u32,
+    /// `interface`.
+    pub interface: Option<String>,
+    /// `advert_int`.
+    pub advert: Option<Duration>,
+    /// `priority` (default 100).
+    pub priority: u32,
+    /// False with `nopreempt`.
+    pub preempt: bool,
+    /// `preempt_delay`.
+    pub preempt_delay: Option<Duration>,
+    /// `auth_pass` of `auth_type PASS`.
+    pub password: Option<String>,
+    /// `unicast_src_ip`.
+    pub unicast_src: Option<String>,
+    /// `unicast_peer { }` addresses.
+    pub unicast_peers: Vec<String>,
+    /// `virtual_ipaddress` addresses (with the prefix when written).
+    pub vips: Vec<String>,
+    /// The `dev` of the VIPs when it is not `interface`.
+    pub vip_interface: Option<String>,
+    /// `track_script` names and weights.
+    pub track_scripts: BTreeMap<String, i32>,
+    /// `track_interface` names and weights.
+    pub track_interfaces: BTreeMap<String, i32>,
+    /// `garp_master_repeat`.
+    pub garp_repeat: Option<u32>,
+    /// `notify` command.
+    pub notify: Option<Vec<String>>,
+}
+
+/// The global settings that matter to the import.
+#[derive(Debug, Clone, Default)]
+pub struct Globals {
+    /// `router_id`, with where it is.
+    pub router_id: Option<(String, Loc)>,
+    /// `vrrp_version`.
+    pub version: Option<u32>,
+    /// `script_user`.
+    pub script_user: Option<String>,
+}
+
+/// `global_defs { }`.
+pub fn globals(item: &Item, g: &mut Globals, notes: &mut Notes) {
+    for it in item.children() {
+        match it.keyword.as_str() {
+            "router_id" => g.router_id = it.arg().map(|a| (a.to_string(), it.at.clone())),
+            "vrrp_version" => g.version = value::number(it, notes),
+            "script_user" => g.script_user = it.arg().map(str::to_string),
+            "enable_script_security" => {}
+            _ => notes.unsupported(it, "a keepalived process setting; the manifest has no field for it"),
+        }
+    }
+}
+
+/// `vrrp_script NAME { }` (its `weight` is read by [`script_weight`]).
+pub fn script(item: &Item, notes: &mut Notes) -> Option<(String, TrackScript)> {
+    let name = value::name(item, notes)?;
+    let mut s = TrackScript { command: Vec::new(), interval: None, timeout: None, rise: None, fall: None };
+    for it in item.children() {
+        match it.keyword.as_str() {
+            "script" => s.command = value::command(it, notes),
+            "interval" => s.interval = value::seconds(it, notes),
+            "timeout" => s.timeout = value::seconds(it, notes),
+            "rise" => s.rise = value::number(it, notes),
+            "fall" => s.fall = value::number(it, notes),
+            "weight" => {}
+            _ => notes.unsupported(it, "not a `vrrp_script` setting the manifest has"),
+        }
+    }
+    if s.command.is_empty() {
+        notes.note(&item.at, format!("vrrp_script `{name}` has no `script`; not imported"));
+        return None;
+    }
+    Some((name, s))
+}
+
+/// The weight a `vrrp_script` block gives when a reference has none.
+pub fn script_weight(item: &Item) -> i32 {
+    let w = item.children().iter().find(|i| i.keyword == "weight");
+    w.and_then(|i| i.arg()).and_then(|a| a.parse().ok()).unwrap_or(0)
+}
+
+/// `vrrp_instance NAME { }`.
+pub fn instance(
+    item: &Item,
+    g: &Globals,
+    script_weights: &BTreeMap<String, i32>,
+    notes: &mut Notes,
+) -> Option<Instance> {
+    let name = value::name(item, notes)?;
+    let mut i = Instance {
+        name,
+        at: item.at.clone(),
+        vrid: None,
+        version: g.version.unwrap_or(2),
+        interface: None,
+        advert: None,
+        priority: 100,
+        preempt: true,
+        preempt_delay: None,
+        password: None,
+        unicast_src: None,
+        unicast_peers: Vec::new(),
+        vips: Vec::new(),
+        vip_interface: None,
+        track_scripts: BTreeMap::new(),
+        track_interfaces: BTreeMap::new(),
+        garp_repeat: None,
+        notify: None,
+    };
+    for it in item.children() {
+        setting(&mut i, it, script_weights, notes);
+    }
+    if i.vip_interface == i.interface {
+        i.vip_interface = None;
+    }
+    if i.vrid.is_none() {
+        notes.note(&item.at, format!("vrrp_instance `{}` has no `virtual_router_id`; not imported", i.name));
+        return None;
+    }
+    Some(i)
+}
+
+fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, i32>, notes: &mut Notes) {
+    match it.keyword.as_str() {
+        "virtual_router_id" => i.vrid = value::number(it, notes),
+        "version" | "vrrp_version" => i.version = value::number(it, notes).unwrap_or(i.version),
+        "interface" => i.interface = it.arg().map(str::to_string),
+        "advert_int" => i.advert = value::seconds(it, notes),
+        "priority" => i.priority = value::number(it, notes).unwrap_or(i.priority),
+        "state" => {}
+        "nopreempt" => i.preempt = false,
+        "preempt" => i.preempt = true,
+        "preempt_delay" => i.preempt_delay = value::seconds(it, notes),
+        "authentication" => authentication(i, it, notes),
+        "unicast_src_ip" => i.unicast_src = it.arg().map(str::to_string),
+        "unicast_peer" => i.unicast_peers = it.children().iter().map(|p| p.keyword.clone()).collect(),
+        "virtual_ipaddress" => vips(i, it, notes),
+        "track_script" => i.track_scripts = tracked(it, |n| script_weights.get(n).copied().unwrap_or(0)),
+        "track_interface" => i.track_interfaces = tracked(it, |_| 0),
+        "garp_master_repeat" => i.garp_repeat = value::number(it, notes),
+        "notify" => i.notify = Some(value::command(it, notes)),
+        _ => notes.unsupported(it, "not a VRRP setting the manifest has"),
+    }
+}
+
+fn authentication(i: &mut Instance, item: &Item, notes: &mut Notes) {
+    for it in item.children() {
+        match (it.keyword.as_str(), it.arg()) {
+            ("auth_type", Some("PASS")) => {}
+            ("auth_pass", Some(p)) => i.password = Some(p.to_string()),
+            _ => notes.unsupported(it, "only `auth_type PASS` with `auth_pass` is supported (no AH)"),
+        }
+    }
+}
+
+fn vips(i: &mut Instance, item: &Item, notes: &mut Notes) {
+    for it in item.children() {
+        i.vips.push(it.keyword.clone());
+        let mut rest = it.args.iter();
+        while let Some(word) = rest.next() {
+            match (word.as_str(), rest.next()) {
+                ("dev", Some(dev)) => i.vip_interface = Some(dev.clone()),
+                (other, _) => {
+                    notes.note(
+                        &it.at,
+                        format!("VIP option `{other}` is not expressible; the VIP is imported without it"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `track_script { NAME [weight W] }` and `track_interface { NAME [weight W] }`.
+fn tracked(item: &Item, default: impl Fn(&str) -> i32) -> BTreeMap<String, i32> {
+    let weight = |it: &Item| match it.args.as_slice() {
+        [w, n] if w == "weight" => n.parse().unwrap_or(0),
+        _ => default(&it.keyword),
+    };
+    item.children().iter().map(|it| (it.keyword.clone(), weight(it))).collect()
+}

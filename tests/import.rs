@@ -1,0 +1,236 @@
+//! `lbconverge import keepalived` on the test configurations in tests/fixtures/keepalived/
+//! (one folder per cluster, one file per director): the manifest and the warnings compared
+//! whole with golden/import/, the same bytes on a second run, the output validates; the
+//! drifted pair reports each difference; `--ipvsadm-save`, `--real-server-snapshots` and
+//! `--password-file`; broken inputs are errors with their place and write nothing; and
+//! (root) keepalived's own `keepalived -t` accepts every test configuration.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The directors' addresses: the client side (10.9.0.0/24) and the real servers' (10.9.1.0/24).
+const V4: &[&str] = &[
+    "--address",
+    "lvs01=10.9.0.2/24",
+    "--address",
+    "lvs01=10.9.1.2/24",
+    "--address",
+    "lvs02=10.9.0.3/24",
+    "--address",
+    "lvs02=10.9.1.3/24",
+];
+const V6: &[&str] = &[
+    "--address",
+    "lvs01=fd00:9::2/64",
+    "--address",
+    "lvs01=fd00:9:1::2/64",
+    "--address",
+    "lvs02=fd00:9::3/64",
+    "--address",
+    "lvs02=fd00:9:1::3/64",
+];
+
+/// Every case folder with its directors' files, sorted.
+fn cases() -> Vec<(String, Vec<String>)> {
+    let dir = common::root().join("tests/fixtures/keepalived");
+    let mut out: Vec<(String, Vec<String>)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let mut files: Vec<String> = std::fs::read_dir(&p)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|f| f.extension().is_some_and(|e| e == "conf"))
+                .map(|f| f.strip_prefix(common::root()).unwrap().display().to_string())
+                .collect();
+            files.sort();
+            (common::stem(&p), files)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn import(files: &[String], extra: &[&str]) -> std::process::Output {
+    let mut args: Vec<&str> = vec!["import", "keepalived"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(extra);
+    common::lbconverge(&args)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("lbc-import-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn every_case_imports_to_its_golden_manifest_the_same_twice_and_validates() {
+    let mut mismatches = Vec::new();
+    let tmp = scratch("cases");
+    for (case, files) in cases() {
+        let args: Vec<&str> = if case == "ipv6" { [V4, V6].concat() } else { V4.to_vec() };
+        let first = import(&files, &args);
+        assert!(first.status.success(), "{case}: {}", text(&first.stderr));
+        let again = import(&files, &args);
+        assert_eq!(first.stdout, again.stdout, "{case}: a second import gave other bytes");
+        mismatches.extend(common::check_golden(&format!("golden/import/{case}.yaml"), &text(&first.stdout)));
+        mismatches.extend(common::check_golden(&format!("golden/import/{case}.warnings"), &text(&first.stderr)));
+        let out = tmp.join(format!("{case}.yaml"));
+        std::fs::write(&out, &first.stdout).unwrap();
+        let v = common::lbconverge(&["validate", out.to_str().unwrap()]);
+        assert!(v.status.success(), "{case}: the import does not validate:\n{}", text(&v.stderr));
+    }
+    common::assert_no_mismatch(mismatches);
+}
+
+#[test]
+fn a_drifted_pair_of_directors_reports_each_difference() {
+    let files = ["lvs01.conf", "lvs02.conf"].map(|f| format!("tests/fixtures/keepalived/dr-pair-drift/{f}"));
+    let out = import(&files, V4);
+    let err = text(&out.stderr);
+    let want = [
+        "lvs02.conf:23: warning: directors differ: service `tcp-10.9.0.110-80`: backend `10.9.1.13` is on lvs01 but not on lvs02; the manifest has it",
+        "lvs02.conf:37: warning: directors differ: service `tcp-10.9.0.110-80` backend `10.9.1.12`: `weight` is 3 on lvs01 but 2 on lvs02; the manifest takes lvs01's",
+        "`health_checks[0].interval` is \"10s\" on lvs01 but \"30s\" on lvs02",
+        "`health_checks[0].timeout` is \"3s\" on lvs01 but \"5s\" on lvs02",
+        "service `tcp-10.9.0.111-3306`: `persistence.timeout` is \"1800s\" on lvs01 but \"3600s\" on lvs02",
+        "7 warnings, 7 of them differences between directors",
+    ];
+    for w in want {
+        assert!(err.contains(w), "missing `{w}` in:\n{err}");
+    }
+    let same = import(
+        &["tests/fixtures/keepalived/dr-pair/lvs01.conf".into(), "tests/fixtures/keepalived/dr-pair/lvs02.conf".into()],
+        V4,
+    );
+    assert!(!text(&same.stderr).contains("directors differ"), "{}", text(&same.stderr));
+}
+
+#[test]
+fn ipvsadm_rules_add_the_services_keepalived_did_not_manage() {
+    let tmp = scratch("ipvsadm");
+    let rules = tmp.join("lvs01.rules");
+    std::fs::write(
+        &rules,
+        "-A -t 10.9.0.100:80 -s wlc\n-a -t 10.9.0.100:80 -r 10.9.1.11:80 -g -w 3\n\
+         -A -u 10.9.0.130:514 -s sh -b sh-port,sh-fallback -o\n-a -u 10.9.0.130:514 -r 10.9.1.21:514 -m -w 1\n\
+         -a -u 10.9.0.130:514 -r 10.9.1.22:1514 -m -w 2 -x 100\n\
+         -A -f 7 -s rr -p 120 -M 255.255.255.0\n-a -f 7 -r 10.9.1.21:0 -i -w 1\n",
+    )
+    .unwrap();
+    let files = ["lvs01.conf".to_string()].map(|f| format!("tests/fixtures/keepalived/dr-pair/{f}"));
+    let arg = format!("lvs01={}", rules.display());
+    let out = import(&files, &[V4, &["--ipvsadm-save", &arg]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr).replace(&tmp.display().to_string(), "TMP");
+    let mismatches: Vec<String> = [
+        common::check_golden(
+            "golden/import/with-ipvsadm.yaml",
+            &text(&out.stdout).replace(&tmp.display().to_string(), "TMP"),
+        ),
+        common::check_golden("golden/import/with-ipvsadm.warnings", &stderr),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    common::assert_no_mismatch(mismatches);
+}
+
+#[test]
+fn real_servers_with_snapshots_become_nodes_and_passwords_go_to_a_file() {
+    let tmp = scratch("nodes");
+    for (n, addr) in [("rs1", "10.9.1.11/24"), ("rs2", "10.9.1.12/24")] {
+        let snap = format!(
+            "addresses:\n  - {{interface: lo, address: 127.0.0.1/8}}\n  - {{interface: eth1, address: {addr}}}\n"
+        );
+        std::fs::write(tmp.join(format!("{n}.yaml")), snap).unwrap();
+    }
+    let pass = tmp.join("vi_web.pass");
+    let files = ["lvs01.conf", "lvs02.conf"].map(|f| format!("tests/fixtures/keepalived/dr-pair/{f}"));
+    let (rs1, rs2, p) = (tmp.join("rs1.yaml"), tmp.join("rs2.yaml"), format!("VI_WEB={}", pass.display()));
+    let extra = [V4, &["--real-server-snapshots", rs1.to_str().unwrap(), rs2.to_str().unwrap(), "--password-file", &p]]
+        .concat();
+    let out = import(&files, &extra);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let yaml = text(&out.stdout).replace(&tmp.display().to_string(), "TMP");
+    common::assert_no_mismatch(
+        common::check_golden("golden/import/with-real-servers.yaml", &yaml).into_iter().collect(),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(&pass).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::read_to_string(&pass).unwrap(), "w3bP4ss8\n");
+    assert!(!text(&out.stdout).contains("w3bP4ss8"), "the password is in the manifest");
+    std::fs::write(&pass, "other\n").unwrap();
+    let refused = import(&files, &extra);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("holds another password"), "{}", text(&refused.stderr));
+}
+
+#[test]
+fn broken_inputs_are_errors_with_their_place_and_write_nothing() {
+    let tmp = scratch("bad");
+    let cases: &[(&str, &str, &str)] = &[
+        ("open.conf", "global_defs {\n  router_id x\n", "open.conf:1:13: this `{` is never closed; add a `}`"),
+        ("stray.conf", "vrrp_instance A {\n}\n}\n", "stray.conf:3:1: this `}` closes no block; remove it"),
+        (
+            "quote.conf",
+            "virtual_server 10.0.0.1 80 {\n  quorum_up \"/bin/true\n}\n",
+            "quote.conf:2:13: this quote is not closed on its line; add the closing `\"`",
+        ),
+        (
+            "include.conf",
+            "include nothing/*.conf\n",
+            "include.conf:1:1: `include nothing/*.conf`: no file matches (relative to",
+        ),
+        ("binary.conf", "\u{1}\n", "binary.conf:1:1: control character U+0001; remove it"),
+    ];
+    for (name, body, want) in cases {
+        let f = tmp.join(name);
+        std::fs::write(&f, body).unwrap();
+        let out_file = tmp.join("out.yaml");
+        let out = import(&[f.display().to_string()], &["-o", out_file.to_str().unwrap()]);
+        let err = text(&out.stderr).replace(&format!("{}/", tmp.display()), "");
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains(want), "{name}: want `{want}` in:\n{err}");
+        assert!(!out_file.exists(), "{name}: wrote a manifest");
+    }
+    let rules = tmp.join("bad.rules");
+    std::fs::write(&rules, "-A -t 10.9.0.100:80 -s wlc\n-a -t 10.9.0.100:80 -r nowhere -g\n").unwrap();
+    let conf = "tests/fixtures/keepalived/dr-pair/lvs01.conf".to_string();
+    let out = import(&[conf], &["--ipvsadm-save", rules.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("bad.rules:2:1: `nowhere` is not an address"), "{}", text(&out.stderr));
+}
+
+#[test]
+#[ignore = "needs root and keepalived: keepalived -t in a scratch network namespace"]
+fn keepalived_accepts_every_test_configuration() {
+    assert!(common::is_root(), "run as root (tools/test installs keepalived)");
+    for (case, files) in cases() {
+        for f in files {
+            // PING_CHECK makes keepalived write net.ipv4.ping_group_range even under -t: a
+            // namespace of its own keeps this host's value; eth0 is what the files name.
+            let script = format!(
+                "ip link set lo up && ip link add eth0 type veth peer name vpeer && ip link set eth0 up && keepalived -t -l -D -f {f}"
+            );
+            let out =
+                Command::new("unshare").args(["-n", "sh", "-c", &script]).current_dir(common::root()).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{case}: keepalived -t refuses {f}:\n{}{}",
+                text(&out.stdout),
+                text(&out.stderr)
+            );
+        }
+    }
+}
