@@ -140,6 +140,7 @@ fn the_package_installs_runs_and_purges_cleanly() {
         man_renders(&format!("lbconverge-{name}"), &format!("lbconverge-{name}(8)"));
     }
     man_renders("lbconverge-plan", "--detailed-exitcode");
+    man_renders("lbconverge-import-keepalived", "--real-server-snapshots");
 
     let unit = ["/lib/systemd/system/lbconverge.service", "/usr/lib/systemd/system/lbconverge.service"]
         .into_iter()

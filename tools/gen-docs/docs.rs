@@ -29,16 +29,23 @@ pub fn write_all(out: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(written)
 }
 
-/// `lbconverge.8` and `lbconverge-SUBCOMMAND.8` for every visible subcommand.
+/// `lbconverge.8` and `lbconverge-SUBCOMMAND.8` for every visible subcommand, nested ones
+/// too (`lbconverge-import-keepalived.8`).
 fn man_pages(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut cmd = lbconverge::cli::Cli::command();
     // Fills in display names (`lbconverge-plan`) and the global options of subcommands.
     cmd.build();
-    let mut pages = vec![page(cmd.clone(), dir)?];
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        pages.push(page(sub.clone(), dir)?);
-    }
+    let mut pages = Vec::new();
+    pages_of(&cmd, dir, &mut pages)?;
     Ok(pages)
+}
+
+fn pages_of(cmd: &clap::Command, dir: &Path, pages: &mut Vec<PathBuf>) -> io::Result<()> {
+    pages.push(page(cmd.clone(), dir)?);
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        pages_of(sub, dir, pages)?;
+    }
+    Ok(())
 }
 
 /// One page, named after the command's display name, in [`SECTION`].
