@@ -1,10 +1,15 @@
-//! Times as people and logs read them: RFC 3339 in UTC, computed from seconds since the
+//! Times as people and logs read them: the wall clock in seconds, RFC 3339 in UTC, computed from seconds since the
 //! Unix epoch without a time-zone database (Howard Hinnant's `civil_from_days`).
 //!
 //! ```text
 //! rfc3339(1_796_132_400, None)      -> "2026-12-01T13:40:00Z"
 //! rfc3339(1_796_132_400, Some(123)) -> "2026-12-01T13:40:00.123Z"
 //! ```
+
+/// Seconds since the Unix epoch, now (the one reading of the wall clock for stamps).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
 
 /// `secs` since the epoch as RFC 3339 UTC, with milliseconds when given.
 pub fn rfc3339(secs: u64, millis: Option<u32>) -> String {

@@ -381,7 +381,7 @@ pub fn plan_for(path: &std::path::Path, inputs: &Inputs, node: Option<&str>) -> 
     let (cluster, live) = (&inputs.cluster, &inputs.live);
     let node = load::pick_node(cluster, node, &live.state, &live.source)?;
     load::preflight(path, cluster, &node, &live.state, live.on_host)?;
-    let now = crate::daemon::status::unix_now();
+    let now = crate::utc::unix_now();
     let mut drains = inputs.drains.clone();
     drains.forget_unknown(cluster);
     drains.expire(now);

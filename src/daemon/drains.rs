@@ -22,7 +22,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         if !self.cluster.services.get(&req.service).is_some_and(|vs| vs.directors.contains(&self.node)) {
             return Err(format!("node {} does not carry service `{}`", self.node, req.service));
         }
-        let now = status::unix_now();
+        let now = crate::utc::unix_now();
         let done = if req.drain {
             let until = req.for_secs.map(|s| now.saturating_add(s));
             let d = Drain {
@@ -42,14 +42,14 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         };
         let saved = self.save_drains();
         tracing::info!("{done}");
-        self.board.set_drained(self.drains.active(now));
+        self.refresh_drained(now);
         self.health_pending = true;
         saved.map(|()| done)
     }
 
     /// Ends the drains that are over.
     pub(super) fn expire_drains(&mut self) {
-        let now = status::unix_now();
+        let now = crate::utc::unix_now();
         let over = self.drains.expire(now);
         if over.is_empty() {
             return;
@@ -58,13 +58,18 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             tracing::info!("drain over: {d}");
         }
         let _ = self.save_drains();
-        self.board.set_drained(self.drains.active(now));
+        self.refresh_drained(now);
         self.converge_logged();
+    }
+
+    /// Tells the health board which backends are drained at `now`.
+    pub(super) fn refresh_drained(&mut self, now: u64) {
+        self.board.set_drained(self.drains.active(now));
     }
 
     /// When the next drain ends.
     pub(super) fn drain_end(&self) -> Option<Instant> {
-        let left = self.drains.next_end()?.saturating_sub(status::unix_now());
+        let left = self.drains.next_end()?.saturating_sub(crate::utc::unix_now());
         Some(Instant::now() + Duration::from_secs(left))
     }
 

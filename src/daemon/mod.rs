@@ -190,7 +190,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         let mut instances = Instances::new(stoppers);
         let staged = instances.stage(spec::specs(&cluster, &node)?, &platform)?;
         let mut board = Board::new(&cluster, &node, None, |ids| initial_status(&cluster, &live.services, ids));
-        board.set_drained(drains.active(status::unix_now()));
+        board.set_drained(drains.active(crate::utc::unix_now()));
         let notify = Arc::new(move |r| drop(events.send(Event::Health(Box::new(r)))));
         let engine = Engine::start(notify).map_err(|source| DaemonError::Spawn { thread: "health".into(), source })?;
         instances.commit(staged, &platform);
@@ -322,7 +322,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         self.record.applied = applied(&self.opts.manifest, revision);
         self.record.manifest_changed = true;
         self.board = board;
-        self.board.set_drained(self.drains.active(status::unix_now()));
+        self.refresh_drained(crate::utc::unix_now());
         self.engine.set(self.board.targets());
         Ok(changed)
     }
@@ -352,7 +352,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             Err(e) => {
                 let reason = one_line(&e.to_string());
                 tracing::error!(subsystem = "manifest", error = %reason, "manifest not reloaded; the running configuration stays in force");
-                self.record.last_rejected = Some(status::Rejected { at: status::unix_now(), reason });
+                self.record.last_rejected = Some(status::Rejected { at: crate::utc::unix_now(), reason });
             }
         }
     }
@@ -373,7 +373,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         let (result, changes) = self.reconcile_pass();
         let error = result.as_ref().err().map(ToString::to_string);
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let at = status::unix_now();
+        let at = crate::utc::unix_now();
         self.record.last_reconcile = Some(status::Reconciled { at, duration_ms, changes: changes.len(), error });
         if !std::mem::take(&mut self.record.manifest_changed) && !changes.is_empty() {
             self.record.drift_repaired += u64::try_from(changes.len()).unwrap_or(u64::MAX);
@@ -554,7 +554,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
                 let stats = dest.and_then(|d| d.stats).unwrap_or_default();
                 let id = (vs.name.clone(), be.name.clone());
                 let health = self.board.status_of(&id);
-                let drain = self.drains.of(&vs.name, &be.name, status::unix_now()).cloned();
+                let drain = self.drains.of(&vs.name, &be.name, crate::utc::unix_now()).cloned();
                 status::BackendStatus {
                     name: be.name.clone(),
                     address: std::net::SocketAddr::new(be.address, be.port).to_string(),
@@ -629,7 +629,7 @@ fn applied(path: &std::path::Path, revision: crate::manifest::revision::Revision
         path: path.display().to_string(),
         sha256: revision.sha256,
         commit: revision.git,
-        since: status::unix_now(),
+        since: crate::utc::unix_now(),
     }
 }
 

@@ -102,7 +102,7 @@ fn commit(o: &mut String, c: Option<&Commit>) -> fmt::Result {
         o,
         "<tr><th>Git commit</th><td class=\"{class}\"><code title=\"{}\">{}</code> {}; file {}</td></tr>",
         Esc(&c.id),
-        Esc(c.id.get(..12).unwrap_or(&c.id)),
+        Esc(c.short_id()),
         Esc(&c.subject),
         c.file
     )

@@ -147,11 +147,6 @@ pub struct Rejected {
     pub reason: String,
 }
 
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 /// Listens on `path` (its directory made 0700, the socket 0600) and turns each request into
 /// an [`Event::Status`]; only root (or the daemon's own user) is answered.
 pub fn listen(path: &Path, events: Sender<Event>) -> Result<(), DaemonError> {

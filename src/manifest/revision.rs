@@ -77,10 +77,16 @@ impl std::fmt::Display for FileState {
     }
 }
 
+impl Commit {
+    /// The first 12 hex digits of the id, as plans, logs and the status page show it.
+    pub fn short_id(&self) -> &str {
+        self.id.get(..12).unwrap_or(&self.id)
+    }
+}
+
 impl std::fmt::Display for Commit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let short = self.id.get(..12).unwrap_or(&self.id);
-        write!(f, "commit {short} {:?}", self.subject)?;
+        write!(f, "commit {} {:?}", self.short_id(), self.subject)?;
         match self.file {
             FileState::Committed => Ok(()),
             other => write!(f, ", file {other}"),
