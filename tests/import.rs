@@ -77,7 +77,8 @@ fn every_case_imports_to_its_golden_manifest_the_same_twice_and_validates() {
     let mut mismatches = Vec::new();
     let tmp = scratch("cases");
     for (case, files) in cases() {
-        let args: Vec<&str> = if case == "ipv6" { [V4, V6].concat() } else { V4.to_vec() };
+        let v6 = files.iter().any(|f| std::fs::read_to_string(common::root().join(f)).unwrap().contains("fd00:"));
+        let args: Vec<&str> = if v6 { [V4, V6].concat() } else { V4.to_vec() };
         let first = import(&files, &args);
         assert!(first.status.success(), "{case}: {}", text(&first.stderr));
         let again = import(&files, &args);
@@ -233,4 +234,24 @@ fn keepalived_accepts_every_test_configuration() {
             );
         }
     }
+}
+
+#[test]
+fn a_virtual_server_without_protocol_is_udp_as_keepalived_makes_it() {
+    let tmp = scratch("proto");
+    let f = tmp.join("lvs01.conf");
+    std::fs::write(
+        &f,
+        "virtual_server 10.9.0.100 53 {\n  lb_algo rr\n  lb_kind NAT\n  real_server 10.9.1.11 53 {\n  }\n}\n",
+    )
+    .unwrap();
+    let out = import(&[f.display().to_string()], &["--address", "lvs01=10.9.0.2/24", "--interface", "lvs01=eth0"]);
+    let (yaml, err) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{err}");
+    assert!(yaml.contains("  udp-10.9.0.100-53:\n") && yaml.contains("protocol: udp"), "{yaml}");
+    assert!(
+        err.contains("lvs01.conf:1: warning: `virtual_server` without `protocol`: keepalived makes it UDP"),
+        "{err}"
+    );
+    assert!(!err.contains("no VRRP interface"), "--interface was not used: {err}");
 }

@@ -321,6 +321,7 @@ fn services(
         real_server_names(&mut g, &opts.real_servers);
         only_some(&g, &all, &name, notes);
         owners(m, &mut g);
+        nat_gateway(m, &name, &mut g, notes);
         if let (Some(mark), true) = (g.service.fwmark, g.service.vips.is_empty()) {
             let msg = format!(
                 "service `{name}`: keepalived does not say which VIPs firewall mark {mark} matches; add them under `vips:` so that real servers hold them and VRRP decides which director carries the service"
@@ -424,6 +425,25 @@ fn owners(m: &Manifest, g: &mut Merged) {
     }
     let dirs: BTreeSet<String> = g.from.iter().map(|(d, _)| d.clone()).collect();
     g.service.directors = Some(dirs.into_iter().collect());
+}
+
+/// A NAT service's real servers route their replies through a VRRP VIP of their own subnet
+/// (the classic LVS-NAT gateway VIP): when exactly one VIP's network holds them all, it is
+/// the service's `nat_gateway`.
+fn nat_gateway(m: &Manifest, name: &str, g: &mut Merged, notes: &mut Notes) {
+    if g.service.forwarding != Some(crate::manifest::types::Forwarding::Nat) || g.service.backends.is_empty() {
+        return;
+    }
+    let addrs: Vec<IpAddr> = g.service.backends.values().filter_map(|b| b.address.as_deref()?.parse().ok()).collect();
+    let nets = m.vrrp.values().flat_map(|i| &i.vips).filter_map(|v| v.parse::<ipnet::IpNet>().ok());
+    let fits: BTreeSet<IpAddr> = nets
+        .filter(|n| addrs.len() == g.service.backends.len() && addrs.iter().all(|a| n.contains(a)))
+        .map(|n| n.addr())
+        .collect();
+    if let (1, Some(gw)) = (fits.len(), fits.first()) {
+        g.service.nat_gateway = Some(gw.to_string());
+        notes.note(&g.from[0].1, format!("NAT service `{name}`: VRRP VIP {gw} is on its real servers' subnet; written as its `nat_gateway` (the real servers' default route)"));
+    }
 }
 
 /// Checks every backend shares go up to the service; the others stay on their backend.

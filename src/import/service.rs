@@ -85,9 +85,9 @@ pub(super) fn empty() -> Service {
 /// `virtual_server IP PORT` or `virtual_server fwmark N`: fills the key, returns the name.
 fn key(item: &Item, s: &mut Service, notes: &mut Notes) -> Option<String> {
     let proto = match s.protocol {
-        Some(Protocol::Udp) => "udp",
+        Some(Protocol::Udp) | None => "udp",
         Some(Protocol::Sctp) => "sctp",
-        _ => "tcp",
+        Some(Protocol::Tcp) => "tcp",
     };
     match item.args.as_slice() {
         [f, mark] if f == "fwmark" => {
@@ -96,6 +96,10 @@ fn key(item: &Item, s: &mut Service, notes: &mut Notes) -> Option<String> {
             Some(format!("fwmark-{mark}"))
         }
         [ip, port] if ip.parse::<IpAddr>().is_ok() => {
+            if s.protocol.is_none() {
+                notes.note(&item.at, "`virtual_server` without `protocol`: keepalived makes it UDP (and counts it an error); imported as UDP".into());
+                s.protocol = Some(Protocol::Udp);
+            }
             s.vip = Some(ip.clone());
             s.port = Some(whole(item, port, notes)?);
             s.family = None;

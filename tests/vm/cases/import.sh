@@ -11,8 +11,10 @@ modprobe ip_vs
 # The commands the configurations run (logger, true, test) are checked like any script:
 # root's alone all the way up, and the initramfs leaves / writable by everyone.
 chmod 755 /
-# dr-pair's VRRP password, which the import leaves out of the manifest.
+# The VRRP passwords (dr-pair, nat-pair), which the import leaves out of the manifest.
 export LBCONVERGE_VRRP_PASS_VI_WEB=w3bP4ss8
+export LBCONVERGE_VRRP_PASS_VI_NAT_EXT=ext7Qz4m
+export LBCONVERGE_VRRP_PASS_VI_NAT_GW=gw2Lk9vR
 
 # settle NS: the IPVS table of NS is non-empty and the same twice, half a second apart.
 settle() {
@@ -31,11 +33,15 @@ addr_of() {
     esac
 }
 
-for case in dr-pair dr-pair-drift fwmark ipv6 nat tun vrrp-v3-unicast; do
+for dir in "$F"/*/; do
+    case=$(basename "$dir")
+    [ "$case" = unsupported ] && continue
+    # IPv6 addresses for the directors of clusters with IPv6 VIPs.
+    v6=no; grep -q 'fd00:' "$F/$case"/*.conf && v6=yes
     args=""
     for d in lvs01 lvs02; do
         for a in $(addr_of $d); do
-            case $a in *:*) [ "$case" = ipv6 ] && args="$args --address $d=$a" ;; *) args="$args --address $d=$a" ;; esac
+            case $a in *:*) [ "$v6" = yes ] && args="$args --address $d=$a" ;; *) args="$args --address $d=$a" ;; esac
         done
     done
     # shellcheck disable=SC2086
