@@ -26,12 +26,13 @@ use lbconverge::vrrp::packet::{self, Expect};
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name of its binary and corpus directory.
-pub const TARGETS: [(&str, Target); 5] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("manifest", manifest),
     ("snapshot", snapshot),
     ("plan_file", plan_file),
     ("vrrp", vrrp),
     ("ipvs_netlink", ipvs_netlink),
+    ("keepalived", keepalived),
 ];
 
 /// Nodes of one manifest planned at most (each plan costs as much as the parse).
@@ -225,6 +226,38 @@ fn walk_attrs(data: &[u8], depth: usize) {
             walk_attrs(value, depth + 1);
         }
     }
+}
+
+/// `keepalived`: bytes -> UTF-8 -> `import keepalived` of them as one director's
+/// keepalived.conf (an `include` finds one file holding the same text) and as `ipvsadm -S`
+/// rules. Errors and warnings are rendered; an import that succeeds must write YAML that
+/// reads back as the same manifest.
+pub fn keepalived(data: &[u8]) {
+    struct Same(String);
+    impl lbconverge::import::Files for Same {
+        fn include(&self, pattern: &str, _: &str) -> Result<Vec<lbconverge::import::Source>, String> {
+            Ok(vec![lbconverge::import::Source { name: pattern.to_string(), text: self.0.clone() }])
+        }
+    }
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let src = lbconverge::import::Source { name: "keepalived.conf".into(), text: text.to_string() };
+    let opts = lbconverge::import::Options::default();
+    let out = match lbconverge::import::import(
+        std::slice::from_ref(&src),
+        &Same(text.to_string()),
+        Some(("", &src)),
+        &opts,
+    ) {
+        Ok(out) => out,
+        Err(e) => return consume(e.to_string()),
+    };
+    out.warnings.iter().for_each(|w| consume(w.to_string()));
+    let back: lbconverge::manifest::types::Manifest = match serde_saphyr::from_str(&out.yaml) {
+        Ok(m) => m,
+        Err(e) => panic!("round trip: the imported manifest's YAML does not read back: {e}\n{}", out.yaml),
+    };
+    let (want, got) = (serde_json::to_value(&out.manifest).ok(), serde_json::to_value(&back).ok());
+    assert!(want == got, "round trip: the imported manifest reads back differently\n{}", out.yaml);
 }
 
 /// Keeps a value the optimizer must not remove (an error message rendered, say).

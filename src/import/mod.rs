@@ -72,7 +72,9 @@ pub struct SecretFile {
 /// The result of an import.
 #[derive(Debug, Clone)]
 pub struct Imported {
-    /// The manifest's text.
+    /// The manifest.
+    pub manifest: crate::manifest::types::Manifest,
+    /// Its text.
     pub yaml: String,
     /// What could not be carried over, and where the directors differ.
     pub warnings: Vec<Warning>,
@@ -127,7 +129,8 @@ pub fn import(
         m.services.len(),
         notes.warnings.len()
     );
-    Ok(Imported { yaml: header(files) + &emit::yaml(&v, &comments), warnings: notes.warnings, secrets, summary })
+    let yaml = header(files) + &emit::yaml(&v, &comments);
+    Ok(Imported { manifest: m, yaml, warnings: notes.warnings, secrets, summary })
 }
 
 fn header(files: &[Source]) -> String {
