@@ -104,7 +104,7 @@ fn a_drifted_pair_of_directors_reports_each_difference() {
         "`health_checks[0].interval` is \"10s\" on lvs01 but \"30s\" on lvs02",
         "`health_checks[0].timeout` is \"3s\" on lvs01 but \"5s\" on lvs02",
         "service `tcp-10.9.0.111-3306`: `persistence.timeout` is \"1800s\" on lvs01 but \"3600s\" on lvs02",
-        "7 warnings, 7 of them differences between directors",
+        "imported 2 directors, 1 VRRP instance, 4 services; 7 warnings, 7 of them differences between directors",
     ];
     for w in want {
         assert!(err.contains(w), "missing `{w}` in:\n{err}");
@@ -117,7 +117,7 @@ fn a_drifted_pair_of_directors_reports_each_difference() {
 }
 
 #[test]
-fn ipvsadm_rules_add_the_services_keepalived_did_not_manage() {
+fn ipvsadm_rules_add_the_services_keepalived_did_not_manage_and_the_password_env_is_named() {
     let tmp = scratch("ipvsadm");
     let rules = tmp.join("lvs01.rules");
     std::fs::write(
@@ -130,7 +130,7 @@ fn ipvsadm_rules_add_the_services_keepalived_did_not_manage() {
     .unwrap();
     let files = ["lvs01.conf".to_string()].map(|f| format!("tests/fixtures/keepalived/dr-pair/{f}"));
     let arg = format!("lvs01={}", rules.display());
-    let out = import(&files, &[V4, &["--ipvsadm-save", &arg]].concat());
+    let out = import(&files, &[V4, &["--ipvsadm-save", &arg, "--password-env", "VI_WEB=WEB_PASS"]].concat());
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stderr = text(&out.stderr).replace(&tmp.display().to_string(), "TMP");
     let mismatches: Vec<String> = [

@@ -122,12 +122,13 @@ pub fn import(
         map.retain(|k, v| !(k == "defaults" && v.as_object().is_some_and(serde_json::Map::is_empty)));
     }
     let drift = notes.warnings.iter().filter(|w| w.message.starts_with("directors differ")).count();
+    let count = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
     let summary = format!(
-        "imported {} directors, {} VRRP instances, {} services; {} warnings, {drift} of them differences between directors",
-        directors.len(),
-        m.vrrp.len(),
-        m.services.len(),
-        notes.warnings.len()
+        "imported {}, {}, {}; {}, {drift} of them differences between directors",
+        count(directors.len(), "director"),
+        count(m.vrrp.len(), "VRRP instance"),
+        count(m.services.len(), "service"),
+        count(notes.warnings.len(), "warning"),
     );
     let yaml = header(files) + &emit::yaml(&v, &comments);
     Ok(Imported { manifest: m, yaml, warnings: notes.warnings, secrets, summary })
