@@ -145,27 +145,29 @@ fn check(target: &str, yaml: &str, secrets: &[import::SecretFile]) -> Result<Vec
         .map_err(|p| CliError::Usage(format!("the imported manifest does not validate; nothing was written:\n{p}")))
 }
 
-/// Validation facts of a machine that has only the password files the import writes.
+/// Validation facts of a machine that has only the password files the import writes; for
+/// everything else, those of no machine ([`crate::model::NoFacts`]).
 struct ToBeWritten<'a>(&'a [import::SecretFile]);
 
 impl crate::model::Facts for ToBeWritten<'_> {
     fn secret_file(&self, path: &Path) -> crate::model::FileFact {
         match self.0.iter().any(|s| Path::new(&s.path) == path) {
             true => crate::model::FileFact::Mode(0o600),
-            false => crate::model::FileFact::Missing,
+            false => crate::model::NoFacts.secret_file(path),
         }
     }
     fn secret_text(&self, path: &Path) -> Option<String> {
-        self.0.iter().find(|s| Path::new(&s.path) == path).map(|s| s.password.clone())
+        let to_write = self.0.iter().find(|s| Path::new(&s.path) == path);
+        to_write.map(|s| s.password.clone()).or_else(|| crate::model::NoFacts.secret_text(path))
     }
-    fn env(&self, _: &str) -> Option<String> {
-        None
+    fn env(&self, name: &str) -> Option<String> {
+        crate::model::NoFacts.env(name)
     }
-    fn script(&self, _: &Path) -> crate::model::ScriptFact {
-        crate::model::ScriptFact::Missing
+    fn script(&self, path: &Path) -> crate::model::ScriptFact {
+        crate::model::NoFacts.script(path)
     }
-    fn user_exists(&self, _: &str) -> bool {
-        true
+    fn user_exists(&self, name: &str) -> bool {
+        crate::model::NoFacts.user_exists(name)
     }
 }
 

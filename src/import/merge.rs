@@ -40,12 +40,23 @@ fn path(parts: &[&str]) -> Vec<String> {
     parts.iter().map(|p| p.to_string()).collect()
 }
 
-fn sources(from: &[(String, Loc)]) -> String {
-    let places: Vec<String> = from.iter().map(|(_, at)| at.to_string()).collect();
+/// The comment naming where an item was written: `from lvs01.conf:12, lvs02.conf:14`.
+fn sources<'a>(places: impl IntoIterator<Item = &'a Loc>) -> String {
+    let places: Vec<String> = places.into_iter().map(Loc::to_string).collect();
     format!("from {}", places.join(", "))
 }
 
-/// Reports each field where `other` (from `who`) differs from `first` (from `whom`),
+/// An address without its prefix length (`10.9.0.2/24` -> `10.9.0.2`).
+fn bare(address: &str) -> &str {
+    address.split('/').next().unwrap_or(address)
+}
+
+/// A node of one role.
+fn node(role: Role, addresses: Vec<String>, interface: String) -> Node {
+    Node { roles: vec![role], addresses, interface, vip_label: None, sysctls: BTreeMap::new() }
+}
+
+/// Reports each field where `other` differs from `first` (each with its director's name),
 /// down to the field inside nested maps and lists (`health_checks[0].interval`).
 fn drift<T: Serialize>(notes: &mut Notes, what: &str, first: (&T, &str), other: (&T, &str), at: &Loc) {
     let (a, b) = (serde_json::to_value(first.0).unwrap_or_default(), serde_json::to_value(other.0).unwrap_or_default());
@@ -94,13 +105,7 @@ fn nodes(m: &mut Manifest, c: &mut Comments, directors: &[Director], opts: &Opti
         m.nodes.insert(d.name.clone(), node);
     }
     for rs in &opts.real_servers {
-        let node = Node {
-            roles: vec![Role::RealServer],
-            addresses: rs.addresses.clone(),
-            interface: rs.interface.clone(),
-            vip_label: None,
-            sysctls: BTreeMap::new(),
-        };
+        let node = node(Role::RealServer, rs.addresses.clone(), rs.interface.clone());
         c.insert(path(&["nodes", &rs.name]), format!("real server: from {}", rs.file));
         m.nodes.insert(rs.name.clone(), node);
     }
@@ -126,7 +131,7 @@ fn director_node(d: &Director, n: usize, opts: &Options, notes: &mut Notes) -> N
             addresses.push(own_address(d, n, v6, notes));
         }
     }
-    Node { roles: vec![Role::Director], addresses, interface, vip_label: None, sysctls: BTreeMap::new() }
+    node(Role::Director, addresses, interface)
 }
 
 /// The director's address of one family: its `unicast_src_ip` (with the prefix of a VIP
@@ -177,8 +182,7 @@ fn vrrp(m: &mut Manifest, c: &mut Comments, directors: &[Director], opts: &Optio
         let Some((_, first)) = group.first() else { continue };
         let name = first.name.clone();
         let inst = instance(m, group, opts, notes);
-        let from: Vec<String> = group.iter().map(|(_, i)| i.at.to_string()).collect();
-        c.insert(path(&["vrrp", &name]), format!("from {}", from.join(", ")));
+        c.insert(path(&["vrrp", &name]), sources(group.iter().map(|(_, i)| &i.at)));
         m.vrrp.insert(name, inst);
     }
 }
@@ -276,11 +280,9 @@ fn unicast(m: &Manifest, group: &[(&Director, &Instance)], peers: &BTreeSet<Stri
     let members: Vec<String> = group.iter().map(|(d, _)| d.name.clone()).collect();
     let member_addr = |p: &String| {
         let ip = p.parse::<IpAddr>().ok();
-        members.iter().any(|n| {
-            m.nodes.get(n).is_some_and(|node| {
-                node.addresses.iter().any(|a| a.split('/').next().and_then(|s| s.parse().ok()) == ip)
-            })
-        })
+        members
+            .iter()
+            .any(|n| m.nodes.get(n).is_some_and(|node| node.addresses.iter().any(|a| bare(a).parse().ok() == ip)))
     };
     let mut out = members.clone();
     out.extend(peers.iter().filter(|p| !member_addr(p)).cloned());
@@ -329,10 +331,9 @@ fn services(
             notes.note(&g.from[0].1, msg);
         }
         lift_checks(&mut g.service);
-        c.insert(path(&["services", &name]), sources(&g.from));
+        c.insert(path(&["services", &name]), sources(g.from.iter().map(|(_, at)| at)));
         for (b, at) in &g.backend_from {
-            let places: Vec<String> = at.iter().map(Loc::to_string).collect();
-            c.insert(path(&["services", &name, "backends", b]), format!("from {}", places.join(", ")));
+            c.insert(path(&["services", &name, "backends", b]), sources(at));
         }
         m.services.insert(name, g.service);
     }
@@ -390,8 +391,7 @@ fn real_server_names(g: &mut Merged, real_servers: &[super::RealServer]) {
         .iter()
         .filter_map(|(k, b)| {
             let addr = b.address.clone().unwrap_or_else(|| k.clone());
-            let rs =
-                real_servers.iter().find(|r| r.addresses.iter().any(|a| a.split('/').next() == Some(addr.as_str())))?;
+            let rs = real_servers.iter().find(|r| r.addresses.iter().any(|a| bare(a) == addr))?;
             (!g.service.backends.contains_key(&rs.name)).then(|| (k.clone(), rs.name.clone()))
         })
         .collect();
@@ -419,7 +419,7 @@ fn only_some(g: &Merged, all: &BTreeSet<&str>, name: &str, notes: &mut Notes) {
 
 /// A service whose VIP no VRRP instance holds is carried by the directors that define it.
 fn owners(m: &Manifest, g: &mut Merged) {
-    let held = |vip: &str| m.vrrp.values().any(|i| i.vips.iter().any(|v| v.split('/').next() == Some(vip)));
+    let held = |vip: &str| m.vrrp.values().any(|i| i.vips.iter().any(|v| bare(v) == vip));
     if g.service.vip.as_deref().is_some_and(held) {
         return;
     }

@@ -67,11 +67,6 @@ pub fn number<T: FromStr>(it: &Item, notes: &mut Notes) -> Option<T> {
     v
 }
 
-/// The first argument as a signed number.
-pub fn signed(it: &Item, notes: &mut Notes) -> Option<i32> {
-    number(it, notes)
-}
-
 /// The first argument as seconds (keepalived writes durations in seconds, maybe decimal).
 pub fn seconds(it: &Item, notes: &mut Notes) -> Option<Duration> {
     let v = it.arg().filter(|a| a.parse::<f64>().is_ok_and(|s| s.is_finite() && s >= 0.0));
