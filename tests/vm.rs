@@ -1,7 +1,8 @@
 //! Real IPVS in a VM (Debian's kernel under qemu, tests/vm/ipvs-vm): every scheduler and
 //! forwarding method, read-back of ipvsadm tables, drift repair, stale plans, partial
-//! failure, every example node, end-to-end HTTP through DR, NAT and TUN clusters, and
-//! health checks driving IPVS under `lbconverge run`.
+//! failure, every example node, end-to-end HTTP through DR, NAT and TUN clusters, health
+//! checks driving IPVS under `lbconverge run`, and connections kept across a VRRP failover
+//! by connection sync.
 //! Each case is a guest script in tests/vm/cases/ that prints PASS/FAIL lines.
 //! Needs root (qemu and packages are installed by tools/test); ignored otherwise.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
@@ -119,6 +120,22 @@ fn keepalived_tables_round_trip_through_import_and_plan() {
 #[ignore = "needs root and qemu: real IPVS in a VM"]
 fn end_to_end_tun() {
     case("e2e-tun");
+}
+
+#[test]
+#[ignore = "needs root and qemu: real IPVS in a VM"]
+fn connections_survive_a_failover_with_connection_sync_and_are_cut_without() {
+    let held = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("lbc-held");
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let built = Command::new(rustc)
+        .args(["-O", "--edition", "2021", "tests/vm/held.rs", "-o"])
+        .arg(&held)
+        .current_dir(common::root())
+        .status()
+        .expect("run rustc");
+    assert!(built.success(), "tests/vm/held.rs did not build");
+    let held = held.display().to_string();
+    in_vm_with("sync", &format!("export HELD={held}; . tests/vm/cases/sync.sh"), &[&held]);
 }
 
 /// What the examples' nodes need of their host besides the kernel (`plan` checks it):

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::kernel::{IpvsOp, KResult, Kernel, KernelError};
 use crate::model::Ledger;
 use crate::model::ipvs::{Dest, DestKey, Protocol, Service, ServiceKey};
+use crate::model::sync::{SyncConfig, SyncState};
 use crate::plan::{Change, Plan};
 
 /// How apply behaves.
@@ -220,6 +221,7 @@ fn union(a: &Ledger, b: &Ledger) -> Ledger {
     for (k, v) in &a.sysctls {
         u.sysctls.insert(k.clone(), v.clone());
     }
+    u.sync_daemons.extend(a.sync_daemons.iter().copied());
     u
 }
 
@@ -239,8 +241,20 @@ fn execute(k: &mut dyn Kernel, c: &Change, opts: &Options) -> KResult<Outcome> {
         Change::DelDest { service, dest, failed: true } => k.del_dest(service, &dest.key()),
         Change::DelDest { service, dest, failed: false } => return del_dest(k, service, dest, opts),
         Change::DelService { service } => return del_service(k, service, opts),
+        Change::SetSyncDaemon { state, to, .. } => restart_sync_daemon(k, *state, to),
+        Change::StopSyncDaemon { state, .. } => k.stop_sync_daemon(*state),
     }
     .map(|()| Outcome::Done)
+}
+
+/// Stops the daemon of `state` (gone already is fine: its instance may have switched it)
+/// and starts it with `config`.
+fn restart_sync_daemon(k: &mut dyn Kernel, state: SyncState, config: &SyncConfig) -> KResult<()> {
+    match k.stop_sync_daemon(state) {
+        Err(e) if !e.is(libc::ESRCH) => return Err(e),
+        _ => {}
+    }
+    k.start_sync_daemon(state, config)
 }
 
 fn quiesce(k: &mut dyn Kernel, svc: &ServiceKey, d: &Dest) -> KResult<()> {

@@ -1,5 +1,5 @@
-//! `lbconverge show`: this host's live state as a snapshot (YAML), JSON, or `ipvsadm -S -n`
-//! rules.
+//! `lbconverge show`: this host's live state as a snapshot (YAML), JSON, `ipvsadm -S -n`
+//! rules, or the sync daemons as `ipvsadm -L --daemon` lists them.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -20,6 +20,8 @@ pub enum ShowFormat {
     Json,
     /// IPVS rules as `ipvsadm -S -n` prints them.
     Ipvsadm,
+    /// IPVS connection sync daemons as `ipvsadm -L --daemon` prints them.
+    Daemons,
 }
 
 /// `show` arguments.
@@ -61,6 +63,7 @@ pub fn run(a: &ShowArgs, state_dir: &Path) -> Result<Exit, CliError> {
         ShowFormat::Yaml => view::snapshot_yaml(&state),
         ShowFormat::Json => view::snapshot_json(&state),
         ShowFormat::Ipvsadm => view::ipvsadm_rules(&state),
+        ShowFormat::Daemons => view::ipvsadm_daemons(&state),
     };
     print!("{text}");
     Ok(Exit::Ok)

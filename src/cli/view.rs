@@ -78,6 +78,11 @@ pub fn snapshot_json(state: &NodeState) -> String {
     s
 }
 
+/// The IPVS sync daemons as `ipvsadm -L --daemon` prints them, master first.
+pub fn ipvsadm_daemons(state: &NodeState) -> String {
+    state.sync_daemons.iter().map(|(s, c)| crate::model::sync::ipvsadm_line(*s, c) + "\n").collect()
+}
+
 /// IPVS rules as `ipvsadm -S -n` prints them (services sorted, not in hash order).
 pub fn ipvsadm_rules(state: &NodeState) -> String {
     let mut out = String::new();

@@ -1,7 +1,9 @@
 //! One VRRP instance on its own thread, so that its timers never wait behind an apply or a
 //! health check: it receives adverts, runs the state machine, sends adverts, and on becoming
 //! master adds the VIPs (through [`Addrs`]) and announces them (gratuitous ARP / unsolicited
-//! NA), again after 5 s; on leaving master it removes them. Control messages (go, priority
+//! NA), again after 5 s; on leaving master it removes them. An instance with connection sync
+//! runs the kernel's IPVS sync daemon as master while master and as backup otherwise, and
+//! stops it when it ends. Control messages (go, priority
 //! from tracking, stop) arrive on a channel whose sender also signals an eventfd the thread
 //! polls with its socket, so a stop sends the priority-0 advert at once.
 //!
@@ -22,8 +24,9 @@ use super::error::{DaemonError, InstanceError};
 use super::platform::{Platform, Wire};
 use super::spec::InstanceSpec;
 use crate::family::Family;
-use crate::kernel::Addrs;
+use crate::kernel::{Addrs, SyncDaemons};
 use crate::model::net::Address;
+use crate::model::sync::{SyncConfig, SyncState, ipvsadm_line};
 use crate::vrrp::fsm;
 use crate::vrrp::fsm::{Action, Config, Fsm, Input};
 use crate::vrrp::net::{self, Timer};
@@ -88,6 +91,9 @@ pub struct View {
     pub adverts_received: u64,
     /// Packets dropped, by reason.
     pub dropped: std::collections::BTreeMap<String, u64>,
+    /// The sync daemon it runs, as `ipvsadm -L --daemon` shows it (none without sync).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_sync: Option<String>,
 }
 
 /// A view shared between an instance's thread and the daemon.
@@ -177,6 +183,7 @@ struct Instance {
     fsm: Fsm,
     wire: Box<dyn Wire>,
     addrs: Box<dyn Addrs + Send>,
+    sync: Option<(SyncConfig, Box<dyn SyncDaemons + Send>)>,
     source: IpAddr,
     expect: Expect,
     group: IpAddr,
@@ -212,11 +219,16 @@ impl Instance {
         let expect = Expect { version: spec.version, vrid: spec.vrid, family, auth: spec.auth, interval_cs };
         let group = if spec.is_v6() { IpAddr::V6(MULTICAST_V6) } else { IpAddr::V4(MULTICAST_V4) };
         let timer = Timer::new().map_err(|source| InstanceError::Descriptor { what: "timer", source })?;
+        let sync = match &spec.sync {
+            Some(c) => Some((c.clone(), platform.sync_daemons()?)),
+            None => None,
+        };
         Ok(Instance {
             spec: spec.clone(),
             fsm,
             wire,
             addrs,
+            sync,
             source,
             expect,
             group,
@@ -269,6 +281,7 @@ impl Instance {
         let actions = self.fsm.step(Input::Shutdown, now);
         self.perform(actions);
         self.release_vips();
+        self.stop_sync();
         let drops = self.drops.list();
         if !drops.is_empty() {
             let text: Vec<String> = drops.iter().map(|(r, n)| format!("{}={n}", r.name())).collect();
@@ -412,6 +425,11 @@ impl Instance {
                 v.master = Some(source);
             }
         });
+        match t.to {
+            fsm::State::Master => self.switch_sync(SyncState::Master),
+            fsm::State::Backup | fsm::State::Fault => self.switch_sync(SyncState::Backup),
+            fsm::State::Initialize => {}
+        }
         tracing::info!(
             instance = %self.spec.name,
             vrid = self.spec.vrid,
@@ -489,6 +507,48 @@ impl Instance {
                 && !e.is(libc::ENODEV)
             {
                 tracing::error!(instance = %self.spec.name, error = %e, "VIP not removed");
+            }
+        }
+    }
+}
+
+impl Instance {
+    /// Runs the sync daemon in `to`, with this instance's settings, and the other state not:
+    /// a daemon already right is kept, one with other settings is restarted.
+    fn switch_sync(&mut self, to: SyncState) {
+        let Some((config, k)) = &mut self.sync else { return };
+        let live: Vec<(SyncState, SyncConfig)> = k.sync_daemons().unwrap_or_else(|e| {
+            tracing::warn!(instance = %self.spec.name, error = %e, "sync daemons not read");
+            Vec::new()
+        });
+        let now = |s: SyncState| live.iter().find(|(l, _)| *l == s).map(|(_, c)| c);
+        let from = SyncState::ALL.into_iter().find(|s| *s != to);
+        let mut result = Ok(());
+        if let Some(other) = from.filter(|o| now(*o).is_some()) {
+            result = k.stop_sync_daemon(other);
+        }
+        if !now(to).is_some_and(|c| config.met_by(c)) {
+            if now(to).is_some() {
+                result = result.and(k.stop_sync_daemon(to));
+            }
+            result = result.and(k.start_sync_daemon(to, config));
+        }
+        let line = ipvsadm_line(to, config);
+        match result {
+            Ok(()) => tracing::info!(instance = %self.spec.name, daemon = %line, "connection sync"),
+            Err(e) => tracing::error!(instance = %self.spec.name, error = %e, "connection sync not switched"),
+        }
+        self.show(|v| v.connection_sync = Some(line));
+    }
+
+    /// Stops whichever sync daemon runs (the instance ends).
+    fn stop_sync(&mut self) {
+        let Some((_, k)) = &mut self.sync else { return };
+        for (state, _) in k.sync_daemons().unwrap_or_default() {
+            if let Err(e) = k.stop_sync_daemon(state)
+                && !e.is(libc::ESRCH)
+            {
+                tracing::error!(instance = %self.spec.name, error = %e, "sync daemon not stopped");
             }
         }
     }

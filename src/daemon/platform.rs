@@ -1,6 +1,7 @@
 //! What the daemon's threads need from the host besides the reconcile loop's kernel: a handle
 //! on interfaces and addresses per thread (VRRP instances move their VIPs through [`Addrs`],
-//! the tracker reads link states), and per VRRP instance its wire: the protocol-112 socket,
+//! the tracker reads link states), one on the IPVS sync daemons (an instance switches them
+//! on its transitions), and per VRRP instance its wire: the protocol-112 socket,
 //! the announcer, and the address adverts go out from.
 //!
 //! [`Linux`] is this host (rtnetlink, raw sockets); [`mem::MemPlatform`] is the in-memory
@@ -14,8 +15,9 @@ use std::os::fd::RawFd;
 
 use super::error::InstanceError;
 use super::spec::InstanceSpec;
+use crate::kernel::linux::ipvs::NetlinkIpvs;
 use crate::kernel::linux::rtnl::Rtnl;
-use crate::kernel::{Addrs, KResult};
+use crate::kernel::{Addrs, KResult, SyncDaemons};
 use crate::vrrp::announce::Announcer;
 use crate::vrrp::net::{Received, VrrpSocket};
 
@@ -37,6 +39,8 @@ pub trait Wire: Send {
 pub trait Platform: Send + Sync {
     /// A handle on interfaces and addresses for one thread, like `ip link` / `ip addr`.
     fn addrs(&self) -> KResult<Box<dyn Addrs + Send>>;
+    /// A handle on the IPVS sync daemons for one thread, like `ipvsadm --start-daemon`.
+    fn sync_daemons(&self) -> KResult<Box<dyn SyncDaemons + Send>>;
     /// Opens the wire of one instance: its socket on `spec.interface`, its announcer on
     /// `spec.vip_interface`.
     fn wire(&self, spec: &InstanceSpec) -> Result<Box<dyn Wire>, InstanceError>;
@@ -48,6 +52,10 @@ pub struct Linux;
 impl Platform for Linux {
     fn addrs(&self) -> KResult<Box<dyn Addrs + Send>> {
         Ok(Box::new(Rtnl::open()?))
+    }
+
+    fn sync_daemons(&self) -> KResult<Box<dyn SyncDaemons + Send>> {
+        Ok(Box::new(NetlinkIpvs::open()?))
     }
 
     fn wire(&self, spec: &InstanceSpec) -> Result<Box<dyn Wire>, InstanceError> {

@@ -50,6 +50,8 @@ pub struct InstanceSpec {
     pub track_scripts: BTreeMap<String, (i32, TrackScript)>,
     /// Tracked interfaces: name -> weight.
     pub track_interfaces: BTreeMap<String, i32>,
+    /// The IPVS sync daemon it runs: master while master, backup otherwise.
+    pub sync: Option<crate::model::sync::SyncConfig>,
 }
 
 impl InstanceSpec {
@@ -102,6 +104,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             notify: inst.notify.clone(),
             track_scripts,
             track_interfaces: m.track_interfaces.clone(),
+            sync: inst.sync_config(node),
         });
     }
     Ok(out)

@@ -332,6 +332,9 @@ pub fn text(s: &Status) -> String {
             "vrrp {} (vrid {}): {}, priority {} (effective {eff}), master {master}, {} transitions, last: {}",
             v.name, v.vrid, v.state, v.priority, v.transitions, v.last_reason
         );
+        if let Some(sync) = &v.connection_sync {
+            let _ = writeln!(out, "  connection sync: {sync}");
+        }
     }
     for svc in &s.services {
         let _ = writeln!(out, "service {} ({})", svc.name, svc.key);

@@ -642,3 +642,53 @@ fn a_drain_sets_weight_zero_at_once_survives_a_restart_and_ends_by_undrain_or_by
     assert_eq!(crate::load::drains::read(&s.dir.join("state")).unwrap(), Default::default());
     d.stop();
 }
+
+/// The sync daemons running in `k`, as `ipvsadm -L --daemon` lists them.
+fn sync_daemons(k: &Shared) -> Vec<String> {
+    let st = k.lock().state.sync_daemons.clone();
+    st.iter().map(|(s, c)| crate::model::sync::ipvsadm_line(*s, c)).collect()
+}
+
+#[test]
+fn connection_sync_runs_backup_then_master_with_the_vip_follows_a_reload_and_stops_with_the_daemon() {
+    let s = Scratch::new("sync");
+    let with_sync = |id: u32| {
+        manifest("eth0", "good-password", false).replace(
+            "    vips: [10.0.0.100/24]\n",
+            &format!("    vips: [10.0.0.100/24]\n    connection_sync: {{sync_id: {id}}}\n"),
+        )
+    };
+    s.write(&with_sync(10));
+    let k = host();
+    let mut d = start(&s, &k);
+    let line = |state: &str, id: u32| {
+        format!("{state} sync daemon (mcast=eth0, syncid={id}, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)")
+    };
+    wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(&k, FAST_VIP));
+    wait_for("the master daemon", Duration::from_secs(1), || sync_daemons(&k) == [line("master", 10)]);
+    let switches: Vec<String> = k.lock().history.iter().filter(|h| h.contains("sync daemon")).cloned().collect();
+    assert_eq!(
+        switches,
+        ["start backup sync daemon", "stop backup sync daemon", "start master sync daemon"],
+        "a starting instance is backup first"
+    );
+    let view = d.status().vrrp.into_iter().find(|v| v.name == "VI_FAST").unwrap();
+    assert_eq!(view.connection_sync.as_deref(), Some("master sync daemon (mcast=eth0, syncid=10)"));
+    assert!(d.status().vrrp.iter().any(|v| v.name == "VI_PASS" && v.connection_sync.is_none()));
+
+    s.write(&with_sync(11));
+    d.reload().unwrap();
+    wait_for("the restarted instance's master daemon", Duration::from_secs(2), || {
+        sync_daemons(&k) == [line("master", 11)]
+    });
+    d.reconcile().unwrap();
+    assert_eq!(k.lock().ledger.sync_daemons.len(), 2, "both states are owned");
+    let changes: Vec<String> = k.lock().history.iter().filter(|h| h.contains("sync daemon")).cloned().collect();
+    assert_eq!(
+        changes.len(),
+        7,
+        "old master stopped, new one backup then master; the reconcile left the instance's daemon alone: {changes:?}"
+    );
+    d.stop();
+    assert_eq!(sync_daemons(&k), Vec::<String>::new(), "stopped with its instance");
+}

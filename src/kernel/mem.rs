@@ -1,16 +1,17 @@
 //! An in-memory kernel for tests and previews. It keeps a [`NodeState`] and fails the way the
 //! kernel does: EEXIST on duplicate adds, ESRCH for a missing service, ENOENT for a missing
 //! destination or scheduler module, ENODEV for a missing interface, EADDRNOTAVAIL when
-//! deleting an absent address. A failure can be injected on the Nth write, and every write is
+//! deleting an absent address, EEXIST / ESRCH for a sync daemon that runs / does not. A failure can be injected on the Nth write, and every write is
 //! recorded. [`Shared`] is one such kernel used from several threads (the daemon's reconcile
 //! loop and its VRRP instances), as the real kernel is.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{Addrs, Ipvs, IpvsOp, KResult, KernelError, LedgerStore, Routes, Sysctls};
+use super::{Addrs, Ipvs, IpvsOp, KResult, KernelError, LedgerStore, Routes, SyncDaemons, Sysctls};
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey, Traffic};
 use crate::model::net::{Address, Link, Route};
+use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::SysctlKey;
 use crate::model::{Ledger, NodeState};
 
@@ -136,6 +137,43 @@ impl Ipvs for MemKernel {
         self.write("delete destination", &object)?;
         let svc = self.service_mut("delete destination", service)?;
         svc.dests.remove(d).map(|_| ()).ok_or_else(|| KernelError::errno("delete destination", object, libc::ENOENT))
+    }
+}
+
+impl SyncDaemons for MemKernel {
+    fn sync_daemons(&mut self) -> KResult<Vec<(SyncState, SyncConfig)>> {
+        Ok(self.state.sync_daemons.iter().map(|(s, c)| (*s, c.clone())).collect())
+    }
+    /// Reports the kernel's defaults for what `config` leaves unset (an MTU of 1500).
+    fn start_sync_daemon(&mut self, state: SyncState, config: &SyncConfig) -> KResult<()> {
+        let object = format!("{state} sync daemon");
+        self.write("start", &object)?;
+        if !self.has_interface(&config.interface) {
+            return Err(KernelError::errno("start", object, libc::ENODEV));
+        }
+        if self.state.sync_daemons.contains_key(&state) {
+            return Err(KernelError::errno("start", object, libc::EEXIST));
+        }
+        let group = config.group.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::new(224, 0, 0, 81)));
+        let headers = if group.is_ipv6() { 48 } else { 28 };
+        let live = SyncConfig {
+            max_len: Some(config.max_len.unwrap_or(1500 - headers)),
+            group: Some(group),
+            port: Some(config.port.unwrap_or(8848)),
+            ttl: Some(config.ttl.unwrap_or(1)),
+            ..config.clone()
+        };
+        self.state.sync_daemons.insert(state, live);
+        Ok(())
+    }
+    fn stop_sync_daemon(&mut self, state: SyncState) -> KResult<()> {
+        let object = format!("{state} sync daemon");
+        self.write("stop", &object)?;
+        self.state
+            .sync_daemons
+            .remove(&state)
+            .map(|_| ())
+            .ok_or_else(|| KernelError::errno("stop", object, libc::ESRCH))
     }
 }
 
@@ -268,6 +306,18 @@ impl Ipvs for Shared {
     }
     fn batch(&mut self, ops: &[IpvsOp]) -> KResult<Vec<KResult<()>>> {
         self.lock().batch(ops)
+    }
+}
+
+impl SyncDaemons for Shared {
+    fn sync_daemons(&mut self) -> KResult<Vec<(SyncState, SyncConfig)>> {
+        self.lock().sync_daemons()
+    }
+    fn start_sync_daemon(&mut self, state: SyncState, config: &SyncConfig) -> KResult<()> {
+        self.lock().start_sync_daemon(state, config)
+    }
+    fn stop_sync_daemon(&mut self, state: SyncState) -> KResult<()> {
+        self.lock().stop_sync_daemon(state)
     }
 }
 

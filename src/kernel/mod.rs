@@ -1,5 +1,6 @@
 //! The only code that talks to the kernel. One trait per subsystem, named after the admin
-//! tool it mirrors (`ipvsadm`, `ip addr`, `ip route`, `sysctl`), taking model types; a
+//! tool it mirrors (`ipvsadm`, `ipvsadm --start-daemon`, `ip addr`, `ip route`, `sysctl`),
+//! taking model types; a
 //! [`Kernel`] is all of them. Implementations: the real kernel (netlink, /proc/sys) and an
 //! in-memory one ([`mem::MemKernel`]) that fails the way the kernel does.
 
@@ -14,6 +15,7 @@ pub use error::KernelError;
 
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
 use crate::model::net::{Address, Link, Route};
+use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::{self, SysctlKey};
 use crate::model::{Ledger, NodeState};
 
@@ -100,6 +102,16 @@ impl IpvsOp {
     }
 }
 
+/// IPVS connection sync daemons, like `ipvsadm --start-daemon` / `--stop-daemon`.
+pub trait SyncDaemons {
+    /// The running daemons, like `ipvsadm -L --daemon`; none when IPVS is not loaded.
+    fn sync_daemons(&mut self) -> KResult<Vec<(SyncState, SyncConfig)>>;
+    /// Starts the daemon of `state`; EEXIST when one runs already.
+    fn start_sync_daemon(&mut self, state: SyncState, config: &SyncConfig) -> KResult<()>;
+    /// Stops the daemon of `state`; ESRCH when none runs.
+    fn stop_sync_daemon(&mut self, state: SyncState) -> KResult<()>;
+}
+
 /// Interfaces and addresses, like `ip link` / `ip addr`.
 pub trait Addrs {
     /// Every address with its label, like `ip addr show`.
@@ -141,9 +153,9 @@ pub trait LedgerStore {
 }
 
 /// A whole node kernel.
-pub trait Kernel: Ipvs + Addrs + Routes + Sysctls + LedgerStore {}
+pub trait Kernel: Ipvs + SyncDaemons + Addrs + Routes + Sysctls + LedgerStore {}
 
-impl<T: Ipvs + Addrs + Routes + Sysctls + LedgerStore> Kernel for T {}
+impl<T: Ipvs + SyncDaemons + Addrs + Routes + Sysctls + LedgerStore> Kernel for T {}
 
 /// Reads the live state of this host: all IPVS services, addresses, links, default routes,
 /// the ledger, and the sysctls in `scope`, the owned ones and their `all` counterparts.
@@ -152,7 +164,8 @@ pub fn snapshot(k: &mut dyn Kernel, scope: &BTreeSet<SysctlKey>) -> KResult<Node
     add_sysctls(k, base, scope)
 }
 
-/// The part of a snapshot that needs no manifest: IPVS, addresses, links, routes, ledger.
+/// The part of a snapshot that needs no manifest: IPVS with its sync daemons, addresses,
+/// links, routes, ledger.
 pub fn snapshot_objects(k: &mut dyn Kernel) -> KResult<NodeState> {
     Ok(NodeState {
         owned: k.load()?,
@@ -160,6 +173,7 @@ pub fn snapshot_objects(k: &mut dyn Kernel) -> KResult<NodeState> {
         addresses: k.addresses()?.into_iter().map(|a| (a.key(), a)).collect(),
         links: k.links()?,
         routes: k.routes()?.into_iter().map(|r| (r.destination, r)).collect(),
+        sync_daemons: k.sync_daemons()?.into_iter().collect(),
         ..NodeState::default()
     })
 }

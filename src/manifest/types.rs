@@ -560,6 +560,39 @@ pub struct VrrpInstance {
     /// Command run on every state change with `INSTANCE <name> <STATE> <priority>` appended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<Vec<String>>,
+    /// IPVS connection sync bound to this instance (keepalived `lvs_sync_daemon`): the
+    /// master's kernel sends its connections, the backups' kernels install them, so that
+    /// connections survive a failover. At most one instance per director may set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_sync: Option<ConnectionSync>,
+}
+
+/// The kernel's IPVS sync daemon, run as master on the VRRP master and as backup elsewhere.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionSync {
+    /// Interface the sync messages use (default: each member's advert interface).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// Sync id, 0..255; masters and backups must agree (default: the instance's VRID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 255))]
+    pub sync_id: Option<u32>,
+    /// Largest sync message payload in bytes (default: the interface's MTU less headers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1024, max = 65507))]
+    pub max_packet_length: Option<u32>,
+    /// Multicast group (default 224.0.0.81; an IPv6 group sends over IPv6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// UDP port (default 8848).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<u32>,
+    /// Multicast TTL (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 255))]
+    pub ttl: Option<u32>,
 }
 
 /// A member of a VRRP instance.

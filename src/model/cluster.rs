@@ -104,6 +104,42 @@ pub struct VrrpInstance {
     pub garp_repeat: u32,
     /// Notify command.
     pub notify: Option<Vec<String>>,
+    /// Connection sync: the settings every member shares (`None`: no sync).
+    pub connection_sync: Option<ConnectionSync>,
+}
+
+/// The sync daemon settings of an instance; each member runs them on the interface named
+/// here, else on its advert interface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionSync {
+    /// Interface for every member, when the manifest names one.
+    pub interface: Option<String>,
+    /// Sync id.
+    pub sync_id: u8,
+    /// Largest message payload.
+    pub max_len: Option<u16>,
+    /// Multicast group.
+    pub group: Option<IpAddr>,
+    /// UDP port.
+    pub port: Option<u16>,
+    /// Multicast TTL.
+    pub ttl: Option<u8>,
+}
+
+impl VrrpInstance {
+    /// The sync daemon settings `member` runs with, when the instance syncs connections.
+    pub fn sync_config(&self, member: &str) -> Option<crate::model::sync::SyncConfig> {
+        let cs = self.connection_sync.as_ref()?;
+        let m = self.members.get(member)?;
+        Some(crate::model::sync::SyncConfig {
+            interface: cs.interface.clone().unwrap_or_else(|| m.interface.clone()),
+            sync_id: cs.sync_id,
+            max_len: cs.max_len,
+            group: cs.group,
+            port: cs.port,
+            ttl: cs.ttl,
+        })
+    }
 }
 
 /// A member of a VRRP instance.

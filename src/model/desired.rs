@@ -3,6 +3,8 @@
 //! - Director: the IPVS services it carries with their live backends; when it carries any,
 //!   `send_redirects=0` on all/default/its interface; `ip_forward=1` with NAT; static VIPs of services that no
 //!   VRRP instance owns. VRRP-owned VIPs are listed as delegated: VRRP adds and removes them.
+//! - Connection sync: the sync daemon settings of the director's VRRP instance, delegated
+//!   like its VIPs (the instance runs the master daemon while master, the backup otherwise).
 //! - DR real server: each VIP on `lo` (label `lo:0`) and `arp_ignore>=1`, `arp_announce>=2`
 //!   on all and its interface. TUN: the VIP on `tunl0`, the same ARP settings and loose
 //!   `rp_filter` on tunl0. NAT: default route via the service's NAT gateway.
@@ -61,6 +63,16 @@ pub struct Delegated {
     pub instance: String,
 }
 
+/// The IPVS sync daemon a VRRP instance runs: as master while it is master, as backup
+/// otherwise. `apply` keeps its settings right; the instance starts and stops it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DelegatedSync {
+    /// The instance.
+    pub instance: String,
+    /// The settings, whichever the state.
+    pub config: crate::model::sync::SyncConfig,
+}
+
 /// What a node's kernel should hold, plus what the plan needs to judge it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {
@@ -74,6 +86,8 @@ pub struct Desired {
     pub at_least: BTreeSet<SysctlKey>,
     /// VRRP-managed addresses.
     pub delegated: Vec<Delegated>,
+    /// The VRRP-managed sync daemon.
+    pub sync: Option<DelegatedSync>,
     /// Destinations left out because their backend failed its health check.
     pub failed: BTreeSet<(crate::model::ipvs::ServiceKey, crate::model::ipvs::DestKey)>,
 }
@@ -115,6 +129,7 @@ pub fn desired(cluster: &Cluster, node: &str, health: &Health) -> Option<Desired
         state: b.state,
         at_least: b.at_least,
         delegated: b.delegated,
+        sync: b.sync,
         failed: b.failed,
     })
 }
@@ -124,6 +139,7 @@ struct Builder {
     state: NodeState,
     at_least: BTreeSet<SysctlKey>,
     delegated: Vec<Delegated>,
+    sync: Option<DelegatedSync>,
     failed: BTreeSet<(crate::model::ipvs::ServiceKey, crate::model::ipvs::DestKey)>,
 }
 
@@ -175,6 +191,9 @@ fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
         for vip in &inst.vips {
             let address = Address { interface: m.vip_interface.clone(), address: *vip, label: None };
             b.delegated.push(Delegated { address, instance: inst.name.clone() });
+        }
+        if let Some(config) = inst.sync_config(&n.name) {
+            b.sync = Some(DelegatedSync { instance: inst.name.clone(), config });
         }
     }
 }

@@ -11,10 +11,11 @@ pub mod net;
 pub mod password;
 pub mod preflight;
 pub mod state;
+pub mod sync;
 pub mod sysctl;
 pub mod validate;
 
 pub use cluster::Cluster;
-pub use desired::{Delegated, Desired, Health, desired};
+pub use desired::{Delegated, DelegatedSync, Desired, Health, desired};
 pub use state::{Ledger, NodeState};
 pub use validate::{Facts, FileFact, NoFacts, ScriptFact, Validated, validate};

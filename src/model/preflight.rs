@@ -77,6 +77,9 @@ fn interfaces(out: &mut Vec<Finding>, c: &Cluster, n: &Node, live: &NodeState) {
         named.push((at.clone(), &m.interface));
         named.push((at.clone(), &m.vip_interface));
         named.extend(m.track_interfaces.keys().map(|i| (at.key("track_interfaces").key(i), i.as_str())));
+        if let Some(iface) = inst.connection_sync.as_ref().and_then(|c| c.interface.as_deref()) {
+            named.push((KeyPath::root().key("vrrp").key(&inst.name).key("connection_sync").key("interface"), iface));
+        }
     }
     let mut seen = Vec::new();
     for (path, iface) in named {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::ipvs::{Service, ServiceKey};
 use super::list;
 use super::net::{AddrKey, Address, Link, Route};
+use super::sync::{SyncConfig, SyncState};
 use super::sysctl::SysctlKey;
 
 /// The state of one node.
@@ -35,6 +36,9 @@ pub struct NodeState {
     /// Sysctl values as /proc/sys prints them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sysctls: BTreeMap<SysctlKey, String>,
+    /// IPVS connection sync daemons by state (`ipvsadm -L --daemon`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sync_daemons: BTreeMap<SyncState, SyncConfig>,
     /// What lbconverge owns on this node (live state only).
     #[serde(default, skip_serializing_if = "Ledger::is_empty")]
     pub owned: Ledger,
@@ -58,12 +62,19 @@ pub struct Ledger {
     /// Owned sysctls, with their value before lbconverge set them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sysctls: BTreeMap<SysctlKey, String>,
+    /// Owned connection sync daemons (a VRRP instance starts and stops them).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub sync_daemons: std::collections::BTreeSet<SyncState>,
 }
 
 impl Ledger {
     /// Returns true if and only if lbconverge owns nothing.
     pub fn is_empty(&self) -> bool {
-        self.services.is_empty() && self.addresses.is_empty() && self.routes.is_empty() && self.sysctls.is_empty()
+        self.services.is_empty()
+            && self.addresses.is_empty()
+            && self.routes.is_empty()
+            && self.sysctls.is_empty()
+            && self.sync_daemons.is_empty()
     }
 }
 

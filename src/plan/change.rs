@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::ipvs::{Dest, Service, ServiceKey};
 use crate::model::net::{Address, Route};
+use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::SysctlKey;
 
 /// What a change does to its object, terraform style.
@@ -123,6 +124,23 @@ pub enum Change {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         failed: bool,
     },
+    /// Restart a sync daemon with the settings of its VRRP instance (`ipvsadm --stop-daemon`
+    /// then `--start-daemon`), in the state it runs in.
+    SetSyncDaemon {
+        /// Master or backup.
+        state: SyncState,
+        /// Live settings.
+        from: SyncConfig,
+        /// Desired settings.
+        to: SyncConfig,
+    },
+    /// `ipvsadm --stop-daemon`: a daemon lbconverge started whose instance no longer syncs.
+    StopSyncDaemon {
+        /// Master or backup.
+        state: SyncState,
+        /// Its live settings.
+        config: SyncConfig,
+    },
 }
 
 impl Change {
@@ -134,13 +152,15 @@ impl Change {
             Change::DelAddress { .. }
             | Change::DelRoute { .. }
             | Change::DelService { .. }
-            | Change::DelDest { .. } => Action::Delete,
+            | Change::DelDest { .. }
+            | Change::StopSyncDaemon { .. } => Action::Delete,
             Change::SetSysctl { .. }
             | Change::LinkUp { .. }
             | Change::ReplaceAddress { .. }
             | Change::SetRoute { from: Some(_), .. }
             | Change::EditService { .. }
-            | Change::EditDest { .. } => Action::Update,
+            | Change::EditDest { .. }
+            | Change::SetSyncDaemon { .. } => Action::Update,
         }
     }
 }
@@ -157,6 +177,15 @@ pub enum Note {
         instance: String,
         /// Whether this node holds it now.
         present: bool,
+    },
+    /// The sync daemon a VRRP instance runs: master while it is master, backup otherwise.
+    Sync {
+        /// Its settings as `ipvsadm -L --daemon` shows them.
+        settings: String,
+        /// The instance.
+        instance: String,
+        /// The states running here now.
+        running: Vec<SyncState>,
     },
     /// A live object lbconverge does not own and leaves alone.
     Unmanaged {

@@ -8,6 +8,7 @@ use ipnet::IpNet;
 use super::change::{Change, Note};
 use crate::model::ipvs::{DestKey, Service, ServiceKey};
 use crate::model::net::{AddrKey, Address};
+use crate::model::sync::SyncState;
 use crate::model::sysctl::{self, SysctlKey};
 use crate::model::{Desired, Ledger, NodeState};
 
@@ -26,6 +27,7 @@ pub fn diff(desired: &Desired, live: &NodeState) -> Diff {
     addresses(&mut d, desired, live);
     routes(&mut d, desired, live);
     services(&mut d, desired, live);
+    sync_daemons(&mut d, desired, live);
     d.notes.sort();
     d
 }
@@ -197,6 +199,28 @@ fn edit_service(d: &mut Diff, want: &Service, now: &Service, failed: &BTreeSet<(
         if !want.dests.contains_key(k) {
             let failed = failed.contains(&(want.key, *k));
             d.changes.push(Change::DelDest { service: want.key, dest: n.clone(), failed });
+        }
+    }
+}
+
+/// A delegated sync daemon runs in whichever state its instance chose: a live one with other
+/// settings is restarted in that state, and both states are owned. Without one, owned
+/// daemons stop and others are left alone.
+fn sync_daemons(d: &mut Diff, desired: &Desired, live: &NodeState) {
+    if let Some(s) = &desired.sync {
+        for (state, now) in live.sync_daemons.iter().filter(|(_, now)| !s.config.met_by(now)) {
+            d.changes.push(Change::SetSyncDaemon { state: *state, from: now.clone(), to: s.config.clone() });
+        }
+        let running = live.sync_daemons.keys().copied().collect();
+        d.notes.push(Note::Sync { settings: s.config.ipvsadm_text(), instance: s.instance.clone(), running });
+        d.ledger.sync_daemons.extend(SyncState::ALL);
+        return;
+    }
+    for (state, now) in &live.sync_daemons {
+        if live.owned.sync_daemons.contains(state) {
+            d.changes.push(Change::StopSyncDaemon { state: *state, config: now.clone() });
+        } else {
+            d.notes.push(Note::Unmanaged { object: format!("ipvs {}", crate::model::sync::ipvsadm_line(*state, now)) });
         }
     }
 }

@@ -134,6 +134,12 @@ fn adopted(after: &Ledger, owned: &Ledger, changes: &[Change]) -> Ledger {
             .filter(|(k, _)| new(format!("sysctl {k}"), owned.sysctls.contains_key(k)))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        sync_daemons: after
+            .sync_daemons
+            .iter()
+            .filter(|s| new(format!("sync daemon {s}"), owned.sync_daemons.contains(s)))
+            .copied()
+            .collect(),
     }
 }
 
@@ -254,12 +260,78 @@ mod tests {
             state: NodeState::default(),
             at_least: BTreeSet::new(),
             delegated: vec![],
+            sync: None,
             failed: BTreeSet::new(),
         }
     }
 
     fn lo_vip() -> Address {
         Address { interface: "lo".into(), address: "192.0.2.10/32".parse().unwrap(), label: Some("lo:0".into()) }
+    }
+
+    fn sync_config(id: u8) -> crate::model::sync::SyncConfig {
+        crate::model::sync::SyncConfig {
+            interface: "eth0".into(),
+            sync_id: id,
+            max_len: None,
+            group: None,
+            port: None,
+            ttl: None,
+        }
+    }
+
+    #[test]
+    fn a_sync_daemon_is_left_to_its_instance_restarted_with_new_settings_and_stopped_once_undeclared() {
+        use crate::model::DelegatedSync;
+        use crate::model::sync::SyncState::{Backup, Master};
+        let mut d = desired_empty();
+        d.sync = Some(DelegatedSync { instance: "VI_1".into(), config: sync_config(10) });
+        let own = Address { interface: "eth0".into(), address: "10.0.0.1/24".parse().unwrap(), label: None };
+        let mut live = NodeState::default();
+        live.addresses.insert(own.key(), own.clone());
+        let verified = |mut p: Plan, live: &NodeState| {
+            p.node_addresses = vec![own.address];
+            p.seal();
+            verify::verify(&p, live)
+        };
+        let p = plan(&d, &live);
+        assert!(p.changes.is_empty(), "the instance starts it, not apply: {:?}", p.changes);
+        assert_eq!(
+            p.notes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["ipvs sync daemon (mcast=eth0, syncid=10): managed by VRRP instance VI_1 (none running here now)"]
+        );
+        assert_eq!(p.ledger.sync_daemons, [Master, Backup].into(), "both states are owned");
+        assert_eq!(p.adopted.sync_daemons, p.ledger.sync_daemons);
+        assert_eq!(verified(p.clone(), &live), Vec::<String>::new());
+
+        let kernel_said = crate::model::sync::SyncConfig { max_len: Some(1472), port: Some(8848), ..sync_config(10) };
+        live.sync_daemons.insert(Backup, kernel_said.clone());
+        live.owned.sync_daemons = [Master, Backup].into();
+        let p = plan(&d, &live);
+        assert!(p.changes.is_empty(), "the kernel's defaults meet unset settings: {:?}", p.changes);
+        assert!(p.notes[0].to_string().ends_with("(backup running here now)"), "{:?}", p.notes);
+
+        d.sync = Some(DelegatedSync { instance: "VI_1".into(), config: sync_config(11) });
+        let p = plan(&d, &live);
+        assert_eq!(
+            p.changes,
+            [Change::SetSyncDaemon { state: Backup, from: kernel_said.clone(), to: sync_config(11) }]
+        );
+        assert_eq!(p.changes[0].to_string(), "ipvs backup sync daemon: syncid 10 -> 11");
+        assert_eq!(verified(p.clone(), &live), Vec::<String>::new());
+
+        let p = plan(&desired_empty(), &live);
+        assert_eq!(p.changes, [Change::StopSyncDaemon { state: Backup, config: kernel_said.clone() }]);
+        assert_eq!(p.changes[0].to_string(), "ipvs backup sync daemon (mcast=eth0, syncid=10, maxlen=1472, port=8848)");
+        assert!(p.ledger.sync_daemons.is_empty());
+
+        live.owned.sync_daemons.clear();
+        let p = plan(&desired_empty(), &live);
+        assert!(p.changes.is_empty(), "a daemon lbconverge never owned is left alone");
+        assert_eq!(
+            p.notes[0].to_string(),
+            "ipvs backup sync daemon (mcast=eth0, syncid=10, maxlen=1472, port=8848): not owned by lbconverge"
+        );
     }
 
     #[test]

@@ -7,11 +7,12 @@
 //! 4. routes set
 //! 5. IPVS service adds and edits, each followed by its destination adds and edits
 //!    (make before break: new backends exist before old ones go)
-//! 6. destination removals (drain, then delete)
-//! 7. service removals
-//! 8. route removals
-//! 9. address removals (VIPs leave `lo` ...)
-//! 10. sysctls that relax ARP (... before ARP is relaxed)
+//! 6. sync daemons restarted with new settings or stopped
+//! 7. destination removals (drain, then delete)
+//! 8. service removals
+//! 9. route removals
+//! 10. address removals (VIPs leave `lo` ...)
+//! 11. sysctls that relax ARP (... before ARP is relaxed)
 
 use super::change::Change;
 use crate::model::sysctl;
@@ -29,15 +30,17 @@ pub enum Phase {
     SetRoutes,
     /// 5. IPVS services with their destination adds and edits.
     Services,
-    /// 6. Destination removals.
+    /// 6. Sync daemons set or stopped.
+    SyncDaemons,
+    /// 7. Destination removals.
     RemoveDests,
-    /// 7. Service removals.
+    /// 8. Service removals.
     RemoveServices,
-    /// 8. Route removals.
+    /// 9. Route removals.
     RemoveRoutes,
-    /// 9. Address removals.
+    /// 10. Address removals.
     RemoveAddresses,
-    /// 10. Sysctls that relax ARP.
+    /// 11. Sysctls that relax ARP.
     RelaxSysctls,
 }
 
@@ -57,6 +60,7 @@ pub fn phase(c: &Change) -> Phase {
         Change::SetRoute { .. } => Phase::SetRoutes,
         Change::AddService { .. } | Change::EditService { .. } => Phase::Services,
         Change::AddDest { .. } | Change::EditDest { .. } => Phase::Services,
+        Change::SetSyncDaemon { .. } | Change::StopSyncDaemon { .. } => Phase::SyncDaemons,
         Change::DelDest { .. } => Phase::RemoveDests,
         Change::DelService { .. } => Phase::RemoveServices,
         Change::DelRoute { .. } => Phase::RemoveRoutes,

@@ -9,6 +9,7 @@ use super::{Change, Note, Plan};
 use crate::family::Family;
 use crate::model::ipvs::{Dest, Persistence, Service, flag_names};
 use crate::model::net::{Address, destination_text};
+use crate::model::sync::{SyncConfig, ipvsadm_line};
 
 impl Plan {
     /// One line: the node and the counts, or that nothing changes.
@@ -63,7 +64,37 @@ fn change_text(c: &Change) -> String {
         Change::DelDest { service, dest, failed: false } => {
             format!("ipvs destination {} in {service}: {}", dest.key(), drain_text(dest))
         }
+        Change::SetSyncDaemon { state, from, to } => format!("ipvs {state} sync daemon: {}", sync_diff(from, to)),
+        Change::StopSyncDaemon { state, config } => format!("ipvs {}", ipvsadm_line(*state, config)),
     }
+}
+
+/// What a restart changes, setting by setting (`syncid 9 -> 10`); only what `to` sets.
+fn sync_diff(from: &SyncConfig, to: &SyncConfig) -> String {
+    fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+        v.map_or_else(|| "(unread)".to_string(), |v| v.to_string())
+    }
+    let mut parts = Vec::new();
+    if from.interface != to.interface {
+        parts.push(format!("mcast {} -> {}", from.interface, to.interface));
+    }
+    if from.sync_id != to.sync_id {
+        parts.push(format!("syncid {} -> {}", from.sync_id, to.sync_id));
+    }
+    let optional = [
+        ("maxlen", from.max_len.map(u32::from), to.max_len.map(u32::from)),
+        ("port", from.port.map(u32::from), to.port.map(u32::from)),
+        ("ttl", from.ttl.map(u32::from), to.ttl.map(u32::from)),
+    ];
+    for (name, a, b) in optional {
+        if let Some(b) = b.filter(|b| Some(*b) != a) {
+            parts.push(format!("{name} {} -> {b}", opt(a)));
+        }
+    }
+    if let Some(g) = to.group.filter(|g| Some(*g) != from.group) {
+        parts.push(format!("group {} -> {g}", opt(from.group)));
+    }
+    parts.join(", ")
 }
 
 fn label(a: &Address) -> &str {
@@ -203,6 +234,16 @@ fn note_text(n: &Note) -> String {
         Note::Vrrp { address, instance, present } => {
             let now = if *present { "held here now" } else { "not held here now" };
             format!("address {address}: managed by VRRP instance {instance} ({now})")
+        }
+        Note::Sync { settings, instance, running } => {
+            let now = match running.as_slice() {
+                [] => "none running here now".to_string(),
+                states => {
+                    let names: Vec<&str> = states.iter().map(|s| s.word()).collect();
+                    format!("{} running here now", names.join(" and "))
+                }
+            };
+            format!("ipvs sync daemon ({settings}): managed by VRRP instance {instance} ({now})")
         }
         Note::Unmanaged { object } => format!("{object}: not owned by lbconverge"),
     }

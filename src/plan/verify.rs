@@ -123,6 +123,14 @@ fn fits(c: &Change, live: &NodeState, owned: &Ledger, after: &Ledger) -> Result<
         Change::AddDest { service, .. } | Change::EditDest { service, .. } | Change::DelDest { service, .. } => {
             ours(owned.services.contains(service), after.services.contains(service))
         }
+        Change::SetSyncDaemon { state, from, .. } => {
+            same(Some(from), live.sync_daemons.get(state), "the sync daemon it restarts")?;
+            ours(owned.sync_daemons.contains(state), after.sync_daemons.contains(state))
+        }
+        Change::StopSyncDaemon { state, config } => {
+            same(Some(config), live.sync_daemons.get(state), "the sync daemon")?;
+            deletable(owned.sync_daemons.contains(state), after.sync_daemons.contains(state))
+        }
     }
 }
 
@@ -176,6 +184,10 @@ fn ledger(out: &mut Vec<String>, p: &Plan, live: &NodeState) {
         let known = touched.contains(&name) || adopted.routes.contains_key(dest);
         claim(name.clone(), known && prior.as_ref() == live.routes.get(dest));
     }
+    for state in after.sync_daemons.iter().filter(|s| !owned.sync_daemons.contains(s)) {
+        let name = format!("sync daemon {state}");
+        claim(name.clone(), touched.contains(&name) || adopted.sync_daemons.contains(state));
+    }
     for (key, prior) in after.sysctls.iter() {
         let found = owned.sysctls.get(key).or(live.sysctls.get(key));
         let name = format!("sysctl {key}");
@@ -199,6 +211,7 @@ pub(crate) fn touched(changes: &[Change]) -> BTreeSet<String> {
             Change::AddService { service } | Change::EditService { to: service, .. } => {
                 Some(format!("ipvs service {}", service.key))
             }
+            Change::SetSyncDaemon { state, .. } => Some(format!("sync daemon {state}")),
             _ => None,
         })
         .collect()

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use super::{InstanceError, InstanceSpec, Platform, Wire};
 use crate::kernel::mem::Shared;
-use crate::kernel::{Addrs, KResult, KernelError};
+use crate::kernel::{Addrs, KResult, KernelError, SyncDaemons};
 use crate::vrrp::net::Received;
 
 /// What a wire sent.
@@ -43,6 +43,10 @@ impl MemPlatform {
 
 impl Platform for MemPlatform {
     fn addrs(&self) -> KResult<Box<dyn Addrs + Send>> {
+        Ok(Box::new(self.kernel.clone()))
+    }
+
+    fn sync_daemons(&self) -> KResult<Box<dyn SyncDaemons + Send>> {
         Ok(Box::new(self.kernel.clone()))
     }
 

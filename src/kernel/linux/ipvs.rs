@@ -8,8 +8,9 @@ use std::path::Path;
 use super::ipvs_codec::{self as codec, Cmd};
 use super::modules;
 use super::nl::{NlSocket, Request};
-use crate::kernel::{IpvsOp, KResult, KernelError};
+use crate::kernel::{IpvsOp, KResult, KernelError, SyncDaemons};
 use crate::model::ipvs::{Dest, Service, ServiceKey};
+use crate::model::sync::{SyncConfig, SyncState};
 
 const GENL_ID_CTRL: u16 = 0x10;
 
@@ -94,6 +95,45 @@ impl NetlinkIpvs {
         let reqs: Vec<Request> = ops.iter().map(|op| Request { kind: fam, flags: 0, payload: encode(op) }).collect();
         let results = self.sock.pipeline(&reqs).map_err(|e| KernelError::io("send", "IPVS requests", e))?;
         Ok(results.into_iter().zip(ops).map(|(r, op)| r.map_err(|e| op_error(op, e))).collect())
+    }
+}
+
+impl SyncDaemons for NetlinkIpvs {
+    fn sync_daemons(&mut self) -> KResult<Vec<(SyncState, SyncConfig)>> {
+        let Some(fam) = self.family(false)? else { return Ok(Vec::new()) };
+        let req = Request { kind: fam, flags: 0, payload: codec::get_daemons_msg() };
+        let parts = self.sock.dump(req).map_err(|e| KernelError::io("list", "IPVS sync daemons", e))?;
+        parts
+            .iter()
+            .map(|p| codec::parse_daemon(&p.payload).map_err(|e| KernelError::io("parse", "IPVS sync daemon", e)))
+            .collect()
+    }
+
+    fn start_sync_daemon(&mut self, state: SyncState, config: &SyncConfig) -> KResult<()> {
+        let object = format!("{state} sync daemon on {}", config.interface);
+        self.write_one("start", object, codec::start_daemon_msg(state, config)).map_err(|e| {
+            if e.is(libc::EEXIST) {
+                e.with_hint(format!("a {state} sync daemon runs already (ipvsadm -L --daemon)"))
+            } else if e.is(libc::ENODEV) {
+                e.with_hint(format!("interface {} does not exist", config.interface))
+            } else {
+                e
+            }
+        })
+    }
+
+    fn stop_sync_daemon(&mut self, state: SyncState) -> KResult<()> {
+        self.write_one("stop", format!("{state} sync daemon"), codec::stop_daemon_msg(state))
+    }
+}
+
+impl NetlinkIpvs {
+    /// Sends one write and waits for its answer.
+    fn write_one(&mut self, verb: &str, object: String, payload: Vec<u8>) -> KResult<()> {
+        let fam = self.write_family()?;
+        let req = Request { kind: fam, flags: 0, payload };
+        let sent = self.sock.pipeline(std::slice::from_ref(&req)).and_then(|mut r| r.pop().unwrap_or(Ok(())));
+        sent.map_err(|e| KernelError::io(verb, object, e))
     }
 }
 

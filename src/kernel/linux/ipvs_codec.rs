@@ -12,6 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::attr::{self, AttrWriter};
 use crate::family::Family;
 use crate::model::ipvs::{self, Dest, DestStats, Forwarding, Persistence, Protocol, Service, ServiceKey, Traffic};
+use crate::model::sync::{SyncConfig, SyncState};
 
 /// `IPVS_GENL_VERSION`.
 const VERSION: u8 = 1;
@@ -28,10 +29,14 @@ pub enum Cmd {
     SetDest = 6,
     DelDest = 7,
     GetDest = 8,
+    NewDaemon = 9,
+    DelDaemon = 10,
+    GetDaemon = 11,
 }
 
 const CMD_ATTR_SERVICE: u16 = 1;
 const CMD_ATTR_DEST: u16 = 2;
+const CMD_ATTR_DAEMON: u16 = 3;
 
 const SVC_AF: u16 = 1;
 const SVC_PROTOCOL: u16 = 2;
@@ -57,6 +62,15 @@ const DEST_PERSIST_CONNS: u16 = 9;
 const DEST_STATS: u16 = 10;
 const DEST_ADDR_FAMILY: u16 = 11;
 const DEST_STATS64: u16 = 12;
+
+const DAEMON_STATE: u16 = 1;
+const DAEMON_MCAST_IFN: u16 = 2;
+const DAEMON_SYNC_ID: u16 = 3;
+const DAEMON_SYNC_MAXLEN: u16 = 4;
+const DAEMON_MCAST_GROUP: u16 = 5;
+const DAEMON_MCAST_GROUP6: u16 = 6;
+const DAEMON_MCAST_PORT: u16 = 7;
+const DAEMON_MCAST_TTL: u16 = 8;
 
 /// `IPVS_STATS_ATTR_CONNS` ..= `IPVS_STATS_ATTR_OUTBPS`, in [`Traffic`]'s field order.
 const STATS_CONNS: u16 = 1;
@@ -265,6 +279,71 @@ pub fn parse_dest(payload: &[u8], family: Family) -> io::Result<Dest> {
     })
 }
 
+/// `ipvsadm --start-daemon`: NEW_DAEMON with the settings given (the kernel picks the rest).
+/// The group goes in network order, the port and the rest in host order.
+pub fn start_daemon_msg(state: SyncState, c: &SyncConfig) -> Vec<u8> {
+    let mut w = header(Cmd::NewDaemon);
+    w.nest(CMD_ATTR_DAEMON, |n| {
+        n.u32(DAEMON_STATE, state.code()).str(DAEMON_MCAST_IFN, &c.interface).u32(DAEMON_SYNC_ID, u32::from(c.sync_id));
+        if let Some(v) = c.max_len {
+            n.u16(DAEMON_SYNC_MAXLEN, v);
+        }
+        match c.group {
+            Some(IpAddr::V4(g)) => {
+                n.put(DAEMON_MCAST_GROUP, &g.octets());
+            }
+            Some(IpAddr::V6(g)) => {
+                n.put(DAEMON_MCAST_GROUP6, &g.octets());
+            }
+            None => {}
+        }
+        if let Some(v) = c.port {
+            n.u16(DAEMON_MCAST_PORT, v);
+        }
+        if let Some(v) = c.ttl {
+            n.u8(DAEMON_MCAST_TTL, v);
+        }
+    });
+    w.buf
+}
+
+/// `ipvsadm --stop-daemon`: DEL_DAEMON with the state only.
+pub fn stop_daemon_msg(state: SyncState) -> Vec<u8> {
+    let mut w = header(Cmd::DelDaemon);
+    w.nest(CMD_ATTR_DAEMON, |n| {
+        n.u32(DAEMON_STATE, state.code());
+    });
+    w.buf
+}
+
+/// A GET_DAEMON dump request.
+pub fn get_daemons_msg() -> Vec<u8> {
+    header(Cmd::GetDaemon).buf
+}
+
+/// Parses one daemon of a GET_DAEMON dump (older kernels report the state, interface and
+/// id only).
+pub fn parse_daemon(payload: &[u8]) -> io::Result<(SyncState, SyncConfig)> {
+    let a = nested(payload, CMD_ATTR_DAEMON)?;
+    let state = attr::get_u32(&a, DAEMON_STATE).and_then(SyncState::from_code).ok_or_else(|| bad("daemon state"))?;
+    let interface = attr::get_str(&a, DAEMON_MCAST_IFN).ok_or_else(|| bad("daemon interface"))?;
+    let id = attr::get_u32(&a, DAEMON_SYNC_ID).ok_or_else(|| bad("sync id"))?;
+    let group = match (attr::find(&a, DAEMON_MCAST_GROUP), attr::find(&a, DAEMON_MCAST_GROUP6)) {
+        (Some(b), _) => Some(addr_of(AF_INET, b)?),
+        (None, Some(b)) => Some(addr_of(AF_INET6, b)?),
+        (None, None) => None,
+    };
+    let config = SyncConfig {
+        interface,
+        sync_id: u8::try_from(id).map_err(|_| bad("sync id"))?,
+        max_len: attr::get_u16(&a, DAEMON_SYNC_MAXLEN),
+        group,
+        port: attr::get_u16(&a, DAEMON_MCAST_PORT),
+        ttl: attr::find(&a, DAEMON_MCAST_TTL).and_then(|b| b.first().copied()),
+    };
+    Ok((state, config))
+}
+
 /// Generic netlink controller: the family-id lookup (`CTRL_CMD_GETFAMILY`).
 pub fn getfamily_msg(name: &str) -> Vec<u8> {
     let mut w = AttrWriter::with_prefix(&[3, 1, 0, 0]);
@@ -436,6 +515,34 @@ mod tests {
         let mut bad = cut.to_vec();
         bad[0] = 200; // the first attribute claims more bytes than the nest holds
         assert!(parse_dest(&dest_reply(&[(DEST_STATS64, bad)]), Family::Ipv4).is_err());
+    }
+
+    #[test]
+    fn a_sync_daemon_round_trips_through_a_reply_and_stop_carries_only_the_state() {
+        let c = SyncConfig {
+            interface: "eth1".into(),
+            sync_id: 10,
+            max_len: Some(1400),
+            group: Some("239.1.2.3".parse().unwrap()),
+            port: Some(8850),
+            ttl: Some(2),
+        };
+        let msg = start_daemon_msg(SyncState::Master, &c);
+        assert_eq!(msg[0], 9, "IPVS_CMD_NEW_DAEMON");
+        let (state, back) = parse_daemon(&as_reply(msg.clone())).unwrap();
+        assert_eq!((state, back), (SyncState::Master, c.clone()));
+        let inner = nested(&msg, CMD_ATTR_DAEMON).unwrap();
+        assert_eq!(attr::find(&inner, DAEMON_MCAST_GROUP), Some(&[239, 1, 2, 3][..]), "network order");
+        assert_eq!(attr::get_u16(&inner, DAEMON_MCAST_PORT), Some(8850), "host order, as ipvsadm sends it");
+        let bare = SyncConfig { max_len: None, group: None, port: None, ttl: None, ..c };
+        let (_, back) = parse_daemon(&as_reply(start_daemon_msg(SyncState::Backup, &bare))).unwrap();
+        assert_eq!(back, bare, "what is not sent is not invented");
+        let stop = stop_daemon_msg(SyncState::Backup);
+        assert_eq!(stop[0], 10, "IPVS_CMD_DEL_DAEMON");
+        let inner = nested(&stop, CMD_ATTR_DAEMON).unwrap();
+        assert_eq!(inner.len(), 1);
+        assert_eq!(attr::get_u32(&inner, DAEMON_STATE), Some(2));
+        assert!(parse_daemon(&as_reply(get_daemons_msg())).is_err(), "a reply without a daemon is an error");
     }
 
     #[test]

@@ -13,10 +13,11 @@ pub mod sysctl;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{Addrs, Ipvs, IpvsOp, KResult, LedgerStore, Routes, Sysctls};
+use super::{Addrs, Ipvs, IpvsOp, KResult, LedgerStore, Routes, SyncDaemons, Sysctls};
 use crate::model::Ledger;
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
 use crate::model::net::{Address, Link, Route};
+use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::SysctlKey;
 
 /// This host's kernel.
@@ -107,6 +108,20 @@ impl Ipvs for LinuxKernel {
         let results = self.ipvs()?.batch(ops)?;
         self.netlink_writes += results.len() as u64;
         Ok(results)
+    }
+}
+
+impl SyncDaemons for LinuxKernel {
+    fn sync_daemons(&mut self) -> KResult<Vec<(SyncState, SyncConfig)>> {
+        self.ipvs()?.sync_daemons()
+    }
+    fn start_sync_daemon(&mut self, state: SyncState, config: &SyncConfig) -> KResult<()> {
+        self.netlink_writes += 1;
+        self.ipvs()?.start_sync_daemon(state, config)
+    }
+    fn stop_sync_daemon(&mut self, state: SyncState) -> KResult<()> {
+        self.netlink_writes += 1;
+        self.ipvs()?.stop_sync_daemon(state)
     }
 }
 

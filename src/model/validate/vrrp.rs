@@ -8,7 +8,7 @@ use ipnet::IpNet;
 
 use crate::manifest::KeyPath;
 use crate::manifest::types::{self, Manifest};
-use crate::model::cluster::{Member, Node, Secret, TrackScript, VrrpInstance};
+use crate::model::cluster::{ConnectionSync, Member, Node, Secret, TrackScript, VrrpInstance};
 
 use super::{Cx, FileFact, dur, parse, unknown_node_hint};
 
@@ -53,6 +53,7 @@ pub fn instances(
     }
     vrid_unique(cx, at, &out);
     vips_unique(cx, at, &out);
+    one_sync_per_director(cx, at, &out);
     out
 }
 
@@ -73,9 +74,12 @@ fn instance(
     let auth = auth(cx, &path.key("authentication"), i.authentication.as_ref(), version);
     let unicast_peers = peers(cx, &path.key("unicast_peers"), i.unicast_peers.as_ref(), nodes, &vips);
     tracked(cx, path, &i.track_scripts, &i.track_interfaces, scripts);
+    let vrid = u8::try_from(i.vrid).unwrap_or(0);
+    let connection_sync =
+        i.connection_sync.as_ref().map(|c| connection_sync(cx, &path.key("connection_sync"), c, vrid));
     Some(VrrpInstance {
         name: name.to_string(),
-        vrid: u8::try_from(i.vrid).unwrap_or(0),
+        vrid,
         version,
         advert,
         members,
@@ -86,7 +90,69 @@ fn instance(
         vips,
         garp_repeat: i.garp_repeat.unwrap_or(5),
         notify: super::checks::hook(cx, &path.key("notify"), i.notify.as_ref()),
+        connection_sync,
     })
+}
+
+/// The sync daemon settings: a valid interface name, a multicast group, and a packet length
+/// that fits the group's family (the kernel would silently shorten a longer one).
+fn connection_sync(cx: &mut Cx, at: &KeyPath, c: &types::ConnectionSync, vrid: u8) -> ConnectionSync {
+    if let Some(Err(e)) = c.interface.as_deref().map(parse::interface) {
+        cx.error(&at.key("interface"), e, None);
+    }
+    let group = c.group.as_deref().and_then(|g| match parse::address(g) {
+        Ok(ip) if ip.is_multicast() => Some(ip),
+        Ok(ip) => {
+            let msg = format!("{ip} is not a multicast address");
+            cx.error(&at.key("group"), msg, Some("use a group such as 224.0.0.81 (the default) or ff02::81"));
+            None
+        }
+        Err(e) => {
+            cx.error(&at.key("group"), e, None);
+            None
+        }
+    });
+    let limit = if group.is_some_and(|g| g.is_ipv6()) { 65_487 } else { 65_507 };
+    if let Some(len) = c.max_packet_length.filter(|l| *l > limit) {
+        let msg = format!("{len} bytes do not fit one IPv6 UDP datagram (at most {limit})");
+        cx.error(&at.key("max_packet_length"), msg, Some("use a smaller length, or leave it to the interface's MTU"));
+    }
+    ConnectionSync {
+        interface: c.interface.clone(),
+        sync_id: c.sync_id.map_or(vrid, |v| u8::try_from(v).unwrap_or(u8::MAX)),
+        max_len: c.max_packet_length.and_then(|v| u16::try_from(v).ok()),
+        group,
+        port: c.port.and_then(|v| u16::try_from(v).ok()),
+        ttl: c.ttl.and_then(|v| u8::try_from(v).ok()),
+    }
+}
+
+/// The kernel runs one master and one backup sync daemon per host: one instance per director.
+fn one_sync_per_director(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInstance>) {
+    let mut first: BTreeMap<&str, &str> = BTreeMap::new();
+    for (name, i) in instances.iter().filter(|(_, i)| i.connection_sync.is_some()) {
+        let mut clash: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for node in i.members.keys() {
+            match first.get(node.as_str()) {
+                Some(f) => clash.entry(f).or_default().push(node),
+                None => {
+                    first.insert(node, name);
+                }
+            }
+        }
+        for (f, nodes) in clash {
+            let who = nodes.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+            let (noun, verb) = if nodes.len() == 1 { ("director", "syncs") } else { ("directors", "sync") };
+            let msg = format!(
+                "{noun} {who} already {verb} connections for instance `{f}`, and the kernel runs one sync daemon of each kind per host"
+            );
+            cx.error(
+                &at.key(name).key("connection_sync"),
+                msg,
+                Some("keep `connection_sync` on one instance: its daemon carries the connections of every service"),
+            );
+        }
+    }
 }
 
 /// A tracked object whose weight can never change which member is master: a failing
