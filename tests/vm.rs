@@ -1,8 +1,8 @@
 //! Real IPVS in a VM (Debian's kernel under qemu, tests/vm/ipvs-vm): every scheduler and
 //! forwarding method, read-back of ipvsadm tables, drift repair, stale plans, partial
 //! failure, every example node, end-to-end HTTP through DR, NAT and TUN clusters, health
-//! checks driving IPVS under `lbconverge run`, and connections kept across a VRRP failover
-//! by connection sync.
+//! checks driving IPVS under `lbconverge run`, connections kept across a VRRP failover
+//! by connection sync, and active-active directors announced over BGP through BIRD.
 //! Each case is a guest script in tests/vm/cases/ that prints PASS/FAIL lines.
 //! Needs root (qemu and packages are installed by tools/test); ignored otherwise.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
@@ -136,6 +136,12 @@ fn connections_survive_a_failover_with_connection_sync_and_are_cut_without() {
     assert!(built.success(), "tests/vm/held.rs did not build");
     let held = held.display().to_string();
     in_vm_with("sync", &format!("export HELD={held}; . tests/vm/cases/sync.sh"), &[&held]);
+}
+
+#[test]
+#[ignore = "needs root, qemu and bird2: real IPVS in a VM"]
+fn active_active_directors_are_announced_over_bgp_and_withdrawn_when_unhealthy_or_stopping() {
+    in_vm_with("bgp", ". tests/vm/cases/bgp.sh", &["/usr/sbin/bird"]);
 }
 
 /// What the examples' nodes need of their host besides the kernel (`plan` checks it):

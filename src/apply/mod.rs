@@ -222,6 +222,7 @@ fn union(a: &Ledger, b: &Ledger) -> Ledger {
         u.sysctls.insert(k.clone(), v.clone());
     }
     u.sync_daemons.extend(a.sync_daemons.iter().copied());
+    u.announced.extend(a.announced.iter().copied());
     u
 }
 
@@ -243,6 +244,8 @@ fn execute(k: &mut dyn Kernel, c: &Change, opts: &Options) -> KResult<Outcome> {
         Change::DelService { service } => return del_service(k, service, opts),
         Change::SetSyncDaemon { state, to, .. } => restart_sync_daemon(k, *state, to),
         Change::StopSyncDaemon { state, .. } => k.stop_sync_daemon(*state),
+        Change::Announce { route } => k.announce(route),
+        Change::Withdraw { route } => k.withdraw(route),
     }
     .map(|()| Outcome::Done)
 }

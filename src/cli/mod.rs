@@ -7,6 +7,7 @@ mod check_cmd;
 pub mod exit;
 pub mod files;
 pub mod import_cmd;
+mod routing;
 mod show_cmd;
 pub mod view;
 

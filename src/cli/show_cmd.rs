@@ -30,6 +30,16 @@ pub struct ShowArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ShowFormat::Yaml)]
     pub format: ShowFormat,
+    /// Instead: the routing daemon's configuration that exports this node's `announce: bgp`
+    /// VIPs (needs --manifest and --node).
+    #[arg(long, value_enum, requires_all = ["manifest", "node"])]
+    pub routing: Option<super::routing::RoutingDaemon>,
+    /// The manifest (with --routing).
+    #[arg(long, requires = "routing")]
+    pub manifest: Option<std::path::PathBuf>,
+    /// The node (with --routing).
+    #[arg(long, requires = "routing")]
+    pub node: Option<String>,
 }
 
 /// The sysctls an LVS node cares about, for every interface.
@@ -56,6 +66,13 @@ fn default_scope(k: &mut LinuxKernel) -> Result<BTreeSet<SysctlKey>, CliError> {
 
 /// Runs `show`.
 pub fn run(a: &ShowArgs, state_dir: &Path) -> Result<Exit, CliError> {
+    if let (Some(daemon), Some(manifest), Some(node)) = (a.routing, &a.manifest, &a.node) {
+        let m = crate::load::Loader::uncached().load(manifest)?;
+        let cluster = super::warned(m.validated);
+        let text = super::routing::snippet(&cluster, node, daemon).map_err(CliError::Usage)?;
+        print!("{text}");
+        return Ok(Exit::Ok);
+    }
     let mut k = LinuxKernel::new(state_dir.to_path_buf());
     let scope = default_scope(&mut k)?;
     let state = kernel::snapshot(&mut k, &scope)?;

@@ -359,7 +359,8 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
 
     /// What this node's kernel should hold, given the checks' verdicts.
     fn desired(&mut self) -> Result<model::Desired, ReconcileError> {
-        let (health, quorum) = self.board.health(self.epoch.elapsed());
+        let (mut health, quorum) = self.board.health(self.epoch.elapsed());
+        health.announcing = true;
         for q in &quorum {
             self.quorum_changed(q);
         }
@@ -613,10 +614,29 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         &self.board
     }
 
-    /// Stops the checks, then every instance gracefully.
-    pub fn stop(self) {
+    /// Withdraws every announced route and waits the drain time for the routers to move
+    /// the traffic away, then stops the checks, then every instance gracefully.
+    pub fn stop(mut self) {
+        self.withdraw_all();
         drop(self.engine);
         self.instances.stop();
+    }
+
+    fn withdraw_all(&mut self) {
+        let owned = self.kernel.load().map(|l| l.announced).unwrap_or_default();
+        let live = self.kernel.announced().unwrap_or_default();
+        let mut withdrawn = 0;
+        for r in live.iter().filter(|r| owned.contains(r)) {
+            match self.kernel.withdraw(r) {
+                Ok(()) => withdrawn += 1,
+                Err(e) => tracing::error!(subsystem = "daemon", error = %e, "route not withdrawn"),
+            }
+        }
+        if withdrawn > 0 {
+            let wait = self.cluster.routing.drain_time;
+            tracing::info!(subsystem = "daemon", routes = withdrawn, drain_time = ?wait, "routes withdrawn; waiting for the routers");
+            std::thread::sleep(wait);
+        }
     }
 }
 

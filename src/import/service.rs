@@ -54,6 +54,7 @@ pub fn virtual_server(item: &Item, cascade: &Cascade, notes: &mut Notes) -> Opti
 /// A service with keepalived's defaults (`wlc`, NAT) and nothing else.
 pub(super) fn empty() -> Service {
     Service {
+        announce: None,
         vip: None,
         port: None,
         protocol: None,

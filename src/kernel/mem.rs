@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{Addrs, Ipvs, IpvsOp, KResult, KernelError, LedgerStore, Routes, SyncDaemons, Sysctls};
+use crate::model::announce::Announced;
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey, Traffic};
 use crate::model::net::{Address, Link, Route};
 use crate::model::sync::{SyncConfig, SyncState};
@@ -234,6 +235,22 @@ impl Routes for MemKernel {
             .map(|_| ())
             .ok_or_else(|| KernelError::errno("delete route", r.to_string(), libc::ESRCH))
     }
+    fn announced(&mut self) -> KResult<Vec<Announced>> {
+        Ok(self.state.announced.iter().copied().collect())
+    }
+    fn announce(&mut self, r: &Announced) -> KResult<()> {
+        self.write("announce route", r)?;
+        self.state.announced.insert(*r);
+        Ok(())
+    }
+    fn withdraw(&mut self, r: &Announced) -> KResult<()> {
+        self.write("withdraw route", r)?;
+        if self.state.announced.remove(r) {
+            Ok(())
+        } else {
+            Err(KernelError::errno("withdraw route", r.to_string(), libc::ESRCH))
+        }
+    }
 }
 
 impl Sysctls for MemKernel {
@@ -348,6 +365,15 @@ impl Routes for Shared {
     }
     fn del_route(&mut self, r: &Route) -> KResult<()> {
         self.lock().del_route(r)
+    }
+    fn announced(&mut self) -> KResult<Vec<Announced>> {
+        self.lock().announced()
+    }
+    fn announce(&mut self, r: &Announced) -> KResult<()> {
+        self.lock().announce(r)
+    }
+    fn withdraw(&mut self, r: &Announced) -> KResult<()> {
+        self.lock().withdraw(r)
     }
 }
 

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use error::KernelError;
 
+use crate::model::announce::Announced;
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
 use crate::model::net::{Address, Link, Route};
 use crate::model::sync::{SyncConfig, SyncState};
@@ -126,7 +127,7 @@ pub trait Addrs {
     fn link_up(&mut self, interface: &str) -> KResult<()>;
 }
 
-/// Default routes of the main table, like `ip route`.
+/// Default routes of the main table and announced VIP routes, like `ip route`.
 pub trait Routes {
     /// Default routes (IPv4 and IPv6), like `ip route show default`.
     fn routes(&mut self) -> KResult<Vec<Route>>;
@@ -134,6 +135,12 @@ pub trait Routes {
     fn set_route(&mut self, route: &Route) -> KResult<()>;
     /// Deletes a route, like `ip route del`.
     fn del_route(&mut self, route: &Route) -> KResult<()>;
+    /// The routes lbconverge announces, in every table, like `ip route show proto 76 table all`.
+    fn announced(&mut self) -> KResult<Vec<Announced>>;
+    /// Installs an announced route, like `ip route replace VIP dev lo table T proto 76`.
+    fn announce(&mut self, route: &Announced) -> KResult<()>;
+    /// Removes an announced route, like `ip route del VIP table T proto 76`.
+    fn withdraw(&mut self, route: &Announced) -> KResult<()>;
 }
 
 /// Sysctls under /proc/sys, like `sysctl`.
@@ -174,6 +181,7 @@ pub fn snapshot_objects(k: &mut dyn Kernel) -> KResult<NodeState> {
         links: k.links()?,
         routes: k.routes()?.into_iter().map(|r| (r.destination, r)).collect(),
         sync_daemons: k.sync_daemons()?.into_iter().collect(),
+        announced: k.announced()?.into_iter().collect(),
         ..NodeState::default()
     })
 }

@@ -39,6 +39,35 @@ pub struct Manifest {
     /// Virtual services, by name (keepalived's `virtual_server`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub services: BTreeMap<String, Service>,
+    /// Where the routes of `announce: bgp` services go, for the routing daemon to announce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Routing>,
+}
+
+/// The kernel routing table a routing daemon (BIRD, FRR) reads the VIP routes from.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Routing {
+    /// Kernel routing table, 1..4294967295 except main (254), local (255) and default (253)
+    /// (default 250).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 4294967295u32))]
+    pub table: Option<u64>,
+    /// On a graceful stop, `run` withdraws the routes first and waits this long for the
+    /// routers to move the traffic away before it stops anything else (default 5s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain_time: Option<Duration>,
+}
+
+/// How a service's VIP reaches the clients' routers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Announce {
+    /// Held by one director at a time through VRRP (or statically on its directors).
+    Vrrp,
+    /// Held by every director in `directors` at once; each announces a host route over BGP
+    /// (through the routing daemon) while it is healthy for the service.
+    Bgp,
 }
 
 impl Manifest {
@@ -53,6 +82,7 @@ impl Manifest {
             track_scripts: BTreeMap::new(),
             vrrp: BTreeMap::new(),
             services: BTreeMap::new(),
+            routing: None,
         }
     }
 }
@@ -283,6 +313,10 @@ pub struct Service {
     /// Directors that carry this service when no VRRP instance owns its VIP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub directors: Option<Vec<String>>,
+    /// `vrrp` (default): one director holds the VIP at a time. `bgp`: every director in
+    /// `directors` holds it and announces it over BGP while healthy (ECMP across them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announce: Option<Announce>,
     /// For NAT: the address real servers route their replies through (their default route).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nat_gateway: Option<String>,

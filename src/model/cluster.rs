@@ -29,6 +29,23 @@ pub struct Cluster {
     pub director_sysctls: BTreeMap<SysctlKey, String>,
     /// Sysctl overrides for real servers.
     pub real_server_sysctls: BTreeMap<SysctlKey, String>,
+    /// Where announced routes go.
+    pub routing: Routing,
+}
+
+/// The routing table of announced routes and the wait after withdrawing them on a stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Routing {
+    /// Kernel routing table.
+    pub table: u32,
+    /// Wait after withdrawing on a graceful stop.
+    pub drain_time: Duration,
+}
+
+impl Default for Routing {
+    fn default() -> Self {
+        Routing { table: crate::model::announce::DEFAULT_TABLE, drain_time: Duration::from_secs(5) }
+    }
 }
 
 /// A node.
@@ -191,6 +208,8 @@ pub struct VirtualService {
     pub one_packet: bool,
     /// The VRRP instance that owns the VIPs, if any.
     pub vrrp_instance: Option<String>,
+    /// `announce: bgp`: every director holds the VIPs and announces them while healthy.
+    pub announce_bgp: bool,
     /// Directors that carry the service.
     pub directors: Vec<String>,
     /// NAT gateway for real servers' default route.

@@ -33,6 +33,9 @@ pub struct Health {
     pub below_quorum: BTreeSet<String>,
     /// (service name, backend name) pairs drained by `lbconverge drain`: weight 0 while up.
     pub drained: BTreeSet<(String, String)>,
+    /// The daemon runs: the routes of `announce: bgp` services that are not below quorum
+    /// are announced. Offline (false) they are left to it.
+    pub announcing: bool,
 }
 
 impl Health {
@@ -88,6 +91,8 @@ pub struct Desired {
     pub delegated: Vec<Delegated>,
     /// The VRRP-managed sync daemon.
     pub sync: Option<DelegatedSync>,
+    /// Routes `lbconverge run` announces while healthy, when planned offline.
+    pub announce_delegated: BTreeSet<crate::model::announce::Announced>,
     /// Destinations left out because their backend failed its health check.
     pub failed: BTreeSet<(crate::model::ipvs::ServiceKey, crate::model::ipvs::DestKey)>,
 }
@@ -130,6 +135,7 @@ pub fn desired(cluster: &Cluster, node: &str, health: &Health) -> Option<Desired
         at_least: b.at_least,
         delegated: b.delegated,
         sync: b.sync,
+        announce_delegated: b.announce_delegated,
         failed: b.failed,
     })
 }
@@ -140,6 +146,7 @@ struct Builder {
     at_least: BTreeSet<SysctlKey>,
     delegated: Vec<Delegated>,
     sync: Option<DelegatedSync>,
+    announce_delegated: BTreeSet<crate::model::announce::Announced>,
     failed: BTreeSet<(crate::model::ipvs::ServiceKey, crate::model::ipvs::DestKey)>,
 }
 
@@ -179,7 +186,9 @@ fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
         }
         b.state.services.insert(svc.key, svc);
         forward(b, vs);
-        if vs.vrrp_instance.is_none() {
+        if vs.announce_bgp {
+            announce(b, c, vs, health);
+        } else if vs.vrrp_instance.is_none() {
             // A VIP that is the director's own address (classic LVS-NAT) is already held.
             for vip in vs.vips.iter().filter(|v| !n.addresses.iter().any(|a| a.addr() == **v)) {
                 b.address(Address { interface: n.interface.clone(), address: host(*vip), label: None });
@@ -194,6 +203,23 @@ fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
         }
         if let Some(config) = inst.sync_config(&n.name) {
             b.sync = Some(DelegatedSync { instance: inst.name.clone(), config });
+        }
+    }
+}
+
+/// `announce: bgp`: the VIP on `lo` (every director holds it; routers, not ARP, pick one),
+/// and its host route in the routing table while the service holds its quorum and some
+/// backend takes new connections (not all drained).
+fn announce(b: &mut Builder, c: &Cluster, vs: &VirtualService, health: &Health) {
+    let serving = vs.backends.iter().any(|be| health.is_up(&vs.name, &be.name) && health.weight(&vs.name, be) > 0);
+    let healthy = serving && !health.below_quorum.contains(&vs.name);
+    for vip in &vs.vips {
+        b.address(Address { interface: "lo".into(), address: host(*vip), label: None });
+        let route = crate::model::announce::Announced { destination: host(*vip), table: c.routing.table };
+        if !health.announcing {
+            b.announce_delegated.insert(route);
+        } else if healthy {
+            b.state.announced.insert(route);
         }
     }
 }

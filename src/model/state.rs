@@ -36,6 +36,9 @@ pub struct NodeState {
     /// Sysctl values as /proc/sys prints them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sysctls: BTreeMap<SysctlKey, String>,
+    /// Routes announced for BGP (`ip route show proto 76 table all`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub announced: std::collections::BTreeSet<super::announce::Announced>,
     /// IPVS connection sync daemons by state (`ipvsadm -L --daemon`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sync_daemons: BTreeMap<SyncState, SyncConfig>,
@@ -62,6 +65,9 @@ pub struct Ledger {
     /// Owned sysctls, with their value before lbconverge set them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sysctls: BTreeMap<SysctlKey, String>,
+    /// Owned announced routes.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub announced: std::collections::BTreeSet<super::announce::Announced>,
     /// Owned connection sync daemons (a VRRP instance starts and stops them).
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub sync_daemons: std::collections::BTreeSet<SyncState>,
@@ -75,6 +81,7 @@ impl Ledger {
             && self.routes.is_empty()
             && self.sysctls.is_empty()
             && self.sync_daemons.is_empty()
+            && self.announced.is_empty()
     }
 }
 

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::announce::Announced;
 use crate::model::ipvs::{Dest, Service, ServiceKey};
 use crate::model::net::{Address, Route};
 use crate::model::sync::{SyncConfig, SyncState};
@@ -134,6 +135,16 @@ pub enum Change {
         /// Desired settings.
         to: SyncConfig,
     },
+    /// Announce a VIP: its host route into the routing table the routing daemon exports.
+    Announce {
+        /// The route.
+        route: Announced,
+    },
+    /// Withdraw a VIP's route (the service lost its quorum, or left the manifest).
+    Withdraw {
+        /// The route.
+        route: Announced,
+    },
     /// `ipvsadm --stop-daemon`: a daemon lbconverge started whose instance no longer syncs.
     StopSyncDaemon {
         /// Master or backup.
@@ -147,13 +158,17 @@ impl Change {
     /// The action symbol class of this change.
     pub fn action(&self) -> Action {
         match self {
-            Change::AddAddress { .. } | Change::AddService { .. } | Change::AddDest { .. } => Action::Create,
+            Change::AddAddress { .. }
+            | Change::AddService { .. }
+            | Change::AddDest { .. }
+            | Change::Announce { .. } => Action::Create,
             Change::SetRoute { from: None, .. } => Action::Create,
             Change::DelAddress { .. }
             | Change::DelRoute { .. }
             | Change::DelService { .. }
             | Change::DelDest { .. }
-            | Change::StopSyncDaemon { .. } => Action::Delete,
+            | Change::StopSyncDaemon { .. }
+            | Change::Withdraw { .. } => Action::Delete,
             Change::SetSysctl { .. }
             | Change::LinkUp { .. }
             | Change::ReplaceAddress { .. }
@@ -186,6 +201,13 @@ pub enum Note {
         instance: String,
         /// The states running here now.
         running: Vec<SyncState>,
+    },
+    /// A VIP route `lbconverge run` announces while the service holds its quorum.
+    Announce {
+        /// The route.
+        route: Announced,
+        /// Whether it is announced now.
+        present: bool,
     },
     /// A live object lbconverge does not own and leaves alone.
     Unmanaged {

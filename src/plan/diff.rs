@@ -28,6 +28,7 @@ pub fn diff(desired: &Desired, live: &NodeState) -> Diff {
     routes(&mut d, desired, live);
     services(&mut d, desired, live);
     sync_daemons(&mut d, desired, live);
+    announced(&mut d, desired, live);
     d.notes.sort();
     d
 }
@@ -221,6 +222,30 @@ fn sync_daemons(d: &mut Diff, desired: &Desired, live: &NodeState) {
             d.changes.push(Change::StopSyncDaemon { state: *state, config: now.clone() });
         } else {
             d.notes.push(Note::Unmanaged { object: format!("ipvs {}", crate::model::sync::ipvsadm_line(*state, now)) });
+        }
+    }
+}
+
+/// Routes the daemon decided on are announced; offline, those it would announce are left to
+/// it; an owned route nobody announces is withdrawn.
+fn announced(d: &mut Diff, desired: &Desired, live: &NodeState) {
+    for r in &desired.state.announced {
+        if !live.announced.contains(r) {
+            d.changes.push(Change::Announce { route: *r });
+        }
+    }
+    for r in &desired.announce_delegated {
+        d.notes.push(Note::Announce { route: *r, present: live.announced.contains(r) });
+    }
+    d.ledger.announced.extend(desired.state.announced.iter().chain(&desired.announce_delegated).copied());
+    for r in &live.announced {
+        if desired.state.announced.contains(r) || desired.announce_delegated.contains(r) {
+            continue;
+        }
+        if live.owned.announced.contains(r) {
+            d.changes.push(Change::Withdraw { route: *r });
+        } else {
+            d.notes.push(Note::Unmanaged { object: format!("announced route {r}") });
         }
     }
 }

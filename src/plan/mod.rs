@@ -140,6 +140,12 @@ fn adopted(after: &Ledger, owned: &Ledger, changes: &[Change]) -> Ledger {
             .filter(|s| new(format!("sync daemon {s}"), owned.sync_daemons.contains(s)))
             .copied()
             .collect(),
+        announced: after
+            .announced
+            .iter()
+            .filter(|r| new(format!("announced route {r}"), owned.announced.contains(r)))
+            .copied()
+            .collect(),
     }
 }
 
@@ -261,6 +267,7 @@ mod tests {
             at_least: BTreeSet::new(),
             delegated: vec![],
             sync: None,
+            announce_delegated: BTreeSet::new(),
             failed: BTreeSet::new(),
         }
     }
@@ -332,6 +339,37 @@ mod tests {
             p.notes[0].to_string(),
             "ipvs backup sync daemon (mcast=eth0, syncid=10, maxlen=1472, port=8848): not owned by lbconverge"
         );
+    }
+
+    #[test]
+    fn a_route_is_announced_by_the_daemon_left_to_it_offline_and_withdrawn_first_once_undeclared() {
+        use crate::model::announce::Announced;
+        let route = Announced { destination: "10.9.0.100/32".parse().unwrap(), table: 250 };
+        let mut running = desired_empty();
+        running.state.announced.insert(route);
+        running.state.addresses.insert(lo_vip().key(), lo_vip());
+        let mut live = NodeState::default();
+        let p = plan(&running, &live);
+        assert_eq!(p.changes.last(), Some(&Change::Announce { route }), "announced after the rest is in place");
+        assert_eq!(p.changes.last().unwrap().to_string(), "announced route 10.9.0.100/32 table 250");
+
+        let mut offline = desired_empty();
+        offline.announce_delegated.insert(route);
+        live.announced.insert(route);
+        live.owned.announced.insert(route);
+        let p = plan(&offline, &live);
+        assert!(p.changes.is_empty(), "an offline plan leaves the daemon's route alone: {:?}", p.changes);
+        assert!(p.notes[0].to_string().ends_with("(announced here now)"), "{:?}", p.notes);
+        assert_eq!(p.ledger.announced, [route].into());
+
+        live.addresses.insert(lo_vip().key(), lo_vip());
+        live.owned.addresses.insert(lo_vip().key());
+        let p = plan(&desired_empty(), &live);
+        assert_eq!(p.changes[0], Change::Withdraw { route }, "withdrawn before anything else goes");
+        assert!(matches!(p.changes[1], Change::DelAddress { .. }));
+        live.owned.announced.clear();
+        let p = plan(&desired_empty(), &live);
+        assert!(!p.changes.contains(&Change::Withdraw { route }), "a route lbconverge never owned stays");
     }
 
     #[test]

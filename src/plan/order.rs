@@ -1,13 +1,15 @@
 //! Change ordering. Phases run in this order; within a phase, changes keep the key order
 //! they were generated in, so the same inputs always give the same plan.
 //!
+//! 0. announced routes withdrawn (the routers move traffic away before anything changes)
 //! 1. links up (`tunl0` must exist before its sysctls can be written)
 //! 2. sysctls that tighten or set (ARP settings before any VIP appears on `lo`)
 //! 3. address adds and label changes
 //! 4. routes set
 //! 5. IPVS service adds and edits, each followed by its destination adds and edits
 //!    (make before break: new backends exist before old ones go)
-//! 6. sync daemons restarted with new settings or stopped
+//! 6. sync daemons restarted with new settings or stopped; routes announced (the service
+//!    is in place before traffic is asked for)
 //! 7. destination removals (drain, then delete)
 //! 8. service removals
 //! 9. route removals
@@ -20,6 +22,8 @@ use crate::model::sysctl;
 /// The phases of a plan, in execution order (the numbers of the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
+    /// 0. Withdrawn routes.
+    Withdraw,
     /// 1. Links up.
     LinksUp,
     /// 2. Sysctls that tighten or set.
@@ -30,7 +34,7 @@ pub enum Phase {
     SetRoutes,
     /// 5. IPVS services with their destination adds and edits.
     Services,
-    /// 6. Sync daemons set or stopped.
+    /// 6. Sync daemons set or stopped, routes announced.
     SyncDaemons,
     /// 7. Destination removals.
     RemoveDests,
@@ -60,7 +64,8 @@ pub fn phase(c: &Change) -> Phase {
         Change::SetRoute { .. } => Phase::SetRoutes,
         Change::AddService { .. } | Change::EditService { .. } => Phase::Services,
         Change::AddDest { .. } | Change::EditDest { .. } => Phase::Services,
-        Change::SetSyncDaemon { .. } | Change::StopSyncDaemon { .. } => Phase::SyncDaemons,
+        Change::SetSyncDaemon { .. } | Change::StopSyncDaemon { .. } | Change::Announce { .. } => Phase::SyncDaemons,
+        Change::Withdraw { .. } => Phase::Withdraw,
         Change::DelDest { .. } => Phase::RemoveDests,
         Change::DelService { .. } => Phase::RemoveServices,
         Change::DelRoute { .. } => Phase::RemoveRoutes,

@@ -66,6 +66,7 @@ fn change_text(c: &Change) -> String {
         }
         Change::SetSyncDaemon { state, from, to } => format!("ipvs {state} sync daemon: {}", sync_diff(from, to)),
         Change::StopSyncDaemon { state, config } => format!("ipvs {}", ipvsadm_line(*state, config)),
+        Change::Announce { route } | Change::Withdraw { route } => format!("announced route {route}"),
     }
 }
 
@@ -244,6 +245,10 @@ fn note_text(n: &Note) -> String {
                 }
             };
             format!("ipvs sync daemon ({settings}): managed by VRRP instance {instance} ({now})")
+        }
+        Note::Announce { route, present } => {
+            let now = if *present { "announced here now" } else { "not announced here now" };
+            format!("announced route {route}: announced by `lbconverge run` while the service holds its quorum ({now})")
         }
         Note::Unmanaged { object } => format!("{object}: not owned by lbconverge"),
     }

@@ -127,6 +127,14 @@ fn fits(c: &Change, live: &NodeState, owned: &Ledger, after: &Ledger) -> Result<
             same(Some(from), live.sync_daemons.get(state), "the sync daemon it restarts")?;
             ours(owned.sync_daemons.contains(state), after.sync_daemons.contains(state))
         }
+        Change::Announce { route } => {
+            absent(live.announced.contains(route))?;
+            ours(false, after.announced.contains(route))
+        }
+        Change::Withdraw { route } => {
+            present(live.announced.contains(route))?;
+            deletable(owned.announced.contains(route), after.announced.contains(route))
+        }
         Change::StopSyncDaemon { state, config } => {
             same(Some(config), live.sync_daemons.get(state), "the sync daemon")?;
             deletable(owned.sync_daemons.contains(state), after.sync_daemons.contains(state))
@@ -184,6 +192,10 @@ fn ledger(out: &mut Vec<String>, p: &Plan, live: &NodeState) {
         let known = touched.contains(&name) || adopted.routes.contains_key(dest);
         claim(name.clone(), known && prior.as_ref() == live.routes.get(dest));
     }
+    for r in after.announced.iter().filter(|r| !owned.announced.contains(r)) {
+        let name = format!("announced route {r}");
+        claim(name.clone(), touched.contains(&name) || adopted.announced.contains(r));
+    }
     for state in after.sync_daemons.iter().filter(|s| !owned.sync_daemons.contains(s)) {
         let name = format!("sync daemon {state}");
         claim(name.clone(), touched.contains(&name) || adopted.sync_daemons.contains(state));
@@ -212,6 +224,7 @@ pub(crate) fn touched(changes: &[Change]) -> BTreeSet<String> {
                 Some(format!("ipvs service {}", service.key))
             }
             Change::SetSyncDaemon { state, .. } => Some(format!("sync daemon {state}")),
+            Change::Announce { route } => Some(format!("announced route {route}")),
             _ => None,
         })
         .collect()

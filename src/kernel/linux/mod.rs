@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 use super::{Addrs, Ipvs, IpvsOp, KResult, LedgerStore, Routes, SyncDaemons, Sysctls};
 use crate::model::Ledger;
+use crate::model::announce::Announced;
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
 use crate::model::net::{Address, Link, Route};
 use crate::model::sync::{SyncConfig, SyncState};
@@ -152,6 +153,15 @@ impl Routes for LinuxKernel {
     }
     fn del_route(&mut self, r: &Route) -> KResult<()> {
         self.counted(|n| n.del_route(r))
+    }
+    fn announced(&mut self) -> KResult<Vec<Announced>> {
+        self.rtnl()?.announced()
+    }
+    fn announce(&mut self, r: &Announced) -> KResult<()> {
+        self.counted(|n| n.announce(r))
+    }
+    fn withdraw(&mut self, r: &Announced) -> KResult<()> {
+        self.counted(|n| n.withdraw(r))
     }
 }
 

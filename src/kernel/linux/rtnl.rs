@@ -1,5 +1,5 @@
-//! Links, addresses and default routes over rtnetlink, like `ip link` / `ip addr` /
-//! `ip route`. Messages come from netlink-packet-route; the socket is our synchronous one.
+//! Links, addresses, default routes and announced VIP routes over rtnetlink, like
+//! `ip link` / `ip addr` / `ip route`. Messages come from netlink-packet-route; the socket is our synchronous one.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -17,6 +17,7 @@ use netlink_packet_route::route::{
 use super::modules;
 use super::nl::{self, NlSocket, Request};
 use crate::kernel::{Addrs, KResult, KernelError, Routes};
+use crate::model::announce::{self, Announced};
 use crate::model::net::{Address, Link, Route};
 
 const RTM_NEWLINK: u16 = 16;
@@ -206,9 +207,67 @@ impl Routes for Rtnl {
         let req = Request { kind: RTM_DELROUTE, flags: 0, payload: emit(&msg) };
         self.sock.request(req).map_err(|e| KernelError::io("delete route", r.to_string(), e))
     }
+
+    fn announced(&mut self) -> KResult<Vec<Announced>> {
+        let mut out = Vec::new();
+        for m in self.dump(RTM_GETROUTE, emit(&RouteMessage::default()), "routes")? {
+            let msg =
+                RouteMessage::parse(&m.payload[..]).map_err(|e| KernelError::io("parse", "route", decode_err(e)))?;
+            out.extend(announced_route(&msg));
+        }
+        Ok(out)
+    }
+
+    fn announce(&mut self, r: &Announced) -> KResult<()> {
+        let msg = self.announced_msg(r, "announce route")?;
+        let req = Request { kind: RTM_NEWROUTE, flags: nl::F_CREATE | nl::F_REPLACE, payload: emit(&msg) };
+        self.sock.request(req).map_err(|e| KernelError::io("announce route", r.to_string(), e))
+    }
+
+    fn withdraw(&mut self, r: &Announced) -> KResult<()> {
+        let msg = self.announced_msg(r, "withdraw route")?;
+        let req = Request { kind: RTM_DELROUTE, flags: 0, payload: emit(&msg) };
+        self.sock.request(req).map_err(|e| KernelError::io("withdraw route", r.to_string(), e))
+    }
+}
+
+/// An announced route from a route dump: lbconverge's protocol, a host route, any table.
+fn announced_route(msg: &RouteMessage) -> Option<Announced> {
+    let h = &msg.header;
+    if u8::from(h.protocol) != announce::PROTOCOL {
+        return None;
+    }
+    let mut table = u32::from(h.table);
+    let mut destination = None;
+    for a in &msg.attributes {
+        match a {
+            RouteAttribute::Table(t) => table = *t,
+            RouteAttribute::Destination(d) => destination = route_ip(d),
+            _ => {}
+        }
+    }
+    let destination = IpNet::new(destination?, h.destination_prefix_length).ok()?;
+    Some(Announced { destination, table })
 }
 
 impl Rtnl {
+    /// `VIP dev lo table T proto 76`: the table in the attribute (tables above 255 need it).
+    fn announced_msg(&mut self, r: &Announced, op: &str) -> KResult<RouteMessage> {
+        let mut msg = RouteMessage::default();
+        let h = &mut msg.header;
+        h.address_family = family_of(&r.destination.addr());
+        h.destination_prefix_length = r.destination.prefix_len();
+        h.table = u8::try_from(r.table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
+        h.protocol = RouteProtocol::from(announce::PROTOCOL);
+        h.scope = RouteScope::Link;
+        h.kind = RouteType::Unicast;
+        msg.attributes.push(RouteAttribute::Destination(RouteAddress::from(r.destination.addr())));
+        msg.attributes.push(RouteAttribute::Table(r.table));
+        let lo = self.index_of("lo", op, &r.to_string())?;
+        msg.attributes.push(RouteAttribute::Oif(lo));
+        Ok(msg)
+    }
+
     fn route_msg(&mut self, r: &Route, op: &str) -> KResult<RouteMessage> {
         let mut msg = RouteMessage::default();
         let h = &mut msg.header;

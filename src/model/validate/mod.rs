@@ -111,6 +111,7 @@ pub fn validate(loaded: &Loaded, facts: &dyn Facts) -> Result<Validated, Problem
         services,
         director_sysctls,
         real_server_sysctls,
+        routing: routing(&mut cx, &root.key("routing"), m.routing.as_ref()),
     };
     let mut problems = cx.problems;
     problems.sort_by(|a, b| (a.pos, &a.path, &a.message).cmp(&(b.pos, &b.path, &b.message)));
@@ -191,4 +192,22 @@ fn unknown_node_hint<T>(name: &str, nodes: &BTreeMap<String, T>) -> String {
         Some((_, k)) => format!("did you mean `{k}`?"),
         None => format!("nodes are: {}", nodes.keys().cloned().collect::<Vec<_>>().join(", ")),
     }
+}
+
+/// The routing table of announced routes: not one the kernel uses for its own routes.
+fn routing(cx: &mut Cx, at: &KeyPath, r: Option<&crate::manifest::types::Routing>) -> crate::model::cluster::Routing {
+    let default = crate::model::cluster::Routing::default();
+    let Some(r) = r else { return default };
+    let table = r.table.map_or(default.table, |t| u32::try_from(t).unwrap_or(default.table));
+    if let Some(name) = match table {
+        253 => Some("default"),
+        254 => Some("main"),
+        255 => Some("local"),
+        _ => None,
+    } {
+        let msg = format!("table {table} is the kernel's `{name}` table, whose routes this host forwards by");
+        cx.error(&at.key("table"), msg, Some("use a table of its own, such as 250 (the default)"));
+    }
+    let drain_time = dur(cx, &at.key("drain_time"), r.drain_time.as_ref(), default.drain_time);
+    crate::model::cluster::Routing { table, drain_time }
 }

@@ -68,7 +68,12 @@ fn service(
             None,
         );
     }
-    let (vrrp_instance, directors) = ownership(cx, path, s, &base, nodes, vrrp);
+    let announce_bgp = s.announce == Some(types::Announce::Bgp);
+    let (vrrp_instance, directors) = if announce_bgp {
+        bgp_ownership(cx, path, s, &base, nodes, vrrp)
+    } else {
+        ownership(cx, path, s, &base, nodes, vrrp)
+    };
     let forwarding = fwd(s.forwarding.or(d.forwarding).unwrap_or(types::Forwarding::Dr));
     let backends = backends(cx, path, s, m, &base, forwarding, nodes);
     let nat_gateway = nat_gateway(cx, path, s, &backends);
@@ -82,6 +87,7 @@ fn service(
         persistence,
         one_packet,
         vrrp_instance,
+        announce_bgp,
         directors,
         nat_gateway,
         backends,
@@ -95,6 +101,9 @@ fn service(
         quorum_down: checks::hook(cx, &path.key("quorum_down"), s.quorum_down.as_ref()),
     };
     mh_table(cx, path, &vs, d.mh_table_size.unwrap_or(MH_TABLE_DEFAULT));
+    if announce_bgp {
+        bgp_rules(cx, path, &vs);
+    }
     dr_subnets(cx, path, &vs, nodes);
     static_vips(cx, path, &vs, nodes);
     Some(vs)
@@ -285,6 +294,59 @@ fn ownership(
             );
             (None, Vec::new())
         }
+    }
+}
+
+/// `announce: bgp`: the listed directors hold the VIP all at once, so no VRRP instance may
+/// hold it too.
+fn bgp_ownership(
+    cx: &mut Cx,
+    path: &KeyPath,
+    s: &types::Service,
+    base: &Base,
+    nodes: &BTreeMap<String, Node>,
+    vrrp: &BTreeMap<String, VrrpInstance>,
+) -> (Option<String>, Vec<String>) {
+    for i in vrrp.values().filter(|i| base.vips.iter().any(|v| i.vips.iter().any(|iv| iv.addr() == *v))) {
+        let msg = format!("VRRP instance `{}` holds this VIP, but `announce: bgp` has every director hold it", i.name);
+        cx.error(&path.key("announce"), msg, Some("remove the VIP from the instance, or announce the service by VRRP"));
+    }
+    if base.key.vip_port().is_none() {
+        let msg = "a firewall-mark service has no one VIP to announce";
+        cx.error(&path.key("announce"), msg, Some("announce a service with `vip` and `port`"));
+    }
+    match s.directors.as_ref() {
+        Some(list) if !list.is_empty() => (None, directors(cx, &path.key("directors"), list, nodes)),
+        _ => {
+            let msg = "`announce: bgp` needs the directors that hold the VIP and announce it";
+            cx.error(&path.key("directors"), msg, Some("list them: `directors: [lvs01, lvs02]`"));
+            (None, Vec::new())
+        }
+    }
+}
+
+/// ECMP spreads one client's packets over the directors by a hash only the router knows,
+/// and a router change moves flows between them: every director must send a flow to the
+/// same backend, which only the hashing schedulers do; persistence templates live on one
+/// director.
+fn bgp_rules(cx: &mut Cx, path: &KeyPath, vs: &VirtualService) {
+    if !matches!(vs.scheduler.as_str(), "mh" | "sh") {
+        let msg = format!(
+            "scheduler `{}` lets each director pick another backend for the same flow, and ECMP moves flows between directors",
+            vs.scheduler
+        );
+        cx.error(
+            &path.key("scheduler"),
+            msg,
+            Some("use `mh` (Maglev hashing) or `sh` with `announce: bgp`: every director then picks the same backend"),
+        );
+    }
+    if vs.persistence.is_some() {
+        cx.warn(
+            &path.key("persistence"),
+            "persistence is kept per director; with `announce: bgp` a client whose flows reach another director may land on another backend",
+            Some("rely on the hashing scheduler for stickiness (`mh` hashes the source address)"),
+        );
     }
 }
 
