@@ -4,7 +4,8 @@
 # directors as next hops; every request is answered. d1 loses its real servers (quorum
 # lost): the route narrows to d2 and requests are still answered; they come back: both
 # again. d2's lbconverge stops: it withdraws first, the route narrows to d1, requests are
-# still answered.
+# still answered. d2 comes back, then dies without a word (link down): the router drops it
+# after the BGP hold time, and requests are still answered.
 . tests/vm/lib.sh
 modprobe ip_vs
 modprobe ip_vs_mh
@@ -88,6 +89,16 @@ answered 10
 wait $d2_pid
 check "d2 withdrew before it stopped" grep -q "routes withdrawn; waiting for the routers" /tmp/d2.log
 check "d2 left no announced route" test -z "$(ip -n d2 route show table 250 proto 76)"
+
+# d2 starts again and rejoins; then it dies (its link goes down, nothing is withdrawn):
+# the router drops it when the BGP hold time (9 s) runs out.
+ip netns exec d2 lbconverge --state-dir /var/lib/lbc-d2 run $M --node d2 --control /run/lbc-d2.sock > /tmp/d2b.log 2>&1 &
+d2_pid=$!
+route_becomes "d2 restarted: both directors again" "$both" 60
+ip -n d2 link set eth0 down
+kill -9 $d2_pid
+route_becomes "d2 dead: the route narrows to d1 within the hold time" "via 10.7.0.3 " 20
+answered 10
 grep -h "route\|quorum" /tmp/d1.log /tmp/d2.log | tail -8
 for n in router d1 d2; do kill "$(cat /tmp/bird/$n.pid)"; done
 finish
