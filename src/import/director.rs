@@ -50,6 +50,9 @@ pub fn read(file: &str, items: &[Item], notes: &mut Notes) -> Director {
     for it in items {
         top(&mut d, it, &g, &weights, &cascade, notes);
     }
+    if let Some((name, _, at)) = g.sync.as_ref().filter(|(n, ..)| !d.instances.iter().any(|i| i.name == *n)) {
+        notes.note(at, format!("`lvs_sync_daemon` names vrrp_instance `{name}`, which this file lacks; not imported"));
+    }
     d
 }
 

@@ -205,7 +205,7 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         track_interfaces: weights(&i.track_interfaces),
         garp_repeat: i.garp_repeat,
         notify: i.notify.clone(),
-        connection_sync: None,
+        connection_sync: i.connection_sync.clone(),
     }
 }
 

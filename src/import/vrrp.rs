@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::conf::{Item, Loc};
 use super::value::{self, Notes};
-use crate::manifest::types::{Duration, TrackScript};
+use crate::manifest::types::{ConnectionSync, Duration, TrackScript};
 
 /// One director's `vrrp_instance`, as its file says it.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +46,8 @@ pub struct Instance {
     pub garp_repeat: Option<u32>,
     /// `notify` command.
     pub notify: Option<Vec<String>>,
+    /// The global `lvs_sync_daemon`, when it names this instance.
+    pub connection_sync: Option<ConnectionSync>,
 }
 
 /// The global settings that matter to the import.
@@ -57,6 +59,8 @@ pub struct Globals {
     pub version: Option<u32>,
     /// `script_user`.
     pub script_user: Option<String>,
+    /// `lvs_sync_daemon IF INSTANCE ...`: the instance's name and its settings.
+    pub sync: Option<(String, ConnectionSync, Loc)>,
 }
 
 /// `global_defs { }`.
@@ -67,9 +71,51 @@ pub fn globals(item: &Item, g: &mut Globals, notes: &mut Notes) {
             "vrrp_version" => g.version = value::number(it, notes),
             "script_user" => g.script_user = it.arg().map(str::to_string),
             "enable_script_security" => {}
+            "lvs_sync_daemon" => g.sync = lvs_sync_daemon(it, notes),
             _ => notes.unsupported(it, "a keepalived process setting; the manifest has no field for it"),
         }
     }
+}
+
+/// `lvs_sync_daemon IF INSTANCE [SYNCID] [id N] [maxlen N] [port N] [ttl N] [group IP]`
+/// (the bare third word is the older spelling of `id`). Without an id keepalived uses the
+/// instance's VRID, as the manifest does, so none is written.
+fn lvs_sync_daemon(it: &Item, notes: &mut Notes) -> Option<(String, ConnectionSync, Loc)> {
+    let [interface, instance, rest @ ..] = it.args.as_slice() else {
+        notes.note(&it.at, "`lvs_sync_daemon` needs an interface and a VRRP instance; not imported".into());
+        return None;
+    };
+    let mut c = ConnectionSync {
+        interface: Some(interface.clone()),
+        sync_id: None,
+        max_packet_length: None,
+        group: None,
+        port: None,
+        ttl: None,
+    };
+    let mut words = rest.iter().peekable();
+    if let Some(id) = words.next_if(|w| w.parse::<u32>().is_ok()) {
+        c.sync_id = id.parse().ok();
+    }
+    while let Some(key) = words.next() {
+        let value = words.next().map(String::as_str).unwrap_or_default();
+        let number = || value.parse::<u32>().ok();
+        let ok = match key.as_str() {
+            "id" => number().map(|v| c.sync_id = Some(v)),
+            "maxlen" => number().map(|v| c.max_packet_length = Some(v)),
+            "port" => number().map(|v| c.port = Some(v)),
+            "ttl" => number().map(|v| c.ttl = Some(v)),
+            "group" => {
+                c.group = Some(value.to_string());
+                Some(())
+            }
+            _ => None,
+        };
+        if ok.is_none() {
+            notes.note(&it.at, format!("`lvs_sync_daemon`: `{key} {value}` not understood; left out"));
+        }
+    }
+    Some((instance.clone(), c, it.at.clone()))
 }
 
 /// `vrrp_script NAME { }` (its `weight` is read by [`script_weight`]).
@@ -108,6 +154,7 @@ pub fn instance(
     notes: &mut Notes,
 ) -> Option<Instance> {
     let name = value::name(item, notes)?;
+    let connection_sync = g.sync.as_ref().filter(|(n, ..)| *n == name).map(|(_, c, _)| c.clone());
     let mut i = Instance {
         name,
         at: item.at.clone(),
@@ -127,12 +174,16 @@ pub fn instance(
         track_interfaces: BTreeMap::new(),
         garp_repeat: None,
         notify: None,
+        connection_sync,
     };
     for it in item.children() {
         setting(&mut i, it, script_weights, notes);
     }
     if i.vip_interface == i.interface {
         i.vip_interface = None;
+    }
+    if let Some(c) = i.connection_sync.as_mut().filter(|c| c.interface == i.interface) {
+        c.interface = None;
     }
     if i.vrid.is_none() {
         notes.note(&item.at, format!("vrrp_instance `{}` has no `virtual_router_id`; not imported", i.name));
@@ -199,4 +250,42 @@ fn tracked(item: &Item, default: impl Fn(&str) -> i32) -> BTreeMap<String, i32> 
         _ => default(&it.keyword),
     };
     item.children().iter().map(|it| (it.keyword.clone(), weight(it))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(args: &[&str]) -> Item {
+        Item {
+            keyword: "lvs_sync_daemon".into(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            block: None,
+            at: Loc { file: "k.conf".into(), line: 3, column: 5 },
+        }
+    }
+
+    #[test]
+    fn lvs_sync_daemon_reads_the_old_bare_id_the_keywords_and_reports_the_rest() {
+        let mut notes = Notes::default();
+        let (inst, c, _) =
+            lvs_sync_daemon(&item(&["eth1", "VI_1", "7", "ttl", "2", "group", "239.0.0.9"]), &mut notes).expect("read");
+        assert_eq!(inst, "VI_1");
+        assert_eq!(
+            (c.interface.as_deref(), c.sync_id, c.ttl, c.group.as_deref()),
+            (Some("eth1"), Some(7), Some(2), Some("239.0.0.9"))
+        );
+        assert!(notes.warnings.is_empty());
+        let (_, c, _) = lvs_sync_daemon(&item(&["eth1", "VI_1", "port", "x", "weird", "1"]), &mut notes).expect("read");
+        assert_eq!((c.sync_id, c.port), (None, None), "no id: the VRID, as in keepalived");
+        let said: Vec<String> = notes.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            said,
+            [
+                "k.conf:3: warning: `lvs_sync_daemon`: `port x` not understood; left out",
+                "k.conf:3: warning: `lvs_sync_daemon`: `weird 1` not understood; left out"
+            ]
+        );
+        assert!(lvs_sync_daemon(&item(&["eth1"]), &mut notes).is_none());
+    }
 }

@@ -602,7 +602,7 @@ pub struct VrrpInstance {
 }
 
 /// The kernel's IPVS sync daemon, run as master on the VRRP master and as backup elsewhere.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionSync {
     /// Interface the sync messages use (default: each member's advert interface).
