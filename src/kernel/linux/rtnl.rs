@@ -185,49 +185,49 @@ impl Addrs for Rtnl {
 impl Routes for Rtnl {
     fn routes(&mut self) -> KResult<Vec<Route>> {
         let links = self.link_table()?;
-        let mut out = Vec::new();
-        for m in self.dump(RTM_GETROUTE, emit(&RouteMessage::default()), "routes")? {
-            let msg =
-                RouteMessage::parse(&m.payload[..]).map_err(|e| KernelError::io("parse", "route", decode_err(e)))?;
-            if let Some(r) = default_route(&msg, &links) {
-                out.push(r);
-            }
-        }
-        Ok(out)
+        Ok(self.route_dump()?.iter().filter_map(|m| default_route(m, &links)).collect())
     }
 
     fn set_route(&mut self, r: &Route) -> KResult<()> {
         let msg = self.route_msg(r, "set route")?;
-        let req = Request { kind: RTM_NEWROUTE, flags: nl::F_CREATE | nl::F_REPLACE, payload: emit(&msg) };
-        self.sock.request(req).map_err(|e| KernelError::io("set route", r.to_string(), e))
+        self.route_write(RTM_NEWROUTE, &msg, "set route", r)
     }
 
     fn del_route(&mut self, r: &Route) -> KResult<()> {
         let msg = self.route_msg(r, "delete route")?;
-        let req = Request { kind: RTM_DELROUTE, flags: 0, payload: emit(&msg) };
-        self.sock.request(req).map_err(|e| KernelError::io("delete route", r.to_string(), e))
+        self.route_write(RTM_DELROUTE, &msg, "delete route", r)
     }
 
     fn announced(&mut self) -> KResult<Vec<Announced>> {
-        let mut out = Vec::new();
-        for m in self.dump(RTM_GETROUTE, emit(&RouteMessage::default()), "routes")? {
-            let msg =
-                RouteMessage::parse(&m.payload[..]).map_err(|e| KernelError::io("parse", "route", decode_err(e)))?;
-            out.extend(announced_route(&msg));
-        }
-        Ok(out)
+        Ok(self.route_dump()?.iter().filter_map(announced_route).collect())
     }
 
     fn announce(&mut self, r: &Announced) -> KResult<()> {
         let msg = self.announced_msg(r, "announce route")?;
-        let req = Request { kind: RTM_NEWROUTE, flags: nl::F_CREATE | nl::F_REPLACE, payload: emit(&msg) };
-        self.sock.request(req).map_err(|e| KernelError::io("announce route", r.to_string(), e))
+        self.route_write(RTM_NEWROUTE, &msg, "announce route", r)
     }
 
     fn withdraw(&mut self, r: &Announced) -> KResult<()> {
         let msg = self.announced_msg(r, "withdraw route")?;
-        let req = Request { kind: RTM_DELROUTE, flags: 0, payload: emit(&msg) };
-        self.sock.request(req).map_err(|e| KernelError::io("withdraw route", r.to_string(), e))
+        self.route_write(RTM_DELROUTE, &msg, "withdraw route", r)
+    }
+}
+
+impl Rtnl {
+    /// Every route of every table, like `ip route show table all`.
+    fn route_dump(&mut self) -> KResult<Vec<RouteMessage>> {
+        let parts = self.dump(RTM_GETROUTE, emit(&RouteMessage::default()), "routes")?;
+        parts
+            .iter()
+            .map(|m| RouteMessage::parse(&m.payload[..]).map_err(|e| KernelError::io("parse", "route", decode_err(e))))
+            .collect()
+    }
+
+    /// Sends one route change (`NEWROUTE` replaces, `DELROUTE` deletes).
+    fn route_write(&mut self, kind: u16, msg: &RouteMessage, op: &str, object: &dyn std::fmt::Display) -> KResult<()> {
+        let flags = if kind == RTM_NEWROUTE { nl::F_CREATE | nl::F_REPLACE } else { 0 };
+        let req = Request { kind, flags, payload: emit(msg) };
+        self.sock.request(req).map_err(|e| KernelError::io(op, object.to_string(), e))
     }
 }
 

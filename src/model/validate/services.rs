@@ -261,8 +261,7 @@ fn ownership(
     nodes: &BTreeMap<String, Node>,
     vrrp: &BTreeMap<String, VrrpInstance>,
 ) -> (Option<String>, Vec<String>) {
-    let owners: Vec<&VrrpInstance> =
-        vrrp.values().filter(|i| base.vips.iter().any(|v| i.vips.iter().any(|iv| iv.addr() == *v))).collect();
+    let owners = holders(base, vrrp);
     if owners.len() > 1 {
         let names: Vec<&str> = owners.iter().map(|i| i.name.as_str()).collect();
         cx.error(
@@ -297,6 +296,11 @@ fn ownership(
     }
 }
 
+/// The VRRP instances that hold one of the service's VIPs.
+fn holders<'a>(base: &Base, vrrp: &'a BTreeMap<String, VrrpInstance>) -> Vec<&'a VrrpInstance> {
+    vrrp.values().filter(|i| base.vips.iter().any(|v| i.vips.iter().any(|iv| iv.addr() == *v))).collect()
+}
+
 /// `announce: bgp`: the listed directors hold the VIP all at once, so no VRRP instance may
 /// hold it too.
 fn bgp_ownership(
@@ -307,7 +311,7 @@ fn bgp_ownership(
     nodes: &BTreeMap<String, Node>,
     vrrp: &BTreeMap<String, VrrpInstance>,
 ) -> (Option<String>, Vec<String>) {
-    for i in vrrp.values().filter(|i| base.vips.iter().any(|v| i.vips.iter().any(|iv| iv.addr() == *v))) {
+    for i in holders(base, vrrp) {
         let msg = format!("VRRP instance `{}` holds this VIP, but `announce: bgp` has every director hold it", i.name);
         cx.error(&path.key("announce"), msg, Some("remove the VIP from the instance, or announce the service by VRRP"));
     }
