@@ -397,6 +397,7 @@ mod tests {
         };
         let s = Status {
             node: "lb1".into(),
+            announced: Vec::new(),
             manifest: super::super::status::Applied {
                 path: "m.yaml".into(),
                 sha256: "sha256:ab".into(),
@@ -534,6 +535,7 @@ mod tests {
     fn bare(node: &str) -> Status {
         Status {
             node: node.into(),
+            announced: Vec::new(),
             manifest: super::super::status::Applied::default(),
             vrrp: Vec::new(),
             services: Vec::new(),

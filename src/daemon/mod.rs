@@ -138,8 +138,9 @@ struct Record {
     drift_repaired: u64,
     last_drift: Option<String>,
     last_rejected: Option<status::Rejected>,
-    /// The manifest changed since the last reconcile: its changes are not drift.
-    manifest_changed: bool,
+    /// The manifest or the checks asked for changes since the last reconcile: they are not
+    /// drift.
+    asked: bool,
     /// Backend -> times it turned up or down.
     transitions: BTreeMap<BackendId, u64>,
 }
@@ -213,7 +214,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             epoch,
             health_pending: false,
             ramp_due: None,
-            record: Record { applied, manifest_changed: true, ..Record::default() },
+            record: Record { applied, asked: true, ..Record::default() },
             drains,
         })
     }
@@ -320,7 +321,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             let _ = self.save_drains();
         }
         self.record.applied = applied(&self.opts.manifest, revision);
-        self.record.manifest_changed = true;
+        self.record.asked = true;
         self.board = board;
         self.refresh_drained(crate::utc::unix_now());
         self.engine.set(self.board.targets());
@@ -376,7 +377,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let at = crate::utc::unix_now();
         self.record.last_reconcile = Some(status::Reconciled { at, duration_ms, changes: changes.len(), error });
-        if !std::mem::take(&mut self.record.manifest_changed) && !changes.is_empty() {
+        if !std::mem::take(&mut self.record.asked) && !changes.is_empty() {
             self.record.drift_repaired += u64::try_from(changes.len()).unwrap_or(u64::MAX);
             self.record.last_drift = changes.last().cloned();
         }
@@ -490,6 +491,8 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             .iter()
             .all(|c| matches!(c, Change::AddDest { .. } | Change::EditDest { .. } | Change::DelDest { .. }))
         {
+            // The checks asked for more than destinations (an announced route): not drift.
+            self.record.asked = true;
             return self.reconcile().map(drop);
         }
         tracing::info!(subsystem = "health", "{}", p.summary_line());
@@ -537,6 +540,11 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             manifest: self.record.applied.clone(),
             vrrp,
             services,
+            announced: self
+                .live
+                .as_ref()
+                .map(|l| l.announced.iter().map(ToString::to_string).collect())
+                .unwrap_or_default(),
             last_reconcile: self.record.last_reconcile.clone(),
             drift_repaired: self.record.drift_repaired,
             last_drift: self.record.last_drift.clone(),

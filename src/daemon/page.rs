@@ -405,6 +405,7 @@ mod tests {
     fn sample() -> Status {
         Status {
             node: "lvs01".into(),
+            announced: Vec::new(),
             manifest: Applied {
                 path: "/etc/lbconverge/cluster.yaml".into(),
                 sha256: "sha256:4f0c5d1e".into(),

@@ -40,6 +40,10 @@ pub struct Status {
     pub vrrp: Vec<View>,
     /// Services this node carries.
     pub services: Vec<ServiceStatus>,
+    /// VIP routes announced for BGP, as the kernel held them at the last read
+    /// (`10.9.0.100/32 table 250`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub announced: Vec<String>,
     /// The last full reconcile pass.
     pub last_reconcile: Option<Reconciled>,
     /// Changes made by reconcile passes that no manifest change asked for.
@@ -354,6 +358,9 @@ pub fn text(s: &Status) -> String {
                 let _ = writeln!(out, "    check {}: {}", c.check, probes_text(c));
             }
         }
+    }
+    for r in &s.announced {
+        let _ = writeln!(out, "announced route {r}");
     }
     match &s.last_reconcile {
         Some(r) => {

@@ -69,6 +69,9 @@ route_becomes "the router reaches the VIP through both directors" "$both" 60
 ip -n router route show 10.9.0.100
 check "d1 announces the VIP in table 250" sh -c 'ip -n d1 route show table 250 | grep -q "10.9.0.100 dev lo proto 76"'
 answered 20
+lbc d1 status --control /run/lbc-d1.sock > /tmp/status
+check "status lists the announced route" grep -qx "announced route 10.9.0.100/32 table 250" /tmp/status
+check "announcing after the checks passed is not drift" grep -qx "drift repaired: 0" /tmp/status
 exit_is "plan on d1 while it runs: no changes" 0 lbc d1 plan $M --node d1 --detailed-exitcode
 check "plan notes the announced route" grep -q "announced route 10.9.0.100/32 table 250: .*(announced here now)" /tmp/exit_is.out
 
