@@ -38,11 +38,18 @@ pub const TARGETS: [(&str, Target); 6] = [
 /// Nodes of one manifest planned at most (each plan costs as much as the parse).
 const NODES_PLANNED: usize = 4;
 
-/// `manifest`: bytes -> `manifest::parse` -> `model::validate` (no host facts); problems are
+/// `manifest`: the fast YAML path, when it takes the text, reads the full parser's value;
+/// bytes -> `manifest::parse` -> `model::validate` (no host facts); problems are
 /// rendered as the CLI prints them. A valid manifest goes on: desired state and plan of its
 /// first nodes against an empty host, rendered as text, and the saved plan (JSON) must read
 /// back as the same plan.
 pub fn manifest(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Some(fast) = lbconverge::manifest::fast::parse(text)
+    {
+        let full = lbconverge::manifest::full_value(text).ok();
+        assert!(full == Some(fast), "the fast YAML path read another value than the full parser");
+    }
     let loaded = match lbconverge::manifest::parse("fuzz.yaml", PathBuf::from("fuzz-dir"), data) {
         Ok(l) => l,
         Err(problems) => return consume(problems.to_string()),

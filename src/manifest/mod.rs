@@ -6,6 +6,7 @@
 // per failed parse; boxing it would only add noise.
 #![allow(clippy::result_large_err)]
 
+pub mod fast;
 pub mod problem;
 pub mod revision;
 pub mod schema;
@@ -84,20 +85,18 @@ pub fn read(path: &Path) -> Result<Vec<u8>, Problems> {
 
 /// Parses manifest bytes; `file` names them in problems.
 ///
-/// The fast path parses once, straight into a JSON value (no spans), checks the shape and
-/// converts it to the typed manifest; line numbers are computed only when a problem needs
-/// them. Anything the fast path cannot take (a parse error, a non-string key) goes through
+/// The text becomes a JSON value through [`fast::parse`] when it is in that parser's subset,
+/// else through the full YAML parser; the value's shape is checked and it is converted to
+/// the typed manifest. Line numbers are computed only when a problem needs them. Anything
+/// the full parser cannot take into a value (a parse error, a non-string key) goes through
 /// the located tree, which gives the precise message.
 pub fn parse(file: &str, dir: PathBuf, bytes: &[u8]) -> Result<Loaded, Problems> {
     let one = |p: Problem| Problems(vec![p]);
     let text = utf8(file, bytes).map_err(one)?;
     precheck(file, text).map_err(one)?;
-    let value = match serde_saphyr::from_str_with_options::<serde_json::Value>(text, options()) {
+    let value = match fast::parse(text).map(Ok).unwrap_or_else(|| full_value(text)) {
         Ok(v) => v,
-        Err(_) => {
-            let tree = parse_tree(file, text).map_err(one)?;
-            yaml::to_json(&tree)
-        }
+        Err(_) => yaml::to_json(&parse_tree(file, text).map_err(one)?),
     };
     let loaded =
         |manifest| Loaded { file: file.to_string(), dir, manifest, text: text.to_string(), tree: OnceLock::new() };
@@ -113,6 +112,12 @@ pub fn parse(file: &str, dir: PathBuf, bytes: &[u8]) -> Result<Loaded, Problems>
             .map_err(|e| Problems(vec![saphyr_problem(file, &e)]))?,
     };
     Ok(draft)
+}
+
+/// The full YAML parser's reading of `text` as a JSON value (what [`fast::parse`] must
+/// agree with).
+pub fn full_value(text: &str) -> Result<serde_json::Value, serde_saphyr::Error> {
+    serde_saphyr::from_str_with_options::<serde_json::Value>(text, options())
 }
 
 /// Parser options: strict booleans (`no`/`on` stay strings), duplicate keys are errors,

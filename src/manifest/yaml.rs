@@ -135,8 +135,9 @@ impl<'de> Deserialize<'de> for KeyText {
 /// One step of a key path.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Step {
-    /// A mapping key.
-    Key(String),
+    /// A mapping key (shared: paths are extended once per checked value, and copying a
+    /// path copies only its steps' pointers).
+    Key(std::sync::Arc<str>),
     /// A sequence index.
     Index(usize),
 }
@@ -152,13 +153,15 @@ impl KeyPath {
     }
     /// This path extended by a key.
     pub fn key(&self, k: &str) -> Self {
-        let mut v = self.0.clone();
-        v.push(Step::Key(k.to_string()));
+        let mut v = Vec::with_capacity(self.0.len() + 1);
+        v.extend_from_slice(&self.0);
+        v.push(Step::Key(k.into()));
         KeyPath(v)
     }
     /// This path extended by an index.
     pub fn index(&self, i: usize) -> Self {
-        let mut v = self.0.clone();
+        let mut v = Vec::with_capacity(self.0.len() + 1);
+        v.extend_from_slice(&self.0);
         v.push(Step::Index(i));
         KeyPath(v)
     }
@@ -176,10 +179,10 @@ impl KeyPath {
             let (step, next) = match node {
                 Some(serde_json::Value::Array(items)) => match seg.parse::<usize>() {
                     Ok(i) => (Step::Index(i), items.get(i)),
-                    Err(_) => (Step::Key(seg), None),
+                    Err(_) => (Step::Key(seg.into()), None),
                 },
-                Some(serde_json::Value::Object(map)) => (Step::Key(seg.clone()), map.get(&seg)),
-                _ => (Step::Key(seg), None),
+                Some(serde_json::Value::Object(map)) => (Step::Key(seg.as_str().into()), map.get(&seg)),
+                _ => (Step::Key(seg.into()), None),
             };
             node = next;
             path.0.push(step);
@@ -232,7 +235,7 @@ pub fn is_hidden(c: char) -> bool {
 
 fn child<'a>(node: &'a Located, step: &Step) -> Option<&'a Located> {
     match (&node.node, step) {
-        (Node::Map(entries), Step::Key(k)) => entries.iter().find(|(ek, _)| ek == k).map(|(_, v)| v),
+        (Node::Map(entries), Step::Key(k)) => entries.iter().find(|(ek, _)| **ek == **k).map(|(_, v)| v),
         (Node::Seq(items), Step::Index(i)) => items.get(*i),
         _ => None,
     }

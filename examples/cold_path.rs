@@ -1,0 +1,42 @@
+//! Times the cold path of one manifest on this host, phase by phase (issue 12): the YAML
+//! read into a value by the fast path and by the full parser, the whole `manifest::parse`
+//! (YAML, schema check, typed manifest) and `model::validate`. Prints the minimum of RUNS
+//! runs (default 9) in milliseconds.
+//!
+//!   cargo run --release --example cold_path -- MANIFEST
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: bad input may stop it
+
+use std::time::Instant;
+
+use lbconverge::load::facts::{HostFacts, Recorded};
+use lbconverge::manifest;
+
+fn ms(f: impl FnOnce()) -> f64 {
+    let t = Instant::now();
+    f();
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let path = std::env::args().nth(1).expect("usage: cold_path MANIFEST");
+    let runs: usize = std::env::var("RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(9);
+    let bytes = std::fs::read(&path).unwrap();
+    let text = std::str::from_utf8(&bytes).unwrap();
+    let mut best = [f64::MAX; 4];
+    for _ in 0..runs {
+        let loaded = manifest::parse(&path, ".".into(), &bytes).unwrap();
+        let times = [
+            ms(|| drop(manifest::fast::parse(text).expect("the fast path does not take this manifest"))),
+            ms(|| drop(manifest::full_value(text).unwrap())),
+            ms(|| drop(manifest::parse(&path, ".".into(), &bytes).unwrap())),
+            ms(|| drop(lbconverge::model::validate(&loaded, &Recorded::new(&HostFacts)).unwrap())),
+        ];
+        for (b, t) in best.iter_mut().zip(times) {
+            *b = b.min(t);
+        }
+    }
+    println!(
+        "{path}: min of {runs} runs, ms: YAML fast path {:.1}, YAML full parser {:.1}, parse (YAML, schema, types) {:.1}, validate {:.1}",
+        best[0], best[1], best[2], best[3]
+    );
+}
