@@ -98,7 +98,7 @@ fn describe(loaded: &Loaded, root: &Value, schema: &Value, e: &jsonschema::Valid
                 .iter()
                 .map(|k| {
                     let hint = suggest(k, &allowed);
-                    at(path.key(k), format!("unknown key `{k}`"), Some(hint))
+                    at(path.name(k), format!("unknown key `{k}`"), Some(hint))
                 })
                 .collect()
         }

@@ -132,12 +132,70 @@ impl<'de> Deserialize<'de> for KeyText {
     }
 }
 
+/// A mapping key in a key path: the manifest's own key names are static text, names from
+/// the manifest are shared, so that extending a path (once per checked value) copies
+/// pointers, not text.
+#[derive(Clone)]
+pub enum Name {
+    /// A key of the manifest's schema: `services`, `port`.
+    Static(&'static str),
+    /// A name the manifest gives: a service, a node, a backend.
+    Shared(std::sync::Arc<str>),
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            Name::Static(s) => s,
+            Name::Shared(s) => s,
+        }
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Name {}
+
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Name {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (**self).cmp(&**other)
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl serde::Serialize for Name {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|s| Name::Shared(s.into()))
+    }
+}
+
 /// One step of a key path.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Step {
-    /// A mapping key (shared: paths are extended once per checked value, and copying a
-    /// path copies only its steps' pointers).
-    Key(std::sync::Arc<str>),
+    /// A mapping key.
+    Key(Name),
     /// A sequence index.
     Index(usize),
 }
@@ -151,19 +209,23 @@ impl KeyPath {
     pub fn root() -> Self {
         KeyPath(Vec::new())
     }
-    /// This path extended by a key.
-    pub fn key(&self, k: &str) -> Self {
+    /// This path extended by a key of the schema (`port`).
+    pub fn key(&self, k: &'static str) -> Self {
+        self.then(Step::Key(Name::Static(k)))
+    }
+    /// This path extended by a name the manifest gives (a service's, a node's).
+    pub fn name(&self, k: &str) -> Self {
+        self.then(Step::Key(Name::Shared(k.into())))
+    }
+    fn then(&self, step: Step) -> Self {
         let mut v = Vec::with_capacity(self.0.len() + 1);
         v.extend_from_slice(&self.0);
-        v.push(Step::Key(k.into()));
+        v.push(step);
         KeyPath(v)
     }
     /// This path extended by an index.
     pub fn index(&self, i: usize) -> Self {
-        let mut v = Vec::with_capacity(self.0.len() + 1);
-        v.extend_from_slice(&self.0);
-        v.push(Step::Index(i));
-        KeyPath(v)
+        self.then(Step::Index(i))
     }
     /// The path without its last step.
     pub fn parent(&self) -> Option<KeyPath> {
@@ -179,10 +241,10 @@ impl KeyPath {
             let (step, next) = match node {
                 Some(serde_json::Value::Array(items)) => match seg.parse::<usize>() {
                     Ok(i) => (Step::Index(i), items.get(i)),
-                    Err(_) => (Step::Key(seg.into()), None),
+                    Err(_) => (Step::Key(Name::Shared(seg.into())), None),
                 },
-                Some(serde_json::Value::Object(map)) => (Step::Key(seg.as_str().into()), map.get(&seg)),
-                _ => (Step::Key(seg.into()), None),
+                Some(serde_json::Value::Object(map)) => (Step::Key(Name::Shared(seg.as_str().into())), map.get(&seg)),
+                _ => (Step::Key(Name::Shared(seg.into())), None),
             };
             node = next;
             path.0.push(step);

@@ -60,7 +60,7 @@ fn address(out: &mut Vec<Finding>, n: &Node, live: &NodeState) {
     if !held && !n.addresses.is_empty() {
         let list: Vec<String> = n.addresses.iter().map(ToString::to_string).collect();
         out.push(finding(
-            KeyPath::root().key("nodes").key(&n.name).key("addresses"),
+            KeyPath::root().key("nodes").name(&n.name).key("addresses"),
             format!("this host holds none of node `{}`'s addresses ({})", n.name, list.join(", ")),
             "plan on that node's host, or preview it with --live SNAPSHOT",
         ));
@@ -69,16 +69,16 @@ fn address(out: &mut Vec<Finding>, n: &Node, live: &NodeState) {
 
 /// Every interface the node's configuration names.
 fn interfaces(out: &mut Vec<Finding>, c: &Cluster, n: &Node, live: &NodeState) {
-    let node_at = KeyPath::root().key("nodes").key(&n.name);
+    let node_at = KeyPath::root().key("nodes").name(&n.name);
     let mut named: Vec<(KeyPath, &str)> = vec![(node_at.key("interface"), &n.interface)];
     for inst in c.vrrp.values() {
         let Some(m) = inst.members.get(&n.name) else { continue };
-        let at = KeyPath::root().key("vrrp").key(&inst.name).key("members").key(&n.name);
+        let at = KeyPath::root().key("vrrp").name(&inst.name).key("members").name(&n.name);
         named.push((at.clone(), &m.interface));
         named.push((at.clone(), &m.vip_interface));
-        named.extend(m.track_interfaces.keys().map(|i| (at.key("track_interfaces").key(i), i.as_str())));
+        named.extend(m.track_interfaces.keys().map(|i| (at.key("track_interfaces").name(i), i.as_str())));
         if let Some(iface) = inst.connection_sync.as_ref().and_then(|c| c.interface.as_deref()) {
-            named.push((KeyPath::root().key("vrrp").key(&inst.name).key("connection_sync").key("interface"), iface));
+            named.push((KeyPath::root().key("vrrp").name(&inst.name).key("connection_sync").key("interface"), iface));
         }
     }
     let mut seen = Vec::new();
@@ -101,7 +101,7 @@ fn interfaces(out: &mut Vec<Finding>, c: &Cluster, n: &Node, live: &NodeState) {
 fn secrets(out: &mut Vec<Finding>, c: &Cluster, n: &Node, facts: &dyn Facts) {
     for inst in c.vrrp.values().filter(|i| i.members.contains_key(&n.name)) {
         let Some(Secret::Env(var)) = &inst.auth else { continue };
-        let at = KeyPath::root().key("vrrp").key(&inst.name).key("authentication").key("password_env");
+        let at = KeyPath::root().key("vrrp").name(&inst.name).key("authentication").key("password_env");
         match facts.env(var) {
             None => out.push(finding(
                 at,
@@ -123,18 +123,18 @@ fn commands(c: &Cluster, n: &Node) -> Vec<(KeyPath, Vec<String>, Option<String>)
     let mut out = Vec::new();
     for inst in c.vrrp.values() {
         let Some(m) = inst.members.get(&n.name) else { continue };
-        let at = KeyPath::root().key("vrrp").key(&inst.name);
+        let at = KeyPath::root().key("vrrp").name(&inst.name);
         if let Some(cmd) = &inst.notify {
             out.push((at.key("notify"), cmd.clone(), None));
         }
         for s in m.track_scripts.keys() {
             if let Some(t) = c.track_scripts.get(s) {
-                out.push((KeyPath::root().key("track_scripts").key(s).key("command"), t.command.clone(), None));
+                out.push((KeyPath::root().key("track_scripts").name(s).key("command"), t.command.clone(), None));
             }
         }
     }
     for vs in c.services.values().filter(|s| s.directors.contains(&n.name)) {
-        let at = KeyPath::root().key("services").key(&vs.name);
+        let at = KeyPath::root().key("services").name(&vs.name);
         let hooks = [("notify_up", &vs.notify_up), ("notify_down", &vs.notify_down)]
             .into_iter()
             .chain([("quorum_up", &vs.quorum_up), ("quorum_down", &vs.quorum_down)]);
@@ -142,7 +142,7 @@ fn commands(c: &Cluster, n: &Node) -> Vec<(KeyPath, Vec<String>, Option<String>)
         for be in &vs.backends {
             for ck in &be.checks {
                 if let CheckKind::Script { command, user, .. } = &ck.kind {
-                    out.push((at.key("backends").key(&be.name), command.clone(), Some(user.clone())));
+                    out.push((at.key("backends").name(&be.name), command.clone(), Some(user.clone())));
                 }
             }
         }

@@ -153,22 +153,32 @@ impl Cx<'_> {
 /// not be empty nor hold control or invisible characters (a name could forge a plan line).
 fn names(cx: &mut Cx, m: &crate::manifest::Manifest) {
     let root = KeyPath::root();
-    let mut all: Vec<(KeyPath, &String)> = Vec::new();
-    all.extend(m.cluster.iter().map(|c| (root.key("cluster"), c)));
-    all.extend(m.nodes.keys().map(|k| (root.key("nodes").key(k), k)));
-    all.extend(m.vrrp.keys().map(|k| (root.key("vrrp").key(k), k)));
-    all.extend(m.services.keys().map(|k| (root.key("services").key(k), k)));
-    all.extend(m.track_scripts.keys().map(|k| (root.key("track_scripts").key(k), k)));
-    for (path, name) in all {
-        if name.trim().is_empty() {
-            cx.error(&path, "a name may not be empty", None);
-        } else if name.chars().any(crate::manifest::yaml::is_hidden) {
-            cx.error(
-                &path,
-                format!("the name `{}` holds a control or invisible character", crate::manifest::yaml::shown(name)),
-                Some("names appear in plans and logs; use letters, digits, `-`, `_` and `.`"),
-            );
+    if let Some(c) = &m.cluster {
+        name(cx, c, || root.key("cluster"));
+    }
+    let sections: [(&'static str, Vec<&String>); 4] = [
+        ("nodes", m.nodes.keys().collect()),
+        ("vrrp", m.vrrp.keys().collect()),
+        ("services", m.services.keys().collect()),
+        ("track_scripts", m.track_scripts.keys().collect()),
+    ];
+    for (section, keys) in sections {
+        for k in keys {
+            name(cx, k, || root.key(section).name(k));
         }
+    }
+}
+
+/// One name's check; its path is built only for a problem.
+fn name(cx: &mut Cx, name: &str, path: impl FnOnce() -> KeyPath) {
+    if name.trim().is_empty() {
+        cx.error(&path(), "a name may not be empty", None);
+    } else if name.chars().any(crate::manifest::yaml::is_hidden) {
+        cx.error(
+            &path(),
+            format!("the name `{}` holds a control or invisible character", crate::manifest::yaml::shown(name)),
+            Some("names appear in plans and logs; use letters, digits, `-`, `_` and `.`"),
+        );
     }
 }
 

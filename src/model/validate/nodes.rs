@@ -13,7 +13,7 @@ use super::{Cx, parse};
 pub fn nodes(cx: &mut Cx, at: &KeyPath, nodes: &BTreeMap<String, types::Node>) -> BTreeMap<String, Node> {
     let mut out = BTreeMap::new();
     for (name, n) in nodes {
-        let path = at.key(name);
+        let path = at.name(name);
         if let Some(node) = node(cx, &path, name, n) {
             out.insert(name.clone(), node);
         }
@@ -66,7 +66,7 @@ fn own_addresses_unique(cx: &mut Cx, at: &KeyPath, nodes: &BTreeMap<String, Node
         for (i, a) in n.addresses.iter().enumerate() {
             if let Some(first) = owner.insert(a.addr(), name) {
                 let msg = format!("address {} is also node `{first}`'s address", a.addr());
-                cx.error(&at.key(name).key("addresses").index(i), msg, Some("every node needs its own address"));
+                cx.error(&at.name(name).key("addresses").index(i), msg, Some("every node needs its own address"));
             }
         }
     }
@@ -86,9 +86,9 @@ pub fn sysctl_map(cx: &mut Cx, at: &KeyPath, m: &BTreeMap<String, types::Scalar>
     for (k, v) in m {
         let value = v.render();
         match k.parse::<SysctlKey>() {
-            Err(e) => cx.error(&at.key(k), e, Some("write sysctl names as sysctl(8) does; an interface with dots is written with '/': net.ipv4.conf.eth0/100.arp_ignore")),
+            Err(e) => cx.error(&at.name(k), e, Some("write sysctl names as sysctl(8) does; an interface with dots is written with '/': net.ipv4.conf.eth0/100.arp_ignore")),
             Ok(_) if value.is_empty() || value.contains('\n') => {
-                cx.error(&at.key(k), "a sysctl value must be one non-empty line", None)
+                cx.error(&at.name(k), "a sysctl value must be one non-empty line", None)
             }
             Ok(key) => {
                 out.insert(key, value);

@@ -26,7 +26,7 @@ pub fn services(
     let mut out = BTreeMap::new();
     let mut keys: BTreeMap<ServiceKey, String> = BTreeMap::new();
     for (name, s) in &m.services {
-        let path = at.key(name);
+        let path = at.name(name);
         let Some(vs) = service(cx, &path, name, s, m, nodes, vrrp) else { continue };
         if let Some(first) = keys.insert(vs.key, name.clone()) {
             cx.error(
@@ -427,7 +427,7 @@ fn backends(
 ) -> Vec<Backend> {
     let mut out: Vec<Backend> = Vec::new();
     for (name, b) in &s.backends {
-        let at = path.key("backends").key(name);
+        let at = path.key("backends").name(name);
         let Some(be) = backend(cx, &at, name, b, s, m, base, forwarding, nodes) else { continue };
         if let Some(first) = out.iter().find(|o| o.address == be.address && o.port == be.port) {
             let msg = format!("backend `{name}` has the same address and port as `{}`", first.name);
@@ -641,7 +641,7 @@ fn dr_subnets(cx: &mut Cx, path: &KeyPath, vs: &VirtualService, nodes: &BTreeMap
             many => format!("directors {}", many.iter().map(|d| format!("`{d}`")).collect::<Vec<_>>().join(", ")),
         };
         let (at, what) = match off.as_slice() {
-            [b] => (path.key("backends").key(&b.name), format!("DR real server {} is", b.address)),
+            [b] => (path.key("backends").name(&b.name), format!("DR real server {} is", b.address)),
             many => {
                 let first: Vec<String> = many.iter().take(3).map(|b| b.address.to_string()).collect();
                 let more = if many.len() > 3 { ", ..." } else { "" };

@@ -20,7 +20,7 @@ pub fn track_scripts(
 ) -> BTreeMap<String, TrackScript> {
     let mut out = BTreeMap::new();
     for (name, t) in m {
-        let path = at.key(name);
+        let path = at.name(name);
         let interval = dur(cx, &path.key("interval"), t.interval.as_ref(), Duration::from_secs(2));
         let timeout = dur(cx, &path.key("timeout"), t.timeout.as_ref(), interval);
         super::checks::hook(cx, &path.key("command"), Some(&t.command));
@@ -46,7 +46,7 @@ pub fn instances(
 ) -> BTreeMap<String, VrrpInstance> {
     let mut out = BTreeMap::new();
     for (name, inst) in &m.vrrp {
-        let path = at.key(name);
+        let path = at.name(name);
         if let Some(v) = instance(cx, &path, name, inst, nodes, scripts) {
             out.insert(name.clone(), v);
         }
@@ -147,7 +147,7 @@ fn one_sync_per_director(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String,
                 "{noun} {who} already {verb} connections for instance `{f}`, and the kernel runs one sync daemon of each kind per host"
             );
             cx.error(
-                &at.key(name).key("connection_sync"),
+                &at.name(name).key("connection_sync"),
                 msg,
                 Some("keep `connection_sync` on one instance: its daemon carries the connections of every service"),
             );
@@ -180,13 +180,13 @@ fn idle_weights(cx: &mut Cx, path: &KeyPath, i: &types::VrrpInstance, members: &
                 "track_scripts" => mm.track_scripts.contains_key(object),
                 _ => mm.track_interfaces.contains_key(object),
             });
-            let at = if own { path.key("members").key(name) } else { path.clone() };
+            let at = if own { path.key("members").name(name) } else { path.clone() };
             let (when, side) = if w < 0 { ("failing", "above") } else { ("passing", "below") };
             let msg = format!(
                 "weight {w} never changes the election: {when}, `{object}` moves `{name}` from {p} to {moved}, still {side} the other members' highest priority {top}"
             );
             cx.warn(
-                &at.key(kind).key(object),
+                &at.key(kind).name(object),
                 msg,
                 Some("choose a weight that crosses the other members' priority, or 0 for FAULT"),
             );
@@ -208,12 +208,12 @@ fn tracked(
                 names if names.is_empty() => "define it under the top-level `track_scripts`".to_string(),
                 names => format!("define it under the top-level `track_scripts` (defined: {})", names.join(", ")),
             };
-            cx.error(&path.key("track_scripts").key(s), format!("unknown track script `{s}`"), Some(&hint));
+            cx.error(&path.key("track_scripts").name(s), format!("unknown track script `{s}`"), Some(&hint));
         }
     }
     for s in track_interfaces.keys() {
         if let Err(e) = parse::interface(s) {
-            cx.error(&path.key("track_interfaces").key(s), e, None);
+            cx.error(&path.key("track_interfaces").name(s), e, None);
         }
     }
 }
@@ -277,7 +277,7 @@ fn members(
 ) -> BTreeMap<String, Member> {
     let mut out = BTreeMap::new();
     for (name, m) in &i.members {
-        let at = path.key("members").key(name);
+        let at = path.key("members").name(name);
         let Some(node) = nodes.get(name) else {
             cx.error(&at, format!("unknown node `{name}`"), Some(&unknown_node_hint(name, nodes)));
             continue;
@@ -456,7 +456,7 @@ fn vrid_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInsta
                     "VRID {} is already used by instance `{first}` on {} of node `{node}`",
                     i.vrid, m.interface
                 );
-                cx.error(&at.key(name).key("vrid"), msg, Some("every instance on an interface needs its own VRID"));
+                cx.error(&at.name(name).key("vrid"), msg, Some("every instance on an interface needs its own VRID"));
             }
         }
     }
@@ -468,7 +468,7 @@ fn vips_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInsta
         for (n, v) in i.vips.iter().enumerate() {
             if let Some(first) = seen.insert(v.addr(), name.clone()).filter(|f| f != name) {
                 cx.error(
-                    &at.key(name).key("vips").index(n),
+                    &at.name(name).key("vips").index(n),
                     format!("VIP {} is also held by instance `{first}`", v.addr()),
                     None,
                 );
