@@ -64,8 +64,9 @@ pub fn manifest(data: &[u8]) {
     let cluster = &validated.cluster;
     for node in cluster.nodes.keys().take(NODES_PLANNED) {
         if let Some(desired) = model::desired(cluster, node, &Health::all_up()) {
-            let p = plan::plan(&desired, &NodeState::default());
+            let mut p = plan::plan(&desired, &NodeState::default());
             black_box(view::plan_text(&p, "fuzz", false));
+            p.seal();
             plan_reads_back(&p);
         }
     }

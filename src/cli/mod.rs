@@ -408,7 +408,10 @@ fn plan_cmd(a: &PlanArgs, state_dir: &std::path::Path) -> Result<Exit, CliError>
             manifest_and_kernel(&loader, &a.manifest, a.node.as_deref(), &mut k, state_dir)?
         }
     };
-    let p = plan_for(&a.manifest, &inputs, a.node.as_deref())?;
+    let mut p = plan_for(&a.manifest, &inputs, a.node.as_deref())?;
+    if a.out.is_some() || a.format == PlanFormat::Json {
+        p.seal();
+    }
     emit_plan(&p, &inputs.live.source, a)
 }
 

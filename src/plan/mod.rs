@@ -101,7 +101,6 @@ pub fn plan(desired: &Desired, live: &NodeState) -> Plan {
         digest: String::new(),
     };
     p.live_fingerprint = fingerprint(live, &p.sysctl_scope());
-    p.seal();
     p
 }
 
@@ -150,14 +149,13 @@ fn adopted(after: &Ledger, owned: &Ledger, changes: &[Change]) -> Ledger {
 }
 
 impl Plan {
-    /// Records the node's addresses, the manifest's revision and the drains planned for,
-    /// then the digest over all.
+    /// Records the node's addresses, the manifest's revision and the drains planned for.
+    /// The digest is left to [`Plan::seal`]: only a plan that is written out needs one.
     pub fn stamp(&mut self, node_addresses: Vec<ipnet::IpNet>, manifest: &Revision, drained: Vec<Drain>) {
         self.node_addresses = node_addresses;
         self.drained = drained;
         self.manifest_sha256.clone_from(&manifest.sha256);
         self.manifest_commit.clone_from(&manifest.git);
-        self.seal();
     }
 
     /// The manifest the plan was made from.
@@ -167,7 +165,8 @@ impl Plan {
 
     /// Sets the digest over the plan's content.
     pub fn seal(&mut self) {
-        self.digest = verify::digest(self);
+        self.digest.clear();
+        self.digest = verify::digest_of(self);
     }
 }
 
@@ -223,17 +222,16 @@ mod with_action {
 
     use super::{Action, Change};
 
+    /// A change with its action in front, written straight to the output.
+    #[derive(Serialize)]
+    struct Tagged<'a> {
+        action: Action,
+        #[serde(flatten)]
+        change: &'a Change,
+    }
+
     pub fn serialize<S: Serializer>(changes: &[Change], s: S) -> Result<S::Ok, S::Error> {
-        let mut out = Vec::with_capacity(changes.len());
-        for c in changes {
-            let mut map = serde_json::Map::new();
-            map.insert("action".into(), serde_json::to_value(c.action()).map_err(serde::ser::Error::custom)?);
-            if let Value::Object(fields) = serde_json::to_value(c).map_err(serde::ser::Error::custom)? {
-                map.extend(fields);
-            }
-            out.push(Value::Object(map));
-        }
-        out.serialize(s)
+        s.collect_seq(changes.iter().map(|change| Tagged { action: change.action(), change }))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Change>, D::Error> {

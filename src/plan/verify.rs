@@ -20,11 +20,34 @@ use crate::model::{Ledger, NodeState};
 
 /// The digest a plan file carries: SHA-256 of its JSON with the `digest` field empty.
 pub fn digest(p: &Plan) -> String {
+    if p.digest.is_empty() {
+        return digest_of(p);
+    }
     let mut blank = p.clone();
     blank.digest = String::new();
-    let json = serde_json::to_vec(&blank).unwrap_or_default();
-    let hex: String = Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect();
+    digest_of(&blank)
+}
+
+/// SHA-256 of `p`'s JSON as it is, written straight into the hash.
+pub fn digest_of(p: &Plan) -> String {
+    let mut hash = Hashing(Sha256::new());
+    // Writing into a hash cannot fail, and a plan always serializes.
+    let _ = serde_json::to_writer(&mut hash, p);
+    let hex: String = hash.0.finalize().iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
+}
+
+/// An `io::Write` that feeds a hash.
+struct Hashing(Sha256);
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Everything wrong with applying `p` to `live`; empty when it may be applied.
@@ -252,6 +275,7 @@ mod tests {
             &crate::manifest::revision::Revision::of(b"test"),
             Vec::new(),
         );
+        p.seal();
         (p, live)
     }
 
