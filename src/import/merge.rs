@@ -463,9 +463,9 @@ fn lift_checks(s: &mut Service) {
     }
 }
 
-fn one_or_many(mut list: Vec<HealthCheck>) -> (Option<HealthCheck>, Option<Vec<HealthCheck>>) {
+fn one_or_many(mut list: Vec<HealthCheck>) -> (Option<Box<HealthCheck>>, Option<Vec<HealthCheck>>) {
     match list.len() {
-        1 => (list.pop(), None),
+        1 => (list.pop().map(Box::new), None),
         _ => (None, Some(list)),
     }
 }

@@ -181,7 +181,7 @@ pub struct Defaults {
     pub persistence: Option<Persistence>,
     /// Default health check settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub health_check: Option<HealthCheck>,
+    pub health_check: Option<Box<HealthCheck>>,
     /// Default for `inhibit_on_failure` (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inhibit_on_failure: Option<bool>,
@@ -322,7 +322,7 @@ pub struct Service {
     pub nat_gateway: Option<String>,
     /// Health check settings for every backend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub health_check: Option<HealthCheck>,
+    pub health_check: Option<Box<HealthCheck>>,
     /// Several checks per backend, each over `health_check`; a backend is up only when all
     /// of them pass (keepalived's several checkers per real server).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -382,7 +382,7 @@ pub struct Backend {
     pub forwarding: Option<Forwarding>,
     /// Health check overrides for this backend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub health_check: Option<HealthCheck>,
+    pub health_check: Option<Box<HealthCheck>>,
     /// This backend's own list of checks, instead of the service's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_checks: Option<Vec<HealthCheck>>,

@@ -492,7 +492,7 @@ fn backend_checks(
     let present = m.defaults.health_check.is_some() || s.health_check.is_some() || b.health_check.is_some();
     let merged = [&m.defaults.health_check, &s.health_check, &b.health_check]
         .into_iter()
-        .fold(empty.clone(), |acc, h| checks::merge(&acc, h.as_ref().unwrap_or(&empty)));
+        .fold(empty.clone(), |acc, h| checks::merge(&acc, h.as_deref().unwrap_or(&empty)));
     let service_path = at.parent().and_then(|p| p.parent()).unwrap_or_default();
     let list = match (&b.health_checks, &s.health_checks) {
         (Some(l), _) => Some((l, at.key("health_checks"))),
