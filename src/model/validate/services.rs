@@ -488,8 +488,11 @@ fn backend_checks(
     b: &types::Backend,
     port: u16,
 ) -> Vec<Check> {
-    let empty = types::HealthCheck::default();
     let present = m.defaults.health_check.is_some() || s.health_check.is_some() || b.health_check.is_some();
+    if !present && b.health_checks.is_none() && s.health_checks.is_none() {
+        return Vec::new();
+    }
+    let empty = types::HealthCheck::default();
     let merged = [&m.defaults.health_check, &s.health_check, &b.health_check]
         .into_iter()
         .fold(empty.clone(), |acc, h| checks::merge(&acc, h.as_deref().unwrap_or(&empty)));
