@@ -179,7 +179,7 @@ impl<'a> Block<'a> {
             return None;
         }
         let text = rest.trim_start_matches(' ');
-        let (value, tail) = inline(text, depth, &mut self.nodes)?;
+        let (value, tail) = inline(text, depth, &mut self.nodes, false)?;
         if !is_blank(tail) {
             return None;
         }
@@ -228,9 +228,9 @@ fn split_key(text: &str) -> Split<'_> {
     }
 }
 
-/// A value on one line: a flow collection, a quoted or a plain scalar; returns it and what
-/// follows it.
-fn inline<'t>(text: &'t str, depth: usize, nodes: &mut usize) -> Option<(Value, &'t str)> {
+/// A value on one line, after a block key or `-` or inside a flow collection (`in_flow`):
+/// a flow collection, a quoted or a plain scalar; returns it and what follows it.
+fn inline<'t>(text: &'t str, depth: usize, nodes: &mut usize, in_flow: bool) -> Option<(Value, &'t str)> {
     *nodes += 1;
     if *nodes > MAX_NODES || depth > MAX_DEPTH {
         return None;
@@ -239,12 +239,16 @@ fn inline<'t>(text: &'t str, depth: usize, nodes: &mut usize) -> Option<(Value, 
         b'[' | b'{' => flow(text, depth + 1, nodes),
         b'\'' | b'"' => quoted(text).map(|(s, rest)| (Value::String(s), rest)),
         _ => {
-            let end = text.find(" #").unwrap_or(text.len());
+            // A plain scalar ends at a comment; in a flow collection also at an indicator,
+            // and one that would open a collection or a comment is left to the full parser.
+            let end = if in_flow { text.find([',', ']', '}', '[', '{', '#']) } else { text.find(" #") };
+            let end = end.unwrap_or(text.len());
             let scalar = text[..end].trim_end_matches(' ');
-            if scalar.contains(": ") || scalar.ends_with(':') {
+            let opens = in_flow && matches!(text[end..].chars().next(), Some('[' | '{' | '#'));
+            if opens || scalar.contains(": ") || scalar.ends_with(':') {
                 return None;
             }
-            Some((plain(scalar, false)?, &text[scalar.len()..]))
+            Some((plain(scalar, in_flow)?, &text[scalar.len()..]))
         }
     }
 }
@@ -267,13 +271,13 @@ fn flow<'t>(text: &'t str, depth: usize, nodes: &mut usize) -> Option<(Value, &'
         if is_map {
             let (key, after) = flow_key(rest)?;
             *nodes += 1;
-            let (value, after) = flow_node(after.trim_start_matches(' '), depth, nodes)?;
+            let (value, after) = inline(after.trim_start_matches(' '), depth, nodes, true)?;
             if map.insert(key, value).is_some() {
                 return None;
             }
             rest = after;
         } else {
-            let (value, after) = flow_node(rest, depth, nodes)?;
+            let (value, after) = inline(rest, depth, nodes, true)?;
             items.push(value);
             rest = after;
         }
@@ -304,27 +308,6 @@ fn flow_key(text: &str) -> Option<(String, &str)> {
     match plain(key, true)? {
         Value::String(k) => Some((k, after)),
         _ => None,
-    }
-}
-
-/// A node inside a flow collection; returns it and what follows it.
-fn flow_node<'t>(text: &'t str, depth: usize, nodes: &mut usize) -> Option<(Value, &'t str)> {
-    *nodes += 1;
-    if *nodes > MAX_NODES {
-        return None;
-    }
-    match text.as_bytes().first()? {
-        b'[' | b'{' => flow(text, depth + 1, nodes),
-        b'\'' | b'"' => quoted(text).map(|(s, rest)| (Value::String(s), rest)),
-        _ => {
-            let end = text.find([',', ']', '}', '[', '{', '#']).unwrap_or(text.len());
-            let scalar = text[..end].trim_end_matches(' ');
-            let stop = text[end..].chars().next();
-            if matches!(stop, Some('[' | '{' | '#')) || scalar.contains(": ") || scalar.ends_with(':') {
-                return None;
-            }
-            Some((plain(scalar, true)?, &text[scalar.len()..]))
-        }
     }
 }
 
@@ -398,9 +381,9 @@ fn plain(s: &str, in_flow: bool) -> Option<Value> {
 /// look numeric but are not (addresses, networks, durations); anything else is left to the
 /// full parser.
 fn numeric(s: &str) -> Option<Value> {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        if digits.len() > 1 && digits.starts_with('0') {
+    let unsigned = s.strip_prefix('-').unwrap_or(s);
+    if digits(unsigned) {
+        if unsigned.len() > 1 && unsigned.starts_with('0') {
             return None;
         }
         return s.parse::<i64>().ok().map(Value::from);
@@ -411,7 +394,6 @@ fn numeric(s: &str) -> Option<Value> {
 /// `10.0.0.1`, `10.0.0.0/8`, `1.0.0`: digits in three or more dotted parts, and a prefix.
 fn ipv4ish(s: &str) -> bool {
     let (addr, prefix) = s.split_once('/').unwrap_or((s, "1"));
-    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
     addr.split('.').count() >= 3 && addr.split('.').all(digits) && digits(prefix)
 }
 
@@ -421,13 +403,11 @@ fn ipv6ish(s: &str) -> bool {
     let (addr, prefix) = s.split_once('/').unwrap_or((s, "1"));
     addr.bytes().filter(|b| *b == b':').count() >= 2
         && addr.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
-        && !prefix.is_empty()
-        && prefix.bytes().all(|b| b.is_ascii_digit())
+        && digits(prefix)
 }
 
 /// `200-299`: two decimal numbers joined by a dash.
 fn range(s: &str) -> bool {
-    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
     s.split_once('-').is_some_and(|(a, b)| digits(a) && digits(b))
 }
 
@@ -438,6 +418,10 @@ fn duration(s: &str) -> bool {
         return false;
     }
     let (whole, frac) = number.split_once('.').unwrap_or((number, "0"));
-    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
     digits(whole) && digits(frac)
+}
+
+/// One or more decimal digits and nothing else.
+fn digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
