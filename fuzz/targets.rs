@@ -38,7 +38,8 @@ pub const TARGETS: [(&str, Target); 6] = [
 /// Nodes of one manifest planned at most (each plan costs as much as the parse).
 const NODES_PLANNED: usize = 4;
 
-/// `manifest`: the fast YAML path, when it takes the text, reads the full parser's value;
+/// `manifest`: the fast YAML path, when it takes the text, reads the full parser's value,
+/// and the typed fast path builds the full path's manifest (or reports the same problems);
 /// bytes -> `manifest::parse` -> `model::validate` (no host facts); problems are
 /// rendered as the CLI prints them. A valid manifest goes on: desired state and plan of its
 /// first nodes against an empty host, rendered as text, and the saved plan (JSON) must read
@@ -50,7 +51,15 @@ pub fn manifest(data: &[u8]) {
         let full = lbconverge::manifest::full_value(text).ok();
         assert!(full == Some(fast), "the fast YAML path read another value than the full parser");
     }
-    let loaded = match lbconverge::manifest::parse("fuzz.yaml", PathBuf::from("fuzz-dir"), data) {
+    let parsed = lbconverge::manifest::parse("fuzz.yaml", PathBuf::from("fuzz-dir"), data);
+    let full = lbconverge::manifest::parse_full_path("fuzz.yaml", PathBuf::from("fuzz-dir"), data);
+    let same = match (&parsed, &full) {
+        (Ok(a), Ok(b)) => serde_json::to_string(&a.manifest).ok() == serde_json::to_string(&b.manifest).ok(),
+        (Err(a), Err(b)) => a.to_string() == b.to_string(),
+        _ => false,
+    };
+    assert!(same, "the typed fast path and the full path read the manifest differently");
+    let loaded = match parsed {
         Ok(l) => l,
         Err(problems) => return consume(problems.to_string()),
     };

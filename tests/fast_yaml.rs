@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use lbconverge::manifest::{fast, full_value};
+use lbconverge::manifest::{self, fast, full_value, shape};
 use lbconverge::testkit::Rng;
 
 fn full(text: &str) -> Option<serde_json::Value> {
@@ -317,4 +317,170 @@ fn deep_and_large_documents_are_left_to_the_full_parser_near_its_budgets() {
         nested.push_str(&format!("{}b:\n", "  ".repeat(i)));
     }
     assert!(!agree(&nested, "70 nested mappings"));
+}
+
+/// The typed fast path (tree -> shape check -> typed manifest) and the full path (value ->
+/// JSON Schema -> typed manifest) must give the same manifest, or the same problems;
+/// returns whether the typed fast path took the text.
+fn same_outcome(text: &str, what: &str) -> bool {
+    let bytes = text.as_bytes();
+    let fast = manifest::parse("m.yaml", ".".into(), bytes);
+    let full = manifest::parse_full_path("m.yaml", ".".into(), bytes);
+    match (&fast, &full) {
+        (Ok(a), Ok(b)) => {
+            let (a, b) = (serde_json::to_string(&a.manifest).unwrap(), serde_json::to_string(&b.manifest).unwrap());
+            assert_eq!(a, b, "{what}: the two paths built different manifests from:\n{text}");
+        }
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{what}: different problems for:\n{text}"),
+        _ => panic!(
+            "{what}: one path accepts and the other refuses:\n{text}\nfast: {:?}\nfull: {:?}",
+            fast.is_ok(),
+            full.is_ok()
+        ),
+    }
+    fast::tree(text).is_some_and(|t| shape::fits(&t))
+}
+
+/// A value as block YAML (what people write), keys plain when they can be.
+fn block(v: &serde_json::Value, indent: usize, out: &mut String) {
+    use serde_json::Value;
+    let pad = " ".repeat(indent);
+    let nested =
+        |v: &Value| matches!(v, Value::Object(m) if !m.is_empty()) || matches!(v, Value::Array(a) if !a.is_empty());
+    let line = |head: String, v: &Value, out: &mut String| {
+        if nested(v) {
+            out.push_str(&format!("{pad}{head}\n"));
+            block(v, indent + 2, out);
+        } else {
+            out.push_str(&format!("{pad}{head} {}\n", serde_json::to_string(v).unwrap()));
+        }
+    };
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let plain = k.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+                    && k.starts_with(|c: char| c.is_ascii_alphabetic());
+                let key = if plain { k.clone() } else { serde_json::to_string(k).unwrap() };
+                line(format!("{key}:"), v, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| line("-".into(), v, out)),
+        scalar => out.push_str(&format!("{}\n", serde_json::to_string(scalar).unwrap())),
+    }
+}
+
+/// Changes one node of `v`: another value, a key removed, or a key added.
+fn mutate(v: &mut serde_json::Value, rng: &mut Rng) {
+    use serde_json::{Value, json};
+    let values = [
+        json!(0),
+        json!(1),
+        json!(-1),
+        json!(2),
+        json!(255),
+        json!(256),
+        json!(1024),
+        json!(65535),
+        json!(65536),
+        json!(4294967295u64),
+        json!(4294967296u64),
+        json!(""),
+        json!("x"),
+        json!("rr"),
+        json!("DR"),
+        json!("dr"),
+        json!("tcp"),
+        json!("5s"),
+        json!("10.0.0.1"),
+        json!(true),
+        json!(false),
+        json!(null),
+        json!([]),
+        json!({}),
+        json!(["a"]),
+        json!({"a": 1}),
+        json!([1]),
+    ];
+    let stop = rng.below(3) == 0;
+    match v {
+        Value::Object(m) if !m.is_empty() && !stop => {
+            let i = rng.below(m.len() as u64) as usize;
+            let key = m.keys().nth(i).unwrap().clone();
+            match rng.below(8) {
+                0 => drop(m.shift_remove(&key)),
+                1 => drop(m.insert(["bogus", "weigth", "port", "vip"][rng.below(4) as usize].into(), json!(1))),
+                _ => mutate(m.get_mut(&key).unwrap(), rng),
+            }
+        }
+        Value::Array(a) if !a.is_empty() && !stop => {
+            let i = rng.below(a.len() as u64) as usize;
+            mutate(&mut a[i], rng);
+        }
+        // Half the time a value of the same kind, which more often still fits.
+        _ => {
+            let same: Vec<&Value> =
+                values.iter().filter(|x| std::mem::discriminant(*x) == std::mem::discriminant(v)).collect();
+            *v = match rng.below(2) {
+                0 if !same.is_empty() => same[rng.below(same.len() as u64) as usize].clone(),
+                _ => values[rng.below(values.len() as u64) as usize].clone(),
+            };
+        }
+    }
+}
+
+#[test]
+fn the_typed_fast_path_builds_what_the_full_path_builds() {
+    let mut rng = Rng::new(7);
+    let (mut tried, mut quick, mut refused) = (0, 0, 0);
+    for (name, text) in corpus() {
+        let took = same_outcome(&text, &name);
+        quick += usize::from(took);
+        let Some(value) = fast::parse(&text) else { continue };
+        if !name.contains("examples") {
+            continue;
+        }
+        for _ in 0..150 {
+            let mut v = value.clone();
+            for _ in 0..=rng.below(2) {
+                // Below the top: a manifest stays a mapping.
+                let top = v.as_object_mut().unwrap();
+                let key = top.keys().nth(rng.below(top.len() as u64) as usize).unwrap().clone();
+                mutate(top.get_mut(&key).unwrap(), &mut rng);
+            }
+            let mut doc = String::new();
+            block(&v, 0, &mut doc);
+            tried += 1;
+            let took = same_outcome(&doc, &name);
+            quick += usize::from(took);
+            refused += usize::from(!took && fast::tree(&doc).is_some());
+        }
+    }
+    assert!(
+        quick > 600 && refused > 2000,
+        "{tried} mutations: {quick} took the typed fast path, {refused} did not fit"
+    );
+}
+
+#[test]
+fn the_shape_check_refuses_what_the_schema_refuses() {
+    let base = "version: 1\nnodes:\n  d1: {roles: [director], addresses: [10.0.0.2/24], interface: eth0}\nservices:\n  web:\n    vip: 10.0.0.10\n    port: 80\n    backends:\n      a: {address: 10.0.0.21}\n";
+    assert!(shape::fits(&fast::tree(base).unwrap()), "the base manifest must fit");
+    for (from, to) in [
+        ("port: 80", "port: 0"),
+        ("port: 80", "port: 65536"),
+        ("port: 80", "port: '80'"),
+        ("port: 80", "port: 80\n    weigth: 1"),
+        ("version: 1", "version: 2"),
+        ("version: 1\n", ""),
+        ("roles: [director]", "roles: []"),
+        ("roles: [director]", "roles: [Director]"),
+        ("{address: 10.0.0.21}", "{address: 10.0.0.21, weight: -1}"),
+        ("{address: 10.0.0.21}", "{address: [10.0.0.21]}"),
+        ("interface: eth0", "interface: null"),
+    ] {
+        let text = base.replacen(from, to, 1);
+        let tree = fast::tree(&text).unwrap();
+        assert!(!shape::fits(&tree), "`{to}` fits the shape check:\n{text}");
+        assert!(manifest::parse("m.yaml", ".".into(), text.as_bytes()).is_err(), "`{to}` was accepted");
+    }
 }

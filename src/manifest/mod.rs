@@ -10,6 +10,8 @@ pub mod fast;
 pub mod problem;
 pub mod revision;
 pub mod schema;
+pub mod shape;
+pub mod tree;
 pub mod types;
 pub mod yaml;
 
@@ -85,21 +87,37 @@ pub fn read(path: &Path) -> Result<Vec<u8>, Problems> {
 
 /// Parses manifest bytes; `file` names them in problems.
 ///
-/// The text becomes a JSON value through [`fast::parse`] when it is in that parser's subset,
-/// else through the full YAML parser; the value's shape is checked and it is converted to
-/// the typed manifest. Line numbers are computed only when a problem needs them. Anything
-/// the full parser cannot take into a value (a parse error, a non-string key) goes through
-/// the located tree, which gives the precise message.
+/// A manifest in [`fast`]'s subset that fits the schema ([`shape::fits`]) is deserialized
+/// straight from the fast path's tree. Anything else takes the full path, which finds and
+/// describes every problem: the text becomes a JSON value (through the fast path or the full
+/// YAML parser), its shape is checked against the schema and it is converted to the typed
+/// manifest. Line numbers are computed only when a problem needs them. Anything the full
+/// parser cannot take into a value (a parse error, a non-string key) goes through the
+/// located tree, which gives the precise message.
 pub fn parse(file: &str, dir: PathBuf, bytes: &[u8]) -> Result<Loaded, Problems> {
+    parse_with(file, dir, bytes, true)
+}
+
+/// [`parse`] without the typed fast path, for tests that compare the two.
+#[doc(hidden)]
+pub fn parse_full_path(file: &str, dir: PathBuf, bytes: &[u8]) -> Result<Loaded, Problems> {
+    parse_with(file, dir, bytes, false)
+}
+
+fn parse_with(file: &str, dir: PathBuf, bytes: &[u8], typed_fast_path: bool) -> Result<Loaded, Problems> {
     let one = |p: Problem| Problems(vec![p]);
     let text = utf8(file, bytes).map_err(one)?;
     precheck(file, text).map_err(one)?;
-    let value = match fast::parse(text).map(Ok).unwrap_or_else(|| full_value(text)) {
+    let loaded =
+        |manifest| Loaded { file: file.to_string(), dir, manifest, text: text.to_string(), tree: OnceLock::new() };
+    let tree = fast::tree(text);
+    if typed_fast_path && let Some(manifest) = tree.as_ref().and_then(fits_and_reads) {
+        return Ok(loaded(manifest));
+    }
+    let value = match tree.map(|t| Ok(t.into_json())).unwrap_or_else(|| full_value(text)) {
         Ok(v) => v,
         Err(_) => yaml::to_json(&parse_tree(file, text).map_err(one)?),
     };
-    let loaded =
-        |manifest| Loaded { file: file.to_string(), dir, manifest, text: text.to_string(), tree: OnceLock::new() };
     let mut draft = loaded(Manifest::empty());
     expect_mapping(&draft, &value).map_err(one)?;
     let shape = schema::check(&draft, &value);
@@ -112,6 +130,14 @@ pub fn parse(file: &str, dir: PathBuf, bytes: &[u8]) -> Result<Loaded, Problems>
             .map_err(|e| Problems(vec![saphyr_problem(file, &e)]))?,
     };
     Ok(draft)
+}
+
+/// The typed manifest of a tree that fits the schema; `None` sends it to the full path.
+fn fits_and_reads(tree: &tree::Tree<'_>) -> Option<Manifest> {
+    if !shape::fits(tree) {
+        return None;
+    }
+    tree::typed(tree).ok()
 }
 
 /// The full YAML parser's reading of `text` as a JSON value (what [`fast::parse`] must
