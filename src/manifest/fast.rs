@@ -409,6 +409,9 @@ fn ipv4ish(s: &str) -> bool {
 /// `2001:db8::1`, `::1/128`, `fe80::1`: hexadecimal groups and at least two colons, with
 /// a dotted tail and a prefix.
 fn ipv6ish(s: &str) -> bool {
+    if !has(s, b':') {
+        return false;
+    }
     let (addr, prefix) = s.split_once('/').unwrap_or((s, "1"));
     addr.bytes().filter(|b| *b == b':').count() >= 2
         && addr.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')

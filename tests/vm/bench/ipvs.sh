@@ -9,9 +9,23 @@ RUNS=${RUNS:-3}
 now() { echo "$EPOCHREALTIME"; }
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-# timed NAME CMD...: appends CMD's wall time in ms to /tmp/t.NAME; fails the run on error.
+# settle: waits (at most 60 s) until the CPUs were at most 10% busy for a second. Deleting a
+# namespace that holds 50,000 destinations leaves the kernel freeing them in the background,
+# and whatever ran next (either tool) was measured up to 2x slower than in the first run.
+settle() {
+    for _ in $(seq 60); do
+        read -r _ u n s i w q sq st _ < /proc/stat; busy=$((u + n + s + q + sq + st)); idle=$((i + w))
+        sleep 1
+        read -r _ u n s i w q sq st _ < /proc/stat
+        busy=$((u + n + s + q + sq + st - busy)); idle=$((i + w - idle))
+        [ $((busy * 10)) -le $((busy + idle)) ] && return 0
+    done
+}
+# timed NAME CMD...: appends CMD's wall time in ms to /tmp/t.NAME (after settle); fails the
+# run on error.
 timed() {
     name=$1; shift
+    settle
     t0=$(now); "$@" > /tmp/out.$name 2>&1; rc=$?; t1=$(now)
     [ $rc = 0 ] || { fail "$name exited $rc"; tail -5 /tmp/out.$name; }
     ms "$t0" "$t1" >> /tmp/t.$name; echo >> /tmp/t.$name
@@ -23,6 +37,7 @@ modprobe ip_vs
 modprobe ip_vs_wlc
 for run in $(seq "$RUNS"); do
     fresh r$run
+    settle
     t0=$(now); in_ns r$run ipvsadm -R < $B/big.rules; t1=$(now); ms "$t0" "$t1" >> /tmp/t.ipvsadm_restore; echo >> /tmp/t.ipvsadm_restore
     timed ipvsadm_save sh -c "ip netns exec r$run ipvsadm -S -n > /tmp/saved.$run"
     sd=/var/lib/s$run
