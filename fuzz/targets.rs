@@ -74,6 +74,7 @@ pub fn manifest(data: &[u8]) {
     for node in cluster.nodes.keys().take(NODES_PLANNED) {
         if let Some(desired) = model::desired(cluster, node, &Health::all_up()) {
             let mut p = plan::plan(&desired, &NodeState::default());
+            p.pin_live(&NodeState::default());
             black_box(view::plan_text(&p, "fuzz", false));
             p.seal();
             plan_reads_back(&p);

@@ -161,6 +161,7 @@ fn random_manifests_converge_from_random_hosts_without_touching_what_is_not_ours
             let first = plan::plan(&d, &kernel::snapshot(&mut k, &d.sysctl_scope()).unwrap());
             let mut stamped = first.clone();
             stamped.stamp(node.addresses.clone(), &lbconverge::manifest::revision::Revision::of(b"random"), Vec::new());
+            stamped.pin_live(&kernel::snapshot(&mut k, &stamped.sysctl_scope()).unwrap());
             stamped.seal();
             let why = plan::verify::verify(&stamped, &kernel::snapshot(&mut k, &stamped.sysctl_scope()).unwrap());
             assert!(why.is_empty(), "seed {seed} {name}: a fresh plan fails verify: {why:?}");

@@ -410,6 +410,7 @@ fn plan_cmd(a: &PlanArgs, state_dir: &std::path::Path) -> Result<Exit, CliError>
     };
     let mut p = plan_for(&a.manifest, &inputs, a.node.as_deref())?;
     if a.out.is_some() || a.format == PlanFormat::Json {
+        p.pin_live(&inputs.live.state);
         p.seal();
     }
     emit_plan(&p, &inputs.live.source, a)

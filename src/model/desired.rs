@@ -44,11 +44,15 @@ impl Health {
         Health::default()
     }
     fn is_up(&self, svc: &str, backend: &str) -> bool {
-        !self.down.contains(&(svc.to_string(), backend.to_string()))
+        // The sets are keyed by owned pairs; the common empty case skips building one.
+        self.down.is_empty() || !self.down.contains(&(svc.to_string(), backend.to_string()))
     }
     /// The weight of an up backend: 0 when drained, else the one a check set, else the
     /// manifest's.
     pub fn weight(&self, svc: &str, be: &Backend) -> u32 {
+        if self.drained.is_empty() && self.weights.is_empty() {
+            return be.weight;
+        }
         let id = (svc.to_string(), be.name.clone());
         if self.drained.contains(&id) {
             return 0;

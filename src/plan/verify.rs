@@ -275,6 +275,7 @@ mod tests {
             &crate::manifest::revision::Revision::of(b"test"),
             Vec::new(),
         );
+        p.pin_live(&live);
         p.seal();
         (p, live)
     }
