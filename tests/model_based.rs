@@ -161,9 +161,10 @@ fn random_manifests_converge_from_random_hosts_without_touching_what_is_not_ours
             let first = plan::plan(&d, &kernel::snapshot(&mut k, &d.sysctl_scope()).unwrap());
             let mut stamped = first.clone();
             stamped.stamp(node.addresses.clone(), &lbconverge::manifest::revision::Revision::of(b"random"), Vec::new());
-            stamped.pin_live(&kernel::snapshot(&mut k, &stamped.sysctl_scope()).unwrap());
+            let now = kernel::snapshot(&mut k, &stamped.sysctl_scope()).unwrap();
+            stamped.pin_live(&now);
             stamped.seal();
-            let why = plan::verify::verify(&stamped, &kernel::snapshot(&mut k, &stamped.sysctl_scope()).unwrap());
+            let why = plan::verify::verify(&stamped, &now);
             assert!(why.is_empty(), "seed {seed} {name}: a fresh plan fails verify: {why:?}");
             let before = foreign(&host, &first.ledger);
             apply::apply(&first, &mut k, &opts(), &mut Silent).unwrap_or_else(|e| panic!("seed {seed} {name}: {e}"));

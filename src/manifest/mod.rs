@@ -98,10 +98,26 @@ pub fn parse(file: &str, dir: PathBuf, bytes: &[u8]) -> Result<Loaded, Problems>
     parse_with(file, dir, bytes, true)
 }
 
-/// [`parse`] without the typed fast path, for tests that compare the two.
+/// [`parse`], and where the full path alone (without the typed fast path) disagrees with
+/// it on the same bytes, if it does: the two must build the same manifest or report the
+/// same problems (asserted by `tests/fast_yaml.rs` and the `manifest` fuzz target).
 #[doc(hidden)]
-pub fn parse_full_path(file: &str, dir: PathBuf, bytes: &[u8]) -> Result<Loaded, Problems> {
-    parse_with(file, dir, bytes, false)
+pub fn parse_and_compare(file: &str, dir: PathBuf, bytes: &[u8]) -> (Result<Loaded, Problems>, Option<String>) {
+    let fast = parse_with(file, dir.clone(), bytes, true);
+    let full = parse_with(file, dir, bytes, false);
+    let differ = match (&fast, &full) {
+        (Ok(a), Ok(b)) => {
+            let (a, b) = (serde_json::to_string(&a.manifest).ok(), serde_json::to_string(&b.manifest).ok());
+            (a != b).then(|| format!("the two paths built different manifests:\n{a:?}\n{b:?}"))
+        }
+        (Err(a), Err(b)) => {
+            let (a, b) = (a.to_string(), b.to_string());
+            (a != b).then(|| format!("the two paths found different problems:\n{a}\n{b}"))
+        }
+        (Ok(_), Err(p)) => Some(format!("the typed fast path accepts what the full path refuses:\n{p}")),
+        (Err(p), Ok(_)) => Some(format!("the typed fast path refuses what the full path accepts:\n{p}")),
+    };
+    (fast, differ)
 }
 
 fn parse_with(file: &str, dir: PathBuf, bytes: &[u8], typed_fast_path: bool) -> Result<Loaded, Problems> {
