@@ -3,6 +3,9 @@
 # a table gets a fresh network namespace: IPVS keeps deleted destinations in a per-namespace
 # trash list that slows later adds, which would favour whichever tool runs first.
 # "cold" = the manifest is parsed and checked; "warm" = it comes from lbconverge's cache.
+# With BASE=1 (tools/bench-ipvs with BASE=binary), a second lbconverge binary,
+# lbconverge-base, is measured in every run as well, alternating which goes first: two builds
+# compared in one VM boot, where the host's load moves both alike.
 . tests/vm/lib.sh
 B=/root/bench
 RUNS=${RUNS:-3}
@@ -32,7 +35,26 @@ timed() {
 }
 fresh() { ip netns add "$1"; ip -n "$1" link set lo up; ip -n "$1" link add eth0 type dummy; ip -n "$1" addr add 10.0.200.2/8 dev eth0; ip -n "$1" link set eth0 up; }
 in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
-lbc_in() { ns=$1; sd=$2; shift 2; ip netns exec "$ns" lbconverge --state-dir "$sd" "$@"; }
+lbc_in() { ns=$1; sd=$2; shift 2; ip netns exec "$ns" "$LBC_BIN" --state-dir "$sd" "$@"; }
+# lbc_cycle TAG BINARY RUN: apply cold, plan warm and cold, one weight, apply warm; the
+# measurements are named with TAG first.
+lbc_cycle() {
+    tag=$1; LBC_BIN=$2; run=$3
+    sd=/var/lib/$tag$run
+    fresh ${tag}a$run
+    timed ${tag}apply_cold lbc_in ${tag}a$run $sd apply $B/big.yaml --auto-approve --quiet
+    timed ${tag}plan_warm lbc_in ${tag}a$run $sd plan $B/big.yaml --detailed-exitcode
+    rm -rf $sd/cache
+    timed ${tag}plan_cold lbc_in ${tag}a$run $sd plan $B/big.yaml --detailed-exitcode
+    timed ${tag}one_weight lbc_in ${tag}a$run $sd apply $B/big-one-weight.yaml --auto-approve --quiet
+    grep "Apply complete" /tmp/out.${tag}one_weight
+    in_ns ${tag}a$run ipvsadm -S -n | sort > /tmp/${tag}ours.$run
+    fresh ${tag}w$run
+    timed ${tag}apply_warm lbc_in ${tag}w$run $sd apply $B/big.yaml --auto-approve --quiet
+    ip netns del ${tag}a$run; ip netns del ${tag}w$run
+}
+tags=""
+[ "${BASE:-}" = 1 ] && tags="base_"
 modprobe ip_vs
 modprobe ip_vs_wlc
 for run in $(seq "$RUNS"); do
@@ -40,18 +62,10 @@ for run in $(seq "$RUNS"); do
     settle
     t0=$(now); in_ns r$run ipvsadm -R < $B/big.rules; t1=$(now); ms "$t0" "$t1" >> /tmp/t.ipvsadm_restore; echo >> /tmp/t.ipvsadm_restore
     timed ipvsadm_save sh -c "ip netns exec r$run ipvsadm -S -n > /tmp/saved.$run"
-    sd=/var/lib/s$run
-    fresh a$run
-    timed apply_cold lbc_in a$run $sd apply $B/big.yaml --auto-approve --quiet
-    timed plan_warm lbc_in a$run $sd plan $B/big.yaml --detailed-exitcode
-    rm -rf $sd/cache
-    timed plan_cold lbc_in a$run $sd plan $B/big.yaml --detailed-exitcode
-    timed one_weight lbc_in a$run $sd apply $B/big-one-weight.yaml --auto-approve --quiet
-    grep "Apply complete" /tmp/out.one_weight
-    in_ns a$run ipvsadm -S -n | sort > /tmp/ours.$run
-    fresh w$run
-    timed apply_warm lbc_in w$run $sd apply $B/big.yaml --auto-approve --quiet
-    ip netns del r$run; ip netns del a$run; ip netns del w$run
+    ip netns del r$run
+    if [ -n "$tags" ] && [ $((run % 2)) = 0 ]; then lbc_cycle base_ lbconverge-base $run; fi
+    lbc_cycle "" lbconverge $run
+    if [ -n "$tags" ] && [ $((run % 2)) = 1 ]; then lbc_cycle base_ lbconverge-base $run; fi
 done
 sort /tmp/saved.1 > /tmp/theirs
 sed 's/-w 2$/-w 1/' /tmp/ours.1 | sort > /tmp/ours.norm
@@ -60,5 +74,9 @@ check "one changed weight is one netlink write" grep -q "Apply complete: 1 chang
 echo "services: $(grep -c '^-A' $B/big.rules)  destinations: $(grep -c '^-a' $B/big.rules)  runs: $RUNS"
 for m in ipvsadm_restore apply_cold apply_warm ipvsadm_save plan_cold plan_warm one_weight; do
     echo "$m-ms: median $(grep . /tmp/t.$m | median)  (all: $(grep . /tmp/t.$m | tr '\n' ' '))"
+done
+for m in apply_cold apply_warm plan_cold plan_warm one_weight; do
+    [ -n "$tags" ] || break
+    echo "base_$m-ms: median $(grep . /tmp/t.base_$m | median)  (all: $(grep . /tmp/t.base_$m | tr '\n' ' '))"
 done
 finish
