@@ -72,11 +72,10 @@ sed 's/-w 2$/-w 1/' /tmp/ours.1 | sort > /tmp/ours.norm
 same_file "lbconverge and ipvsadm -R wrote the same table (but the changed weight)" /tmp/theirs /tmp/ours.norm
 check "one changed weight is one netlink write" grep -q "Apply complete: 1 changes (1 netlink and 0 sysctl writes)" /tmp/out.one_weight
 echo "services: $(grep -c '^-A' $B/big.rules)  destinations: $(grep -c '^-a' $B/big.rules)  runs: $RUNS"
-for m in ipvsadm_restore apply_cold apply_warm ipvsadm_save plan_cold plan_warm one_weight; do
+ours="apply_cold apply_warm plan_cold plan_warm one_weight"
+base=""
+[ -z "$tags" ] || base=$(for m in $ours; do printf 'base_%s ' "$m"; done)
+for m in ipvsadm_restore apply_cold apply_warm ipvsadm_save plan_cold plan_warm one_weight $base; do
     echo "$m-ms: median $(grep . /tmp/t.$m | median)  (all: $(grep . /tmp/t.$m | tr '\n' ' '))"
-done
-for m in apply_cold apply_warm plan_cold plan_warm one_weight; do
-    [ -n "$tags" ] || break
-    echo "base_$m-ms: median $(grep . /tmp/t.base_$m | median)  (all: $(grep . /tmp/t.base_$m | tr '\n' ' '))"
 done
 finish
