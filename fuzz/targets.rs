@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use lbconverge::apply::{self, Silent};
 use lbconverge::cli::{files, view};
 use lbconverge::family::Family;
-use lbconverge::kernel::linux::{attr, ipvs_codec, nl};
+use lbconverge::kernel::linux::{ipvs_codec, nl};
 use lbconverge::kernel::mem::MemKernel;
 use lbconverge::model::{self, Desired, Health, NodeState};
 use lbconverge::plan::{self, Plan, order};
@@ -196,6 +196,7 @@ pub fn ipvs_netlink(data: &[u8]) {
 
 fn ipvs_payload(payload: &[u8]) {
     consume(ipvs_codec::parse_family_id(payload));
+    ipvs_message_round_trip(payload);
     if let Some(body) = payload.get(4..) {
         walk_attrs(body, 0);
     }
@@ -222,20 +223,42 @@ fn ipvs_payload(payload: &[u8]) {
     }
 }
 
-/// Reads every attribute every way, and nested ones (as far as they parse) down to depth 4.
+/// A message that parses as the IPVS attribute set writes back and parses the same (when its
+/// nests still fit netlink's 16-bit lengths: a statistics nest is written with all ten
+/// values, however few came).
+fn ipvs_message_round_trip(payload: &[u8]) {
+    use lbconverge::kernel::linux::ipvs_attrs::IpvsMessage;
+    use netlink_packet_core::{Emitable, Nla, ParseableParametrized};
+    use netlink_packet_generic::GenlHeader;
+    let Ok(header) = GenlHeader::parse(payload) else { return };
+    let Ok(msg) = IpvsMessage::parse_with_param(&payload[4..], header) else { return };
+    if msg.attrs.iter().any(|a| a.value_len() + 4 > usize::from(u16::MAX)) {
+        return;
+    }
+    let mut again = vec![0; msg.buffer_len()];
+    msg.emit(&mut again);
+    match IpvsMessage::parse_with_param(&again, header) {
+        Ok(back) => assert!(back == msg, "round trip: {msg:?} came back as {back:?}"),
+        Err(e) => panic!("round trip: {msg:?} written does not parse: {e}"),
+    }
+}
+
+/// Reads every attribute as every IPVS attribute set and as a plain attribute, and nested
+/// ones (as far as they parse) down to depth 4.
 fn walk_attrs(data: &[u8], depth: usize) {
-    let Ok(attrs) = attr::parse(data) else { return };
-    for (kind, value) in &attrs {
-        black_box((
-            attr::find(&attrs, *kind),
-            attr::get_u16(&attrs, *kind),
-            attr::get_u32(&attrs, *kind),
-            attr::get_u64(&attrs, *kind),
-            attr::get_be16(&attrs, *kind),
-            attr::get_str(&attrs, *kind),
+    use lbconverge::kernel::linux::ipvs_attrs::{DaemonAttr, DestAttr, IpvsAttr, SvcAttr};
+    use netlink_packet_core::{DefaultNla, NlasIterator, Parseable};
+    for nla in NlasIterator::new(data) {
+        let Ok(nla) = nla else { return };
+        let _ = black_box((
+            SvcAttr::parse(&nla),
+            DestAttr::parse(&nla),
+            DaemonAttr::parse(&nla),
+            IpvsAttr::parse(&nla),
+            DefaultNla::parse(&nla),
         ));
         if depth < 4 {
-            walk_attrs(value, depth + 1);
+            walk_attrs(nla.value(), depth + 1);
         }
     }
 }

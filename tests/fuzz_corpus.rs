@@ -17,10 +17,14 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use lbconverge::family::Family;
-use lbconverge::kernel::linux::attr::AttrWriter;
+use lbconverge::kernel::linux::ipvs_attrs::{DestAttr, Inet, IpvsAttr, IpvsMessage, Stats, SvcAttr};
 use lbconverge::kernel::linux::ipvs_codec::{self, Cmd};
 use lbconverge::model::ipvs::{Dest, Forwarding, Persistence, Service, ServiceKey};
 use lbconverge::vrrp::packet::{self, Advert, Checksum};
+use netlink_packet_core::Emitable;
+use netlink_packet_generic::ctrl::nlas::{GenlCtrlAttrs, OpAttrs};
+use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
+use netlink_packet_generic::{GenlFamily, GenlMessage};
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
@@ -201,6 +205,14 @@ fn vrrp_seeds() -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// A generic netlink payload: `genlmsghdr` and the attributes.
+fn genl<F: GenlFamily + Emitable + std::fmt::Debug>(family: F) -> Vec<u8> {
+    let msg = GenlMessage::from_payload(family);
+    let mut buf = vec![0; msg.buffer_len()];
+    msg.emit(&mut buf);
+    buf
+}
+
 /// A netlink message: header (length, type, flags, sequence, port id) and payload.
 fn nlmsg(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
     let mut b = Vec::new();
@@ -271,44 +283,60 @@ fn ipvs_seeds() -> Vec<(String, Vec<u8>)> {
         out.push((format!("dest-{name}"), nlmsg(IPVS_FAMILY, F_MULTI, 2, &payload)));
     }
     // What a 6.1 kernel adds: HASHED in the flags, statistics nests, connection counters.
-    let stats = |n: &mut AttrWriter| {
-        for kind in 1..=10 {
-            n.u32(kind, kind.into());
-        }
+    let stats = Stats(std::array::from_fn(|i| i as u64 + 1));
+    let v4 = |b: [u8; 4]| Inet { octets: [b[0], b[1], b[2], b[3], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], len: 16 };
+    let service = IpvsMessage {
+        cmd: Cmd::NewService,
+        attrs: vec![IpvsAttr::Service(vec![
+            SvcAttr::Af(2),
+            SvcAttr::Protocol(6),
+            SvcAttr::Addr(v4([192, 0, 2, 10])),
+            SvcAttr::Port(443),
+            SvcAttr::SchedName("wlc".into()),
+            SvcAttr::Flags(0x3, u32::MAX),
+            SvcAttr::Timeout(300),
+            SvcAttr::Netmask(u32::from_ne_bytes([255, 255, 255, 0])),
+            SvcAttr::Stats(stats),
+            SvcAttr::Stats64(stats),
+            SvcAttr::PeName("sip".into()),
+        ])],
     };
-    let stats64 = |n: &mut AttrWriter| {
-        for kind in 1..=10 {
-            n.put(kind, &u64::from(kind).to_ne_bytes());
-        }
+    out.push(("kernel-service".into(), nlmsg(IPVS_FAMILY, F_MULTI, 3, &genl(service))));
+    let dest = IpvsMessage {
+        cmd: Cmd::NewDest,
+        attrs: vec![IpvsAttr::Dest(vec![
+            DestAttr::Addr(v4([10, 0, 0, 21])),
+            DestAttr::Port(443),
+            DestAttr::FwdMethod(3),
+            DestAttr::Weight(7),
+            DestAttr::UThresh(0),
+            DestAttr::LThresh(0),
+            DestAttr::ActiveConns(12),
+            DestAttr::InactConns(34),
+            DestAttr::PersistConns(5),
+            DestAttr::Stats(stats),
+            DestAttr::Stats64(stats),
+            DestAttr::AddrFamily(2),
+            DestAttr::TunType(0),
+            DestAttr::TunPort(0),
+            DestAttr::TunFlags(0),
+        ])],
     };
-    let mut w = AttrWriter::with_prefix(&[Cmd::NewService as u8, 1, 0, 0]);
-    w.nest(1, |n| {
-        let mut flags = [0u8; 8];
-        flags[..4].copy_from_slice(&0x3u32.to_ne_bytes());
-        flags[4..].copy_from_slice(&u32::MAX.to_ne_bytes());
-        n.u16(1, 2).u16(2, 6).put(3, &[192, 0, 2, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).be16(4, 443);
-        n.str(6, "wlc").put(7, &flags).u32(8, 300).put(9, &[255, 255, 255, 0]).nest(10, stats).nest(12, stats64);
-        n.str(11, "sip");
-    });
-    out.push(("kernel-service".into(), nlmsg(IPVS_FAMILY, F_MULTI, 3, &w.buf)));
-    let mut w = AttrWriter::with_prefix(&[Cmd::NewDest as u8, 1, 0, 0]);
-    w.nest(2, |n| {
-        n.put(1, &[10, 0, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).be16(2, 443).u32(3, 3).u32(4, 7);
-        n.u32(5, 0).u32(6, 0).u32(7, 12).u32(8, 34).u32(9, 5).nest(10, stats).nest(12, stats64).u16(11, 2);
-        n.u8(13, 0).be16(14, 0).u16(15, 0);
-    });
-    out.push(("kernel-dest".into(), nlmsg(IPVS_FAMILY, F_MULTI, 4, &w.buf)));
+    out.push(("kernel-dest".into(), nlmsg(IPVS_FAMILY, F_MULTI, 4, &genl(dest))));
     // The generic netlink controller's answer to CTRL_CMD_GETFAMILY "IPVS".
-    let mut w = AttrWriter::with_prefix(&[1, 2, 0, 0]);
-    w.str(2, "IPVS").u16(1, IPVS_FAMILY).u32(3, 1).u32(4, 0).u32(5, 10);
-    w.nest(6, |ops| {
-        for cmd in 1..=8u16 {
-            ops.nest(cmd, |op| {
-                op.u32(1, cmd.into()).u32(2, 0xe);
-            });
-        }
-    });
-    out.push(("ctrl-family".into(), nlmsg(0x10, 0, 5, &w.buf)));
+    let ops = (1..=8).map(|cmd| vec![OpAttrs::Id(cmd), OpAttrs::Flags(0xe)]).collect();
+    let ctrl = GenlCtrl {
+        cmd: GenlCtrlCmd::NewFamily,
+        nlas: vec![
+            GenlCtrlAttrs::FamilyName("IPVS".into()),
+            GenlCtrlAttrs::FamilyId(IPVS_FAMILY),
+            GenlCtrlAttrs::Version(1),
+            GenlCtrlAttrs::HdrSize(0),
+            GenlCtrlAttrs::MaxAttr(10),
+            GenlCtrlAttrs::Ops(ops),
+        ],
+    };
+    out.push(("ctrl-family".into(), nlmsg(0x10, 0, 5, &genl(ctrl))));
     // An ack (errno 0) and an error (EEXIST) echoing a capped request header.
     let echoed = nlmsg(IPVS_FAMILY, 0x405, 6, &[]);
     for (name, errno) in [("ack", 0i32), ("error-eexist", -17)] {

@@ -1,5 +1,7 @@
-//! The IPVS generic-netlink message set (linux/ip_vs.h), written by hand: requests built
-//! from model types and replies parsed into them. Pure; byte-level tests below.
+//! The IPVS messages lbconverge sends and reads, mapped between the model and the typed
+//! attribute set of `ipvs_attrs` (netlink-packet-core attributes in a netlink-packet-generic
+//! message), and the family-id lookup through netlink-packet-generic's controller types.
+//! Pure; byte-level tests below.
 //!
 //! Facts from a real 6.1 kernel: NEW/SET_SERVICE need the full entry (scheduler, flags,
 //! timeout, netmask); destination commands need only the service key; the kernel ORs
@@ -9,71 +11,17 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::attr::{self, AttrWriter};
+use netlink_packet_core::{DecodeError, Emitable, NLA_HEADER_SIZE, NlaBuffer, NlasIterator, Parseable};
+use netlink_packet_generic::constants::CTRL_ATTR_FAMILY_ID;
+use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
+use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
+use netlink_packet_generic::{GenlFamily, GenlHeader, GenlMessage};
+
+pub use super::ipvs_attrs::Cmd;
+use super::ipvs_attrs::{DaemonAttr, DestAttr, Inet, IpvsAttr, IpvsMessage, STATS, STATS64, Stats, SvcAttr};
 use crate::family::Family;
 use crate::model::ipvs::{self, Dest, DestStats, Forwarding, Persistence, Protocol, Service, ServiceKey, Traffic};
 use crate::model::sync::{SyncConfig, SyncState};
-
-/// `IPVS_GENL_VERSION`.
-const VERSION: u8 = 1;
-
-/// IPVS commands (`IPVS_CMD_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub enum Cmd {
-    NewService = 1,
-    SetService = 2,
-    DelService = 3,
-    GetService = 4,
-    NewDest = 5,
-    SetDest = 6,
-    DelDest = 7,
-    GetDest = 8,
-    NewDaemon = 9,
-    DelDaemon = 10,
-    GetDaemon = 11,
-}
-
-const CMD_ATTR_SERVICE: u16 = 1;
-const CMD_ATTR_DEST: u16 = 2;
-const CMD_ATTR_DAEMON: u16 = 3;
-
-const SVC_AF: u16 = 1;
-const SVC_PROTOCOL: u16 = 2;
-const SVC_ADDR: u16 = 3;
-const SVC_PORT: u16 = 4;
-const SVC_FWMARK: u16 = 5;
-const SVC_SCHED_NAME: u16 = 6;
-const SVC_FLAGS: u16 = 7;
-const SVC_TIMEOUT: u16 = 8;
-const SVC_NETMASK: u16 = 9;
-const SVC_STATS: u16 = 10;
-const SVC_STATS64: u16 = 12;
-
-const DEST_ADDR: u16 = 1;
-const DEST_PORT: u16 = 2;
-const DEST_FWD_METHOD: u16 = 3;
-const DEST_WEIGHT: u16 = 4;
-const DEST_U_THRESH: u16 = 5;
-const DEST_L_THRESH: u16 = 6;
-const DEST_ACTIVE_CONNS: u16 = 7;
-const DEST_INACT_CONNS: u16 = 8;
-const DEST_PERSIST_CONNS: u16 = 9;
-const DEST_STATS: u16 = 10;
-const DEST_ADDR_FAMILY: u16 = 11;
-const DEST_STATS64: u16 = 12;
-
-const DAEMON_STATE: u16 = 1;
-const DAEMON_MCAST_IFN: u16 = 2;
-const DAEMON_SYNC_ID: u16 = 3;
-const DAEMON_SYNC_MAXLEN: u16 = 4;
-const DAEMON_MCAST_GROUP: u16 = 5;
-const DAEMON_MCAST_GROUP6: u16 = 6;
-const DAEMON_MCAST_PORT: u16 = 7;
-const DAEMON_MCAST_TTL: u16 = 8;
-
-/// `IPVS_STATS_ATTR_CONNS` ..= `IPVS_STATS_ATTR_OUTBPS`, in [`Traffic`]'s field order.
-const STATS_CONNS: u16 = 1;
 
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
@@ -88,13 +36,13 @@ fn af(f: Family) -> u16 {
     }
 }
 
-fn inet(ip: &IpAddr) -> [u8; 16] {
-    let mut b = [0u8; 16];
+fn inet(ip: &IpAddr) -> Inet {
+    let mut octets = [0u8; 16];
     match ip {
-        IpAddr::V4(a) => b[..4].copy_from_slice(&a.octets()),
-        IpAddr::V6(a) => b.copy_from_slice(&a.octets()),
+        IpAddr::V4(a) => octets[..4].copy_from_slice(&a.octets()),
+        IpAddr::V6(a) => octets.copy_from_slice(&a.octets()),
     }
-    b
+    Inet { octets, len: 16 }
 }
 
 fn fwd_code(f: Forwarding) -> u32 {
@@ -106,19 +54,25 @@ fn fwd_code(f: Forwarding) -> u32 {
     }
 }
 
-fn header(cmd: Cmd) -> AttrWriter {
-    AttrWriter::with_prefix(&[cmd as u8, VERSION, 0, 0])
+/// A generic netlink payload: `genlmsghdr` and the attributes.
+fn payload<F: GenlFamily + Emitable + std::fmt::Debug>(family: F) -> Vec<u8> {
+    let msg = GenlMessage::from_payload(family);
+    let mut buf = vec![0; msg.buffer_len()];
+    msg.emit(&mut buf);
+    buf
 }
 
-fn key_attrs(w: &mut AttrWriter, key: &ServiceKey) {
-    w.u16(SVC_AF, af(key.family()));
+fn ipvs(cmd: Cmd, attrs: Vec<IpvsAttr>) -> Vec<u8> {
+    payload(IpvsMessage { cmd, attrs })
+}
+
+fn key_attrs(key: &ServiceKey) -> Vec<SvcAttr> {
+    let af = SvcAttr::Af(af(key.family()));
     match key {
         ServiceKey::Addr { protocol, addr, port } => {
-            w.u16(SVC_PROTOCOL, protocol.number()).put(SVC_ADDR, &inet(addr)).be16(SVC_PORT, *port);
+            vec![af, SvcAttr::Protocol(protocol.number()), SvcAttr::Addr(inet(addr)), SvcAttr::Port(*port)]
         }
-        ServiceKey::Fwmark { mark, .. } => {
-            w.u32(SVC_FWMARK, *mark);
-        }
+        ServiceKey::Fwmark { mark, .. } => vec![af, SvcAttr::Fwmark(*mark)],
     }
 }
 
@@ -134,61 +88,114 @@ fn netmask(s: &Service) -> u32 {
     }
 }
 
-fn full_service_attrs(w: &mut AttrWriter, s: &Service) {
-    key_attrs(w, &s.key);
-    let mut flags = [0u8; 8];
-    flags[..4].copy_from_slice(&s.flags().to_ne_bytes());
-    flags[4..].copy_from_slice(&u32::MAX.to_ne_bytes());
+fn full_service_attrs(s: &Service) -> Vec<SvcAttr> {
+    let mut a = key_attrs(&s.key);
     let timeout = s.persistence.map_or(0, |p| p.timeout);
-    w.str(SVC_SCHED_NAME, &s.scheduler).put(SVC_FLAGS, &flags).u32(SVC_TIMEOUT, timeout).u32(SVC_NETMASK, netmask(s));
+    a.extend([
+        SvcAttr::SchedName(s.scheduler.clone()),
+        SvcAttr::Flags(s.flags(), u32::MAX),
+        SvcAttr::Timeout(timeout),
+        SvcAttr::Netmask(netmask(s)),
+    ]);
+    a
 }
 
-fn dest_attrs(w: &mut AttrWriter, d: &Dest, full: bool) {
-    w.put(DEST_ADDR, &inet(&d.address)).be16(DEST_PORT, d.port);
+fn dest_attrs(d: &Dest, full: bool) -> Vec<DestAttr> {
+    let mut a = vec![DestAttr::Addr(inet(&d.address)), DestAttr::Port(d.port)];
     if full {
-        w.u32(DEST_FWD_METHOD, fwd_code(d.forwarding))
-            .u32(DEST_WEIGHT, d.weight)
-            .u32(DEST_U_THRESH, d.upper_threshold)
-            .u32(DEST_L_THRESH, d.lower_threshold);
+        a.extend([
+            DestAttr::FwdMethod(fwd_code(d.forwarding)),
+            DestAttr::Weight(d.weight),
+            DestAttr::UThresh(d.upper_threshold),
+            DestAttr::LThresh(d.lower_threshold),
+        ]);
     }
-    w.u16(DEST_ADDR_FAMILY, af(Family::of(&d.address)));
+    a.push(DestAttr::AddrFamily(af(Family::of(&d.address))));
+    a
 }
 
 /// `ipvsadm -A` / `-E`: NEW_SERVICE or SET_SERVICE with the full entry.
 pub fn service_msg(cmd: Cmd, s: &Service) -> Vec<u8> {
-    let mut w = header(cmd);
-    w.nest(CMD_ATTR_SERVICE, |n| full_service_attrs(n, s));
-    w.buf
+    ipvs(cmd, vec![IpvsAttr::Service(full_service_attrs(s))])
 }
 
 /// `ipvsadm -D`, or a GET_DEST dump request: the service key only.
 pub fn service_key_msg(cmd: Cmd, key: &ServiceKey) -> Vec<u8> {
-    let mut w = header(cmd);
-    w.nest(CMD_ATTR_SERVICE, |n| key_attrs(n, key));
-    w.buf
+    ipvs(cmd, vec![IpvsAttr::Service(key_attrs(key))])
 }
 
 /// `ipvsadm -a` / `-e` / `-d`: the service key and the destination (full unless deleting).
 pub fn dest_msg(cmd: Cmd, key: &ServiceKey, d: &Dest) -> Vec<u8> {
-    let mut w = header(cmd);
-    w.nest(CMD_ATTR_SERVICE, |n| key_attrs(n, key));
-    w.nest(CMD_ATTR_DEST, |n| dest_attrs(n, d, cmd != Cmd::DelDest));
-    w.buf
+    ipvs(cmd, vec![IpvsAttr::Service(key_attrs(key)), IpvsAttr::Dest(dest_attrs(d, cmd != Cmd::DelDest))])
 }
 
 /// A GET_SERVICE dump request.
 pub fn get_services_msg() -> Vec<u8> {
-    header(Cmd::GetService).buf
+    ipvs(Cmd::GetService, Vec::new())
 }
 
 fn bad(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("IPVS reply without a valid {what}"))
 }
 
-fn nested(payload: &[u8], top: u16) -> io::Result<Vec<(u16, &[u8])>> {
+fn malformed(e: DecodeError) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("malformed IPVS reply: {e}"))
+}
+
+/// The attributes of a reply's first `top` nest, read one at a time: a dump of 50,000
+/// destinations is parsed attribute by attribute, without a list per message.
+fn nest_attrs(payload: &[u8], top: u16) -> io::Result<NlasIterator<&[u8]>> {
+    GenlHeader::parse(payload).map_err(malformed)?;
     let body = payload.get(4..).ok_or_else(|| bad("generic netlink header"))?;
-    let outer = attr::parse(body)?;
-    attr::parse(attr::find(&outer, top).ok_or_else(|| bad("nested attribute"))?)
+    for nla in NlasIterator::new(body) {
+        let nla = nla.map_err(malformed)?;
+        if nla.kind() == top {
+            return Ok(NlasIterator::new(value_of(nla)));
+        }
+    }
+    Err(bad("nested attribute"))
+}
+
+/// An attribute's value, borrowed from the message (not from the `NlaBuffer`).
+fn value_of(nla: NlaBuffer<&[u8]>) -> &[u8] {
+    let len = usize::from(nla.length());
+    nla.into_inner().get(NLA_HEADER_SIZE..len).unwrap_or_default()
+}
+
+/// Folds a nest's attributes, parsed by `T`'s parser, into `fields`; the statistics nests
+/// are kept unparsed, and only the one that is read is parsed (`traffic`).
+fn fold<'a, T, F>(attrs: NlasIterator<&'a [u8]>, mut fields: F, add: fn(&mut F, T)) -> io::Result<(F, Counters<'a>)>
+where
+    T: for<'b> Parseable<NlaBuffer<&'b [u8]>>,
+{
+    let mut counters = Counters::default();
+    for nla in attrs {
+        let nla = nla.map_err(malformed)?;
+        match nla.kind() {
+            STATS => counters.stats = Some(value_of(nla)),
+            STATS64 => counters.stats64 = Some(value_of(nla)),
+            _ => add(&mut fields, T::parse(&nla).map_err(malformed)?),
+        }
+    }
+    Ok((fields, counters))
+}
+
+/// The statistics nests of a service or destination, unparsed.
+#[derive(Default)]
+struct Counters<'a> {
+    stats: Option<&'a [u8]>,
+    stats64: Option<&'a [u8]>,
+}
+
+impl Counters<'_> {
+    /// `STATS64` (every value a u64, Linux 4.1+), else the older `STATS`; zero when neither
+    /// came.
+    fn traffic(&self) -> io::Result<Traffic> {
+        let Some(nest) = self.stats64.or(self.stats) else { return Ok(Traffic::default()) };
+        let Stats([conns, in_pkts, out_pkts, in_bytes, out_bytes, cps, in_pps, out_pps, in_bps, out_bps]) =
+            Stats::parse(nest).map_err(malformed)?;
+        Ok(Traffic { conns, in_pkts, out_pkts, in_bytes, out_bytes, cps, in_pps, out_pps, in_bps, out_bps })
+    }
 }
 
 fn addr_of(family: u16, bytes: &[u8]) -> io::Result<IpAddr> {
@@ -205,163 +212,223 @@ fn addr_of(family: u16, bytes: &[u8]) -> io::Result<IpAddr> {
     }
 }
 
+/// What a service reply holds, each attribute read once.
+#[derive(Default)]
+struct SvcFields {
+    af: Option<u16>,
+    protocol: Option<u16>,
+    addr: Option<Inet>,
+    port: Option<u16>,
+    fwmark: Option<u32>,
+    sched: Option<String>,
+    flags: u32,
+    timeout: u32,
+    netmask: Option<u32>,
+}
+
+impl SvcFields {
+    fn add(&mut self, a: SvcAttr) {
+        match a {
+            SvcAttr::Af(v) => self.af = Some(v),
+            SvcAttr::Protocol(v) => self.protocol = Some(v),
+            SvcAttr::Addr(v) => self.addr = Some(v),
+            SvcAttr::Port(v) => self.port = Some(v),
+            SvcAttr::Fwmark(v) => self.fwmark = Some(v),
+            SvcAttr::SchedName(v) => self.sched = Some(v),
+            SvcAttr::Flags(v, _) => self.flags = v,
+            SvcAttr::Timeout(v) => self.timeout = v,
+            SvcAttr::Netmask(v) => self.netmask = Some(v),
+            SvcAttr::Stats(_) | SvcAttr::Stats64(_) | SvcAttr::PeName(_) | SvcAttr::Other(_) => {}
+        }
+    }
+}
+
+fn service_key(f: &SvcFields) -> io::Result<ServiceKey> {
+    let fam_code = f.af.ok_or_else(|| bad("family"))?;
+    let family = if fam_code == AF_INET6 { Family::Ipv6 } else { Family::Ipv4 };
+    if let Some(mark) = f.fwmark.filter(|m| *m != 0) {
+        return Ok(ServiceKey::Fwmark { family, mark });
+    }
+    let protocol = f.protocol.and_then(Protocol::from_number).ok_or_else(|| bad("protocol"))?;
+    let addr = addr_of(fam_code, f.addr.as_ref().ok_or_else(|| bad("address"))?.bytes())?;
+    let port = f.port.ok_or_else(|| bad("port"))?;
+    Ok(ServiceKey::Addr { protocol, addr, port })
+}
+
 /// Parses a NEW_SERVICE reply (part of a GET_SERVICE dump), without destinations.
 pub fn parse_service(payload: &[u8]) -> io::Result<Service> {
-    let a = nested(payload, CMD_ATTR_SERVICE)?;
-    let fam_code = attr::get_u16(&a, SVC_AF).ok_or_else(|| bad("family"))?;
-    let family = if fam_code == AF_INET6 { Family::Ipv6 } else { Family::Ipv4 };
-    let key = match attr::get_u32(&a, SVC_FWMARK).filter(|m| *m != 0) {
-        Some(mark) => ServiceKey::Fwmark { family, mark },
-        None => {
-            let proto =
-                attr::get_u16(&a, SVC_PROTOCOL).and_then(Protocol::from_number).ok_or_else(|| bad("protocol"))?;
-            let addr = addr_of(fam_code, attr::find(&a, SVC_ADDR).ok_or_else(|| bad("address"))?)?;
-            let port = attr::get_be16(&a, SVC_PORT).ok_or_else(|| bad("port"))?;
-            ServiceKey::Addr { protocol: proto, addr, port }
-        }
-    };
-    let flags =
-        attr::find(&a, SVC_FLAGS).and_then(|b| Some(u32::from_ne_bytes(b.get(..4)?.try_into().ok()?))).unwrap_or(0);
-    let netmask = attr::get_u32(&a, SVC_NETMASK).unwrap_or(u32::MAX);
-    let granularity = match family {
+    let (f, counters) = fold(nest_attrs(payload, IpvsAttr::SERVICE)?, SvcFields::default(), SvcFields::add)?;
+    let key = service_key(&f)?;
+    let netmask = f.netmask.unwrap_or(u32::MAX);
+    let granularity = match key.family() {
         Family::Ipv4 => u8::try_from(u32::from_be_bytes(netmask.to_ne_bytes()).count_ones()).unwrap_or(32),
         Family::Ipv6 => u8::try_from(netmask).unwrap_or(128),
     };
-    let timeout = attr::get_u32(&a, SVC_TIMEOUT).unwrap_or(0);
+    let flags = f.flags;
     Ok(Service {
         key,
-        scheduler: attr::get_str(&a, SVC_SCHED_NAME).unwrap_or_default(),
+        scheduler: f.sched.unwrap_or_default(),
         sched_flags: flags & ipvs::SCHED_FLAGS,
-        persistence: (flags & ipvs::F_PERSISTENT != 0).then_some(Persistence { timeout, granularity }),
+        persistence: (flags & ipvs::F_PERSISTENT != 0).then_some(Persistence { timeout: f.timeout, granularity }),
         one_packet: flags & ipvs::F_ONEPACKET != 0,
         dests: Default::default(),
-        traffic: traffic(&a, SVC_STATS64, SVC_STATS)?,
+        traffic: counters.traffic()?,
     })
 }
 
-/// The traffic counters of a service or destination: the nested `STATS64` attribute (every
-/// value a u64, Linux 4.1+), else the older `STATS` (u32 counters and rates, u64 bytes);
-/// zero when neither is there.
-fn traffic(a: &[(u16, &[u8])], stats64: u16, stats: u16) -> io::Result<Traffic> {
-    let Some(nest) = attr::find(a, stats64).or_else(|| attr::find(a, stats)) else { return Ok(Traffic::default()) };
-    let s = attr::parse(nest)?;
-    let v = |i: u16| attr::get_u64(&s, STATS_CONNS + i).or_else(|| attr::get_u32(&s, STATS_CONNS + i).map(u64::from));
-    let [conns, in_pkts, out_pkts, in_bytes, out_bytes, cps, in_pps, out_pps, in_bps, out_bps] =
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(|i| v(i).unwrap_or(0));
-    Ok(Traffic { conns, in_pkts, out_pkts, in_bytes, out_bytes, cps, in_pps, out_pps, in_bps, out_bps })
+/// What a destination reply holds, each attribute read once.
+#[derive(Default)]
+struct DestFields {
+    addr: Option<Inet>,
+    port: Option<u16>,
+    family: Option<u16>,
+    fwd: u32,
+    weight: u32,
+    upper: u32,
+    lower: u32,
+    active: u32,
+    inactive: u32,
+    persistent: u32,
+}
+
+impl DestFields {
+    fn add(&mut self, a: DestAttr) {
+        match a {
+            DestAttr::Addr(v) => self.addr = Some(v),
+            DestAttr::Port(v) => self.port = Some(v),
+            DestAttr::AddrFamily(v) => self.family = Some(v),
+            DestAttr::FwdMethod(v) => self.fwd = v,
+            DestAttr::Weight(v) => self.weight = v,
+            DestAttr::UThresh(v) => self.upper = v,
+            DestAttr::LThresh(v) => self.lower = v,
+            DestAttr::ActiveConns(v) => self.active = v,
+            DestAttr::InactConns(v) => self.inactive = v,
+            DestAttr::PersistConns(v) => self.persistent = v,
+            DestAttr::Stats(_) | DestAttr::Stats64(_) => {}
+            DestAttr::TunType(_) | DestAttr::TunPort(_) | DestAttr::TunFlags(_) | DestAttr::Other(_) => {}
+        }
+    }
 }
 
 /// Parses a NEW_DEST reply (part of a GET_DEST dump) of a service of `family`.
 pub fn parse_dest(payload: &[u8], family: Family) -> io::Result<Dest> {
-    let a = nested(payload, CMD_ATTR_DEST)?;
-    let fam = attr::get_u16(&a, DEST_ADDR_FAMILY).unwrap_or(af(family));
-    let forwarding = match attr::get_u32(&a, DEST_FWD_METHOD).unwrap_or(0) & FWD_MASK {
+    let (f, counters) = fold(nest_attrs(payload, IpvsAttr::DEST)?, DestFields::default(), DestFields::add)?;
+    let forwarding = match f.fwd & FWD_MASK {
         0 => Forwarding::Nat,
         1 => Forwarding::Local,
         2 => Forwarding::Tun,
         3 => Forwarding::Dr,
         _ => return Err(bad("forwarding method")),
     };
-    let stats = DestStats {
-        active: attr::get_u32(&a, DEST_ACTIVE_CONNS).unwrap_or(0),
-        inactive: attr::get_u32(&a, DEST_INACT_CONNS).unwrap_or(0),
-        persistent: attr::get_u32(&a, DEST_PERSIST_CONNS).unwrap_or(0),
-        traffic: traffic(&a, DEST_STATS64, DEST_STATS)?,
-    };
+    let fam = f.family.unwrap_or(af(family));
     Ok(Dest {
-        address: addr_of(fam, attr::find(&a, DEST_ADDR).ok_or_else(|| bad("address"))?)?,
-        port: attr::get_be16(&a, DEST_PORT).ok_or_else(|| bad("port"))?,
+        address: addr_of(fam, f.addr.as_ref().ok_or_else(|| bad("address"))?.bytes())?,
+        port: f.port.ok_or_else(|| bad("port"))?,
         forwarding,
-        weight: attr::get_u32(&a, DEST_WEIGHT).unwrap_or(0),
-        upper_threshold: attr::get_u32(&a, DEST_U_THRESH).unwrap_or(0),
-        lower_threshold: attr::get_u32(&a, DEST_L_THRESH).unwrap_or(0),
-        stats: Some(stats),
+        weight: f.weight,
+        upper_threshold: f.upper,
+        lower_threshold: f.lower,
+        stats: Some(DestStats {
+            active: f.active,
+            inactive: f.inactive,
+            persistent: f.persistent,
+            traffic: counters.traffic()?,
+        }),
     })
 }
 
 /// `ipvsadm --start-daemon`: NEW_DAEMON with the settings given (the kernel picks the rest).
 /// The group goes in network order, the port and the rest in host order.
 pub fn start_daemon_msg(state: SyncState, c: &SyncConfig) -> Vec<u8> {
-    let mut w = header(Cmd::NewDaemon);
-    w.nest(CMD_ATTR_DAEMON, |n| {
-        n.u32(DAEMON_STATE, state.code()).str(DAEMON_MCAST_IFN, &c.interface).u32(DAEMON_SYNC_ID, u32::from(c.sync_id));
-        if let Some(v) = c.max_len {
-            n.u16(DAEMON_SYNC_MAXLEN, v);
-        }
-        match c.group {
-            Some(IpAddr::V4(g)) => {
-                n.put(DAEMON_MCAST_GROUP, &g.octets());
-            }
-            Some(IpAddr::V6(g)) => {
-                n.put(DAEMON_MCAST_GROUP6, &g.octets());
-            }
-            None => {}
-        }
-        if let Some(v) = c.port {
-            n.u16(DAEMON_MCAST_PORT, v);
-        }
-        if let Some(v) = c.ttl {
-            n.u8(DAEMON_MCAST_TTL, v);
-        }
-    });
-    w.buf
+    let mut a = vec![
+        DaemonAttr::State(state.code()),
+        DaemonAttr::McastIfn(c.interface.clone()),
+        DaemonAttr::SyncId(u32::from(c.sync_id)),
+    ];
+    a.extend(c.max_len.map(DaemonAttr::SyncMaxlen));
+    a.extend(c.group.map(|g| match g {
+        IpAddr::V4(g) => DaemonAttr::McastGroup(g.octets()),
+        IpAddr::V6(g) => DaemonAttr::McastGroup6(g.octets()),
+    }));
+    a.extend(c.port.map(DaemonAttr::McastPort));
+    a.extend(c.ttl.map(DaemonAttr::McastTtl));
+    ipvs(Cmd::NewDaemon, vec![IpvsAttr::Daemon(a)])
 }
 
 /// `ipvsadm --stop-daemon`: DEL_DAEMON with the state only.
 pub fn stop_daemon_msg(state: SyncState) -> Vec<u8> {
-    let mut w = header(Cmd::DelDaemon);
-    w.nest(CMD_ATTR_DAEMON, |n| {
-        n.u32(DAEMON_STATE, state.code());
-    });
-    w.buf
+    ipvs(Cmd::DelDaemon, vec![IpvsAttr::Daemon(vec![DaemonAttr::State(state.code())])])
 }
 
 /// A GET_DAEMON dump request.
 pub fn get_daemons_msg() -> Vec<u8> {
-    header(Cmd::GetDaemon).buf
+    ipvs(Cmd::GetDaemon, Vec::new())
 }
 
 /// Parses one daemon of a GET_DAEMON dump (older kernels report the state, interface and
 /// id only).
 pub fn parse_daemon(payload: &[u8]) -> io::Result<(SyncState, SyncConfig)> {
-    let a = nested(payload, CMD_ATTR_DAEMON)?;
-    let state = attr::get_u32(&a, DAEMON_STATE).and_then(SyncState::from_code).ok_or_else(|| bad("daemon state"))?;
-    let interface = attr::get_str(&a, DAEMON_MCAST_IFN).ok_or_else(|| bad("daemon interface"))?;
-    let id = attr::get_u32(&a, DAEMON_SYNC_ID).ok_or_else(|| bad("sync id"))?;
-    let group = match (attr::find(&a, DAEMON_MCAST_GROUP), attr::find(&a, DAEMON_MCAST_GROUP6)) {
-        (Some(b), _) => Some(addr_of(AF_INET, b)?),
-        (None, Some(b)) => Some(addr_of(AF_INET6, b)?),
-        (None, None) => None,
-    };
-    let config = SyncConfig {
-        interface,
-        sync_id: u8::try_from(id).map_err(|_| bad("sync id"))?,
-        max_len: attr::get_u16(&a, DAEMON_SYNC_MAXLEN),
-        group,
-        port: attr::get_u16(&a, DAEMON_MCAST_PORT),
-        ttl: attr::find(&a, DAEMON_MCAST_TTL).and_then(|b| b.first().copied()),
-    };
-    Ok((state, config))
+    let (mut state, mut interface, mut id) = (None, None, None);
+    let (mut max_len, mut group, mut port, mut ttl) = (None, None, None, None);
+    for nla in nest_attrs(payload, IpvsAttr::DAEMON)? {
+        match DaemonAttr::parse(&nla.map_err(malformed)?).map_err(malformed)? {
+            DaemonAttr::State(v) => state = SyncState::from_code(v),
+            DaemonAttr::McastIfn(v) => interface = Some(v),
+            DaemonAttr::SyncId(v) => id = Some(v),
+            DaemonAttr::SyncMaxlen(v) => max_len = Some(v),
+            DaemonAttr::McastGroup(g) => group = Some(IpAddr::V4(g.into())),
+            DaemonAttr::McastGroup6(g) => group = group.or(Some(IpAddr::V6(g.into()))),
+            DaemonAttr::McastPort(v) => port = Some(v),
+            DaemonAttr::McastTtl(v) => ttl = Some(v),
+            DaemonAttr::Other(_) => {}
+        }
+    }
+    let state = state.ok_or_else(|| bad("daemon state"))?;
+    let interface = interface.ok_or_else(|| bad("daemon interface"))?;
+    let sync_id = u8::try_from(id.ok_or_else(|| bad("sync id"))?).map_err(|_| bad("sync id"))?;
+    Ok((state, SyncConfig { interface, sync_id, max_len, group, port, ttl }))
 }
 
 /// Generic netlink controller: the family-id lookup (`CTRL_CMD_GETFAMILY`).
 pub fn getfamily_msg(name: &str) -> Vec<u8> {
-    let mut w = AttrWriter::with_prefix(&[3, 1, 0, 0]);
-    w.str(2, name);
-    w.buf
+    payload(GenlCtrl { cmd: GenlCtrlCmd::GetFamily, nlas: vec![GenlCtrlAttrs::FamilyName(name.to_string())] })
 }
 
-/// Reads `CTRL_ATTR_FAMILY_ID` from a controller reply.
+/// Reads `CTRL_ATTR_FAMILY_ID` from a controller reply. Only that attribute is parsed, so a
+/// kernel that sends controller attributes netlink-packet-generic does not know still works.
 pub fn parse_family_id(payload: &[u8]) -> io::Result<u16> {
-    let a = attr::parse(payload.get(4..).ok_or_else(|| bad("generic netlink header"))?)?;
-    attr::get_u16(&a, 1).ok_or_else(|| bad("family id"))
+    let body = payload.get(4..).ok_or_else(|| bad("generic netlink header"))?;
+    for nla in NlasIterator::new(body) {
+        let nla = nla.map_err(malformed)?;
+        if nla.kind() == CTRL_ATTR_FAMILY_ID
+            && let Ok(GenlCtrlAttrs::FamilyId(id)) = GenlCtrlAttrs::parse(&nla)
+        {
+            return Ok(id);
+        }
+    }
+    Err(bad("family id"))
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
+    use netlink_packet_core::ParseableParametrized;
+
     use super::*;
+
+    /// The typed attributes of a payload.
+    fn attrs(payload: &[u8]) -> Vec<IpvsAttr> {
+        GenlMessage::<IpvsMessage>::parse_with_param(payload, 0).unwrap().payload.attrs
+    }
+
+    fn service_nest(payload: &[u8]) -> Vec<SvcAttr> {
+        attrs(payload).into_iter().find_map(|a| if let IpvsAttr::Service(v) = a { Some(v) } else { None }).unwrap()
+    }
+
+    fn dest_nest(payload: &[u8]) -> Vec<DestAttr> {
+        attrs(payload).into_iter().find_map(|a| if let IpvsAttr::Dest(v) = a { Some(v) } else { None }).unwrap()
+    }
 
     fn web() -> Service {
         Service {
@@ -387,18 +454,25 @@ mod tests {
         // genl header, then SERVICE nest (type 1 | NLA_F_NESTED)
         assert_eq!(&m[..4], &[1, 1, 0, 0]);
         assert_eq!(u16::from_ne_bytes([m[6], m[7]]), 0x8001);
-        let a = nested(&m, CMD_ATTR_SERVICE).unwrap();
-        assert_eq!(attr::get_u16(&a, SVC_AF), Some(2));
-        assert_eq!(attr::get_u16(&a, SVC_PROTOCOL), Some(6));
-        assert_eq!(attr::find(&a, SVC_ADDR).unwrap(), &[192, 0, 2, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        assert_eq!(attr::find(&a, SVC_PORT).unwrap(), &[0, 80]);
-        assert_eq!(attr::find(&a, SVC_SCHED_NAME).unwrap(), b"wrr\0");
-        let flags = attr::find(&a, SVC_FLAGS).unwrap();
-        assert_eq!(u32::from_ne_bytes(flags[..4].try_into().unwrap()), ipvs::F_PERSISTENT);
-        assert_eq!(u32::from_ne_bytes(flags[4..].try_into().unwrap()), u32::MAX);
-        assert_eq!(attr::get_u32(&a, SVC_TIMEOUT), Some(300));
-        // IPv4 netmask is a __be32: 255.255.255.0 on the wire
-        assert_eq!(attr::find(&a, SVC_NETMASK).unwrap(), &[255, 255, 255, 0]);
+        let mut v4 = [0u8; 16];
+        v4[..4].copy_from_slice(&[192, 0, 2, 10]);
+        let want = vec![
+            SvcAttr::Af(2),
+            SvcAttr::Protocol(6),
+            SvcAttr::Addr(Inet { octets: v4, len: 16 }),
+            SvcAttr::Port(80),
+            SvcAttr::SchedName("wrr".into()),
+            SvcAttr::Flags(ipvs::F_PERSISTENT, u32::MAX),
+            SvcAttr::Timeout(300),
+            // IPv4 netmask is a __be32: 255.255.255.0 on the wire
+            SvcAttr::Netmask(u32::from_ne_bytes([255, 255, 255, 0])),
+        ];
+        assert_eq!(service_nest(&m), want);
+        // On the wire: the address attribute (16 bytes), then the port in network order.
+        let at = 4 + 4 + 8 + 8; // genl header, SERVICE nest header, AF, PROTOCOL
+        assert_eq!(&m[at..at + 4], &[20, 0, 3, 0]);
+        assert_eq!(&m[at + 20..at + 26], &[6, 0, 4, 0, 0, 80]);
+        assert_eq!(m.len(), 8 + 8 + 8 + 20 + 8 + 8 + 12 + 8 + 8);
     }
 
     #[test]
@@ -434,23 +508,14 @@ mod tests {
         let msg = dest_msg(Cmd::NewDest, &key, &d);
         assert_eq!(parse_dest(&msg, Family::Ipv6).unwrap(), d);
         let del = dest_msg(Cmd::DelDest, &key, &d);
-        let a = nested(&del, CMD_ATTR_DEST).unwrap();
-        assert!(attr::find(&a, DEST_WEIGHT).is_none());
-        assert_eq!(attr::get_be16(&a, DEST_PORT), Some(443));
+        let a = dest_nest(&del);
+        assert_eq!(a.len(), 3, "{a:?}");
+        assert!(a.contains(&DestAttr::Port(443)));
     }
 
-    /// One netlink attribute, byte by byte: length, type, value, padding to 4.
-    fn tlv(kind: u16, value: &[u8]) -> Vec<u8> {
-        let mut b = u16::try_from(4 + value.len()).unwrap().to_ne_bytes().to_vec();
-        b.extend_from_slice(&kind.to_ne_bytes());
-        b.extend_from_slice(value);
-        b.resize(b.len().div_ceil(4) * 4, 0);
-        b
-    }
-
-    /// A NEW_DEST reply for 10.0.0.21:80 as the kernel sends one, with these nested
-    /// attributes (type, bytes) after the entry.
-    fn dest_reply(nests: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    /// A NEW_DEST reply for 10.0.0.21:80 as the kernel sends one, with these attributes
+    /// after the entry.
+    fn dest_reply(extra: Vec<DestAttr>) -> Vec<u8> {
         let d = Dest {
             address: "10.0.0.21".parse().unwrap(),
             port: 80,
@@ -460,26 +525,17 @@ mod tests {
             lower_threshold: 0,
             stats: None,
         };
-        let mut w = header(Cmd::NewDest);
-        w.nest(CMD_ATTR_DEST, |n| {
-            dest_attrs(n, &d, true);
-            n.u32(DEST_ACTIVE_CONNS, 2);
-            for (kind, bytes) in nests {
-                n.put(*kind | 0x8000, bytes);
-            }
-        });
-        w.buf
+        let mut a = dest_attrs(&d, true);
+        a.push(DestAttr::ActiveConns(2));
+        a.extend(extra);
+        ipvs(Cmd::NewDest, vec![IpvsAttr::Dest(a)])
     }
 
     #[test]
     fn traffic_is_read_from_the_nested_stats64_attribute_else_from_stats() {
-        // STATS64: every counter and rate a u64 (in_pkts past 2^32), OUTPKTS absent (DR).
-        let mut stats64 = tlv(1, &7u64.to_ne_bytes());
-        for (kind, v) in [(2u16, 5_000_000_000u64), (4, 310_000_000_000), (5, 0), (6, 3), (7, 40), (9, 5200)] {
-            stats64.extend(tlv(kind, &v.to_ne_bytes()));
-        }
-        stats64.extend(tlv(11, &[])); // IPVS_STATS_ATTR_PAD, ignored
-        let d = parse_dest(&dest_reply(&[(DEST_STATS64, stats64.clone())]), Family::Ipv4).unwrap();
+        // STATS64: every counter and rate a u64 (in_pkts past 2^32).
+        let stats64 = Stats([7, 5_000_000_000, 0, 310_000_000_000, 0, 3, 40, 0, 5200, 0]);
+        let d = parse_dest(&dest_reply(vec![DestAttr::Stats64(stats64)]), Family::Ipv4).unwrap();
         let want = Traffic {
             conns: 7,
             in_pkts: 5_000_000_000,
@@ -491,30 +547,24 @@ mod tests {
         };
         assert_eq!(d.stats.unwrap(), DestStats { active: 2, traffic: want, ..DestStats::default() });
         // The older STATS: u32 counters and rates, u64 bytes; STATS64 wins when both come.
-        let mut stats = tlv(1, &9u32.to_ne_bytes());
-        stats.extend(tlv(3, &11u32.to_ne_bytes()));
-        stats.extend(tlv(5, &1234u64.to_ne_bytes()));
-        stats.extend(tlv(10, &99u32.to_ne_bytes()));
-        let old = parse_dest(&dest_reply(&[(DEST_STATS, stats.clone())]), Family::Ipv4).unwrap();
+        let stats = Stats([9, 0, 11, 0, 1234, 0, 0, 0, 0, 99]);
+        let old = parse_dest(&dest_reply(vec![DestAttr::Stats(stats)]), Family::Ipv4).unwrap();
         let want_old = Traffic { conns: 9, out_pkts: 11, out_bytes: 1234, out_bps: 99, ..Traffic::default() };
         assert_eq!(old.stats.unwrap().traffic, want_old);
-        let both = parse_dest(&dest_reply(&[(DEST_STATS, stats), (DEST_STATS64, stats64.clone())]), Family::Ipv4);
-        assert_eq!(both.unwrap().stats.unwrap().traffic, want);
-        assert!(parse_dest(&dest_reply(&[]), Family::Ipv4).unwrap().stats.unwrap().traffic.is_zero());
+        let both = dest_reply(vec![DestAttr::Stats(stats), DestAttr::Stats64(stats64)]);
+        assert_eq!(parse_dest(&both, Family::Ipv4).unwrap().stats.unwrap().traffic, want);
+        assert!(parse_dest(&dest_reply(vec![]), Family::Ipv4).unwrap().stats.unwrap().traffic.is_zero());
         // A service carries its own counters the same way.
-        let mut svc = service_msg(Cmd::NewService, &web());
-        let mut w = AttrWriter::default();
-        w.put(SVC_STATS64 | 0x8000, &stats64);
-        // Grow the SERVICE nest (right after the genl header) by the stats attribute.
-        let nest_len = u16::from_ne_bytes([svc[4], svc[5]]) + u16::try_from(w.buf.len()).unwrap();
-        svc[4..6].copy_from_slice(&nest_len.to_ne_bytes());
-        svc.extend_from_slice(&w.buf);
-        assert_eq!(parse_service(&svc).unwrap().traffic, want);
-        // A nest cut short is a malformed reply, not zeros.
-        let cut = &stats64[..stats64.len() - 8];
-        let mut bad = cut.to_vec();
-        bad[0] = 200; // the first attribute claims more bytes than the nest holds
-        assert!(parse_dest(&dest_reply(&[(DEST_STATS64, bad)]), Family::Ipv4).is_err());
+        let mut a = full_service_attrs(&web());
+        a.push(SvcAttr::Stats64(stats64));
+        assert_eq!(parse_service(&ipvs(Cmd::NewService, vec![IpvsAttr::Service(a)])).unwrap().traffic, want);
+        // A nest cut short is a malformed reply, not zeros: the first counter of the
+        // statistics nest (the last attribute) claims more bytes than the nest holds.
+        let mut bad = dest_reply(vec![DestAttr::Stats64(stats64)]);
+        let at = bad.len() - 10 * 12;
+        bad[at] = 200;
+        assert!(parse_dest(&bad, Family::Ipv4).is_err());
+        assert!(matches!(attrs(&dest_reply(vec![]))[..], [IpvsAttr::Dest(_)]));
     }
 
     #[test]
@@ -531,17 +581,19 @@ mod tests {
         assert_eq!(msg[0], 9, "IPVS_CMD_NEW_DAEMON");
         let (state, back) = parse_daemon(&as_reply(msg.clone())).unwrap();
         assert_eq!((state, back), (SyncState::Master, c.clone()));
-        let inner = nested(&msg, CMD_ATTR_DAEMON).unwrap();
-        assert_eq!(attr::find(&inner, DAEMON_MCAST_GROUP), Some(&[239, 1, 2, 3][..]), "network order");
-        assert_eq!(attr::get_u16(&inner, DAEMON_MCAST_PORT), Some(8850), "host order, as ipvsadm sends it");
+        // The group in network order, the port in host order, as ipvsadm sends it.
+        let group = [8, 0, 5, 0, 239, 1, 2, 3];
+        assert!(msg.windows(8).any(|w| w == group), "{msg:?}");
+        let mut port = vec![6, 0, 7, 0];
+        port.extend(8850u16.to_ne_bytes());
+        port.extend([0, 0]);
+        assert!(msg.windows(8).any(|w| w == port), "{msg:?}");
         let bare = SyncConfig { max_len: None, group: None, port: None, ttl: None, ..c };
         let (_, back) = parse_daemon(&as_reply(start_daemon_msg(SyncState::Backup, &bare))).unwrap();
         assert_eq!(back, bare, "what is not sent is not invented");
         let stop = stop_daemon_msg(SyncState::Backup);
         assert_eq!(stop[0], 10, "IPVS_CMD_DEL_DAEMON");
-        let inner = nested(&stop, CMD_ATTR_DAEMON).unwrap();
-        assert_eq!(inner.len(), 1);
-        assert_eq!(attr::get_u32(&inner, DAEMON_STATE), Some(2));
+        assert_eq!(attrs(&stop), vec![IpvsAttr::Daemon(vec![DaemonAttr::State(2)])]);
         assert!(parse_daemon(&as_reply(get_daemons_msg())).is_err(), "a reply without a daemon is an error");
     }
 

@@ -1,8 +1,8 @@
 //! The real kernel: IPVS over generic netlink, links/addresses/routes over rtnetlink,
 //! sysctls under /proc/sys, the ledger in a state directory.
 
-pub mod attr;
 pub mod ipvs;
+pub mod ipvs_attrs;
 pub mod ipvs_codec;
 pub mod ledger;
 pub mod modules;
