@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 
-use lbconverge::load::facts::{HostFacts, Recorded};
+use lbconverge::load::facts::HostFacts;
 use lbconverge::manifest;
 
 fn ms(f: impl FnOnce()) -> f64 {
@@ -29,7 +29,7 @@ fn main() {
     let mut best = [f64::MAX; 8];
     for _ in 0..runs {
         let loaded = manifest::parse(&path, ".".into(), &bytes).unwrap();
-        let cluster = lbconverge::model::validate(&loaded, &Recorded::new(&HostFacts)).unwrap().cluster;
+        let cluster = lbconverge::model::validate(&loaded, &HostFacts).unwrap().cluster;
         let node = cluster.nodes.keys().next().unwrap().clone();
         let health = lbconverge::model::Health::all_up();
         let desired = lbconverge::model::desired(&cluster, &node, &health).unwrap();
@@ -40,7 +40,7 @@ fn main() {
             ms(|| assert!(manifest::shape::fits(&tree))),
             ms(|| drop(manifest::tree::typed::<manifest::Manifest>(&tree).unwrap())),
             ms(|| drop(manifest::parse(&path, ".".into(), &bytes).unwrap())),
-            ms(|| drop(lbconverge::model::validate(&loaded, &Recorded::new(&HostFacts)).unwrap())),
+            ms(|| drop(lbconverge::model::validate(&loaded, &HostFacts).unwrap())),
             ms(|| drop(lbconverge::model::desired(&cluster, &node, &health).unwrap())),
             ms(|| {
                 let p = lbconverge::plan::plan(&desired, &live);

@@ -3,7 +3,7 @@
 //! Data flow, one module per step:
 //!
 //! ```text
-//! load::Loader::load(path)             -> Validated   read (cache), parse, validate with host facts
+//! load::Loader::load(path)             -> Validated   read, parse, validate with host facts
 //! model::desired(&Cluster, node, &Health) -> Desired  pure: what this node's kernel should hold
 //! kernel::snapshot(&mut dyn Kernel)    -> NodeState   IO: IPVS, addresses, routes, sysctls, ledger
 //! plan::plan(&Desired, &NodeState)     -> Plan        pure: diff + ordering; Display per change
@@ -15,7 +15,7 @@
 //!
 //! - [`cli`]: commands, exit codes and views. [`daemon`]: `lbconverge run`: VRRP instances,
 //!   tracking and the reconcile loop, over the kernel traits.
-//! - [`load`]: the host side of reading a manifest (cache, host facts, which node this is).
+//! - [`load`]: the host side of reading a manifest (host facts, which node this is).
 //! - [`apply`]: executes a plan against a kernel. [`health`]: real-server checks (pure state,
 //!   probes on their own tokio thread) whose results are an input of the desired state.
 //! - [`plan`]: the diff between desired and live state, ordered for safety, and its words.

@@ -46,7 +46,7 @@ pub const SUBSYSTEMS: &[&str] = &[
     "vrrp",      // VRRP instances, their tracking and VIPs
     "health",    // health checks, backends up/down, quorum
     "reconcile", // the daemon's plan-and-apply passes, apply, the kernel
-    "manifest",  // reading, validating and reloading the manifest, its cache
+    "manifest",  // reading, validating and reloading the manifest
     "watch",     // watching the manifest file
     "control",   // the control socket `lbconverge status` asks on
     "metrics",   // the Prometheus listener and its status page
@@ -445,7 +445,7 @@ mod tests {
             reason = %"connect refused",
             "backend down"
         );
-        tracing::debug!(target: "lbconverge::load::cache", ms = 1.5, cached = true, delta = -3i64, "manifest from cache");
+        tracing::debug!(target: "lbconverge::load", ms = 1.5, cached = true, delta = -3i64, "manifest read");
         tracing::error!(target: "lbconverge::daemon", outcome = ?Some(2), "Node lb1: 1 to add");
         tracing::info!(target: "rustls::conn", big = u128::MAX);
     }
@@ -455,7 +455,7 @@ mod tests {
         let want = "\
 2026-12-01T13:00:00.123Z  INFO vrrp: vrrp transition instance=\"VI_1\" vrid=10 from=BACKUP to=MASTER priority=100 reason=master down timer expired (3.609s without adverts)
 2026-12-01T13:00:00.123Z  WARN health: backend down service=web backend=rs2 reason=connect refused
-2026-12-01T13:00:00.123Z DEBUG manifest: manifest from cache ms=1.5 cached=true delta=-3
+2026-12-01T13:00:00.123Z DEBUG manifest: manifest read ms=1.5 cached=true delta=-3
 2026-12-01T13:00:00.123Z ERROR reconcile: Node lb1: 1 to add outcome=Some(2)
 2026-12-01T13:00:00.123Z  INFO rustls: big=340282366920938463463374607431768211455
 ";
@@ -466,7 +466,7 @@ mod tests {
     fn json_lines_are_one_object_each_with_typed_fields() {
         let want = r#"{"timestamp":"2026-12-01T13:00:00.123Z","level":"INFO","subsystem":"vrrp","message":"vrrp transition","fields":{"instance":"VI_1","vrid":10,"from":"BACKUP","to":"MASTER","priority":100,"reason":"master down timer expired (3.609s without adverts)"}}
 {"timestamp":"2026-12-01T13:00:00.123Z","level":"WARN","subsystem":"health","message":"backend down","fields":{"service":"web","backend":"rs2","reason":"connect refused"}}
-{"timestamp":"2026-12-01T13:00:00.123Z","level":"DEBUG","subsystem":"manifest","message":"manifest from cache","fields":{"ms":1.5,"cached":true,"delta":-3}}
+{"timestamp":"2026-12-01T13:00:00.123Z","level":"DEBUG","subsystem":"manifest","message":"manifest read","fields":{"ms":1.5,"cached":true,"delta":-3}}
 {"timestamp":"2026-12-01T13:00:00.123Z","level":"ERROR","subsystem":"reconcile","message":"Node lb1: 1 to add","fields":{"outcome":"Some(2)"}}
 {"timestamp":"2026-12-01T13:00:00.123Z","level":"INFO","subsystem":"rustls","message":"","fields":{"big":"340282366920938463463374607431768211455"}}
 "#;
@@ -506,7 +506,7 @@ mod tests {
             ("lbconverge::health::engine", "health"),
             ("lbconverge::apply", "reconcile"),
             ("lbconverge::kernel::linux::ipvs", "reconcile"),
-            ("lbconverge::load::cache", "manifest"),
+            ("lbconverge::load::git", "manifest"),
             ("lbconverge::healthy", "cli"),
             ("rustls::conn", "rustls"),
             ("notify", "notify"),

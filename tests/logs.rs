@@ -2,9 +2,8 @@
 //! `json`, every line on stderr is one JSON object (timestamp, level, subsystem, message,
 //! fields) naming a known subsystem, the final error included; `text` is the default and
 //! puts the subsystem right after the level. Uses `plan` on an example manifest with a
-//! scratch state directory, which logs the manifest cache at debug level and needs no root
-//! (it only reads the kernel; without a matching node it ends in an error, which is logged
-//! too).
+//! scratch state directory, which logs its reading at debug level and needs no root (it only
+//! reads the kernel; without a matching node it ends in an error, which is logged too).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests
 
 use std::path::{Path, PathBuf};
@@ -35,7 +34,11 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
 
 /// `plan` of the NAT example with `state` as the state directory.
 fn plan(state: &Path, format: &[&str], env: &[(&str, &str)]) -> Output {
-    let manifest = root().join("examples/nat.yaml");
+    plan_of(&root().join("examples/nat.yaml"), state, format, env)
+}
+
+/// `plan` of `manifest` with `state` as the state directory.
+fn plan_of(manifest: &Path, state: &Path, format: &[&str], env: &[(&str, &str)]) -> Output {
     let mut args = format.to_vec();
     args.extend(["--state-dir", state.to_str().unwrap(), "plan", manifest.to_str().unwrap()]);
     run(&args, env)
@@ -82,18 +85,20 @@ fn with_log_format_json_every_stderr_line_is_a_json_object_naming_its_subsystem(
     assert_eq!(find(&first, "manifest and kernel read"), Some(("DEBUG", "manifest")), "{first:?}");
 
     let second = json_lines(&plan(&state, &["--log-format=json"], &debug));
-    assert_eq!(find(&second, "manifest from cache"), Some(("DEBUG", "manifest")), "{second:?}");
-    let cached = second.iter().find(|v| v["message"] == "manifest from cache").unwrap();
-    assert!(cached["fields"]["cache"].as_str().unwrap().ends_with(".manifest"), "{cached}");
+    assert_eq!(find(&second, "manifest and kernel read"), Some(("DEBUG", "manifest")), "{second:?}");
 
-    // A damaged cache entry is a warning (shown at the default level); the format comes
-    // from the environment this time.
-    let entries: Vec<PathBuf> = std::fs::read_dir(state.join("cache")).unwrap().map(|e| e.unwrap().path()).collect();
-    assert_eq!(entries.len(), 1, "{entries:?}");
-    std::fs::write(&entries[0], b"damaged").unwrap();
-    let out = plan(&state, &[], &[("LBCONVERGE_LOG_FORMAT", "json")]);
+    // A warning is shown at the default level; the format comes from the environment this
+    // time. The manifest lies in a git repository without a commit: its commit is unknown.
+    let repo = state.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let init = Command::new("git").args(["init", "-q"]).current_dir(&repo).env_remove("GIT_DIR").status().unwrap();
+    assert!(init.success());
+    std::fs::copy(root().join("examples/nat.yaml"), repo.join("nat.yaml")).unwrap();
+    let out = plan_of(&repo.join("nat.yaml"), &state, &[], &[("LBCONVERGE_LOG_FORMAT", "json")]);
     let third = json_lines(&out);
-    assert_eq!(find(&third, "damaged manifest cache entry ignored"), Some(("WARN", "manifest")), "{third:?}");
+    let warned = third.iter().find(|v| v["message"].as_str().unwrap().ends_with("the manifest's commit is not known"));
+    let level = warned.map(|v| (v["level"].as_str().unwrap(), v["subsystem"].as_str().unwrap()));
+    assert_eq!(level, Some(("WARN", "manifest")), "{third:?}");
     assert!(find(&third, "manifest and kernel read").is_none(), "debug lines are filtered out: {third:?}");
     if !out.status.success() {
         let last = third.last().unwrap();

@@ -1,7 +1,7 @@
 //! The files lbconverge writes on a host, attacked the way a careless or hostile local user
-//! could: a damaged manifest cache entry is ignored and rebuilt (never trusted), temporary
-//! files never follow a symlink planted where the old code put them, and a failed write
-//! leaves nothing behind. `plan` here reads this host's kernel without changing it.
+//! could: the manifest cache of an earlier build is removed, a symlink planted in its place
+//! removed and not followed; temporary files never follow a symlink planted where the old
+//! code put them, and a failed write leaves nothing behind. `plan` here reads this host's kernel without changing it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
 mod common;
@@ -61,40 +61,30 @@ fn plan_real_server(state: &Path) -> Output {
     lbconverge(&["--state-dir", &sd, "plan", &m, "--node", "nginx01"])
 }
 
-/// The only cache entry.
-fn entry(d: &Dir) -> PathBuf {
-    let names: Vec<String> = d.files("state/cache").into_iter().filter(|n| n.ends_with(".manifest")).collect();
-    assert_eq!(names.len(), 1, "{names:?}");
-    d.path("state/cache").join(&names[0])
-}
-
 #[test]
-fn a_damaged_cache_entry_is_rebuilt_not_trusted() {
+fn the_manifest_cache_of_an_earlier_build_is_removed_and_a_planted_symlink_not_followed() {
     let d = Dir::new("cache");
+    std::fs::create_dir_all(d.path("state/cache")).unwrap();
+    std::fs::write(d.path("state/cache/0123.manifest"), "lbconverge-cache-2\n").unwrap();
     let first = plan_real_server(&d.path("state"));
     let (want, err) = text(&first);
     assert!(first.status.success(), "{err}");
     assert!(want.contains("+ address 172.16.40.160/32 on lo label lo:0"), "{want}");
-    let file = entry(&d);
-    let good = std::fs::read(&file).unwrap();
-    // The VIP's last octet, 160, becomes 161: a plan that trusted the entry would add a VIP
-    // no manifest names.
-    let vip = [172u8, 16, 40, 160];
-    let at = good.windows(4).position(|w| w == vip).expect("the VIP's bytes are in the entry");
-    let mut bad = good.clone();
-    bad[at + 3] = 161;
-    std::fs::write(&file, &bad).unwrap();
+    assert!(err.contains("removed the manifest cache of an earlier version"), "{err}");
+    assert!(!d.path("state/cache").exists(), "{:?}", d.files("state"));
+    // A symlink where the cache was is removed; what it points at is left alone.
+    std::fs::create_dir(d.path("victim")).unwrap();
+    std::fs::write(d.path("victim/keep"), "precious").unwrap();
+    std::os::unix::fs::symlink(d.path("victim"), d.path("state/cache")).unwrap();
     let second = plan_real_server(&d.path("state"));
     let (got, err) = text(&second);
     assert!(second.status.success(), "{err}");
-    assert_eq!(got, want, "the plan from a damaged entry differs");
-    assert!(err.contains("damaged manifest cache entry ignored; rebuilding it"), "{err}");
-    assert_eq!(std::fs::read(&file).unwrap(), good, "the entry is rebuilt");
-    for cut in [good.len() / 2, 3, 0] {
-        std::fs::write(&file, &good[..cut]).unwrap();
-        let (again, _) = text(&plan_real_server(&d.path("state")));
-        assert_eq!(again, want, "truncated to {cut} bytes");
-    }
+    assert_eq!(got, want);
+    assert!(std::fs::symlink_metadata(d.path("state/cache")).is_err(), "the symlink is gone");
+    assert_eq!(std::fs::read_to_string(d.path("victim/keep")).unwrap(), "precious");
+    // Nothing left to remove: nothing said.
+    let (_, err) = text(&plan_real_server(&d.path("state")));
+    assert!(!err.contains("manifest cache"), "{err}");
 }
 
 /// `plan --out OUT` of lvs01 against the empty snapshot.

@@ -73,7 +73,8 @@ fn color() -> bool {
 
 fn fresh_plan(a: &ApplyArgs, k: &mut LinuxKernel, state_dir: &Path) -> Result<(Plan, String), CliError> {
     let manifest = a.manifest.as_deref().ok_or_else(|| CliError::Usage("give a MANIFEST or --plan FILE".into()))?;
-    let loader = crate::load::Loader::cached(state_dir).require_committed(a.require_committed);
+    crate::load::remove_old_cache(state_dir);
+    let loader = crate::load::Loader::new().require_committed(a.require_committed);
     let inputs = super::manifest_and_kernel(&loader, manifest, a.node.as_deref(), k, state_dir)?;
     Ok((plan_for(manifest, &inputs, a.node.as_deref())?, inputs.live.source))
 }

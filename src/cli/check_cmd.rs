@@ -51,7 +51,7 @@ struct Row {
 /// Runs `check`.
 pub fn run(a: &CheckArgs, state_dir: &std::path::Path) -> Result<Exit, CliError> {
     let mut k = crate::kernel::linux::LinuxKernel::new(state_dir.to_path_buf());
-    let (m, live) = load::with_live(&Loader::uncached(), &a.manifest, a.node.as_deref(), &mut k)?;
+    let (m, live) = load::with_live(&Loader::new(), &a.manifest, a.node.as_deref(), &mut k)?;
     let cluster = super::warned(m.validated);
     let node = load::pick_node(&cluster, a.node.as_deref(), &live, "this host")?;
     let board = Board::new(&cluster, &node, None, |_| Status::Unknown);

@@ -327,10 +327,9 @@ fn read_credentials(path: &std::path::Path) -> Result<String, CliError> {
     }
 }
 
-/// Loads and validates a manifest without the cache (no state directory is touched),
-/// printing warnings to stderr.
-fn load_uncached(path: &std::path::Path, require_committed: bool) -> Result<(Cluster, Revision), CliError> {
-    let m = Loader::uncached().require_committed(require_committed).load(path)?;
+/// Loads and validates a manifest, printing warnings to stderr.
+fn load_warned(path: &std::path::Path, require_committed: bool) -> Result<(Cluster, Revision), CliError> {
+    let m = Loader::new().require_committed(require_committed).load(path)?;
     Ok((warned(m.validated), m.revision))
 }
 
@@ -343,7 +342,7 @@ fn warned(v: Validated) -> Cluster {
 }
 
 fn validate(a: &ValidateArgs) -> Result<Exit, CliError> {
-    let (c, _) = load_uncached(&a.manifest, false)?;
+    let (c, _) = load_warned(&a.manifest, false)?;
     println!(
         "{}: valid ({} nodes, {} VRRP instances, {} services)",
         a.manifest.display(),
@@ -397,14 +396,15 @@ pub fn plan_for(path: &std::path::Path, inputs: &Inputs, node: Option<&str>) -> 
 fn plan_cmd(a: &PlanArgs, state_dir: &std::path::Path) -> Result<Exit, CliError> {
     let inputs = match &a.live {
         Some(snapshot) => {
-            let (cluster, revision) = load_uncached(&a.manifest, a.require_committed)?;
+            let (cluster, revision) = load_warned(&a.manifest, a.require_committed)?;
             let state = files::load_snapshot(snapshot)?;
             let live = Live { state, source: snapshot.display().to_string(), on_host: false };
             Inputs { cluster, revision, live, drains: crate::model::drain::Drains::default() }
         }
         None => {
             let mut k = crate::kernel::linux::LinuxKernel::new(state_dir.to_path_buf());
-            let loader = Loader::cached(state_dir).require_committed(a.require_committed);
+            crate::load::remove_old_cache(state_dir);
+            let loader = Loader::new().require_committed(a.require_committed);
             manifest_and_kernel(&loader, &a.manifest, a.node.as_deref(), &mut k, state_dir)?
         }
     };

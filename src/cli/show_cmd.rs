@@ -67,7 +67,7 @@ fn default_scope(k: &mut LinuxKernel) -> Result<BTreeSet<SysctlKey>, CliError> {
 /// Runs `show`.
 pub fn run(a: &ShowArgs, state_dir: &Path) -> Result<Exit, CliError> {
     if let (Some(daemon), Some(manifest), Some(node)) = (a.routing, &a.manifest, &a.node) {
-        let m = crate::load::Loader::uncached().load(manifest)?;
+        let m = crate::load::Loader::new().load(manifest)?;
         let cluster = super::warned(m.validated);
         let text = super::routing::snippet(&cluster, node, daemon).map_err(CliError::Usage)?;
         print!("{text}");

@@ -89,7 +89,7 @@ pub struct DaemonOptions {
     pub manifest: PathBuf,
     /// The node, when not found by this host's addresses.
     pub node: Option<String>,
-    /// Ledger and cache directory.
+    /// State directory (the ledger, drains).
     pub state_dir: PathBuf,
     /// Re-read the kernel and re-plan at least this often.
     pub resync: Duration,
@@ -179,7 +179,8 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         stoppers: signals::Stoppers,
         events: Sender<Event>,
     ) -> Result<Self, DaemonError> {
-        let loader = Loader::cached(&opts.state_dir).require_committed(opts.require_committed);
+        load::remove_old_cache(&opts.state_dir);
+        let loader = Loader::new().require_committed(opts.require_committed);
         let (m, live) = load::with_live(&loader, &opts.manifest, opts.node.as_deref(), &mut kernel)?;
         log_warnings(&m.validated.warnings);
         let node = load::pick_node(&m.validated.cluster, opts.node.as_deref(), &live, "this host")?;

@@ -1,8 +1,6 @@
 //! The machine facts validation may use (secret files, environment variables), read from
-//! this host; and a wrapper that remembers whether validation asked for any, since a
-//! manifest whose validity depends on the host must not be served from the cache.
+//! this host.
 
-use std::cell::Cell;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
@@ -68,46 +66,6 @@ pub fn first_line(path: &Path) -> std::io::Result<Option<String>> {
     let mut text = String::new();
     file.take(MAX_SECRET_FILE).read_to_string(&mut text)?;
     Ok(Some(text.lines().next().unwrap_or_default().to_string()))
-}
-
-/// Facts that remember being asked.
-pub struct Recorded<'a> {
-    inner: &'a dyn Facts,
-    asked: Cell<bool>,
-}
-
-impl<'a> Recorded<'a> {
-    /// Wraps `inner`.
-    pub fn new(inner: &'a dyn Facts) -> Self {
-        Recorded { inner, asked: Cell::new(false) }
-    }
-    /// Returns true if and only if validation asked for any fact.
-    pub fn asked(&self) -> bool {
-        self.asked.get()
-    }
-}
-
-impl Facts for Recorded<'_> {
-    fn secret_file(&self, path: &Path) -> FileFact {
-        self.asked.set(true);
-        self.inner.secret_file(path)
-    }
-    fn secret_text(&self, path: &Path) -> Option<String> {
-        self.asked.set(true);
-        self.inner.secret_text(path)
-    }
-    fn env(&self, name: &str) -> Option<String> {
-        self.asked.set(true);
-        self.inner.env(name)
-    }
-    fn script(&self, path: &Path) -> ScriptFact {
-        self.asked.set(true);
-        self.inner.script(path)
-    }
-    fn user_exists(&self, name: &str) -> bool {
-        self.asked.set(true);
-        self.inner.user_exists(name)
-    }
 }
 
 #[cfg(test)]

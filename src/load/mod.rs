@@ -1,14 +1,13 @@
-//! The host side of reading a manifest, shared by the commands and the daemon: the file
-//! (through the cache when there is a state directory), validation with this host's facts,
+//! The host side of reading a manifest, shared by the commands and the daemon: the file,
+//! validation with this host's facts,
 //! the live state read beside it, and which manifest node this host is.
 //!
 //! ```text
-//! Loader::load(path)                         -> Manifest   read, cache, validate, revision
+//! Loader::load(path)                         -> Manifest   read, validate, revision
 //! with_live(&Loader, path, node, &mut Kernel) -> (Manifest, NodeState)   both at once
 //! pick_node(&Cluster, --node, &NodeState)     -> node name
 //! ```
 
-pub mod cache;
 pub mod drains;
 pub mod facts;
 pub mod git;
@@ -75,9 +74,11 @@ pub enum LoadError {
     },
 }
 
-/// Reads and validates manifests, through the cache when it has one.
+/// Reads and validates manifests. Every load parses and checks the file: there is no cache
+/// of validated manifests (a changed manifest, which is every GitOps commit, is as fast as
+/// an unchanged one; BENCHMARKS.md).
+#[derive(Debug, Default)]
 pub struct Loader {
-    cache: Option<cache::Cache>,
     require_committed: bool,
 }
 
@@ -91,15 +92,9 @@ pub struct Manifest {
 }
 
 impl Loader {
-    /// A loader that always parses and validates (`validate`, `plan --live`: no state
-    /// directory is touched).
-    pub fn uncached() -> Self {
-        Loader { cache: None, require_committed: false }
-    }
-
-    /// A loader with its cache in `state_dir`.
-    pub fn cached(state_dir: &Path) -> Self {
-        Loader { cache: Some(cache::Cache::new(state_dir)), require_committed: false }
+    /// A loader that accepts manifests whether committed or not.
+    pub fn new() -> Self {
+        Loader::default()
     }
 
     /// Refuses manifests that are not exactly a committed file (`--require-committed`).
@@ -126,26 +121,28 @@ impl Loader {
             let why = revision.git.as_ref().map_or("not in a git work tree".to_string(), |c| c.file.to_string());
             return Err(LoadError::NotCommitted { path: path.display().to_string(), why });
         }
-        let validated = self.validate(path, &bytes)?;
+        let validated = Self::validate(path, &bytes)?;
         Ok(Manifest { validated, revision })
     }
 
-    /// Validates manifest bytes, through the cache.
-    fn validate(&self, path: &Path, bytes: &[u8]) -> Result<Validated, LoadError> {
-        let cached = self.cache.as_ref().map(|c| (c, c.entry(bytes)));
-        if let Some(v) = cached.as_ref().and_then(|(c, e)| c.get(e)) {
-            return Ok(v);
-        }
+    /// Parses and validates manifest bytes with this host's facts.
+    fn validate(path: &Path, bytes: &[u8]) -> Result<Validated, LoadError> {
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let loaded = manifest::parse(&path.display().to_string(), dir, bytes)?;
-        let facts = facts::Recorded::new(&facts::HostFacts);
-        let v = model::validate(&loaded, &facts)?;
-        if let Some((c, e)) = cached
-            && !facts.asked()
-        {
-            c.put(&e, &v);
+        Ok(model::validate(&loaded, &facts::HostFacts)?)
+    }
+}
+
+/// Removes the manifest cache that earlier builds kept in `state_dir/cache`: nothing reads
+/// it any more (`plan`, `apply` and `run` call this; a symlink there is removed, not followed).
+pub fn remove_old_cache(state_dir: &Path) {
+    let dir = state_dir.join("cache");
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => tracing::info!(dir = %dir.display(), "removed the manifest cache of an earlier version"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), "could not remove the manifest cache of an earlier version: {e}")
         }
-        Ok(v)
     }
 }
 

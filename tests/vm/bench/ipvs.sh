@@ -2,7 +2,8 @@
 # table, a no-op plan vs ipvsadm -S -n, and one changed weight. Every measurement that fills
 # a table gets a fresh network namespace: IPVS keeps deleted destinations in a per-namespace
 # trash list that slows later adds, which would favour whichever tool runs first.
-# "cold" = the manifest is parsed and checked; "warm" = it comes from lbconverge's cache.
+# "cold" = the first run on a manifest; "warm" = the same manifest again (page cache warm;
+# builds before the manifest cache was removed served it from that cache).
 # With BASE=1 (tools/bench-ipvs with BASE=binary), a second lbconverge binary,
 # lbconverge-base, is measured in every run as well, alternating which goes first: two builds
 # compared in one VM boot, where the host's load moves both alike.
