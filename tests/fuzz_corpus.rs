@@ -21,10 +21,8 @@ use lbconverge::kernel::linux::ipvs_attrs::{DestAttr, Inet, IpvsAttr, IpvsMessag
 use lbconverge::kernel::linux::ipvs_codec::{self, Cmd};
 use lbconverge::model::ipvs::{Dest, Forwarding, Persistence, Service, ServiceKey};
 use lbconverge::vrrp::packet::{self, Advert, Checksum};
-use netlink_packet_core::Emitable;
 use netlink_packet_generic::ctrl::nlas::{GenlCtrlAttrs, OpAttrs};
 use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
-use netlink_packet_generic::{GenlFamily, GenlMessage};
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
@@ -205,14 +203,6 @@ fn vrrp_seeds() -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// A generic netlink payload: `genlmsghdr` and the attributes.
-fn genl<F: GenlFamily + Emitable + std::fmt::Debug>(family: F) -> Vec<u8> {
-    let msg = GenlMessage::from_payload(family);
-    let mut buf = vec![0; msg.buffer_len()];
-    msg.emit(&mut buf);
-    buf
-}
-
 /// A netlink message: header (length, type, flags, sequence, port id) and payload.
 fn nlmsg(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
     let mut b = Vec::new();
@@ -301,7 +291,7 @@ fn ipvs_seeds() -> Vec<(String, Vec<u8>)> {
             SvcAttr::PeName("sip".into()),
         ])],
     };
-    out.push(("kernel-service".into(), nlmsg(IPVS_FAMILY, F_MULTI, 3, &genl(service))));
+    out.push(("kernel-service".into(), nlmsg(IPVS_FAMILY, F_MULTI, 3, &ipvs_codec::genl_payload(service))));
     let dest = IpvsMessage {
         cmd: Cmd::NewDest,
         attrs: vec![IpvsAttr::Dest(vec![
@@ -322,7 +312,7 @@ fn ipvs_seeds() -> Vec<(String, Vec<u8>)> {
             DestAttr::TunFlags(0),
         ])],
     };
-    out.push(("kernel-dest".into(), nlmsg(IPVS_FAMILY, F_MULTI, 4, &genl(dest))));
+    out.push(("kernel-dest".into(), nlmsg(IPVS_FAMILY, F_MULTI, 4, &ipvs_codec::genl_payload(dest))));
     // The generic netlink controller's answer to CTRL_CMD_GETFAMILY "IPVS".
     let ops = (1..=8).map(|cmd| vec![OpAttrs::Id(cmd), OpAttrs::Flags(0xe)]).collect();
     let ctrl = GenlCtrl {
@@ -336,7 +326,7 @@ fn ipvs_seeds() -> Vec<(String, Vec<u8>)> {
             GenlCtrlAttrs::Ops(ops),
         ],
     };
-    out.push(("ctrl-family".into(), nlmsg(0x10, 0, 5, &genl(ctrl))));
+    out.push(("ctrl-family".into(), nlmsg(0x10, 0, 5, &ipvs_codec::genl_payload(ctrl))));
     // An ack (errno 0) and an error (EEXIST) echoing a capped request header.
     let echoed = nlmsg(IPVS_FAMILY, 0x405, 6, &[]);
     for (name, errno) in [("ack", 0i32), ("error-eexist", -17)] {

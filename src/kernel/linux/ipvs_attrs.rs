@@ -260,15 +260,10 @@ fn emit_all<T: Nla>(attrs: &[T], buffer: &mut [u8]) {
         let len = a.value_len();
         let total = NLA_HEADER_SIZE + len.next_multiple_of(4);
         let Some(slot) = buffer.get_mut(at..at + total) else { return };
-        let mut nla = NlaBuffer::new(&mut *slot);
-        nla.set_kind(a.kind());
-        if a.is_nested() {
-            nla.set_nested_flag();
-        }
-        if a.is_network_byteorder() {
-            nla.set_network_byte_order_flag();
-        }
-        nla.set_length(u16::try_from(NLA_HEADER_SIZE + len).unwrap_or(u16::MAX));
+        // The type with its flags in one write: netlink-packet-core's flag setters each
+        // rewrite the type from its masked value, so setting both flags keeps only the last.
+        slot[2..4].copy_from_slice(&a.kind().to_ne_bytes());
+        NlaBuffer::new(&mut *slot).set_length(u16::try_from(NLA_HEADER_SIZE + len).unwrap_or(u16::MAX));
         let (value, pad) = slot[NLA_HEADER_SIZE..].split_at_mut(len);
         a.emit_value(value);
         pad.fill(0);
@@ -640,6 +635,12 @@ mod tests {
         msg.emit(&mut buf);
         let back = IpvsMessage::parse_with_param(&buf, GenlHeader { cmd: 1, version: VERSION }).unwrap();
         assert_eq!(back, msg);
+        // An unknown attribute with both flags keeps both (found by the ipvs_netlink fuzzer).
+        let both = DefaultNla::new(0x3f09 | NLA_F_NESTED | netlink_packet_core::NLA_F_NET_BYTEORDER, vec![9; 4]);
+        let msg2 = IpvsMessage { cmd: Cmd::NewDest, attrs: vec![IpvsAttr::Dest(vec![DestAttr::Other(both)])] };
+        let mut buf2 = vec![0; msg2.buffer_len()];
+        msg2.emit(&mut buf2);
+        assert_eq!(IpvsMessage::parse_with_param(&buf2, GenlHeader { cmd: 5, version: VERSION }).unwrap(), msg2);
         // The slice writer of netlink-packet-core writes the same bytes (it counts lengths again).
         let mut theirs = vec![0x55; msg.buffer_len()];
         msg.attrs.as_slice().emit(&mut theirs);

@@ -54,8 +54,8 @@ fn fwd_code(f: Forwarding) -> u32 {
     }
 }
 
-/// A generic netlink payload: `genlmsghdr` and the attributes.
-fn payload<F: GenlFamily + Emitable + std::fmt::Debug>(family: F) -> Vec<u8> {
+/// A generic netlink payload: `genlmsghdr` and the attributes of any family's message.
+pub fn genl_payload<F: GenlFamily + Emitable + std::fmt::Debug>(family: F) -> Vec<u8> {
     let msg = GenlMessage::from_payload(family);
     let mut buf = vec![0; msg.buffer_len()];
     msg.emit(&mut buf);
@@ -63,7 +63,7 @@ fn payload<F: GenlFamily + Emitable + std::fmt::Debug>(family: F) -> Vec<u8> {
 }
 
 fn ipvs(cmd: Cmd, attrs: Vec<IpvsAttr>) -> Vec<u8> {
-    payload(IpvsMessage { cmd, attrs })
+    genl_payload(IpvsMessage { cmd, attrs })
 }
 
 fn key_attrs(key: &ServiceKey) -> Vec<SvcAttr> {
@@ -391,7 +391,7 @@ pub fn parse_daemon(payload: &[u8]) -> io::Result<(SyncState, SyncConfig)> {
 
 /// Generic netlink controller: the family-id lookup (`CTRL_CMD_GETFAMILY`).
 pub fn getfamily_msg(name: &str) -> Vec<u8> {
-    payload(GenlCtrl { cmd: GenlCtrlCmd::GetFamily, nlas: vec![GenlCtrlAttrs::FamilyName(name.to_string())] })
+    genl_payload(GenlCtrl { cmd: GenlCtrlCmd::GetFamily, nlas: vec![GenlCtrlAttrs::FamilyName(name.to_string())] })
 }
 
 /// Reads `CTRL_ATTR_FAMILY_ID` from a controller reply. Only that attribute is parsed, so a
