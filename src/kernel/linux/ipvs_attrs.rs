@@ -100,7 +100,7 @@ impl Stats {
     }
 
     fn value_len(&self, wide: bool) -> usize {
-        self.counters(wide).iter().map(Emitable::buffer_len).sum()
+        list_len(&self.counters(wide))
     }
 
     fn emit(&self, wide: bool, buffer: &mut [u8]) {
