@@ -229,7 +229,10 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             if Instant::now() >= self.next_resync {
                 let ok = self.reconcile_logged();
                 match ready {
-                    false => sd.ready(&self.status_line(ok)),
+                    false => {
+                        sd.ready(&self.status_line(ok));
+                        self.platform.settle();
+                    }
                     true => sd.status(&self.status_line(ok)),
                 }
                 ready = true;
@@ -281,6 +284,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             Event::Reload => {
                 self.reload_logged();
                 self.reconcile_logged();
+                self.platform.settle();
             }
             Event::Health(r) => self.health_changed(&r),
             Event::Status(reply) => {

@@ -1,8 +1,9 @@
 //! What the daemon's threads need from the host besides the reconcile loop's kernel: a handle
 //! on interfaces and addresses per thread (VRRP instances move their VIPs through [`Addrs`],
 //! the tracker reads link states), one on the IPVS sync daemons (an instance switches them
-//! on its transitions), and per VRRP instance its wire: the protocol-112 socket,
-//! the announcer, and the address adverts go out from.
+//! on its transitions), per VRRP instance its wire: the protocol-112 socket,
+//! the announcer, and the address adverts go out from; and a place to give back the memory
+//! only start-up used ([`Platform::settle`]).
 //!
 //! [`Linux`] is this host (rtnetlink, raw sockets); [`mem::MemPlatform`] is the in-memory
 //! kernel with a wire that records what is sent, for tests of the daemon itself.
@@ -44,6 +45,9 @@ pub trait Platform: Send + Sync {
     /// Opens the wire of one instance: its socket on `spec.interface`, its announcer on
     /// `spec.vip_interface`.
     fn wire(&self, spec: &InstanceSpec) -> Result<Box<dyn Wire>, InstanceError>;
+    /// Called once the node has converged after start-up or a reload: gives back the memory
+    /// only loading the manifest needed.
+    fn settle(&self);
 }
 
 /// This host: rtnetlink and raw sockets.
@@ -72,6 +76,16 @@ impl Platform for Linux {
         let announcer = Announcer::new(vip_ifindex, mac6(&mac))
             .map_err(|source| InstanceError::OpenAnnouncer { interface: spec.vip_interface.clone(), source })?;
         Ok(Box::new(LinuxWire { sock, announcer }))
+    }
+
+    /// Pages out the executable's code: parsing and checking a manifest touches most of
+    /// the binary, the steady state a few hundred KiB of it (BENCHMARKS.md, "Binary size
+    /// and resident memory").
+    fn settle(&self) {
+        match crate::sys::release_cold_memory() {
+            Ok(bytes) => tracing::debug!(subsystem = "daemon", bytes, "start-up memory given back"),
+            Err(e) => tracing::debug!(subsystem = "daemon", error = %e, "start-up memory not given back"),
+        }
     }
 }
 

@@ -223,6 +223,23 @@ fn reload_keeps_unchanged_instances_and_their_vips() {
 }
 
 #[test]
+fn serve_settles_once_converged_and_after_every_reload() {
+    let (s, k) = (Scratch::new("settle"), host());
+    let platform = MemPlatform::new(k.clone());
+    let settled = platform.settled.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut d = Daemon::start(s.opts(), k.clone(), platform, Default::default(), tx.clone()).unwrap();
+    assert_eq!(settled.load(std::sync::atomic::Ordering::Relaxed), 0, "not before the first reconcile");
+    for e in [super::Event::Reload, super::Event::Reload, super::Event::Stop] {
+        tx.send(e).unwrap();
+    }
+    d.serve(&rx, &mut super::systemd::Notifier::none());
+    assert_eq!(settled.load(std::sync::atomic::Ordering::Relaxed), 3, "start-up and two reloads");
+    assert_eq!(k.lock().state.services.len(), 1, "converged before settling");
+    d.stop();
+}
+
+#[test]
 fn reloads_that_cannot_run_keep_everything_and_a_good_one_follows_without_a_gap() {
     let (s, k) = (Scratch::new("bad"), host());
     let mut d = start(&s, &k);

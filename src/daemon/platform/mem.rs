@@ -9,6 +9,7 @@ use std::io;
 use std::net::{IpAddr, Ipv6Addr};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixDatagram;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{InstanceError, InstanceSpec, Platform, Wire};
@@ -32,12 +33,14 @@ pub struct MemPlatform {
     pub kernel: Shared,
     /// Everything every wire sent, in order.
     pub sent: Arc<Mutex<Vec<Sent>>>,
+    /// How many times the daemon settled.
+    pub settled: Arc<AtomicUsize>,
 }
 
 impl MemPlatform {
     /// A platform on `kernel`.
     pub fn new(kernel: Shared) -> Self {
-        MemPlatform { kernel, sent: Arc::default() }
+        MemPlatform { kernel, sent: Arc::default(), settled: Arc::default() }
     }
 }
 
@@ -62,6 +65,10 @@ impl Platform for MemPlatform {
             .map_err(|source| InstanceError::OpenSocket { interface: spec.interface.clone(), source })?;
         let source = spec.source.unwrap_or(IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)));
         Ok(Box::new(MemWire { rx, _peer: peer, source, sent: self.sent.clone() }))
+    }
+
+    fn settle(&self) {
+        self.settled.fetch_add(1, Ordering::Relaxed);
     }
 }
 
