@@ -3,8 +3,8 @@
 //! the steady state's code first, then what only start-up and reloads run, then the rest.
 //! A running daemon then keeps a few pages of its binary resident instead of most of it
 //! (BENCHMARKS.md, "Binary size and resident memory"). The option is lld's, the linker
-//! rustc uses on x86_64 Linux unless RUSTFLAGS choose another linker; a function the file names that this build lacks is skipped,
-//! so a stale file costs memory, never a failed link.
+//! rustc uses on x86_64 Linux unless RUSTFLAGS choose another linker; a function the file
+//! names that this build lacks is skipped, so a stale file costs memory, never a failed link.
 
 use std::env;
 use std::path::Path;
