@@ -28,7 +28,7 @@ use crate::kernel::{Addrs, SyncDaemons};
 use crate::model::net::Address;
 use crate::model::sync::{SyncConfig, SyncState, ipvsadm_line};
 use crate::vrrp::fsm;
-use crate::vrrp::fsm::{Action, Config, Fsm, Input};
+use crate::vrrp::fsm::{Action, Fsm, Input};
 use crate::vrrp::net::{self, Timer};
 use crate::vrrp::packet::{self, Advert, Checksum, DropCounters, Expect, MULTICAST_V4, MULTICAST_V6};
 
@@ -38,14 +38,43 @@ const IDLE: Duration = Duration::from_secs(1);
 const SECOND_BURST: Duration = Duration::from_secs(5);
 
 /// A message to a running instance.
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Control {
     /// Start running (a prepared instance waits for this).
     Go,
     /// The effective priority from tracking; `None` = FAULT.
     Priority(Option<u8>),
+    /// New settings for the same router, taken in place (a manifest reload).
+    Reconfigure(Box<Update>),
     /// Stop gracefully: priority-0 advert, VIPs removed.
     Stop,
+}
+
+/// New settings for a running instance, with what they need opened already: a reload opens
+/// everything before it changes anything, so taking an update cannot fail.
+pub struct Update {
+    /// The new settings (the same [`InstanceSpec::router`]).
+    pub spec: InstanceSpec,
+    /// A new wire, when [`InstanceSpec::wire_key`] changed.
+    pub wire: Option<Box<dyn Wire>>,
+    /// A handle on the sync daemons, when connection sync is new to the instance.
+    pub sync: Option<Box<dyn SyncDaemons + Send>>,
+}
+
+/// Opens what `new` needs beyond what the instance running `old` has, and checks its state
+/// machine settings: the update a running instance then takes without failing.
+pub fn stage_update(old: &InstanceSpec, new: InstanceSpec, platform: &dyn Platform) -> Result<Update, DaemonError> {
+    let fail = |source: InstanceError| DaemonError::Instance { instance: new.name.clone(), source };
+    let primary = new.source.unwrap_or(std::net::Ipv6Addr::UNSPECIFIED.into());
+    new.fsm_config(primary).check().map_err(|e| fail(e.into()))?;
+    let wire = match old.wire_key() == new.wire_key() {
+        true => None,
+        false => Some(platform.wire(&new).map_err(fail)?),
+    };
+    let sync = match (&old.sync, &new.sync) {
+        (None, Some(_)) => Some(platform.sync_daemons().map_err(|e| fail(e.into()))?),
+        _ => None,
+    };
+    Ok(Update { spec: new, wire, sync })
 }
 
 /// The sending side of an instance's control channel: a message, then a wake-up.
@@ -208,11 +237,7 @@ impl Instance {
         // Reads the interfaces once now, so that the takeover adds VIPs without a lookup.
         addrs.links()?;
         let source = wire.source();
-        let cfg = Config {
-            preempt: spec.preempt,
-            preempt_delay: spec.preempt_delay,
-            ..Config::new(spec.version, spec.priority, spec.advert, source)
-        };
+        let cfg = spec.fsm_config(source);
         let interval_cs = cfg.interval_cs();
         let fsm = Fsm::new(cfg)?;
         let family = if spec.is_v6() { Family::Ipv6 } else { Family::Ipv4 };
@@ -248,6 +273,8 @@ impl Instance {
             match control.recv() {
                 Ok(Control::Go) => break,
                 Ok(Control::Priority(p)) => priority = Some(p),
+                // A parked instance is never updated: a reload stages a new one instead.
+                Ok(Control::Reconfigure(_)) => {}
                 Ok(Control::Stop) | Err(_) => return,
             }
         }
@@ -302,6 +329,7 @@ impl Instance {
                     let effective = self.fsm.priority();
                     self.show(|v| v.effective_priority = effective);
                 }
+                Ok(Control::Reconfigure(u)) => self.reconfigure(*u),
                 Err(std::sync::mpsc::TryRecvError::Empty) => return None,
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => return Some(true),
             }
@@ -446,6 +474,68 @@ impl Instance {
         }
     }
 
+    /// Takes new settings in place: the state stays; a master removes the VIPs that went
+    /// away at once, and adds and announces the new ones at once; what the new priority,
+    /// interval or preemption settings imply follows by the protocol ([`Fsm::reconfigure`]).
+    fn reconfigure(&mut self, u: Update) {
+        let was_master = self.fsm.state() == fsm::State::Master;
+        let old_vips = self.vip_addresses();
+        let old = std::mem::replace(&mut self.spec, u.spec);
+        let new_vips = self.vip_addresses();
+        if was_master {
+            self.del_vips(old_vips.iter().filter(|a| !new_vips.contains(a)));
+        }
+        if let Some(w) = u.wire {
+            self.wire = w;
+            self.source = self.wire.source();
+        }
+        self.reconfigure_sync(&old, u.sync);
+        let cfg = self.spec.fsm_config(self.source);
+        self.expect.auth = self.spec.auth;
+        self.expect.interval_cs = cfg.interval_cs();
+        let effective = provisional_priority(&old, &self.spec, self.fsm.priority());
+        let now = self.now();
+        let actions = self.fsm.reconfigure(cfg, effective, now);
+        self.perform(actions);
+        let added: Vec<Address> = new_vips.into_iter().filter(|a| !old_vips.contains(a)).collect();
+        if was_master && self.fsm.state() == fsm::State::Master && !added.is_empty() {
+            self.add_vips(&added);
+            for a in &added {
+                self.announce_one(a.address.addr());
+            }
+            self.second_burst = Some(now + SECOND_BURST);
+        }
+        let (name, priority, effective) = (self.spec.name.clone(), self.spec.priority, self.fsm.priority());
+        self.show(|v| {
+            v.name = name;
+            v.priority = priority;
+            v.effective_priority = effective;
+        });
+    }
+
+    /// Connection sync after a reload: new settings restart the daemon in the current
+    /// state; sync turned off stops it.
+    fn reconfigure_sync(&mut self, old: &InstanceSpec, handle: Option<Box<dyn SyncDaemons + Send>>) {
+        if old.sync == self.spec.sync {
+            return;
+        }
+        if self.spec.sync.is_none() {
+            self.stop_sync();
+            self.sync = None;
+            return self.show(|v| v.connection_sync = None);
+        }
+        let handle = match (handle, self.sync.take()) {
+            (Some(h), _) | (None, Some((_, h))) => h,
+            (None, None) => return,
+        };
+        self.sync = self.spec.sync.clone().map(|c| (c, handle));
+        match self.fsm.state() {
+            fsm::State::Master => self.switch_sync(SyncState::Master),
+            fsm::State::Backup | fsm::State::Fault => self.switch_sync(SyncState::Backup),
+            fsm::State::Initialize => {}
+        }
+    }
+
     fn send_advert(&mut self, priority: u8) {
         let advert = Advert {
             version: self.spec.version,
@@ -481,28 +571,40 @@ impl Instance {
     }
 
     fn take_vips(&mut self) {
-        for a in self.vip_addresses() {
-            if let Err(e) = self.addrs.add_address(&a)
+        self.add_vips(&self.vip_addresses());
+        self.announce();
+        self.second_burst = Some(self.now() + SECOND_BURST);
+    }
+
+    fn add_vips(&mut self, vips: &[Address]) {
+        for a in vips {
+            if let Err(e) = self.addrs.add_address(a)
                 && !e.is(libc::EEXIST)
             {
                 tracing::error!(instance = %self.spec.name, error = %e, "VIP not added");
             }
         }
-        self.announce();
-        self.second_burst = Some(self.now() + SECOND_BURST);
     }
 
     fn announce(&mut self) {
-        for v in &self.spec.vips {
-            if let Err(e) = self.wire.announce(v.addr(), self.spec.garp_repeat) {
-                tracing::warn!(instance = %self.spec.name, vip = %v.addr(), error = %e, "announcement not sent");
-            }
+        for v in self.spec.vips.clone() {
+            self.announce_one(v.addr());
+        }
+    }
+
+    fn announce_one(&mut self, vip: IpAddr) {
+        if let Err(e) = self.wire.announce(vip, self.spec.garp_repeat) {
+            tracing::warn!(instance = %self.spec.name, %vip, error = %e, "announcement not sent");
         }
     }
 
     fn release_vips(&mut self) {
-        for a in self.vip_addresses() {
-            if let Err(e) = self.addrs.del_address(&a)
+        self.del_vips(self.vip_addresses().iter());
+    }
+
+    fn del_vips<'a>(&mut self, vips: impl Iterator<Item = &'a Address>) {
+        for a in vips {
+            if let Err(e) = self.addrs.del_address(a)
                 && !e.is(libc::EADDRNOTAVAIL)
                 && !e.is(libc::ENODEV)
             {
@@ -552,4 +654,14 @@ impl Instance {
             }
         }
     }
+}
+
+/// The effective priority an updated instance runs with until tracking reports under the
+/// new settings (at once: the tracker restarts with the objects' known states). Untracked:
+/// the new base priority; tracked before and after: the same tracking offset on the new base.
+fn provisional_priority(old: &InstanceSpec, new: &InstanceSpec, effective: Option<u8>) -> Option<u8> {
+    if !old.tracks() || !new.tracks() {
+        return Some(new.priority);
+    }
+    effective.map(|e| crate::vrrp::track::rebase(e, old.priority, new.priority))
 }

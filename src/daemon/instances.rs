@@ -1,14 +1,16 @@
 //! The set of VRRP instances this node runs, and how a new configuration replaces it
 //! without a gap: [`Instances::stage`] opens everything the new configuration needs beside
-//! what runs (instances whose spec is unchanged are kept, new ones are prepared and parked)
-//! and fails with nothing changed; only then [`Instances::commit`] stops the instances that
-//! changed or went away and lets the new ones run.
+//! what runs (instances whose spec is unchanged are kept; instances of the same router with
+//! other settings get an update with whatever it needs opened; new routers are prepared and
+//! parked) and fails with nothing changed; only then [`Instances::commit`] stops the
+//! instances that went away or became another router, hands the updates to their running
+//! instances (which keep their state and VIPs), and lets the new ones run.
 
 use super::error::DaemonError;
-use super::instance::{self, Running};
+use super::instance::{self, Control, Running, Update};
 use super::platform::Platform;
 use super::signals::Stoppers;
-use super::spec::InstanceSpec;
+use super::spec::{self, InstanceSpec};
 use super::tracker::{self, Tracker};
 
 /// The running instances, the signal thread's handles on them, and their tracking.
@@ -18,9 +20,11 @@ pub struct Instances {
     tracker: Option<Tracker>,
 }
 
-/// A new configuration's instances: the specs, and those not running yet, parked.
+/// A new configuration's instances: the specs, updates for running instances (by index),
+/// and the instances not running yet, parked.
 pub struct Staged {
     specs: Vec<InstanceSpec>,
+    updates: Vec<(usize, Update)>,
     fresh: Vec<Running>,
 }
 
@@ -29,9 +33,11 @@ pub struct Staged {
 pub struct Changed {
     /// Left running untouched.
     pub kept: usize,
+    /// Changed in place, still running.
+    pub updated: usize,
     /// Started.
     pub started: usize,
-    /// Stopped (changed or gone).
+    /// Stopped (gone, or replaced by another router).
     pub stopped: usize,
 }
 
@@ -46,36 +52,65 @@ impl Instances {
         &self.running
     }
 
-    /// Prepares the instances of `specs` that do not run yet; on any failure, nothing that
-    /// runs is touched and what was prepared ends untouched.
-    pub fn stage(&self, specs: Vec<InstanceSpec>, platform: &dyn Platform) -> Result<Staged, DaemonError> {
-        let fresh = specs
-            .iter()
-            .filter(|s| !self.running.iter().any(|r| &r.spec == *s))
-            .map(|s| instance::prepare(s.clone(), platform))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Staged { specs, fresh })
+    /// The running instance of the same router as `s`.
+    fn same_router(&self, s: &InstanceSpec) -> Option<usize> {
+        self.running.iter().position(|r| r.spec.router() == s.router())
     }
 
-    /// Replaces the running set with the staged one: stops the instances that changed or
-    /// went away (each sends its priority-0 advert at once), then lets the new ones run, and
-    /// restarts tracking when the set changed.
+    /// Prepares the updates and the new instances of `specs`; on any failure, nothing that
+    /// runs is touched and what was prepared ends untouched.
+    pub fn stage(&self, specs: Vec<InstanceSpec>, platform: &dyn Platform) -> Result<Staged, DaemonError> {
+        let mut staged = Staged { specs: Vec::new(), updates: Vec::new(), fresh: Vec::new() };
+        for s in &specs {
+            match self.same_router(s) {
+                Some(i) if self.running[i].spec == *s => {}
+                Some(i) => {
+                    staged.updates.push((i, instance::stage_update(&self.running[i].spec, s.clone(), platform)?))
+                }
+                None => staged.fresh.push(instance::prepare(s.clone(), platform)?),
+            }
+        }
+        staged.specs = specs;
+        Ok(staged)
+    }
+
+    /// Replaces the running set with the staged one: stops the instances that went away
+    /// or became another router (each sends its priority-0 advert at once), updates the
+    /// others in place, then lets the new ones run, and restarts tracking (with the objects'
+    /// known states) when anything changed.
     pub fn commit(&mut self, staged: Staged, platform: &dyn Platform) -> Changed {
-        let (keep, gone): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.running).into_iter().partition(|r| staged.specs.contains(&r.spec));
-        let changed = Changed { kept: keep.len(), started: staged.fresh.len(), stopped: gone.len() };
+        let Staged { specs, updates, fresh } = staged;
+        let mut changed = Changed { updated: updates.len(), started: fresh.len(), ..Changed::default() };
+        for (i, u) in updates {
+            let r = &mut self.running[i];
+            let what = spec::changes(&r.spec, &u.spec).join(", ");
+            tracing::info!(instance = %u.spec.name, vrid = u.spec.vrid, changed = %what, "vrrp instance changed in place");
+            r.spec = u.spec.clone();
+            r.control.send(Control::Reconfigure(Box::new(u)));
+        }
+        let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.running)
+            .into_iter()
+            .partition(|r| specs.iter().any(|s| s.router() == r.spec.router()));
+        changed.kept = keep.len() - changed.updated;
+        changed.stopped = gone.len();
         for r in &gone {
-            tracing::info!(instance = %r.spec.name, "vrrp instance changed or removed; stopping it");
+            match fresh.iter().find(|n| n.spec.name == r.spec.name) {
+                Some(n) => {
+                    let why = spec::replaced_because(&r.spec, &n.spec);
+                    tracing::warn!(instance = %r.spec.name, changed = %why, "vrrp instance is another router now; handing over and replacing it")
+                }
+                None => tracing::info!(instance = %r.spec.name, "vrrp instance removed; stopping it"),
+            }
             r.request_stop();
         }
         gone.into_iter().for_each(Running::join);
-        for r in &staged.fresh {
+        for r in &fresh {
             tracing::info!(instance = %r.spec.name, vrid = r.spec.vrid, interface = %r.spec.interface, "vrrp instance starting");
             r.go();
         }
-        self.running = keep.into_iter().chain(staged.fresh).collect();
+        self.running = keep.into_iter().chain(fresh).collect();
         self.publish();
-        if changed.started + changed.stopped > 0 || self.tracker.is_none() {
+        if changed.updated + changed.started + changed.stopped > 0 || self.tracker.is_none() {
             self.restart_tracker(platform);
         }
         changed
@@ -99,10 +134,9 @@ impl Instances {
     }
 
     fn restart_tracker(&mut self, platform: &dyn Platform) {
-        if let Some(t) = self.tracker.take() {
-            t.stop();
-        }
-        let started = platform.addrs().map_err(DaemonError::from).and_then(|a| tracker::start(&self.running, a));
+        let known = self.tracker.take().map(Tracker::stop).unwrap_or_default();
+        let started =
+            platform.addrs().map_err(DaemonError::from).and_then(|a| tracker::start(&self.running, a, &known));
         match started {
             Ok(t) => self.tracker = Some(t),
             Err(e) => tracing::error!(error = %e, "tracking not started; instances run at their configured priority"),

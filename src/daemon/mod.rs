@@ -352,8 +352,8 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             Ok(c) => {
                 let a = &self.record.applied;
                 let commit = a.commit.as_ref().map_or(String::new(), ToString::to_string);
-                let (kept, started, stopped) = (c.kept, c.started, c.stopped);
-                tracing::info!(subsystem = "manifest", sha256 = %a.sha256, %commit, kept, started, stopped, "manifest reloaded")
+                let (kept, updated, started, stopped) = (c.kept, c.updated, c.started, c.stopped);
+                tracing::info!(subsystem = "manifest", sha256 = %a.sha256, %commit, kept, updated, started, stopped, "manifest reloaded")
             }
             Err(e) => {
                 let reason = one_line(&e.to_string());

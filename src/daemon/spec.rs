@@ -1,7 +1,8 @@
 //! What one VRRP instance on this node runs with, resolved from the cluster: interfaces,
 //! priority, peers, the password (read here from its file or environment variable, never
 //! logged) and tracking. Two specs compare equal exactly when a running instance can keep
-//! running across a manifest reload.
+//! running across a manifest reload untouched; two specs of the same router ([`InstanceSpec::router`])
+//! change a running instance in place; anything else replaces it.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -11,6 +12,7 @@ use ipnet::IpNet;
 
 use super::error::{DaemonError, SecretError};
 use crate::model::cluster::{Cluster, Secret, TrackScript};
+use crate::vrrp::fsm::Config;
 
 /// One VRRP instance of this node.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +61,90 @@ impl InstanceSpec {
     pub fn is_v6(&self) -> bool {
         self.vips.first().is_some_and(|v| v.addr().is_ipv6())
     }
+
+    /// What makes it this virtual router on the wire: VRID, interface, version and family.
+    /// A reload that changes any of these replaces the instance; any other change is made
+    /// to the running instance in place.
+    pub fn router(&self) -> (u8, &str, u8, bool) {
+        (self.vrid, &self.interface, self.version, self.is_v6())
+    }
+
+    /// What its wire is opened with: when a reload changes it, a new wire is opened beside
+    /// the running one before anything changes.
+    pub fn wire_key(&self) -> (&str, Option<IpAddr>, bool) {
+        (&self.vip_interface, self.source, self.unicast_peers.is_some())
+    }
+
+    /// True when the instance tracks scripts or interfaces.
+    pub fn tracks(&self) -> bool {
+        !self.track_scripts.is_empty() || !self.track_interfaces.is_empty()
+    }
+
+    /// The state machine's settings, with `primary` as the adverts' source.
+    pub fn fsm_config(&self, primary: IpAddr) -> Config {
+        Config {
+            preempt: self.preempt,
+            preempt_delay: self.preempt_delay,
+            ..Config::new(self.version, self.priority, self.advert, primary)
+        }
+    }
+}
+
+/// What a reload changes in a running instance, for the log: `priority 150 -> 200`,
+/// `vips +10.0.0.2/24`, ... (never the password itself). Empty when nothing changed.
+pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut field = |name: &str, a: String, b: String| {
+        if a != b {
+            out.push(format!("{name} {a} -> {b}"));
+        }
+    };
+    field("name", old.name.clone(), new.name.clone());
+    field("priority", old.priority.to_string(), new.priority.to_string());
+    field("advert_interval", format!("{:?}", old.advert), format!("{:?}", new.advert));
+    field("preempt", old.preempt.to_string(), new.preempt.to_string());
+    field("preempt_delay", format!("{:?}", old.preempt_delay), format!("{:?}", new.preempt_delay));
+    field("vip_interface", old.vip_interface.clone(), new.vip_interface.clone());
+    field("source", format!("{:?}", old.source), format!("{:?}", new.source));
+    field("garp_repeat", old.garp_repeat.to_string(), new.garp_repeat.to_string());
+    let added: Vec<String> = new.vips.iter().filter(|v| !old.vips.contains(v)).map(|v| format!("+{v}")).collect();
+    let removed: Vec<String> = old.vips.iter().filter(|v| !new.vips.contains(v)).map(|v| format!("-{v}")).collect();
+    if !added.is_empty() || !removed.is_empty() {
+        out.push(format!("vips {}", [removed, added].concat().join(" ")));
+    }
+    let mut changed = |name: &str, differs: bool| {
+        if differs {
+            out.push(name.to_string());
+        }
+    };
+    changed("unicast_peers", old.unicast_peers != new.unicast_peers);
+    changed("authentication", old.auth != new.auth);
+    changed("notify", old.notify != new.notify);
+    changed("track_scripts", old.track_scripts != new.track_scripts);
+    changed("track_interfaces", old.track_interfaces != new.track_interfaces);
+    changed("connection_sync", old.sync != new.sync);
+    out
+}
+
+/// Why a running instance is replaced by `new` of the same name instead of changed in
+/// place: which of [`InstanceSpec::router`]'s parts differ.
+pub fn replaced_because(old: &InstanceSpec, new: &InstanceSpec) -> String {
+    let (a, b) = (old.router(), new.router());
+    let family = |v6: bool| if v6 { "IPv6" } else { "IPv4" };
+    let mut why = Vec::new();
+    if a.0 != b.0 {
+        why.push(format!("vrid {} -> {}", a.0, b.0));
+    }
+    if a.1 != b.1 {
+        why.push(format!("interface {} -> {}", a.1, b.1));
+    }
+    if a.2 != b.2 {
+        why.push(format!("version {} -> {}", a.2, b.2));
+    }
+    if a.3 != b.3 {
+        why.push(format!("family {} -> {}", family(a.3), family(b.3)));
+    }
+    why.join(", ")
 }
 
 /// The specs of every instance `node` is a member of.

@@ -269,22 +269,104 @@ fn reloads_that_cannot_run_keep_everything_and_a_good_one_follows_without_a_gap(
 }
 
 #[test]
-fn a_changed_instance_is_replaced_and_stop_releases_every_vip() {
+fn another_router_is_replaced_and_stop_releases_every_vip() {
     let (s, k) = (Scratch::new("stop"), host());
     let stoppers = super::signals::Stoppers::default();
     let (events, _) = std::sync::mpsc::channel();
     let mut d = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), stoppers.clone(), events).unwrap();
     wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(&k, FAST_VIP));
-    s.secret("other-password", "lbc-new\n");
-    s.write(&manifest("eth0", "other-password", false));
-    let changed = d.reload().unwrap();
-    assert_eq!((changed.kept, changed.started, changed.stopped), (1, 1, 1), "VI_PASS restarts");
+    s.write(&manifest("eth0", "good-password", false).replace("vrid: 11", "vrid: 12"));
+    let mut changed = None;
+    let log = logged(|| changed = Some(d.reload().unwrap()));
+    let changed = changed.unwrap();
+    assert_eq!((changed.kept, changed.updated, changed.started, changed.stopped), (1, 0, 1, 1), "VI_PASS restarts");
+    assert!(log.contains("vrrp instance is another router now; handing over and replacing it"), "{log}");
+    assert!(log.contains("changed=vrid 11 -> 12"), "{log}");
     assert!(holds(&k, FAST_VIP));
     assert_eq!(stoppers.lock().unwrap().len(), 2);
     d.stop();
     assert!(!holds(&k, FAST_VIP), "released on stop");
     assert!(!holds(&k, PASS_VIP));
     assert!(stoppers.lock().unwrap().is_empty(), "the signal thread holds no stale instance");
+}
+
+/// VI_FAST's view (the first instance by name).
+fn fast_view(d: &Daemon<Shared, MemPlatform>) -> super::instance::View {
+    d.instances()[0].view.lock().unwrap().clone()
+}
+
+fn announced(sent: &std::sync::Mutex<Vec<super::platform::mem::Sent>>, vip: &str) -> usize {
+    let ip: std::net::IpAddr = vip.split('/').next().unwrap().parse().unwrap();
+    sent.lock().unwrap().iter().filter(|s| **s == super::platform::mem::Sent::Announce(ip)).count()
+}
+
+#[test]
+fn commits_change_a_running_instance_in_place_without_touching_its_vips() {
+    let (s, k) = (Scratch::new("inplace"), host());
+    let platform = MemPlatform::new(k.clone());
+    let sent = platform.sent.clone();
+    let (events, _) = std::sync::mpsc::channel();
+    let mut d = Daemon::start(s.opts(), k.clone(), platform, Default::default(), events).unwrap();
+    wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(&k, FAST_VIP));
+    let (before, transitions) = (deletions(&k, FAST_VIP), fast_view(&d).transitions);
+    let base = manifest("eth0", "good-password", false);
+    let added = "10.0.0.102/24";
+    let two_vips = base.replace("vips: [10.0.0.100/24]", &format!("vips: [10.0.0.100/24, {added}]"));
+    s.write(&two_vips);
+    let mut changed = None;
+    let log = logged(|| changed = Some(d.reload().unwrap()));
+    let changed = changed.unwrap();
+    assert_eq!((changed.kept, changed.updated, changed.started, changed.stopped), (1, 1, 0, 0));
+    assert!(log.contains("vrrp instance changed in place"), "{log}");
+    assert!(log.contains("changed=vips +10.0.0.102/24"), "{log}");
+    wait_for("the added VIP", Duration::from_millis(100), || holds(&k, added));
+    wait_for("the added VIP announced", Duration::from_millis(100), || announced(&sent, added) > 0);
+    // Priority, interval, preemption and the password of the other instance, in one commit.
+    s.secret("other-password", "lbc-new\n");
+    let settings = manifest("eth0", "other-password", false)
+        .replace("vips: [10.0.0.100/24]", &format!("vips: [10.0.0.100/24, {added}]"))
+        .replace("lb1: {priority: 150, interface: eth0}", "lb1: {priority: 200, interface: eth0}")
+        .replace("advert_interval: 50ms", "advert_interval: 70ms\n    preempt_delay: 1s");
+    s.write(&settings);
+    let changed = d.reload().unwrap();
+    assert_eq!((changed.kept, changed.updated, changed.started, changed.stopped), (0, 2, 0, 0));
+    wait_for("priority 200 in the view", Duration::from_millis(200), || fast_view(&d).effective_priority == Some(200));
+    s.write(&base);
+    d.reload().unwrap();
+    wait_for("the removed VIP to go", Duration::from_millis(100), || !holds(&k, added));
+    std::thread::sleep(Duration::from_millis(300));
+    let v = fast_view(&d);
+    assert_eq!((v.state.as_str(), v.transitions, v.priority), ("MASTER", transitions, 150), "{v:?}");
+    assert!(holds(&k, FAST_VIP));
+    assert_eq!(deletions(&k, FAST_VIP), before, "the first VIP was never removed");
+    d.stop();
+}
+
+#[test]
+fn a_reload_keeps_what_tracking_knows() {
+    let (s, k) = (Scratch::new("track"), host());
+    let tracked = |priority: u16| {
+        manifest("eth0", "good-password", false)
+            .replace("lb1: {priority: 150, interface: eth0}", &format!("lb1: {{priority: {priority}, interface: eth0}}"))
+            .replace(
+                "vrrp:\n  VI_FAST:\n",
+                "track_scripts:\n  failing:\n    command: [/bin/false]\n    interval: 100ms\nvrrp:\n  VI_FAST:\n    track_scripts:\n      failing: {weight: -60}\n",
+            )
+    };
+    s.write(&tracked(150));
+    let mut d = start(&s, &k);
+    wait_for("tracking to lower VI_FAST", Duration::from_secs(2), || fast_view(&d).effective_priority == Some(90));
+    s.write(&tracked(160));
+    let changed = d.reload().unwrap();
+    assert_eq!(changed.updated, 1);
+    let seen = (0..40)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(5));
+            fast_view(&d).effective_priority
+        })
+        .collect::<Vec<_>>();
+    assert!(seen.iter().all(|p| *p == Some(100)), "the failing script stays failing across the reload: {seen:?}");
+    d.stop();
 }
 
 #[test]
@@ -667,7 +749,7 @@ fn sync_daemons(k: &Shared) -> Vec<String> {
 }
 
 #[test]
-fn connection_sync_runs_backup_then_master_with_the_vip_follows_a_reload_and_stops_with_the_daemon() {
+fn connection_sync_runs_backup_then_master_with_the_vip_follows_a_reload_in_place_and_stops_with_the_daemon() {
     let s = Scratch::new("sync");
     let with_sync = |id: u32| {
         manifest("eth0", "good-password", false).replace(
@@ -693,6 +775,7 @@ fn connection_sync_runs_backup_then_master_with_the_vip_follows_a_reload_and_sto
     assert_eq!(view.connection_sync.as_deref(), Some("master sync daemon (mcast=eth0, syncid=10)"));
     assert!(d.status().vrrp.iter().any(|v| v.name == "VI_PASS" && v.connection_sync.is_none()));
 
+    let before = deletions(&k, FAST_VIP);
     s.write(&with_sync(11));
     d.reload().unwrap();
     wait_for("the restarted instance's master daemon", Duration::from_secs(2), || {
@@ -702,10 +785,11 @@ fn connection_sync_runs_backup_then_master_with_the_vip_follows_a_reload_and_sto
     assert_eq!(k.lock().ledger.sync_daemons.len(), 2, "both states are owned");
     let changes: Vec<String> = k.lock().history.iter().filter(|h| h.contains("sync daemon")).cloned().collect();
     assert_eq!(
-        changes.len(),
-        7,
-        "old master stopped, new one backup then master; the reconcile left the instance's daemon alone: {changes:?}"
+        changes[3..],
+        ["stop master sync daemon", "start master sync daemon"],
+        "changed in place: the master's daemon restarts with the new settings; the reconcile left it alone"
     );
+    assert_eq!(deletions(&k, FAST_VIP), before, "the VIP stayed");
     d.stop();
     assert_eq!(sync_daemons(&k), Vec::<String>::new(), "stopped with its instance");
 }

@@ -1,6 +1,8 @@
 //! Tracking for the running VRRP instances: each track script runs on its own thread (so a
 //! slow script delays nothing else), link states are polled every 100 ms, and whenever an
-//! instance's effective priority changes it gets a `Priority` control message.
+//! instance's effective priority changes it gets a `Priority` control message. A reload
+//! restarts tracking with the states the objects had ([`Known`]): a failing script stays
+//! failing, and no instance's priority moves because of the reload itself.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -14,31 +16,47 @@ use super::error::DaemonError;
 use super::instance::{Control, ControlTx, Running};
 use crate::kernel::Addrs;
 use crate::model::cluster::TrackScript;
-use crate::vrrp::track::Tracking;
+use crate::vrrp::track::{Kind, Tracking};
 
 const LINK_POLL: Duration = Duration::from_millis(100);
+
+/// The last state of every tracked object (true: succeeding / up), by kind and name.
+pub type Known = BTreeMap<(Kind, String), bool>;
 
 /// The running tracker threads.
 pub struct Tracker {
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
+    coordinator: Option<JoinHandle<Known>>,
 }
 
 impl Tracker {
-    /// Stops every tracker thread and waits for them.
-    pub fn stop(self) {
-        drop(self);
+    /// Stops every tracker thread, waits for them, and returns the objects' last states.
+    pub fn stop(mut self) -> Known {
+        self.halt()
     }
-}
 
-impl Drop for Tracker {
-    fn drop(&mut self) {
+    fn halt(&mut self) -> Known {
         self.stop.store(true, Ordering::SeqCst);
         for t in self.threads.drain(..) {
             if t.join().is_err() {
                 tracing::error!("internal error: a tracker thread crashed");
             }
         }
+        match self.coordinator.take().map(JoinHandle::join) {
+            Some(Ok(known)) => known,
+            Some(Err(_)) => {
+                tracing::error!("internal error: the tracker thread crashed");
+                Known::new()
+            }
+            None => Known::new(),
+        }
+    }
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        self.halt();
     }
 }
 
@@ -50,26 +68,27 @@ struct Watched {
 }
 
 /// Starts tracking for the instances that track anything; link states are read through
-/// `addrs`.
-pub fn start(running: &[Running], addrs: Box<dyn Addrs + Send>) -> Result<Tracker, DaemonError> {
+/// `addrs`. Objects start in their `known` state (an object never seen starts succeeding).
+pub fn start(running: &[Running], addrs: Box<dyn Addrs + Send>, known: &Known) -> Result<Tracker, DaemonError> {
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = channel::<(String, bool)>();
     let mut scripts: BTreeMap<String, TrackScript> = BTreeMap::new();
     let mut watched = Vec::new();
-    for r in running.iter().filter(|r| !r.spec.track_scripts.is_empty() || !r.spec.track_interfaces.is_empty()) {
+    let was_up = |kind: Kind, name: &str| known.get(&(kind, name.to_string())).copied().unwrap_or(true);
+    for r in running.iter().filter(|r| r.spec.tracks()) {
         let mut t = Tracking::new(r.spec.priority);
         for (name, (weight, s)) in &r.spec.track_scripts {
-            t = t.with_script(name, *weight, s.rise, s.fall, true);
+            t = t.with_script(name, *weight, s.rise, s.fall, was_up(Kind::Script, name));
             scripts.insert(name.clone(), s.clone());
         }
         for (name, weight) in &r.spec.track_interfaces {
-            t = t.with_interface(name, *weight, true);
+            t = t.with_interface(name, *weight, was_up(Kind::Interface, name));
         }
         let last = t.effective_priority();
         let ifaces = r.spec.track_interfaces.keys().cloned().collect();
         watched.push(Watched { tracking: t, ifaces, control: r.control.clone(), last });
     }
-    let mut tracker = Tracker { stop, threads: Vec::new() };
+    let mut tracker = Tracker { stop, threads: Vec::new(), coordinator: None };
     if watched.is_empty() {
         return Ok(tracker);
     }
@@ -79,7 +98,7 @@ pub fn start(running: &[Running], addrs: Box<dyn Addrs + Send>) -> Result<Tracke
         tracker.threads.push(super::spawn(format!("track-{name}"), move || run_track_script(&name, &s, &tx, &flag))?);
     }
     let flag = tracker.stop.clone();
-    tracker.threads.push(super::spawn("tracker".into(), move || coordinate(watched, rx, addrs, flag))?);
+    tracker.coordinator = Some(super::spawn("tracker".into(), move || coordinate(watched, rx, addrs, flag))?);
     Ok(tracker)
 }
 
@@ -116,12 +135,14 @@ pub fn run_script(cmd: &[String], timeout: Duration) -> bool {
     }
 }
 
+/// Feeds script results and link states to each instance's tracking until stopped;
+/// returns the objects' last states.
 fn coordinate(
     mut watched: Vec<Watched>,
     rx: Receiver<(String, bool)>,
     mut addrs: Box<dyn Addrs + Send>,
     stop: Arc<AtomicBool>,
-) {
+) -> Known {
     for w in &watched {
         w.control.send(Control::Priority(w.last));
     }
@@ -131,7 +152,7 @@ fn coordinate(
                 let _ = w.tracking.script_result(&name, ok);
             }),
             Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Disconnected) => break,
         }
         if let Ok(links) = addrs.links() {
             for w in &mut watched {
@@ -143,6 +164,8 @@ fn coordinate(
         }
         publish(&mut watched);
     }
+    let states = watched.iter().flat_map(|w| w.tracking.states());
+    states.map(|((kind, name), up)| ((kind, name.to_string()), up)).collect()
 }
 
 fn publish(watched: &mut [Watched]) {

@@ -102,7 +102,8 @@ impl Config {
         u16::try_from(self.advert_interval.as_millis() / 10).unwrap_or(u16::MAX)
     }
 
-    fn check(&self) -> Result<(), VrrpError> {
+    /// Checks the settings a state machine can run with.
+    pub fn check(&self) -> Result<(), VrrpError> {
         let ms = self.advert_interval.as_millis();
         let exact_ms = self.advert_interval.subsec_nanos().is_multiple_of(1_000_000);
         let interval = |allowed| VrrpError::Interval { version: self.version, interval: self.advert_interval, allowed };
@@ -276,6 +277,40 @@ impl Fsm {
             State::Backup => self.down_at,
             State::Master => self.adver_at,
             State::Initialize | State::Fault => None,
+        }
+    }
+
+    /// Takes new settings without leaving the current state (a manifest reload): what
+    /// follows from them follows by the protocol. `effective` is the priority after tracking
+    /// under the new settings (`None` = FAULT). A master whose priority or interval changed
+    /// advertises at once, so that its backups see the new values without waiting an interval;
+    /// one whose effective priority fell below a preempting backup's is preempted by it, as
+    /// the RFC says. A backup keeps its master down timer: the next accepted advert resets it
+    /// with the new values. A change of tracking to or from FAULT is what it would be at
+    /// runtime. `cfg` must pass [`Config::check`].
+    pub fn reconfigure(&mut self, cfg: Config, effective: Option<u8>, now: Duration) -> Vec<Action> {
+        let before = (self.cfg.advert_interval, self.priority);
+        let version_2 = cfg.version == 2;
+        self.cfg = cfg;
+        if self.state == State::Master {
+            self.master = Some(self.cfg.primary);
+        }
+        if version_2 || self.state != State::Backup {
+            // v2 backups and masters run on their own interval; a v3 backup keeps the one
+            // its master advertises.
+            self.master_adver = self.cfg.advert_interval;
+        }
+        match (self.state, effective) {
+            (State::Initialize, p) => {
+                self.priority = p;
+                Vec::new()
+            }
+            (State::Master, Some(p)) if before != (self.cfg.advert_interval, Some(p)) => {
+                self.priority = Some(p);
+                self.adver_at = Some(now.saturating_add(self.cfg.advert_interval));
+                vec![Action::SendAdvert { priority: p }]
+            }
+            _ => self.set_priority(effective, now),
         }
     }
 
@@ -1020,6 +1055,77 @@ mod tests {
                 [(back + n1_up, 0, State::Backup, State::Master), (back + n1_up, 1, State::Master, State::Backup)]
             );
         }
+    }
+
+    /// n1 master, n2 backup, both settled at `at` (v2, 1 s adverts).
+    fn settled_pair(at: Duration) -> Pair {
+        let mut p = Pair::new(2, ms(1000));
+        p.step(0, Input::Startup, ms(0));
+        p.step(1, Input::Startup, ms(0));
+        p.run_until(at);
+        assert_eq!((p.nodes[0].state(), p.nodes[1].state()), (State::Master, State::Backup));
+        p
+    }
+
+    #[test]
+    fn reconfiguring_a_master_keeps_it_master_and_advertises_the_new_values_at_once() {
+        let mut p = settled_pair(ms(20_000));
+        let transitions = p.log.len();
+        let same = p.nodes[0].config().clone();
+        assert_eq!(p.nodes[0].reconfigure(same.clone(), Some(150), ms(20_100)), vec![], "nothing changed");
+        // A higher priority (still the highest) and a new interval, on both nodes.
+        let n1 = Config { priority: 200, advert_interval: ms(2000), ..same };
+        assert_eq!(p.nodes[0].reconfigure(n1, Some(200), ms(20_200)), vec![Action::SendAdvert { priority: 200 }]);
+        assert_eq!(p.nodes[0].next_deadline(), Some(ms(22_200)), "the next advert at the new interval");
+        let n2 = Config { advert_interval: ms(2000), ..p.nodes[1].config().clone() };
+        assert_eq!(p.nodes[1].reconfigure(n2, Some(100), ms(20_300)), vec![]);
+        p.run_until(ms(60_000));
+        assert_eq!(p.log.len(), transitions, "no transition: {:?}", &p.log[transitions..]);
+        assert_eq!(p.nodes[0].state(), State::Master);
+        assert_eq!(p.nodes[0].priority(), Some(200));
+    }
+
+    #[test]
+    fn a_master_lowered_below_a_preempting_backup_is_preempted_by_the_protocol() {
+        let mut p = settled_pair(ms(20_000));
+        let last = p.nodes[0].next_deadline().unwrap() - ms(1000);
+        let lower = Config { priority: 50, ..p.nodes[0].config().clone() };
+        p.nodes[0].reconfigure(lower, Some(50), ms(20_001));
+        assert_eq!(p.nodes[0].state(), State::Master, "no state change by the reload itself");
+        p.run_until(ms(40_000));
+        let n2_up = p.log.iter().find(|l| l.1 == 1 && l.3 == State::Master).copied().unwrap();
+        // n2 discards n1's lower adverts from then on and takes over when its own down
+        // timer, reset by n1's last priority-150 advert, runs out.
+        assert_eq!(n2_up.0, last + us(rfc_mdi_us(2, 100, 1_000_000)));
+        assert_eq!(p.nodes[0].state(), State::Backup, "n1 yields to the higher priority");
+    }
+
+    #[test]
+    fn reconfiguring_a_backup_or_to_fault_follows_the_runtime_rules() {
+        let mut p = settled_pair(ms(20_000));
+        let b = p.nodes[1].config().clone();
+        assert_eq!(p.nodes[1].reconfigure(Config { priority: 120, ..b.clone() }, Some(120), ms(20_100)), vec![]);
+        assert_eq!(p.nodes[1].state(), State::Backup);
+        let fault = p.nodes[1].reconfigure(b.clone(), None, ms(20_200));
+        assert_eq!(transitions(&fault), vec![(State::Backup, State::Fault)]);
+        let back = p.nodes[1].reconfigure(b, Some(100), ms(20_300));
+        assert_eq!(transitions(&back), vec![(State::Fault, State::Backup)]);
+        let m = p.nodes[0].config().clone();
+        let a = p.nodes[0].reconfigure(m, None, ms(20_400));
+        assert_eq!(a[1..], [Action::SendAdvert { priority: 0 }, Action::ReleaseVips]);
+        assert_eq!(transitions(&a), vec![(State::Master, State::Fault)]);
+    }
+
+    #[test]
+    fn a_v3_backup_keeps_the_interval_its_master_advertises() {
+        let mut b = started(cfg(3, 100, ms(1000)), ms(0));
+        b.step(adv(PEER, 200, ms(500)), ms(10));
+        b.reconfigure(cfg(3, 100, ms(2000)), Some(100), ms(20));
+        assert_eq!(b.master_adver_interval(), ms(500));
+        let mut m = master(cfg(3, 100, ms(1000)));
+        m.reconfigure(cfg(3, 100, ms(2000)), Some(100), ms(9000));
+        assert_eq!(m.master_adver_interval(), ms(2000));
+        assert_eq!(m.next_deadline(), Some(ms(11_000)));
     }
 
     impl Pair {

@@ -153,6 +153,11 @@ impl Tracking {
         effective_priority(self.base, self.objects.values().map(|t| (t.weight, t.state.is_up())))
     }
 
+    /// Every tracked object's current state (true: succeeding / up).
+    pub fn states(&self) -> impl Iterator<Item = ((Kind, &str), bool)> {
+        self.objects.iter().map(|((k, n), t)| ((*k, n.as_str()), t.state.is_up()))
+    }
+
     /// The failing weight-0 objects that hold the instance in FAULT, in name order.
     pub fn faults(&self) -> Vec<(Kind, &str)> {
         self.objects
@@ -182,8 +187,28 @@ pub fn effective_priority(base: u8, objects: impl IntoIterator<Item = (i32, bool
     Some(u8::try_from(clamped).unwrap_or(254))
 }
 
+/// The effective priority `effective`, found on base `old_base`, moved to base `new_base`
+/// with the same tracking offset and the same clamp as [`effective_priority`]: what a
+/// reloaded instance runs with until its tracking reports under the new base.
+pub fn rebase(effective: u8, old_base: u8, new_base: u8) -> u8 {
+    if effective == old_base {
+        return new_base;
+    }
+    let moved = (i64::from(effective) - i64::from(old_base) + i64::from(new_base)).clamp(1, 254);
+    u8::try_from(moved).unwrap_or(254)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rebase_keeps_the_tracking_offset() {
+        assert_eq!(rebase(100, 100, 150), 150, "no offset: the new base");
+        assert_eq!(rebase(80, 100, 150), 130);
+        assert_eq!(rebase(120, 100, 250), 254, "clamped like effective_priority");
+        assert_eq!(rebase(1, 10, 5), 1);
+        assert_eq!(rebase(255, 255, 200), 200);
+    }
+
     use super::*;
 
     #[test]
