@@ -3,6 +3,7 @@
 //! job because the next plan starts from whatever was applied. Destinations are drained
 //! (weight 0) before deletion and deleted once idle, or when the drain timeout passes.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use crate::kernel::{IpvsOp, KResult, Kernel, KernelError};
@@ -99,46 +100,91 @@ pub enum ApplyError {
     Ledger(#[source] KernelError),
 }
 
-/// Number of services and destinations a plan deletes.
-pub fn destroy_count(plan: &Plan) -> usize {
-    plan.changes
-        .iter()
-        .map(|c| match c {
-            Change::DelService { service } => 1 + service.dests.len(),
-            // A backend that failed its check is not a deletion the guard is for.
-            Change::DelDest { failed: false, .. } => 1,
-            _ => 0,
-        })
-        .sum()
+/// The services and destinations `changes` delete, as (service, destination) with `None`
+/// for the service itself; a backend that failed its check is not a deletion the guard is
+/// for.
+pub fn destroyed(changes: &[Change]) -> BTreeSet<(ServiceKey, Option<DestKey>)> {
+    let mut out = BTreeSet::new();
+    for c in changes {
+        match c {
+            Change::DelService { service } => {
+                out.insert((service.key, None));
+                out.extend(service.dests.keys().map(|d| (service.key, Some(*d))));
+            }
+            Change::DelDest { service, dest, failed: false } => {
+                out.insert((*service, Some(dest.key())));
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
-/// Applies `plan` to `k`.
+/// Number of services and destinations a plan deletes (the blast-radius guard's count).
+pub fn destroy_count(plan: &Plan) -> usize {
+    destroyed(&plan.changes).len()
+}
+
+/// Refuses more deletions than the options allow.
+fn guard(changes: &[Change], opts: &Options) -> Result<(), ApplyError> {
+    let count = destroyed(changes).len();
+    if count > opts.max_destroy && !opts.allow_destroy {
+        return Err(ApplyError::BlastRadius { count, limit: opts.max_destroy });
+    }
+    Ok(())
+}
+
+/// Applies `plan` to `k`, keeping the ownership ledger: everything owned before or after
+/// while it runs, the plan's ledger once it is done.
 pub fn apply(
     plan: &Plan,
     k: &mut dyn Kernel,
     opts: &Options,
     progress: &mut dyn Progress,
 ) -> Result<Report, ApplyError> {
-    let count = destroy_count(plan);
-    if count > opts.max_destroy && !opts.allow_destroy {
-        return Err(ApplyError::BlastRadius { count, limit: opts.max_destroy });
-    }
+    guard(&plan.changes, opts)?;
     let before = k.load().map_err(ApplyError::Ledger)?;
     k.store(&union(&before, &plan.ledger)).map_err(ApplyError::Ledger)?;
-    let total = plan.changes.len();
-    let mut report = Report::default();
     let mut final_ledger = plan.ledger.clone();
+    let report = run(&plan.changes, k, opts, progress, &mut final_ledger)?;
+    k.store(&final_ledger).map_err(ApplyError::Ledger)?;
+    Ok(report)
+}
+
+/// Applies destination changes of services lbconverge owns already (a health transition,
+/// a drain): no service is made or deleted, so the ledger stays as it is.
+pub fn apply_dests(
+    changes: &[Change],
+    k: &mut dyn Kernel,
+    opts: &Options,
+    progress: &mut dyn Progress,
+) -> Result<Report, ApplyError> {
+    guard(changes, opts)?;
+    let mut unused = Ledger::default();
+    run(changes, k, opts, progress, &mut unused)
+}
+
+/// Carries out `changes` in order: runs of plain IPVS writes pipelined, the rest one by
+/// one; a service left draining stays in `ledger`.
+fn run(
+    changes: &[Change],
+    k: &mut dyn Kernel,
+    opts: &Options,
+    progress: &mut dyn Progress,
+    ledger: &mut Ledger,
+) -> Result<Report, ApplyError> {
+    let total = changes.len();
+    let mut report = Report::default();
     let mut i = 0;
     while i < total {
-        let run = ipvs_run(&plan.changes[i..]);
+        let run = ipvs_run(&changes[i..]);
         let done = if run > 0 {
-            batch(k, &plan.changes[i..i + run], i, total, &mut report, progress)?
+            batch(k, &changes[i..i + run], i, total, &mut report, progress)?
         } else {
-            single(k, &plan.changes[i], i, total, opts, &mut report, progress, &mut final_ledger)?
+            single(k, &changes[i], i, total, opts, &mut report, progress, ledger)?
         };
         i += done;
     }
-    k.store(&final_ledger).map_err(ApplyError::Ledger)?;
     Ok(report)
 }
 

@@ -19,7 +19,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub use exit::Exit;
 
 use crate::apply::ApplyError;
-use crate::daemon::status::DrainRequest;
+use crate::daemon::control::DrainRequest;
 use crate::load::{self, LoadError, Loader};
 use crate::manifest;
 use crate::manifest::revision::Revision;
@@ -86,7 +86,7 @@ pub struct DrainArgs {
     #[arg(long, default_value = "")]
     pub reason: String,
     /// The daemon's control socket.
-    #[arg(long, env = "LBCONVERGE_CONTROL", default_value = crate::daemon::status::DEFAULT_SOCKET)]
+    #[arg(long, env = "LBCONVERGE_CONTROL", default_value = crate::daemon::control::DEFAULT_SOCKET)]
     pub control: PathBuf,
 }
 
@@ -98,7 +98,7 @@ pub struct UndrainArgs {
     /// The backend's name in the service.
     pub backend: String,
     /// The daemon's control socket.
-    #[arg(long, env = "LBCONVERGE_CONTROL", default_value = crate::daemon::status::DEFAULT_SOCKET)]
+    #[arg(long, env = "LBCONVERGE_CONTROL", default_value = crate::daemon::control::DEFAULT_SOCKET)]
     pub control: PathBuf,
 }
 
@@ -109,7 +109,7 @@ pub struct StatusArgs {
     #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
     pub format: StatusFormat,
     /// The daemon's control socket.
-    #[arg(long, env = "LBCONVERGE_CONTROL", default_value = crate::daemon::status::DEFAULT_SOCKET)]
+    #[arg(long, env = "LBCONVERGE_CONTROL", default_value = crate::daemon::control::DEFAULT_SOCKET)]
     pub control: PathBuf,
 }
 
@@ -134,7 +134,7 @@ pub struct RunArgs {
     #[arg(long, default_value = "30s", value_parser = parse_resync)]
     pub resync: std::time::Duration,
     /// The control socket `lbconverge status` asks on (mode 0600; `none`: no socket).
-    #[arg(long, env = "LBCONVERGE_CONTROL", default_value = crate::daemon::status::DEFAULT_SOCKET)]
+    #[arg(long, env = "LBCONVERGE_CONTROL", default_value = crate::daemon::control::DEFAULT_SOCKET)]
     pub control: PathBuf,
     /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9469); off unless given.
     #[arg(long)]
@@ -147,6 +147,21 @@ pub struct RunArgs {
     /// are rejected like invalid ones (the running configuration stays).
     #[arg(long)]
     pub require_committed: bool,
+    /// Take commits that delete more IPVS services and destinations than --max-destroy.
+    #[arg(long, env = "LBCONVERGE_ALLOW_DESTROY")]
+    pub allow_destroy: bool,
+    /// A commit that would delete more IPVS services and destinations than this is refused
+    /// whole (the running configuration stays, `status` says why).
+    #[arg(long, env = "LBCONVERGE_MAX_DESTROY", default_value_t = 10)]
+    pub max_destroy: usize,
+    /// Lock the daemon's memory so that VRRP never waits for a page (like keepalived's
+    /// vrrp_no_swap; needs CAP_IPC_LOCK or a high enough RLIMIT_MEMLOCK).
+    #[arg(long, env = "LBCONVERGE_LOCK_MEMORY")]
+    pub lock_memory: bool,
+    /// Run the VRRP threads SCHED_RR at this priority, 1-99 (like keepalived's
+    /// vrrp_rt_priority; needs CAP_SYS_NICE).
+    #[arg(long, env = "LBCONVERGE_REALTIME", value_name = "PRIORITY", value_parser = clap::value_parser!(u8).range(1..=99))]
+    pub realtime: Option<u8>,
 }
 
 /// A duration argument in the manifest's notation (`500ms`, `30s`, `5m`, `1h`).
@@ -237,7 +252,7 @@ pub enum CliError {
     Daemon(#[from] crate::daemon::DaemonError),
     /// `status` got no answer.
     #[error("{0}")]
-    Status(#[from] crate::daemon::status::AskError),
+    Status(#[from] crate::daemon::control::AskError),
 }
 
 /// After a failed change, what to do next.
@@ -274,12 +289,16 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
                 metrics: a.metrics,
                 metrics_credentials: a.metrics_password_file.as_deref().map(read_credentials).transpose()?,
                 require_committed: a.require_committed,
+                allow_destroy: a.allow_destroy,
+                max_destroy: a.max_destroy,
+                lock_memory: a.lock_memory,
+                realtime: a.realtime,
             };
             crate::daemon::run(opts)?;
             Ok(Exit::Ok)
         }
         Command::Status(a) => {
-            let s = crate::daemon::status::ask(&a.control)?;
+            let s = crate::daemon::control::ask(&a.control)?;
             match a.format {
                 StatusFormat::Text => print!("{}", crate::daemon::status::text(&s)),
                 StatusFormat::Json => println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default()),
@@ -289,7 +308,7 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
         Command::Drain(a) => {
             let for_secs = a.for_.map(|d| d.as_secs().max(1));
             let req = DrainRequest { service: a.service, backend: a.backend, drain: true, for_secs, reason: a.reason };
-            println!("{}", crate::daemon::status::ask_drain(&a.control, &req)?);
+            println!("{}", crate::daemon::control::ask_drain(&a.control, &req)?);
             Ok(Exit::Ok)
         }
         Command::Undrain(a) => {
@@ -300,7 +319,7 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
                 for_secs: None,
                 reason: String::new(),
             };
-            println!("{}", crate::daemon::status::ask_drain(&a.control, &req)?);
+            println!("{}", crate::daemon::control::ask_drain(&a.control, &req)?);
             Ok(Exit::Ok)
         }
         Command::Import(a) => import_cmd::run(&a),

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Daemon, Platform, status};
+use super::{Daemon, Platform, control};
 use crate::kernel::Kernel;
 use crate::load;
 use crate::model::{self, drain::Drain};
@@ -17,7 +17,7 @@ use crate::model::{self, drain::Drain};
 impl<K: Kernel, P: Platform> Daemon<K, P> {
     /// Drains or undrains a backend of a service this node carries, at once; the drain is
     /// kept in the state directory. Returns what was done, or why not.
-    pub(super) fn drain(&mut self, req: &status::DrainRequest) -> status::DrainReply {
+    pub(super) fn drain(&mut self, req: &control::DrainRequest) -> control::DrainReply {
         model::drain::check(&self.cluster, &req.service, &req.backend)?;
         if !self.cluster.services.get(&req.service).is_some_and(|vs| vs.directors.contains(&self.node)) {
             return Err(format!("node {} does not carry service `{}`", self.node, req.service));
@@ -43,7 +43,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         let saved = self.save_drains();
         tracing::info!("{done}");
         self.refresh_drained(now);
-        self.health_pending = true;
+        self.touched.insert(req.service.clone());
         saved.map(|()| done)
     }
 
@@ -59,7 +59,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         }
         let _ = self.save_drains();
         self.refresh_drained(now);
-        self.converge_logged();
+        self.converge_logged(over.iter().map(|d| d.service.clone()).collect());
     }
 
     /// Tells the health board which backends are drained at `now`.

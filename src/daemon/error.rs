@@ -61,6 +61,20 @@ pub enum DaemonError {
         /// Why.
         source: notify::Error,
     },
+    /// A reload would delete more than `run` allows.
+    #[error("{0}")]
+    DestroyRefused(#[from] super::reconcile::DestroyRefused),
+    /// Memory could not be locked or the VRRP threads made realtime (`--lock-memory`,
+    /// `--realtime`).
+    #[error("{what}: {source}\n  hint: {hint}")]
+    Scheduling {
+        /// What was asked.
+        what: String,
+        /// Why it failed.
+        source: std::io::Error,
+        /// The fix.
+        hint: &'static str,
+    },
     /// A thread could not be started.
     #[error("start the {thread} thread: {source}")]
     Spawn {

@@ -91,8 +91,19 @@ pub fn render(s: &Status) -> String {
     let drift = totals(&mut r, "drift_repaired", "Changes reconcile made that no manifest change asked for");
     drift.get_or_create(&Labels::new()).set(int(s.drift_repaired));
     let rejected = gauges(&mut r, "manifest_rejected_timestamp_seconds", "When a manifest was last rejected");
+    let refused = gauges(
+        &mut r,
+        "manifest_rejected_destroy_count",
+        "IPVS services and destinations the last rejected manifest would have deleted, when the blast-radius guard refused it",
+    );
+    let limit =
+        gauges(&mut r, "manifest_rejected_destroy_limit", "The blast-radius limit that refused it (run --max-destroy)");
     if let Some(rej) = &s.last_rejected {
         rejected.get_or_create(&Labels::new()).set(int(rej.at));
+        if let Some(d) = rej.destroy {
+            refused.get_or_create(&Labels::new()).set(int(u64::try_from(d.count).unwrap_or(u64::MAX)));
+            limit.get_or_create(&Labels::new()).set(int(u64::try_from(d.limit).unwrap_or(u64::MAX)));
+        }
     }
     let mut out = String::new();
     if encode(&mut out, &r).is_err() {

@@ -19,17 +19,25 @@
 //!
 //! [`Daemon`] is generic over the kernel and the [`Platform`]: [`run`] drives it on this
 //! host; tests drive it on the in-memory kernel. A reload is transactional: the new manifest
-//! is loaded, its instance specs and secrets resolved and its new instances opened before
-//! anything running is touched; any failure keeps the running configuration whole.
+//! is loaded, checked against the blast-radius guard, its instance specs and secrets
+//! resolved and what its instances need opened before anything running is touched; any
+//! failure keeps the running configuration whole. Running instances take a changed
+//! configuration in place ([`instances`]).
+//!
+//! Parts: [`health`] (checks to IPVS, scoped), [`reconcile`] (the full pass and the
+//! guard), [`status`] (the status model, assembled purely), [`control`] (the socket).
 
+pub mod control;
 mod drains;
 pub mod error;
+mod health;
 mod hooks;
 pub mod instance;
 pub mod instances;
 pub mod metrics;
 pub mod page;
 pub mod platform;
+mod reconcile;
 pub mod signals;
 pub mod spec;
 pub mod status;
@@ -47,22 +55,22 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
 
 pub use error::{DaemonError, InstanceError, SecretError};
+pub use health::ConvergeError;
 pub use platform::Platform;
+pub use reconcile::{DestroyRefused, ReconcileError};
 
-use crate::apply::{self, Options, Outcome, Progress};
-use crate::health::board::{BackendId, QuorumChange};
+use crate::health::Board;
 use crate::health::engine::{Engine, Report};
-use crate::health::stats::ProbeStats;
-use crate::health::{Board, Status};
+use crate::kernel::Kernel;
 use crate::kernel::linux::LinuxKernel;
-use crate::kernel::{self, Kernel};
 use crate::load::{self, Loader};
 use crate::model::drain::Drains;
 use crate::model::ipvs::{Service, ServiceKey};
-use crate::model::{self, Cluster, NodeState};
-use crate::plan::{self, Change};
+use crate::model::{Cluster, NodeState};
 use drains::log_forgotten;
+use health::initial_status;
 use instances::{Changed, Instances};
+use status::Record;
 
 /// The shortest `--resync`: a shorter one would only re-read the kernel in a busy loop.
 pub const MIN_RESYNC: Duration = Duration::from_secs(1);
@@ -79,7 +87,7 @@ pub enum Event {
     /// `lbconverge status` or a metrics scrape asks; the answer goes back on the channel.
     Status(Sender<status::Status>),
     /// `lbconverge drain` or `undrain`; what was done goes back on the channel.
-    Drain(status::DrainRequest, Sender<status::DrainReply>),
+    Drain(control::DrainRequest, Sender<control::DrainReply>),
 }
 
 /// How the daemon runs.
@@ -101,6 +109,35 @@ pub struct DaemonOptions {
     pub metrics_credentials: Option<String>,
     /// Apply only manifests that are exactly a committed file (`--require-committed`).
     pub require_committed: bool,
+    /// Take commits that delete more than `max_destroy` IPVS services and destinations.
+    pub allow_destroy: bool,
+    /// The blast-radius limit of a commit (`--max-destroy`).
+    pub max_destroy: usize,
+    /// Lock the daemon's memory (`--lock-memory`, like keepalived's `vrrp_no_swap`).
+    pub lock_memory: bool,
+    /// Run the VRRP threads SCHED_RR at this priority (`--realtime`, like keepalived's
+    /// `vrrp_rt_priority`).
+    pub realtime: Option<u8>,
+}
+
+impl DaemonOptions {
+    /// Options for `manifest` with the defaults of `lbconverge run`.
+    pub fn new(manifest: PathBuf, state_dir: PathBuf) -> Self {
+        DaemonOptions {
+            manifest,
+            node: None,
+            state_dir,
+            resync: Duration::from_secs(30),
+            control: None,
+            metrics: None,
+            metrics_credentials: None,
+            require_committed: false,
+            allow_destroy: false,
+            max_destroy: crate::apply::Options::default().max_destroy,
+            lock_memory: false,
+            realtime: None,
+        }
+    }
 }
 
 /// The daemon: one node's configuration, its kernel, and its VRRP instances.
@@ -120,29 +157,16 @@ pub struct Daemon<K: Kernel, P: Platform> {
     next_resync: Instant,
     /// Time zero of the pure parts' clocks (slow-start ramps).
     epoch: Instant,
-    /// Health transitions recorded and not applied yet.
-    health_pending: bool,
+    /// Services whose health changed, not converged yet.
+    touched: std::collections::BTreeSet<String>,
+    /// The configuration in force passed the blast-radius guard: its deletions are asked for.
+    destroy_approved: bool,
     /// When the next slow-start step is due (since `epoch`).
     ramp_due: Option<Duration>,
     /// What `status` reports besides the live objects.
     record: Record,
     /// Backends the operator drained, as kept in the state directory.
     drains: Drains,
-}
-
-/// The daemon's own history, for `status`.
-#[derive(Debug, Default)]
-struct Record {
-    applied: status::Applied,
-    last_reconcile: Option<status::Reconciled>,
-    drift_repaired: u64,
-    last_drift: Option<String>,
-    last_rejected: Option<status::Rejected>,
-    /// The manifest or the checks asked for changes since the last reconcile: they are not
-    /// drift.
-    asked: bool,
-    /// Backend -> times it turned up or down.
-    transitions: BTreeMap<BackendId, u64>,
 }
 
 /// Runs the daemon on this host until SIGTERM or SIGINT.
@@ -154,7 +178,7 @@ pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
     signals::listen(tx.clone(), stoppers.clone())?;
     let _reads = watch::start(opts.manifest.clone(), tx.clone())?;
     if let Some(path) = &opts.control {
-        status::listen(path, tx.clone())?;
+        control::listen(path, tx.clone())?;
     }
     if let Some(addr) = opts.metrics {
         metrics::listen(addr, opts.metrics_credentials.clone(), tx.clone())?;
@@ -213,7 +237,8 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             live: None,
             next_resync,
             epoch,
-            health_pending: false,
+            touched: Default::default(),
+            destroy_approved: false,
             ramp_due: None,
             record: Record { applied, asked: true, ..Record::default() },
             drains,
@@ -240,7 +265,8 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             sd.tick(self.alive());
             // A slow start's next step, once due, is applied; then the one after is due.
             if self.ramp_due.is_some_and(|r| self.epoch.elapsed() >= r) {
-                self.converge_logged();
+                let ramping = self.board.ramping();
+                self.converge_logged(ramping);
             }
             self.ramp_due = self.board.next_ramp_step(self.epoch.elapsed());
             let wake = self.ramp_due.map_or(self.next_resync, |r| (self.epoch + r).min(self.next_resync));
@@ -297,13 +323,6 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         true
     }
 
-    /// Applies the recorded health transitions, if any.
-    fn flush_health(&mut self) {
-        if std::mem::take(&mut self.health_pending) {
-            self.converge_logged();
-        }
-    }
-
     /// Re-reads the manifest and switches to it, all or nothing: on any error the running
     /// configuration and every instance stay exactly as they were.
     pub fn reload(&mut self) -> Result<Changed, DaemonError> {
@@ -313,6 +332,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         }
         let host = self.host_view()?;
         load::preflight(&self.opts.manifest, &validated.cluster, &self.node, &host, true)?;
+        self.destroy_guard(&validated.cluster)?;
         let staged = self.instances.stage(spec::specs(&validated.cluster, &self.node)?, &self.platform)?;
         log_warnings(&validated.warnings);
         let serving = self.serving();
@@ -327,6 +347,8 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         }
         self.record.applied = applied(&self.opts.manifest, revision);
         self.record.asked = true;
+        // It passed the blast-radius guard: its deletions are asked for.
+        self.destroy_approved = true;
         self.board = board;
         self.refresh_drained(crate::utc::unix_now());
         self.engine.set(self.board.targets());
@@ -358,251 +380,29 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             Err(e) => {
                 let reason = one_line(&e.to_string());
                 tracing::error!(subsystem = "manifest", error = %reason, "manifest not reloaded; the running configuration stays in force");
-                self.record.last_rejected = Some(status::Rejected { at: crate::utc::unix_now(), reason });
+                let destroy = match &e {
+                    DaemonError::DestroyRefused(r) => Some(status::DestroyCount { count: r.count, limit: r.limit }),
+                    _ => None,
+                };
+                self.record.last_rejected = Some(status::Rejected { at: crate::utc::unix_now(), reason, destroy });
             }
         }
-    }
-
-    /// What this node's kernel should hold, given the checks' verdicts.
-    fn desired(&mut self) -> Result<model::Desired, ReconcileError> {
-        let (mut health, quorum) = self.board.health(self.epoch.elapsed());
-        health.announcing = true;
-        for q in &quorum {
-            self.quorum_changed(q);
-        }
-        model::desired(&self.cluster, &self.node, &health).ok_or_else(|| ReconcileError::NoNode(self.node.clone()))
-    }
-
-    /// One level-triggered pass: read the whole kernel, plan, apply. `None` when nothing
-    /// had to change.
-    pub fn reconcile(&mut self) -> Result<Option<apply::Report>, ReconcileError> {
-        let started = Instant::now();
-        let (result, changes) = self.reconcile_pass();
-        let error = result.as_ref().err().map(ToString::to_string);
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let at = crate::utc::unix_now();
-        self.record.last_reconcile = Some(status::Reconciled { at, duration_ms, changes: changes.len(), error });
-        if !std::mem::take(&mut self.record.asked) && !changes.is_empty() {
-            self.record.drift_repaired += u64::try_from(changes.len()).unwrap_or(u64::MAX);
-            self.record.last_drift = changes.last().cloned();
-        }
-        result
-    }
-
-    /// [`Self::reconcile`] without the record: the result and the changes planned.
-    fn reconcile_pass(&mut self) -> (Result<Option<apply::Report>, ReconcileError>, Vec<String>) {
-        match self.reconcile_inner() {
-            Ok((r, changes)) => (Ok(r), changes),
-            Err(e) => (Err(e), Vec::new()),
-        }
-    }
-
-    fn reconcile_inner(&mut self) -> Result<(Option<apply::Report>, Vec<String>), ReconcileError> {
-        self.next_resync = Instant::now() + self.opts.resync;
-        self.live = None;
-        let desired = self.desired()?;
-        let live = kernel::snapshot(&mut self.kernel, &desired.sysctl_scope())?;
-        let p = plan::plan(&desired, &live);
-        if p.is_empty() {
-            self.live = Some(live);
-            return Ok((None, Vec::new()));
-        }
-        tracing::info!("{}", p.summary_line());
-        let changes = p.changes.iter().map(ToString::to_string).collect();
-        let report = apply::apply(&p, &mut self.kernel, &Options::default(), &mut LogProgress)?;
-        // Read once more, so that the next health transition has a state to plan against.
-        self.live = kernel::snapshot(&mut self.kernel, &desired.sysctl_scope()).ok();
-        Ok((Some(report), changes))
-    }
-
-    /// Records a health transition; for every backend it turns up or down (a backend is up
-    /// when all its checks pass) logs one line and runs the service's notify command. The
-    /// change is applied when the queued events have been taken in.
-    fn health_changed(&mut self, r: &Report) {
-        let t = &r.transition;
-        let ids = self.board.backends(&r.target).to_vec();
-        let before: Vec<bool> = ids.iter().map(|id| self.board.is_up(id)).collect();
-        if !self.board.record(&r.target, t.to, t.weight, self.epoch.elapsed()) {
-            return;
-        }
-        let check = r.target.to_string();
-        for (id, was) in ids.iter().zip(before) {
-            let up = self.board.is_up(id);
-            let (service, backend, reason) = (id.0.as_str(), id.1.as_str(), t.reason.as_str());
-            match (was, up, t.weight) {
-                (false, true, _) => {
-                    tracing::info!(subsystem = "health", %service, %backend, %check, %reason, "backend up")
-                }
-                (true, false, _) => {
-                    tracing::warn!(subsystem = "health", %service, %backend, %check, %reason, "backend down")
-                }
-                (true, true, Some(w)) => {
-                    tracing::info!(subsystem = "health", %service, %backend, %check, weight = w, "backend weight")
-                }
-                _ => continue,
-            }
-            if was != up {
-                *self.record.transitions.entry(id.clone()).or_default() += 1;
-                self.notify_backend(id, up);
-            }
-        }
-        self.health_pending = true;
-    }
-
-    fn converge_logged(&mut self) {
-        if let Err(e) = self.converge_fast() {
-            tracing::error!(subsystem = "health", "{e}; reading the whole kernel");
-            self.reconcile_logged();
-        }
-    }
-
-    /// Runs the service's `notify_up` / `notify_down` for a backend.
-    fn notify_backend(&self, (service, backend): &BackendId, up: bool) {
-        let Some(vs) = self.cluster.services.get(service) else { return };
-        let Some(cmd) = (if up { &vs.notify_up } else { &vs.notify_down }) else { return };
-        let Some(be) = vs.backends.iter().find(|b| &b.name == backend) else { return };
-        let vars = [
-            ("service", service.clone()),
-            ("backend", backend.clone()),
-            ("address", be.address.to_string()),
-            ("port", be.port.to_string()),
-        ];
-        hooks::run(cmd, &vars, &[], if up { "notify_up" } else { "notify_down" });
-    }
-
-    /// Logs a quorum change and runs the service's `quorum_up` / `quorum_down`.
-    fn quorum_changed(&self, q: &QuorumChange) {
-        log_quorum(q);
-        let Some(vs) = self.cluster.services.get(&q.service) else { return };
-        let (cmd, event) = if q.gained { (&vs.quorum_up, "quorum_up") } else { (&vs.quorum_down, "quorum_down") };
-        if let Some(cmd) = cmd {
-            hooks::run(cmd, &[("service", q.service.clone()), ("weight", q.weight.to_string())], &[], event);
-        }
-    }
-
-    /// Applies what the checks changed against the live state read last: IPVS destination
-    /// changes only, then updates that state with what was done (no kernel read). Anything
-    /// else (no state read yet, other changes, a failure) falls back to a full reconcile.
-    fn converge_fast(&mut self) -> Result<(), ReconcileError> {
-        let desired = self.desired()?;
-        let Some(mut live) = self.live.take() else { return self.reconcile().map(drop) };
-        let p = plan::plan(&desired, &live);
-        if p.is_empty() {
-            self.live = Some(live);
-            return Ok(());
-        }
-        if !p
-            .changes
-            .iter()
-            .all(|c| matches!(c, Change::AddDest { .. } | Change::EditDest { .. } | Change::DelDest { .. }))
-        {
-            // The checks asked for more than destinations (an announced route): not drift.
-            self.record.asked = true;
-            return self.reconcile().map(drop);
-        }
-        tracing::info!(subsystem = "health", "{}", p.summary_line());
-        let mut done = Recorded::default();
-        apply::apply(&p, &mut self.kernel, &Options::default(), &mut done)?;
-        for (c, outcome) in &done.0 {
-            patch(&mut live, c, outcome);
-        }
-        live.owned = p.ledger;
-        self.live = Some(live);
-        Ok(())
-    }
-
-    /// One reconcile pass, logged; true when it finished.
-    fn reconcile_logged(&mut self) -> bool {
-        match self.reconcile() {
-            Ok(None) => tracing::debug!("no changes"),
-            Ok(Some(r)) => tracing::info!(applied = r.applied, draining = r.draining, "applied"),
-            Err(e) => {
-                tracing::error!("{e}");
-                return false;
-            }
-        }
-        true
     }
 
     /// What `lbconverge status` shows.
     pub fn status(&self) -> status::Status {
-        let vrrp = self
-            .instances
-            .running()
-            .iter()
-            .map(|r| r.view.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone())
-            .collect();
-        let probes = self.engine.stats();
-        let services = self
-            .cluster
-            .services
-            .values()
-            .filter(|s| s.directors.contains(&self.node))
-            .map(|vs| self.service_status(vs, &probes))
-            .collect();
-        status::Status {
-            node: self.node.clone(),
-            manifest: self.record.applied.clone(),
-            vrrp,
-            services,
-            announced: self
-                .live
-                .as_ref()
-                .map(|l| l.announced.iter().map(ToString::to_string).collect())
-                .unwrap_or_default(),
-            last_reconcile: self.record.last_reconcile.clone(),
-            drift_repaired: self.record.drift_repaired,
-            last_drift: self.record.last_drift.clone(),
-            last_rejected: self.record.last_rejected.clone(),
-        }
-    }
-
-    fn service_status(&self, vs: &model::cluster::VirtualService, probes: &Probed) -> status::ServiceStatus {
-        let live = self.live.as_ref().and_then(|l| l.services.get(&vs.key));
-        let backends = vs
-            .backends
-            .iter()
-            .map(|be| {
-                let dest =
-                    live.and_then(|s| s.dests.get(&crate::model::ipvs::DestKey { addr: be.address, port: be.port }));
-                let stats = dest.and_then(|d| d.stats).unwrap_or_default();
-                let id = (vs.name.clone(), be.name.clone());
-                let health = self.board.status_of(&id);
-                let drain = self.drains.of(&vs.name, &be.name, crate::utc::unix_now()).cloned();
-                status::BackendStatus {
-                    name: be.name.clone(),
-                    address: std::net::SocketAddr::new(be.address, be.port).to_string(),
-                    health: health.map_or("unchecked".to_string(), |h| h.to_string()),
-                    weight: be.weight,
-                    live_weight: dest.map(|d| d.weight),
-                    active: stats.active,
-                    inactive: stats.inactive,
-                    traffic: stats.traffic,
-                    transitions: self.record.transitions.get(&id).copied().unwrap_or(0),
-                    drain,
-                    checks: self.check_stats(&id, probes),
-                }
-            })
-            .collect();
-        let traffic = live.map(|s| s.traffic).unwrap_or_default();
-        status::ServiceStatus { name: vs.name.clone(), key: vs.key.to_string(), backends, traffic }
-    }
-
-    /// The probes of each check of a backend.
-    fn check_stats(&self, id: &BackendId, probes: &Probed) -> Vec<status::CheckStats> {
-        let checks = self.board.checks_of(id).into_iter();
-        checks
-            .map(|t| {
-                let p = probes.get(t).cloned().unwrap_or_default();
-                status::CheckStats {
-                    check: t.to_string(),
-                    probes: p.probes,
-                    failures: p.failures,
-                    duration_sum_us: p.duration_sum_us,
-                    duration_buckets: p.cumulative(),
-                }
-            })
-            .collect()
+        let lock = |r: &instance::Running| r.view.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        status::assemble(&status::Sources {
+            node: &self.node,
+            cluster: &self.cluster,
+            record: &self.record,
+            vrrp: self.instances.running().iter().map(lock).collect(),
+            board: &self.board,
+            probes: &self.engine.stats(),
+            drains: &self.drains,
+            live: self.live.as_ref(),
+            now: crate::utc::unix_now(),
+        })
     }
 
     /// True while every VRRP instance thread runs.
@@ -653,9 +453,6 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
     }
 }
 
-/// Each running check's probes so far.
-type Probed = BTreeMap<crate::health::Target, ProbeStats>;
-
 /// The manifest at `path`, of `revision`, applied now.
 fn applied(path: &std::path::Path, revision: crate::manifest::revision::Revision) -> status::Applied {
     status::Applied {
@@ -664,20 +461,6 @@ fn applied(path: &std::path::Path, revision: crate::manifest::revision::Revision
         commit: revision.git,
         since: crate::utc::unix_now(),
     }
-}
-
-/// Why a reconcile pass did not finish.
-#[derive(Debug, thiserror::Error)]
-pub enum ReconcileError {
-    /// The running cluster has no such node (cannot happen after a successful start).
-    #[error("node `{0}` is not in the running configuration")]
-    NoNode(String),
-    /// The live state could not be read.
-    #[error("read the kernel: {0}")]
-    Read(#[from] kernel::KernelError),
-    /// The plan could not be applied.
-    #[error("{0}")]
-    Apply(#[from] apply::ApplyError),
 }
 
 /// Starts a named thread of the daemon.
@@ -691,48 +474,6 @@ fn spawn<T: Send + 'static>(
         .map_err(|source| DaemonError::Spawn { thread: name, source })
 }
 
-/// A new check starts Up when one of its backends is serving (in IPVS with a weight): a
-/// daemon restart never flaps a healthy cluster. Otherwise it is Unknown, and the backend
-/// joins after its first passing check.
-fn initial_status(cluster: &Cluster, serving: &BTreeMap<ServiceKey, Service>, ids: &[BackendId]) -> Status {
-    let up = ids.iter().any(|(svc, be)| {
-        let Some(vs) = cluster.services.get(svc) else { return false };
-        let Some(b) = vs.backends.iter().find(|b| &b.name == be) else { return false };
-        let key = crate::model::ipvs::DestKey { addr: b.address, port: b.port };
-        serving.get(&vs.key).and_then(|s| s.dests.get(&key)).is_some_and(|d| d.weight > 0)
-    });
-    if up { Status::Up } else { Status::Unknown }
-}
-
-/// The live state after a destination change apply made, without reading the kernel.
-fn patch(live: &mut NodeState, c: &Change, outcome: &Outcome) {
-    let (key, dest) = match c {
-        Change::AddDest { service, dest } | Change::DelDest { service, dest, .. } => (service, dest),
-        Change::EditDest { service, to, .. } => (service, to),
-        _ => return,
-    };
-    let Some(svc) = live.services.get_mut(key) else { return };
-    match (c, outcome) {
-        (Change::DelDest { .. }, Outcome::Done) => {
-            svc.dests.remove(&dest.key());
-        }
-        (Change::DelDest { .. }, Outcome::Draining { .. }) => {
-            svc.dests.insert(dest.key(), crate::model::ipvs::Dest { weight: 0, ..dest.clone() });
-        }
-        _ => {
-            svc.dests.insert(dest.key(), dest.clone());
-        }
-    }
-}
-
-fn log_quorum(q: &QuorumChange) {
-    if q.gained {
-        tracing::info!(subsystem = "health", service = %q.service, weight = q.weight, quorum = q.quorum, "quorum gained");
-    } else {
-        tracing::warn!(subsystem = "health", service = %q.service, weight = q.weight, quorum = q.quorum, "quorum lost");
-    }
-}
-
 fn log_warnings(warnings: &[crate::manifest::Problem]) {
     for w in warnings {
         tracing::warn!(subsystem = "manifest", "{}", one_line(&w.to_string()));
@@ -742,26 +483,4 @@ fn log_warnings(warnings: &[crate::manifest::Problem]) {
 /// A multi-line message (a manifest's problems) on one log line.
 fn one_line(s: &str) -> String {
     s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
-}
-
-/// Logs each change apply makes.
-struct LogProgress;
-
-impl Progress for LogProgress {
-    fn start(&mut self, _: usize, _: usize, _: &Change) {}
-    fn done(&mut self, _: usize, c: &Change, outcome: &Outcome) {
-        tracing::info!(change = %c, outcome = ?outcome, "applied");
-    }
-}
-
-/// Logs each change apply makes and keeps what was done.
-#[derive(Default)]
-struct Recorded(Vec<(Change, Outcome)>);
-
-impl Progress for Recorded {
-    fn start(&mut self, _: usize, _: usize, _: &Change) {}
-    fn done(&mut self, i: usize, c: &Change, outcome: &Outcome) {
-        LogProgress.done(i, c, outcome);
-        self.0.push((c.clone(), outcome.clone()));
-    }
 }

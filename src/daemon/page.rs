@@ -462,6 +462,7 @@ mod tests {
             last_rejected: Some(Rejected {
                 at: 1_700_000_030,
                 reason: "load /etc/lbconverge/cluster.yaml: line 3: unknown field `nodez`\n".into(),
+                destroy: None,
             }),
         }
     }

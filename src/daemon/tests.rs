@@ -84,16 +84,7 @@ impl Scratch {
         std::fs::write(self.dir.join("manifest.yaml"), text).unwrap();
     }
     fn opts(&self) -> DaemonOptions {
-        DaemonOptions {
-            manifest: self.dir.join("manifest.yaml"),
-            node: None,
-            state_dir: self.dir.join("state"),
-            resync: Duration::from_secs(30),
-            control: None,
-            metrics: None,
-            metrics_credentials: None,
-            require_committed: false,
-        }
+        DaemonOptions::new(self.dir.join("manifest.yaml"), self.dir.join("state"))
     }
 }
 
@@ -504,6 +495,100 @@ fn health_checks_take_a_dead_backend_out_and_put_it_back_one_write_per_flip() {
     drop((l1, l2));
 }
 
+/// [`health_manifest`] with `n` more services (`extra0`..), one backend each on `p1`: a
+/// commit that drops them deletes `2 n` IPVS objects.
+fn with_extra_services(m: &str, n: u16, p1: u16) -> String {
+    let mut m = m.to_string();
+    for i in 0..n {
+        m.push_str(&format!(
+            "  extra{i}:\n    vip: 10.0.0.100\n    port: {}\n    directors: [lb1]\n    backends:\n      a: {{address: 127.0.0.1, port: {p1}}}\n",
+            1000 + i
+        ));
+    }
+    m
+}
+
+#[test]
+fn a_commit_deleting_more_than_the_limit_is_refused_whole_and_health_goes_on() {
+    let Health { s, k, l1, l2, p1, p2, rx, d } = health_daemon("guard");
+    d.stop();
+    let plain = health_manifest(p1, p2);
+    s.write(&with_extra_services(&plain, 7, p1));
+    let (tx, rx2) = std::sync::mpsc::channel();
+    let mut d = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default(), tx).unwrap();
+    drop(rx);
+    d.reconcile().unwrap();
+    pump(&mut d, &rx2, "both backends up", || dests(&k, 80).len() == 2);
+    assert_eq!(k.lock().state.services.len(), 10);
+    let in_force = d.status().manifest;
+
+    s.write(&plain);
+    let mut refused = None;
+    let log = logged(|| {
+        d.reload_logged();
+        refused = d.status().last_rejected;
+    });
+    let refused = refused.expect("the commit is refused");
+    assert_eq!(refused.destroy, Some(super::status::DestroyCount { count: 14, limit: 10 }));
+    assert!(
+        refused.reason.contains("would delete 14 IPVS services and destinations, more than the limit of 10"),
+        "{refused:?}"
+    );
+    assert!(refused.reason.contains("run --allow-destroy"), "{refused:?}");
+    assert!(log.contains("manifest not reloaded; the running configuration stays in force"), "{log}");
+    assert_eq!(d.status().manifest, in_force);
+    assert!(d.reconcile().unwrap().is_none(), "the configuration in force stays converged");
+    assert_eq!(k.lock().state.services.len(), 10);
+    let metrics = super::metrics::render(&d.status());
+    assert!(metrics.contains("lbconverge_manifest_rejected_destroy_count 14"), "{metrics}");
+
+    // Health failover goes on under the configuration in force.
+    drop(l2);
+    pump(&mut d, &rx2, "b out", || dests(&k, 80) == [(p1, 1)]);
+
+    // Allowed, the same commit is taken and converged.
+    d.stop();
+    let opts = super::DaemonOptions { max_destroy: 14, ..s.opts() };
+    let (tx, _rx3) = std::sync::mpsc::channel();
+    s.write(&with_extra_services(&plain, 7, p1));
+    let mut d = Daemon::start(opts, k.clone(), MemPlatform::new(k.clone()), Default::default(), tx).unwrap();
+    d.reconcile().unwrap();
+    s.write(&plain);
+    d.reload().unwrap();
+    d.reconcile().unwrap();
+    assert_eq!(k.lock().state.services.len(), 3, "the seven services are deleted");
+    d.stop();
+    drop(l1);
+}
+
+#[test]
+fn health_transitions_are_applied_while_the_full_reconcile_fails() {
+    let Health { s, k, l1, l2, p1, p2, rx, d } = health_daemon("scoped");
+    let plain = health_manifest(p1, p2);
+    d.stop();
+    s.write(&with_extra_services(&plain, 7, p1));
+    let (tx, rx2) = std::sync::mpsc::channel();
+    let mut d = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default(), tx).unwrap();
+    drop(rx);
+    d.reconcile().unwrap();
+    pump(&mut d, &rx2, "both backends up", || dests(&k, 80).len() == 2);
+    d.stop();
+    // Restarted on a manifest without the seven services: its first reconcile is refused
+    // by the guard, every time.
+    s.write(&plain);
+    let (tx, rx2) = std::sync::mpsc::channel();
+    let mut d = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default(), tx).unwrap();
+    let e = d.reconcile().unwrap_err();
+    assert!(e.to_string().contains("more than the limit of 10"), "{e}");
+    drop(l2);
+    pump(&mut d, &rx2, "b out of web", || dests(&k, 80) == [(p1, 1)]);
+    assert_eq!(dests(&k, 81), sorted([(p1, 1), (p2, 0)]), "inhibited");
+    assert!(d.reconcile().is_err(), "the full pass still refuses");
+    assert_eq!(k.lock().state.services.len(), 10, "nothing else was touched");
+    d.stop();
+    drop(l1);
+}
+
 #[test]
 fn status_counts_backend_transitions_probes_and_the_ipvs_traffic_read_last() {
     use crate::model::ipvs::{DestKey, Traffic};
@@ -677,14 +762,15 @@ fn every_logged_line_is_json_naming_its_subsystem() {
         ("backend down", vec!["health"]),
         ("quorum gained", vec!["health"]),
         ("quorum lost", vec!["health"]),
+        ("applying health changes", vec!["health"]),
     ] {
         assert_eq!(of(message), want, "{message}:\n{log}");
     }
-    assert_eq!(of("Node lb1:"), ["health", "reconcile"], "a plan's summary line, by who planned:\n{log}");
+    assert_eq!(of("Node lb1:"), ["reconcile"], "a whole plan's summary line comes from the full pass only:\n{log}");
 }
 
-fn drain_request(backend: &str, drain: bool, for_secs: Option<u64>) -> super::status::DrainRequest {
-    super::status::DrainRequest {
+fn drain_request(backend: &str, drain: bool, for_secs: Option<u64>) -> super::control::DrainRequest {
+    super::control::DrainRequest {
         service: "web".into(),
         backend: backend.into(),
         drain,
@@ -693,7 +779,7 @@ fn drain_request(backend: &str, drain: bool, for_secs: Option<u64>) -> super::st
     }
 }
 
-fn ask(d: &mut Daemon<Shared, MemPlatform>, req: super::status::DrainRequest) -> Result<String, String> {
+fn ask(d: &mut Daemon<Shared, MemPlatform>, req: super::control::DrainRequest) -> Result<String, String> {
     let (tx, rx) = std::sync::mpsc::channel();
     d.handle(super::Event::Drain(req, tx));
     rx.recv().unwrap()
@@ -717,7 +803,7 @@ fn a_drain_sets_weight_zero_at_once_survives_a_restart_and_ends_by_undrain_or_by
         Err("service `web` has no backend `rs9` (backends: rs1)".into())
     );
     assert_eq!(
-        ask(&mut d, super::status::DrainRequest { service: "www".into(), ..drain_request("rs1", true, None) }),
+        ask(&mut d, super::control::DrainRequest { service: "www".into(), ..drain_request("rs1", true, None) }),
         Err("the manifest has no service `www` (services: web)".into())
     );
     // A resync does not undo it, and neither does a restart.

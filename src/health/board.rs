@@ -214,6 +214,11 @@ impl Board {
             .min()
     }
 
+    /// The services with a backend ramping up.
+    pub fn ramping(&self) -> BTreeSet<String> {
+        self.ramps.keys().map(|(service, _)| service.clone()).collect()
+    }
+
     fn slow_start(&self, service: &str) -> Option<Duration> {
         self.services.iter().find(|vs| vs.name == service).map(|vs| vs.slow_start).filter(|d| !d.is_zero())
     }

@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::cluster::{Backend, Cluster, Node, VirtualService};
-use super::ipvs::{Dest, Forwarding, Service, ServiceKey};
+use super::ipvs::{Dest, DestKey, Forwarding, Service, ServiceKey};
 use super::net::{Address, Link, Route};
 use super::state::NodeState;
 use super::sysctl::SysctlKey;
@@ -98,7 +98,7 @@ pub struct Desired {
     /// Routes `lbconverge run` announces while healthy, when planned offline.
     pub announce_delegated: BTreeSet<crate::model::announce::Announced>,
     /// Destinations left out because their backend failed its health check.
-    pub failed: BTreeSet<(crate::model::ipvs::ServiceKey, crate::model::ipvs::DestKey)>,
+    pub failed: Failed,
 }
 
 impl Desired {
@@ -151,7 +151,7 @@ struct Builder {
     delegated: Vec<Delegated>,
     sync: Option<DelegatedSync>,
     announce_delegated: BTreeSet<crate::model::announce::Announced>,
-    failed: BTreeSet<(crate::model::ipvs::ServiceKey, crate::model::ipvs::DestKey)>,
+    failed: Failed,
 }
 
 impl Builder {
@@ -184,10 +184,7 @@ fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
         }
     }
     for vs in carried {
-        let svc = ipvs_service(vs, health);
-        for be in vs.backends.iter().filter(|be| !be.inhibit_on_failure && !health.is_up(&vs.name, &be.name)) {
-            b.failed.insert((vs.key, crate::model::ipvs::DestKey { addr: be.address, port: be.port }));
-        }
+        let svc = service_and_failed(vs, health, &mut b.failed);
         b.state.services.insert(svc.key, svc);
         forward(b, vs);
         if vs.announce_bgp {
@@ -296,6 +293,39 @@ fn forward(b: &mut Builder, vs: &VirtualService) {
         Family::Ipv4 => b.sysctl(SysctlKey::from_parts(["net", "ipv4", "ip_forward"]), "1"),
         Family::Ipv6 => b.sysctl(SysctlKey::from_parts(["net", "ipv6", "conf", "all", "forwarding"]), "1"),
     }
+}
+
+/// Destinations a failed check left out, by service.
+pub type Failed = BTreeSet<(ServiceKey, DestKey)>;
+
+/// The IPVS service for `vs`, with the destinations its failed backends leave out added to
+/// `failed`.
+fn service_and_failed(vs: &VirtualService, health: &Health, failed: &mut Failed) -> Service {
+    for be in vs.backends.iter().filter(|be| !be.inhibit_on_failure && !health.is_up(&vs.name, &be.name)) {
+        failed.insert((vs.key, DestKey { addr: be.address, port: be.port }));
+    }
+    ipvs_service(vs, health)
+}
+
+/// The IPVS services `node` carries among the services named `names`, and the
+/// destinations their failed backends leave out: the desired side of the scoped plan a
+/// health transition or a drain applies ([`crate::plan::dest_changes`]), without the rest
+/// of the node.
+pub fn scoped_services(
+    cluster: &Cluster,
+    node: &str,
+    health: &Health,
+    names: &BTreeSet<String>,
+) -> (BTreeMap<ServiceKey, Service>, Failed) {
+    let mut failed = Failed::new();
+    let services = names
+        .iter()
+        .filter_map(|n| cluster.services.get(n))
+        .filter(|vs| vs.directors.iter().any(|d| d == node))
+        .map(|vs| service_and_failed(vs, health, &mut failed))
+        .map(|s| (s.key, s))
+        .collect();
+    (services, failed)
 }
 
 /// The IPVS service a director holds for `vs` given backend health.

@@ -17,6 +17,6 @@ pub mod sysctl;
 pub mod validate;
 
 pub use cluster::Cluster;
-pub use desired::{Delegated, DelegatedSync, Desired, Health, desired};
+pub use desired::{Delegated, DelegatedSync, Desired, Health, desired, scoped_services};
 pub use state::{Ledger, NodeState};
 pub use validate::{Facts, FileFact, NoFacts, ScriptFact, Validated, validate};

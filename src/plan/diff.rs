@@ -1,12 +1,12 @@
 //! The diff between desired and live state, subsystem by subsystem. Objects lbconverge does
 //! not own (not desired, not in the ledger) are never changed, only noted.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
 
 use super::change::{Change, Note};
-use crate::model::ipvs::{DestKey, Service, ServiceKey};
+use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
 use crate::model::net::{AddrKey, Address};
 use crate::model::sync::SyncState;
 use crate::model::sysctl::{self, SysctlKey};
@@ -187,19 +187,29 @@ fn edit_service(d: &mut Diff, want: &Service, now: &Service, failed: &BTreeSet<(
     if !want.same_settings(now) {
         d.changes.push(Change::EditService { from: now.settings_only(), to: want.settings_only() });
     }
+    dests(&mut d.changes, want, &now.dests, failed);
+}
+
+/// The changes that take a service's live destinations `now` to those `want` has.
+pub fn dests(
+    out: &mut Vec<Change>,
+    want: &Service,
+    now: &BTreeMap<DestKey, Dest>,
+    failed: &BTreeSet<(ServiceKey, DestKey)>,
+) {
     for (k, w) in &want.dests {
-        match now.dests.get(k) {
-            None => d.changes.push(Change::AddDest { service: want.key, dest: w.clone() }),
+        match now.get(k) {
+            None => out.push(Change::AddDest { service: want.key, dest: w.clone() }),
             Some(n) if !w.same_settings(n) => {
-                d.changes.push(Change::EditDest { service: want.key, from: n.clone(), to: w.clone() })
+                out.push(Change::EditDest { service: want.key, from: n.clone(), to: w.clone() })
             }
             Some(_) => {}
         }
     }
-    for (k, n) in &now.dests {
+    for (k, n) in now {
         if !want.dests.contains_key(k) {
             let failed = failed.contains(&(want.key, *k));
-            d.changes.push(Change::DelDest { service: want.key, dest: n.clone(), failed });
+            out.push(Change::DelDest { service: want.key, dest: n.clone(), failed });
         }
     }
 }

@@ -8,7 +8,7 @@ pub mod order;
 pub mod text;
 pub mod verify;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -17,6 +17,7 @@ pub use change::{Action, Change, Note};
 
 use crate::manifest::revision::{Commit, Revision};
 use crate::model::drain::Drain;
+use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
 use crate::model::sysctl::SysctlKey;
 use crate::model::{Desired, Ledger, NodeState};
 
@@ -100,6 +101,24 @@ pub fn plan(desired: &Desired, live: &NodeState) -> Plan {
         summary,
         digest: String::new(),
     }
+}
+
+/// The destination changes that take the live destinations of the services in `live` to
+/// those of the same services in `desired`, in apply order: the scoped plan of a health
+/// transition or a drain. Services missing on either side, and service settings, are the
+/// full plan's business.
+pub fn dest_changes(
+    desired: &BTreeMap<ServiceKey, Service>,
+    live: &BTreeMap<ServiceKey, BTreeMap<DestKey, Dest>>,
+    failed: &BTreeSet<(ServiceKey, DestKey)>,
+) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for (key, now) in live {
+        if let Some(want) = desired.get(key) {
+            diff::dests(&mut changes, want, now, failed);
+        }
+    }
+    order::order(changes)
 }
 
 /// The objects the ledger claims that were not owned and that no change makes or alters.
