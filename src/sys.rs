@@ -1,6 +1,7 @@
 //! The few raw libc calls no crate wraps for us: socket options shared by the netlink
-//! sockets (kernel) and the VRRP sockets (vrrp), user lookup for script checks, and giving
-//! the memory of start-up back once the daemon has converged.
+//! sockets (kernel) and the VRRP sockets (vrrp), user lookup for script checks, giving the
+//! heap's free pages back once the daemon has converged, and the daemon's memory lock and
+//! realtime scheduling (`run --lock-memory`, `--realtime`).
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -37,83 +38,48 @@ pub fn user_ids(name: &str) -> Option<(u32, u32)> {
     (r == 0 && !found.is_null()).then_some((pw.pw_uid, pw.pw_gid))
 }
 
-/// Gives the kernel back what start-up or a reload touched and the steady state does not
-/// need: the pages of this process's own executable (code and read-only data, read again
-/// from the page cache or disk when next run; `MADV_PAGEOUT`, Linux 5.4) and, with glibc,
-/// the free pages of the heap. Pages another process maps too are left alone by the
-/// kernel. Returns the bytes of executable mappings advised.
-pub fn release_cold_memory() -> io::Result<usize> {
-    let exe = std::fs::read_link("/proc/self/exe")?;
-    let maps = std::fs::read_to_string("/proc/self/maps")?;
-    let mut advised = 0;
-    for (start, len) in read_only_ranges(&maps, &exe.to_string_lossy()) {
-        // SAFETY: the range is one whole mapping of this process with no write permission;
-        // MADV_PAGEOUT only drops clean pages, which the next access reads back unchanged.
-        if unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_PAGEOUT) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        advised += len;
-    }
-    trim_heap();
-    Ok(advised)
+/// Locks every page of this process in memory, now and future (`mlockall`), so that no
+/// VRRP timer ever waits for a page to be read back (keepalived's `vrrp_no_swap`).
+pub fn lock_memory() -> io::Result<()> {
+    // SAFETY: mlockall takes flags only and touches no memory of ours.
+    let r = unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) };
+    if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
-/// Returns the heap's free pages to the kernel (glibc's `malloc_trim`).
+/// Runs the calling thread under `SCHED_RR` at `priority` (1-99), or back under
+/// `SCHED_OTHER` with `None` (keepalived's `vrrp_rt_priority`).
+pub fn set_realtime(priority: Option<u8>) -> io::Result<()> {
+    let (policy, prio) = match priority {
+        Some(p) => (libc::SCHED_RR, libc::c_int::from(p)),
+        None => (libc::SCHED_OTHER, 0),
+    };
+    let param = libc::sched_param { sched_priority: prio };
+    // SAFETY: pthread_self is this thread; param is a valid sched_param for the call.
+    let r = unsafe { libc::pthread_setschedparam(libc::pthread_self(), policy, &raw const param) };
+    if r == 0 { Ok(()) } else { Err(io::Error::from_raw_os_error(r)) }
+}
+
+/// Returns the heap's free pages to the kernel (glibc's `malloc_trim`): what loading a
+/// manifest allocated and freed.
 #[cfg(target_env = "gnu")]
-fn trim_heap() {
+pub fn trim_heap() {
     // SAFETY: malloc_trim only releases memory malloc holds free; no pointer is touched.
     unsafe { libc::malloc_trim(0) };
 }
 
+/// Without glibc there is nothing to trim.
 #[cfg(not(target_env = "gnu"))]
-fn trim_heap() {}
-
-/// The `(start, length)` of each mapping of the file `exe` without write permission, from
-/// the text of `/proc/PID/maps` (`start-end perms offset dev inode   path`).
-fn read_only_ranges(maps: &str, exe: &str) -> Vec<(usize, usize)> {
-    maps.lines()
-        .filter_map(|line| {
-            let mut fields = line.splitn(6, ' ');
-            let range = fields.next()?;
-            let perms = fields.next()?;
-            let path = fields.nth(3)?.trim_start();
-            let (start, end) = range.split_once('-')?;
-            let start = usize::from_str_radix(start, 16).ok()?;
-            let end = usize::from_str_radix(end, 16).ok()?;
-            (path == exe && !perms.contains('w') && end > start).then_some((start, end - start))
-        })
-        .collect()
-}
+pub fn trim_heap() {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn read_only_ranges_are_the_executables_unwritable_mappings() {
-        let maps = "\
-55d0c0000000-55d0c0100000 r--p 00000000 fd:01 1234                       /usr/sbin/lbconverge
-55d0c0100000-55d0c0b00000 r-xp 00100000 fd:01 1234                       /usr/sbin/lbconverge
-55d0c0b00000-55d0c0b02000 rw-p 00b00000 fd:01 1234                       /usr/sbin/lbconverge
-55d0c0b02000-55d0c0b03000 r--p 00000000 fd:01 99                         /usr/sbin/lbconverge-other
-7f0000000000-7f0000200000 r-xp 00000000 fd:01 77                         /usr/lib/x86_64-linux-gnu/libc.so.6
-7f0000300000-7f0000321000 rw-p 00000000 00:00 0                          [heap]
-7f0000400000-7f0000401000 r-xp 00000000 00:00 0 
-";
-        let want = vec![(0x55d0_c000_0000, 0x10_0000), (0x55d0_c010_0000, 0xa0_0000)];
-        assert_eq!(read_only_ranges(maps, "/usr/sbin/lbconverge"), want);
-    }
-
-    #[test]
-    fn a_replaced_executable_is_still_found() {
-        let maps = "1000-3000 r-xp 00000000 fd:01 1234 /usr/sbin/lbconverge (deleted)\n";
-        assert_eq!(read_only_ranges(maps, "/usr/sbin/lbconverge (deleted)"), vec![(0x1000, 0x2000)]);
-        assert_eq!(read_only_ranges(maps, "/usr/sbin/lbconverge"), vec![]);
-    }
-
-    #[test]
-    fn release_cold_memory_advises_this_test_binary() {
-        let advised = release_cold_memory().unwrap_or(0);
-        assert!(advised > 0, "no executable mapping advised");
+    fn realtime_can_be_set_and_taken_back_where_allowed() {
+        match set_realtime(Some(1)) {
+            Ok(()) => set_realtime(None).unwrap(),
+            Err(e) => assert_eq!(e.raw_os_error(), Some(libc::EPERM), "{e}"),
+        }
     }
 }

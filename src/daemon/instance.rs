@@ -189,8 +189,9 @@ fn eventfd() -> std::io::Result<OwnedFd> {
 }
 
 /// Opens everything an instance needs and starts its thread, parked until
-/// [`Running::go`]. Fails, with nothing left behind, when anything cannot be opened.
-pub fn prepare(spec: InstanceSpec, platform: &dyn Platform) -> Result<Running, DaemonError> {
+/// [`Running::go`], under `SCHED_RR` at `realtime` when given. Fails, with nothing left
+/// behind, when anything cannot be opened.
+pub fn prepare(spec: InstanceSpec, platform: &dyn Platform, realtime: Option<u8>) -> Result<Running, DaemonError> {
     let name = spec.name.clone();
     let fail = |source: InstanceError| DaemonError::Instance { instance: name.clone(), source };
     let (tx, rx) = channel();
@@ -203,7 +204,14 @@ pub fn prepare(spec: InstanceSpec, platform: &dyn Platform) -> Result<Running, D
         v.priority = spec.priority;
         v.state = fsm::State::Initialize.to_string();
     });
-    let thread = super::spawn(format!("vrrp-{name}"), move || setup.park(rx))?;
+    let thread = super::spawn(format!("vrrp-{name}"), move || {
+        if let Some(p) = realtime
+            && let Err(e) = crate::sys::set_realtime(Some(p))
+        {
+            tracing::error!(instance = %setup.spec.name, priority = p, error = %e, "VRRP thread not made realtime");
+        }
+        setup.park(rx)
+    })?;
     Ok(Running { spec, control: ControlTx { tx, wake }, view, thread: Some(thread) })
 }
 

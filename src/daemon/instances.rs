@@ -18,6 +18,8 @@ pub struct Instances {
     running: Vec<Running>,
     stoppers: Stoppers,
     tracker: Option<Tracker>,
+    /// `SCHED_RR` priority of the instance threads (`run --realtime`).
+    realtime: Option<u8>,
 }
 
 /// A new configuration's instances: the specs, updates for running instances (by index),
@@ -42,9 +44,10 @@ pub struct Changed {
 }
 
 impl Instances {
-    /// No instances; `stoppers` is kept up to date for the signal thread.
-    pub fn new(stoppers: Stoppers) -> Self {
-        Instances { running: Vec::new(), stoppers, tracker: None }
+    /// No instances; `stoppers` is kept up to date for the signal thread; instance threads
+    /// run under `SCHED_RR` at `realtime` when given.
+    pub fn new(stoppers: Stoppers, realtime: Option<u8>) -> Self {
+        Instances { running: Vec::new(), stoppers, tracker: None, realtime }
     }
 
     /// The running instances.
@@ -67,7 +70,7 @@ impl Instances {
                 Some(i) => {
                     staged.updates.push((i, instance::stage_update(&self.running[i].spec, s.clone(), platform)?))
                 }
-                None => staged.fresh.push(instance::prepare(s.clone(), platform)?),
+                None => staged.fresh.push(instance::prepare(s.clone(), platform, self.realtime)?),
             }
         }
         staged.specs = specs;

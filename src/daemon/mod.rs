@@ -183,6 +183,7 @@ pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
     if let Some(addr) = opts.metrics {
         metrics::listen(addr, opts.metrics_credentials.clone(), tx.clone())?;
     }
+    scheduling(&opts)?;
     let kernel = LinuxKernel::new(opts.state_dir.clone());
     let mut d = Daemon::start(opts, kernel, platform::Linux, stoppers, tx)?;
     d.serve(&rx, &mut sd);
@@ -213,7 +214,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         let cluster = m.validated.cluster;
         let mut drains = load::drains::read(&opts.state_dir).map_err(load::LoadError::from)?;
         log_forgotten(&drains.forget_unknown(&cluster));
-        let mut instances = Instances::new(stoppers);
+        let mut instances = Instances::new(stoppers, opts.realtime);
         let staged = instances.stage(spec::specs(&cluster, &node)?, &platform)?;
         let mut board = Board::new(&cluster, &node, None, |ids| initial_status(&cluster, &live.services, ids));
         board.set_drained(drains.active(crate::utc::unix_now()));
@@ -451,6 +452,30 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             std::thread::sleep(wait);
         }
     }
+}
+
+/// `--lock-memory` and `--realtime`: the memory is locked now; realtime scheduling is
+/// tried on this thread (and taken back) so that a missing privilege fails the start with
+/// its fix, before any VRRP thread asks for it.
+fn scheduling(opts: &DaemonOptions) -> Result<(), DaemonError> {
+    if opts.lock_memory {
+        crate::sys::lock_memory().map_err(|source| DaemonError::Scheduling {
+            what: "lock memory (--lock-memory)".into(),
+            source,
+            hint: "it needs CAP_IPC_LOCK (the packaged unit has it) or a RLIMIT_MEMLOCK above the daemon's size",
+        })?;
+        tracing::info!(subsystem = "daemon", "memory locked");
+    }
+    if let Some(p) = opts.realtime {
+        let fail = |source| DaemonError::Scheduling {
+            what: format!("run VRRP threads SCHED_RR at priority {p} (--realtime)"),
+            source,
+            hint: "it needs CAP_SYS_NICE and no RestrictRealtime=yes in the unit (the packaged unit allows it)",
+        };
+        crate::sys::set_realtime(Some(p)).map_err(fail)?;
+        crate::sys::set_realtime(None).map_err(fail)?;
+    }
+    Ok(())
 }
 
 /// The manifest at `path`, of `revision`, applied now.

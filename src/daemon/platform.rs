@@ -45,8 +45,8 @@ pub trait Platform: Send + Sync {
     /// Opens the wire of one instance: its socket on `spec.interface`, its announcer on
     /// `spec.vip_interface`.
     fn wire(&self, spec: &InstanceSpec) -> Result<Box<dyn Wire>, InstanceError>;
-    /// Called once the node has converged after start-up or a reload: gives back the memory
-    /// only loading the manifest needed.
+    /// Called once the node has converged after start-up or a reload: gives back the heap
+    /// memory only loading the manifest needed.
     fn settle(&self);
 }
 
@@ -78,14 +78,12 @@ impl Platform for Linux {
         Ok(Box::new(LinuxWire { sock, announcer }))
     }
 
-    /// Pages out the executable's code: parsing and checking a manifest touches most of
-    /// the binary, the steady state a few hundred KiB of it (BENCHMARKS.md, "Binary size
-    /// and resident memory").
+    /// Gives the heap's free pages back. The executable's code stays resident: paging it
+    /// out put a major fault on the VRRP path under IO load (BENCHMARKS.md, "Binary size
+    /// and resident memory"); its pages are shared and the kernel reclaims them when it
+    /// must.
     fn settle(&self) {
-        match crate::sys::release_cold_memory() {
-            Ok(bytes) => tracing::debug!(subsystem = "daemon", bytes, "start-up memory given back"),
-            Err(e) => tracing::debug!(subsystem = "daemon", error = %e, "start-up memory not given back"),
-        }
+        crate::sys::trim_heap();
     }
 }
 
@@ -130,4 +128,35 @@ fn link_local(addrs: &mut dyn Addrs, iface: &str) -> Result<IpAddr, InstanceErro
         .map(|a| a.address.addr())
         .find(|a| matches!(a, IpAddr::V6(v6) if v6.is_unicast_link_local()))
         .ok_or_else(|| InstanceError::NoLinkLocal { interface: iface.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Resident KiB of this process's executable mappings, from `/proc/self/smaps`.
+    fn exe_rss_kib() -> u64 {
+        let exe = std::fs::read_link("/proc/self/exe").unwrap().to_string_lossy().into_owned();
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut in_exe = false;
+        let mut kib = 0;
+        for line in smaps.lines() {
+            let first = line.split_whitespace().next().unwrap_or_default();
+            if first.contains('-') && first.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+                in_exe = line.ends_with(&exe);
+            } else if in_exe && let Some(v) = line.strip_prefix("Rss:") {
+                kib += v.trim().trim_end_matches("kB").trim().parse::<u64>().unwrap();
+            }
+        }
+        kib
+    }
+
+    #[test]
+    fn settling_leaves_the_code_resident() {
+        let before = exe_rss_kib();
+        assert!(before > 0);
+        Linux.settle();
+        let after = exe_rss_kib();
+        assert!(after * 10 >= before * 9, "the executable was paged out: {before} KiB -> {after} KiB resident");
+    }
 }
