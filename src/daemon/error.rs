@@ -63,7 +63,7 @@ pub enum DaemonError {
     },
     /// A reload would delete more than `run` allows.
     #[error("{0}")]
-    DestroyRefused(#[from] super::reconcile::DestroyRefused),
+    DestroyRefused(#[from] DestroyRefused),
     /// Memory could not be locked or the VRRP threads made realtime (`--lock-memory`,
     /// `--realtime`).
     #[error("{what}: {source}\n  hint: {hint}")]
@@ -155,4 +155,16 @@ pub enum InstanceError {
     /// The state machine refused the configuration.
     #[error("{0}")]
     Config(#[from] VrrpError),
+}
+
+/// A reload refused by the blast-radius guard.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "this manifest would delete {count} IPVS services and destinations, more than the limit of {limit}\n  hint: check the commit; if it is right, let the daemon take it with `run --allow-destroy` or a higher `run --max-destroy` (LBCONVERGE_ALLOW_DESTROY, LBCONVERGE_MAX_DESTROY in /etc/default/lbconverge), or delete in smaller commits"
+)]
+pub struct DestroyRefused {
+    /// Services and destinations the commit would delete.
+    pub count: usize,
+    /// The limit.
+    pub limit: usize,
 }

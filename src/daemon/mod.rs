@@ -54,10 +54,10 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
 
-pub use error::{DaemonError, InstanceError, SecretError};
+pub use error::{DaemonError, DestroyRefused, InstanceError, SecretError};
 pub use health::ConvergeError;
 pub use platform::Platform;
-pub use reconcile::{DestroyRefused, ReconcileError};
+pub use reconcile::ReconcileError;
 
 use crate::health::Board;
 use crate::health::engine::{Engine, Report};

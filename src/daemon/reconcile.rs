@@ -11,6 +11,7 @@
 
 use std::time::Instant;
 
+use super::error::DestroyRefused;
 use super::{Daemon, Platform, status};
 use crate::apply::{self, Outcome, Progress};
 use crate::kernel::{self, Kernel};
@@ -29,18 +30,6 @@ pub enum ReconcileError {
     /// The plan could not be applied.
     #[error("{0}")]
     Apply(#[from] apply::ApplyError),
-}
-
-/// A reload refused by the blast-radius guard.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "this manifest would delete {count} IPVS services and destinations, more than the limit of {limit}\n  hint: check the commit; if it is right, let the daemon take it with `run --allow-destroy` or a higher `run --max-destroy` (LBCONVERGE_ALLOW_DESTROY, LBCONVERGE_MAX_DESTROY in /etc/default/lbconverge), or delete in smaller commits"
-)]
-pub struct DestroyRefused {
-    /// Services and destinations the commit would delete.
-    pub count: usize,
-    /// The limit.
-    pub limit: usize,
 }
 
 impl<K: Kernel, P: Platform> Daemon<K, P> {
