@@ -101,11 +101,11 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         let live = self.live_dests(desired.keys())?;
         let changes = plan::dest_changes(&desired, &live, &failed);
         if !changes.is_empty() {
+            let (sum, n) = (plan::summarize(&changes), services.len());
+            let (add, change, destroy) = (sum.add, sum.change, sum.destroy);
             tracing::info!(
                 subsystem = "health",
-                services = services.len(),
-                changes = changes.len(),
-                "applying health changes"
+                "health changes of {n} services: {add} to add, {change} to change, {destroy} to destroy"
             );
             let mut done = Recorded::default();
             let opts = self.apply_options();

@@ -762,7 +762,7 @@ fn every_logged_line_is_json_naming_its_subsystem() {
         ("backend down", vec!["health"]),
         ("quorum gained", vec!["health"]),
         ("quorum lost", vec!["health"]),
-        ("applying health changes", vec!["health"]),
+        ("health changes of", vec!["health"]),
     ] {
         assert_eq!(of(message), want, "{message}:\n{log}");
     }

@@ -226,7 +226,8 @@ pub fn fingerprint(live: &NodeState, scope: &BTreeSet<SysctlKey>) -> String {
     format!("sha256:{hex}")
 }
 
-fn summarize(changes: &[Change]) -> Summary {
+/// Counts of `changes` by action.
+pub fn summarize(changes: &[Change]) -> Summary {
     let mut s = Summary::default();
     for c in changes {
         match c.action() {

@@ -41,7 +41,7 @@ within 2 "slow start service: rs2 out" 83 "10.8.0.11:8080=10 "
 fetch 10 http://10.7.0.100/ > /tmp/after
 check "every request after the removal is served by rs1" test "$(grep -c '^rs1$' /tmp/after)" = 10
 check "the sorry server answers below quorum" test "$(fetch 1 http://10.7.0.100:82/)" = sorry
-check "applied at once, without re-reading the kernel" grep -q 'health: Node dir: 1 to add, 1 to change, 4 to destroy' /tmp/run.log
+check "applied at once, planned for the touched services alone" grep -q 'health: health changes of 4 services: 1 to add, 1 to change, 4 to destroy' /tmp/run.log
 check "the transition is logged" grep -q 'backend down service=web backend=rs2 check=http 10.8.0.12:8080/ reason=connect refused' /tmp/run.log
 
 ip netns exec rs2 busybox httpd -p 8080 -h /srv/rs2

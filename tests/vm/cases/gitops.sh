@@ -3,7 +3,8 @@
 # by `status --format json` and by /metrics; an invalid commit and an uncommitted edit are
 # rejected while the previous commit stays applied; `lbconverge drain` sets the backend's
 # weight to 0 at once, `status` and `plan` show it (plan keeps it: no changes), and
-# `undrain` gives the weight back.
+# `undrain` gives the weight back. A commit deleting more than the blast-radius limit is
+# refused with its reason in `status`, and health failover goes on.
 . tests/vm/lib.sh
 modprobe ip_vs
 dummy_if eth0 10.1.0.2/24
@@ -67,6 +68,51 @@ exit_is "a drain of a backend the manifest lacks is refused" 1 lbconverge drain 
 exit_is "undrain rs2" 0 lbconverge undrain web rs2 --control $S
 within 1 "undrained: rs2 back at its weight" 80 "10.1.0.11:80=3 10.1.0.12:80=1 "
 
+# The blast-radius guard. A commit adds a checked service (its server, busybox httpd on
+# this host) and a 12-backend service: taken. The commit that deletes the big service (13
+# IPVS objects) is refused whole: status says why and IPVS keeps it. The checked
+# service's server then dies: its backend leaves IPVS within the check's detection time
+# (interval + timeout), the refused commit notwithstanding.
+ip addr add 10.1.0.21/24 dev eth0
+mkdir -p /srv/checked && echo checked > /srv/checked/index.html
+busybox httpd -f -p 10.1.0.21:8080 -h /srv/checked &
+HTTPD=$!
+cat >> $W/cluster.yaml <<'YAML'
+  checked:
+    vip: 10.1.0.100
+    port: 8080
+    forwarding: dr
+    directors: [d1]
+    health_check: {type: tcp, interval: 1s, timeout: 1s, retries: 0}
+    backends:
+      c1: {address: 10.1.0.21}
+  bulk:
+    vip: 10.1.0.100
+    port: 81
+    forwarding: dr
+    directors: [d1]
+    backends:
+YAML
+for i in $(seq 1 12); do echo "      b$i: {address: 10.1.0.$((40 + i))}" >> $W/cluster.yaml; done
+g -C $W commit -q -am "a checked service and a 12-backend service"
+git -C $R checkout -q --detach next
+within 5 "the checked backend joins after its first check" 8080 "10.1.0.21:8080=1 "
+check "the 12-backend service is in IPVS" test "$(table 81 | wc -w)" = 12
+awk '/^  bulk:/ {skip=1; next} skip && /^  [a-z]/ {skip=0} !skip' $W/cluster.yaml > /tmp/nobulk.yaml
+cp /tmp/nobulk.yaml $W/cluster.yaml
+g -C $W commit -q -am "delete the 12-backend service"
+git -C $R checkout -q --detach next
+sleep 2
+status > /tmp/status.json
+check "the deletion is refused by the guard" grep -q '"count": 13' /tmp/status.json
+check "status gives the limit" grep -q '"limit": 10' /tmp/status.json
+check "status says how to allow it" grep -q 'run --allow-destroy' /tmp/status.json
+check "IPVS keeps the 12-backend service" test "$(table 81 | wc -w)" = 12
+kill $HTTPD
+within 3 "the dead checked backend leaves IPVS" 8080 ""
+check "the guard still holds the 12-backend service" test "$(table 81 | wc -w)" = 12
+
 kill $RUN; wait $RUN
+check "run exits 0 after SIGTERM" test $? -eq 0
 echo "--- run log"; cat /tmp/run.log
 finish
