@@ -120,6 +120,9 @@ pub struct View {
     pub adverts_received: u64,
     /// Packets dropped, by reason.
     pub dropped: std::collections::BTreeMap<String, u64>,
+    /// VIPs it found removed by hand while master and added back.
+    #[serde(default)]
+    pub vips_restored: u64,
     /// The sync daemon it runs, as `ipvsadm -L --daemon` shows it (none without sync).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_sync: Option<String>,
@@ -423,6 +426,9 @@ impl Instance {
             tracing::trace!(instance = %self.spec.name, late_us = (now - d).as_micros(), "vrrp timer");
             let actions = self.fsm.step(Input::Tick, now);
             self.perform(actions);
+            if self.fsm.state() == fsm::State::Master {
+                self.repair_vips();
+            }
         }
         if self.second_burst.is_some_and(|d| d <= now) {
             self.second_burst = None;
@@ -592,6 +598,29 @@ impl Instance {
                 tracing::error!(instance = %self.spec.name, error = %e, "VIP not added");
             }
         }
+    }
+
+    /// A master's VIPs are its own: one removed by hand (`ip addr del`) is added back with
+    /// its announcements, checked at every advert, and logged as drift.
+    fn repair_vips(&mut self) {
+        let present = match self.addrs.addresses() {
+            Ok(p) => p,
+            Err(e) => return tracing::warn!(instance = %self.spec.name, error = %e, "addresses not read"),
+        };
+        let held = |v: &Address| present.iter().any(|a| a.interface == v.interface && a.address == v.address);
+        let missing: Vec<Address> = self.vip_addresses().into_iter().filter(|v| !held(v)).collect();
+        if missing.is_empty() {
+            return;
+        }
+        for a in &missing {
+            tracing::warn!(instance = %self.spec.name, vip = %a.address, interface = %a.interface, "VIP removed from the master by hand; adding it back (drift)");
+        }
+        self.add_vips(&missing);
+        for a in &missing {
+            self.announce_one(a.address.addr());
+        }
+        let n = u64::try_from(missing.len()).unwrap_or(u64::MAX);
+        self.show(|v| v.vips_restored = v.vips_restored.saturating_add(n));
     }
 
     fn announce(&mut self) {

@@ -128,7 +128,7 @@ fn table<'a, T: 'a>(r: &mut Registry, fields: &[Field<T>], rows: impl Iterator<I
     }
 }
 
-const VRRP: [Field<View>; 5] = [
+const VRRP: [Field<View>; 6] = [
     ("vrrp_state", "VRRP state: 0 init, 1 backup, 2 master, 3 fault", false, |v| match v.state.as_str() {
         "BACKUP" => 1,
         "MASTER" => 2,
@@ -141,6 +141,7 @@ const VRRP: [Field<View>; 5] = [
     ("vrrp_transitions", "VRRP state changes", true, |v| int(v.transitions)),
     ("vrrp_adverts_sent", "VRRP adverts sent", true, |v| int(v.adverts_sent)),
     ("vrrp_adverts_received", "VRRP adverts received and accepted", true, |v| int(v.adverts_received)),
+    ("vrrp_vips_restored", "VIPs a master found removed by hand and added back", true, |v| int(v.vips_restored)),
 ];
 
 const BACKENDS: [Field<BackendStatus>; 6] = [

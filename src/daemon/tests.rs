@@ -334,6 +334,27 @@ fn commits_change_a_running_instance_in_place_without_touching_its_vips() {
 }
 
 #[test]
+fn a_master_adds_back_a_vip_removed_by_hand_within_an_advert_interval() {
+    let (s, k) = (Scratch::new("repair"), host());
+    let platform = MemPlatform::new(k.clone());
+    let sent = platform.sent.clone();
+    let (events, _) = std::sync::mpsc::channel();
+    let d = Daemon::start(s.opts(), k.clone(), platform, Default::default(), events).unwrap();
+    wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(&k, FAST_VIP));
+    let announced_before = announced(&sent, FAST_VIP);
+    let net = FAST_VIP.parse().unwrap();
+    k.lock().state.addresses.retain(|_, a| a.address != net);
+    assert!(!holds(&k, FAST_VIP));
+    let t = Instant::now();
+    wait_for("the VIP to come back", Duration::from_millis(200), || holds(&k, FAST_VIP));
+    eprintln!("restored after {} ms (adverts every 50 ms)", t.elapsed().as_millis());
+    wait_for("its announcement", Duration::from_millis(100), || announced(&sent, FAST_VIP) > announced_before);
+    assert_eq!(fast_view(&d).vips_restored, 1);
+    assert_eq!(fast_view(&d).state, "MASTER");
+    d.stop();
+}
+
+#[test]
 fn a_reload_keeps_what_tracking_knows() {
     let (s, k) = (Scratch::new("track"), host());
     let tracked = |priority: u16| {
