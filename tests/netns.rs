@@ -237,7 +237,10 @@ fn apply_cli_converges_a_real_server_and_then_has_nothing_to_do() {
 /// `apply --plan` on a real kernel: a plan file re-sealed after tampering (so its digest
 /// matches, as a careful attacker would do) is still refused with nothing changed — a
 /// delete of the node's own address slipped in, sysctls moved after the VIP, a ledger
-/// claiming the node's address — and the untouched plan then applies.
+/// claiming the node's address, another address added to the changes and the ledger (no
+/// manifest gives it: the plan is planned again from the manifest it carries), the manifest
+/// taken out, the node's addresses changed (called what it is, not stale) — and the
+/// untouched plan then applies.
 #[test]
 #[ignore = "needs root: network namespaces"]
 fn apply_plan_refuses_resealed_tampered_plans_on_a_real_kernel() {
@@ -263,10 +266,24 @@ fn apply_plan_refuses_resealed_tampered_plans_on_a_real_kernel() {
     reordered.changes.push(sysctl);
     let mut claims = good.clone();
     claims.ledger.addresses.insert(own.key());
+    // An address of another node added to the changes and to the ledger: it fits the live
+    // state and the ledger claims only what the plan makes, but no manifest gives it.
+    let foreign = Address { interface: "lo".into(), address: "172.16.40.99/32".parse().unwrap(), label: None };
+    let mut adds = good.clone();
+    let at = adds.changes.iter().position(|c| matches!(c, Change::AddAddress { .. })).unwrap();
+    adds.changes.insert(at, Change::AddAddress { address: foreign.clone() });
+    adds.ledger.addresses.insert(foreign.key());
+    let mut bare = good.clone();
+    bare.manifest = None;
+    let mut elsewhere = good.clone();
+    elsewhere.node_addresses = vec!["10.99.0.1/24".parse().unwrap()];
     let cases = [
         (deletes_own, "lbconverge does not own it; it is left alone"),
         (reordered, "not the ARP-safe order `plan` makes"),
         (claims, "the ledger claims address 172.16.40.21/24"),
+        (adds, "its changes are not what the manifest it carries gives on this host"),
+        (bare, "it carries no manifest to check it against"),
+        (elsewhere, "it was made for node `nginx01` (10.99.0.1/24), and this host holds none of its addresses"),
     ];
     for (mut p, why) in cases {
         p.seal();

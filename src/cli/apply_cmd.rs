@@ -43,8 +43,9 @@ pub struct ApplyArgs {
     /// Print only the summary, not each change.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Refuse a manifest that is not exactly a file of the checked-out git commit.
-    #[arg(long, conflicts_with = "plan")]
+    /// Refuse a manifest that is not exactly a file of the checked-out git commit (with
+    /// --plan: a plan whose manifest was not).
+    #[arg(long)]
     pub require_committed: bool,
 }
 
@@ -52,7 +53,7 @@ pub struct ApplyArgs {
 pub fn run(a: &ApplyArgs, state_dir: &Path) -> Result<Exit, CliError> {
     let mut k = LinuxKernel::new(state_dir.to_path_buf());
     let (p, source) = match &a.plan {
-        Some(file) => (saved_plan(file, &mut k)?, file.display().to_string()),
+        Some(file) => (saved_plan(file, &mut k, a.require_committed)?, file.display().to_string()),
         None => fresh_plan(a, &mut k, state_dir)?,
     };
     if a.quiet {
@@ -79,9 +80,16 @@ fn fresh_plan(a: &ApplyArgs, k: &mut LinuxKernel, state_dir: &Path) -> Result<(P
     Ok((plan_for(manifest, &inputs, a.node.as_deref())?, inputs.live.source))
 }
 
-fn saved_plan(file: &Path, k: &mut LinuxKernel) -> Result<Plan, CliError> {
+/// A saved plan, checked before anything is touched: it is for this host, this host has
+/// not changed since, it fits the live state, and it is exactly what the manifest it
+/// carries gives on this host.
+fn saved_plan(file: &Path, k: &mut LinuxKernel, require_committed: bool) -> Result<Plan, CliError> {
     let p = files::load_plan(file)?;
+    let refused = |why: Vec<String>| files::FileError::PlanRefused { path: file.to_path_buf(), why };
     let live = crate::kernel::snapshot(k, &p.sysctl_scope())?;
+    if let Some(why) = plan::verify::other_host(&p, &live) {
+        return Err(refused(vec![why]).into());
+    }
     let now = plan::fingerprint(&live, &p.sysctl_scope());
     if now != p.live_fingerprint {
         let (path, then) = (file.to_path_buf(), p.live_fingerprint);
@@ -89,10 +97,41 @@ fn saved_plan(file: &Path, k: &mut LinuxKernel) -> Result<Plan, CliError> {
     }
     let why = plan::verify::verify(&p, &live);
     if !why.is_empty() {
-        return Err(files::FileError::PlanRefused { path: file.to_path_buf(), why }.into());
+        return Err(refused(why).into());
     }
+    remade(&p, &live, require_committed).map_err(|why| refused(vec![why]))?;
     println!("Plan {} from manifest {}", file.display(), p.revision());
     Ok(p)
+}
+
+/// Plans the manifest `p` carries again against `live` (the state it was pinned to) with
+/// the drains it lists: any difference from `p` refuses it, so a plan file can only do what
+/// some manifest would do.
+fn remade(p: &Plan, live: &crate::model::NodeState, require_committed: bool) -> Result<(), String> {
+    let Some(m) = &p.manifest else {
+        return Err("it carries no manifest to check it against (made by an earlier lbconverge); make it again with `lbconverge plan MANIFEST --out FILE`".into());
+    };
+    if crate::manifest::revision::sha256(m.text.as_bytes()) != p.manifest_sha256 {
+        return Err("the manifest it carries is not the one whose SHA-256 it names".into());
+    }
+    if require_committed && !p.revision().committed() {
+        return Err(format!(
+            "its manifest was not a committed file ({}); --require-committed applies only committed manifests",
+            p.revision()
+        ));
+    }
+    let path = Path::new(&m.path);
+    let cluster = crate::load::Loader::validate(path, m.text.as_bytes())
+        .map_err(|e| format!("the manifest it carries does not validate: {e}"))?
+        .cluster;
+    crate::load::preflight(path, &cluster, &p.node, live, true).map_err(|e| e.to_string())?;
+    let drained = p.drained.iter().map(|d| (d.service.clone(), d.backend.clone())).collect();
+    let health = crate::model::Health { drained, ..crate::model::Health::all_up() };
+    let desired = crate::model::desired(&cluster, &p.node, &health)
+        .ok_or_else(|| format!("the manifest it carries has no node `{}`", p.node))?;
+    let again = plan::plan(&desired, live);
+    let addresses = cluster.nodes.get(&p.node).map(|n| n.addresses.clone()).unwrap_or_default();
+    plan::verify::same_as(p, &again, &addresses)
 }
 
 /// With no kernel change to make, apply still records what lbconverge owns.

@@ -347,9 +347,9 @@ fn read_credentials(path: &std::path::Path) -> Result<String, CliError> {
 }
 
 /// Loads and validates a manifest, printing warnings to stderr.
-fn load_warned(path: &std::path::Path, require_committed: bool) -> Result<(Cluster, Revision), CliError> {
+fn load_warned(path: &std::path::Path, require_committed: bool) -> Result<(Cluster, Revision, Vec<u8>), CliError> {
     let m = Loader::new().require_committed(require_committed).load(path)?;
-    Ok((warned(m.validated), m.revision))
+    Ok((warned(m.validated), m.revision, m.bytes))
 }
 
 /// Prints the warnings of a validated manifest to stderr.
@@ -361,7 +361,7 @@ fn warned(v: Validated) -> Cluster {
 }
 
 fn validate(a: &ValidateArgs) -> Result<Exit, CliError> {
-    let (c, _) = load_warned(&a.manifest, false)?;
+    let (c, _, _) = load_warned(&a.manifest, false)?;
     println!(
         "{}: valid ({} nodes, {} VRRP instances, {} services)",
         a.manifest.display(),
@@ -378,6 +378,8 @@ pub struct Inputs {
     pub cluster: Cluster,
     /// The revision of the manifest read.
     pub revision: Revision,
+    /// The manifest's bytes.
+    pub bytes: Vec<u8>,
     /// The live state.
     pub live: Live,
     /// Backends drained on this host (none for a snapshot).
@@ -415,10 +417,10 @@ pub fn plan_for(path: &std::path::Path, inputs: &Inputs, node: Option<&str>) -> 
 fn plan_cmd(a: &PlanArgs, state_dir: &std::path::Path) -> Result<Exit, CliError> {
     let inputs = match &a.live {
         Some(snapshot) => {
-            let (cluster, revision) = load_warned(&a.manifest, a.require_committed)?;
+            let (cluster, revision, bytes) = load_warned(&a.manifest, a.require_committed)?;
             let state = files::load_snapshot(snapshot)?;
             let live = Live { state, source: snapshot.display().to_string(), on_host: false };
-            Inputs { cluster, revision, live, drains: crate::model::drain::Drains::default() }
+            Inputs { cluster, revision, bytes, live, drains: crate::model::drain::Drains::default() }
         }
         None => {
             let mut k = crate::kernel::linux::LinuxKernel::new(state_dir.to_path_buf());
@@ -428,11 +430,22 @@ fn plan_cmd(a: &PlanArgs, state_dir: &std::path::Path) -> Result<Exit, CliError>
         }
     };
     let mut p = plan_for(&a.manifest, &inputs, a.node.as_deref())?;
+    if a.out.is_some() {
+        p.manifest = Some(carried(&a.manifest, &inputs.bytes)?);
+    }
     if a.out.is_some() || a.format == PlanFormat::Json {
         p.pin_live(&inputs.live.state);
         p.seal();
     }
     emit_plan(&p, &inputs.live.source, a)
+}
+
+/// The manifest a saved plan carries: its absolute path and its text.
+fn carried(path: &std::path::Path, bytes: &[u8]) -> Result<plan::Carried, CliError> {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let text = String::from_utf8(bytes.to_vec())
+        .map_err(|_| CliError::Usage(format!("{}: the manifest is not UTF-8", path.display())))?;
+    Ok(plan::Carried { path: abs.display().to_string(), text })
 }
 
 /// Loads the manifest (with `loader`) while reading this host's kernel.
@@ -446,7 +459,7 @@ pub fn manifest_and_kernel(
     let (m, state) = load::with_live(loader, manifest, node, k)?;
     let live = Live { state, source: "this host's kernel".into(), on_host: true };
     let drains = load::drains::read(state_dir).map_err(LoadError::from)?;
-    Ok(Inputs { cluster: warned(m.validated), revision: m.revision, live, drains })
+    Ok(Inputs { cluster: warned(m.validated), revision: m.revision, bytes: m.bytes, live, drains })
 }
 
 fn emit_plan(p: &plan::Plan, source: &str, a: &PlanArgs) -> Result<Exit, CliError> {

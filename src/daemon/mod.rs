@@ -327,7 +327,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
     /// Re-reads the manifest and switches to it, all or nothing: on any error the running
     /// configuration and every instance stay exactly as they were.
     pub fn reload(&mut self) -> Result<Changed, DaemonError> {
-        let load::Manifest { validated, revision } = self.loader.load(&self.opts.manifest)?;
+        let load::Manifest { validated, revision, .. } = self.loader.load(&self.opts.manifest)?;
         if !validated.cluster.nodes.contains_key(&self.node) {
             return Err(DaemonError::NodeGone { node: self.node.clone() });
         }

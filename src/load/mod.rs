@@ -89,6 +89,8 @@ pub struct Manifest {
     pub validated: Validated,
     /// SHA-256 of the bytes read, and their git commit.
     pub revision: Revision,
+    /// The bytes read (a saved plan carries them).
+    pub bytes: Vec<u8>,
 }
 
 impl Loader {
@@ -122,11 +124,12 @@ impl Loader {
             return Err(LoadError::NotCommitted { path: path.display().to_string(), why });
         }
         let validated = Self::validate(path, &bytes)?;
-        Ok(Manifest { validated, revision })
+        Ok(Manifest { validated, revision, bytes })
     }
 
-    /// Parses and validates manifest bytes with this host's facts.
-    fn validate(path: &Path, bytes: &[u8]) -> Result<Validated, LoadError> {
+    /// Parses and validates manifest bytes with this host's facts; `path` names them in
+    /// errors and relative paths in them are taken from its directory.
+    pub fn validate(path: &Path, bytes: &[u8]) -> Result<Validated, LoadError> {
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let loaded = manifest::parse(&path.display().to_string(), dir, bytes)?;
         Ok(model::validate(&loaded, &facts::HostFacts)?)

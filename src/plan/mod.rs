@@ -69,8 +69,22 @@ pub struct Plan {
     pub adopted: Ledger,
     /// Counts by action.
     pub summary: Summary,
+    /// The manifest the plan was made from, when it was written out (`plan --out`):
+    /// `apply --plan` plans it again and refuses a plan that is not what it gives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<Carried>,
     /// SHA-256 of this plan's JSON with this field empty: `apply --plan` refuses an edited file.
     pub digest: String,
+}
+
+/// A manifest carried in a saved plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Carried {
+    /// Where it was read (relative paths in it are taken from its directory).
+    pub path: String,
+    /// Its text.
+    pub text: String,
 }
 
 impl Plan {
@@ -99,6 +113,7 @@ pub fn plan(desired: &Desired, live: &NodeState) -> Plan {
         drained: Vec::new(),
         ledger: diff.ledger,
         summary,
+        manifest: None,
         digest: String::new(),
     }
 }

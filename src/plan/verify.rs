@@ -56,15 +56,7 @@ pub fn verify(p: &Plan, live: &NodeState) -> Vec<String> {
     if p.digest != digest(p) {
         out.push("the file is not what `plan --out` wrote: its digest does not match its content".to_string());
     }
-    let held = live.addresses.keys().any(|k| p.node_addresses.iter().any(|a| a.addr() == k.address.addr()));
-    if !held {
-        let list: Vec<String> = p.node_addresses.iter().map(ToString::to_string).collect();
-        out.push(format!(
-            "it is for node `{}` ({}), and this host holds none of its addresses",
-            p.node,
-            list.join(", ")
-        ));
-    }
+    out.extend(other_host(p, live));
     order(&mut out, p);
     for (i, c) in p.changes.iter().enumerate() {
         if let Err(why) = fits(c, live, &live.owned, &p.ledger) {
@@ -73,6 +65,51 @@ pub fn verify(p: &Plan, live: &NodeState) -> Vec<String> {
     }
     ledger(&mut out, p, live);
     out
+}
+
+/// Why the plan is not for this host: it is for a node none of whose addresses `live`
+/// holds. Checked before the fingerprint, so that such a plan is not called stale.
+pub fn other_host(p: &Plan, live: &NodeState) -> Option<String> {
+    let held = live.addresses.keys().any(|k| p.node_addresses.iter().any(|a| a.addr() == k.address.addr()));
+    (!held).then(|| {
+        let list: Vec<String> = p.node_addresses.iter().map(ToString::to_string).collect();
+        format!("it was made for node `{}` ({}), and this host holds none of its addresses", p.node, list.join(", "))
+    })
+}
+
+/// Whether `p` is what its manifest gives: `again`, planned from it against the same live
+/// state, with the node's addresses from it. The first difference is the reason.
+pub fn same_as(p: &Plan, again: &Plan, addresses: &[ipnet::IpNet]) -> Result<(), String> {
+    let differs = |what: &str| Err(format!("its {what} are not what the manifest it carries gives on this host"));
+    if p.node_addresses != addresses {
+        return differs("node addresses");
+    }
+    if p.roles != again.roles {
+        return differs("roles");
+    }
+    if p.changes != again.changes {
+        let first = p
+            .changes
+            .iter()
+            .zip(&again.changes)
+            .position(|(a, b)| a != b)
+            .unwrap_or(p.changes.len().min(again.changes.len()));
+        let mine = p.changes.get(first).map_or("none".to_string(), ToString::to_string);
+        let theirs = again.changes.get(first).map_or("none".to_string(), ToString::to_string);
+        return Err(format!(
+            "its changes are not what the manifest it carries gives on this host: change {} is `{mine}` in the file, `{theirs}` from the manifest ({} changes in the file, {} from the manifest)",
+            first + 1,
+            p.changes.len(),
+            again.changes.len()
+        ));
+    }
+    if p.ledger != again.ledger || p.adopted != again.adopted {
+        return differs("ownership records (ledger)");
+    }
+    if p.notes != again.notes || p.summary != again.summary {
+        return differs("notes");
+    }
+    Ok(())
 }
 
 /// The phases never go back (ARP settings before VIPs appear, after they leave).
@@ -356,6 +393,6 @@ mod tests {
         let (p, mut live) = planned();
         live.addresses.retain(|_, a| a.interface != "eth0");
         let got = verify(&p, &live);
-        assert_eq!(got, ["it is for node `nginx01` (172.16.40.21/24), and this host holds none of its addresses"]);
+        assert_eq!(got, ["it was made for node `nginx01` (172.16.40.21/24), and this host holds none of its addresses"]);
     }
 }
