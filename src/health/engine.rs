@@ -7,6 +7,9 @@
 //! (a reload loses no check's history), removed ones stop, new ones start spread over their
 //! interval (no thundering herd at start or after a reload).
 //!
+//! The probes themselves are a [`Prober`]: [`Probes`] in the daemon, a script of outcomes
+//! in tests.
+//!
 //! Every probe is timed and counted per target ([`ProbeStats`]), whether or not it changes
 //! anything; [`Engine::stats`] is a copy for the metrics. A target keeps its statistics as
 //! long as it keeps its task.
@@ -36,6 +39,19 @@ pub struct Report {
 /// Where reports go (the daemon's event channel).
 pub type Notify = Arc<dyn Fn(Report) + Send + Sync>;
 
+/// What the engine runs for one attempt of a check: [`Probes`] in the daemon; tests give
+/// their own outcomes. Generic, not boxed: a probe costs no allocation more than its own.
+pub trait Prober: Clone + Send + Sync + 'static {
+    /// One attempt of `t`'s check.
+    fn probe(&self, t: &Target) -> impl Future<Output = Outcome> + Send;
+}
+
+impl Prober for Probes {
+    fn probe(&self, t: &Target) -> impl Future<Output = Outcome> + Send {
+        self.run(t)
+    }
+}
+
 /// Probe statistics of the running targets, shared by the engine's tasks and its owner.
 type Tally = Arc<Mutex<BTreeMap<Target, ProbeStats>>>;
 
@@ -49,13 +65,18 @@ pub struct Engine {
 impl Engine {
     /// Starts the engine's thread; `notify` gets every transition.
     pub fn start(notify: Notify) -> std::io::Result<Engine> {
+        Engine::start_with(notify, Probes::default())
+    }
+
+    /// Starts the engine's thread with these probes; `notify` gets every transition.
+    pub fn start_with(notify: Notify, probes: impl Prober) -> std::io::Result<Engine> {
         let (tx, rx) = unbounded_channel();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let tally = Tally::default();
         let shared = tally.clone();
         let thread = std::thread::Builder::new()
             .name("health".into())
-            .spawn(move || runtime.block_on(serve(rx, notify, shared)))?;
+            .spawn(move || runtime.block_on(serve(rx, probes, notify, shared)))?;
         Ok(Engine { targets: Some(tx), thread: Some(thread), tally })
     }
 
@@ -83,9 +104,8 @@ impl Drop for Engine {
     }
 }
 
-async fn serve(mut sets: UnboundedReceiver<Vec<(Target, Status)>>, notify: Notify, tally: Tally) {
+async fn serve(mut sets: UnboundedReceiver<Vec<(Target, Status)>>, probes: impl Prober, notify: Notify, tally: Tally) {
     let epoch = Instant::now();
-    let probes = Probes::default();
     let mut running: BTreeMap<Target, AbortHandle> = BTreeMap::new();
     while let Some(set) = sets.recv().await {
         let wanted: BTreeMap<Target, Status> = set.into_iter().collect();
@@ -115,11 +135,11 @@ fn spread(interval: Duration, i: u32, n: u32) -> Duration {
     interval / n * i
 }
 
-async fn watch(t: Target, mut state: CheckState, epoch: Instant, probes: Probes, notify: Notify, tally: Tally) {
+async fn watch(t: Target, mut state: CheckState, epoch: Instant, probes: impl Prober, notify: Notify, tally: Tally) {
     loop {
         tokio::time::sleep_until((epoch + state.due()).into()).await;
         let started = Instant::now();
-        let outcome = probes.run(&t).await;
+        let outcome = probes.probe(&t).await;
         let passed = matches!(outcome, Outcome::Pass { .. });
         let mut stats = tally.lock().unwrap_or_else(PoisonError::into_inner);
         match stats.get_mut(&t) {
