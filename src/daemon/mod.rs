@@ -554,6 +554,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             drift_repaired: self.record.drift_repaired,
             last_drift: self.record.last_drift.clone(),
             last_rejected: self.record.last_rejected.clone(),
+            probe_restarts: self.engine.restarts(),
         }
     }
 
@@ -600,6 +601,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
                     failures: p.failures,
                     duration_sum_us: p.duration_sum_us,
                     duration_buckets: p.cumulative(),
+                    restarts: p.restarts,
                 }
             })
             .collect()
