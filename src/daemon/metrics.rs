@@ -7,10 +7,11 @@
 //!
 //! Names follow keepalived-exporter's for VRRP (state 0 init, 1 backup, 2 master, 3 fault)
 //! and HAProxy's exporter for backends (up, weight, transitions, check failures and check
-//! duration). IPVS traffic comes per service (`lbconverge_ipvs_service_*`) and per backend
-//! (`lbconverge_ipvs_backend_*`), two families each so that a sum over one never counts a
-//! packet twice: the kernel's counters (connections, packets and bytes, in and out) and its
-//! rate estimates (`*_per_second`).
+//! duration); the restarts of a check's crashed probe task (`backend_check_restarts`, and
+//! `probe_restarts` for the node) are lbconverge's own. IPVS traffic comes per service
+//! (`lbconverge_ipvs_service_*`) and per backend (`lbconverge_ipvs_backend_*`), two families
+//! each so that a sum over one never counts a packet twice: the kernel's counters
+//! (connections, packets and bytes, in and out) and its rate estimates (`*_per_second`).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -90,6 +91,8 @@ pub fn render(s: &Status) -> String {
     }
     let drift = totals(&mut r, "drift_repaired", "Changes reconcile made that no manifest change asked for");
     drift.get_or_create(&Labels::new()).set(int(s.drift_repaired));
+    let restarts = totals(&mut r, "probe_restarts", "Health-check probe tasks restarted after a crash");
+    restarts.get_or_create(&Labels::new()).set(int(s.probe_restarts));
     let rejected = gauges(&mut r, "manifest_rejected_timestamp_seconds", "When a manifest was last rejected");
     let refused = gauges(
         &mut r,
@@ -177,15 +180,22 @@ fn backends(r: &mut Registry, s: &Status) {
     table(r, &BACKENDS, rows);
 }
 
-/// Per check of each backend: failed probes, and the probes' durations as a histogram.
+/// Per check of each backend: failed probes, probe task restarts, and the probes'
+/// durations as a histogram.
 fn checks(r: &mut Registry, s: &Status) {
     let failures = gauges(r, "backend_check_failures", "Failed probes of the check (since it started)");
+    let restarts = gauges(
+        r,
+        "backend_check_restarts",
+        "Times the check's probe task crashed and was restarted (since it started)",
+    );
     let mut durations = Histograms::default();
     for svc in &s.services {
         for b in &svc.backends {
             for c in &b.checks {
                 let l = labels(&[("service", &svc.name), ("backend", &b.name), ("check", &c.check)]);
                 failures.get_or_create(&l).set(int(c.failures));
+                restarts.get_or_create(&l).set(int(c.restarts));
                 durations.0.push((l, c.into()));
             }
         }
@@ -427,6 +437,7 @@ mod tests {
             drift_repaired: 4,
             last_drift: None,
             last_rejected: None,
+            probe_restarts: 0,
         };
         let text = render(&s);
         for want in [
@@ -459,6 +470,7 @@ mod tests {
             failures: probes.failures,
             duration_sum_us: probes.duration_sum_us,
             duration_buckets: probes.cumulative(),
+            restarts: 2,
         };
         let t = |k: u64| Traffic {
             conns: 12 * k,
@@ -485,7 +497,7 @@ mod tests {
             backends: vec![a, backend("b", "10.0.0.22:80", 1)],
             traffic: t(3),
         };
-        Status { services: vec![service], ..bare("lb1") }
+        Status { services: vec![service], probe_restarts: 5, ..bare("lb1") }
     }
 
     #[test]
@@ -498,6 +510,8 @@ mod tests {
             format!("lbconverge_backend_transitions{{{a},address=\"10.0.0.21:80\"}} 3"),
             format!("lbconverge_backend_transitions{{{b},address=\"10.0.0.22:80\"}} 0"),
             format!("lbconverge_backend_check_failures{{{check}}} 2"),
+            format!("lbconverge_backend_check_restarts{{{check}}} 2"),
+            "lbconverge_probe_restarts 5".into(),
             format!("# TYPE {h} histogram"),
             format!("{h}_bucket{{le=\"0.001\",{check}}} 5"),
             format!("{h}_bucket{{le=\"0.0025\",{check}}} 5"),
@@ -555,6 +569,7 @@ mod tests {
             drift_repaired: 0,
             last_drift: None,
             last_rejected: None,
+            probe_restarts: 0,
         }
     }
 

@@ -403,6 +403,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             drains: &self.drains,
             live: self.live.as_ref(),
             now: crate::utc::unix_now(),
+            probe_restarts: self.engine.restarts(),
         })
     }
 

@@ -281,7 +281,9 @@ fn checks_title(checks: &[CheckStats]) -> String {
     }
     let line = |c: &CheckStats| {
         let mean = c.duration_sum_us.checked_div(c.probes).unwrap_or(0);
-        format!("{}: {} probes, {} failed, {} us on average", c.check, c.probes, c.failures, mean)
+        let restarts =
+            if c.restarts > 0 { format!(", probe task restarted {} times", c.restarts) } else { String::new() };
+        format!("{}: {} probes, {} failed, {} us on average{restarts}", c.check, c.probes, c.failures, mean)
     };
     checks.iter().map(line).collect::<Vec<_>>().join("\n")
 }
@@ -380,6 +382,7 @@ mod tests {
                     failures: u64::from(health == "down") * 4,
                     duration_sum_us: 120 * 1_250,
                     duration_buckets: Vec::new(),
+                    restarts: 0,
                 })
                 .into_iter()
                 .collect(),
@@ -464,6 +467,7 @@ mod tests {
                 reason: "load /etc/lbconverge/cluster.yaml: line 3: unknown field `nodez`\n".into(),
                 destroy: None,
             }),
+            probe_restarts: 0,
         }
     }
 

@@ -6,7 +6,7 @@
 //! health, manifest weight and the live weight and connections read last, the applied
 //! manifest, the last reconcile, drift repaired, and the last rejected manifest. Services and
 //! backends carry the IPVS traffic counters and rates read last; backends their up/down
-//! transitions and each check's probes, failures and duration histogram.
+//! transitions and each check's probes, failures, duration histogram and probe task restarts.
 
 use std::collections::BTreeMap;
 
@@ -44,6 +44,10 @@ pub struct Status {
     pub last_drift: Option<String>,
     /// The last manifest that was not taken, and why.
     pub last_rejected: Option<Rejected>,
+    /// Health-check probe tasks that crashed and were restarted since the daemon started
+    /// (those of checks removed since included).
+    #[serde(default)]
+    pub probe_restarts: u64,
 }
 
 /// The manifest in force.
@@ -119,6 +123,9 @@ pub struct CheckStats {
     /// `[bound, probes]` pairs: the probes that took at most `bound` microseconds
     /// (cumulative, like Prometheus' `le`); `probes` is the `+Inf` bucket.
     pub duration_buckets: Vec<(u64, u64)>,
+    /// Times its probe task crashed and was restarted.
+    #[serde(default)]
+    pub restarts: u64,
 }
 
 /// The last reconcile pass.
@@ -198,6 +205,8 @@ pub struct Sources<'a> {
     pub live: Option<&'a NodeState>,
     /// Now, in seconds since the Unix epoch.
     pub now: u64,
+    /// Probe tasks restarted after a crash, since the daemon started.
+    pub probe_restarts: u64,
 }
 
 /// The status (pure): every carried service with its backends, the VRRP instances, the
@@ -221,6 +230,7 @@ pub fn assemble(s: &Sources) -> Status {
         drift_repaired: r.drift_repaired,
         last_drift: r.last_drift.clone(),
         last_rejected: r.last_rejected.clone(),
+        probe_restarts: s.probe_restarts,
     }
 }
 
@@ -264,6 +274,7 @@ fn check_stats(s: &Sources, id: &BackendId) -> Vec<CheckStats> {
                 failures: p.failures,
                 duration_sum_us: p.duration_sum_us,
                 duration_buckets: p.cumulative(),
+                restarts: p.restarts,
             }
         })
         .collect()
@@ -327,6 +338,9 @@ pub fn text(s: &Status) -> String {
     if let Some(r) = &s.last_rejected {
         let _ = writeln!(out, "last rejected manifest: {}", r.reason.lines().next().unwrap_or_default());
     }
+    if s.probe_restarts > 0 {
+        let _ = writeln!(out, "health-check probe tasks restarted after a crash: {} (see the log)", s.probe_restarts);
+    }
     out
 }
 
@@ -338,8 +352,56 @@ fn traffic_text(t: &Traffic) -> String {
     )
 }
 
-/// `120 probes, 3 failed, 1.2 ms on average`.
+/// `120 probes, 3 failed, 1.2 ms on average`, and `; its probe task restarted 2 times`
+/// when it crashed.
 fn probes_text(c: &CheckStats) -> String {
     let mean = c.duration_sum_us.checked_div(c.probes).unwrap_or(0);
-    format!("{} probes, {} failed, {}.{} ms on average", c.probes, c.failures, mean / 1000, mean % 1000 / 100)
+    let restarts =
+        if c.restarts > 0 { format!("; its probe task restarted {} times", c.restarts) } else { String::new() };
+    format!("{} probes, {} failed, {}.{} ms on average{restarts}", c.probes, c.failures, mean / 1000, mean % 1000 / 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_crashed_probe_task_shows_in_the_text_and_only_then() {
+        let check = |restarts| CheckStats {
+            check: "tcp 10.0.0.21:80".into(),
+            probes: 10,
+            failures: 1,
+            duration_sum_us: 12_000,
+            duration_buckets: Vec::new(),
+            restarts,
+        };
+        assert_eq!(probes_text(&check(0)), "10 probes, 1 failed, 1.2 ms on average");
+        assert_eq!(probes_text(&check(2)), "10 probes, 1 failed, 1.2 ms on average; its probe task restarted 2 times");
+        let backend = BackendStatus { checks: vec![check(2)], ..BackendStatus::default() };
+        let service = ServiceStatus { backends: vec![backend], ..ServiceStatus::default() };
+        let mut s = Status {
+            node: "lb1".into(),
+            manifest: Applied::default(),
+            vrrp: Vec::new(),
+            services: vec![service],
+            announced: Vec::new(),
+            last_reconcile: None,
+            drift_repaired: 0,
+            last_drift: None,
+            last_rejected: None,
+            probe_restarts: 0,
+        };
+        assert!(!text(&s).contains("probe tasks restarted"), "{}", text(&s));
+        s.probe_restarts = 3;
+        assert!(
+            text(&s).ends_with("health-check probe tasks restarted after a crash: 3 (see the log)\n"),
+            "{}",
+            text(&s)
+        );
+        let json: serde_json::Value = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            (json["probe_restarts"].as_u64(), json["services"][0]["backends"][0]["checks"][0]["restarts"].as_u64()),
+            (Some(3), Some(2))
+        );
+    }
 }

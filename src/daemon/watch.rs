@@ -2,8 +2,8 @@
 //! content changes, however it was written: in place, an editor's write-and-rename, `git
 //! checkout` (unlink, then create), `git pull`, or a symlink swap anywhere on its path
 //! (`current -> releases/N`). Nothing is polled: the thread sleeps until the kernel reports
-//! a change in one of the watched directories, waits until they are quiet for
-//! [`QUIET`] (a file being written is never read half-way), then compares the file's
+//! a change in one of the watched directories, waits until the manifest's entries are quiet
+//! for [`QUIET`] (a file being written is not read half-way), then compares the file's
 //! identity (device, inode, size, times) and only when that moved reads and hashes it.
 //! A deleted manifest is logged once; the last good one stays in force.
 //!
@@ -12,16 +12,26 @@
 //! file is in a work tree: a commit or checkout that changes the revision but not the file
 //! (HEAD moved) asks for a reload too, so the applied commit is never stale. The set is
 //! computed again after every change, so a swapped symlink moves the watch along.
+//!
+//! Only the entries that decide what the manifest reads count (its [`Scope`]): in each
+//! watched directory the name on the manifest's path (the file, its resolved name, each
+//! symlink), the directories themselves, and anything in the git directory. A log file
+//! beside the manifest, written every millisecond, neither wakes a look nor delays one;
+//! nor does opening or reading a file (the watcher's own read included). A manifest
+//! rewritten without pause is still looked at every [`LATEST`], so a reload comes at most
+//! that long (plus the look) after its last change, whatever else happens around it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::time::Duration;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::time::{Duration, Instant};
 
-use notify::{RecursiveMode, Watcher};
+use notify::event::{AccessKind, AccessMode};
+use notify::{EventKind, RecursiveMode, Watcher};
 
 use super::Event;
 use super::error::DaemonError;
@@ -30,8 +40,19 @@ use crate::load::git;
 /// The git directory of the manifest's work tree and the commit its HEAD names.
 type Head = (PathBuf, String);
 
-/// How long the watched directories must be quiet before the manifest is looked at.
+/// How long the manifest's entries must be quiet before it is looked at.
 pub const QUIET: Duration = Duration::from_millis(50);
+
+/// The longest a change waits for quiet: a manifest written without pause is looked at
+/// this often.
+pub const LATEST: Duration = Duration::from_millis(500);
+
+/// What the kernel reports, as `notify` hands it over.
+type Raw = notify::Result<notify::Event>;
+
+/// The watched directories, each with the names of its entries that can change what the
+/// manifest reads; `None`: every entry (the git directory).
+type Scope = BTreeMap<PathBuf, Option<BTreeSet<OsString>>>;
 
 /// What identifies one version of the file without reading it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,9 +75,9 @@ pub type Reads = Arc<AtomicU64>;
 /// Starts the watching thread; it ends when the daemon's event channel closes.
 pub fn start(path: PathBuf, tx: Sender<Event>) -> Result<Reads, DaemonError> {
     let reads = Reads::default();
-    let (raw_tx, raw_rx) = channel::<()>();
-    let watcher = notify::recommended_watcher(move |_: notify::Result<notify::Event>| {
-        let _ = raw_tx.send(());
+    let (raw_tx, raw_rx) = channel::<Raw>();
+    let watcher = notify::recommended_watcher(move |e: Raw| {
+        let _ = raw_tx.send(e);
     })
     .map_err(|source| DaemonError::Watch { path: path.clone(), source })?;
     let git = git::head(&path);
@@ -69,17 +90,20 @@ pub fn start(path: PathBuf, tx: Sender<Event>) -> Result<Reads, DaemonError> {
 fn watch(
     path: &Path,
     mut watcher: impl Watcher,
-    raw: &Receiver<()>,
+    raw: &Receiver<Raw>,
     (mut seen, git): (Seen, Option<Head>),
     tx: &Sender<Event>,
     reads: &Reads,
 ) {
-    let mut dirs = rewatch(&mut watcher, path, git.as_ref(), BTreeSet::new());
-    while raw.recv().is_ok() {
-        while raw.recv_timeout(QUIET).is_ok() {}
+    let mut scope = rewatch(&mut watcher, path, git.as_ref(), Scope::new());
+    while let Ok(e) = raw.recv() {
+        if !concerns(&scope, &e) {
+            continue;
+        }
+        settle(raw, &scope);
         // One look at the work tree per change serves both the watch set and the revision.
         let git = git::head(path);
-        dirs = rewatch(&mut watcher, path, git.as_ref(), dirs);
+        scope = rewatch(&mut watcher, path, git.as_ref(), scope);
         let now = look(path, &seen, reads, git.as_ref());
         let changed = match (&seen, &now) {
             (Some(_), None) => {
@@ -98,6 +122,43 @@ fn watch(
             }
         }
     }
+}
+
+/// Waits until the manifest's entries in `scope` were quiet for [`QUIET`], or [`LATEST`]
+/// passed since the change that woke the watcher; events elsewhere change nothing.
+fn settle(raw: &Receiver<Raw>, scope: &Scope) {
+    let latest = Instant::now() + LATEST;
+    let mut quiet = Instant::now() + QUIET;
+    loop {
+        let left = quiet.min(latest).saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        match raw.recv_timeout(left) {
+            Ok(e) if concerns(scope, &e) => quiet = Instant::now() + QUIET,
+            Ok(_) => {}
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// Whether `e` can change what the manifest reads: a change of an entry in `scope`, of a
+/// watched directory itself, or one the kernel could not say (an error, a lost queue).
+/// Opening and reading a file change nothing.
+fn concerns(scope: &Scope, e: &Raw) -> bool {
+    let Ok(e) = e else { return true };
+    if matches!(e.kind, EventKind::Access(a) if a != AccessKind::Close(AccessMode::Write)) {
+        return false;
+    }
+    e.need_rescan() || e.paths.is_empty() || e.paths.iter().any(|p| in_scope(scope, p))
+}
+
+/// `p` is a watched directory or an entry of one that can change what the manifest reads.
+fn in_scope(scope: &Scope, p: &Path) -> bool {
+    let entry = |names: &Option<BTreeSet<OsString>>| {
+        names.as_ref().is_none_or(|n| p.file_name().is_some_and(|f| n.contains(f)))
+    };
+    scope.contains_key(p) || p.parent().and_then(|d| scope.get(d)).is_some_and(entry)
 }
 
 /// The file's stamp and hash, and the commit `git` (the work tree's, looked at now) names;
@@ -123,13 +184,13 @@ fn look(path: &Path, before: &Seen, reads: &Reads, git: Option<&Head>) -> Seen {
 }
 
 /// Watches the directories that can change `path` (see the module docs), dropping those
-/// that no longer can; returns the set now watched.
-fn rewatch(w: &mut impl Watcher, path: &Path, git: Option<&Head>, old: BTreeSet<PathBuf>) -> BTreeSet<PathBuf> {
-    let new = dirs(path, git);
-    for d in old.difference(&new) {
+/// that no longer can; returns the scope now watched.
+fn rewatch(w: &mut impl Watcher, path: &Path, git: Option<&Head>, old: Scope) -> Scope {
+    let new = scope(path, git);
+    for d in old.keys().filter(|d| !new.contains_key(*d)) {
         let _ = w.unwatch(d);
     }
-    for d in &new {
+    for d in new.keys() {
         // A watch on a directory replaced since (a swapped symlink's target) is renewed.
         let _ = w.unwatch(d);
         if let Err(e) = w.watch(d, RecursiveMode::NonRecursive) {
@@ -139,24 +200,35 @@ fn rewatch(w: &mut impl Watcher, path: &Path, git: Option<&Head>, old: BTreeSet<
     new
 }
 
-/// The directories whose entries decide what `path` reads (and its revision: `git`).
-fn dirs(path: &Path, git: Option<&Head>) -> BTreeSet<PathBuf> {
+/// The directories whose entries decide what `path` reads (and its revision: `git`), and
+/// those entries.
+fn scope(path: &Path, git: Option<&Head>) -> Scope {
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut out = BTreeSet::new();
-    let mut add = |d: Option<&Path>| {
-        if let Some(d) = d.and_then(|d| std::fs::canonicalize(d).ok()) {
-            out.insert(d);
+    let mut out = Scope::new();
+    // `p`'s name in its directory; every entry of it when `p` has no name (`..`).
+    let mut entry = |p: &Path| {
+        let Some(dir) = p.parent().and_then(|d| std::fs::canonicalize(d).ok()) else { return };
+        match (out.entry(dir).or_insert_with(|| Some(BTreeSet::new())), p.file_name()) {
+            (Some(names), Some(name)) => {
+                names.insert(name.to_os_string());
+            }
+            (all, None) => *all = None,
+            (None, Some(_)) => {}
         }
     };
-    add(abs.parent());
-    add(std::fs::canonicalize(&abs).ok().as_deref().and_then(Path::parent));
+    entry(&abs);
+    if let Ok(resolved) = std::fs::canonicalize(&abs) {
+        entry(&resolved);
+    }
     for a in abs.ancestors() {
         if std::fs::symlink_metadata(a).is_ok_and(|m| m.file_type().is_symlink()) {
-            add(a.parent());
+            entry(a);
         }
     }
     // Git writes HEAD, the index and COMMIT_EDITMSG here on every checkout and commit.
-    add(git.map(|(git_dir, _)| git_dir.as_path()));
+    if let Some(d) = git.and_then(|(git_dir, _)| std::fs::canonicalize(git_dir).ok()) {
+        out.insert(d, None);
+    }
     out
 }
 
@@ -275,6 +347,101 @@ mod tests {
         std::fs::write(s.path("releases/r1/cluster.yaml"), "version: 1 # r1 edited\n").unwrap();
         assert!(quiet(&rx), "the release no longer current is not the manifest");
         assert!(reload_after(&rx, || swap("releases/r3")).is_some(), "the second swap was missed");
+    }
+
+    /// Runs `write` every 10 ms on a thread until the returned guard is dropped.
+    fn busy(write: impl Fn(u32) + Send + 'static) -> impl Drop {
+        struct Stop(Arc<std::sync::atomic::AtomicBool>, Option<std::thread::JoinHandle<()>>);
+        impl Drop for Stop {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+                self.1.take().unwrap().join().unwrap();
+            }
+        }
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let t = std::thread::spawn(move || {
+            for i in 0.. {
+                if flag.load(Ordering::Relaxed) {
+                    return;
+                }
+                write(i);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        Stop(stop, Some(t))
+    }
+
+    #[test]
+    fn a_file_written_without_pause_beside_the_manifest_does_not_delay_a_reload() {
+        let s = Scratch::new("busy");
+        let m = s.path("cluster.yaml");
+        std::fs::write(&m, "version: 1\n").unwrap();
+        let (rx, reads) = counted(&m);
+        let log = s.path("lbconverge.log");
+        let _writer = busy(move |i| {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+            writeln!(f, "line {i}").unwrap();
+        });
+        assert!(quiet(&rx), "a log file is not the manifest");
+        let took = reload_after(&rx, || std::fs::write(&m, "version: 1 # changed\n").unwrap());
+        let took = took.expect("no reload while the file beside it is written every 10 ms");
+        assert!(took < Duration::from_secs(1), "the reload came {took:?} after the change");
+        assert_eq!(reads.load(Ordering::Relaxed), 2, "read at start and once after the change");
+    }
+
+    #[test]
+    fn a_manifest_rewritten_without_pause_is_still_reloaded_within_a_second() {
+        let s = Scratch::new("rewritten");
+        let m = s.path("cluster.yaml");
+        std::fs::write(&m, "version: 1\n").unwrap();
+        let rx = started(&m);
+        let t = Instant::now();
+        let path = m.clone();
+        let _writer = busy(move |i| std::fs::write(&path, format!("version: 1 # {i}\n")).unwrap());
+        let first = rx.recv_timeout(Duration::from_secs(3));
+        assert!(matches!(first, Ok(Event::Reload)), "no reload while the manifest is rewritten every 10 ms");
+        assert!(t.elapsed() < Duration::from_secs(1), "the first reload came {:?} after the first change", t.elapsed());
+    }
+
+    #[test]
+    fn only_changes_of_the_manifests_entries_concern_it() {
+        use notify::event::{CreateKind, DataChange, ModifyKind, RemoveKind, RenameMode};
+        let names = ["cluster.yaml", "current"].map(OsString::from).into();
+        let scope: Scope = [(PathBuf::from("/etc/lbc"), Some(names)), (PathBuf::from("/srv/repo/.git"), None)].into();
+        let ev = |kind, paths: &[&str]| -> Raw {
+            Ok(paths.iter().fold(notify::Event::new(kind), |e, p| e.add_path(PathBuf::from(p))))
+        };
+        let (file, data) = (EventKind::Create(CreateKind::File), EventKind::Modify(ModifyKind::Data(DataChange::Any)));
+        let rename = |mode| EventKind::Modify(ModifyKind::Name(mode));
+        let access = |a| EventKind::Access(a);
+        let yes = [
+            ev(file, &["/etc/lbc/cluster.yaml"]),
+            ev(data, &["/etc/lbc/cluster.yaml"]),
+            ev(access(AccessKind::Close(AccessMode::Write)), &["/etc/lbc/cluster.yaml"]),
+            ev(rename(RenameMode::Both), &["/etc/lbc/.cluster.yaml.swp", "/etc/lbc/cluster.yaml"]),
+            ev(rename(RenameMode::To), &["/etc/lbc/current"]),
+            ev(EventKind::Remove(RemoveKind::Folder), &["/etc/lbc"]),
+            ev(file, &["/srv/repo/.git/index.lock"]),
+            Ok(notify::Event::new(EventKind::Other).set_flag(notify::event::Flag::Rescan)),
+            Err(notify::Error::generic("lost")),
+        ];
+        for e in &yes {
+            assert!(concerns(&scope, e), "{e:?}");
+        }
+        let no = [
+            ev(data, &["/etc/lbc/lbconverge.log"]),
+            ev(rename(RenameMode::From), &["/etc/lbc/.cluster.yaml.swp"]),
+            ev(access(AccessKind::Open(AccessMode::Any)), &["/etc/lbc/cluster.yaml"]),
+            ev(access(AccessKind::Close(AccessMode::Read)), &["/etc/lbc/cluster.yaml"]),
+            ev(access(AccessKind::Open(AccessMode::Any)), &["/etc/lbc"]),
+            ev(file, &["/etc/other/cluster.yaml"]),
+            ev(file, &["/etc/lbc/cluster.yaml.d/x"]),
+        ];
+        for e in &no {
+            assert!(!concerns(&scope, e), "{e:?}");
+        }
     }
 
     fn git(dir: &Path, args: &[&str]) {

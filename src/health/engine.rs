@@ -7,17 +7,29 @@
 //! (a reload loses no check's history), removed ones stop, new ones start spread over their
 //! interval (no thundering herd at start or after a reload).
 //!
+//! No check freezes silently: the engine joins every task it starts. One that panics (or
+//! ends without being stopped) is logged with its check and the panic's message, counted
+//! ([`ProbeStats::restarts`], [`Engine::restarts`]) and restarted with its check's state,
+//! which lives beside its statistics, not in the task: the verdict carries on where it was.
+//! The restarted task probes one interval later at the earliest, so a probe that always
+//! panics restarts once per interval, not in a loop. A panic says nothing about the
+//! backend: the interrupted probe counts neither as a pass nor as a failure.
+//!
+//! The probes themselves are a [`Prober`]: [`Probes`] in the daemon, a script of outcomes
+//! in tests.
+//!
 //! Every probe is timed and counted per target ([`ProbeStats`]), whether or not it changes
 //! anything; [`Engine::stats`] is a copy for the metrics. A target keeps its statistics as
-//! long as it keeps its task.
+//! long as it is checked.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
-use tokio::task::AbortHandle;
+use tokio::task::{AbortHandle, Id, JoinError, JoinSet};
 
 use super::board::Target;
 use super::probe::Probes;
@@ -36,32 +48,75 @@ pub struct Report {
 /// Where reports go (the daemon's event channel).
 pub type Notify = Arc<dyn Fn(Report) + Send + Sync>;
 
-/// Probe statistics of the running targets, shared by the engine's tasks and its owner.
-type Tally = Arc<Mutex<BTreeMap<Target, ProbeStats>>>;
+/// What the engine runs for one attempt of a check: [`Probes`] in the daemon; tests give
+/// their own outcomes. Generic, not boxed: a probe costs no allocation more than its own.
+pub trait Prober: Clone + Send + Sync + 'static {
+    /// One attempt of `t`'s check.
+    fn probe(&self, t: &Target) -> impl Future<Output = Outcome> + Send;
+}
+
+impl Prober for Probes {
+    fn probe(&self, t: &Target) -> impl Future<Output = Outcome> + Send {
+        self.run(t)
+    }
+}
+
+/// One running check, as its task and the engine share it: the state of its verdict and
+/// its probes so far. A restarted task takes both over.
+#[derive(Debug)]
+struct Slot {
+    state: CheckState,
+    stats: ProbeStats,
+}
+
+/// What the engine's tasks and its owner share.
+#[derive(Debug, Default)]
+struct Shared {
+    /// The running checks.
+    checks: Mutex<BTreeMap<Target, Slot>>,
+    /// Probe tasks restarted since the engine started, removed checks' included.
+    restarts: AtomicU64,
+}
+
+impl Shared {
+    fn checks(&self) -> MutexGuard<'_, BTreeMap<Target, Slot>> {
+        self.checks.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
 /// The running engine; dropping it stops every probe.
 pub struct Engine {
     targets: Option<UnboundedSender<Vec<(Target, Status)>>>,
     thread: Option<JoinHandle<()>>,
-    tally: Tally,
+    shared: Arc<Shared>,
 }
 
 impl Engine {
     /// Starts the engine's thread; `notify` gets every transition.
     pub fn start(notify: Notify) -> std::io::Result<Engine> {
+        Engine::start_with(notify, Probes::default())
+    }
+
+    /// Starts the engine's thread with these probes; `notify` gets every transition.
+    pub fn start_with(notify: Notify, probes: impl Prober) -> std::io::Result<Engine> {
         let (tx, rx) = unbounded_channel();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let tally = Tally::default();
-        let shared = tally.clone();
-        let thread = std::thread::Builder::new()
-            .name("health".into())
-            .spawn(move || runtime.block_on(serve(rx, notify, shared)))?;
-        Ok(Engine { targets: Some(tx), thread: Some(thread), tally })
+        let shared = Arc::<Shared>::default();
+        let tasks = Tasks::new(probes, notify, shared.clone());
+        let thread =
+            std::thread::Builder::new().name("health".into()).spawn(move || runtime.block_on(serve(rx, tasks)))?;
+        Ok(Engine { targets: Some(tx), thread: Some(thread), shared })
     }
 
     /// How the probes of each running target went so far.
     pub fn stats(&self) -> BTreeMap<Target, ProbeStats> {
-        self.tally.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.shared.checks().iter().map(|(t, slot)| (t.clone(), slot.stats.clone())).collect()
+    }
+
+    /// Probe tasks that crashed and were restarted since the engine started, those of
+    /// checks removed since included.
+    pub fn restarts(&self) -> u64 {
+        self.shared.restarts.load(Ordering::Relaxed)
     }
 
     /// Checks these targets from now on; a new target starts in the status given.
@@ -83,31 +138,129 @@ impl Drop for Engine {
     }
 }
 
-async fn serve(mut sets: UnboundedReceiver<Vec<(Target, Status)>>, notify: Notify, tally: Tally) {
-    let epoch = Instant::now();
-    let probes = Probes::default();
-    let mut running: BTreeMap<Target, AbortHandle> = BTreeMap::new();
-    while let Some(set) = sets.recv().await {
+/// Takes each new set of targets, and each task that ends, until the engine is dropped
+/// (then dropping the tasks aborts every probe).
+async fn serve(mut sets: UnboundedReceiver<Vec<(Target, Status)>>, mut tasks: Tasks<impl Prober>) {
+    loop {
+        tokio::select! {
+            set = sets.recv() => match set {
+                Some(set) => tasks.set(set),
+                None => break,
+            },
+            Some(done) = tasks.joins.join_next_with_id() => tasks.ended(done),
+        }
+    }
+}
+
+/// The probe tasks of the running checks, on the engine's thread.
+struct Tasks<P> {
+    joins: JoinSet<()>,
+    running: BTreeMap<Target, AbortHandle>,
+    /// Time zero of the checks' clocks.
+    epoch: Instant,
+    probes: P,
+    notify: Notify,
+    shared: Arc<Shared>,
+}
+
+impl<P: Prober> Tasks<P> {
+    fn new(probes: P, notify: Notify, shared: Arc<Shared>) -> Self {
+        Tasks { joins: JoinSet::new(), running: BTreeMap::new(), epoch: Instant::now(), probes, notify, shared }
+    }
+
+    /// Checks these targets from now on (see [`Engine::set`]).
+    fn set(&mut self, set: Vec<(Target, Status)>) {
         let wanted: BTreeMap<Target, Status> = set.into_iter().collect();
-        running.retain(|t, task| {
+        let mut checks = self.shared.checks();
+        self.running.retain(|t, task| {
             let keep = wanted.contains_key(t);
             if !keep {
                 task.abort();
-                tally.lock().unwrap_or_else(PoisonError::into_inner).remove(t);
+                checks.remove(t);
             }
             keep
         });
-        let fresh: Vec<(Target, Status)> = wanted.into_iter().filter(|(t, _)| !running.contains_key(t)).collect();
-        let now = epoch.elapsed();
+        let fresh: Vec<(Target, Status)> = wanted.into_iter().filter(|(t, _)| !self.running.contains_key(t)).collect();
+        let now = self.epoch.elapsed();
         let n = u32::try_from(fresh.len()).unwrap_or(u32::MAX).max(1);
+        let mut starts = Vec::with_capacity(fresh.len());
         for (i, (t, status)) in (0u32..).zip(fresh) {
             let first = now + spread(t.check.interval, i, n);
-            let state = CheckState::new(status, first);
-            let task = tokio::spawn(watch(t.clone(), state, epoch, probes.clone(), notify.clone(), tally.clone()));
-            running.insert(t, task.abort_handle());
+            checks.insert(t.clone(), Slot { state: CheckState::new(status, first), stats: ProbeStats::default() });
+            starts.push((t, first));
+        }
+        drop(checks);
+        for (t, first) in starts {
+            self.spawn(t, first);
         }
     }
-    running.values().for_each(AbortHandle::abort);
+
+    /// Starts `t`'s task, its first probe at `first`.
+    fn spawn(&mut self, t: Target, first: Duration) {
+        let shared = self.shared.clone();
+        let task = watch(t.clone(), first, self.epoch, self.probes.clone(), self.notify.clone(), shared);
+        let handle = self.joins.spawn(task);
+        self.running.insert(t, handle);
+    }
+
+    /// A task ended. Aborted, its check was removed; anything else is a crash: logged,
+    /// counted, and its check restarted.
+    fn ended(&mut self, done: Result<(Id, ()), JoinError>) {
+        let (id, panic) = match done {
+            Err(e) if e.is_cancelled() => return,
+            Err(e) => (e.id(), Some(panic_text(e))),
+            Ok((id, ())) => (id, None),
+        };
+        let running = self.running.iter().find(|(_, task)| task.id() == id).map(|(t, _)| t.clone());
+        match (running, panic) {
+            (Some(t), panic) => {
+                let why = panic.map_or("ended without being stopped".to_string(), |p| format!("panicked: {p}"));
+                self.restart(t, &why);
+            }
+            (None, Some(p)) => {
+                tracing::error!(subsystem = "health", panic = %p, "a removed check's probe task panicked")
+            }
+            // A task ends by itself when its check was removed while it probed.
+            (None, None) => {}
+        }
+    }
+
+    /// Counts and logs `t`'s crash, and starts its task again, with the state it had,
+    /// one interval from now at the earliest.
+    fn restart(&mut self, t: Target, why: &str) {
+        let retry = self.epoch.elapsed() + t.check.interval;
+        let (first, restarts) = {
+            let mut checks = self.shared.checks();
+            let Some(slot) = checks.get_mut(&t) else {
+                self.running.remove(&t);
+                return;
+            };
+            slot.stats.restarts = slot.stats.restarts.saturating_add(1);
+            (slot.state.due().max(retry), slot.stats.restarts)
+        };
+        self.shared.restarts.fetch_add(1, Ordering::Relaxed);
+        log_restart(&t, why, restarts);
+        self.spawn(t, first);
+    }
+}
+
+/// The crash of `t`'s task, its `restarts`-th.
+fn log_restart(t: &Target, why: &str, restarts: u64) {
+    tracing::error!(
+        subsystem = "health", check = %t, cause = %why, restarts, restart_in = ?t.check.interval,
+        "internal error: a health check's probe task crashed; restarting it"
+    );
+}
+
+/// A panic's message, when it has one.
+fn panic_text(e: JoinError) -> String {
+    match e.try_into_panic() {
+        Ok(p) => match p.downcast::<String>() {
+            Ok(s) => *s,
+            Err(p) => p.downcast_ref::<&str>().map_or("(no message)".to_string(), |s| (*s).to_string()),
+        },
+        Err(e) => e.to_string(),
+    }
 }
 
 /// The offset of the `i`-th of `n` new checks within the interval.
@@ -115,22 +268,37 @@ fn spread(interval: Duration, i: u32, n: u32) -> Duration {
     interval / n * i
 }
 
-async fn watch(t: Target, mut state: CheckState, epoch: Instant, probes: Probes, notify: Notify, tally: Tally) {
+/// Checks `t` from `first` on, as long as it is running.
+async fn watch(t: Target, first: Duration, epoch: Instant, probes: impl Prober, notify: Notify, shared: Arc<Shared>) {
+    let mut due = first;
     loop {
-        tokio::time::sleep_until((epoch + state.due()).into()).await;
+        tokio::time::sleep_until((epoch + due).into()).await;
         let started = Instant::now();
-        let outcome = probes.run(&t).await;
-        let passed = matches!(outcome, Outcome::Pass { .. });
-        let mut stats = tally.lock().unwrap_or_else(PoisonError::into_inner);
-        match stats.get_mut(&t) {
-            Some(s) => s.record(started.elapsed(), passed),
-            None => stats.entry(t.clone()).or_default().record(started.elapsed(), passed),
-        }
-        drop(stats);
-        if let Some(transition) = state.record(&t.check, &outcome, epoch.elapsed()) {
+        let outcome = probes.probe(&t).await;
+        let Some((next, transition)) = record(&shared, &t, &outcome, started.elapsed(), epoch.elapsed()) else {
+            return;
+        };
+        if let Some(transition) = transition {
             notify(Report { target: t.clone(), transition });
         }
+        due = next;
     }
+}
+
+/// Records a probe of `t` that took `took`: when the next is due, and the transition if
+/// there is one; `None` when `t` is no longer checked.
+fn record(
+    shared: &Shared,
+    t: &Target,
+    outcome: &Outcome,
+    took: Duration,
+    now: Duration,
+) -> Option<(Duration, Option<Transition>)> {
+    let mut checks = shared.checks();
+    let slot = checks.get_mut(t)?;
+    slot.stats.record(took, matches!(outcome, Outcome::Pass { .. }));
+    let transition = slot.state.record(&t.check, outcome, now);
+    Some((slot.state.due(), transition))
 }
 
 #[cfg(test)]
@@ -138,6 +306,7 @@ mod tests {
     use super::*;
     use crate::health::stats::BUCKETS_US as BUCKETS;
     use crate::model::cluster::{Check, CheckKind};
+    use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 
     fn tcp_target(port: u16) -> Target {
         let check = Check {
@@ -216,6 +385,80 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert!(engine.stats()[&up].probes >= stats[&up].probes, "a kept target keeps its counts");
+    }
+
+    /// Passes and fails by turns (a transition at every probe with rise and fall 1), and
+    /// panics at the probes numbered in `panics` (from 1), or at every one from `always_from`.
+    #[derive(Clone, Default)]
+    struct Scripted {
+        probes: Arc<AtomicU32>,
+        panics: Vec<u32>,
+        always_from: Option<u32>,
+    }
+
+    impl Prober for Scripted {
+        fn probe(&self, _: &Target) -> impl Future<Output = Outcome> + Send {
+            let n = self.probes.fetch_add(1, SeqCst) + 1;
+            let panics = self.panics.contains(&n) || self.always_from.is_some_and(|f| n >= f);
+            async move {
+                assert!(!panics, "probe {n} panics on purpose");
+                if n % 2 == 1 { Outcome::PASS } else { Outcome::Fail("scripted".into()) }
+            }
+        }
+    }
+
+    #[test]
+    fn a_probe_task_that_panics_is_restarted_with_its_state_and_the_verdict_keeps_moving() {
+        let reports = Arc::new(Mutex::new(Vec::new()));
+        let sink = reports.clone();
+        let prober = Scripted { panics: vec![3], ..Scripted::default() };
+        let engine = Engine::start_with(Arc::new(move |r| sink.lock().unwrap().push(r)), prober.clone()).unwrap();
+        let t = tcp_target(1);
+        engine.set(vec![(t.clone(), Status::Unknown)]);
+        // 1 pass: up; 2 fail: down; 3 panics; 4 fail: still down; 5 pass: up; 6 fail: down.
+        let got = wait_for(&reports, 4);
+        let moves: Vec<(Status, Status)> = got[..4].iter().map(|r| (r.transition.from, r.transition.to)).collect();
+        let (up, down, unknown) = (Status::Up, Status::Down, Status::Unknown);
+        assert_eq!(moves, [(unknown, up), (up, down), (down, up), (up, down)], "the state survived the panic");
+        assert_eq!(engine.stats()[&t].restarts, 1, "{:?}", engine.stats());
+        assert_eq!(engine.restarts(), 1);
+        assert!(engine.stats()[&t].probes >= 5, "the probes after the restart count: {:?}", engine.stats());
+    }
+
+    #[test]
+    fn a_probe_that_keeps_panicking_is_restarted_at_most_once_per_interval() {
+        let prober = Scripted { always_from: Some(2), ..Scripted::default() };
+        let engine = Engine::start_with(Arc::new(|_| {}), prober.clone()).unwrap();
+        let t =
+            Target { check: Check { interval: Duration::from_millis(100), ..tcp_target(1).check }, ..tcp_target(1) };
+        engine.set(vec![(t.clone(), Status::Unknown)]);
+        std::thread::sleep(Duration::from_millis(1050));
+        let restarts = engine.stats()[&t].restarts;
+        // Probes at 0 (passes) and 100 ms (panics), then one restart each 100 ms: 9 or so.
+        assert!((3..=11).contains(&restarts), "{restarts} restarts in 1 s");
+        let probes = u64::from(prober.probes.load(SeqCst));
+        assert!(probes <= restarts + 3, "{probes} probes for {restarts} restarts");
+        engine.set(Vec::new());
+        std::thread::sleep(Duration::from_millis(300));
+        let (total, after) = (engine.restarts(), prober.probes.load(SeqCst));
+        assert!(total >= restarts && engine.stats().is_empty(), "the node's total keeps a removed check's");
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!((engine.restarts(), prober.probes.load(SeqCst)), (total, after), "a removed check stays stopped");
+    }
+
+    #[test]
+    fn a_crash_is_logged_with_its_check_and_its_panic() {
+        let logged = crate::logging::capture::logged(
+            crate::logging::Formatter::new(crate::logging::Format::Text),
+            tracing::Level::INFO,
+            || log_restart(&tcp_target(8080), "panicked: index out of bounds", 2),
+        );
+        for want in
+            ["ERROR health: internal error", "check=tcp 127.0.0.1:8080 ", "cause=panicked: index out of bounds "]
+        {
+            assert!(logged.contains(want), "{want} missing: {logged}");
+        }
+        assert!(logged.contains("restarts=2") && logged.contains("restart_in=50ms"), "{logged}");
     }
 
     #[test]

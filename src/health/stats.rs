@@ -1,5 +1,5 @@
-//! Per-target probe statistics (pure): how many probes ran, how many failed, and how long
-//! they took as a histogram, for the metrics. The engine times each probe and records it
+//! Per-target probe statistics (pure): how many probes ran, how many failed, how long they
+//! took as a histogram, and how often the probe task crashed, for the metrics. The engine times each probe and records it
 //! here; the daemon reads a copy when it builds its status. Durations come in as arguments.
 
 use std::time::Duration;
@@ -22,11 +22,13 @@ pub struct ProbeStats {
     /// Probes per bucket, not cumulative: `counts[i]` took at most `BUCKETS_US[i]` and more
     /// than the bound before; the last entry took longer than every bound.
     pub counts: [u64; BUCKETS_US.len() + 1],
+    /// Times its probe task crashed (panicked) and was started again.
+    pub restarts: u64,
 }
 
 impl Default for ProbeStats {
     fn default() -> Self {
-        ProbeStats { probes: 0, failures: 0, duration_sum_us: 0, counts: [0; BUCKETS_US.len() + 1] }
+        ProbeStats { probes: 0, failures: 0, duration_sum_us: 0, counts: [0; BUCKETS_US.len() + 1], restarts: 0 }
     }
 }
 

@@ -393,6 +393,9 @@ mod tests {
         let (p, mut live) = planned();
         live.addresses.retain(|_, a| a.interface != "eth0");
         let got = verify(&p, &live);
-        assert_eq!(got, ["it was made for node `nginx01` (172.16.40.21/24), and this host holds none of its addresses"]);
+        assert_eq!(
+            got,
+            ["it was made for node `nginx01` (172.16.40.21/24), and this host holds none of its addresses"]
+        );
     }
 }
