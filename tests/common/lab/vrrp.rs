@@ -252,6 +252,9 @@ fn start_lbconverge(lab: &mut Lab, node: &str, p: &Params) -> u32 {
         "--control".into(),
         lab.node_dir(node).join("control.sock").display().to_string(),
     ];
+    // Benchmarks add options (`--lock-memory --realtime 50`).
+    let mut argv = argv;
+    argv.extend(std::env::var("LBC_LAB_RUN_ARGS").unwrap_or_default().split_whitespace().map(String::from));
     let mut env = vec![("NO_COLOR".to_string(), "1".to_string())];
     env.extend(p.password.iter().map(|pw| (PASSWORD_ENV.to_string(), pw.clone())));
     lab.spawn(node, DAEMON, &argv, &env)
