@@ -1,6 +1,12 @@
 //! Helpers for tests and benchmarks, shared by the unit tests and the integration tests:
 //! a seeded random generator, so that "random" inputs are the same on every run and a
-//! failure can be replayed.
+//! failure can be replayed, and the one switch that rewrites golden files.
+
+/// True when golden files should be rewritten instead of compared: `LBCONVERGE_BLESS=1`
+/// (or `true`, `yes`). `LBCONVERGE_BLESS=0`, empty or unset compares.
+pub fn blessing() -> bool {
+    matches!(std::env::var("LBCONVERGE_BLESS").as_deref(), Ok("1" | "true" | "yes"))
+}
 
 /// Marsaglia's xorshift64 (shifts 13, 7, 17) from a fixed seed. Not for anything but tests.
 #[derive(Debug, Clone)]

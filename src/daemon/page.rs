@@ -478,7 +478,7 @@ mod tests {
         let rel = "golden/status-page/lvs01.html";
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
         let got = page(&sample(), "0.0.0-test");
-        if std::env::var_os("LBCONVERGE_BLESS").is_some() {
+        if crate::testkit::blessing() {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, &got).unwrap();
             return;

@@ -112,7 +112,6 @@ kill $HTTPD
 within 3 "the dead checked backend leaves IPVS" 8080 ""
 check "the guard still holds the 12-backend service" test "$(table 81 | wc -w)" = 12
 
-kill $RUN; wait $RUN
-check "run exits 0 after SIGTERM" test $? -eq 0
+stop_daemon $RUN "run"
 echo "--- run log"; cat /tmp/run.log
 finish
