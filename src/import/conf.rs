@@ -2,6 +2,11 @@
 //! line) and blocks (`keyword args { ... }`), each with its file and line. `#` and `!`
 //! start comments; `"..."` keeps spaces in one argument; `include PATTERN` splices the
 //! statements of the matching files in place. Pure: the files come through [`Files`].
+//!
+//! One import has a budget ([`Limits`]): blocks nest at most so deep, lines are at most so
+//! long, and all the files it reads, includes included, at most so many and so large
+//! together; what exceeds it is an error at its place, never a stack overflow, a huge
+//! allocation or an include tree that takes hours.
 
 use std::fmt;
 
@@ -79,16 +84,84 @@ pub struct SyntaxError {
 /// Includes nest at most this deep (a file that includes itself stops here).
 const MAX_INCLUDE_DEPTH: usize = 8;
 
-/// Parses a file and the files it includes.
-pub fn parse(src: &Source, files: &dyn Files) -> Result<Vec<Item>, SyntaxError> {
-    parse_at(src, files, 0)
+/// The budget of one import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Blocks nest at most this deep (keepalived's own files nest 4 or 5 deep).
+    pub depth: usize,
+    /// A line holds at most this many bytes.
+    pub line: usize,
+    /// At most this many files are read, the first one and every include counted.
+    pub files: usize,
+    /// All of them hold at most this many bytes together.
+    pub bytes: usize,
 }
 
-fn parse_at(src: &Source, files: &dyn Files, depth: usize) -> Result<Vec<Item>, SyntaxError> {
-    let tokens = tokenize(src)?;
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { depth: 64, line: 64 << 10, files: 512, bytes: 64 << 20 }
+    }
+}
+
+/// Parses a file and the files it includes, within the default [`Limits`].
+pub fn parse(src: &Source, files: &dyn Files) -> Result<Vec<Item>, SyntaxError> {
+    Walk::new(files, Limits::default()).parse(src)
+}
+
+/// An import under way: how files are found, its budget and what it used so far (files,
+/// bytes). Every file of one import is parsed by one walk, so the budget is the import's.
+pub struct Walk<'a> {
+    files: &'a dyn Files,
+    limits: Limits,
+    read: std::cell::Cell<(usize, usize)>,
+}
+
+impl<'a> Walk<'a> {
+    /// A walk finding includes through `files`, within `limits`.
+    pub fn new(files: &'a dyn Files, limits: Limits) -> Self {
+        Walk { files, limits, read: std::cell::Cell::new((0, 0)) }
+    }
+
+    /// Parses a file and the files it includes, counted against the budget.
+    pub fn parse(&self, src: &Source) -> Result<Vec<Item>, SyntaxError> {
+        self.charge(src, None)?;
+        parse_at(src, self, 0)
+    }
+
+    /// Counts `src` against the budget; the error is at `from` (the include that read it).
+    fn charge(&self, src: &Source, from: Option<(&Source, &Token)>) -> Result<(), SyntaxError> {
+        let (files, bytes) = self.read.get();
+        let used = (files.saturating_add(1), bytes.saturating_add(src.text.len()));
+        self.read.set(used);
+        let over = if used.0 > self.limits.files {
+            format!(
+                "this import reads more than {} files (includes included); do includes include each other?",
+                self.limits.files
+            )
+        } else if used.1 > self.limits.bytes {
+            format!("this import reads more than {} bytes (includes included)", self.limits.bytes)
+        } else {
+            return Ok(());
+        };
+        Err(match from {
+            Some((s, t)) => syntax(s, t.line, t.column, format!("{over}: stopping at {}", src.name)),
+            None => syntax(src, 1, 1, over),
+        })
+    }
+}
+
+fn parse_at(src: &Source, walk: &Walk, depth: usize) -> Result<Vec<Item>, SyntaxError> {
+    let tokens = tokenize(src, walk.limits.line)?;
     let mut pos = 0;
-    let items = block(src, &tokens, &mut pos, files, depth, None)?;
-    Ok(items)
+    let cx = Cx { src, walk, include_depth: depth };
+    cx.block(&tokens, &mut pos, None, 0)
+}
+
+/// One file being parsed.
+struct Cx<'a> {
+    src: &'a Source,
+    walk: &'a Walk<'a>,
+    include_depth: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -110,10 +183,18 @@ fn syntax(src: &Source, line: u32, column: u32, message: impl Into<String>) -> S
     SyntaxError { file: src.name.clone(), line, column, message: message.into() }
 }
 
-fn tokenize(src: &Source) -> Result<Vec<Token>, SyntaxError> {
+fn tokenize(src: &Source, max_line: usize) -> Result<Vec<Token>, SyntaxError> {
     let mut out = Vec::new();
     for (n, text) in src.text.lines().enumerate() {
         let line = u32::try_from(n + 1).unwrap_or(u32::MAX);
+        if text.len() > max_line {
+            return Err(syntax(
+                src,
+                line,
+                1,
+                format!("this line is {} bytes long, more than the limit of {max_line}", text.len()),
+            ));
+        }
         line_tokens(src, text, line, &mut out)?;
         out.push(Token { tok: Tok::Newline, line, column: 1 });
     }
@@ -142,6 +223,11 @@ fn line_tokens(src: &Source, text: &str, line: u32, out: &mut Vec<Token>) -> Res
                 let end = chars[i + 1..].iter().position(|&c| c == '"').ok_or_else(|| {
                     syntax(src, line, column, "this quote is not closed on its line; add the closing `\"`")
                 })?;
+                if let Some(k) = chars[i + 1..i + 1 + end].iter().position(|c| c.is_control() && *c != '\t') {
+                    let at = u32::try_from(i + 2 + k).unwrap_or(u32::MAX);
+                    let c = u32::from(chars[i + 1 + k]);
+                    return Err(syntax(src, line, at, format!("control character U+{c:04X} in quotes; remove it")));
+                }
                 out.push(push(Tok::Word(chars[i + 1..i + 1 + end].iter().collect())));
                 i += end + 2;
             }
@@ -149,8 +235,10 @@ fn line_tokens(src: &Source, text: &str, line: u32, out: &mut Vec<Token>) -> Res
                 return Err(syntax(src, line, column, format!("control character U+{:04X}; remove it", u32::from(c))));
             }
             _ => {
-                let len =
-                    chars[i..].iter().position(|&c| c.is_whitespace() || "{}\"".contains(c)).unwrap_or(chars.len() - i);
+                let len = chars[i..]
+                    .iter()
+                    .position(|&c| c.is_whitespace() || c.is_control() || "{}\"".contains(c))
+                    .unwrap_or(chars.len() - i);
                 out.push(push(Tok::Word(chars[i..i + len].iter().collect())));
                 i += len;
             }
@@ -159,84 +247,86 @@ fn line_tokens(src: &Source, text: &str, line: u32, out: &mut Vec<Token>) -> Res
     Ok(())
 }
 
-/// Reads statements until the end of the tokens (top level) or the `}` that closes `open`.
-fn block(
-    src: &Source,
-    t: &[Token],
-    pos: &mut usize,
-    files: &dyn Files,
-    depth: usize,
-    open: Option<&Token>,
-) -> Result<Vec<Item>, SyntaxError> {
-    let mut items = Vec::new();
-    while let Some(tok) = t.get(*pos) {
-        *pos += 1;
-        match &tok.tok {
-            Tok::Newline => {}
-            Tok::Close if open.is_some() => return Ok(items),
-            Tok::Close => return Err(syntax(src, tok.line, tok.column, "this `}` closes no block; remove it")),
-            Tok::Open => return Err(syntax(src, tok.line, tok.column, "a `{` must follow a keyword")),
-            Tok::Word(w) => {
-                let item = statement(src, t, pos, files, depth, w, tok)?;
-                items.extend(item);
+impl Cx<'_> {
+    /// Reads statements until the end of the tokens (top level) or the `}` that closes
+    /// `open`, `nesting` blocks deep.
+    fn block(
+        &self,
+        t: &[Token],
+        pos: &mut usize,
+        open: Option<&Token>,
+        nesting: usize,
+    ) -> Result<Vec<Item>, SyntaxError> {
+        let src = self.src;
+        if let Some(o) = open.filter(|_| nesting > self.walk.limits.depth) {
+            let msg = format!("blocks nest deeper than {} here; is a `}}` missing?", self.walk.limits.depth);
+            return Err(syntax(src, o.line, o.column, msg));
+        }
+        let mut items = Vec::new();
+        while let Some(tok) = t.get(*pos) {
+            *pos += 1;
+            match &tok.tok {
+                Tok::Newline => {}
+                Tok::Close if open.is_some() => return Ok(items),
+                Tok::Close => return Err(syntax(src, tok.line, tok.column, "this `}` closes no block; remove it")),
+                Tok::Open => return Err(syntax(src, tok.line, tok.column, "a `{` must follow a keyword")),
+                Tok::Word(w) => items.extend(self.statement(t, pos, w, tok, nesting)?),
             }
         }
-    }
-    match open {
-        Some(o) => Err(syntax(src, o.line, o.column, "this `{` is never closed; add a `}`")),
-        None => Ok(items),
-    }
-}
-
-/// One statement starting with `keyword` (at `start`); `include` yields the included items.
-fn statement(
-    src: &Source,
-    t: &[Token],
-    pos: &mut usize,
-    files: &dyn Files,
-    depth: usize,
-    keyword: &str,
-    start: &Token,
-) -> Result<Vec<Item>, SyntaxError> {
-    let mut args = Vec::new();
-    while let Some(Token { tok: Tok::Word(w), .. }) = t.get(*pos) {
-        args.push(w.clone());
-        *pos += 1;
-    }
-    let at = Loc { file: src.name.clone(), line: start.line, column: start.column };
-    let block_items = match t.get(*pos) {
-        Some(open @ Token { tok: Tok::Open, .. }) => {
-            *pos += 1;
-            Some(block(src, t, pos, files, depth, Some(open))?)
+        match open {
+            Some(o) => Err(syntax(src, o.line, o.column, "this `{` is never closed; add a `}`")),
+            None => Ok(items),
         }
-        _ => None,
-    };
-    if keyword == "include" && block_items.is_none() {
-        return include(src, files, depth, &args, start);
     }
-    Ok(vec![Item { keyword: keyword.to_string(), args, block: block_items, at }])
-}
 
-fn include(
-    src: &Source,
-    files: &dyn Files,
-    depth: usize,
-    args: &[String],
-    start: &Token,
-) -> Result<Vec<Item>, SyntaxError> {
-    let [pattern] = args else {
-        return Err(syntax(src, start.line, start.column, "`include` takes one file name or pattern"));
-    };
-    if depth >= MAX_INCLUDE_DEPTH {
-        let msg = format!("includes nest deeper than {MAX_INCLUDE_DEPTH} files; does a file include itself?");
-        return Err(syntax(src, start.line, start.column, msg));
+    /// One statement starting with `keyword` (at `start`); `include` yields the included items.
+    fn statement(
+        &self,
+        t: &[Token],
+        pos: &mut usize,
+        keyword: &str,
+        start: &Token,
+        nesting: usize,
+    ) -> Result<Vec<Item>, SyntaxError> {
+        let mut args = Vec::new();
+        while let Some(Token { tok: Tok::Word(w), .. }) = t.get(*pos) {
+            args.push(w.clone());
+            *pos += 1;
+        }
+        let at = Loc { file: self.src.name.clone(), line: start.line, column: start.column };
+        let block_items = match t.get(*pos) {
+            Some(open @ Token { tok: Tok::Open, .. }) => {
+                *pos += 1;
+                Some(self.block(t, pos, Some(open), nesting + 1)?)
+            }
+            _ => None,
+        };
+        if keyword == "include" && block_items.is_none() {
+            return self.include(&args, start);
+        }
+        Ok(vec![Item { keyword: keyword.to_string(), args, block: block_items, at }])
     }
-    let found = files.include(pattern, &src.name).map_err(|e| syntax(src, start.line, start.column, e))?;
-    let mut items = Vec::new();
-    for f in &found {
-        items.extend(parse_at(f, files, depth + 1)?);
+
+    fn include(&self, args: &[String], start: &Token) -> Result<Vec<Item>, SyntaxError> {
+        let src = self.src;
+        let [pattern] = args else {
+            return Err(syntax(src, start.line, start.column, "`include` takes one file name or pattern"));
+        };
+        if self.include_depth >= MAX_INCLUDE_DEPTH {
+            let msg = format!("includes nest deeper than {MAX_INCLUDE_DEPTH} files; does a file include itself?");
+            return Err(syntax(src, start.line, start.column, msg));
+        }
+        let found =
+            self.walk.files.include(pattern, &src.name).map_err(|e| syntax(src, start.line, start.column, e))?;
+        for f in &found {
+            self.walk.charge(f, Some((src, start)))?;
+        }
+        let mut items = Vec::new();
+        for f in &found {
+            items.extend(parse_at(f, self.walk, self.include_depth + 1)?);
+        }
+        Ok(items)
     }
-    Ok(items)
 }
 
 #[cfg(test)]
@@ -297,5 +387,38 @@ mod tests {
         assert_eq!(err("include nothing/*\n"), "k.conf:1:1: no file matches `nothing/*`");
         assert!(err("include loop.conf\n").contains("includes nest deeper than 8 files"));
         assert_eq!(err("{\n"), "k.conf:1:1: a `{` must follow a keyword");
+        assert_eq!(err("a b\0c\n"), "k.conf:1:4: control character U+0000; remove it");
+        assert_eq!(err("a \"b\0c\"\n"), "k.conf:1:5: control character U+0000 in quotes; remove it");
+    }
+
+    /// Every include matches every file: without a budget, 100 files 8 includes deep are
+    /// 100^8 parses.
+    struct Everything;
+    impl Files for Everything {
+        fn include(&self, _: &str, _: &str) -> Result<Vec<Source>, String> {
+            Ok((0..100).map(|i| src(&format!("d/{i}.conf"), "vrrp_instance X {\n}\ninclude d/*.conf\n")).collect())
+        }
+    }
+
+    #[test]
+    fn an_import_has_a_budget_of_depth_line_length_files_and_bytes() {
+        let deep = "a {\n".repeat(100_000);
+        let started = std::time::Instant::now();
+        assert_eq!(
+            parse_text(&deep).unwrap_err().to_string(),
+            "k.conf:65:3: blocks nest deeper than 64 here; is a `}` missing?"
+        );
+        let long = format!("a {}\n", "x".repeat(100 << 10));
+        assert_eq!(
+            parse_text(&long).unwrap_err().to_string(),
+            "k.conf:1:1: this line is 102402 bytes long, more than the limit of 65536"
+        );
+        let e = parse(&src("k.conf", "include d/*.conf\n"), &Everything).unwrap_err().to_string();
+        assert!(e.contains("this import reads more than 512 files (includes included)"), "{e}");
+        assert!(e.ends_with("stopping at d/0.conf") || e.contains("stopping at d/"), "{e}");
+        let small = Limits { bytes: 100, ..Limits::default() };
+        let e = Walk::new(&Everything, small).parse(&src("k.conf", "include d/*.conf\n")).unwrap_err().to_string();
+        assert!(e.contains("this import reads more than 100 bytes (includes included): stopping at d/"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
     }
 }
