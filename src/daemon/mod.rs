@@ -407,9 +407,10 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         })
     }
 
-    /// True while every VRRP instance thread runs.
+    /// True while every VRRP instance thread and the health checks' thread run: systemd's
+    /// watchdog restarts a daemon that lost one (nothing freezes silently).
     fn alive(&self) -> bool {
-        self.instances.running().iter().all(instance::Running::is_alive)
+        self.instances.running().iter().all(instance::Running::is_alive) && self.engine.is_alive()
     }
 
     /// What `systemctl status` shows.

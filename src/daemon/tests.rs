@@ -202,6 +202,7 @@ fn reload_keeps_unchanged_instances_and_their_vips() {
     let (s, k) = (Scratch::new("keep"), host());
     let mut d = start(&s, &k);
     wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(&k, FAST_VIP));
+    assert!(d.alive() && d.engine.is_alive(), "every VRRP thread and the checks' thread run");
     let before = deletions(&k, FAST_VIP);
     s.write(&manifest("eth0", "good-password", true));
     let changed = d.reload().unwrap();
