@@ -76,6 +76,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("lbconverge::daemon::page", "metrics"),
     ("lbconverge::daemon::platform", "vrrp"),
     ("lbconverge::daemon::reconcile", "reconcile"),
+    ("lbconverge::daemon::serve", "daemon"),
     ("lbconverge::daemon::signals", "signals"),
     ("lbconverge::daemon::spec", "vrrp"),
     ("lbconverge::daemon::status", "control"),

@@ -25,7 +25,9 @@
 //! configuration in place ([`instances`]).
 //!
 //! Parts: [`health`] (checks to IPVS, scoped), [`reconcile`] (the full pass and the
-//! guard), [`status`] (the status model, assembled purely), [`control`] (the socket).
+//! guard), [`status`] (the status model, assembled purely), [`control`] (the socket)
+//! and [`metrics`] (the Prometheus listener and status page), both bounded so that no
+//! client blinds the others.
 
 pub mod control;
 mod drains;
@@ -38,6 +40,7 @@ pub mod metrics;
 pub mod page;
 pub mod platform;
 mod reconcile;
+mod serve;
 pub mod signals;
 pub mod spec;
 pub mod status;

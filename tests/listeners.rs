@@ -1,0 +1,360 @@
+//! The daemon's two listeners under slow, oversized and unwelcome clients, driven through
+//! their real functions (`control::listen`, `metrics::listen`) on loopback with a stand-in
+//! main loop that answers `Event::Status` at once: a client dripping one byte every 1.5 s
+//! (control socket) or 4 s (metrics) is cut off at the request deadline while `status` and
+//! `/metrics` keep answering others within 1 s; oversized request lines and headers are
+//! refused before authentication; clients beyond the bound are refused at once.
+//!
+//! As root: a non-root client on a socket opened up to 0666 is told that only root may ask
+//! (not that no daemon answers).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Sender, channel};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use lbconverge::daemon::Event;
+use lbconverge::daemon::control;
+use lbconverge::daemon::metrics;
+use lbconverge::daemon::status::Status;
+
+/// A fresh directory of this test.
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("lbc-listeners-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The status the stand-in main loop answers.
+fn status() -> Status {
+    serde_json::from_value(serde_json::json!({
+        "node": "lb1",
+        "manifest": {"path": "m.yaml", "sha256": "sha256:ab", "since": 0},
+        "vrrp": [],
+        "services": [],
+        "last_reconcile": null,
+        "drift_repaired": 0,
+        "last_drift": null,
+        "last_rejected": null,
+    }))
+    .unwrap()
+}
+
+/// A main loop that answers every status request at once (and refuses drains), for as long
+/// as the listeners hold its sender.
+fn main_loop() -> Sender<Event> {
+    let (tx, rx) = channel();
+    thread::spawn(move || {
+        while let Ok(e) = rx.recv() {
+            match e {
+                Event::Status(reply) => drop(reply.send(status())),
+                Event::Drain(_, reply) => drop(reply.send(Err("no such service".into()))),
+                _ => {}
+            }
+        }
+    });
+    tx
+}
+
+/// Runs `f` on a thread; its result and how long it took, or `None` when it took longer
+/// than `limit` (the thread is left to finish on its own).
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> Option<(T, Duration)> {
+    let (tx, rx) = channel();
+    let started = Instant::now();
+    thread::spawn(move || drop(tx.send(f())));
+    rx.recv_timeout(limit).ok().map(|v| (v, started.elapsed()))
+}
+
+/// Asks `status` every 300 ms for `span`; each answer must come within 1 s. The slowest.
+fn status_keeps_answering(socket: &Path, span: Duration) -> Duration {
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    while started.elapsed() < span {
+        let path = socket.to_path_buf();
+        let Some((answer, took)) = within(Duration::from_secs(1), move || control::ask(&path)) else {
+            panic!("status took over 1 s, {:?} into the test", started.elapsed());
+        };
+        assert_eq!(answer.unwrap().node, "lb1");
+        slowest = slowest.max(took);
+        thread::sleep(Duration::from_millis(300));
+    }
+    slowest
+}
+
+/// A socket whose reads can time out.
+trait Timed: Read + Write + Send + 'static {
+    fn read_timeout(&self, t: Duration);
+}
+
+impl Timed for UnixStream {
+    fn read_timeout(&self, t: Duration) {
+        self.set_read_timeout(Some(t)).unwrap();
+    }
+}
+
+impl Timed for TcpStream {
+    fn read_timeout(&self, t: Duration) {
+        self.set_read_timeout(Some(t)).unwrap();
+    }
+}
+
+/// A client that writes `bytes` one at a time, `every` apart, as long as the daemon has
+/// not answered; what it read and when the daemon ended the connection (since it
+/// connected).
+fn drip<S: Timed>(mut conn: S, bytes: &'static [u8], every: Duration) -> thread::JoinHandle<(String, Duration)> {
+    thread::spawn(move || {
+        let started = Instant::now();
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        'drip: for b in bytes {
+            if conn.write_all(&[*b]).is_err() {
+                break;
+            }
+            conn.read_timeout(every);
+            loop {
+                match conn.read(&mut buf) {
+                    Ok(0) => break 'drip,
+                    Ok(n) => out.extend_from_slice(&buf[..n]),
+                    Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                        break;
+                    }
+                    Err(_) => break 'drip,
+                }
+            }
+        }
+        conn.read_timeout(Duration::from_secs(3));
+        let _ = conn.read_to_end(&mut out);
+        (String::from_utf8_lossy(&out).into_owned(), started.elapsed())
+    })
+}
+
+/// Opens a control socket in a fresh directory, answered by a stand-in main loop.
+fn control_socket(name: &str) -> PathBuf {
+    let path = scratch(name).join("run/control.sock");
+    control::listen(&path, main_loop()).unwrap();
+    path
+}
+
+/// One request line and the whole answer on the control socket, with a 3 s limit.
+fn control_exchange(path: &Path, request: &[u8]) -> String {
+    let mut c = UnixStream::connect(path).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let _ = c.write_all(request);
+    let mut out = Vec::new();
+    let _ = c.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn a_dripping_client_does_not_delay_status_on_the_control_socket() {
+    let path = control_socket("drip");
+    let drippers: Vec<_> =
+        (0..3).map(|_| drip(UnixStream::connect(&path).unwrap(), b"status\n", Duration::from_millis(1500))).collect();
+    let slowest = status_keeps_answering(&path, Duration::from_secs(3));
+    for d in drippers {
+        let (said, ended) = d.join().unwrap();
+        assert!(ended < Duration::from_millis(3200), "the dripping client was served for {ended:?}");
+        assert!(said.contains("\"error\"") && said.contains("within 2 s"), "{said}");
+    }
+    eprintln!("control socket: slowest status under 3 dripping clients: {slowest:?}");
+}
+
+#[test]
+fn an_oversized_request_line_is_refused_on_the_control_socket() {
+    let path = control_socket("oversized");
+    let huge: &'static [u8] = Box::leak(vec![b'a'; 100_000].into_boxed_slice());
+    let Some((said, took)) = within(Duration::from_secs(2), {
+        let path = path.clone();
+        move || control_exchange(&path, huge)
+    }) else {
+        panic!("a 100 kB request line was not answered within 2 s");
+    };
+    assert!(said.contains("\"error\"") && said.contains("over 8192 bytes"), "{said}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert_eq!(control::ask(&path).unwrap().node, "lb1");
+}
+
+#[test]
+fn control_clients_beyond_the_bound_are_refused_at_once() {
+    let path = control_socket("bound");
+    // Every slot held by a client that never finishes its line.
+    let held: Vec<UnixStream> = (0..16)
+        .map(|_| {
+            let mut c = UnixStream::connect(&path).unwrap();
+            c.write_all(b"sta").unwrap();
+            c
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(200));
+    let Some((said, took)) = within(Duration::from_secs(1), {
+        let path = path.clone();
+        move || control_exchange(&path, b"status\n")
+    }) else {
+        panic!("the 17th client waited over 1 s instead of being refused");
+    };
+    assert!(said.contains("\"error\"") && said.contains("busy"), "{said}");
+    eprintln!("control socket: 17th client refused in {took:?}");
+    drop(held);
+    // The slots come back with the clients gone.
+    let started = Instant::now();
+    while control::ask(&path).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(3), "no slot came back");
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A free loopback port (bound and released; the listener binds it next).
+fn free_port() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+/// Serves metrics on a fresh loopback port, answered by a stand-in main loop.
+fn metrics_port(credentials: Option<&str>) -> SocketAddr {
+    let addr = free_port();
+    metrics::listen(addr, credentials.map(str::to_string), main_loop()).unwrap();
+    addr
+}
+
+/// Connects to `addr` from loopback address `from`.
+fn connect_from(from: &str, addr: SocketAddr) -> TcpStream {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    s.bind(&SocketAddr::new(from.parse().unwrap(), 0).into()).unwrap();
+    s.connect(&addr.into()).unwrap();
+    s.into()
+}
+
+/// Sends `request` from loopback address `from` and reads the whole response (3 s limit).
+fn http_from(from: &str, addr: SocketAddr, request: &[u8]) -> String {
+    let mut c = connect_from(from, addr);
+    c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let _ = c.write_all(request);
+    let mut out = Vec::new();
+    let _ = c.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn http(addr: SocketAddr, request: &[u8]) -> String {
+    http_from("127.0.0.1", addr, request)
+}
+
+/// Scrapes `/metrics` every 300 ms for `span`; each must answer 200 within 1 s. The slowest.
+fn metrics_keep_answering(addr: SocketAddr, span: Duration) -> Duration {
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    while started.elapsed() < span {
+        let Some((said, took)) = within(Duration::from_secs(1), move || http(addr, b"GET /metrics HTTP/1.1\r\n\r\n"))
+        else {
+            panic!("/metrics took over 1 s, {:?} into the test", started.elapsed());
+        };
+        assert!(said.starts_with("HTTP/1.1 200 OK\r\n"), "{said}");
+        slowest = slowest.max(took);
+        thread::sleep(Duration::from_millis(300));
+    }
+    slowest
+}
+
+#[test]
+fn a_dripping_client_does_not_delay_metrics() {
+    let addr = metrics_port(None);
+    let drippers: Vec<_> = (0..3)
+        .map(|_| drip(TcpStream::connect(addr).unwrap(), b"GET /metrics HTTP/1.1\r\n\r\n", Duration::from_secs(4)))
+        .collect();
+    let slowest = metrics_keep_answering(addr, Duration::from_secs(3));
+    for d in drippers {
+        let (said, ended) = d.join().unwrap();
+        assert!(ended < Duration::from_millis(4500), "the dripping client was served for {ended:?}");
+        assert!(said.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{said}");
+    }
+    eprintln!("metrics: slowest scrape under 3 dripping clients: {slowest:?}");
+}
+
+#[test]
+fn oversized_requests_are_refused_before_authentication() {
+    let addr = metrics_port(Some("ops:secret"));
+    let line = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(100_000));
+    let said = http(addr, line.as_bytes());
+    assert!(said.starts_with("HTTP/1.1 414 URI Too Long\r\n"), "{said}");
+    let many = format!("GET /metrics HTTP/1.1\r\n{}\r\n", "X-A: b\r\n".repeat(200));
+    let said = http(addr, many.as_bytes());
+    assert!(said.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"), "{said}");
+    let long = format!("GET /metrics HTTP/1.1\r\n{}\r\n", format!("X-A: {}\r\n", "b".repeat(4000)).repeat(5));
+    let said = http(addr, long.as_bytes());
+    assert!(said.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"), "{said}");
+    let body = "GET /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello";
+    let said = http(addr, body.as_bytes());
+    assert!(said.starts_with("HTTP/1.1 413 Content Too Large\r\n"), "{said}");
+    let anonymous = http(addr, b"GET /metrics HTTP/1.1\r\n\r\n");
+    assert!(anonymous.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{anonymous}");
+}
+
+#[test]
+fn metrics_clients_beyond_the_bounds_are_refused_at_once() {
+    let addr = metrics_port(None);
+    let hold = |from: &str| {
+        let mut c = connect_from(from, addr);
+        c.write_all(b"GET /met").unwrap();
+        c
+    };
+    // One address holds 8 connections: its 9th is refused, another address is served.
+    let mut held: Vec<TcpStream> = (0..8).map(|_| hold("127.0.0.1")).collect();
+    thread::sleep(Duration::from_millis(200));
+    let Some((said, took)) = within(Duration::from_secs(1), move || http(addr, b"GET /metrics HTTP/1.1\r\n\r\n"))
+    else {
+        panic!("the 9th client of one address waited over 1 s");
+    };
+    assert!(said.starts_with("HTTP/1.1 503 Service Unavailable\r\n") && said.contains("Retry-After: "), "{said}");
+    eprintln!("metrics: 9th connection from one address refused in {took:?}");
+    let other = http_from("127.0.0.2", addr, b"GET /metrics HTTP/1.1\r\n\r\n");
+    assert!(other.starts_with("HTTP/1.1 200 OK\r\n"), "{other}");
+    // 32 in all: the next address is refused too.
+    for from in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
+        held.extend((0..8).map(|_| hold(from)));
+    }
+    thread::sleep(Duration::from_millis(200));
+    let said = http_from("127.0.0.5", addr, b"GET /metrics HTTP/1.1\r\n\r\n");
+    assert!(said.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{said}");
+    drop(held);
+    let started = Instant::now();
+    while !http(addr, b"GET /metrics HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 200") {
+        assert!(started.elapsed() < Duration::from_secs(3), "no slot came back");
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+#[ignore = "needs root: setuid to nobody"]
+fn a_non_root_client_is_told_only_root_may_ask() {
+    use std::os::unix::process::CommandExt;
+    assert!(common::is_root(), "needs root (run tools/test as root)");
+    let path = control_socket("nonroot");
+    // What an admin opening the socket up would do.
+    std::fs::set_permissions(path.parent().unwrap(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(path.parent().unwrap().parent().unwrap(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    for args in [vec!["status"], vec!["drain", "web", "a"], vec!["undrain", "web", "a"]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lbconverge"))
+            .args(&args)
+            .arg("--control")
+            .arg(&path)
+            .uid(65534)
+            .gid(65534)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("only root (or the daemon's user) may ask"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("no lbconverge daemon answers"), "{args:?}: {stderr}");
+        eprintln!("{args:?} as nobody: {}", stderr.trim());
+    }
+    // Root is still answered.
+    assert_eq!(control::ask(&path).unwrap().node, "lb1");
+}
