@@ -3,7 +3,9 @@
 //! main loop that answers `Event::Status` at once: a client dripping one byte every 1.5 s
 //! (control socket) or 4 s (metrics) is cut off at the request deadline while `status` and
 //! `/metrics` keep answering others within 1 s; oversized request lines and headers are
-//! refused before authentication; clients beyond the bound are refused at once.
+//! refused before authentication; clients beyond the bound are refused at once; `--control`
+//! leaves what is not its own alone (a regular file, FIFO, directory or symlink at its path,
+//! the mode of an existing directory).
 //!
 //! As root: a non-root client on a socket opened up to 0666 is told that only root may ask
 //! (not that no daemon answers).
@@ -13,7 +15,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Sender, channel};
@@ -209,6 +211,73 @@ fn control_clients_beyond_the_bound_are_refused_at_once() {
         assert!(started.elapsed() < Duration::from_secs(3), "no slot came back");
         thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn control_refuses_to_replace_what_is_not_a_stale_socket() {
+    let dir = scratch("paths");
+    let file = dir.join("notes.txt");
+    std::fs::write(&file, "keep me\n").unwrap();
+    let err = control::listen(&file, main_loop()).unwrap_err().to_string();
+    assert!(err.contains("not a socket") && err.contains("regular file"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me\n", "the file was touched");
+
+    let sub = dir.join("a-directory");
+    std::fs::create_dir(&sub).unwrap();
+    let err = control::listen(&sub, main_loop()).unwrap_err().to_string();
+    assert!(err.contains("not a socket") && err.contains("directory"), "{err}");
+    assert!(sub.is_dir());
+
+    let fifo = dir.join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let err = within(Duration::from_secs(2), {
+        let fifo = fifo.clone();
+        move || control::listen(&fifo, main_loop()).unwrap_err().to_string()
+    })
+    .expect("listen on a FIFO's path blocked")
+    .0;
+    assert!(err.contains("not a socket") && err.contains("FIFO"), "{err}");
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+
+    // A symlink is refused even when it points at a stale socket.
+    let stale = dir.join("stale.sock");
+    drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+    let link = dir.join("link.sock");
+    std::os::unix::fs::symlink(&stale, &link).unwrap();
+    let err = control::listen(&link, main_loop()).unwrap_err().to_string();
+    assert!(err.contains("not a socket") && err.contains("symlink"), "{err}");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+
+    // A stale socket (nobody answers) is replaced; a live one is not.
+    control::listen(&stale, main_loop()).unwrap();
+    assert_eq!(control::ask(&stale).unwrap().node, "lb1");
+    let err = control::listen(&stale, main_loop()).unwrap_err().to_string();
+    assert!(err.contains("another lbconverge daemon answers on it"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn control_leaves_an_existing_directory_alone_and_makes_a_missing_one_private() {
+    let dir = scratch("modes");
+    // Like /tmp: sticky and writable by everyone.
+    let shared = dir.join("tmp");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let socket = shared.join("x.sock");
+    control::listen(&socket, main_loop()).unwrap();
+    let mode = std::fs::metadata(&shared).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o1777, "the existing directory's mode was changed");
+    assert_eq!(std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(control::ask(&socket).unwrap().node, "lb1");
+
+    let made = dir.join("new/run");
+    control::listen(&made.join("control.sock"), main_loop()).unwrap();
+    for d in [dir.join("new"), made] {
+        assert_eq!(std::fs::metadata(&d).unwrap().permissions().mode() & 0o777, 0o700, "{}", d.display());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A free loopback port (bound and released; the listener binds it next).

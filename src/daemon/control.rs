@@ -11,10 +11,11 @@
 //! at once, each with 2 s in all for its request line of at most [`MAX_LINE`] bytes; a
 //! client that is not root (nor the daemon's user, by `SO_PEERCRED`) is answered
 //! `{"error": "only root (or the daemon's user) may ask ..."}` at once, and so is one
-//! beyond the bound (`busy`).
+//! beyond the bound (`busy`). The socket's path is the user's: only missing directories
+//! are created, and nothing but a stale socket is ever replaced.
 
 use std::io::{BufReader, Read as _, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Sender, channel};
@@ -36,30 +37,20 @@ pub const MAX_LINE: usize = 8192;
 /// What a client that is neither root nor the daemon's user is told.
 pub const ONLY_ROOT: &str = "only root (or the daemon's user) may ask";
 
-/// Listens on `path` (its directory made 0700, the socket 0600) and turns each request
-/// into an [`Event`] for the main loop; only root (or the daemon's own user) is answered.
+/// Listens on `path` (relative: to the working directory) and turns each request into an
+/// [`Event`] for the main loop; only root (or the daemon's own user) is answered. The
+/// socket is made 0600; of its directories, only those missing are created (0700): an
+/// existing one is left as it is. A stale socket (nobody answers on it) is replaced;
+/// anything else at `path` is refused.
 ///
 /// Up to [`MAX_CLIENTS`] requests are served at once, each on its own thread, with
 /// 2 s (`serve::READ_DEADLINE`) for the whole request line; more are refused at once.
 pub fn listen(path: &Path, events: Sender<Event>) -> Result<(), DaemonError> {
-    let fail = |source| DaemonError::Control { path: path.to_path_buf(), source };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(fail)?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(fail)?;
-    }
-    // A socket another daemon answers on is never taken over; a stale one is replaced.
-    if UnixStream::connect(path).is_ok() {
-        return Err(fail(std::io::Error::new(
-            std::io::ErrorKind::AddrInUse,
-            "another lbconverge daemon answers on it (give this one --control PATH)",
-        )));
-    }
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(fail(e)),
-        _ => {}
-    }
-    let listener = UnixListener::bind(path).map_err(fail)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(fail)?;
+    let path = std::path::absolute(path).map_err(|source| DaemonError::Control { path: path.to_path_buf(), source })?;
+    let fail = |source| DaemonError::Control { path: path.clone(), source };
+    prepare(&path)?;
+    let listener = UnixListener::bind(&path).map_err(fail)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(fail)?;
     let slots = Slots::new(MAX_CLIENTS, MAX_CLIENTS);
     let serve = move || {
         loop {
@@ -70,6 +61,56 @@ pub fn listen(path: &Path, events: Sender<Event>) -> Result<(), DaemonError> {
         }
     };
     super::spawn("control".into(), serve).map(drop)
+}
+
+/// Makes `path` ready to bind: its missing directories created 0700, a stale socket
+/// removed; a socket another daemon answers on, or anything but a socket, refused.
+fn prepare(path: &Path) -> Result<(), DaemonError> {
+    let fail = |source| DaemonError::Control { path: path.to_path_buf(), source };
+    if let Some(dir) = path.parent() {
+        make_dirs(dir).map_err(fail)?;
+    }
+    let meta = match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(fail(e)),
+        Ok(meta) => meta,
+    };
+    let t = meta.file_type();
+    if !t.is_socket() {
+        let found = match () {
+            _ if t.is_symlink() => "symlink",
+            _ if t.is_dir() => "directory",
+            _ if t.is_file() => "regular file",
+            _ if t.is_fifo() => "FIFO",
+            _ if t.is_block_device() => "block device",
+            _ if t.is_char_device() => "character device",
+            _ => "file of an unknown type",
+        };
+        return Err(DaemonError::ControlNotSocket { path: path.to_path_buf(), found });
+    }
+    // A socket another daemon answers on is never taken over; a stale one is replaced.
+    match UnixStream::connect(path) {
+        Ok(_) => Err(fail(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            "another lbconverge daemon answers on it (give this one --control PATH)",
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => std::fs::remove_file(path).map_err(fail),
+        Err(e) => Err(fail(e)),
+    }
+}
+
+/// Creates the missing directories of `dir`, each 0700; existing ones are left alone.
+fn make_dirs(dir: &Path) -> std::io::Result<()> {
+    let missing: Vec<&Path> =
+        dir.ancestors().take_while(|d| !d.as_os_str().is_empty() && std::fs::symlink_metadata(d).is_err()).collect();
+    for d in missing.into_iter().rev() {
+        match std::fs::DirBuilder::new().mode(0o700).create(d) {
+            Ok(()) => std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))?,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Hands a new connection to a thread of its own, or refuses it at once: a client that is

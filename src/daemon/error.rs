@@ -53,6 +53,18 @@ pub enum DaemonError {
         /// Why.
         source: std::io::Error,
     },
+    /// Something that is not a socket is at the control socket's path: it is the user's,
+    /// and never replaced.
+    #[error(
+        "control socket {}: a {found} is there, not a socket; lbconverge replaces only a stale socket\n  hint: move it away, or give run another --control path",
+        path.display()
+    )]
+    ControlNotSocket {
+        /// The path.
+        path: PathBuf,
+        /// What is there (`regular file`, `directory`, `FIFO`, `symlink`, ...).
+        found: &'static str,
+    },
     /// The manifest's directory could not be watched.
     #[error("watch {}: {source}", path.display())]
     Watch {
