@@ -72,6 +72,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("lbconverge::daemon::hooks", "hooks"),
     ("lbconverge::daemon::instance", "vrrp"),
     ("lbconverge::daemon::instances", "vrrp"),
+    ("lbconverge::daemon::lock", "daemon"),
     ("lbconverge::daemon::metrics", "metrics"),
     ("lbconverge::daemon::page", "metrics"),
     ("lbconverge::daemon::platform", "vrrp"),

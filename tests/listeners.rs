@@ -8,7 +8,9 @@
 //! the mode of an existing directory).
 //!
 //! As root: a non-root client on a socket opened up to 0666 is told that only root may ask
-//! (not that no daemon answers).
+//! (not that no daemon answers), and in a network namespace a second `lbconverge run` on the
+//! same state directory is refused naming the first one's PID, the first one answering on
+//! a relative `--control` path.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
 mod common;
@@ -426,4 +428,77 @@ fn a_non_root_client_is_told_only_root_may_ask() {
     }
     // Root is still answered.
     assert_eq!(control::ask(&path).unwrap().node, "lb1");
+}
+
+/// Kills a daemon this test started if the test fails before it stops it.
+struct Reaper(u32);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        // SAFETY: kill with a PID this test started.
+        unsafe { libc::kill(i32::try_from(self.0).unwrap(), libc::SIGKILL) };
+    }
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn a_second_run_on_the_same_state_directory_is_refused_naming_the_first() {
+    assert!(common::is_root(), "needs root (run tools/test as root)");
+    // SAFETY: unshare has no memory-safety preconditions; it moves only this thread.
+    assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "unshare");
+    let sh = |args: &[&str]| {
+        assert!(std::process::Command::new(args[0]).args(&args[1..]).status().unwrap().success(), "{args:?}")
+    };
+    sh(&["ip", "link", "set", "lo", "up"]);
+    sh(&["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0-p"]);
+    sh(&["ip", "link", "set", "eth0", "up"]);
+    sh(&["ip", "addr", "add", "172.16.40.21/24", "dev", "eth0"]);
+    let dir = scratch("lock");
+    let manifest = common::root().join("examples/lvs-dr-pair.yaml");
+    let run = |control: &str| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_lbconverge"));
+        c.args(["--state-dir", "state", "run"]).arg(&manifest).args(["--control", control]);
+        c.current_dir(&dir).env("LBCONVERGE_LOG", "warn").env("NO_COLOR", "1");
+        c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+        c
+    };
+    // The first one answers on a relative path, taken from its working directory.
+    let mut first = run("control.sock").spawn().unwrap();
+    let reaper = Reaper(first.id());
+    let socket = dir.join("control.sock");
+    let started = Instant::now();
+    while control::ask(&socket).is_err() {
+        assert!(first.try_wait().unwrap().is_none(), "the first daemon ended");
+        assert!(started.elapsed() < Duration::from_secs(10), "the first daemon did not answer on control.sock");
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(control::ask(&socket).unwrap().node, "nginx01");
+
+    let mut second = run("second/control.sock").spawn().unwrap();
+    let second_reaper = Reaper(second.id());
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(s) = second.try_wait().unwrap() {
+            break s;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "a second daemon ran on the same state directory");
+        thread::sleep(Duration::from_millis(20));
+    };
+    std::mem::forget(second_reaper);
+    let mut stderr = String::new();
+    second.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert_eq!(exit.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("PID {}", first.id())), "the refusal names the first daemon: {stderr}");
+    assert!(!dir.join("second").exists(), "the second daemon opened its control socket");
+    eprintln!("second run refused in {:?}: {}", started.elapsed(), stderr.trim());
+    let pid = std::fs::read_to_string(dir.join("state/run.lock")).unwrap_or_default();
+    assert_eq!(pid.trim(), first.id().to_string(), "the lock file names the first daemon");
+
+    // The first one runs on, and stops cleanly.
+    assert_eq!(control::ask(&socket).unwrap().node, "nginx01");
+    // SAFETY: kill with a PID we started and still own.
+    unsafe { libc::kill(i32::try_from(first.id()).unwrap(), libc::SIGTERM) };
+    assert!(first.wait().unwrap().success());
+    std::mem::forget(reaper);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -87,6 +87,26 @@ pub enum DaemonError {
         /// The fix.
         hint: &'static str,
     },
+    /// Another `lbconverge run` holds the state directory's lock.
+    #[error(
+        "another lbconverge run ({}) holds {}: only one runs per node\n  hint: stop that one first (systemctl stop lbconverge)",
+        pid.map_or_else(|| "PID not recorded".to_string(), |p| format!("PID {p}")),
+        lock.display()
+    )]
+    AlreadyRunning {
+        /// The lock file.
+        lock: PathBuf,
+        /// The PID it names.
+        pid: Option<u32>,
+    },
+    /// The state directory's lock could not be taken.
+    #[error("lock {}: {source}", path.display())]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A thread could not be started.
     #[error("start the {thread} thread: {source}")]
     Spawn {

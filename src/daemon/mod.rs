@@ -25,9 +25,9 @@
 //! configuration in place ([`instances`]).
 //!
 //! Parts: [`health`] (checks to IPVS, scoped), [`reconcile`] (the full pass and the
-//! guard), [`status`] (the status model, assembled purely), [`control`] (the socket)
-//! and [`metrics`] (the Prometheus listener and status page), both bounded so that no
-//! client blinds the others.
+//! guard), [`status`] (the status model, assembled purely), [`control`] (the socket),
+//! [`metrics`] (the Prometheus listener and status page), both bounded so that no client
+//! blinds the others, and [`lock`] (one daemon per node).
 
 pub mod control;
 mod drains;
@@ -36,6 +36,7 @@ mod health;
 mod hooks;
 pub mod instance;
 pub mod instances;
+pub mod lock;
 pub mod metrics;
 pub mod page;
 pub mod platform;
@@ -172,8 +173,10 @@ pub struct Daemon<K: Kernel, P: Platform> {
     drains: Drains,
 }
 
-/// Runs the daemon on this host until SIGTERM or SIGINT.
+/// Runs the daemon on this host until SIGTERM or SIGINT. The state directory's lock comes
+/// first: a second daemon of this node stops there, before it touches anything.
 pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
+    let _lock = lock::take(&opts.state_dir)?;
     let mut sd = systemd::Notifier::from_env();
     signals::block();
     let (tx, rx) = channel();
