@@ -26,8 +26,9 @@ use std::time::{Duration, Instant};
 
 use lbconverge::daemon::Event;
 use lbconverge::daemon::control;
+use lbconverge::daemon::instance::View;
 use lbconverge::daemon::metrics;
-use lbconverge::daemon::status::Status;
+use lbconverge::daemon::status::{Applied, BackendStatus, CheckStats, ServiceStatus, Status};
 
 /// A fresh directory of this test.
 fn scratch(name: &str) -> PathBuf {
@@ -37,19 +38,41 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
-/// The status the stand-in main loop answers.
+/// The status the stand-in main loop answers: an instance, a service, a backend, a check.
 fn status() -> Status {
-    serde_json::from_value(serde_json::json!({
-        "node": "lb1",
-        "manifest": {"path": "m.yaml", "sha256": "sha256:ab", "since": 0},
-        "vrrp": [],
-        "services": [],
-        "last_reconcile": null,
-        "drift_repaired": 0,
-        "last_drift": null,
-        "last_rejected": null,
-    }))
-    .unwrap()
+    let check = CheckStats {
+        check: "http 10.0.0.21:80/".into(),
+        probes: 9,
+        failures: 1,
+        duration_sum_us: 9000,
+        duration_buckets: vec![(1000, 9)],
+    };
+    let backend = BackendStatus {
+        name: "a".into(),
+        address: "10.0.0.21:80".into(),
+        health: "up".into(),
+        weight: 1,
+        live_weight: Some(1),
+        checks: vec![check],
+        ..BackendStatus::default()
+    };
+    let service = ServiceStatus {
+        name: "web".into(),
+        key: "tcp 10.0.0.100:80".into(),
+        backends: vec![backend],
+        ..ServiceStatus::default()
+    };
+    Status {
+        node: "lb1".into(),
+        manifest: Applied { path: "m.yaml".into(), sha256: "sha256:ab".into(), ..Applied::default() },
+        vrrp: vec![View { name: "VI_1".into(), vrid: 10, state: "MASTER".into(), priority: 150, ..View::default() }],
+        services: vec![service],
+        announced: Vec::new(),
+        last_reconcile: None,
+        drift_repaired: 0,
+        last_drift: None,
+        last_rejected: None,
+    }
 }
 
 /// A main loop that answers every status request at once (and refuses drains), for as long
@@ -339,6 +362,9 @@ fn a_dripping_client_does_not_delay_metrics() {
         .map(|_| drip(TcpStream::connect(addr).unwrap(), b"GET /metrics HTTP/1.1\r\n\r\n", Duration::from_secs(4)))
         .collect();
     let slowest = metrics_keep_answering(addr, Duration::from_secs(3));
+    // The status page too, rendered on a connection thread's own (small) stack.
+    let page = http(addr, b"GET / HTTP/1.1\r\n\r\n");
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n") && page.contains("<td>VI_1</td>"), "{page}");
     for d in drippers {
         let (said, ended) = d.join().unwrap();
         assert!(ended < Duration::from_millis(4500), "the dripping client was served for {ended:?}");

@@ -165,16 +165,11 @@ fn reply(line: &str, events: &Sender<Event>) -> String {
             }
             match rx.recv_timeout(serve::ANSWER_DEADLINE) {
                 Ok(status) => serde_json::to_string(&status).unwrap_or_else(|e| error(&e.to_string())),
-                Err(_) => error(&no_answer()),
+                Err(e) => error(&serve::no_answer(e)),
             }
         }
         other => error(&format!("unknown request {:?}", other.chars().take(40).collect::<String>())),
     }
-}
-
-/// Why a request got no answer from the main loop.
-fn no_answer() -> String {
-    format!("the daemon's main loop did not answer within {} s", serve::ANSWER_DEADLINE.as_secs())
 }
 
 /// What `lbconverge drain` and `undrain` ask the daemon.
@@ -205,7 +200,7 @@ fn drain_reply(json: &str, events: &Sender<Event>) -> String {
             let (tx, rx) = channel();
             match events.send(Event::Drain(req, tx)) {
                 Err(_) => Err("the daemon is stopping".into()),
-                Ok(()) => rx.recv_timeout(serve::ANSWER_DEADLINE).unwrap_or_else(|_| Err(no_answer())),
+                Ok(()) => rx.recv_timeout(serve::ANSWER_DEADLINE).unwrap_or_else(|e| Err(serve::no_answer(e))),
             }
         }
     };

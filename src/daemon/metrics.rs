@@ -463,10 +463,7 @@ fn get(path: &str, events: &Sender<Event>) -> (u16, &'static str, String) {
     }
     match rx.recv_timeout(serve::ANSWER_DEADLINE) {
         Ok(status) => (200, kind, view(&status)),
-        Err(_) => {
-            let why = format!("the daemon's main loop did not answer within {} s\n", serve::ANSWER_DEADLINE.as_secs());
-            (503, "text/plain", why)
-        }
+        Err(e) => (503, "text/plain", format!("{}\n", serve::no_answer(e))),
     }
 }
 

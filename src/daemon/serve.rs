@@ -17,6 +17,7 @@ use std::hash::Hash;
 use std::io::{self, BufRead, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::net::UnixStream;
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -311,6 +312,16 @@ where
     let mut writer = sock;
     let _ = writer.write_all(answer);
     let _ = sock.shut_write();
+}
+
+/// Why the main loop gave no answer to a request: it did not in time, or it is gone.
+pub fn no_answer(e: RecvTimeoutError) -> String {
+    match e {
+        RecvTimeoutError::Timeout => {
+            format!("the daemon's main loop did not answer within {} s", ANSWER_DEADLINE.as_secs())
+        }
+        RecvTimeoutError::Disconnected => "the daemon is stopping".into(),
+    }
 }
 
 /// Pauses an accepting loop after a failed `accept` (out of descriptors, say), so that it
