@@ -170,6 +170,11 @@ fn control_socket(name: &str) -> PathBuf {
     path
 }
 
+/// Removes the directory [`control_socket`] made (the listener thread keeps its socket).
+fn remove_control_socket(path: &Path) {
+    std::fs::remove_dir_all(path.parent().unwrap().parent().unwrap()).unwrap();
+}
+
 /// One request line and the whole answer on the control socket, with a 3 s limit.
 fn control_exchange(path: &Path, request: &[u8]) -> String {
     let mut c = UnixStream::connect(path).unwrap();
@@ -192,6 +197,7 @@ fn a_dripping_client_does_not_delay_status_on_the_control_socket() {
         assert!(said.contains("\"error\"") && said.contains("within 2 s"), "{said}");
     }
     eprintln!("control socket: slowest status under 3 dripping clients: {slowest:?}");
+    remove_control_socket(&path);
 }
 
 #[test]
@@ -207,6 +213,7 @@ fn an_oversized_request_line_is_refused_on_the_control_socket() {
     assert!(said.contains("\"error\"") && said.contains("over 8192 bytes"), "{said}");
     assert!(took < Duration::from_secs(1), "{took:?}");
     assert_eq!(control::ask(&path).unwrap().node, "lb1");
+    remove_control_socket(&path);
 }
 
 #[test]
@@ -236,6 +243,7 @@ fn control_clients_beyond_the_bound_are_refused_at_once() {
         assert!(started.elapsed() < Duration::from_secs(3), "no slot came back");
         thread::sleep(Duration::from_millis(50));
     }
+    remove_control_socket(&path);
 }
 
 #[test]
@@ -454,6 +462,7 @@ fn a_non_root_client_is_told_only_root_may_ask() {
     }
     // Root is still answered.
     assert_eq!(control::ask(&path).unwrap().node, "lb1");
+    remove_control_socket(&path);
 }
 
 /// Kills a daemon this test started if the test fails before it stops it.
