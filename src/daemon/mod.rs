@@ -25,7 +25,9 @@
 //! configuration in place ([`instances`]).
 //!
 //! Parts: [`health`] (checks to IPVS, scoped), [`reconcile`] (the full pass and the
-//! guard), [`status`] (the status model, assembled purely), [`control`] (the socket).
+//! guard), [`status`] (the status model, assembled purely), [`control`] (the socket),
+//! [`metrics`] (the Prometheus listener and status page), both bounded so that no client
+//! blinds the others, and [`lock`] (one daemon per node).
 
 pub mod control;
 mod drains;
@@ -34,10 +36,12 @@ mod health;
 mod hooks;
 pub mod instance;
 pub mod instances;
+pub mod lock;
 pub mod metrics;
 pub mod page;
 pub mod platform;
 mod reconcile;
+mod serve;
 pub mod signals;
 pub mod spec;
 pub mod status;
@@ -169,8 +173,10 @@ pub struct Daemon<K: Kernel, P: Platform> {
     drains: Drains,
 }
 
-/// Runs the daemon on this host until SIGTERM or SIGINT.
+/// Runs the daemon on this host until SIGTERM or SIGINT. The state directory's lock comes
+/// first: a second daemon of this node stops there, before it touches anything.
 pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
+    let _lock = lock::take(&opts.state_dir)?;
     let mut sd = systemd::Notifier::from_env();
     signals::block();
     let (tx, rx) = channel();
