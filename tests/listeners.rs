@@ -46,6 +46,7 @@ fn status() -> Status {
         failures: 1,
         duration_sum_us: 9000,
         duration_buckets: vec![(1000, 9)],
+        restarts: 0,
     };
     let backend = BackendStatus {
         name: "a".into(),
@@ -72,6 +73,7 @@ fn status() -> Status {
         drift_repaired: 0,
         last_drift: None,
         last_rejected: None,
+        probe_restarts: 0,
     }
 }
 
