@@ -77,6 +77,7 @@ ip addr add 10.1.0.21/24 dev eth0
 mkdir -p /srv/checked && echo checked > /srv/checked/index.html
 busybox httpd -f -p 10.1.0.21:8080 -h /srv/checked &
 HTTPD=$!
+g -C $W checkout -q "$C2" -- cluster.yaml
 cat >> $W/cluster.yaml <<'YAML'
   checked:
     vip: 10.1.0.100
