@@ -5,8 +5,12 @@
 //! parked) and fails with nothing changed; only then [`Instances::commit`] stops the
 //! instances that went away or became another router, hands the updates to their running
 //! instances (which keep their state and VIPs), and lets the new ones run.
+//!
+//! The notify commands of a stopped instance (its `notify_stop` last) finish on their own
+//! thread; a daemon that stops waits for them, each bounded by its timeout.
 
 use super::error::DaemonError;
+use super::hooks::Draining;
 use super::instance::{self, Control, Running, Update};
 use super::platform::Platform;
 use super::signals::Stoppers;
@@ -20,6 +24,8 @@ pub struct Instances {
     tracker: Option<Tracker>,
     /// `SCHED_RR` priority of the instance threads (`run --realtime`).
     realtime: Option<u8>,
+    /// The notify commands of stopped instances that may still run.
+    draining: Vec<Draining>,
 }
 
 /// A new configuration's instances: the specs, updates for running instances (by index),
@@ -47,7 +53,7 @@ impl Instances {
     /// No instances; `stoppers` is kept up to date for the signal thread; instance threads
     /// run under `SCHED_RR` at `realtime` when given.
     pub fn new(stoppers: Stoppers, realtime: Option<u8>) -> Self {
-        Instances { running: Vec::new(), stoppers, tracker: None, realtime }
+        Instances { running: Vec::new(), stoppers, tracker: None, realtime, draining: Vec::new() }
     }
 
     /// The running instances.
@@ -106,7 +112,8 @@ impl Instances {
             }
             r.request_stop();
         }
-        gone.into_iter().for_each(Running::join);
+        self.draining.retain(|d| !d.is_finished());
+        self.draining.extend(gone.into_iter().map(Running::join));
         for r in &fresh {
             tracing::info!(instance = %r.spec.name, vrid = r.spec.vrid, interface = %r.spec.interface, "vrrp instance starting");
             r.go();
@@ -120,14 +127,16 @@ impl Instances {
     }
 
     /// Every instance is asked to stop at once (each sends its priority-0 advert without
-    /// waiting for the others), then the tracker stops.
+    /// waiting for the others), then the tracker stops; last, the notify commands still
+    /// queued or running (`notify_stop` among them) are waited for.
     pub fn stop(mut self) {
         self.running.iter().for_each(Running::request_stop);
-        std::mem::take(&mut self.running).into_iter().for_each(Running::join);
+        let stopped: Vec<Draining> = std::mem::take(&mut self.running).into_iter().map(Running::join).collect();
         self.publish();
         if let Some(t) = self.tracker.take() {
             t.stop();
         }
+        std::mem::take(&mut self.draining).into_iter().chain(stopped).for_each(Draining::wait);
     }
 
     /// Gives the signal thread the control channels of the running instances.

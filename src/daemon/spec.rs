@@ -11,7 +11,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use super::error::{DaemonError, SecretError};
-use crate::model::cluster::{Cluster, Secret, TrackScript};
+use crate::model::cluster::{Cluster, Notify, Secret, TrackScript};
 use crate::vrrp::fsm::Config;
 
 /// One VRRP instance of this node.
@@ -46,8 +46,10 @@ pub struct InstanceSpec {
     pub source: Option<IpAddr>,
     /// Gratuitous ARPs / NAs per burst.
     pub garp_repeat: u32,
-    /// Notify command.
-    pub notify: Option<Vec<String>>,
+    /// The notify commands this node runs (its member's own over the instance's).
+    pub notify: Notify,
+    /// Longest a notify command may run.
+    pub notify_timeout: Duration,
     /// Track scripts: name -> (weight, settings).
     pub track_scripts: BTreeMap<String, (i32, TrackScript)>,
     /// Tracked interfaces: name -> weight.
@@ -107,6 +109,7 @@ pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
     field("vip_interface", old.vip_interface.clone(), new.vip_interface.clone());
     field("source", format!("{:?}", old.source), format!("{:?}", new.source));
     field("garp_repeat", old.garp_repeat.to_string(), new.garp_repeat.to_string());
+    field("notify_timeout", format!("{:?}", old.notify_timeout), format!("{:?}", new.notify_timeout));
     let added: Vec<String> = new.vips.iter().filter(|v| !old.vips.contains(v)).map(|v| format!("+{v}")).collect();
     let removed: Vec<String> = old.vips.iter().filter(|v| !new.vips.contains(v)).map(|v| format!("-{v}")).collect();
     if !added.is_empty() || !removed.is_empty() {
@@ -119,7 +122,9 @@ pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
     };
     changed("unicast_peers", old.unicast_peers != new.unicast_peers);
     changed("authentication", old.auth != new.auth);
-    changed("notify", old.notify != new.notify);
+    for ((key, a), (_, b)) in old.notify.keyed().into_iter().zip(new.notify.keyed()) {
+        changed(key, a != b);
+    }
     changed("track_scripts", old.track_scripts != new.track_scripts);
     changed("track_interfaces", old.track_interfaces != new.track_interfaces);
     changed("connection_sync", old.sync != new.sync);
@@ -187,7 +192,8 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
                 .map_err(|source| DaemonError::Secret { instance: inst.name.clone(), source })?,
             source,
             garp_repeat: inst.garp_repeat,
-            notify: inst.notify.clone(),
+            notify: inst.notify_of(node),
+            notify_timeout: inst.notify_timeout,
             track_scripts,
             track_interfaces: m.track_interfaces.clone(),
             sync: inst.sync_config(node),

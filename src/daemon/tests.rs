@@ -2,7 +2,7 @@
 //! instances, reloads that validate but cannot run (the running instances and their VIPs
 //! stay, the reason is logged, a later good manifest takes over without a gap), and stop.
 //! VRRP runs for real on its threads: a lone member becomes master after Master_Down and
-//! adds its VIP to the in-memory kernel.
+//! adds its VIP to the in-memory kernel, running its notify commands in order.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -721,6 +721,91 @@ services:
     );
     d.stop();
     drop(l1);
+}
+
+/// A lone instance with a command for every state (lb1's own `notify_master` over the
+/// instance's) and the generic `notify`; each appends its name and arguments to `log`.
+/// `stop` names the `notify_stop` command.
+fn notify_manifest(log: &std::path::Path, stop: &str) -> String {
+    let cmd = |name: &str, wait: &str| {
+        format!(
+            "[/bin/sh, -c, '{wait}{{ printf {name}; printf \" [%s]\" \"$@\"; echo; }} >> {}', {name}, 'a b', c]",
+            log.display()
+        )
+    };
+    let generic =
+        format!("[/bin/sh, -c, '{{ printf notify; printf \" [%s]\" \"$@\"; echo; }} >> {}', notify]", log.display());
+    format!(
+        "version: 1
+nodes:
+  lb1: {{roles: [director], addresses: [10.0.0.11/24], interface: eth0}}
+vrrp:
+  VI_N:
+    vrid: 20
+    advert_interval: 50ms
+    members:
+      lb1: {{priority: 150, notify_master: {}}}
+    vips: [10.0.0.120/24]
+    notify_master: {}
+    notify_backup: {}
+    notify_fault: {}
+    notify_stop: {}
+    notify: {generic}
+    notify_timeout: 5s
+",
+        cmd("master", "sleep 0.3; "),
+        cmd("instance-master", ""),
+        cmd("backup", ""),
+        cmd("fault", ""),
+        cmd(stop, ""),
+    )
+}
+
+/// The daemon runs an instance's notify commands on its transitions: the state's own (the
+/// member's over the instance's) with its arguments, then the generic `notify` with
+/// keepalived's `INSTANCE NAME STATE PRIORITY`, one at a time in the order of the
+/// transitions (a slow `notify_master` is not overtaken by the `notify_fault` after it);
+/// a reload takes a changed command in place; stop runs `notify_stop` and waits for it.
+#[test]
+fn notify_commands_run_per_state_in_order_and_stop_runs_notify_stop() {
+    let (s, k) = (Scratch::new("notify"), host());
+    let out = s.dir.join("notify.log");
+    s.write(&notify_manifest(&out, "stop"));
+    let mut d = start(&s, &k);
+    let view = |d: &Daemon<Shared, MemPlatform>| d.instances()[0].view.lock().unwrap().clone();
+    wait_for("VI_N to be master", Duration::from_secs(2), || view(&d).state == "MASTER");
+    // While the master's command still runs (0.3 s), tracking reports FAULT, then recovers.
+    let control = d.instances()[0].control.clone();
+    control.send(super::instance::Control::Priority(None));
+    wait_for("VI_N in FAULT", Duration::from_secs(1), || view(&d).state == "FAULT");
+    control.send(super::instance::Control::Priority(Some(150)));
+    wait_for("VI_N master again", Duration::from_secs(2), || {
+        let v = view(&d);
+        v.state == "MASTER" && v.transitions == 5
+    });
+    s.write(&notify_manifest(&out, "stop2"));
+    let mut changed = None;
+    let log = logged(|| changed = Some(d.reload().unwrap()));
+    assert_eq!(changed.map(|c| (c.updated, c.started, c.stopped)), Some((1, 0, 0)), "{log}");
+    assert!(log.contains("changed=notify_stop"), "{log}");
+    assert_eq!(view(&d).state, "MASTER", "the instance kept its state");
+    d.stop();
+    let lines = std::fs::read_to_string(&out).unwrap();
+    let want = [
+        "backup [a b] [c]",
+        "notify [INSTANCE] [VI_N] [BACKUP] [150]",
+        "master [a b] [c]",
+        "notify [INSTANCE] [VI_N] [MASTER] [150]",
+        "fault [a b] [c]",
+        "notify [INSTANCE] [VI_N] [FAULT] [0]",
+        "backup [a b] [c]",
+        "notify [INSTANCE] [VI_N] [BACKUP] [150]",
+        "master [a b] [c]",
+        "notify [INSTANCE] [VI_N] [MASTER] [150]",
+        "stop2 [a b] [c]",
+        "notify [INSTANCE] [VI_N] [STOP] [150]",
+    ];
+    assert_eq!(lines.lines().collect::<Vec<_>>(), want, "stop waited for every command");
 }
 
 /// Every line the daemon logs on its main thread, from start through reconciles (drift

@@ -204,7 +204,12 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         track_scripts: weights(&i.track_scripts),
         track_interfaces: weights(&i.track_interfaces),
         garp_repeat: i.garp_repeat,
+        notify_master: None,
+        notify_backup: None,
+        notify_fault: None,
+        notify_stop: None,
         notify: i.notify.clone(),
+        notify_timeout: None,
         connection_sync: i.connection_sync.clone(),
     }
 }
@@ -273,6 +278,11 @@ fn member(m: &Manifest, d: &Director, i: &Instance, out: &VrrpInstance, notes: &
         interface,
         track_scripts: own(&i.track_scripts, &out.track_scripts, "script", notes),
         track_interfaces: own(&i.track_interfaces, &out.track_interfaces, "interface", notes),
+        notify_master: None,
+        notify_backup: None,
+        notify_fault: None,
+        notify_stop: None,
+        notify: None,
     }
 }
 
