@@ -34,6 +34,10 @@ pub struct Item {
     pub keyword: String,
     /// The other words of the line, quotes removed.
     pub args: Vec<String>,
+    /// The line after the keyword up to the end of its last argument, as written (quotes
+    /// and backslashes kept): keepalived reads a command's words from it again, with `'`
+    /// quotes and escapes, which the arguments above do not keep.
+    pub raw: String,
     /// The statements between `{` and `}`, when the statement opens a block.
     pub block: Option<Vec<Item>>,
     /// Where the keyword is.
@@ -153,13 +157,15 @@ impl<'a> Walk<'a> {
 fn parse_at(src: &Source, walk: &Walk, depth: usize) -> Result<Vec<Item>, SyntaxError> {
     let tokens = tokenize(src, walk.limits.line)?;
     let mut pos = 0;
-    let cx = Cx { src, walk, include_depth: depth };
+    let cx = Cx { src, lines: src.text.lines().collect(), walk, include_depth: depth };
     cx.block(&tokens, &mut pos, None, 0)
 }
 
 /// One file being parsed.
 struct Cx<'a> {
     src: &'a Source,
+    /// The file's lines, for [`Item::raw`].
+    lines: Vec<&'a str>,
     walk: &'a Walk<'a>,
     include_depth: usize,
 }
@@ -177,6 +183,8 @@ struct Token {
     tok: Tok,
     line: u32,
     column: u32,
+    /// The character index (0-based) just after it on its line.
+    end: usize,
 }
 
 fn syntax(src: &Source, line: u32, column: u32, message: impl Into<String>) -> SyntaxError {
@@ -196,7 +204,7 @@ fn tokenize(src: &Source, max_line: usize) -> Result<Vec<Token>, SyntaxError> {
             ));
         }
         line_tokens(src, text, line, &mut out)?;
-        out.push(Token { tok: Tok::Newline, line, column: 1 });
+        out.push(Token { tok: Tok::Newline, line, column: 1, end: 0 });
     }
     Ok(out)
 }
@@ -207,16 +215,16 @@ fn line_tokens(src: &Source, text: &str, line: u32, out: &mut Vec<Token>) -> Res
     while i < chars.len() {
         let c = chars[i];
         let column = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        let push = |tok| Token { tok, line, column };
+        let push = |tok, len: usize| Token { tok, line, column, end: i + len };
         match c {
             _ if c.is_whitespace() => i += 1,
             '#' | '!' => break,
             '{' => {
-                out.push(push(Tok::Open));
+                out.push(push(Tok::Open, 1));
                 i += 1;
             }
             '}' => {
-                out.push(push(Tok::Close));
+                out.push(push(Tok::Close, 1));
                 i += 1;
             }
             '"' => {
@@ -228,7 +236,7 @@ fn line_tokens(src: &Source, text: &str, line: u32, out: &mut Vec<Token>) -> Res
                     let c = u32::from(chars[i + 1 + k]);
                     return Err(syntax(src, line, at, format!("control character U+{c:04X} in quotes; remove it")));
                 }
-                out.push(push(Tok::Word(chars[i + 1..i + 1 + end].iter().collect())));
+                out.push(push(Tok::Word(chars[i + 1..i + 1 + end].iter().collect()), end + 2));
                 i += end + 2;
             }
             _ if c.is_control() => {
@@ -239,7 +247,7 @@ fn line_tokens(src: &Source, text: &str, line: u32, out: &mut Vec<Token>) -> Res
                     .iter()
                     .position(|&c| c.is_whitespace() || c.is_control() || "{}\"".contains(c))
                     .unwrap_or(chars.len() - i);
-                out.push(push(Tok::Word(chars[i..i + len].iter().collect())));
+                out.push(push(Tok::Word(chars[i..i + len].iter().collect()), len));
                 i += len;
             }
         }
@@ -289,10 +297,13 @@ impl Cx<'_> {
         nesting: usize,
     ) -> Result<Vec<Item>, SyntaxError> {
         let mut args = Vec::new();
-        while let Some(Token { tok: Tok::Word(w), .. }) = t.get(*pos) {
+        let mut last = start.end;
+        while let Some(Token { tok: Tok::Word(w), end, .. }) = t.get(*pos) {
             args.push(w.clone());
+            last = *end;
             *pos += 1;
         }
+        let raw = self.raw(start, last);
         let at = Loc { file: self.src.name.clone(), line: start.line, column: start.column };
         let block_items = match t.get(*pos) {
             Some(open @ Token { tok: Tok::Open, .. }) => {
@@ -304,7 +315,14 @@ impl Cx<'_> {
         if keyword == "include" && block_items.is_none() {
             return self.include(&args, start);
         }
-        Ok(vec![Item { keyword: keyword.to_string(), args, block: block_items, at }])
+        Ok(vec![Item { keyword: keyword.to_string(), args, raw, block: block_items, at }])
+    }
+
+    /// The text of `start`'s line from the end of `start` to character `end`, trimmed.
+    fn raw(&self, start: &Token, end: usize) -> String {
+        let n = usize::try_from(start.line.saturating_sub(1)).unwrap_or(usize::MAX);
+        let line = self.lines.get(n).copied().unwrap_or_default();
+        line.chars().skip(start.end).take(end.saturating_sub(start.end)).collect::<String>().trim().to_string()
     }
 
     fn include(&self, args: &[String], start: &Token) -> Result<Vec<Item>, SyntaxError> {

@@ -260,6 +260,7 @@ mod tests {
         Item {
             keyword: "lvs_sync_daemon".into(),
             args: args.iter().map(|a| a.to_string()).collect(),
+            raw: args.join(" "),
             block: None,
             at: Loc { file: "k.conf".into(), line: 3, column: 5 },
         }
