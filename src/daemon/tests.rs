@@ -986,3 +986,45 @@ fn connection_sync_runs_backup_then_master_with_the_vip_follows_a_reload_in_plac
     d.stop();
     assert_eq!(sync_daemons(&k), Vec::<String>::new(), "stopped with its instance");
 }
+
+/// The generic `notify` alone, as keepalived configurations most often have it: its runs
+/// keep the order of the transitions even when the MASTER run is slow, and stopping is
+/// keepalived's STOP (not INIT), waited for.
+#[test]
+fn the_generic_notify_keeps_the_order_of_the_transitions() {
+    let (s, k) = (Scratch::new("notify-generic"), host());
+    let out = s.dir.join("notify.log");
+    s.write(&format!(
+        "version: 1
+nodes:
+  lb1: {{roles: [director], addresses: [10.0.0.11/24], interface: eth0}}
+vrrp:
+  VI_G:
+    vrid: 21
+    advert_interval: 50ms
+    members: {{lb1: {{priority: 150}}}}
+    vips: [10.0.0.121/24]
+    notify: [/bin/sh, -c, 'case $3 in MASTER) sleep 0.3;; esac; echo \"$1 $2 $3 $4\" >> {}', notify]
+",
+        out.display()
+    ));
+    let d = start(&s, &k);
+    let view = |d: &Daemon<Shared, MemPlatform>| d.instances()[0].view.lock().unwrap().clone();
+    wait_for("VI_G to be master", Duration::from_secs(2), || view(&d).state == "MASTER");
+    let control = d.instances()[0].control.clone();
+    control.send(super::instance::Control::Priority(None));
+    wait_for("VI_G in FAULT", Duration::from_secs(1), || view(&d).state == "FAULT");
+    control.send(super::instance::Control::Priority(Some(150)));
+    wait_for("VI_G master again", Duration::from_secs(2), || view(&d).state == "MASTER" && view(&d).transitions == 5);
+    d.stop();
+    let lines = std::fs::read_to_string(&out).unwrap_or_default();
+    let want = [
+        "INSTANCE VI_G BACKUP 150",
+        "INSTANCE VI_G MASTER 150",
+        "INSTANCE VI_G FAULT 0",
+        "INSTANCE VI_G BACKUP 150",
+        "INSTANCE VI_G MASTER 150",
+        "INSTANCE VI_G STOP 150",
+    ];
+    assert_eq!(lines.lines().collect::<Vec<_>>(), want);
+}
