@@ -90,6 +90,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("lbconverge::plan", "reconcile"),
     ("lbconverge::kernel", "reconcile"),
     ("lbconverge::state_file", "reconcile"),
+    ("lbconverge::files", "manifest"),
     ("lbconverge::sys", "reconcile"),
     ("lbconverge::load", "manifest"),
     ("lbconverge::manifest", "manifest"),

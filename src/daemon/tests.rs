@@ -2,7 +2,8 @@
 //! instances, reloads that validate but cannot run (the running instances and their VIPs
 //! stay, the reason is logged, a later good manifest takes over without a gap), and stop.
 //! VRRP runs for real on its threads: a lone member becomes master after Master_Down and
-//! adds its VIP to the in-memory kernel.
+//! adds its VIP to the in-memory kernel. Bad input: a manifest swapped for a FIFO, a device,
+//! a directory or an oversize file.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -900,4 +901,57 @@ fn connection_sync_runs_backup_then_master_with_the_vip_follows_a_reload_in_plac
     assert_eq!(deletions(&k, FAST_VIP), before, "the VIP stayed");
     d.stop();
     assert_eq!(sync_daemons(&k), Vec::<String>::new(), "stopped with its instance");
+}
+
+/// Puts at `p` one of the things a file from outside can be instead of what it should.
+fn damage(p: &std::path::Path, how: &str) {
+    match how {
+        "garbage" => std::fs::write(p, "\0garbage{").unwrap(),
+        "fifo" => crate::testkit::mkfifo(p).unwrap(),
+        "directory" => {
+            std::fs::create_dir(p).unwrap();
+            std::fs::write(p.join("inside"), "not lbconverge's").unwrap();
+        }
+        "dev-zero" => std::os::unix::fs::symlink("/dev/zero", p).unwrap(),
+        // Sparse, over every limit that applies here (16 MiB, the ledger's 64 MiB).
+        "huge" => std::fs::File::create(p).unwrap().set_len(65 << 20).unwrap(),
+        _ => unreachable!("{how}"),
+    }
+}
+
+/// The manifest swapped for something that is no manifest: the reload is refused at once
+/// with the true reason, recorded for `status`, and the VIP stays; a good one follows.
+#[test]
+fn a_reload_of_a_manifest_swapped_for_a_fifo_dev_zero_or_a_huge_file_is_refused_at_once() {
+    let (s, k) = (Scratch::new("manifest-swapped"), host());
+    let mut d = start(&s, &k);
+    wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(&k, FAST_VIP));
+    let removed = deletions(&k, FAST_VIP);
+    let m = s.dir.join("manifest.yaml");
+    let cases = [
+        ("fifo", "not a regular file (a FIFO)"),
+        ("dev-zero", "not a regular file (a character device)"),
+        ("directory", "not a regular file (a directory)"),
+        ("huge", "larger than the limit of 16 MiB for a manifest"),
+    ];
+    for (how, want) in cases {
+        let _ = std::fs::remove_file(&m).or_else(|_| std::fs::remove_dir_all(&m));
+        damage(&m, how);
+        crate::testkit::unblock_later(&m, Duration::from_secs(2));
+        let t = Instant::now();
+        let log = logged(|| {
+            d.handle(super::Event::Reload);
+        });
+        assert!(t.elapsed() < Duration::from_secs(1), "{how}: the reload took {:?}", t.elapsed());
+        assert!(log.contains("manifest not reloaded; the running configuration stays in force"), "{how}: {log}");
+        assert!(log.contains(&format!("{}: error: {want}", m.display())), "{how}: {log}");
+        let rejected = d.status().last_rejected.unwrap();
+        assert!(rejected.reason.contains(want), "{how}: {}", rejected.reason);
+        assert!(holds(&k, FAST_VIP), "{how}");
+    }
+    let _ = std::fs::remove_file(&m);
+    s.write(&manifest("eth0", "good-password", false));
+    d.reload().unwrap();
+    assert!(holds(&k, FAST_VIP) && deletions(&k, FAST_VIP) == removed, "the VIP never moved");
+    d.stop();
 }
