@@ -80,6 +80,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("lbconverge::daemon::serve", "daemon"),
     ("lbconverge::daemon::signals", "signals"),
     ("lbconverge::daemon::spec", "vrrp"),
+    ("lbconverge::daemon::state_files", "daemon"),
     ("lbconverge::daemon::status", "control"),
     ("lbconverge::daemon::systemd", "systemd"),
     ("lbconverge::daemon::tracker", "vrrp"),

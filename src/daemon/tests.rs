@@ -2,8 +2,8 @@
 //! instances, reloads that validate but cannot run (the running instances and their VIPs
 //! stay, the reason is logged, a later good manifest takes over without a gap), and stop.
 //! VRRP runs for real on its threads: a lone member becomes master after Master_Down and
-//! adds its VIP to the in-memory kernel. Bad input: a manifest swapped for a FIFO, a device,
-//! a directory or an oversize file.
+//! adds its VIP to the in-memory kernel. Bad input: damaged state files at start and at
+//! reload, a manifest swapped for a FIFO or a device.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -917,6 +917,105 @@ fn damage(p: &std::path::Path, how: &str) {
         "huge" => std::fs::File::create(p).unwrap().set_len(65 << 20).unwrap(),
         _ => unreachable!("{how}"),
     }
+}
+
+/// What `status` says a state file damaged in `how` had wrong with it.
+fn problem_of(file: &str, how: &str) -> String {
+    let what = if file == "drains.json" { "drains file" } else { "ledger" };
+    match how {
+        "garbage" => format!("not a {what} (expected value at line 1 column 1)"),
+        "fifo" => "not a regular file (a FIFO)".into(),
+        "directory" => "not a regular file (a directory)".into(),
+        "dev-zero" => format!("a symlink; lbconverge never reads its {what} through a symlink"),
+        "huge" => format!("larger than the limit of {} MiB for a {what}", if file == "drains.json" { 16 } else { 64 }),
+        _ => unreachable!("{how}"),
+    }
+}
+
+/// A damaged drains.json or ledger.json never stops the daemon: it starts at once, holds its
+/// VIP, reports the file (log, status, metrics) and moves it aside; a directory, which it
+/// did not create, is left where it is. Damaged drains are unknown; a lost ledger is empty.
+#[test]
+fn damaged_state_files_at_start_are_reported_moved_aside_and_the_vip_is_held() {
+    for file in ["drains.json", "ledger.json"] {
+        for how in ["garbage", "fifo", "directory", "dev-zero", "huge"] {
+            let case = format!("{file} as {how}");
+            let (s, k) = (Scratch::new(&format!("damaged-{file}-{how}")), host());
+            let path = s.dir.join("state").join(file);
+            damage(&path, how);
+            crate::testkit::unblock_later(&path, Duration::from_secs(2));
+            let t = Instant::now();
+            let mut d = None;
+            let log = logged(|| d = Some(start(&s, &k)));
+            let mut d = d.unwrap();
+            assert!(t.elapsed() < Duration::from_secs(1), "{case}: start took {:?}", t.elapsed());
+            wait_for(&format!("{case}: VI_FAST to take its VIP"), Duration::from_secs(2), || holds(&k, FAST_VIP));
+            let removed = deletions(&k, FAST_VIP);
+            let problem = problem_of(file, how);
+            assert!(log.contains("state file damaged") && log.contains(&problem), "{case}: {log}");
+            let st = d.status();
+            assert_eq!(st.damaged_state.len(), 1, "{case}: {:?}", st.damaged_state);
+            let found = &st.damaged_state[0];
+            assert_eq!(
+                (found.name.as_str(), found.problem.as_str(), found.times),
+                (file, problem.as_str(), 1),
+                "{case}"
+            );
+            if how == "directory" {
+                assert_eq!(found.moved_to, None, "{case}");
+                assert!(path.join("inside").is_file(), "{case}: what lbconverge did not create stays");
+            } else {
+                let to = found.moved_to.clone().unwrap_or_else(|| panic!("{case}: not moved: {found:?}"));
+                assert!(to.contains(&format!("{file}.damaged-")), "{case}: {to}");
+                assert!(std::fs::symlink_metadata(&to).is_ok(), "{case}: {to} is not there");
+                assert!(std::fs::symlink_metadata(&path).is_err(), "{case}: still at {}", path.display());
+            }
+            assert_eq!(st.drains_unknown, file == "drains.json", "{case}");
+            let text = super::status::text(&st);
+            assert!(text.contains(&format!("damaged state file {}: {problem}", path.display())), "{case}: {text}");
+            let metrics = super::metrics::render(&st);
+            let want = format!("lbconverge_state_file_damaged{{file=\"{file}\"}} 1");
+            assert!(metrics.contains(&want), "{case}: {metrics}");
+            let unknown = format!("lbconverge_drains_unknown {}", i32::from(file == "drains.json"));
+            assert!(metrics.contains(&unknown), "{case}: {metrics}");
+            d.reconcile().unwrap();
+            assert!(holds(&k, FAST_VIP) && deletions(&k, FAST_VIP) == removed, "{case}");
+            d.stop();
+        }
+    }
+}
+
+/// Damaged while the daemon runs: the next reload (whatever becomes of the manifest) moves
+/// the file aside and writes back the drains the daemon holds; the VIP never moves.
+#[test]
+fn state_files_damaged_while_running_are_moved_aside_at_reload_and_the_drains_written_back() {
+    let (s, k) = (Scratch::new("damaged-reload"), host());
+    let mut d = start(&s, &k);
+    d.reconcile().unwrap();
+    wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(&k, FAST_VIP));
+    let removed = deletions(&k, FAST_VIP);
+    ask(&mut d, drain_request("rs1", true, None)).unwrap();
+    let state = s.dir.join("state");
+    let held = crate::load::drains::read(&state).unwrap();
+    std::fs::write(state.join("drains.json"), "[1, 2").unwrap();
+    std::fs::create_dir(state.join("ledger.json")).unwrap();
+    let log = logged(|| {
+        d.handle(super::Event::Reload);
+    });
+    assert!(log.contains("state file damaged; moved aside"), "{log}");
+    assert!(log.contains("state file damaged; left in place"), "{log}");
+    let st = d.status();
+    let names: Vec<&str> = st.damaged_state.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["drains.json", "ledger.json"]);
+    assert!(!st.drains_unknown, "the daemon still knows its drains");
+    assert_eq!(crate::load::drains::read(&state).unwrap(), held, "written back");
+    assert_eq!(dests(&k, 80), [(80, 0)], "still drained");
+    // Found again at the next reload: counted, still reported.
+    d.handle(super::Event::Reload);
+    let ledger = d.status().damaged_state.into_iter().find(|f| f.name == "ledger.json").unwrap();
+    assert_eq!((ledger.times, ledger.moved_to), (2, None));
+    assert!(holds(&k, FAST_VIP) && deletions(&k, FAST_VIP) == removed);
+    d.stop();
 }
 
 /// The manifest swapped for something that is no manifest: the reload is refused at once

@@ -1,8 +1,9 @@
 //! The drains file in the state directory (`drains.json`): what `lbconverge drain` asked,
 //! kept across daemon restarts and read by `plan` and `apply`, so that neither undoes a
-//! drain. Written whole and safely (`state_file`), read through [`crate::files`]; a damaged
-//! file is an error naming it, never silently dropped (that would put drained backends back
-//! into service).
+//! drain. Written whole and safely (`state_file`), read through [`crate::files`]. For `plan`
+//! and `apply` a damaged file is an error naming it, never silently dropped (that would put
+//! drained backends back into service); the daemon moves it aside and reports its drains as
+//! unknown (`daemon::state_files`).
 
 use std::path::{Path, PathBuf};
 
@@ -38,7 +39,7 @@ pub enum DrainsError {
 }
 
 /// What to do about a damaged drains file.
-const HINT: &str = "lbconverge writes it for `lbconverge drain`: remove it and drain again";
+const HINT: &str = "lbconverge writes it for `lbconverge drain`; `lbconverge run` moves a damaged one aside at its start or reload (or remove it), then drain again";
 
 /// The drains recorded in `state_dir` (none when there is no file), read through
 /// [`crate::files`] (never through a symlink, never blocking).

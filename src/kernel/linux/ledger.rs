@@ -19,8 +19,7 @@ pub const DEFAULT_DIR: &str = "/var/lib/lbconverge";
 pub const FILE: &str = "ledger.json";
 
 /// What to do about a damaged ledger.
-const HINT: &str =
-    "the file is damaged; move it away and apply again (lbconverge then owns only what the manifest declares)";
+const HINT: &str = "the file is damaged; move it away and apply again (lbconverge then owns only what the manifest declares); `lbconverge run` moves it aside by itself at its start or reload";
 
 /// A ledger file.
 pub struct FileLedger {
