@@ -3,7 +3,7 @@
 //! stay, the reason is logged, a later good manifest takes over without a gap), and stop.
 //! VRRP runs for real on its threads: a lone member becomes master after Master_Down and
 //! adds its VIP to the in-memory kernel. Bad input: damaged state files at start and at
-//! reload, a manifest swapped for a FIFO or a device.
+//! reload, a manifest swapped for a FIFO or a device, a drain for `u64::MAX` seconds.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -1052,5 +1052,46 @@ fn a_reload_of_a_manifest_swapped_for_a_fifo_dev_zero_or_a_huge_file_is_refused_
     s.write(&manifest("eth0", "good-password", false));
     d.reload().unwrap();
     assert!(holds(&k, FAST_VIP) && deletions(&k, FAST_VIP) == removed, "the VIP never moved");
+    d.stop();
+}
+
+/// Serves until the queued `events` end with a stop.
+fn serve_queued(d: &mut Daemon<Shared, MemPlatform>, events: Vec<super::Event>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    for e in events {
+        tx.send(e).unwrap();
+    }
+    tx.send(super::Event::Stop).unwrap();
+    d.serve(&rx, &mut super::systemd::Notifier::none());
+}
+
+/// A drain `for_secs` of u64::MAX over the control socket saturates: the main loop does not
+/// panic on the far end (`Instant + Duration`), and neither does the next start, which reads
+/// it back from the state directory; nor one from a drains.json with the largest times.
+#[test]
+fn a_drain_for_u64_max_seconds_panics_neither_the_main_loop_nor_the_next_start() {
+    let (s, k) = (Scratch::new("drain-forever"), host());
+    let mut d = start(&s, &k);
+    let (reply, answer) = std::sync::mpsc::channel();
+    serve_queued(&mut d, vec![super::Event::Drain(drain_request("rs1", true, Some(u64::MAX)), reply)]);
+    let done = answer.recv().unwrap().unwrap();
+    assert!(done.starts_with("drained backend rs1 of service web, since "), "{done}");
+    assert_eq!(dests(&k, 80), [(80, 0)]);
+    d.stop();
+    let state = s.dir.join("state");
+    assert_eq!(crate::load::drains::read(&state).unwrap().drains[0].until, Some(u64::MAX), "saturated");
+    let mut d = start(&s, &k);
+    serve_queued(&mut d, vec![]);
+    assert_eq!(dests(&k, 80), [(80, 0)], "still drained after a restart");
+    d.stop();
+    let max = u64::MAX;
+    let text = format!(
+        "{{\"drains\": [{{\"service\": \"web\", \"backend\": \"rs1\", \"since\": {max}, \"until\": {max}}}]}}\n"
+    );
+    std::fs::write(state.join("drains.json"), text).unwrap();
+    let mut d = start(&s, &k);
+    serve_queued(&mut d, vec![]);
+    assert_eq!(dests(&k, 80), [(80, 0)]);
+    assert!(super::status::text(&d.status()).contains("    drained: backend rs1 of service web, since "));
     d.stop();
 }
