@@ -3,9 +3,9 @@
 //! master adds the VIPs (through [`Addrs`]) and announces them (gratuitous ARP / unsolicited
 //! NA), again after 5 s; on leaving master it removes them. An instance with connection sync
 //! runs the kernel's IPVS sync daemon as master while master and as backup otherwise, and
-//! stops it when it ends. Control messages (go, priority
-//! from tracking, stop) arrive on a channel whose sender also signals an eventfd the thread
-//! polls with its socket, so a stop sends the priority-0 advert at once.
+//! stops it when it ends. Control messages (go, priority from tracking, a reload's update,
+//! reclaim, stop) arrive on a channel whose sender also signals an eventfd the thread polls
+//! with its socket, so a stop sends the priority-0 advert at once.
 //!
 //! An instance is set up in two steps, so that a reload can open everything it needs before
 //! it touches what runs: [`prepare`] opens the wire, the timer and the address handle and
@@ -45,6 +45,9 @@ pub enum Control {
     Priority(Option<u8>),
     /// New settings for the same router, taken in place (a manifest reload).
     Reconfigure(Box<Update>),
+    /// A master adds back any of its VIPs that is missing and announces it: another
+    /// instance let go of a VIP this one took over in the same reload.
+    Reclaim,
     /// Stop gracefully: priority-0 advert, VIPs removed.
     Stop,
 }
@@ -58,6 +61,8 @@ pub struct Update {
     pub wire: Option<Box<dyn Wire>>,
     /// A handle on the sync daemons, when connection sync is new to the instance.
     pub sync: Option<Box<dyn SyncDaemons + Send>>,
+    /// Told when the instance has taken the update (its VIPs removed and added).
+    pub taken: Option<Sender<()>>,
 }
 
 /// Opens what `new` needs beyond what the instance running `old` has, and checks its state
@@ -74,7 +79,7 @@ pub fn stage_update(old: &InstanceSpec, new: InstanceSpec, platform: &dyn Platfo
         (None, Some(_)) => Some(platform.sync_daemons().map_err(|e| fail(e.into()))?),
         _ => None,
     };
-    Ok(Update { spec: new, wire, sync })
+    Ok(Update { spec: new, wire, sync, taken: None })
 }
 
 /// The sending side of an instance's control channel: a message, then a wake-up.
@@ -285,7 +290,7 @@ impl Instance {
                 Ok(Control::Go) => break,
                 Ok(Control::Priority(p)) => priority = Some(p),
                 // A parked instance is never updated: a reload stages a new one instead.
-                Ok(Control::Reconfigure(_)) => {}
+                Ok(Control::Reconfigure(_) | Control::Reclaim) => {}
                 Ok(Control::Stop) | Err(_) => return,
             }
         }
@@ -341,6 +346,7 @@ impl Instance {
                     self.show(|v| v.effective_priority = effective);
                 }
                 Ok(Control::Reconfigure(u)) => self.reconfigure(*u),
+                Ok(Control::Reclaim) => self.reclaim(),
                 Err(std::sync::mpsc::TryRecvError::Empty) => return None,
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => return Some(true),
             }
@@ -492,18 +498,19 @@ impl Instance {
     /// away at once, and adds and announces the new ones at once; what the new priority,
     /// interval or preemption settings imply follows by the protocol ([`Fsm::reconfigure`]).
     fn reconfigure(&mut self, u: Update) {
+        let Update { spec, wire, sync, taken } = u;
         let was_master = self.fsm.state() == fsm::State::Master;
-        let old_vips = self.vip_addresses();
-        let old = std::mem::replace(&mut self.spec, u.spec);
-        let new_vips = self.vip_addresses();
+        let old_vips = self.spec.vip_addresses();
+        let old = std::mem::replace(&mut self.spec, spec);
+        let new_vips = self.spec.vip_addresses();
         if was_master {
             self.del_vips(old_vips.iter().filter(|a| !new_vips.contains(a)));
         }
-        if let Some(w) = u.wire {
+        if let Some(w) = wire {
             self.wire = w;
             self.source = self.wire.source();
         }
-        self.reconfigure_sync(&old, u.sync);
+        self.reconfigure_sync(&old, sync);
         let cfg = self.spec.fsm_config(self.source);
         self.expect.auth = self.spec.auth;
         self.expect.interval_cs = cfg.interval_cs();
@@ -525,6 +532,28 @@ impl Instance {
             v.priority = priority;
             v.effective_priority = effective;
         });
+        if let Some(t) = taken {
+            let _ = t.send(());
+        }
+    }
+
+    /// A master adds back those of its VIPs that are missing, and announces them: a VIP
+    /// moved to this instance by a reload may have been deleted by the instance that let
+    /// go of it after this one added it.
+    fn reclaim(&mut self) {
+        if self.fsm.state() != fsm::State::Master {
+            return;
+        }
+        for a in self.spec.vip_addresses() {
+            match self.addrs.add_address(&a) {
+                Ok(()) => {
+                    tracing::info!(instance = %self.spec.name, vip = %a.address, "VIP taken over from another instance");
+                    self.announce_one(a.address.addr());
+                }
+                Err(e) if e.is(libc::EEXIST) => {}
+                Err(e) => tracing::error!(instance = %self.spec.name, error = %e, "VIP not added"),
+            }
+        }
     }
 
     /// Connection sync after a reload: new settings restart the daemon in the current
@@ -576,16 +605,8 @@ impl Instance {
         }
     }
 
-    fn vip_addresses(&self) -> Vec<Address> {
-        self.spec
-            .vips
-            .iter()
-            .map(|v| Address { interface: self.spec.vip_interface.clone(), address: *v, label: None })
-            .collect()
-    }
-
     fn take_vips(&mut self) {
-        self.add_vips(&self.vip_addresses());
+        self.add_vips(&self.spec.vip_addresses());
         self.announce();
         self.second_burst = Some(self.now() + SECOND_BURST);
     }
@@ -636,7 +657,7 @@ impl Instance {
     }
 
     fn release_vips(&mut self) {
-        self.del_vips(self.vip_addresses().iter());
+        self.del_vips(self.spec.vip_addresses().iter());
     }
 
     fn del_vips<'a>(&mut self, vips: impl Iterator<Item = &'a Address>) {

@@ -12,6 +12,7 @@ use ipnet::IpNet;
 
 use super::error::{DaemonError, SecretError};
 use crate::model::cluster::{Cluster, Secret, TrackScript};
+use crate::model::net::Address;
 use crate::vrrp::fsm::Config;
 
 /// One VRRP instance of this node.
@@ -73,6 +74,12 @@ impl InstanceSpec {
     /// the running one before anything changes.
     pub fn wire_key(&self) -> (&str, Option<IpAddr>, bool) {
         (&self.vip_interface, self.source, self.unicast_peers.is_some())
+    }
+
+    /// The VIPs as the addresses a master holds on its VIP interface.
+    pub fn vip_addresses(&self) -> Vec<Address> {
+        let on = |v: &IpNet| Address { interface: self.vip_interface.clone(), address: *v, label: None };
+        self.vips.iter().map(on).collect()
     }
 
     /// True when the instance tracks scripts or interfaces.

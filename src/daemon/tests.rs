@@ -383,6 +383,54 @@ fn a_reload_keeps_what_tracking_knows() {
     d.stop();
 }
 
+/// Two v3 instances with 50 ms adverts, both lone masters soon: VI_ONE with `one` and
+/// VI_TWO with `two` (left out when empty).
+fn two_instances(one: &[&str], two: &[&str]) -> String {
+    let mut m = String::from(
+        "version: 1\ncluster: daemon-test\nnodes:\n  lb1:\n    roles: [director]\n    addresses: [10.0.0.11/24]\n    interface: eth0\nvrrp:\n",
+    );
+    for (name, vrid, vips) in [("VI_ONE", 21, one), ("VI_TWO", 22, two)] {
+        if !vips.is_empty() {
+            m.push_str(&format!(
+                "  {name}:\n    vrid: {vrid}\n    advert_interval: 50ms\n    members:\n      lb1: {{priority: 150}}\n    vips: [{}]\n",
+                vips.join(", ")
+            ));
+        }
+    }
+    m
+}
+
+/// A VIP that one commit moves from one instance to another that is master here stays: the
+/// instance that lets go of it (changed in place, or stopped) never deletes it after the one
+/// that takes it over added it, whichever of their threads runs first. Each move ten times.
+#[test]
+fn a_vip_moved_between_instances_in_one_commit_stays_on_the_master() {
+    let (s, k) = (Scratch::new("move"), host());
+    let (a, b, moved) = ("10.0.0.110/24", "10.0.0.111/24", "10.0.0.112/24");
+    s.write(&two_instances(&[a, moved], &[b]));
+    let mut d = start(&s, &k);
+    let both = |k: &Shared| holds(k, a) && holds(k, b) && holds(k, moved);
+    wait_for("two masters", Duration::from_secs(2), || both(&k));
+    let mut commit = |one: &[&str], two: &[&str]| {
+        s.write(&two_instances(one, two));
+        d.reload().unwrap();
+        // The updates are taken on the instances' threads: give them time, then look.
+        std::thread::sleep(Duration::from_millis(30));
+        holds(&k, moved)
+    };
+    for _ in 0..10 {
+        assert!(commit(&[a], &[b, moved]), "{moved} lost moving from VI_ONE to VI_TWO, both changed in place");
+        assert!(commit(&[a, moved], &[b]), "{moved} lost moving from VI_TWO to VI_ONE, both changed in place");
+    }
+    for _ in 0..10 {
+        assert!(commit(&[a, moved], &[]), "{moved} lost moving to VI_ONE from VI_TWO, which was removed");
+        // VI_TWO starts again (as backup), takes the VIP from VI_ONE when master.
+        commit(&[a], &[b, moved]);
+        wait_for("the new VI_TWO to become master", Duration::from_secs(2), || both(&k));
+    }
+    d.stop();
+}
+
 #[test]
 fn start_fails_whole_when_an_instance_cannot_open() {
     let (s, k) = (Scratch::new("start"), host());
