@@ -541,18 +541,8 @@ impl Instance {
     /// moved to this instance by a reload may have been deleted by the instance that let
     /// go of it after this one added it.
     fn reclaim(&mut self) {
-        if self.fsm.state() != fsm::State::Master {
-            return;
-        }
-        for a in self.spec.vip_addresses() {
-            match self.addrs.add_address(&a) {
-                Ok(()) => {
-                    tracing::info!(instance = %self.spec.name, vip = %a.address, "VIP taken over from another instance");
-                    self.announce_one(a.address.addr());
-                }
-                Err(e) if e.is(libc::EEXIST) => {}
-                Err(e) => tracing::error!(instance = %self.spec.name, error = %e, "VIP not added"),
-            }
+        if self.fsm.state() == fsm::State::Master {
+            self.restore_missing(false);
         }
     }
 
@@ -624,24 +614,40 @@ impl Instance {
     /// A master's VIPs are its own: one removed by hand (`ip addr del`) is added back with
     /// its announcements, checked at every advert, and logged as drift.
     fn repair_vips(&mut self) {
+        let n = self.restore_missing(true);
+        if n > 0 {
+            self.show(|v| v.vips_restored = v.vips_restored.saturating_add(n));
+        }
+    }
+
+    /// Adds back and announces this instance's VIPs that the interface lacks; logged as
+    /// drift (removed by hand) or as taken over from another instance. Returns how many.
+    fn restore_missing(&mut self, drift: bool) -> u64 {
         let present = match self.addrs.addresses() {
             Ok(p) => p,
-            Err(e) => return tracing::warn!(instance = %self.spec.name, error = %e, "addresses not read"),
+            Err(e) => {
+                tracing::warn!(instance = %self.spec.name, error = %e, "addresses not read");
+                return 0;
+            }
         };
         let held = |v: &Address| present.iter().any(|a| a.interface == v.interface && a.address == v.address);
-        let missing: Vec<Address> = self.vip_addresses().into_iter().filter(|v| !held(v)).collect();
-        if missing.is_empty() {
-            return;
-        }
+        let missing: Vec<Address> = self.spec.vip_addresses().into_iter().filter(|v| !held(v)).collect();
         for a in &missing {
-            tracing::warn!(instance = %self.spec.name, vip = %a.address, interface = %a.interface, "VIP removed from the master by hand; adding it back (drift)");
+            let (vip, interface) = (&a.address, &a.interface);
+            match drift {
+                true => {
+                    tracing::warn!(instance = %self.spec.name, %vip, %interface, "VIP removed from the master by hand; adding it back (drift)")
+                }
+                false => {
+                    tracing::info!(instance = %self.spec.name, %vip, %interface, "VIP taken over from another instance")
+                }
+            }
         }
         self.add_vips(&missing);
         for a in &missing {
             self.announce_one(a.address.addr());
         }
-        let n = u64::try_from(missing.len()).unwrap_or(u64::MAX);
-        self.show(|v| v.vips_restored = v.vips_restored.saturating_add(n));
+        u64::try_from(missing.len()).unwrap_or(u64::MAX)
     }
 
     fn announce(&mut self) {
