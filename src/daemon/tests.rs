@@ -9,7 +9,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::platform::mem::MemPlatform;
+use std::sync::{Arc, Mutex};
+
+use super::platform::mem::{MemPlatform, Sent};
 use super::{Daemon, DaemonError, DaemonOptions};
 use crate::kernel::mem::{MemKernel, Shared};
 use crate::load::LoadError;
@@ -283,24 +285,30 @@ fn another_router_is_replaced_and_stop_releases_every_vip() {
     assert!(stoppers.lock().unwrap().is_empty(), "the signal thread holds no stale instance");
 }
 
+/// A started daemon whose VI_FAST holds its VIP, and what its wires sent.
+fn start_master(s: &Scratch, k: &Shared) -> (Daemon<Shared, MemPlatform>, Arc<Mutex<Vec<Sent>>>) {
+    let platform = MemPlatform::new(k.clone());
+    let sent = platform.sent.clone();
+    let (events, _) = std::sync::mpsc::channel();
+    let d = Daemon::start(s.opts(), k.clone(), platform, Default::default(), events).unwrap();
+    wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(k, FAST_VIP));
+    (d, sent)
+}
+
 /// VI_FAST's view (the first instance by name).
 fn fast_view(d: &Daemon<Shared, MemPlatform>) -> super::instance::View {
     d.instances()[0].view.lock().unwrap().clone()
 }
 
-fn announced(sent: &std::sync::Mutex<Vec<super::platform::mem::Sent>>, vip: &str) -> usize {
+fn announced(sent: &Mutex<Vec<Sent>>, vip: &str) -> usize {
     let ip: std::net::IpAddr = vip.split('/').next().unwrap().parse().unwrap();
-    sent.lock().unwrap().iter().filter(|s| **s == super::platform::mem::Sent::Announce(ip)).count()
+    sent.lock().unwrap().iter().filter(|s| **s == Sent::Announce(ip)).count()
 }
 
 #[test]
 fn commits_change_a_running_instance_in_place_without_touching_its_vips() {
     let (s, k) = (Scratch::new("inplace"), host());
-    let platform = MemPlatform::new(k.clone());
-    let sent = platform.sent.clone();
-    let (events, _) = std::sync::mpsc::channel();
-    let mut d = Daemon::start(s.opts(), k.clone(), platform, Default::default(), events).unwrap();
-    wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(&k, FAST_VIP));
+    let (mut d, sent) = start_master(&s, &k);
     let (before, transitions) = (deletions(&k, FAST_VIP), fast_view(&d).transitions);
     let base = manifest("eth0", "good-password", false);
     let added = "10.0.0.102/24";
@@ -338,11 +346,7 @@ fn commits_change_a_running_instance_in_place_without_touching_its_vips() {
 #[test]
 fn a_master_adds_back_a_vip_removed_by_hand_within_an_advert_interval() {
     let (s, k) = (Scratch::new("repair"), host());
-    let platform = MemPlatform::new(k.clone());
-    let sent = platform.sent.clone();
-    let (events, _) = std::sync::mpsc::channel();
-    let d = Daemon::start(s.opts(), k.clone(), platform, Default::default(), events).unwrap();
-    wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(&k, FAST_VIP));
+    let (d, sent) = start_master(&s, &k);
     let announced_before = announced(&sent, FAST_VIP);
     let net = FAST_VIP.parse().unwrap();
     k.lock().state.addresses.retain(|_, a| a.address != net);
