@@ -7,9 +7,8 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::platform::mem::{MemPlatform, Sent};
 use super::{Daemon, DaemonError, DaemonOptions};
