@@ -24,8 +24,9 @@
 //! - [`manifest`]: the YAML file format, its schema and locations. [`vrrp`]: VRRP advert
 //!   codec, state machine and tracking (pure; time is an argument), sockets.
 //! - [`import`]: keepalived.conf (and `ipvsadm -S` rules) to a manifest (pure).
-//! - [`family`], [`state_file`], [`sys`], [`testkit`]: the IP family, safe state-file writes,
-//!   raw socket calls, test helpers. [`logging`]: log lines as text or JSON, each naming its
+//! - [`family`], [`files`], [`state_file`], [`sys`], [`testkit`]: the IP family, the one
+//!   reader of files from outside (non-blocking, regular files only, size capped), safe
+//!   state-file writes, raw socket calls, test helpers. [`logging`]: log lines as text or JSON, each naming its
 //!   subsystem.
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation))]
@@ -34,6 +35,7 @@ pub mod apply;
 pub mod cli;
 pub mod daemon;
 pub mod family;
+pub mod files;
 pub mod health;
 pub mod import;
 pub mod kernel;

@@ -291,3 +291,29 @@ fn notify_commands_keep_their_arguments_and_another_user_than_root_is_reported()
     }
     assert!(!err.contains("notify_backup"), "root is who lbconverge runs it as: {err}");
 }
+
+/// `include /etc/shadow` (or any file that is not keepalived configuration) is refused,
+/// and not a word of it is shown: neither its lines nor its first word.
+#[test]
+fn an_include_of_a_file_that_is_not_keepalived_configuration_is_refused_without_quoting_it() {
+    let tmp = scratch("shadow");
+    let secret = tmp.join("secret");
+    std::fs::write(&secret, "root:$6$salt$hash:19000:0:99999:7:::\nhunter2\n").unwrap();
+    for (name, included) in [("top.conf", secret.display().to_string()), ("shadow.conf", "/etc/shadow".into())] {
+        if !std::path::Path::new(&included).exists() {
+            continue;
+        }
+        let f = tmp.join(name);
+        std::fs::write(&f, format!("global_defs {{\n  router_id lvs01\n}}\ninclude {included}\n")).unwrap();
+        let out = import(&[f.display().to_string()], &[]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        let want = format!(
+            "{}:4:1: `include {included}`: {included} is not keepalived configuration (line 1 does not start with a keepalived keyword); nothing of it is imported or shown",
+            f.display()
+        );
+        assert!(err.contains(&want), "{name}: want `{want}` in:\n{err}");
+        assert!(!err.contains("root:") && !err.contains("hunter2") && out.stdout.is_empty(), "{name}: {err}");
+    }
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

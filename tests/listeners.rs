@@ -74,6 +74,8 @@ fn status() -> Status {
         last_drift: None,
         last_rejected: None,
         probe_restarts: 0,
+        damaged_state: Vec::new(),
+        drains_unknown: false,
     }
 }
 

@@ -126,20 +126,10 @@ pub enum SecretError {
         /// The variable.
         var: String,
     },
-    /// The password file could not be opened or read.
-    #[error("{}: {source}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The password file is a FIFO, a directory or a device.
-    #[error("{}: not a regular file", path.display())]
-    NotRegular {
-        /// The file.
-        path: PathBuf,
-    },
+    /// The password file could not be read: missing, not a regular file, too large
+    /// ([`crate::files`]).
+    #[error("{0}")]
+    Read(#[from] crate::files::ReadError),
     /// A VRRPv2 PASS password holds 1 to 8 bytes.
     #[error("the password must be 1 to 8 bytes (it is {len} bytes)")]
     Length {

@@ -5,9 +5,9 @@
 //! runs the kernel's IPVS sync daemon as master while master and as backup otherwise, and
 //! stops it when it ends. The notify commands of each transition go to the instance's
 //! own queue ([`super::hooks::Serial`]), so the thread never waits for them. Control
-//! messages (go, priority from tracking, stop) arrive on a channel whose sender also
-//! signals an eventfd the thread polls with its socket, so a stop sends the priority-0
-//! advert at once.
+//! messages (go, priority from tracking, a reload's update, reclaim, stop) arrive on a
+//! channel whose sender also signals an eventfd the thread polls with its socket, so a
+//! stop sends the priority-0 advert at once.
 //!
 //! An instance is set up in two steps, so that a reload can open everything it needs before
 //! it touches what runs: [`prepare`] opens the wire, the timer and the address handle and
@@ -48,6 +48,9 @@ pub enum Control {
     Priority(Option<u8>),
     /// New settings for the same router, taken in place (a manifest reload).
     Reconfigure(Box<Update>),
+    /// A master adds back any of its VIPs that is missing and announces it: another
+    /// instance let go of a VIP this one took over in the same reload.
+    Reclaim,
     /// Stop gracefully: priority-0 advert, VIPs removed.
     Stop,
 }
@@ -61,6 +64,8 @@ pub struct Update {
     pub wire: Option<Box<dyn Wire>>,
     /// A handle on the sync daemons, when connection sync is new to the instance.
     pub sync: Option<Box<dyn SyncDaemons + Send>>,
+    /// Told when the instance has taken the update (its VIPs removed and added).
+    pub taken: Option<Sender<()>>,
 }
 
 /// Opens what `new` needs beyond what the instance running `old` has, and checks its state
@@ -77,7 +82,7 @@ pub fn stage_update(old: &InstanceSpec, new: InstanceSpec, platform: &dyn Platfo
         (None, Some(_)) => Some(platform.sync_daemons().map_err(|e| fail(e.into()))?),
         _ => None,
     };
-    Ok(Update { spec: new, wire, sync })
+    Ok(Update { spec: new, wire, sync, taken: None })
 }
 
 /// The sending side of an instance's control channel: a message, then a wake-up.
@@ -297,7 +302,7 @@ impl Instance {
                 Ok(Control::Go) => break,
                 Ok(Control::Priority(p)) => priority = Some(p),
                 // A parked instance is never updated: a reload stages a new one instead.
-                Ok(Control::Reconfigure(_)) => {}
+                Ok(Control::Reconfigure(_) | Control::Reclaim) => {}
                 Ok(Control::Stop) | Err(_) => return self.notify.close(),
             }
         }
@@ -354,6 +359,7 @@ impl Instance {
                     self.show(|v| v.effective_priority = effective);
                 }
                 Ok(Control::Reconfigure(u)) => self.reconfigure(*u),
+                Ok(Control::Reclaim) => self.reclaim(),
                 Err(std::sync::mpsc::TryRecvError::Empty) => return None,
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => return Some(true),
             }
@@ -504,18 +510,19 @@ impl Instance {
     /// away at once, and adds and announces the new ones at once; what the new priority,
     /// interval or preemption settings imply follows by the protocol ([`Fsm::reconfigure`]).
     fn reconfigure(&mut self, u: Update) {
+        let Update { spec, wire, sync, taken } = u;
         let was_master = self.fsm.state() == fsm::State::Master;
-        let old_vips = self.vip_addresses();
-        let old = std::mem::replace(&mut self.spec, u.spec);
-        let new_vips = self.vip_addresses();
+        let old_vips = self.spec.vip_addresses();
+        let old = std::mem::replace(&mut self.spec, spec);
+        let new_vips = self.spec.vip_addresses();
         if was_master {
             self.del_vips(old_vips.iter().filter(|a| !new_vips.contains(a)));
         }
-        if let Some(w) = u.wire {
+        if let Some(w) = wire {
             self.wire = w;
             self.source = self.wire.source();
         }
-        self.reconfigure_sync(&old, u.sync);
+        self.reconfigure_sync(&old, sync);
         let cfg = self.spec.fsm_config(self.source);
         self.expect.auth = self.spec.auth;
         self.expect.interval_cs = cfg.interval_cs();
@@ -537,6 +544,18 @@ impl Instance {
             v.priority = priority;
             v.effective_priority = effective;
         });
+        if let Some(t) = taken {
+            let _ = t.send(());
+        }
+    }
+
+    /// A master adds back those of its VIPs that are missing, and announces them: a VIP
+    /// moved to this instance by a reload may have been deleted by the instance that let
+    /// go of it after this one added it.
+    fn reclaim(&mut self) {
+        if self.fsm.state() == fsm::State::Master {
+            self.restore_missing(false);
+        }
     }
 
     /// Connection sync after a reload: new settings restart the daemon in the current
@@ -588,16 +607,8 @@ impl Instance {
         }
     }
 
-    fn vip_addresses(&self) -> Vec<Address> {
-        self.spec
-            .vips
-            .iter()
-            .map(|v| Address { interface: self.spec.vip_interface.clone(), address: *v, label: None })
-            .collect()
-    }
-
     fn take_vips(&mut self) {
-        self.add_vips(&self.vip_addresses());
+        self.add_vips(&self.spec.vip_addresses());
         self.announce();
         self.second_burst = Some(self.now() + SECOND_BURST);
     }
@@ -615,24 +626,40 @@ impl Instance {
     /// A master's VIPs are its own: one removed by hand (`ip addr del`) is added back with
     /// its announcements, checked at every advert, and logged as drift.
     fn repair_vips(&mut self) {
+        let n = self.restore_missing(true);
+        if n > 0 {
+            self.show(|v| v.vips_restored = v.vips_restored.saturating_add(n));
+        }
+    }
+
+    /// Adds back and announces this instance's VIPs that the interface lacks; logged as
+    /// drift (removed by hand) or as taken over from another instance. Returns how many.
+    fn restore_missing(&mut self, drift: bool) -> u64 {
         let present = match self.addrs.addresses() {
             Ok(p) => p,
-            Err(e) => return tracing::warn!(instance = %self.spec.name, error = %e, "addresses not read"),
+            Err(e) => {
+                tracing::warn!(instance = %self.spec.name, error = %e, "addresses not read");
+                return 0;
+            }
         };
         let held = |v: &Address| present.iter().any(|a| a.interface == v.interface && a.address == v.address);
-        let missing: Vec<Address> = self.vip_addresses().into_iter().filter(|v| !held(v)).collect();
-        if missing.is_empty() {
-            return;
-        }
+        let missing: Vec<Address> = self.spec.vip_addresses().into_iter().filter(|v| !held(v)).collect();
         for a in &missing {
-            tracing::warn!(instance = %self.spec.name, vip = %a.address, interface = %a.interface, "VIP removed from the master by hand; adding it back (drift)");
+            let (vip, interface) = (&a.address, &a.interface);
+            match drift {
+                true => {
+                    tracing::warn!(instance = %self.spec.name, %vip, %interface, "VIP removed from the master by hand; adding it back (drift)")
+                }
+                false => {
+                    tracing::info!(instance = %self.spec.name, %vip, %interface, "VIP taken over from another instance")
+                }
+            }
         }
         self.add_vips(&missing);
         for a in &missing {
             self.announce_one(a.address.addr());
         }
-        let n = u64::try_from(missing.len()).unwrap_or(u64::MAX);
-        self.show(|v| v.vips_restored = v.vips_restored.saturating_add(n));
+        u64::try_from(missing.len()).unwrap_or(u64::MAX)
     }
 
     fn announce(&mut self) {
@@ -648,7 +675,7 @@ impl Instance {
     }
 
     fn release_vips(&mut self) {
-        self.del_vips(self.vip_addresses().iter());
+        self.del_vips(self.spec.vip_addresses().iter());
     }
 
     fn del_vips<'a>(&mut self, vips: impl Iterator<Item = &'a Address>) {

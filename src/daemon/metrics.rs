@@ -112,11 +112,30 @@ pub fn render(s: &Status) -> String {
             limit.get_or_create(&Labels::new()).set(int(u64::try_from(d.limit).unwrap_or(u64::MAX)));
         }
     }
+    state_files(&mut r, s);
     let mut out = String::new();
     if encode(&mut out, &r).is_err() {
         out = "# EOF\n".into();
     }
     out
+}
+
+/// Damaged state files (by name in the state directory) and whether the drains are known.
+fn state_files(r: &mut Registry, s: &Status) {
+    let damaged = totals(
+        r,
+        "state_file_damaged",
+        "Times a state file was found damaged (moved aside, or left in place when it is a directory)",
+    );
+    for d in &s.damaged_state {
+        damaged.get_or_create(&labels(&[("file", &d.name)])).set(int(d.times));
+    }
+    let unknown = gauges(
+        r,
+        "drains_unknown",
+        "1 if the drains are not known (the drains file was damaged or unreadable at start)",
+    );
+    unknown.get_or_create(&Labels::new()).set(i64::from(s.drains_unknown));
 }
 
 /// One metric of a table: name, help, whether it is a running total, and its value.
@@ -544,6 +563,8 @@ mod tests {
             last_drift: None,
             last_rejected: None,
             probe_restarts: 0,
+            damaged_state: Vec::new(),
+            drains_unknown: false,
         };
         let text = render(&s);
         for want in [
@@ -676,6 +697,8 @@ mod tests {
             last_drift: None,
             last_rejected: None,
             probe_restarts: 0,
+            damaged_state: Vec::new(),
+            drains_unknown: false,
         }
     }
 

@@ -27,7 +27,8 @@
 //! Parts: [`health`] (checks to IPVS, scoped), [`reconcile`] (the full pass and the
 //! guard), [`status`] (the status model, assembled purely), [`control`] (the socket),
 //! [`metrics`] (the Prometheus listener and status page), both bounded so that no client
-//! blinds the others, and [`lock`] (one daemon per node).
+//! blinds the others, [`lock`] (one daemon per node), and [`state_files`] (damaged state
+//! files are moved aside and reported; the daemon runs on).
 
 pub mod control;
 mod drains;
@@ -44,6 +45,7 @@ mod reconcile;
 mod serve;
 pub mod signals;
 pub mod spec;
+mod state_files;
 pub mod status;
 pub mod systemd;
 pub mod tracker;
@@ -211,6 +213,10 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         events: Sender<Event>,
     ) -> Result<Self, DaemonError> {
         load::remove_old_cache(&opts.state_dir);
+        // Before anything reads them: damaged state files are moved aside, never a reason
+        // not to run.
+        let mut record = Record { asked: true, ..Record::default() };
+        let drains = state_files::at_start(&opts.state_dir, &mut record);
         let loader = Loader::new().require_committed(opts.require_committed);
         let (m, live) = load::with_live(&loader, &opts.manifest, opts.node.as_deref(), &mut kernel)?;
         log_warnings(&m.validated.warnings);
@@ -218,7 +224,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         load::preflight(&opts.manifest, &m.validated.cluster, &node, &live, true)?;
         tracing::info!(subsystem = "daemon", node = %node, manifest = %opts.manifest.display(), revision = %m.revision, "lbconverge run starting");
         let cluster = m.validated.cluster;
-        let mut drains = load::drains::read(&opts.state_dir).map_err(load::LoadError::from)?;
+        let mut drains = drains.unwrap_or_default();
         log_forgotten(&drains.forget_unknown(&cluster));
         let mut instances = Instances::new(stoppers, opts.realtime);
         let staged = instances.stage(spec::specs(&cluster, &node)?, &platform)?;
@@ -230,7 +236,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         engine.set(board.targets());
         tracing::info!(subsystem = "health", checks = board.targets().len(), "health checks starting");
         let (next_resync, epoch) = (Instant::now(), Instant::now());
-        let applied = applied(&opts.manifest, m.revision);
+        record.applied = applied(&opts.manifest, m.revision);
         Ok(Daemon {
             opts,
             loader,
@@ -247,7 +253,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             touched: Default::default(),
             destroy_approved: false,
             ramp_due: None,
-            record: Record { applied, asked: true, ..Record::default() },
+            record,
             drains,
         })
     }
@@ -377,6 +383,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
     }
 
     fn reload_logged(&mut self) {
+        self.check_state_files();
         match self.reload() {
             Ok(c) => {
                 let a = &self.record.applied;

@@ -12,6 +12,7 @@ use ipnet::IpNet;
 
 use super::error::{DaemonError, SecretError};
 use crate::model::cluster::{Cluster, Notify, Secret, TrackScript};
+use crate::model::net::Address;
 use crate::vrrp::fsm::Config;
 
 /// One VRRP instance of this node.
@@ -75,6 +76,12 @@ impl InstanceSpec {
     /// the running one before anything changes.
     pub fn wire_key(&self) -> (&str, Option<IpAddr>, bool) {
         (&self.vip_interface, self.source, self.unicast_peers.is_some())
+    }
+
+    /// The VIPs as the addresses a master holds on its VIP interface.
+    pub fn vip_addresses(&self) -> Vec<Address> {
+        let on = |v: &IpNet| Address { interface: self.vip_interface.clone(), address: *v, label: None };
+        self.vips.iter().map(on).collect()
     }
 
     /// True when the instance tracks scripts or interfaces.
@@ -206,9 +213,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
 fn password(s: &Secret) -> Result<[u8; 8], SecretError> {
     let text = match s {
         Secret::Env(var) => std::env::var(var).map_err(|_| SecretError::EnvUnset { var: var.clone() })?,
-        Secret::File(path) => crate::load::facts::first_line(path)
-            .map_err(|source| SecretError::Read { path: path.to_path_buf(), source })?
-            .ok_or_else(|| SecretError::NotRegular { path: path.to_path_buf() })?,
+        Secret::File(path) => crate::files::first_line(path, crate::files::Kind::Secret)?,
     };
     let text = crate::model::password::usable(&text).map_err(|len| SecretError::Length { len })?;
     Ok(crate::vrrp::packet::password(text))
@@ -224,14 +229,13 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let fifo = dir.join("fifo");
-        let c = std::ffi::CString::new(fifo.to_string_lossy().into_owned()).unwrap();
-        // SAFETY: c is a valid NUL-terminated path that outlives the call.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        crate::testkit::mkfifo(&fifo).unwrap();
         let started = std::time::Instant::now();
         let e = password(&Secret::File(fifo.clone())).unwrap_err();
-        assert!(matches!(e, SecretError::NotRegular { .. }), "{e}");
+        assert_eq!(e.to_string(), format!("{}: not a regular file (a FIFO)", fifo.display()));
         assert!(started.elapsed() < std::time::Duration::from_secs(1));
-        assert!(matches!(password(&Secret::File(dir.clone())).unwrap_err(), SecretError::NotRegular { .. }));
+        let e = password(&Secret::File(dir.clone())).unwrap_err();
+        assert_eq!(e.to_string(), format!("{}: not a regular file (a directory)", dir.display()));
         std::fs::write(dir.join("nine"), "123456789\nsecond line\n").unwrap();
         let e = password(&Secret::File(dir.join("nine"))).unwrap_err();
         assert_eq!(e.to_string(), "the password must be 1 to 8 bytes (it is 9 bytes)");

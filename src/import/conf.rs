@@ -3,6 +3,12 @@
 //! start comments; `"..."` keeps spaces in one argument; `include PATTERN` splices the
 //! statements of the matching files in place. Pure: the files come through [`Files`].
 //!
+//! An included file must look like keepalived configuration: its first statement is one of
+//! keepalived's keywords, or an address (a list of VIPs or peers included inside its block).
+//! Anything else (`include /etc/shadow`) is refused without quoting a word of it, since
+//! every later message could: an unknown keyword is named in the warnings, values end up
+//! in the manifest and its problems.
+//!
 //! One import has a budget ([`Limits`]): blocks nest at most so deep, lines are at most so
 //! long, and all the files it reads, includes included, at most so many and so large
 //! together; what exceeds it is an error at its place, never a stack overflow, a huge
@@ -88,6 +94,202 @@ pub struct SyntaxError {
 /// Includes nest at most this deep (a file that includes itself stops here).
 const MAX_INCLUDE_DEPTH: usize = 8;
 
+/// keepalived's keywords (sorted): an included file must start with one of them (or with an
+/// address, for a list of VIPs or peers) to be read as keepalived configuration.
+const KEYWORDS: &[&str] = &[
+    "BFD_CHECK",
+    "DNS_CHECK",
+    "FILE_CHECK",
+    "HTTP_GET",
+    "MISC_CHECK",
+    "PING_CHECK",
+    "SMTP_CHECK",
+    "SSL_GET",
+    "TCP_CHECK",
+    "UDP_CHECK",
+    "accept",
+    "advert_int",
+    "alpha",
+    "auth_pass",
+    "auth_type",
+    "authentication",
+    "bfd_instance",
+    "bfd_priority",
+    "bind_if",
+    "bind_port",
+    "bindto",
+    "checker_no_swap",
+    "checker_priority",
+    "checker_rt_priority",
+    "connect_ip",
+    "connect_port",
+    "connect_timeout",
+    "debug",
+    "default_interface",
+    "delay_before_retry",
+    "delay_loop",
+    "digest",
+    "dont_track_primary",
+    "dynamic_interfaces",
+    "enable_script_security",
+    "enable_sni",
+    "enable_traps",
+    "fall",
+    "file_path",
+    "fwmark",
+    "garp_group",
+    "garp_lower_prio_delay",
+    "garp_lower_prio_repeat",
+    "garp_master_delay",
+    "garp_master_refresh",
+    "garp_master_refresh_repeat",
+    "garp_master_repeat",
+    "global_defs",
+    "group",
+    "group_name",
+    "ha_suspend",
+    "helo_name",
+    "higher_prio_send_advert",
+    "host",
+    "http_protocol",
+    "hysteresis",
+    "id",
+    "include",
+    "inhibit_on_failure",
+    "instance",
+    "interface",
+    "interval",
+    "ip_family",
+    "kernel_rx_buf_size",
+    "lb_algo",
+    "lb_kind",
+    "linkbeat_use_polling",
+    "lower_prio_no_advert",
+    "lthreshold",
+    "lvs_flush",
+    "lvs_flush_onstop",
+    "lvs_method",
+    "lvs_sched",
+    "lvs_sync_daemon",
+    "lvs_timeouts",
+    "max_auto_priority",
+    "maxlen",
+    "mcast_src_ip",
+    "misc_dynamic",
+    "misc_path",
+    "misc_timeout",
+    "name",
+    "namespace_with_ipsets",
+    "native_ipv6",
+    "nb_get_retry",
+    "net_namespace",
+    "net_namespace_ipvs",
+    "nftables",
+    "no_accept",
+    "nopreempt",
+    "notification_email",
+    "notification_email_from",
+    "notify",
+    "notify_backup",
+    "notify_down",
+    "notify_fault",
+    "notify_master",
+    "notify_master_rx_lower_pri",
+    "notify_script",
+    "notify_stop",
+    "notify_up",
+    "omega",
+    "ops",
+    "path",
+    "persistence_engine",
+    "persistence_granularity",
+    "persistence_timeout",
+    "port",
+    "preempt",
+    "preempt_delay",
+    "priority",
+    "protocol",
+    "quorum",
+    "quorum_down",
+    "quorum_up",
+    "real_server",
+    "regex",
+    "retry",
+    "rise",
+    "router_id",
+    "script",
+    "script_user",
+    "skip_check_adv_addr",
+    "smtp_alert",
+    "smtp_connect_timeout",
+    "smtp_helo_name",
+    "smtp_server",
+    "sni_name",
+    "sorry_server",
+    "sorry_server_inhibit",
+    "sorry_server_lvs_method",
+    "source_ip",
+    "state",
+    "static_ipaddress",
+    "static_routes",
+    "static_rules",
+    "status_code",
+    "strict_mode",
+    "timeout",
+    "track_bfd",
+    "track_file",
+    "track_interface",
+    "track_process",
+    "track_script",
+    "track_src_ip",
+    "ttl",
+    "type",
+    "unicast_peer",
+    "unicast_src_ip",
+    "unicast_ttl",
+    "url",
+    "use_pid_dir",
+    "use_vmac",
+    "user",
+    "uthreshold",
+    "version",
+    "virtual_ipaddress",
+    "virtual_ipaddress_excluded",
+    "virtual_router_id",
+    "virtual_routes",
+    "virtual_rules",
+    "virtual_server",
+    "virtual_server_group",
+    "virtualhost",
+    "vmac_xmit_base",
+    "vrrp_check_unicast_src",
+    "vrrp_garp_interval",
+    "vrrp_garp_master_delay",
+    "vrrp_garp_master_refresh",
+    "vrrp_garp_master_refresh_repeat",
+    "vrrp_garp_master_repeat",
+    "vrrp_gna_interval",
+    "vrrp_higher_prio_send_advert",
+    "vrrp_instance",
+    "vrrp_ipsets",
+    "vrrp_iptables",
+    "vrrp_lower_prio_no_advert",
+    "vrrp_mcast_group4",
+    "vrrp_mcast_group6",
+    "vrrp_no_swap",
+    "vrrp_priority",
+    "vrrp_rt_priority",
+    "vrrp_script",
+    "vrrp_skip_check_adv_addr",
+    "vrrp_strict",
+    "vrrp_sync_group",
+    "vrrp_track_file",
+    "vrrp_track_process",
+    "vrrp_version",
+    "warmup",
+    "weight",
+];
+
 /// The budget of one import.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -155,10 +357,21 @@ impl<'a> Walk<'a> {
 }
 
 fn parse_at(src: &Source, walk: &Walk, depth: usize) -> Result<Vec<Item>, SyntaxError> {
-    let tokens = tokenize(src, walk.limits.line)?;
+    parse_tokens(src, &tokenize(src, walk.limits.line)?, walk, depth)
+}
+
+fn parse_tokens(src: &Source, tokens: &[Token], walk: &Walk, depth: usize) -> Result<Vec<Item>, SyntaxError> {
     let mut pos = 0;
     let cx = Cx { src, lines: src.text.lines().collect(), walk, include_depth: depth };
-    cx.block(&tokens, &mut pos, None, 0)
+    cx.block(tokens, &mut pos, None, 0)
+}
+
+/// True when `word`, the first of a file, starts keepalived configuration: a keyword of
+/// keepalived's, or an address (a file of VIPs or peers included inside their block).
+fn recognised(word: &str) -> bool {
+    KEYWORDS.binary_search(&word).is_ok()
+        || word.parse::<std::net::IpAddr>().is_ok()
+        || word.parse::<ipnet::IpNet>().is_ok()
 }
 
 /// One file being parsed.
@@ -341,7 +554,21 @@ impl Cx<'_> {
         }
         let mut items = Vec::new();
         for f in &found {
-            items.extend(parse_at(f, self.walk, self.include_depth + 1)?);
+            let tokens = tokenize(f, self.walk.limits.line)?;
+            let first = tokens.iter().find_map(|t| match &t.tok {
+                Tok::Word(w) => Some((w, t.line)),
+                _ => None,
+            });
+            // Not keepalived configuration (`include /etc/shadow`): nothing of it is
+            // imported, and nothing of it is shown.
+            if let Some((_, line)) = first.filter(|(w, _)| !recognised(w)) {
+                let msg = format!(
+                    "`include {pattern}`: {} is not keepalived configuration (line {line} does not start with a keepalived keyword); nothing of it is imported or shown",
+                    f.name
+                );
+                return Err(syntax(src, start.line, start.column, msg));
+            }
+            items.extend(parse_tokens(f, &tokens, self.walk, self.include_depth + 1)?);
         }
         Ok(items)
     }
@@ -357,6 +584,9 @@ mod tests {
             match pattern {
                 "more/*.conf" => Ok(vec![src("more/a.conf", "real_server 10.0.0.2 80 {\n weight 3\n}\n")]),
                 "loop.conf" => Ok(vec![src("loop.conf", "include loop.conf\n")]),
+                "/etc/shadow" => Ok(vec![src("/etc/shadow", "\nroot:$6$salt$hash:19000:0:99999:7:::\n")]),
+                "token" => Ok(vec![src("token", "hunter2\n")]),
+                "vips.conf" => Ok(vec![src("vips.conf", "# VIPs\n10.0.0.100/24 dev eth0\n10.0.0.101\n")]),
                 _ => Err(format!("no file matches `{pattern}`")),
             }
         }
@@ -394,6 +624,24 @@ mod tests {
         let rs = &items[0].children()[0];
         assert_eq!(rs.keyword, "real_server");
         assert_eq!(rs.at.to_string(), "more/a.conf:1");
+    }
+
+    #[test]
+    fn an_included_file_that_is_not_keepalived_configuration_is_refused_unquoted() {
+        let err = |t: &str| parse_text(t).unwrap_err().to_string();
+        let shadow = err("global_defs {\n}\ninclude /etc/shadow\n");
+        assert_eq!(
+            shadow,
+            "k.conf:3:1: `include /etc/shadow`: /etc/shadow is not keepalived configuration (line 2 does not start with a keepalived keyword); nothing of it is imported or shown"
+        );
+        let token = err("vrrp_instance VI_1 {\n  include token\n}\n");
+        assert!(token.starts_with("k.conf:2:3: `include token`: token is not keepalived configuration"), "{token}");
+        assert!(!shadow.contains("root") && !token.contains("hunter2"));
+        // A list of VIPs included inside its block is keepalived configuration.
+        let items = parse_text("vrrp_instance VI_1 {\n  virtual_ipaddress {\n    include vips.conf\n  }\n}\n").unwrap();
+        let vips = items[0].children()[0].children();
+        assert_eq!(vips.iter().map(|v| v.keyword.as_str()).collect::<Vec<_>>(), ["10.0.0.100/24", "10.0.0.101"]);
+        assert!(KEYWORDS.windows(2).all(|w| w[0] < w[1]), "KEYWORDS must stay sorted");
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub struct Notes {
 impl Notes {
     /// A keyword the manifest cannot express.
     pub fn unsupported(&mut self, it: &Item, why: &str) {
-        self.note(&it.at, format!("`{}` not imported: {why}", it.keyword));
+        self.note(&it.at, format!("`{}` not imported: {why}", shown(&it.keyword)));
     }
 
     /// Any other warning at a place.
@@ -47,6 +47,17 @@ impl Notes {
     pub fn general(&mut self, message: String) {
         self.warnings.push(Warning { at: None, message });
     }
+}
+
+/// Words longer than this are cut in messages.
+const SHOWN_CHARS: usize = 64;
+
+/// A word from a keepalived file as a message shows it: invisible characters escaped, cut
+/// after [`SHOWN_CHARS`] characters.
+pub fn shown(word: &str) -> String {
+    let cut: String = word.chars().take(SHOWN_CHARS).collect();
+    let more = if cut.len() < word.len() { "…" } else { "" };
+    format!("{}{more}", crate::manifest::yaml::shown(&cut))
 }
 
 /// The block's name (its first argument).
