@@ -65,6 +65,10 @@ serve() {
 }
 # lbc NS ARGS...: lbconverge inside NS with its own ledger.
 lbc() { ns=$1; shift; ip netns exec "$ns" lbconverge --state-dir "/var/lib/lbc-$ns" "$@"; }
+# lbc_bg NS ARGS... &: the same for a daemon started in the background: the background
+# subshell becomes lbconverge itself (exec), so that $! is the daemon's PID and a SIGTERM
+# reaches it (sent to a subshell, it would leave the daemon running).
+lbc_bg() { ns=$1; shift; exec ip netns exec "$ns" lbconverge --state-dir "/var/lib/lbc-$ns" "$@"; }
 # fetch N URL: N fetches from the client namespace, one answer per line.
 fetch() {
     i=0

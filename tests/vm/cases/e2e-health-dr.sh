@@ -10,7 +10,7 @@ one_link_cluster
 for n in rs1 rs2; do exit_is "apply on $n" 0 lbc $n apply $M --node $n --auto-approve --quiet; done
 table() { ipvs_table dir "$1"; }
 both="10.7.0.11:80=1 10.7.0.12:80=1 "
-lbc dir run $M --node dir --resync 30s > /tmp/run.log 2>&1 &
+lbc_bg dir run $M --node dir --resync 30s > /tmp/run.log 2>&1 &
 RUN=$!
 within 20 "both join after passing through IPVS" 10.7.0.100:80 "$both"
 within 5 "both join on their own addresses" 10.7.0.101:80 "$both"

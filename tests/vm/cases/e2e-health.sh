@@ -25,7 +25,7 @@ table() { ipvs_table dir "10.7.0.100:$1"; }
 both="10.8.0.11:8080=1 10.8.0.12:8080=1 "
 httpd_pid() { for p in $(ip netns pids "$1"); do grep -q httpd "/proc/$p/cmdline" 2>/dev/null && echo "$p"; done; }
 
-lbc dir run $M --node dir --resync 5s > /tmp/run.log 2>&1 &
+lbc_bg dir run $M --node dir --resync 5s > /tmp/run.log 2>&1 &
 RUN=$!
 within 20 "both real servers join after their first check" 80 "$both"
 within 5 "inhibit service: both at their weight" 81 "$both"
@@ -60,7 +60,7 @@ within 2 "quorum back: the real servers replace the sorry server" 82 "${both}10.
 
 stop_daemon $RUN "run"
 ipvsadm_before=$(ip netns exec dir ipvsadm -S -n | sort)
-lbc dir run $M --node dir --resync 5s > /tmp/run2.log 2>&1 &
+lbc_bg dir run $M --node dir --resync 5s > /tmp/run2.log 2>&1 &
 RUN=$!
 sleep 4
 check "the restarted daemon runs" kill -0 $RUN

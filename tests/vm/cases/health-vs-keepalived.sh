@@ -35,7 +35,7 @@ sed 's/interval: 1s, timeout: 1s, retries: 1, retry_delay: 500ms/interval: 1s, t
 check "the same check settings as keepalived's" grep -q 'retry_delay: 1s' /tmp/m.yaml
 ip netns exec kdir keepalived -n -l -D -C -f /tmp/kdir.conf -p /tmp/k.pid -c /tmp/kc.pid > /tmp/keepalived.log 2>&1 &
 KA=$!
-lbc dir run /tmp/m.yaml --node dir --resync 30s > /tmp/run.log 2>&1 &
+lbc_bg dir run /tmp/m.yaml --node dir --resync 30s > /tmp/run.log 2>&1 &
 RUN=$!
 
 # has NS: rs2 is in NS's IPVS table for 10.7.0.100:80.
