@@ -24,6 +24,7 @@
 //! - [`manifest`]: the YAML file format, its schema and locations. [`vrrp`]: VRRP advert
 //!   codec, state machine and tracking (pure; time is an argument), sockets.
 //! - [`import`]: keepalived.conf (and `ipvsadm -S` rules) to a manifest (pure).
+//! - [`text`]: the one escaping rule for text from outside that lbconverge prints.
 //! - [`family`], [`state_file`], [`sys`], [`testkit`]: the IP family, safe state-file writes,
 //!   raw socket calls, test helpers. [`logging`]: log lines as text or JSON, each naming its
 //!   subsystem.
@@ -45,5 +46,6 @@ pub mod plan;
 pub mod state_file;
 pub mod sys;
 pub mod testkit;
+pub mod text;
 pub mod utc;
 pub mod vrrp;
