@@ -1,6 +1,8 @@
 //! The probes (effects, on tokio): one attempt of a check against its target, bounded by
-//! the check's timeout, giving an [`Outcome`] whose failure says why in a few words
-//! (`connect refused`, `timeout after 3s`, `status 503, want 200-299`, `exit 1`).
+//! the check's timeout (one deadline for the whole attempt, not per read), giving an
+//! [`Outcome`] whose failure says why in a few words (`connect refused`, `timeout after 3s`,
+//! `status 503, want 200-299`, `exit 1`). Text from the server in a reason is escaped
+//! ([`crate::text`]).
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -110,39 +112,35 @@ fn server_name(host: Option<&str>, ip: IpAddr) -> rustls::pki_types::ServerName<
         .unwrap_or(rustls::pki_types::ServerName::IpAddress(ip.into()))
 }
 
+/// How many bytes one read of a response takes at most. The buffer lives in the probe's
+/// (boxed) future: one allocation with it, freed with it.
+const READ_BUF: usize = 8192;
+
 /// Sends the request and judges the answer, reading the body only when the check needs it.
+/// Each byte is read and looked at once ([`http::Reader`]), in at most [`http::MAX_READS`]
+/// reads; the caller's timeout bounds the whole exchange.
 async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, request: &str, c: &HttpCheck) -> Outcome {
     if let Err(e) = s.write_all(request.as_bytes()).await {
         return Outcome::Fail(format!("send request: {e}"));
     }
-    let mut buf = Vec::with_capacity(4096);
-    let mut chunk = vec![0u8; 8192];
-    let mut head = None;
-    loop {
-        let n = match s.read(&mut chunk).await {
+    let want_body = http::wants_body(c);
+    let mut reader = http::Reader::new(want_body);
+    let mut buf = [0u8; READ_BUF];
+    for _ in 0..http::MAX_READS {
+        let n = match s.read(&mut buf).await {
             Ok(n) => n,
             // A TLS server that closes without close_notify after a whole answer is common.
-            Err(e) if head.is_some() && e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+            Err(e) if reader.has_status() && e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
             Err(e) => return Outcome::Fail(format!("read response: {e}")),
         };
-        buf.extend_from_slice(&chunk[..n]);
-        if head.is_none() {
-            head = match http::head(&buf) {
-                Ok(h) => h,
-                Err(e) => return Outcome::Fail(e),
-            };
-        }
-        match &head {
-            None if n == 0 => return Outcome::Fail("connection closed before a response".into()),
-            None => continue,
-            Some(h) if !http::wants_body(c) => return http::judge(c, h.status, None),
-            Some(h) => match http::body(h, &buf[h.len..], n == 0) {
-                Ok(Some(body)) => return http::judge(c, h.status, Some(&body)),
-                Ok(None) => {}
-                Err(e) => return Outcome::Fail(e),
-            },
+        let done = if n == 0 { reader.eof().map(|()| true) } else { reader.feed(&buf[..n]) };
+        match done {
+            Ok(true) => return http::judge(c, reader.status(), want_body.then(|| reader.body())),
+            Ok(false) => {}
+            Err(e) => return Outcome::Fail(e.to_string()),
         }
     }
+    Outcome::Fail(http::ResponseError::Reads.to_string())
 }
 
 async fn dns_query(addr: SocketAddr, via: Option<&Via>, name: &str, qtype: u16) -> Outcome {
