@@ -2,7 +2,7 @@
 //! the check's timeout (one deadline for the whole attempt, not per read), giving an
 //! [`Outcome`] whose failure says why in a few words (`connect refused`, `timeout after 3s`,
 //! `status 503, want 200-299`, `exit 1`). Text from the server in a reason is escaped
-//! ([`crate::text`]).
+//! ([`crate::text`]). DNS query ids are random.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -31,18 +31,23 @@ impl Probes {
     /// Runs one attempt of `t`'s check.
     pub async fn run(&self, t: &Target) -> Outcome {
         let limit = t.check.timeout;
-        if let CheckKind::Script { command, dynamic, user } = &t.check.kind {
-            return script(command, *dynamic, user, SocketAddr::new(t.address, t.check.port), limit).await;
-        }
         let (addr, via) = (t.dial(), t.via.as_ref());
+        match &t.check.kind {
+            CheckKind::Script { command, dynamic, user } => {
+                return script(command, *dynamic, user, SocketAddr::new(t.address, t.check.port), limit).await;
+            }
+            // Its own deadline, so that a timeout can name the datagrams it ignored.
+            // Boxed: a check's task keeps only a pointer between probes, not the exchange's
+            // state (a thousand idle checks should cost little memory).
+            CheckKind::Dns { name, qtype } => return Box::pin(dns_query(addr, via, name, *qtype, limit)).await,
+            _ => {}
+        }
+        // One deadline for the whole attempt: connection, TLS handshake and every read.
         let attempt = async {
             match &t.check.kind {
                 CheckKind::Tcp => tcp(addr, via).await.map(|_| Outcome::PASS).unwrap_or_else(|e| e),
-                // Boxed: a check's task keeps only a pointer between probes, not the
-                // exchange's state (a thousand idle checks should cost little memory).
                 CheckKind::Http { http, tls } => Box::pin(self.http(addr, via, http, tls.as_ref())).await,
-                CheckKind::Dns { name, qtype } => Box::pin(dns_query(addr, via, name, *qtype)).await,
-                CheckKind::Script { .. } | CheckKind::None => Outcome::PASS,
+                CheckKind::Script { .. } | CheckKind::Dns { .. } | CheckKind::None => Outcome::PASS,
             }
         };
         match tokio::time::timeout(limit, attempt).await {
@@ -143,7 +148,10 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, request: &str, c:
     Outcome::Fail(http::ResponseError::Reads.to_string())
 }
 
-async fn dns_query(addr: SocketAddr, via: Option<&Via>, name: &str, qtype: u16) -> Outcome {
+/// One DNS query and its answer, within `limit`. Datagrams that are not the answer (another
+/// id, not a response) are ignored; a timeout names the last of them.
+async fn dns_query(addr: SocketAddr, via: Option<&Via>, name: &str, qtype: u16, limit: Duration) -> Outcome {
+    let deadline = tokio::time::Instant::now() + limit;
     let any = if addr.is_ipv4() { IpAddr::from([0, 0, 0, 0]) } else { IpAddr::from(std::net::Ipv6Addr::UNSPECIFIED) };
     let bind = SocketAddr::new(via.map_or(any, |v| v.source), 0);
     let sock = match UdpSocket::bind(bind).await {
@@ -156,32 +164,44 @@ async fn dns_query(addr: SocketAddr, via: Option<&Via>, name: &str, qtype: u16) 
     if let Err(e) = sock.connect(addr).await {
         return Outcome::Fail(connect_error(&e));
     }
-    let id = query_id();
-    if let Err(e) = sock.send(&dns::query(id, name, qtype)).await {
+    let query = dns::query(query_id(), name, qtype);
+    if let Err(e) = sock.send(&query).await {
         return Outcome::Fail(format!("send query: {e}"));
     }
-    let mut buf = vec![0u8; 1500];
+    let mut buf = [0u8; 1500];
+    let (mut ignored, mut last) = (0u32, String::new());
     loop {
-        match sock.recv(&mut buf).await {
-            Ok(n) => {
-                if let Some(o) = dns::judge(id, &buf[..n]) {
-                    return o;
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+        match tokio::time::timeout_at(deadline, sock.recv(&mut buf)).await {
+            Ok(Ok(n)) => match dns::judge(&query, &buf[..n]) {
+                Ok(o) => return o,
+                Err(what) => (ignored, last) = (ignored.saturating_add(1), what),
+            },
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
                 return Outcome::Fail("port unreachable".into());
             }
-            Err(e) => return Outcome::Fail(format!("receive answer: {e}")),
+            Ok(Err(e)) => return Outcome::Fail(format!("receive answer: {e}")),
+            Err(_) if ignored == 0 => return Outcome::Fail(format!("timeout after {}", duration_text(limit))),
+            Err(_) => {
+                let (limit, s) = (duration_text(limit), if ignored == 1 { "" } else { "s" });
+                return Outcome::Fail(format!("timeout after {limit}; ignored {ignored} datagram{s}, the last {last}"));
+            }
         }
     }
 }
 
-/// A query id that differs between queries (answers to earlier queries are ignored).
+/// A query id no one can guess: 16 bits from the kernel's random source (`getrandom`);
+/// where that fails, from the standard library's hasher, which the kernel's randomness keys
+/// afresh for every use.
 fn query_id() -> u16 {
-    use std::sync::atomic::{AtomicU16, Ordering};
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let seed = std::process::id().to_le_bytes();
-    NEXT.fetch_add(1, Ordering::Relaxed).wrapping_add(u16::from_le_bytes([seed[0], seed[1]]))
+    let mut b = [0u8; 2];
+    // SAFETY: getrandom writes at most b.len() bytes into b.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), libc::GRND_NONBLOCK) };
+    if n == 2 {
+        return u16::from_ne_bytes(b);
+    }
+    use std::hash::{BuildHasher, Hasher};
+    let h = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    u16::try_from(h >> 48).unwrap_or_default()
 }
 
 /// Runs a script check: `{address}` and `{port}` substituted, no shell, in its own process
