@@ -25,6 +25,7 @@
 //!   codec, state machine and tracking (pure; time is an argument), sockets.
 //! - [`import`]: keepalived.conf (and `ipvsadm -S` rules) to a manifest (pure).
 //! - [`text`]: the one escaping rule for text from outside that lbconverge prints.
+//!   [`child`]: commands run in a process group of their own, killed whole when done.
 //! - [`family`], [`state_file`], [`sys`], [`testkit`]: the IP family, safe state-file writes,
 //!   raw socket calls, test helpers. [`logging`]: log lines as text or JSON, each naming its
 //!   subsystem.
@@ -32,6 +33,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation))]
 
 pub mod apply;
+pub mod child;
 pub mod cli;
 pub mod daemon;
 pub mod family;

@@ -84,6 +84,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("lbconverge::daemon::watch", "watch"),
     ("lbconverge::vrrp", "vrrp"),
     ("lbconverge::health", "health"),
+    ("lbconverge::child", "health"),
     ("lbconverge::apply", "reconcile"),
     ("lbconverge::plan", "reconcile"),
     ("lbconverge::kernel", "reconcile"),

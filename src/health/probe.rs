@@ -2,7 +2,8 @@
 //! the check's timeout (one deadline for the whole attempt, not per read), giving an
 //! [`Outcome`] whose failure says why in a few words (`connect refused`, `timeout after 3s`,
 //! `status 503, want 200-299`, `exit 1`). Text from the server in a reason is escaped
-//! ([`crate::text`]). DNS query ids are random.
+//! ([`crate::text`]). Script checks run in a process group of their own, killed whole when
+//! they end or time out ([`crate::child`]); DNS query ids are random.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -15,6 +16,7 @@ use tokio::net::{TcpStream, UdpSocket};
 use super::board::{Target, Via};
 use super::state::Outcome;
 use super::{dns, http, tls};
+use crate::child::Group;
 use crate::model::cluster::{CheckKind, HttpCheck, TlsCheck};
 use crate::model::validate::parse::duration_text;
 
@@ -204,45 +206,49 @@ fn query_id() -> u16 {
     u16::try_from(h >> 48).unwrap_or_default()
 }
 
-/// Runs a script check: `{address}` and `{port}` substituted, no shell, in its own process
-/// group, as `user` when the daemon runs as root. Past the timeout the group gets SIGTERM,
-/// then SIGKILL after [`TERM_GRACE`].
+/// Runs a script check: `{address}` and `{port}` substituted, no shell, as the leader of a
+/// process group of its own ([`Group`]), as `user` when the daemon runs as root. Past the
+/// timeout the group gets SIGTERM, then SIGKILL after [`TERM_GRACE`]; when the script ends,
+/// whatever it left running in its group is killed.
 async fn script(command: &[String], dynamic: bool, user: &str, addr: SocketAddr, limit: Duration) -> Outcome {
     let argv: Vec<String> = command
         .iter()
         .map(|a| a.replace("{address}", &addr.ip().to_string()).replace("{port}", &addr.port().to_string()))
         .collect();
     let Some((prog, args)) = argv.split_first() else { return Outcome::Fail("no command".into()) };
-    let mut c = tokio::process::Command::new(prog);
+    let mut c = std::process::Command::new(prog);
     c.args(args).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null());
-    c.stderr(std::process::Stdio::null()).process_group(0).kill_on_drop(true);
+    c.stderr(std::process::Stdio::null());
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
         let Some((uid, gid)) = crate::sys::user_ids(user) else {
             return Outcome::Fail(format!("user `{user}` does not exist"));
         };
-        c.uid(uid).gid(gid);
+        std::os::unix::process::CommandExt::uid(&mut c, uid);
+        std::os::unix::process::CommandExt::gid(&mut c, gid);
     }
-    let mut child = match c.spawn() {
-        Ok(ch) => ch,
+    let group = match Group::spawn(&mut c) {
+        Ok(g) => g,
         Err(e) => return Outcome::Fail(format!("start {prog}: {e}")),
     };
-    let status = match tokio::time::timeout(limit, child.wait()).await {
-        Ok(s) => s,
+    match tokio::time::timeout(limit, group.exited()).await {
+        Ok(Ok(())) => match group.finish() {
+            Ok(s) => exit_outcome(s.code(), std::os::unix::process::ExitStatusExt::signal(&s), dynamic),
+            Err(e) => Outcome::Fail(format!("wait for {prog}: {e}")),
+        },
+        // Dropping the group kills it.
+        Ok(Err(e)) => Outcome::Fail(format!("wait for {prog}: {e}")),
         Err(_) => {
-            if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
-                // SAFETY: signalling the process group this check started.
-                unsafe { libc::kill(-pid, libc::SIGTERM) };
+            group.signal(libc::SIGTERM);
+            if !matches!(tokio::time::timeout(TERM_GRACE, group.exited()).await, Ok(Ok(()))) {
+                group.signal(libc::SIGKILL);
+                let _ = tokio::time::timeout(TERM_GRACE, group.exited()).await;
             }
-            if tokio::time::timeout(TERM_GRACE, child.wait()).await.is_err() {
-                let _ = child.kill().await;
+            if group.has_exited().unwrap_or(false) {
+                let _ = group.finish();
             }
-            return Outcome::Fail(format!("timeout after {}", duration_text(limit)));
+            Outcome::Fail(format!("timeout after {}", duration_text(limit)))
         }
-    };
-    match status {
-        Err(e) => Outcome::Fail(format!("wait for {prog}: {e}")),
-        Ok(s) => exit_outcome(s.code(), std::os::unix::process::ExitStatusExt::signal(&s), dynamic),
     }
 }
 
