@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -226,7 +226,9 @@ fn tmp_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
-/// Runs `lbconverge check` on `manifest`; its CPU time (user + system) comes from `wait4`.
+/// Runs `lbconverge check` on `manifest`; its CPU time (user + system) comes from `wait4`,
+/// which also reaps it (hence no `Child::wait`).
+#[allow(clippy::zombie_processes)]
 fn check(name: &str, manifest: &str, format: &str) -> Run {
     let dir = tmp_dir(name);
     let (file, out) = (dir.join("m.yaml"), dir.join("stdout"));
