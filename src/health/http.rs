@@ -41,6 +41,8 @@ pub const MAX_READS: usize = 4096;
 
 /// How much of a line from the server a reason quotes.
 const QUOTED: usize = 40;
+/// The most body bytes reserved before they come (a server may announce more than it sends).
+const RESERVE: usize = 64 * 1024;
 
 /// The request: `GET path` with `Host`, closing the connection after the answer.
 pub fn request(c: &HttpCheck, default_host: &str) -> String {
@@ -359,7 +361,8 @@ impl Reader {
                 Some(n) if n > MAX_BODY => return Err(ResponseError::Body),
                 Some(0) => State::Done,
                 Some(n) => {
-                    self.body.reserve_exact(n);
+                    // What is announced is reserved up to a point: the rest as it comes.
+                    self.body.reserve_exact(n.min(RESERVE));
                     State::Length(n)
                 }
                 None => State::UntilClose,
