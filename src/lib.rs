@@ -26,8 +26,9 @@
 //! - [`import`]: keepalived.conf (and `ipvsadm -S` rules) to a manifest (pure).
 //! - [`text`]: the one escaping rule for text from outside that lbconverge prints.
 //!   [`child`]: commands run in a process group of their own, killed whole when done.
-//! - [`family`], [`state_file`], [`sys`], [`testkit`]: the IP family, safe state-file writes,
-//!   raw socket calls, test helpers. [`logging`]: log lines as text or JSON, each naming its
+//! - [`family`], [`files`], [`state_file`], [`sys`], [`testkit`]: the IP family, the one
+//!   reader of files from outside (non-blocking, regular files only, size capped), safe
+//!   state-file writes, raw socket calls, test helpers. [`logging`]: log lines as text or JSON, each naming its
 //!   subsystem.
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation))]
@@ -37,6 +38,7 @@ pub mod child;
 pub mod cli;
 pub mod daemon;
 pub mod family;
+pub mod files;
 pub mod health;
 pub mod import;
 pub mod kernel;

@@ -1,6 +1,15 @@
 //! Helpers for tests and benchmarks, shared by the unit tests and the integration tests:
 //! a seeded random generator, so that "random" inputs are the same on every run and a
-//! failure can be replayed.
+//! failure can be replayed; the one switch that rewrites golden files; scratch
+//! directories; and the FIFOs bad-input tests put where a file should be.
+
+use std::path::{Path, PathBuf};
+
+/// True when golden files should be rewritten instead of compared: `LBCONVERGE_BLESS=1`
+/// (or `true`, `yes`). `LBCONVERGE_BLESS=0`, empty or unset compares.
+pub fn blessing() -> bool {
+    matches!(std::env::var("LBCONVERGE_BLESS").as_deref(), Ok("1" | "true" | "yes"))
+}
 
 /// Marsaglia's xorshift64 (shifts 13, 7, 17) from a fixed seed. Not for anything but tests.
 #[derive(Debug, Clone)]
@@ -35,6 +44,66 @@ impl Rng {
         const SCALE: f64 = 1.0 / (1u64 << 53) as f64;
         (self.next_u64() >> 11) as f64 * SCALE
     }
+}
+
+/// A directory of its own under the temporary directory (`lbc-<name>-<pid>`), made empty,
+/// and removed when dropped.
+#[derive(Debug)]
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    /// Makes it, removing what an earlier run left.
+    pub fn new(name: &str) -> std::io::Result<Scratch> {
+        let d = std::env::temp_dir().join(format!("lbc-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d)?;
+        Ok(Scratch(d))
+    }
+
+    /// A path inside it.
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Makes a FIFO (mode 0600) at `p`.
+pub fn mkfifo(p: &Path) -> std::io::Result<()> {
+    let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).map_err(std::io::Error::other)?;
+    // SAFETY: c is a valid NUL-terminated path that outlives the call.
+    match unsafe { libc::mkfifo(c.as_ptr(), 0o600) } {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
+/// For code that opens a FIFO blocking (what a bad-input test proves the code no longer
+/// does): after `after` a writer comes to the FIFO at `p` and writes garbage, so that such
+/// code fails the test instead of hanging it. Writes nothing unless `p` is still a FIFO
+/// that someone reads.
+pub fn unblock_later(p: &Path, after: std::time::Duration) {
+    use std::io::Write;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let p = p.to_path_buf();
+    std::thread::spawn(move || {
+        std::thread::sleep(after);
+        let opened = std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(&p);
+        if let Ok(mut f) = opened
+            && f.metadata().is_ok_and(|m| m.file_type().is_fifo())
+        {
+            let _ = f.write_all(b"garbage from a late writer");
+        }
+    });
 }
 
 #[cfg(test)]

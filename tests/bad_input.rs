@@ -70,9 +70,7 @@ fn every_bad_manifest_fails_with_its_location_and_no_panic() {
     // A FIFO cannot be committed; this case needs one (reading it would block forever).
     let fifo = root().join("tests/bad/secrets/fifo.pass");
     if !fifo.exists() {
-        let c = std::ffi::CString::new(fifo.to_string_lossy().into_owned()).unwrap();
-        // SAFETY: c is a valid NUL-terminated path that outlives the call.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo {}", fifo.display());
+        lbconverge::testkit::mkfifo(&fifo).unwrap();
     }
     let mut mismatches = Vec::new();
     let files = corpus();
@@ -247,4 +245,155 @@ fn an_edited_plan_file_is_refused_before_the_kernel_is_touched() {
     assert!(!state.exists(), "the state directory was touched");
     std::fs::remove_dir_all(&dir).unwrap();
     assert_no_mismatch(mismatch.into_iter().collect());
+}
+
+/// Puts at `p` what a reader must refuse: a FIFO (a blocking open would hang until a writer
+/// comes), a directory, a symlink to /dev/zero (0 bytes by `stat`, endless when read), or a
+/// sparse file one byte over `limit`.
+fn make_bad(p: &Path, how: &str, limit: u64) {
+    match how {
+        "fifo" => lbconverge::testkit::mkfifo(p).unwrap(),
+        "directory" => {
+            std::fs::create_dir(p).unwrap();
+            std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        }
+        "dev-zero" => std::os::unix::fs::symlink("/dev/zero", p).unwrap(),
+        "oversize" => std::fs::File::create(p).unwrap().set_len(limit + 1).unwrap(),
+        _ => unreachable!("{how}"),
+    }
+}
+
+/// The reason a reader must give for `how`.
+fn reason(how: &str, limit: u64) -> String {
+    match how {
+        "fifo" => "not a regular file (a FIFO)".into(),
+        "directory" => "not a regular file (a directory)".into(),
+        "dev-zero" => "not a regular file (a character device)".into(),
+        "oversize" if limit >= 1 << 20 => format!("larger than the limit of {} MiB", limit >> 20),
+        "oversize" => format!("larger than the limit of {} KiB", limit >> 10),
+        _ => unreachable!("{how}"),
+    }
+}
+
+/// Runs lbconverge with `args` and `deadline` to answer: code that blocks on a FIFO or reads
+/// /dev/zero without end is killed and reported, not left to hang the suite. Returns the exit
+/// code (`None`: killed), stderr and how long it took.
+fn bounded(args: &[String], deadline: std::time::Duration) -> (Option<i32>, String, std::time::Duration) {
+    use std::io::Read;
+    let started = std::time::Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lbconverge"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env("GIT_DIR", "/nonexistent")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let took = started.elapsed();
+    let mut stderr = String::new();
+    let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
+    (code, stderr, took)
+}
+
+const MIB: u64 = 1 << 20;
+
+/// Every reader of a file from outside, given a FIFO, a directory, a symlink to /dev/zero or
+/// a file one byte over its limit: exit 1 within a second, naming the file and the reason.
+/// (`run` here fails on the manifest before it would need anything else of the host.)
+#[test]
+fn every_reader_refuses_a_fifo_a_directory_dev_zero_and_an_oversize_file_at_once() {
+    let scratch = lbconverge::testkit::Scratch::new("bad-files").unwrap();
+    let dir = scratch.path().to_path_buf();
+    let d = |rel: &str| dir.join(rel).display().to_string();
+    let conf = |f: &str| format!("tests/fixtures/keepalived/dr-pair/{f}");
+    let v4 = ["--address", "lvs01=10.9.0.2/24", "--address", "lvs01=10.9.1.2/24"];
+    let v4 = [&v4[..], &["--address", "lvs02=10.9.0.3/24", "--address", "lvs02=10.9.1.3/24"]].concat();
+    // (reader, its limit, its arguments given the bad file X)
+    type Args = Box<dyn Fn(&str) -> Vec<String>>;
+    let s = |v: &[&str]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+    let readers: Vec<(&str, u64, Args)> = vec![
+        ("validate", 16 * MIB, Box::new(move |x| s(&["validate", x]))),
+        (
+            "plan MANIFEST",
+            16 * MIB,
+            Box::new(move |x| s(&["plan", x, "--node", "lvs01", "--live", "examples/live/empty.yaml"])),
+        ),
+        (
+            "plan --live",
+            256 * MIB,
+            Box::new(move |x| s(&["plan", "examples/lvs-dr-pair.yaml", "--node", "lvs01", "--live", x])),
+        ),
+        ("apply --plan", 256 * MIB, {
+            let state = d("state");
+            Box::new(move |x| s(&["--state-dir", &state, "apply", "--plan", x, "--auto-approve"]))
+        }),
+        ("run MANIFEST", 16 * MIB, {
+            let state = d("state");
+            Box::new(move |x| s(&["--state-dir", &state, "run", x, "--control", "none"]))
+        }),
+        (
+            "run --metrics-password-file",
+            4096,
+            Box::new(move |x| {
+                s(&["run", "examples/lvs-dr-pair.yaml", "--control", "none", "--metrics-password-file", x])
+            }),
+        ),
+        ("import keepalived", 16 * MIB, Box::new(move |x| s(&["import", "keepalived", x]))),
+        ("import include", 16 * MIB, {
+            let top = dir.join("top.conf");
+            Box::new(move |x| {
+                std::fs::write(&top, format!("global_defs {{\n  router_id lvs01\n}}\ninclude {x}\n")).unwrap();
+                s(&["import", "keepalived", top.to_str().unwrap()])
+            })
+        }),
+        ("import --ipvsadm-save", 64 * MIB, {
+            let c = conf("lvs01.conf");
+            Box::new(move |x| s(&["import", "keepalived", &c, "--ipvsadm-save", x]))
+        }),
+        ("import --real-server-snapshots", 256 * MIB, {
+            let c = conf("lvs01.conf");
+            Box::new(move |x| s(&["import", "keepalived", &c, "--real-server-snapshots", x]))
+        }),
+        ("import --password-file", 4096, {
+            let (c1, c2, v4) = (conf("lvs01.conf"), conf("lvs02.conf"), v4.clone());
+            Box::new(move |x| {
+                let pass = format!("VI_WEB={x}");
+                [s(&["import", "keepalived", &c1, &c2, "--password-file", &pass]), s(&v4)].concat()
+            })
+        }),
+    ];
+    let mut mismatches = Vec::new();
+    for (reader, limit, args) in &readers {
+        for how in ["fifo", "directory", "dev-zero", "oversize"] {
+            let x = dir.join(format!("bad-{}", reader.replace([' ', '-'], "_")));
+            let _ = std::fs::remove_file(&x).or_else(|_| std::fs::remove_dir(&x));
+            make_bad(&x, how, *limit);
+            let x = x.display().to_string();
+            let (code, stderr, took) = bounded(&args(&x), std::time::Duration::from_secs(5));
+            let want = reason(how, *limit);
+            let case = format!("{reader} with {how}");
+            if code != Some(1) {
+                mismatches.push(format!("{case}: exit {code:?} (None: killed after 5 s), want 1: {stderr}"));
+            } else if !stderr.contains(&x) || !stderr.contains(&want) {
+                mismatches.push(format!("{case}: want `{x}` and `{want}` in:\n{stderr}"));
+            }
+            if took > std::time::Duration::from_secs(1) {
+                mismatches.push(format!("{case}: took {took:?}"));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{} of {} cases:\n{}", mismatches.len(), readers.len() * 4, mismatches.join("\n"));
 }

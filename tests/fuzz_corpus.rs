@@ -70,6 +70,8 @@ fn replay_all(kind: &str) -> (usize, Vec<String>) {
 fn every_corpus_file_runs_without_a_panic() {
     let (n, failures) = replay_all("corpus");
     assert!(failures.is_empty(), "{} of {n} corpus inputs panicked:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(n, files_in("corpus"), "every corpus file was replayed");
+    assert!(n >= 50, "only {n} corpus files: the corpus is gone?");
     for (name, _) in targets::TARGETS {
         let dir = fuzz_dir().join("corpus").join(name);
         assert!(fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some()), "{} has no seeds", dir.display());
@@ -80,6 +82,22 @@ fn every_corpus_file_runs_without_a_panic() {
 fn every_crash_found_so_far_is_fixed() {
     let (n, failures) = replay_all("regressions");
     assert!(failures.is_empty(), "{} of {n} regression inputs panicked:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(
+        n,
+        files_in("regressions"),
+        "every regression file was replayed (a target's folder without its target?)"
+    );
+    assert!(n >= 1, "no regression inputs: fuzz/regressions is gone?");
+}
+
+/// The files under `fuzz/KIND/` in folders (one per target), counted independently of the
+/// replay: a folder whose target went missing shows as a difference.
+fn files_in(kind: &str) -> usize {
+    let Ok(dirs) = fs::read_dir(fuzz_dir().join(kind)) else { return 0 };
+    dirs.map(|d| d.unwrap().path())
+        .filter(|p| p.is_dir())
+        .map(|d| fs::read_dir(d).unwrap().filter(|f| f.as_ref().unwrap().path().is_file()).count())
+        .sum()
 }
 
 /// The replay can fail: an input that panics is caught and named, and the others still run.
@@ -100,7 +118,7 @@ fn a_panicking_input_is_caught_and_named() {
 /// they really seed the deep paths), and are in the corpus (`LBCONVERGE_BLESS=1` writes them).
 #[test]
 fn generated_seeds_decode_and_are_in_the_corpus() {
-    let bless = std::env::var_os("LBCONVERGE_BLESS").is_some();
+    let bless = lbconverge::testkit::blessing();
     let mut stale = Vec::new();
     for (target, seeds) in generated_seeds() {
         let run = targets::TARGETS.iter().find(|(n, _)| *n == target).unwrap().1;
@@ -432,6 +450,7 @@ fn ipvs_seeds() -> Vec<(String, Vec<u8>)> {
         ],
     };
     out.push(("ctrl-family".into(), nlmsg(0x10, 0, 5, &ipvs_codec::genl_payload(ctrl))));
+    assert_ipvs_seeds_decode(&out, &services, &dests);
     // An ack (errno 0) and an error (EEXIST) echoing a capped request header.
     let echoed = nlmsg(IPVS_FAMILY, 0x405, 6, &[]);
     for (name, errno) in [("ack", 0i32), ("error-eexist", -17)] {
@@ -439,4 +458,33 @@ fn ipvs_seeds() -> Vec<(String, Vec<u8>)> {
         out.push((name.into(), nlmsg(NLMSG_ERROR, 0x100, 6, &payload)));
     }
     out
+}
+
+/// Every IPVS seed is a netlink message that decodes to what it was made from, so that it
+/// seeds the parsers' deep paths rather than their first error.
+fn assert_ipvs_seeds_decode(
+    seeds: &[(String, Vec<u8>)],
+    services: &[(&str, Service)],
+    dests: &[(&str, ServiceKey, Dest)],
+) {
+    let payloads = |name: &str| -> Vec<Vec<u8>> {
+        let (_, bytes) = seeds.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no seed {name}"));
+        let msgs = lbconverge::kernel::linux::nl::split(bytes).unwrap_or_else(|e| panic!("seed {name}: {e}"));
+        msgs.into_iter().map(|m| m.payload).collect()
+    };
+    for (name, s) in services {
+        let got = ipvs_codec::parse_service(&payloads(&format!("service-{name}"))[0]);
+        assert_eq!(got.ok().as_ref(), Some(s), "seed service-{name}");
+    }
+    assert_eq!(payloads("service-dump").len(), services.len() + 1, "the dump: every service, then DONE");
+    for (name, key, d) in dests {
+        // A request carries no counters; the parser reads absent ones as zero.
+        let got = ipvs_codec::parse_dest(&payloads(&format!("dest-{name}"))[0], key.family());
+        assert_eq!(got.ok().map(|g| Dest { stats: None, ..g }).as_ref(), Some(d), "seed dest-{name}");
+    }
+    let kernel = ipvs_codec::parse_service(&payloads("kernel-service")[0]).expect("seed kernel-service");
+    assert_eq!(kernel.key.to_string(), "tcp 192.0.2.10:443");
+    let d = ipvs_codec::parse_dest(&payloads("kernel-dest")[0], Family::Ipv4).expect("seed kernel-dest");
+    assert_eq!((d.weight, d.stats.map(|s| s.active)), (7, Some(12)), "seed kernel-dest");
+    assert_eq!(ipvs_codec::parse_family_id(&payloads("ctrl-family")[0]).ok(), Some(IPVS_FAMILY), "seed ctrl-family");
 }

@@ -255,3 +255,65 @@ fn a_virtual_server_without_protocol_is_udp_as_keepalived_makes_it() {
     );
     assert!(!err.contains("no VRRP interface"), "--interface was not used: {err}");
 }
+
+#[test]
+fn notify_commands_keep_their_arguments_and_another_user_than_root_is_reported() {
+    let tmp = scratch("notify-user");
+    let f = tmp.join("lvs01.conf");
+    std::fs::write(
+        &f,
+        "global_defs {\n  script_user keepalived_script\n}\n\
+         vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 150\n\
+         \x20 notify_master \"/usr/local/sbin/to-master --cloud-ip 192.0.2.7\"\n\
+         \x20 notify_backup /usr/local/sbin/to-backup root\n\
+         \x20 notify_fault '/usr/local/sbin/page \"on call\"' nagios nagios\n\
+         \x20 notify_deleted\n\
+         \x20 virtual_ipaddress {\n    10.9.0.100/24\n  }\n}\n",
+    )
+    .unwrap();
+    let out = import(&[f.display().to_string()], &["--address", "lvs01=10.9.0.2/24"]);
+    let (yaml, err) = (text(&out.stdout), text(&out.stderr).replace(&format!("{}/", tmp.display()), ""));
+    assert!(out.status.success(), "{err}");
+    for want in [
+        "notify_master: [/usr/local/sbin/to-master, \"--cloud-ip\", 192.0.2.7]",
+        "notify_backup: [/usr/local/sbin/to-backup]",
+        "notify_fault: [/usr/local/sbin/page, \"on call\"]",
+    ] {
+        assert!(yaml.contains(want), "{want}:\n{yaml}");
+    }
+    let want = [
+        "lvs01.conf:8: warning: `notify_master` runs as `keepalived_script` (`script_user`) in keepalived; lbconverge runs notify commands as root: check that the command is safe as root, or make it switch user itself",
+        "lvs01.conf:10: warning: `notify_fault` runs as `nagios:nagios` in keepalived; lbconverge runs notify commands as root: check that the command is safe as root, or make it switch user itself",
+        "lvs01.conf:11: warning: `notify_deleted` not imported: lbconverge runs `notify_stop` (and `notify` with STOP) for an instance a reload removes",
+    ];
+    for w in want {
+        assert!(err.contains(w), "missing `{w}` in:\n{err}");
+    }
+    assert!(!err.contains("notify_backup"), "root is who lbconverge runs it as: {err}");
+}
+
+/// `include /etc/shadow` (or any file that is not keepalived configuration) is refused,
+/// and not a word of it is shown: neither its lines nor its first word.
+#[test]
+fn an_include_of_a_file_that_is_not_keepalived_configuration_is_refused_without_quoting_it() {
+    let tmp = scratch("shadow");
+    let secret = tmp.join("secret");
+    std::fs::write(&secret, "root:$6$salt$hash:19000:0:99999:7:::\nhunter2\n").unwrap();
+    for (name, included) in [("top.conf", secret.display().to_string()), ("shadow.conf", "/etc/shadow".into())] {
+        if !std::path::Path::new(&included).exists() {
+            continue;
+        }
+        let f = tmp.join(name);
+        std::fs::write(&f, format!("global_defs {{\n  router_id lvs01\n}}\ninclude {included}\n")).unwrap();
+        let out = import(&[f.display().to_string()], &[]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        let want = format!(
+            "{}:4:1: `include {included}`: {included} is not keepalived configuration (line 1 does not start with a keepalived keyword); nothing of it is imported or shown",
+            f.display()
+        );
+        assert!(err.contains(&want), "{name}: want `{want}` in:\n{err}");
+        assert!(!err.contains("root:") && !err.contains("hunter2") && out.stdout.is_empty(), "{name}: {err}");
+    }
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

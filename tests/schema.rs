@@ -9,7 +9,7 @@ use serde_json::Value;
 fn schema_file_matches_types() {
     let generated = lbconverge::manifest::schema::generate();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/lbconverge.schema.json");
-    if std::env::var_os("LBCONVERGE_BLESS").is_some() {
+    if lbconverge::testkit::blessing() {
         std::fs::write(path, &generated).unwrap();
         return;
     }

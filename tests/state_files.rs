@@ -132,3 +132,51 @@ fn a_failed_plan_out_leaves_no_temporary_file() {
     assert_eq!(d.files(""), ["out"], "nothing left beside the target");
     assert_eq!(d.files("out"), ["keep"]);
 }
+
+/// A state file that is not what lbconverge wrote: a FIFO, a directory, a symlink (to
+/// /dev/zero) or a file over its limit. `plan` on this host refuses it within a second
+/// naming the file and the reason (a drains file it cannot read could undo a drain; a
+/// ledger it cannot read could not say what it owns), and never blocks or reads without end.
+#[test]
+fn plan_refuses_a_damaged_drains_file_or_ledger_at_once_naming_it() {
+    let mut mismatches = Vec::new();
+    for (file, what, limit) in [("drains.json", "drains file", 16u64 << 20), ("ledger.json", "ledger", 64 << 20)] {
+        for how in ["fifo", "directory", "dev-zero", "oversize"] {
+            let d = Dir::new(&format!("damaged-{how}-{file}"));
+            std::fs::create_dir_all(d.path("state")).unwrap();
+            let p = d.path("state").join(file);
+            match how {
+                "fifo" => {
+                    lbconverge::testkit::mkfifo(&p).unwrap();
+                    lbconverge::testkit::unblock_later(&p, std::time::Duration::from_secs(2));
+                }
+                "directory" => std::fs::create_dir(&p).unwrap(),
+                "dev-zero" => std::os::unix::fs::symlink("/dev/zero", &p).unwrap(),
+                _ => std::fs::File::create(&p).unwrap().set_len(limit + 1).unwrap(),
+            }
+            let want = match how {
+                "fifo" => "not a regular file (a FIFO)".to_string(),
+                "directory" => "not a regular file (a directory)".to_string(),
+                "dev-zero" => format!("a symlink; lbconverge never reads its {what} through a symlink"),
+                _ => format!("larger than the limit of {} MiB for a {what}", limit >> 20),
+            };
+            let t = std::time::Instant::now();
+            let out = plan_real_server(&d.path("state"));
+            let took = t.elapsed();
+            let (_, err) = text(&out);
+            let case = format!("{file} as {how}");
+            if out.status.code() != Some(1) || !err.contains(&p.display().to_string()) || !err.contains(&want) {
+                mismatches.push(format!(
+                    "{case}: exit {:?}, want 1 and `{want}` naming {}:\n{err}",
+                    out.status.code(),
+                    p.display()
+                ));
+            }
+            if took > std::time::Duration::from_secs(1) {
+                mismatches.push(format!("{case}: took {took:?}"));
+            }
+            assert!(std::fs::symlink_metadata(&p).is_ok(), "{case}: plan moved or removed it");
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}

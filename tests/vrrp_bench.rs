@@ -259,3 +259,85 @@ fn print_tables(outcomes: &[Outcome], runs: usize) {
         }
     }
 }
+
+// ---------------------------------------------------------------------- under stress
+
+/// The advert timing of a master under load (issue 25, item 6): an lbconverge pair (n1
+/// master, n2) and a keepalived pair (n3 master, n4) on one bridge at the same time, VRRPv3
+/// with 100 ms adverts (Master_Down 361 ms: a stall of a third of a second is a spurious
+/// takeover), while `stress-ng` loads CPU, memory and IO for `STRESS_SECS` (default 300).
+/// Every advert is captured on the bridge; per master, the jitter of the gaps between its
+/// adverts (|gap - 100 ms|: p50, p99, max) and the VRRP transitions either daemon of the
+/// pair logged during the load. `LBC_LAB_RUN_ARGS` adds options to `lbconverge run` (e.g.
+/// `--lock-memory --realtime 50`). A benchmark, not a test: `tools/bench-vrrp-stress`.
+#[test]
+#[ignore = "benchmark: run tools/bench-vrrp-stress (root, keepalived, stress-ng)"]
+fn vrrp_failover_bench_under_stress() {
+    let secs: u64 = std::env::var("STRESS_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    let mut lab = Lab::new(4);
+    let lbc = Params::v3_fast().priorities(&[150, 100]);
+    let ka = Params { vrid: 52, vip: "10.88.0.51/24".into(), ..Params::v3_fast().priorities(&[150, 100, 150, 100]) };
+    let pcap = lab.dir().join("adverts.pcap");
+    lab.capture(&pcap, "ip proto 112");
+    vrrp::start(&mut lab, 1, Daemon::Lbconverge, &lbc);
+    vrrp::start(&mut lab, 0, Daemon::Lbconverge, &lbc);
+    vrrp::start(&mut lab, 3, Daemon::Keepalived, &ka);
+    vrrp::start(&mut lab, 2, Daemon::Keepalived, &ka);
+    thread::sleep(Duration::from_secs(3));
+    let logs = |lab: &Lab| -> Vec<usize> {
+        (1..=4).map(|i| vrrp::transitions(&lab.log(&format!("n{i}"), DAEMON)).len()).collect()
+    };
+    let before = logs(&lab);
+    let t0 = Instant::now();
+    let stress = std::process::Command::new(common::lab::find_program("stress-ng"))
+        .args(["--cpu", "2", "--vm", "2", "--vm-bytes", "80%", "--io", "2", "--hdd", "1", "--hdd-bytes", "512M"])
+        .args(["--temp-path", &lab.dir().display().to_string(), "--timeout", &format!("{secs}s"), "--quiet"])
+        .status()
+        .expect("run stress-ng");
+    let loaded = t0.elapsed();
+    let after = logs(&lab);
+    lab.stop(common::lab::SWITCH, "tcpdump", How::Term);
+    let bytes = std::fs::read(&pcap).unwrap();
+    let arrivals = vrrp_arrivals(&bytes);
+    println!("\n## VRRP adverts under stress-ng ({} s of CPU, memory and IO load; exit {stress})\n", loaded.as_secs());
+    println!("| pair | master's adverts | jitter p50 / p99 / max (ms) | transitions during the load |");
+    println!("| --- | --- | --- | --- |");
+    for (name, master, nodes) in
+        [("lbconverge", common::lab::node_v4(0), 0..2), ("keepalived", common::lab::node_v4(2), 2..4)]
+    {
+        let times: Vec<u64> =
+            arrivals.iter().filter(|(src, t)| *src == master && *t >= 0).map(|(_, t)| *t as u64).collect();
+        let jitter = jitter_us(&times, 100_000);
+        let spurious: usize = nodes.map(|i| after[i] - before[i]).sum();
+        let ms = |us: u64| format!("{}.{:03}", us / 1000, us % 1000);
+        let p = |q: f64| jitter.get(((jitter.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(0);
+        println!("| {name} pair | {} | {} / {} / {} | {spurious} |", times.len(), ms(p(0.5)), ms(p(0.99)), ms(p(1.0)));
+    }
+    let extra = std::env::var("LBC_LAB_RUN_ARGS").unwrap_or_default();
+    println!("\nlbconverge run options: `{}`", if extra.is_empty() { "(defaults)" } else { &extra });
+}
+
+/// Sorted |gap - advert| in µs between consecutive times (µs).
+fn jitter_us(times: &[u64], advert_us: u64) -> Vec<u64> {
+    let mut j: Vec<u64> = times.windows(2).map(|w| (w[1].saturating_sub(w[0])).abs_diff(advert_us)).collect();
+    j.sort_unstable();
+    j
+}
+
+/// (source, capture time in µs) of each IPv4 protocol-112 packet with priority above 0 in
+/// a classic little-endian Ethernet pcap file.
+fn vrrp_arrivals(pcap: &[u8]) -> Vec<(std::net::IpAddr, i64)> {
+    assert_eq!(pcap.get(..4), Some(&[0xd4, 0xc3, 0xb2, 0xa1][..]), "not a little-endian pcap file");
+    let mut out = Vec::new();
+    let mut at = 24;
+    while at + 16 <= pcap.len() {
+        let word = |o: usize| i64::from(u32::from_le_bytes(pcap[at + o..at + o + 4].try_into().unwrap()));
+        let (t, len) = (word(0) * 1_000_000 + word(4), word(8) as usize);
+        let frame = &pcap[at + 16..(at + 16 + len).min(pcap.len())];
+        if frame.len() >= 34 + 3 && frame[12..14] == [0x08, 0x00] && frame[14 + 9] == 112 && frame[34 + 2] > 0 {
+            out.push((std::net::IpAddr::from(<[u8; 4]>::try_from(&frame[26..30]).unwrap()), t));
+        }
+        at += 16 + len;
+    }
+    out
+}

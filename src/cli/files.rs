@@ -1,8 +1,10 @@
 //! The files the CLI reads and writes besides the manifest: live-state snapshots and saved
-//! plans. Errors name the file and, where the parser knows it, line and column.
+//! plans, read through [`crate::files`]. Errors name the file and, where the parser knows
+//! it, line and column.
 
 use std::path::{Path, PathBuf};
 
+use crate::files::{Kind, ReadError};
 use crate::manifest::{self, Problem};
 use crate::model::NodeState;
 use crate::plan::{FORMAT_VERSION, Plan};
@@ -10,34 +12,10 @@ use crate::plan::{FORMAT_VERSION, Plan};
 /// A snapshot, plan or output file that could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    /// The file could not be read.
-    #[error("{}: cannot read {what}: {source}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// What it should hold (`snapshot`, `plan file`).
-        what: &'static str,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The file is larger than any sane snapshot or plan.
-    #[error("{}: {what} is too large ({bytes} bytes)", path.display())]
-    TooLarge {
-        /// The file.
-        path: PathBuf,
-        /// What it should hold.
-        what: &'static str,
-        /// Its size.
-        bytes: u64,
-    },
-    /// The file is not text.
-    #[error("{}: {what} is not UTF-8 text", path.display())]
-    NotUtf8 {
-        /// The file.
-        path: PathBuf,
-        /// What it should hold.
-        what: &'static str,
-    },
+    /// The file could not be read: missing, not a regular file, too large, not text
+    /// ([`crate::files`]).
+    #[error("{0}")]
+    Read(#[from] ReadError),
     /// A snapshot that does not parse (located, with a hint).
     #[error("{0}")]
     Snapshot(Box<Problem>),
@@ -99,20 +77,9 @@ pub enum FileError {
     },
 }
 
-/// Reads a text file of bounded size; errors name the file and what it should hold.
-pub fn read_text(path: &Path, what: &'static str) -> Result<String, FileError> {
-    let read = |source| FileError::Read { path: path.to_path_buf(), what, source };
-    let meta = std::fs::metadata(path).map_err(read)?;
-    if meta.len() > manifest::MAX_BYTES * 16 {
-        return Err(FileError::TooLarge { path: path.to_path_buf(), what, bytes: meta.len() });
-    }
-    let bytes = std::fs::read(path).map_err(read)?;
-    String::from_utf8(bytes).map_err(|_| FileError::NotUtf8 { path: path.to_path_buf(), what })
-}
-
 /// Reads a live-state snapshot (the YAML `lbconverge show` prints).
 pub fn load_snapshot(path: &Path) -> Result<NodeState, FileError> {
-    let text = read_text(path, "snapshot")?;
+    let text = crate::files::read_text(path, Kind::Snapshot)?;
     parse_snapshot(&path.display().to_string(), &text)
 }
 
@@ -130,7 +97,7 @@ pub fn parse_snapshot(file: &str, text: &str) -> Result<NodeState, FileError> {
 
 /// Reads a saved plan (`plan --out`).
 pub fn load_plan(path: &Path) -> Result<Plan, FileError> {
-    let text = read_text(path, "plan file")?;
+    let text = crate::files::read_text(path, Kind::Plan)?;
     parse_plan(path, &text)
 }
 

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use super::CliError;
 use super::exit::Exit;
 use super::files::{self, FileError};
+use crate::files::Kind;
 use crate::import::{self, Options, Secret, Source};
 use crate::manifest;
 
@@ -65,7 +66,7 @@ pub struct KeepalivedArgs {
 /// Runs `import`.
 pub fn run(a: &ImportArgs) -> Result<Exit, CliError> {
     let ImportFrom::Keepalived(k) = &a.from;
-    let sources = k.files.iter().map(|p| source(p, "keepalived.conf")).collect::<Result<Vec<_>, _>>()?;
+    let sources = k.files.iter().map(|p| source(p, Kind::Keepalived)).collect::<Result<Vec<_>, _>>()?;
     let saved = k.ipvsadm_save.as_deref().map(saved_rules).transpose()?;
     let opts = options(k)?;
     let fs = DiskFiles;
@@ -90,13 +91,14 @@ pub fn run(a: &ImportArgs) -> Result<Exit, CliError> {
     Ok(Exit::Ok)
 }
 
-fn source(path: &Path, what: &'static str) -> Result<Source, CliError> {
-    Ok(Source { name: path.display().to_string(), text: files::read_text(path, what)? })
+fn source(path: &Path, kind: Kind) -> Result<Source, CliError> {
+    let text = crate::files::read_text(path, kind).map_err(FileError::from)?;
+    Ok(Source { name: path.display().to_string(), text })
 }
 
 fn saved_rules(arg: &str) -> Result<(String, Source), CliError> {
     let (dir, file) = arg.split_once('=').unwrap_or(("", arg));
-    Ok((dir.to_string(), source(Path::new(file), "ipvsadm -S output")?))
+    Ok((dir.to_string(), source(Path::new(file), Kind::IpvsadmSave)?))
 }
 
 /// `NAME=VALUE` pairs of an option.
@@ -172,15 +174,18 @@ impl crate::model::Facts for ToBeWritten<'_> {
 }
 
 /// A password file: written when absent (mode 0600); kept when it holds the same password.
+/// What is there is read through [`crate::files`] (a FIFO or device there is an error).
 fn write_secret(path: &Path, password: &str) -> Result<(), CliError> {
-    if let Ok(have) = std::fs::read_to_string(path) {
-        if have.lines().next() == Some(password) {
-            return Ok(());
+    match crate::files::first_line(path, Kind::Secret) {
+        Ok(have) if have == password => return Ok(()),
+        Ok(_) => {
+            return Err(CliError::Usage(format!(
+                "{}: holds another password; remove it or choose another --password-file",
+                path.display()
+            )));
         }
-        return Err(CliError::Usage(format!(
-            "{}: holds another password; remove it or choose another --password-file",
-            path.display()
-        )));
+        Err(e) if e.is_missing() => {}
+        Err(e) => return Err(FileError::from(e).into()),
     }
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -202,11 +207,14 @@ impl import::Files for DiskFiles {
             found = found.iter().flat_map(|dir| expand(dir, part)).collect();
         }
         found.sort();
-        found.retain(|p| p.is_file());
+        // Like keepalived, directories a wildcard matches are passed over; anything else is
+        // read through `crate::files`, which refuses a FIFO, a device or a directory by name.
+        let globbed = pattern.contains(['*', '?']);
+        found.retain(|p| std::fs::symlink_metadata(p).is_ok() && !(globbed && p.is_dir()));
         if found.is_empty() {
             return Err(format!("`include {pattern}`: no file matches (relative to {})", base.display()));
         }
-        found.iter().map(|p| source(p, "included keepalived.conf").map_err(|e| e.to_string())).collect()
+        found.iter().map(|p| source(p, Kind::Keepalived).map_err(|e| e.to_string())).collect()
     }
 }
 

@@ -330,16 +330,15 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
     }
 }
 
-/// The `user:password` first line of a metrics password file (a secret file: regular, not
-/// readable by others, opened without blocking).
+/// The `user:password` first line of a metrics password file (a secret file read through
+/// [`crate::files`]: regular, at most 4 KiB, opened without blocking; not readable by others).
 fn read_credentials(path: &std::path::Path) -> Result<String, CliError> {
     let bad = |why: String| CliError::Usage(format!("--metrics-password-file {}: {why}", path.display()));
+    let line = crate::files::first_line(path, crate::files::Kind::Secret).map_err(|e| bad(e.why.to_string()))?;
     let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
     if std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o077 != 0 {
         return Err(bad(format!("readable by others; chmod 600 {}", path.display())));
     }
-    let line = crate::load::facts::first_line(path).map_err(|e| bad(e.to_string()))?;
-    let line = line.ok_or_else(|| bad("not a regular file".into()))?;
     match line.split_once(':') {
         Some((u, p)) if !u.is_empty() && !p.is_empty() => Ok(line),
         _ => Err(bad("the first line must be user:password".into())),

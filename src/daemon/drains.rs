@@ -67,10 +67,11 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         self.board.set_drained(self.drains.active(now));
     }
 
-    /// When the next drain ends.
+    /// When the next drain ends; `None` also for an end too far away for the monotonic
+    /// clock (a drain `for_secs` or `until` from outside can be anything up to `u64::MAX`).
     pub(super) fn drain_end(&self) -> Option<Instant> {
         let left = self.drains.next_end()?.saturating_sub(crate::utc::unix_now());
-        Some(Instant::now() + Duration::from_secs(left))
+        Instant::now().checked_add(Duration::from_secs(left))
     }
 
     /// Writes the drains to the state directory; a failure is logged and returned.

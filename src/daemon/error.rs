@@ -53,6 +53,18 @@ pub enum DaemonError {
         /// Why.
         source: std::io::Error,
     },
+    /// Something that is not a socket is at the control socket's path: it is the user's,
+    /// and never replaced.
+    #[error(
+        "control socket {}: a {found} is there, not a socket; lbconverge replaces only a stale socket\n  hint: move it away, or give run another --control path",
+        path.display()
+    )]
+    ControlNotSocket {
+        /// The path.
+        path: PathBuf,
+        /// What is there (`regular file`, `directory`, `FIFO`, `symlink`, ...).
+        found: &'static str,
+    },
     /// The manifest's directory could not be watched.
     #[error("watch {}: {source}", path.display())]
     Watch {
@@ -75,6 +87,26 @@ pub enum DaemonError {
         /// The fix.
         hint: &'static str,
     },
+    /// Another `lbconverge run` holds the state directory's lock.
+    #[error(
+        "another lbconverge run ({}) holds {}: only one runs per node\n  hint: stop that one first (systemctl stop lbconverge)",
+        pid.map_or_else(|| "PID not recorded".to_string(), |p| format!("PID {p}")),
+        lock.display()
+    )]
+    AlreadyRunning {
+        /// The lock file.
+        lock: PathBuf,
+        /// The PID it names.
+        pid: Option<u32>,
+    },
+    /// The state directory's lock could not be taken.
+    #[error("lock {}: {source}", path.display())]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A thread could not be started.
     #[error("start the {thread} thread: {source}")]
     Spawn {
@@ -94,20 +126,10 @@ pub enum SecretError {
         /// The variable.
         var: String,
     },
-    /// The password file could not be opened or read.
-    #[error("{}: {source}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The password file is a FIFO, a directory or a device.
-    #[error("{}: not a regular file", path.display())]
-    NotRegular {
-        /// The file.
-        path: PathBuf,
-    },
+    /// The password file could not be read: missing, not a regular file, too large
+    /// ([`crate::files`]).
+    #[error("{0}")]
+    Read(#[from] crate::files::ReadError),
     /// A VRRPv2 PASS password holds 1 to 8 bytes.
     #[error("the password must be 1 to 8 bytes (it is {len} bytes)")]
     Length {

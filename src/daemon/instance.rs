@@ -3,9 +3,11 @@
 //! master adds the VIPs (through [`Addrs`]) and announces them (gratuitous ARP / unsolicited
 //! NA), again after 5 s; on leaving master it removes them. An instance with connection sync
 //! runs the kernel's IPVS sync daemon as master while master and as backup otherwise, and
-//! stops it when it ends. Control messages (go, priority
-//! from tracking, stop) arrive on a channel whose sender also signals an eventfd the thread
-//! polls with its socket, so a stop sends the priority-0 advert at once.
+//! stops it when it ends. The notify commands of each transition go to the instance's
+//! own queue ([`super::hooks::Serial`]), so the thread never waits for them. Control
+//! messages (go, priority from tracking, a reload's update, reclaim, stop) arrive on a
+//! channel whose sender also signals an eventfd the thread polls with its socket, so a
+//! stop sends the priority-0 advert at once.
 //!
 //! An instance is set up in two steps, so that a reload can open everything it needs before
 //! it touches what runs: [`prepare`] opens the wire, the timer and the address handle and
@@ -21,6 +23,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::error::{DaemonError, InstanceError};
+use super::hooks::{Draining, Job, Serial};
 use super::platform::{Platform, Wire};
 use super::spec::InstanceSpec;
 use crate::family::Family;
@@ -45,6 +48,9 @@ pub enum Control {
     Priority(Option<u8>),
     /// New settings for the same router, taken in place (a manifest reload).
     Reconfigure(Box<Update>),
+    /// A master adds back any of its VIPs that is missing and announces it: another
+    /// instance let go of a VIP this one took over in the same reload.
+    Reclaim,
     /// Stop gracefully: priority-0 advert, VIPs removed.
     Stop,
 }
@@ -58,6 +64,8 @@ pub struct Update {
     pub wire: Option<Box<dyn Wire>>,
     /// A handle on the sync daemons, when connection sync is new to the instance.
     pub sync: Option<Box<dyn SyncDaemons + Send>>,
+    /// Told when the instance has taken the update (its VIPs removed and added).
+    pub taken: Option<Sender<()>>,
 }
 
 /// Opens what `new` needs beyond what the instance running `old` has, and checks its state
@@ -74,7 +82,7 @@ pub fn stage_update(old: &InstanceSpec, new: InstanceSpec, platform: &dyn Platfo
         (None, Some(_)) => Some(platform.sync_daemons().map_err(|e| fail(e.into()))?),
         _ => None,
     };
-    Ok(Update { spec: new, wire, sync })
+    Ok(Update { spec: new, wire, sync, taken: None })
 }
 
 /// The sending side of an instance's control channel: a message, then a wake-up.
@@ -139,7 +147,7 @@ pub struct Running {
     pub control: ControlTx,
     /// What it shows.
     pub view: SharedView,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<JoinHandle<Draining>>,
 }
 
 impl Running {
@@ -158,16 +166,20 @@ impl Running {
         self.thread.as_ref().is_some_and(|t| !t.is_finished())
     }
 
-    /// Waits for its thread to end (after [`Self::request_stop`]).
-    pub fn join(mut self) {
-        self.join_thread();
+    /// Waits for its thread to end (after [`Self::request_stop`]); returns its notify
+    /// commands still queued or running (`notify_stop` last), which end on their own.
+    pub fn join(mut self) -> Draining {
+        self.join_thread()
     }
 
-    fn join_thread(&mut self) {
-        if let Some(t) = self.thread.take()
-            && t.join().is_err()
-        {
-            tracing::error!(instance = %self.spec.name, "internal error: the VRRP instance thread crashed");
+    fn join_thread(&mut self) -> Draining {
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(notify)) => notify,
+            Some(Err(_)) => {
+                tracing::error!(instance = %self.spec.name, "internal error: the VRRP instance thread crashed");
+                Draining::default()
+            }
+            None => Draining::default(),
         }
     }
 }
@@ -176,7 +188,8 @@ impl Drop for Running {
     fn drop(&mut self) {
         if self.thread.is_some() {
             self.request_stop();
-            self.join_thread();
+            // Its notify commands finish on their own.
+            drop(self.join_thread());
         }
     }
 }
@@ -233,6 +246,8 @@ struct Instance {
     wake: Arc<OwnedFd>,
     timer: Timer,
     view: SharedView,
+    /// The notify commands of its transitions, run one at a time off this thread.
+    notify: Serial,
 }
 
 impl Instance {
@@ -274,29 +289,31 @@ impl Instance {
             wake,
             timer,
             view: SharedView::default(),
+            notify: Serial::new(&spec.name),
         })
     }
 
     /// Waits for [`Control::Go`], then runs; ends untouched on a stop or a dropped owner.
-    fn park(self, control: Receiver<Control>) {
+    /// Returns its notify commands still running.
+    fn park(self, control: Receiver<Control>) -> Draining {
         let mut priority = None;
         loop {
             match control.recv() {
                 Ok(Control::Go) => break,
                 Ok(Control::Priority(p)) => priority = Some(p),
                 // A parked instance is never updated: a reload stages a new one instead.
-                Ok(Control::Reconfigure(_)) => {}
-                Ok(Control::Stop) | Err(_) => return,
+                Ok(Control::Reconfigure(_) | Control::Reclaim) => {}
+                Ok(Control::Stop) | Err(_) => return self.notify.close(),
             }
         }
-        self.run(control, priority);
+        self.run(control, priority)
     }
 
     fn now(&self) -> Duration {
         self.epoch.elapsed()
     }
 
-    fn run(mut self, control: Receiver<Control>, priority: Option<Option<u8>>) {
+    fn run(mut self, control: Receiver<Control>, priority: Option<Option<u8>>) -> Draining {
         // A crashed predecessor may have left the VIPs behind; a starting instance holds none.
         self.release_vips();
         let now = self.now();
@@ -325,6 +342,7 @@ impl Instance {
             let text: Vec<String> = drops.iter().map(|(r, n)| format!("{}={n}", r.name())).collect();
             tracing::info!(instance = %self.spec.name, dropped = %text.join(","), "vrrp packets dropped");
         }
+        self.notify.close()
     }
 
     /// Handles pending control messages; `Some(true)` to stop.
@@ -341,6 +359,7 @@ impl Instance {
                     self.show(|v| v.effective_priority = effective);
                 }
                 Ok(Control::Reconfigure(u)) => self.reconfigure(*u),
+                Ok(Control::Reclaim) => self.reclaim(),
                 Err(std::sync::mpsc::TryRecvError::Empty) => return None,
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => return Some(true),
             }
@@ -481,10 +500,9 @@ impl Instance {
             reason = %t.reason,
             "vrrp transition"
         );
-        if let Some(cmd) = &self.spec.notify {
-            let prio = self.fsm.priority().unwrap_or(0).to_string();
-            let extra = ["INSTANCE".to_string(), self.spec.name.clone(), t.to.to_string(), prio];
-            super::hooks::run(cmd, &[], &extra, "vrrp notify");
+        let priority = self.fsm.priority().unwrap_or(0);
+        for job in notify_jobs(&self.spec, t.to, priority) {
+            self.notify.push(job);
         }
     }
 
@@ -492,18 +510,19 @@ impl Instance {
     /// away at once, and adds and announces the new ones at once; what the new priority,
     /// interval or preemption settings imply follows by the protocol ([`Fsm::reconfigure`]).
     fn reconfigure(&mut self, u: Update) {
+        let Update { spec, wire, sync, taken } = u;
         let was_master = self.fsm.state() == fsm::State::Master;
-        let old_vips = self.vip_addresses();
-        let old = std::mem::replace(&mut self.spec, u.spec);
-        let new_vips = self.vip_addresses();
+        let old_vips = self.spec.vip_addresses();
+        let old = std::mem::replace(&mut self.spec, spec);
+        let new_vips = self.spec.vip_addresses();
         if was_master {
             self.del_vips(old_vips.iter().filter(|a| !new_vips.contains(a)));
         }
-        if let Some(w) = u.wire {
+        if let Some(w) = wire {
             self.wire = w;
             self.source = self.wire.source();
         }
-        self.reconfigure_sync(&old, u.sync);
+        self.reconfigure_sync(&old, sync);
         let cfg = self.spec.fsm_config(self.source);
         self.expect.auth = self.spec.auth;
         self.expect.interval_cs = cfg.interval_cs();
@@ -525,6 +544,18 @@ impl Instance {
             v.priority = priority;
             v.effective_priority = effective;
         });
+        if let Some(t) = taken {
+            let _ = t.send(());
+        }
+    }
+
+    /// A master adds back those of its VIPs that are missing, and announces them: a VIP
+    /// moved to this instance by a reload may have been deleted by the instance that let
+    /// go of it after this one added it.
+    fn reclaim(&mut self) {
+        if self.fsm.state() == fsm::State::Master {
+            self.restore_missing(false);
+        }
     }
 
     /// Connection sync after a reload: new settings restart the daemon in the current
@@ -576,16 +607,8 @@ impl Instance {
         }
     }
 
-    fn vip_addresses(&self) -> Vec<Address> {
-        self.spec
-            .vips
-            .iter()
-            .map(|v| Address { interface: self.spec.vip_interface.clone(), address: *v, label: None })
-            .collect()
-    }
-
     fn take_vips(&mut self) {
-        self.add_vips(&self.vip_addresses());
+        self.add_vips(&self.spec.vip_addresses());
         self.announce();
         self.second_burst = Some(self.now() + SECOND_BURST);
     }
@@ -603,24 +626,40 @@ impl Instance {
     /// A master's VIPs are its own: one removed by hand (`ip addr del`) is added back with
     /// its announcements, checked at every advert, and logged as drift.
     fn repair_vips(&mut self) {
+        let n = self.restore_missing(true);
+        if n > 0 {
+            self.show(|v| v.vips_restored = v.vips_restored.saturating_add(n));
+        }
+    }
+
+    /// Adds back and announces this instance's VIPs that the interface lacks; logged as
+    /// drift (removed by hand) or as taken over from another instance. Returns how many.
+    fn restore_missing(&mut self, drift: bool) -> u64 {
         let present = match self.addrs.addresses() {
             Ok(p) => p,
-            Err(e) => return tracing::warn!(instance = %self.spec.name, error = %e, "addresses not read"),
+            Err(e) => {
+                tracing::warn!(instance = %self.spec.name, error = %e, "addresses not read");
+                return 0;
+            }
         };
         let held = |v: &Address| present.iter().any(|a| a.interface == v.interface && a.address == v.address);
-        let missing: Vec<Address> = self.vip_addresses().into_iter().filter(|v| !held(v)).collect();
-        if missing.is_empty() {
-            return;
-        }
+        let missing: Vec<Address> = self.spec.vip_addresses().into_iter().filter(|v| !held(v)).collect();
         for a in &missing {
-            tracing::warn!(instance = %self.spec.name, vip = %a.address, interface = %a.interface, "VIP removed from the master by hand; adding it back (drift)");
+            let (vip, interface) = (&a.address, &a.interface);
+            match drift {
+                true => {
+                    tracing::warn!(instance = %self.spec.name, %vip, %interface, "VIP removed from the master by hand; adding it back (drift)")
+                }
+                false => {
+                    tracing::info!(instance = %self.spec.name, %vip, %interface, "VIP taken over from another instance")
+                }
+            }
         }
         self.add_vips(&missing);
         for a in &missing {
             self.announce_one(a.address.addr());
         }
-        let n = u64::try_from(missing.len()).unwrap_or(u64::MAX);
-        self.show(|v| v.vips_restored = v.vips_restored.saturating_add(n));
+        u64::try_from(missing.len()).unwrap_or(u64::MAX)
     }
 
     fn announce(&mut self) {
@@ -636,7 +675,7 @@ impl Instance {
     }
 
     fn release_vips(&mut self) {
-        self.del_vips(self.vip_addresses().iter());
+        self.del_vips(self.spec.vip_addresses().iter());
     }
 
     fn del_vips<'a>(&mut self, vips: impl Iterator<Item = &'a Address>) {
@@ -701,4 +740,111 @@ fn provisional_priority(old: &InstanceSpec, new: &InstanceSpec, effective: Optio
         return Some(new.priority);
     }
     effective.map(|e| crate::vrrp::track::rebase(e, old.priority, new.priority))
+}
+
+/// The notify commands of a transition to `to`, in keepalived's order: the state's own
+/// (`notify_master`, `notify_backup`, `notify_fault`, or `notify_stop` when the instance
+/// stops), then the generic `notify` with `INSTANCE <name> <STATE> <priority>` appended.
+fn notify_jobs(spec: &InstanceSpec, to: fsm::State, priority: u8) -> Vec<Job> {
+    let n = &spec.notify;
+    let (event, own, state) = match to {
+        fsm::State::Master => ("notify_master", &n.master, "MASTER"),
+        fsm::State::Backup => ("notify_backup", &n.backup, "BACKUP"),
+        fsm::State::Fault => ("notify_fault", &n.fault, "FAULT"),
+        fsm::State::Initialize => ("notify_stop", &n.stop, "STOP"),
+    };
+    let timeout = spec.notify_timeout;
+    let mut jobs: Vec<Job> = own.iter().map(|argv| Job { event, argv: argv.clone(), timeout }).collect();
+    if let Some(cmd) = &n.generic {
+        let extra = ["INSTANCE", &spec.name, state, &priority.to_string()].map(str::to_string);
+        jobs.push(Job { event: "notify", argv: [cmd.as_slice(), &extra].concat(), timeout });
+    }
+    jobs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two directors; lb1 has its own `notify_master`.
+    const MANIFEST: &str = "version: 1
+nodes:
+  lb1: {roles: [director], addresses: [10.0.0.11/24], interface: eth0}
+  lb2: {roles: [director], addresses: [10.0.0.12/24], interface: eth0}
+vrrp:
+  VI_1:
+    vrid: 10
+    members:
+      lb1: {priority: 150, notify_master: [/usr/local/bin/lb1-master, 'two words']}
+      lb2: {priority: 100}
+    vips: [10.0.0.100]
+    notify_master: [/usr/local/bin/master]
+    notify_backup: [/usr/local/bin/switch, backup]
+    notify_stop: [/usr/local/bin/stop]
+    notify: [/usr/local/bin/event, '--from', keepalived]
+    notify_timeout: 5s
+";
+
+    fn spec(node: &str) -> InstanceSpec {
+        let loaded = crate::manifest::parse("m.yaml", std::path::PathBuf::from("."), MANIFEST.as_bytes()).unwrap();
+        let cluster = crate::model::validate(&loaded, &crate::model::NoFacts).unwrap().cluster;
+        super::super::spec::specs(&cluster, node).unwrap().remove(0)
+    }
+
+    fn shown(jobs: &[Job]) -> Vec<String> {
+        jobs.iter().map(|j| format!("{}: {} ({:?})", j.event, j.argv.join(" "), j.timeout)).collect()
+    }
+
+    #[test]
+    fn a_transition_runs_the_states_command_then_the_generic_notify_with_keepalived_arguments() {
+        let lb1 = spec("lb1");
+        assert_eq!(
+            shown(&notify_jobs(&lb1, fsm::State::Master, 150)),
+            [
+                "notify_master: /usr/local/bin/lb1-master two words (5s)",
+                "notify: /usr/local/bin/event --from keepalived INSTANCE VI_1 MASTER 150 (5s)"
+            ]
+        );
+        assert_eq!(notify_jobs(&lb1, fsm::State::Master, 150)[0].argv[1], "two words", "one argument");
+        let lb2 = spec("lb2");
+        assert_eq!(
+            shown(&notify_jobs(&lb2, fsm::State::Master, 100)),
+            [
+                "notify_master: /usr/local/bin/master (5s)",
+                "notify: /usr/local/bin/event --from keepalived INSTANCE VI_1 MASTER 100 (5s)"
+            ],
+            "lb2 has no command of its own: the instance's"
+        );
+        assert_eq!(
+            shown(&notify_jobs(&lb2, fsm::State::Backup, 100)),
+            [
+                "notify_backup: /usr/local/bin/switch backup (5s)",
+                "notify: /usr/local/bin/event --from keepalived INSTANCE VI_1 BACKUP 100 (5s)"
+            ]
+        );
+        assert_eq!(
+            shown(&notify_jobs(&lb2, fsm::State::Fault, 0)),
+            ["notify: /usr/local/bin/event --from keepalived INSTANCE VI_1 FAULT 0 (5s)"],
+            "no notify_fault: the generic notify only"
+        );
+        assert_eq!(
+            shown(&notify_jobs(&lb2, fsm::State::Initialize, 100)),
+            [
+                "notify_stop: /usr/local/bin/stop (5s)",
+                "notify: /usr/local/bin/event --from keepalived INSTANCE VI_1 STOP 100 (5s)"
+            ],
+            "stopping is keepalived's STOP"
+        );
+    }
+
+    #[test]
+    fn a_changed_notify_command_is_named_in_the_reload_log_and_keeps_the_instance() {
+        let old = spec("lb1");
+        let mut new = old.clone();
+        new.notify.stop = Some(vec!["/usr/local/bin/stop2".into()]);
+        new.notify.generic = None;
+        new.notify_timeout = Duration::from_secs(30);
+        assert_eq!(new.router(), old.router(), "the same router: changed in place");
+        assert_eq!(super::super::spec::changes(&old, &new), ["notify_timeout 5s -> 30s", "notify_stop", "notify"]);
+    }
 }

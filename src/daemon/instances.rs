@@ -5,13 +5,32 @@
 //! parked) and fails with nothing changed; only then [`Instances::commit`] stops the
 //! instances that went away or became another router, hands the updates to their running
 //! instances (which keep their state and VIPs), and lets the new ones run.
+//!
+//! A VIP can move from one instance to another in one reload; the one that lets go of it
+//! must not delete it after the one that takes it over (if master here) added it. So the
+//! instances that stop end before any update is handed over, and when an updated instance
+//! takes over a VIP, the commit waits until every update has been taken, then has it add
+//! back what is missing.
+//!
+//! The notify commands of a stopped instance (its `notify_stop` last) finish on their own
+//! thread; a daemon that stops waits for them, each bounded by its timeout.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
 
 use super::error::DaemonError;
+use super::hooks::Draining;
 use super::instance::{self, Control, Running, Update};
 use super::platform::Platform;
 use super::signals::Stoppers;
 use super::spec::{self, InstanceSpec};
 use super::tracker::{self, Tracker};
+use crate::model::net::Address;
+
+/// How long a commit waits for the running instances to take their updates before it has
+/// them reclaim moved VIPs anyway (an instance thread answers within microseconds).
+const TAKEN_WITHIN: Duration = Duration::from_secs(1);
 
 /// The running instances, the signal thread's handles on them, and their tracking.
 pub struct Instances {
@@ -20,6 +39,8 @@ pub struct Instances {
     tracker: Option<Tracker>,
     /// `SCHED_RR` priority of the instance threads (`run --realtime`).
     realtime: Option<u8>,
+    /// The notify commands of stopped instances that may still run.
+    draining: Vec<Draining>,
 }
 
 /// A new configuration's instances: the specs, updates for running instances (by index),
@@ -47,7 +68,7 @@ impl Instances {
     /// No instances; `stoppers` is kept up to date for the signal thread; instance threads
     /// run under `SCHED_RR` at `realtime` when given.
     pub fn new(stoppers: Stoppers, realtime: Option<u8>) -> Self {
-        Instances { running: Vec::new(), stoppers, tracker: None, realtime }
+        Instances { running: Vec::new(), stoppers, tracker: None, realtime, draining: Vec::new() }
     }
 
     /// The running instances.
@@ -78,40 +99,34 @@ impl Instances {
     }
 
     /// Replaces the running set with the staged one: stops the instances that went away
-    /// or became another router (each sends its priority-0 advert at once), updates the
-    /// others in place, then lets the new ones run, and restarts tracking (with the objects'
-    /// known states) when anything changed.
+    /// or became another router (each sends its priority-0 advert at once and releases its
+    /// VIPs), updates the others in place, then lets the new ones run, and restarts tracking
+    /// (with the objects' known states) when anything changed.
     pub fn commit(&mut self, staged: Staged, platform: &dyn Platform) -> Changed {
         let Staged { specs, updates, fresh } = staged;
         let mut changed = Changed { updated: updates.len(), started: fresh.len(), ..Changed::default() };
-        for (i, u) in updates {
-            let r = &mut self.running[i];
-            let what = spec::changes(&r.spec, &u.spec).join(", ");
-            tracing::info!(instance = %u.spec.name, vrid = u.spec.vrid, changed = %what, "vrrp instance changed in place");
-            r.spec = u.spec.clone();
-            r.control.send(Control::Reconfigure(Box::new(u)));
+        let mut updates: BTreeMap<usize, Update> = updates.into_iter().collect();
+        let (mut keep, mut gone) = (Vec::new(), Vec::new());
+        for (i, r) in std::mem::take(&mut self.running).into_iter().enumerate() {
+            match specs.iter().any(|s| s.router() == r.spec.router()) {
+                true => keep.push((r, updates.remove(&i))),
+                false => gone.push(r),
+            }
         }
-        let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.running)
-            .into_iter()
-            .partition(|r| specs.iter().any(|s| s.router() == r.spec.router()));
         changed.kept = keep.len() - changed.updated;
         changed.stopped = gone.len();
-        for r in &gone {
-            match fresh.iter().find(|n| n.spec.name == r.spec.name) {
-                Some(n) => {
-                    let why = spec::replaced_because(&r.spec, &n.spec);
-                    tracing::warn!(instance = %r.spec.name, changed = %why, "vrrp instance is another router now; handing over and replacing it")
-                }
-                None => tracing::info!(instance = %r.spec.name, "vrrp instance removed; stopping it"),
-            }
-            r.request_stop();
+        let mut released: Vec<Address> = gone.iter().flat_map(|r| r.spec.vip_addresses()).collect();
+        for (r, u) in keep.iter().filter_map(|(r, u)| Some((r, u.as_ref()?))) {
+            released.extend(without(r.spec.vip_addresses(), &u.spec.vip_addresses()));
         }
-        gone.into_iter().for_each(Running::join);
+        self.draining.retain(|d| !d.is_finished());
+        self.draining.extend(stop(gone, &fresh));
+        hand_over(&mut keep, &released);
         for r in &fresh {
             tracing::info!(instance = %r.spec.name, vrid = r.spec.vrid, interface = %r.spec.interface, "vrrp instance starting");
             r.go();
         }
-        self.running = keep.into_iter().chain(fresh).collect();
+        self.running = keep.into_iter().map(|(r, _)| r).chain(fresh).collect();
         self.publish();
         if changed.updated + changed.started + changed.stopped > 0 || self.tracker.is_none() {
             self.restart_tracker(platform);
@@ -120,14 +135,16 @@ impl Instances {
     }
 
     /// Every instance is asked to stop at once (each sends its priority-0 advert without
-    /// waiting for the others), then the tracker stops.
+    /// waiting for the others), then the tracker stops; last, the notify commands still
+    /// queued or running (`notify_stop` among them) are waited for.
     pub fn stop(mut self) {
         self.running.iter().for_each(Running::request_stop);
-        std::mem::take(&mut self.running).into_iter().for_each(Running::join);
+        let stopped: Vec<Draining> = std::mem::take(&mut self.running).into_iter().map(Running::join).collect();
         self.publish();
         if let Some(t) = self.tracker.take() {
             t.stop();
         }
+        std::mem::take(&mut self.draining).into_iter().chain(stopped).for_each(Draining::wait);
     }
 
     /// Gives the signal thread the control channels of the running instances.
@@ -143,6 +160,70 @@ impl Instances {
         match started {
             Ok(t) => self.tracker = Some(t),
             Err(e) => tracing::error!(error = %e, "tracking not started; instances run at their configured priority"),
+        }
+    }
+}
+
+/// Stops the instances that went away or are replaced by one of `fresh` (another router
+/// of the same name), and waits until they have ended: their VIPs are released. Returns
+/// their notify commands still running.
+fn stop(gone: Vec<Running>, fresh: &[Running]) -> Vec<Draining> {
+    for r in &gone {
+        match fresh.iter().find(|n| n.spec.name == r.spec.name) {
+            Some(n) => {
+                let why = spec::replaced_because(&r.spec, &n.spec);
+                tracing::warn!(instance = %r.spec.name, changed = %why, "vrrp instance is another router now; handing over and replacing it")
+            }
+            None => tracing::info!(instance = %r.spec.name, "vrrp instance removed; stopping it"),
+        }
+        r.request_stop();
+    }
+    gone.into_iter().map(Running::join).collect()
+}
+
+/// Hands each update to its running instance. When one takes over a VIP that another
+/// instance let go of (`released`), the one that let go may delete it after the other added
+/// it, whichever thread runs first: once every update has been taken, the instances that
+/// took such a VIP add back what is missing ([`Control::Reclaim`]).
+fn hand_over(keep: &mut [(Running, Option<Update>)], released: &[Address]) {
+    let (taken, taken_rx) = channel();
+    let mut reclaim = Vec::new();
+    for (r, u) in keep.iter_mut() {
+        let Some(mut u) = u.take() else { continue };
+        let what = spec::changes(&r.spec, &u.spec).join(", ");
+        tracing::info!(instance = %u.spec.name, vrid = u.spec.vrid, changed = %what, "vrrp instance changed in place");
+        if without(u.spec.vip_addresses(), &r.spec.vip_addresses()).iter().any(|a| released.contains(a)) {
+            reclaim.push(r.control.clone());
+        }
+        r.spec = u.spec.clone();
+        u.taken = Some(taken.clone());
+        r.control.send(Control::Reconfigure(Box::new(u)));
+    }
+    drop(taken);
+    if !reclaim.is_empty() {
+        wait_taken(&taken_rx);
+        reclaim.iter().for_each(|c| c.send(Control::Reclaim));
+    }
+}
+
+/// `a` without the addresses in `b`.
+fn without(a: Vec<Address>, b: &[Address]) -> Vec<Address> {
+    a.into_iter().filter(|x| !b.contains(x)).collect()
+}
+
+/// Waits until every update handed over has been taken (each instance drops its sender
+/// then), for at most [`TAKEN_WITHIN`].
+fn wait_taken(rx: &Receiver<()>) {
+    let end = Instant::now() + TAKEN_WITHIN;
+    loop {
+        match rx.recv_timeout(end.saturating_duration_since(Instant::now())) {
+            Ok(()) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Timeout) => {
+                return tracing::warn!(
+                    "vrrp instances did not take their updates within 1s; reclaiming moved VIPs now"
+                );
+            }
         }
     }
 }

@@ -1,9 +1,12 @@
 //! Prometheus metrics of the running daemon (`run --metrics 127.0.0.1:9469`), in the
 //! OpenMetrics text format of `prometheus-client`, made at each scrape from the same
-//! [`Status`] `lbconverge status` shows. The listener is a small HTTP/1.1 server on its own
-//! thread that answers `GET /metrics`, and `GET /` with the status page ([`super::page`]);
-//! bound to anything but loopback it requires HTTP basic authentication with the
-//! `user:password` line of a password file, for both.
+//! [`Status`] `lbconverge status` shows. The listener is a small HTTP/1.1 server that
+//! answers `GET /metrics`, and `GET /` with the status page ([`super::page`]); bound to
+//! anything but loopback it requires HTTP basic authentication with the `user:password`
+//! line of a password file, for both. It serves each connection on a thread of its own, up
+//! to [`MAX_CLIENTS`] ([`MAX_PER_ADDRESS`] from one address; beyond, `503` at once), and
+//! reads a request against one 2 s deadline with its line and headers capped before
+//! authentication (`daemon/serve.rs`): `408`, `414`, `431`, and `413` for a body.
 //!
 //! Names follow keepalived-exporter's for VRRP (state 0 init, 1 backup, 2 master, 3 fault)
 //! and HAProxy's exporter for backends (up, weight, transitions, check failures and check
@@ -13,10 +16,10 @@
 //! each so that a sum over one never counts a packet twice: the kernel's counters
 //! (connections, packets and bytes, in and out) and its rate estimates (`*_per_second`).
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::BufReader;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
 use std::sync::mpsc::{Sender, channel};
-use std::time::Duration;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
@@ -29,6 +32,7 @@ use super::Event;
 use super::error::DaemonError;
 use super::instance::View;
 use super::page;
+use super::serve::{self, Deadline, RequestError, Slots};
 use super::status::{BackendStatus, CheckStats, Status};
 use crate::manifest::revision::FileState;
 use crate::model::ipvs::Traffic;
@@ -108,11 +112,30 @@ pub fn render(s: &Status) -> String {
             limit.get_or_create(&Labels::new()).set(int(u64::try_from(d.limit).unwrap_or(u64::MAX)));
         }
     }
+    state_files(&mut r, s);
     let mut out = String::new();
     if encode(&mut out, &r).is_err() {
         out = "# EOF\n".into();
     }
     out
+}
+
+/// Damaged state files (by name in the state directory) and whether the drains are known.
+fn state_files(r: &mut Registry, s: &Status) {
+    let damaged = totals(
+        r,
+        "state_file_damaged",
+        "Times a state file was found damaged (moved aside, or left in place when it is a directory)",
+    );
+    for d in &s.damaged_state {
+        damaged.get_or_create(&labels(&[("file", &d.name)])).set(int(d.times));
+    }
+    let unknown = gauges(
+        r,
+        "drains_unknown",
+        "1 if the drains are not known (the drains file was damaged or unreadable at start)",
+    );
+    unknown.get_or_create(&Labels::new()).set(i64::from(s.drains_unknown));
 }
 
 /// One metric of a table: name, help, whether it is a running total, and its value.
@@ -299,8 +322,23 @@ impl EncodeMetric for Histograms {
     }
 }
 
-/// Serves `GET /metrics` on `addr`. A non-loopback address needs `credentials` (the
-/// `user:password` line of a password file), checked as HTTP basic authentication.
+/// Connections served at once; the next gets a `503` at once.
+pub const MAX_CLIENTS: usize = 32;
+/// Connections served at once from one client address (an IPv6 client: its /64).
+pub const MAX_PER_ADDRESS: usize = 8;
+/// The longest request line, its line end included.
+pub const MAX_REQUEST_LINE: usize = 8192;
+/// The most header lines, and their bytes in all.
+pub const MAX_HEADERS: (usize, usize) = (64, 16 << 10);
+
+/// Serves `GET /metrics` and the status page on `addr`. A non-loopback address needs
+/// `credentials` (the `user:password` line of a password file), checked as HTTP basic
+/// authentication.
+///
+/// Up to [`MAX_CLIENTS`] connections are served at once, [`MAX_PER_ADDRESS`] from one
+/// client address, each on its own thread; more get a `503` at once. A request has
+/// 2 s (`serve::READ_DEADLINE`) in all for its line and headers, which are capped
+/// ([`MAX_REQUEST_LINE`], [`MAX_HEADERS`]) before authentication; a body is refused.
 pub fn listen(addr: SocketAddr, credentials: Option<String>, events: Sender<Event>) -> Result<(), DaemonError> {
     if !addr.ip().is_loopback() && credentials.is_none() {
         return Err(DaemonError::MetricsOpen {
@@ -309,70 +347,154 @@ pub fn listen(addr: SocketAddr, credentials: Option<String>, events: Sender<Even
         });
     }
     let listener = TcpListener::bind(addr).map_err(|source| DaemonError::MetricsOpen { addr, source })?;
-    let expected = credentials.map(|c| format!("Basic {}", base64(c.trim().as_bytes())));
+    let expected: Option<Arc<str>> = credentials.map(|c| format!("Basic {}", base64(c.trim().as_bytes())).into());
+    let slots = Slots::new(MAX_CLIENTS, MAX_PER_ADDRESS);
     let serve = move || {
-        for conn in listener.incoming().flatten() {
-            if let Err(e) = answer(conn, expected.as_deref(), &events) {
-                tracing::debug!(error = %e, "scrape not answered");
+        loop {
+            match listener.accept() {
+                Ok((conn, peer)) => admit(conn, peer, &slots, expected.clone(), &events),
+                Err(e) => serve::accept_failed("metrics", &e),
             }
         }
     };
     super::spawn("metrics".into(), serve).map(drop)
 }
 
-fn answer(mut conn: TcpStream, expected: Option<&str>, events: &Sender<Event>) -> std::io::Result<()> {
-    conn.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let mut request = String::new();
-    reader.read_line(&mut request)?;
-    let mut authorization = None;
-    for _ in 0..100 {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
-            break;
+/// The address a client is counted under: itself, or for IPv6 its /64 (one host often
+/// holds a whole /64).
+fn client_key(peer: SocketAddr) -> IpAddr {
+    match peer.ip() {
+        IpAddr::V6(a) if a.to_ipv4_mapped().is_none() => IpAddr::V6(Ipv6Addr::from(u128::from(a) & (u128::MAX << 64))),
+        IpAddr::V6(a) => IpAddr::V4(a.to_ipv4_mapped().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)),
+        v4 => v4,
+    }
+}
+
+/// Hands a new connection to a thread of its own, or answers `503` at once when the
+/// bounds are reached.
+fn admit(conn: TcpStream, peer: SocketAddr, slots: &Slots<IpAddr>, expected: Option<Arc<str>>, events: &Sender<Event>) {
+    match slots.take(client_key(peer)) {
+        Err(full) => {
+            let body = format!("{full}\n");
+            serve::refuse(&conn, response(503, "text/plain", &body, "Retry-After: 1\r\n").as_bytes());
         }
-        if let Some((k, v)) = line.split_once(':')
-            && k.eq_ignore_ascii_case("authorization")
-        {
-            authorization = Some(v.trim().to_string());
+        Ok(slot) => {
+            let events = events.clone();
+            serve::spawn("metrics-client", slot, move || {
+                if let Err(e) = answer(&conn, expected.as_deref(), &events) {
+                    tracing::debug!(error = %e, %peer, "scrape not answered");
+                }
+            });
         }
     }
-    let target = request.split_whitespace().nth(1).unwrap_or("");
-    let path = target.split_once('?').map_or(target, |(p, _)| p);
-    let (code, kind, body) = if expected.is_some_and(|e| authorization.as_deref() != Some(e)) {
-        (401, "text/plain", "authentication required\n".to_string())
-    } else if !request.starts_with("GET ") {
-        (405, "text/plain", "only GET\n".to_string())
-    } else {
-        get(path, events)?
+}
+
+/// What a request said that matters here.
+#[derive(Debug, Default)]
+struct Request {
+    /// The request line (`GET /metrics HTTP/1.1`).
+    line: String,
+    /// The `Authorization` header.
+    authorization: Option<String>,
+    /// A `Content-Length` other than 0, or a `Transfer-Encoding`.
+    body: bool,
+}
+
+/// Reads the request line and headers within 2 s (`serve::READ_DEADLINE`) in all, capped.
+fn read_request(conn: &TcpStream) -> Result<Request, RequestError> {
+    let mut reader = BufReader::new(Deadline::new(conn, serve::READ_DEADLINE));
+    let line = serve::read_line(&mut reader, MAX_REQUEST_LINE, "request line")?;
+    let mut req = Request { line: String::from_utf8_lossy(&line).trim().to_string(), ..Request::default() };
+    let (max_lines, max_bytes) = MAX_HEADERS;
+    let mut left = max_bytes;
+    for _ in 0..=max_lines {
+        let line = serve::read_line(&mut reader, left.min(MAX_REQUEST_LINE), "headers").map_err(|e| match e {
+            RequestError::TooLong { .. } => RequestError::TooLong { what: "headers", limit: max_bytes },
+            e => e,
+        })?;
+        left -= line.len();
+        let line = String::from_utf8_lossy(&line);
+        let line = line.trim();
+        if line.is_empty() {
+            return Ok(req);
+        }
+        let (k, v) = line.split_once(':').unwrap_or((line, ""));
+        let v = v.trim();
+        if k.eq_ignore_ascii_case("authorization") {
+            req.authorization = Some(v.to_string());
+        } else if (k.eq_ignore_ascii_case("content-length") && v != "0") || k.eq_ignore_ascii_case("transfer-encoding")
+        {
+            req.body = true;
+        }
+    }
+    Err(RequestError::TooMany { limit: max_lines })
+}
+
+/// Answers one connection: one request, one response, then the connection is closed.
+fn answer(conn: &TcpStream, expected: Option<&str>, events: &Sender<Event>) -> std::io::Result<()> {
+    let text = |code, body: &str| (code, "text/plain", format!("{body}\n"));
+    let (code, kind, body) = match read_request(conn) {
+        Err(RequestError::Closed) => return Ok(()),
+        Err(RequestError::Io(e)) => return Err(e),
+        Err(e @ RequestError::TimedOut) => text(408, &e.to_string()),
+        Err(e @ RequestError::TooLong { what: "request line", .. }) => text(414, &e.to_string()),
+        Err(e) => text(431, &e.to_string()),
+        Ok(req) if req.body => text(413, "a request body is not taken"),
+        Ok(req) if expected.is_some_and(|e| req.authorization.as_deref() != Some(e)) => {
+            text(401, "authentication required")
+        }
+        Ok(req) if !req.line.starts_with("GET ") => text(405, "only GET"),
+        Ok(req) => {
+            let target = req.line.split_whitespace().nth(1).unwrap_or("");
+            get(target.split_once('?').map_or(target, |(p, _)| p), events)
+        }
     };
+    let extra = match code {
+        401 => "WWW-Authenticate: Basic realm=\"lbconverge\"\r\n",
+        405 => "Allow: GET\r\n",
+        503 => "Retry-After: 1\r\n",
+        _ => "",
+    };
+    serve::finish(conn, response(code, kind, &body, extra).as_bytes())
+}
+
+/// A whole HTTP/1.1 response that closes the connection; `extra` are header lines.
+fn response(code: u16, kind: &str, body: &str, extra: &str) -> String {
     let reason = match code {
         200 => "OK",
         401 => "Unauthorized",
         404 => "Not Found",
-        _ => "Method Not Allowed",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        431 => "Request Header Fields Too Large",
+        503 => "Service Unavailable",
+        _ => "Error",
     };
-    let auth = if code == 401 { "WWW-Authenticate: Basic realm=\"lbconverge\"\r\n" } else { "" };
-    let head = format!(
-        "HTTP/1.1 {code} {reason}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n{auth}Connection: close\r\n\r\n",
+    format!(
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
         body.len()
-    );
-    conn.write_all(head.as_bytes())?;
-    conn.write_all(body.as_bytes())
+    )
 }
 
 /// What `GET path` answers: code, content type and body. `/metrics` and the status page
-/// (`/`, `/index.html`) are made from a status asked of the main loop; anything else is 404.
-fn get(path: &str, events: &Sender<Event>) -> std::io::Result<(u16, &'static str, String)> {
+/// (`/`, `/index.html`) are made from a status asked of the main loop (`503` if it does
+/// not answer in time); anything else is 404.
+fn get(path: &str, events: &Sender<Event>) -> (u16, &'static str, String) {
     let (kind, view): (&'static str, fn(&Status) -> String) = match path {
         "/metrics" => ("application/openmetrics-text; version=1.0.0; charset=utf-8", render),
         "/" | "/index.html" => ("text/html; charset=utf-8", page::render),
-        _ => return Ok((404, "text/plain", "see / or /metrics\n".to_string())),
+        _ => return (404, "text/plain", "see / or /metrics\n".to_string()),
     };
     let (tx, rx) = channel();
-    events.send(Event::Status(tx)).map_err(std::io::Error::other)?;
-    let status = rx.recv_timeout(Duration::from_secs(10)).map_err(std::io::Error::other)?;
-    Ok((200, kind, view(&status)))
+    if events.send(Event::Status(tx)).is_err() {
+        return (503, "text/plain", "the daemon is stopping\n".into());
+    }
+    match rx.recv_timeout(serve::ANSWER_DEADLINE) {
+        Ok(status) => (200, kind, view(&status)),
+        Err(e) => (503, "text/plain", format!("{}\n", serve::no_answer(e))),
+    }
 }
 
 /// Standard base64 with padding (for the basic-auth header).
@@ -395,6 +517,9 @@ fn base64(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -438,6 +563,8 @@ mod tests {
             last_drift: None,
             last_rejected: None,
             probe_restarts: 0,
+            damaged_state: Vec::new(),
+            drains_unknown: false,
         };
         let text = render(&s);
         for want in [
@@ -570,6 +697,8 @@ mod tests {
             last_drift: None,
             last_rejected: None,
             probe_restarts: 0,
+            damaged_state: Vec::new(),
+            drains_unknown: false,
         }
     }
 
@@ -587,7 +716,7 @@ mod tests {
             }
         });
         let (conn, _) = listener.accept().unwrap();
-        answer(conn, expected, &tx).unwrap();
+        answer(&conn, expected, &tx).unwrap();
         drop(tx);
         main_loop.join().unwrap();
         let mut out = String::new();

@@ -25,7 +25,10 @@
 //! configuration in place ([`instances`]).
 //!
 //! Parts: [`health`] (checks to IPVS, scoped), [`reconcile`] (the full pass and the
-//! guard), [`status`] (the status model, assembled purely), [`control`] (the socket).
+//! guard), [`status`] (the status model, assembled purely), [`control`] (the socket),
+//! [`metrics`] (the Prometheus listener and status page), both bounded so that no client
+//! blinds the others, [`lock`] (one daemon per node), and [`state_files`] (damaged state
+//! files are moved aside and reported; the daemon runs on).
 
 pub mod control;
 mod drains;
@@ -34,12 +37,15 @@ mod health;
 mod hooks;
 pub mod instance;
 pub mod instances;
+pub mod lock;
 pub mod metrics;
 pub mod page;
 pub mod platform;
 mod reconcile;
+mod serve;
 pub mod signals;
 pub mod spec;
+mod state_files;
 pub mod status;
 pub mod systemd;
 pub mod tracker;
@@ -169,8 +175,10 @@ pub struct Daemon<K: Kernel, P: Platform> {
     drains: Drains,
 }
 
-/// Runs the daemon on this host until SIGTERM or SIGINT.
+/// Runs the daemon on this host until SIGTERM or SIGINT. The state directory's lock comes
+/// first: a second daemon of this node stops there, before it touches anything.
 pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
+    let _lock = lock::take(&opts.state_dir)?;
     let mut sd = systemd::Notifier::from_env();
     signals::block();
     let (tx, rx) = channel();
@@ -205,6 +213,10 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         events: Sender<Event>,
     ) -> Result<Self, DaemonError> {
         load::remove_old_cache(&opts.state_dir);
+        // Before anything reads them: damaged state files are moved aside, never a reason
+        // not to run.
+        let mut record = Record { asked: true, ..Record::default() };
+        let drains = state_files::at_start(&opts.state_dir, &mut record);
         let loader = Loader::new().require_committed(opts.require_committed);
         let (m, live) = load::with_live(&loader, &opts.manifest, opts.node.as_deref(), &mut kernel)?;
         log_warnings(&m.validated.warnings);
@@ -212,7 +224,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         load::preflight(&opts.manifest, &m.validated.cluster, &node, &live, true)?;
         tracing::info!(subsystem = "daemon", node = %node, manifest = %opts.manifest.display(), revision = %m.revision, "lbconverge run starting");
         let cluster = m.validated.cluster;
-        let mut drains = load::drains::read(&opts.state_dir).map_err(load::LoadError::from)?;
+        let mut drains = drains.unwrap_or_default();
         log_forgotten(&drains.forget_unknown(&cluster));
         let mut instances = Instances::new(stoppers, opts.realtime);
         let staged = instances.stage(spec::specs(&cluster, &node)?, &platform)?;
@@ -224,7 +236,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         engine.set(board.targets());
         tracing::info!(subsystem = "health", checks = board.targets().len(), "health checks starting");
         let (next_resync, epoch) = (Instant::now(), Instant::now());
-        let applied = applied(&opts.manifest, m.revision);
+        record.applied = applied(&opts.manifest, m.revision);
         Ok(Daemon {
             opts,
             loader,
@@ -241,7 +253,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             touched: Default::default(),
             destroy_approved: false,
             ramp_due: None,
-            record: Record { applied, asked: true, ..Record::default() },
+            record,
             drains,
         })
     }
@@ -371,6 +383,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
     }
 
     fn reload_logged(&mut self) {
+        self.check_state_files();
         match self.reload() {
             Ok(c) => {
                 let a = &self.record.applied;
@@ -407,9 +420,10 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         })
     }
 
-    /// True while every VRRP instance thread runs.
+    /// True while every VRRP instance thread and the health checks' thread run: systemd's
+    /// watchdog restarts a daemon that lost one (nothing freezes silently).
     fn alive(&self) -> bool {
-        self.instances.running().iter().all(instance::Running::is_alive)
+        self.instances.running().iter().all(instance::Running::is_alive) && self.engine.is_alive()
     }
 
     /// What `systemctl status` shows.

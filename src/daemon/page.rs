@@ -76,7 +76,8 @@ fn write_page(o: &mut String, s: &Status, version: &str) -> fmt::Result {
     )
 }
 
-/// The node's table: manifest, last reconcile, drift, last rejection.
+/// The node's table: manifest, drains, last reconcile, drift, last rejection, damaged state
+/// files.
 fn summary(o: &mut String, s: &Status) -> fmt::Result {
     let m = &s.manifest;
     writeln!(o, "<table class=\"kv\">")?;
@@ -89,6 +90,7 @@ fn summary(o: &mut String, s: &Status) -> fmt::Result {
     let last = s.last_drift.as_ref().map_or(String::new(), |d| format!("; last: <code>{}</code>", Esc(d)));
     writeln!(o, "<tr><th>Drift repaired</th><td>{}{last}</td></tr>", changes(s.drift_repaired))?;
     rejected(o, s.last_rejected.as_ref())?;
+    damaged(o, s)?;
     writeln!(o, "</table>")
 }
 
@@ -116,10 +118,34 @@ fn drains(o: &mut String, s: &Status) -> fmt::Result {
         .flat_map(|svc| svc.backends.iter().filter_map(|b| b.drain.as_ref()))
         .map(|d| Esc(&d.to_string()).to_string())
         .collect();
-    if all.is_empty() {
-        return writeln!(o, "<tr><th>Drains</th><td>none</td></tr>");
+    let unknown = "unknown: the drains file was damaged or unreadable at start; drain again what must stay drained";
+    match (all.is_empty(), s.drains_unknown) {
+        (true, false) => writeln!(o, "<tr><th>Drains</th><td>none</td></tr>"),
+        (true, true) => writeln!(o, "<tr><th>Drains</th><td class=\"warn\">{unknown}</td></tr>"),
+        (false, false) => writeln!(o, "<tr><th>Drains</th><td class=\"drain\">{}</td></tr>", all.join("<br>")),
+        (false, true) => {
+            writeln!(o, "<tr><th>Drains</th><td class=\"warn\">{unknown}<br>{}</td></tr>", all.join("<br>"))
+        }
     }
-    writeln!(o, "<tr><th>Drains</th><td class=\"drain\">{}</td></tr>", all.join("<br>"))
+}
+
+/// State files found damaged, one row each.
+fn damaged(o: &mut String, s: &Status) -> fmt::Result {
+    for d in &s.damaged_state {
+        let done = match (&d.moved_to, &d.left) {
+            (Some(to), _) => format!("moved to {}", Esc(to)),
+            (None, left) => format!("left in place: {}", Esc(left.as_deref().unwrap_or_default())),
+        };
+        writeln!(
+            o,
+            "<tr><th>Damaged state file</th><td class=\"bad\">{}: {}; {done} ({} times, last {})</td></tr>",
+            Esc(&d.file),
+            Esc(&d.problem),
+            d.times,
+            rfc3339(d.at, None)
+        )?;
+    }
+    Ok(())
 }
 
 fn reconciled(o: &mut String, r: Option<&Reconciled>) -> fmt::Result {
@@ -468,6 +494,8 @@ mod tests {
                 destroy: None,
             }),
             probe_restarts: 0,
+            damaged_state: Vec::new(),
+            drains_unknown: false,
         }
     }
 
@@ -478,7 +506,7 @@ mod tests {
         let rel = "golden/status-page/lvs01.html";
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
         let got = page(&sample(), "0.0.0-test");
-        if std::env::var_os("LBCONVERGE_BLESS").is_some() {
+        if crate::testkit::blessing() {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, &got).unwrap();
             return;

@@ -59,6 +59,9 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             Ok(Some(r)) => tracing::info!(applied = r.applied, draining = r.draining, "applied"),
             Err(e) => {
                 tracing::error!("{e}");
+                // A state file damaged while running (the ledger) is moved aside now, so
+                // that the next pass can run.
+                self.check_state_files();
                 return false;
             }
         }

@@ -11,7 +11,8 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use super::error::{DaemonError, SecretError};
-use crate::model::cluster::{Cluster, Secret, TrackScript};
+use crate::model::cluster::{Cluster, Notify, Secret, TrackScript};
+use crate::model::net::Address;
 use crate::vrrp::fsm::Config;
 
 /// One VRRP instance of this node.
@@ -46,8 +47,10 @@ pub struct InstanceSpec {
     pub source: Option<IpAddr>,
     /// Gratuitous ARPs / NAs per burst.
     pub garp_repeat: u32,
-    /// Notify command.
-    pub notify: Option<Vec<String>>,
+    /// The notify commands this node runs (its member's own over the instance's).
+    pub notify: Notify,
+    /// Longest a notify command may run.
+    pub notify_timeout: Duration,
     /// Track scripts: name -> (weight, settings).
     pub track_scripts: BTreeMap<String, (i32, TrackScript)>,
     /// Tracked interfaces: name -> weight.
@@ -73,6 +76,12 @@ impl InstanceSpec {
     /// the running one before anything changes.
     pub fn wire_key(&self) -> (&str, Option<IpAddr>, bool) {
         (&self.vip_interface, self.source, self.unicast_peers.is_some())
+    }
+
+    /// The VIPs as the addresses a master holds on its VIP interface.
+    pub fn vip_addresses(&self) -> Vec<Address> {
+        let on = |v: &IpNet| Address { interface: self.vip_interface.clone(), address: *v, label: None };
+        self.vips.iter().map(on).collect()
     }
 
     /// True when the instance tracks scripts or interfaces.
@@ -107,6 +116,7 @@ pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
     field("vip_interface", old.vip_interface.clone(), new.vip_interface.clone());
     field("source", format!("{:?}", old.source), format!("{:?}", new.source));
     field("garp_repeat", old.garp_repeat.to_string(), new.garp_repeat.to_string());
+    field("notify_timeout", format!("{:?}", old.notify_timeout), format!("{:?}", new.notify_timeout));
     let added: Vec<String> = new.vips.iter().filter(|v| !old.vips.contains(v)).map(|v| format!("+{v}")).collect();
     let removed: Vec<String> = old.vips.iter().filter(|v| !new.vips.contains(v)).map(|v| format!("-{v}")).collect();
     if !added.is_empty() || !removed.is_empty() {
@@ -119,7 +129,9 @@ pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
     };
     changed("unicast_peers", old.unicast_peers != new.unicast_peers);
     changed("authentication", old.auth != new.auth);
-    changed("notify", old.notify != new.notify);
+    for ((key, a), (_, b)) in old.notify.keyed().into_iter().zip(new.notify.keyed()) {
+        changed(key, a != b);
+    }
     changed("track_scripts", old.track_scripts != new.track_scripts);
     changed("track_interfaces", old.track_interfaces != new.track_interfaces);
     changed("connection_sync", old.sync != new.sync);
@@ -187,7 +199,8 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
                 .map_err(|source| DaemonError::Secret { instance: inst.name.clone(), source })?,
             source,
             garp_repeat: inst.garp_repeat,
-            notify: inst.notify.clone(),
+            notify: inst.notify_of(node),
+            notify_timeout: inst.notify_timeout,
             track_scripts,
             track_interfaces: m.track_interfaces.clone(),
             sync: inst.sync_config(node),
@@ -200,9 +213,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
 fn password(s: &Secret) -> Result<[u8; 8], SecretError> {
     let text = match s {
         Secret::Env(var) => std::env::var(var).map_err(|_| SecretError::EnvUnset { var: var.clone() })?,
-        Secret::File(path) => crate::load::facts::first_line(path)
-            .map_err(|source| SecretError::Read { path: path.to_path_buf(), source })?
-            .ok_or_else(|| SecretError::NotRegular { path: path.to_path_buf() })?,
+        Secret::File(path) => crate::files::first_line(path, crate::files::Kind::Secret)?,
     };
     let text = crate::model::password::usable(&text).map_err(|len| SecretError::Length { len })?;
     Ok(crate::vrrp::packet::password(text))
@@ -218,14 +229,13 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let fifo = dir.join("fifo");
-        let c = std::ffi::CString::new(fifo.to_string_lossy().into_owned()).unwrap();
-        // SAFETY: c is a valid NUL-terminated path that outlives the call.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        crate::testkit::mkfifo(&fifo).unwrap();
         let started = std::time::Instant::now();
         let e = password(&Secret::File(fifo.clone())).unwrap_err();
-        assert!(matches!(e, SecretError::NotRegular { .. }), "{e}");
+        assert_eq!(e.to_string(), format!("{}: not a regular file (a FIFO)", fifo.display()));
         assert!(started.elapsed() < std::time::Duration::from_secs(1));
-        assert!(matches!(password(&Secret::File(dir.clone())).unwrap_err(), SecretError::NotRegular { .. }));
+        let e = password(&Secret::File(dir.clone())).unwrap_err();
+        assert_eq!(e.to_string(), format!("{}: not a regular file (a directory)", dir.display()));
         std::fs::write(dir.join("nine"), "123456789\nsecond line\n").unwrap();
         let e = password(&Secret::File(dir.join("nine"))).unwrap_err();
         assert_eq!(e.to_string(), "the password must be 1 to 8 bytes (it is 9 bytes)");

@@ -4,9 +4,10 @@
 //! The main loop answers between two passes, so the answer is one consistent picture: the
 //! VRRP instances as their threads last showed them, every carried service's backends with
 //! health, manifest weight and the live weight and connections read last, the applied
-//! manifest, the last reconcile, drift repaired, and the last rejected manifest. Services and
-//! backends carry the IPVS traffic counters and rates read last; backends their up/down
-//! transitions and each check's probes, failures, duration histogram and probe task restarts.
+//! manifest, the last reconcile, drift repaired, the last rejected manifest, and state files
+//! found damaged (with whether the drains are known). Services and backends carry the IPVS
+//! traffic counters and rates read last; backends their up/down transitions and each
+//! check's probes, failures, duration histogram and probe task restarts.
 
 use std::collections::BTreeMap;
 
@@ -48,6 +49,35 @@ pub struct Status {
     /// (those of checks removed since included).
     #[serde(default)]
     pub probe_restarts: u64,
+    /// State files found damaged since the daemon started, and what was done with each
+    /// (`daemon::state_files`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub damaged_state: Vec<DamagedState>,
+    /// The drains are not known: `drains.json` was damaged or unreadable at start, so no
+    /// drain made before is in force.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drains_unknown: bool,
+}
+
+/// A state file found damaged, and what was done with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DamagedState {
+    /// The file.
+    pub file: String,
+    /// Its name in the state directory (`drains.json`, `ledger.json`).
+    pub name: String,
+    /// What was wrong with it, last time.
+    pub problem: String,
+    /// When it was last found damaged (seconds since the Unix epoch).
+    pub at: u64,
+    /// Where it was moved aside, last time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_to: Option<String>,
+    /// Why it was left in place, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left: Option<String>,
+    /// How many times it was found damaged since the daemon started.
+    pub times: u64,
 }
 
 /// The manifest in force.
@@ -175,6 +205,10 @@ pub struct Record {
     pub last_drift: Option<String>,
     /// The last manifest not taken.
     pub last_rejected: Option<Rejected>,
+    /// State files found damaged, one entry per file.
+    pub damaged_state: Vec<DamagedState>,
+    /// The drains are not known (see [`Status::drains_unknown`]).
+    pub drains_unknown: bool,
     /// The manifest or the checks asked for changes since the last reconcile: they are not
     /// drift.
     pub asked: bool,
@@ -231,6 +265,8 @@ pub fn assemble(s: &Sources) -> Status {
         last_drift: r.last_drift.clone(),
         last_rejected: r.last_rejected.clone(),
         probe_restarts: s.probe_restarts,
+        damaged_state: r.damaged_state.clone(),
+        drains_unknown: r.drains_unknown,
     }
 }
 
@@ -346,6 +382,16 @@ fn lines(s: &Status) -> String {
     if s.probe_restarts > 0 {
         let _ = writeln!(out, "health-check probe tasks restarted after a crash: {} (see the log)", s.probe_restarts);
     }
+    if s.drains_unknown {
+        out.push_str("drains: unknown (the drains file was damaged or unreadable at start); drain again what must stay drained\n");
+    }
+    for d in &s.damaged_state {
+        let done = match (&d.moved_to, &d.left) {
+            (Some(to), _) => format!("moved to {to}"),
+            (None, left) => format!("left in place: {}", left.as_deref().unwrap_or_default()),
+        };
+        let _ = writeln!(out, "damaged state file {}: {}; {done} ({} times)", d.file, d.problem, d.times);
+    }
     out
 }
 
@@ -395,6 +441,8 @@ mod tests {
             last_drift: None,
             last_rejected: None,
             probe_restarts: 0,
+            damaged_state: Vec::new(),
+            drains_unknown: false,
         };
         assert!(!text(&s).contains("probe tasks restarted"), "{}", text(&s));
         s.probe_restarts = 3;
@@ -423,6 +471,8 @@ mod tests {
             last_drift: None,
             last_rejected: Some(Rejected { at: 0, reason: "line 1: `\x1b[2J`\nline 2".into(), destroy: None }),
             probe_restarts: 0,
+            damaged_state: Vec::new(),
+            drains_unknown: false,
         };
         let t = text(&s);
         assert!(!t.chars().any(|c| c != '\n' && crate::text::is_hidden(c)), "{t:?}");

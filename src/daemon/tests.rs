@@ -2,13 +2,16 @@
 //! instances, reloads that validate but cannot run (the running instances and their VIPs
 //! stay, the reason is logged, a later good manifest takes over without a gap), and stop.
 //! VRRP runs for real on its threads: a lone member becomes master after Master_Down and
-//! adds its VIP to the in-memory kernel.
+//! adds its VIP to the in-memory kernel, running its notify commands in order. Bad input:
+//! damaged state files at start and at reload, a manifest swapped for a FIFO or a device,
+//! a drain for `u64::MAX` seconds.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::platform::mem::MemPlatform;
+use super::platform::mem::{MemPlatform, Sent};
 use super::{Daemon, DaemonError, DaemonOptions};
 use crate::kernel::mem::{MemKernel, Shared};
 use crate::load::LoadError;
@@ -202,6 +205,7 @@ fn reload_keeps_unchanged_instances_and_their_vips() {
     let (s, k) = (Scratch::new("keep"), host());
     let mut d = start(&s, &k);
     wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(&k, FAST_VIP));
+    assert!(d.alive() && d.engine.is_alive(), "every VRRP thread and the checks' thread run");
     let before = deletions(&k, FAST_VIP);
     s.write(&manifest("eth0", "good-password", true));
     let changed = d.reload().unwrap();
@@ -281,24 +285,30 @@ fn another_router_is_replaced_and_stop_releases_every_vip() {
     assert!(stoppers.lock().unwrap().is_empty(), "the signal thread holds no stale instance");
 }
 
+/// A started daemon whose VI_FAST holds its VIP, and what its wires sent.
+fn start_master(s: &Scratch, k: &Shared) -> (Daemon<Shared, MemPlatform>, Arc<Mutex<Vec<Sent>>>) {
+    let platform = MemPlatform::new(k.clone());
+    let sent = platform.sent.clone();
+    let (events, _) = std::sync::mpsc::channel();
+    let d = Daemon::start(s.opts(), k.clone(), platform, Default::default(), events).unwrap();
+    wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(k, FAST_VIP));
+    (d, sent)
+}
+
 /// VI_FAST's view (the first instance by name).
 fn fast_view(d: &Daemon<Shared, MemPlatform>) -> super::instance::View {
     d.instances()[0].view.lock().unwrap().clone()
 }
 
-fn announced(sent: &std::sync::Mutex<Vec<super::platform::mem::Sent>>, vip: &str) -> usize {
+fn announced(sent: &Mutex<Vec<Sent>>, vip: &str) -> usize {
     let ip: std::net::IpAddr = vip.split('/').next().unwrap().parse().unwrap();
-    sent.lock().unwrap().iter().filter(|s| **s == super::platform::mem::Sent::Announce(ip)).count()
+    sent.lock().unwrap().iter().filter(|s| **s == Sent::Announce(ip)).count()
 }
 
 #[test]
 fn commits_change_a_running_instance_in_place_without_touching_its_vips() {
     let (s, k) = (Scratch::new("inplace"), host());
-    let platform = MemPlatform::new(k.clone());
-    let sent = platform.sent.clone();
-    let (events, _) = std::sync::mpsc::channel();
-    let mut d = Daemon::start(s.opts(), k.clone(), platform, Default::default(), events).unwrap();
-    wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(&k, FAST_VIP));
+    let (mut d, sent) = start_master(&s, &k);
     let (before, transitions) = (deletions(&k, FAST_VIP), fast_view(&d).transitions);
     let base = manifest("eth0", "good-password", false);
     let added = "10.0.0.102/24";
@@ -336,11 +346,7 @@ fn commits_change_a_running_instance_in_place_without_touching_its_vips() {
 #[test]
 fn a_master_adds_back_a_vip_removed_by_hand_within_an_advert_interval() {
     let (s, k) = (Scratch::new("repair"), host());
-    let platform = MemPlatform::new(k.clone());
-    let sent = platform.sent.clone();
-    let (events, _) = std::sync::mpsc::channel();
-    let d = Daemon::start(s.opts(), k.clone(), platform, Default::default(), events).unwrap();
-    wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(&k, FAST_VIP));
+    let (d, sent) = start_master(&s, &k);
     let announced_before = announced(&sent, FAST_VIP);
     let net = FAST_VIP.parse().unwrap();
     k.lock().state.addresses.retain(|_, a| a.address != net);
@@ -378,6 +384,54 @@ fn a_reload_keeps_what_tracking_knows() {
         })
         .collect::<Vec<_>>();
     assert!(seen.iter().all(|p| *p == Some(100)), "the failing script stays failing across the reload: {seen:?}");
+    d.stop();
+}
+
+/// Two v3 instances with 50 ms adverts, both lone masters soon: VI_ONE with `one` and
+/// VI_TWO with `two` (left out when empty).
+fn two_instances(one: &[&str], two: &[&str]) -> String {
+    let mut m = String::from(
+        "version: 1\ncluster: daemon-test\nnodes:\n  lb1:\n    roles: [director]\n    addresses: [10.0.0.11/24]\n    interface: eth0\nvrrp:\n",
+    );
+    for (name, vrid, vips) in [("VI_ONE", 21, one), ("VI_TWO", 22, two)] {
+        if !vips.is_empty() {
+            m.push_str(&format!(
+                "  {name}:\n    vrid: {vrid}\n    advert_interval: 50ms\n    members:\n      lb1: {{priority: 150}}\n    vips: [{}]\n",
+                vips.join(", ")
+            ));
+        }
+    }
+    m
+}
+
+/// A VIP that one commit moves from one instance to another that is master here stays: the
+/// instance that lets go of it (changed in place, or stopped) never deletes it after the one
+/// that takes it over added it, whichever of their threads runs first. Each move ten times.
+#[test]
+fn a_vip_moved_between_instances_in_one_commit_stays_on_the_master() {
+    let (s, k) = (Scratch::new("move"), host());
+    let (a, b, moved) = ("10.0.0.110/24", "10.0.0.111/24", "10.0.0.112/24");
+    s.write(&two_instances(&[a, moved], &[b]));
+    let mut d = start(&s, &k);
+    let both = |k: &Shared| holds(k, a) && holds(k, b) && holds(k, moved);
+    wait_for("two masters", Duration::from_secs(2), || both(&k));
+    let mut commit = |one: &[&str], two: &[&str]| {
+        s.write(&two_instances(one, two));
+        d.reload().unwrap();
+        // The updates are taken on the instances' threads: give them time, then look.
+        std::thread::sleep(Duration::from_millis(30));
+        holds(&k, moved)
+    };
+    for _ in 0..10 {
+        assert!(commit(&[a], &[b, moved]), "{moved} lost moving from VI_ONE to VI_TWO, both changed in place");
+        assert!(commit(&[a, moved], &[b]), "{moved} lost moving from VI_TWO to VI_ONE, both changed in place");
+    }
+    for _ in 0..10 {
+        assert!(commit(&[a, moved], &[]), "{moved} lost moving to VI_ONE from VI_TWO, which was removed");
+        // VI_TWO starts again (as backup), takes the VIP from VI_ONE when master.
+        commit(&[a], &[b, moved]);
+        wait_for("the new VI_TWO to become master", Duration::from_secs(2), || both(&k));
+    }
     d.stop();
 }
 
@@ -722,6 +776,91 @@ services:
     drop(l1);
 }
 
+/// A lone instance with a command for every state (lb1's own `notify_master` over the
+/// instance's) and the generic `notify`; each appends its name and arguments to `log`.
+/// `stop` names the `notify_stop` command.
+fn notify_manifest(log: &std::path::Path, stop: &str) -> String {
+    let cmd = |name: &str, wait: &str| {
+        format!(
+            "[/bin/sh, -c, '{wait}{{ printf {name}; printf \" [%s]\" \"$@\"; echo; }} >> {}', {name}, 'a b', c]",
+            log.display()
+        )
+    };
+    let generic =
+        format!("[/bin/sh, -c, '{{ printf notify; printf \" [%s]\" \"$@\"; echo; }} >> {}', notify]", log.display());
+    format!(
+        "version: 1
+nodes:
+  lb1: {{roles: [director], addresses: [10.0.0.11/24], interface: eth0}}
+vrrp:
+  VI_N:
+    vrid: 20
+    advert_interval: 50ms
+    members:
+      lb1: {{priority: 150, notify_master: {}}}
+    vips: [10.0.0.120/24]
+    notify_master: {}
+    notify_backup: {}
+    notify_fault: {}
+    notify_stop: {}
+    notify: {generic}
+    notify_timeout: 5s
+",
+        cmd("master", "sleep 0.3; "),
+        cmd("instance-master", ""),
+        cmd("backup", ""),
+        cmd("fault", ""),
+        cmd(stop, ""),
+    )
+}
+
+/// The daemon runs an instance's notify commands on its transitions: the state's own (the
+/// member's over the instance's) with its arguments, then the generic `notify` with
+/// keepalived's `INSTANCE NAME STATE PRIORITY`, one at a time in the order of the
+/// transitions (a slow `notify_master` is not overtaken by the `notify_fault` after it);
+/// a reload takes a changed command in place; stop runs `notify_stop` and waits for it.
+#[test]
+fn notify_commands_run_per_state_in_order_and_stop_runs_notify_stop() {
+    let (s, k) = (Scratch::new("notify"), host());
+    let out = s.dir.join("notify.log");
+    s.write(&notify_manifest(&out, "stop"));
+    let mut d = start(&s, &k);
+    let view = |d: &Daemon<Shared, MemPlatform>| d.instances()[0].view.lock().unwrap().clone();
+    wait_for("VI_N to be master", Duration::from_secs(2), || view(&d).state == "MASTER");
+    // While the master's command still runs (0.3 s), tracking reports FAULT, then recovers.
+    let control = d.instances()[0].control.clone();
+    control.send(super::instance::Control::Priority(None));
+    wait_for("VI_N in FAULT", Duration::from_secs(1), || view(&d).state == "FAULT");
+    control.send(super::instance::Control::Priority(Some(150)));
+    wait_for("VI_N master again", Duration::from_secs(2), || {
+        let v = view(&d);
+        v.state == "MASTER" && v.transitions == 5
+    });
+    s.write(&notify_manifest(&out, "stop2"));
+    let mut changed = None;
+    let log = logged(|| changed = Some(d.reload().unwrap()));
+    assert_eq!(changed.map(|c| (c.updated, c.started, c.stopped)), Some((1, 0, 0)), "{log}");
+    assert!(log.contains("changed=notify_stop"), "{log}");
+    assert_eq!(view(&d).state, "MASTER", "the instance kept its state");
+    d.stop();
+    let lines = std::fs::read_to_string(&out).unwrap();
+    let want = [
+        "backup [a b] [c]",
+        "notify [INSTANCE] [VI_N] [BACKUP] [150]",
+        "master [a b] [c]",
+        "notify [INSTANCE] [VI_N] [MASTER] [150]",
+        "fault [a b] [c]",
+        "notify [INSTANCE] [VI_N] [FAULT] [0]",
+        "backup [a b] [c]",
+        "notify [INSTANCE] [VI_N] [BACKUP] [150]",
+        "master [a b] [c]",
+        "notify [INSTANCE] [VI_N] [MASTER] [150]",
+        "stop2 [a b] [c]",
+        "notify [INSTANCE] [VI_N] [STOP] [150]",
+    ];
+    assert_eq!(lines.lines().collect::<Vec<_>>(), want, "stop waited for every command");
+}
+
 /// Every line the daemon logs on its main thread, from start through reconciles (drift
 /// repaired), a rejected and an accepted reload, health transitions (the fast path) and
 /// quorum, to stop, is one JSON object naming a known subsystem, and each kind of line names
@@ -899,4 +1038,239 @@ fn connection_sync_runs_backup_then_master_with_the_vip_follows_a_reload_in_plac
     assert_eq!(deletions(&k, FAST_VIP), before, "the VIP stayed");
     d.stop();
     assert_eq!(sync_daemons(&k), Vec::<String>::new(), "stopped with its instance");
+}
+
+/// The generic `notify` alone, as keepalived configurations most often have it: its runs
+/// keep the order of the transitions even when the MASTER run is slow, and stopping is
+/// keepalived's STOP (not INIT), waited for.
+#[test]
+fn the_generic_notify_keeps_the_order_of_the_transitions() {
+    let (s, k) = (Scratch::new("notify-generic"), host());
+    let out = s.dir.join("notify.log");
+    s.write(&format!(
+        "version: 1
+nodes:
+  lb1: {{roles: [director], addresses: [10.0.0.11/24], interface: eth0}}
+vrrp:
+  VI_G:
+    vrid: 21
+    advert_interval: 50ms
+    members: {{lb1: {{priority: 150}}}}
+    vips: [10.0.0.121/24]
+    notify: [/bin/sh, -c, 'case $3 in MASTER) sleep 0.3;; esac; echo \"$1 $2 $3 $4\" >> {}', notify]
+",
+        out.display()
+    ));
+    let d = start(&s, &k);
+    let view = |d: &Daemon<Shared, MemPlatform>| d.instances()[0].view.lock().unwrap().clone();
+    wait_for("VI_G to be master", Duration::from_secs(2), || view(&d).state == "MASTER");
+    let control = d.instances()[0].control.clone();
+    control.send(super::instance::Control::Priority(None));
+    wait_for("VI_G in FAULT", Duration::from_secs(1), || view(&d).state == "FAULT");
+    control.send(super::instance::Control::Priority(Some(150)));
+    wait_for("VI_G master again", Duration::from_secs(2), || view(&d).state == "MASTER" && view(&d).transitions == 5);
+    d.stop();
+    let lines = std::fs::read_to_string(&out).unwrap_or_default();
+    let want = [
+        "INSTANCE VI_G BACKUP 150",
+        "INSTANCE VI_G MASTER 150",
+        "INSTANCE VI_G FAULT 0",
+        "INSTANCE VI_G BACKUP 150",
+        "INSTANCE VI_G MASTER 150",
+        "INSTANCE VI_G STOP 150",
+    ];
+    assert_eq!(lines.lines().collect::<Vec<_>>(), want);
+}
+
+/// Puts at `p` one of the things a file from outside can be instead of what it should.
+fn damage(p: &std::path::Path, how: &str) {
+    match how {
+        "garbage" => std::fs::write(p, "\0garbage{").unwrap(),
+        "fifo" => crate::testkit::mkfifo(p).unwrap(),
+        "directory" => {
+            std::fs::create_dir(p).unwrap();
+            std::fs::write(p.join("inside"), "not lbconverge's").unwrap();
+        }
+        "dev-zero" => std::os::unix::fs::symlink("/dev/zero", p).unwrap(),
+        // Sparse, over every limit that applies here (16 MiB, the ledger's 64 MiB).
+        "huge" => std::fs::File::create(p).unwrap().set_len(65 << 20).unwrap(),
+        _ => unreachable!("{how}"),
+    }
+}
+
+/// What `status` says a state file damaged in `how` had wrong with it.
+fn problem_of(file: &str, how: &str) -> String {
+    let what = if file == "drains.json" { "drains file" } else { "ledger" };
+    match how {
+        "garbage" => format!("not a {what} (expected value at line 1 column 1)"),
+        "fifo" => "not a regular file (a FIFO)".into(),
+        "directory" => "not a regular file (a directory)".into(),
+        "dev-zero" => format!("a symlink; lbconverge never reads its {what} through a symlink"),
+        "huge" => format!("larger than the limit of {} MiB for a {what}", if file == "drains.json" { 16 } else { 64 }),
+        _ => unreachable!("{how}"),
+    }
+}
+
+/// A damaged drains.json or ledger.json never stops the daemon: it starts at once, holds its
+/// VIP, reports the file (log, status, metrics) and moves it aside; a directory, which it
+/// did not create, is left where it is. Damaged drains are unknown; a lost ledger is empty.
+#[test]
+fn damaged_state_files_at_start_are_reported_moved_aside_and_the_vip_is_held() {
+    for file in ["drains.json", "ledger.json"] {
+        for how in ["garbage", "fifo", "directory", "dev-zero", "huge"] {
+            let case = format!("{file} as {how}");
+            let (s, k) = (Scratch::new(&format!("damaged-{file}-{how}")), host());
+            let path = s.dir.join("state").join(file);
+            damage(&path, how);
+            crate::testkit::unblock_later(&path, Duration::from_secs(2));
+            let t = Instant::now();
+            let mut d = None;
+            let log = logged(|| d = Some(start(&s, &k)));
+            let mut d = d.unwrap();
+            assert!(t.elapsed() < Duration::from_secs(1), "{case}: start took {:?}", t.elapsed());
+            wait_for(&format!("{case}: VI_FAST to take its VIP"), Duration::from_secs(2), || holds(&k, FAST_VIP));
+            let removed = deletions(&k, FAST_VIP);
+            let problem = problem_of(file, how);
+            assert!(log.contains("state file damaged") && log.contains(&problem), "{case}: {log}");
+            let st = d.status();
+            assert_eq!(st.damaged_state.len(), 1, "{case}: {:?}", st.damaged_state);
+            let found = &st.damaged_state[0];
+            assert_eq!(
+                (found.name.as_str(), found.problem.as_str(), found.times),
+                (file, problem.as_str(), 1),
+                "{case}"
+            );
+            if how == "directory" {
+                assert_eq!(found.moved_to, None, "{case}");
+                assert!(path.join("inside").is_file(), "{case}: what lbconverge did not create stays");
+            } else {
+                let to = found.moved_to.clone().unwrap_or_else(|| panic!("{case}: not moved: {found:?}"));
+                assert!(to.contains(&format!("{file}.damaged-")), "{case}: {to}");
+                assert!(std::fs::symlink_metadata(&to).is_ok(), "{case}: {to} is not there");
+                assert!(std::fs::symlink_metadata(&path).is_err(), "{case}: still at {}", path.display());
+            }
+            assert_eq!(st.drains_unknown, file == "drains.json", "{case}");
+            let text = super::status::text(&st);
+            assert!(text.contains(&format!("damaged state file {}: {problem}", path.display())), "{case}: {text}");
+            let metrics = super::metrics::render(&st);
+            let want = format!("lbconverge_state_file_damaged{{file=\"{file}\"}} 1");
+            assert!(metrics.contains(&want), "{case}: {metrics}");
+            let unknown = format!("lbconverge_drains_unknown {}", i32::from(file == "drains.json"));
+            assert!(metrics.contains(&unknown), "{case}: {metrics}");
+            d.reconcile().unwrap();
+            assert!(holds(&k, FAST_VIP) && deletions(&k, FAST_VIP) == removed, "{case}");
+            d.stop();
+        }
+    }
+}
+
+/// Damaged while the daemon runs: the next reload (whatever becomes of the manifest) moves
+/// the file aside and writes back the drains the daemon holds; the VIP never moves.
+#[test]
+fn state_files_damaged_while_running_are_moved_aside_at_reload_and_the_drains_written_back() {
+    let (s, k) = (Scratch::new("damaged-reload"), host());
+    let mut d = start(&s, &k);
+    d.reconcile().unwrap();
+    wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(&k, FAST_VIP));
+    let removed = deletions(&k, FAST_VIP);
+    ask(&mut d, drain_request("rs1", true, None)).unwrap();
+    let state = s.dir.join("state");
+    let held = crate::load::drains::read(&state).unwrap();
+    std::fs::write(state.join("drains.json"), "[1, 2").unwrap();
+    std::fs::create_dir(state.join("ledger.json")).unwrap();
+    let log = logged(|| {
+        d.handle(super::Event::Reload);
+    });
+    assert!(log.contains("state file damaged; moved aside"), "{log}");
+    assert!(log.contains("state file damaged; left in place"), "{log}");
+    let st = d.status();
+    let names: Vec<&str> = st.damaged_state.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["drains.json", "ledger.json"]);
+    assert!(!st.drains_unknown, "the daemon still knows its drains");
+    assert_eq!(crate::load::drains::read(&state).unwrap(), held, "written back");
+    assert_eq!(dests(&k, 80), [(80, 0)], "still drained");
+    // Found again at the next reload: counted, still reported.
+    d.handle(super::Event::Reload);
+    let ledger = d.status().damaged_state.into_iter().find(|f| f.name == "ledger.json").unwrap();
+    assert_eq!((ledger.times, ledger.moved_to), (2, None));
+    assert!(holds(&k, FAST_VIP) && deletions(&k, FAST_VIP) == removed);
+    d.stop();
+}
+
+/// The manifest swapped for something that is no manifest: the reload is refused at once
+/// with the true reason, recorded for `status`, and the VIP stays; a good one follows.
+#[test]
+fn a_reload_of_a_manifest_swapped_for_a_fifo_dev_zero_or_a_huge_file_is_refused_at_once() {
+    let (s, k) = (Scratch::new("manifest-swapped"), host());
+    let mut d = start(&s, &k);
+    wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(&k, FAST_VIP));
+    let removed = deletions(&k, FAST_VIP);
+    let m = s.dir.join("manifest.yaml");
+    let cases = [
+        ("fifo", "not a regular file (a FIFO)"),
+        ("dev-zero", "not a regular file (a character device)"),
+        ("directory", "not a regular file (a directory)"),
+        ("huge", "larger than the limit of 16 MiB for a manifest"),
+    ];
+    for (how, want) in cases {
+        let _ = std::fs::remove_file(&m).or_else(|_| std::fs::remove_dir_all(&m));
+        damage(&m, how);
+        crate::testkit::unblock_later(&m, Duration::from_secs(2));
+        let t = Instant::now();
+        let log = logged(|| {
+            d.handle(super::Event::Reload);
+        });
+        assert!(t.elapsed() < Duration::from_secs(1), "{how}: the reload took {:?}", t.elapsed());
+        assert!(log.contains("manifest not reloaded; the running configuration stays in force"), "{how}: {log}");
+        assert!(log.contains(&format!("{}: error: {want}", m.display())), "{how}: {log}");
+        let rejected = d.status().last_rejected.unwrap();
+        assert!(rejected.reason.contains(want), "{how}: {}", rejected.reason);
+        assert!(holds(&k, FAST_VIP), "{how}");
+    }
+    let _ = std::fs::remove_file(&m);
+    s.write(&manifest("eth0", "good-password", false));
+    d.reload().unwrap();
+    assert!(holds(&k, FAST_VIP) && deletions(&k, FAST_VIP) == removed, "the VIP never moved");
+    d.stop();
+}
+
+/// Serves until the queued `events` end with a stop.
+fn serve_queued(d: &mut Daemon<Shared, MemPlatform>, events: Vec<super::Event>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    for e in events {
+        tx.send(e).unwrap();
+    }
+    tx.send(super::Event::Stop).unwrap();
+    d.serve(&rx, &mut super::systemd::Notifier::none());
+}
+
+/// A drain `for_secs` of u64::MAX over the control socket saturates: the main loop does not
+/// panic on the far end (`Instant + Duration`), and neither does the next start, which reads
+/// it back from the state directory; nor one from a drains.json with the largest times.
+#[test]
+fn a_drain_for_u64_max_seconds_panics_neither_the_main_loop_nor_the_next_start() {
+    let (s, k) = (Scratch::new("drain-forever"), host());
+    let mut d = start(&s, &k);
+    let (reply, answer) = std::sync::mpsc::channel();
+    serve_queued(&mut d, vec![super::Event::Drain(drain_request("rs1", true, Some(u64::MAX)), reply)]);
+    let done = answer.recv().unwrap().unwrap();
+    assert!(done.starts_with("drained backend rs1 of service web, since "), "{done}");
+    assert_eq!(dests(&k, 80), [(80, 0)]);
+    d.stop();
+    let state = s.dir.join("state");
+    assert_eq!(crate::load::drains::read(&state).unwrap().drains[0].until, Some(u64::MAX), "saturated");
+    let mut d = start(&s, &k);
+    serve_queued(&mut d, vec![]);
+    assert_eq!(dests(&k, 80), [(80, 0)], "still drained after a restart");
+    d.stop();
+    let max = u64::MAX;
+    let text = format!(
+        "{{\"drains\": [{{\"service\": \"web\", \"backend\": \"rs1\", \"since\": {max}, \"until\": {max}}}]}}\n"
+    );
+    std::fs::write(state.join("drains.json"), text).unwrap();
+    let mut d = start(&s, &k);
+    serve_queued(&mut d, vec![]);
+    assert_eq!(dests(&k, 80), [(80, 0)]);
+    assert!(super::status::text(&d.status()).contains("    drained: backend rs1 of service web, since "));
+    d.stop();
 }

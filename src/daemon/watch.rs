@@ -4,8 +4,11 @@
 //! (`current -> releases/N`). Nothing is polled: the thread sleeps until the kernel reports
 //! a change in one of the watched directories, waits until the manifest's entries are quiet
 //! for [`QUIET`] (a file being written is not read half-way), then compares the file's
-//! identity (device, inode, size, times) and only when that moved reads and hashes it.
-//! A deleted manifest is logged once; the last good one stays in force.
+//! identity (device, inode, size, times) and only when that moved reads and hashes it
+//! (through [`crate::files`]: a FIFO or a device is never opened, the size limit holds).
+//! A deleted manifest is logged once; the last good one stays in force. One that cannot be
+//! a manifest (a FIFO, a device, too large, unreadable) is logged with that reason and
+//! asks for a reload, which refuses it with the same reason and shows it in `status`.
 //!
 //! Watched: the manifest's directory, the directory its path resolves to, the directory
 //! of every symlink on the way (where a swap shows up), and the git directory when the
@@ -64,10 +67,18 @@ struct Stamp {
     ctime: (i64, i64),
 }
 
-/// The manifest as last seen: its stamp, content hash, and the commit its work tree's
-/// HEAD names (a checkout or commit changes the revision without changing the file);
-/// `None` while it is missing.
-type Seen = Option<(Stamp, String, Option<String>)>;
+/// The manifest as last seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seen {
+    /// Nothing at the path (or not yet looked at).
+    Missing,
+    /// Something that cannot be a manifest, and why: a FIFO, a device, a directory, a file
+    /// over the size limit, one that cannot be read ([`crate::files`]).
+    Unusable(String),
+    /// A file: its stamp, content hash, and the commit its work tree's HEAD names (a
+    /// checkout or commit changes the revision without changing the file).
+    File(Stamp, String, Option<String>),
+}
 
 /// How many times a watcher read the manifest whole (nothing is polled: tests count).
 pub type Reads = Arc<AtomicU64>;
@@ -81,7 +92,7 @@ pub fn start(path: PathBuf, tx: Sender<Event>) -> Result<Reads, DaemonError> {
     })
     .map_err(|source| DaemonError::Watch { path: path.clone(), source })?;
     let git = git::head(&path);
-    let seen = look(&path, &None, &reads, git.as_ref());
+    let seen = look(&path, &Seen::Missing, &reads, git.as_ref());
     let counted = reads.clone();
     super::spawn("manifest-watch".into(), move || watch(&path, watcher, &raw_rx, (seen, git), &tx, &counted))?;
     Ok(reads)
@@ -106,13 +117,23 @@ fn watch(
         scope = rewatch(&mut watcher, path, git.as_ref(), scope);
         let now = look(path, &seen, reads, git.as_ref());
         let changed = match (&seen, &now) {
-            (Some(_), None) => {
-                tracing::warn!(manifest = %path.display(), "manifest is gone; the last good one stays in force");
+            (_, Seen::Missing) => {
+                if seen != Seen::Missing {
+                    tracing::warn!(manifest = %path.display(), "manifest is gone; the last good one stays in force");
+                }
                 false
             }
-            (Some((_, old, old_head)), Some((_, new, new_head))) => old != new || old_head != new_head,
-            (None, Some(_)) => true,
-            (None, None) => false,
+            (Seen::File(_, old, old_head), Seen::File(_, new, new_head)) => old != new || old_head != new_head,
+            (_, Seen::Unusable(why)) if seen == now => {
+                tracing::debug!(manifest = %path.display(), reason = %why, "manifest still unusable");
+                false
+            }
+            // The reload refuses it with the same reason and records it for `status`.
+            (_, Seen::Unusable(why)) => {
+                tracing::warn!(manifest = %path.display(), reason = %why, "manifest unusable; the last good one stays in force");
+                true
+            }
+            (_, Seen::File(..)) => true,
         };
         seen = now;
         if changed {
@@ -162,9 +183,15 @@ fn in_scope(scope: &Scope, p: &Path) -> bool {
 }
 
 /// The file's stamp and hash, and the commit `git` (the work tree's, looked at now) names;
-/// the hash is carried over without reading when the stamp did not move.
+/// the hash is carried over without reading when the stamp did not move. Nothing here
+/// blocks: a FIFO or a device is seen by its stamp and never opened, and the file is read
+/// through [`crate::files`].
 fn look(path: &Path, before: &Seen, reads: &Reads, git: Option<&Head>) -> Seen {
-    let m = std::fs::metadata(path).ok().filter(std::fs::Metadata::is_file)?;
+    let m = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Seen::Missing,
+        Err(e) => return Seen::Unusable(format!("cannot read: {e}")),
+    };
     let stamp = Stamp {
         dev: m.dev(),
         ino: m.ino(),
@@ -173,14 +200,19 @@ fn look(path: &Path, before: &Seen, reads: &Reads, git: Option<&Head>) -> Seen {
         ctime: (m.ctime(), m.ctime_nsec()),
     };
     let head = git.map(|(_, id)| id.clone());
-    if let Some((s, hash, _)) = before
+    if let Seen::File(s, hash, _) = before
         && *s == stamp
     {
-        return Some((stamp, hash.clone(), head));
+        return Seen::File(stamp, hash.clone(), head);
     }
-    let bytes = crate::manifest::read(path).ok()?;
-    reads.fetch_add(1, Ordering::Relaxed);
-    Some((stamp, crate::manifest::revision::sha256(&bytes), head))
+    match crate::files::read(path, crate::files::Kind::Manifest) {
+        Ok(bytes) => {
+            reads.fetch_add(1, Ordering::Relaxed);
+            Seen::File(stamp, crate::manifest::revision::sha256(&bytes), head)
+        }
+        Err(e) if e.is_missing() => Seen::Missing,
+        Err(e) => Seen::Unusable(e.why.to_string()),
+    }
 }
 
 /// Watches the directories that can change `path` (see the module docs), dropping those
@@ -442,6 +474,43 @@ mod tests {
         for e in &no {
             assert!(!concerns(&scope, e), "{e:?}");
         }
+    }
+
+    /// Something that cannot be a manifest in its place (a FIFO, a device, a file over the
+    /// limit) is looked at without opening it, asks for a reload (which refuses it with the
+    /// same reason), and the watcher goes on: a good file after it is seen.
+    #[test]
+    fn what_cannot_be_a_manifest_is_never_opened_and_asks_for_a_reload_with_its_reason() {
+        let s = Scratch::new("unusable");
+        let m = s.path("cluster.yaml");
+        std::fs::write(&m, "version: 1\n").unwrap();
+        let rx = started(&m);
+        let fifo = || {
+            std::fs::remove_file(&m).unwrap();
+            crate::testkit::mkfifo(&m).unwrap();
+        };
+        assert!(reload_after(&rx, fifo).is_some(), "a FIFO in place of the manifest was not reported");
+        let reads = Reads::default();
+        let seen = look(&m, &Seen::Missing, &reads, None);
+        assert_eq!(seen, Seen::Unusable("not a regular file (a FIFO)".into()));
+        let zero = || {
+            std::fs::remove_file(&m).unwrap();
+            std::os::unix::fs::symlink("/dev/zero", &m).unwrap();
+        };
+        assert!(reload_after(&rx, zero).is_some(), "/dev/zero in place of the manifest was not reported");
+        let seen = look(&m, &Seen::Missing, &reads, None);
+        assert_eq!(seen, Seen::Unusable("not a regular file (a character device)".into()));
+        let huge = || {
+            std::fs::remove_file(&m).unwrap();
+            std::fs::File::create(&m).unwrap().set_len(17 << 20).unwrap();
+        };
+        assert!(reload_after(&rx, huge).is_some(), "a manifest over the limit was not reported");
+        let seen = look(&m, &Seen::Missing, &reads, None);
+        assert_eq!(seen, Seen::Unusable("larger than the limit of 16 MiB for a manifest".into()));
+        assert_eq!(reads.load(Ordering::Relaxed), 0, "nothing was read whole");
+        assert!(reload_after(&rx, || std::fs::write(&m, "version: 1 # back\n").unwrap()).is_some());
+        std::fs::remove_file(&m).unwrap();
+        assert_eq!(look(&m, &Seen::Missing, &reads, None), Seen::Missing);
     }
 
     fn git(dir: &Path, args: &[&str]) {

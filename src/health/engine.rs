@@ -92,6 +92,12 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// True while the engine's thread runs (its loop ends only when the engine is dropped;
+    /// a crash of the loop itself stops every check, and the daemon's watchdog with it).
+    pub fn is_alive(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
     /// Starts the engine's thread; `notify` gets every transition.
     pub fn start(notify: Notify) -> std::io::Result<Engine> {
         Engine::start_with(notify, Probes::default())

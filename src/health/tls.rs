@@ -1,6 +1,7 @@
 //! TLS client settings for `https` checks: the server's certificate is verified by default
-//! (against the system's CAs, or the check's `ca_file`), unlike keepalived, which never
-//! verifies; `tls_verify: false` accepts any certificate but still needs a TLS server.
+//! (against the system's CAs, or the check's `ca_file`, read through [`crate::files`]), unlike
+//! keepalived, which never verifies; `tls_verify: false` accepts any certificate but still
+//! needs a TLS server.
 
 use std::sync::Arc;
 
@@ -30,8 +31,8 @@ fn roots(t: &TlsCheck) -> Result<RootCertStore, String> {
     let mut store = RootCertStore::empty();
     match &t.ca_file {
         Some(path) => {
-            let certs = CertificateDer::pem_file_iter(path)
-                .map_err(|e| format!("CA file {}: {e}", path.display()))?
+            let pem = crate::files::read(path, crate::files::Kind::CaFile).map_err(|e| format!("CA file {e}"))?;
+            let certs = CertificateDer::pem_slice_iter(&pem)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| format!("CA file {}: {e}", path.display()))?;
             let (added, _) = store.add_parsable_certificates(certs);

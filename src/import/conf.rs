@@ -2,6 +2,17 @@
 //! line) and blocks (`keyword args { ... }`), each with its file and line. `#` and `!`
 //! start comments; `"..."` keeps spaces in one argument; `include PATTERN` splices the
 //! statements of the matching files in place. Pure: the files come through [`Files`].
+//!
+//! An included file must look like keepalived configuration: its first statement is one of
+//! keepalived's keywords, or an address (a list of VIPs or peers included inside its block).
+//! Anything else (`include /etc/shadow`) is refused without quoting a word of it, since
+//! every later message could: an unknown keyword is named in the warnings, values end up
+//! in the manifest and its problems.
+//!
+//! One import has a budget ([`Limits`]): blocks nest at most so deep, lines are at most so
+//! long, and all the files it reads, includes included, at most so many and so large
+//! together; what exceeds it is an error at its place, never a stack overflow, a huge
+//! allocation or an include tree that takes hours.
 
 use std::fmt;
 
@@ -29,6 +40,10 @@ pub struct Item {
     pub keyword: String,
     /// The other words of the line, quotes removed.
     pub args: Vec<String>,
+    /// The line after the keyword up to the end of its last argument, as written (quotes
+    /// and backslashes kept): keepalived reads a command's words from it again, with `'`
+    /// quotes and escapes, which the arguments above do not keep.
+    pub raw: String,
     /// The statements between `{` and `}`, when the statement opens a block.
     pub block: Option<Vec<Item>>,
     /// Where the keyword is.
@@ -79,16 +94,293 @@ pub struct SyntaxError {
 /// Includes nest at most this deep (a file that includes itself stops here).
 const MAX_INCLUDE_DEPTH: usize = 8;
 
-/// Parses a file and the files it includes.
-pub fn parse(src: &Source, files: &dyn Files) -> Result<Vec<Item>, SyntaxError> {
-    parse_at(src, files, 0)
+/// keepalived's keywords (sorted): an included file must start with one of them (or with an
+/// address, for a list of VIPs or peers) to be read as keepalived configuration.
+const KEYWORDS: &[&str] = &[
+    "BFD_CHECK",
+    "DNS_CHECK",
+    "FILE_CHECK",
+    "HTTP_GET",
+    "MISC_CHECK",
+    "PING_CHECK",
+    "SMTP_CHECK",
+    "SSL_GET",
+    "TCP_CHECK",
+    "UDP_CHECK",
+    "accept",
+    "advert_int",
+    "alpha",
+    "auth_pass",
+    "auth_type",
+    "authentication",
+    "bfd_instance",
+    "bfd_priority",
+    "bind_if",
+    "bind_port",
+    "bindto",
+    "checker_no_swap",
+    "checker_priority",
+    "checker_rt_priority",
+    "connect_ip",
+    "connect_port",
+    "connect_timeout",
+    "debug",
+    "default_interface",
+    "delay_before_retry",
+    "delay_loop",
+    "digest",
+    "dont_track_primary",
+    "dynamic_interfaces",
+    "enable_script_security",
+    "enable_sni",
+    "enable_traps",
+    "fall",
+    "file_path",
+    "fwmark",
+    "garp_group",
+    "garp_lower_prio_delay",
+    "garp_lower_prio_repeat",
+    "garp_master_delay",
+    "garp_master_refresh",
+    "garp_master_refresh_repeat",
+    "garp_master_repeat",
+    "global_defs",
+    "group",
+    "group_name",
+    "ha_suspend",
+    "helo_name",
+    "higher_prio_send_advert",
+    "host",
+    "http_protocol",
+    "hysteresis",
+    "id",
+    "include",
+    "inhibit_on_failure",
+    "instance",
+    "interface",
+    "interval",
+    "ip_family",
+    "kernel_rx_buf_size",
+    "lb_algo",
+    "lb_kind",
+    "linkbeat_use_polling",
+    "lower_prio_no_advert",
+    "lthreshold",
+    "lvs_flush",
+    "lvs_flush_onstop",
+    "lvs_method",
+    "lvs_sched",
+    "lvs_sync_daemon",
+    "lvs_timeouts",
+    "max_auto_priority",
+    "maxlen",
+    "mcast_src_ip",
+    "misc_dynamic",
+    "misc_path",
+    "misc_timeout",
+    "name",
+    "namespace_with_ipsets",
+    "native_ipv6",
+    "nb_get_retry",
+    "net_namespace",
+    "net_namespace_ipvs",
+    "nftables",
+    "no_accept",
+    "nopreempt",
+    "notification_email",
+    "notification_email_from",
+    "notify",
+    "notify_backup",
+    "notify_down",
+    "notify_fault",
+    "notify_master",
+    "notify_master_rx_lower_pri",
+    "notify_script",
+    "notify_stop",
+    "notify_up",
+    "omega",
+    "ops",
+    "path",
+    "persistence_engine",
+    "persistence_granularity",
+    "persistence_timeout",
+    "port",
+    "preempt",
+    "preempt_delay",
+    "priority",
+    "protocol",
+    "quorum",
+    "quorum_down",
+    "quorum_up",
+    "real_server",
+    "regex",
+    "retry",
+    "rise",
+    "router_id",
+    "script",
+    "script_user",
+    "skip_check_adv_addr",
+    "smtp_alert",
+    "smtp_connect_timeout",
+    "smtp_helo_name",
+    "smtp_server",
+    "sni_name",
+    "sorry_server",
+    "sorry_server_inhibit",
+    "sorry_server_lvs_method",
+    "source_ip",
+    "state",
+    "static_ipaddress",
+    "static_routes",
+    "static_rules",
+    "status_code",
+    "strict_mode",
+    "timeout",
+    "track_bfd",
+    "track_file",
+    "track_interface",
+    "track_process",
+    "track_script",
+    "track_src_ip",
+    "ttl",
+    "type",
+    "unicast_peer",
+    "unicast_src_ip",
+    "unicast_ttl",
+    "url",
+    "use_pid_dir",
+    "use_vmac",
+    "user",
+    "uthreshold",
+    "version",
+    "virtual_ipaddress",
+    "virtual_ipaddress_excluded",
+    "virtual_router_id",
+    "virtual_routes",
+    "virtual_rules",
+    "virtual_server",
+    "virtual_server_group",
+    "virtualhost",
+    "vmac_xmit_base",
+    "vrrp_check_unicast_src",
+    "vrrp_garp_interval",
+    "vrrp_garp_master_delay",
+    "vrrp_garp_master_refresh",
+    "vrrp_garp_master_refresh_repeat",
+    "vrrp_garp_master_repeat",
+    "vrrp_gna_interval",
+    "vrrp_higher_prio_send_advert",
+    "vrrp_instance",
+    "vrrp_ipsets",
+    "vrrp_iptables",
+    "vrrp_lower_prio_no_advert",
+    "vrrp_mcast_group4",
+    "vrrp_mcast_group6",
+    "vrrp_no_swap",
+    "vrrp_priority",
+    "vrrp_rt_priority",
+    "vrrp_script",
+    "vrrp_skip_check_adv_addr",
+    "vrrp_strict",
+    "vrrp_sync_group",
+    "vrrp_track_file",
+    "vrrp_track_process",
+    "vrrp_version",
+    "warmup",
+    "weight",
+];
+
+/// The budget of one import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Blocks nest at most this deep (keepalived's own files nest 4 or 5 deep).
+    pub depth: usize,
+    /// A line holds at most this many bytes.
+    pub line: usize,
+    /// At most this many files are read, the first one and every include counted.
+    pub files: usize,
+    /// All of them hold at most this many bytes together.
+    pub bytes: usize,
 }
 
-fn parse_at(src: &Source, files: &dyn Files, depth: usize) -> Result<Vec<Item>, SyntaxError> {
-    let tokens = tokenize(src)?;
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { depth: 64, line: 64 << 10, files: 512, bytes: 64 << 20 }
+    }
+}
+
+/// Parses a file and the files it includes, within the default [`Limits`].
+pub fn parse(src: &Source, files: &dyn Files) -> Result<Vec<Item>, SyntaxError> {
+    Walk::new(files, Limits::default()).parse(src)
+}
+
+/// An import under way: how files are found, its budget and what it used so far (files,
+/// bytes). Every file of one import is parsed by one walk, so the budget is the import's.
+pub struct Walk<'a> {
+    files: &'a dyn Files,
+    limits: Limits,
+    read: std::cell::Cell<(usize, usize)>,
+}
+
+impl<'a> Walk<'a> {
+    /// A walk finding includes through `files`, within `limits`.
+    pub fn new(files: &'a dyn Files, limits: Limits) -> Self {
+        Walk { files, limits, read: std::cell::Cell::new((0, 0)) }
+    }
+
+    /// Parses a file and the files it includes, counted against the budget.
+    pub fn parse(&self, src: &Source) -> Result<Vec<Item>, SyntaxError> {
+        self.charge(src, None)?;
+        parse_at(src, self, 0)
+    }
+
+    /// Counts `src` against the budget; the error is at `from` (the include that read it).
+    fn charge(&self, src: &Source, from: Option<(&Source, &Token)>) -> Result<(), SyntaxError> {
+        let (files, bytes) = self.read.get();
+        let used = (files.saturating_add(1), bytes.saturating_add(src.text.len()));
+        self.read.set(used);
+        let over = if used.0 > self.limits.files {
+            format!(
+                "this import reads more than {} files (includes included); do includes include each other?",
+                self.limits.files
+            )
+        } else if used.1 > self.limits.bytes {
+            format!("this import reads more than {} bytes (includes included)", self.limits.bytes)
+        } else {
+            return Ok(());
+        };
+        Err(match from {
+            Some((s, t)) => syntax(s, t.line, t.column, format!("{over}: stopping at {}", src.name)),
+            None => syntax(src, 1, 1, over),
+        })
+    }
+}
+
+fn parse_at(src: &Source, walk: &Walk, depth: usize) -> Result<Vec<Item>, SyntaxError> {
+    parse_tokens(src, &tokenize(src, walk.limits.line)?, walk, depth)
+}
+
+fn parse_tokens(src: &Source, tokens: &[Token], walk: &Walk, depth: usize) -> Result<Vec<Item>, SyntaxError> {
     let mut pos = 0;
-    let items = block(src, &tokens, &mut pos, files, depth, None)?;
-    Ok(items)
+    let cx = Cx { src, lines: src.text.lines().collect(), walk, include_depth: depth };
+    cx.block(tokens, &mut pos, None, 0)
+}
+
+/// True when `word`, the first of a file, starts keepalived configuration: a keyword of
+/// keepalived's, or an address (a file of VIPs or peers included inside their block).
+fn recognised(word: &str) -> bool {
+    KEYWORDS.binary_search(&word).is_ok()
+        || word.parse::<std::net::IpAddr>().is_ok()
+        || word.parse::<ipnet::IpNet>().is_ok()
+}
+
+/// One file being parsed.
+struct Cx<'a> {
+    src: &'a Source,
+    /// The file's lines, for [`Item::raw`].
+    lines: Vec<&'a str>,
+    walk: &'a Walk<'a>,
+    include_depth: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -104,18 +396,28 @@ struct Token {
     tok: Tok,
     line: u32,
     column: u32,
+    /// The character index (0-based) just after it on its line.
+    end: usize,
 }
 
 fn syntax(src: &Source, line: u32, column: u32, message: impl Into<String>) -> SyntaxError {
     SyntaxError { file: src.name.clone(), line, column, message: message.into() }
 }
 
-fn tokenize(src: &Source) -> Result<Vec<Token>, SyntaxError> {
+fn tokenize(src: &Source, max_line: usize) -> Result<Vec<Token>, SyntaxError> {
     let mut out = Vec::new();
     for (n, text) in src.text.lines().enumerate() {
         let line = u32::try_from(n + 1).unwrap_or(u32::MAX);
+        if text.len() > max_line {
+            return Err(syntax(
+                src,
+                line,
+                1,
+                format!("this line is {} bytes long, more than the limit of {max_line}", text.len()),
+            ));
+        }
         line_tokens(src, text, line, &mut out)?;
-        out.push(Token { tok: Tok::Newline, line, column: 1 });
+        out.push(Token { tok: Tok::Newline, line, column: 1, end: 0 });
     }
     Ok(out)
 }
@@ -126,32 +428,39 @@ fn line_tokens(src: &Source, text: &str, line: u32, out: &mut Vec<Token>) -> Res
     while i < chars.len() {
         let c = chars[i];
         let column = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        let push = |tok| Token { tok, line, column };
+        let push = |tok, len: usize| Token { tok, line, column, end: i + len };
         match c {
             _ if c.is_whitespace() => i += 1,
             '#' | '!' => break,
             '{' => {
-                out.push(push(Tok::Open));
+                out.push(push(Tok::Open, 1));
                 i += 1;
             }
             '}' => {
-                out.push(push(Tok::Close));
+                out.push(push(Tok::Close, 1));
                 i += 1;
             }
             '"' => {
                 let end = chars[i + 1..].iter().position(|&c| c == '"').ok_or_else(|| {
                     syntax(src, line, column, "this quote is not closed on its line; add the closing `\"`")
                 })?;
-                out.push(push(Tok::Word(chars[i + 1..i + 1 + end].iter().collect())));
+                if let Some(k) = chars[i + 1..i + 1 + end].iter().position(|c| c.is_control() && *c != '\t') {
+                    let at = u32::try_from(i + 2 + k).unwrap_or(u32::MAX);
+                    let c = u32::from(chars[i + 1 + k]);
+                    return Err(syntax(src, line, at, format!("control character U+{c:04X} in quotes; remove it")));
+                }
+                out.push(push(Tok::Word(chars[i + 1..i + 1 + end].iter().collect()), end + 2));
                 i += end + 2;
             }
             _ if c.is_control() => {
                 return Err(syntax(src, line, column, format!("control character U+{:04X}; remove it", u32::from(c))));
             }
             _ => {
-                let len =
-                    chars[i..].iter().position(|&c| c.is_whitespace() || "{}\"".contains(c)).unwrap_or(chars.len() - i);
-                out.push(push(Tok::Word(chars[i..i + len].iter().collect())));
+                let len = chars[i..]
+                    .iter()
+                    .position(|&c| c.is_whitespace() || c.is_control() || "{}\"".contains(c))
+                    .unwrap_or(chars.len() - i);
+                out.push(push(Tok::Word(chars[i..i + len].iter().collect()), len));
                 i += len;
             }
         }
@@ -159,84 +468,110 @@ fn line_tokens(src: &Source, text: &str, line: u32, out: &mut Vec<Token>) -> Res
     Ok(())
 }
 
-/// Reads statements until the end of the tokens (top level) or the `}` that closes `open`.
-fn block(
-    src: &Source,
-    t: &[Token],
-    pos: &mut usize,
-    files: &dyn Files,
-    depth: usize,
-    open: Option<&Token>,
-) -> Result<Vec<Item>, SyntaxError> {
-    let mut items = Vec::new();
-    while let Some(tok) = t.get(*pos) {
-        *pos += 1;
-        match &tok.tok {
-            Tok::Newline => {}
-            Tok::Close if open.is_some() => return Ok(items),
-            Tok::Close => return Err(syntax(src, tok.line, tok.column, "this `}` closes no block; remove it")),
-            Tok::Open => return Err(syntax(src, tok.line, tok.column, "a `{` must follow a keyword")),
-            Tok::Word(w) => {
-                let item = statement(src, t, pos, files, depth, w, tok)?;
-                items.extend(item);
+impl Cx<'_> {
+    /// Reads statements until the end of the tokens (top level) or the `}` that closes
+    /// `open`, `nesting` blocks deep.
+    fn block(
+        &self,
+        t: &[Token],
+        pos: &mut usize,
+        open: Option<&Token>,
+        nesting: usize,
+    ) -> Result<Vec<Item>, SyntaxError> {
+        let src = self.src;
+        if let Some(o) = open.filter(|_| nesting > self.walk.limits.depth) {
+            let msg = format!("blocks nest deeper than {} here; is a `}}` missing?", self.walk.limits.depth);
+            return Err(syntax(src, o.line, o.column, msg));
+        }
+        let mut items = Vec::new();
+        while let Some(tok) = t.get(*pos) {
+            *pos += 1;
+            match &tok.tok {
+                Tok::Newline => {}
+                Tok::Close if open.is_some() => return Ok(items),
+                Tok::Close => return Err(syntax(src, tok.line, tok.column, "this `}` closes no block; remove it")),
+                Tok::Open => return Err(syntax(src, tok.line, tok.column, "a `{` must follow a keyword")),
+                Tok::Word(w) => items.extend(self.statement(t, pos, w, tok, nesting)?),
             }
         }
-    }
-    match open {
-        Some(o) => Err(syntax(src, o.line, o.column, "this `{` is never closed; add a `}`")),
-        None => Ok(items),
-    }
-}
-
-/// One statement starting with `keyword` (at `start`); `include` yields the included items.
-fn statement(
-    src: &Source,
-    t: &[Token],
-    pos: &mut usize,
-    files: &dyn Files,
-    depth: usize,
-    keyword: &str,
-    start: &Token,
-) -> Result<Vec<Item>, SyntaxError> {
-    let mut args = Vec::new();
-    while let Some(Token { tok: Tok::Word(w), .. }) = t.get(*pos) {
-        args.push(w.clone());
-        *pos += 1;
-    }
-    let at = Loc { file: src.name.clone(), line: start.line, column: start.column };
-    let block_items = match t.get(*pos) {
-        Some(open @ Token { tok: Tok::Open, .. }) => {
-            *pos += 1;
-            Some(block(src, t, pos, files, depth, Some(open))?)
+        match open {
+            Some(o) => Err(syntax(src, o.line, o.column, "this `{` is never closed; add a `}`")),
+            None => Ok(items),
         }
-        _ => None,
-    };
-    if keyword == "include" && block_items.is_none() {
-        return include(src, files, depth, &args, start);
     }
-    Ok(vec![Item { keyword: keyword.to_string(), args, block: block_items, at }])
-}
 
-fn include(
-    src: &Source,
-    files: &dyn Files,
-    depth: usize,
-    args: &[String],
-    start: &Token,
-) -> Result<Vec<Item>, SyntaxError> {
-    let [pattern] = args else {
-        return Err(syntax(src, start.line, start.column, "`include` takes one file name or pattern"));
-    };
-    if depth >= MAX_INCLUDE_DEPTH {
-        let msg = format!("includes nest deeper than {MAX_INCLUDE_DEPTH} files; does a file include itself?");
-        return Err(syntax(src, start.line, start.column, msg));
+    /// One statement starting with `keyword` (at `start`); `include` yields the included items.
+    fn statement(
+        &self,
+        t: &[Token],
+        pos: &mut usize,
+        keyword: &str,
+        start: &Token,
+        nesting: usize,
+    ) -> Result<Vec<Item>, SyntaxError> {
+        let mut args = Vec::new();
+        let mut last = start.end;
+        while let Some(Token { tok: Tok::Word(w), end, .. }) = t.get(*pos) {
+            args.push(w.clone());
+            last = *end;
+            *pos += 1;
+        }
+        let raw = self.raw(start, last);
+        let at = Loc { file: self.src.name.clone(), line: start.line, column: start.column };
+        let block_items = match t.get(*pos) {
+            Some(open @ Token { tok: Tok::Open, .. }) => {
+                *pos += 1;
+                Some(self.block(t, pos, Some(open), nesting + 1)?)
+            }
+            _ => None,
+        };
+        if keyword == "include" && block_items.is_none() {
+            return self.include(&args, start);
+        }
+        Ok(vec![Item { keyword: keyword.to_string(), args, raw, block: block_items, at }])
     }
-    let found = files.include(pattern, &src.name).map_err(|e| syntax(src, start.line, start.column, e))?;
-    let mut items = Vec::new();
-    for f in &found {
-        items.extend(parse_at(f, files, depth + 1)?);
+
+    /// The text of `start`'s line from the end of `start` to character `end`, trimmed.
+    fn raw(&self, start: &Token, end: usize) -> String {
+        let n = usize::try_from(start.line.saturating_sub(1)).unwrap_or(usize::MAX);
+        let line = self.lines.get(n).copied().unwrap_or_default();
+        line.chars().skip(start.end).take(end.saturating_sub(start.end)).collect::<String>().trim().to_string()
     }
-    Ok(items)
+
+    fn include(&self, args: &[String], start: &Token) -> Result<Vec<Item>, SyntaxError> {
+        let src = self.src;
+        let [pattern] = args else {
+            return Err(syntax(src, start.line, start.column, "`include` takes one file name or pattern"));
+        };
+        if self.include_depth >= MAX_INCLUDE_DEPTH {
+            let msg = format!("includes nest deeper than {MAX_INCLUDE_DEPTH} files; does a file include itself?");
+            return Err(syntax(src, start.line, start.column, msg));
+        }
+        let found =
+            self.walk.files.include(pattern, &src.name).map_err(|e| syntax(src, start.line, start.column, e))?;
+        for f in &found {
+            self.walk.charge(f, Some((src, start)))?;
+        }
+        let mut items = Vec::new();
+        for f in &found {
+            let tokens = tokenize(f, self.walk.limits.line)?;
+            let first = tokens.iter().find_map(|t| match &t.tok {
+                Tok::Word(w) => Some((w, t.line)),
+                _ => None,
+            });
+            // Not keepalived configuration (`include /etc/shadow`): nothing of it is
+            // imported, and nothing of it is shown.
+            if let Some((_, line)) = first.filter(|(w, _)| !recognised(w)) {
+                let msg = format!(
+                    "`include {pattern}`: {} is not keepalived configuration (line {line} does not start with a keepalived keyword); nothing of it is imported or shown",
+                    f.name
+                );
+                return Err(syntax(src, start.line, start.column, msg));
+            }
+            items.extend(parse_tokens(f, &tokens, self.walk, self.include_depth + 1)?);
+        }
+        Ok(items)
+    }
 }
 
 #[cfg(test)]
@@ -249,6 +584,9 @@ mod tests {
             match pattern {
                 "more/*.conf" => Ok(vec![src("more/a.conf", "real_server 10.0.0.2 80 {\n weight 3\n}\n")]),
                 "loop.conf" => Ok(vec![src("loop.conf", "include loop.conf\n")]),
+                "/etc/shadow" => Ok(vec![src("/etc/shadow", "\nroot:$6$salt$hash:19000:0:99999:7:::\n")]),
+                "token" => Ok(vec![src("token", "hunter2\n")]),
+                "vips.conf" => Ok(vec![src("vips.conf", "# VIPs\n10.0.0.100/24 dev eth0\n10.0.0.101\n")]),
                 _ => Err(format!("no file matches `{pattern}`")),
             }
         }
@@ -289,6 +627,24 @@ mod tests {
     }
 
     #[test]
+    fn an_included_file_that_is_not_keepalived_configuration_is_refused_unquoted() {
+        let err = |t: &str| parse_text(t).unwrap_err().to_string();
+        let shadow = err("global_defs {\n}\ninclude /etc/shadow\n");
+        assert_eq!(
+            shadow,
+            "k.conf:3:1: `include /etc/shadow`: /etc/shadow is not keepalived configuration (line 2 does not start with a keepalived keyword); nothing of it is imported or shown"
+        );
+        let token = err("vrrp_instance VI_1 {\n  include token\n}\n");
+        assert!(token.starts_with("k.conf:2:3: `include token`: token is not keepalived configuration"), "{token}");
+        assert!(!shadow.contains("root") && !token.contains("hunter2"));
+        // A list of VIPs included inside its block is keepalived configuration.
+        let items = parse_text("vrrp_instance VI_1 {\n  virtual_ipaddress {\n    include vips.conf\n  }\n}\n").unwrap();
+        let vips = items[0].children()[0].children();
+        assert_eq!(vips.iter().map(|v| v.keyword.as_str()).collect::<Vec<_>>(), ["10.0.0.100/24", "10.0.0.101"]);
+        assert!(KEYWORDS.windows(2).all(|w| w[0] < w[1]), "KEYWORDS must stay sorted");
+    }
+
+    #[test]
     fn broken_files_are_errors_with_their_place_and_fix() {
         let err = |t: &str| parse_text(t).unwrap_err().to_string();
         assert_eq!(err("a {\n b\n"), "k.conf:1:3: this `{` is never closed; add a `}`");
@@ -297,5 +653,38 @@ mod tests {
         assert_eq!(err("include nothing/*\n"), "k.conf:1:1: no file matches `nothing/*`");
         assert!(err("include loop.conf\n").contains("includes nest deeper than 8 files"));
         assert_eq!(err("{\n"), "k.conf:1:1: a `{` must follow a keyword");
+        assert_eq!(err("a b\0c\n"), "k.conf:1:4: control character U+0000; remove it");
+        assert_eq!(err("a \"b\0c\"\n"), "k.conf:1:5: control character U+0000 in quotes; remove it");
+    }
+
+    /// Every include matches every file: without a budget, 100 files 8 includes deep are
+    /// 100^8 parses.
+    struct Everything;
+    impl Files for Everything {
+        fn include(&self, _: &str, _: &str) -> Result<Vec<Source>, String> {
+            Ok((0..100).map(|i| src(&format!("d/{i}.conf"), "vrrp_instance X {\n}\ninclude d/*.conf\n")).collect())
+        }
+    }
+
+    #[test]
+    fn an_import_has_a_budget_of_depth_line_length_files_and_bytes() {
+        let deep = "a {\n".repeat(100_000);
+        let started = std::time::Instant::now();
+        assert_eq!(
+            parse_text(&deep).unwrap_err().to_string(),
+            "k.conf:65:3: blocks nest deeper than 64 here; is a `}` missing?"
+        );
+        let long = format!("a {}\n", "x".repeat(100 << 10));
+        assert_eq!(
+            parse_text(&long).unwrap_err().to_string(),
+            "k.conf:1:1: this line is 102402 bytes long, more than the limit of 65536"
+        );
+        let e = parse(&src("k.conf", "include d/*.conf\n"), &Everything).unwrap_err().to_string();
+        assert!(e.contains("this import reads more than 512 files (includes included)"), "{e}");
+        assert!(e.ends_with("stopping at d/0.conf") || e.contains("stopping at d/"), "{e}");
+        let small = Limits { bytes: 100, ..Limits::default() };
+        let e = Walk::new(&Everything, small).parse(&src("k.conf", "include d/*.conf\n")).unwrap_err().to_string();
+        assert!(e.contains("this import reads more than 100 bytes (includes included): stopping at d/"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
     }
 }

@@ -204,8 +204,46 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         track_scripts: weights(&i.track_scripts),
         track_interfaces: weights(&i.track_interfaces),
         garp_repeat: i.garp_repeat,
+        notify_master: i.notify_master.clone(),
+        notify_backup: i.notify_backup.clone(),
+        notify_fault: i.notify_fault.clone(),
+        notify_stop: i.notify_stop.clone(),
         notify: i.notify.clone(),
+        notify_timeout: None,
         connection_sync: i.connection_sync.clone(),
+    }
+}
+
+/// The notify commands of a manifest instance, in one order.
+fn notify_slots(v: &mut VrrpInstance) -> [&mut Option<Vec<String>>; 5] {
+    [&mut v.notify_master, &mut v.notify_backup, &mut v.notify_fault, &mut v.notify_stop, &mut v.notify]
+}
+
+/// The notify commands of a manifest member, in the same order.
+fn member_notify_slots(m: &mut VrrpMember) -> [&mut Option<Vec<String>>; 5] {
+    [&mut m.notify_master, &mut m.notify_backup, &mut m.notify_fault, &mut m.notify_stop, &mut m.notify]
+}
+
+/// The notify commands of one director's instance, in the order of [`notify_slots`].
+fn notify_commands(i: &Instance) -> [&Option<Vec<String>>; 5] {
+    [&i.notify_master, &i.notify_backup, &i.notify_fault, &i.notify_stop, &i.notify]
+}
+
+/// A notify command every director writes alike stays on the instance; one they write
+/// differently (or only some of them write) goes to each member that has it, exactly as
+/// each director ran it.
+fn notify_per_member(out: &mut VrrpInstance, group: &[(&Director, &Instance)]) {
+    let Some((_, first)) = group.first() else { return };
+    for n in 0..5 {
+        if group.iter().all(|(_, i)| notify_commands(i)[n] == notify_commands(first)[n]) {
+            continue;
+        }
+        *notify_slots(out)[n] = None;
+        for (d, i) in group {
+            if let Some(m) = out.members.get_mut(&d.name) {
+                *member_notify_slots(m)[n] = notify_commands(i)[n].clone();
+            }
+        }
     }
 }
 
@@ -248,6 +286,9 @@ fn instance(m: &Manifest, group: &[(&Director, &Instance)], opts: &Options, note
         let (mut a, mut b) = (out.clone(), view.clone());
         (a.track_scripts, b.track_scripts, a.track_interfaces, b.track_interfaces) = Default::default();
         (a.members, b.members) = Default::default();
+        for slot in notify_slots(&mut a).into_iter().chain(notify_slots(&mut b)) {
+            *slot = None;
+        }
         drift(notes, &format!("vrrp_instance `{}`", i0.name), (&a, &d0.name), (&b, &d.name), &i.at);
         out.members.insert(d.name.clone(), member(m, d, i, &out, notes));
         peers.extend(i.unicast_src.iter().chain(&i.unicast_peers).cloned());
@@ -255,6 +296,7 @@ fn instance(m: &Manifest, group: &[(&Director, &Instance)], opts: &Options, note
     if !peers.is_empty() {
         out.unicast_peers = Some(unicast(m, group, &peers));
     }
+    notify_per_member(&mut out, group);
     out
 }
 
@@ -273,6 +315,11 @@ fn member(m: &Manifest, d: &Director, i: &Instance, out: &VrrpInstance, notes: &
         interface,
         track_scripts: own(&i.track_scripts, &out.track_scripts, "script", notes),
         track_interfaces: own(&i.track_interfaces, &out.track_interfaces, "interface", notes),
+        notify_master: None,
+        notify_backup: None,
+        notify_fault: None,
+        notify_stop: None,
+        notify: None,
     }
 }
 

@@ -101,8 +101,9 @@ pub fn import(
 ) -> Result<Imported, SyntaxError> {
     let mut notes = value::Notes::default();
     let mut directors = Vec::new();
+    let walk = conf::Walk::new(fs, conf::Limits::default());
     for f in files {
-        let items = conf::parse(f, fs)?;
+        let items = walk.parse(f)?;
         directors.push(director::read(&f.name, &items, &mut notes));
     }
     let mut extra = Vec::new();

@@ -44,6 +44,14 @@ pub struct Instance {
     pub track_interfaces: BTreeMap<String, i32>,
     /// `garp_master_repeat`.
     pub garp_repeat: Option<u32>,
+    /// `notify_master` command.
+    pub notify_master: Option<Vec<String>>,
+    /// `notify_backup` command.
+    pub notify_backup: Option<Vec<String>>,
+    /// `notify_fault` command.
+    pub notify_fault: Option<Vec<String>>,
+    /// `notify_stop` command.
+    pub notify_stop: Option<Vec<String>>,
     /// `notify` command.
     pub notify: Option<Vec<String>>,
     /// The global `lvs_sync_daemon`, when it names this instance.
@@ -173,11 +181,18 @@ pub fn instance(
         track_scripts: BTreeMap::new(),
         track_interfaces: BTreeMap::new(),
         garp_repeat: None,
+        notify_master: None,
+        notify_backup: None,
+        notify_fault: None,
+        notify_stop: None,
         notify: None,
         connection_sync,
     };
     for it in item.children() {
-        setting(&mut i, it, script_weights, notes);
+        match notify_slot(&mut i, &it.keyword) {
+            Some(slot) => *slot = Some(notify(it, g, notes)),
+            None => setting(&mut i, it, script_weights, notes),
+        }
     }
     if i.vip_interface == i.interface {
         i.vip_interface = None;
@@ -210,9 +225,56 @@ fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, i32>, 
         "track_script" => i.track_scripts = tracked(it, |n| script_weights.get(n).copied().unwrap_or(0)),
         "track_interface" => i.track_interfaces = tracked(it, |_| 0),
         "garp_master_repeat" => i.garp_repeat = value::number(it, notes),
-        "notify" => i.notify = Some(value::command(it, notes)),
+        "notify_deleted" => notes
+            .unsupported(it, "lbconverge runs `notify_stop` (and `notify` with STOP) for an instance a reload removes"),
+        "notify_master_rx_lower_pri" => notes.unsupported(
+            it,
+            "lbconverge has no command for a master hearing a lower priority; `notify_master` runs on each takeover",
+        ),
         _ => notes.unsupported(it, "not a VRRP setting the manifest has"),
     }
+}
+
+/// Where a notify keyword of an instance goes.
+fn notify_slot<'a>(i: &'a mut Instance, keyword: &str) -> Option<&'a mut Option<Vec<String>>> {
+    match keyword {
+        "notify_master" => Some(&mut i.notify_master),
+        "notify_backup" => Some(&mut i.notify_backup),
+        "notify_fault" => Some(&mut i.notify_fault),
+        "notify_stop" => Some(&mut i.notify_stop),
+        "notify" => Some(&mut i.notify),
+        _ => None,
+    }
+}
+
+/// A notify command, `notify_master "/path/script.sh arg" [username [groupname]]`.
+/// lbconverge runs notify commands as root: a user root (or none, without a global
+/// `script_user`) is carried over exactly; another one is reported. Without a user and
+/// without `script_user`, keepalived runs it as `keepalived_script` when that user exists
+/// on the director, else as root.
+fn notify(it: &Item, g: &Globals, notes: &mut Notes) -> Vec<String> {
+    let c = value::script(it, notes);
+    let named = c.user.as_ref().map(|u| match &c.group {
+        Some(grp) => format!("{u}:{grp}"),
+        None => u.clone(),
+    });
+    let global = g.script_user.as_ref().filter(|u| u.as_str() != "root");
+    let who = match (named, global) {
+        (Some(_), _) if c.runs_as_root() => None,
+        (Some(n), _) => Some(format!("as `{n}`")),
+        (None, Some(u)) => Some(format!("as `{u}` (`script_user`)")),
+        (None, None) => None,
+    };
+    if let Some(who) = who {
+        notes.note(
+            &it.at,
+            format!(
+                "`{}` runs {who} in keepalived; lbconverge runs notify commands as root: check that the command is safe as root, or make it switch user itself",
+                it.keyword
+            ),
+        );
+    }
+    c.argv
 }
 
 fn authentication(i: &mut Instance, item: &Item, notes: &mut Notes) {
@@ -260,6 +322,7 @@ mod tests {
         Item {
             keyword: "lvs_sync_daemon".into(),
             args: args.iter().map(|a| a.to_string()).collect(),
+            raw: args.join(" "),
             block: None,
             at: Loc { file: "k.conf".into(), line: 3, column: 5 },
         }

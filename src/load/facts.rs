@@ -19,7 +19,7 @@ impl Facts for HostFacts {
         }
     }
     fn secret_text(&self, path: &Path) -> Option<String> {
-        first_line(path).ok().flatten()
+        crate::files::first_line(path, crate::files::Kind::Secret).ok()
     }
     fn env(&self, name: &str) -> Option<String> {
         std::env::var(name).ok()
@@ -49,23 +49,6 @@ impl Facts for HostFacts {
     fn user_exists(&self, name: &str) -> bool {
         crate::sys::user_ids(name).is_some()
     }
-}
-
-/// The most a password file may hold; the first line is the password.
-const MAX_SECRET_FILE: u64 = 4096;
-
-/// The first line of a secret file; `None` when it is not a regular file. The file is
-/// opened without blocking: a FIFO would hang the caller in `open`, a device never end.
-pub fn first_line(path: &Path) -> std::io::Result<Option<String>> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC).open(path)?;
-    if !file.metadata()?.is_file() {
-        return Ok(None);
-    }
-    let mut text = String::new();
-    file.take(MAX_SECRET_FILE).read_to_string(&mut text)?;
-    Ok(Some(text.lines().next().unwrap_or_default().to_string()))
 }
 
 #[cfg(test)]

@@ -22,8 +22,8 @@ pub use problem::{Problem, Problems, Severity};
 pub use types::Manifest;
 pub use yaml::{KeyPath, Located, Pos};
 
-/// Manifests larger than this are refused before parsing.
-pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// Manifests larger than this are refused while reading ([`crate::files::Kind::Manifest`]).
+pub const MAX_BYTES: u64 = crate::files::Kind::Manifest.limit();
 
 /// A manifest parsed and shape-checked, with what later layers need to locate problems.
 #[derive(Debug, Clone)]
@@ -61,28 +61,21 @@ pub fn load(path: &Path) -> Result<Loaded, Problems> {
     parse(&file, dir, &bytes)
 }
 
-/// Reads a manifest file whole, refusing directories and files over [`MAX_BYTES`].
+/// Reads a manifest file whole through [`crate::files`]: not blocking on a FIFO, refusing
+/// anything but a regular file and more than [`MAX_BYTES`].
 pub fn read(path: &Path) -> Result<Vec<u8>, Problems> {
-    let file = path.display().to_string();
-    let whole = |message: String, hint: Option<String>| {
+    crate::files::read(path, crate::files::Kind::Manifest).map_err(|e| {
+        let hint =
+            matches!(e.why, crate::files::Why::TooLarge { .. }).then(|| "check that this is the right file".into());
         Problems(vec![Problem {
             severity: Severity::Error,
-            file: file.to_string(),
+            file: path.display().to_string(),
             pos: None,
             path: KeyPath::root(),
-            message,
+            message: e.why.to_string(),
             hint,
         }])
-    };
-    let meta = std::fs::metadata(path).map_err(|e| whole(format!("cannot read: {e}"), None))?;
-    if meta.is_dir() {
-        return Err(whole("is a directory, not a manifest file".into(), None));
-    }
-    if meta.len() > MAX_BYTES {
-        let msg = format!("is {} bytes; a manifest may be at most {MAX_BYTES} bytes", meta.len());
-        return Err(whole(msg, Some("check that this is the right file".into())));
-    }
-    std::fs::read(path).map_err(|e| whole(format!("cannot read: {e}"), None))
+    })
 }
 
 /// Parses manifest bytes; `file` names them in problems.

@@ -591,9 +591,29 @@ pub struct VrrpInstance {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 100))]
     pub garp_repeat: Option<u32>,
-    /// Command run on every state change with `INSTANCE <name> <STATE> <priority>` appended.
+    /// Command run on becoming master (keepalived `notify_master`): an argument list, the
+    /// program an absolute path; no shell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_master: Option<Vec<String>>,
+    /// Command run on becoming backup, at start too (keepalived `notify_backup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_backup: Option<Vec<String>>,
+    /// Command run on entering FAULT (keepalived `notify_fault`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_fault: Option<Vec<String>>,
+    /// Command run when the instance stops: the daemon stops, or a reload removes or
+    /// replaces the instance (keepalived `notify_stop`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_stop: Option<Vec<String>>,
+    /// Command run on every state change, after the state's own command, with
+    /// `INSTANCE <name> <MASTER|BACKUP|FAULT|STOP> <priority>` appended (keepalived `notify`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<Vec<String>>,
+    /// Longest a notify command may run; past it, it is killed with its process group and
+    /// the next one starts (default 30s). The commands of an instance run one at a time,
+    /// in the order of its transitions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_timeout: Option<Duration>,
     /// IPVS connection sync bound to this instance (keepalived `lvs_sync_daemon`): the
     /// master's kernel sends its connections, the backups' kernels install them, so that
     /// connections survive a failover. At most one instance per director may set it.
@@ -646,6 +666,21 @@ pub struct VrrpMember {
     /// Tracked interfaces of this member only, beside (or overriding) the instance's.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub track_interfaces: BTreeMap<String, TrackWeight>,
+    /// This member's `notify_master`, instead of the instance's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_master: Option<Vec<String>>,
+    /// This member's `notify_backup`, instead of the instance's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_backup: Option<Vec<String>>,
+    /// This member's `notify_fault`, instead of the instance's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_fault: Option<Vec<String>>,
+    /// This member's `notify_stop`, instead of the instance's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_stop: Option<Vec<String>>,
+    /// This member's `notify`, instead of the instance's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<Vec<String>>,
 }
 
 /// VRRPv2 authentication.

@@ -119,8 +119,10 @@ pub struct VrrpInstance {
     pub vips: Vec<IpNet>,
     /// Gratuitous ARPs / NAs on becoming master.
     pub garp_repeat: u32,
-    /// Notify command.
-    pub notify: Option<Vec<String>>,
+    /// The notify commands of every member (a member's own are in [`Member::notify`]).
+    pub notify: Notify,
+    /// Longest a notify command may run before it is killed.
+    pub notify_timeout: Duration,
     /// Connection sync: the settings every member shares (`None`: no sync).
     pub connection_sync: Option<ConnectionSync>,
 }
@@ -144,6 +146,14 @@ pub struct ConnectionSync {
 }
 
 impl VrrpInstance {
+    /// The notify commands `member` runs: its own, else the instance's.
+    pub fn notify_of(&self, member: &str) -> Notify {
+        match self.members.get(member) {
+            Some(m) => m.notify.over(&self.notify),
+            None => self.notify.clone(),
+        }
+    }
+
     /// The sync daemon settings `member` runs with, when the instance syncs connections.
     pub fn sync_config(&self, member: &str) -> Option<crate::model::sync::SyncConfig> {
         let cs = self.connection_sync.as_ref()?;
@@ -172,6 +182,56 @@ pub struct Member {
     pub track_scripts: BTreeMap<String, i32>,
     /// Tracked interface -> weight: the instance's, with this member's over them.
     pub track_interfaces: BTreeMap<String, i32>,
+    /// This member's own notify commands, each instead of the instance's.
+    pub notify: Notify,
+}
+
+/// The commands a VRRP instance runs on its transitions (keepalived's notify scripts), as
+/// an instance or one member writes them. Each is an argument list whose program is an
+/// absolute path; none goes through a shell.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notify {
+    /// On becoming master (`notify_master`).
+    pub master: Option<Vec<String>>,
+    /// On becoming backup (`notify_backup`).
+    pub backup: Option<Vec<String>>,
+    /// On entering FAULT (`notify_fault`).
+    pub fault: Option<Vec<String>>,
+    /// When the instance stops (`notify_stop`).
+    pub stop: Option<Vec<String>>,
+    /// On every transition, after the state's own command, with
+    /// `INSTANCE <name> <STATE> <priority>` appended (`notify`).
+    pub generic: Option<Vec<String>>,
+}
+
+impl Notify {
+    /// Every command with its manifest key, in the manifest's order.
+    pub fn keyed(&self) -> [(&'static str, Option<&Vec<String>>); 5] {
+        [
+            ("notify_master", self.master.as_ref()),
+            ("notify_backup", self.backup.as_ref()),
+            ("notify_fault", self.fault.as_ref()),
+            ("notify_stop", self.stop.as_ref()),
+            ("notify", self.generic.as_ref()),
+        ]
+    }
+
+    /// These commands where set, `base`'s elsewhere (a member's over its instance's).
+    pub fn over(&self, base: &Notify) -> Notify {
+        let pick = |own: &Option<Vec<String>>, theirs: &Option<Vec<String>>| own.clone().or_else(|| theirs.clone());
+        Notify {
+            master: pick(&self.master, &base.master),
+            backup: pick(&self.backup, &base.backup),
+            fault: pick(&self.fault, &base.fault),
+            stop: pick(&self.stop, &base.stop),
+            generic: pick(&self.generic, &base.generic),
+        }
+    }
+
+    /// True when no command is set.
+    pub fn is_empty(&self) -> bool {
+        self.keyed().iter().all(|(_, c)| c.is_none())
+    }
 }
 
 /// A track script.

@@ -124,8 +124,13 @@ fn commands(c: &Cluster, n: &Node) -> Vec<(KeyPath, Vec<String>, Option<String>)
     for inst in c.vrrp.values() {
         let Some(m) = inst.members.get(&n.name) else { continue };
         let at = KeyPath::root().key("vrrp").name(&inst.name);
-        if let Some(cmd) = &inst.notify {
-            out.push((at.key("notify"), cmd.clone(), None));
+        // The commands this member runs: its own where it has them, else the instance's.
+        let member_at = at.key("members").name(&n.name);
+        for ((key, shared), (_, own)) in inst.notify.keyed().into_iter().zip(m.notify.keyed()) {
+            match own {
+                Some(cmd) => out.push((member_at.key(key), cmd.clone(), None)),
+                None => out.extend(shared.map(|cmd| (at.key(key), cmd.clone(), None))),
+            }
         }
         for s in m.track_scripts.keys() {
             if let Some(t) = c.track_scripts.get(s) {
@@ -295,6 +300,39 @@ services:
         assert!(lvs02.is_empty(), "{:?}", messages(&lvs02));
         assert_eq!(c.vrrp["VI_1"].members["lvs01"].track_scripts, [("chk_nginx".to_string(), -20)].into());
         assert!(c.vrrp["VI_1"].members["lvs02"].track_scripts.is_empty());
+    }
+
+    #[test]
+    fn each_member_checks_the_notify_commands_it_runs_at_their_key() {
+        let text = MANIFEST.replace(
+            "    notify: [/usr/local/bin/notify]\n",
+            "    notify: [/usr/local/bin/notify]\n    notify_master: [/usr/local/bin/master]\n    notify_stop: [/usr/local/bin/stop]\n",
+        );
+        let text =
+            text.replace("lvs02: {priority: 90}", "lvs02: {priority: 90, notify_master: [/opt/lvs02/master, x]}");
+        let loaded = crate::manifest::parse("m.yaml", PathBuf::from("."), text.as_bytes()).unwrap();
+        let c = crate::model::validate(&loaded, &crate::model::NoFacts).unwrap().cluster;
+        let mut h = good_host();
+        h.scripts.insert("/usr/local/bin/stop".into(), ScriptFact::NotExecutable);
+        let world = ScriptFact::Unsafe { path: "/opt/lvs02".into(), why: "writable by everyone".into() };
+        h.scripts.insert("/opt/lvs02/master".into(), world);
+        let lvs01 = messages(&preflight(&c, "lvs01", &live("10.0.0.11/24", &["eth0", "eth1"]), Some(&h)));
+        assert_eq!(
+            lvs01,
+            [
+                "vrrp.VI_1.notify_master: /usr/local/bin/master does not exist on this host",
+                "vrrp.VI_1.notify_stop: /usr/local/bin/stop is not executable",
+            ]
+        );
+        let lvs02 = messages(&preflight(&c, "lvs02", &live("10.0.0.12/24", &["eth0"]), Some(&h)));
+        assert_eq!(
+            lvs02,
+            [
+                "vrrp.VI_1.members.lvs02.notify_master: /opt/lvs02/master runs as root's delegate but may be changed by others: /opt/lvs02 is writable by everyone",
+                "vrrp.VI_1.notify_stop: /usr/local/bin/stop is not executable",
+            ],
+            "lvs02 runs its own notify_master, not the instance's"
+        );
     }
 
     #[test]

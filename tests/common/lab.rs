@@ -22,18 +22,20 @@
 //! vrrp::start(&mut lab, 0, Daemon::Keepalived, &params);  or lab.keepalived(..), lab.spawn(..)
 //! let s = lab.sampler(vip);                               10 ms samples: s.first(..), s.dual_master()
 //! lab.http("n1", addr); let p = lab.prober(target);       servers; client probe every 10 ms
+//! let a = lab.arp_prober(vip); a.first_answer(node_mac(0), t0)  who answers ARP, every 10 ms
 //! let (t0, status) = lab.stop("n1", "vrrp", How::Crash);  Crash | Kill | Term
 //! lab.link("n1", true); lab.isolate("n2", true); lab.del_addr("n1", "10.88.0.50/24");
 //! lab.wait(timeout, "what", || cond);                     fails at once if a daemon died
 //! ```
 
+pub mod arp;
 pub mod http;
 pub mod netns;
 pub mod sampler;
 pub mod vrrp;
 
 use std::fs;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -100,6 +102,18 @@ pub fn client_v4() -> IpAddr {
     IpAddr::from([10, 88, 0, 100])
 }
 
+/// The MAC address of node `i`'s eth0: 02:88:00:00:00:11, 02:88:00:00:00:12, ...
+pub fn node_mac(i: usize) -> [u8; 6] {
+    [0x02, 0x88, 0, 0, 0, 0x11 + i as u8]
+}
+
+/// The client's MAC address.
+pub const CLIENT_MAC: [u8; 6] = [0x02, 0x88, 0, 0, 0, 0x64];
+
+fn mac_text(mac: [u8; 6]) -> String {
+    mac.map(|b| format!("{b:02x}")).join(":")
+}
+
 impl Lab {
     /// Builds a lab with nodes n1..n`nodes` and a client. Panics (loudly, with the failing
     /// command) when not root or when a namespace cannot be made.
@@ -138,10 +152,10 @@ impl Lab {
         for i in 0..self.nodes.len() {
             let (v4, v6) = (format!("{}/24", node_v4(i)), format!("{}/64", node_v6(i)));
             let node = self.nodes[i].clone();
-            self.add_host(&node, &format!("02:88:00:00:00:{:02x}", 0x11 + i), &v4, &v6);
+            self.add_host(&node, &mac_text(node_mac(i)), &v4, &v6);
             fs::create_dir_all(self.node_dir(&node)).unwrap();
         }
-        self.add_host(CLIENT, "02:88:00:00:00:64", "10.88.0.100/24", "fd88::100/64");
+        self.add_host(CLIENT, &mac_text(CLIENT_MAC), "10.88.0.100/24", "fd88::100/64");
     }
 
     fn add_ns(&mut self, short: &str) -> String {
@@ -398,6 +412,14 @@ impl Lab {
     /// Starts the client prober against `target` (one new connection every 10 ms).
     pub fn prober(&self, target: SocketAddr) -> http::Prober {
         http::Prober::start(&self.ns(CLIENT), target)
+    }
+
+    /// Starts asking from the client who has `target`, by ARP every 10 ms (the sampling
+    /// period); answers carry the node's MAC ([`node_mac`]).
+    pub fn arp_prober(&self, target: Ipv4Addr) -> arp::Prober {
+        let IpAddr::V4(ip) = client_v4() else { unreachable!("the client has an IPv4 address") };
+        let me = arp::Asker { mac: CLIENT_MAC, ip };
+        arp::Prober::start(&self.ns(CLIENT), "eth0", me, target, sampler::period())
     }
 
     /// One GET from the client: the answering node, or why not.

@@ -27,9 +27,9 @@ pub fn lbconverge(args: &[&str]) -> Output {
         .expect("run lbconverge")
 }
 
-/// True when goldens should be rewritten instead of compared.
+/// True when goldens should be rewritten instead of compared (`LBCONVERGE_BLESS=1`).
 pub fn blessing() -> bool {
-    std::env::var_os("LBCONVERGE_BLESS").is_some()
+    lbconverge::testkit::blessing()
 }
 
 /// Compares `got` with the golden file at `rel` (relative to the root); returns a report of
@@ -78,7 +78,10 @@ pub fn stem(p: &Path) -> String {
 }
 
 /// Reports a skipped test on stderr in a form CI logs show; returns true when skipping.
+/// As root (CI, where tools/test installs every tool) nothing is skipped: a missing tool
+/// fails the test instead of letting it pass untested.
 pub fn skip_unless(cond: bool, test: &str, reason: &str) -> bool {
+    assert!(cond || !is_root(), "{test}: {reason}; as root, tools/test installs it: a test never passes untested");
     if !cond {
         eprintln!("SKIPPED {test}: {reason}");
     }

@@ -15,6 +15,16 @@ exit_is() {
     "$@" >/tmp/exit_is.out 2>&1; got=$?
     if [ "$got" = "$want" ]; then pass "$name"; else fail "$name (exit $got, want $want)"; cat /tmp/exit_is.out; fi
 }
+# stop_daemon PID NAME: SIGTERM to a daemon this case started, then its exit status must be 0
+# (a daemon that crashed on the way, or earlier, fails the case).
+stop_daemon() {
+    kill "$1" 2>/dev/null
+    wait "$1"; st=$?
+    if [ "$st" = 0 ]; then pass "$2 exits 0 after SIGTERM"; else fail "$2 exited $st after SIGTERM"; fi
+}
+# ipvs_lacks NS PATTERN: ipvsadm -S -n in NS succeeds and its rules do not match PATTERN
+# (an ipvsadm that fails proves nothing and fails the check).
+ipvs_lacks() { r=$(ip netns exec "$1" ipvsadm -S -n) && ! printf '%s\n' "$r" | grep -q "$2"; }
 finish() {
     if [ "$failures" -eq 0 ]; then echo "ALL PASSED"; exit 0; fi
     echo "$failures FAILED"; exit 1

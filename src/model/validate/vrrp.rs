@@ -8,7 +8,7 @@ use ipnet::IpNet;
 
 use crate::manifest::KeyPath;
 use crate::manifest::types::{self, Manifest};
-use crate::model::cluster::{ConnectionSync, Member, Node, Secret, TrackScript, VrrpInstance};
+use crate::model::cluster::{ConnectionSync, Member, Node, Notify, Secret, TrackScript, VrrpInstance};
 
 use super::{Cx, FileFact, dur, parse, unknown_node_hint};
 
@@ -89,9 +89,34 @@ fn instance(
         unicast_peers,
         vips,
         garp_repeat: i.garp_repeat.unwrap_or(5),
-        notify: super::checks::hook(cx, &path.key("notify"), i.notify.as_ref()),
+        notify: notify(cx, path, [&i.notify_master, &i.notify_backup, &i.notify_fault, &i.notify_stop, &i.notify]),
+        notify_timeout: notify_timeout(cx, &path.key("notify_timeout"), i.notify_timeout.as_ref()),
         connection_sync,
     })
+}
+
+/// The default of `notify_timeout`.
+pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The notify commands of an instance or a member at `at`, given in the order of
+/// [`Notify::keyed`]: each one absolute and not empty ([`super::checks::hook`]).
+fn notify(cx: &mut Cx, at: &KeyPath, commands: [&Option<Vec<String>>; 5]) -> Notify {
+    let keys = Notify::default().keyed().map(|(k, _)| k);
+    let [master, backup, fault, stop, generic] =
+        std::array::from_fn(|n| super::checks::hook(cx, &at.key(keys[n]), commands[n].as_ref()));
+    Notify { master, backup, fault, stop, generic }
+}
+
+/// How long a notify command may run: more than nothing, at most an hour (its instance's
+/// later commands wait for it).
+fn notify_timeout(cx: &mut Cx, at: &KeyPath, d: Option<&types::Duration>) -> Duration {
+    let t = dur(cx, at, d, NOTIFY_TIMEOUT);
+    if t.is_zero() || t > Duration::from_secs(3600) {
+        let msg = format!("a notify timeout is more than 0s and at most 1h, not {}", parse::duration_text(t));
+        cx.error(at, msg, Some("the commands of an instance run one at a time; a timeout bounds the wait"));
+        return NOTIFY_TIMEOUT;
+    }
+    t
 }
 
 /// The sync daemon settings: a valid interface name, a multicast group, and a packet length
@@ -301,7 +326,12 @@ fn members(
         tracked(cx, &at, &m.track_scripts, &m.track_interfaces, scripts);
         let track_scripts = weights(&i.track_scripts, &m.track_scripts);
         let track_interfaces = weights(&i.track_interfaces, &m.track_interfaces);
-        out.insert(name.clone(), Member { priority, interface, vip_interface, track_scripts, track_interfaces });
+        let own = [&m.notify_master, &m.notify_backup, &m.notify_fault, &m.notify_stop, &m.notify];
+        let notify = notify(cx, &at, own);
+        out.insert(
+            name.clone(),
+            Member { priority, interface, vip_interface, track_scripts, track_interfaces, notify },
+        );
     }
     if let Some(Err(e)) = i.interface.as_deref().map(parse::interface) {
         cx.error(&path.key("interface"), e, None);
@@ -474,5 +504,87 @@ fn vips_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInsta
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    /// `VI_1` with `extra` lines added to the instance and `member` to lb1's settings.
+    fn manifest(extra: &str, member: &str) -> String {
+        format!(
+            "version: 1
+nodes:
+  lb1: {{roles: [director], addresses: [10.0.0.11/24], interface: eth0}}
+  lb2: {{roles: [director], addresses: [10.0.0.12/24], interface: eth0}}
+vrrp:
+  VI_1:
+    vrid: 10
+    members:
+      lb1: {{priority: 150{member}}}
+      lb2: {{priority: 100}}
+    vips: [10.0.0.100]
+{extra}"
+        )
+    }
+
+    fn errors(text: &str) -> Vec<String> {
+        let loaded = crate::manifest::parse("m.yaml", PathBuf::from("."), text.as_bytes()).unwrap();
+        match crate::model::validate(&loaded, &crate::model::NoFacts) {
+            Ok(_) => Vec::new(),
+            Err(p) => p.0.iter().map(|p| format!("{}: {}", p.path, p.message)).collect(),
+        }
+    }
+
+    #[test]
+    fn notify_commands_are_absolute_and_not_empty_at_their_key() {
+        let extra = "    notify_master: [notify.sh, master]
+    notify_backup: []
+    notify_fault: ['']
+    notify_stop: [/usr/local/bin/stop]
+    notify: [./event]
+    notify_timeout: 0s
+";
+        let member = ", notify_master: [bin/lb1-master], notify_stop: []";
+        assert_eq!(
+            errors(&manifest(extra, member)),
+            [
+                "vrrp.VI_1.members.lb1.notify_master[0]: `bin/lb1-master` is not an absolute path",
+                "vrrp.VI_1.members.lb1.notify_stop: the command is empty",
+                "vrrp.VI_1.notify_master[0]: `notify.sh` is not an absolute path",
+                "vrrp.VI_1.notify_backup: the command is empty",
+                "vrrp.VI_1.notify_fault: the command is empty",
+                "vrrp.VI_1.notify[0]: `./event` is not an absolute path",
+                "vrrp.VI_1.notify_timeout: a notify timeout is more than 0s and at most 1h, not 0s",
+            ]
+        );
+        let long = manifest("    notify: [/usr/local/bin/event]\n    notify_timeout: 2h\n", "");
+        assert_eq!(
+            errors(&long),
+            ["vrrp.VI_1.notify_timeout: a notify timeout is more than 0s and at most 1h, not 7200s"]
+        );
+    }
+
+    #[test]
+    fn a_member_runs_its_own_commands_and_the_instances_others() {
+        let extra = "    notify_master: [/usr/local/bin/master, VI_1]
+    notify: [/usr/local/bin/event]
+";
+        let member = ", notify_master: [/usr/local/bin/lb1-master], notify_fault: [/usr/local/bin/page, lb1]";
+        let text = manifest(extra, member);
+        let loaded = crate::manifest::parse("m.yaml", PathBuf::from("."), text.as_bytes()).unwrap();
+        let c = crate::model::validate(&loaded, &crate::model::NoFacts).unwrap().cluster;
+        let i = &c.vrrp["VI_1"];
+        assert_eq!(i.notify_timeout, super::NOTIFY_TIMEOUT);
+        let lb1 = i.notify_of("lb1");
+        let words = |c: Option<Vec<String>>| c.map(|c| c.join(" "));
+        assert_eq!(words(lb1.master).as_deref(), Some("/usr/local/bin/lb1-master"));
+        assert_eq!(words(lb1.fault).as_deref(), Some("/usr/local/bin/page lb1"));
+        assert_eq!(words(lb1.generic).as_deref(), Some("/usr/local/bin/event"));
+        assert_eq!(lb1.backup, None);
+        let lb2 = i.notify_of("lb2");
+        assert_eq!(words(lb2.master).as_deref(), Some("/usr/local/bin/master VI_1"));
+        assert_eq!(lb2.fault, None, "lb1's own command is lb1's only");
     }
 }

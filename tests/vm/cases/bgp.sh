@@ -89,7 +89,8 @@ answered 10
 kill $d2_pid
 route_becomes "d2 stopping: the route narrows to d1" "via 10.7.0.3 " 30
 answered 10
-wait $d2_pid
+wait $d2_pid; st=$?
+check "d2 exits 0 after SIGTERM" test "$st" = 0
 check "d2 withdrew before it stopped" grep -q "routes withdrawn; waiting for the routers" /tmp/d2.log
 check "d2 left no announced route" test -z "$(ip -n d2 route show table 250 proto 76)"
 

@@ -44,6 +44,6 @@ touch /tmp/go
 for i in $(seq 50); do [ -s /tmp/reply ] && break; sleep 0.2; done
 check "the open connection to rs2 was not cut" grep -qx ping /tmp/reply
 exit_is "next apply deletes drained rs2" 0 lbc dir apply tests/vm/manifests/e2e-dr-one.yaml --node dir --auto-approve --drain-timeout 1s
-check "rs2 is gone from IPVS" sh -c '! ip netns exec dir ipvsadm -S -n | grep -q 10.7.0.12'
+check "rs2 is gone from IPVS" ipvs_lacks dir 10.7.0.12
 exit_is "plan on dir: no changes" 0 lbc dir plan tests/vm/manifests/e2e-dr-one.yaml --node dir --detailed-exitcode
 finish

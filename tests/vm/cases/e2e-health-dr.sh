@@ -23,7 +23,6 @@ check "its own address still answers: the plain check keeps it" test "$(table 10
 check "the reason is logged" grep -q 'backend down service=web backend=rs2 check=http 10.7.0.12:80/ via ipvs 10.7.0.100' /tmp/run.log
 ip -n rs2 addr add 10.7.0.100/32 dev lo label lo:0
 within 5 "rs2 with the VIP again is back" 10.7.0.100:80 "$both"
-kill $RUN
-wait $RUN
+stop_daemon $RUN "run"
 grep -E "backend|health" /tmp/run.log | tail -8
 finish

@@ -58,15 +58,16 @@ within 6 "slow start: rs2 reaches its full weight" 83 "10.8.0.11:8080=10 10.8.0.
 # The sorry server is alive: it drains (weight 0) rather than losing its clients.
 within 2 "quorum back: the real servers replace the sorry server" 82 "${both}10.8.0.13:8080=0 "
 
-kill $RUN
-wait $RUN
+stop_daemon $RUN "run"
 ipvsadm_before=$(ip netns exec dir ipvsadm -S -n | sort)
 lbc dir run $M --node dir --resync 5s > /tmp/run2.log 2>&1 &
 RUN=$!
 sleep 4
+check "the restarted daemon runs" kill -0 $RUN
+check "the restarted daemon started its checks" grep -q "health checks starting" /tmp/run2.log
+check "the restarted daemon took no backend down" sh -c '! grep -q "backend down" /tmp/run2.log'
 check "a restart with a healthy cluster writes nothing" sh -c '! grep -q "outcome=Done" /tmp/run2.log'
 check "the IPVS table is unchanged" test "$(ip netns exec dir ipvsadm -S -n | sort)" = "$ipvsadm_before"
-kill $RUN
-wait $RUN
+stop_daemon $RUN "the restarted run"
 cat /tmp/run.log /tmp/run2.log | grep -v "^$" | tail -30
 finish

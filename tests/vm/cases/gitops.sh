@@ -77,6 +77,7 @@ ip addr add 10.1.0.21/24 dev eth0
 mkdir -p /srv/checked && echo checked > /srv/checked/index.html
 busybox httpd -f -p 10.1.0.21:8080 -h /srv/checked &
 HTTPD=$!
+g -C $W checkout -q "$C2" -- cluster.yaml
 cat >> $W/cluster.yaml <<'YAML'
   checked:
     vip: 10.1.0.100
@@ -112,7 +113,6 @@ kill $HTTPD
 within 3 "the dead checked backend leaves IPVS" 8080 ""
 check "the guard still holds the 12-backend service" test "$(table 81 | wc -w)" = 12
 
-kill $RUN; wait $RUN
-check "run exits 0 after SIGTERM" test $? -eq 0
+stop_daemon $RUN "run"
 echo "--- run log"; cat /tmp/run.log
 finish

@@ -68,7 +68,7 @@ while [ "$run" -le "$runs" ]; do
     wait_until 10 both_have && pass "run $run: both put rs2 back" || fail "run $run: rs2 not back in both"
     run=$((run + 1))
 done
-kill $RUN $KA
-wait $RUN
+kill $KA
+stop_daemon $RUN "run"
 grep -c "backend down" /tmp/run.log
 finish

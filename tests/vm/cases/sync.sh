@@ -79,8 +79,7 @@ exit_is "sync: plan on d2 while it runs: no changes" 0 lbc on-d2 plan $M --node 
 grep "ipvs sync daemon" /tmp/exit_is.out
 check "sync: plan notes the daemon" grep -q "ipvs sync daemon (mcast=eth0, syncid=51): managed by VRRP instance vi (master running here now)" /tmp/exit_is.out
 check "sync: d2 logged the switch" grep -q "connection sync.*daemon=master sync daemon" /tmp/on.d2.log
-kill $d2_pid
-wait $d2_pid
+stop_daemon $d2_pid "sync: d2's lbconverge"
 ip netns exec on-d2 ipvsadm -L --daemon > /tmp/a
 check "sync: a stopped lbconverge leaves no sync daemon" test ! -s /tmp/a
 cat /tmp/a
@@ -89,8 +88,7 @@ cat /tmp/a
 failover off tests/vm/manifests/sync-off.yaml
 check "no sync: the held connections were cut" grep -qx "survived 0 of $N" /tmp/off.held
 check "no sync: no sync daemon ran" test -z "$(ip netns exec off-d2 ipvsadm -L --daemon)"
-kill $d2_pid
-wait $d2_pid
+stop_daemon $d2_pid "no sync: d2's lbconverge"
 echo "connections kept across the failover: with sync $(sed -n 's/^survived //p' /tmp/on.held), without $(sed -n 's/^survived //p' /tmp/off.held)"
 tail -5 /tmp/on.d2.log
 finish
