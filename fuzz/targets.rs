@@ -26,13 +26,15 @@ use lbconverge::vrrp::packet::{self, Expect};
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name of its binary and corpus directory.
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 8] = [
     ("manifest", manifest),
     ("snapshot", snapshot),
     ("plan_file", plan_file),
     ("vrrp", vrrp),
     ("ipvs_netlink", ipvs_netlink),
     ("keepalived", keepalived),
+    ("http_response", http_response),
+    ("dns_answer", dns_answer),
 ];
 
 /// Nodes of one manifest planned at most (each plan costs as much as the parse).
@@ -293,6 +295,84 @@ pub fn keepalived(data: &[u8]) {
     };
     let (want, got) = (serde_json::to_value(&out.manifest).ok(), serde_json::to_value(&back).ok());
     assert!(want == got, "round trip: the imported manifest reads back differently\n{}", out.yaml);
+}
+
+/// The bytes before an `http_response` input's response: flags (bit 0: the check wants the
+/// body; bit 1: the connection closes after the last byte) and the size of each read - 1.
+pub const HTTP_HEADER: usize = 2;
+
+/// `http_response`: what an HTTP server answers a check, read by the probe's incremental
+/// reader (`health::http::Reader`) in reads of the size the input's second byte gives, then
+/// judged by a check with a digest and a body regex. The same bytes read whole must give the
+/// same status, body and error (each byte is read once, wherever the reads cut); no body is
+/// over its bound; and no reason carries a raw control character.
+pub fn http_response(data: &[u8]) {
+    use lbconverge::health::http::{self, Reader};
+    let Some((head, response)) = data.split_at_checked(HTTP_HEADER) else { return };
+    let (want_body, close, step) = (head[0] & 1 != 0, head[0] & 2 != 0, usize::from(head[1]) + 1);
+    let read = |step: usize| {
+        let mut r = Reader::new(want_body);
+        let mut done = Ok(false);
+        for piece in response.chunks(step) {
+            done = r.feed(piece);
+            if !matches!(done, Ok(false)) {
+                break;
+            }
+        }
+        if close && done == Ok(false) {
+            done = r.eof().map(|()| true);
+        }
+        (r.status(), done, r.body().to_vec())
+    };
+    let (pieces, whole) = (read(step), read(response.len().max(1)));
+    assert!(pieces == whole, "reads of {step} bytes and one read differ: {pieces:?} and {whole:?}");
+    let (status, done, body) = pieces;
+    assert!(body.len() <= http::MAX_BODY, "a body of {} bytes", body.len());
+    let reason = match done {
+        Ok(true) => {
+            let check = lbconverge::model::cluster::HttpCheck {
+                path: "/".into(),
+                host: None,
+                expect_status: vec![(200, 299)],
+                digest: Some("5d41402abc4b2a76b9719d911017c592".into()),
+                body_regex: Some("^he(l+)o$".into()),
+            };
+            match http::judge(&check, status, want_body.then_some(&body[..])) {
+                lbconverge::health::Outcome::Fail(why) => why,
+                lbconverge::health::Outcome::Pass { .. } => String::new(),
+            }
+        }
+        Ok(false) => String::new(),
+        Err(e) => e.to_string(),
+    };
+    assert!(!reason.chars().any(lbconverge::text::is_hidden), "a raw control character in {reason:?}");
+}
+
+/// The bytes before a `dns_answer` input's answer: the query's id (2), its type (2) and
+/// which name it asks (1: `.`, `ok.test.` or `Example.COM.`).
+pub const DNS_HEADER: usize = 5;
+
+/// `dns_answer`: a datagram a DNS check gets back, judged against the query the input's
+/// first bytes describe (`health::dns::judge`). A pass means the answer has the query's id,
+/// QR, NOERROR and the question asked (name case aside); no reason, nor the note on an
+/// ignored datagram, carries a raw control character.
+pub fn dns_answer(data: &[u8]) {
+    use lbconverge::health::{Outcome, dns};
+    let Some((head, answer)) = data.split_at_checked(DNS_HEADER) else { return };
+    let name = [".", "ok.test.", "Example.COM."][usize::from(head[4] % 3)];
+    let query = dns::query(u16::from_be_bytes([head[0], head[1]]), name, u16::from_be_bytes([head[2], head[3]]));
+    let text = match dns::judge(&query, answer) {
+        Ok(Outcome::Pass { .. }) => {
+            assert!(answer[..2] == query[..2] && answer[2] & 0x80 != 0 && answer[3] & 0x0f == 0, "passed: {answer:?}");
+            assert!(answer[4..6] == [0, 1], "passed without one question: {answer:?}");
+            let echoed = &answer[12..query.len()];
+            assert!(echoed.eq_ignore_ascii_case(&query[12..]), "passed for another question: {answer:?}");
+            String::new()
+        }
+        Ok(Outcome::Fail(why)) => why,
+        Err(ignored) => ignored,
+    };
+    assert!(!text.chars().any(lbconverge::text::is_hidden), "a raw control character in {text:?}");
 }
 
 /// Keeps a value the optimizer must not remove (an error message rendered, say).

@@ -24,6 +24,8 @@
 //! - [`manifest`]: the YAML file format, its schema and locations. [`vrrp`]: VRRP advert
 //!   codec, state machine and tracking (pure; time is an argument), sockets.
 //! - [`import`]: keepalived.conf (and `ipvsadm -S` rules) to a manifest (pure).
+//! - [`text`]: the one escaping rule for text from outside that lbconverge prints.
+//!   [`child`]: commands run in a process group of their own, killed whole when done.
 //! - [`family`], [`files`], [`state_file`], [`sys`], [`testkit`]: the IP family, the one
 //!   reader of files from outside (non-blocking, regular files only, size capped), safe
 //!   state-file writes, raw socket calls, test helpers. [`logging`]: log lines as text or JSON, each naming its
@@ -32,6 +34,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation))]
 
 pub mod apply;
+pub mod child;
 pub mod cli;
 pub mod daemon;
 pub mod family;
@@ -47,5 +50,6 @@ pub mod plan;
 pub mod state_file;
 pub mod sys;
 pub mod testkit;
+pub mod text;
 pub mod utc;
 pub mod vrrp;

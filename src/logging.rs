@@ -87,6 +87,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("lbconverge::daemon::watch", "watch"),
     ("lbconverge::vrrp", "vrrp"),
     ("lbconverge::health", "health"),
+    ("lbconverge::child", "health"),
     ("lbconverge::apply", "reconcile"),
     ("lbconverge::plan", "reconcile"),
     ("lbconverge::kernel", "reconcile"),
@@ -98,6 +99,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("lbconverge::model", "manifest"),
     ("lbconverge::family", "manifest"),
     ("lbconverge::utc", "cli"),
+    ("lbconverge::text", "cli"),
 ];
 
 /// The subsystem of an event whose target is `target`, by [`TABLE`]; a target outside
@@ -209,7 +211,7 @@ impl Val {
     fn text(&self) -> String {
         match self {
             Val::Str(s) => format!("{s:?}"),
-            Val::Shown(s) => escaped(s),
+            Val::Shown(s) => escaped(s).into_owned(),
             Val::Num(n) => n.to_string(),
             Val::Bool(b) => b.to_string(),
         }
@@ -319,12 +321,10 @@ fn colour(level: &str) -> Option<u8> {
     }
 }
 
-/// `s` with control characters (newlines, terminal escapes) escaped: one line, no escapes.
-fn escaped(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
-        return s.to_string();
-    }
-    s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+/// `s` with control characters (newlines, terminal escapes) and invisible ones escaped by
+/// [`crate::text`]'s rule: one line, no escapes.
+fn escaped(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::escaped(s)
 }
 
 /// `t` as RFC 3339 in UTC with milliseconds: `2026-12-01T13:00:00.123Z`.
@@ -485,7 +485,7 @@ mod tests {
         let log = || tracing::warn!(target: "lbconverge::daemon", what = %"a\nb", "one\ntwo \u{1b}[31mred");
         assert_eq!(
             capture(Format::Text, log),
-            "2026-12-01T13:00:00.123Z  WARN reconcile: one\\ntwo \\u{1b}[31mred what=a\\nb\n"
+            "2026-12-01T13:00:00.123Z  WARN reconcile: one\\ntwo \\x1b[31mred what=a\\nb\n"
         );
         let json = capture(Format::Json, log);
         assert_eq!(json.lines().count(), 1, "{json}");

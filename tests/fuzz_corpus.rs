@@ -146,7 +146,112 @@ fn hex(s: &str) -> Vec<u8> {
 
 /// Seeds by target, each named.
 fn generated_seeds() -> BTreeMap<&'static str, Vec<(String, Vec<u8>)>> {
-    BTreeMap::from([("vrrp", vrrp_seeds()), ("ipvs_netlink", ipvs_seeds())])
+    BTreeMap::from([
+        ("vrrp", vrrp_seeds()),
+        ("ipvs_netlink", ipvs_seeds()),
+        ("http_response", http_seeds()),
+        ("dns_answer", dns_seeds()),
+    ])
+}
+
+// Flag bits of an `http_response` input's first byte (see `targets::http_response`).
+const WANT_BODY: u8 = 1;
+const CLOSE: u8 = 2;
+
+/// Responses as servers send them, each read in pieces of a few sizes: every kind of body
+/// framing, interim answers, bodies the check passes (`hello`), what is not HTTP, and each
+/// bound just passed. Each seed that should parse whole does.
+fn http_seeds() -> Vec<(String, Vec<u8>)> {
+    use lbconverge::health::http::Reader;
+    let chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let responses: [(&str, u8, String, bool); 12] = [
+        ("length", WANT_BODY, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nServer: x\r\n\r\nhello".into(), true),
+        ("head-only", 0, "HTTP/1.0 503 Service Unavailable\r\nContent-Length: 5\r\n\r\nbusy!".into(), true),
+        ("chunked", WANT_BODY, format!("{chunked}2\r\nhe\r\n3;x=\"y\"\r\nllo\r\n0\r\nTrailer: t\r\n\r\n"), true),
+        ("until-close", WANT_BODY | CLOSE, "HTTP/1.0 200 OK\nConnection: close\n\nhello".into(), true),
+        (
+            "interim",
+            WANT_BODY,
+            "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n".into(),
+            true,
+        ),
+        ("not-http", 0, "SSH-2.0-OpenSSH_9.2p1\r\n".into(), false),
+        ("escapes", 0, "\x1b[2J\x1b]0;owned\x07HTTP/1.1 200 OK\r\n\r\n".into(), false),
+        ("bad-length", WANT_BODY, "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n".into(), false),
+        ("body-over", WANT_BODY, format!("{chunked}100001\r\n"), false),
+        ("many-headers", 0, format!("HTTP/1.1 200 OK\r\n{}\r\n", "X: y\r\n".repeat(101)), false),
+        ("long-chunk-line", WANT_BODY, format!("{chunked}1;{}\r\n", "e".repeat(1030)), false),
+        ("cut-short", WANT_BODY | CLOSE, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nhel".into(), false),
+    ];
+    let mut out = Vec::new();
+    for (name, flags, text, parses) in responses {
+        let mut r = Reader::new(flags & WANT_BODY != 0);
+        let done =
+            r.feed(text.as_bytes()).and_then(|d| if !d && flags & CLOSE != 0 { r.eof().map(|()| true) } else { Ok(d) });
+        assert_eq!(done.is_ok(), parses, "seed {name}: {done:?}");
+        for step in [1u8, 7, 255] {
+            out.push((format!("{name}-{step}"), [&[flags, step - 1][..], text.as_bytes()].concat()));
+        }
+    }
+    out
+}
+
+/// Answers to the queries of the `dns_answer` target: right ones (the question echoed, in
+/// another case too, with a record), refusals, and wrong ones (bare header, other question,
+/// other id, a query sent back, a compressed question).
+fn dns_seeds() -> Vec<(String, Vec<u8>)> {
+    use lbconverge::health::{Outcome, dns};
+    let (id, qtype, name) = (0x5a17u16, 1u16, "ok.test.");
+    let head = [&id.to_be_bytes()[..], &qtype.to_be_bytes(), &[1]].concat();
+    let query = dns::query(id, name, qtype);
+    let answer = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut a = query.clone();
+        a[2] |= 0x80;
+        a[3] = 0x80;
+        f(&mut a);
+        a
+    };
+    let record = [0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1];
+    let answers: [(&str, Vec<u8>, Option<Outcome>); 8] = [
+        ("noerror", answer(&|_| {}), Some(Outcome::PASS)),
+        (
+            "noerror-record-upper",
+            answer(&|a| {
+                a[12..].make_ascii_uppercase();
+                a[7] = 1;
+                a.extend_from_slice(&record);
+            }),
+            Some(Outcome::PASS),
+        ),
+        ("nxdomain", answer(&|a| a[3] = 0x83), Some(Outcome::Fail("DNS answer NXDOMAIN".into()))),
+        (
+            "bare-header",
+            answer(&|a| {
+                a.truncate(12);
+                a[5] = 0;
+            }),
+            None,
+        ),
+        ("other-question", answer(&|a| a[13] = b'k'), None),
+        ("other-id", answer(&|a| a[0] ^= 0xff), None),
+        ("query-echoed", query.clone(), None),
+        (
+            "compressed-question",
+            answer(&|a| {
+                a.truncate(12);
+                a.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
+            }),
+            None,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (seed, bytes, want) in answers {
+        if let Some(want) = want {
+            assert_eq!(dns::judge(&query, &bytes), Ok(want), "seed {seed}");
+        }
+        out.push((seed.to_string(), [&head[..], &bytes].concat()));
+    }
+    out
 }
 
 // Flag bits of a `vrrp` input's first byte (see `targets::vrrp`).

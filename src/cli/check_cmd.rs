@@ -1,6 +1,8 @@
 //! `lbconverge check`: runs every health check of this node once, now, all at the same
 //! time, and prints a table (service, backend, check, result, latency, reason) or JSON.
-//! Operators use it before enabling the daemon and when a backend will not come up.
+//! Operators use it before enabling the daemon and when a backend will not come up. The
+//! table shows text from outside (a server's answer quoted in a reason) escaped
+//! ([`crate::text`]); JSON escapes it by itself.
 //! Exit 0 when every check passes, 1 when one fails (or on any error).
 
 use std::fmt::Write as _;
@@ -118,7 +120,8 @@ fn table(node: &str, rows: &[Row]) -> String {
         .iter()
         .map(|r| {
             let latency = format!("{:.1}ms", r.latency_ms);
-            [r.service.clone(), r.backend.clone(), r.check.clone(), r.result.into(), latency, r.reason.clone()]
+            let shown = |t: &str| crate::text::escaped(t).into_owned();
+            [shown(&r.service), shown(&r.backend), shown(&r.check), r.result.into(), latency, shown(&r.reason)]
         })
         .collect();
     let width = |i: usize| cells.iter().map(|c| c[i].len()).chain([header[i].len()]).max().unwrap_or(0);

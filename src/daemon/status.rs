@@ -316,8 +316,13 @@ fn check_stats(s: &Sources, id: &BackendId) -> Vec<CheckStats> {
         .collect()
 }
 
-/// The text form of a status.
+/// The text form of a status; what came from outside (paths, errors, reasons) shows its
+/// control characters escaped ([`crate::text::escaped_lines`]).
 pub fn text(s: &Status) -> String {
+    crate::text::escaped_lines(&lines(s)).into_owned()
+}
+
+fn lines(s: &Status) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(out, "Node {}, manifest {} ({})", s.node, s.manifest.path, s.manifest.sha256);
@@ -451,5 +456,27 @@ mod tests {
             (json["probe_restarts"].as_u64(), json["services"][0]["backends"][0]["checks"][0]["restarts"].as_u64()),
             (Some(3), Some(2))
         );
+    }
+
+    #[test]
+    fn text_from_outside_is_shown_escaped() {
+        let s = Status {
+            node: "lb1".into(),
+            manifest: Applied { path: "/etc/lbc/\x1b]0;x\x07.yaml".into(), ..Applied::default() },
+            vrrp: Vec::new(),
+            services: Vec::new(),
+            announced: Vec::new(),
+            last_reconcile: None,
+            drift_repaired: 0,
+            last_drift: None,
+            last_rejected: Some(Rejected { at: 0, reason: "line 1: `\x1b[2J`\nline 2".into(), destroy: None }),
+            probe_restarts: 0,
+            damaged_state: Vec::new(),
+            drains_unknown: false,
+        };
+        let t = text(&s);
+        assert!(!t.chars().any(|c| c != '\n' && crate::text::is_hidden(c)), "{t:?}");
+        assert!(t.starts_with("Node lb1, manifest /etc/lbc/\\x1b]0;x\\x07.yaml ("), "{t}");
+        assert!(t.contains("last rejected manifest: line 1: `\\x1b[2J`\n"), "{t}");
     }
 }

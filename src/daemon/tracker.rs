@@ -1,5 +1,6 @@
 //! Tracking for the running VRRP instances: each track script runs on its own thread (so a
-//! slow script delays nothing else), link states are polled every 100 ms, and whenever an
+//! slow script delays nothing else; each runs in a process group of its own, killed whole
+//! when it ends or times out), link states are polled every 100 ms, and whenever an
 //! instance's effective priority changes it gets a `Priority` control message. A reload
 //! restarts tracking with the states the objects had ([`Known`]): a failing script stays
 //! failing, and no instance's priority moves because of the reload itself.
@@ -14,11 +15,14 @@ use std::time::{Duration, Instant};
 
 use super::error::DaemonError;
 use super::instance::{Control, ControlTx, Running};
+use crate::child::Group;
 use crate::kernel::Addrs;
 use crate::model::cluster::TrackScript;
 use crate::vrrp::track::{Kind, Tracking};
 
 const LINK_POLL: Duration = Duration::from_millis(100);
+/// How long a killed track script has to be gone before it is left to a reaper thread.
+const KILL_WAIT: Duration = Duration::from_secs(1);
 
 /// The last state of every tracked object (true: succeeding / up), by kind and name.
 pub type Known = BTreeMap<(Kind, String), bool>;
@@ -116,21 +120,23 @@ fn run_track_script(name: &str, s: &TrackScript, tx: &Sender<(String, bool)>, st
     }
 }
 
-/// Runs a track command; true when it exits 0 within `timeout` (it is killed after).
+/// Runs a track command; true when it exits 0 within `timeout`. It runs as the leader of a
+/// process group of its own ([`Group`]): past the timeout the group is killed, and when the
+/// command ends, whatever it left running in its group is killed too.
 pub fn run_script(cmd: &[String], timeout: Duration) -> bool {
     let Some((prog, args)) = cmd.split_first() else { return false };
-    let Ok(mut child) = Command::new(prog).args(args).stdin(std::process::Stdio::null()).spawn() else { return false };
-    let started = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return status.success(),
-            Ok(None) if started.elapsed() >= timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return false;
+    let Ok(group) = Group::spawn(Command::new(prog).args(args).stdin(std::process::Stdio::null())) else {
+        return false;
+    };
+    match group.wait_exit(timeout) {
+        Ok(true) => group.finish().is_ok_and(|s| s.success()),
+        // Timed out, or cannot be waited for: dropping the group kills it.
+        Ok(false) | Err(_) => {
+            group.signal(libc::SIGKILL);
+            if group.wait_exit(KILL_WAIT).unwrap_or(false) {
+                let _ = group.finish();
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(_) => return false,
+            false
         }
     }
 }

@@ -48,7 +48,8 @@ impl Target {
         match &self.check.kind {
             CheckKind::Http { http, .. } => write!(f, "{} {at}{}", self.check.kind.name(), http.path),
             CheckKind::Script { command, .. } => {
-                write!(f, "script {} for {at}", command.first().map_or("", String::as_str))
+                let prog = command.first().map_or("", String::as_str);
+                write!(f, "script {} for {at}", crate::text::Escaped(prog))
             }
             CheckKind::Dns { name, qtype } => {
                 write!(f, "dns {at} {} {name}", crate::model::dns::qtype_name(*qtype))

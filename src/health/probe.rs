@@ -1,6 +1,9 @@
 //! The probes (effects, on tokio): one attempt of a check against its target, bounded by
-//! the check's timeout, giving an [`Outcome`] whose failure says why in a few words
-//! (`connect refused`, `timeout after 3s`, `status 503, want 200-299`, `exit 1`).
+//! the check's timeout (one deadline for the whole attempt, not per read), giving an
+//! [`Outcome`] whose failure says why in a few words (`connect refused`, `timeout after 3s`,
+//! `status 503, want 200-299`, `exit 1`). Text from the server in a reason is escaped
+//! ([`crate::text`]). Script checks run in a process group of their own, killed whole when
+//! they end or time out ([`crate::child`]); DNS query ids are random.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -13,6 +16,7 @@ use tokio::net::{TcpStream, UdpSocket};
 use super::board::{Target, Via};
 use super::state::Outcome;
 use super::{dns, http, tls};
+use crate::child::Group;
 use crate::model::cluster::{CheckKind, HttpCheck, TlsCheck};
 use crate::model::validate::parse::duration_text;
 
@@ -29,18 +33,23 @@ impl Probes {
     /// Runs one attempt of `t`'s check.
     pub async fn run(&self, t: &Target) -> Outcome {
         let limit = t.check.timeout;
-        if let CheckKind::Script { command, dynamic, user } = &t.check.kind {
-            return script(command, *dynamic, user, SocketAddr::new(t.address, t.check.port), limit).await;
-        }
         let (addr, via) = (t.dial(), t.via.as_ref());
+        match &t.check.kind {
+            CheckKind::Script { command, dynamic, user } => {
+                return script(command, *dynamic, user, SocketAddr::new(t.address, t.check.port), limit).await;
+            }
+            // Its own deadline, so that a timeout can name the datagrams it ignored.
+            // Boxed: a check's task keeps only a pointer between probes, not the exchange's
+            // state (a thousand idle checks should cost little memory).
+            CheckKind::Dns { name, qtype } => return Box::pin(dns_query(addr, via, name, *qtype, limit)).await,
+            _ => {}
+        }
+        // One deadline for the whole attempt: connection, TLS handshake and every read.
         let attempt = async {
             match &t.check.kind {
                 CheckKind::Tcp => tcp(addr, via).await.map(|_| Outcome::PASS).unwrap_or_else(|e| e),
-                // Boxed: a check's task keeps only a pointer between probes, not the
-                // exchange's state (a thousand idle checks should cost little memory).
                 CheckKind::Http { http, tls } => Box::pin(self.http(addr, via, http, tls.as_ref())).await,
-                CheckKind::Dns { name, qtype } => Box::pin(dns_query(addr, via, name, *qtype)).await,
-                CheckKind::Script { .. } | CheckKind::None => Outcome::PASS,
+                CheckKind::Script { .. } | CheckKind::Dns { .. } | CheckKind::None => Outcome::PASS,
             }
         };
         match tokio::time::timeout(limit, attempt).await {
@@ -110,42 +119,41 @@ fn server_name(host: Option<&str>, ip: IpAddr) -> rustls::pki_types::ServerName<
         .unwrap_or(rustls::pki_types::ServerName::IpAddress(ip.into()))
 }
 
+/// How many bytes one read of a response takes at most. The buffer lives in the probe's
+/// (boxed) future: one allocation with it, freed with it.
+const READ_BUF: usize = 8192;
+
 /// Sends the request and judges the answer, reading the body only when the check needs it.
+/// Each byte is read and looked at once ([`http::Reader`]), in at most [`http::MAX_READS`]
+/// reads; the caller's timeout bounds the whole exchange.
 async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, request: &str, c: &HttpCheck) -> Outcome {
     if let Err(e) = s.write_all(request.as_bytes()).await {
         return Outcome::Fail(format!("send request: {e}"));
     }
-    let mut buf = Vec::with_capacity(4096);
-    let mut chunk = vec![0u8; 8192];
-    let mut head = None;
-    loop {
-        let n = match s.read(&mut chunk).await {
+    let want_body = http::wants_body(c);
+    let mut reader = http::Reader::new(want_body);
+    let mut buf = [0u8; READ_BUF];
+    for _ in 0..http::MAX_READS {
+        let n = match s.read(&mut buf).await {
             Ok(n) => n,
             // A TLS server that closes without close_notify after a whole answer is common.
-            Err(e) if head.is_some() && e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+            Err(e) if reader.has_status() && e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
             Err(e) => return Outcome::Fail(format!("read response: {e}")),
         };
-        buf.extend_from_slice(&chunk[..n]);
-        if head.is_none() {
-            head = match http::head(&buf) {
-                Ok(h) => h,
-                Err(e) => return Outcome::Fail(e),
-            };
-        }
-        match &head {
-            None if n == 0 => return Outcome::Fail("connection closed before a response".into()),
-            None => continue,
-            Some(h) if !http::wants_body(c) => return http::judge(c, h.status, None),
-            Some(h) => match http::body(h, &buf[h.len..], n == 0) {
-                Ok(Some(body)) => return http::judge(c, h.status, Some(&body)),
-                Ok(None) => {}
-                Err(e) => return Outcome::Fail(e),
-            },
+        let done = if n == 0 { reader.eof().map(|()| true) } else { reader.feed(&buf[..n]) };
+        match done {
+            Ok(true) => return http::judge(c, reader.status(), want_body.then(|| reader.body())),
+            Ok(false) => {}
+            Err(e) => return Outcome::Fail(e.to_string()),
         }
     }
+    Outcome::Fail(http::ResponseError::Reads.to_string())
 }
 
-async fn dns_query(addr: SocketAddr, via: Option<&Via>, name: &str, qtype: u16) -> Outcome {
+/// One DNS query and its answer, within `limit`. Datagrams that are not the answer (another
+/// id, not a response) are ignored; a timeout names the last of them.
+async fn dns_query(addr: SocketAddr, via: Option<&Via>, name: &str, qtype: u16, limit: Duration) -> Outcome {
+    let deadline = tokio::time::Instant::now() + limit;
     let any = if addr.is_ipv4() { IpAddr::from([0, 0, 0, 0]) } else { IpAddr::from(std::net::Ipv6Addr::UNSPECIFIED) };
     let bind = SocketAddr::new(via.map_or(any, |v| v.source), 0);
     let sock = match UdpSocket::bind(bind).await {
@@ -158,73 +166,89 @@ async fn dns_query(addr: SocketAddr, via: Option<&Via>, name: &str, qtype: u16) 
     if let Err(e) = sock.connect(addr).await {
         return Outcome::Fail(connect_error(&e));
     }
-    let id = query_id();
-    if let Err(e) = sock.send(&dns::query(id, name, qtype)).await {
+    let query = dns::query(query_id(), name, qtype);
+    if let Err(e) = sock.send(&query).await {
         return Outcome::Fail(format!("send query: {e}"));
     }
-    let mut buf = vec![0u8; 1500];
+    let mut buf = [0u8; 1500];
+    let (mut ignored, mut last) = (0u32, String::new());
     loop {
-        match sock.recv(&mut buf).await {
-            Ok(n) => {
-                if let Some(o) = dns::judge(id, &buf[..n]) {
-                    return o;
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+        match tokio::time::timeout_at(deadline, sock.recv(&mut buf)).await {
+            Ok(Ok(n)) => match dns::judge(&query, &buf[..n]) {
+                Ok(o) => return o,
+                Err(what) => (ignored, last) = (ignored.saturating_add(1), what),
+            },
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
                 return Outcome::Fail("port unreachable".into());
             }
-            Err(e) => return Outcome::Fail(format!("receive answer: {e}")),
+            Ok(Err(e)) => return Outcome::Fail(format!("receive answer: {e}")),
+            Err(_) if ignored == 0 => return Outcome::Fail(format!("timeout after {}", duration_text(limit))),
+            Err(_) => {
+                let (limit, s) = (duration_text(limit), if ignored == 1 { "" } else { "s" });
+                return Outcome::Fail(format!("timeout after {limit}; ignored {ignored} datagram{s}, the last {last}"));
+            }
         }
     }
 }
 
-/// A query id that differs between queries (answers to earlier queries are ignored).
+/// A query id no one can guess: 16 bits from the kernel's random source (`getrandom`);
+/// where that fails, from the standard library's hasher, which the kernel's randomness keys
+/// afresh for every use.
 fn query_id() -> u16 {
-    use std::sync::atomic::{AtomicU16, Ordering};
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let seed = std::process::id().to_le_bytes();
-    NEXT.fetch_add(1, Ordering::Relaxed).wrapping_add(u16::from_le_bytes([seed[0], seed[1]]))
+    let mut b = [0u8; 2];
+    // SAFETY: getrandom writes at most b.len() bytes into b.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), libc::GRND_NONBLOCK) };
+    if n == 2 {
+        return u16::from_ne_bytes(b);
+    }
+    use std::hash::{BuildHasher, Hasher};
+    let h = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    u16::try_from(h >> 48).unwrap_or_default()
 }
 
-/// Runs a script check: `{address}` and `{port}` substituted, no shell, in its own process
-/// group, as `user` when the daemon runs as root. Past the timeout the group gets SIGTERM,
-/// then SIGKILL after [`TERM_GRACE`].
+/// Runs a script check: `{address}` and `{port}` substituted, no shell, as the leader of a
+/// process group of its own ([`Group`]), as `user` when the daemon runs as root. Past the
+/// timeout the group gets SIGTERM, then SIGKILL after [`TERM_GRACE`]; when the script ends,
+/// whatever it left running in its group is killed.
 async fn script(command: &[String], dynamic: bool, user: &str, addr: SocketAddr, limit: Duration) -> Outcome {
     let argv: Vec<String> = command
         .iter()
         .map(|a| a.replace("{address}", &addr.ip().to_string()).replace("{port}", &addr.port().to_string()))
         .collect();
     let Some((prog, args)) = argv.split_first() else { return Outcome::Fail("no command".into()) };
-    let mut c = tokio::process::Command::new(prog);
+    let mut c = std::process::Command::new(prog);
     c.args(args).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null());
-    c.stderr(std::process::Stdio::null()).process_group(0).kill_on_drop(true);
+    c.stderr(std::process::Stdio::null());
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
         let Some((uid, gid)) = crate::sys::user_ids(user) else {
             return Outcome::Fail(format!("user `{user}` does not exist"));
         };
-        c.uid(uid).gid(gid);
+        std::os::unix::process::CommandExt::uid(&mut c, uid);
+        std::os::unix::process::CommandExt::gid(&mut c, gid);
     }
-    let mut child = match c.spawn() {
-        Ok(ch) => ch,
+    let group = match Group::spawn(&mut c) {
+        Ok(g) => g,
         Err(e) => return Outcome::Fail(format!("start {prog}: {e}")),
     };
-    let status = match tokio::time::timeout(limit, child.wait()).await {
-        Ok(s) => s,
+    match tokio::time::timeout(limit, group.exited()).await {
+        Ok(Ok(())) => match group.finish() {
+            Ok(s) => exit_outcome(s.code(), std::os::unix::process::ExitStatusExt::signal(&s), dynamic),
+            Err(e) => Outcome::Fail(format!("wait for {prog}: {e}")),
+        },
+        // Dropping the group kills it.
+        Ok(Err(e)) => Outcome::Fail(format!("wait for {prog}: {e}")),
         Err(_) => {
-            if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
-                // SAFETY: signalling the process group this check started.
-                unsafe { libc::kill(-pid, libc::SIGTERM) };
+            group.signal(libc::SIGTERM);
+            if !matches!(tokio::time::timeout(TERM_GRACE, group.exited()).await, Ok(Ok(()))) {
+                group.signal(libc::SIGKILL);
+                let _ = tokio::time::timeout(TERM_GRACE, group.exited()).await;
             }
-            if tokio::time::timeout(TERM_GRACE, child.wait()).await.is_err() {
-                let _ = child.kill().await;
+            if group.has_exited().unwrap_or(false) {
+                let _ = group.finish();
             }
-            return Outcome::Fail(format!("timeout after {}", duration_text(limit)));
+            Outcome::Fail(format!("timeout after {}", duration_text(limit)))
         }
-    };
-    match status {
-        Err(e) => Outcome::Fail(format!("wait for {prog}: {e}")),
-        Ok(s) => exit_outcome(s.code(), std::os::unix::process::ExitStatusExt::signal(&s), dynamic),
     }
 }
 

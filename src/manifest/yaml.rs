@@ -273,12 +273,9 @@ impl fmt::Display for KeyPath {
 }
 
 /// Writes text with control and invisible formatting characters escaped, so that a name
-/// can never forge a line or reorder text in a message.
+/// can never forge a line or reorder text in a message ([`crate::text`]'s rule).
 pub fn write_name(f: &mut impl fmt::Write, k: &str) -> fmt::Result {
-    for c in k.chars() {
-        if is_hidden(c) { write!(f, "{}", c.escape_unicode())? } else { f.write_char(c)? }
-    }
-    Ok(())
+    crate::text::write_escaped(f, k)
 }
 
 /// [`write_name`] into a string.
@@ -289,10 +286,9 @@ pub fn shown(k: &str) -> String {
 }
 
 /// Control characters and the invisible ones that change how text reads (bidirectional
-/// overrides, zero-width characters, byte-order mark).
+/// overrides, zero-width characters, byte-order mark): [`crate::text::is_hidden`].
 pub fn is_hidden(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    crate::text::is_hidden(c)
 }
 
 fn child<'a>(node: &'a Located, step: &Step) -> Option<&'a Located> {
