@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 
 /// How often a leader's exit is polled where no pidfd can watch it.
 const POLL: Duration = Duration::from_millis(10);
+/// One wait of a limit too far to be a deadline.
+const POLL_FOREVER: Duration = Duration::from_secs(3600);
 
 /// A running command, the leader of its own process group.
 #[derive(Debug)]
@@ -78,12 +80,12 @@ impl Group {
 
     /// Waits up to `limit` for the leader to exit, on this thread; true when it did.
     pub fn wait_exit(&self, limit: Duration) -> io::Result<bool> {
-        let deadline = Instant::now() + limit;
+        let deadline = Instant::now().checked_add(limit);
         loop {
             if self.has_exited()? {
                 return Ok(true);
             }
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = deadline.map_or(POLL_FOREVER, |d| d.saturating_duration_since(Instant::now()));
             if left.is_zero() {
                 return Ok(false);
             }
@@ -118,6 +120,17 @@ impl Group {
     /// for the SIGKILL to take the leader.
     pub fn finish(mut self) -> io::Result<ExitStatus> {
         self.signal(libc::SIGKILL);
+        match self.child.take() {
+            Some(mut child) => child.wait(),
+            None => Err(io::Error::other("already reaped")),
+        }
+    }
+}
+
+impl Group {
+    /// Reaps the leader without signalling the group: what it started may outlive it (a
+    /// notify command that starts a service). Its exit status.
+    pub fn reap(mut self) -> io::Result<ExitStatus> {
         match self.child.take() {
             Some(mut child) => child.wait(),
             None => Err(io::Error::other("already reaped")),

@@ -11,8 +11,8 @@
 //!   earlier one (keepalived starts each without waiting, so its scripts may run out of
 //!   order). Every run is logged: start, exit status, timeout.
 
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, Stdio};
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -26,8 +26,6 @@ const TERM_GRACE: Duration = Duration::from_secs(2);
 /// Environment a command does not inherit: loader and field-splitting overrides (keepalived
 /// drops the same ones).
 const DROPPED_ENV: [&str; 3] = ["IFS", "LD_PRELOAD", "LD_LIBRARY_PATH"];
-/// The longest sleep between two looks at a running command.
-const POLL_MAX: Duration = Duration::from_millis(20);
 
 /// Starts `argv` with `{key}` replaced by its value in every argument, plus `extra`
 /// arguments; `event` names it in the log when it cannot start.
@@ -163,23 +161,25 @@ pub fn run_waiting(owner: &str, job: &Job) -> Ended {
     let (event, command) = (job.event, job.argv.join(" "));
     let Some((prog, args)) = job.argv.split_first() else { return Ended::NotStarted("no command".into()) };
     let mut c = std::process::Command::new(prog);
-    c.args(args).stdin(Stdio::null()).process_group(0);
+    c.args(args).stdin(Stdio::null());
     for v in DROPPED_ENV {
         c.env_remove(v);
     }
     let t0 = Instant::now();
-    let mut child = match c.spawn() {
-        Ok(ch) => ch,
+    let group = match crate::child::Group::spawn(&mut c) {
+        Ok(g) => g,
         Err(e) => {
             tracing::warn!(instance = %owner, %event, %command, error = %e, "notify command not started");
             return Ended::NotStarted(e.to_string());
         }
     };
-    tracing::info!(instance = %owner, %event, %command, pid = child.id(), "notify command started");
-    let ended = match exits_by(&child, t0.checked_add(job.timeout)) {
-        true => reap(&mut child),
-        false => {
-            kill_group(&mut child);
+    tracing::info!(instance = %owner, %event, %command, pid = group.id(), "notify command started");
+    let ended = match group.wait_exit(job.timeout) {
+        Ok(true) => ended(group.reap()),
+        _ => {
+            group.signal(libc::SIGTERM);
+            let _ = group.wait_exit(TERM_GRACE);
+            let _ = group.finish();
             Ended::TimedOut
         }
     };
@@ -208,34 +208,9 @@ pub fn run_waiting(owner: &str, job: &Job) -> Ended {
     ended
 }
 
-/// Waits until `child` has exited (without reaping it, so that its id keeps naming its
-/// process group) or `deadline` passes; true when it exited. No deadline: waits.
-fn exits_by(child: &Child, deadline: Option<Instant>) -> bool {
-    let pid: libc::id_t = child.id();
-    let mut step = Duration::from_millis(1);
-    loop {
-        // SAFETY: an all-zero siginfo_t is valid; waitid writes it for our own child.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
-        // SAFETY: `info` is a valid siginfo_t the call may write.
-        let r = unsafe { libc::waitid(libc::P_PID, pid, &raw mut info, flags) };
-        // SAFETY: waitid filled `info` (si_pid stays 0 while the child runs).
-        if r != 0 || unsafe { info.si_pid() } != 0 {
-            return true;
-        }
-        let now = Instant::now();
-        let left = match deadline {
-            Some(d) if d <= now => return false,
-            Some(d) => d - now,
-            None => POLL_MAX,
-        };
-        std::thread::sleep(step.min(left));
-        step = (step * 2).min(POLL_MAX);
-    }
-}
-
-fn reap(child: &mut Child) -> Ended {
-    match child.wait() {
+/// How a reaped command ended.
+fn ended(status: std::io::Result<std::process::ExitStatus>) -> Ended {
+    match status {
         Ok(s) => match (s.code(), s.signal()) {
             (Some(code), _) => Ended::Exit(code),
             (None, Some(sig)) => Ended::Signal(sig),
@@ -243,19 +218,6 @@ fn reap(child: &mut Child) -> Ended {
         },
         Err(e) => Ended::NotStarted(format!("wait: {e}")),
     }
-}
-
-/// SIGTERM to the child's process group, SIGKILL after [`TERM_GRACE`] (to what is left of
-/// it), then reaps the child. The child is reaped only at the end, so its id names its
-/// group throughout and no other process can be signalled.
-fn kill_group(child: &mut Child) {
-    let Ok(group) = i32::try_from(child.id()) else { return };
-    // SAFETY: signalling the process group this command was started in.
-    unsafe { libc::kill(-group, libc::SIGTERM) };
-    let _ = exits_by(child, Instant::now().checked_add(TERM_GRACE));
-    // SAFETY: as above; the leader is not reaped yet, so the group is still ours.
-    unsafe { libc::kill(-group, libc::SIGKILL) };
-    let _ = child.wait();
 }
 
 #[cfg(test)]
