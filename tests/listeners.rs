@@ -413,7 +413,7 @@ fn metrics_clients_beyond_the_bounds_are_refused_at_once() {
         c
     };
     // One address holds 8 connections: its 9th is refused, another address is served.
-    let mut held: Vec<TcpStream> = (0..8).map(|_| hold("127.0.0.1")).collect();
+    let held: Vec<TcpStream> = (0..8).map(|_| hold("127.0.0.1")).collect();
     thread::sleep(Duration::from_millis(200));
     let Some((said, took)) = within(Duration::from_secs(1), move || http(addr, b"GET /metrics HTTP/1.1\r\n\r\n"))
     else {
@@ -423,14 +423,33 @@ fn metrics_clients_beyond_the_bounds_are_refused_at_once() {
     eprintln!("metrics: 9th connection from one address refused in {took:?}");
     let other = http_from("127.0.0.2", addr, b"GET /metrics HTTP/1.1\r\n\r\n");
     assert!(other.starts_with("HTTP/1.1 200 OK\r\n"), "{other}");
-    // 32 in all: the next address is refused too.
-    for from in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
-        held.extend((0..8).map(|_| hold(from)));
-    }
-    thread::sleep(Duration::from_millis(200));
-    let said = http_from("127.0.0.5", addr, b"GET /metrics HTTP/1.1\r\n\r\n");
-    assert!(said.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{said}");
     drop(held);
+    wait_for_a_slot(addr);
+    // 32 in all: the next address is refused too. Held connections end at the 2 s request
+    // deadline, so an attempt counts only if it asked within 1.5 s of its first hold.
+    let mut held = Vec::new();
+    for attempt in 1..=3 {
+        let first = Instant::now();
+        for from in ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"] {
+            held.extend((0..8).map(|_| hold(from)));
+        }
+        thread::sleep(Duration::from_millis(200));
+        let said = http_from("127.0.0.5", addr, b"GET /metrics HTTP/1.1\r\n\r\n");
+        if first.elapsed() > Duration::from_millis(1500) && attempt < 3 {
+            eprintln!("metrics: attempt {attempt} took {:?}, the host is too slow; again", first.elapsed());
+            held.clear();
+            wait_for_a_slot(addr);
+            continue;
+        }
+        assert!(said.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{said}");
+        break;
+    }
+    drop(held);
+    wait_for_a_slot(addr);
+}
+
+/// Scrapes until one is served; fails after 3 s.
+fn wait_for_a_slot(addr: SocketAddr) {
     let started = Instant::now();
     while !http(addr, b"GET /metrics HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 200") {
         assert!(started.elapsed() < Duration::from_secs(3), "no slot came back");
