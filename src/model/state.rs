@@ -76,6 +76,9 @@ pub struct Ledger {
     /// Owned connection sync daemons (a VRRP instance starts and stops them).
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub sync_daemons: std::collections::BTreeSet<SyncState>,
+    /// The nftables table `inet lbconverge` is lbconverge's (it made or took it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub firewall: bool,
 }
 
 impl Ledger {
@@ -87,6 +90,7 @@ impl Ledger {
             && self.sysctls.is_empty()
             && self.sync_daemons.is_empty()
             && self.announced.is_empty()
+            && !self.firewall
     }
 }
 
