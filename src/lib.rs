@@ -5,7 +5,7 @@
 //! ```text
 //! load::Loader::load(path)             -> Validated   read, parse, validate with host facts
 //! model::desired(&Cluster, node, &Health) -> Desired  pure: what this node's kernel should hold
-//! kernel::snapshot(&mut dyn Kernel)    -> NodeState   IO: IPVS, addresses, routes, sysctls, ledger
+//! kernel::snapshot(&mut dyn Kernel)    -> NodeState   IO: IPVS, addresses, routes, sysctls, nft marks, ledger
 //! plan::plan(&Desired, &NodeState)     -> Plan        pure: diff + ordering; Display per change
 //! cli::view::plan_text(&Plan, ..)                     text or JSON
 //! apply::apply(&Plan, &mut dyn Kernel) -> Report      IO: the only writer of kernel state

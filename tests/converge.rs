@@ -124,3 +124,47 @@ fn busy_destination_is_left_draining_without_a_timeout() {
     apply::apply(&p2, &mut k, &no_wait, &mut Silent).unwrap();
     assert!(plan_now(&mut k, &d).is_empty());
 }
+
+/// The firewall-mark table of the fwmark example on the in-memory kernel: made by one
+/// write, a rule edited and one deleted behind lbconverge's back are repaired by one more
+/// write that replaces the table whole, and a table lbconverge never owned is left alone by
+/// a node that declares none.
+#[test]
+fn drifted_firewall_marks_are_replaced_whole_and_an_unowned_table_is_left_alone() {
+    let ex = common::root().join("examples/fwmark.yaml");
+    let all = desired_all(&ex);
+    let d = all.iter().find(|d| d.node == "director1").unwrap();
+    let (_, empty) = snapshots().into_iter().find(|(n, _)| n == "empty").unwrap();
+    let mut k = MemKernel::from_state(empty.clone());
+    let first = plan_now(&mut k, d);
+    apply::apply(&first, &mut k, &opts(), &mut Silent).unwrap();
+    let table = k.state.firewall.clone().expect("the table is made");
+    let marks: Vec<u32> = table.rules.iter().map(|r| r.mark).collect();
+    assert_eq!(marks, [100, 200, 300], "inside sources (200) before every source (300)");
+    assert!(k.ledger.firewall, "owned once made");
+    assert!(plan_now(&mut k, d).is_empty());
+
+    let rules = &mut k.state.firewall.as_mut().unwrap().rules;
+    rules[1].source = None;
+    rules.remove(2);
+    let repair = plan_now(&mut k, d);
+    assert_eq!(repair.changes.len(), 1, "{:?}", repair.changes);
+    assert!(
+        repair.changes[0].to_string().starts_with("nftables table inet lbconverge: 1 to add, 1 to change, 0 to remove"),
+        "{}",
+        repair.changes[0]
+    );
+    let writes = k.writes;
+    apply::apply(&repair, &mut k, &opts(), &mut Silent).unwrap();
+    assert_eq!(k.writes, writes + 1, "one transaction");
+    assert_eq!(k.state.firewall.as_ref(), Some(&table));
+    assert!(plan_now(&mut k, d).is_empty());
+
+    let rs = all.iter().find(|d| d.node == "rs1").unwrap();
+    let mut foreign = empty;
+    foreign.firewall = Some(table);
+    let mut k = MemKernel::from_state(foreign);
+    let p = plan_now(&mut k, rs);
+    assert!(!p.changes.iter().any(|c| c.to_string().contains("nftables")), "{:?}", p.changes);
+    assert!(p.notes.iter().any(|n| n.to_string() == "nftables table inet lbconverge: not owned by lbconverge"));
+}

@@ -301,3 +301,83 @@ fn apply_plan_refuses_resealed_tampered_plans_on_a_real_kernel() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(sh(&["ip", "-o", "addr", "show", "dev", "lo"]).contains("172.16.40.160/32"));
 }
+
+/// The firewall-mark table through the real `nft` (nftables package) on the host kernel:
+/// the director of the fwmark example gets its three rules in one transaction and reads
+/// them back as written (counters aside); a rule deleted and one edited with `nft` read
+/// back as drift that the plan replaces; deleting removes the table only, and a table of
+/// someone else's is never touched.
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn the_firewall_table_is_replaced_whole_read_back_and_other_tables_stay() {
+    use lbconverge::kernel::Firewall;
+    fresh_netns(&[]);
+    let nft = |script: &str| {
+        let mut child = Command::new("nft")
+            .args(["-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("nft (tools/test installs nftables)");
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), script.as_bytes()).unwrap();
+        assert!(child.wait().unwrap().success(), "nft -f: {script}");
+    };
+    nft(
+        "table inet other {\n chain input {\n  type filter hook input priority 0; policy accept;\n  tcp dport 9999 drop\n }\n}\n",
+    );
+    let other = sh(&["nft", "list", "table", "inet", "other"]);
+    let dir = state_dir();
+    let mut k = LinuxKernel::new(dir.0.clone());
+    assert_eq!(k.firewall().unwrap(), None, "no table yet");
+    let d = desired_for("examples/fwmark.yaml", "director1");
+    let want = d.state.firewall.clone().expect("the director has rules");
+    k.set_firewall(&want).unwrap();
+    let listed = sh(&["nft", "list", "table", "inet", "lbconverge"]);
+    assert!(listed.contains("type filter hook prerouting priority mangle; policy accept;"), "{listed}");
+    assert!(
+        listed.contains("ip daddr 192.168.10.101 ip saddr 192.168.0.0/16 tcp dport 443 counter packets 0 bytes 0 meta mark set 0x000000c8 accept comment \"services.https-inside.match[0]\""),
+        "{listed}"
+    );
+    let back = k.firewall().unwrap().expect("the table is there");
+    assert!(back.same(&want), "read back:\n{back:?}\nwritten:\n{want:?}");
+    assert!(back.rules.iter().all(|r| r.hits == Some(Default::default())), "counted from zero");
+
+    // Drift: the inside rule deleted, the web rule's mark edited, a rule added by hand.
+    let handle = |mark: &str| {
+        let chain = sh(&["nft", "-a", "list", "chain", "inet", "lbconverge", "prerouting"]);
+        chain.lines().find(|l| l.contains(mark)).and_then(|l| l.split_whitespace().last()).unwrap().to_string()
+    };
+    let h200 = handle("0x000000c8");
+    sh(&["nft", "delete", "rule", "inet", "lbconverge", "prerouting", "handle", &h200]);
+    let h100 = handle("0x00000064");
+    let edited = "ip daddr 192.168.10.100 tcp dport { 80, 443 } meta mark set 7 accept";
+    let mut args = vec!["nft", "replace", "rule", "inet", "lbconverge", "prerouting", "handle", &h100];
+    args.extend(edited.split(' '));
+    args.extend(["comment", "\"services.web-mark.match[0]\""]);
+    sh(&args);
+    sh(&["nft", "add", "rule", "inet", "lbconverge", "prerouting", "ip", "saddr", "203.0.113.9", "drop"]);
+    let drifted = k.firewall().unwrap().unwrap();
+    assert_eq!(drifted.rules.len(), 2, "{drifted:?}");
+    assert_eq!(drifted.rules[0].mark, 7);
+    assert_eq!(drifted.foreign.len(), 1, "{drifted:?}");
+    let mut live = kernel::snapshot(&mut k, &Default::default()).unwrap();
+    live.owned.firewall = true;
+    let mut only_marks = d.clone();
+    only_marks.state = model::NodeState { firewall: Some(want.clone()), ..Default::default() };
+    let p = plan::plan(&only_marks, &live);
+    let changes: Vec<String> = p.changes.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        changes,
+        ["nftables table inet lbconverge: 1 to add, 1 to change, 1 to remove, replaced in one transaction"]
+    );
+    let Change::SetFirewall { to, .. } = &p.changes[0] else { panic!("{:?}", p.changes) };
+    k.set_firewall(to).unwrap();
+    assert!(k.firewall().unwrap().unwrap().same(&want));
+    live = kernel::snapshot(&mut k, &Default::default()).unwrap();
+    live.owned.firewall = true;
+    assert!(plan::plan(&only_marks, &live).is_empty());
+
+    k.del_firewall().unwrap();
+    assert_eq!(k.firewall().unwrap(), None);
+    assert_eq!(k.del_firewall().unwrap_err().raw_errno(), Some(libc::ENOENT));
+    assert_eq!(sh(&["nft", "list", "table", "inet", "other"]), other, "someone else's table is untouched");
+}

@@ -2,7 +2,8 @@
 //! forwarding method, read-back of ipvsadm tables, drift repair, stale plans, partial
 //! failure, every example node, end-to-end HTTP through DR, NAT and TUN clusters, health
 //! checks driving IPVS under `lbconverge run`, connections kept across a VRRP failover
-//! by connection sync, and active-active directors announced over BGP through BIRD.
+//! by connection sync, active-active directors announced over BGP through BIRD, and
+//! firewall marks from the manifest steering two client subnets to their services.
 //! Each case is a guest script in tests/vm/cases/ that prints PASS/FAIL lines.
 //! Needs root (qemu and packages are installed by tools/test); ignored otherwise.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
@@ -114,6 +115,12 @@ fn health_checks_side_by_side_with_keepalived() {
 #[ignore = "needs root, qemu and keepalived: real IPVS in a VM"]
 fn keepalived_tables_round_trip_through_import_and_plan() {
     in_vm_with("import", ". tests/vm/cases/import.sh", &["/usr/sbin/keepalived"]);
+}
+
+#[test]
+#[ignore = "needs root and qemu: real IPVS in a VM"]
+fn firewall_marks_from_the_manifest_steer_two_client_subnets_and_drift_is_repaired() {
+    case("fwmark");
 }
 
 #[test]

@@ -269,6 +269,7 @@ fn union(a: &Ledger, b: &Ledger) -> Ledger {
     }
     u.sync_daemons.extend(a.sync_daemons.iter().copied());
     u.announced.extend(a.announced.iter().copied());
+    u.firewall |= a.firewall;
     u
 }
 
@@ -292,6 +293,8 @@ fn execute(k: &mut dyn Kernel, c: &Change, opts: &Options) -> KResult<Outcome> {
         Change::StopSyncDaemon { state, .. } => k.stop_sync_daemon(*state),
         Change::Announce { route } => k.announce(route),
         Change::Withdraw { route } => k.withdraw(route),
+        Change::SetFirewall { to, .. } => k.set_firewall(to),
+        Change::DelFirewall { .. } => k.del_firewall(),
     }
     .map(|()| Outcome::Done)
 }

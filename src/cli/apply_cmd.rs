@@ -170,7 +170,11 @@ fn execute(p: &Plan, k: &mut LinuxKernel, a: &ApplyArgs) -> Result<Exit, CliErro
     match apply::apply(p, k, &opts, &mut progress) {
         Ok(r) => {
             tracing::debug!(ms = started.elapsed().as_millis(), "applied");
-            let writes = format!("{} netlink and {} sysctl writes", k.netlink_writes, k.sysctl_writes);
+            let mut writes = format!("{} netlink and {} sysctl writes", k.netlink_writes, k.sysctl_writes);
+            if k.nft_writes > 0 {
+                writes +=
+                    &format!(", {} nftables transaction{}", k.nft_writes, if k.nft_writes == 1 { "" } else { "s" });
+            }
             match r.draining {
                 0 => println!("\nApply complete: {} changes ({writes}).", r.applied),
                 n => println!(

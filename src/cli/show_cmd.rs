@@ -1,5 +1,6 @@
 //! `lbconverge show`: this host's live state as a snapshot (YAML), JSON, `ipvsadm -S -n`
-//! rules, or the sync daemons as `ipvsadm -L --daemon` lists them.
+//! rules, the sync daemons as `ipvsadm -L --daemon` lists them, or the firewall-mark table
+//! as `nft list table inet lbconverge` lists it.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -22,6 +23,9 @@ pub enum ShowFormat {
     Ipvsadm,
     /// IPVS connection sync daemons as `ipvsadm -L --daemon` prints them.
     Daemons,
+    /// The firewall-mark table as `nft list table inet lbconverge` prints it, with each
+    /// rule's packet counters.
+    Nft,
 }
 
 /// `show` arguments.
@@ -81,6 +85,7 @@ pub fn run(a: &ShowArgs, state_dir: &Path) -> Result<Exit, CliError> {
         ShowFormat::Json => view::snapshot_json(&state),
         ShowFormat::Ipvsadm => view::ipvsadm_rules(&state),
         ShowFormat::Daemons => view::ipvsadm_daemons(&state),
+        ShowFormat::Nft => view::nft_table(&state),
     };
     print!("{text}");
     Ok(Exit::Ok)

@@ -20,6 +20,9 @@ pub fn plan_text(plan: &Plan, source: &str, color: bool) -> String {
         out.push_str("\nChanges, in the order apply makes them:\n\n");
         for c in &plan.changes {
             let _ = writeln!(out, "  {} {}", symbol(c.action(), color), c);
+            for r in crate::plan::text::firewall_details(c) {
+                let _ = writeln!(out, "      {} {r}", symbol(r.action(), color));
+            }
         }
     }
     if !plan.notes.is_empty() {
@@ -76,6 +79,12 @@ pub fn snapshot_json(state: &NodeState) -> String {
     let mut s = serde_json::to_string_pretty(state).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// The firewall-mark table as `nft list table inet lbconverge` prints it; nothing when
+/// there is no table.
+pub fn nft_table(state: &NodeState) -> String {
+    state.firewall.as_ref().map(crate::model::firewall::MarkTable::nft_text).unwrap_or_default()
 }
 
 /// The IPVS sync daemons as `ipvsadm -L --daemon` prints them, master first.

@@ -160,6 +160,30 @@ fn reconcile_repairs_drift() {
 }
 
 #[test]
+fn reconcile_repairs_a_deleted_or_edited_firewall_mark_rule() {
+    let (s, k) = (Scratch::new("marks"), host());
+    let marked = "  marked:\n    fwmark: 100\n    vips: [10.0.0.100]\n    match:\n      - {protocol: tcp, ports: [443]}\n      - {protocol: udp, ports: [443]}\n    backends:\n      rs1: {address: 10.0.0.21}\n";
+    s.write(&(manifest("eth0", "good-password", false) + marked));
+    let mut d = start(&s, &k);
+    d.reconcile().unwrap().expect("the empty kernel needs the service and its marks");
+    let table = k.lock().state.firewall.clone().expect("the marks are set");
+    assert_eq!(table.rules.len(), 2);
+    assert!(d.reconcile().unwrap().is_none(), "converged");
+    k.lock().state.firewall.as_mut().unwrap().rules.remove(0);
+    let repaired = d.reconcile().unwrap().expect("a deleted rule is drift");
+    assert_eq!(repaired.applied, 1, "one transaction");
+    assert_eq!(k.lock().state.firewall.as_ref(), Some(&table));
+    k.lock().state.firewall.as_mut().unwrap().rules[1].mark = 7;
+    d.reconcile().unwrap().expect("an edited rule is drift");
+    assert_eq!(k.lock().state.firewall.as_ref(), Some(&table));
+    k.lock().state.firewall = None;
+    d.reconcile().unwrap().expect("a deleted table is drift");
+    assert_eq!(k.lock().state.firewall.as_ref(), Some(&table));
+    assert!(d.reconcile().unwrap().is_none());
+    d.stop();
+}
+
+#[test]
 fn status_shows_instances_backends_the_manifest_drift_and_a_rejected_reload() {
     let (s, k) = (Scratch::new("status"), host());
     let mut d = start(&s, &k);

@@ -61,6 +61,7 @@ pub(super) fn empty() -> Service {
         fwmark: None,
         family: None,
         vips: Vec::new(),
+        matches: None,
         scheduler: Some(Scheduler::Wlc),
         scheduler_flags: Vec::new(),
         forwarding: Some(Forwarding::Nat),

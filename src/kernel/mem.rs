@@ -1,15 +1,17 @@
 //! An in-memory kernel for tests and previews. It keeps a [`NodeState`] and fails the way the
 //! kernel does: EEXIST on duplicate adds, ESRCH for a missing service, ENOENT for a missing
 //! destination or scheduler module, ENODEV for a missing interface, EADDRNOTAVAIL when
-//! deleting an absent address, EEXIST / ESRCH for a sync daemon that runs / does not. A failure can be injected on the Nth write, and every write is
-//! recorded. [`Shared`] is one such kernel used from several threads (the daemon's reconcile
-//! loop and its VRRP instances), as the real kernel is.
+//! deleting an absent address, EEXIST / ESRCH for a sync daemon that runs / does not,
+//! ENOENT for deleting an absent firewall-mark table. A failure can be injected on the Nth
+//! write, and every write is recorded. [`Shared`] is one such kernel used from several
+//! threads (the daemon's reconcile loop and its VRRP instances), as the real kernel is.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{Addrs, Ipvs, IpvsOp, KResult, KernelError, LedgerStore, Routes, SyncDaemons, Sysctls};
+use super::{Addrs, Firewall, Ipvs, IpvsOp, KResult, KernelError, LedgerStore, Routes, SyncDaemons, Sysctls};
 use crate::model::announce::Announced;
+use crate::model::firewall::{self, MarkTable};
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey, Traffic};
 use crate::model::net::{Address, Link, Route};
 use crate::model::sync::{SyncConfig, SyncState};
@@ -271,6 +273,30 @@ impl Sysctls for MemKernel {
     }
 }
 
+/// The table's name in errors: `table inet lbconverge`.
+fn table_object() -> String {
+    format!("table inet {}", firewall::TABLE)
+}
+
+impl Firewall for MemKernel {
+    fn firewall(&mut self) -> KResult<Option<MarkTable>> {
+        Ok(self.state.firewall.clone())
+    }
+    /// Replaces the table whole, as one transaction does; a failure leaves it as it was.
+    fn set_firewall(&mut self, table: &MarkTable) -> KResult<()> {
+        self.write("replace nftables", &table_object())?;
+        self.state.firewall = Some(MarkTable { foreign: Vec::new(), ..table.without_hits() });
+        Ok(())
+    }
+    fn del_firewall(&mut self) -> KResult<()> {
+        self.write("delete nftables", &table_object())?;
+        match self.state.firewall.take() {
+            Some(_) => Ok(()),
+            None => Err(KernelError::errno("delete nftables", table_object(), libc::ENOENT)),
+        }
+    }
+}
+
 impl LedgerStore for MemKernel {
     fn load(&mut self) -> KResult<Ledger> {
         Ok(self.ledger.clone())
@@ -383,6 +409,18 @@ impl Sysctls for Shared {
     }
     fn write(&mut self, key: &SysctlKey, value: &str) -> KResult<()> {
         Sysctls::write(&mut *self.lock(), key, value)
+    }
+}
+
+impl Firewall for Shared {
+    fn firewall(&mut self) -> KResult<Option<MarkTable>> {
+        self.lock().firewall()
+    }
+    fn set_firewall(&mut self, table: &MarkTable) -> KResult<()> {
+        self.lock().set_firewall(table)
+    }
+    fn del_firewall(&mut self) -> KResult<()> {
+        self.lock().del_firewall()
     }
 }
 

@@ -1,6 +1,6 @@
 //! The only code that talks to the kernel. One trait per subsystem, named after the admin
-//! tool it mirrors (`ipvsadm`, `ipvsadm --start-daemon`, `ip addr`, `ip route`, `sysctl`),
-//! taking model types; a
+//! tool it mirrors (`ipvsadm`, `ipvsadm --start-daemon`, `ip addr`, `ip route`, `sysctl`,
+//! `nft`), taking model types; a
 //! [`Kernel`] is all of them. Implementations: the real kernel (netlink, /proc/sys) and an
 //! in-memory one ([`mem::MemKernel`]) that fails the way the kernel does.
 
@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub use error::KernelError;
 
 use crate::model::announce::Announced;
+use crate::model::firewall::MarkTable;
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
 use crate::model::net::{Address, Link, Route};
 use crate::model::sync::{SyncConfig, SyncState};
@@ -151,6 +152,21 @@ pub trait Sysctls {
     fn write(&mut self, key: &SysctlKey, value: &str) -> KResult<()>;
 }
 
+/// The one nftables table lbconverge owns, `table inet lbconverge`, like `nft`. Every write
+/// is one transaction: the table is replaced whole or not at all, and no other table is
+/// read or touched.
+pub trait Firewall {
+    /// The table's chain and rules, like `nft list table inet lbconverge`; `None` when
+    /// there is no such table.
+    fn firewall(&mut self) -> KResult<Option<MarkTable>>;
+    /// Replaces the table (creating it if needed) with `table`, in one transaction, like
+    /// `nft -f` of `table inet lbconverge {}; delete table inet lbconverge; table inet
+    /// lbconverge { chain prerouting { ... } }`.
+    fn set_firewall(&mut self, table: &MarkTable) -> KResult<()>;
+    /// Deletes the table, like `nft delete table inet lbconverge`; ENOENT when absent.
+    fn del_firewall(&mut self) -> KResult<()>;
+}
+
 /// Where the ownership ledger lives.
 pub trait LedgerStore {
     /// Reads the ledger (empty if none was ever written).
@@ -160,19 +176,19 @@ pub trait LedgerStore {
 }
 
 /// A whole node kernel.
-pub trait Kernel: Ipvs + SyncDaemons + Addrs + Routes + Sysctls + LedgerStore {}
+pub trait Kernel: Ipvs + SyncDaemons + Addrs + Routes + Sysctls + Firewall + LedgerStore {}
 
-impl<T: Ipvs + SyncDaemons + Addrs + Routes + Sysctls + LedgerStore> Kernel for T {}
+impl<T: Ipvs + SyncDaemons + Addrs + Routes + Sysctls + Firewall + LedgerStore> Kernel for T {}
 
 /// Reads the live state of this host: all IPVS services, addresses, links, default routes,
-/// the ledger, and the sysctls in `scope`, the owned ones and their `all` counterparts.
+/// the firewall-mark table, the ledger, and the sysctls in `scope`, the owned ones and their `all` counterparts.
 pub fn snapshot(k: &mut dyn Kernel, scope: &BTreeSet<SysctlKey>) -> KResult<NodeState> {
     let base = snapshot_objects(k)?;
     add_sysctls(k, base, scope)
 }
 
 /// The part of a snapshot that needs no manifest: IPVS with its sync daemons, addresses,
-/// links, routes, ledger.
+/// links, routes, the firewall-mark table, ledger.
 pub fn snapshot_objects(k: &mut dyn Kernel) -> KResult<NodeState> {
     Ok(NodeState {
         owned: k.load()?,
@@ -182,6 +198,7 @@ pub fn snapshot_objects(k: &mut dyn Kernel) -> KResult<NodeState> {
         routes: k.routes()?.into_iter().map(|r| (r.destination, r)).collect(),
         sync_daemons: k.sync_daemons()?.into_iter().collect(),
         announced: k.announced()?.into_iter().collect(),
+        firewall: k.firewall()?,
         ..NodeState::default()
     })
 }

@@ -295,6 +295,14 @@ pub struct Service {
     /// The VIPs a firewall mark matches: real servers hold them, VRRP ownership follows them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vips: Vec<String>,
+    /// Firewall-mark services: the traffic that gets this service's mark, as rules
+    /// lbconverge keeps in its nftables table (`table inet lbconverge`). A packet takes the
+    /// mark of the first rule it matches, across every service of the director: rules with
+    /// a lower `order` first; among equal `order`, a rule whose traffic lies inside another's
+    /// goes before it (specific before general); rules of two marks that overlap otherwise
+    /// must be told apart with `order` or `not`.
+    #[serde(rename = "match", default, skip_serializing_if = "Option::is_none")]
+    pub matches: Option<Vec<MatchRule>>,
     /// Scheduler (default from `defaults`, else `wlc`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduler: Option<Scheduler>,
@@ -360,6 +368,69 @@ pub struct Service {
     /// Real servers, by name: a manifest node or a bare address.
     #[serde(default)]
     pub backends: BTreeMap<String, Backend>,
+}
+
+/// One classification rule of a firewall-mark service: every condition given must hold
+/// (a packet must have one of the listed values of each field), and none of those under
+/// `not`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchRule {
+    /// Destination addresses, networks or ranges: `192.168.10.100`, `192.168.10.0/28`,
+    /// `10.0.0.1-10.0.0.9` (default: the service's `vips`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub destination: Option<Vec<String>>,
+    /// Destination ports and ranges: `443`, `"8000-8099"`; they need `protocol`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub ports: Option<Vec<PortSpec>>,
+    /// `tcp`, `udp` or `sctp` (default: any protocol).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
+    /// Source addresses, networks or ranges: `192.168.0.0/16` (default: any source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub source: Option<Vec<String>>,
+    /// Conditions that must not hold: a packet with any value listed here is not matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not: Option<MatchNot>,
+    /// Where the rule goes among all rules: lower first (default 0). Needed only when two
+    /// rules of different marks overlap and neither contains the other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = -1000000, max = 1000000))]
+    pub order: Option<i32>,
+}
+
+/// The negated conditions of a `match` rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchNot {
+    /// Destination addresses, networks or ranges the packet must not have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub destination: Option<Vec<String>>,
+    /// Destination ports and ranges the packet must not have (the rule needs `protocol`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub ports: Option<Vec<PortSpec>>,
+    /// A protocol the packet must not have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
+    /// Source addresses, networks or ranges the packet must not come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub source: Option<Vec<String>>,
+}
+
+/// A destination port (`443`) or an inclusive range (`"8000-8099"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PortSpec {
+    /// One port.
+    Port(#[schemars(range(min = 1, max = 65535))] u32),
+    /// A range, `"FROM-TO"`.
+    Range(String),
 }
 
 /// A real server behind a service.

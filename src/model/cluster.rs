@@ -25,12 +25,24 @@ pub struct Cluster {
     pub track_scripts: BTreeMap<String, TrackScript>,
     /// Virtual services by name.
     pub services: BTreeMap<String, VirtualService>,
+    /// The `match` rules of firewall-mark services, in the order the chain tries them.
+    #[serde(default)]
+    pub marks: Vec<ClassRule>,
     /// Sysctl overrides for directors.
     pub director_sysctls: BTreeMap<SysctlKey, String>,
     /// Sysctl overrides for real servers.
     pub real_server_sysctls: BTreeMap<SysctlKey, String>,
     /// Where announced routes go.
     pub routing: Routing,
+}
+
+/// A `match` rule of a firewall-mark service, as the chain holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassRule {
+    /// The service whose mark it sets.
+    pub service: String,
+    /// The rule.
+    pub rule: super::firewall::MarkRule,
 }
 
 /// The routing table of announced routes and the wait after withdrawing them on a stop.

@@ -3,6 +3,8 @@
 //! - Director: the IPVS services it carries with their live backends; when it carries any,
 //!   `send_redirects=0` on all/default/its interface; `ip_forward=1` with NAT; static VIPs of services that no
 //!   VRRP instance owns. VRRP-owned VIPs are listed as delegated: VRRP adds and removes them.
+//! - Firewall marks: the `match` rules of the firewall-mark services the director carries,
+//!   in the cluster's chain order, as its nftables table (none without rules).
 //! - Connection sync: the sync daemon settings of the director's VRRP instance, delegated
 //!   like its VIPs (the instance runs the master daemon while master, the backup otherwise).
 //! - DR real server: each VIP on `lo` (label `lo:0`) and `arp_ignore>=1`, `arp_announce>=2`
@@ -196,6 +198,7 @@ fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
             }
         }
     }
+    marks(b, c, n);
     for inst in c.vrrp.values() {
         let Some(m) = inst.members.get(&n.name) else { continue };
         for vip in &inst.vips {
@@ -205,6 +208,16 @@ fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
         if let Some(config) = inst.sync_config(&n.name) {
             b.sync = Some(DelegatedSync { instance: inst.name.clone(), config });
         }
+    }
+}
+
+/// The director's firewall-mark table: the rules of the services it carries, in the
+/// cluster's chain order; no table when there are none.
+fn marks(b: &mut Builder, c: &Cluster, n: &Node) {
+    let carried = |svc: &str| c.services.get(svc).is_some_and(|vs| vs.directors.contains(&n.name));
+    let rules: Vec<_> = c.marks.iter().filter(|r| carried(&r.service)).map(|r| r.rule.clone()).collect();
+    if !rules.is_empty() {
+        b.state.firewall = Some(crate::model::firewall::MarkTable { rules, foreign: Vec::new() });
     }
 }
 

@@ -58,7 +58,8 @@ impl Protocol {
             _ => None,
         }
     }
-    fn name(self) -> &'static str {
+    /// The lower-case name: `tcp`, `udp`, `sctp`.
+    pub fn name(self) -> &'static str {
         match self {
             Protocol::Tcp => "tcp",
             Protocol::Udp => "udp",

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod desired;
 pub mod dns;
 pub mod drain;
+pub mod firewall;
 pub mod ipvs;
 pub mod list;
 pub mod net;

@@ -1,13 +1,15 @@
 //! The state of one node's kernel, as far as lbconverge cares: IPVS services, addresses,
-//! routes, links and sysctls, plus the ledger of what lbconverge owns. Desired and live
-//! state share this type, so the plan is a pure function of two values. Its YAML form is the
-//! live-state snapshot format (`lbconverge show`, `plan --live`).
+//! routes, links, sysctls and the firewall-mark table, plus the ledger of what lbconverge
+//! owns. Desired and live state share this type, so the plan is a pure function of two
+//! values. Its YAML form is the live-state snapshot format (`lbconverge show`, `plan
+//! --live`).
 
 use std::collections::BTreeMap;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use super::firewall::MarkTable;
 use super::ipvs::{Service, ServiceKey};
 use super::list;
 use super::net::{AddrKey, Address, Link, Route};
@@ -42,6 +44,9 @@ pub struct NodeState {
     /// IPVS connection sync daemons by state (`ipvsadm -L --daemon`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sync_daemons: BTreeMap<SyncState, SyncConfig>,
+    /// The nftables table of firewall marks (`table inet lbconverge`); none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firewall: Option<MarkTable>,
     /// What lbconverge owns on this node (live state only).
     #[serde(default, skip_serializing_if = "Ledger::is_empty")]
     pub owned: Ledger,
@@ -71,6 +76,9 @@ pub struct Ledger {
     /// Owned connection sync daemons (a VRRP instance starts and stops them).
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub sync_daemons: std::collections::BTreeSet<SyncState>,
+    /// The nftables table `inet lbconverge` is lbconverge's (it made or took it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub firewall: bool,
 }
 
 impl Ledger {
@@ -82,6 +90,7 @@ impl Ledger {
             && self.sysctls.is_empty()
             && self.sync_daemons.is_empty()
             && self.announced.is_empty()
+            && !self.firewall
     }
 }
 

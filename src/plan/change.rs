@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::announce::Announced;
+use crate::model::firewall::MarkTable;
 use crate::model::ipvs::{Dest, Service, ServiceKey};
 use crate::model::net::{Address, Route};
 use crate::model::sync::{SyncConfig, SyncState};
@@ -152,6 +153,20 @@ pub enum Change {
         /// Its live settings.
         config: SyncConfig,
     },
+    /// Replace the firewall-mark table (`table inet lbconverge`) with `to`, in one nftables
+    /// transaction; `from` is the live table, if there is one.
+    SetFirewall {
+        /// Live table.
+        from: Option<MarkTable>,
+        /// Desired table.
+        to: MarkTable,
+    },
+    /// Delete the firewall-mark table (`nft delete table inet lbconverge`): no firewall-mark
+    /// service of this node has `match` rules any more.
+    DelFirewall {
+        /// The live table.
+        table: MarkTable,
+    },
 }
 
 impl Change {
@@ -162,20 +177,22 @@ impl Change {
             | Change::AddService { .. }
             | Change::AddDest { .. }
             | Change::Announce { .. } => Action::Create,
-            Change::SetRoute { from: None, .. } => Action::Create,
+            Change::SetRoute { from: None, .. } | Change::SetFirewall { from: None, .. } => Action::Create,
             Change::DelAddress { .. }
             | Change::DelRoute { .. }
             | Change::DelService { .. }
             | Change::DelDest { .. }
             | Change::StopSyncDaemon { .. }
-            | Change::Withdraw { .. } => Action::Delete,
+            | Change::Withdraw { .. }
+            | Change::DelFirewall { .. } => Action::Delete,
             Change::SetSysctl { .. }
             | Change::LinkUp { .. }
             | Change::ReplaceAddress { .. }
             | Change::SetRoute { from: Some(_), .. }
             | Change::EditService { .. }
             | Change::EditDest { .. }
-            | Change::SetSyncDaemon { .. } => Action::Update,
+            | Change::SetSyncDaemon { .. }
+            | Change::SetFirewall { from: Some(_), .. } => Action::Update,
         }
     }
 }

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipnet::IpNet;
 
 use super::change::{Change, Note};
+use crate::model::firewall::MarkTable;
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
 use crate::model::net::{AddrKey, Address};
 use crate::model::sync::SyncState;
@@ -29,6 +30,7 @@ pub fn diff(desired: &Desired, live: &NodeState) -> Diff {
     services(&mut d, desired, live);
     sync_daemons(&mut d, desired, live);
     announced(&mut d, desired, live);
+    firewall(&mut d, desired, live);
     d.notes.sort();
     d
 }
@@ -257,5 +259,25 @@ fn announced(d: &mut Diff, desired: &Desired, live: &NodeState) {
         } else {
             d.notes.push(Note::Unmanaged { object: format!("announced route {r}") });
         }
+    }
+}
+
+/// The firewall-mark table is replaced whole when it differs from the desired one in any
+/// way (a rule edited, deleted or added by hand, another chain); the table's name is
+/// lbconverge's, so a desired table takes the one in place. Without desired rules, an
+/// owned table is deleted and any other left alone. Changes carry no counters, so that a
+/// saved plan stays what the manifest gives while traffic flows.
+fn firewall(d: &mut Diff, desired: &Desired, live: &NodeState) {
+    match (&desired.state.firewall, &live.firewall) {
+        (Some(want), now) => {
+            if !now.as_ref().is_some_and(|n| n.same(want)) {
+                let from = now.as_ref().map(MarkTable::without_hits);
+                d.changes.push(Change::SetFirewall { from, to: want.without_hits() });
+            }
+            d.ledger.firewall = true;
+        }
+        (None, Some(now)) if live.owned.firewall => d.changes.push(Change::DelFirewall { table: now.without_hits() }),
+        (None, Some(_)) => d.notes.push(Note::Unmanaged { object: crate::plan::text::FIREWALL.to_string() }),
+        (None, None) => {}
     }
 }

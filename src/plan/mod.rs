@@ -177,6 +177,7 @@ fn adopted(after: &Ledger, owned: &Ledger, changes: &[Change]) -> Ledger {
             .filter(|r| new(format!("announced route {r}"), owned.announced.contains(r)))
             .copied()
             .collect(),
+        firewall: after.firewall && new(text::FIREWALL.to_string(), owned.firewall),
     }
 }
 
@@ -228,6 +229,7 @@ impl Plan {
 /// sysctls limited to `scope`; not the connection counters, which change all the time.
 pub fn fingerprint(live: &NodeState, scope: &BTreeSet<SysctlKey>) -> String {
     let mut stable = live.clone();
+    stable.firewall = stable.firewall.as_ref().map(crate::model::firewall::MarkTable::without_hits);
     for svc in stable.services.values_mut() {
         svc.traffic = crate::model::ipvs::Traffic::default();
         for d in svc.dests.values_mut() {
@@ -263,16 +265,23 @@ mod with_action {
 
     use super::{Action, Change};
 
-    /// A change with its action in front, written straight to the output.
+    /// A change with its action in front, written straight to the output; a firewall
+    /// change also lists what it does rule by rule (derived, dropped when read back).
     #[derive(Serialize)]
     struct Tagged<'a> {
         action: Action,
         #[serde(flatten)]
         change: &'a Change,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rules: Option<Vec<crate::plan::text::RuleChange>>,
     }
 
     pub fn serialize<S: Serializer>(changes: &[Change], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(changes.iter().map(|change| Tagged { action: change.action(), change }))
+        s.collect_seq(changes.iter().map(|change| {
+            let rules = matches!(change, Change::SetFirewall { .. } | Change::DelFirewall { .. })
+                .then(|| crate::plan::text::firewall_details(change));
+            Tagged { action: change.action(), change, rules }
+        }))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Change>, D::Error> {
@@ -282,6 +291,9 @@ mod with_action {
 
     fn one(i: usize, mut v: Value) -> Result<Change, String> {
         let action = v.as_object_mut().and_then(|m| m.remove("action"));
+        if let Some(m) = v.as_object_mut() {
+            m.remove("rules");
+        }
         let change: Change = serde_json::from_value(v).map_err(|e| format!("changes[{i}]: {e}"))?;
         let stated: Option<Action> =
             action.map(serde_json::from_value).transpose().map_err(|e| format!("changes[{i}].action: {e}"))?;
@@ -410,6 +422,117 @@ mod tests {
         live.owned.announced.clear();
         let p = plan(&desired_empty(), &live);
         assert!(!p.changes.contains(&Change::Withdraw { route }), "a route lbconverge never owned stays");
+    }
+
+    fn mark_table(source: &str) -> crate::model::firewall::MarkTable {
+        let rule: crate::model::firewall::MarkRule = serde_json::from_value(serde_json::json!({
+            "comment": "services.in.match[0]", "mark": 200, "family": "ipv4", "protocol": "tcp",
+            "destination": ["192.168.10.101"], "source": [source], "ports": [443]
+        }))
+        .unwrap();
+        let out = crate::model::firewall::MarkRule {
+            comment: "services.out.match[0]".into(),
+            mark: 300,
+            source: None,
+            ..rule.clone()
+        };
+        crate::model::firewall::MarkTable { rules: vec![rule, out], foreign: vec![] }
+    }
+
+    #[test]
+    fn the_firewall_table_is_made_kept_replaced_when_drifted_and_deleted_once_undeclared() {
+        let mut d = desired_empty();
+        d.state.firewall = Some(mark_table("192.168.0.0/16"));
+        let mut live = NodeState::default();
+        let p = plan(&d, &live);
+        assert_eq!(p.changes, [Change::SetFirewall { from: None, to: mark_table("192.168.0.0/16") }]);
+        assert_eq!(p.changes[0].action(), Action::Create);
+        assert_eq!(
+            p.changes[0].to_string(),
+            "nftables table inet lbconverge (chain prerouting, 2 rules), in one transaction"
+        );
+        let details: Vec<String> = text::firewall_details(&p.changes[0]).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            details,
+            [
+                "rule 1: ip daddr 192.168.10.101 ip saddr 192.168.0.0/16 tcp dport 443 -> mark 200 (services.in.match[0])",
+                "rule 2: ip daddr 192.168.10.101 tcp dport 443 -> mark 300 (services.out.match[0])"
+            ]
+        );
+        assert!(p.ledger.firewall);
+
+        // In place, with counters: nothing to do.
+        let mut counted = mark_table("192.168.0.0/16");
+        counted.rules[0].hits = Some(crate::model::firewall::Hits { packets: 9, bytes: 540 });
+        live.firewall = Some(counted);
+        live.owned.firewall = true;
+        assert!(plan(&d, &live).is_empty());
+
+        // A rule edited by hand, one deleted, one added: the table is replaced whole.
+        let mut drifted = mark_table("10.0.0.0/8");
+        drifted.rules.remove(1);
+        drifted.foreign.push("rule {\"expr\":[]}".into());
+        live.firewall = Some(drifted.clone());
+        let p = plan(&d, &live);
+        assert_eq!(p.changes, [Change::SetFirewall { from: Some(drifted.clone()), to: mark_table("192.168.0.0/16") }]);
+        assert_eq!(
+            p.changes[0].to_string(),
+            "nftables table inet lbconverge: 1 to add, 1 to change, 1 to remove, replaced in one transaction"
+        );
+        let details: Vec<String> = text::firewall_details(&p.changes[0]).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            details,
+            [
+                "rule 1 (services.in.match[0]): source 10.0.0.0/8 -> 192.168.0.0/16",
+                "rule 2: ip daddr 192.168.10.101 tcp dport 443 -> mark 300 (services.out.match[0])",
+                "not written by lbconverge: rule {\"expr\":[]}"
+            ]
+        );
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["changes"][0]["op"], "set_firewall");
+        assert_eq!(json["changes"][0]["rules"][0]["action"], "change");
+        let back: Plan = serde_json::from_value(json).unwrap();
+        assert_eq!(back, p, "the rule list is derived and dropped when read");
+
+        // Undeclared: an owned table goes, another one stays.
+        let p = plan(&desired_empty(), &live);
+        assert_eq!(p.changes, [Change::DelFirewall { table: drifted }]);
+        assert!(!p.ledger.firewall);
+        live.owned.firewall = false;
+        let p = plan(&desired_empty(), &live);
+        assert!(p.changes.is_empty());
+        assert_eq!(p.notes[0].to_string(), "nftables table inet lbconverge: not owned by lbconverge");
+    }
+
+    #[test]
+    fn marks_are_set_after_new_services_and_removed_before_old_services_go() {
+        let svc = |mark| crate::model::ipvs::Service {
+            key: ServiceKey::Fwmark { family: crate::family::Family::Ipv4, mark },
+            scheduler: "rr".into(),
+            sched_flags: 0,
+            persistence: None,
+            one_packet: false,
+            dests: BTreeMap::new(),
+            traffic: Default::default(),
+        };
+        let mut d = desired_empty();
+        d.state.services.insert(svc(200).key, svc(200));
+        d.state.firewall = Some(mark_table("192.168.0.0/16"));
+        let mut live = NodeState::default();
+        live.services.insert(svc(9).key, svc(9));
+        live.owned.services.insert(svc(9).key);
+        let p = plan(&d, &live);
+        let kinds: Vec<&str> = p
+            .changes
+            .iter()
+            .map(|c| match c {
+                Change::AddService { .. } => "add service",
+                Change::SetFirewall { .. } => "marks",
+                Change::DelService { .. } => "delete service",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["add service", "marks", "delete service"]);
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //! 4. routes set
 //! 5. IPVS service adds and edits, each followed by its destination adds and edits
 //!    (make before break: new backends exist before old ones go)
-//! 6. sync daemons restarted with new settings or stopped; routes announced (the service
-//!    is in place before traffic is asked for)
+//! 6. sync daemons restarted with new settings or stopped; the firewall-mark table set or
+//!    deleted (marks steer traffic only to services in place, and leave a service before it
+//!    goes); routes announced (the service is in place before traffic is asked for)
 //! 7. destination removals (drain, then delete)
 //! 8. service removals
 //! 9. route removals
@@ -34,7 +35,7 @@ pub enum Phase {
     SetRoutes,
     /// 5. IPVS services with their destination adds and edits.
     Services,
-    /// 6. Sync daemons set or stopped, routes announced.
+    /// 6. Sync daemons, the firewall-mark table, announced routes.
     SyncDaemons,
     /// 7. Destination removals.
     RemoveDests,
@@ -64,7 +65,11 @@ pub fn phase(c: &Change) -> Phase {
         Change::SetRoute { .. } => Phase::SetRoutes,
         Change::AddService { .. } | Change::EditService { .. } => Phase::Services,
         Change::AddDest { .. } | Change::EditDest { .. } => Phase::Services,
-        Change::SetSyncDaemon { .. } | Change::StopSyncDaemon { .. } | Change::Announce { .. } => Phase::SyncDaemons,
+        Change::SetSyncDaemon { .. }
+        | Change::StopSyncDaemon { .. }
+        | Change::SetFirewall { .. }
+        | Change::DelFirewall { .. }
+        | Change::Announce { .. } => Phase::SyncDaemons,
         Change::Withdraw { .. } => Phase::Withdraw,
         Change::DelDest { .. } => Phase::RemoveDests,
         Change::DelService { .. } => Phase::RemoveServices,

@@ -5,8 +5,11 @@
 use std::fmt::{self, Write as _};
 use std::net::IpAddr;
 
+use serde::Serialize;
+
 use super::{Change, Note, Plan};
 use crate::family::Family;
+use crate::model::firewall::{MarkRule, MarkTable};
 use crate::model::ipvs::{Dest, Persistence, Service, flag_names};
 use crate::model::net::{Address, destination_text};
 use crate::model::sync::{SyncConfig, ipvsadm_line};
@@ -67,7 +70,182 @@ fn change_text(c: &Change) -> String {
         Change::SetSyncDaemon { state, from, to } => format!("ipvs {state} sync daemon: {}", sync_diff(from, to)),
         Change::StopSyncDaemon { state, config } => format!("ipvs {}", ipvsadm_line(*state, config)),
         Change::Announce { route } | Change::Withdraw { route } => format!("announced route {route}"),
+        Change::SetFirewall { from: None, to } => {
+            format!(
+                "{FIREWALL} (chain {}, {}), in one transaction",
+                crate::model::firewall::CHAIN,
+                rules(to.rules.len())
+            )
+        }
+        Change::SetFirewall { from: Some(from), to } => {
+            let (mut add, mut change, mut remove) = (0, 0, 0);
+            for r in rule_changes(Some(from), to) {
+                match r {
+                    RuleChange::Add { .. } => add += 1,
+                    RuleChange::Change { .. } | RuleChange::Move { .. } => change += 1,
+                    RuleChange::Remove { .. } | RuleChange::RemoveForeign { .. } => remove += 1,
+                }
+            }
+            format!("{FIREWALL}: {add} to add, {change} to change, {remove} to remove, replaced in one transaction")
+        }
+        Change::DelFirewall { table } => format!("{FIREWALL} ({})", rules(table.rules.len() + table.foreign.len())),
     }
+}
+
+/// The firewall-mark table as plans name it.
+pub const FIREWALL: &str = "nftables table inet lbconverge";
+
+fn rules(n: usize) -> String {
+    if n == 1 { "1 rule".into() } else { format!("{n} rules") }
+}
+
+/// What a firewall change does to one rule. Rules are told apart by their comment (the key
+/// path of the `match` entry they come from).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum RuleChange {
+    /// A new rule at `position` (1-based, in the new table).
+    Add {
+        /// Its position.
+        position: usize,
+        /// The rule.
+        rule: MarkRule,
+    },
+    /// A rule whose conditions or mark change.
+    Change {
+        /// Its position in the new table.
+        position: usize,
+        /// The live rule.
+        from: Box<MarkRule>,
+        /// The new rule.
+        to: Box<MarkRule>,
+    },
+    /// A rule that comes before rules it followed.
+    Move {
+        /// Its position in the new table.
+        position: usize,
+        /// Its position in the live table.
+        was: usize,
+        /// The rule.
+        rule: MarkRule,
+    },
+    /// A rule that goes.
+    Remove {
+        /// The live rule.
+        rule: MarkRule,
+    },
+    /// Something in the table that lbconverge does not write, which goes.
+    RemoveForeign {
+        /// What nft lists.
+        item: String,
+    },
+}
+
+/// The rule-level differences between the live table `from` and `to`.
+pub fn rule_changes(from: Option<&MarkTable>, to: &MarkTable) -> Vec<RuleChange> {
+    let live: &[MarkRule] = from.map_or(&[], |t| t.rules.as_slice());
+    let mut used = vec![false; live.len()];
+    let mut out = Vec::new();
+    let mut last = None;
+    for (p, want) in to.rules.iter().enumerate() {
+        let position = p + 1;
+        let found = (0..live.len()).find(|&j| !used[j] && live[j].comment == want.comment);
+        let Some(j) = found else {
+            out.push(RuleChange::Add { position, rule: want.clone() });
+            continue;
+        };
+        used[j] = true;
+        if !live[j].same(want) {
+            out.push(RuleChange::Change { position, from: Box::new(live[j].clone()), to: Box::new(want.clone()) });
+        } else if last.is_some_and(|l| j < l) {
+            out.push(RuleChange::Move { position, was: j + 1, rule: want.clone() });
+        }
+        last = Some(last.map_or(j, |l: usize| l.max(j)));
+    }
+    for (_, r) in live.iter().enumerate().filter(|(j, _)| !used[*j]) {
+        out.push(RuleChange::Remove { rule: r.clone() });
+    }
+    for f in from.map_or(&[][..], |t| t.foreign.as_slice()) {
+        out.push(RuleChange::RemoveForeign { item: f.clone() });
+    }
+    out
+}
+
+impl RuleChange {
+    /// Its symbol, as the plan's.
+    pub fn action(&self) -> super::Action {
+        match self {
+            RuleChange::Add { .. } => super::Action::Create,
+            RuleChange::Change { .. } | RuleChange::Move { .. } => super::Action::Update,
+            RuleChange::Remove { .. } | RuleChange::RemoveForeign { .. } => super::Action::Delete,
+        }
+    }
+}
+
+impl fmt::Display for RuleChange {
+    /// `rule 2: ip daddr 192.168.10.101 tcp dport 443 -> mark 300 (services.x.match[0])`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuleChange::Add { position, rule } => write!(f, "rule {position}: {rule}"),
+            RuleChange::Change { position, from, to } => {
+                write!(f, "rule {position} ({}): {}", to.comment, rule_diff(from, to))
+            }
+            RuleChange::Move { position, was, rule } => {
+                write!(f, "rule {position} ({}): moved from {was}", rule.comment)
+            }
+            RuleChange::Remove { rule } => write!(f, "{rule}"),
+            RuleChange::RemoveForeign { item } => write!(f, "not written by lbconverge: {item}"),
+        }
+    }
+}
+
+/// The detail lines of a firewall change: one per rule it adds, changes or removes.
+pub fn firewall_details(c: &Change) -> Vec<RuleChange> {
+    match c {
+        Change::SetFirewall { from, to } => rule_changes(from.as_ref(), to),
+        Change::DelFirewall { table } => rule_changes(Some(table), &MarkTable::default()),
+        _ => Vec::new(),
+    }
+}
+
+/// What changes between two rules with the same comment, field by field.
+fn rule_diff(from: &MarkRule, to: &MarkRule) -> String {
+    let fields = |r: &MarkRule| -> Vec<(&'static str, String)> {
+        let opt = |v: Option<String>| v.unwrap_or_else(|| "any".into());
+        let proto = |p: Option<crate::model::ipvs::Protocol>| p.map(|p| p.name().to_string());
+        let no = |v: Option<String>| v.unwrap_or_else(|| "none".into());
+        let addrs = |a: &Option<crate::model::firewall::AddrSet>| {
+            a.as_ref().map(|s| s.items().iter().map(ToString::to_string).collect::<Vec<_>>().join(","))
+        };
+        let ports = |p: &Option<crate::model::firewall::PortSet>| {
+            p.as_ref().map(|s| {
+                s.ranges()
+                    .iter()
+                    .map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+        };
+        vec![
+            ("family", r.family.to_string()),
+            ("protocol", opt(proto(r.protocol))),
+            ("not protocol", no(proto(r.not_protocol))),
+            ("destination", opt(addrs(&r.destination))),
+            ("not destination", no(addrs(&r.not_destination))),
+            ("source", opt(addrs(&r.source))),
+            ("not source", no(addrs(&r.not_source))),
+            ("ports", opt(ports(&r.ports))),
+            ("not ports", no(ports(&r.not_ports))),
+            ("mark", r.mark.to_string()),
+        ]
+    };
+    let (a, b) = (fields(from), fields(to));
+    a.iter()
+        .zip(&b)
+        .filter(|(x, y)| x.1 != y.1)
+        .map(|((name, x), (_, y))| format!("{name} {x} -> {y}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What a restart changes, setting by setting (`syncid 9 -> 10`); only what `to` sets.

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::order::phase;
 use super::{Change, Plan};
+use crate::model::firewall::MarkTable;
 use crate::model::{Ledger, NodeState};
 
 /// The digest a plan file carries: SHA-256 of its JSON with the `digest` field empty.
@@ -199,6 +200,16 @@ fn fits(c: &Change, live: &NodeState, owned: &Ledger, after: &Ledger) -> Result<
             same(Some(config), live.sync_daemons.get(state), "the sync daemon")?;
             deletable(owned.sync_daemons.contains(state), after.sync_daemons.contains(state))
         }
+        Change::SetFirewall { from, .. } => {
+            let now = live.firewall.as_ref().map(MarkTable::without_hits);
+            same(from.as_ref().map(MarkTable::without_hits).as_ref(), now.as_ref(), "the nftables table")?;
+            ours(owned.firewall, after.firewall)
+        }
+        Change::DelFirewall { table } => {
+            let now = live.firewall.as_ref().map(MarkTable::without_hits);
+            same(Some(&table.without_hits()), now.as_ref(), "the nftables table")?;
+            deletable(owned.firewall, after.firewall)
+        }
     }
 }
 
@@ -260,6 +271,10 @@ fn ledger(out: &mut Vec<String>, p: &Plan, live: &NodeState) {
         let name = format!("sync daemon {state}");
         claim(name.clone(), touched.contains(&name) || adopted.sync_daemons.contains(state));
     }
+    if after.firewall && !owned.firewall {
+        let name = super::text::FIREWALL.to_string();
+        claim(name.clone(), touched.contains(&name) || adopted.firewall);
+    }
     for (key, prior) in after.sysctls.iter() {
         let found = owned.sysctls.get(key).or(live.sysctls.get(key));
         let name = format!("sysctl {key}");
@@ -285,6 +300,7 @@ pub(crate) fn touched(changes: &[Change]) -> BTreeSet<String> {
             }
             Change::SetSyncDaemon { state, .. } => Some(format!("sync daemon {state}")),
             Change::Announce { route } => Some(format!("announced route {route}")),
+            Change::SetFirewall { .. } => Some(super::text::FIREWALL.to_string()),
             _ => None,
         })
         .collect()

@@ -1,11 +1,13 @@
 //! The real kernel: IPVS over generic netlink, links/addresses/routes over rtnetlink,
-//! sysctls under /proc/sys, the ledger in a state directory.
+//! sysctls under /proc/sys, the firewall-mark table through `nft -j`, the ledger in a state
+//! directory.
 
 pub mod ipvs;
 pub mod ipvs_attrs;
 pub mod ipvs_codec;
 pub mod ledger;
 pub mod modules;
+pub mod nft;
 pub mod nl;
 pub mod rtnl;
 pub mod sysctl;
@@ -13,9 +15,10 @@ pub mod sysctl;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{Addrs, Ipvs, IpvsOp, KResult, LedgerStore, Routes, SyncDaemons, Sysctls};
+use super::{Addrs, Firewall, Ipvs, IpvsOp, KResult, LedgerStore, Routes, SyncDaemons, Sysctls};
 use crate::model::Ledger;
 use crate::model::announce::Announced;
+use crate::model::firewall::MarkTable;
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
 use crate::model::net::{Address, Link, Route};
 use crate::model::sync::{SyncConfig, SyncState};
@@ -27,9 +30,12 @@ pub struct LinuxKernel {
     pub netlink_writes: u64,
     /// Sysctl values written.
     pub sysctl_writes: u64,
+    /// nftables transactions run.
+    pub nft_writes: u64,
     ipvs: Option<ipvs::NetlinkIpvs>,
     rtnl: Option<rtnl::Rtnl>,
     sysctl: sysctl::ProcSys,
+    nft: nft::Nft,
     ledger: ledger::FileLedger,
 }
 
@@ -40,9 +46,11 @@ impl LinuxKernel {
         LinuxKernel {
             netlink_writes: 0,
             sysctl_writes: 0,
+            nft_writes: 0,
             ipvs: None,
             rtnl: None,
             sysctl: sysctl::ProcSys::default(),
+            nft: nft::Nft::default(),
             ledger: ledger::FileLedger::new(state_dir),
         }
     }
@@ -172,6 +180,20 @@ impl Sysctls for LinuxKernel {
     fn write(&mut self, key: &SysctlKey, value: &str) -> KResult<()> {
         self.sysctl_writes += 1;
         self.sysctl.write(key, value)
+    }
+}
+
+impl Firewall for LinuxKernel {
+    fn firewall(&mut self) -> KResult<Option<MarkTable>> {
+        self.nft.table()
+    }
+    fn set_firewall(&mut self, table: &MarkTable) -> KResult<()> {
+        self.nft_writes += 1;
+        self.nft.replace(table)
+    }
+    fn del_firewall(&mut self) -> KResult<()> {
+        self.nft_writes += 1;
+        self.nft.delete()
     }
 }
 

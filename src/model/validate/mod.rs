@@ -3,6 +3,7 @@
 //! from outside (secret files, environment) come in through [`Facts`].
 
 mod checks;
+mod marks;
 mod nodes;
 pub mod parse;
 mod services;
@@ -103,12 +104,14 @@ pub fn validate(loaded: &Loaded, facts: &dyn Facts) -> Result<Validated, Problem
     let track_scripts = vrrp::track_scripts(&mut cx, &root.key("track_scripts"), &m.track_scripts);
     let vrrp = vrrp::instances(&mut cx, &root.key("vrrp"), m, &nodes, &track_scripts);
     let services = services::services(&mut cx, &root.key("services"), m, &nodes, &vrrp);
+    let marks = marks::marks(&mut cx, &root.key("services"), m, &services);
     let cluster = Cluster {
         name: m.cluster.clone(),
         nodes,
         vrrp,
         track_scripts,
         services,
+        marks,
         director_sysctls,
         real_server_sysctls,
         routing: routing(&mut cx, &root.key("routing"), m.routing.as_ref()),

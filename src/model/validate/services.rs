@@ -179,7 +179,8 @@ fn mark_key(cx: &mut Cx, path: &KeyPath, s: &types::Service, mark: u64) -> Optio
     Some(Base { key: ServiceKey::Fwmark { family, mark: u32::try_from(mark).ok()? }, vips })
 }
 
-fn proto(p: types::Protocol) -> Protocol {
+/// The model protocol for a manifest one.
+pub(super) fn proto(p: types::Protocol) -> Protocol {
     match p {
         types::Protocol::Tcp => Protocol::Tcp,
         types::Protocol::Udp => Protocol::Udp,
