@@ -95,8 +95,8 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
     /// planned against their destinations alone; then updates the state read last with
     /// what was done. A service that announces its VIP over BGP is then reconciled whole
     /// (its route follows its backends), after its destinations are in place.
-    pub(super) fn converge(&mut self, mut services: BTreeSet<String>) -> Result<(), ConvergeError> {
-        let health = self.health_now(&mut services);
+    pub(super) fn converge(&mut self, services: BTreeSet<String>) -> Result<(), ConvergeError> {
+        let health = self.health_now(Some(&services));
         let (desired, failed) = model::scoped_services(&self.cluster, &self.node, &health, &services);
         let live = self.live_dests(desired.keys())?;
         let changes = plan::dest_changes(&desired, &live, &failed);
@@ -121,16 +121,13 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         Ok(())
     }
 
-    /// The checks' health now; runs the quorum hooks of the services whose quorum changed
-    /// (once: this is the only caller of [`crate::health::Board::health`]) and adds those
-    /// services to `scope`.
-    pub(super) fn health_now(&mut self, scope: &mut BTreeSet<String>) -> Health {
-        let (mut health, quorum) = self.board.health(self.epoch.elapsed());
+    /// The checks' health now, of the services in `scope` (all when `None`); runs the
+    /// quorum hooks of those whose quorum changed (once: this is the only caller of
+    /// [`crate::health::Board::health`]).
+    pub(super) fn health_now(&mut self, scope: Option<&BTreeSet<String>>) -> Health {
+        let (mut health, quorum) = self.board.health(scope, self.epoch.elapsed());
         health.announcing = true;
-        for q in &quorum {
-            self.quorum_changed(q);
-            scope.insert(q.service.clone());
-        }
+        quorum.iter().for_each(|q| self.quorum_changed(q));
         health
     }
 

@@ -71,7 +71,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
     fn reconcile_inner(&mut self) -> Result<(Option<apply::Report>, Vec<String>), ReconcileError> {
         self.next_resync = Instant::now() + self.opts.resync;
         self.live = None;
-        let health = self.health_now(&mut Default::default());
+        let health = self.health_now(None);
         let desired = model::desired(&self.cluster, &self.node, &health)
             .ok_or_else(|| ReconcileError::NoNode(self.node.clone()))?;
         let live = kernel::snapshot(&mut self.kernel, &desired.sysctl_scope())?;

@@ -91,10 +91,14 @@ pub struct QuorumChange {
 pub struct Board {
     /// Target -> the backends it decides.
     fanout: BTreeMap<Target, Vec<BackendId>>,
+    /// Backend -> the targets checking it (the reverse of `fanout`).
+    checks: BTreeMap<BackendId, Vec<Target>>,
     /// Target -> its status and the weight it set.
     status: BTreeMap<Target, (Status, Option<u32>)>,
     /// The services the node carries, for quorum.
     services: Vec<VirtualService>,
+    /// Service name -> its place in `services`.
+    by_name: BTreeMap<String, usize>,
     /// Service -> whether it has quorum now.
     quorum: BTreeMap<String, bool>,
     /// Backends ramping up after a recovery, and since when.
@@ -140,7 +144,22 @@ impl Board {
         let quorum = previous.map(|p| p.quorum.clone()).unwrap_or_default();
         let ramps = previous.map(|p| p.ramps.clone()).unwrap_or_default();
         let drained = previous.map(|p| p.drained.clone()).unwrap_or_default();
-        Board { fanout, status, services, quorum, ramps, drained }
+        let mut checks: BTreeMap<BackendId, Vec<Target>> = BTreeMap::new();
+        for (t, ids) in &fanout {
+            ids.iter().for_each(|id| checks.entry(id.clone()).or_default().push(t.clone()));
+        }
+        let by_name = services.iter().enumerate().map(|(i, vs)| (vs.name.clone(), i)).collect();
+        Board { fanout, checks, status, services, by_name, quorum, ramps, drained }
+    }
+
+    fn service(&self, name: &str) -> Option<&VirtualService> {
+        self.by_name.get(name).and_then(|i| self.services.get(*i))
+    }
+
+    /// The statuses and weights of the targets checking a backend.
+    fn results(&self, id: &BackendId) -> impl Iterator<Item = (Status, Option<u32>)> + '_ {
+        let targets = self.checks.get(id).map_or(&[][..], Vec::as_slice);
+        targets.iter().map(|t| self.status.get(t).copied().unwrap_or((Status::Unknown, None)))
     }
 
     /// Every target with its status, for the probe engine.
@@ -162,7 +181,7 @@ impl Board {
         *s = (status, weight);
         let ids = self.fanout.get(t).cloned().unwrap_or_default();
         for id in ids {
-            let slow = self.services.iter().any(|vs| vs.name == id.0 && !vs.slow_start.is_zero());
+            let slow = self.service(&id.0).is_some_and(|vs| !vs.slow_start.is_zero());
             if recovered && slow {
                 self.ramps.insert(id, now);
             } else if status != Status::Up {
@@ -174,26 +193,18 @@ impl Board {
 
     /// The targets checking a backend.
     pub fn checks_of(&self, id: &BackendId) -> Vec<&Target> {
-        self.fanout.iter().filter(|(_, ids)| ids.contains(id)).map(|(t, _)| t).collect()
+        self.checks.get(id).map(|ts| ts.iter().collect()).unwrap_or_default()
     }
 
     /// Returns true if and only if every check of the backend passes.
     pub fn is_up(&self, id: &BackendId) -> bool {
-        self.fanout
-            .iter()
-            .filter(|(_, ids)| ids.contains(id))
-            .all(|(t, _)| self.status.get(t).is_some_and(|s| s.0 == Status::Up))
+        self.results(id).all(|(s, _)| s == Status::Up)
     }
 
     /// The backend's health as `status` shows it: `None` when it has no checks; `Down` if
     /// any check fails, `Up` if all pass, else `Unknown`.
     pub fn status_of(&self, id: &BackendId) -> Option<Status> {
-        let mine: Vec<Status> = self
-            .fanout
-            .iter()
-            .filter(|(_, ids)| ids.contains(id))
-            .map(|(t, _)| self.status.get(t).map_or(Status::Unknown, |s| s.0))
-            .collect();
+        let mine: Vec<Status> = self.results(id).map(|(s, _)| s).collect();
         match mine {
             m if m.is_empty() => None,
             m if m.contains(&Status::Down) => Some(Status::Down),
@@ -221,30 +232,46 @@ impl Board {
     }
 
     fn slow_start(&self, service: &str) -> Option<Duration> {
-        self.services.iter().find(|vs| vs.name == service).map(|vs| vs.slow_start).filter(|d| !d.is_zero())
+        self.service(service).map(|vs| vs.slow_start).filter(|d| !d.is_zero())
     }
 
-    /// The health `model::desired` takes at `now`, and the quorum changes since the last
-    /// call.
-    pub fn health(&mut self, now: Duration) -> (Health, Vec<QuorumChange>) {
+    /// The health `model::desired` takes at `now` for the services in `scope` (all when
+    /// `None`), and their quorum changes since they were last asked. A health flip asks
+    /// for the services it touches: its cost does not grow with the services the node
+    /// carries.
+    pub fn health(&mut self, scope: Option<&BTreeSet<String>>, now: Duration) -> (Health, Vec<QuorumChange>) {
+        let picked: Vec<usize> = match scope {
+            None => (0..self.services.len()).collect(),
+            Some(names) => names.iter().filter_map(|n| self.by_name.get(n).copied()).collect(),
+        };
         let mut h = Health::default();
-        for (t, (status, weight)) in &self.status {
-            for id in self.backends(t) {
-                if *status != Status::Up {
-                    h.down.insert(id.clone());
-                } else if let Some(w) = weight {
-                    // Several checks setting weights: the smallest counts.
-                    h.weights.entry(id.clone()).and_modify(|x| *x = (*x).min(*w)).or_insert(*w);
-                }
+        for vs in picked.iter().filter_map(|i| self.services.get(*i)) {
+            for be in &vs.backends {
+                self.backend_health(&(vs.name.clone(), be.name.clone()), &mut h);
             }
         }
-        self.ramp(&mut h, now);
-        h.drained.clone_from(&self.drained);
-        let changes = self.services.iter().filter_map(|vs| quorum(vs, &h, &mut self.quorum)).collect::<Vec<_>>();
-        h.below_quorum = self.quorum.iter().filter(|(_, has)| !**has).map(|(s, _)| s.clone()).collect();
-        let carried: BTreeSet<&String> = self.services.iter().map(|s| &s.name).collect();
-        h.below_quorum.retain(|s| carried.contains(s));
+        self.ramp(&mut h, scope, now);
+        h.drained = self.drained.iter().filter(|id| scope.is_none_or(|s| s.contains(&id.0))).cloned().collect();
+        let mut changes = Vec::new();
+        for vs in picked.iter().filter_map(|i| self.services.get(*i)) {
+            changes.extend(quorum(vs, &h, &mut self.quorum));
+            if self.quorum.get(&vs.name) == Some(&false) {
+                h.below_quorum.insert(vs.name.clone());
+            }
+        }
         (h, changes)
+    }
+
+    /// A backend's part of the health: down unless every check passes; the smallest
+    /// weight a passing check set.
+    fn backend_health(&self, id: &BackendId, h: &mut Health) {
+        for (status, weight) in self.results(id) {
+            if status != Status::Up {
+                h.down.insert(id.clone());
+            } else if let Some(w) = weight {
+                h.weights.entry(id.clone()).and_modify(|x| *x = (*x).min(w)).or_insert(w);
+            }
+        }
     }
 }
 
@@ -254,12 +281,12 @@ impl Board {
         self.drained = drained;
     }
 
-    /// Applies the slow-start ramps at `now` (ramps that are over are dropped).
-    fn ramp(&mut self, h: &mut Health, now: Duration) {
+    /// Applies the slow-start ramps of the services in `scope` at `now` (ramps that are
+    /// over are dropped).
+    fn ramp(&mut self, h: &mut Health, scope: Option<&BTreeSet<String>>, now: Duration) {
         let mut done = Vec::new();
-        for (id, since) in &self.ramps {
-            let (Some(slow), Some(vs)) = (self.slow_start(&id.0), self.services.iter().find(|vs| vs.name == id.0))
-            else {
+        for (id, since) in self.ramps.iter().filter(|(id, _)| scope.is_none_or(|s| s.contains(&id.0))) {
+            let (Some(slow), Some(vs)) = (self.slow_start(&id.0), self.service(&id.0)) else {
                 done.push(id.clone());
                 continue;
             };
@@ -380,11 +407,11 @@ services:
     #[test]
     fn unknown_and_down_targets_are_down_and_a_pass_brings_them_up() {
         let mut b = Board::new(&cluster(), "lb1", None, |_| Status::Unknown);
-        let (h, _) = b.health(Duration::ZERO);
+        let (h, _) = b.health(None, Duration::ZERO);
         assert_eq!(h.down.len(), 4);
         let web1 = target(&b, "10.0.0.21:80");
         assert!(b.record(&web1, Status::Up, Some(7), Duration::ZERO));
-        let (h, _) = b.health(Duration::ZERO);
+        let (h, _) = b.health(None, Duration::ZERO);
         let down: Vec<_> = h.down.iter().map(|(s, b)| format!("{s}/{b}")).collect();
         assert_eq!(down, ["http/web2", "slow/web1"]);
         assert_eq!(h.weights.get(&("alt".to_string(), "web1".to_string())), Some(&7));
@@ -393,28 +420,56 @@ services:
     #[test]
     fn quorum_with_hysteresis_and_the_previous_board_kept_on_reload() {
         let mut b = Board::new(&cluster(), "lb1", None, |_| Status::Up);
-        let (h, changes) = b.health(Duration::ZERO);
+        let (h, changes) = b.health(None, Duration::ZERO);
         assert!(h.below_quorum.is_empty() && changes.is_empty(), "weight 4 >= quorum 3");
         let web2 = target(&b, "10.0.0.22:80");
         b.record(&web2, Status::Down, None, Duration::ZERO);
-        let (h, _) = b.health(Duration::ZERO);
+        let (h, _) = b.health(None, Duration::ZERO);
         assert!(h.below_quorum.is_empty(), "2 is not below quorum 3 - hysteresis 1");
         let web1 = target(&b, "10.0.0.21:80");
         b.record(&web1, Status::Down, None, Duration::ZERO);
-        let (h, changes) = b.health(Duration::ZERO);
+        let (h, changes) = b.health(None, Duration::ZERO);
         assert_eq!(h.below_quorum.iter().collect::<Vec<_>>(), ["http"], "alt keeps its unchecked backend");
         assert_eq!(changes, [QuorumChange { service: "http".into(), gained: false, weight: 0, quorum: 3 }]);
         b.record(&web1, Status::Up, None, Duration::ZERO);
-        let (h, changes) = b.health(Duration::ZERO);
+        let (h, changes) = b.health(None, Duration::ZERO);
         assert!(h.below_quorum.contains("http") && changes.is_empty(), "2 is below quorum 3 + hysteresis 1");
         b.record(&web2, Status::Up, None, Duration::ZERO);
-        let (h, changes) = b.health(Duration::ZERO);
+        let (h, changes) = b.health(None, Duration::ZERO);
         assert!(h.below_quorum.is_empty());
         assert_eq!(changes, [QuorumChange { service: "http".into(), gained: true, weight: 4, quorum: 3 }]);
         let mut again = Board::new(&cluster(), "lb1", Some(&b), |_| Status::Unknown);
         assert_eq!(again.targets(), b.targets(), "statuses kept across a reload");
-        let (h2, changes) = again.health(Duration::ZERO);
+        let (h2, changes) = again.health(None, Duration::ZERO);
         assert_eq!((h2, changes), (h, vec![]));
+    }
+
+    #[test]
+    fn a_scoped_health_is_the_whole_health_of_its_services_alone() {
+        let mut b = Board::new(&cluster(), "lb1", None, |_| Status::Up);
+        let (web1, web2) = (target(&b, "10.0.0.21:80"), target(&b, "10.0.0.22:80"));
+        b.record(&web1, Status::Down, None, Duration::ZERO);
+        b.record(&web2, Status::Down, None, Duration::ZERO);
+        b.set_drained(BTreeSet::from([("http".to_string(), "web2".to_string()), ("slow".into(), "web1".into())]));
+        let alt = BTreeSet::from(["alt".to_string()]);
+        let (h, changes) = b.health(Some(&alt), Duration::ZERO);
+        let down: Vec<_> = h.down.iter().map(|(s, b)| format!("{s}/{b}")).collect();
+        assert_eq!(down, ["alt/web1"], "only the scope's backends");
+        assert!(h.drained.is_empty() && h.below_quorum.is_empty() && changes.is_empty(), "{h:?} {changes:?}");
+        let http = BTreeSet::from(["http".to_string(), "alt".into()]);
+        let (scoped, changes) = b.health(Some(&http), Duration::ZERO);
+        assert_eq!(
+            changes.iter().map(|c| c.service.as_str()).collect::<Vec<_>>(),
+            ["http"],
+            "http's quorum asked first now"
+        );
+        let (all, again) = b.health(None, Duration::ZERO);
+        assert!(again.is_empty(), "a change is reported once: {again:?}");
+        let mine = |id: &BackendId| http.contains(&id.0);
+        assert_eq!(scoped.down, all.down.iter().filter(|id| mine(id)).cloned().collect());
+        assert_eq!(scoped.drained, all.drained.iter().filter(|id| mine(id)).cloned().collect());
+        assert_eq!(scoped.below_quorum, all.below_quorum);
+        assert_eq!(all.drained.len(), 2);
     }
 
     #[test]
@@ -423,13 +478,13 @@ services:
         let mut b = Board::new(&cluster(), "lb1", None, |_| Status::Up);
         let t = b.targets().into_iter().map(|(t, _)| t).find(|t| t.check.port == 8080).unwrap();
         let slow = ("slow".to_string(), "web1".to_string());
-        assert_eq!(b.health(secs(0)).0.weights.get(&slow), None, "at start-up: no ramp");
+        assert_eq!(b.health(None, secs(0)).0.weights.get(&slow), None, "at start-up: no ramp");
         b.record(&t, Status::Down, None, secs(50));
         b.record(&t, Status::Up, None, secs(100));
-        assert_eq!(b.health(secs(100)).0.weights.get(&slow), Some(&1));
-        assert_eq!(b.health(secs(105)).0.weights.get(&slow), Some(&6));
+        assert_eq!(b.health(None, secs(100)).0.weights.get(&slow), Some(&1));
+        assert_eq!(b.health(None, secs(105)).0.weights.get(&slow), Some(&6));
         assert_eq!(b.next_ramp_step(secs(105)), Some(secs(106)));
-        assert_eq!(b.health(secs(110)).0.weights.get(&slow), None, "full weight");
+        assert_eq!(b.health(None, secs(110)).0.weights.get(&slow), None, "full weight");
         assert_eq!(b.next_ramp_step(secs(110)), None);
     }
 }
