@@ -2,7 +2,9 @@
 //! `lbconverge check` CLI run inside the lab's client namespace: every check type up and
 //! down, a slow server (timeout), a wrong status, a wrong digest, a chunked body with a
 //! regex, a certificate from an unknown CA, one from the configured CA, no verification, DNS
-//! NOERROR and NXDOMAIN, scripts that pass, fail, set a weight and hang.
+//! NOERROR and NXDOMAIN, UDP replies that fit or not, silence with and without a reply
+//! required, a closed UDP port (ICMP port unreachable), ping of a host and of no one,
+//! scripts that pass, fail, set a weight and hang.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
 mod common;
@@ -58,6 +60,26 @@ const CASES: &[(&str, &str, &str, &str, &str)] = &[
     ("https-plain-server", "n1", "{type: https, port: 8080, tls_verify: false}", "down", "timeout after 1s"),
     ("dns-ok", "n1", "{type: dns, port: 5353, query_name: ok.test, query_type: A}", "up", ""),
     ("dns-nx", "n1", "{type: dns, port: 5353, query_name: no.test}", "down", "DNS answer NXDOMAIN"),
+    ("udp-echo", "n1", "{type: udp, port: 5400, payload: \"6c 6263\", expect_reply: \"3c 31 3e 6c\"}", "up", ""),
+    (
+        "udp-echo-length",
+        "n1",
+        "{type: udp, port: 5400, require_reply: true, max_reply_length: 5}",
+        "down",
+        "reply of 11 bytes, want 0 to 5",
+    ),
+    (
+        "udp-echo-wrong",
+        "n1",
+        "{type: udp, port: 5400, payload: 6c, expect_reply: 3c32}",
+        "down",
+        "reply `<1>l` differs at byte 1",
+    ),
+    ("udp-silent", "n1", "{type: udp, port: 5401}", "up", ""),
+    ("udp-silent-reply", "n1", "{type: udp, port: 5401, require_reply: true}", "down", "no reply within 1s"),
+    ("udp-closed", "n2", "{type: udp, port: 5401}", "down", "port unreachable"),
+    ("ping-up", "n1", "{type: ping}", "up", ""),
+    ("ping-nobody", "n3", "{type: ping}", "down", "no echo reply within 1s"),
     ("script-up", "n1", "{type: script, command: [/bin/sh, -c, \"test $0 = 10.88.0.11\", \"{address}\"]}", "up", ""),
     (
         "script-down",

@@ -54,6 +54,7 @@ impl Target {
             CheckKind::Dns { name, qtype } => {
                 write!(f, "dns {at} {} {name}", crate::model::dns::qtype_name(*qtype))
             }
+            CheckKind::Ping => write!(f, "ping {}", self.address),
             kind => write!(f, "{} {at}", kind.name()),
         }
     }

@@ -13,10 +13,12 @@
 //! - [`board`]: targets, fan-out to services and backends, quorum with hysteresis (pure).
 //! - [`state`]: interval, timeout, retries, retry delay, rise and fall (pure).
 //! - [`stats`]: probes, failures and a duration histogram per target (pure).
-//! - [`http`], [`dns`]: the protocols' requests and verdicts (pure).
+//! - [`http`], [`dns`], [`datagram`] (udp and ping): the protocols' requests and verdicts
+//!   (pure).
 //! - [`probe`], [`tls`], [`engine`]: the effects.
 
 pub mod board;
+pub mod datagram;
 pub mod dns;
 pub mod engine;
 pub mod http;

@@ -3,7 +3,8 @@
 //! [`Outcome`] whose failure says why in a few words (`connect refused`, `timeout after 3s`,
 //! `status 503, want 200-299`, `exit 1`). Text from the server in a reason is escaped
 //! ([`crate::text`]). Script checks run in a process group of their own, killed whole when
-//! they end or time out ([`crate::child`]); DNS query ids are random.
+//! they end or time out ([`crate::child`]); DNS query ids, ping ids and default UDP payloads
+//! are random.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -15,9 +16,9 @@ use tokio::net::{TcpStream, UdpSocket};
 
 use super::board::{Target, Via};
 use super::state::Outcome;
-use super::{dns, http, tls};
+use super::{datagram, dns, http, tls};
 use crate::child::Group;
-use crate::model::cluster::{CheckKind, HttpCheck, TlsCheck};
+use crate::model::cluster::{CheckKind, HttpCheck, TlsCheck, UdpCheck};
 use crate::model::validate::parse::duration_text;
 
 /// After a script's timeout, how long SIGTERM has before SIGKILL (keepalived: 2 s).
@@ -42,6 +43,8 @@ impl Probes {
             // Boxed: a check's task keeps only a pointer between probes, not the exchange's
             // state (a thousand idle checks should cost little memory).
             CheckKind::Dns { name, qtype } => return Box::pin(dns_query(addr, via, name, *qtype, limit)).await,
+            CheckKind::Udp(c) => return Box::pin(udp(addr, via, c, limit)).await,
+            CheckKind::Ping => return Box::pin(ping(t.address, limit)).await,
             _ => {}
         }
         // One deadline for the whole attempt: connection, TLS handshake and every read.
@@ -49,7 +52,11 @@ impl Probes {
             match &t.check.kind {
                 CheckKind::Tcp => tcp(addr, via).await.map(|_| Outcome::PASS).unwrap_or_else(|e| e),
                 CheckKind::Http { http, tls } => Box::pin(self.http(addr, via, http, tls.as_ref())).await,
-                CheckKind::Script { .. } | CheckKind::Dns { .. } | CheckKind::None => Outcome::PASS,
+                CheckKind::Script { .. }
+                | CheckKind::Dns { .. }
+                | CheckKind::Udp(_)
+                | CheckKind::Ping
+                | CheckKind::None => Outcome::PASS,
             }
         };
         match tokio::time::timeout(limit, attempt).await {
@@ -154,18 +161,10 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, request: &str, c:
 /// id, not a response) are ignored; a timeout names the last of them.
 async fn dns_query(addr: SocketAddr, via: Option<&Via>, name: &str, qtype: u16, limit: Duration) -> Outcome {
     let deadline = tokio::time::Instant::now() + limit;
-    let any = if addr.is_ipv4() { IpAddr::from([0, 0, 0, 0]) } else { IpAddr::from(std::net::Ipv6Addr::UNSPECIFIED) };
-    let bind = SocketAddr::new(via.map_or(any, |v| v.source), 0);
-    let sock = match UdpSocket::bind(bind).await {
+    let sock = match udp_socket(addr, via).await {
         Ok(s) => s,
-        Err(e) => return Outcome::Fail(format!("open UDP socket: {e}")),
+        Err(o) => return o,
     };
-    if let Some(Err(o)) = via.map(|v| set_mark(&sock, v.mark)) {
-        return o;
-    }
-    if let Err(e) = sock.connect(addr).await {
-        return Outcome::Fail(connect_error(&e));
-    }
     let query = dns::query(query_id(), name, qtype);
     if let Err(e) = sock.send(&query).await {
         return Outcome::Fail(format!("send query: {e}"));
@@ -191,19 +190,113 @@ async fn dns_query(addr: SocketAddr, via: Option<&Via>, name: &str, qtype: u16, 
     }
 }
 
-/// A query id no one can guess: 16 bits from the kernel's random source (`getrandom`);
-/// where that fails, from the standard library's hasher, which the kernel's randomness keys
-/// afresh for every use.
-fn query_id() -> u16 {
-    let mut b = [0u8; 2];
+/// A UDP socket connected to `addr`; for a data-path check from the director's address,
+/// marked for IPVS. Connected, so that ICMP errors come back as errors of `recv`.
+async fn udp_socket(addr: SocketAddr, via: Option<&Via>) -> Result<UdpSocket, Outcome> {
+    let any = if addr.is_ipv4() { IpAddr::from([0, 0, 0, 0]) } else { IpAddr::from(std::net::Ipv6Addr::UNSPECIFIED) };
+    let bind = SocketAddr::new(via.map_or(any, |v| v.source), 0);
+    let sock = UdpSocket::bind(bind).await.map_err(|e| Outcome::Fail(format!("open UDP socket: {e}")))?;
+    if let Some(Err(o)) = via.map(|v| set_mark(&sock, v.mark)) {
+        return Err(o);
+    }
+    sock.connect(addr).await.map_err(|e| Outcome::Fail(connect_error(&e)))?;
+    Ok(sock)
+}
+
+/// A `udp` check (keepalived's `UDP_CHECK`): sends the payload (or 8 random bytes) and
+/// waits until the timeout. An ICMP error fails it; a reply is judged
+/// ([`datagram::judge_udp`]); silence passes unless a reply is required.
+async fn udp(addr: SocketAddr, via: Option<&Via>, c: &UdpCheck, limit: Duration) -> Outcome {
+    let sock = match udp_socket(addr, via).await {
+        Ok(s) => s,
+        Err(o) => return o,
+    };
+    let payload = c.payload.clone().unwrap_or_else(|| random_bytes::<8>().to_vec());
+    if let Err(e) = sock.send(&payload).await {
+        return Outcome::Fail(datagram_error("send", &e));
+    }
+    let mut buf = vec![0u8; 65536];
+    match tokio::time::timeout(limit, sock.recv(&mut buf)).await {
+        Ok(Ok(n)) => datagram::judge_udp(c, &buf[..n]),
+        Ok(Err(e)) => Outcome::Fail(datagram_error("receive", &e)),
+        Err(_) if c.require_reply => Outcome::Fail(format!("no reply within {}", duration_text(limit))),
+        Err(_) => Outcome::PASS,
+    }
+}
+
+/// What an ICMP error on a connected datagram socket means.
+fn datagram_error(doing: &str, e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::ECONNREFUSED) => "port unreachable".into(),
+        Some(libc::EHOSTUNREACH) => "host unreachable".into(),
+        Some(libc::ENETUNREACH) => "network unreachable".into(),
+        _ => format!("{doing}: {e}"),
+    }
+}
+
+/// A `ping` check (keepalived's `PING_CHECK`): one ICMP or ICMPv6 echo request on a raw
+/// socket connected to the backend (the kernel hands it only that address's packets),
+/// passing on the matching echo reply within the timeout.
+async fn ping(address: IpAddr, limit: Duration) -> Outcome {
+    let v6 = address.is_ipv6();
+    let sock = match raw_icmp(address) {
+        Ok(s) => s,
+        Err(e) => return Outcome::Fail(format!("open ICMP socket: {e}")),
+    };
+    let [a, b, c, d] = random_bytes::<4>();
+    let request = datagram::echo_request(v6, u16::from_be_bytes([a, b]), u16::from_be_bytes([c, d]), b"lbconverge");
+    let exchange = async {
+        sock.async_io(tokio::io::Interest::WRITABLE, |s| s.send(&request)).await?;
+        let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 1500];
+        loop {
+            let n = sock.async_io(tokio::io::Interest::READABLE, |s| s.recv(&mut buf)).await?;
+            // SAFETY: recv initialised the first n bytes.
+            let got: Vec<u8> = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
+            if datagram::is_echo_reply(v6, &request, &got) {
+                return Ok::<_, std::io::Error>(());
+            }
+        }
+    };
+    match tokio::time::timeout(limit, exchange).await {
+        Ok(Ok(())) => Outcome::PASS,
+        Ok(Err(e)) => Outcome::Fail(datagram_error("ping", &e)),
+        Err(_) => Outcome::Fail(format!("no echo reply within {}", duration_text(limit))),
+    }
+}
+
+/// A raw ICMP (or ICMPv6) socket connected to `address`, non-blocking, on tokio's reactor.
+fn raw_icmp(address: IpAddr) -> std::io::Result<tokio::io::unix::AsyncFd<socket2::Socket>> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let (domain, proto) =
+        if address.is_ipv6() { (Domain::IPV6, Protocol::ICMPV6) } else { (Domain::IPV4, Protocol::ICMPV4) };
+    let s = Socket::new(domain, Type::RAW, Some(proto))?;
+    s.set_nonblocking(true)?;
+    s.connect(&SocketAddr::new(address, 0).into())?;
+    // SAFETY: the AsyncFd owns the socket, whose descriptor stays open and the same until
+    // the AsyncFd drops it.
+    unsafe { tokio::io::unix::AsyncFd::register(s) }.map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// `N` bytes from the kernel's random source; where that fails, from the standard
+/// library's hasher, which the kernel's randomness keys afresh for every use.
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
     // SAFETY: getrandom writes at most b.len() bytes into b.
     let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), libc::GRND_NONBLOCK) };
-    if n == 2 {
-        return u16::from_ne_bytes(b);
+    if usize::try_from(n).is_ok_and(|n| n == N) {
+        return b;
     }
     use std::hash::{BuildHasher, Hasher};
-    let h = std::collections::hash_map::RandomState::new().build_hasher().finish();
-    u16::try_from(h >> 48).unwrap_or_default()
+    for chunk in b.chunks_mut(8) {
+        let h = std::collections::hash_map::RandomState::new().build_hasher().finish().to_ne_bytes();
+        chunk.copy_from_slice(&h[..chunk.len()]);
+    }
+    b
+}
+
+/// A query id no one can guess ([`random_bytes`]).
+fn query_id() -> u16 {
+    u16::from_ne_bytes(random_bytes::<2>())
 }
 
 /// Runs a script check: `{address}` and `{port}` substituted, no shell, as the leader of a

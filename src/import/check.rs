@@ -1,6 +1,7 @@
-//! keepalived's checkers (`TCP_CHECK`, `HTTP_GET`, `SSL_GET`, `MISC_CHECK`, `DNS_CHECK`) as
-//! manifest health checks, with keepalived's defaults written out where lbconverge's differ,
-//! and the settings that cascade from `virtual_server` to `real_server` to checker.
+//! keepalived's checkers (`TCP_CHECK`, `HTTP_GET`, `SSL_GET`, `MISC_CHECK`, `DNS_CHECK`,
+//! `UDP_CHECK`, `PING_CHECK`) as manifest health checks, with keepalived's defaults written
+//! out where lbconverge's differ, and the settings that cascade from `virtual_server` to
+//! `real_server` to checker.
 
 use super::conf::Item;
 use super::value::{self, Notes};
@@ -72,7 +73,9 @@ pub fn checker(it: &Item, cascade: &Cascade, notes: &mut Notes) -> Option<Vec<He
         "SSL_GET" => CheckType::Https,
         "MISC_CHECK" => CheckType::Script,
         "DNS_CHECK" => CheckType::Dns,
-        "SMTP_CHECK" | "UDP_CHECK" | "PING_CHECK" | "BFD_CHECK" | "FILE_CHECK" => {
+        "UDP_CHECK" => CheckType::Udp,
+        "PING_CHECK" => CheckType::Ping,
+        "SMTP_CHECK" | "BFD_CHECK" | "FILE_CHECK" => {
             notes
                 .unsupported(it, "lbconverge has no such check; the real server is checked by its other checkers only");
             return Some(Vec::new());
@@ -112,6 +115,13 @@ fn setting(c: &mut HealthCheck, it: &Item, notes: &mut Notes) {
         "user" => c.user = it.arg().map(str::to_string),
         "type" => c.query_type = it.arg().map(str::to_string),
         "name" => c.query_name = it.arg().map(str::to_string),
+        "payload" => c.payload = Some(it.args.join(" ")),
+        "require_reply" => {
+            c.require_reply = Some(true);
+            c.expect_reply = (!it.args.is_empty()).then(|| it.args.join(" "));
+        }
+        "min_reply_length" => c.min_reply_length = value::number(it, notes),
+        "max_reply_length" => c.max_reply_length = value::number(it, notes),
         "http_protocol" | "enable_sni" => {}
         "connect_ip" | "bindto" | "bind_port" | "bind_if" | "source_ip" => {
             notes.unsupported(it, "lbconverge probes the real server's own address from the director's")

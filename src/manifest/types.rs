@@ -492,6 +492,12 @@ pub enum CheckType {
     Script,
     /// A DNS query over UDP; up when the answer has QR set and RCODE 0 (keepalived `DNS_CHECK`).
     Dns,
+    /// A UDP datagram (`payload`); down on an ICMP error (port, host or network
+    /// unreachable), and without a fitting reply when `require_reply` or `expect_reply` is set
+    /// (keepalived `UDP_CHECK`).
+    Udp,
+    /// An ICMP or ICMPv6 echo request; up on the echo reply (keepalived `PING_CHECK`).
+    Ping,
     /// No check: the backend is always up.
     None,
 }
@@ -520,7 +526,7 @@ pub enum StatusSpec {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HealthCheck {
-    /// `tcp`, `http`, `https`, `script`, `dns` or `none`.
+    /// `tcp`, `http`, `https`, `script`, `dns`, `udp`, `ping` or `none`.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<CheckType>,
     /// Time between checks (keepalived `delay_loop`; default 6s).
@@ -584,6 +590,26 @@ pub struct HealthCheck {
     /// DNS checks: the record type to query (default `SOA`): A, AAAA, NS, SOA, MX, TXT, SRV, PTR, CNAME.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_type: Option<String>,
+    /// UDP checks: the datagram sent, in hex (`"0a 1b2c"`, as keepalived's `payload`: pairs
+    /// of digits, a group's odd last digit is its own byte; default: 8 random bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    /// UDP checks: a reply is needed to pass (default false: passing means no ICMP error
+    /// within the timeout; keepalived `require_reply`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_reply: Option<bool>,
+    /// UDP checks: the reply must match these hex bytes over the shorter of the two (`x` is a
+    /// digit that matches any; keepalived `require_reply HEX`). Implies `require_reply`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_reply: Option<String>,
+    /// UDP checks: the shortest reply that passes, in bytes (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 65507))]
+    pub min_reply_length: Option<u32>,
+    /// UDP checks: the longest reply that passes, in bytes (default 255, as keepalived).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 65507))]
+    pub max_reply_length: Option<u32>,
     /// `direct` (default), or `ipvs`: the probe goes to the VIP through the director's
     /// IPVS to this backend alone (a per-backend firewall-mark service), so a DR or TUN real
     /// server that lost its VIP or ARP settings fails even though its own address answers.

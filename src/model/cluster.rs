@@ -366,8 +366,25 @@ pub enum CheckKind {
         /// The record type, as its number (SOA = 6).
         qtype: u16,
     },
+    /// A UDP datagram (keepalived `UDP_CHECK`).
+    Udp(UdpCheck),
+    /// An ICMP or ICMPv6 echo (keepalived `PING_CHECK`).
+    Ping,
     /// No check.
     None,
+}
+
+/// A UDP check's datagram and what a reply must be.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct UdpCheck {
+    /// The datagram sent; `None`: 8 random bytes per probe.
+    pub payload: Option<Vec<u8>>,
+    /// A reply is needed to pass.
+    pub require_reply: bool,
+    /// What the reply must match over the shorter of the two: (value, mask) per byte.
+    pub expect: Vec<(u8, u8)>,
+    /// Reply length bounds, inclusive, when a reply is required.
+    pub reply_length: (u16, u16),
 }
 
 /// An HTTP(S) check's request and expectations.
@@ -395,7 +412,8 @@ pub struct TlsCheck {
 }
 
 impl CheckKind {
-    /// The kind's name as the manifest writes it: `tcp`, `http`, `https`, `script`, `dns`, `none`.
+    /// The kind's name as the manifest writes it: `tcp`, `http`, `https`, `script`, `dns`,
+    /// `udp`, `ping`, `none`.
     pub fn name(&self) -> &'static str {
         match self {
             CheckKind::Tcp => "tcp",
@@ -403,6 +421,8 @@ impl CheckKind {
             CheckKind::Http { tls: Some(_), .. } => "https",
             CheckKind::Script { .. } => "script",
             CheckKind::Dns { .. } => "dns",
+            CheckKind::Udp(_) => "udp",
+            CheckKind::Ping => "ping",
             CheckKind::None => "none",
         }
     }

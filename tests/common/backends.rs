@@ -1,6 +1,7 @@
 //! Real servers for health-check tests, run as threads inside a lab namespace: HTTP on 8080,
 //! HTTPS on 8443 with a certificate from a test CA (its PEM is [`Backends::ca_pem`]) and on
-//! 9443 with a self-signed one, and a DNS responder on UDP 5353. Certificates are made at
+//! 9443 with a self-signed one, a DNS responder on UDP 5353, a UDP echo on 5400 (answers
+//! `<1>` and the datagram) and a UDP sink on 5401 (never answers). Certificates are made at
 //! start with rcgen; nothing secret is kept.
 //!
 //! HTTP paths: `/health` 200 `ok\n`; `/busy` 503; `/slow` 200 after 3 s; `/chunked` 200
@@ -80,6 +81,12 @@ pub fn start(ns: &str, ip: IpAddr) -> Backends {
     let udp = netns::run_in(ns, move || UdpSocket::bind(SocketAddr::new(ip, 5353))).unwrap();
     udp.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
     threads.push(std::thread::spawn(move || dns(&udp, &st)));
+    for (port, answer) in [(5400, true), (5401, false)] {
+        let st = stop.clone();
+        let udp = netns::run_in(ns, move || UdpSocket::bind(SocketAddr::new(ip, port))).unwrap();
+        udp.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        threads.push(std::thread::spawn(move || echo(&udp, answer, &st)));
+    }
     Backends { stop, threads, ca_pem }
 }
 
@@ -150,6 +157,17 @@ fn dns(sock: &UdpSocket, stop: &AtomicBool) {
         answer[2] = 0x81; // QR, RD
         answer[3] = 0x80 | rcode; // RA
         let _ = sock.send_to(&answer, from);
+    }
+}
+
+/// UDP 5400 answers `<1>` and what it got; 5401 takes datagrams and never answers.
+fn echo(sock: &UdpSocket, answer: bool, stop: &AtomicBool) {
+    let mut buf = [0u8; 512];
+    while !stop.load(Ordering::SeqCst) {
+        let Ok((n, from)) = sock.recv_from(&mut buf) else { continue };
+        if answer {
+            let _ = sock.send_to(&[b"<1>", &buf[..n]].concat(), from);
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::manifest::KeyPath;
 use crate::manifest::types::{CheckType, HealthCheck, StatusSpec, Via};
-use crate::model::cluster::{Check, CheckKind, HttpCheck, TlsCheck};
+use crate::model::cluster::{Check, CheckKind, HttpCheck, TlsCheck, UdpCheck};
 
 use super::{Cx, FileFact, dur};
 
@@ -34,6 +34,11 @@ pub fn merge(base: &HealthCheck, over: &HealthCheck) -> HealthCheck {
         user,
         query_name,
         query_type,
+        payload,
+        require_reply,
+        expect_reply,
+        min_reply_length,
+        max_reply_length,
         via
     )
 }
@@ -45,7 +50,7 @@ pub fn resolve(cx: &mut Cx, at: &KeyPath, h: &HealthCheck, present: bool, port: 
     let kind = kind(cx, at, h, kind_name);
     let check_port = match h.port.map(|p| u16::try_from(p).unwrap_or(0)) {
         Some(p) => p,
-        None if port == 0 && !matches!(kind, CheckKind::None | CheckKind::Script { .. }) => {
+        None if port == 0 && !matches!(kind, CheckKind::None | CheckKind::Script { .. } | CheckKind::Ping) => {
             cx.error(
                 &at.key("port"),
                 "this backend has no port (firewall-mark service), so its check needs one",
@@ -66,8 +71,8 @@ pub fn resolve(cx: &mut Cx, at: &KeyPath, h: &HealthCheck, present: bool, port: 
         fall: h.fall.unwrap_or(1),
         via_ipvs: h.via == Some(Via::Ipvs),
     };
-    if check.via_ipvs && matches!(check.kind, CheckKind::Script { .. } | CheckKind::None) {
-        cx.error(&at.key("via"), "only tcp, http, https and dns checks can go through IPVS", None);
+    if check.via_ipvs && matches!(check.kind, CheckKind::Script { .. } | CheckKind::Ping | CheckKind::None) {
+        cx.error(&at.key("via"), "only tcp, http, https, dns and udp checks can go through IPVS", None);
     }
     if check.timeout.is_zero() || check.interval.is_zero() {
         cx.error(at, "interval and timeout must be more than 0", None);
@@ -82,6 +87,8 @@ fn kind(cx: &mut Cx, at: &KeyPath, h: &HealthCheck, t: CheckType) -> CheckKind {
         CheckType::Https => CheckKind::Http { http: http(cx, at, h), tls: Some(tls(cx, at, h)) },
         CheckType::Script => script(cx, at, h),
         CheckType::Dns => dns(cx, at, h),
+        CheckType::Udp => udp(cx, at, h),
+        CheckType::Ping => CheckKind::Ping,
         CheckType::None => CheckKind::None,
     }
 }
@@ -227,4 +234,64 @@ fn dns(cx: &mut Cx, at: &KeyPath, h: &HealthCheck) -> CheckKind {
         0
     });
     CheckKind::Dns { name, qtype: code }
+}
+
+fn udp(cx: &mut Cx, at: &KeyPath, h: &HealthCheck) -> CheckKind {
+    let mut bytes = |key: &'static str, text: Option<&String>, wild: bool| {
+        text.and_then(|t| {
+            hex(t, wild)
+                .map_err(|e| {
+                    let fix = "hex digits in pairs, groups apart by spaces, as keepalived's: \"0a 1b2c\"";
+                    cx.error(&at.key(key), e, Some(fix));
+                })
+                .ok()
+        })
+    };
+    let payload = bytes("payload", h.payload.as_ref(), false).map(|b| b.into_iter().map(|(v, _)| v).collect());
+    let expect = bytes("expect_reply", h.expect_reply.as_ref(), true).unwrap_or_default();
+    let mut length = |key: &'static str, v: Option<u32>, default: u16| {
+        v.map_or(default, |n| {
+            u16::try_from(n).ok().filter(|n| *n <= 65507).unwrap_or_else(|| {
+                cx.error(&at.key(key), format!("{n} is longer than a UDP datagram can be (65507)"), None);
+                default
+            })
+        })
+    };
+    let reply_length =
+        (length("min_reply_length", h.min_reply_length, 0), length("max_reply_length", h.max_reply_length, 255));
+    if reply_length.0 > reply_length.1 {
+        cx.error(&at.key("min_reply_length"), "more than max_reply_length", None);
+    }
+    if payload.as_ref().is_some_and(Vec::is_empty) {
+        cx.error(&at.key("payload"), "empty", Some("leave it out for 8 random bytes"));
+    }
+    let require_reply = h.require_reply.unwrap_or(false) || !expect.is_empty();
+    CheckKind::Udp(UdpCheck { payload, require_reply, expect, reply_length })
+}
+
+/// keepalived's hex strings: groups apart by spaces, two digits a byte and a group's odd
+/// last digit a byte of its own (`Ab12f 3` is AB 12 0F 03); with `wild`, an `x` digit
+/// matches anything. Each byte as (value, mask).
+pub fn hex(text: &str, wild: bool) -> Result<Vec<(u8, u8)>, String> {
+    let mut out = Vec::new();
+    for group in text.split_ascii_whitespace() {
+        let digits: Vec<char> = group.chars().collect();
+        for pair in digits.chunks(2) {
+            // A lone digit is the low half; the high half must be 0.
+            let mut byte = (0u8, if pair.len() == 1 { 0xf } else { 0 });
+            for c in pair {
+                let (v, m) = match c.to_digit(16) {
+                    Some(d) => (u8::try_from(d).unwrap_or(0), 0xf),
+                    None if wild && c.eq_ignore_ascii_case(&'x') => (0, 0),
+                    None => return Err(format!("`{}` is not a hex digit", crate::text::Escaped(&c.to_string()))),
+                };
+                byte = ((byte.0 << 4) | v, (byte.1 << 4) | m);
+            }
+            out.push(byte);
+        }
+    }
+    if out.len() > 65507 {
+        return Err(format!("{} bytes: more than a UDP datagram holds", out.len()));
+    }
+    Ok(out)
 }

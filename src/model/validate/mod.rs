@@ -2,7 +2,7 @@
 //! durations, and collects every problem with its key path and line. Pure: the only facts
 //! from outside (secret files, environment) come in through [`Facts`].
 
-mod checks;
+pub(crate) mod checks;
 mod marks;
 mod nodes;
 pub mod parse;
