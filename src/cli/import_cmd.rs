@@ -216,6 +216,17 @@ impl import::Files for DiskFiles {
         }
         found.iter().map(|p| source(p, Kind::Keepalived).map_err(|e| e.to_string())).collect()
     }
+
+    /// Like the PATH search of keepalived (execvp's): the first directory that holds an
+    /// executable regular file of that name. Only looked at, never opened.
+    fn program(&self, name: &str) -> Option<String> {
+        use std::os::unix::fs::PermissionsExt;
+        let found = import::conf::KEEPALIVED_PATH
+            .split(':')
+            .map(|dir| Path::new(dir).join(name))
+            .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0));
+        found.map(|p| p.display().to_string())
+    }
 }
 
 fn expand(dir: &Path, part: &str) -> Vec<PathBuf> {

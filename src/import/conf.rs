@@ -71,10 +71,21 @@ pub struct Source {
     pub text: String,
 }
 
-/// How `include` finds its files (the caller does the IO).
+/// keepalived's PATH under systemd (the default of systemd's service manager): where it
+/// finds a command given by name.
+pub const KEEPALIVED_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The importing host as the import sees it: how `include` finds its files and where a
+/// program given by name is (the caller does the IO).
 pub trait Files {
     /// The files matching `pattern` (a glob), relative to the directory of `from`, sorted.
     fn include(&self, pattern: &str, from: &str) -> Result<Vec<Source>, String>;
+
+    /// The full path of the program `name` as a search of [`KEEPALIVED_PATH`] finds it on
+    /// this host (the first executable regular file), or None.
+    fn program(&self, _name: &str) -> Option<String> {
+        None
+    }
 }
 
 /// A file that cannot be read as keepalived.conf.
@@ -518,9 +529,12 @@ impl Cx<'_> {
         }
         let raw = self.raw(start, last);
         let at = Loc { file: self.src.name.clone(), line: start.line, column: start.column };
-        let block_items = match t.get(*pos) {
+        // keepalived takes a `{` that starts a later line as the block of the statement
+        // before it (`global_defs` on one line, `{` on the next).
+        let next = (*pos..t.len()).find(|&n| t[n].tok != Tok::Newline).unwrap_or(t.len());
+        let block_items = match t.get(next) {
             Some(open @ Token { tok: Tok::Open, .. }) => {
-                *pos += 1;
+                *pos = next + 1;
                 Some(self.block(t, pos, Some(open), nesting + 1)?)
             }
             _ => None,
@@ -616,6 +630,16 @@ mod tests {
         let misc = &vs.children()[1].children()[0].children()[0];
         assert_eq!((misc.keyword.as_str(), misc.args.clone()), ("misc_path", vec!["/bin/check a b".to_string()]));
         assert_eq!(misc.at.to_string(), "k.conf:8");
+    }
+
+    #[test]
+    fn a_brace_on_the_line_after_its_keyword_opens_its_block() {
+        let items = parse_text("global_defs\n{\n  router_id lvs01\n}\nvrrp_instance VI_1\n\n  {\n  unicast_peer\n  {\n    10.0.0.2\n  }\n}\n").unwrap();
+        assert_eq!(items.iter().map(|i| i.keyword.as_str()).collect::<Vec<_>>(), ["global_defs", "vrrp_instance"]);
+        assert_eq!(items[0].children()[0].args, ["lvs01"]);
+        let peers = &items[1].children()[0];
+        assert_eq!((peers.keyword.as_str(), peers.children()[0].keyword.as_str()), ("unicast_peer", "10.0.0.2"));
+        assert_eq!(items[1].at.to_string(), "k.conf:5");
     }
 
     #[test]

@@ -99,7 +99,7 @@ pub fn import(
     saved: Option<(&str, &Source)>,
     opts: &Options,
 ) -> Result<Imported, SyntaxError> {
-    let mut notes = value::Notes::default();
+    let mut notes = value::Notes::with_host(fs);
     let mut directors = Vec::new();
     let walk = conf::Walk::new(fs, conf::Limits::default());
     for f in files {
