@@ -3,7 +3,9 @@
 //! whole with golden/import/, the same bytes on a second run, the output validates; the
 //! drifted pair reports each difference; `--ipvsadm-save`, `--real-server-snapshots` and
 //! `--password-file`; broken inputs are errors with their place and write nothing; and
-//! (root) keepalived's own `keepalived -t` accepts every test configuration.
+//! (root) keepalived's own `keepalived -t` accepts every test configuration (or, for a
+//! case of what keepalived reports and runs anyway, reports exactly its
+//! `keepalived-t.txt`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
 mod common;
@@ -226,12 +228,14 @@ fn keepalived_accepts_every_test_configuration() {
             );
             let out =
                 Command::new("unshare").args(["-n", "sh", "-c", &script]).current_dir(common::root()).output().unwrap();
-            assert!(
-                out.status.success(),
-                "{case}: keepalived -t refuses {f}:\n{}{}",
-                text(&out.stdout),
-                text(&out.stderr)
-            );
+            let said = text(&out.stdout) + &text(&out.stderr);
+            // A case of what keepalived reports as configuration errors and runs anyway
+            // holds keepalived's exact messages (and its exit status 5).
+            let expected = common::root().join(format!("tests/fixtures/keepalived/{case}/keepalived-t.txt"));
+            match std::fs::read_to_string(&expected) {
+                Ok(want) => assert_eq!((out.status.code(), said.as_str()), (Some(5), want.as_str()), "{case}: {f}"),
+                Err(_) => assert!(out.status.success(), "{case}: keepalived -t refuses {f}:\n{said}"),
+            }
         }
     }
 }
@@ -315,5 +319,32 @@ fn an_include_of_a_file_that_is_not_keepalived_configuration_is_refused_without_
         assert!(err.contains(&want), "{name}: want `{want}` in:\n{err}");
         assert!(!err.contains("root:") && !err.contains("hunter2") && out.stdout.is_empty(), "{name}: {err}");
     }
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// `unicast_src_ip` and peers written with a prefix length: the addresses alone are
+/// peers, and the director's own address takes the prefix written there.
+#[test]
+fn a_unicast_source_with_a_prefix_length_gives_the_address_and_the_directors_prefix() {
+    let tmp = scratch("unicast-prefix");
+    let f = tmp.join("lvs01.conf");
+    std::fs::write(
+        &f,
+        "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  unicast_src_ip 10.9.0.2/25\n\
+         \x20 unicast_peer {\n    10.9.0.3/25\n  }\n  virtual_ipaddress {\n    10.9.0.100\n  }\n}\n",
+    )
+    .unwrap();
+    let out = import(&[f.display().to_string()], &[]);
+    let (yaml, err) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{err}");
+    assert!(yaml.contains("lvs01: {roles: [director], addresses: [10.9.0.2/25], interface: eth0}"), "{yaml}");
+    assert!(yaml.contains("unicast_peers: [lvs01, 10.9.0.3]"), "{yaml}");
+    assert!(!yaml.contains("/25/25"), "{yaml}");
+    assert!(
+        err.contains(
+            "lvs01.conf:1: warning: director `lvs01`: address 10.9.0.2/25 taken from `unicast_src_ip` (with its prefix)"
+        ),
+        "{err}"
+    );
     std::fs::remove_dir_all(&tmp).unwrap();
 }
