@@ -223,8 +223,10 @@ fn keepalived_accepts_every_test_configuration() {
         for f in files {
             // PING_CHECK makes keepalived write net.ipv4.ping_group_range even under -t: a
             // namespace of its own keeps this host's value; eth0 is what the files name.
+            // The config id is the file's name, as the import reads it (`@ID` lines).
+            let id = std::path::Path::new(&f).file_stem().unwrap().to_string_lossy().into_owned();
             let script = format!(
-                "ip link set lo up && ip link add eth0 type veth peer name vpeer && ip link set eth0 up && keepalived -t -l -D -f {f}"
+                "ip link set lo up && ip link add eth0 type veth peer name vpeer && ip link set eth0 up && keepalived -t -i {id} -l -D -f {f}"
             );
             let out =
                 Command::new("unshare").args(["-n", "sh", "-c", &script]).current_dir(common::root()).output().unwrap();
@@ -346,5 +348,73 @@ fn a_unicast_source_with_a_prefix_length_gives_the_address_and_the_directors_pre
         ),
         "{err}"
     );
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// One shared file (keepalived's `@ID` lines and `$NAME` parameters) imported for two
+/// directors whose files' names do not say who they are: `--config-id` does.
+#[test]
+fn one_shared_file_is_read_per_director_with_its_config_id() {
+    let tmp = scratch("config-id");
+    let shared =
+        std::fs::read_to_string(common::root().join("tests/fixtures/keepalived/conditionals/lvs01.conf")).unwrap();
+    let mut files = Vec::new();
+    for host in ["a", "b"] {
+        std::fs::create_dir_all(tmp.join(host)).unwrap();
+        let f = tmp.join(host).join("keepalived.conf");
+        std::fs::write(&f, &shared).unwrap();
+        files.push(f.display().to_string());
+    }
+    // One by the name the file gives (its directory), one by the file as given.
+    let second = format!("{}=lvs02", files[1]);
+    let ids = ["--config-id", "a=lvs01", "--config-id", second.as_str()];
+    let out = import(&files, &[V4, &ids].concat());
+    let (yaml, err) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{err}");
+    assert!(yaml.contains("members: {lvs01: {priority: 150}, lvs02: {priority: 100}}"), "{yaml}");
+    assert!(yaml.contains("vips: [10.9.0.180/24]") && yaml.contains("tcp-10.9.0.180-80:"), "{yaml}");
+    assert!(!err.contains("`@` lines are read for config id"), "the ids were given: {err}");
+    // Without them, the directory names the director: `@lvs01` lines count on neither.
+    let out = import(&files, V4);
+    let err = text(&out.stderr).replace(&tmp.display().to_string(), "TMP");
+    assert!(err.contains("TMP/a/keepalived.conf:8: warning: `@` lines are read for config id `a`, what the file's name says; keepalived's is the director's host name (its first label): pass --config-id a=HOSTNAME if it differs"), "{err}");
+    let bad = import(&files, &["--config-id", "c=lvs03"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("--config-id c=lvs03: no file given is director `c` (the files give a, b)"),
+        "{}",
+        text(&bad.stderr)
+    );
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// A copy of a director's /etc/keepalived whose keepalived.conf includes absolute paths:
+/// `--root` finds them in the copy.
+#[test]
+fn absolute_includes_are_found_under_root_in_a_copied_tree() {
+    let tmp = scratch("root");
+    let etc = tmp.join("lvs01/etc/keepalived");
+    std::fs::create_dir_all(etc.join("conf.d")).unwrap();
+    std::fs::write(
+        etc.join("keepalived.conf"),
+        "global_defs {\n  router_id lvs01\n}\ninclude /etc/keepalived/conf.d/*.conf\n",
+    )
+    .unwrap();
+    std::fs::write(
+        etc.join("conf.d/web.conf"),
+        "virtual_server 10.9.0.100 80 {\n  protocol TCP\n  lb_kind DR\n  real_server 10.9.1.11 80 {\n  }\n}\n",
+    )
+    .unwrap();
+    let conf = vec![etc.join("keepalived.conf").display().to_string()];
+    let root = tmp.join("lvs01").display().to_string();
+    let out = import(&conf, &[V4, &["--interface", "lvs01=eth0", "--root", &root]].concat());
+    let (yaml, err) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{err}");
+    let web = format!("# from {}/lvs01/etc/keepalived/conf.d/web.conf:1", tmp.display());
+    assert!(yaml.contains("tcp-10.9.0.100-80:") && yaml.contains(&web), "{yaml}");
+    let out = import(&conf, V4);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("keepalived.conf:4:1: `include /etc/keepalived/conf.d/*.conf`: no file matches (for a copy of a director's files, pass --root DIR)"), "{err}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -16,6 +16,8 @@
 
 use std::fmt;
 
+use super::expand::{self, Defs, Line};
+
 /// Where a statement starts.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Loc {
@@ -331,18 +333,40 @@ pub struct Walk<'a> {
     files: &'a dyn Files,
     limits: Limits,
     read: std::cell::Cell<(usize, usize)>,
+    /// The parameters of the director being parsed (its includes share them).
+    defs: std::cell::RefCell<Defs>,
 }
 
 impl<'a> Walk<'a> {
     /// A walk finding includes through `files`, within `limits`.
     pub fn new(files: &'a dyn Files, limits: Limits) -> Self {
-        Walk { files, limits, read: std::cell::Cell::new((0, 0)) }
+        Walk { files, limits, read: std::cell::Cell::new((0, 0)), defs: Default::default() }
     }
 
-    /// Parses a file and the files it includes, counted against the budget.
+    /// Parses a file and the files it includes, counted against the budget, with no
+    /// config id (no `@ID` line is kept, every `@^ID` line is).
     pub fn parse(&self, src: &Source) -> Result<Vec<Item>, SyntaxError> {
+        self.parse_as(src, "")
+    }
+
+    /// Parses one director's file and the files it includes, counted against the budget,
+    /// its `@ID` lines read for `config_id` (see [`super::expand`]).
+    pub fn parse_as(&self, src: &Source, config_id: &str) -> Result<Vec<Item>, SyntaxError> {
+        *self.defs.borrow_mut() = Defs::new(config_id);
         self.charge(src, None)?;
         parse_at(src, self, 0)
+    }
+
+    /// Where the last file parsed (with its includes) first had an `@ID` line.
+    pub fn first_conditional(&self) -> Option<Loc> {
+        let at = self.defs.borrow().first_conditional.clone();
+        at.map(|(file, line)| Loc { file, line, column: 1 })
+    }
+
+    /// `src`'s lines after conditionals and parameters.
+    fn expand(&self, src: &Source) -> Result<Vec<Line>, SyntaxError> {
+        let mut defs = self.defs.borrow_mut();
+        expand::expand(src, &mut defs, self.limits.line, self.limits.bytes)
     }
 
     /// Counts `src` against the budget; the error is at `from` (the include that read it).
@@ -368,12 +392,19 @@ impl<'a> Walk<'a> {
 }
 
 fn parse_at(src: &Source, walk: &Walk, depth: usize) -> Result<Vec<Item>, SyntaxError> {
-    parse_tokens(src, &tokenize(src, walk.limits.line)?, walk, depth)
+    let lines = walk.expand(src)?;
+    parse_tokens(src, &lines, &tokenize(src, &lines, walk.limits.line)?, walk, depth)
 }
 
-fn parse_tokens(src: &Source, tokens: &[Token], walk: &Walk, depth: usize) -> Result<Vec<Item>, SyntaxError> {
+fn parse_tokens(
+    src: &Source,
+    lines: &[Line],
+    tokens: &[Token],
+    walk: &Walk,
+    depth: usize,
+) -> Result<Vec<Item>, SyntaxError> {
     let mut pos = 0;
-    let cx = Cx { src, lines: src.text.lines().collect(), walk, include_depth: depth };
+    let cx = Cx { src, lines, walk, include_depth: depth };
     cx.block(tokens, &mut pos, None, 0)
 }
 
@@ -388,8 +419,8 @@ fn recognised(word: &str) -> bool {
 /// One file being parsed.
 struct Cx<'a> {
     src: &'a Source,
-    /// The file's lines, for [`Item::raw`].
-    lines: Vec<&'a str>,
+    /// The file's lines as the grammar reads them, for [`Item::raw`].
+    lines: &'a [Line],
     walk: &'a Walk<'a>,
     include_depth: usize,
 }
@@ -405,6 +436,8 @@ enum Tok {
 #[derive(Debug, Clone)]
 struct Token {
     tok: Tok,
+    /// The index of its line in the expanded lines.
+    idx: usize,
     line: u32,
     column: u32,
     /// The character index (0-based) just after it on its line.
@@ -415,10 +448,10 @@ fn syntax(src: &Source, line: u32, column: u32, message: impl Into<String>) -> S
     SyntaxError { file: src.name.clone(), line, column, message: message.into() }
 }
 
-fn tokenize(src: &Source, max_line: usize) -> Result<Vec<Token>, SyntaxError> {
+fn tokenize(src: &Source, lines: &[Line], max_line: usize) -> Result<Vec<Token>, SyntaxError> {
     let mut out = Vec::new();
-    for (n, text) in src.text.lines().enumerate() {
-        let line = u32::try_from(n + 1).unwrap_or(u32::MAX);
+    for (idx, Line { no: line, text }) in lines.iter().enumerate() {
+        let line = *line;
         if text.len() > max_line {
             return Err(syntax(
                 src,
@@ -427,19 +460,19 @@ fn tokenize(src: &Source, max_line: usize) -> Result<Vec<Token>, SyntaxError> {
                 format!("this line is {} bytes long, more than the limit of {max_line}", text.len()),
             ));
         }
-        line_tokens(src, text, line, &mut out)?;
-        out.push(Token { tok: Tok::Newline, line, column: 1, end: 0 });
+        line_tokens(src, text, (idx, line), &mut out)?;
+        out.push(Token { tok: Tok::Newline, idx, line, column: 1, end: 0 });
     }
     Ok(out)
 }
 
-fn line_tokens(src: &Source, text: &str, line: u32, out: &mut Vec<Token>) -> Result<(), SyntaxError> {
+fn line_tokens(src: &Source, text: &str, (idx, line): (usize, u32), out: &mut Vec<Token>) -> Result<(), SyntaxError> {
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         let column = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        let push = |tok, len: usize| Token { tok, line, column, end: i + len };
+        let push = |tok, len: usize| Token { tok, idx, line, column, end: i + len };
         match c {
             _ if c.is_whitespace() => i += 1,
             '#' | '!' => break,
@@ -547,8 +580,7 @@ impl Cx<'_> {
 
     /// The text of `start`'s line from the end of `start` to character `end`, trimmed.
     fn raw(&self, start: &Token, end: usize) -> String {
-        let n = usize::try_from(start.line.saturating_sub(1)).unwrap_or(usize::MAX);
-        let line = self.lines.get(n).copied().unwrap_or_default();
+        let line = self.lines.get(start.idx).map(|l| l.text.as_str()).unwrap_or_default();
         line.chars().skip(start.end).take(end.saturating_sub(start.end)).collect::<String>().trim().to_string()
     }
 
@@ -568,7 +600,8 @@ impl Cx<'_> {
         }
         let mut items = Vec::new();
         for f in &found {
-            let tokens = tokenize(f, self.walk.limits.line)?;
+            let lines = self.walk.expand(f)?;
+            let tokens = tokenize(f, &lines, self.walk.limits.line)?;
             let first = tokens.iter().find_map(|t| match &t.tok {
                 Tok::Word(w) => Some((w, t.line)),
                 _ => None,
@@ -582,7 +615,7 @@ impl Cx<'_> {
                 );
                 return Err(syntax(src, start.line, start.column, msg));
             }
-            items.extend(parse_tokens(f, &tokens, self.walk, self.include_depth + 1)?);
+            items.extend(parse_tokens(f, &lines, &tokens, self.walk, self.include_depth + 1)?);
         }
         Ok(items)
     }
