@@ -196,6 +196,11 @@ fn broken_inputs_are_errors_with_their_place_and_write_nothing() {
             "include.conf:1:1: `include nothing/*.conf`: no file matches (relative to",
         ),
         ("binary.conf", "\u{1}\n", "binary.conf:1:1: control character U+0001; remove it"),
+        (
+            "param.conf",
+            "$ID=lvs-$ID\nglobal_defs {\n  router_id $ID\n}\n",
+            "param.conf:3:1: parameter substitution does not end on this line (does `$ID` use itself?)",
+        ),
     ];
     for (name, body, want) in cases {
         let f = tmp.join(name);

@@ -33,7 +33,9 @@ pub fn read(file: &str, id: &str, items: &[Item], notes: &mut Notes) -> Director
     for it in items.iter().filter(|i| i.keyword == "global_defs") {
         vrrp::globals(it, &mut g, notes);
     }
-    let weights: BTreeMap<String, i32> = (items.iter().filter(|i| i.keyword == "vrrp_script"))
+    // Only a vrrp_script with a `script` can be tracked: keepalived removes one without.
+    let has_script = |i: &&Item| i.children().iter().any(|c| c.keyword == "script");
+    let weights: BTreeMap<String, i32> = (items.iter().filter(|i| i.keyword == "vrrp_script").filter(has_script))
         .filter_map(|i| Some((i.arg()?.to_string(), vrrp::script_weight(i))))
         .collect();
     let named_at = Loc { file: file.to_string(), line: 1, column: 1 };

@@ -351,12 +351,13 @@ fn vips(i: &mut Instance, item: &Item, notes: &mut Notes) {
     }
 }
 
-/// `track_script { NAME [weight W] }`: a name no `vrrp_script` of the file defines is
+/// `track_script { NAME [weight W] }`: a name no `vrrp_script` of the file (with a
+/// `script`) defines is
 /// dropped with a warning, as keepalived drops it ("track script ... not found, ignoring").
 fn tracked_scripts(item: &Item, script_weights: &BTreeMap<String, i32>, notes: &mut Notes) -> BTreeMap<String, i32> {
     for it in item.children().iter().filter(|it| !script_weights.contains_key(&it.keyword)) {
         let name = value::shown(&it.keyword);
-        notes.note(&it.at, format!("track_script `{name}`: this file defines no such vrrp_script; keepalived ignores the reference, and so does the import"));
+        notes.note(&it.at, format!("track_script `{name}`: this file has no such vrrp_script with a `script`; keepalived ignores the reference, and so does the import"));
     }
     let defined = tracked(item, |n| script_weights.get(n).copied().unwrap_or(0));
     defined.into_iter().filter(|(n, _)| script_weights.contains_key(n)).collect()
