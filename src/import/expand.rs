@@ -11,7 +11,9 @@
 //! Lines with none of this reach the grammar untouched (their columns are the file's);
 //! a line made by a replacement keeps the number of the line that used the parameter.
 //! Pure, and bounded: expansions nest at most [`MAX_NESTING`] deep, a line grows to at
-//! most the import's line limit, a file expands to at most its byte budget.
+//! most the import's line limit, a file expands to at most its byte budget, and the
+//! replacing in one file copies at most that budget's bytes (a file of lines that each
+//! double a parameter ten times would otherwise take hours).
 
 use std::collections::BTreeMap;
 
@@ -55,12 +57,14 @@ struct Run<'a> {
     defs: &'a mut Defs,
     max_line: usize,
     budget: usize,
+    /// The bytes replacing may still copy in this file.
+    work: usize,
     out: Vec<Line>,
 }
 
 /// The lines of `src` after conditionals and parameters, with `defs` updated.
 pub fn expand(src: &Source, defs: &mut Defs, max_line: usize, budget: usize) -> Result<Vec<Line>, SyntaxError> {
-    let mut run = Run { src, defs, max_line, budget, out: Vec::new() };
+    let mut run = Run { src, defs, max_line, budget, work: budget, out: Vec::new() };
     let mut collecting: Option<String> = None;
     for (n, text) in src.text.lines().enumerate() {
         let no = u32::try_from(n + 1).unwrap_or(u32::MAX);
@@ -162,7 +166,7 @@ impl Run<'_> {
 
     /// Replaces every parameter of `body`; a multi-line one (only at the end of a line)
     /// gives its further lines.
-    fn substitute(&self, no: u32, body: &str) -> Result<(String, Vec<String>), SyntaxError> {
+    fn substitute(&mut self, no: u32, body: &str) -> Result<(String, Vec<String>), SyntaxError> {
         let mut text = body.to_string();
         let mut rest = Vec::new();
         let mut from = 0;
@@ -182,6 +186,9 @@ impl Run<'_> {
                 let msg = format!("parameter substitution does not end on this line (does `${name}` use itself?)");
                 return Err(self.error(no, msg));
             }
+            self.work = self.work.checked_sub(text.len()).ok_or_else(|| {
+                self.error(no, "parameter substitution in this file copies more than the import's budget of bytes; do parameters double each other?".into())
+            })?;
             text.replace_range(at..at + len, &value[0]);
             let mut more = value[1..].to_vec();
             more.append(&mut rest);
@@ -305,16 +312,32 @@ mod tests {
         );
     }
 
+    /// Ten parameters that each double the one before make a 32 KiB line of 1023
+    /// replacements: 5000 such lines would copy 80 GB.
+    #[test]
+    fn replacing_has_a_budget_of_work() {
+        let mut text = format!("$A0={}\n", "x".repeat(31));
+        for n in 1..=10 {
+            text += &format!("$A{n}=$A{m} $A{m}\n", m = n - 1);
+        }
+        text += &"$A10\n".repeat(5000);
+        let src = Source { name: "k.conf".into(), text };
+        let started = std::time::Instant::now();
+        let e = expand(&src, &mut Defs::new("x"), 1 << 16, 64 << 20).unwrap_err().to_string();
+        assert!(e.contains("copies more than the import's budget of bytes"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+    }
+
     #[test]
     fn a_parameter_that_uses_itself_is_an_error_at_its_place() {
         let src = Source { name: "k.conf".into(), text: "$A=x $A\nrouter_id $A\n".into() };
-        let e = expand(&src, &mut Defs::new("x"), 1 << 16, 1 << 20).unwrap_err().to_string();
+        let e = expand(&src, &mut Defs::new("x"), 1 << 16, 64 << 20).unwrap_err().to_string();
         assert_eq!(e, "k.conf:2:1: parameter substitution does not end on this line (does `$A` use itself?)");
         let src = Source { name: "k.conf".into(), text: "$B= \\\n$B\n\n$B\n".into() };
-        let e = expand(&src, &mut Defs::new("x"), 1 << 16, 1 << 20).unwrap_err().to_string();
+        let e = expand(&src, &mut Defs::new("x"), 1 << 16, 64 << 20).unwrap_err().to_string();
         assert!(e.starts_with("k.conf:4:1: parameter substitution does not end on this line"), "{e}");
         let src = Source { name: "k.conf".into(), text: "$B= \\\na \\\n$B\n\n$B\n".into() };
-        let e = expand(&src, &mut Defs::new("x"), 1 << 16, 1 << 20).unwrap_err().to_string();
+        let e = expand(&src, &mut Defs::new("x"), 1 << 16, 64 << 20).unwrap_err().to_string();
         assert!(e.starts_with("k.conf:5:1: multi-line parameters nest deeper than 16 here"), "{e}");
     }
 }
