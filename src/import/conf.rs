@@ -634,6 +634,7 @@ mod tests {
                 "/etc/shadow" => Ok(vec![src("/etc/shadow", "\nroot:$6$salt$hash:19000:0:99999:7:::\n")]),
                 "token" => Ok(vec![src("token", "hunter2\n")]),
                 "vips.conf" => Ok(vec![src("vips.conf", "# VIPs\n10.0.0.100/24 dev eth0\n10.0.0.101\n")]),
+                "cond.conf" => Ok(vec![src("cond.conf", "@lvs01 ${VIP}/24\n@^lvs01 10.0.0.200/24\n")]),
                 _ => Err(format!("no file matches `{pattern}`")),
             }
         }
@@ -673,6 +674,22 @@ mod tests {
         let peers = &items[1].children()[0];
         assert_eq!((peers.keyword.as_str(), peers.children()[0].keyword.as_str()), ("unicast_peer", "10.0.0.2"));
         assert_eq!(items[1].at.to_string(), "k.conf:5");
+    }
+
+    #[test]
+    fn an_included_file_shares_the_parameters_and_config_id_of_its_director() {
+        let text = "$VIP=10.0.0.9\nvrrp_instance VI_1 {\n  virtual_ipaddress {\n    include cond.conf\n  }\n}\n";
+        let walk = Walk::new(&NoFiles, Limits::default());
+        for (id, want, conditional) in
+            [("lvs01", "10.0.0.9/24", Some("cond.conf:1")), ("lvs02", "10.0.0.200/24", Some("cond.conf:1"))]
+        {
+            let items = walk.parse_as(&src("k.conf", text), id).unwrap();
+            let vips = items[0].children()[0].children();
+            assert_eq!(vips.iter().map(|v| v.keyword.as_str()).collect::<Vec<_>>(), [want], "{id}");
+            assert_eq!(walk.first_conditional().map(|l| l.to_string()).as_deref(), conditional);
+        }
+        walk.parse_as(&src("k.conf", "global_defs {\n}\n"), "lvs01").unwrap();
+        assert_eq!(walk.first_conditional(), None, "each director starts afresh");
     }
 
     #[test]
