@@ -3,7 +3,9 @@
 //! whole with golden/import/, the same bytes on a second run, the output validates; the
 //! drifted pair reports each difference; `--ipvsadm-save`, `--real-server-snapshots` and
 //! `--password-file`; broken inputs are errors with their place and write nothing; and
-//! (root) keepalived's own `keepalived -t` accepts every test configuration.
+//! (root) keepalived's own `keepalived -t` accepts every test configuration (or, for a
+//! case of what keepalived reports and runs anyway, reports exactly its
+//! `keepalived-t.txt`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
 mod common;
@@ -194,6 +196,11 @@ fn broken_inputs_are_errors_with_their_place_and_write_nothing() {
             "include.conf:1:1: `include nothing/*.conf`: no file matches (relative to",
         ),
         ("binary.conf", "\u{1}\n", "binary.conf:1:1: control character U+0001; remove it"),
+        (
+            "param.conf",
+            "$ID=lvs-$ID\nglobal_defs {\n  router_id $ID\n}\n",
+            "param.conf:3:1: parameter substitution does not end on this line (does `$ID` use itself?)",
+        ),
     ];
     for (name, body, want) in cases {
         let f = tmp.join(name);
@@ -221,17 +228,21 @@ fn keepalived_accepts_every_test_configuration() {
         for f in files {
             // PING_CHECK makes keepalived write net.ipv4.ping_group_range even under -t: a
             // namespace of its own keeps this host's value; eth0 is what the files name.
+            // The config id is the file's name, as the import reads it (`@ID` lines).
+            let id = std::path::Path::new(&f).file_stem().unwrap().to_string_lossy().into_owned();
             let script = format!(
-                "ip link set lo up && ip link add eth0 type veth peer name vpeer && ip link set eth0 up && keepalived -t -l -D -f {f}"
+                "ip link set lo up && ip link add eth0 type veth peer name vpeer && ip link set eth0 up && keepalived -t -i {id} -l -D -f {f}"
             );
             let out =
                 Command::new("unshare").args(["-n", "sh", "-c", &script]).current_dir(common::root()).output().unwrap();
-            assert!(
-                out.status.success(),
-                "{case}: keepalived -t refuses {f}:\n{}{}",
-                text(&out.stdout),
-                text(&out.stderr)
-            );
+            let said = text(&out.stdout) + &text(&out.stderr);
+            // A case of what keepalived reports as configuration errors and runs anyway
+            // holds keepalived's exact messages (and its exit status 5).
+            let expected = common::root().join(format!("tests/fixtures/keepalived/{case}/keepalived-t.txt"));
+            match std::fs::read_to_string(&expected) {
+                Ok(want) => assert_eq!((out.status.code(), said.as_str()), (Some(5), want.as_str()), "{case}: {f}"),
+                Err(_) => assert!(out.status.success(), "{case}: keepalived -t refuses {f}:\n{said}"),
+            }
         }
     }
 }
@@ -315,5 +326,100 @@ fn an_include_of_a_file_that_is_not_keepalived_configuration_is_refused_without_
         assert!(err.contains(&want), "{name}: want `{want}` in:\n{err}");
         assert!(!err.contains("root:") && !err.contains("hunter2") && out.stdout.is_empty(), "{name}: {err}");
     }
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// `unicast_src_ip` and peers written with a prefix length: the addresses alone are
+/// peers, and the director's own address takes the prefix written there.
+#[test]
+fn a_unicast_source_with_a_prefix_length_gives_the_address_and_the_directors_prefix() {
+    let tmp = scratch("unicast-prefix");
+    let f = tmp.join("lvs01.conf");
+    std::fs::write(
+        &f,
+        "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  unicast_src_ip 10.9.0.2/25\n\
+         \x20 unicast_peer {\n    10.9.0.3/25\n  }\n  virtual_ipaddress {\n    10.9.0.100\n  }\n}\n",
+    )
+    .unwrap();
+    let out = import(&[f.display().to_string()], &[]);
+    let (yaml, err) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{err}");
+    assert!(yaml.contains("lvs01: {roles: [director], addresses: [10.9.0.2/25], interface: eth0}"), "{yaml}");
+    assert!(yaml.contains("unicast_peers: [lvs01, 10.9.0.3]"), "{yaml}");
+    assert!(!yaml.contains("/25/25"), "{yaml}");
+    assert!(
+        err.contains(
+            "lvs01.conf:1: warning: director `lvs01`: address 10.9.0.2/25 taken from `unicast_src_ip` (with its prefix)"
+        ),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// One shared file (keepalived's `@ID` lines and `$NAME` parameters) imported for two
+/// directors whose files' names do not say who they are: `--config-id` does.
+#[test]
+fn one_shared_file_is_read_per_director_with_its_config_id() {
+    let tmp = scratch("config-id");
+    let shared =
+        std::fs::read_to_string(common::root().join("tests/fixtures/keepalived/conditionals/lvs01.conf")).unwrap();
+    let mut files = Vec::new();
+    for host in ["a", "b"] {
+        std::fs::create_dir_all(tmp.join(host)).unwrap();
+        let f = tmp.join(host).join("keepalived.conf");
+        std::fs::write(&f, &shared).unwrap();
+        files.push(f.display().to_string());
+    }
+    // One by the name the file gives (its directory), one by the file as given.
+    let second = format!("{}=lvs02", files[1]);
+    let ids = ["--config-id", "a=lvs01", "--config-id", second.as_str()];
+    let out = import(&files, &[V4, &ids].concat());
+    let (yaml, err) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{err}");
+    assert!(yaml.contains("members: {lvs01: {priority: 150}, lvs02: {priority: 100}}"), "{yaml}");
+    assert!(yaml.contains("vips: [10.9.0.180/24]") && yaml.contains("tcp-10.9.0.180-80:"), "{yaml}");
+    assert!(!err.contains("`@` lines are read for config id"), "the ids were given: {err}");
+    // Without them, the directory names the director: `@lvs01` lines count on neither.
+    let out = import(&files, V4);
+    let err = text(&out.stderr).replace(&tmp.display().to_string(), "TMP");
+    assert!(err.contains("TMP/a/keepalived.conf:8: warning: `@` lines are read for config id `a`, what the file's name says; keepalived's is the director's host name (its first label): pass --config-id a=HOSTNAME if it differs"), "{err}");
+    let bad = import(&files, &["--config-id", "c=lvs03"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("--config-id c=lvs03: no file given is director `c` (the files give a, b)"),
+        "{}",
+        text(&bad.stderr)
+    );
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// A copy of a director's /etc/keepalived whose keepalived.conf includes absolute paths:
+/// `--root` finds them in the copy.
+#[test]
+fn absolute_includes_are_found_under_root_in_a_copied_tree() {
+    let tmp = scratch("root");
+    let etc = tmp.join("lvs01/etc/keepalived");
+    std::fs::create_dir_all(etc.join("conf.d")).unwrap();
+    std::fs::write(
+        etc.join("keepalived.conf"),
+        "global_defs {\n  router_id lvs01\n}\ninclude /etc/keepalived/conf.d/*.conf\n",
+    )
+    .unwrap();
+    std::fs::write(
+        etc.join("conf.d/web.conf"),
+        "virtual_server 10.9.0.100 80 {\n  protocol TCP\n  lb_kind DR\n  real_server 10.9.1.11 80 {\n  }\n}\n",
+    )
+    .unwrap();
+    let conf = vec![etc.join("keepalived.conf").display().to_string()];
+    let root = tmp.join("lvs01").display().to_string();
+    let out = import(&conf, &[V4, &["--interface", "lvs01=eth0", "--root", &root]].concat());
+    let (yaml, err) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{err}");
+    let web = format!("# from {}/lvs01/etc/keepalived/conf.d/web.conf:1", tmp.display());
+    assert!(yaml.contains("tcp-10.9.0.100-80:") && yaml.contains(&web), "{yaml}");
+    let out = import(&conf, V4);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("keepalived.conf:4:1: `include /etc/keepalived/conf.d/*.conf`: no file matches (for a copy of a director's files, pass --root DIR)"), "{err}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }

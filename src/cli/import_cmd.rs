@@ -58,6 +58,16 @@ pub struct KeepalivedArgs {
     /// become nodes, named after the snapshot.
     #[arg(long = "real-server-snapshots", value_name = "SNAPSHOT", num_args = 1..)]
     pub snapshots: Vec<PathBuf>,
+    /// The config id a director's file is read for, keepalived's `-i`: its `@ID` lines are
+    /// kept, its `@^ID` lines dropped. `lvs01=lb-a` (by the name the file gives, as
+    /// `lvs01.conf` or `lvs01/keepalived.conf` do, or by the file as given; repeatable).
+    /// Default: the file's name.
+    #[arg(long = "config-id", value_name = "DIRECTOR=ID")]
+    pub config_ids: Vec<String>,
+    /// A copy of a director's file system: an `include` of an absolute path is looked for
+    /// under DIR (`include /etc/keepalived/conf.d/*.conf` in `DIR/etc/keepalived/...`).
+    #[arg(long = "root", value_name = "DIR")]
+    pub root: Option<PathBuf>,
     /// Write the manifest here instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "MANIFEST")]
     pub output: Option<PathBuf>,
@@ -69,7 +79,7 @@ pub fn run(a: &ImportArgs) -> Result<Exit, CliError> {
     let sources = k.files.iter().map(|p| source(p, Kind::Keepalived)).collect::<Result<Vec<_>, _>>()?;
     let saved = k.ipvsadm_save.as_deref().map(saved_rules).transpose()?;
     let opts = options(k)?;
-    let fs = DiskFiles;
+    let fs = DiskFiles { root: k.root.clone() };
     let out = import::import(&sources, &fs, saved.as_ref().map(|(d, s)| (d.as_str(), s)), &opts)
         .map_err(|e| CliError::Usage(format!("{e}")))?;
     let target = k.output.as_ref().map_or("-".to_string(), |p| p.display().to_string());
@@ -125,6 +135,18 @@ fn options(k: &KeepalivedArgs) -> Result<Options, CliError> {
     }
     for (i, e) in pairs("password-env", &k.password_envs)? {
         o.passwords.insert(i.to_string(), Secret::Env(e.to_string()));
+    }
+    let given: Vec<(String, String)> =
+        k.files.iter().map(|f| f.display().to_string()).map(|f| (import::director::config_id(&f), f)).collect();
+    for (d, id) in pairs("config-id", &k.config_ids)? {
+        if !given.iter().any(|(default, file)| default == d || file == d) {
+            let names: Vec<&str> = given.iter().map(|(default, _)| default.as_str()).collect();
+            return Err(CliError::Usage(format!(
+                "--config-id {d}={id}: no file given is director `{d}` (the files give {})",
+                names.join(", ")
+            )));
+        }
+        o.config_ids.insert(d.to_string(), id.to_string());
     }
     for p in &k.snapshots {
         let state = files::load_snapshot(p)?;
@@ -195,13 +217,17 @@ fn write_secret(path: &Path, password: &str) -> Result<(), CliError> {
 }
 
 /// `include` on the file system: globs (`*`, `?`) in any part of the path, relative to the
-/// including file's directory; matches sorted.
-struct DiskFiles;
+/// including file's directory, an absolute one under `root` (`--root`, else `/`); matches
+/// sorted.
+struct DiskFiles {
+    root: Option<PathBuf>,
+}
 
 impl import::Files for DiskFiles {
     fn include(&self, pattern: &str, from: &str) -> Result<Vec<Source>, String> {
         let base = Path::new(from).parent().unwrap_or(Path::new(""));
-        let start = if pattern.starts_with('/') { PathBuf::from("/") } else { base.to_path_buf() };
+        let root = self.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+        let start = if pattern.starts_with('/') { root.clone() } else { base.to_path_buf() };
         let mut found = vec![start];
         for part in pattern.split('/').filter(|p| !p.is_empty()) {
             found = found.iter().flat_map(|dir| expand(dir, part)).collect();
@@ -212,9 +238,26 @@ impl import::Files for DiskFiles {
         let globbed = pattern.contains(['*', '?']);
         found.retain(|p| std::fs::symlink_metadata(p).is_ok() && !(globbed && p.is_dir()));
         if found.is_empty() {
-            return Err(format!("`include {pattern}`: no file matches (relative to {})", base.display()));
+            return Err(match (&self.root, pattern.starts_with('/')) {
+                (Some(r), true) => format!("`include {pattern}`: no file matches under --root {}", r.display()),
+                (None, true) => {
+                    format!("`include {pattern}`: no file matches (for a copy of a director's files, pass --root DIR)")
+                }
+                _ => format!("`include {pattern}`: no file matches (relative to {})", base.display()),
+            });
         }
         found.iter().map(|p| source(p, Kind::Keepalived).map_err(|e| e.to_string())).collect()
+    }
+
+    /// Like the PATH search of keepalived (execvp's): the first directory that holds an
+    /// executable regular file of that name. Only looked at, never opened.
+    fn program(&self, name: &str) -> Option<String> {
+        use std::os::unix::fs::PermissionsExt;
+        let found = import::conf::KEEPALIVED_PATH
+            .split(':')
+            .map(|dir| Path::new(dir).join(name))
+            .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0));
+        found.map(|p| p.display().to_string())
     }
 }
 

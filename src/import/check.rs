@@ -29,7 +29,11 @@ impl Cascade {
         match it.keyword.as_str() {
             "delay_loop" => self.interval = value::seconds(it, notes),
             "connect_timeout" => self.timeout = value::seconds(it, notes),
-            "retry" | "nb_get_retry" => self.retries = value::number(it, notes),
+            "retry" => self.retries = value::number(it, notes),
+            "nb_get_retry" => {
+                notes.note(&it.at, "`nb_get_retry` is the old spelling of `retry` (keepalived reports it as deprecated and honours it); imported as `retries`".into());
+                self.retries = value::number(it, notes);
+            }
             "delay_before_retry" => self.retry_delay = value::seconds(it, notes),
             "virtualhost" => self.host = it.arg().map(str::to_string),
             "warmup" => notes.unsupported(it, "lbconverge spreads new checks over their interval by itself"),

@@ -16,6 +16,8 @@
 
 use std::fmt;
 
+use super::expand::{self, Defs, Line};
+
 /// Where a statement starts.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Loc {
@@ -71,10 +73,21 @@ pub struct Source {
     pub text: String,
 }
 
-/// How `include` finds its files (the caller does the IO).
+/// keepalived's PATH under systemd (the default of systemd's service manager): where it
+/// finds a command given by name.
+pub const KEEPALIVED_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The importing host as the import sees it: how `include` finds its files and where a
+/// program given by name is (the caller does the IO).
 pub trait Files {
     /// The files matching `pattern` (a glob), relative to the directory of `from`, sorted.
     fn include(&self, pattern: &str, from: &str) -> Result<Vec<Source>, String>;
+
+    /// The full path of the program `name` as a search of [`KEEPALIVED_PATH`] finds it on
+    /// this host (the first executable regular file), or None.
+    fn program(&self, _name: &str) -> Option<String> {
+        None
+    }
 }
 
 /// A file that cannot be read as keepalived.conf.
@@ -320,18 +333,40 @@ pub struct Walk<'a> {
     files: &'a dyn Files,
     limits: Limits,
     read: std::cell::Cell<(usize, usize)>,
+    /// The parameters of the director being parsed (its includes share them).
+    defs: std::cell::RefCell<Defs>,
 }
 
 impl<'a> Walk<'a> {
     /// A walk finding includes through `files`, within `limits`.
     pub fn new(files: &'a dyn Files, limits: Limits) -> Self {
-        Walk { files, limits, read: std::cell::Cell::new((0, 0)) }
+        Walk { files, limits, read: std::cell::Cell::new((0, 0)), defs: Default::default() }
     }
 
-    /// Parses a file and the files it includes, counted against the budget.
+    /// Parses a file and the files it includes, counted against the budget, with no
+    /// config id (no `@ID` line is kept, every `@^ID` line is).
     pub fn parse(&self, src: &Source) -> Result<Vec<Item>, SyntaxError> {
+        self.parse_as(src, "")
+    }
+
+    /// Parses one director's file and the files it includes, counted against the budget,
+    /// its `@ID` lines read for `config_id` (see [`super::expand`]).
+    pub fn parse_as(&self, src: &Source, config_id: &str) -> Result<Vec<Item>, SyntaxError> {
+        *self.defs.borrow_mut() = Defs::new(config_id);
         self.charge(src, None)?;
         parse_at(src, self, 0)
+    }
+
+    /// Where the last file parsed (with its includes) first had an `@ID` line.
+    pub fn first_conditional(&self) -> Option<Loc> {
+        let at = self.defs.borrow().first_conditional.clone();
+        at.map(|(file, line)| Loc { file, line, column: 1 })
+    }
+
+    /// `src`'s lines after conditionals and parameters.
+    fn expand(&self, src: &Source) -> Result<Vec<Line>, SyntaxError> {
+        let mut defs = self.defs.borrow_mut();
+        expand::expand(src, &mut defs, self.limits.line, self.limits.bytes)
     }
 
     /// Counts `src` against the budget; the error is at `from` (the include that read it).
@@ -357,12 +392,19 @@ impl<'a> Walk<'a> {
 }
 
 fn parse_at(src: &Source, walk: &Walk, depth: usize) -> Result<Vec<Item>, SyntaxError> {
-    parse_tokens(src, &tokenize(src, walk.limits.line)?, walk, depth)
+    let lines = walk.expand(src)?;
+    parse_tokens(src, &lines, &tokenize(src, &lines, walk.limits.line)?, walk, depth)
 }
 
-fn parse_tokens(src: &Source, tokens: &[Token], walk: &Walk, depth: usize) -> Result<Vec<Item>, SyntaxError> {
+fn parse_tokens(
+    src: &Source,
+    lines: &[Line],
+    tokens: &[Token],
+    walk: &Walk,
+    depth: usize,
+) -> Result<Vec<Item>, SyntaxError> {
     let mut pos = 0;
-    let cx = Cx { src, lines: src.text.lines().collect(), walk, include_depth: depth };
+    let cx = Cx { src, lines, walk, include_depth: depth };
     cx.block(tokens, &mut pos, None, 0)
 }
 
@@ -377,8 +419,8 @@ fn recognised(word: &str) -> bool {
 /// One file being parsed.
 struct Cx<'a> {
     src: &'a Source,
-    /// The file's lines, for [`Item::raw`].
-    lines: Vec<&'a str>,
+    /// The file's lines as the grammar reads them, for [`Item::raw`].
+    lines: &'a [Line],
     walk: &'a Walk<'a>,
     include_depth: usize,
 }
@@ -394,6 +436,8 @@ enum Tok {
 #[derive(Debug, Clone)]
 struct Token {
     tok: Tok,
+    /// The index of its line in the expanded lines.
+    idx: usize,
     line: u32,
     column: u32,
     /// The character index (0-based) just after it on its line.
@@ -404,10 +448,10 @@ fn syntax(src: &Source, line: u32, column: u32, message: impl Into<String>) -> S
     SyntaxError { file: src.name.clone(), line, column, message: message.into() }
 }
 
-fn tokenize(src: &Source, max_line: usize) -> Result<Vec<Token>, SyntaxError> {
+fn tokenize(src: &Source, lines: &[Line], max_line: usize) -> Result<Vec<Token>, SyntaxError> {
     let mut out = Vec::new();
-    for (n, text) in src.text.lines().enumerate() {
-        let line = u32::try_from(n + 1).unwrap_or(u32::MAX);
+    for (idx, Line { no: line, text }) in lines.iter().enumerate() {
+        let line = *line;
         if text.len() > max_line {
             return Err(syntax(
                 src,
@@ -416,19 +460,19 @@ fn tokenize(src: &Source, max_line: usize) -> Result<Vec<Token>, SyntaxError> {
                 format!("this line is {} bytes long, more than the limit of {max_line}", text.len()),
             ));
         }
-        line_tokens(src, text, line, &mut out)?;
-        out.push(Token { tok: Tok::Newline, line, column: 1, end: 0 });
+        line_tokens(src, text, (idx, line), &mut out)?;
+        out.push(Token { tok: Tok::Newline, idx, line, column: 1, end: 0 });
     }
     Ok(out)
 }
 
-fn line_tokens(src: &Source, text: &str, line: u32, out: &mut Vec<Token>) -> Result<(), SyntaxError> {
+fn line_tokens(src: &Source, text: &str, (idx, line): (usize, u32), out: &mut Vec<Token>) -> Result<(), SyntaxError> {
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         let column = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        let push = |tok, len: usize| Token { tok, line, column, end: i + len };
+        let push = |tok, len: usize| Token { tok, idx, line, column, end: i + len };
         match c {
             _ if c.is_whitespace() => i += 1,
             '#' | '!' => break,
@@ -518,9 +562,12 @@ impl Cx<'_> {
         }
         let raw = self.raw(start, last);
         let at = Loc { file: self.src.name.clone(), line: start.line, column: start.column };
-        let block_items = match t.get(*pos) {
+        // keepalived takes a `{` that starts a later line as the block of the statement
+        // before it (`global_defs` on one line, `{` on the next).
+        let next = (*pos..t.len()).find(|&n| t[n].tok != Tok::Newline).unwrap_or(t.len());
+        let block_items = match t.get(next) {
             Some(open @ Token { tok: Tok::Open, .. }) => {
-                *pos += 1;
+                *pos = next + 1;
                 Some(self.block(t, pos, Some(open), nesting + 1)?)
             }
             _ => None,
@@ -533,8 +580,7 @@ impl Cx<'_> {
 
     /// The text of `start`'s line from the end of `start` to character `end`, trimmed.
     fn raw(&self, start: &Token, end: usize) -> String {
-        let n = usize::try_from(start.line.saturating_sub(1)).unwrap_or(usize::MAX);
-        let line = self.lines.get(n).copied().unwrap_or_default();
+        let line = self.lines.get(start.idx).map(|l| l.text.as_str()).unwrap_or_default();
         line.chars().skip(start.end).take(end.saturating_sub(start.end)).collect::<String>().trim().to_string()
     }
 
@@ -554,7 +600,8 @@ impl Cx<'_> {
         }
         let mut items = Vec::new();
         for f in &found {
-            let tokens = tokenize(f, self.walk.limits.line)?;
+            let lines = self.walk.expand(f)?;
+            let tokens = tokenize(f, &lines, self.walk.limits.line)?;
             let first = tokens.iter().find_map(|t| match &t.tok {
                 Tok::Word(w) => Some((w, t.line)),
                 _ => None,
@@ -568,7 +615,7 @@ impl Cx<'_> {
                 );
                 return Err(syntax(src, start.line, start.column, msg));
             }
-            items.extend(parse_tokens(f, &tokens, self.walk, self.include_depth + 1)?);
+            items.extend(parse_tokens(f, &lines, &tokens, self.walk, self.include_depth + 1)?);
         }
         Ok(items)
     }
@@ -587,6 +634,7 @@ mod tests {
                 "/etc/shadow" => Ok(vec![src("/etc/shadow", "\nroot:$6$salt$hash:19000:0:99999:7:::\n")]),
                 "token" => Ok(vec![src("token", "hunter2\n")]),
                 "vips.conf" => Ok(vec![src("vips.conf", "# VIPs\n10.0.0.100/24 dev eth0\n10.0.0.101\n")]),
+                "cond.conf" => Ok(vec![src("cond.conf", "@lvs01 ${VIP}/24\n@^lvs01 10.0.0.200/24\n")]),
                 _ => Err(format!("no file matches `{pattern}`")),
             }
         }
@@ -616,6 +664,32 @@ mod tests {
         let misc = &vs.children()[1].children()[0].children()[0];
         assert_eq!((misc.keyword.as_str(), misc.args.clone()), ("misc_path", vec!["/bin/check a b".to_string()]));
         assert_eq!(misc.at.to_string(), "k.conf:8");
+    }
+
+    #[test]
+    fn a_brace_on_the_line_after_its_keyword_opens_its_block() {
+        let items = parse_text("global_defs\n{\n  router_id lvs01\n}\nvrrp_instance VI_1\n\n  {\n  unicast_peer\n  {\n    10.0.0.2\n  }\n}\n").unwrap();
+        assert_eq!(items.iter().map(|i| i.keyword.as_str()).collect::<Vec<_>>(), ["global_defs", "vrrp_instance"]);
+        assert_eq!(items[0].children()[0].args, ["lvs01"]);
+        let peers = &items[1].children()[0];
+        assert_eq!((peers.keyword.as_str(), peers.children()[0].keyword.as_str()), ("unicast_peer", "10.0.0.2"));
+        assert_eq!(items[1].at.to_string(), "k.conf:5");
+    }
+
+    #[test]
+    fn an_included_file_shares_the_parameters_and_config_id_of_its_director() {
+        let text = "$VIP=10.0.0.9\nvrrp_instance VI_1 {\n  virtual_ipaddress {\n    include cond.conf\n  }\n}\n";
+        let walk = Walk::new(&NoFiles, Limits::default());
+        for (id, want, conditional) in
+            [("lvs01", "10.0.0.9/24", Some("cond.conf:1")), ("lvs02", "10.0.0.200/24", Some("cond.conf:1"))]
+        {
+            let items = walk.parse_as(&src("k.conf", text), id).unwrap();
+            let vips = items[0].children()[0].children();
+            assert_eq!(vips.iter().map(|v| v.keyword.as_str()).collect::<Vec<_>>(), [want], "{id}");
+            assert_eq!(walk.first_conditional().map(|l| l.to_string()).as_deref(), conditional);
+        }
+        walk.parse_as(&src("k.conf", "global_defs {\n}\n"), "lvs01").unwrap();
+        assert_eq!(walk.first_conditional(), None, "each director starts afresh");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::manifest::types::TrackScript;
 /// What one director's configuration holds.
 #[derive(Debug, Clone)]
 pub struct Director {
-    /// The node's name: `router_id`, else the file's name without directory and extension.
+    /// The node's name: `router_id`, else its config id ([`config_id`]).
     pub name: String,
     /// The top file, as given.
     pub file: String,
@@ -27,17 +27,19 @@ pub struct Director {
     pub services: Vec<Vs>,
 }
 
-/// Reads one director's parsed file.
-pub fn read(file: &str, items: &[Item], notes: &mut Notes) -> Director {
+/// Reads one director's parsed file, read for config id `id`.
+pub fn read(file: &str, id: &str, items: &[Item], notes: &mut Notes) -> Director {
     let mut g = Globals::default();
     for it in items.iter().filter(|i| i.keyword == "global_defs") {
         vrrp::globals(it, &mut g, notes);
     }
-    let weights: BTreeMap<String, i32> = (items.iter().filter(|i| i.keyword == "vrrp_script"))
+    // Only a vrrp_script with a `script` can be tracked: keepalived removes one without.
+    let has_script = |i: &&Item| i.children().iter().any(|c| c.keyword == "script");
+    let weights: BTreeMap<String, i32> = (items.iter().filter(|i| i.keyword == "vrrp_script").filter(has_script))
         .filter_map(|i| Some((i.arg()?.to_string(), vrrp::script_weight(i))))
         .collect();
     let named_at = Loc { file: file.to_string(), line: 1, column: 1 };
-    let (name, named_at) = g.router_id.clone().unwrap_or_else(|| (stem(file), named_at));
+    let (name, named_at) = g.router_id.clone().unwrap_or_else(|| (id.to_string(), named_at));
     let mut d = Director {
         name,
         file: file.to_string(),
@@ -79,8 +81,30 @@ fn top(
     }
 }
 
-/// `/etc/keepalived/lvs01.conf` -> `lvs01`.
-fn stem(file: &str) -> String {
-    let base = file.rsplit('/').next().unwrap_or(file);
-    base.strip_suffix(".conf").unwrap_or(base).to_string()
+/// The config id a director's file is read for unless `--config-id` says otherwise:
+/// what its name says of the host (keepalived's own default is the host name's first
+/// label). `/etc/keepalived/lvs01.conf` -> `lvs01`; a file named `keepalived.conf` says
+/// it with its directory: `lvs01/keepalived.conf` -> `lvs01`.
+pub fn config_id(file: &str) -> String {
+    let mut parts = file.rsplit('/');
+    let base = parts.next().unwrap_or(file);
+    let stem = base.strip_suffix(".conf").unwrap_or(base);
+    match (stem, parts.next()) {
+        ("keepalived", Some(dir)) if !dir.is_empty() && dir != "." && dir != ".." => dir.to_string(),
+        _ => stem.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_files_config_id_is_its_name_or_its_directorys() {
+        let id = super::config_id;
+        assert_eq!(id("/etc/keepalived/lvs01.conf"), "lvs01");
+        assert_eq!(id("lvs02.conf"), "lvs02");
+        assert_eq!(id("conf/lvs01/keepalived.conf"), "lvs01");
+        assert_eq!(id("keepalived.conf"), "keepalived");
+        assert_eq!(id("./keepalived.conf"), "keepalived");
+        assert_eq!(id("lvs03"), "lvs03");
+    }
 }

@@ -140,10 +140,20 @@ fn own_address(d: &Director, n: usize, v6: bool, notes: &mut Notes) -> String {
     let src =
         d.instances.iter().filter_map(|i| i.unicast_src.as_ref().map(|s| (s, i))).find(|(s, _)| s.contains(':') == v6);
     if let Some((src, i)) = src {
-        let prefix = i.vips.iter().find_map(|v| v.split_once('/').map(|(_, p)| p.to_string()));
-        let prefix = prefix.unwrap_or_else(|| if v6 { "64".into() } else { "24".into() });
+        let from_vips = i.vips.iter().find_map(|v| v.split_once('/').map(|(_, p)| p.to_string()));
+        let (prefix, whence) = match (&i.unicast_src_prefix, from_vips) {
+            (Some(p), _) => (p.clone(), "with its prefix"),
+            (None, Some(p)) => (p, "prefix from the VIPs"),
+            (None, None) => ((if v6 { "64" } else { "24" }).to_string(), "prefix a guess"),
+        };
         let a = format!("{src}/{prefix}");
-        notes.note(&i.at, format!("director `{}`: address {a} taken from `unicast_src_ip` (prefix from the VIPs or a guess): check it, or pass --address {}={a}", d.name, d.name));
+        notes.note(
+            &i.at,
+            format!(
+                "director `{}`: address {a} taken from `unicast_src_ip` ({whence}): check it, or pass --address {}={a}",
+                d.name, d.name
+            ),
+        );
         return a;
     }
     let a = if v6 { format!("2001:db8::{}/64", 10 + n) } else { format!("192.0.2.{}/24", 10 + n) };

@@ -2,7 +2,7 @@
 //! `ipvsadm -S -n` rules and real servers' snapshots) become one manifest. Pure: the
 //! caller reads the files and writes the results.
 //!
-//! [`conf`] reads the grammar, [`director`] (with [`vrrp`], [`service`], [`check`]) maps one
+//! [`conf`] reads the grammar (after [`expand`]'s conditionals and parameters), [`director`] (with [`vrrp`], [`service`], [`check`]) maps one
 //! director's file, [`merge`] makes one cluster of them and reports where they differ,
 //! [`ipvsadm`] reads saved rules, [`emit`] writes the YAML.
 
@@ -10,6 +10,7 @@ pub mod check;
 pub mod conf;
 pub mod director;
 pub mod emit;
+pub mod expand;
 pub mod ipvsadm;
 pub mod merge;
 pub mod service;
@@ -58,6 +59,18 @@ pub struct Options {
     pub passwords: BTreeMap<String, Secret>,
     /// Real servers that become nodes.
     pub real_servers: Vec<RealServer>,
+    /// The config id a director's file is read for (`--config-id lvs01=lb-a`), by the
+    /// director's default id ([`director::config_id`]) or by the file as given.
+    pub config_ids: BTreeMap<String, String>,
+}
+
+impl Options {
+    /// The config id `file` is read for, and whether the operator gave it.
+    pub fn config_id(&self, file: &str) -> (String, bool) {
+        let default = director::config_id(file);
+        let told = self.config_ids.get(file).or_else(|| self.config_ids.get(&default));
+        told.map_or((default, false), |id| (id.clone(), true))
+    }
 }
 
 /// A password file the caller must write.
@@ -99,12 +112,17 @@ pub fn import(
     saved: Option<(&str, &Source)>,
     opts: &Options,
 ) -> Result<Imported, SyntaxError> {
-    let mut notes = value::Notes::default();
+    let mut notes = value::Notes::with_host(fs);
     let mut directors = Vec::new();
     let walk = conf::Walk::new(fs, conf::Limits::default());
     for f in files {
-        let items = walk.parse(f)?;
-        directors.push(director::read(&f.name, &items, &mut notes));
+        let (id, told) = opts.config_id(&f.name);
+        let items = walk.parse_as(f, &id)?;
+        if let Some(at) = walk.first_conditional().filter(|_| !told) {
+            let default = director::config_id(&f.name);
+            notes.note(&at, format!("`@` lines are read for config id `{id}`, what the file's name says; keepalived's is the director's host name (its first label): pass --config-id {default}=HOSTNAME if it differs"));
+        }
+        directors.push(director::read(&f.name, &id, &items, &mut notes));
     }
     let mut extra = Vec::new();
     if let Some((dir, src)) = saved {

@@ -150,6 +150,10 @@ fn setting(s: &mut Service, it: &Item, notes: &mut Notes) {
         "sh-port" | "sh-fallback" | "mh-port" | "mh-fallback" => flag(s, it),
         "ip_family" => s.family = parse_enum(&family_word(it), notes),
         "alpha" => {}
+        "nat_mask" => notes.unsupported(
+            it,
+            "keepalived 1.x's netmask of NAT services; keepalived 2 does not know the keyword and ignores it",
+        ),
         _ => notes.unsupported(it, "not a service setting the manifest has"),
     }
 }
@@ -175,6 +179,10 @@ fn flag(s: &mut Service, it: &Item) {
 fn persistence(s: &mut Service, it: &Item, notes: &mut Notes) {
     let timeout = match it.arg() {
         None => Some(Duration::Text("360s".into())),
+        Some(z) if z.parse::<f64>().is_ok_and(|v| v == 0.0) => {
+            notes.note(&it.at, "`persistence_timeout 0`: keepalived refuses 0 (its range is 1 to 2678400 seconds) and runs the service without it; imported without it (a service without `persistence` has none)".into());
+            None
+        }
         Some(_) => value::seconds(it, notes),
     };
     if let Some(timeout) = timeout {

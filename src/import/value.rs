@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::conf::{Item, Loc};
+use super::conf::{Files, Item, KEEPALIVED_PATH, Loc};
 use crate::manifest::types::Duration;
 
 /// Something the operator must know about the import.
@@ -25,14 +25,27 @@ impl fmt::Display for Warning {
     }
 }
 
-/// The warnings of an import, in the order found.
-#[derive(Debug, Default)]
-pub struct Notes {
+/// The warnings of an import, in the order found, and the host it asks where a program
+/// given by name is.
+#[derive(Default)]
+pub struct Notes<'a> {
     /// Every warning.
     pub warnings: Vec<Warning>,
+    host: Option<&'a dyn Files>,
 }
 
-impl Notes {
+impl fmt::Debug for Notes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Notes").field("warnings", &self.warnings).finish_non_exhaustive()
+    }
+}
+
+impl<'a> Notes<'a> {
+    /// Notes of an import that finds programs on `host`.
+    pub fn with_host(host: &'a dyn Files) -> Self {
+        Notes { warnings: Vec::new(), host: Some(host) }
+    }
+
     /// A keyword the manifest cannot express.
     pub fn unsupported(&mut self, it: &Item, why: &str) {
         self.note(&it.at, format!("`{}` not imported: {why}", shown(&it.keyword)));
@@ -109,8 +122,9 @@ impl Command {
 /// (`"` and `'` quote, a backslash is kept with the character after it), the first word
 /// is the command and is split again into its program and arguments (quotes, and
 /// backslash escapes such as `\t` or `\'`), the next ones are a user and a group.
-/// keepalived runs a command that is not an executable file through `sh -c`; lbconverge
-/// never does, so shell syntax and a program without its full path are reported.
+/// lbconverge runs a program without a shell: a command line that needs one becomes
+/// `/bin/sh -c LINE` ([`shell`]), a program given by name its full path ([`resolve`]),
+/// each with a warning.
 pub fn script(it: &Item, notes: &mut Notes) -> Command {
     let outer = match words(&it.raw, false) {
         Some(w) => w,
@@ -123,27 +137,59 @@ pub fn script(it: &Item, notes: &mut Notes) -> Command {
     let text = rest.next().unwrap_or_default();
     let argv = words(&text, true).unwrap_or_else(|| text.split_whitespace().map(str::to_string).collect());
     let (user, group) = (rest.next(), rest.next());
-    if argv.iter().any(|w| w.contains(['|', '>', '<', ';', '&', '$', '`'])) {
-        notes.note(
-            &it.at,
-            format!(
-                "`{}` looks like a shell command line; lbconverge runs commands without a shell: wrap it in a script",
-                it.keyword
-            ),
-        );
-    }
-    match argv.first() {
-        None => notes.note(&it.at, format!("`{}` has no command", it.keyword)),
-        Some(prog) if !prog.starts_with('/') => notes.note(
-            &it.at,
-            format!(
-                "`{}`: `{prog}` is not a full path; keepalived searches PATH, lbconverge does not: write the program's full path",
-                it.keyword
-            ),
-        ),
-        Some(_) => {}
-    }
+    let argv = match argv.iter().position(|w| w.contains(SHELL)) {
+        Some(n) => shell(it, &text, (&argv, n), notes),
+        None => resolve(it, argv, notes),
+    };
     Command { argv, user, group }
+}
+
+/// Characters that make a command line the shell's: redirections, pipes, lists,
+/// variables and command substitution.
+const SHELL: [char; 7] = ['|', '>', '<', ';', '&', '$', '`'];
+
+/// A command line that needs a shell, as `/bin/sh -c LINE`. keepalived itself runs a line
+/// that starts with `<` (`</dev/tcp/...`) through /bin/sh; any other line it runs without
+/// a shell, handing `|`, `&&` or `>` to the program as words, which is rarely what was
+/// meant: both are reported.
+fn shell(it: &Item, line: &str, (argv, n): (&[String], usize), notes: &mut Notes) -> Vec<String> {
+    let kw = &it.keyword;
+    let word = |k: usize| shown(argv.get(k).map(String::as_str).unwrap_or_default());
+    let how = match (line.trim_start().starts_with('<'), n) {
+        (true, _) => "keepalived runs a command that starts with `<` through /bin/sh, and so does the import: `/bin/sh -c` with the line as its argument".to_string(),
+        (false, 0) => format!("keepalived starts no shell for it (it looks for a program named `{}`); imported as `/bin/sh -c` with the line as its argument, which runs it as written: check that this is what the director should run", word(0)),
+        (false, _) => format!("keepalived starts no shell for it (it hands `{}` to `{}` as an argument); imported as `/bin/sh -c` with the line as its argument, which runs it as written: check that this is what the director should run", word(n), word(0)),
+    };
+    let dash = if line.contains("/dev/tcp/") || line.contains("/dev/udp/") {
+        "; `/dev/tcp` is a bash feature: where /bin/sh is dash (Debian, Ubuntu) the line fails under keepalived and lbconverge alike, and a TCP check may be what was meant"
+    } else {
+        ""
+    };
+    notes.note(&it.at, format!("`{kw}` is a shell command line: {how}{dash}"));
+    vec!["/bin/sh".into(), "-c".into(), line.to_string()]
+}
+
+/// A program given by name takes the full path a search of keepalived's PATH finds on
+/// this host (with a warning to check it on the directors); one it does not find is kept
+/// as written, with a warning to write its full path.
+fn resolve(it: &Item, mut argv: Vec<String>, notes: &mut Notes) -> Vec<String> {
+    let kw = &it.keyword;
+    let Some(prog) = argv.first().cloned() else {
+        notes.note(&it.at, format!("`{kw}` has no command"));
+        return argv;
+    };
+    if prog.contains('/') {
+        return argv;
+    }
+    let shown_prog = shown(&prog);
+    match notes.host.and_then(|h| h.program(&prog)) {
+        Some(full) => {
+            notes.note(&it.at, format!("`{kw}`: `{shown_prog}` is given by name; keepalived finds it in its PATH ({KEEPALIVED_PATH}), which on this host gives {}: imported as that; check that the directors have it there", shown(&full)));
+            argv[0] = full;
+        }
+        None => notes.note(&it.at, format!("`{kw}`: `{shown_prog}` is given by name and keepalived's PATH ({KEEPALIVED_PATH}) holds no such program on this host; kept as written: write its full path (keepalived disables a command it cannot find)")),
+    }
+    argv
 }
 
 /// A command's words ([`script`]); a user other than root after it is reported, since
@@ -302,18 +348,83 @@ mod tests {
         }
     }
 
+    /// A host with a few programs in keepalived's PATH.
+    struct Host;
+    impl super::super::conf::Files for Host {
+        fn include(&self, p: &str, _: &str) -> Result<Vec<super::super::conf::Source>, String> {
+            Err(p.to_string())
+        }
+        fn program(&self, name: &str) -> Option<String> {
+            match name {
+                "killall" | "pidof" | "systemctl" => Some(format!("/usr/bin/{name}")),
+                _ => None,
+            }
+        }
+    }
+
+    fn read_on_host(raw: &str) -> (Vec<String>, Vec<String>) {
+        let mut notes = Notes::with_host(&Host);
+        let c = script(&item(raw), &mut notes);
+        (c.argv, notes.warnings.iter().map(ToString::to_string).collect())
+    }
+
     #[test]
-    fn what_lbconverge_runs_differently_is_reported() {
-        let (c, notes) = read("\"systemctl restart haproxy\"");
-        assert_eq!(c.argv, argv(&["systemctl", "restart", "haproxy"]));
+    fn programs_given_by_name_take_the_path_keepalived_finds() {
+        for (raw, want) in [
+            ("\"killall -0 haproxy\"", &["/usr/bin/killall", "-0", "haproxy"][..]),
+            ("\"pidof haproxy\"", &["/usr/bin/pidof", "haproxy"]),
+            ("\"systemctl is-active haproxy\"", &["/usr/bin/systemctl", "is-active", "haproxy"]),
+        ] {
+            let (got, notes) = read_on_host(raw);
+            assert_eq!(got, argv(want), "{raw}");
+            let prog = raw.trim_matches('"').split(' ').next().unwrap();
+            assert_eq!(
+                notes,
+                [format!(
+                    "k.conf:1: warning: `notify_master`: `{prog}` is given by name; keepalived finds it in its PATH ({KEEPALIVED_PATH}), which on this host gives /usr/bin/{prog}: imported as that; check that the directors have it there"
+                )]
+            );
+        }
+        let (got, notes) = read_on_host("\"haproxy-check --fast\"");
+        assert_eq!(got, argv(&["haproxy-check", "--fast"]), "not found: kept as written");
         assert_eq!(
             notes,
-            [
-                "k.conf:1: warning: `notify_master`: `systemctl` is not a full path; keepalived searches PATH, lbconverge does not: write the program's full path"
-            ]
+            [format!(
+                "k.conf:1: warning: `notify_master`: `haproxy-check` is given by name and keepalived's PATH ({KEEPALIVED_PATH}) holds no such program on this host; kept as written: write its full path (keepalived disables a command it cannot find)"
+            )]
         );
-        let (_, notes) = read("\"/bin/echo master > /run/state\"");
-        assert!(notes[0].contains("looks like a shell command line"), "{notes:?}");
+        let (got, notes) = read_on_host("/usr/local/bin/x");
+        assert_eq!((got, notes), (argv(&["/usr/local/bin/x"]), vec![]), "a full path is kept, silently");
+    }
+
+    #[test]
+    fn command_lines_that_need_a_shell_run_under_sh_c() {
+        let (got, notes) = read_on_host("\"</dev/tcp/127.0.0.1/80\"");
+        assert_eq!(got, argv(&["/bin/sh", "-c", "</dev/tcp/127.0.0.1/80"]));
+        assert!(notes[0].contains("keepalived runs a command that starts with `<` through /bin/sh"), "{notes:?}");
+        assert!(notes[0].contains("`/dev/tcp` is a bash feature"), "{notes:?}");
+        for (raw, op, prog) in [
+            ("\"pidof haproxy | wc -l\"", "|", "pidof"),
+            ("\"/bin/a && /bin/b\"", "&&", "/bin/a"),
+            ("\"/bin/a /x; /bin/b\"", "/x;", "/bin/a"),
+            ("'/bin/echo $(hostname) > /run/x'", "$(hostname)", "/bin/echo"),
+        ] {
+            let (got, notes) = read_on_host(raw);
+            let line = raw.trim_matches(['"', '\''].as_slice());
+            assert_eq!(got, argv(&["/bin/sh", "-c", line]), "{raw}");
+            assert_eq!(notes.len(), 1, "{raw}: {notes:?}");
+            let want = format!(
+                "keepalived starts no shell for it (it hands `{op}` to `{prog}` as an argument); imported as `/bin/sh -c`"
+            );
+            assert!(notes[0].contains(&want), "{raw}: {notes:?}");
+        }
+        let (got, notes) = read_on_host("\"/bin/a; /bin/b\"");
+        assert_eq!(got, argv(&["/bin/sh", "-c", "/bin/a; /bin/b"]));
+        assert!(notes[0].contains("(it looks for a program named `/bin/a;`)"), "{notes:?}");
+    }
+
+    #[test]
+    fn a_user_other_than_root_is_reported() {
         let (c, notes) = read("\"/bin/echo 'open\"");
         assert_eq!(c.argv, argv(&["/bin/echo", "'open"]), "an open quote inside: the words as written");
         assert!(notes.is_empty(), "{notes:?}");

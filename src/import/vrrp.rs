@@ -30,8 +30,10 @@ pub struct Instance {
     pub preempt_delay: Option<Duration>,
     /// `auth_pass` of `auth_type PASS`.
     pub password: Option<String>,
-    /// `unicast_src_ip`.
+    /// `unicast_src_ip`, the address alone.
     pub unicast_src: Option<String>,
+    /// The prefix length written after `unicast_src_ip`'s address, if any.
+    pub unicast_src_prefix: Option<String>,
     /// `unicast_peer { }` addresses.
     pub unicast_peers: Vec<String>,
     /// `virtual_ipaddress` addresses (with the prefix when written).
@@ -175,6 +177,7 @@ pub fn instance(
         preempt_delay: None,
         password: None,
         unicast_src: None,
+        unicast_src_prefix: None,
         unicast_peers: Vec::new(),
         vips: Vec::new(),
         vip_interface: None,
@@ -219,10 +222,14 @@ fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, i32>, 
         "preempt" => i.preempt = true,
         "preempt_delay" => i.preempt_delay = value::seconds(it, notes),
         "authentication" => authentication(i, it, notes),
-        "unicast_src_ip" => i.unicast_src = it.arg().map(str::to_string),
-        "unicast_peer" => i.unicast_peers = it.children().iter().map(|p| p.keyword.clone()).collect(),
+        "unicast_src_ip" => {
+            let (addr, prefix) = address_and_prefix(it.arg().unwrap_or_default());
+            (i.unicast_src, i.unicast_src_prefix) = (Some(addr), prefix);
+        }
+        "unicast_peer" => i.unicast_peers = it.children().iter().map(|p| address_and_prefix(&p.keyword).0).collect(),
         "virtual_ipaddress" => vips(i, it, notes),
-        "track_script" => i.track_scripts = tracked(it, |n| script_weights.get(n).copied().unwrap_or(0)),
+        "track_script" => i.track_scripts = tracked_scripts(it, script_weights, notes),
+        "lvs_sync_daemon_interface" => sync_interface(i, it, notes),
         "track_interface" => i.track_interfaces = tracked(it, |_| 0),
         "garp_master_repeat" => i.garp_repeat = value::number(it, notes),
         "notify_deleted" => notes
@@ -277,6 +284,34 @@ fn notify(it: &Item, g: &Globals, notes: &mut Notes) -> Vec<String> {
     c.argv
 }
 
+/// `10.0.0.2/24` -> (`10.0.0.2`, `Some("24")`): keepalived takes the address of a
+/// unicast source or peer written with a prefix length.
+fn address_and_prefix(word: &str) -> (String, Option<String>) {
+    match word.split_once('/') {
+        Some((a, p)) => (a.to_string(), Some(p.to_string())),
+        None => (word.to_string(), None),
+    }
+}
+
+/// `lvs_sync_daemon_interface IF` in an instance: keepalived 1.x's form of the global
+/// `lvs_sync_daemon IF INSTANCE`, which keepalived 2 still honours (reporting it as
+/// deprecated) unless the global one is given.
+fn sync_interface(i: &mut Instance, it: &Item, notes: &mut Notes) {
+    let (Some(interface), None) = (it.arg(), &i.connection_sync) else {
+        notes.note(&it.at, "`lvs_sync_daemon_interface` ignored, as keepalived ignores it: the global `lvs_sync_daemon` is given (or no interface is)".into());
+        return;
+    };
+    notes.note(&it.at, format!("`lvs_sync_daemon_interface` is keepalived 1.x's form of the global `lvs_sync_daemon {interface} {}` (keepalived 2 reports it as deprecated and honours it); imported as this instance's `connection_sync`", i.name));
+    i.connection_sync = Some(ConnectionSync {
+        interface: Some(interface.to_string()),
+        sync_id: None,
+        max_packet_length: None,
+        group: None,
+        port: None,
+        ttl: None,
+    });
+}
+
 fn authentication(i: &mut Instance, item: &Item, notes: &mut Notes) {
     for it in item.children() {
         match (it.keyword.as_str(), it.arg()) {
@@ -288,7 +323,18 @@ fn authentication(i: &mut Instance, item: &Item, notes: &mut Notes) {
 }
 
 fn vips(i: &mut Instance, item: &Item, notes: &mut Notes) {
+    let mut seen: BTreeMap<String, &Loc> = BTreeMap::new();
     for it in item.children() {
+        let addr = address_and_prefix(&it.keyword).0;
+        if let Some(first) = seen.get(&addr) {
+            let msg = format!(
+                "VIP {addr} is listed twice (first at line {}); keepalived adds it once, and so does the manifest",
+                first.line
+            );
+            notes.note(&it.at, msg);
+            continue;
+        }
+        seen.insert(addr, &it.at);
         i.vips.push(it.keyword.clone());
         let mut rest = it.args.iter();
         while let Some(word) = rest.next() {
@@ -303,6 +349,18 @@ fn vips(i: &mut Instance, item: &Item, notes: &mut Notes) {
             }
         }
     }
+}
+
+/// `track_script { NAME [weight W] }`: a name no `vrrp_script` of the file (with a
+/// `script`) defines is
+/// dropped with a warning, as keepalived drops it ("track script ... not found, ignoring").
+fn tracked_scripts(item: &Item, script_weights: &BTreeMap<String, i32>, notes: &mut Notes) -> BTreeMap<String, i32> {
+    for it in item.children().iter().filter(|it| !script_weights.contains_key(&it.keyword)) {
+        let name = value::shown(&it.keyword);
+        notes.note(&it.at, format!("track_script `{name}`: this file has no such vrrp_script with a `script`; keepalived ignores the reference, and so does the import"));
+    }
+    let defined = tracked(item, |n| script_weights.get(n).copied().unwrap_or(0));
+    defined.into_iter().filter(|(n, _)| script_weights.contains_key(n)).collect()
 }
 
 /// `track_script { NAME [weight W] }` and `track_interface { NAME [weight W] }`.

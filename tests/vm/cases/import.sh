@@ -1,7 +1,8 @@
 # keepalived -> `lbconverge import keepalived` -> `lbconverge plan` on real IPVS: for every
 # test configuration in tests/fixtures/keepalived/ (except `unsupported`), each director's
 # keepalived.conf is run by keepalived's checker (`keepalived -C`) in a namespace of its
-# own (its own IPVS table, eth0 with the director's addresses); once its IPVS table is
+# own (its own IPVS table, eth0 with the director's addresses; its config id, for `@ID`
+# lines, the file's name, as the import reads it); once its IPVS table is
 # settled, `lbconverge plan` of the imported manifest for that director must change
 # nothing in IPVS. The drifted pair proves the comparison can fail: on lvs02 (whose file
 # differs from lvs01's, which the manifest follows) the plan must change exactly the drift.
@@ -55,7 +56,7 @@ for dir in "$F"/*/; do
             case $a in *:*) ip -n "$ns" addr add "$a" dev eth0 nodad ;; *) ip -n "$ns" addr add "$a" dev eth0 ;; esac
         done
         ip -n "$ns" link set eth0 up
-        ip netns exec "$ns" keepalived -n -l -D -C -f "$conf" -p "/tmp/$ns.pid" -c "/tmp/$ns.cpid" > "/tmp/$ns.log" 2>&1 &
+        ip netns exec "$ns" keepalived -n -l -D -C -i "$d" -f "$conf" -p "/tmp/$ns.pid" -c "/tmp/$ns.cpid" > "/tmp/$ns.log" 2>&1 &
         KA=$!
         if settle "$ns"; then pass "$case/$d: keepalived filled IPVS"; else fail "$case/$d: keepalived filled no IPVS table"; cat "/tmp/$ns.log"; fi
         echo "--- $case/$d: keepalived's IPVS table"
