@@ -74,8 +74,8 @@ fn addresses_with_labels_and_ipv6_without_dad() {
     fresh_netns(&["eth0"]);
     let dir = state_dir();
     let mut k = LinuxKernel::new(dir.0.clone());
-    let vip = Address { interface: "lo".into(), address: "192.0.2.10/32".parse().unwrap(), label: Some("lo:0".into()) };
-    let vip6 = Address { interface: "lo".into(), address: "2001:db8::10/128".parse().unwrap(), label: None };
+    let vip = Address::labelled("lo", "192.0.2.10/32".parse().unwrap(), Some("lo:0".into()));
+    let vip6 = Address::plain("lo", "2001:db8::10/128".parse().unwrap());
     k.add_address(&vip).unwrap();
     k.add_address(&vip6).unwrap();
     let listed = k.addresses().unwrap();
@@ -258,7 +258,7 @@ fn apply_plan_refuses_resealed_tampered_plans_on_a_real_kernel() {
     let made = run(&["plan", "examples/lvs-dr-pair.yaml", "--out", &f]);
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let good: plan::Plan = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    let own = Address { interface: "eth0".into(), address: "172.16.40.21/24".parse().unwrap(), label: None };
+    let own = Address::plain("eth0", "172.16.40.21/24".parse().unwrap());
     let mut deletes_own = good.clone();
     deletes_own.changes.push(Change::DelAddress { address: own.clone() });
     let mut reordered = good.clone();
@@ -268,7 +268,7 @@ fn apply_plan_refuses_resealed_tampered_plans_on_a_real_kernel() {
     claims.ledger.addresses.insert(own.key());
     // An address of another node added to the changes and to the ledger: it fits the live
     // state and the ledger claims only what the plan makes, but no manifest gives it.
-    let foreign = Address { interface: "lo".into(), address: "172.16.40.99/32".parse().unwrap(), label: None };
+    let foreign = Address::plain("lo", "172.16.40.99/32".parse().unwrap());
     let mut adds = good.clone();
     let at = adds.changes.iter().position(|c| matches!(c, Change::AddAddress { .. })).unwrap();
     adds.changes.insert(at, Change::AddAddress { address: foreign.clone() });

@@ -240,7 +240,7 @@ services:
 
     fn live(address: &str, links: &[&str]) -> NodeState {
         let mut s = NodeState::default();
-        let a = Address { interface: "eth0".into(), address: address.parse().unwrap(), label: None };
+        let a = Address::plain("eth0", address.parse().unwrap());
         s.addresses.insert(a.key(), a);
         s.links = links.iter().map(|l| (l.to_string(), Link { up: true })).collect();
         s
