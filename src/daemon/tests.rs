@@ -378,30 +378,39 @@ fn a_commit_that_changes_a_vips_label_or_scope_re_adds_it_and_excluded_vips_are_
     let (s, k) = (Scratch::new("vipforms"), host());
     let (mut d, sent) = start_master(&s, &k);
     assert_eq!(held_as(&k, FAST_VIP).unwrap().label, None);
-    let excluded = "fd00::100/64";
-    let options = "vips: [{address: 10.0.0.100/24, label: 'eth0:1', broadcast: '+', scope: link}]";
-    let with_options = manifest("eth0", "good-password", false)
-        .replace("vips: [10.0.0.100/24]", &format!("{options}\n    excluded_vips: [{excluded}]"));
-    s.write(&with_options);
+    let (excluded, excluded6) = ("10.0.0.200/32", "fd00::100/64");
+    let with = |scope: &str| {
+        let options = "vips: [{address: 10.0.0.100/24, label: 'eth0:1', broadcast: '+'}]";
+        let held = format!("excluded_vips: [{{address: {excluded}, scope: {scope}}}, {excluded6}]");
+        manifest("eth0", "good-password", false).replace("vips: [10.0.0.100/24]", &format!("{options}\n    {held}"))
+    };
+    s.write(&with("host"));
     let log = logged(|| assert_eq!(d.reload().unwrap().updated, 1));
-    assert!(
-        log.contains("changed=vips -10.0.0.100/24 +10.0.0.100/24 label eth0:1 brd 10.0.0.255 scope link, excluded_vips +fd00::100/64"),
-        "{log}"
-    );
+    let want = "changed=vips -10.0.0.100/24 +10.0.0.100/24 label eth0:1 brd 10.0.0.255, excluded_vips +10.0.0.200/32 scope host +fd00::100/64";
+    assert!(log.contains(want), "{log}");
     wait_for("the VIP with its new label", Duration::from_millis(200), || {
         held_as(&k, FAST_VIP).is_some_and(|a| a.label.as_deref() == Some("eth0:1"))
     });
-    let a = held_as(&k, FAST_VIP).unwrap();
-    assert_eq!((a.broadcast, a.scope), (Some("10.0.0.255".parse().unwrap()), Some(253)));
-    wait_for("the excluded VIP", Duration::from_millis(200), || held_as(&k, excluded).is_some());
-    wait_for("the excluded VIP announced", Duration::from_millis(200), || announced(&sent, excluded) > 0);
+    assert_eq!(held_as(&k, FAST_VIP).unwrap().broadcast, Some("10.0.0.255".parse().unwrap()));
+    wait_for("the excluded VIPs", Duration::from_millis(200), || {
+        held_as(&k, excluded).is_some_and(|a| a.scope == Some(254)) && held_as(&k, excluded6).is_some()
+    });
+    wait_for("the excluded VIP announced", Duration::from_millis(200), || announced(&sent, excluded6) > 0);
+    s.write(&with("link"));
+    let log = logged(|| assert_eq!(d.reload().unwrap().updated, 1));
+    assert!(log.contains("changed=excluded_vips -10.0.0.200/32 scope host +10.0.0.200/32 scope link"), "{log}");
+    wait_for("the new scope", Duration::from_millis(200), || {
+        held_as(&k, excluded).is_some_and(|a| a.scope == Some(253))
+    });
     assert_eq!(fast_view(&d).state, "MASTER");
     s.write(&manifest("eth0", "good-password", false));
     d.reload().unwrap();
     wait_for("the label to go", Duration::from_millis(200), || {
-        held_as(&k, FAST_VIP).is_some_and(|a| a.label.is_none() && a.scope.is_none())
+        held_as(&k, FAST_VIP).is_some_and(|a| a.label.is_none())
     });
-    wait_for("the excluded VIP to go", Duration::from_millis(200), || held_as(&k, excluded).is_none());
+    wait_for("the excluded VIPs to go", Duration::from_millis(200), || {
+        held_as(&k, excluded).is_none() && held_as(&k, excluded6).is_none()
+    });
     d.stop();
 }
 

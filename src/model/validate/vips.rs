@@ -10,7 +10,7 @@ use ipnet::IpNet;
 
 use crate::manifest::KeyPath;
 use crate::manifest::types::{Scalar, VipEntry, VipSpec};
-use crate::model::cluster::{Member, Vip};
+use crate::model::cluster::{Member, Node, Vip};
 use crate::model::net::SCOPES;
 
 use super::{Cx, parse};
@@ -125,6 +125,36 @@ pub fn labels(cx: &mut Cx, path: &KeyPath, lists: [(&'static str, &[Vip]); 2], m
                     _ => "the members put this VIP on different interfaces: give it its own `interface`",
                 };
                 cx.error(&path.key(key).index(n).key("label"), e, Some(hint));
+            }
+        }
+    }
+}
+
+/// A scoped VIP in the subnet of a member's own address on the same interface: the kernel
+/// makes it a secondary of that address and refuses any other scope than the primary's
+/// (EINVAL, "Invalid scope value"); the node's addresses are global.
+pub fn scopes(
+    cx: &mut Cx,
+    path: &KeyPath,
+    lists: [(&'static str, &[Vip]); 2],
+    members: &BTreeMap<String, Member>,
+    nodes: &BTreeMap<String, Node>,
+) {
+    for (key, vips) in lists {
+        for (n, v) in vips.iter().enumerate().filter(|(_, v)| v.scope.is_some()) {
+            let own = members.iter().filter_map(|(name, m)| {
+                let node = nodes.get(name)?;
+                let on = v.interface.as_deref().unwrap_or(&m.vip_interface);
+                let same = |a: &&IpNet| a.prefix_len() == v.net.prefix_len() && a.contains(&v.addr());
+                node.addresses.iter().find(same).filter(|_| on == node.interface).map(|a| (name, *a))
+            });
+            if let Some((name, a)) = own.into_iter().next() {
+                let msg = format!(
+                    "VIP {} is in the subnet of node `{name}`'s address {a}, and the kernel gives it that address's scope (global)",
+                    v.net
+                );
+                let hint = "remove `scope`, or give the VIP a prefix of its own (such as /32)";
+                cx.error(&path.key(key).index(n).key("scope"), msg, Some(hint));
             }
         }
     }

@@ -71,6 +71,7 @@ fn instance(
     vip_owners(cx, &path.key("vips"), &vips, &members, nodes);
     vip_owners(cx, &path.key("excluded_vips"), &excluded, &members, nodes);
     super::vips::labels(cx, path, [("vips", &vips), ("excluded_vips", &excluded)], &members);
+    super::vips::scopes(cx, path, [("vips", &vips), ("excluded_vips", &excluded)], &members, nodes);
     holds_nothing(cx, path, i);
     idle_weights(cx, path, i, &members);
     let auth = auth(cx, &path.key("authentication"), i.authentication.as_ref(), version);
@@ -592,7 +593,7 @@ vrrp:
             "    vips: [10.0.0.100]\n",
             "    version: 2
     vips:
-      - {address: 10.0.0.100/24, label: 'eth0:1', broadcast: '-', scope: 253}
+      - {address: 10.0.0.100/25, label: 'eth0:1', broadcast: '-', scope: 253}
       - {address: 10.0.1.100/24, interface: eth1, label: eth1, scope: host}
     excluded_vips: [fd00::100/64, {address: 10.0.0.101, broadcast: 10.0.0.255}]
 ",
@@ -605,7 +606,7 @@ vrrp:
         assert_eq!(
             shown,
             [
-                "10.0.0.100/24 on eth0 label eth0:1 brd 10.0.0.0 scope link",
+                "10.0.0.100/25 on eth0 label eth0:1 brd 10.0.0.0 scope link",
                 "10.0.1.100/24 on eth1 label eth1 scope host",
                 "fd00::100/64 on eth0",
                 "10.0.0.101/32 on eth0 brd 10.0.0.255",
