@@ -227,11 +227,11 @@ fn keepalived_accepts_every_test_configuration() {
     for (case, files) in cases() {
         for f in files {
             // PING_CHECK makes keepalived write net.ipv4.ping_group_range even under -t: a
-            // namespace of its own keeps this host's value; eth0 is what the files name.
+            // namespace of its own keeps this host's value; eth0 and eth1 are what the files name.
             // The config id is the file's name, as the import reads it (`@ID` lines).
             let id = std::path::Path::new(&f).file_stem().unwrap().to_string_lossy().into_owned();
             let script = format!(
-                "ip link set lo up && ip link add eth0 type veth peer name vpeer && ip link set eth0 up && keepalived -t -i {id} -l -D -f {f}"
+                "ip link set lo up && ip link add eth0 type veth peer name vpeer && ip link set eth0 up && ip link add eth1 type veth peer name vpeer1 && ip link set eth1 up && keepalived -t -i {id} -l -D -f {f}"
             );
             let out =
                 Command::new("unshare").args(["-n", "sh", "-c", &script]).current_dir(common::root()).output().unwrap();
@@ -422,4 +422,33 @@ fn absolute_includes_are_found_under_root_in_a_copied_tree() {
     let err = text(&out.stderr);
     assert!(err.contains("keepalived.conf:4:1: `include /etc/keepalived/conf.d/*.conf`: no file matches (for a copy of a director's files, pass --root DIR)"), "{err}");
     std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// An instance without VIPs (a cloud setup whose notify command moves the address) and an
+/// IPv6 instance that says `version 2`: both import, the first with no `vips` and no
+/// warning, the second as version 3 with a warning; the manifest validates.
+#[test]
+fn an_instance_without_vips_imports_and_ipv6_with_version_2_becomes_version_3() {
+    let tmp = scratch("novips");
+    let conf = tmp.join("lvs01.conf");
+    std::fs::write(
+        &conf,
+        "vrrp_instance VI_CLOUD {\n    interface eth0\n    virtual_router_id 72\n    priority 150\n    notify_master \"/usr/local/bin/move-eip lvs01\"\n}\n\
+         vrrp_instance VI_V6 {\n    interface eth0\n    virtual_router_id 73\n    version 2\n    priority 150\n    virtual_ipaddress {\n        fd00:9::180/64\n    }\n}\n",
+    )
+    .unwrap();
+    let out = import(&[conf.display().to_string()], &[V4, V6].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let yaml = text(&out.stdout);
+    let cloud = &yaml[yaml.find("  VI_CLOUD:").unwrap()..yaml.find("  VI_V6:").unwrap()];
+    assert!(!cloud.contains("vips:"), "{cloud}");
+    assert!(cloud.contains("notify_master: [/usr/local/bin/move-eip, lvs01]"), "{cloud}");
+    assert!(yaml[yaml.find("  VI_V6:").unwrap()..].contains("version: 3"), "{yaml}");
+    let err = text(&out.stderr);
+    assert!(err.contains(":10: warning: `version 2` on an IPv6 instance"), "{err}");
+    assert!(!err.contains("VI_CLOUD"), "{err}");
+    let manifest = tmp.join("m.yaml");
+    std::fs::write(&manifest, &out.stdout).unwrap();
+    let v = common::lbconverge(&["validate", manifest.to_str().unwrap()]);
+    assert!(v.status.success(), "{}", text(&v.stderr));
 }

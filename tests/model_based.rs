@@ -80,7 +80,7 @@ fn live(rng: &mut Rng, own: &str) -> NodeState {
         s.links.insert(l.into(), Link { up: true });
     }
     let add = |s: &mut NodeState, iface: &str, a: &str| {
-        let a = Address { interface: iface.into(), address: a.parse().unwrap(), label: None };
+        let a = Address::plain(iface, a.parse().unwrap());
         s.addresses.insert(a.key(), a);
     };
     add(&mut s, "lo", "127.0.0.1/8");

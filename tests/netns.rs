@@ -74,8 +74,8 @@ fn addresses_with_labels_and_ipv6_without_dad() {
     fresh_netns(&["eth0"]);
     let dir = state_dir();
     let mut k = LinuxKernel::new(dir.0.clone());
-    let vip = Address { interface: "lo".into(), address: "192.0.2.10/32".parse().unwrap(), label: Some("lo:0".into()) };
-    let vip6 = Address { interface: "lo".into(), address: "2001:db8::10/128".parse().unwrap(), label: None };
+    let vip = Address::labelled("lo", "192.0.2.10/32".parse().unwrap(), Some("lo:0".into()));
+    let vip6 = Address::plain("lo", "2001:db8::10/128".parse().unwrap());
     k.add_address(&vip).unwrap();
     k.add_address(&vip6).unwrap();
     let listed = k.addresses().unwrap();
@@ -258,7 +258,7 @@ fn apply_plan_refuses_resealed_tampered_plans_on_a_real_kernel() {
     let made = run(&["plan", "examples/lvs-dr-pair.yaml", "--out", &f]);
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let good: plan::Plan = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    let own = Address { interface: "eth0".into(), address: "172.16.40.21/24".parse().unwrap(), label: None };
+    let own = Address::plain("eth0", "172.16.40.21/24".parse().unwrap());
     let mut deletes_own = good.clone();
     deletes_own.changes.push(Change::DelAddress { address: own.clone() });
     let mut reordered = good.clone();
@@ -268,7 +268,7 @@ fn apply_plan_refuses_resealed_tampered_plans_on_a_real_kernel() {
     claims.ledger.addresses.insert(own.key());
     // An address of another node added to the changes and to the ledger: it fits the live
     // state and the ledger claims only what the plan makes, but no manifest gives it.
-    let foreign = Address { interface: "lo".into(), address: "172.16.40.99/32".parse().unwrap(), label: None };
+    let foreign = Address::plain("lo", "172.16.40.99/32".parse().unwrap());
     let mut adds = good.clone();
     let at = adds.changes.iter().position(|c| matches!(c, Change::AddAddress { .. })).unwrap();
     adds.changes.insert(at, Change::AddAddress { address: foreign.clone() });
@@ -380,4 +380,146 @@ fn the_firewall_table_is_replaced_whole_read_back_and_other_tables_stay() {
     assert_eq!(k.firewall().unwrap(), None);
     assert_eq!(k.del_firewall().unwrap_err().raw_errno(), Some(libc::ENOENT));
     assert_eq!(sh(&["nft", "list", "table", "inet", "other"]), other, "someone else's table is untouched");
+}
+
+/// The manifest of [`a_master_puts_its_vips_on_with_their_options_holds_excluded_ones_unadvertised_and_runs_without_vips`]:
+/// VI_FORMS advertises two IPv4 VIPs with options (one on eth1) and holds an IPv4 and an
+/// IPv6 address it does not advertise; VI_CLOUD has no VIP, only a command on takeover.
+/// (A scope other than global goes on a VIP outside the node's own subnet: the kernel
+/// refuses a secondary address whose scope differs from its primary's.)
+fn vip_forms_manifest(marker: &std::path::Path) -> String {
+    format!(
+        "version: 1
+nodes:
+  lb1: {{roles: [director], addresses: [10.0.0.11/24], interface: eth0}}
+vrrp:
+  VI_FORMS:
+    vrid: 10
+    advert_interval: 100ms
+    members: {{lb1: {{priority: 150}}}}
+    vips:
+      - {{address: 10.0.0.100/24, label: 'eth0:1', broadcast: '+'}}
+      - {{address: 10.0.1.100/24, interface: eth1, label: 'eth1:7', broadcast: 10.0.1.254, scope: link}}
+    excluded_vips: [{{address: 10.0.0.200/32, scope: host}}, 'fd00::200/64']
+  VI_CLOUD:
+    vrid: 11
+    advert_interval: 100ms
+    members: {{lb1: {{priority: 150}}}}
+    notify_master: [/usr/bin/touch, {}]
+",
+        marker.display()
+    )
+}
+
+/// Every address of this namespace as `ip -j addr` reports it: (interface, address, the
+/// whole `addr_info` object).
+fn ip_addresses() -> Vec<(String, String, serde_json::Value)> {
+    let links: Vec<serde_json::Value> = serde_json::from_str(&sh(&["ip", "-j", "addr", "show"])).unwrap();
+    let mut out = Vec::new();
+    for l in links {
+        let name = l["ifname"].as_str().unwrap_or_default().to_string();
+        for a in l["addr_info"].as_array().cloned().unwrap_or_default() {
+            out.push((name.clone(), a["local"].as_str().unwrap_or_default().to_string(), a));
+        }
+    }
+    out
+}
+
+fn ip_address(local: &str) -> Option<(String, serde_json::Value)> {
+    ip_addresses().into_iter().find(|(_, l, _)| l == local).map(|(i, _, a)| (i, a))
+}
+
+/// The first VRRP advert of `vrid` that arrives on `iface` within 3 s: (count, addresses).
+fn advert_on(iface: &str, vrid: u8) -> (u8, Vec<std::net::Ipv4Addr>) {
+    const ETH_P_IP: u16 = 0x0800;
+    // SAFETY: plain socket calls on a descriptor this function owns and closes; every
+    // pointer passed points at a live local of the size given.
+    unsafe {
+        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, i32::from(ETH_P_IP.to_be()));
+        assert!(fd >= 0, "AF_PACKET socket: {}", std::io::Error::last_os_error());
+        let mut sll: libc::sockaddr_ll = std::mem::zeroed();
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_protocol = ETH_P_IP.to_be();
+        let name = std::ffi::CString::new(iface).unwrap();
+        sll.sll_ifindex = libc::if_nametoindex(name.as_ptr()) as i32;
+        let len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
+        assert_eq!(libc::bind(fd, (&raw const sll).cast(), len), 0, "bind {iface}");
+        let tv = libc::timeval { tv_sec: 0, tv_usec: 200_000 };
+        let tvl = std::mem::size_of::<libc::timeval>() as u32;
+        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, (&raw const tv).cast(), tvl);
+        let started = std::time::Instant::now();
+        let mut buf = [0u8; 2048];
+        while started.elapsed() < std::time::Duration::from_secs(3) {
+            let n = libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0);
+            let Ok(n) = usize::try_from(n) else { continue };
+            let p = &buf[..n];
+            let ihl = usize::from(p[0] & 0x0f) * 4;
+            if p[9] != 112 || n < ihl + 8 || p[ihl + 1] != vrid {
+                continue;
+            }
+            let count = p[ihl + 3];
+            let addrs = p[ihl + 8..].chunks_exact(4).take(usize::from(count)).map(|c| [c[0], c[1], c[2], c[3]].into());
+            let out = (count, addrs.collect());
+            libc::close(fd);
+            return out;
+        }
+        libc::close(fd);
+        panic!("no VRRP advert of VRID {vrid} on {iface} within 3 s");
+    }
+}
+
+/// Kills the daemon this test started (by its pid) when the test ends, even on a panic.
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !cond() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{what}: not within 5 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn a_master_puts_its_vips_on_with_their_options_holds_excluded_ones_unadvertised_and_runs_without_vips() {
+    fresh_netns(&["eth0", "eth1"]);
+    sh(&["ip", "addr", "add", "10.0.0.11/24", "dev", "eth0"]);
+    let dir = state_dir();
+    let (manifest, marker) = (dir.0.join("m.yaml"), dir.0.join("vi-cloud-master"));
+    std::fs::write(&manifest, vip_forms_manifest(&marker)).unwrap();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lbconverge"));
+    c.args(["--state-dir"]).arg(dir.0.join("state")).arg("run").arg(&manifest);
+    c.args(["--node", "lb1", "--control", "none"]).env("NO_COLOR", "1");
+    c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    let _daemon = Daemon(c.spawn().unwrap());
+    wait_until("VI_FORMS to take its VIPs", || ip_address("10.0.0.100").is_some() && ip_address("fd00::200").is_some());
+    let (iface, a) = ip_address("10.0.0.100").unwrap();
+    assert_eq!(iface, "eth0");
+    assert_eq!((a["prefixlen"].as_u64(), a["label"].as_str()), (Some(24), Some("eth0:1")), "{a}");
+    assert_eq!((a["broadcast"].as_str(), a["scope"].as_str()), (Some("10.0.0.255"), Some("global")), "{a}");
+    let (iface, a) = ip_address("10.0.1.100").unwrap();
+    assert_eq!(iface, "eth1", "a VIP with its own interface goes on it");
+    assert_eq!(
+        (a["label"].as_str(), a["broadcast"].as_str(), a["scope"].as_str()),
+        (Some("eth1:7"), Some("10.0.1.254"), Some("link")),
+        "{a}"
+    );
+    let (iface, a) = ip_address("10.0.0.200").unwrap();
+    assert_eq!((iface.as_str(), a["prefixlen"].as_u64(), a["scope"].as_str()), ("eth0", Some(32), Some("host")), "{a}");
+    assert_eq!(ip_address("fd00::200").unwrap().0, "eth0");
+    let (count, addrs) = advert_on("eth0-p", 10);
+    assert_eq!(
+        (count, addrs),
+        (2, vec!["10.0.0.100".parse().unwrap(), "10.0.1.100".parse().unwrap()]),
+        "excluded VIPs are not advertised"
+    );
+    wait_until("VI_CLOUD's notify_master", || marker.exists());
+    assert_eq!(advert_on("eth0-p", 11), (0, vec![]), "an instance without VIPs advertises none");
 }

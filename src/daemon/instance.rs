@@ -534,7 +534,7 @@ impl Instance {
         if was_master && self.fsm.state() == fsm::State::Master && !added.is_empty() {
             self.add_vips(&added);
             for a in &added {
-                self.announce_one(a.address.addr());
+                self.announce_one(a);
             }
             self.second_burst = Some(now + SECOND_BURST);
         }
@@ -587,7 +587,7 @@ impl Instance {
             vrid: self.spec.vrid,
             priority,
             interval_cs: self.expect.interval_cs,
-            addresses: self.spec.vips.iter().map(|v| v.addr()).collect(),
+            addresses: self.spec.advertised(),
             auth: self.spec.auth,
             checksum: Checksum::Standard,
         };
@@ -657,20 +657,23 @@ impl Instance {
         }
         self.add_vips(&missing);
         for a in &missing {
-            self.announce_one(a.address.addr());
+            self.announce_one(a);
         }
         u64::try_from(missing.len()).unwrap_or(u64::MAX)
     }
 
+    /// Gratuitous ARPs / unsolicited NAs for every VIP it holds, excluded ones too (as
+    /// keepalived does).
     fn announce(&mut self) {
-        for v in self.spec.vips.clone() {
-            self.announce_one(v.addr());
+        for a in self.spec.vip_addresses() {
+            self.announce_one(&a);
         }
     }
 
-    fn announce_one(&mut self, vip: IpAddr) {
-        if let Err(e) = self.wire.announce(vip, self.spec.garp_repeat) {
-            tracing::warn!(instance = %self.spec.name, %vip, error = %e, "announcement not sent");
+    fn announce_one(&mut self, a: &Address) {
+        let vip = a.address.addr();
+        if let Err(e) = self.wire.announce(vip, &a.interface, self.spec.garp_repeat) {
+            tracing::warn!(instance = %self.spec.name, %vip, interface = %a.interface, error = %e, "announcement not sent");
         }
     }
 

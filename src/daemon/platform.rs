@@ -10,6 +10,7 @@
 
 pub mod mem;
 
+use std::collections::BTreeMap;
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::RawFd;
@@ -33,7 +34,8 @@ pub trait Wire: Send {
     /// Reads one waiting packet.
     fn recv(&mut self) -> io::Result<Received>;
     /// Sends `count` gratuitous ARPs (IPv4) or unsolicited NAs (IPv6) for `vip`.
-    fn announce(&mut self, vip: IpAddr, count: u32) -> io::Result<()>;
+    /// Sends `count` gratuitous ARPs / unsolicited NAs of `vip` out of `interface`.
+    fn announce(&mut self, vip: IpAddr, interface: &str, count: u32) -> io::Result<()>;
 }
 
 /// The host, as the daemon's threads see it.
@@ -75,7 +77,14 @@ impl Platform for Linux {
             .map_err(|source| InstanceError::OpenSocket { interface, source })?;
         let announcer = Announcer::new(vip_ifindex, mac6(&mac))
             .map_err(|source| InstanceError::OpenAnnouncer { interface: spec.vip_interface.clone(), source })?;
-        Ok(Box::new(LinuxWire { sock, announcer }))
+        let mut wire =
+            LinuxWire { sock, announcer, vip_interface: spec.vip_interface.clone(), others: BTreeMap::new() };
+        for a in spec.vip_addresses().iter().filter(|a| a.interface != spec.vip_interface) {
+            if let Err(e) = wire.announcer_of(&a.interface) {
+                tracing::warn!(instance = %spec.name, interface = %a.interface, error = %e, "announcements not ready");
+            }
+        }
+        Ok(Box::new(wire))
     }
 
     /// Gives the heap's free pages back. The executable's code stays resident: paging it
@@ -90,6 +99,25 @@ impl Platform for Linux {
 struct LinuxWire {
     sock: VrrpSocket,
     announcer: Announcer,
+    vip_interface: String,
+    /// Announcers of the VIPs that have their own interface, opened ahead when the
+    /// interface exists, else at the first announcement.
+    others: BTreeMap<String, Announcer>,
+}
+
+impl LinuxWire {
+    fn announcer_of(&mut self, interface: &str) -> io::Result<&Announcer> {
+        if interface == self.vip_interface {
+            return Ok(&self.announcer);
+        }
+        if !self.others.contains_key(interface) {
+            let (ifindex, mac) = Rtnl::open()
+                .and_then(|mut r| r.link_details(interface))
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            self.others.insert(interface.to_string(), Announcer::new(ifindex, mac6(&mac))?);
+        }
+        self.others.get(interface).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+    }
 }
 
 impl Wire for LinuxWire {
@@ -105,8 +133,8 @@ impl Wire for LinuxWire {
     fn recv(&mut self) -> io::Result<Received> {
         self.sock.recv()
     }
-    fn announce(&mut self, vip: IpAddr, count: u32) -> io::Result<()> {
-        self.announcer.announce(vip, count)
+    fn announce(&mut self, vip: IpAddr, interface: &str, count: u32) -> io::Result<()> {
+        self.announcer_of(interface)?.announce(vip, count)
     }
 }
 

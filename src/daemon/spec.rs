@@ -11,7 +11,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use super::error::{DaemonError, SecretError};
-use crate::model::cluster::{Cluster, Notify, Secret, TrackScript};
+use crate::model::cluster::{Cluster, Notify, Secret, TrackScript, Vip};
 use crate::model::net::Address;
 use crate::vrrp::fsm::Config;
 
@@ -36,8 +36,12 @@ pub struct InstanceSpec {
     pub interface: String,
     /// Interface holding the VIPs.
     pub vip_interface: String,
-    /// The VIPs.
-    pub vips: Vec<IpNet>,
+    /// The VIPs its adverts carry.
+    pub vips: Vec<Vip>,
+    /// The VIPs it holds as master but does not advertise.
+    pub excluded: Vec<Vip>,
+    /// IPv6 (the instance's family: its VIPs', IPv4 without any).
+    pub v6: bool,
     /// Unicast peers (none of them ours); `None` = multicast.
     pub unicast_peers: Option<Vec<IpAddr>>,
     /// v2 PASS password, zero-padded.
@@ -62,7 +66,7 @@ pub struct InstanceSpec {
 impl InstanceSpec {
     /// True for an IPv6 instance.
     pub fn is_v6(&self) -> bool {
-        self.vips.first().is_some_and(|v| v.addr().is_ipv6())
+        self.v6
     }
 
     /// What makes it this virtual router on the wire: VRID, interface, version and family.
@@ -78,10 +82,15 @@ impl InstanceSpec {
         (&self.vip_interface, self.source, self.unicast_peers.is_some())
     }
 
-    /// The VIPs as the addresses a master holds on its VIP interface.
+    /// Every VIP, advertised then excluded, as the address a master holds: on its own
+    /// interface, else on the VIP interface, with its label, broadcast and scope.
     pub fn vip_addresses(&self) -> Vec<Address> {
-        let on = |v: &IpNet| Address { interface: self.vip_interface.clone(), address: *v, label: None };
-        self.vips.iter().map(on).collect()
+        self.vips.iter().chain(&self.excluded).map(|v| v.address(&self.vip_interface)).collect()
+    }
+
+    /// The addresses its adverts carry.
+    pub fn advertised(&self) -> Vec<IpAddr> {
+        self.vips.iter().map(Vip::addr).collect()
     }
 
     /// True when the instance tracks scripts or interfaces.
@@ -117,11 +126,8 @@ pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
     field("source", format!("{:?}", old.source), format!("{:?}", new.source));
     field("garp_repeat", old.garp_repeat.to_string(), new.garp_repeat.to_string());
     field("notify_timeout", format!("{:?}", old.notify_timeout), format!("{:?}", new.notify_timeout));
-    let added: Vec<String> = new.vips.iter().filter(|v| !old.vips.contains(v)).map(|v| format!("+{v}")).collect();
-    let removed: Vec<String> = old.vips.iter().filter(|v| !new.vips.contains(v)).map(|v| format!("-{v}")).collect();
-    if !added.is_empty() || !removed.is_empty() {
-        out.push(format!("vips {}", [removed, added].concat().join(" ")));
-    }
+    list_changes(&mut out, "vips", &old.vips, &new.vips);
+    list_changes(&mut out, "excluded_vips", &old.excluded, &new.excluded);
     let mut changed = |name: &str, differs: bool| {
         if differs {
             out.push(name.to_string());
@@ -136,6 +142,17 @@ pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
     changed("track_interfaces", old.track_interfaces != new.track_interfaces);
     changed("connection_sync", old.sync != new.sync);
     out
+}
+
+/// `vips -10.0.0.1/24 +10.0.0.1/24 label eth0:1`: a VIP whose options changed is removed
+/// and added again.
+fn list_changes(out: &mut Vec<String>, name: &str, old: &[Vip], new: &[Vip]) {
+    let added = new.iter().filter(|v| !old.contains(v)).map(|v| format!("+{v}"));
+    let removed: Vec<String> = old.iter().filter(|v| !new.contains(v)).map(|v| format!("-{v}")).collect();
+    let all: Vec<String> = removed.into_iter().chain(added).collect();
+    if !all.is_empty() {
+        out.push(format!("{name} {}", all.join(" ")));
+    }
 }
 
 /// Why a running instance is replaced by `new` of the same name instead of changed in
@@ -167,7 +184,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
     let mut out = Vec::new();
     for inst in cluster.vrrp.values() {
         let Some(m) = inst.members.get(node) else { continue };
-        let v6 = inst.vips.first().is_some_and(|v| v.addr().is_ipv6());
+        let v6 = inst.is_v6();
         let own: Vec<IpAddr> = n.addresses.iter().map(IpNet::addr).collect();
         let peers = inst.unicast_peers.as_ref().map(|p| p.iter().copied().filter(|a| !own.contains(a)).collect());
         let source = match (v6, &inst.unicast_peers) {
@@ -190,6 +207,8 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             interface: m.interface.clone(),
             vip_interface: m.vip_interface.clone(),
             vips: inst.vips.clone(),
+            excluded: inst.excluded.clone(),
+            v6,
             unicast_peers: peers,
             auth: inst
                 .auth

@@ -103,7 +103,7 @@ fn host() -> Shared {
     for l in ["lo", "eth0"] {
         state.links.insert(l.into(), Link { up: true });
     }
-    let a = Address { interface: "eth0".into(), address: "10.0.0.11/24".parse().unwrap(), label: None };
+    let a = Address::plain("eth0", "10.0.0.11/24".parse().unwrap());
     state.addresses.insert(a.key(), a);
     Shared::new(MemKernel::from_state(state))
 }
@@ -364,6 +364,71 @@ fn commits_change_a_running_instance_in_place_without_touching_its_vips() {
     assert_eq!((v.state.as_str(), v.transitions, v.priority), ("MASTER", transitions, 150), "{v:?}");
     assert!(holds(&k, FAST_VIP));
     assert_eq!(deletions(&k, FAST_VIP), before, "the first VIP was never removed");
+    d.stop();
+}
+
+/// The address `vip` as the in-memory kernel holds it on eth0.
+fn held_as(k: &Shared, vip: &str) -> Option<Address> {
+    let net = vip.parse().unwrap();
+    k.lock().state.addresses.values().find(|a| a.interface == "eth0" && a.address == net).cloned()
+}
+
+#[test]
+fn a_commit_that_changes_a_vips_label_or_scope_re_adds_it_and_excluded_vips_are_held_and_announced() {
+    let (s, k) = (Scratch::new("vipforms"), host());
+    let (mut d, sent) = start_master(&s, &k);
+    assert_eq!(held_as(&k, FAST_VIP).unwrap().label, None);
+    let (excluded, excluded6) = ("10.0.0.200/32", "fd00::100/64");
+    let with = |scope: &str| {
+        let options = "vips: [{address: 10.0.0.100/24, label: 'eth0:1', broadcast: '+'}]";
+        let held = format!("excluded_vips: [{{address: {excluded}, scope: {scope}}}, {excluded6}]");
+        manifest("eth0", "good-password", false).replace("vips: [10.0.0.100/24]", &format!("{options}\n    {held}"))
+    };
+    s.write(&with("host"));
+    let log = logged(|| assert_eq!(d.reload().unwrap().updated, 1));
+    let want = "changed=vips -10.0.0.100/24 +10.0.0.100/24 label eth0:1 brd 10.0.0.255, excluded_vips +10.0.0.200/32 scope host +fd00::100/64";
+    assert!(log.contains(want), "{log}");
+    wait_for("the VIP with its new label", Duration::from_millis(200), || {
+        held_as(&k, FAST_VIP).is_some_and(|a| a.label.as_deref() == Some("eth0:1"))
+    });
+    assert_eq!(held_as(&k, FAST_VIP).unwrap().broadcast, Some("10.0.0.255".parse().unwrap()));
+    wait_for("the excluded VIPs", Duration::from_millis(200), || {
+        held_as(&k, excluded).is_some_and(|a| a.scope == Some(254)) && held_as(&k, excluded6).is_some()
+    });
+    wait_for("the excluded VIP announced", Duration::from_millis(200), || announced(&sent, excluded6) > 0);
+    s.write(&with("link"));
+    let log = logged(|| assert_eq!(d.reload().unwrap().updated, 1));
+    assert!(log.contains("changed=excluded_vips -10.0.0.200/32 scope host +10.0.0.200/32 scope link"), "{log}");
+    wait_for("the new scope", Duration::from_millis(200), || {
+        held_as(&k, excluded).is_some_and(|a| a.scope == Some(253))
+    });
+    assert_eq!(fast_view(&d).state, "MASTER");
+    s.write(&manifest("eth0", "good-password", false));
+    d.reload().unwrap();
+    wait_for("the label to go", Duration::from_millis(200), || {
+        held_as(&k, FAST_VIP).is_some_and(|a| a.label.is_none())
+    });
+    wait_for("the excluded VIPs to go", Duration::from_millis(200), || {
+        held_as(&k, excluded).is_none() && held_as(&k, excluded6).is_none()
+    });
+    d.stop();
+}
+
+#[test]
+fn an_instance_without_vips_becomes_master_and_holds_nothing() {
+    let (s, k) = (Scratch::new("novips"), host());
+    let before = k.lock().state.addresses.len();
+    let text = manifest("eth0", "good-password", false)
+        .replace("    vips: [10.0.0.100/24]\n", "    notify_master: [/bin/true]\n")
+        .replace("    vip: 10.0.0.100\n", "    vip: 10.0.0.101\n");
+    s.write(&text);
+    let (events, _) = std::sync::mpsc::channel();
+    let platform = MemPlatform::new(k.clone());
+    let d = Daemon::start(s.opts(), k.clone(), platform, Default::default(), events).unwrap();
+    wait_for("VI_FAST to become master", Duration::from_secs(2), || fast_view(&d).state == "MASTER");
+    let pass = usize::from(holds(&k, PASS_VIP));
+    let now = k.lock().state.addresses.len();
+    assert_eq!(now, before + pass, "VI_FAST added no address");
     d.stop();
 }
 

@@ -125,7 +125,7 @@ fn director_node(d: &Director, n: usize, opts: &Options, notes: &mut Notes) -> N
     });
     let mut addresses = opts.addresses.get(&d.name).cloned().unwrap_or_default();
     for v6 in [false, true] {
-        let needed = d.instances.iter().any(|i| i.vips.iter().any(|v| v.contains(':') == v6));
+        let needed = d.instances.iter().any(|i| i.vips.iter().any(|v| v.address().contains(':') == v6));
         let have = addresses.iter().any(|a| a.contains(':') == v6);
         if (needed || (!v6 && addresses.is_empty())) && !have {
             addresses.push(own_address(d, n, v6, notes));
@@ -140,7 +140,7 @@ fn own_address(d: &Director, n: usize, v6: bool, notes: &mut Notes) -> String {
     let src =
         d.instances.iter().filter_map(|i| i.unicast_src.as_ref().map(|s| (s, i))).find(|(s, _)| s.contains(':') == v6);
     if let Some((src, i)) = src {
-        let from_vips = i.vips.iter().find_map(|v| v.split_once('/').map(|(_, p)| p.to_string()));
+        let from_vips = i.vips.iter().find_map(|v| v.address().split_once('/').map(|(_, p)| p.to_string()));
         let (prefix, whence) = match (&i.unicast_src_prefix, from_vips) {
             (Some(p), _) => (p.clone(), "with its prefix"),
             (None, Some(p)) => (p, "prefix from the VIPs"),
@@ -211,6 +211,7 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         authentication: i.password.as_ref().map(|_| authentication(&i.name, opts)),
         unicast_peers: None,
         vips: i.vips.clone(),
+        excluded_vips: i.excluded.clone(),
         track_scripts: weights(&i.track_scripts),
         track_interfaces: weights(&i.track_interfaces),
         garp_repeat: i.garp_repeat,
@@ -477,7 +478,8 @@ fn only_some(g: &Merged, all: &BTreeSet<&str>, name: &str, notes: &mut Notes) {
 
 /// A service whose VIP no VRRP instance holds is carried by the directors that define it.
 fn owners(m: &Manifest, g: &mut Merged) {
-    let held = |vip: &str| m.vrrp.values().any(|i| i.vips.iter().any(|v| bare(v) == vip));
+    let held =
+        |vip: &str| m.vrrp.values().any(|i| i.vips.iter().chain(&i.excluded_vips).any(|v| bare(v.address()) == vip));
     if g.service.vip.as_deref().is_some_and(held) {
         return;
     }
@@ -493,7 +495,11 @@ fn nat_gateway(m: &Manifest, name: &str, g: &mut Merged, notes: &mut Notes) {
         return;
     }
     let addrs: Vec<IpAddr> = g.service.backends.values().filter_map(|b| b.address.as_deref()?.parse().ok()).collect();
-    let nets = m.vrrp.values().flat_map(|i| &i.vips).filter_map(|v| v.parse::<ipnet::IpNet>().ok());
+    let nets = m
+        .vrrp
+        .values()
+        .flat_map(|i| i.vips.iter().chain(&i.excluded_vips))
+        .filter_map(|v| v.address().parse::<ipnet::IpNet>().ok());
     let fits: BTreeSet<IpAddr> = nets
         .filter(|n| addrs.len() == g.service.backends.len() && addrs.iter().all(|a| n.contains(a)))
         .map(|n| n.addr())

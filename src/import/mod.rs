@@ -15,6 +15,7 @@ pub mod ipvsadm;
 pub mod merge;
 pub mod service;
 pub mod value;
+pub mod vips;
 pub mod vrrp;
 
 use std::collections::BTreeMap;

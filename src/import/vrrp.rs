@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use super::conf::{Item, Loc};
 use super::value::{self, Notes};
-use crate::manifest::types::{ConnectionSync, Duration, TrackScript};
+use super::vips::{self, VipLine};
+use crate::manifest::types::{ConnectionSync, Duration, TrackScript, VipEntry};
 
 /// One director's `vrrp_instance`, as its file says it.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,8 +37,10 @@ pub struct Instance {
     pub unicast_src_prefix: Option<String>,
     /// `unicast_peer { }` addresses.
     pub unicast_peers: Vec<String>,
-    /// `virtual_ipaddress` addresses (with the prefix when written).
-    pub vips: Vec<String>,
+    /// `virtual_ipaddress` addresses (with the prefix when written) and their options.
+    pub vips: Vec<VipEntry>,
+    /// `virtual_ipaddress_excluded`, and advertised VIPs of the other family.
+    pub excluded: Vec<VipEntry>,
     /// The `dev` of the VIPs when it is not `interface`.
     pub vip_interface: Option<String>,
     /// `track_script` names and weights.
@@ -180,6 +183,7 @@ pub fn instance(
         unicast_src_prefix: None,
         unicast_peers: Vec::new(),
         vips: Vec::new(),
+        excluded: Vec::new(),
         vip_interface: None,
         track_scripts: BTreeMap::new(),
         track_interfaces: BTreeMap::new(),
@@ -191,15 +195,21 @@ pub fn instance(
         notify: None,
         connection_sync,
     };
+    let mut lines: [Vec<VipLine>; 2] = Default::default();
+    let mut written_version = None;
     for it in item.children() {
-        match notify_slot(&mut i, &it.keyword) {
-            Some(slot) => *slot = Some(notify(it, g, notes)),
-            None => setting(&mut i, it, script_weights, notes),
+        match (notify_slot(&mut i, &it.keyword), it.keyword.as_str()) {
+            (Some(slot), _) => *slot = Some(notify(it, g, notes)),
+            (None, "virtual_ipaddress") => lines[0].extend(vips::block(it, notes)),
+            (None, "virtual_ipaddress_excluded") => lines[1].extend(vips::block(it, notes)),
+            (None, "no_virtual_ipaddress") => {}
+            (None, "version" | "vrrp_version") => {
+                written_version = super::value::number(it, notes).map(|v| (v, it.at.clone()));
+            }
+            (None, _) => setting(&mut i, it, script_weights, notes),
         }
     }
-    if i.vip_interface == i.interface {
-        i.vip_interface = None;
-    }
+    held(&mut i, lines, written_version, g, notes);
     if let Some(c) = i.connection_sync.as_mut().filter(|c| c.interface == i.interface) {
         c.interface = None;
     }
@@ -210,10 +220,24 @@ pub fn instance(
     Some(i)
 }
 
+/// The instance's VIPs, excluded VIPs, VIP interface and version, as keepalived settles
+/// them from the lines it read.
+fn held(i: &mut Instance, lines: [Vec<VipLine>; 2], written: Option<(u32, Loc)>, g: &Globals, notes: &mut Notes) {
+    let [advertised, excluded] = lines;
+    let (advertised, other) = vips::split_families(advertised, notes);
+    let v6 = advertised.first().is_some_and(|l| l.spec.address.contains(':'));
+    let count = advertised.len();
+    let mut all: Vec<VipLine> = advertised.into_iter().chain(other).chain(excluded).collect();
+    i.vip_interface = vips::settle_interfaces(&mut all, i.interface.as_deref());
+    let (adv, rest) = all.split_at(count);
+    i.vips = adv.iter().map(vips::entry).collect();
+    i.excluded = rest.iter().map(vips::entry).collect();
+    i.version = vips::version(v6, written, g.version.unwrap_or(2), notes);
+}
+
 fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, i32>, notes: &mut Notes) {
     match it.keyword.as_str() {
         "virtual_router_id" => i.vrid = value::number(it, notes),
-        "version" | "vrrp_version" => i.version = value::number(it, notes).unwrap_or(i.version),
         "interface" => i.interface = it.arg().map(str::to_string),
         "advert_int" => i.advert = value::seconds(it, notes),
         "priority" => i.priority = value::number(it, notes).unwrap_or(i.priority),
@@ -227,7 +251,6 @@ fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, i32>, 
             (i.unicast_src, i.unicast_src_prefix) = (Some(addr), prefix);
         }
         "unicast_peer" => i.unicast_peers = it.children().iter().map(|p| address_and_prefix(&p.keyword).0).collect(),
-        "virtual_ipaddress" => vips(i, it, notes),
         "track_script" => i.track_scripts = tracked_scripts(it, script_weights, notes),
         "lvs_sync_daemon_interface" => sync_interface(i, it, notes),
         "track_interface" => i.track_interfaces = tracked(it, |_| 0),
@@ -318,35 +341,6 @@ fn authentication(i: &mut Instance, item: &Item, notes: &mut Notes) {
             ("auth_type", Some("PASS")) => {}
             ("auth_pass", Some(p)) => i.password = Some(p.to_string()),
             _ => notes.unsupported(it, "only `auth_type PASS` with `auth_pass` is supported (no AH)"),
-        }
-    }
-}
-
-fn vips(i: &mut Instance, item: &Item, notes: &mut Notes) {
-    let mut seen: BTreeMap<String, &Loc> = BTreeMap::new();
-    for it in item.children() {
-        let addr = address_and_prefix(&it.keyword).0;
-        if let Some(first) = seen.get(&addr) {
-            let msg = format!(
-                "VIP {addr} is listed twice (first at line {}); keepalived adds it once, and so does the manifest",
-                first.line
-            );
-            notes.note(&it.at, msg);
-            continue;
-        }
-        seen.insert(addr, &it.at);
-        i.vips.push(it.keyword.clone());
-        let mut rest = it.args.iter();
-        while let Some(word) = rest.next() {
-            match (word.as_str(), rest.next()) {
-                ("dev", Some(dev)) => i.vip_interface = Some(dev.clone()),
-                (other, _) => {
-                    notes.note(
-                        &it.at,
-                        format!("VIP option `{other}` is not expressible; the VIP is imported without it"),
-                    );
-                }
-            }
         }
     }
 }

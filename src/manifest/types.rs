@@ -675,9 +675,18 @@ pub struct VrrpInstance {
     /// Send adverts unicast to these peers (node names or addresses) instead of multicast.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unicast_peers: Option<Vec<String>>,
-    /// The virtual addresses: `172.16.40.160` or `172.16.40.160/24`.
-    #[schemars(length(min = 1))]
-    pub vips: Vec<String>,
+    /// The virtual addresses the master holds and its adverts carry: `172.16.40.160`,
+    /// `172.16.40.160/24`, or a mapping with per-VIP options (keepalived's
+    /// `virtual_ipaddress`). All of one family. Empty for an instance whose notify commands
+    /// move the address themselves (a cloud provider's API): it elects a master and holds
+    /// nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vips: Vec<VipEntry>,
+    /// Addresses the master holds but its adverts do not carry (keepalived's
+    /// `virtual_ipaddress_excluded`): many addresses on one instance, or the other family's
+    /// beside `vips` (IPv6 addresses on a version-2 instance).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_vips: Vec<VipEntry>,
     /// Track scripts and the priority change each applies when failing (0: go to FAULT).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub track_scripts: BTreeMap<String, TrackWeight>,
@@ -716,6 +725,49 @@ pub struct VrrpInstance {
     /// connections survive a failover. At most one instance per director may set it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_sync: Option<ConnectionSync>,
+}
+
+/// A VIP of a VRRP instance: an address, or an address with options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum VipEntry {
+    /// `172.16.40.160` or `172.16.40.160/24`, on the instance's VIP interface.
+    Address(String),
+    /// The address with keepalived's per-VIP options (`dev`, `label`, `brd`, `scope`).
+    Detailed(VipSpec),
+}
+
+impl VipEntry {
+    /// The address as written.
+    pub fn address(&self) -> &str {
+        match self {
+            VipEntry::Address(a) => a,
+            VipEntry::Detailed(d) => &d.address,
+        }
+    }
+}
+
+/// A VIP with its options, like `ip addr add ADDRESS dev IF label L broadcast B scope S`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VipSpec {
+    /// `172.16.40.160` or `172.16.40.160/24`.
+    pub address: String,
+    /// Interface this VIP goes on (default: the instance's VIP interface; keepalived `dev`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// IPv4 address label, the interface name or `<interface>:<suffix>` such as `eth0:1`,
+    /// what ifconfig-era scripts look for (keepalived `label`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// IPv4 broadcast address, or `+` (host part all ones) or `-` (host part all zeros)
+    /// (keepalived `brd`; default: none, as `ip addr add` without `brd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broadcast: Option<String>,
+    /// IPv4 address scope: `global` (default), `site`, `link`, `host`, `nowhere`, or a
+    /// number 0..255 (keepalived `scope`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scalar>,
 }
 
 /// The kernel's IPVS sync daemon, run as master on the VRRP master and as backup elsewhere.

@@ -127,8 +127,12 @@ pub struct VrrpInstance {
     pub auth: Option<Secret>,
     /// Unicast peer addresses; `None` for multicast.
     pub unicast_peers: Option<Vec<IpAddr>>,
-    /// The VIPs with their prefix.
-    pub vips: Vec<IpNet>,
+    /// The VIPs its adverts carry, all of one family (none: a master that holds nothing).
+    pub vips: Vec<Vip>,
+    /// The VIPs the master holds but its adverts do not carry (keepalived's
+    /// `virtual_ipaddress_excluded`), of either family.
+    #[serde(default)]
+    pub excluded: Vec<Vip>,
     /// Gratuitous ARPs / NAs on becoming master.
     pub garp_repeat: u32,
     /// The notify commands of every member (a member's own are in [`Member::notify`]).
@@ -137,6 +141,63 @@ pub struct VrrpInstance {
     pub notify_timeout: Duration,
     /// Connection sync: the settings every member shares (`None`: no sync).
     pub connection_sync: Option<ConnectionSync>,
+}
+
+/// A VIP of a VRRP instance with its options (keepalived's `dev`, `label`, `brd`, `scope`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Vip {
+    /// The address with its prefix.
+    pub net: IpNet,
+    /// Its own interface, when not the instance's VIP interface.
+    pub interface: Option<String>,
+    /// IPv4 label.
+    pub label: Option<String>,
+    /// IPv4 broadcast address.
+    pub broadcast: Option<std::net::Ipv4Addr>,
+    /// Scope, when not global.
+    pub scope: Option<u8>,
+}
+
+impl Vip {
+    /// A VIP with no options.
+    pub fn plain(net: IpNet) -> Vip {
+        Vip { net, interface: None, label: None, broadcast: None, scope: None }
+    }
+
+    /// The address without its prefix.
+    pub fn addr(&self) -> IpAddr {
+        self.net.addr()
+    }
+
+    /// The address as a master holds it: on its own interface, else on `vip_interface`.
+    pub fn address(&self, vip_interface: &str) -> crate::model::net::Address {
+        crate::model::net::Address {
+            interface: self.interface.clone().unwrap_or_else(|| vip_interface.to_string()),
+            address: self.net,
+            label: self.label.clone(),
+            broadcast: self.broadcast,
+            scope: self.scope,
+        }
+    }
+}
+
+impl std::fmt::Display for Vip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.net)?;
+        if let Some(i) = &self.interface {
+            write!(f, " dev {i}")?;
+        }
+        if let Some(l) = &self.label {
+            write!(f, " label {l}")?;
+        }
+        if let Some(b) = &self.broadcast {
+            write!(f, " brd {b}")?;
+        }
+        if let Some(s) = self.scope {
+            write!(f, " scope {}", crate::model::net::scope_name(s))?;
+        }
+        Ok(())
+    }
 }
 
 /// The sync daemon settings of an instance; each member runs them on the interface named
@@ -158,6 +219,16 @@ pub struct ConnectionSync {
 }
 
 impl VrrpInstance {
+    /// True for an IPv6 instance (its adverts go over IPv6); an instance without VIPs is IPv4.
+    pub fn is_v6(&self) -> bool {
+        self.vips.first().is_some_and(|v| v.addr().is_ipv6())
+    }
+
+    /// Every address the master holds: the advertised VIPs, then the excluded ones.
+    pub fn held(&self) -> impl Iterator<Item = &Vip> {
+        self.vips.iter().chain(&self.excluded)
+    }
+
     /// The notify commands `member` runs: its own, else the instance's.
     pub fn notify_of(&self, member: &str) -> Notify {
         match self.members.get(member) {

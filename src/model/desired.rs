@@ -194,15 +194,15 @@ fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
         } else if vs.vrrp_instance.is_none() {
             // A VIP that is the director's own address (classic LVS-NAT) is already held.
             for vip in vs.vips.iter().filter(|v| !n.addresses.iter().any(|a| a.addr() == **v)) {
-                b.address(Address { interface: n.interface.clone(), address: host(*vip), label: None });
+                b.address(Address::plain(n.interface.clone(), host(*vip)));
             }
         }
     }
     marks(b, c, n);
     for inst in c.vrrp.values() {
         let Some(m) = inst.members.get(&n.name) else { continue };
-        for vip in &inst.vips {
-            let address = Address { interface: m.vip_interface.clone(), address: *vip, label: None };
+        for vip in inst.held() {
+            let address = vip.address(&m.vip_interface);
             b.delegated.push(Delegated { address, instance: inst.name.clone() });
         }
         if let Some(config) = inst.sync_config(&n.name) {
@@ -228,7 +228,7 @@ fn announce(b: &mut Builder, c: &Cluster, vs: &VirtualService, health: &Health) 
     let serving = vs.backends.iter().any(|be| health.is_up(&vs.name, &be.name) && health.weight(&vs.name, be) > 0);
     let healthy = serving && !health.below_quorum.contains(&vs.name);
     for vip in &vs.vips {
-        b.address(Address { interface: "lo".into(), address: host(*vip), label: None });
+        b.address(Address::plain("lo", host(*vip)));
         let route = crate::model::announce::Announced { destination: host(*vip), table: c.routing.table };
         if !health.announcing {
             b.announce_delegated.insert(route);
@@ -411,7 +411,7 @@ fn arp(b: &mut Builder, n: &Node) {
 fn dr(b: &mut Builder, n: &Node, vs: &VirtualService) {
     for vip in &vs.vips {
         let label = vip.is_ipv4().then(|| n.vip_label.clone());
-        b.address(Address { interface: "lo".into(), address: host(*vip), label });
+        b.address(Address::labelled("lo", host(*vip), label));
         if vip.is_ipv4() {
             arp(b, n);
         }
@@ -422,7 +422,7 @@ fn tun(b: &mut Builder, n: &Node, vs: &VirtualService) {
     for vip in &vs.vips {
         let iface = if vip.is_ipv4() { "tunl0" } else { "ip6tnl0" };
         b.state.links.insert(iface.to_string(), Link { up: true });
-        b.address(Address { interface: iface.into(), address: host(*vip), label: None });
+        b.address(Address::plain(iface, host(*vip)));
         if vip.is_ipv4() {
             arp(b, n);
             b.sysctl(SysctlKey::ipv4_conf("tunl0", "rp_filter"), "2");

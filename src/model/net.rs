@@ -1,7 +1,7 @@
 //! Addresses, routes and links: the rtnetlink side of a node's state.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -35,9 +35,25 @@ pub struct Address {
     /// IPv4 label such as `lo:0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// IPv4 broadcast address (`ip addr add ... broadcast B`); only VRRP VIPs set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broadcast: Option<Ipv4Addr>,
+    /// Address scope (`ip addr add ... scope S`) when not global (0); only VRRP VIPs set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<u8>,
 }
 
 impl Address {
+    /// An address with no label, broadcast or scope: `ip addr add A dev I`.
+    pub fn plain(interface: impl Into<String>, address: IpNet) -> Address {
+        Address { interface: interface.into(), address, label: None, broadcast: None, scope: None }
+    }
+
+    /// An address with a label (or none) and no broadcast or scope.
+    pub fn labelled(interface: impl Into<String>, address: IpNet, label: Option<String>) -> Address {
+        Address { label, ..Address::plain(interface, address) }
+    }
+
     /// Its key.
     pub fn key(&self) -> AddrKey {
         AddrKey { interface: self.interface.clone(), address: self.address }
@@ -57,8 +73,22 @@ impl fmt::Display for Address {
         if let Some(l) = &self.label {
             write!(f, " label {l}")?;
         }
+        if let Some(b) = &self.broadcast {
+            write!(f, " brd {b}")?;
+        }
+        if let Some(s) = self.scope {
+            write!(f, " scope {}", scope_name(s))?;
+        }
         Ok(())
     }
+}
+
+/// The scopes `ip` names (/etc/iproute2/rt_scopes), by number.
+pub const SCOPES: [(&str, u8); 5] = [("global", 0), ("site", 200), ("link", 253), ("host", 254), ("nowhere", 255)];
+
+/// A scope as `ip addr` prints it: its name, else its number.
+pub fn scope_name(scope: u8) -> String {
+    SCOPES.iter().find(|(_, n)| *n == scope).map_or(scope.to_string(), |(name, _)| (*name).to_string())
 }
 
 /// A route in the main table, like `ip route replace default via 10.0.0.1`.

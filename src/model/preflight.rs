@@ -77,6 +77,12 @@ fn interfaces(out: &mut Vec<Finding>, c: &Cluster, n: &Node, live: &NodeState) {
         named.push((at.clone(), &m.interface));
         named.push((at.clone(), &m.vip_interface));
         named.extend(m.track_interfaces.keys().map(|i| (at.key("track_interfaces").name(i), i.as_str())));
+        let lists = [("vips", &inst.vips), ("excluded_vips", &inst.excluded)];
+        for (key, vips) in lists {
+            let own = vips.iter().enumerate().filter_map(|(i, v)| Some((i, v.interface.as_deref()?)));
+            let inst_at = KeyPath::root().key("vrrp").name(&inst.name);
+            named.extend(own.map(|(i, iface)| (inst_at.key(key).index(i).key("interface"), iface)));
+        }
         if let Some(iface) = inst.connection_sync.as_ref().and_then(|c| c.interface.as_deref()) {
             named.push((KeyPath::root().key("vrrp").name(&inst.name).key("connection_sync").key("interface"), iface));
         }
@@ -240,7 +246,7 @@ services:
 
     fn live(address: &str, links: &[&str]) -> NodeState {
         let mut s = NodeState::default();
-        let a = Address { interface: "eth0".into(), address: address.parse().unwrap(), label: None };
+        let a = Address::plain("eth0", address.parse().unwrap());
         s.addresses.insert(a.key(), a);
         s.links = links.iter().map(|l| (l.to_string(), Link { up: true })).collect();
         s
@@ -289,6 +295,18 @@ services:
             "vrrp.VI_1.notify: /usr/local/bin/notify is not executable",
         ];
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_vip_on_an_interface_the_host_lacks_is_named_at_its_key() {
+        let text = MANIFEST.replace(
+            "    vips: [10.0.0.100]\n",
+            "    vips: [10.0.0.100]\n    excluded_vips: [{address: 10.0.3.5/24, interface: eth3}]\n",
+        );
+        let loaded = crate::manifest::parse("m.yaml", PathBuf::from("."), text.as_bytes()).unwrap();
+        let c = crate::model::validate(&loaded, &crate::model::NoFacts).unwrap().cluster;
+        let got = messages(&preflight(&c, "lvs02", &live("10.0.0.12/24", &["eth0"]), Some(&good_host())));
+        assert_eq!(got, ["vrrp.VI_1.excluded_vips[0].interface: interface eth3 does not exist (the host has: eth0)"]);
     }
 
     #[test]

@@ -324,7 +324,7 @@ mod tests {
     }
 
     fn lo_vip() -> Address {
-        Address { interface: "lo".into(), address: "192.0.2.10/32".parse().unwrap(), label: Some("lo:0".into()) }
+        Address::labelled("lo", "192.0.2.10/32".parse().unwrap(), Some("lo:0".into()))
     }
 
     fn sync_config(id: u8) -> crate::model::sync::SyncConfig {
@@ -344,7 +344,7 @@ mod tests {
         use crate::model::sync::SyncState::{Backup, Master};
         let mut d = desired_empty();
         d.sync = Some(DelegatedSync { instance: "VI_1".into(), config: sync_config(10) });
-        let own = Address { interface: "eth0".into(), address: "10.0.0.1/24".parse().unwrap(), label: None };
+        let own = Address::plain("eth0", "10.0.0.1/24".parse().unwrap());
         let mut live = NodeState::default();
         live.addresses.insert(own.key(), own.clone());
         let verified = |mut p: Plan, live: &NodeState| {

@@ -319,7 +319,7 @@ mod tests {
         let cluster = crate::model::validate(&loaded, &NoFacts).unwrap().cluster;
         let empty = include_str!("../../examples/live/empty.yaml");
         let mut live: NodeState = serde_saphyr::from_str(empty).unwrap();
-        let own = Address { interface: "eth0".into(), address: "172.16.40.21/24".parse().unwrap(), label: None };
+        let own = Address::plain("eth0", "172.16.40.21/24".parse().unwrap());
         live.addresses.insert(own.key(), own);
         let desired = crate::model::desired(&cluster, "nginx01", &Health::all_up()).unwrap();
         let mut p = super::super::plan(&desired, &live);

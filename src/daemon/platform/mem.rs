@@ -100,7 +100,7 @@ impl Wire for MemWire {
     fn recv(&mut self) -> io::Result<Received> {
         Err(io::ErrorKind::WouldBlock.into())
     }
-    fn announce(&mut self, vip: IpAddr, _count: u32) -> io::Result<()> {
+    fn announce(&mut self, vip: IpAddr, _interface: &str, _count: u32) -> io::Result<()> {
         self.record(Sent::Announce(vip));
         Ok(())
     }

@@ -295,9 +295,12 @@ fn address_msg(a: &Address, index: u32, adding: bool) -> AddressMessage {
     msg.header.family = family_of(&ip);
     msg.header.prefix_len = a.address.prefix_len();
     msg.header.index = index;
-    msg.header.scope = AddressScope::Universe;
+    msg.header.scope = AddressScope::from(a.scope.unwrap_or(0));
     msg.attributes.push(AddressAttribute::Local(ip));
     msg.attributes.push(AddressAttribute::Address(ip));
+    if let (true, Some(b)) = (adding, a.broadcast) {
+        msg.attributes.push(AddressAttribute::Broadcast(b));
+    }
     if adding {
         match (&a.label, ip.is_ipv6()) {
             (Some(l), false) => msg.attributes.push(AddressAttribute::Label(l.clone())),
@@ -327,7 +330,7 @@ fn address_of(msg: &AddressMessage, links: &BTreeMap<u32, (String, bool)>) -> Op
     let ip = local.or(address)?;
     let net = IpNet::new(ip, msg.header.prefix_len).ok()?;
     let label = label.filter(|l| l != iface);
-    Some(Address { interface: iface.clone(), address: net, label })
+    Some(Address::labelled(iface.clone(), net, label))
 }
 
 fn route_ip(a: &RouteAddress) -> Option<IpAddr> {

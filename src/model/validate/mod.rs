@@ -7,6 +7,7 @@ mod marks;
 mod nodes;
 pub mod parse;
 mod services;
+mod vips;
 mod vrrp;
 
 use std::collections::BTreeMap;

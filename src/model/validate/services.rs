@@ -299,7 +299,7 @@ fn ownership(
 
 /// The VRRP instances that hold one of the service's VIPs.
 fn holders<'a>(base: &Base, vrrp: &'a BTreeMap<String, VrrpInstance>) -> Vec<&'a VrrpInstance> {
-    vrrp.values().filter(|i| base.vips.iter().any(|v| i.vips.iter().any(|iv| iv.addr() == *v))).collect()
+    vrrp.values().filter(|i| base.vips.iter().any(|v| i.held().any(|iv| iv.addr() == *v))).collect()
 }
 
 /// `announce: bgp`: the listed directors hold the VIP all at once, so no VRRP instance may

@@ -4,11 +4,9 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use ipnet::IpNet;
-
 use crate::manifest::KeyPath;
 use crate::manifest::types::{self, Manifest};
-use crate::model::cluster::{ConnectionSync, Member, Node, Notify, Secret, TrackScript, VrrpInstance};
+use crate::model::cluster::{ConnectionSync, Member, Node, Notify, Secret, TrackScript, Vip, VrrpInstance};
 
 use super::{Cx, FileFact, dur, parse, unknown_node_hint};
 
@@ -67,12 +65,18 @@ fn instance(
 ) -> Option<VrrpInstance> {
     let version = u8::try_from(i.version.unwrap_or(3)).unwrap_or(u8::MAX);
     let vips = vips(cx, &path.key("vips"), &i.vips, version);
+    let excluded = super::vips::entries(cx, &path.key("excluded_vips"), &i.excluded_vips, &vips);
     let advert = advert(cx, &path.key("advert_interval"), i.advert_interval.as_ref(), version);
     let members = members(cx, path, i, nodes, &vips, scripts);
     vip_owners(cx, &path.key("vips"), &vips, &members, nodes);
+    vip_owners(cx, &path.key("excluded_vips"), &excluded, &members, nodes);
+    super::vips::labels(cx, path, [("vips", &vips), ("excluded_vips", &excluded)], &members);
+    super::vips::scopes(cx, path, [("vips", &vips), ("excluded_vips", &excluded)], &members, nodes);
+    holds_nothing(cx, path, i);
     idle_weights(cx, path, i, &members);
     let auth = auth(cx, &path.key("authentication"), i.authentication.as_ref(), version);
-    let unicast_peers = peers(cx, &path.key("unicast_peers"), i.unicast_peers.as_ref(), nodes, &vips);
+    let v6 = vips.first().is_some_and(|v| v.addr().is_ipv6());
+    let unicast_peers = peers(cx, &path.key("unicast_peers"), i.unicast_peers.as_ref(), nodes, v6);
     tracked(cx, path, &i.track_scripts, &i.track_interfaces, scripts);
     let vrid = u8::try_from(i.vrid).unwrap_or(0);
     let connection_sync =
@@ -88,6 +92,7 @@ fn instance(
         auth,
         unicast_peers,
         vips,
+        excluded,
         garp_repeat: i.garp_repeat.unwrap_or(5),
         notify: notify(cx, path, [&i.notify_master, &i.notify_backup, &i.notify_fault, &i.notify_stop, &i.notify]),
         notify_timeout: notify_timeout(cx, &path.key("notify_timeout"), i.notify_timeout.as_ref()),
@@ -251,27 +256,23 @@ fn weights(
     instance.iter().chain(member).map(|(k, w)| (k.clone(), w.weight)).collect()
 }
 
-fn vips(cx: &mut Cx, at: &KeyPath, list: &[String], version: u8) -> Vec<IpNet> {
-    let mut out: Vec<IpNet> = Vec::new();
-    for (n, s) in list.iter().enumerate() {
-        match parse::vip(s) {
-            Err(e) => cx.error(&at.index(n), e, None),
-            Ok(v) if out.iter().any(|o| o.addr() == v.addr()) => {
-                cx.error(&at.index(n), format!("VIP {} is listed twice", v.addr()), None)
-            }
-            Ok(v) => out.push(v),
-        }
-    }
+/// The advertised VIPs: each valid, all of one family, IPv4 on a version-2 instance.
+fn vips(cx: &mut Cx, at: &KeyPath, list: &[types::VipEntry], version: u8) -> Vec<Vip> {
+    let out = super::vips::entries(cx, at, list, &[]);
     let v6 = out.iter().filter(|v| v.addr().is_ipv6()).count();
     if v6 > 0 && v6 < out.len() {
         cx.error(
             at,
-            "an instance holds IPv4 or IPv6 VIPs, not both",
-            Some("split them into two instances (they may share the VRID)"),
+            "the VIPs an instance advertises are all IPv4 or all IPv6 (keepalived ignores the other family's)",
+            Some("move the other family's addresses to `excluded_vips`, or split them into two instances"),
         );
     }
     if v6 > 0 && version == 2 {
-        cx.error(at, "VRRP version 2 carries only IPv4 addresses", Some("use `version: 3` for IPv6 VIPs"));
+        cx.error(
+            at,
+            "VRRP version 2 carries only IPv4 addresses",
+            Some("use `version: 3` for IPv6 VIPs (keepalived does too), or list them under `excluded_vips`"),
+        );
     }
     out
 }
@@ -297,7 +298,7 @@ fn members(
     path: &KeyPath,
     i: &types::VrrpInstance,
     nodes: &BTreeMap<String, Node>,
-    vips: &[IpNet],
+    vips: &[Vip],
     scripts: &BTreeMap<String, TrackScript>,
 ) -> BTreeMap<String, Member> {
     let mut out = BTreeMap::new();
@@ -339,12 +340,26 @@ fn members(
     out
 }
 
+/// An instance without VIPs elects a master that holds nothing: useful only when a notify
+/// command moves the address (a cloud provider's API); without one it is a mistake.
+fn holds_nothing(cx: &mut Cx, path: &KeyPath, i: &types::VrrpInstance) {
+    let commands =
+        [&i.notify_master, &i.notify].into_iter().chain(i.members.values().flat_map(|m| [&m.notify_master, &m.notify]));
+    if i.vips.is_empty() && i.excluded_vips.is_empty() && commands.flatten().next().is_none() {
+        cx.warn(
+            &path.key("vips"),
+            "the instance has no VIP and no `notify_master` or `notify` command: its master holds nothing",
+            Some("list the addresses under `vips`, or add the command that moves the address"),
+        );
+    }
+}
+
 /// A VIP that is some node's own address: only that node, as a member at priority 255 (the
 /// address owner), may hold it; anyone else would take the address from it.
 fn vip_owners(
     cx: &mut Cx,
     at: &KeyPath,
-    vips: &[IpNet],
+    vips: &[Vip],
     members: &BTreeMap<String, Member>,
     nodes: &BTreeMap<String, Node>,
 ) {
@@ -370,7 +385,7 @@ fn vip_owners(
     }
 }
 
-fn check_priority(cx: &mut Cx, at: &KeyPath, priority: u32, node: &Node, vips: &[IpNet]) {
+fn check_priority(cx: &mut Cx, at: &KeyPath, priority: u32, node: &Node, vips: &[Vip]) {
     if priority != 255 {
         return;
     }
@@ -450,9 +465,8 @@ fn peers(
     at: &KeyPath,
     list: Option<&Vec<String>>,
     nodes: &BTreeMap<String, Node>,
-    vips: &[IpNet],
+    v6: bool,
 ) -> Option<Vec<IpAddr>> {
-    let v6 = vips.first().is_some_and(|v| v.addr().is_ipv6());
     let mut out = Vec::new();
     for (n, p) in list?.iter().enumerate() {
         let addr = match nodes.get(p) {
@@ -478,7 +492,7 @@ fn peers(
 fn vrid_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInstance>) {
     let mut seen: BTreeMap<(String, String, bool, u8), String> = BTreeMap::new();
     for (name, i) in instances {
-        let v6 = i.vips.first().is_some_and(|v| v.addr().is_ipv6());
+        let v6 = i.is_v6();
         for (node, m) in &i.members {
             let key = (node.clone(), m.interface.clone(), v6, i.vrid);
             if let Some(first) = seen.insert(key, name.clone()).filter(|f| f != name) {
@@ -495,10 +509,11 @@ fn vrid_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInsta
 fn vips_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInstance>) {
     let mut seen: BTreeMap<IpAddr, String> = BTreeMap::new();
     for (name, i) in instances {
-        for (n, v) in i.vips.iter().enumerate() {
+        let listed = i.vips.iter().enumerate().map(|(n, v)| ("vips", n, v));
+        for (key, n, v) in listed.chain(i.excluded.iter().enumerate().map(|(n, v)| ("excluded_vips", n, v))) {
             if let Some(first) = seen.insert(v.addr(), name.clone()).filter(|f| f != name) {
                 cx.error(
-                    &at.name(name).key("vips").index(n),
+                    &at.name(name).key(key).index(n),
                     format!("VIP {} is also held by instance `{first}`", v.addr()),
                     None,
                 );
@@ -564,6 +579,55 @@ vrrp:
             errors(&long),
             ["vrrp.VI_1.notify_timeout: a notify timeout is more than 0s and at most 1h, not 7200s"]
         );
+    }
+
+    fn warnings(text: &str) -> Vec<String> {
+        let loaded = crate::manifest::parse("m.yaml", PathBuf::from("."), text.as_bytes()).unwrap();
+        let v = crate::model::validate(&loaded, &crate::model::NoFacts).unwrap();
+        v.warnings.iter().map(|p| format!("{}: {}", p.path, p.message)).collect()
+    }
+
+    #[test]
+    fn vips_take_keepalived_options_and_excluded_vips_of_either_family() {
+        let text = manifest("", "").replace(
+            "    vips: [10.0.0.100]\n",
+            "    version: 2
+    vips:
+      - {address: 10.0.0.100/25, label: 'eth0:1', broadcast: '-', scope: 253}
+      - {address: 10.0.1.100/24, interface: eth1, label: eth1, scope: host}
+    excluded_vips: [fd00::100/64, {address: 10.0.0.101, broadcast: 10.0.0.255}]
+",
+        );
+        assert_eq!(errors(&text), Vec::<String>::new());
+        let loaded = crate::manifest::parse("m.yaml", PathBuf::from("."), text.as_bytes()).unwrap();
+        let c = crate::model::validate(&loaded, &crate::model::NoFacts).unwrap().cluster;
+        let i = &c.vrrp["VI_1"];
+        let shown: Vec<String> = i.held().map(|v| v.address("eth0").to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "10.0.0.100/25 on eth0 label eth0:1 brd 10.0.0.0 scope link",
+                "10.0.1.100/24 on eth1 label eth1 scope host",
+                "fd00::100/64 on eth0",
+                "10.0.0.101/32 on eth0 brd 10.0.0.255",
+            ]
+        );
+        assert!(!i.is_v6(), "the advertised VIPs set the family");
+    }
+
+    #[test]
+    fn an_instance_without_vips_is_valid_and_warned_about_only_without_a_command() {
+        let bare = manifest("", "").replace("    vips: [10.0.0.100]\n", "");
+        assert_eq!(errors(&bare), Vec::<String>::new());
+        assert_eq!(
+            warnings(&bare),
+            [
+                "vrrp.VI_1.vips: the instance has no VIP and no `notify_master` or `notify` command: its master holds nothing"
+            ]
+        );
+        let cloud =
+            manifest("    notify_master: [/usr/local/bin/move-eip]\n", "").replace("    vips: [10.0.0.100]\n", "");
+        assert_eq!(warnings(&cloud), Vec::<String>::new());
     }
 
     #[test]

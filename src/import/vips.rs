@@ -1,0 +1,199 @@
+//! keepalived's `virtual_ipaddress` and `virtual_ipaddress_excluded` blocks: each line an
+//! address and its options (`dev`, `label`, `brd`/`broadcast`, `scope`), read into the
+//! manifest's VIP entries; then the instance's family and version as keepalived settles
+//! them (the first advertised VIP sets the family; an IPv6 instance runs version 3).
+
+use super::conf::{Item, Loc};
+use super::value::Notes;
+use crate::manifest::types::{Scalar, VipEntry, VipSpec};
+
+/// One VIP line, with the interface its `dev` names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VipLine {
+    /// The address with its options; `interface` is settled by [`settle_interfaces`].
+    pub spec: VipSpec,
+    /// Where the line is.
+    pub at: Loc,
+}
+
+/// The lines of a `virtual_ipaddress` or `virtual_ipaddress_excluded` block; an address
+/// listed twice is kept once, as keepalived adds it once (its own sample file lists one
+/// twice), with a warning.
+pub fn block(item: &Item, notes: &mut Notes) -> Vec<VipLine> {
+    let mut seen: std::collections::BTreeMap<String, u32> = std::collections::BTreeMap::new();
+    let mut out = Vec::new();
+    for it in item.children() {
+        let addr = it.keyword.split_once('/').map_or(it.keyword.as_str(), |(a, _)| a).to_string();
+        if let Some(first) = seen.get(&addr) {
+            let msg = format!(
+                "VIP {addr} is listed twice (first at line {first}); keepalived adds it once, and so does the manifest"
+            );
+            notes.note(&it.at, msg);
+            continue;
+        }
+        seen.insert(addr, it.at.line);
+        out.push(line(it, notes));
+    }
+    out
+}
+
+fn line(it: &Item, notes: &mut Notes) -> VipLine {
+    let mut spec = VipSpec { address: it.keyword.clone(), interface: None, label: None, broadcast: None, scope: None };
+    let mut rest = it.args.iter();
+    while let Some(word) = rest.next() {
+        let slot = match word.as_str() {
+            "dev" => &mut spec.interface,
+            "label" => &mut spec.label,
+            "brd" | "broadcast" => &mut spec.broadcast,
+            "scope" => {
+                spec.scope = rest.next().map(|s| scope(s));
+                continue;
+            }
+            other => {
+                let why = match other {
+                    "use_vmac" => "VMAC has no manifest form yet",
+                    _ => "the manifest has no such VIP option",
+                };
+                notes
+                    .note(&it.at, format!("VIP option `{other}` not imported ({why}); the VIP is imported without it"));
+                continue;
+            }
+        };
+        *slot = rest.next().cloned();
+    }
+    VipLine { spec, at: it.at.clone() }
+}
+
+/// A scope as the manifest writes it: a name stays a name, a number a number.
+fn scope(s: &str) -> Scalar {
+    s.parse::<i64>().map_or_else(|_| Scalar::Text(s.to_string()), Scalar::Int)
+}
+
+/// The instance's VIP interface and each VIP's own: when every VIP names the same `dev`,
+/// that is the instance's `vip_interface` (returned); otherwise each VIP keeps its `dev`,
+/// except one equal to the advert `interface`.
+pub fn settle_interfaces(lines: &mut [VipLine], interface: Option<&str>) -> Option<String> {
+    let first = lines.first().and_then(|l| l.spec.interface.clone());
+    let shared = first.filter(|f| lines.iter().all(|l| l.spec.interface.as_deref() == Some(f.as_str())));
+    for l in lines.iter_mut() {
+        if shared.is_some() || l.spec.interface.as_deref() == interface {
+            l.spec.interface = None;
+        }
+    }
+    shared.filter(|s| Some(s.as_str()) != interface)
+}
+
+/// A VIP line as a manifest entry: the bare address when it has no options.
+pub fn entry(l: &VipLine) -> VipEntry {
+    let s = &l.spec;
+    match (&s.interface, &s.label, &s.broadcast, &s.scope) {
+        (None, None, None, None) => VipEntry::Address(s.address.clone()),
+        _ => VipEntry::Detailed(s.clone()),
+    }
+}
+
+/// Splits the advertised lines as keepalived does: the first line's family is the
+/// instance's, and a line of the other family is ignored by keepalived ("address family
+/// must match VRRP instance"); lbconverge holds it as an excluded VIP and says so.
+pub fn split_families(lines: Vec<VipLine>, notes: &mut Notes) -> (Vec<VipLine>, Vec<VipLine>) {
+    let v6 = |l: &VipLine| l.spec.address.contains(':');
+    let family = lines.first().map(v6);
+    let (kept, other): (Vec<VipLine>, Vec<VipLine>) = lines.into_iter().partition(|l| Some(v6(l)) == family);
+    for l in &other {
+        notes.note(
+            &l.at,
+            format!(
+                "VIP {} is not of the instance's family: keepalived ignores it; imported under `excluded_vips`, where lbconverge holds it (without advertising it)",
+                l.spec.address
+            ),
+        );
+    }
+    (kept, other)
+}
+
+/// The version an instance runs: keepalived runs an IPv6 instance as version 3 unless
+/// the instance itself says `version 2` (then it sends version-2 adverts over IPv6, which
+/// no RFC defines and lbconverge does not; reported).
+pub fn version(v6: bool, written: Option<(u32, Loc)>, global: u32, notes: &mut Notes) -> u32 {
+    match (v6, written) {
+        (false, Some((v, _))) => v,
+        (false, None) => global,
+        (true, Some((2, at))) => {
+            notes.note(
+                &at,
+                "`version 2` on an IPv6 instance: keepalived runs it as version 3 when the line comes after the VIPs, and sends version-2 adverts over IPv6 (which no RFC defines) when it comes before; imported as version 3: check that the peers run version 3".into(),
+            );
+            3
+        }
+        (true, _) => 3,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(keyword: &str, args: &[&str]) -> Item {
+        Item {
+            keyword: keyword.into(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            raw: String::new(),
+            block: None,
+            at: Loc { file: "k.conf".into(), line: 7, column: 9 },
+        }
+    }
+
+    #[test]
+    fn a_line_reads_dev_label_brd_and_scope_and_reports_the_rest() {
+        let mut notes = Notes::default();
+        let l = line(
+            &item("10.0.0.5/24", &["dev", "eth1", "brd", "+", "label", "eth1:5", "scope", "link", "noprefixroute"]),
+            &mut notes,
+        );
+        assert_eq!(l.spec.interface.as_deref(), Some("eth1"));
+        assert_eq!(l.spec.label.as_deref(), Some("eth1:5"));
+        assert_eq!(l.spec.broadcast.as_deref(), Some("+"));
+        assert_eq!(l.spec.scope, Some(Scalar::Text("link".into())));
+        let said: Vec<String> = notes.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            said,
+            [
+                "k.conf:7: warning: VIP option `noprefixroute` not imported (the manifest has no such VIP option); the VIP is imported without it"
+            ]
+        );
+        assert_eq!(line(&item("10.0.0.6", &["scope", "253"]), &mut notes).spec.scope, Some(Scalar::Int(253)));
+    }
+
+    #[test]
+    fn one_shared_dev_is_the_instance_vip_interface_else_each_keeps_its_own() {
+        let mut notes = Notes::default();
+        let mut same = vec![
+            line(&item("10.0.0.5", &["dev", "eth1"]), &mut notes),
+            line(&item("10.0.0.6", &["dev", "eth1"]), &mut notes),
+        ];
+        assert_eq!(settle_interfaces(&mut same, Some("eth0")).as_deref(), Some("eth1"));
+        assert!(same.iter().all(|l| l.spec.interface.is_none()));
+        let mut mixed = vec![
+            line(&item("10.0.0.5", &["dev", "eth0"]), &mut notes),
+            line(&item("10.0.0.6", &["dev", "eth2"]), &mut notes),
+        ];
+        assert_eq!(settle_interfaces(&mut mixed, Some("eth0")), None);
+        assert_eq!(mixed.iter().map(|l| l.spec.interface.clone()).collect::<Vec<_>>(), [None, Some("eth2".into())]);
+        assert_eq!(entry(&mixed[0]), VipEntry::Address("10.0.0.5".into()));
+    }
+
+    #[test]
+    fn the_first_vip_sets_the_family_and_ipv6_runs_version_3() {
+        let mut notes = Notes::default();
+        let lines = ["10.0.0.5", "fd00::5", "10.0.0.6"].map(|a| line(&item(a, &[]), &mut notes)).to_vec();
+        let (kept, other) = split_families(lines, &mut notes);
+        assert_eq!(kept.len(), 2);
+        assert_eq!(other[0].spec.address, "fd00::5");
+        assert_eq!(notes.warnings.len(), 1);
+        let at = Loc { file: "k.conf".into(), line: 3, column: 5 };
+        assert_eq!(version(true, None, 2, &mut notes), 3);
+        assert_eq!(version(false, None, 2, &mut notes), 2);
+        assert_eq!(version(true, Some((2, at)), 2, &mut notes), 3);
+        assert_eq!(notes.warnings.len(), 2);
+    }
+}
