@@ -50,6 +50,11 @@ for dir in "$F"/*/; do
     for conf in $F/$case/*.conf; do
         d=$(basename "$conf" .conf)
         ns="ka-$case-$d"
+        # A VRRP-only configuration (vip-forms) fills no IPVS table: nothing to compare.
+        if ! grep -q '^virtual_server' "$conf"; then
+            echo "--- $case/$d: no virtual_server; only its import is checked here"
+            continue
+        fi
         host "$ns"
         ip -n "$ns" link add eth0 type dummy
         for a in $(addr_of "$d"); do
