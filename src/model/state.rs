@@ -44,6 +44,10 @@ pub struct NodeState {
     /// IPVS connection sync daemons by state (`ipvsadm -L --daemon`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sync_daemons: BTreeMap<SyncState, SyncConfig>,
+    /// IPVS connection timeouts (`ipvsadm -L --timeout`); none when IPVS is not loaded. In
+    /// desired state a 0 leaves that timeout as the kernel has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipvs_timeouts: Option<super::timeouts::Timeouts>,
     /// The nftables table of firewall marks (`table inet lbconverge`); none when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firewall: Option<MarkTable>,
