@@ -53,7 +53,7 @@ fn bare(address: &str) -> &str {
 
 /// A node of one role.
 fn node(role: Role, addresses: Vec<String>, interface: String) -> Node {
-    Node { roles: vec![role], addresses, interface, vip_label: None, sysctls: BTreeMap::new() }
+    Node { roles: vec![role], addresses, interface, vip_label: None, sysctls: BTreeMap::new(), ipvs_timeouts: None }
 }
 
 /// Reports each field where `other` differs from `first` (each with its director's name),
