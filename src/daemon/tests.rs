@@ -189,7 +189,8 @@ fn reconcile_repairs_ipvs_timeouts_set_by_hand() {
     use crate::model::timeouts::Timeouts;
     let (s, k) = (Scratch::new("timeouts"), host());
     let m = manifest("eth0", "good-password", false);
-    let with = m.replace("    interface: eth0\nvrrp:", "    interface: eth0\n    ipvs_timeouts: {tcp: 10m, udp: 20s}\nvrrp:");
+    let with =
+        m.replace("    interface: eth0\nvrrp:", "    interface: eth0\n    ipvs_timeouts: {tcp: 10m, udp: 20s}\nvrrp:");
     assert_ne!(m, with);
     s.write(&with);
     let mut d = start(&s, &k);

@@ -10,14 +10,16 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{Addrs, Firewall, Ipvs, IpvsOp, IpvsTimeouts, KResult, KernelError, LedgerStore, Routes, SyncDaemons, Sysctls};
+use super::{
+    Addrs, Firewall, Ipvs, IpvsOp, IpvsTimeouts, KResult, KernelError, LedgerStore, Routes, SyncDaemons, Sysctls,
+};
 use crate::model::announce::Announced;
 use crate::model::firewall::{self, MarkTable};
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey, Traffic};
 use crate::model::net::{Address, Link, Route};
 use crate::model::sync::{SyncConfig, SyncState};
-use crate::model::timeouts::Timeouts;
 use crate::model::sysctl::SysctlKey;
+use crate::model::timeouts::Timeouts;
 use crate::model::{Ledger, NodeState};
 
 /// Schedulers of Debian's 6.1 kernel (`ip_vs_*` modules).

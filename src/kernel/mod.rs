@@ -18,8 +18,8 @@ use crate::model::firewall::MarkTable;
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
 use crate::model::net::{Address, Link, Route};
 use crate::model::sync::{SyncConfig, SyncState};
-use crate::model::timeouts::Timeouts;
 use crate::model::sysctl::{self, SysctlKey};
+use crate::model::timeouts::Timeouts;
 use crate::model::{Ledger, NodeState};
 
 /// Result of a kernel operation.

@@ -41,7 +41,11 @@ impl Timeouts {
     /// `live` with every timeout set here put in (what the kernel holds after a write).
     pub fn over(&self, live: &Timeouts) -> Timeouts {
         let pick = |want: u32, now: u32| if want == 0 { now } else { want };
-        Timeouts { tcp: pick(self.tcp, live.tcp), tcp_fin: pick(self.tcp_fin, live.tcp_fin), udp: pick(self.udp, live.udp) }
+        Timeouts {
+            tcp: pick(self.tcp, live.tcp),
+            tcp_fin: pick(self.tcp_fin, live.tcp_fin),
+            udp: pick(self.udp, live.udp),
+        }
     }
 
     /// Field by field, `f(mine, other's)`.

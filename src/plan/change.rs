@@ -8,8 +8,8 @@ use crate::model::firewall::MarkTable;
 use crate::model::ipvs::{Dest, Service, ServiceKey};
 use crate::model::net::{Address, Route};
 use crate::model::sync::{SyncConfig, SyncState};
-use crate::model::timeouts::Timeouts;
 use crate::model::sysctl::SysctlKey;
+use crate::model::timeouts::Timeouts;
 
 /// What a change does to its object, terraform style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

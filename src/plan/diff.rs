@@ -10,8 +10,8 @@ use crate::model::firewall::MarkTable;
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
 use crate::model::net::{AddrKey, Address};
 use crate::model::sync::SyncState;
-use crate::model::timeouts::Timeouts;
 use crate::model::sysctl::{self, SysctlKey};
+use crate::model::timeouts::Timeouts;
 use crate::model::{Desired, Ledger, NodeState};
 
 /// Unordered changes, notes, and the ledger after apply.

@@ -515,7 +515,10 @@ mod tests {
         let to = Timeouts { tcp: 600, tcp_fin: 0, udp: 20 };
         assert_eq!(p.changes, [Change::SetIpvsTimeouts { from: Some(Timeouts::LINUX), to }]);
         assert_eq!(p.changes[0].action(), Action::Update);
-        assert_eq!(p.changes[0].to_string(), "ipvs timeouts: tcp 900s -> 600s, udp 300s -> 20s (ipvsadm --set 600 0 20)");
+        assert_eq!(
+            p.changes[0].to_string(),
+            "ipvs timeouts: tcp 900s -> 600s, udp 300s -> 20s (ipvsadm --set 600 0 20)"
+        );
         let before = Timeouts { tcp: 900, tcp_fin: 0, udp: 300 };
         assert_eq!(p.ledger.ipvs_timeouts, Some(before), "the values found before, tcpfin not owned");
         let problems: Vec<String> = verify::verify(&sealed(p.clone()), &live)

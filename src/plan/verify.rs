@@ -208,7 +208,8 @@ fn fits(c: &Change, live: &NodeState, owned: &Ledger, after: &Ledger) -> Result<
         Change::SetIpvsTimeouts { from, to } => {
             same(from.as_ref(), live.ipvs_timeouts.as_ref(), "the IPVS timeouts")?;
             // Every timeout it writes is owned now or declared after.
-            let claimed = owned.ipvs_timeouts.unwrap_or_default().zip(&after.ipvs_timeouts.unwrap_or_default(), |o, a| o | a);
+            let claimed =
+                owned.ipvs_timeouts.unwrap_or_default().zip(&after.ipvs_timeouts.unwrap_or_default(), |o, a| o | a);
             let unclaimed = to.zip(&claimed, |t, c| if c == 0 { t } else { 0 });
             ours(unclaimed.is_unset(), false)
         }

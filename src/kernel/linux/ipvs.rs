@@ -133,7 +133,8 @@ impl IpvsTimeouts for NetlinkIpvs {
         let Some(fam) = self.family(false)? else { return Ok(None) };
         let req = Request { kind: fam, flags: 0, payload: codec::get_config_msg() };
         let parts = self.sock.dump_one(req).map_err(|e| KernelError::io("read", "IPVS timeouts", e))?;
-        let first = parts.first().ok_or_else(|| KernelError::io("read", "IPVS timeouts", io::Error::other("no answer")))?;
+        let first =
+            parts.first().ok_or_else(|| KernelError::io("read", "IPVS timeouts", io::Error::other("no answer")))?;
         codec::parse_config(&first.payload).map(Some).map_err(|e| KernelError::io("parse", "IPVS timeouts", e))
     }
 
