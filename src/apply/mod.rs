@@ -270,6 +270,7 @@ fn union(a: &Ledger, b: &Ledger) -> Ledger {
     u.sync_daemons.extend(a.sync_daemons.iter().copied());
     u.announced.extend(a.announced.iter().copied());
     u.firewall |= a.firewall;
+    u.ipvs_timeouts = u.ipvs_timeouts.or(a.ipvs_timeouts);
     u
 }
 
@@ -295,6 +296,7 @@ fn execute(k: &mut dyn Kernel, c: &Change, opts: &Options) -> KResult<Outcome> {
         Change::Withdraw { route } => k.withdraw(route),
         Change::SetFirewall { to, .. } => k.set_firewall(to),
         Change::DelFirewall { .. } => k.del_firewall(),
+        Change::SetIpvsTimeouts { to, .. } => k.set_timeouts(to),
     }
     .map(|()| Outcome::Done)
 }

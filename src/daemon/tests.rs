@@ -184,6 +184,27 @@ fn reconcile_repairs_a_deleted_or_edited_firewall_mark_rule() {
 }
 
 #[test]
+fn reconcile_repairs_ipvs_timeouts_set_by_hand() {
+    use crate::kernel::IpvsTimeouts;
+    use crate::model::timeouts::Timeouts;
+    let (s, k) = (Scratch::new("timeouts"), host());
+    let m = manifest("eth0", "good-password", false);
+    let with =
+        m.replace("    interface: eth0\nvrrp:", "    interface: eth0\n    ipvs_timeouts: {tcp: 10m, udp: 20s}\nvrrp:");
+    assert_ne!(m, with);
+    s.write(&with);
+    let mut d = start(&s, &k);
+    d.reconcile().unwrap().expect("the empty kernel needs the service and the timeouts");
+    assert_eq!(k.lock().state.ipvs_timeouts, Some(Timeouts { tcp: 600, tcp_fin: 120, udp: 20 }));
+    assert!(d.reconcile().unwrap().is_none(), "converged");
+    k.lock().set_timeouts(&Timeouts { udp: 300, ..Timeouts::default() }).unwrap();
+    let repaired = d.reconcile().unwrap().expect("a timeout set by hand is drift");
+    assert_eq!(repaired.applied, 1, "one write");
+    assert_eq!(k.lock().state.ipvs_timeouts, Some(Timeouts { tcp: 600, tcp_fin: 120, udp: 20 }));
+    d.stop();
+}
+
+#[test]
 fn status_shows_instances_backends_the_manifest_drift_and_a_rejected_reload() {
     let (s, k) = (Scratch::new("status"), host());
     let mut d = start(&s, &k);

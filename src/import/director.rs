@@ -25,6 +25,8 @@ pub struct Director {
     pub scripts: BTreeMap<String, (TrackScript, Loc)>,
     /// `virtual_server`s, in file order.
     pub services: Vec<Vs>,
+    /// `global_defs { lvs_timeouts }`.
+    pub timeouts: Option<crate::manifest::types::IpvsTimeouts>,
 }
 
 /// Reads one director's parsed file, read for config id `id`.
@@ -47,6 +49,7 @@ pub fn read(file: &str, id: &str, items: &[Item], notes: &mut Notes) -> Director
         instances: vec![],
         scripts: BTreeMap::new(),
         services: vec![],
+        timeouts: g.timeouts.clone(),
     };
     let cascade = Cascade::with_script_user(g.script_user.clone());
     for it in items {

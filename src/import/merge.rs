@@ -53,7 +53,7 @@ fn bare(address: &str) -> &str {
 
 /// A node of one role.
 fn node(role: Role, addresses: Vec<String>, interface: String) -> Node {
-    Node { roles: vec![role], addresses, interface, vip_label: None, sysctls: BTreeMap::new() }
+    Node { roles: vec![role], addresses, interface, vip_label: None, sysctls: BTreeMap::new(), ipvs_timeouts: None }
 }
 
 /// Reports each field where `other` differs from `first` (each with its director's name),
@@ -131,7 +131,7 @@ fn director_node(d: &Director, n: usize, opts: &Options, notes: &mut Notes) -> N
             addresses.push(own_address(d, n, v6, notes));
         }
     }
-    node(Role::Director, addresses, interface)
+    Node { ipvs_timeouts: d.timeouts.clone(), ..node(Role::Director, addresses, interface) }
 }
 
 /// The director's address of one family: its `unicast_src_ip` (with the prefix of a VIP

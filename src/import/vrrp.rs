@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::conf::{Item, Loc};
 use super::value::{self, Notes};
 use super::vips::{self, VipLine};
-use crate::manifest::types::{ConnectionSync, Duration, TrackScript, VipEntry};
+use crate::manifest::types::{ConnectionSync, Duration, IpvsTimeouts, TrackScript, VipEntry};
 
 /// One director's `vrrp_instance`, as its file says it.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +74,8 @@ pub struct Globals {
     pub script_user: Option<String>,
     /// `lvs_sync_daemon IF INSTANCE ...`: the instance's name and its settings.
     pub sync: Option<(String, ConnectionSync, Loc)>,
+    /// `lvs_timeouts`.
+    pub timeouts: Option<IpvsTimeouts>,
 }
 
 /// `global_defs { }`.
@@ -85,6 +87,7 @@ pub fn globals(item: &Item, g: &mut Globals, notes: &mut Notes) {
             "script_user" => g.script_user = it.arg().map(str::to_string),
             "enable_script_security" => {}
             "lvs_sync_daemon" => g.sync = lvs_sync_daemon(it, notes),
+            "lvs_timeouts" => g.timeouts = Some(lvs_timeouts(it, notes)),
             _ => notes.unsupported(it, "a keepalived process setting; the manifest has no field for it"),
         }
     }
@@ -129,6 +132,29 @@ fn lvs_sync_daemon(it: &Item, notes: &mut Notes) -> Option<(String, ConnectionSy
         }
     }
     Some((instance.clone(), c, it.at.clone()))
+}
+
+/// `lvs_timeouts [tcp N] [tcpfin N] [udp N]`, in seconds (the director's
+/// `ipvs_timeouts`).
+fn lvs_timeouts(it: &Item, notes: &mut Notes) -> IpvsTimeouts {
+    let mut t = IpvsTimeouts::default();
+    for pair in it.args.chunks(2) {
+        let seconds = pair.get(1).filter(|v| v.parse::<u32>().is_ok()).map(|v| Duration::Text(format!("{v}s")));
+        let slot = match pair[0].as_str() {
+            "tcp" => &mut t.tcp,
+            "tcpfin" => &mut t.tcp_fin,
+            "udp" => &mut t.udp,
+            _ => {
+                notes.note(&it.at, format!("`lvs_timeouts`: `{}` not understood; left out", pair.join(" ")));
+                continue;
+            }
+        };
+        if seconds.is_none() {
+            notes.note(&it.at, format!("`lvs_timeouts`: `{}` needs whole seconds; left out", pair.join(" ")));
+        }
+        *slot = seconds;
+    }
+    t
 }
 
 /// `vrrp_script NAME { }` (its `weight` is read by [`script_weight`]).
@@ -378,6 +404,15 @@ mod tests {
             block: None,
             at: Loc { file: "k.conf".into(), line: 3, column: 5 },
         }
+    }
+
+    #[test]
+    fn lvs_timeouts_are_a_directors_ipvs_timeouts_in_seconds() {
+        let mut notes = Notes::default();
+        let t = lvs_timeouts(&item(&["tcp", "7200", "udp", "20", "sctp", "5", "tcpfin", "x"]), &mut notes);
+        let s = |v: &str| Some(Duration::Text(v.into()));
+        assert_eq!(t, IpvsTimeouts { tcp: s("7200s"), tcp_fin: None, udp: s("20s") });
+        assert_eq!(notes.warnings.len(), 2, "sctp and tcpfin x are reported");
     }
 
     #[test]

@@ -2,20 +2,24 @@
 //! kernel does: EEXIST on duplicate adds, ESRCH for a missing service, ENOENT for a missing
 //! destination or scheduler module, ENODEV for a missing interface, EADDRNOTAVAIL when
 //! deleting an absent address, EEXIST / ESRCH for a sync daemon that runs / does not,
-//! ENOENT for deleting an absent firewall-mark table. A failure can be injected on the Nth
+//! ENOENT for deleting an absent firewall-mark table, EINVAL for an IPVS timeout above the
+//! kernel's limit. A failure can be injected on the Nth
 //! write, and every write is recorded. [`Shared`] is one such kernel used from several
 //! threads (the daemon's reconcile loop and its VRRP instances), as the real kernel is.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{Addrs, Firewall, Ipvs, IpvsOp, KResult, KernelError, LedgerStore, Routes, SyncDaemons, Sysctls};
+use super::{
+    Addrs, Firewall, Ipvs, IpvsOp, IpvsTimeouts, KResult, KernelError, LedgerStore, Routes, SyncDaemons, Sysctls,
+};
 use crate::model::announce::Announced;
 use crate::model::firewall::{self, MarkTable};
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey, Traffic};
 use crate::model::net::{Address, Link, Route};
 use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::SysctlKey;
+use crate::model::timeouts::Timeouts;
 use crate::model::{Ledger, NodeState};
 
 /// Schedulers of Debian's 6.1 kernel (`ip_vs_*` modules).
@@ -140,6 +144,22 @@ impl Ipvs for MemKernel {
         self.write("delete destination", &object)?;
         let svc = self.service_mut("delete destination", service)?;
         svc.dests.remove(d).map(|_| ()).ok_or_else(|| KernelError::errno("delete destination", object, libc::ENOENT))
+    }
+}
+
+impl IpvsTimeouts for MemKernel {
+    fn timeouts(&mut self) -> KResult<Option<Timeouts>> {
+        Ok(self.state.ipvs_timeouts)
+    }
+    /// Starts from a fresh kernel's values when IPVS was not loaded, as `modprobe ip_vs` does.
+    fn set_timeouts(&mut self, t: &Timeouts) -> KResult<()> {
+        let object = format!("IPVS timeouts (tcp tcpfin udp) {} {} {}", t.tcp, t.tcp_fin, t.udp);
+        self.write("set", &object)?;
+        if t.fields().iter().any(|&(_, v)| v > Timeouts::MAX) {
+            return Err(KernelError::errno("set", object, libc::EINVAL));
+        }
+        self.state.ipvs_timeouts = Some(t.over(&self.state.ipvs_timeouts.unwrap_or(Timeouts::LINUX)));
+        Ok(())
     }
 }
 
@@ -349,6 +369,15 @@ impl Ipvs for Shared {
     }
     fn batch(&mut self, ops: &[IpvsOp]) -> KResult<Vec<KResult<()>>> {
         self.lock().batch(ops)
+    }
+}
+
+impl IpvsTimeouts for Shared {
+    fn timeouts(&mut self) -> KResult<Option<Timeouts>> {
+        self.lock().timeouts()
+    }
+    fn set_timeouts(&mut self, timeouts: &Timeouts) -> KResult<()> {
+        self.lock().set_timeouts(timeouts)
     }
 }
 

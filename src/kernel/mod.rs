@@ -1,5 +1,5 @@
 //! The only code that talks to the kernel. One trait per subsystem, named after the admin
-//! tool it mirrors (`ipvsadm`, `ipvsadm --start-daemon`, `ip addr`, `ip route`, `sysctl`,
+//! tool it mirrors (`ipvsadm`, `ipvsadm --set`, `ipvsadm --start-daemon`, `ip addr`, `ip route`, `sysctl`,
 //! `nft`), taking model types; a
 //! [`Kernel`] is all of them. Implementations: the real kernel (netlink, /proc/sys) and an
 //! in-memory one ([`mem::MemKernel`]) that fails the way the kernel does.
@@ -19,6 +19,7 @@ use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
 use crate::model::net::{Address, Link, Route};
 use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::{self, SysctlKey};
+use crate::model::timeouts::Timeouts;
 use crate::model::{Ledger, NodeState};
 
 /// Result of a kernel operation.
@@ -114,6 +115,15 @@ pub trait SyncDaemons {
     fn stop_sync_daemon(&mut self, state: SyncState) -> KResult<()>;
 }
 
+/// IPVS connection timeouts, like `ipvsadm --set` / `ipvsadm -L --timeout`.
+pub trait IpvsTimeouts {
+    /// The three timeouts, like `ipvsadm -L --timeout`; `None` when IPVS is not loaded.
+    fn timeouts(&mut self) -> KResult<Option<Timeouts>>;
+    /// Sets the timeouts that are not 0 and leaves the others, like `ipvsadm --set TCP
+    /// TCPFIN UDP` (loading `ip_vs` if needed); EINVAL above the kernel's limit.
+    fn set_timeouts(&mut self, timeouts: &Timeouts) -> KResult<()>;
+}
+
 /// Interfaces and addresses, like `ip link` / `ip addr`.
 pub trait Addrs {
     /// Every address with its label, like `ip addr show`.
@@ -176,9 +186,9 @@ pub trait LedgerStore {
 }
 
 /// A whole node kernel.
-pub trait Kernel: Ipvs + SyncDaemons + Addrs + Routes + Sysctls + Firewall + LedgerStore {}
+pub trait Kernel: Ipvs + IpvsTimeouts + SyncDaemons + Addrs + Routes + Sysctls + Firewall + LedgerStore {}
 
-impl<T: Ipvs + SyncDaemons + Addrs + Routes + Sysctls + Firewall + LedgerStore> Kernel for T {}
+impl<T: Ipvs + IpvsTimeouts + SyncDaemons + Addrs + Routes + Sysctls + Firewall + LedgerStore> Kernel for T {}
 
 /// Reads the live state of this host: all IPVS services, addresses, links, default routes,
 /// the firewall-mark table, the ledger, and the sysctls in `scope`, the owned ones and their `all` counterparts.
@@ -199,6 +209,7 @@ pub fn snapshot_objects(k: &mut dyn Kernel) -> KResult<NodeState> {
         sync_daemons: k.sync_daemons()?.into_iter().collect(),
         announced: k.announced()?.into_iter().collect(),
         firewall: k.firewall()?,
+        ipvs_timeouts: k.timeouts()?,
         ..NodeState::default()
     })
 }

@@ -115,6 +115,9 @@ pub struct Node {
     /// Sysctl overrides for this node; they win over role overrides and computed values.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sysctls: BTreeMap<String, Scalar>,
+    /// This director's IPVS connection timeouts, over `defaults.ipvs_timeouts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipvs_timeouts: Option<IpvsTimeouts>,
 }
 
 /// A scalar as written: an integer or a string (sysctl values, netmasks).
@@ -188,6 +191,29 @@ pub struct Defaults {
     /// Size of the kernel's `mh` lookup table (CONFIG_IP_VS_MH_TAB_INDEX; default 4093).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mh_table_size: Option<u32>,
+    /// IPVS connection timeouts of every director (`ipvsadm --set`, keepalived's
+    /// `lvs_timeouts`); a director's own `ipvs_timeouts` win, timeout by timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipvs_timeouts: Option<IpvsTimeouts>,
+}
+
+/// How long a director's kernel keeps an idle IPVS connection entry (`ipvsadm --set TCP
+/// TCPFIN UDP`). Whole seconds up to 2147483s (24 days); `0` or an absent timeout leaves the
+/// kernel's value. A timeout no longer declared goes back to the value lbconverge found
+/// before it first set it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IpvsTimeouts {
+    /// Idle established TCP connections (the kernel's default 15m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<Duration>,
+    /// TCP connections after the client's FIN (default 2m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_fin: Option<Duration>,
+    /// UDP flows: how long a client keeps its real server after its last datagram
+    /// (default 5m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp: Option<Duration>,
 }
 
 /// IPVS scheduler names, as `ipvsadm -s` takes them.

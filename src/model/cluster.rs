@@ -77,6 +77,8 @@ pub struct Node {
     pub vip_label: String,
     /// Node sysctl overrides.
     pub sysctls: BTreeMap<SysctlKey, String>,
+    /// IPVS timeouts of a director, its own over the defaults (0: left alone).
+    pub ipvs_timeouts: crate::model::timeouts::Timeouts,
 }
 
 impl Node {

@@ -126,6 +126,7 @@ pub fn desired(cluster: &Cluster, node: &str, health: &Health) -> Option<Desired
     let mut b = Builder::default();
     if n.director {
         director(&mut b, cluster, n, health);
+        b.state.ipvs_timeouts = (!n.ipvs_timeouts.is_unset()).then_some(n.ipvs_timeouts);
     }
     if n.real_server {
         real_server(&mut b, cluster, n);

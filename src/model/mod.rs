@@ -15,6 +15,7 @@ pub mod preflight;
 pub mod state;
 pub mod sync;
 pub mod sysctl;
+pub mod timeouts;
 pub mod validate;
 
 pub use cluster::Cluster;

@@ -44,6 +44,10 @@ pub struct NodeState {
     /// IPVS connection sync daemons by state (`ipvsadm -L --daemon`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sync_daemons: BTreeMap<SyncState, SyncConfig>,
+    /// IPVS connection timeouts (`ipvsadm -L --timeout`); none when IPVS is not loaded. In
+    /// desired state a 0 leaves that timeout as the kernel has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipvs_timeouts: Option<super::timeouts::Timeouts>,
     /// The nftables table of firewall marks (`table inet lbconverge`); none when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firewall: Option<MarkTable>,
@@ -76,6 +80,9 @@ pub struct Ledger {
     /// Owned connection sync daemons (a VRRP instance starts and stops them).
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub sync_daemons: std::collections::BTreeSet<SyncState>,
+    /// Owned IPVS timeouts, each with its value before lbconverge set it (0: not owned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipvs_timeouts: Option<super::timeouts::Timeouts>,
     /// The nftables table `inet lbconverge` is lbconverge's (it made or took it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub firewall: bool,
@@ -91,6 +98,7 @@ impl Ledger {
             && self.sync_daemons.is_empty()
             && self.announced.is_empty()
             && !self.firewall
+            && self.ipvs_timeouts.is_none()
     }
 }
 

@@ -9,6 +9,7 @@ use crate::model::ipvs::{Dest, Service, ServiceKey};
 use crate::model::net::{Address, Route};
 use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::SysctlKey;
+use crate::model::timeouts::Timeouts;
 
 /// What a change does to its object, terraform style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,6 +162,14 @@ pub enum Change {
         /// Desired table.
         to: MarkTable,
     },
+    /// Set the IPVS connection timeouts that are not 0, like `ipvsadm --set TCP TCPFIN UDP`:
+    /// declared ones, or owned ones no longer declared back to their value before.
+    SetIpvsTimeouts {
+        /// Live timeouts; none when IPVS is not loaded yet.
+        from: Option<Timeouts>,
+        /// What is written (0: left as it is).
+        to: Timeouts,
+    },
     /// Delete the firewall-mark table (`nft delete table inet lbconverge`): no firewall-mark
     /// service of this node has `match` rules any more.
     DelFirewall {
@@ -192,6 +201,7 @@ impl Change {
             | Change::EditService { .. }
             | Change::EditDest { .. }
             | Change::SetSyncDaemon { .. }
+            | Change::SetIpvsTimeouts { .. }
             | Change::SetFirewall { from: Some(_), .. } => Action::Update,
         }
     }

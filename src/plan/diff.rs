@@ -11,6 +11,7 @@ use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
 use crate::model::net::{AddrKey, Address};
 use crate::model::sync::SyncState;
 use crate::model::sysctl::{self, SysctlKey};
+use crate::model::timeouts::Timeouts;
 use crate::model::{Desired, Ledger, NodeState};
 
 /// Unordered changes, notes, and the ledger after apply.
@@ -27,6 +28,7 @@ pub fn diff(desired: &Desired, live: &NodeState) -> Diff {
     links(&mut d, desired, live);
     addresses(&mut d, desired, live);
     routes(&mut d, desired, live);
+    ipvs_timeouts(&mut d, desired, live);
     services(&mut d, desired, live);
     sync_daemons(&mut d, desired, live);
     announced(&mut d, desired, live);
@@ -280,4 +282,23 @@ fn firewall(d: &mut Diff, desired: &Desired, live: &NodeState) {
         (None, Some(_)) => d.notes.push(Note::Unmanaged { object: crate::plan::text::FIREWALL.to_string() }),
         (None, None) => {}
     }
+}
+
+/// IPVS timeouts, field by field: a declared one is set when the kernel differs, and the
+/// ledger keeps the value found before lbconverge first set it (a fresh kernel's when
+/// `ip_vs` is not loaded yet); an owned one no longer declared goes back to that value, as
+/// an undeclared sysctl does. Timeouts lbconverge never set are left alone.
+fn ipvs_timeouts(d: &mut Diff, desired: &Desired, live: &NodeState) {
+    let want = desired.state.ipvs_timeouts.unwrap_or_default();
+    let owned = live.owned.ipvs_timeouts.unwrap_or_default();
+    let now = live.ipvs_timeouts;
+    let restore = owned.zip(&want, |prior, w| if w == 0 { prior } else { 0 });
+    let to = want.zip(&restore, |w, r| if w == 0 { r } else { w });
+    if !to.is_unset() && !now.is_some_and(|n| to.held_by(&n)) {
+        d.changes.push(Change::SetIpvsTimeouts { from: now, to });
+    }
+    let found = now.unwrap_or(Timeouts::LINUX);
+    let prior = owned.zip(&found, |o, f| if o == 0 { f } else { o });
+    let kept = want.zip(&prior, |w, p| if w == 0 { 0 } else { p });
+    d.ledger.ipvs_timeouts = (!kept.is_unset()).then_some(kept);
 }

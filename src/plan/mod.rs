@@ -178,6 +178,7 @@ fn adopted(after: &Ledger, owned: &Ledger, changes: &[Change]) -> Ledger {
             .copied()
             .collect(),
         firewall: after.firewall && new(text::FIREWALL.to_string(), owned.firewall),
+        ipvs_timeouts: after.ipvs_timeouts.filter(|_| new(text::TIMEOUTS.to_string(), owned.ipvs_timeouts.is_some())),
     }
 }
 
@@ -502,6 +503,61 @@ mod tests {
         let p = plan(&desired_empty(), &live);
         assert!(p.changes.is_empty());
         assert_eq!(p.notes[0].to_string(), "nftables table inet lbconverge: not owned by lbconverge");
+    }
+
+    #[test]
+    fn ipvs_timeouts_are_set_kept_repaired_and_restored_once_undeclared() {
+        use crate::model::timeouts::Timeouts;
+        let mut d = desired_empty();
+        d.state.ipvs_timeouts = Some(Timeouts { tcp: 600, tcp_fin: 0, udp: 20 });
+        let mut live = NodeState { ipvs_timeouts: Some(Timeouts::LINUX), ..NodeState::default() };
+        let p = plan(&d, &live);
+        let to = Timeouts { tcp: 600, tcp_fin: 0, udp: 20 };
+        assert_eq!(p.changes, [Change::SetIpvsTimeouts { from: Some(Timeouts::LINUX), to }]);
+        assert_eq!(p.changes[0].action(), Action::Update);
+        assert_eq!(
+            p.changes[0].to_string(),
+            "ipvs timeouts: tcp 900s -> 600s, udp 300s -> 20s (ipvsadm --set 600 0 20)"
+        );
+        let before = Timeouts { tcp: 900, tcp_fin: 0, udp: 300 };
+        assert_eq!(p.ledger.ipvs_timeouts, Some(before), "the values found before, tcpfin not owned");
+        let problems: Vec<String> = verify::verify(&sealed(p.clone()), &live)
+            .into_iter()
+            .filter(|e| !e.contains("holds none of its addresses"))
+            .collect();
+        assert!(problems.is_empty(), "{problems:?}");
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["changes"][0]["op"], "set_ipvs_timeouts");
+        assert_eq!(json["changes"][0]["to"]["udp"], 20);
+
+        // In place (tcpfin whatever it is): nothing to do; one changed by hand: set again.
+        live.ipvs_timeouts = Some(Timeouts { tcp: 600, tcp_fin: 45, udp: 20 });
+        live.owned.ipvs_timeouts = Some(before);
+        assert!(plan(&d, &live).is_empty());
+        assert_eq!(plan(&d, &live).ledger.ipvs_timeouts, Some(before), "the first value found is kept");
+        live.ipvs_timeouts = Some(Timeouts { tcp: 600, tcp_fin: 45, udp: 300 });
+        let p = plan(&d, &live);
+        assert_eq!(p.changes[0].to_string(), "ipvs timeouts: udp 300s -> 20s (ipvsadm --set 600 0 20)");
+
+        // udp undeclared: back to the value found before; tcp stays.
+        d.state.ipvs_timeouts = Some(Timeouts { tcp: 600, ..Timeouts::default() });
+        live.ipvs_timeouts = Some(Timeouts { tcp: 600, tcp_fin: 45, udp: 20 });
+        let p = plan(&d, &live);
+        assert_eq!(p.changes[0].to_string(), "ipvs timeouts: udp 20s -> 300s (ipvsadm --set 600 0 300)");
+        assert_eq!(p.ledger.ipvs_timeouts, Some(Timeouts { tcp: 900, ..Timeouts::default() }));
+
+        // Never declared: left alone; ip_vs not loaded: a fresh kernel's values are the prior.
+        assert!(plan(&desired_empty(), &NodeState { ipvs_timeouts: Some(to), ..NodeState::default() }).is_empty());
+        d.state.ipvs_timeouts = Some(Timeouts { udp: 20, ..Timeouts::default() });
+        let p = plan(&d, &NodeState::default());
+        assert_eq!(p.changes[0].to_string(), "ipvs timeouts: udp 20s (ipvsadm --set 0 0 20)");
+        assert_eq!(p.ledger.ipvs_timeouts, Some(Timeouts { udp: 300, ..Timeouts::default() }));
+    }
+
+    /// `p` with a digest, as `plan --out` writes it.
+    fn sealed(mut p: Plan) -> Plan {
+        p.seal();
+        p
     }
 
     #[test]

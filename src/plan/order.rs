@@ -6,7 +6,8 @@
 //! 2. sysctls that tighten or set (ARP settings before any VIP appears on `lo`)
 //! 3. address adds and label changes
 //! 4. routes set
-//! 5. IPVS service adds and edits, each followed by its destination adds and edits
+//! 5. IPVS timeouts first (the first IPVS write, so new services' connections get them),
+//!    then IPVS service adds and edits, each followed by its destination adds and edits
 //!    (make before break: new backends exist before old ones go)
 //! 6. sync daemons restarted with new settings or stopped; the firewall-mark table set or
 //!    deleted (marks steer traffic only to services in place, and leave a service before it
@@ -33,7 +34,7 @@ pub enum Phase {
     AddAddresses,
     /// 4. Routes set.
     SetRoutes,
-    /// 5. IPVS services with their destination adds and edits.
+    /// 5. IPVS timeouts, then services with their destination adds and edits.
     Services,
     /// 6. Sync daemons, the firewall-mark table, announced routes.
     SyncDaemons,
@@ -63,7 +64,7 @@ pub fn phase(c: &Change) -> Phase {
         Change::SetSysctl { .. } => Phase::TightenSysctls,
         Change::AddAddress { .. } | Change::ReplaceAddress { .. } => Phase::AddAddresses,
         Change::SetRoute { .. } => Phase::SetRoutes,
-        Change::AddService { .. } | Change::EditService { .. } => Phase::Services,
+        Change::SetIpvsTimeouts { .. } | Change::AddService { .. } | Change::EditService { .. } => Phase::Services,
         Change::AddDest { .. } | Change::EditDest { .. } => Phase::Services,
         Change::SetSyncDaemon { .. }
         | Change::StopSyncDaemon { .. }

@@ -13,6 +13,7 @@ use crate::model::firewall::{MarkRule, MarkTable};
 use crate::model::ipvs::{Dest, Persistence, Service, flag_names};
 use crate::model::net::{Address, destination_text};
 use crate::model::sync::{SyncConfig, ipvsadm_line};
+use crate::model::timeouts::Timeouts;
 
 impl Plan {
     /// One line: the node and the counts, or that nothing changes.
@@ -88,8 +89,28 @@ fn change_text(c: &Change) -> String {
             }
             format!("{FIREWALL}: {add} to add, {change} to change, {remove} to remove, replaced in one transaction")
         }
+        Change::SetIpvsTimeouts { from, to } => timeouts_text(from.as_ref(), to),
         Change::DelFirewall { table } => format!("{FIREWALL} ({})", rules(table.rules.len() + table.foreign.len())),
     }
+}
+
+/// The IPVS timeouts as plans name them.
+pub const TIMEOUTS: &str = "ipvs timeouts";
+
+/// `ipvs timeouts: udp 300s -> 10s (ipvsadm --set 0 0 10)`: each timeout that changes, then
+/// the write.
+fn timeouts_text(from: Option<&Timeouts>, to: &Timeouts) -> String {
+    let mut parts = Vec::new();
+    let now = from.map(Timeouts::fields);
+    for (i, (name, want)) in to.fields().into_iter().enumerate() {
+        match now.map(|n| n[i].1) {
+            _ if want == 0 => {}
+            Some(had) if had == want => {}
+            Some(had) => parts.push(format!("{name} {had}s -> {want}s")),
+            None => parts.push(format!("{name} {want}s")),
+        }
+    }
+    format!("{TIMEOUTS}: {} (ipvsadm --set {} {} {})", parts.join(", "), to.tcp, to.tcp_fin, to.udp)
 }
 
 /// The firewall-mark table as plans name it.

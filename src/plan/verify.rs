@@ -205,6 +205,14 @@ fn fits(c: &Change, live: &NodeState, owned: &Ledger, after: &Ledger) -> Result<
             same(from.as_ref().map(MarkTable::without_hits).as_ref(), now.as_ref(), "the nftables table")?;
             ours(owned.firewall, after.firewall)
         }
+        Change::SetIpvsTimeouts { from, to } => {
+            same(from.as_ref(), live.ipvs_timeouts.as_ref(), "the IPVS timeouts")?;
+            // Every timeout it writes is owned now or declared after.
+            let claimed =
+                owned.ipvs_timeouts.unwrap_or_default().zip(&after.ipvs_timeouts.unwrap_or_default(), |o, a| o | a);
+            let unclaimed = to.zip(&claimed, |t, c| if c == 0 { t } else { 0 });
+            ours(unclaimed.is_unset(), false)
+        }
         Change::DelFirewall { table } => {
             let now = live.firewall.as_ref().map(MarkTable::without_hits);
             same(Some(&table.without_hits()), now.as_ref(), "the nftables table")?;
@@ -271,6 +279,10 @@ fn ledger(out: &mut Vec<String>, p: &Plan, live: &NodeState) {
         let name = format!("sync daemon {state}");
         claim(name.clone(), touched.contains(&name) || adopted.sync_daemons.contains(state));
     }
+    if after.ipvs_timeouts.is_some() && owned.ipvs_timeouts.is_none() {
+        let name = super::text::TIMEOUTS.to_string();
+        claim(name.clone(), touched.contains(&name) || adopted.ipvs_timeouts.is_some());
+    }
     if after.firewall && !owned.firewall {
         let name = super::text::FIREWALL.to_string();
         claim(name.clone(), touched.contains(&name) || adopted.firewall);
@@ -301,6 +313,7 @@ pub(crate) fn touched(changes: &[Change]) -> BTreeSet<String> {
             Change::SetSyncDaemon { state, .. } => Some(format!("sync daemon {state}")),
             Change::Announce { route } => Some(format!("announced route {route}")),
             Change::SetFirewall { .. } => Some(super::text::FIREWALL.to_string()),
+            Change::SetIpvsTimeouts { .. } => Some(super::text::TIMEOUTS.to_string()),
             _ => None,
         })
         .collect()

@@ -8,9 +8,10 @@ use std::path::Path;
 use super::ipvs_codec::{self as codec, Cmd};
 use super::modules;
 use super::nl::{NlSocket, Request};
-use crate::kernel::{IpvsOp, KResult, KernelError, SyncDaemons};
+use crate::kernel::{IpvsOp, IpvsTimeouts, KResult, KernelError, SyncDaemons};
 use crate::model::ipvs::{Dest, Service, ServiceKey};
 use crate::model::sync::{SyncConfig, SyncState};
+use crate::model::timeouts::Timeouts;
 
 const GENL_ID_CTRL: u16 = 0x10;
 
@@ -124,6 +125,22 @@ impl SyncDaemons for NetlinkIpvs {
 
     fn stop_sync_daemon(&mut self, state: SyncState) -> KResult<()> {
         self.write_one("stop", format!("{state} sync daemon"), codec::stop_daemon_msg(state))
+    }
+}
+
+impl IpvsTimeouts for NetlinkIpvs {
+    fn timeouts(&mut self) -> KResult<Option<Timeouts>> {
+        let Some(fam) = self.family(false)? else { return Ok(None) };
+        let req = Request { kind: fam, flags: 0, payload: codec::get_config_msg() };
+        let parts = self.sock.dump_one(req).map_err(|e| KernelError::io("read", "IPVS timeouts", e))?;
+        let first =
+            parts.first().ok_or_else(|| KernelError::io("read", "IPVS timeouts", io::Error::other("no answer")))?;
+        codec::parse_config(&first.payload).map(Some).map_err(|e| KernelError::io("parse", "IPVS timeouts", e))
+    }
+
+    fn set_timeouts(&mut self, t: &Timeouts) -> KResult<()> {
+        let object = format!("IPVS timeouts (tcp tcpfin udp) {} {} {}", t.tcp, t.tcp_fin, t.udp);
+        self.write_one("set", object, codec::set_config_msg(t))
     }
 }
 

@@ -35,10 +35,12 @@ pub enum Cmd {
     NewDaemon = 9,
     DelDaemon = 10,
     GetDaemon = 11,
+    SetConfig = 12,
+    GetConfig = 13,
 }
 
 impl Cmd {
-    const ALL: [Cmd; 11] = [
+    const ALL: [Cmd; 13] = [
         Cmd::NewService,
         Cmd::SetService,
         Cmd::DelService,
@@ -50,6 +52,8 @@ impl Cmd {
         Cmd::NewDaemon,
         Cmd::DelDaemon,
         Cmd::GetDaemon,
+        Cmd::SetConfig,
+        Cmd::GetConfig,
     ];
 
     fn of(code: u8) -> Result<Cmd, DecodeError> {
@@ -215,6 +219,9 @@ pub enum IpvsAttr {
     Service(Vec<SvcAttr>),
     Dest(Vec<DestAttr>),
     Daemon(Vec<DaemonAttr>),
+    TimeoutTcp(u32),
+    TimeoutTcpFin(u32),
+    TimeoutUdp(u32),
     Other(DefaultNla),
 }
 
@@ -225,6 +232,12 @@ impl IpvsAttr {
     pub const DEST: u16 = 2;
     /// `IPVS_CMD_ATTR_DAEMON`.
     pub const DAEMON: u16 = 3;
+    /// `IPVS_CMD_ATTR_TIMEOUT_TCP`.
+    pub const TIMEOUT_TCP: u16 = 4;
+    /// `IPVS_CMD_ATTR_TIMEOUT_TCP_FIN`.
+    pub const TIMEOUT_TCP_FIN: u16 = 5;
+    /// `IPVS_CMD_ATTR_TIMEOUT_UDP`.
+    pub const TIMEOUT_UDP: u16 = 6;
 }
 
 /// `IPVS_SVC_ATTR_STATS` and `IPVS_DEST_ATTR_STATS`: the statistics nest with u32 counters.
@@ -507,6 +520,7 @@ impl Nla for IpvsAttr {
             IpvsAttr::Service(a) => list_len(a),
             IpvsAttr::Dest(a) => list_len(a),
             IpvsAttr::Daemon(a) => list_len(a),
+            IpvsAttr::TimeoutTcp(_) | IpvsAttr::TimeoutTcpFin(_) | IpvsAttr::TimeoutUdp(_) => 4,
             IpvsAttr::Other(nla) => nla.value_len(),
         }
     }
@@ -515,6 +529,9 @@ impl Nla for IpvsAttr {
             IpvsAttr::Service(_) => IpvsAttr::SERVICE | NLA_F_NESTED,
             IpvsAttr::Dest(_) => IpvsAttr::DEST | NLA_F_NESTED,
             IpvsAttr::Daemon(_) => IpvsAttr::DAEMON | NLA_F_NESTED,
+            IpvsAttr::TimeoutTcp(_) => IpvsAttr::TIMEOUT_TCP,
+            IpvsAttr::TimeoutTcpFin(_) => IpvsAttr::TIMEOUT_TCP_FIN,
+            IpvsAttr::TimeoutUdp(_) => IpvsAttr::TIMEOUT_UDP,
             IpvsAttr::Other(nla) => nla.kind(),
         }
     }
@@ -523,6 +540,9 @@ impl Nla for IpvsAttr {
             IpvsAttr::Service(a) => emit_all(a, buffer),
             IpvsAttr::Dest(a) => emit_all(a, buffer),
             IpvsAttr::Daemon(a) => emit_all(a, buffer),
+            IpvsAttr::TimeoutTcp(v) | IpvsAttr::TimeoutTcpFin(v) | IpvsAttr::TimeoutUdp(v) => {
+                put(buffer, &v.to_ne_bytes())
+            }
             IpvsAttr::Other(nla) => nla.emit_value(buffer),
         }
     }
@@ -535,6 +555,11 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for IpvsAttr {
             IpvsAttr::SERVICE => IpvsAttr::Service(parse_list(v).context("IPVS_CMD_ATTR_SERVICE")?),
             IpvsAttr::DEST => IpvsAttr::Dest(parse_list(v).context("IPVS_CMD_ATTR_DEST")?),
             IpvsAttr::DAEMON => IpvsAttr::Daemon(parse_list(v).context("IPVS_CMD_ATTR_DAEMON")?),
+            IpvsAttr::TIMEOUT_TCP => IpvsAttr::TimeoutTcp(parse_u32(v).context("IPVS_CMD_ATTR_TIMEOUT_TCP")?),
+            IpvsAttr::TIMEOUT_TCP_FIN => {
+                IpvsAttr::TimeoutTcpFin(parse_u32(v).context("IPVS_CMD_ATTR_TIMEOUT_TCP_FIN")?)
+            }
+            IpvsAttr::TIMEOUT_UDP => IpvsAttr::TimeoutUdp(parse_u32(v).context("IPVS_CMD_ATTR_TIMEOUT_UDP")?),
             _ => IpvsAttr::Other(DefaultNla::parse(buf)?),
         })
     }

@@ -22,6 +22,7 @@ use super::ipvs_attrs::{DaemonAttr, DestAttr, Inet, IpvsAttr, IpvsMessage, STATS
 use crate::family::Family;
 use crate::model::ipvs::{self, Dest, DestStats, Forwarding, Persistence, Protocol, Service, ServiceKey, Traffic};
 use crate::model::sync::{SyncConfig, SyncState};
+use crate::model::timeouts::Timeouts;
 
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
@@ -389,6 +390,42 @@ pub fn parse_daemon(payload: &[u8]) -> io::Result<(SyncState, SyncConfig)> {
     Ok((state, SyncConfig { interface, sync_id, max_len, group, port, ttl }))
 }
 
+/// `ipvsadm --set`: SET_CONFIG with the timeouts that are set (a 0 is left out; the kernel
+/// would leave that one as it is anyway).
+pub fn set_config_msg(t: &Timeouts) -> Vec<u8> {
+    let attrs = [
+        (t.tcp, IpvsAttr::TimeoutTcp as fn(u32) -> IpvsAttr),
+        (t.tcp_fin, IpvsAttr::TimeoutTcpFin),
+        (t.udp, IpvsAttr::TimeoutUdp),
+    ];
+    ipvs(Cmd::SetConfig, attrs.into_iter().filter(|(v, _)| *v != 0).map(|(v, attr)| attr(v)).collect())
+}
+
+/// A GET_CONFIG request (not a dump: one answer).
+pub fn get_config_msg() -> Vec<u8> {
+    ipvs(Cmd::GetConfig, Vec::new())
+}
+
+/// Parses the answer to GET_CONFIG: the three timeouts as top-level attributes.
+pub fn parse_config(payload: &[u8]) -> io::Result<Timeouts> {
+    GenlHeader::parse(payload).map_err(malformed)?;
+    let body = payload.get(4..).ok_or_else(|| bad("generic netlink header"))?;
+    let (mut tcp, mut tcp_fin, mut udp) = (None, None, None);
+    for nla in NlasIterator::new(body) {
+        match IpvsAttr::parse(&nla.map_err(malformed)?).map_err(malformed)? {
+            IpvsAttr::TimeoutTcp(v) => tcp = Some(v),
+            IpvsAttr::TimeoutTcpFin(v) => tcp_fin = Some(v),
+            IpvsAttr::TimeoutUdp(v) => udp = Some(v),
+            _ => {}
+        }
+    }
+    Ok(Timeouts {
+        tcp: tcp.ok_or_else(|| bad("tcp timeout"))?,
+        tcp_fin: tcp_fin.ok_or_else(|| bad("tcp fin timeout"))?,
+        udp: udp.ok_or_else(|| bad("udp timeout"))?,
+    })
+}
+
 /// Generic netlink controller: the family-id lookup (`CTRL_CMD_GETFAMILY`).
 pub fn getfamily_msg(name: &str) -> Vec<u8> {
     genl_payload(GenlCtrl { cmd: GenlCtrlCmd::GetFamily, nlas: vec![GenlCtrlAttrs::FamilyName(name.to_string())] })
@@ -428,6 +465,25 @@ mod tests {
 
     fn dest_nest(payload: &[u8]) -> Vec<DestAttr> {
         attrs(payload).into_iter().find_map(|a| if let IpvsAttr::Dest(v) = a { Some(v) } else { None }).unwrap()
+    }
+
+    #[test]
+    fn timeouts_are_top_level_u32s_and_a_zero_is_left_out() {
+        let set = set_config_msg(&Timeouts { tcp: 0, tcp_fin: 30, udp: 10 });
+        // genl header: cmd 12 (SET_CONFIG), version 1; then TIMEOUT_TCP_FIN (5) = 30 and
+        // TIMEOUT_UDP (6) = 10, native-endian u32s.
+        let mut want = vec![12, 1, 0, 0, 8, 0, 5, 0];
+        want.extend(30u32.to_ne_bytes());
+        want.extend([8, 0, 6, 0]);
+        want.extend(10u32.to_ne_bytes());
+        assert_eq!(set, want);
+        assert_eq!(get_config_msg(), [13, 1, 0, 0]);
+        let reply = ipvs(
+            Cmd::SetConfig,
+            vec![IpvsAttr::TimeoutTcp(900), IpvsAttr::TimeoutTcpFin(120), IpvsAttr::TimeoutUdp(300)],
+        );
+        assert_eq!(parse_config(&reply).unwrap(), Timeouts::LINUX);
+        assert!(parse_config(&ipvs(Cmd::SetConfig, vec![IpvsAttr::TimeoutTcp(900)])).is_err());
     }
 
     fn web() -> Service {

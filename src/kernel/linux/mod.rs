@@ -15,7 +15,7 @@ pub mod sysctl;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{Addrs, Firewall, Ipvs, IpvsOp, KResult, LedgerStore, Routes, SyncDaemons, Sysctls};
+use super::{Addrs, Firewall, Ipvs, IpvsOp, IpvsTimeouts, KResult, LedgerStore, Routes, SyncDaemons, Sysctls};
 use crate::model::Ledger;
 use crate::model::announce::Announced;
 use crate::model::firewall::MarkTable;
@@ -23,6 +23,7 @@ use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
 use crate::model::net::{Address, Link, Route};
 use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::SysctlKey;
+use crate::model::timeouts::Timeouts;
 
 /// This host's kernel.
 pub struct LinuxKernel {
@@ -131,6 +132,16 @@ impl SyncDaemons for LinuxKernel {
     fn stop_sync_daemon(&mut self, state: SyncState) -> KResult<()> {
         self.netlink_writes += 1;
         self.ipvs()?.stop_sync_daemon(state)
+    }
+}
+
+impl IpvsTimeouts for LinuxKernel {
+    fn timeouts(&mut self) -> KResult<Option<Timeouts>> {
+        self.ipvs()?.timeouts()
+    }
+    fn set_timeouts(&mut self, timeouts: &Timeouts) -> KResult<()> {
+        self.netlink_writes += 1;
+        self.ipvs()?.set_timeouts(timeouts)
     }
 }
 

@@ -6,15 +6,18 @@ use crate::manifest::KeyPath;
 use crate::manifest::types::{self, Role};
 use crate::model::cluster::Node;
 use crate::model::sysctl::SysctlKey;
+use crate::model::timeouts::Timeouts;
 
 use super::{Cx, parse};
 
 /// Validates every node.
 pub fn nodes(cx: &mut Cx, at: &KeyPath, nodes: &BTreeMap<String, types::Node>) -> BTreeMap<String, Node> {
     let mut out = BTreeMap::new();
+    let defaults = cx.loaded.manifest.defaults.ipvs_timeouts.as_ref();
+    let shared = timeouts(cx, &KeyPath::root().key("defaults").key("ipvs_timeouts"), defaults);
     for (name, n) in nodes {
         let path = at.name(name);
-        if let Some(node) = node(cx, &path, name, n) {
+        if let Some(node) = node(cx, &path, name, n, &shared) {
             out.insert(name.clone(), node);
         }
     }
@@ -22,7 +25,7 @@ pub fn nodes(cx: &mut Cx, at: &KeyPath, nodes: &BTreeMap<String, types::Node>) -
     out
 }
 
-fn node(cx: &mut Cx, path: &KeyPath, name: &str, n: &types::Node) -> Option<Node> {
+fn node(cx: &mut Cx, path: &KeyPath, name: &str, n: &types::Node, shared: &Timeouts) -> Option<Node> {
     let mut addresses = Vec::new();
     for (i, a) in n.addresses.iter().enumerate() {
         match parse::net_with_prefix(a) {
@@ -49,6 +52,7 @@ fn node(cx: &mut Cx, path: &KeyPath, name: &str, n: &types::Node) -> Option<Node
         seen.push(*r);
     }
     let sysctls = sysctl_map(cx, &path.key("sysctls"), &n.sysctls);
+    let ipvs_timeouts = node_timeouts(cx, path, n, shared);
     Some(Node {
         name: name.to_string(),
         director: n.roles.contains(&Role::Director),
@@ -57,7 +61,51 @@ fn node(cx: &mut Cx, path: &KeyPath, name: &str, n: &types::Node) -> Option<Node
         interface: n.interface.clone(),
         vip_label,
         sysctls,
+        ipvs_timeouts,
     })
+}
+
+/// A director's IPVS timeouts, its own over `defaults.ipvs_timeouts`; only directors hold
+/// IPVS tables, so a node without the role may not set them.
+fn node_timeouts(cx: &mut Cx, path: &KeyPath, n: &types::Node, shared: &Timeouts) -> Timeouts {
+    let own = timeouts(cx, &path.key("ipvs_timeouts"), n.ipvs_timeouts.as_ref());
+    if n.ipvs_timeouts.is_some() && !n.roles.contains(&Role::Director) {
+        let hint = Some("IPVS timeouts belong to the nodes with the director role");
+        cx.error(&path.key("ipvs_timeouts"), "only a director has IPVS timeouts", hint);
+    }
+    own.zip(shared, |o, s| if o == 0 { s } else { o })
+}
+
+/// Parses IPVS timeouts: whole seconds from 0 (leave the kernel's value) to the kernel's limit.
+fn timeouts(cx: &mut Cx, at: &KeyPath, t: Option<&types::IpvsTimeouts>) -> Timeouts {
+    let Some(t) = t else { return Timeouts::default() };
+    let mut one = |name: &'static str, d: &Option<types::Duration>| {
+        let d = d.as_ref()?;
+        match parse::duration(d).and_then(whole_seconds) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                let hint = "IPVS timeouts are whole seconds, e.g. 15m, 120s or 0 to leave the kernel's value";
+                cx.error(&at.key(name), e, Some(hint));
+                None
+            }
+        }
+    };
+    Timeouts {
+        tcp: one("tcp", &t.tcp).unwrap_or(0),
+        tcp_fin: one("tcp_fin", &t.tcp_fin).unwrap_or(0),
+        udp: one("udp", &t.udp).unwrap_or(0),
+    }
+}
+
+fn whole_seconds(d: std::time::Duration) -> Result<u32, String> {
+    let text = parse::duration_text(d);
+    if d.subsec_nanos() != 0 {
+        return Err(format!("{text} is not a whole number of seconds"));
+    }
+    match u32::try_from(d.as_secs()) {
+        Ok(s) if s <= Timeouts::MAX => Ok(s),
+        _ => Err(format!("{text} is more than the kernel takes ({}s)", Timeouts::MAX)),
+    }
 }
 
 fn own_addresses_unique(cx: &mut Cx, at: &KeyPath, nodes: &BTreeMap<String, Node>) {

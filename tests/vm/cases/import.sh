@@ -6,6 +6,8 @@
 # settled, `lbconverge plan` of the imported manifest for that director must change
 # nothing in IPVS. The drifted pair proves the comparison can fail: on lvs02 (whose file
 # differs from lvs01's, which the manifest follows) the plan must change exactly the drift.
+# nat-pair sets lvs_timeouts: keepalived's values are in IPVS, and the plan (whose `ipvs
+# timeouts` line would count as an IPVS change) leaves them.
 . tests/vm/lib.sh
 F=tests/fixtures/keepalived
 modprobe ip_vs
@@ -64,6 +66,10 @@ for dir in "$F"/*/; do
         ip netns exec "$ns" keepalived -n -l -D -C -i "$d" -f "$conf" -p "/tmp/$ns.pid" -c "/tmp/$ns.cpid" > "/tmp/$ns.log" 2>&1 &
         KA=$!
         if settle "$ns"; then pass "$case/$d: keepalived filled IPVS"; else fail "$case/$d: keepalived filled no IPVS table"; cat "/tmp/$ns.log"; fi
+        if [ "$case" = nat-pair ]; then
+            check "$case/$d: keepalived set its lvs_timeouts" sh -c \
+                "ip netns exec $ns ipvsadm -L --timeout | grep -qx 'Timeout (tcp tcpfin udp): 7200 30 20'"
+        fi
         echo "--- $case/$d: keepalived's IPVS table"
         ip netns exec "$ns" ipvsadm -S -n | sort
         lbc "$ns" plan "/tmp/$case.yaml" --node "$d" > "/tmp/$ns.plan" 2>&1
