@@ -17,6 +17,7 @@
 use std::fmt;
 
 use super::expand::{self, Defs, Line};
+pub use super::source::{Source, SyntaxError};
 
 /// Where a statement starts.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,15 +65,6 @@ impl Item {
     }
 }
 
-/// One source file.
-#[derive(Debug, Clone)]
-pub struct Source {
-    /// The name shown in locations.
-    pub name: String,
-    /// Its text.
-    pub text: String,
-}
-
 /// keepalived's PATH under systemd (the default of systemd's service manager): where it
 /// finds a command given by name.
 pub const KEEPALIVED_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -88,20 +80,6 @@ pub trait Files {
     fn program(&self, _name: &str) -> Option<String> {
         None
     }
-}
-
-/// A file that cannot be read as keepalived.conf.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}:{column}: {message}")]
-pub struct SyntaxError {
-    /// The file.
-    pub file: String,
-    /// 1-based line.
-    pub line: u32,
-    /// 1-based column.
-    pub column: u32,
-    /// What is wrong and how to fix it.
-    pub message: String,
 }
 
 /// Includes nest at most this deep (a file that includes itself stops here).

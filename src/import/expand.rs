@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use super::conf::{Source, SyntaxError};
+use super::source::{Source, SyntaxError};
 
 /// Multi-line expansions nest at most this deep (a parameter that uses itself stops here).
 pub const MAX_NESTING: usize = 16;

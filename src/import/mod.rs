@@ -14,6 +14,7 @@ pub mod expand;
 pub mod ipvsadm;
 pub mod merge;
 pub mod service;
+pub mod source;
 pub mod value;
 pub mod vips;
 pub mod vrrp;
