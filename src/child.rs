@@ -184,19 +184,6 @@ fn unsafe_zeroed_siginfo() -> libc::siginfo_t {
 mod tests {
     use super::*;
 
-    /// Pids whose command line holds `marker`.
-    fn running(marker: &str) -> Vec<u32> {
-        let mut found = Vec::new();
-        for e in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else { continue };
-            let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-            if String::from_utf8_lossy(&cmdline).contains(marker) {
-                found.push(pid);
-            }
-        }
-        found
-    }
-
     fn sh(script: &str) -> Command {
         let mut c = Command::new("/bin/sh");
         c.args(["-c", script]).stdin(std::process::Stdio::null());
@@ -206,7 +193,7 @@ mod tests {
     /// Whether a process with `marker` in its command line shows up within a second.
     fn seen(marker: &str) -> bool {
         let t = Instant::now();
-        while running(marker).is_empty() {
+        while crate::testkit::pids_with(marker).is_empty() {
             if t.elapsed() > Duration::from_secs(1) {
                 return false;
             }
@@ -217,7 +204,7 @@ mod tests {
 
     fn gone(marker: &str) -> bool {
         let t = Instant::now();
-        while !running(marker).is_empty() {
+        while !crate::testkit::pids_with(marker).is_empty() {
             if t.elapsed() > Duration::from_secs(2) {
                 return false;
             }
@@ -234,7 +221,7 @@ mod tests {
         // Polled: a scan of /proc that meets the child inside its exec reads an empty cmdline.
         assert!(seen(&marker), "the background child runs until the group is killed");
         assert_eq!(g.finish().unwrap().code(), Some(3));
-        assert!(gone(&marker), "left behind: {:?}", running(&marker));
+        assert!(gone(&marker), "left behind: {:?}", crate::testkit::pids_with(&marker));
     }
 
     #[test]
@@ -245,7 +232,7 @@ mod tests {
         g.signal(libc::SIGTERM);
         assert!(!g.wait_exit(Duration::from_millis(100)).unwrap(), "SIGTERM is ignored");
         drop(g);
-        assert!(gone(&marker), "left behind: {:?}", running(&marker));
+        assert!(gone(&marker), "left behind: {:?}", crate::testkit::pids_with(&marker));
     }
 
     #[test]
@@ -258,6 +245,6 @@ mod tests {
         assert!(t.elapsed() >= Duration::from_millis(150), "{:?}", t.elapsed());
         assert!(g.has_exited().unwrap());
         assert!(g.finish().unwrap().success());
-        assert!(gone(&marker), "left behind: {:?}", running(&marker));
+        assert!(gone(&marker), "left behind: {:?}", crate::testkit::pids_with(&marker));
     }
 }

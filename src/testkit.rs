@@ -1,7 +1,8 @@
 //! Helpers for tests and benchmarks, shared by the unit tests and the integration tests:
 //! a seeded random generator, so that "random" inputs are the same on every run and a
 //! failure can be replayed; the one switch that rewrites golden files; scratch
-//! directories; and the FIFOs bad-input tests put where a file should be.
+//! directories; the FIFOs bad-input tests put where a file should be; and the processes a
+//! test left running, found by a marker in their command line.
 
 use std::path::{Path, PathBuf};
 
@@ -104,6 +105,20 @@ pub fn unblock_later(p: &Path, after: std::time::Duration) {
             let _ = f.write_all(b"garbage from a late writer");
         }
     });
+}
+
+/// The pids of the processes whose command line contains `marker` (a test's own marked
+/// commands, to tell whether they are still running).
+pub fn pids_with(marker: &str) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<i32>().ok()) else { continue };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(marker) {
+            found.push(pid);
+        }
+    }
+    found
 }
 
 #[cfg(test)]

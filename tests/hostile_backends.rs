@@ -363,27 +363,14 @@ fn dns_queries_use_unpredictable_ids() {
     assert!(!consecutive, "the ids count up: {ids:?}");
 }
 
-/// Processes whose command line contains `marker`.
-fn survivors(marker: &str) -> Vec<i32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<i32>().ok()) else { continue };
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmdline).contains(marker) {
-            found.push(pid);
-        }
-    }
-    found
-}
-
 /// Waits up to a second for the marked processes to go; kills any left (so that a failure
 /// leaves nothing behind) and returns their pids.
 fn left_behind(marker: &str) -> Vec<i32> {
     let t = Instant::now();
-    let mut left = survivors(marker);
+    let mut left = lbconverge::testkit::pids_with(marker);
     while !left.is_empty() && t.elapsed() < Duration::from_secs(1) {
         std::thread::sleep(Duration::from_millis(20));
-        left = survivors(marker);
+        left = lbconverge::testkit::pids_with(marker);
     }
     for pid in &left {
         // SAFETY: kill has no memory preconditions; these are the test's own leftovers.
