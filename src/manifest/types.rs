@@ -670,7 +670,8 @@ pub struct TrackScript {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VrrpInstance {
-    /// Virtual router id, 1..255 (keepalived `virtual_router_id`).
+    /// Virtual router id, 1..255 (keepalived `virtual_router_id`), unique per family on a
+    /// network: two instances whose directors share a subnet need two VRIDs.
     #[schemars(range(min = 1, max = 255))]
     pub vrid: u32,
     /// VRRP version: 2 (RFC 3768) or 3 (RFC 5798, default).

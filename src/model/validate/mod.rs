@@ -7,6 +7,7 @@ mod marks;
 mod nodes;
 pub mod parse;
 mod services;
+mod shared_lan;
 mod vips;
 mod vrrp;
 

@@ -50,6 +50,7 @@ pub fn instances(
         }
     }
     vrid_unique(cx, at, &out);
+    super::shared_lan::vrid_per_network(cx, at, &out, nodes);
     vips_unique(cx, at, &out);
     one_sync_per_director(cx, at, &out);
     out
