@@ -1,7 +1,7 @@
 //! The routing daemon's side of `announce: bgp` (`lbconverge show --routing bird|frr`): a
 //! configuration snippet for one director that reads the routes lbconverge announces from
-//! their kernel table and exports them over BGP. Pure; the BGP peers and AS numbers are the
-//! operator's, left as placeholders to fill in.
+//! their kernel table and exports them over BGP, with BFD on each session. Pure; the BGP
+//! peers and AS numbers come from `routing.bgp`, or are placeholders to fill in without it.
 
 use std::fmt::Write as _;
 
@@ -9,7 +9,7 @@ use clap::ValueEnum;
 
 use crate::model::Cluster;
 use crate::model::announce::PROTOCOL;
-use crate::model::cluster::Node;
+use crate::model::cluster::{Node, Routing};
 
 /// The routing daemons a snippet is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -32,10 +32,28 @@ pub fn snippet(c: &Cluster, node: &str, daemon: RoutingDaemon) -> Result<String,
     if vips.is_empty() {
         return Err(format!("node `{node}` carries no service with `announce: bgp`"));
     }
+    if daemon == RoutingDaemon::Frr {
+        frr_can(c, n)?;
+    }
     Ok(match daemon {
-        RoutingDaemon::Bird => bird(c.routing.table, n, &vips),
-        RoutingDaemon::Frr => frr(c.routing.table, n, &vips),
+        RoutingDaemon::Bird => bird(&c.routing, n, &vips),
+        RoutingDaemon::Frr => frr(&c.routing, n, &vips),
     })
+}
+
+/// What FRR 8.4 (Debian 12's) cannot import: a table above 252, IPv6 routes.
+fn frr_can(c: &Cluster, n: &Node) -> Result<(), String> {
+    if c.routing.table > 252 {
+        return Err(format!(
+            "FRR imports kernel tables 1 to 252 only; routing.table is {}: choose one of those, or use --routing bird",
+            c.routing.table
+        ));
+    }
+    let announced = c.services.values().filter(|s| s.announce_bgp && s.directors.contains(&n.name));
+    if let Some(v) = announced.flat_map(|s| s.vips.iter()).find(|v| v.is_ipv6()) {
+        return Err(format!("FRR's import-table takes IPv4 routes only; VIP {v} is IPv6: use --routing bird"));
+    }
+    Ok(())
 }
 
 fn header(out: &mut String, what: &str, table: u32, n: &Node, vips: &[String]) {
@@ -56,14 +74,23 @@ fn router_id(n: &Node) -> String {
     n.address_of(false).map_or("ROUTER_ID".to_string(), |a| a.to_string())
 }
 
-fn bird(table: u32, n: &Node, vips: &[String]) -> String {
+/// The routers (address, AS) and the directors' AS, as the manifest names them or as
+/// placeholders to fill in.
+fn sessions(r: &Routing) -> (String, Vec<(String, String)>) {
+    match &r.bgp {
+        Some(b) => (b.local_as.to_string(), b.peers.iter().map(|(a, n)| (a.to_string(), n.to_string())).collect()),
+        None => ("LOCAL_AS".to_string(), vec![("ROUTER_ADDRESS".to_string(), "ROUTER_AS".to_string())]),
+    }
+}
+
+fn bird(r: &Routing, n: &Node, vips: &[String]) -> String {
     let mut head = String::new();
-    header(&mut head, "BIRD 2", table, n, vips);
+    header(&mut head, "BIRD 2", r.table, n, vips);
     let mut out = commented(&head, "#");
-    let id = router_id(n);
+    let table = r.table;
     let _ = write!(
         out,
-        "router id {id};
+        "router id {};
 
 ipv4 table lbconverge4;
 ipv6 table lbconverge6;
@@ -84,46 +111,104 @@ protocol kernel lbconverge_vips6 {{
     scan time 2;
     ipv6 {{ table lbconverge6; import all; export none; }};
 }}
-
-# One session per router: fill in its address and the AS numbers.
-protocol bgp uplink1 {{
-    local {id} as LOCAL_AS;
-    neighbor ROUTER_ADDRESS as ROUTER_AS;
-    hold time 9;
+",
+        router_id(n)
+    );
+    if let Some(b) = &r.bfd {
+        let (ms, mult) = (b.interval_ms(), b.multiplier);
+        let _ = write!(
+            out,
+            "
+# BFD: a router with BFD on its side drops this director within {} ms of its last packet.
+protocol bfd lbconverge_bfd {{
+    interface \"*\" {{ min rx interval {ms} ms; min tx interval {ms} ms; multiplier {mult}; }};
+}}
+",
+            ms * u128::from(mult)
+        );
+    }
+    let (local_as, peers) = sessions(r);
+    let placeholder = r.bgp.is_none();
+    let _ = writeln!(
+        out,
+        "\n# One session per router{}.",
+        if placeholder { ": fill in its address and the AS numbers" } else { " (routing.bgp)" }
+    );
+    let bfd = if r.bfd.is_some() { "\n    bfd on;" } else { "" };
+    for (i, (address, asn)) in peers.iter().enumerate() {
+        let _ = write!(
+            out,
+            "protocol bgp uplink{} {{
+    local as {local_as};
+    neighbor {address} as {asn};
+    hold time 9;{bfd}
     ipv4 {{ table lbconverge4; import none; export all; next hop self; }};
     ipv6 {{ table lbconverge6; import none; export all; next hop self; }};
 }}
-"
-    );
+",
+            i + 1
+        );
+    }
     out
 }
 
-fn frr(table: u32, n: &Node, vips: &[String]) -> String {
+fn frr(r: &Routing, n: &Node, vips: &[String]) -> String {
     let mut head = String::new();
-    header(&mut head, "FRR", table, n, vips);
+    header(&mut head, "FRR", r.table, n, vips);
     let mut out = commented(&head, "!");
-    let id = router_id(n);
+    let table = r.table;
     let _ = write!(
         out,
         "! zebra copies kernel table {table} into its RIB as \"table\" routes (import-table takes
 ! tables 1 to 252); bgpd redistributes them.
 ip import-table {table}
-ipv6 import-table {table}
-!
-! One neighbor per router: fill in its address and the AS numbers.
-router bgp LOCAL_AS
- bgp router-id {id}
- no bgp ebgp-requires-policy
- timers bgp 3 9
- neighbor ROUTER_ADDRESS remote-as ROUTER_AS
- address-family ipv4 unicast
-  redistribute table {table}
- exit-address-family
- address-family ipv6 unicast
-  redistribute table {table}
- exit-address-family
 !
 "
+    );
+    if let Some(b) = &r.bfd {
+        let (ms, mult) = (b.interval_ms(), b.multiplier);
+        let _ = write!(
+            out,
+            "! BFD (bfdd): a router with BFD on its side drops this director within {} ms of its last packet.
+bfd
+ profile lbconverge
+  detect-multiplier {mult}
+  receive-interval {ms}
+  transmit-interval {ms}
+ exit
+exit
+!
+",
+            ms * u128::from(mult)
+        );
+    }
+    let (local_as, peers) = sessions(r);
+    let placeholder = r.bgp.is_none();
+    let _ = writeln!(
+        out,
+        "! One neighbor per router{}.",
+        if placeholder { ": fill in its address and the AS numbers" } else { " (routing.bgp)" }
+    );
+    let _ = write!(
+        out,
+        "router bgp {local_as}\n bgp router-id {}\n no bgp ebgp-requires-policy\n timers bgp 3 9\n",
+        router_id(n)
+    );
+    for (address, asn) in &peers {
+        let _ = writeln!(out, " neighbor {address} remote-as {asn}");
+        if r.bfd.is_some() {
+            let _ = writeln!(out, " neighbor {address} bfd profile lbconverge");
+        }
+    }
+    out.push_str(
+        " address-family ipv4 unicast
+  redistribute table TABLE
+ exit-address-family
+exit
+!
+"
+        .replace("TABLE", &table.to_string())
+        .as_str(),
     );
     out
 }

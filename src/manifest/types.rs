@@ -57,6 +57,53 @@ pub struct Routing {
     /// routers to move the traffic away before it stops anything else (default 5s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain_time: Option<Duration>,
+    /// The BGP side the routing daemon needs (`show --routing` prints it into BIRD's and
+    /// FRR's configuration; without it the printed configuration has placeholders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bgp: Option<Bgp>,
+    /// BFD on every BGP session, so a router drops a dead director's next hop within
+    /// `interval` x `multiplier` instead of the BGP hold time (default on: 100ms x 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bfd: Option<Bfd>,
+}
+
+/// The directors' BGP sessions with the routers.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bgp {
+    /// The directors' AS number, 1..4294967295.
+    #[schemars(range(min = 1, max = 4294967295u32))]
+    pub local_as: u64,
+    /// The routers every director announcing a VIP opens a session with.
+    pub peers: Vec<BgpPeer>,
+}
+
+/// One router.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BgpPeer {
+    /// Its address on the directors' network.
+    pub address: String,
+    /// Its AS number, 1..4294967295 (the directors' own for iBGP).
+    #[serde(rename = "as")]
+    #[schemars(range(min = 1, max = 4294967295u32))]
+    pub asn: u64,
+}
+
+/// Bidirectional forwarding detection (RFC 5880) on the BGP sessions.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bfd {
+    /// false turns BFD off: a dead director is then dropped after the BGP hold time (9s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Transmit and receive interval, 10ms..60s in whole milliseconds (default 100ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Duration>,
+    /// Packets missed before the session is down, 2..255 (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2, max = 255))]
+    pub multiplier: Option<u32>,
 }
 
 /// How a service's VIP reaches the clients' routers.

@@ -45,18 +45,59 @@ pub struct ClassRule {
     pub rule: super::firewall::MarkRule,
 }
 
-/// The routing table of announced routes and the wait after withdrawing them on a stop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The routing table of announced routes, the wait after withdrawing them on a stop, and
+/// what the routing daemon's configuration needs (BGP sessions, BFD).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Routing {
     /// Kernel routing table.
     pub table: u32,
     /// Wait after withdrawing on a graceful stop.
     pub drain_time: Duration,
+    /// The BGP sessions, when the manifest names them.
+    pub bgp: Option<Bgp>,
+    /// BFD on the BGP sessions; `None` = off.
+    pub bfd: Option<Bfd>,
 }
 
 impl Default for Routing {
     fn default() -> Self {
-        Routing { table: crate::model::announce::DEFAULT_TABLE, drain_time: Duration::from_secs(5) }
+        Routing {
+            table: crate::model::announce::DEFAULT_TABLE,
+            drain_time: Duration::from_secs(5),
+            bgp: None,
+            bfd: Some(Bfd::default()),
+        }
+    }
+}
+
+/// The directors' BGP side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bgp {
+    /// The directors' AS number.
+    pub local_as: u32,
+    /// Routers: address and AS number.
+    pub peers: Vec<(IpAddr, u32)>,
+}
+
+/// BFD timers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bfd {
+    /// Transmit and receive interval.
+    pub interval: Duration,
+    /// Missed packets before down.
+    pub multiplier: u8,
+}
+
+impl Default for Bfd {
+    fn default() -> Self {
+        Bfd { interval: Duration::from_millis(100), multiplier: 3 }
+    }
+}
+
+impl Bfd {
+    /// The interval in whole milliseconds.
+    pub fn interval_ms(&self) -> u128 {
+        self.interval.as_millis()
     }
 }
 

@@ -6,6 +6,7 @@ pub(crate) mod checks;
 mod marks;
 mod nodes;
 pub mod parse;
+mod routing;
 mod services;
 mod shared_lan;
 mod vips;
@@ -118,6 +119,7 @@ pub fn validate(loaded: &Loaded, facts: &dyn Facts) -> Result<Validated, Problem
         real_server_sysctls,
         routing: routing(&mut cx, &root.key("routing"), m.routing.as_ref()),
     };
+    routing::sessions_named(&mut cx, &root.key("services"), &cluster);
     let mut problems = cx.problems;
     problems.sort_by(|a, b| (a.pos, &a.path, &a.message).cmp(&(b.pos, &b.path, &b.message)));
     problems.dedup();
@@ -224,5 +226,7 @@ fn routing(cx: &mut Cx, at: &KeyPath, r: Option<&crate::manifest::types::Routing
         cx.error(&at.key("table"), msg, Some("use a table of its own, such as 250 (the default)"));
     }
     let drain_time = dur(cx, &at.key("drain_time"), r.drain_time.as_ref(), default.drain_time);
-    crate::model::cluster::Routing { table, drain_time }
+    let bgp = r.bgp.as_ref().map(|b| routing::bgp(cx, &at.key("bgp"), b));
+    let bfd = routing::bfd(cx, &at.key("bfd"), r.bfd.as_ref());
+    crate::model::cluster::Routing { table, drain_time, bgp, bfd }
 }
