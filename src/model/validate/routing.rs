@@ -52,7 +52,7 @@ pub fn bfd(cx: &mut Cx, at: &KeyPath, b: Option<&types::Bfd>) -> Option<Bfd> {
     let Some(b) = b else { return Some(default) };
     let interval = dur(cx, &at.key("interval"), b.interval.as_ref(), default.interval);
     if !(Duration::from_millis(10)..=Duration::from_secs(60)).contains(&interval)
-        || interval.subsec_nanos() % 1_000_000 != 0
+        || !interval.subsec_nanos().is_multiple_of(1_000_000)
     {
         let msg = format!("BFD interval {interval:?} is not 10ms..60s in whole milliseconds");
         cx.error(&at.key("interval"), msg, Some("100ms with multiplier 3 detects a dead director in 300ms"));
