@@ -2,7 +2,7 @@
 //! compared whole with `golden/routing/` (`LBCONVERGE_BLESS=1` rewrites it), and accepted as
 //! printed by the daemons themselves: `bird -p -c FILE` (bird2) and `vtysh --dryrun -f FILE`
 //! (frr). Without those programs the second test is skipped (as root, tools/test installs them).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
 mod common;
 
