@@ -148,7 +148,7 @@ fn connections_survive_a_failover_with_connection_sync_and_are_cut_without() {
 #[test]
 #[ignore = "needs root, qemu and bird2: real IPVS in a VM"]
 fn active_active_directors_are_announced_over_bgp_and_withdrawn_when_unhealthy_or_stopping() {
-    in_vm_with("bgp", ". tests/vm/cases/bgp.sh", &["/usr/sbin/bird"]);
+    in_vm_with("bgp", ". tests/vm/cases/bgp.sh", &["/usr/sbin/bird", "/usr/sbin/birdc"]);
 }
 
 /// What the examples' nodes need of their host besides the kernel (`plan` checks it):

@@ -2,6 +2,7 @@
 //! configuration snippet for one director that reads the routes lbconverge announces from
 //! their kernel table and exports them over BGP, with BFD on each session. Pure; the BGP
 //! peers and AS numbers come from `routing.bgp`, or are placeholders to fill in without it.
+//! FRR is refused with its reason ([`FRR_CANNOT`]).
 
 use std::fmt::Write as _;
 
@@ -16,7 +17,7 @@ use crate::model::cluster::{Node, Routing};
 pub enum RoutingDaemon {
     /// BIRD 2 (Debian's `bird2`).
     Bird,
-    /// FRR (Debian's `frr`): zebra imports the table, bgpd redistributes it.
+    /// FRR: refused with the reason (zebra prefers the VIP's connected route on `lo`).
     Frr,
 }
 
@@ -32,29 +33,19 @@ pub fn snippet(c: &Cluster, node: &str, daemon: RoutingDaemon) -> Result<String,
     if vips.is_empty() {
         return Err(format!("node `{node}` carries no service with `announce: bgp`"));
     }
-    if daemon == RoutingDaemon::Frr {
-        frr_can(c, n)?;
+    match daemon {
+        RoutingDaemon::Bird => Ok(bird(&c.routing, n, &vips)),
+        RoutingDaemon::Frr => Err(FRR_CANNOT.to_string()),
     }
-    Ok(match daemon {
-        RoutingDaemon::Bird => bird(&c.routing, n, &vips),
-        RoutingDaemon::Frr => frr(&c.routing, n, &vips),
-    })
 }
 
-/// What FRR 8.4 (Debian 12's) cannot import: a table above 252, IPv6 routes.
-fn frr_can(c: &Cluster, n: &Node) -> Result<(), String> {
-    if c.routing.table > 252 {
-        return Err(format!(
-            "FRR imports kernel tables 1 to 252 only; routing.table is {}: choose one of those, or use --routing bird",
-            c.routing.table
-        ));
-    }
-    let announced = c.services.values().filter(|s| s.announce_bgp && s.directors.contains(&n.name));
-    if let Some(v) = announced.flat_map(|s| s.vips.iter()).find(|v| v.is_ipv6()) {
-        return Err(format!("FRR's import-table takes IPv4 routes only; VIP {v} is IPv6: use --routing bird"));
-    }
-    Ok(())
-}
+/// Why there is no FRR configuration (found by running FRR 8.4 on the directors of the VM's
+/// BGP lab): the announced VIP is also an address on `lo`, so zebra holds a connected route
+/// for it, which wins over the route `ip import-table` brings from the kernel table; bgpd's
+/// `redistribute table` only sends selected routes, so the VIP is never announced.
+const FRR_CANNOT: &str = "FRR cannot announce these VIPs: each is also an address on lo, zebra prefers that \
+connected route over the one imported from the kernel table, and `redistribute table` sends only the \
+preferred route (FRR 9.1's `redistribute table-direct` would, but is not tested here); use --routing bird";
 
 fn header(out: &mut String, what: &str, table: u32, n: &Node, vips: &[String]) {
     let _ = writeln!(out, "{what} on director {}, written by `lbconverge show --routing`.", n.name);
@@ -152,67 +143,6 @@ protocol bfd lbconverge_bfd {{
     out
 }
 
-fn frr(r: &Routing, n: &Node, vips: &[String]) -> String {
-    let mut head = String::new();
-    header(&mut head, "FRR", r.table, n, vips);
-    let mut out = commented(&head, "!");
-    let table = r.table;
-    let _ = write!(
-        out,
-        "! zebra copies kernel table {table} into its RIB as \"table\" routes (import-table takes
-! tables 1 to 252); bgpd redistributes them.
-ip import-table {table}
-!
-"
-    );
-    if let Some(b) = &r.bfd {
-        let (ms, mult) = (b.interval_ms(), b.multiplier);
-        let _ = write!(
-            out,
-            "! BFD (bfdd): a router with BFD on its side drops this director within {} ms of its last packet.
-bfd
- profile lbconverge
-  detect-multiplier {mult}
-  receive-interval {ms}
-  transmit-interval {ms}
- exit
-exit
-!
-",
-            ms * u128::from(mult)
-        );
-    }
-    let (local_as, peers) = sessions(r);
-    let placeholder = r.bgp.is_none();
-    let _ = writeln!(
-        out,
-        "! One neighbor per router{}.",
-        if placeholder { ": fill in its address and the AS numbers" } else { " (routing.bgp)" }
-    );
-    let _ = write!(
-        out,
-        "router bgp {local_as}\n bgp router-id {}\n no bgp ebgp-requires-policy\n timers bgp 3 9\n",
-        router_id(n)
-    );
-    for (address, asn) in &peers {
-        let _ = writeln!(out, " neighbor {address} remote-as {asn}");
-        if r.bfd.is_some() {
-            let _ = writeln!(out, " neighbor {address} bfd profile lbconverge");
-        }
-    }
-    out.push_str(
-        " address-family ipv4 unicast
-  redistribute table TABLE
- exit-address-family
-exit
-!
-"
-        .replace("TABLE", &table.to_string())
-        .as_str(),
-    );
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,8 +163,7 @@ services:
         assert!(bird.contains("kernel table 260;"), "{bird}");
         assert!(bird.contains("#   10.9.0.100 (service web)\n"), "{bird}");
         assert!(bird.contains("router id 10.7.0.3;"), "{bird}");
-        let frr = snippet(&c, "d1", RoutingDaemon::Frr).unwrap();
-        assert!(frr.contains("ip import-table 260\n") && frr.contains("redistribute table 260"), "{frr}");
+        assert_eq!(snippet(&c, "d1", RoutingDaemon::Frr).unwrap_err(), FRR_CANNOT);
         assert_eq!(
             snippet(&c, "rs1", RoutingDaemon::Bird).unwrap_err(),
             "node `rs1` carries no service with `announce: bgp`"
