@@ -59,6 +59,7 @@ pub(super) fn empty() -> Service {
         port: None,
         protocol: None,
         fwmark: None,
+        group: None,
         family: None,
         vips: Vec::new(),
         matches: None,
