@@ -30,6 +30,9 @@ pub fn services(
         let Some((vs, entries)) = service(cx, &path, name, s, m, nodes, vrrp) else { continue };
         for (key, entry) in vs.keys().iter().zip(entries.iter().map(Some).chain(std::iter::repeat(None))) {
             let Some(first) = keys.insert(*key, name.clone()) else { continue };
+            if first == *name {
+                continue; // an entry of its own group repeats it: said with the group
+            }
             let at = entry.map_or(path.clone(), |i| path.key("group").index(*i));
             cx.error(
                 &at,
