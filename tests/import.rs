@@ -452,3 +452,26 @@ fn an_instance_without_vips_imports_and_ipv6_with_version_2_becomes_version_3() 
     let v = common::lbconverge(&["validate", manifest.to_str().unwrap()]);
     assert!(v.status.success(), "{}", text(&v.stderr));
 }
+
+#[test]
+fn group_entries_the_manifest_cannot_hold_and_a_missing_group_are_reported_in_place() {
+    let tmp = scratch("groups-odd");
+    let f = tmp.join("lvs01.conf");
+    let conf = "virtual_server_group G {\n  10.9.0.100 80\n  10.9.0.101\n  fwmark 7 inet5\n}\n\
+virtual_server group G {\n  protocol TCP\n  lb_kind DR\n  real_server 10.9.1.11 8080 {\n    TCP_CHECK {\n    }\n  }\n}\n\
+virtual_server group NOPE {\n  protocol TCP\n  real_server 10.9.1.12 80 {\n  }\n}\n";
+    std::fs::write(&f, conf).unwrap();
+    let out = import(&[f.display().to_string()], &["--address", "lvs01=10.9.0.2/24", "--interface", "lvs01=eth0"]);
+    let (yaml, err) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{err}");
+    assert!(yaml.contains("group: [{vip: 10.9.0.100, port: 80}]"), "{yaml}");
+    assert!(yaml.contains("port: 8080"), "the DR real server's own port goes to its check: {yaml}");
+    for said in [
+        "lvs01.conf:3: warning: group entry `10.9.0.101` has no port",
+        "lvs01.conf:4: warning: fwmark family `inet5` is not inet or inet6",
+        "lvs01.conf:9: warning: a DR or TUN real server of a group takes each virtual port, not its own 8080",
+        "lvs01.conf:14: warning: `virtual_server group NOPE`: the file has no such `virtual_server_group`",
+    ] {
+        assert!(err.contains(said), "{said}\n{err}");
+    }
+}

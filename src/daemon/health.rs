@@ -190,15 +190,17 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
     }
 }
 
-/// A new check starts Up when one of its backends is serving (in IPVS with a weight): a
-/// daemon restart never flaps a healthy cluster. Otherwise it is Unknown, and the backend
-/// joins after its first passing check.
+/// A new check starts Up when one of its backends is serving (in IPVS with a weight, in
+/// any IPVS service of a group): a daemon restart never flaps a healthy cluster. Otherwise
+/// it is Unknown, and the backend joins after its first passing check.
 pub(super) fn initial_status(cluster: &Cluster, serving: &BTreeMap<ServiceKey, Service>, ids: &[BackendId]) -> Status {
     let up = ids.iter().any(|(svc, be)| {
         let Some(vs) = cluster.services.get(svc) else { return false };
         let Some(b) = vs.backends.iter().find(|b| &b.name == be) else { return false };
-        let key = DestKey { addr: b.address, port: b.port };
-        serving.get(&vs.key).and_then(|s| s.dests.get(&key)).is_some_and(|d| d.weight > 0)
+        vs.keys().iter().any(|k| {
+            let key = DestKey { addr: b.address, port: vs.dest_port(k, b) };
+            serving.get(k).and_then(|s| s.dests.get(&key)).is_some_and(|d| d.weight > 0)
+        })
     });
     if up { Status::Up } else { Status::Unknown }
 }

@@ -276,7 +276,7 @@ fn service_status(s: &Sources, vs: &VirtualService) -> ServiceStatus {
         .backends
         .iter()
         .map(|be| {
-            let dest = live.and_then(|l| l.dests.get(&DestKey { addr: be.address, port: be.port }));
+            let dest = live.and_then(|l| l.dests.get(&DestKey { addr: be.address, port: vs.dest_port(&vs.key, be) }));
             let stats = dest.and_then(|d| d.stats).unwrap_or_default();
             let id = (vs.name.clone(), be.name.clone());
             BackendStatus {
@@ -295,7 +295,16 @@ fn service_status(s: &Sources, vs: &VirtualService) -> ServiceStatus {
         })
         .collect();
     let traffic = live.map(|l| l.traffic).unwrap_or_default();
-    ServiceStatus { name: vs.name.clone(), key: vs.key.to_string(), backends, traffic }
+    ServiceStatus { name: vs.name.clone(), key: key_text(vs), backends, traffic }
+}
+
+/// The service's IPVS key; a server group's first, with how many more it has (their
+/// backends and traffic are the first one's).
+fn key_text(vs: &VirtualService) -> String {
+    match vs.group.len() {
+        0 | 1 => vs.key.to_string(),
+        n => format!("{} and {} more of its group", vs.key, n - 1),
+    }
 }
 
 /// The probes of each check of a backend.

@@ -1384,3 +1384,65 @@ fn a_drain_for_u64_max_seconds_panics_neither_the_main_loop_nor_the_next_start()
     assert!(super::status::text(&d.status()).contains("    drained: backend rs1 of service web, since "));
     d.stop();
 }
+
+/// A server group of seven IPVS services (three VIPs on two ports, and a mark) on two
+/// backends at 127.0.0.1, checked over TCP every 50 ms: `a` NAT on its own port, `b` DR
+/// whose destinations follow each virtual port (0 under the mark), checked on `p2`.
+fn group_manifest(p1: u16, p2: u16) -> String {
+    format!(
+        "version: 1
+nodes:
+  lb1: {{roles: [director], addresses: [10.0.0.11/24], interface: eth0}}
+defaults:
+  health_check: {{type: tcp, interval: 50ms, timeout: 500ms, retries: 0}}
+services:
+  web:
+    group:
+      - {{vip: 10.0.0.100-102, port: \"80-81\"}}
+      - {{fwmark: 7}}
+    directors: [lb1]
+    backends:
+      a: {{address: 127.0.0.1, port: {p1}, forwarding: nat}}
+      b: {{address: 127.0.0.2, health_check: {{port: {p2}}}}}
+"
+    )
+}
+
+/// Every IPVS service of the in-memory kernel with its destinations: `key -> port,port`.
+fn tables(k: &Shared) -> Vec<String> {
+    let k = k.lock();
+    let dests = |s: &crate::model::ipvs::Service| s.dests.keys().map(ToString::to_string).collect::<Vec<_>>();
+    k.state.services.values().map(|s| format!("{} -> {}", s.key, dests(s).join(","))).collect()
+}
+
+#[test]
+fn one_check_moves_a_backend_in_every_ipvs_service_of_its_group() {
+    let (s, k) = (Scratch::new("group"), host());
+    let l1 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let l2 = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+    let (p1, p2) = (l1.local_addr().unwrap().port(), l2.local_addr().unwrap().port());
+    s.write(&group_manifest(p1, p2));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut d = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default(), tx).unwrap();
+    assert_eq!(d.board().targets().len(), 2, "seven IPVS services, one probe per backend");
+    d.reconcile().unwrap();
+    assert_eq!(k.lock().state.services.len(), 7);
+    let with = |addr: &str| tables(&k).iter().filter(|t| t.contains(addr)).count();
+    pump(&mut d, &rx, "both backends in all seven", || with("127.0.0.1:") == 7 && with("127.0.0.2:") == 7);
+    let t = tables(&k);
+    assert!(t.contains(&format!("tcp 10.0.0.101:81 -> 127.0.0.1:{p1},127.0.0.2:81")), "{t:#?}");
+    assert!(t.contains(&format!("fwmark 7 ipv4 -> 127.0.0.1:{p1},127.0.0.2:0")), "{t:#?}");
+
+    let before = k.lock().history.len();
+    drop(l2);
+    pump(&mut d, &rx, "b out of all seven", || with("127.0.0.2:") == 0);
+    assert_eq!(with("127.0.0.1:"), 7, "a stays everywhere");
+    let writes: Vec<String> = k.lock().history[before..].to_vec();
+    assert_eq!(writes.len(), 7, "one deletion per IPVS service: {writes:#?}");
+    assert!(writes.iter().all(|w| w.contains("127.0.0.2")), "{writes:#?}");
+
+    let l2 = std::net::TcpListener::bind(("127.0.0.2", p2)).unwrap();
+    pump(&mut d, &rx, "b back in all seven", || with("127.0.0.2:") == 7);
+    d.stop();
+    drop((l1, l2));
+}

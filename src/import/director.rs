@@ -52,8 +52,9 @@ pub fn read(file: &str, id: &str, items: &[Item], notes: &mut Notes) -> Director
         timeouts: g.timeouts.clone(),
     };
     let cascade = Cascade::with_script_user(g.script_user.clone());
+    let groups = service::groups(items, notes);
     for it in items {
-        top(&mut d, it, &g, &weights, &cascade, notes);
+        top(&mut d, it, &g, &weights, (&cascade, &groups), notes);
     }
     if let Some((name, _, at)) = g.sync.as_ref().filter(|(n, ..)| !d.instances.iter().any(|i| i.name == *n)) {
         notes.note(at, format!("`lvs_sync_daemon` names vrrp_instance `{name}`, which this file lacks; not imported"));
@@ -66,7 +67,7 @@ fn top(
     it: &Item,
     g: &Globals,
     weights: &BTreeMap<String, i32>,
-    cascade: &Cascade,
+    (cascade, groups): (&Cascade, &service::Groups),
     notes: &mut Notes,
 ) {
     match it.keyword.as_str() {
@@ -77,9 +78,9 @@ fn top(
             }
         }
         "vrrp_instance" => d.instances.extend(vrrp::instance(it, g, weights, notes)),
-        "virtual_server" => d.services.extend(service::virtual_server(it, cascade, notes)),
+        "virtual_server" => d.services.extend(service::virtual_server(it, cascade, groups, notes)),
         "vrrp_sync_group" => notes.unsupported(it, "sync groups have no manifest form; each instance fails over alone"),
-        "virtual_server_group" => notes.unsupported(it, "write one service per address (or a firewall-mark service)"),
+        "virtual_server_group" => {} // read first: a service may name a group defined after it
         _ => notes.unsupported(it, "lbconverge's manifest has no such section"),
     }
 }

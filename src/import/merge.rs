@@ -389,6 +389,13 @@ fn services(
             );
             notes.note(&g.from[0].1, msg);
         }
+        let marks_in_group = g.service.group.iter().flatten().any(|e| e.fwmark.is_some());
+        if marks_in_group && g.service.vips.is_empty() {
+            let msg = format!(
+                "service `{name}`: keepalived does not say which VIPs the firewall marks of its group match; add them under `vips:` so that real servers hold them"
+            );
+            notes.note(&g.from[0].1, msg);
+        }
         lift_checks(&mut g.service);
         c.insert(path(&["services", &name]), sources(g.from.iter().map(|(_, at)| at)));
         for (b, at) in &g.backend_from {
@@ -481,6 +488,12 @@ fn owners(m: &Manifest, g: &mut Merged) {
     let held =
         |vip: &str| m.vrrp.values().any(|i| i.vips.iter().chain(&i.excluded_vips).any(|v| bare(v.address()) == vip));
     if g.service.vip.as_deref().is_some_and(held) {
+        return;
+    }
+    // A group's entries start with an address (`10.0.0.1-10`, `10.0.0.8/29`).
+    let first = |v: &String| v.split(['-', '/']).next().map(str::to_string);
+    let entries = g.service.group.iter().flatten();
+    if entries.filter_map(|e| e.vip.as_ref().and_then(first)).any(|v| held(&v)) {
         return;
     }
     let dirs: BTreeSet<String> = g.from.iter().map(|(d, _)| d.clone()).collect();

@@ -10,7 +10,8 @@ use super::conf::{Item, Loc};
 use super::value::{self, Notes};
 use crate::family::Family;
 use crate::manifest::types::{
-    Backend, Duration, Forwarding, Persistence, Protocol, Scalar, Scheduler, SchedulerFlag, Service, SorryServer,
+    Backend, Duration, Forwarding, GroupEntry, HealthCheck, Persistence, PortSpec, Protocol, Scalar, Scheduler,
+    SchedulerFlag, Service, SorryServer,
 };
 
 /// One `virtual_server` of one director's file.
@@ -26,8 +27,64 @@ pub struct Vs {
     pub backend_at: BTreeMap<String, Loc>,
 }
 
+/// The `virtual_server_group`s of a file, by name, as `group:` entries.
+pub type Groups = BTreeMap<String, Vec<GroupEntry>>;
+
+/// Every `virtual_server_group NAME { ... }` of the file: each line an address, a range
+/// (`10.0.0.1-10`, `A-B`, `A/N`) with its port, or `fwmark N [inet|inet6]`. keepalived
+/// skips a bad line and goes on; so does the import, with a warning.
+pub fn groups(items: &[Item], notes: &mut Notes) -> Groups {
+    let mut out = Groups::new();
+    for it in items.iter().filter(|i| i.keyword == "virtual_server_group") {
+        let Some(name) = it.arg() else {
+            notes.note(&it.at, "`virtual_server_group` needs a name; not imported".into());
+            continue;
+        };
+        let entries: Vec<GroupEntry> = it.children().iter().filter_map(|e| group_entry(e, notes)).collect();
+        if out.contains_key(name) {
+            notes.note(&it.at, format!("`virtual_server_group {name}` is defined twice; the first is imported"));
+        } else if entries.is_empty() {
+            notes.note(
+                &it.at,
+                format!("`virtual_server_group {name}` has no entry the manifest can hold; keepalived ignores it too"),
+            );
+        } else {
+            out.insert(name.to_string(), entries);
+        }
+    }
+    out
+}
+
+fn group_entry(e: &Item, notes: &mut Notes) -> Option<GroupEntry> {
+    let entry = GroupEntry { vip: None, port: None, fwmark: None, family: None };
+    if e.keyword == "fwmark" {
+        let mark = whole(e, e.arg()?, notes)?;
+        let family = match e.args.get(1).map(String::as_str) {
+            None => None,
+            Some("inet") => Some(Family::Ipv4),
+            Some("inet6") => Some(Family::Ipv6),
+            Some(other) => {
+                notes.note(
+                    &e.at,
+                    format!(
+                        "fwmark family `{other}` is not inet or inet6; keepalived skips the entry, so does the import"
+                    ),
+                );
+                return None;
+            }
+        };
+        return Some(GroupEntry { fwmark: Some(mark), family, ..entry });
+    }
+    let port = e.arg().and_then(|p| p.parse::<u32>().ok()).filter(|p| *p != 0);
+    let Some(port) = port else {
+        notes.note(&e.at, format!("group entry `{}` has no port: a port-0 service (every port, made persistent) has no manifest form; not imported", e.keyword));
+        return None;
+    };
+    Some(GroupEntry { vip: Some(e.keyword.clone()), port: Some(PortSpec::Port(port)), ..entry })
+}
+
 /// A `virtual_server` block, or None (with a warning) when the manifest cannot express it.
-pub fn virtual_server(item: &Item, cascade: &Cascade, notes: &mut Notes) -> Option<Vs> {
+pub fn virtual_server(item: &Item, cascade: &Cascade, groups: &Groups, notes: &mut Notes) -> Option<Vs> {
     let mut s = empty();
     let mut own = cascade.clone();
     let mut servers = Vec::new();
@@ -43,7 +100,7 @@ pub fn virtual_server(item: &Item, cascade: &Cascade, notes: &mut Notes) -> Opti
     if let (Some(sorry), Some(m)) = (s.sorry_server.as_mut(), sorry_method) {
         sorry.forwarding = Some(m);
     }
-    let name = key(item, &mut s, notes)?;
+    let name = key(item, &mut s, groups, notes)?;
     let mut vs = Vs { name, at: item.at.clone(), service: s, backend_at: BTreeMap::new() };
     for rs in servers {
         real_server(&mut vs, rs, &own, notes);
@@ -59,6 +116,7 @@ pub(super) fn empty() -> Service {
         port: None,
         protocol: None,
         fwmark: None,
+        group: None,
         family: None,
         vips: Vec::new(),
         matches: None,
@@ -85,7 +143,7 @@ pub(super) fn empty() -> Service {
 }
 
 /// `virtual_server IP PORT` or `virtual_server fwmark N`: fills the key, returns the name.
-fn key(item: &Item, s: &mut Service, notes: &mut Notes) -> Option<String> {
+fn key(item: &Item, s: &mut Service, groups: &Groups, notes: &mut Notes) -> Option<String> {
     let proto = match s.protocol {
         Some(Protocol::Udp) | None => "udp",
         Some(Protocol::Sctp) => "sctp",
@@ -107,18 +165,43 @@ fn key(item: &Item, s: &mut Service, notes: &mut Notes) -> Option<String> {
             s.family = None;
             Some(format!("{proto}-{ip}-{port}"))
         }
-        [g, _] if g == "group" => {
-            notes.unsupported(
-                item,
-                "`virtual_server group` (virtual_server_group) has no manifest form; write one service per address",
-            );
-            None
-        }
+        [g, name] if g == "group" => match groups.get(name) {
+            Some(entries) => group_key(item, s, entries.clone(), name, notes),
+            None => {
+                notes.note(&item.at, format!("`virtual_server group {name}`: the file has no such `virtual_server_group` (keepalived drops the service); not imported"));
+                None
+            }
+        },
         _ => {
             notes.note(&item.at, "`virtual_server` needs `IP PORT` or `fwmark N`; not imported".into());
             None
         }
     }
+}
+
+/// `virtual_server group NAME`: the group's entries; a group of marks alone has no
+/// protocol (keepalived ignores it there).
+fn group_key(item: &Item, s: &mut Service, entries: Vec<GroupEntry>, name: &str, notes: &mut Notes) -> Option<String> {
+    let marks_only = entries.iter().all(|e| e.vip.is_none());
+    s.group = Some(entries);
+    if marks_only {
+        s.protocol = None;
+        return Some(format!("fwmark-group-{name}"));
+    }
+    if s.protocol.is_none() {
+        notes.note(
+            &item.at,
+            "`virtual_server` without `protocol`: keepalived makes it UDP (and counts it an error); imported as UDP"
+                .into(),
+        );
+        s.protocol = Some(Protocol::Udp);
+    }
+    let proto = match s.protocol {
+        Some(Protocol::Sctp) => "sctp",
+        Some(Protocol::Tcp) => "tcp",
+        _ => "udp",
+    };
+    Some(format!("{proto}-group-{name}"))
 }
 
 fn whole<T: std::str::FromStr>(item: &Item, word: &str, notes: &mut Notes) -> Option<T> {
@@ -254,6 +337,7 @@ fn real_server(vs: &mut Vs, it: &Item, cascade: &Cascade, notes: &mut Notes) {
         }
     }
     dr_port(vs, &mut b, it, notes);
+    group_port(vs, &mut b, &mut checks, it, notes);
     generalize_checks(&mut checks, ip, port.or(vs.service.port));
     b.health_checks = (!checks.is_empty()).then_some(checks);
     let name = backend_name(vs, ip, port, &mut b);
@@ -321,6 +405,31 @@ fn dr_port(vs: &Vs, b: &mut Backend, it: &Item, notes: &mut Notes) {
             ),
         );
         b.port = None;
+    }
+}
+
+/// In a group, keepalived gives a DR or TUN real server each virtual port whatever its own
+/// (and warns when they differ); its checkers still probe its own port. A port that is not
+/// every virtual port of the group goes to the checks, and the backend's destinations
+/// follow the virtual ports.
+fn group_port(vs: &Vs, b: &mut Backend, checks: &mut [HealthCheck], it: &Item, notes: &mut Notes) {
+    let Some(entries) = &vs.service.group else { return };
+    let tunnelled = matches!(b.forwarding.or(vs.service.forwarding), Some(Forwarding::Dr | Forwarding::Tun));
+    let Some(p) = b.port.filter(|_| tunnelled) else { return };
+    let ports: Vec<u32> = entries
+        .iter()
+        .filter_map(|e| match e.port {
+            Some(PortSpec::Port(n)) => Some(n),
+            _ => None,
+        })
+        .collect();
+    if ports.iter().all(|v| *v == p) {
+        return;
+    }
+    notes.note(&it.at, format!("a DR or TUN real server of a group takes each virtual port, not its own {p} (keepalived warns the same); imported without `port`, its checks on port {p}"));
+    b.port = None;
+    for c in checks.iter_mut().filter(|c| c.port.is_none()) {
+        c.port = Some(p);
     }
 }
 

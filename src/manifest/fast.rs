@@ -418,9 +418,12 @@ fn ipv6ish(s: &str) -> bool {
         && digits(prefix)
 }
 
-/// `200-299`: two decimal numbers joined by a dash.
+/// `200-299`: two decimal numbers joined by a dash; `10.0.0.1-10`, `10.0.0.1-10.0.0.9`:
+/// an address range (a server group's VIPs).
 fn range(s: &str) -> bool {
-    s.split_once('-').is_some_and(|(a, b)| digits(a) && digits(b))
+    s.split_once('-').is_some_and(|(a, b)| {
+        (digits(a) && digits(b)) || (ipv4ish(a) && !a.contains('/') && (digits(b) || ipv4ish(b) && !b.contains('/')))
+    })
 }
 
 /// `5s`, `1.5s`, `100ms`: digits, at most one fraction, then lower-case letters.

@@ -362,6 +362,14 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 4294967295u32))]
     pub fwmark: Option<u64>,
+    /// A server group instead of `vip`, `port` and `fwmark` (keepalived's
+    /// `virtual_server_group`): every VIP and port it lists, ranges expanded, and every
+    /// mark is an IPVS service of its own, with this service's settings and backends. Each
+    /// backend is checked once, and its health applies to all of them. At most 1024 IPVS
+    /// services per group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub group: Option<Vec<GroupEntry>>,
     /// Address family of a firewall-mark service (default from `vips`, else ipv4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family: Option<Family>,
@@ -441,6 +449,27 @@ pub struct Service {
     /// Real servers, by name: a manifest node or a bare address.
     #[serde(default)]
     pub backends: BTreeMap<String, Backend>,
+}
+
+/// A member of a server group: VIPs with ports, or a firewall mark.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupEntry {
+    /// A VIP or a range of VIPs: `10.0.0.1`, `10.0.0.1-10` (the last octet, keepalived's
+    /// form), `10.0.0.250-10.0.1.5`, `10.0.0.8/29`, `2001:db8::1`, `2001:db8::1-f` (the
+    /// last group, in hex). Needs `port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vip: Option<String>,
+    /// The virtual port, or a range `"8000-8009"`: every VIP of the entry on each port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<PortSpec>,
+    /// A firewall mark instead of `vip` and `port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 4294967295u32))]
+    pub fwmark: Option<u64>,
+    /// Address family of the mark (default: the family of the group's VIPs, else ipv4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<Family>,
 }
 
 /// One classification rule of a firewall-mark service: every condition given must hold

@@ -380,8 +380,12 @@ pub struct TrackScript {
 pub struct VirtualService {
     /// Its name.
     pub name: String,
-    /// IPVS key.
+    /// IPVS key (of a server group: its first IPVS service).
     pub key: ServiceKey,
+    /// A server group's IPVS services, expanded, in manifest order (empty for a service
+    /// with one key): each has the service's settings and backends.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group: Vec<ServiceKey>,
     /// VIPs real servers hold and VRRP owns (the VIP itself, or those a mark matches).
     pub vips: Vec<IpAddr>,
     /// Scheduler name.
@@ -420,6 +424,21 @@ pub struct VirtualService {
     pub quorum_down: Option<Vec<String>>,
 }
 
+impl VirtualService {
+    /// Every IPVS service of this service: its key, or each of its group's.
+    pub fn keys(&self) -> &[ServiceKey] {
+        if self.group.is_empty() { std::slice::from_ref(&self.key) } else { &self.group }
+    }
+
+    /// The port of `be`'s destination in the IPVS service `key` (one of [`Self::keys`]).
+    pub fn dest_port(&self, key: &ServiceKey, be: &Backend) -> u16 {
+        if !be.port_follows {
+            return be.port;
+        }
+        key.vip_port().map_or(0, |(_, port)| port)
+    }
+}
+
 /// A real server of a service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Backend {
@@ -439,6 +458,11 @@ pub struct Backend {
     pub checks: Vec<Check>,
     /// Kept at weight 0 when it fails, instead of removed.
     pub inhibit_on_failure: bool,
+    /// In a server group, the destination's port is each IPVS service's own (its virtual
+    /// port; 0 under a mark), as a DR real server or one given no port takes it; `port` is
+    /// then only what checks and hooks see.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub port_follows: bool,
 }
 
 /// The sorry server.

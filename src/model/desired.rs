@@ -187,8 +187,9 @@ fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
         }
     }
     for vs in carried {
-        let svc = service_and_failed(vs, health, &mut b.failed);
-        b.state.services.insert(svc.key, svc);
+        for svc in services_and_failed(vs, health, &mut b.failed) {
+            b.state.services.insert(svc.key, svc);
+        }
         forward(b, vs);
         if vs.announce_bgp {
             announce(b, c, vs, health);
@@ -303,28 +304,34 @@ fn forward(b: &mut Builder, vs: &VirtualService) {
     if !nat {
         return;
     }
-    match vs.key.family() {
-        Family::Ipv4 => b.sysctl(SysctlKey::from_parts(["net", "ipv4", "ip_forward"]), "1"),
-        Family::Ipv6 => b.sysctl(SysctlKey::from_parts(["net", "ipv6", "conf", "all", "forwarding"]), "1"),
+    let families: BTreeSet<Family> = vs.keys().iter().map(ServiceKey::family).collect();
+    for family in families {
+        match family {
+            Family::Ipv4 => b.sysctl(SysctlKey::from_parts(["net", "ipv4", "ip_forward"]), "1"),
+            Family::Ipv6 => b.sysctl(SysctlKey::from_parts(["net", "ipv6", "conf", "all", "forwarding"]), "1"),
+        }
     }
 }
 
 /// Destinations a failed check left out, by service.
 pub type Failed = BTreeSet<(ServiceKey, DestKey)>;
 
-/// The IPVS service for `vs`, with the destinations its failed backends leave out added to
-/// `failed`.
-fn service_and_failed(vs: &VirtualService, health: &Health, failed: &mut Failed) -> Service {
+/// The IPVS services of `vs` (one, or one per member of its server group), with the
+/// destinations its failed backends leave out added to `failed`: a backend's one health
+/// verdict moves it in every one of them.
+fn services_and_failed(vs: &VirtualService, health: &Health, failed: &mut Failed) -> Vec<Service> {
     for be in vs.backends.iter().filter(|be| !be.inhibit_on_failure && !health.is_up(&vs.name, &be.name)) {
-        failed.insert((vs.key, DestKey { addr: be.address, port: be.port }));
+        for key in vs.keys() {
+            failed.insert((*key, DestKey { addr: be.address, port: vs.dest_port(key, be) }));
+        }
     }
-    ipvs_service(vs, health)
+    vs.keys().iter().map(|key| ipvs_service(vs, key, health)).collect()
 }
 
-/// The IPVS services `node` carries among the services named `names`, and the
-/// destinations their failed backends leave out: the desired side of the scoped plan a
-/// health transition or a drain applies ([`crate::plan::dest_changes`]), without the rest
-/// of the node.
+/// The IPVS services `node` carries among the services named `names` (every member of a
+/// server group), and the destinations their failed backends leave out: the desired side
+/// of the scoped plan a health transition or a drain applies ([`crate::plan::dest_changes`]),
+/// without the rest of the node.
 pub fn scoped_services(
     cluster: &Cluster,
     node: &str,
@@ -336,20 +343,25 @@ pub fn scoped_services(
         .iter()
         .filter_map(|n| cluster.services.get(n))
         .filter(|vs| vs.directors.iter().any(|d| d == node))
-        .map(|vs| service_and_failed(vs, health, &mut failed))
+        .flat_map(|vs| services_and_failed(vs, health, &mut failed))
         .map(|s| (s.key, s))
         .collect();
     (services, failed)
 }
 
-/// The IPVS service a director holds for `vs` given backend health.
-pub fn ipvs_service(vs: &VirtualService, health: &Health) -> Service {
+/// The IPVS service `key` (one of `vs`'s keys) a director holds given backend health.
+fn ipvs_service(vs: &VirtualService, key: &ServiceKey, health: &Health) -> Service {
     let mut dests: BTreeMap<_, _> =
-        vs.backends.iter().filter_map(|be| dest_for(vs, be, health)).map(|d| (d.key(), d)).collect();
+        vs.backends.iter().filter_map(|be| dest_for(vs, key, be, health)).map(|d| (d.key(), d)).collect();
     if let Some(s) = vs.sorry.as_ref().filter(|_| health.below_quorum.contains(&vs.name)) {
+        let port = if vs.group.is_empty() || s.forwarding == Forwarding::Nat && s.port != 0 {
+            s.port
+        } else {
+            key.vip_port().map_or(0, |(_, p)| p)
+        };
         let d = Dest {
             address: s.address,
-            port: s.port,
+            port,
             forwarding: s.forwarding,
             weight: 1,
             upper_threshold: 0,
@@ -359,7 +371,7 @@ pub fn ipvs_service(vs: &VirtualService, health: &Health) -> Service {
         dests = BTreeMap::from([(d.key(), d)]);
     }
     Service {
-        key: vs.key,
+        key: *key,
         scheduler: vs.scheduler.clone(),
         sched_flags: vs.sched_flags,
         persistence: vs.persistence,
@@ -369,7 +381,7 @@ pub fn ipvs_service(vs: &VirtualService, health: &Health) -> Service {
     }
 }
 
-fn dest_for(vs: &VirtualService, be: &Backend, health: &Health) -> Option<Dest> {
+fn dest_for(vs: &VirtualService, key: &ServiceKey, be: &Backend, health: &Health) -> Option<Dest> {
     let up = health.is_up(&vs.name, &be.name);
     if !up && !be.inhibit_on_failure {
         return None;
@@ -377,7 +389,7 @@ fn dest_for(vs: &VirtualService, be: &Backend, health: &Health) -> Option<Dest> 
     let weight = if up { health.weight(&vs.name, be) } else { 0 };
     Some(Dest {
         address: be.address,
-        port: be.port,
+        port: vs.dest_port(key, be),
         forwarding: be.forwarding,
         weight,
         upper_threshold: 0,

@@ -53,7 +53,7 @@ pub fn resolve(cx: &mut Cx, at: &KeyPath, h: &HealthCheck, present: bool, port: 
         None if port == 0 && !matches!(kind, CheckKind::None | CheckKind::Script { .. } | CheckKind::Ping) => {
             cx.error(
                 &at.key("port"),
-                "this backend has no port (firewall-mark service), so its check needs one",
+                "this backend has no one port (a firewall-mark service, or a group of several ports), so its check needs one",
                 Some("set health_check.port"),
             );
             0

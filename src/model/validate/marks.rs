@@ -46,6 +46,9 @@ pub fn marks(cx: &mut Cx, at: &KeyPath, m: &Manifest, services: &BTreeMap<String
     let mut entries = Vec::new();
     for (name, s) in &m.services {
         let (Some(rules), Some(vs)) = (&s.matches, services.get(name)) else { continue };
+        if !vs.group.is_empty() {
+            continue; // refused with the group's rules
+        }
         let path = at.name(name).key("match");
         let ServiceKey::Fwmark { family, mark } = vs.key else {
             cx.error(

@@ -3,6 +3,7 @@
 //! from outside (secret files, environment) come in through [`Facts`].
 
 pub(crate) mod checks;
+mod group;
 mod marks;
 mod nodes;
 pub mod parse;

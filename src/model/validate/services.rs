@@ -10,7 +10,7 @@ use crate::manifest::types::{self, Manifest, SchedulerFlag};
 use crate::model::cluster::{Backend, Check, CheckKind, Node, SorryServer, VirtualService, VrrpInstance};
 use crate::model::ipvs::{self, Forwarding, Persistence, Protocol, ServiceKey};
 
-use super::{Cx, checks, parse, unknown_node_hint};
+use super::{Cx, checks, group, parse, unknown_node_hint};
 
 /// Default size of the kernel's `mh` table (CONFIG_IP_VS_MH_TAB_INDEX=12).
 const MH_TABLE_DEFAULT: u32 = 4093;
@@ -27,11 +27,16 @@ pub fn services(
     let mut keys: BTreeMap<ServiceKey, String> = BTreeMap::new();
     for (name, s) in &m.services {
         let path = at.name(name);
-        let Some(vs) = service(cx, &path, name, s, m, nodes, vrrp) else { continue };
-        if let Some(first) = keys.insert(vs.key, name.clone()) {
+        let Some((vs, entries)) = service(cx, &path, name, s, m, nodes, vrrp) else { continue };
+        for (key, entry) in vs.keys().iter().zip(entries.iter().map(Some).chain(std::iter::repeat(None))) {
+            let Some(first) = keys.insert(*key, name.clone()) else { continue };
+            if first == *name {
+                continue; // an entry of its own group repeats it: said with the group
+            }
+            let at = entry.map_or(path.clone(), |i| path.key("group").index(*i));
             cx.error(
-                &path,
-                format!("service `{name}` duplicates service `{first}` ({})", vs.key),
+                &at,
+                format!("service `{name}` duplicates service `{first}` ({key})"),
                 Some("merge the two, or change the VIP, port, protocol or mark"),
             );
         }
@@ -43,6 +48,14 @@ pub fn services(
 struct Base {
     key: ServiceKey,
     vips: Vec<IpAddr>,
+    /// A server group's IPVS services with the index of their entry (empty: one key).
+    group: Vec<(ServiceKey, usize)>,
+}
+
+impl Base {
+    fn keys(&self) -> Vec<ServiceKey> {
+        if self.group.is_empty() { vec![self.key] } else { self.group.iter().map(|(k, _)| *k).collect() }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -54,7 +67,7 @@ fn service(
     m: &Manifest,
     nodes: &BTreeMap<String, Node>,
     vrrp: &BTreeMap<String, VrrpInstance>,
-) -> Option<VirtualService> {
+) -> Option<(VirtualService, Vec<usize>)> {
     let d = &m.defaults;
     let base = key(cx, path, s, d)?;
     let scheduler = s.scheduler.or(d.scheduler).unwrap_or(types::Scheduler::Wlc);
@@ -81,7 +94,8 @@ fn service(
     let vs = VirtualService {
         name: name.to_string(),
         key: base.key,
-        vips: base.vips,
+        group: base.group.iter().map(|(k, _)| *k).collect(),
+        vips: base.vips.clone(),
         scheduler: sched_name(scheduler).to_string(),
         sched_flags,
         persistence,
@@ -106,10 +120,14 @@ fn service(
     }
     dr_subnets(cx, path, &vs, nodes);
     static_vips(cx, path, &vs, nodes);
-    Some(vs)
+    group_rules(cx, path, s, &vs, &base);
+    Some((vs, base.group.iter().map(|(_, i)| *i).collect()))
 }
 
 fn key(cx: &mut Cx, path: &KeyPath, s: &types::Service, d: &types::Defaults) -> Option<Base> {
+    if let Some(entries) = &s.group {
+        return group_key(cx, path, s, d, entries);
+    }
     match (&s.vip, s.fwmark) {
         (Some(_), Some(_)) => {
             cx.error(
@@ -120,7 +138,7 @@ fn key(cx: &mut Cx, path: &KeyPath, s: &types::Service, d: &types::Defaults) -> 
             None
         }
         (None, None) => {
-            cx.error(path, "a service needs a `vip` (with `port`) or a `fwmark`", None);
+            cx.error(path, "a service needs a `vip` (with `port`), a `fwmark` or a `group`", None);
             None
         }
         (Some(vip), None) => vip_key(cx, path, s, d, vip),
@@ -143,7 +161,68 @@ fn vip_key(cx: &mut Cx, path: &KeyPath, s: &types::Service, d: &types::Defaults,
     };
     let protocol = proto(s.protocol.or(d.protocol).unwrap_or(types::Protocol::Tcp));
     let key = ServiceKey::Addr { protocol, addr: addr?, port: u16::try_from(port).ok()? };
-    Some(Base { key, vips: vec![addr?] })
+    Some(Base { key, vips: vec![addr?], group: Vec::new() })
+}
+
+/// `group:` instead of `vip`, `port` and `fwmark`; `vips` names the VIPs its marks match.
+fn group_key(
+    cx: &mut Cx,
+    path: &KeyPath,
+    s: &types::Service,
+    d: &types::Defaults,
+    entries: &[types::GroupEntry],
+) -> Option<Base> {
+    if s.vip.is_some() || s.port.is_some() || s.fwmark.is_some() || s.family.is_some() {
+        cx.error(
+            path,
+            "`group` replaces `vip`, `port`, `fwmark` and `family`",
+            Some("list each VIP and port, or mark, as an entry of `group`"),
+        );
+    }
+    let protocol = group::protocol(cx, path, s, d);
+    let at = path.key("group");
+    let expanded = group::expand(cx, &at, entries, protocol)?;
+    let mut vips = expanded.vips;
+    let has_marks = expanded.keys.iter().any(|(k, _)| k.vip_port().is_none());
+    if !s.vips.is_empty() && !has_marks {
+        cx.error(
+            &path.key("vips"),
+            "`vips` names the VIPs a group's marks match, and this group has no mark",
+            Some("remove `vips`: the group's VIPs are its entries"),
+        );
+    }
+    for (i, v) in s.vips.iter().enumerate() {
+        match parse::address(v) {
+            Ok(a) if !vips.contains(&a) => vips.push(a),
+            Ok(_) => {}
+            Err(e) => cx.error(&path.key("vips").index(i), e, None),
+        }
+    }
+    let (key, _) = *expanded.keys.first()?;
+    Some(Base { key, vips, group: expanded.keys })
+}
+
+/// What a server group's service cannot do, and the families it mixes: keepalived lets a
+/// group hold IPv4 and IPv6 VIPs only when every real server (and the sorry server) is
+/// tunnelled, the one forwarding that crosses families.
+fn group_rules(cx: &mut Cx, path: &KeyPath, s: &types::Service, vs: &VirtualService, base: &Base) {
+    let Some((first, _)) = base.group.first() else { return };
+    if s.matches.is_some() {
+        let msg = "`match` belongs to a service with one `fwmark`; a group's marks are matched by rules of their own";
+        cx.error(&path.key("match"), msg, Some("give each marked traffic a firewall-mark service of its own"));
+    }
+    let Some((other, i)) = base.group.iter().find(|(k, _)| k.family() != first.family()) else { return };
+    let all_tun = vs.backends.iter().all(|b| b.forwarding == Forwarding::Tun)
+        && vs.sorry.as_ref().is_none_or(|x| x.forwarding == Forwarding::Tun);
+    if !all_tun {
+        let msg = format!(
+            "the group mixes {} ({first}) and {} ({other}); only `tun` real servers serve both families",
+            first.family(),
+            other.family()
+        );
+        let hint = format!("put the {} entries in a service of their own, or use `forwarding: tun`", other.family());
+        cx.error(&path.key("group").index(*i), msg, Some(&hint));
+    }
 }
 
 fn mark_key(cx: &mut Cx, path: &KeyPath, s: &types::Service, mark: u64) -> Option<Base> {
@@ -176,7 +255,7 @@ fn mark_key(cx: &mut Cx, path: &KeyPath, s: &types::Service, mark: u64) -> Optio
     if vips.iter().any(|v| Family::of(v) != family) {
         cx.error(&path.key("vips"), format!("every VIP of this {family} service must be {family}"), None);
     }
-    Some(Base { key: ServiceKey::Fwmark { family, mark: u32::try_from(mark).ok()? }, vips })
+    Some(Base { key: ServiceKey::Fwmark { family, mark: u32::try_from(mark).ok()? }, vips, group: Vec::new() })
 }
 
 /// The model protocol for a manifest one.
@@ -316,7 +395,7 @@ fn bgp_ownership(
         let msg = format!("VRRP instance `{}` holds this VIP, but `announce: bgp` has every director hold it", i.name);
         cx.error(&path.key("announce"), msg, Some("remove the VIP from the instance, or announce the service by VRRP"));
     }
-    if base.key.vip_port().is_none() {
+    if base.keys().iter().any(|k| k.vip_port().is_none()) {
         let msg = "a firewall-mark service has no one VIP to announce";
         cx.error(&path.key("announce"), msg, Some("announce a service with `vip` and `port`"));
     }
@@ -387,7 +466,11 @@ fn static_vips(cx: &mut Cx, path: &KeyPath, vs: &VirtualService, nodes: &BTreeMa
     if vs.vrrp_instance.is_some() {
         return;
     }
-    let at = if vs.key.vip_port().is_some() { path.key("vip") } else { path.key("vips") };
+    let at = match (vs.group.is_empty(), vs.key.vip_port()) {
+        (false, _) => path.key("group"),
+        (true, Some(_)) => path.key("vip"),
+        (true, None) => path.key("vips"),
+    };
     for vip in &vs.vips {
         let Some(owner) = nodes.values().find(|n| n.addresses.iter().any(|a| a.addr() == *vip)) else { continue };
         if vs.directors.len() == 1 && vs.directors[0] == owner.name {
@@ -462,20 +545,42 @@ fn backend(
             None,
         );
     }
-    let (port, check_port) = backend_port(cx, at, b, base, forwarding);
+    let (port, check_port, port_follows) = if base.group.is_empty() {
+        let (port, check_port) = backend_port(cx, at, b, base, forwarding);
+        (port, check_port, false)
+    } else {
+        group_backend_port(cx, at, b, base, forwarding)
+    };
     let weight = b.weight.or(m.defaults.weight).unwrap_or(1);
     let checks = backend_checks(cx, at, m, s, b, check_port);
     let inhibit_on_failure =
         b.inhibit_on_failure.or(s.inhibit_on_failure).or(m.defaults.inhibit_on_failure).unwrap_or(false);
     let through_ipvs = checks.iter().any(|c| c.via_ipvs);
-    if through_ipvs && (!matches!(forwarding, Forwarding::Dr | Forwarding::Tun) || base.key.vip_port().is_none()) {
+    if through_ipvs && !base.group.is_empty() {
+        cx.error(
+            at,
+            "a check `via: ipvs` goes to one VIP and port, and a group has many",
+            Some("use `via: direct`, or a service of its own for the data-path check"),
+        );
+    } else if through_ipvs && (!matches!(forwarding, Forwarding::Dr | Forwarding::Tun) || base.key.vip_port().is_none())
+    {
         cx.error(
             at,
             "a check `via: ipvs` needs a service with a VIP and port, and dr or tun forwarding",
             Some("a NAT real server is checked on its own address already; use `via: direct`"),
         );
     }
-    Some(Backend { name: name.to_string(), node, address, port, weight, forwarding, checks, inhibit_on_failure })
+    Some(Backend {
+        name: name.to_string(),
+        node,
+        address,
+        port,
+        weight,
+        forwarding,
+        checks,
+        inhibit_on_failure,
+        port_follows,
+    })
 }
 
 /// A backend's checks: `health_check` inherited field by field from defaults, service and
@@ -577,6 +682,43 @@ fn backend_port(cx: &mut Cx, at: &KeyPath, b: &types::Backend, base: &Base, forw
     (port, port)
 }
 
+/// A server group backend's port, the port its checks use by default, and whether its
+/// destination port follows each IPVS service's (keepalived's way): a `nat` backend given
+/// a port keeps it everywhere; otherwise each destination takes its service's virtual port
+/// (0 under a mark). A `dr` or `tun` backend cannot take another port than the virtual one.
+fn group_backend_port(
+    cx: &mut Cx,
+    at: &KeyPath,
+    b: &types::Backend,
+    base: &Base,
+    forwarding: Forwarding,
+) -> (u16, u16, bool) {
+    let ports: std::collections::BTreeSet<u16> =
+        base.group.iter().filter_map(|(k, _)| k.vip_port()).map(|(_, p)| p).collect();
+    let only = if ports.len() == 1 { ports.first().copied().unwrap_or(0) } else { 0 };
+    let Some(port) = b.port.and_then(|p| u16::try_from(p).ok()) else { return (only, only, true) };
+    if port == 0 && !ports.is_empty() {
+        cx.error(&at.key("port"), "port 0 is only for firewall-mark services", Some("use a port from 1 to 65535"));
+    }
+    if forwarding == Forwarding::Nat {
+        return (port, port, false);
+    }
+    if ports.iter().any(|p| *p != port) {
+        let list: Vec<String> = ports.iter().map(u16::to_string).collect();
+        let msg = format!(
+            "{} forwarding cannot change the port: the group's virtual ports are {} and this backend's is {port}",
+            forwarding.word(),
+            list.join(", ")
+        );
+        cx.error(
+            &at.key("port"),
+            msg,
+            Some("leave `port` out (each destination takes its virtual port); for the checks set health_check.port"),
+        );
+    }
+    (port, port, true)
+}
+
 fn nat_gateway(cx: &mut Cx, path: &KeyPath, s: &types::Service, backends: &[Backend]) -> Option<IpAddr> {
     let g = s.nat_gateway.as_ref()?;
     let addr = parse::address(g).map_err(|e| cx.error(&path.key("nat_gateway"), e, None)).ok()?;
@@ -596,8 +738,8 @@ fn sorry(
     let s = s?;
     let address = parse::address(&s.address).map_err(|e| cx.error(&at.key("address"), e, None)).ok()?;
     let default_port = match base.key {
-        ServiceKey::Addr { port, .. } => port,
-        ServiceKey::Fwmark { .. } => 0,
+        ServiceKey::Addr { port, .. } if base.group.is_empty() => port,
+        _ => 0,
     };
     let port = s.port.and_then(|p| u16::try_from(p).ok()).unwrap_or(default_port);
     Some(SorryServer { address, port, forwarding: s.forwarding.map(fwd).unwrap_or(svc_fwd) })
