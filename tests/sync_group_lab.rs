@@ -184,7 +184,7 @@ impl Drop for Lab {
 }
 
 fn manifest_text(script: &str) -> String {
-    format!(
+    with_group(&format!(
         "version: 1
 nodes:
   n1: {{roles: [director], addresses: [10.89.0.11/24, 10.89.1.11/24], interface: eth0}}
@@ -203,13 +203,26 @@ vrrp:
     members: {{n1: {{priority: 150}}, n2: {{priority: 100}}}}
     vips: [{IN_VIP}/24]
     notify: [{script}]
-sync_groups:
+"
+    ), script)
+}
+
+/// `manifest` with the sync group added.
+fn with_group(manifest: &str, script: &str) -> String {
+    format!(
+        "{manifest}sync_groups:
   G1:
     instances: [VI_OUT, VI_IN]
     track_interfaces: {{eth0: {{weight: 0}}, eth1: {{weight: 0}}}}
     notify: [{script}]
 "
     )
+}
+
+/// The manifest without the sync group.
+fn without_group(script: &str) -> String {
+    let m = manifest_text(script);
+    m.split("sync_groups:").next().unwrap().to_string()
 }
 
 fn keepalived_conf(i: usize, script: &str) -> String {
@@ -343,6 +356,44 @@ fn sync_group_lbconverge_master_keepalived_backup() {
 #[ignore = "needs root: network namespaces and keepalived"]
 fn sync_group_keepalived_master_lbconverge_backup() {
     scenario([D::Keepalived, D::Lbconverge]);
+}
+
+/// A reload that adds the group to two running masters, and one that removes it, changes
+/// the instances in place: no transition, both VIPs held in every sample.
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn sync_group_added_and_removed_by_a_reload_without_a_transition() {
+    let mut lab = Lab::new("reload");
+    let script = lab.notify_script("n1");
+    lab.start(1, D::Lbconverge);
+    lab.start(0, D::Lbconverge);
+    let manifest = lab.dir.join("n1").join("manifest.yaml");
+    // SAFETY: signalling our own child (n1's daemon) by its pid.
+    let hup = |lab: &Lab| unsafe { libc::kill(lab.procs[1].id() as i32, libc::SIGHUP) };
+    lab.wait(Duration::from_secs(10), "n1 to hold both VIPs", |l| both(l, "n1") && neither(l, "n2"));
+    std::thread::sleep(Duration::from_millis(ADVERT_MS * 5));
+    let transitions = |l: &Lab| l.daemon_log("n1").matches("vrrp transition").count();
+    let steps = [
+        (without_group(&script), "vrrp sync group removed"),
+        (manifest_text(&script), "vrrp sync group set up"),
+        (without_group(&script), "vrrp sync group removed"),
+    ];
+    for (text, said) in steps {
+        let (before, said_before) = (transitions(&lab), lab.daemon_log("n1").matches(said).count());
+        std::fs::write(&manifest, text).unwrap();
+        hup(&lab);
+        let end = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < end {
+            assert!(both(&lab, "n1") && neither(&lab, "n2"), "n1 lost a VIP across the reload ({said})");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let log = lab.daemon_log("n1");
+        assert_eq!(log.matches(said).count(), said_before + 1, "n1: `{said}` once: {log}");
+        assert_eq!(transitions(&lab), before, "n1: no transition across the reload ({said}): {log}");
+    }
+    let notified = lab.notify_log("n1");
+    let formed = notified.lines().filter(|l| *l == "GROUP G1 MASTER 0").count();
+    assert_eq!(formed, 2, "the group formed as MASTER at start and when added back: {notified}");
 }
 
 #[test]
