@@ -64,7 +64,10 @@ impl Lab {
             for (dev, br, net) in [("eth0", "brout", 0), ("eth1", "brin", 1)] {
                 let peer = format!("{n}{dev}");
                 let mac = format!("02:89:0{net}:00:00:1{}", i + 1);
-                ip(&["link", "add", dev, "netns", &ns, "address", &mac, "type", "veth", "peer", "name", &peer, "netns", &sw]);
+                ip(&[
+                    "link", "add", dev, "netns", &ns, "address", &mac, "type", "veth", "peer", "name", &peer, "netns",
+                    &sw,
+                ]);
                 ip(&["-n", &sw, "link", "set", &peer, "master", br, "up"]);
                 ip(&["-n", &ns, "addr", "add", &format!("10.89.{net}.1{}/24", i + 1), "dev", dev]);
                 ip(&["-n", &ns, "link", "set", dev, "up"]);
@@ -184,8 +187,9 @@ impl Drop for Lab {
 }
 
 fn manifest_text(script: &str) -> String {
-    with_group(&format!(
-        "version: 1
+    with_group(
+        &format!(
+            "version: 1
 nodes:
   n1: {{roles: [director], addresses: [10.89.0.11/24, 10.89.1.11/24], interface: eth0}}
   n2: {{roles: [director], addresses: [10.89.0.12/24, 10.89.1.12/24], interface: eth0}}
@@ -204,7 +208,9 @@ vrrp:
     vips: [{IN_VIP}/24]
     notify: [{script}]
 "
-    ), script)
+        ),
+        script,
+    )
 }
 
 /// `manifest` with the sync group added.
@@ -299,7 +305,9 @@ fn scenario(d: [D; 2]) {
     lab.start(1, d[1]);
     lab.start(0, d[0]);
     lab.wait(Duration::from_secs(10), "n1 to hold both VIPs", |l| both(l, "n1") && neither(l, "n2"));
-    lab.wait(Duration::from_secs(2), "n1's group notify", |l| !lines_with(&l.notify_log("n1"), "GROUP G1 MASTER").is_empty());
+    lab.wait(Duration::from_secs(2), "n1's group notify", |l| {
+        !lines_with(&l.notify_log("n1"), "GROUP G1 MASTER").is_empty()
+    });
     if d[0] == D::Lbconverge {
         assert_group_after_members(&lab, "n1", 0);
     }

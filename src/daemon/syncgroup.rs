@@ -57,7 +57,9 @@ impl Shared {
     pub fn push(&mut self, job: Job) {
         match &mut self.queue {
             Some(q) => q.push(job),
-            None => tracing::error!(group = %self.spec.name, event = %job.event, "notify command skipped: the group stopped"),
+            None => {
+                tracing::error!(group = %self.spec.name, event = %job.event, "notify command skipped: the group stopped")
+            }
         }
     }
 
@@ -83,7 +85,9 @@ impl Shared {
             match (name == member, self.controls.get(&name)) {
                 (true, _) => own = Some((to, why.clone())),
                 (false, Some(c)) => c.send(Control::Sync(to, why.clone())),
-                (false, None) => tracing::warn!(group = %self.spec.name, instance = %name, "sync group member not running"),
+                (false, None) => {
+                    tracing::warn!(group = %self.spec.name, instance = %name, "sync group member not running")
+                }
             }
         }
         own

@@ -15,9 +15,8 @@ use super::value::Notes;
 use super::vrrp::Instance;
 use super::{Comments, Options, Secret};
 use crate::manifest::types::{
-    SyncGroup,
-    AuthType, Authentication, Backend, HealthCheck, Manifest, Node, Role, Service, TrackWeight, VrrpInstance,
-    VrrpMember,
+    AuthType, Authentication, Backend, HealthCheck, Manifest, Node, Role, Service, SyncGroup, TrackWeight,
+    VrrpInstance, VrrpMember,
 };
 
 /// Merges the directors (and the services of `ipvsadm -S`, each with the director it came

@@ -436,7 +436,9 @@ impl Fsm {
     fn start(&mut self, now: Duration, why: &str) -> Vec<Action> {
         match self.priority {
             None => self.enter(State::Fault, format!("{why} while tracking reports FAULT"), Vec::new()),
-            Some(_) if self.group_fault => self.enter(State::Fault, format!("{why} while its sync group is in FAULT"), Vec::new()),
+            Some(_) if self.group_fault => {
+                self.enter(State::Fault, format!("{why} while its sync group is in FAULT"), Vec::new())
+            }
             Some(255) if self.cfg.synced => {
                 let reason = format!("{why}: address owner (priority 255), waiting for its sync group");
                 let mut actions = self.become_backup(now, self.cfg.advert_interval, reason);

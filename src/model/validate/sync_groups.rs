@@ -78,11 +78,16 @@ fn members<'a>(
         };
         match first.get(member.as_str()) {
             Some(other) if *other == name => {
-                cx.error(&at.index(n), format!("instance `{member}` is named twice in this group"), Some("name it once"));
+                cx.error(
+                    &at.index(n),
+                    format!("instance `{member}` is named twice in this group"),
+                    Some("name it once"),
+                );
                 continue;
             }
             Some(other) => {
-                let msg = format!("instance `{member}` is already in sync group `{other}`; an instance is in one group only");
+                let msg =
+                    format!("instance `{member}` is already in sync group `{other}`; an instance is in one group only");
                 cx.error(&at.index(n), msg, Some("merge the two groups, or take it out of one"));
                 continue;
             }
