@@ -83,6 +83,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("lbconverge::daemon::state_files", "daemon"),
     ("lbconverge::daemon::status", "control"),
     ("lbconverge::daemon::systemd", "systemd"),
+    ("lbconverge::daemon::syncgroup", "vrrp"),
     ("lbconverge::daemon::tracker", "vrrp"),
     ("lbconverge::daemon::watch", "watch"),
     ("lbconverge::vrrp", "vrrp"),

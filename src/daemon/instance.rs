@@ -26,6 +26,7 @@ use super::error::{DaemonError, InstanceError};
 use super::hooks::{Draining, Job, Serial};
 use super::platform::{Platform, Wire};
 use super::spec::InstanceSpec;
+use super::syncgroup::{self, SharedGroup};
 use crate::family::Family;
 use crate::kernel::{Addrs, SyncDaemons};
 use crate::model::net::Address;
@@ -34,6 +35,7 @@ use crate::vrrp::fsm;
 use crate::vrrp::fsm::{Action, Fsm, Input};
 use crate::vrrp::net::{self, Timer};
 use crate::vrrp::packet::{self, Advert, Checksum, DropCounters, Expect, MULTICAST_V4, MULTICAST_V6};
+use crate::vrrp::sync::Status;
 
 /// Longest wait without a timer, a packet or a control message.
 const IDLE: Duration = Duration::from_secs(1);
@@ -53,6 +55,10 @@ pub enum Control {
     Reclaim,
     /// Stop gracefully: priority-0 advert, VIPs removed.
     Stop,
+    /// An order of its sync group: the state all members move to, and why.
+    Sync(fsm::State, String),
+    /// Its sync group from now on (none: it left its group).
+    Join(Option<SharedGroup>),
 }
 
 /// New settings for a running instance, with what they need opened already: a reload opens
@@ -147,6 +153,8 @@ pub struct Running {
     pub control: ControlTx,
     /// What it shows.
     pub view: SharedView,
+    /// The sync group it was last told to join.
+    pub group: Option<SharedGroup>,
     thread: Option<JoinHandle<Draining>>,
 }
 
@@ -228,7 +236,7 @@ pub fn prepare(spec: InstanceSpec, platform: &dyn Platform, realtime: Option<u8>
         }
         setup.park(rx)
     })?;
-    Ok(Running { spec, control: ControlTx { tx, wake }, view, thread: Some(thread) })
+    Ok(Running { spec, control: ControlTx { tx, wake }, view, group: None, thread: Some(thread) })
 }
 
 struct Instance {
@@ -248,6 +256,10 @@ struct Instance {
     view: SharedView,
     /// The notify commands of its transitions, run one at a time off this thread.
     notify: Serial,
+    /// Its sync group: the group's queue takes its notify commands then.
+    sync_group: Option<SharedGroup>,
+    /// What it last reported to its group.
+    reported: Option<Status>,
 }
 
 impl Instance {
@@ -290,19 +302,23 @@ impl Instance {
             timer,
             view: SharedView::default(),
             notify: Serial::new(&spec.name),
+            sync_group: None,
+            reported: None,
         })
     }
 
     /// Waits for [`Control::Go`], then runs; ends untouched on a stop or a dropped owner.
     /// Returns its notify commands still running.
-    fn park(self, control: Receiver<Control>) -> Draining {
+    fn park(mut self, control: Receiver<Control>) -> Draining {
         let mut priority = None;
         loop {
             match control.recv() {
                 Ok(Control::Go) => break,
                 Ok(Control::Priority(p)) => priority = Some(p),
-                // A parked instance is never updated: a reload stages a new one instead.
-                Ok(Control::Reconfigure(_) | Control::Reclaim) => {}
+                Ok(Control::Join(g)) => self.sync_group = g,
+                // A parked instance is never updated: a reload stages a new one instead;
+                // its group gives orders only once it reported.
+                Ok(Control::Reconfigure(_) | Control::Reclaim | Control::Sync(..)) => {}
                 Ok(Control::Stop) | Err(_) => return self.notify.close(),
             }
         }
@@ -360,6 +376,16 @@ impl Instance {
                 }
                 Ok(Control::Reconfigure(u)) => self.reconfigure(*u),
                 Ok(Control::Reclaim) => self.reclaim(),
+                Ok(Control::Sync(to, why)) => {
+                    let now = self.now();
+                    let actions = self.fsm.step(Input::Sync { to, why }, now);
+                    self.perform(actions);
+                }
+                Ok(Control::Join(g)) => {
+                    self.sync_group = g;
+                    self.reported = None;
+                    self.sync_report();
+                }
                 Err(std::sync::mpsc::TryRecvError::Empty) => return None,
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => return Some(true),
             }
@@ -468,10 +494,42 @@ impl Instance {
                     self.second_burst = None;
                     self.release_vips();
                 }
+                // Reported to the group below, with the rest of its status.
+                Action::WantMaster => {}
             }
         }
         for t in transitions {
             self.transition(&t);
+        }
+        self.sync_report();
+    }
+
+    /// Tells its sync group its status when it changed, and takes the group's order for
+    /// it. Without a group (never for long: a reload sends it), nothing holds it back.
+    fn sync_report(&mut self) {
+        if !self.fsm.config().synced {
+            return;
+        }
+        let status = Status {
+            state: self.fsm.state(),
+            own_fault: self.fsm.state() != fsm::State::Initialize && self.fsm.priority().is_none(),
+            wants_master: self.fsm.wants_master(),
+        };
+        if self.reported == Some(status) {
+            return;
+        }
+        let order = match &self.sync_group {
+            Some(g) => {
+                self.reported = Some(status);
+                syncgroup::lock(g).report(&self.spec.name, status)
+            }
+            None if status.wants_master => Some((fsm::State::Master, "no sync group joined yet".to_string())),
+            None => None,
+        };
+        if let Some((to, why)) = order {
+            let now = self.now();
+            let actions = self.fsm.step(Input::Sync { to, why }, now);
+            self.perform(actions);
         }
     }
 
@@ -502,7 +560,10 @@ impl Instance {
         );
         let priority = self.fsm.priority().unwrap_or(0);
         for job in notify_jobs(&self.spec, t.to, priority) {
-            self.notify.push(job);
+            match &self.sync_group {
+                Some(g) => syncgroup::lock(g).push(job),
+                None => self.notify.push(job),
+            }
         }
     }
 

@@ -24,7 +24,8 @@ use super::hooks::Draining;
 use super::instance::{self, Control, Running, Update};
 use super::platform::Platform;
 use super::signals::Stoppers;
-use super::spec::{self, InstanceSpec};
+use super::spec::{self, GroupSpec, InstanceSpec};
+use super::syncgroup::{self, SharedGroup};
 use super::tracker::{self, Tracker};
 use crate::model::net::Address;
 
@@ -41,12 +42,15 @@ pub struct Instances {
     realtime: Option<u8>,
     /// The notify commands of stopped instances that may still run.
     draining: Vec<Draining>,
+    /// The sync groups, by name.
+    groups: BTreeMap<String, SharedGroup>,
 }
 
 /// A new configuration's instances: the specs, updates for running instances (by index),
 /// and the instances not running yet, parked.
 pub struct Staged {
     specs: Vec<InstanceSpec>,
+    groups: Vec<GroupSpec>,
     updates: Vec<(usize, Update)>,
     fresh: Vec<Running>,
 }
@@ -68,7 +72,14 @@ impl Instances {
     /// No instances; `stoppers` is kept up to date for the signal thread; instance threads
     /// run under `SCHED_RR` at `realtime` when given.
     pub fn new(stoppers: Stoppers, realtime: Option<u8>) -> Self {
-        Instances { running: Vec::new(), stoppers, tracker: None, realtime, draining: Vec::new() }
+        Instances {
+            running: Vec::new(),
+            stoppers,
+            tracker: None,
+            realtime,
+            draining: Vec::new(),
+            groups: BTreeMap::new(),
+        }
     }
 
     /// The running instances.
@@ -83,8 +94,13 @@ impl Instances {
 
     /// Prepares the updates and the new instances of `specs`; on any failure, nothing that
     /// runs is touched and what was prepared ends untouched.
-    pub fn stage(&self, specs: Vec<InstanceSpec>, platform: &dyn Platform) -> Result<Staged, DaemonError> {
-        let mut staged = Staged { specs: Vec::new(), updates: Vec::new(), fresh: Vec::new() };
+    pub fn stage(
+        &self,
+        specs: Vec<InstanceSpec>,
+        groups: Vec<GroupSpec>,
+        platform: &dyn Platform,
+    ) -> Result<Staged, DaemonError> {
+        let mut staged = Staged { specs: Vec::new(), groups, updates: Vec::new(), fresh: Vec::new() };
         for s in &specs {
             match self.same_router(s) {
                 Some(i) if self.running[i].spec == *s => {}
@@ -103,7 +119,7 @@ impl Instances {
     /// VIPs), updates the others in place, then lets the new ones run, and restarts tracking
     /// (with the objects' known states) when anything changed.
     pub fn commit(&mut self, staged: Staged, platform: &dyn Platform) -> Changed {
-        let Staged { specs, updates, fresh } = staged;
+        let Staged { specs, groups, updates, fresh } = staged;
         let mut changed = Changed { updated: updates.len(), started: fresh.len(), ..Changed::default() };
         let mut updates: BTreeMap<usize, Update> = updates.into_iter().collect();
         let (mut keep, mut gone) = (Vec::new(), Vec::new());
@@ -122,6 +138,8 @@ impl Instances {
         self.draining.retain(|d| !d.is_finished());
         self.draining.extend(stop(gone, &fresh));
         hand_over(&mut keep, &released);
+        let mut fresh = fresh;
+        self.regroup(groups, keep.iter_mut().map(|(r, _)| r).chain(fresh.iter_mut()));
         for r in &fresh {
             tracing::info!(instance = %r.spec.name, vrid = r.spec.vrid, interface = %r.spec.interface, "vrrp instance starting");
             r.go();
@@ -134,6 +152,47 @@ impl Instances {
         changed
     }
 
+    /// Replaces the sync groups by `specs` (a group whose spec is unchanged is kept, with
+    /// its state), gives each group its members' channels, and tells each instance whose
+    /// group changed which one it is in now. A replaced group's queued notify commands
+    /// finish on their own.
+    fn regroup<'a>(&mut self, specs: Vec<GroupSpec>, running: impl Iterator<Item = &'a mut Running>) {
+        let mut old = std::mem::take(&mut self.groups);
+        for s in specs {
+            let g = match old.remove(&s.name) {
+                Some(g) if *syncgroup::lock(&g).spec() == s => g,
+                _ => {
+                    tracing::info!(group = %s.name, members = %s.members.join(","), "vrrp sync group set up");
+                    syncgroup::new(s)
+                }
+            };
+            let name = syncgroup::lock(&g).spec().name.clone();
+            self.groups.insert(name, g);
+        }
+        for name in old.keys() {
+            tracing::info!(group = %name, "vrrp sync group removed");
+        }
+        let running: Vec<&mut Running> = running.collect();
+        for g in self.groups.values() {
+            let mut shared = syncgroup::lock(g);
+            let members = shared.spec().members.clone();
+            let controls = running.iter().filter(|r| members.contains(&r.spec.name));
+            shared.set_controls(controls.map(|r| (r.spec.name.clone(), r.control.clone())).collect());
+        }
+        for r in running {
+            let want = r.spec.sync_group.as_ref().and_then(|n| self.groups.get(n)).cloned();
+            let same = match (&want, &r.group) {
+                (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            };
+            if !same {
+                r.group = want.clone();
+                r.control.send(Control::Join(want));
+            }
+        }
+    }
+
     /// Every instance is asked to stop at once (each sends its priority-0 advert without
     /// waiting for the others), then the tracker stops; last, the notify commands still
     /// queued or running (`notify_stop` among them) are waited for.
@@ -144,7 +203,9 @@ impl Instances {
         if let Some(t) = self.tracker.take() {
             t.stop();
         }
-        std::mem::take(&mut self.draining).into_iter().chain(stopped).for_each(Draining::wait);
+        let groups: Vec<Draining> =
+            std::mem::take(&mut self.groups).values().map(|g| syncgroup::lock(g).close()).collect();
+        std::mem::take(&mut self.draining).into_iter().chain(stopped).chain(groups).for_each(Draining::wait);
     }
 
     /// Gives the signal thread the control channels of the running instances.

@@ -47,6 +47,7 @@ pub mod signals;
 pub mod spec;
 mod state_files;
 pub mod status;
+mod syncgroup;
 pub mod systemd;
 pub mod tracker;
 mod watch;
@@ -227,7 +228,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         let mut drains = drains.unwrap_or_default();
         log_forgotten(&drains.forget_unknown(&cluster));
         let mut instances = Instances::new(stoppers, opts.realtime);
-        let staged = instances.stage(spec::specs(&cluster, &node)?, &platform)?;
+        let staged = instances.stage(spec::specs(&cluster, &node)?, spec::groups(&cluster, &node), &platform)?;
         let mut board = Board::new(&cluster, &node, None, |ids| initial_status(&cluster, &live.services, ids));
         board.set_drained(drains.active(crate::utc::unix_now()));
         let notify = Arc::new(move |r| drop(events.send(Event::Health(Box::new(r)))));
@@ -346,7 +347,8 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         let host = self.host_view()?;
         load::preflight(&self.opts.manifest, &validated.cluster, &self.node, &host, true)?;
         self.destroy_guard(&validated.cluster)?;
-        let staged = self.instances.stage(spec::specs(&validated.cluster, &self.node)?, &self.platform)?;
+        let groups = spec::groups(&validated.cluster, &self.node);
+        let staged = self.instances.stage(spec::specs(&validated.cluster, &self.node)?, groups, &self.platform)?;
         log_warnings(&validated.warnings);
         let serving = self.serving();
         let cluster = validated.cluster;

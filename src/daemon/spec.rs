@@ -11,7 +11,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use super::error::{DaemonError, SecretError};
-use crate::model::cluster::{Cluster, Notify, Secret, TrackScript, Vip};
+use crate::model::cluster::{Cluster, Notify, Secret, SyncGroup, TrackScript, Vip};
 use crate::model::net::Address;
 use crate::vrrp::fsm::Config;
 
@@ -61,6 +61,21 @@ pub struct InstanceSpec {
     pub track_interfaces: BTreeMap<String, i32>,
     /// The IPVS sync daemon it runs: master while master, backup otherwise.
     pub sync: Option<crate::model::sync::SyncConfig>,
+    /// The sync group it is in (keepalived's `vrrp_sync_group`).
+    pub sync_group: Option<String>,
+}
+
+/// A sync group as this node runs it: its members here, its notify commands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSpec {
+    /// Its name.
+    pub name: String,
+    /// The member instances this node runs.
+    pub members: Vec<String>,
+    /// Its notify commands (`notify` gets `GROUP <name> <STATE> 0`).
+    pub notify: Notify,
+    /// Longest a notify command may run.
+    pub notify_timeout: Duration,
 }
 
 impl InstanceSpec {
@@ -103,6 +118,7 @@ impl InstanceSpec {
         Config {
             preempt: self.preempt,
             preempt_delay: self.preempt_delay,
+            synced: self.sync_group.is_some(),
             ..Config::new(self.version, self.priority, self.advert, primary)
         }
     }
@@ -141,6 +157,9 @@ pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
     changed("track_scripts", old.track_scripts != new.track_scripts);
     changed("track_interfaces", old.track_interfaces != new.track_interfaces);
     changed("connection_sync", old.sync != new.sync);
+    if old.sync_group != new.sync_group {
+        out.push(format!("sync_group {:?} -> {:?}", old.sync_group, new.sync_group));
+    }
     out
 }
 
@@ -191,8 +210,9 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             (true, None) => None,
             _ => n.address_of(v6),
         };
-        let track_scripts = m
-            .track_scripts
+        let group = cluster.sync_group_of(&inst.name);
+        let (scripts, interfaces) = tracked_in_group(&m.track_scripts, &m.track_interfaces, group);
+        let track_scripts = scripts
             .iter()
             .filter_map(|(name, w)| cluster.track_scripts.get(name).map(|s| (name.clone(), (*w, s.clone()))))
             .collect();
@@ -221,11 +241,40 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             notify: inst.notify_of(node),
             notify_timeout: inst.notify_timeout,
             track_scripts,
-            track_interfaces: m.track_interfaces.clone(),
+            track_interfaces: interfaces,
             sync: inst.sync_config(node),
+            sync_group: group.map(|g| g.name.clone()),
         });
     }
     Ok(out)
+}
+
+/// A member's tracked objects in its sync group: the group's beside its own (the group's
+/// weight over its own), every weight 0 unless the group keeps weights (keepalived's
+/// `sync_group_tracking_weight`).
+type Weights = BTreeMap<String, i32>;
+fn tracked_in_group(scripts: &Weights, interfaces: &Weights, group: Option<&SyncGroup>) -> (Weights, Weights) {
+    let Some(g) = group else { return (scripts.clone(), interfaces.clone()) };
+    let merge = |own: &Weights, theirs: &Weights| -> Weights {
+        own.iter().chain(theirs).map(|(k, w)| (k.clone(), if g.tracking_weight { *w } else { 0 })).collect()
+    };
+    (merge(scripts, &g.track_scripts), merge(interfaces, &g.track_interfaces))
+}
+
+/// The sync groups `node` runs a member of, with those members.
+pub fn groups(cluster: &Cluster, node: &str) -> Vec<GroupSpec> {
+    let runs = |i: &String| cluster.vrrp.get(i).is_some_and(|v| v.members.contains_key(node));
+    cluster
+        .sync_groups
+        .values()
+        .map(|g| GroupSpec {
+            name: g.name.clone(),
+            members: g.instances.iter().filter(|i| runs(i)).cloned().collect(),
+            notify: g.notify.clone(),
+            notify_timeout: g.notify_timeout,
+        })
+        .filter(|g| !g.members.is_empty())
+        .collect()
 }
 
 /// Reads a PASS password: the first line of its file, or its environment variable.

@@ -158,7 +158,8 @@ fn coordinate(
                 let _ = w.tracking.script_result(&name, ok);
             }),
             Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
+            // No track script runs (interfaces only): links are still polled.
+            Err(RecvTimeoutError::Disconnected) => std::thread::sleep(LINK_POLL),
         }
         if let Ok(links) = addrs.links() {
             for w in &mut watched {

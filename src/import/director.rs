@@ -27,6 +27,8 @@ pub struct Director {
     pub services: Vec<Vs>,
     /// `global_defs { lvs_timeouts }`.
     pub timeouts: Option<crate::manifest::types::IpvsTimeouts>,
+    /// `vrrp_sync_group`s, in file order.
+    pub groups: Vec<vrrp::SyncGroupConf>,
 }
 
 /// Reads one director's parsed file, read for config id `id`.
@@ -50,6 +52,7 @@ pub fn read(file: &str, id: &str, items: &[Item], notes: &mut Notes) -> Director
         scripts: BTreeMap::new(),
         services: vec![],
         timeouts: g.timeouts.clone(),
+        groups: vec![],
     };
     let cascade = Cascade::with_script_user(g.script_user.clone());
     let groups = service::groups(items, notes);
@@ -79,7 +82,7 @@ fn top(
         }
         "vrrp_instance" => d.instances.extend(vrrp::instance(it, g, weights, notes)),
         "virtual_server" => d.services.extend(service::virtual_server(it, cascade, groups, notes)),
-        "vrrp_sync_group" => notes.unsupported(it, "sync groups have no manifest form; each instance fails over alone"),
+        "vrrp_sync_group" => d.groups.extend(vrrp::sync_group(it, g, weights, notes)),
         "virtual_server_group" => {} // read first: a service may name a group defined after it
         _ => notes.unsupported(it, "lbconverge's manifest has no such section"),
     }

@@ -15,8 +15,8 @@ use super::value::Notes;
 use super::vrrp::Instance;
 use super::{Comments, Options, Secret};
 use crate::manifest::types::{
-    AuthType, Authentication, Backend, HealthCheck, Manifest, Node, Role, Service, TrackWeight, VrrpInstance,
-    VrrpMember,
+    AuthType, Authentication, Backend, HealthCheck, Manifest, Node, Role, Service, SyncGroup, TrackWeight,
+    VrrpInstance, VrrpMember,
 };
 
 /// Merges the directors (and the services of `ipvsadm -S`, each with the director it came
@@ -32,6 +32,7 @@ pub fn merge(
     nodes(&mut m, &mut c, directors, opts, notes);
     scripts(&mut m, &mut c, directors, notes);
     vrrp(&mut m, &mut c, directors, opts, notes);
+    sync_groups(&mut m, &mut c, directors, notes);
     services(&mut m, &mut c, directors, extra, opts, notes);
     (m, c)
 }
@@ -194,6 +195,64 @@ fn vrrp(m: &mut Manifest, c: &mut Comments, directors: &[Director], opts: &Optio
         let inst = instance(m, group, opts, notes);
         c.insert(path(&["vrrp", &name]), sources(group.iter().map(|(_, i)| &i.at)));
         m.vrrp.insert(name, inst);
+    }
+}
+
+/// The sync groups: one per name, from the first director that has it, with each member
+/// named as the manifest names its instance (the first director's name for its VRID);
+/// another director's differing group is reported.
+fn sync_groups(m: &mut Manifest, c: &mut Comments, directors: &[Director], notes: &mut Notes) {
+    let mut merged_name: BTreeMap<u32, String> = BTreeMap::new();
+    for i in directors.iter().flat_map(|d| &d.instances) {
+        merged_name.entry(i.vrid.unwrap_or(0)).or_insert_with(|| i.name.clone());
+    }
+    let mut first: BTreeMap<String, &str> = BTreeMap::new();
+    for d in directors {
+        for g in &d.groups {
+            let group = sync_group(d, g, &merged_name, notes);
+            match m.sync_groups.get(&g.name) {
+                None => {
+                    m.sync_groups.insert(g.name.clone(), group);
+                    first.insert(g.name.clone(), &d.name);
+                    c.insert(path(&["sync_groups", &g.name]), format!("from {}", g.at));
+                }
+                Some(have) => {
+                    let what = format!("vrrp_sync_group `{}`", g.name);
+                    drift(notes, &what, (have, first[&g.name]), (&group, &d.name), &g.at);
+                }
+            }
+        }
+    }
+}
+
+fn sync_group(
+    d: &Director,
+    g: &super::vrrp::SyncGroupConf,
+    merged_name: &BTreeMap<u32, String>,
+    notes: &mut Notes,
+) -> SyncGroup {
+    let mut instances = Vec::new();
+    for name in &g.instances {
+        match d.instances.iter().find(|i| i.name == *name) {
+            Some(i) => instances.extend(merged_name.get(&i.vrid.unwrap_or(0)).cloned()),
+            None => notes.note(
+                &g.at,
+                format!("vrrp_sync_group `{}` names vrrp_instance `{name}`, which {} lacks; keepalived ignores it, and so does the import", g.name, d.file),
+            ),
+        }
+    }
+    let [notify_master, notify_backup, notify_fault, notify_stop, notify] = g.notify.clone();
+    SyncGroup {
+        instances,
+        track_scripts: weights(&g.track_scripts),
+        track_interfaces: weights(&g.track_interfaces),
+        tracking_weight: g.tracking_weight.then_some(true),
+        notify_master,
+        notify_backup,
+        notify_fault,
+        notify_stop,
+        notify,
+        notify_timeout: None,
     }
 }
 

@@ -63,6 +63,65 @@ pub struct Instance {
     pub connection_sync: Option<ConnectionSync>,
 }
 
+/// One director's `vrrp_sync_group`, as its file says it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncGroupConf {
+    /// The group's name.
+    pub name: String,
+    /// Where the block starts.
+    pub at: Loc,
+    /// `group { }`: its instances' names, in file order.
+    pub instances: Vec<String>,
+    /// `track_script` names and weights.
+    pub track_scripts: BTreeMap<String, i32>,
+    /// `track_interface` names and weights.
+    pub track_interfaces: BTreeMap<String, i32>,
+    /// `sync_group_tracking_weight` (or the obsolete `global_tracking`, which means it).
+    pub tracking_weight: bool,
+    /// `notify_master`, `notify_backup`, `notify_fault`, `notify_stop`, `notify`.
+    pub notify: [Option<Vec<String>>; 5],
+}
+
+/// `vrrp_sync_group NAME { group { ... } notify* track_script track_interface
+/// sync_group_tracking_weight }`.
+pub fn sync_group(
+    item: &Item,
+    g: &Globals,
+    script_weights: &BTreeMap<String, i32>,
+    notes: &mut Notes,
+) -> Option<SyncGroupConf> {
+    let Some(name) = item.arg() else {
+        notes.unsupported(item, "a vrrp_sync_group needs a name");
+        return None;
+    };
+    let mut out = SyncGroupConf {
+        name: name.to_string(),
+        at: item.at.clone(),
+        instances: Vec::new(),
+        track_scripts: BTreeMap::new(),
+        track_interfaces: BTreeMap::new(),
+        tracking_weight: false,
+        notify: Default::default(),
+    };
+    const NOTIFY: [&str; 5] = ["notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"];
+    for it in item.children() {
+        match it.keyword.as_str() {
+            "group" => {
+                let names = it.children().iter().flat_map(|c| std::iter::once(&c.keyword).chain(&c.args));
+                out.instances.extend(names.cloned());
+            }
+            "track_script" => out.track_scripts = tracked_scripts(it, script_weights, notes),
+            "track_interface" => out.track_interfaces = tracked(it, |_| 0),
+            "sync_group_tracking_weight" | "global_tracking" => out.tracking_weight = true,
+            k => match NOTIFY.iter().position(|n| *n == k) {
+                Some(n) => out.notify[n] = Some(notify(it, g, notes)),
+                None => notes.unsupported(it, "a sync group setting the manifest has no field for"),
+            },
+        }
+    }
+    Some(out)
+}
+
 /// The global settings that matter to the import.
 #[derive(Debug, Clone, Default)]
 pub struct Globals {

@@ -36,6 +36,10 @@ pub struct Manifest {
     /// VRRP instances, by name (keepalived's `vrrp_instance`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vrrp: BTreeMap<String, VrrpInstance>,
+    /// Sync groups, by name (keepalived's `vrrp_sync_group`): VRRP instances that change
+    /// state together on each director.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sync_groups: BTreeMap<String, SyncGroup>,
     /// Virtual services, by name (keepalived's `virtual_server`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub services: BTreeMap<String, Service>,
@@ -128,6 +132,7 @@ impl Manifest {
             role_sysctls: BTreeMap::new(),
             track_scripts: BTreeMap::new(),
             vrrp: BTreeMap::new(),
+            sync_groups: BTreeMap::new(),
             services: BTreeMap::new(),
             routing: None,
         }
@@ -828,6 +833,54 @@ pub struct VrrpInstance {
     /// connections survive a failover. At most one instance per director may set it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_sync: Option<ConnectionSync>,
+}
+
+/// VRRP instances that change state together on each director (keepalived's
+/// `vrrp_sync_group`), such as the outside VIP and the inside gateway of an LVS-NAT pair:
+/// when one goes to FAULT every one does, when one leaves MASTER for BACKUP every one does,
+/// and they become MASTER together once every one would.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncGroup {
+    /// The member instances (names under `vrrp`), at least two, each in one group only,
+    /// all with the same member directors (keepalived's `group`).
+    #[schemars(length(min = 1))]
+    pub instances: Vec<String>,
+    /// Track scripts of every member instance, with their weights (keepalived's
+    /// `track_script` in the group).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub track_scripts: BTreeMap<String, TrackWeight>,
+    /// Tracked interfaces of every member instance, with their weights (keepalived's
+    /// `track_interface` in the group).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub track_interfaces: BTreeMap<String, TrackWeight>,
+    /// Keep the weights of the members' tracked objects (keepalived's
+    /// `sync_group_tracking_weight`). By default, as keepalived does, a weighted tracked
+    /// object of a member counts as weight 0: its failure puts the group in FAULT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_weight: Option<bool>,
+    /// Command run when the group becomes master, after the members' own commands
+    /// (keepalived `notify_master` in the group): an argument list, the program an
+    /// absolute path; no shell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_master: Option<Vec<String>>,
+    /// Command run when the group becomes backup, at start too (keepalived `notify_backup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_backup: Option<Vec<String>>,
+    /// Command run when the group enters FAULT (keepalived `notify_fault`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_fault: Option<Vec<String>>,
+    /// Command run when every member has stopped (keepalived `notify_stop`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_stop: Option<Vec<String>>,
+    /// Command run on every group state change, after the state's own command, with
+    /// `GROUP <name> <MASTER|BACKUP|FAULT|STOP> 0` appended (keepalived `notify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<Vec<String>>,
+    /// Longest a group notify command may run (default 30s). The group's commands and its
+    /// members' run one at a time, in the order of the transitions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_timeout: Option<Duration>,
 }
 
 /// A VIP of a VRRP instance: an address, or an address with options.

@@ -21,6 +21,9 @@ pub struct Cluster {
     pub nodes: BTreeMap<String, Node>,
     /// VRRP instances by name.
     pub vrrp: BTreeMap<String, VrrpInstance>,
+    /// Sync groups by name.
+    #[serde(default)]
+    pub sync_groups: BTreeMap<String, SyncGroup>,
     /// Track scripts by name.
     pub track_scripts: BTreeMap<String, TrackScript>,
     /// Virtual services by name.
@@ -310,6 +313,33 @@ pub struct Member {
     pub track_interfaces: BTreeMap<String, i32>,
     /// This member's own notify commands, each instead of the instance's.
     pub notify: Notify,
+}
+
+/// VRRP instances that change state together on each of their directors (keepalived's
+/// `vrrp_sync_group`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncGroup {
+    /// Its name.
+    pub name: String,
+    /// The member instances, in manifest order.
+    pub instances: Vec<String>,
+    /// Track script name -> weight, added to every member instance.
+    pub track_scripts: BTreeMap<String, i32>,
+    /// Tracked interface -> weight, added to every member instance.
+    pub track_interfaces: BTreeMap<String, i32>,
+    /// Keep the members' tracking weights; otherwise each weight counts as 0 (keepalived).
+    pub tracking_weight: bool,
+    /// The group's notify commands (`notify` gets `GROUP <name> <STATE> 0`).
+    pub notify: Notify,
+    /// Longest a group notify command may run.
+    pub notify_timeout: Duration,
+}
+
+impl Cluster {
+    /// The sync group instance `name` is in.
+    pub fn sync_group_of(&self, name: &str) -> Option<&SyncGroup> {
+        self.sync_groups.values().find(|g| g.instances.iter().any(|i| i == name))
+    }
 }
 
 /// The commands a VRRP instance runs on its transitions (keepalived's notify scripts), as

@@ -81,6 +81,10 @@ pub struct Config {
     /// A master answers a lower-priority advert with one of its own at once (keepalived's
     /// default; its `lower_prio_no_advert` turns it off). The RFC just ignores it.
     pub advert_on_lower: bool,
+    /// A member of a sync group (keepalived's `vrrp_sync_group`): an expired master down
+    /// timer does not make it master; it asks with [`Action::WantMaster`] and the group
+    /// answers with [`Input::Sync`].
+    pub synced: bool,
 }
 
 impl Config {
@@ -94,6 +98,7 @@ impl Config {
             preempt_delay: Duration::ZERO,
             primary,
             advert_on_lower: true,
+            synced: false,
         }
     }
 
@@ -141,6 +146,15 @@ pub enum Input {
     Shutdown,
     /// The effective priority from tracking; `None` = FAULT.
     EffectivePriority(Option<u8>),
+    /// An order of the instance's sync group ([`super::sync`]): `Master` (every member wants
+    /// master), `Backup` (a member left master, or the group left FAULT), `Fault` (a member
+    /// is in FAULT; held until the group orders `Backup`). `why` names the group and cause.
+    Sync {
+        /// The state the group moves to.
+        to: State,
+        /// Why, for the log.
+        why: String,
+    },
 }
 
 impl Input {
@@ -164,6 +178,9 @@ pub enum Action {
     TakeVips,
     /// Left master: remove the VIPs.
     ReleaseVips,
+    /// A sync group member's master down timer expired: it stays Backup (its timer
+    /// restarted) until its group orders [`Input::Sync`] `Master`.
+    WantMaster,
 }
 
 /// A state change with its reason, for the log.
@@ -225,6 +242,10 @@ pub struct Fsm {
     preempt_at: Option<Duration>,
     /// The current master as far as we know.
     master: Option<IpAddr>,
+    /// A sync group member whose down timer expired: it wants master, and why.
+    wants_master: Option<String>,
+    /// Held in FAULT by its sync group (another member is in FAULT).
+    group_fault: bool,
 }
 
 impl Fsm {
@@ -242,6 +263,8 @@ impl Fsm {
             adver_at: None,
             preempt_at: None,
             master: None,
+            wants_master: None,
+            group_fault: false,
         })
     }
 
@@ -270,6 +293,16 @@ impl Fsm {
         self.master
     }
 
+    /// True while a sync group member waits for its group to let it become master.
+    pub fn wants_master(&self) -> bool {
+        self.wants_master.is_some()
+    }
+
+    /// True while its sync group holds it in FAULT.
+    pub fn group_fault(&self) -> bool {
+        self.group_fault
+    }
+
     /// When to step with [`Input::Tick`] next: the master down timer in Backup, the advert
     /// timer in Master, nothing otherwise.
     pub fn next_deadline(&self) -> Option<Duration> {
@@ -291,7 +324,11 @@ impl Fsm {
     pub fn reconfigure(&mut self, cfg: Config, effective: Option<u8>, now: Duration) -> Vec<Action> {
         let before = (self.cfg.advert_interval, self.priority);
         let version_2 = cfg.version == 2;
+        let left_group = self.cfg.synced && !cfg.synced;
         self.cfg = cfg;
+        if left_group {
+            return self.leave_group(effective, now);
+        }
         if self.state == State::Master {
             self.master = Some(self.cfg.primary);
         }
@@ -325,7 +362,61 @@ impl Fsm {
             Input::Tick => self.tick(now),
             Input::Shutdown => self.shutdown(),
             Input::EffectivePriority(p) => self.set_priority(p, now),
+            Input::Sync { to, why } => self.sync(to, why, now),
         }
+    }
+
+    /// Follows an order of the sync group (keepalived's rules: a forced backup releases the
+    /// VIPs without a priority-0 advert, a forced fault sends one).
+    fn sync(&mut self, to: State, why: String, now: Duration) -> Vec<Action> {
+        match (to, self.state) {
+            (State::Fault, s) => {
+                self.group_fault = true;
+                self.wants_master = None;
+                match s {
+                    State::Master => {
+                        let effects = vec![Action::SendAdvert { priority: 0 }, Action::ReleaseVips];
+                        self.enter(State::Fault, why, effects)
+                    }
+                    State::Backup => self.enter(State::Fault, why, Vec::new()),
+                    State::Fault | State::Initialize => Vec::new(),
+                }
+            }
+            (State::Backup, s) => {
+                self.group_fault = false;
+                match (s, self.priority) {
+                    (State::Master, _) | (State::Fault, Some(_)) => {
+                        self.become_backup(now, self.cfg.advert_interval, why)
+                    }
+                    _ => Vec::new(),
+                }
+            }
+            (State::Master, State::Backup) => {
+                let wanted = self.wants_master.take();
+                let reason = match wanted {
+                    Some(w) => format!("{why}; {w}"),
+                    None => why,
+                };
+                self.become_master(now, reason)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// No longer in a sync group: a fault the group held ends, a wish to become master
+    /// is granted by the protocol at the next expiry.
+    fn leave_group(&mut self, effective: Option<u8>, now: Duration) -> Vec<Action> {
+        let held = std::mem::take(&mut self.group_fault);
+        self.wants_master = None;
+        if self.state == State::Initialize {
+            self.priority = effective;
+            return Vec::new();
+        }
+        if held && self.state == State::Fault && effective.is_some() {
+            self.priority = effective;
+            return self.start(now, "left its sync group");
+        }
+        self.set_priority(effective, now)
     }
 
     fn eff(&self) -> u8 {
@@ -345,6 +436,16 @@ impl Fsm {
     fn start(&mut self, now: Duration, why: &str) -> Vec<Action> {
         match self.priority {
             None => self.enter(State::Fault, format!("{why} while tracking reports FAULT"), Vec::new()),
+            Some(_) if self.group_fault => {
+                self.enter(State::Fault, format!("{why} while its sync group is in FAULT"), Vec::new())
+            }
+            Some(255) if self.cfg.synced => {
+                let reason = format!("{why}: address owner (priority 255), waiting for its sync group");
+                let mut actions = self.become_backup(now, self.cfg.advert_interval, reason);
+                self.wants_master = Some(format!("{why}: address owner (priority 255)"));
+                actions.push(Action::WantMaster);
+                actions
+            }
             Some(255) => self.become_master(now, format!("{why}: address owner (priority 255)")),
             Some(p) => {
                 let wait = master_down_interval(self.cfg.version, p, self.cfg.advert_interval);
@@ -385,6 +486,7 @@ impl Fsm {
         self.down_set = (now, DownCause::Silence);
         self.ignored = None;
         self.master = Some(from);
+        self.wants_master = None;
         if !delay.is_zero() {
             if priority >= ours {
                 self.preempt_at = None;
@@ -418,6 +520,12 @@ impl Fsm {
 
     fn tick(&mut self, now: Duration) -> Vec<Action> {
         match (self.state, self.down_at, self.adver_at) {
+            (State::Backup, Some(due), _) if due <= now && self.cfg.synced => {
+                let reason = self.takeover_reason(now);
+                self.wants_master = Some(reason);
+                self.down_at = Some(now.saturating_add(self.down_interval()));
+                vec![Action::WantMaster]
+            }
             (State::Backup, Some(due), _) if due <= now => {
                 let reason = self.takeover_reason(now);
                 self.become_master(now, reason)
@@ -449,6 +557,7 @@ impl Fsm {
     }
 
     fn shutdown(&mut self) -> Vec<Action> {
+        self.group_fault = false;
         let effects = match self.state {
             State::Initialize => return Vec::new(),
             State::Master => vec![Action::SendAdvert { priority: 0 }, Action::ReleaseVips],
@@ -461,6 +570,7 @@ impl Fsm {
         let before = self.priority;
         self.priority = priority;
         match (self.state, priority) {
+            (State::Fault, Some(_)) if self.group_fault => Vec::new(),
             (State::Fault, Some(_)) => self.start(now, "tracking recovered"),
             (State::Master, None) => {
                 let effects = vec![Action::SendAdvert { priority: 0 }, Action::ReleaseVips];
@@ -502,6 +612,7 @@ impl Fsm {
         self.preempt_at = None;
         self.ignored = None;
         self.master = None;
+        self.wants_master = None;
         self.master_adver = self.cfg.advert_interval;
         let mut actions = vec![Action::Transition(Transition { from, to, reason })];
         actions.extend(effects);
@@ -829,6 +940,9 @@ mod tests {
         let mut f = started(c, ms(0));
         let due = f.next_deadline().unwrap();
         f.step(Input::Tick, due);
+        if f.wants_master() {
+            f.step(Input::Sync { to: State::Master, why: "sync group".into() }, due);
+        }
         assert_eq!(f.state(), State::Master);
         f
     }
@@ -1126,6 +1240,56 @@ mod tests {
         m.reconfigure(cfg(3, 100, ms(2000)), Some(100), ms(9000));
         assert_eq!(m.master_adver_interval(), ms(2000));
         assert_eq!(m.next_deadline(), Some(ms(11_000)));
+    }
+
+    fn synced(priority: u8) -> Config {
+        Config { synced: true, ..cfg(3, priority, ms(1000)) }
+    }
+
+    #[test]
+    fn a_sync_group_member_asks_its_group_before_becoming_master() {
+        let mut f = started(synced(100), ms(0));
+        let due = f.next_deadline().unwrap();
+        assert_eq!(f.step(Input::Tick, due), vec![Action::WantMaster]);
+        assert_eq!((f.state(), f.wants_master()), (State::Backup, true));
+        assert_eq!(f.next_deadline(), Some(due + us(rfc_mdi_us(3, 100, 1_000_000))), "timer restarted");
+        // An accepted advert ends the wish.
+        f.step(adv(PEER, 200, ms(1000)), due + ms(10));
+        assert!(!f.wants_master());
+        let due = f.next_deadline().unwrap();
+        f.step(Input::Tick, due);
+        let a = f.step(Input::Sync { to: State::Master, why: "sync group G: every member wants MASTER".into() }, due);
+        assert_eq!(transitions(&a), vec![(State::Backup, State::Master)]);
+        assert_eq!(a[1..], [Action::SendAdvert { priority: 100 }, Action::TakeVips]);
+        assert!(reason(&a).starts_with("sync group G: every member wants MASTER; master down timer expired"));
+        // The owner starts as a backup that wants master.
+        let mut o = Fsm::new(synced(255)).unwrap();
+        let a = o.step(Input::Startup, ms(0));
+        assert_eq!(transitions(&a), vec![(State::Initialize, State::Backup)]);
+        assert_eq!(a.last(), Some(&Action::WantMaster));
+    }
+
+    #[test]
+    fn a_sync_group_holds_its_members_in_fault_and_takes_them_to_backup() {
+        let mut f = master(synced(100));
+        let a = f.step(Input::Sync { to: State::Fault, why: "sync group G: IN is in FAULT".into() }, ms(9000));
+        assert_eq!(transitions(&a), vec![(State::Master, State::Fault)]);
+        assert_eq!(a[1..], [Action::SendAdvert { priority: 0 }, Action::ReleaseVips], "as keepalived: priority 0");
+        // Its own tracking recovering does not take it out of the group's FAULT.
+        assert_eq!(f.step(Input::EffectivePriority(Some(100)), ms(9100)), vec![]);
+        assert_eq!(f.state(), State::Fault);
+        let a = f.step(Input::Sync { to: State::Backup, why: "sync group G: no member is in FAULT".into() }, ms(9200));
+        assert_eq!(transitions(&a), vec![(State::Fault, State::Backup)]);
+        // A forced backup releases the VIPs without a priority-0 advert.
+        let mut m = master(synced(100));
+        let a = m.step(Input::Sync { to: State::Backup, why: "sync group G: OUT left MASTER".into() }, ms(9000));
+        assert_eq!(a[1..], [Action::ReleaseVips]);
+        // Leaving the group ends a fault it held.
+        let mut h = master(synced(100));
+        h.step(Input::Sync { to: State::Fault, why: "g".into() }, ms(9000));
+        let a = h.reconfigure(cfg(3, 100, ms(1000)), Some(100), ms(9100));
+        assert_eq!(transitions(&a), vec![(State::Fault, State::Backup)]);
+        assert!(!h.group_fault());
     }
 
     impl Pair {

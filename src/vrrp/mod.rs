@@ -17,6 +17,7 @@
 //!
 //! - [`packet`]: VRRPv2/v3 advert codec, drop reasons and their counters.
 //! - [`fsm`]: the RFC 5798 §6.4 state machine plus FAULT, with keepalived's preempt rules.
+//! - [`sync`]: sync groups (keepalived's `vrrp_sync_group`): which members move when.
 //! - [`track`]: rise/fall of track scripts and interfaces, weights, effective priority.
 //! - [`net`]: protocol-112 sockets (effects).
 //! - [`announce`]: gratuitous ARP and unsolicited NA (effects).
@@ -25,6 +26,7 @@ pub mod announce;
 pub mod fsm;
 pub mod net;
 pub mod packet;
+pub mod sync;
 pub mod track;
 
 /// Misuse of the VRRP core by its caller: an advert that cannot be put on the wire, or an

@@ -10,6 +10,7 @@ pub mod parse;
 mod routing;
 mod services;
 mod shared_lan;
+mod sync_groups;
 mod vips;
 mod vrrp;
 
@@ -107,12 +108,15 @@ pub fn validate(loaded: &Loaded, facts: &dyn Facts) -> Result<Validated, Problem
     let (director_sysctls, real_server_sysctls) = nodes::role_sysctls(&mut cx, &m.role_sysctls);
     let track_scripts = vrrp::track_scripts(&mut cx, &root.key("track_scripts"), &m.track_scripts);
     let vrrp = vrrp::instances(&mut cx, &root.key("vrrp"), m, &nodes, &track_scripts);
+    let sync_groups =
+        sync_groups::sync_groups(&mut cx, &root.key("sync_groups"), &m.sync_groups, &vrrp, &track_scripts);
     let services = services::services(&mut cx, &root.key("services"), m, &nodes, &vrrp);
     let marks = marks::marks(&mut cx, &root.key("services"), m, &services);
     let cluster = Cluster {
         name: m.cluster.clone(),
         nodes,
         vrrp,
+        sync_groups,
         track_scripts,
         services,
         marks,
@@ -164,9 +168,10 @@ fn names(cx: &mut Cx, m: &crate::manifest::Manifest) {
     if let Some(c) = &m.cluster {
         name(cx, c, || root.key("cluster"));
     }
-    let sections: [(&'static str, Vec<&String>); 4] = [
+    let sections: [(&'static str, Vec<&String>); 5] = [
         ("nodes", m.nodes.keys().collect()),
         ("vrrp", m.vrrp.keys().collect()),
+        ("sync_groups", m.sync_groups.keys().collect()),
         ("services", m.services.keys().collect()),
         ("track_scripts", m.track_scripts.keys().collect()),
     ];

@@ -106,7 +106,7 @@ pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The notify commands of an instance or a member at `at`, given in the order of
 /// [`Notify::keyed`]: each one absolute and not empty ([`super::checks::hook`]).
-fn notify(cx: &mut Cx, at: &KeyPath, commands: [&Option<Vec<String>>; 5]) -> Notify {
+pub(super) fn notify(cx: &mut Cx, at: &KeyPath, commands: [&Option<Vec<String>>; 5]) -> Notify {
     let keys = Notify::default().keyed().map(|(k, _)| k);
     let [master, backup, fault, stop, generic] =
         std::array::from_fn(|n| super::checks::hook(cx, &at.key(keys[n]), commands[n].as_ref()));
@@ -115,7 +115,7 @@ fn notify(cx: &mut Cx, at: &KeyPath, commands: [&Option<Vec<String>>; 5]) -> Not
 
 /// How long a notify command may run: more than nothing, at most an hour (its instance's
 /// later commands wait for it).
-fn notify_timeout(cx: &mut Cx, at: &KeyPath, d: Option<&types::Duration>) -> Duration {
+pub(super) fn notify_timeout(cx: &mut Cx, at: &KeyPath, d: Option<&types::Duration>) -> Duration {
     let t = dur(cx, at, d, NOTIFY_TIMEOUT);
     if t.is_zero() || t > Duration::from_secs(3600) {
         let msg = format!("a notify timeout is more than 0s and at most 1h, not {}", parse::duration_text(t));
@@ -226,7 +226,7 @@ fn idle_weights(cx: &mut Cx, path: &KeyPath, i: &types::VrrpInstance, members: &
 }
 
 /// Checks the names of tracked scripts and interfaces (of an instance or a member).
-fn tracked(
+pub(super) fn tracked(
     cx: &mut Cx,
     path: &KeyPath,
     track_scripts: &BTreeMap<String, types::TrackWeight>,
