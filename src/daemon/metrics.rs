@@ -347,7 +347,8 @@ pub fn listen(addr: SocketAddr, credentials: Option<String>, events: Sender<Even
         });
     }
     let listener = TcpListener::bind(addr).map_err(|source| DaemonError::MetricsOpen { addr, source })?;
-    let expected: Option<Arc<str>> = credentials.map(|c| format!("Basic {}", crate::health::http::base64(c.trim().as_bytes())).into());
+    let expected: Option<Arc<str>> =
+        credentials.map(|c| format!("Basic {}", crate::health::http::base64(c.trim().as_bytes())).into());
     let slots = Slots::new(MAX_CLIENTS, MAX_PER_ADDRESS);
     let serve = move || {
         loop {

@@ -51,7 +51,8 @@ const RESERVE: usize = 64 * 1024;
 pub fn request(c: &HttpCheck, default_host: &str, password: Option<&str>) -> String {
     let host = c.host.as_deref().unwrap_or(default_host);
     let body = c.body.as_deref().unwrap_or_default();
-    let mut r = String::with_capacity(160 + body.len() + c.headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum::<usize>());
+    let mut r =
+        String::with_capacity(160 + body.len() + c.headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum::<usize>());
     let _ = write!(r, "{} {} HTTP/1.1\r\nHost: {host}\r\n", c.method, c.path);
     let has = |name: &str| c.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
     for (name, value) in [("User-Agent", "lbconverge-check"), ("Accept", "*/*")] {

@@ -108,8 +108,9 @@ impl Probes {
 /// failure names the file or the variable, never the text.
 fn password(s: &Secret) -> Result<String, String> {
     let text = match s {
-        Secret::File(path) => crate::files::first_line(path, crate::files::Kind::Secret)
-            .map_err(|e| format!("password file {e}"))?,
+        Secret::File(path) => {
+            crate::files::first_line(path, crate::files::Kind::Secret).map_err(|e| format!("password file {e}"))?
+        }
         Secret::Env(var) => std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))?,
     };
     let place = || match s {

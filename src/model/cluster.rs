@@ -418,8 +418,8 @@ pub enum CheckKind {
     Tcp(TcpCheck),
     /// An HTTP request, over TLS when `tls` is set (keepalived `HTTP_GET`, `SSL_GET`).
     Http {
-        /// The request and what the answer must be.
-        http: HttpCheck,
+        /// The request and what the answer must be (boxed: the largest kind by far).
+        http: Box<HttpCheck>,
         /// TLS settings for https.
         tls: Option<TlsCheck>,
     },

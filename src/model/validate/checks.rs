@@ -90,8 +90,8 @@ pub fn resolve(cx: &mut Cx, at: &KeyPath, h: &HealthCheck, present: bool, port: 
 fn kind(cx: &mut Cx, at: &KeyPath, h: &HealthCheck, t: CheckType) -> CheckKind {
     match t {
         CheckType::Tcp => CheckKind::Tcp(tcp(cx, at, h)),
-        CheckType::Http => CheckKind::Http { http: http(cx, at, h), tls: None },
-        CheckType::Https => CheckKind::Http { http: http(cx, at, h), tls: Some(tls(cx, at, h)) },
+        CheckType::Http => CheckKind::Http { http: Box::new(http(cx, at, h)), tls: None },
+        CheckType::Https => CheckKind::Http { http: Box::new(http(cx, at, h)), tls: Some(tls(cx, at, h)) },
         CheckType::Script => script(cx, at, h),
         CheckType::Dns => dns(cx, at, h),
         CheckType::Udp => udp(cx, at, h),
@@ -219,7 +219,11 @@ fn request_body(cx: &mut Cx, at: &KeyPath, body: Option<&String>, method: &str) 
 fn auth(cx: &mut Cx, at: &KeyPath, a: &CheckAuth) -> Option<(String, Secret)> {
     if a.user.contains(':') || a.user.chars().any(char::is_control) {
         let shown = crate::manifest::yaml::shown(&a.user);
-        cx.error(&at.key("user"), format!("`{shown}` is not a basic-auth user name"), Some("no `:`, no control characters"));
+        cx.error(
+            &at.key("user"),
+            format!("`{shown}` is not a basic-auth user name"),
+            Some("no `:`, no control characters"),
+        );
     }
     let secret = match (&a.password_file, &a.password_env) {
         (Some(f), None) => {

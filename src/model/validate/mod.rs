@@ -200,12 +200,7 @@ pub(crate) fn dur(cx: &mut Cx, path: &KeyPath, d: Option<&types::Duration>, defa
 
 /// A secret file: present, a regular file readable by its owner alone, and its first line
 /// what `content` accepts (else its message and hint). The text itself is never quoted.
-pub(crate) fn secret_file(
-    cx: &mut Cx,
-    at: &KeyPath,
-    path: &Path,
-    content: fn(&str) -> Result<(), (String, String)>,
-) {
+pub(crate) fn secret_file(cx: &mut Cx, at: &KeyPath, path: &Path, content: fn(&str) -> Result<(), (String, String)>) {
     match cx.facts.secret_file(path) {
         FileFact::Missing => cx.error(
             at,
