@@ -331,8 +331,12 @@ pub fn http_response(data: &[u8]) {
     let reason = match done {
         Ok(true) => {
             let check = lbconverge::model::cluster::HttpCheck {
+                method: "GET".into(),
                 path: "/".into(),
                 host: None,
+                headers: Vec::new(),
+                body: None,
+                auth: None,
                 expect_status: vec![(200, 299)],
                 digest: Some("5d41402abc4b2a76b9719d911017c592".into()),
                 body_regex: Some("^he(l+)o$".into()),

@@ -1,7 +1,8 @@
 //! Hostile and broken backends against the probe engine, through `lbconverge check` on
 //! loopback (no root needed): servers that drip a body in one-byte chunks, never end a
 //! chunk-size line or a header, or put terminal escapes where the status line should be, a
-//! DNS server that answers with a bare header, and script checks whose children ignore
+//! DNS server that answers with a bare header, TCP replies to a `tcp` check's `expect` that
+//! never match (one byte per write, or a flood), and script checks whose children ignore
 //! SIGTERM or outlive their leader. Each case is bounded in time and in the CPU the
 //! `check` process spends (its rusage, from `wait4`), and a well-behaved check run beside
 //! the hostile ones is not held up by them.
@@ -34,6 +35,12 @@ impl Drop for Server {
 /// A TCP server on 127.0.0.1 that hands every connection, its request read, to `answer`
 /// on a thread of its own.
 fn http_server(answer: fn(&mut TcpStream)) -> Server {
+    tcp_server(answer, true)
+}
+
+/// A TCP server on 127.0.0.1 that hands every connection to `answer` on a thread of its
+/// own, after reading an HTTP request from it when `request`.
+fn tcp_server(answer: fn(&mut TcpStream), request: bool) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -47,7 +54,7 @@ fn http_server(answer: fn(&mut TcpStream)) -> Server {
                         s.set_nonblocking(false).unwrap();
                         s.set_nodelay(true).unwrap();
                         s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
-                        if read_request(&mut s) {
+                        if !request || read_request(&mut s) {
                             answer(&mut s);
                         }
                     });
@@ -132,6 +139,21 @@ fn endless_headers(s: &mut TcpStream) {
 /// Terminal escape sequences where the status line should be.
 fn escapes(s: &mut TcpStream) {
     let _ = s.write_all(b"\x1b[2J\x1b]0;owned\x07\x1b[31mHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+}
+
+/// A reply that never matches, one byte per write, 200 us apart.
+fn drip(s: &mut TcpStream) {
+    for _ in 0..100_000 {
+        if s.write_all(b"x").is_err() {
+            return;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// A reply that never matches and never ends, as fast as it goes.
+fn flood(s: &mut TcpStream) {
+    repeat(s, b"no match here ", 64 << 20);
 }
 
 /// 200 `ok\n`, 300 ms late: a well-behaved check that waits while the hostile ones run.
@@ -297,6 +319,24 @@ fn hostile_http_servers_cost_bounded_time_and_cpu_and_delay_no_other_check() {
     assert!(rows["endless-header"].1.contains("header line"), "{rows:?}");
     assert!(rows["endless-headers"].1.contains("header lines"), "{rows:?}");
     assert!(run.wall < Duration::from_secs(3), "the check run took {:?}", run.wall);
+    assert!(run.cpu < Duration::from_millis(300), "the check run spent {:?} of CPU", run.cpu);
+}
+
+#[test]
+fn a_tcp_reply_that_never_matches_is_bounded_in_reads_and_bytes() {
+    let (drips, floods) = (tcp_server(drip, false), tcp_server(flood, false));
+    let expect = |port: u16| format!("{{type: tcp, port: {port}, send: \"PING\\r\\n\", expect: \"^OK\"}}");
+    let checks = [("drip", expect(drips.port)), ("flood", expect(floods.port))];
+    let run = check("tcp-expect", &manifest(&checks, "3s"), "json");
+    let rows = run.rows();
+    eprintln!("wall {:?}, cpu {:?}: {rows:#?}", run.wall, run.cpu);
+    let want = [("drip", "` does not match /^OK/ in 256 reads"), ("flood", "` does not match /^OK/ in 4 KiB")];
+    for (name, end) in want {
+        let (result, reason, latency) = &rows[name];
+        assert_eq!(result, "down", "{name}: {rows:?}");
+        assert!(reason.starts_with("reply `") && reason.ends_with(end), "{name}: {reason}");
+        assert!(*latency < 1000.0, "{name} took {latency} ms");
+    }
     assert!(run.cpu < Duration::from_millis(300), "the check run spent {:?} of CPU", run.cpu);
 }
 

@@ -46,7 +46,10 @@ impl Target {
 
     fn describe(&self, f: &mut fmt::Formatter<'_>, at: &str) -> fmt::Result {
         match &self.check.kind {
-            CheckKind::Http { http, .. } => write!(f, "{} {at}{}", self.check.kind.name(), http.path),
+            CheckKind::Http { http, .. } if http.method == "GET" => {
+                write!(f, "{} {at}{}", self.check.kind.name(), http.path)
+            }
+            CheckKind::Http { http, .. } => write!(f, "{} {} {at}{}", self.check.kind.name(), http.method, http.path),
             CheckKind::Script { command, .. } => {
                 let prog = command.first().map_or("", String::as_str);
                 write!(f, "script {} for {at}", crate::text::Escaped(prog))

@@ -316,7 +316,7 @@ mod tests {
 
     fn tcp_target(port: u16) -> Target {
         let check = Check {
-            kind: CheckKind::Tcp,
+            kind: CheckKind::Tcp(Default::default()),
             port,
             interval: Duration::from_millis(50),
             timeout: Duration::from_millis(500),

@@ -1,5 +1,5 @@
-//! The HTTP/1.1 side of `http` and `https` checks (pure): the request, an incremental reader
-//! of the response, and the verdict.
+//! The HTTP/1.1 side of `http` and `https` checks (pure): the request (method, headers,
+//! body, basic authentication), an incremental reader of the response, and the verdict.
 //!
 //! The reader takes the bytes as they come, each byte once: a line (status, header,
 //! chunk size, trailer) is looked at only when its end arrives, a body chunk is copied once,
@@ -44,13 +44,52 @@ const QUOTED: usize = 40;
 /// The most body bytes reserved before they come (a server may announce more than it sends).
 const RESERVE: usize = 64 * 1024;
 
-/// The request: `GET path` with `Host`, closing the connection after the answer.
-pub fn request(c: &HttpCheck, default_host: &str) -> String {
+/// The request: `method path` with `Host`, the default `User-Agent` and `Accept` unless
+/// the check sets its own, the check's headers, basic authentication when `password` is
+/// given (the check's `auth`), the body with its `Content-Length` (0 for a POST, PUT or
+/// PATCH without one), closing the connection after the answer.
+pub fn request(c: &HttpCheck, default_host: &str, password: Option<&str>) -> String {
     let host = c.host.as_deref().unwrap_or(default_host);
-    format!(
-        "GET {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: lbconverge-check\r\nAccept: */*\r\nConnection: close\r\n\r\n",
-        c.path
-    )
+    let body = c.body.as_deref().unwrap_or_default();
+    let mut r =
+        String::with_capacity(160 + body.len() + c.headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum::<usize>());
+    let _ = write!(r, "{} {} HTTP/1.1\r\nHost: {host}\r\n", c.method, c.path);
+    let has = |name: &str| c.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    for (name, value) in [("User-Agent", "lbconverge-check"), ("Accept", "*/*")] {
+        if !has(name) {
+            let _ = write!(r, "{name}: {value}\r\n");
+        }
+    }
+    for (name, value) in &c.headers {
+        let _ = write!(r, "{name}: {value}\r\n");
+    }
+    if let (Some((user, _)), Some(password)) = (&c.auth, password) {
+        let _ = write!(r, "Authorization: Basic {}\r\n", base64(format!("{user}:{password}").as_bytes()));
+    }
+    if c.body.is_some() || matches!(c.method.as_str(), "POST" | "PUT" | "PATCH") {
+        let _ = write!(r, "Content-Length: {}\r\n", body.len());
+    }
+    r.push_str("Connection: close\r\n\r\n");
+    r.push_str(body);
+    r
+}
+
+/// Standard base64 with padding (RFC 4648; for basic authentication).
+pub fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(A[usize::try_from((n >> (18 - 6 * i)) & 63).unwrap_or(0)]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// What is wrong with a response, as a check's reason says it.
@@ -456,8 +495,12 @@ mod tests {
 
     fn check() -> HttpCheck {
         HttpCheck {
+            method: "GET".into(),
             path: "/health".into(),
             host: None,
+            headers: Vec::new(),
+            body: None,
+            auth: None,
             expect_status: vec![(200, 299)],
             digest: None,
             body_regex: None,
@@ -466,13 +509,51 @@ mod tests {
 
     #[test]
     fn request_has_host_and_closes() {
-        let r = request(&check(), "10.0.0.21:80");
+        let r = request(&check(), "10.0.0.21:80", None);
         assert_eq!(
             r,
             "GET /health HTTP/1.1\r\nHost: 10.0.0.21:80\r\nUser-Agent: lbconverge-check\r\nAccept: */*\r\nConnection: close\r\n\r\n"
         );
         let named = HttpCheck { host: Some("www.example.com".into()), ..check() };
-        assert!(request(&named, "x").contains("\r\nHost: www.example.com\r\n"));
+        assert!(request(&named, "x", None).contains("\r\nHost: www.example.com\r\n"));
+    }
+
+    #[test]
+    fn method_headers_body_and_basic_auth_are_in_the_request() {
+        let c = HttpCheck {
+            method: "POST".into(),
+            headers: vec![("Accept".into(), "application/json".into()), ("X-Probe".into(), "1".into())],
+            body: Some("{\"ping\":1}".into()),
+            auth: Some(("ops".into(), crate::model::cluster::Secret::Env("P".into()))),
+            ..check()
+        };
+        assert_eq!(
+            request(&c, "10.0.0.21:80", Some("open sesame")),
+            "POST /health HTTP/1.1\r\nHost: 10.0.0.21:80\r\nUser-Agent: lbconverge-check\r\n\
+             Accept: application/json\r\nX-Probe: 1\r\nAuthorization: Basic b3BzOm9wZW4gc2VzYW1l\r\n\
+             Content-Length: 10\r\nConnection: close\r\n\r\n{\"ping\":1}"
+        );
+        let empty_post = HttpCheck { method: "PUT".into(), ..check() };
+        assert!(request(&empty_post, "x", None).contains("\r\nContent-Length: 0\r\n"));
+        let head = HttpCheck { method: "HEAD".into(), ..check() };
+        assert!(request(&head, "x", None).starts_with("HEAD /health HTTP/1.1\r\n"));
+        assert!(!request(&head, "x", None).contains("Content-Length"));
+    }
+
+    #[test]
+    fn a_head_answer_is_complete_without_its_announced_body() {
+        // HEAD is never judged on a body (validation refuses digest and body_regex with it).
+        let (r, done) = read(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n", 100, false, false);
+        assert_eq!((r.status(), done), (200, Ok(true)));
+    }
+
+    #[test]
+    fn base64_matches_rfc_4648() {
+        for (i, o) in
+            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE=")]
+        {
+            assert_eq!(base64(i.as_bytes()), o);
+        }
     }
 
     /// Feeds `bytes` in pieces of `step` bytes, then the end of the connection when

@@ -13,8 +13,8 @@
 //! - [`board`]: targets, fan-out to services and backends, quorum with hysteresis (pure).
 //! - [`state`]: interval, timeout, retries, retry delay, rise and fall (pure).
 //! - [`stats`]: probes, failures and a duration histogram per target (pure).
-//! - [`http`], [`dns`], [`datagram`] (udp and ping): the protocols' requests and verdicts
-//!   (pure).
+//! - [`http`], [`dns`], [`datagram`] (udp and ping), [`stream`] (tcp's `send` and
+//!   `expect`): the protocols' requests and verdicts (pure).
 //! - [`probe`], [`tls`], [`engine`]: the effects.
 
 pub mod board;
@@ -25,6 +25,7 @@ pub mod http;
 pub mod probe;
 pub mod state;
 pub mod stats;
+pub mod stream;
 pub mod tls;
 
 pub use board::{Board, Target};

@@ -2,7 +2,8 @@
 //! the check's timeout (one deadline for the whole attempt, not per read), giving an
 //! [`Outcome`] whose failure says why in a few words (`connect refused`, `timeout after 3s`,
 //! `status 503, want 200-299`, `exit 1`). Text from the server in a reason is escaped
-//! ([`crate::text`]). Script checks run in a process group of their own, killed whole when
+//! ([`crate::text`]). A basic-auth password is read at every probe and never appears in
+//! a reason. Script checks run in a process group of their own, killed whole when
 //! they end or time out ([`crate::child`]); DNS query ids, ping ids and default UDP payloads
 //! are random.
 
@@ -16,9 +17,9 @@ use tokio::net::{TcpStream, UdpSocket};
 
 use super::board::{Target, Via};
 use super::state::Outcome;
-use super::{datagram, dns, http, tls};
+use super::{datagram, dns, http, stream, tls};
 use crate::child::Group;
-use crate::model::cluster::{CheckKind, HttpCheck, TlsCheck, UdpCheck};
+use crate::model::cluster::{CheckKind, HttpCheck, Secret, TcpCheck, TlsCheck, UdpCheck};
 use crate::model::validate::parse::duration_text;
 
 /// After a script's timeout, how long SIGTERM has before SIGKILL (keepalived: 2 s).
@@ -45,12 +46,15 @@ impl Probes {
             CheckKind::Dns { name, qtype } => return Box::pin(dns_query(addr, via, name, *qtype, limit)).await,
             CheckKind::Udp(c) => return Box::pin(udp(addr, via, c, limit)).await,
             CheckKind::Ping => return Box::pin(ping(t.address, limit)).await,
+            CheckKind::Tcp(c) if c.send.is_some() || c.expect.is_some() => {
+                return Box::pin(tcp_exchange(addr, via, c, limit)).await;
+            }
             _ => {}
         }
         // One deadline for the whole attempt: connection, TLS handshake and every read.
         let attempt = async {
             match &t.check.kind {
-                CheckKind::Tcp => tcp(addr, via).await.map(|_| Outcome::PASS).unwrap_or_else(|e| e),
+                CheckKind::Tcp(_) => tcp(addr, via).await.map(|_| Outcome::PASS).unwrap_or_else(|e| e),
                 CheckKind::Http { http, tls } => Box::pin(self.http(addr, via, http, tls.as_ref())).await,
                 CheckKind::Script { .. }
                 | CheckKind::Dns { .. }
@@ -70,8 +74,12 @@ impl Probes {
             Ok(s) => s,
             Err(o) => return o,
         };
+        let password = match c.auth.as_ref().map(|(_, secret)| password(secret)).transpose() {
+            Ok(p) => p,
+            Err(e) => return Outcome::Fail(e),
+        };
         let default_host = crate::model::ipvs::socket_text(&addr.ip(), addr.port());
-        let request = http::request(c, &default_host);
+        let request = http::request(c, &default_host, password.as_deref());
         let Some(tls) = tls else { return exchange(stream, &request, c).await };
         let config = match self.client_config(tls) {
             Ok(cfg) => cfg,
@@ -93,6 +101,70 @@ impl Probes {
         cache.insert(t.clone(), c.clone());
         Ok(c)
     }
+}
+
+/// A check's basic-auth password, read at every probe (a changed file is used at once):
+/// the first line of its file (through [`crate::files`]) or its environment variable. A
+/// failure names the file or the variable, never the text.
+fn password(s: &Secret) -> Result<String, String> {
+    let text = match s {
+        Secret::File(path) => {
+            crate::files::first_line(path, crate::files::Kind::Secret).map_err(|e| format!("password file {e}"))?
+        }
+        Secret::Env(var) => std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))?,
+    };
+    let place = || match s {
+        Secret::File(path) => format!("password file {}", path.display()),
+        Secret::Env(var) => format!("environment variable {var}"),
+    };
+    crate::model::password::basic_problem(&text).map_err(|(why, _)| format!("{}: {why}", place()))?;
+    Ok(text.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// A `tcp` check that sends and expects: connects, sends `send`, then reads until the
+/// reply matches `expect` ([`stream`]), all within `limit`. Without `expect` it passes once
+/// what it sends is written.
+async fn tcp_exchange(addr: SocketAddr, via: Option<&Via>, c: &TcpCheck, limit: Duration) -> Outcome {
+    let deadline = tokio::time::Instant::now() + limit;
+    let timeout = || Outcome::Fail(format!("timeout after {}", duration_text(limit)));
+    let mut s = match tokio::time::timeout_at(deadline, tcp(addr, via)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(o)) => return o,
+        Err(_) => return timeout(),
+    };
+    if let Some(bytes) = &c.send {
+        match tokio::time::timeout_at(deadline, s.write_all(bytes)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Outcome::Fail(format!("send: {e}")),
+            Err(_) => return timeout(),
+        }
+    }
+    let Some(expect) = &c.expect else { return Outcome::PASS };
+    let re = match regex_lite::Regex::new(expect) {
+        Ok(re) => re,
+        Err(e) => return Outcome::Fail(format!("expect: {e}")),
+    };
+    let mut reply = [0u8; stream::MAX_REPLY];
+    let mut got = 0;
+    let end = 'read: {
+        for _ in 0..stream::MAX_READS {
+            let n = match tokio::time::timeout_at(deadline, s.read(&mut reply[got..])).await {
+                Ok(Ok(0)) => break 'read stream::End::Closed,
+                Ok(Ok(n)) => n,
+                Ok(Err(e)) => return Outcome::Fail(format!("read reply: {e}")),
+                Err(_) => break 'read stream::End::Timeout(limit),
+            };
+            got += n;
+            if stream::matches(&re, &reply[..got]) {
+                return Outcome::PASS;
+            }
+            if got == reply.len() {
+                break 'read stream::End::Full;
+            }
+        }
+        stream::End::Reads
+    };
+    Outcome::Fail(stream::failure(expect, &reply[..got], end))
 }
 
 /// Connects; for a data-path check from the director's address, marked for IPVS.

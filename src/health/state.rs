@@ -163,7 +163,7 @@ mod tests {
 
     fn check(retries: u32, rise: u32, fall: u32) -> Check {
         Check {
-            kind: CheckKind::Tcp,
+            kind: CheckKind::Tcp(Default::default()),
             port: 80,
             interval: ms(6000),
             timeout: ms(3000),

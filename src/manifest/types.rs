@@ -589,11 +589,11 @@ pub struct SorryServer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckType {
-    /// TCP connect (keepalived `TCP_CHECK`).
+    /// TCP connect (keepalived `TCP_CHECK`); with `send` and `expect`, a short exchange.
     Tcp,
-    /// HTTP GET (keepalived `HTTP_GET`).
+    /// An HTTP request, GET by default (keepalived `HTTP_GET`).
     Http,
-    /// HTTPS GET (keepalived `SSL_GET`).
+    /// An HTTPS request, GET by default (keepalived `SSL_GET`).
     Https,
     /// A command; exit 0 means up (keepalived `MISC_CHECK`).
     Script,
@@ -666,6 +666,22 @@ pub struct HealthCheck {
     /// HTTP(S) Host header and TLS SNI name (keepalived `virtualhost`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// HTTP(S) request method (default `GET`): an HTTP token such as `HEAD`, `POST`,
+    /// `OPTIONS`; a `HEAD` answer is judged on its head alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// HTTP(S) request headers, name to value (a whole map: it replaces the level above's).
+    /// `Host` is `host`, `Content-Length` and `Transfer-Encoding` follow `body`,
+    /// `Connection` is always `close`, `Authorization` comes from `auth` when it is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// HTTP(S) request body, sent with its `Content-Length` (not with GET, HEAD or TRACE;
+    /// at most 64 KiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// HTTP(S) basic authentication; the password is never written in the manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<CheckAuth>,
     /// Accepted HTTP status codes and ranges, `[200, "300-399"]` (default 200-299).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect_status: Option<Vec<StatusSpec>>,
@@ -717,11 +733,39 @@ pub struct HealthCheck {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 65507))]
     pub max_reply_length: Option<u32>,
+    /// TCP checks: text sent once connected (YAML escapes such as `"PING\r\n"`; at most
+    /// 64 KiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send: Option<String>,
+    /// TCP checks: bytes sent once connected, in hex as `payload` (instead of `send`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_hex: Option<String>,
+    /// TCP checks: a regular expression the server's first reply bytes (up to 4 KiB, read
+    /// within `timeout`) must match; the check fails on a reply that does not, on a close
+    /// and on silence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<String>,
     /// `direct` (default), or `ipvs`: the probe goes to the VIP through the director's
     /// IPVS to this backend alone (a per-backend firewall-mark service), so a DR or TUN real
     /// server that lost its VIP or ARP settings fails even though its own address answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<Via>,
+}
+
+/// HTTP basic authentication of a check (RFC 7617): a user, and the password from a file
+/// or an environment variable, never from the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckAuth {
+    /// The user name (no `:`, no control characters).
+    pub user: String,
+    /// File holding the password (its first line); must not be readable by others. Read
+    /// at every probe, so a changed password is used without a reload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<String>,
+    /// Environment variable of the daemon holding the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
 }
 
 /// A check that VRRP instances track (keepalived's `vrrp_script`).

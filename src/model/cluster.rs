@@ -143,8 +143,8 @@ impl Node {
     }
 }
 
-/// Where a VRRP password comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a password comes from (VRRP PASS, a check's basic authentication).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Secret {
     /// The first line of a file.
     File(PathBuf),
@@ -509,12 +509,12 @@ pub struct SorryServer {
 /// Kind of health check.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum CheckKind {
-    /// TCP connect (keepalived `TCP_CHECK`).
-    Tcp,
-    /// HTTP GET, over TLS when `tls` is set (keepalived `HTTP_GET`, `SSL_GET`).
+    /// TCP connect, then what is sent and expected (keepalived `TCP_CHECK`).
+    Tcp(TcpCheck),
+    /// An HTTP request, over TLS when `tls` is set (keepalived `HTTP_GET`, `SSL_GET`).
     Http {
-        /// The request and what the answer must be.
-        http: HttpCheck,
+        /// The request and what the answer must be (boxed: the largest kind by far).
+        http: Box<HttpCheck>,
         /// TLS settings for https.
         tls: Option<TlsCheck>,
     },
@@ -555,13 +555,30 @@ pub struct UdpCheck {
     pub reply_length: (u16, u16),
 }
 
+/// A TCP check's exchange: nothing (a connect alone), or bytes sent and a reply expected.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TcpCheck {
+    /// Sent once connected.
+    pub send: Option<Vec<u8>>,
+    /// A regular expression the first reply bytes must match.
+    pub expect: Option<String>,
+}
+
 /// An HTTP(S) check's request and expectations.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct HttpCheck {
+    /// Request method (`GET`, `HEAD`, `POST`, ...).
+    pub method: String,
     /// Path.
     pub path: String,
     /// Host header and TLS server name; `None`: `address:port`.
     pub host: Option<String>,
+    /// Further request headers, in the manifest's (sorted) order.
+    pub headers: Vec<(String, String)>,
+    /// Request body, sent with its `Content-Length`.
+    pub body: Option<String>,
+    /// Basic authentication: the user and where the password is.
+    pub auth: Option<(String, Secret)>,
     /// Accepted status ranges, inclusive (default 200-299).
     pub expect_status: Vec<(u16, u16)>,
     /// MD5 of the body, lower-case hex.
@@ -584,7 +601,7 @@ impl CheckKind {
     /// `udp`, `ping`, `none`.
     pub fn name(&self) -> &'static str {
         match self {
-            CheckKind::Tcp => "tcp",
+            CheckKind::Tcp(_) => "tcp",
             CheckKind::Http { tls: None, .. } => "http",
             CheckKind::Http { tls: Some(_), .. } => "https",
             CheckKind::Script { .. } => "script",

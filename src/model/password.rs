@@ -1,6 +1,7 @@
-//! VRRPv2 PASS passwords: what lbconverge sends (1 to 8 bytes of the secret's first line)
-//! and, for a longer one, the 8 bytes keepalived would send instead. Pure; used by
-//! validation (password files), the node checks (password variables) and the daemon.
+//! Passwords. VRRPv2 PASS: what lbconverge sends (1 to 8 bytes of the secret's first line)
+//! and, for a longer one, the 8 bytes keepalived would send instead; a check's HTTP basic
+//! authentication: what a usable password is. Pure; used by validation (password files),
+//! the node checks (password variables), the daemon and the probes.
 
 /// The usable part of a PASS password (line end removed), or what is wrong with it.
 pub fn usable(line: &str) -> Result<&str, usize> {
@@ -26,4 +27,18 @@ pub fn problem(line: &str) -> Result<(), (String, String)> {
             ))
         }
     }
+}
+
+/// A check's basic-authentication password (RFC 7617): the first line, not empty and
+/// without control characters; as a message and a hint when it is not.
+pub fn basic_problem(line: &str) -> Result<(), (String, String)> {
+    let t = line.trim_end_matches(['\r', '\n']);
+    if t.is_empty() {
+        return Err(("the password is empty".into(), "put the password on the first line".into()));
+    }
+    if t.chars().any(char::is_control) {
+        let hint = "an HTTP basic-auth password may not hold control characters".into();
+        return Err(("the password holds a control character".into(), hint));
+    }
+    Ok(())
 }

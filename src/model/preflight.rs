@@ -1,8 +1,9 @@
 //! What a node's host must offer before `apply` or `run` may act for it, checked by `plan`
 //! first: the host holds the node's address, every interface the node names exists, the
 //! VRRP passwords it needs can be read and are usable, and every command it would run is
-//! absolute, present, executable and changeable by root alone. Pure: the host comes in as
-//! its live state and [`Facts`].
+//! absolute, present, executable and changeable by root alone; the basic-auth passwords of
+//! its HTTP checks that come from the environment are set and usable. Pure: the host comes
+//! in as its live state and [`Facts`].
 //!
 //! ```text
 //! preflight(&Cluster, node, &NodeState, Some(&dyn Facts)) -> Vec<Finding>   on the node itself
@@ -39,6 +40,7 @@ pub fn preflight(c: &Cluster, node: &str, live: &NodeState, facts: Option<&dyn F
     if let Some(facts) = facts {
         address(&mut out, n, live);
         secrets(&mut out, c, n, facts);
+        check_secrets(&mut out, c, n, facts);
         for (path, command, user) in commands(c, n) {
             command_file(&mut out, &path, &command, facts);
             if let Some(user) = user.filter(|u| !facts.user_exists(u)) {
@@ -109,11 +111,7 @@ fn secrets(out: &mut Vec<Finding>, c: &Cluster, n: &Node, facts: &dyn Facts) {
         let Some(Secret::Env(var)) = &inst.auth else { continue };
         let at = KeyPath::root().key("vrrp").name(&inst.name).key("authentication").key("password_env");
         match facts.env(var) {
-            None => out.push(finding(
-                at,
-                format!("environment variable {var} is not set"),
-                "set it in the environment of lbconverge (e.g. the unit's EnvironmentFile)",
-            )),
+            None => out.push(finding(at, format!("environment variable {var} is not set"), ENV_HINT)),
             Some(text) => {
                 if let Err((message, hint)) = super::password::problem(&text) {
                     out.push(Finding { path: at, message: format!("{var}: {message}"), hint: Some(hint) });
@@ -122,6 +120,35 @@ fn secrets(out: &mut Vec<Finding>, c: &Cluster, n: &Node, facts: &dyn Facts) {
         }
     }
 }
+
+/// The basic-auth passwords of the node's HTTP checks that come from the environment.
+fn check_secrets(out: &mut Vec<Finding>, c: &Cluster, n: &Node, facts: &dyn Facts) {
+    for vs in c.services.values().filter(|s| s.directors.contains(&n.name)) {
+        for be in &vs.backends {
+            let envs = be.checks.iter().filter_map(|ck| match &ck.kind {
+                CheckKind::Http { http, .. } => match &http.auth {
+                    Some((_, Secret::Env(var))) => Some(var),
+                    _ => None,
+                },
+                _ => None,
+            });
+            for var in envs {
+                let at = KeyPath::root().key("services").name(&vs.name).key("backends").name(&be.name);
+                let problem = match facts.env(var) {
+                    None => Some((format!("environment variable {var} is not set"), ENV_HINT.to_string())),
+                    Some(text) => super::password::basic_problem(&text).err().map(|(m, h)| (format!("{var}: {m}"), h)),
+                };
+                if let Some((message, hint)) = problem {
+                    let message = format!("the basic-auth password of its http check: {message}");
+                    out.push(Finding { path: at, message, hint: Some(hint) });
+                }
+            }
+        }
+    }
+}
+
+/// Where an environment variable of the daemon is set.
+const ENV_HINT: &str = "set it in the environment of lbconverge (e.g. the unit's EnvironmentFile)";
 
 /// Every command the node runs, with where it is written and the user it runs as (script
 /// checks only; the others run as root).
@@ -237,6 +264,12 @@ services:
     health_check: {type: script, command: [/usr/local/bin/check, '{address}'], user: lbcheck}
     backends:
       a: {address: 10.0.0.21}
+  api:
+    vip: 10.0.0.100
+    port: 8080
+    health_check: {type: http, auth: {user: ops, password_env: CHECK_PASS}}
+    backends:
+      a: {address: 10.0.0.21}
 ";
 
     fn cluster() -> Cluster {
@@ -255,7 +288,7 @@ services:
     fn good_host() -> Host {
         let safe = |p: &str| (p.to_string(), ScriptFact::Safe);
         Host {
-            env: [("VI_PASS".to_string(), "secret".to_string())].into(),
+            env: [("VI_PASS".to_string(), "secret".to_string()), ("CHECK_PASS".into(), "s3cret".into())].into(),
             scripts: [safe("/usr/local/bin/chk_nginx"), safe("/usr/local/bin/notify"), safe("/usr/local/bin/check")]
                 .into(),
             users: vec!["lbcheck".into()],
@@ -366,11 +399,24 @@ services:
     fn an_unset_or_empty_password_variable_is_named() {
         let c = cluster();
         let mut h = good_host();
-        h.env.clear();
+        h.env.remove("VI_PASS");
         let got = messages(&preflight(&c, "lvs02", &live("10.0.0.12/24", &["eth0"]), Some(&h)));
         assert_eq!(got, ["vrrp.VI_1.authentication.password_env: environment variable VI_PASS is not set"]);
         h.env.insert("VI_PASS".into(), String::new());
         let got = messages(&preflight(&c, "lvs02", &live("10.0.0.12/24", &["eth0"]), Some(&h)));
         assert_eq!(got, ["vrrp.VI_1.authentication.password_env: VI_PASS: the password is empty"]);
+    }
+
+    #[test]
+    fn an_unset_or_unusable_check_password_variable_is_named() {
+        let c = cluster();
+        let mut h = good_host();
+        h.env.remove("CHECK_PASS");
+        let got = messages(&preflight(&c, "lvs02", &live("10.0.0.12/24", &["eth0"]), Some(&h)));
+        let at = "services.api.backends.a: the basic-auth password of its http check";
+        assert_eq!(got, [format!("{at}: environment variable CHECK_PASS is not set")]);
+        h.env.insert("CHECK_PASS".into(), "a\x07b".into());
+        let got = messages(&preflight(&c, "lvs02", &live("10.0.0.12/24", &["eth0"]), Some(&h)));
+        assert_eq!(got, [format!("{at}: CHECK_PASS: the password holds a control character")]);
     }
 }

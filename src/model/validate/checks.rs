@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use crate::manifest::KeyPath;
-use crate::manifest::types::{CheckType, HealthCheck, StatusSpec, Via};
-use crate::model::cluster::{Check, CheckKind, HttpCheck, TlsCheck, UdpCheck};
+use crate::manifest::types::{CheckAuth, CheckType, HealthCheck, StatusSpec, Via};
+use crate::model::cluster::{Check, CheckKind, HttpCheck, Secret, TcpCheck, TlsCheck, UdpCheck};
 
 use super::{Cx, FileFact, dur};
 
@@ -24,6 +24,10 @@ pub fn merge(base: &HealthCheck, over: &HealthCheck) -> HealthCheck {
         port,
         path,
         host,
+        method,
+        headers,
+        body,
+        auth,
         expect_status,
         digest,
         body_regex,
@@ -39,6 +43,9 @@ pub fn merge(base: &HealthCheck, over: &HealthCheck) -> HealthCheck {
         expect_reply,
         min_reply_length,
         max_reply_length,
+        send,
+        send_hex,
+        expect,
         via
     )
 }
@@ -82,9 +89,9 @@ pub fn resolve(cx: &mut Cx, at: &KeyPath, h: &HealthCheck, present: bool, port: 
 
 fn kind(cx: &mut Cx, at: &KeyPath, h: &HealthCheck, t: CheckType) -> CheckKind {
     match t {
-        CheckType::Tcp => CheckKind::Tcp,
-        CheckType::Http => CheckKind::Http { http: http(cx, at, h), tls: None },
-        CheckType::Https => CheckKind::Http { http: http(cx, at, h), tls: Some(tls(cx, at, h)) },
+        CheckType::Tcp => CheckKind::Tcp(tcp(cx, at, h)),
+        CheckType::Http => CheckKind::Http { http: Box::new(http(cx, at, h)), tls: None },
+        CheckType::Https => CheckKind::Http { http: Box::new(http(cx, at, h)), tls: Some(tls(cx, at, h)) },
         CheckType::Script => script(cx, at, h),
         CheckType::Dns => dns(cx, at, h),
         CheckType::Udp => udp(cx, at, h),
@@ -114,13 +121,156 @@ fn http(cx: &mut Cx, at: &KeyPath, h: &HealthCheck) -> HttpCheck {
     if let Some(Err(e)) = h.body_regex.as_ref().map(|r| regex_lite::Regex::new(r)) {
         cx.error(&at.key("body_regex"), format!("not a regular expression: {e}"), None);
     }
+    let method = method(cx, at, h);
     HttpCheck {
         path,
         host: h.host.clone(),
+        headers: headers(cx, &at.key("headers"), h),
+        body: request_body(cx, &at.key("body"), h.body.as_ref(), &method),
+        auth: h.auth.as_ref().and_then(|a| auth(cx, &at.key("auth"), a)),
+        method,
         expect_status: statuses(cx, &at.key("expect_status"), h.expect_status.as_deref()),
         digest,
         body_regex: h.body_regex.clone(),
     }
+}
+
+/// The most bytes of a request body or of what a TCP check sends.
+pub const MAX_SEND: usize = 64 * 1024;
+/// The most request headers a check may add.
+const MAX_HEADERS: usize = 64;
+
+/// An HTTP token (RFC 9110 5.6.2): method and header names.
+fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// The request method: a token of at most 32 characters, not CONNECT; HEAD without the
+/// settings that judge a body.
+fn method(cx: &mut Cx, at: &KeyPath, h: &HealthCheck) -> String {
+    let method = h.method.clone().unwrap_or_else(|| "GET".into());
+    if !is_token(&method) || method.len() > 32 {
+        let shown = crate::manifest::yaml::shown(&method);
+        cx.error(&at.key("method"), format!("`{shown}` is not an HTTP method"), Some("GET, HEAD, POST, OPTIONS, ..."));
+    } else if method.eq_ignore_ascii_case("CONNECT") {
+        cx.error(&at.key("method"), "CONNECT opens a tunnel, it checks nothing", Some("use GET, HEAD or POST"));
+    }
+    if method == "HEAD" {
+        for (key, set) in [("digest", h.digest.is_some()), ("body_regex", h.body_regex.is_some())] {
+            if set {
+                cx.error(&at.key(key), "a HEAD answer has no body to judge", Some("use GET, or leave this out"));
+            }
+        }
+    }
+    method
+}
+
+/// Request headers: tokens for names, no control characters but tab in values, none of
+/// the headers lbconverge writes itself.
+fn headers(cx: &mut Cx, at: &KeyPath, h: &HealthCheck) -> Vec<(String, String)> {
+    let Some(map) = &h.headers else { return Vec::new() };
+    if map.len() > MAX_HEADERS {
+        cx.error(at, format!("{} headers; a check sends at most {MAX_HEADERS}", map.len()), None);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, value) in map {
+        let place = at.name(name);
+        let lower = name.to_ascii_lowercase();
+        if !is_token(name) {
+            let shown = crate::manifest::yaml::shown(name);
+            cx.error(&place, format!("`{shown}` is not a header name"), Some("letters, digits and `-`"));
+        } else if let Some(fix) = reserved_header(&lower, h.auth.is_some()) {
+            cx.error(&place, format!("lbconverge writes `{name}` itself"), Some(fix));
+        } else if !seen.insert(lower) {
+            cx.error(&place, format!("`{name}` twice (header names ignore case)"), None);
+        }
+        if value.chars().any(|c| c.is_control() && c != '\t') || value.len() > 4096 {
+            cx.error(&place, "a header value is one line of at most 4 KiB, without control characters", None);
+        }
+    }
+    map.iter().map(|(k, v)| (k.clone(), v.trim_matches([' ', '\t']).to_string())).collect()
+}
+
+/// How to set a header lbconverge writes itself, when `name` (lower case) is one.
+fn reserved_header(name: &str, auth: bool) -> Option<&'static str> {
+    match name {
+        "host" => Some("set `host` (the Host header and the TLS server name)"),
+        "content-length" | "transfer-encoding" => Some("the request's framing follows `body`"),
+        "connection" => Some("a check closes its connection after each answer"),
+        "authorization" if auth => Some("give either `auth` or an Authorization header"),
+        _ => None,
+    }
+}
+
+/// The request body: at most [`MAX_SEND`] bytes, not with GET, HEAD or TRACE.
+fn request_body(cx: &mut Cx, at: &KeyPath, body: Option<&String>, method: &str) -> Option<String> {
+    let body = body?;
+    if matches!(method, "GET" | "HEAD" | "TRACE") {
+        cx.error(at, format!("a {method} request carries no body"), Some("set `method: POST` (or PUT)"));
+    }
+    if body.len() > MAX_SEND {
+        cx.error(at, format!("{} bytes; a request body is at most 64 KiB", body.len()), None);
+    }
+    Some(body.clone())
+}
+
+/// Basic authentication: a user without `:` or control characters, and exactly one
+/// source of the password.
+fn auth(cx: &mut Cx, at: &KeyPath, a: &CheckAuth) -> Option<(String, Secret)> {
+    if a.user.contains(':') || a.user.chars().any(char::is_control) {
+        let shown = crate::manifest::yaml::shown(&a.user);
+        cx.error(
+            &at.key("user"),
+            format!("`{shown}` is not a basic-auth user name"),
+            Some("no `:`, no control characters"),
+        );
+    }
+    let secret = match (&a.password_file, &a.password_env) {
+        (Some(f), None) => {
+            let path = cx.manifest_dir().join(f);
+            super::secret_file(cx, &at.key("password_file"), &path, crate::model::password::basic_problem);
+            Secret::File(path)
+        }
+        (None, Some(v)) => {
+            super::env_name(cx, &at.key("password_env"), v);
+            Secret::Env(v.clone())
+        }
+        _ => {
+            let hint = "the password is never written in the manifest itself";
+            cx.error(at, "give exactly one of `password_file` and `password_env`", Some(hint));
+            return None;
+        }
+    };
+    Some((a.user.clone(), secret))
+}
+
+/// A TCP check's exchange: `send` (text) or `send_hex`, and `expect` (a regular expression).
+fn tcp(cx: &mut Cx, at: &KeyPath, h: &HealthCheck) -> TcpCheck {
+    let send = match (&h.send, &h.send_hex) {
+        (Some(_), Some(_)) => {
+            cx.error(&at.key("send_hex"), "give one of `send` and `send_hex`", None);
+            None
+        }
+        (Some(t), None) => Some(t.as_bytes().to_vec()),
+        (None, Some(hx)) => hex(hx, false)
+            .map_err(|e| {
+                let fix = "hex digits in pairs, groups apart by spaces, as keepalived's: \"0a 1b2c\"";
+                cx.error(&at.key("send_hex"), e, Some(fix));
+            })
+            .ok()
+            .map(|b| b.into_iter().map(|(v, _)| v).collect()),
+        (None, None) => None,
+    };
+    let key = if h.send.is_some() { "send" } else { "send_hex" };
+    match send.as_ref().map(Vec::len) {
+        Some(0) => cx.error(&at.key(key), "empty", Some("leave it out to send nothing")),
+        Some(n) if n > MAX_SEND => cx.error(&at.key(key), format!("{n} bytes; a check sends at most 64 KiB"), None),
+        _ => {}
+    }
+    if let Some(Err(e)) = h.expect.as_ref().map(|r| regex_lite::Regex::new(r)) {
+        cx.error(&at.key("expect"), format!("not a regular expression: {e}"), None);
+    }
+    TcpCheck { send, expect: h.expect.clone() }
 }
 
 /// Accepted statuses as inclusive ranges (default 200-299).

@@ -207,6 +207,40 @@ pub(crate) fn dur(cx: &mut Cx, path: &KeyPath, d: Option<&types::Duration>, defa
     }
 }
 
+/// A secret file: present, a regular file readable by its owner alone, and its first line
+/// what `content` accepts (else its message and hint). The text itself is never quoted.
+pub(crate) fn secret_file(cx: &mut Cx, at: &KeyPath, path: &Path, content: fn(&str) -> Result<(), (String, String)>) {
+    match cx.facts.secret_file(path) {
+        FileFact::Missing => cx.error(
+            at,
+            format!("secret file {} does not exist", path.display()),
+            Some("create it with the password on its first line, mode 0600"),
+        ),
+        FileFact::Unreadable(e) => cx.error(at, format!("secret file {} cannot be read: {e}", path.display()), None),
+        FileFact::NotRegular => cx.error(
+            at,
+            format!("secret file {} is not a regular file", path.display()),
+            Some("point password_file at a plain file holding the password, mode 0600"),
+        ),
+        FileFact::Mode(mode) if mode & 0o077 != 0 => {
+            let msg = format!("secret file {} is readable by others (mode {:04o})", path.display(), mode & 0o7777);
+            cx.error(at, msg, Some(&format!("chmod 600 {}", path.display())))
+        }
+        FileFact::Mode(_) => {
+            if let Some(Err((message, hint))) = cx.facts.secret_text(path).map(|t| content(&t)) {
+                cx.error(at, format!("secret file {}: {message}", path.display()), Some(&hint));
+            }
+        }
+    }
+}
+
+/// The name of an environment variable a secret comes from.
+pub(crate) fn env_name(cx: &mut Cx, at: &KeyPath, v: &str) {
+    if v.is_empty() || v.contains('=') || v.contains('\0') {
+        cx.error(at, format!("`{v}` is not an environment variable name"), None);
+    }
+}
+
 /// Names that are not nodes, with a suggestion.
 fn unknown_node_hint<T>(name: &str, nodes: &BTreeMap<String, T>) -> String {
     let best =

@@ -8,7 +8,7 @@ use crate::manifest::KeyPath;
 use crate::manifest::types::{self, Manifest};
 use crate::model::cluster::{ConnectionSync, Member, Node, Notify, Secret, TrackScript, Vip, VrrpInstance};
 
-use super::{Cx, FileFact, dur, parse, unknown_node_hint};
+use super::{Cx, dur, parse, unknown_node_hint};
 
 /// Validates the track scripts.
 pub fn track_scripts(
@@ -415,13 +415,11 @@ fn auth(
     match (&a.password_file, &a.password_env) {
         (Some(f), None) => {
             let path = cx.manifest_dir().join(f);
-            secret_file(cx, &at.key("password_file"), &path);
+            super::secret_file(cx, &at.key("password_file"), &path, crate::model::password::problem);
             Some(Secret::File(path))
         }
         (None, Some(v)) => {
-            if v.is_empty() || v.contains('=') || v.contains('\0') {
-                cx.error(&at.key("password_env"), format!("`{v}` is not an environment variable name"), None);
-            }
+            super::env_name(cx, &at.key("password_env"), v);
             Some(Secret::Env(v.clone()))
         }
         _ => {
@@ -431,32 +429,6 @@ fn auth(
                 Some("the password is never written in the manifest itself"),
             );
             None
-        }
-    }
-}
-
-fn secret_file(cx: &mut Cx, at: &KeyPath, path: &std::path::Path) {
-    match cx.facts.secret_file(path) {
-        FileFact::Missing => cx.error(
-            at,
-            format!("secret file {} does not exist", path.display()),
-            Some("create it with the password on its first line, mode 0600"),
-        ),
-        FileFact::Unreadable(e) => cx.error(at, format!("secret file {} cannot be read: {e}", path.display()), None),
-        FileFact::NotRegular => cx.error(
-            at,
-            format!("secret file {} is not a regular file", path.display()),
-            Some("point password_file at a plain file holding the password, mode 0600"),
-        ),
-        FileFact::Mode(mode) if mode & 0o077 != 0 => {
-            let msg = format!("secret file {} is readable by others (mode {:04o})", path.display(), mode & 0o7777);
-            cx.error(at, msg, Some(&format!("chmod 600 {}", path.display())))
-        }
-        FileFact::Mode(_) => {
-            if let Some(Err((message, hint))) = cx.facts.secret_text(path).map(|t| crate::model::password::problem(&t))
-            {
-                cx.error(at, format!("secret file {}: {message}", path.display()), Some(&hint));
-            }
         }
     }
 }
