@@ -26,6 +26,7 @@ use super::error::{DaemonError, InstanceError};
 use super::hooks::{Draining, Job, Serial};
 use super::platform::{Platform, Wire};
 use super::spec::InstanceSpec;
+use crate::alert::{Alerter, Event};
 use crate::family::Family;
 use crate::kernel::{Addrs, SyncDaemons};
 use crate::model::net::Address;
@@ -207,12 +208,17 @@ fn eventfd() -> std::io::Result<OwnedFd> {
 /// Opens everything an instance needs and starts its thread, parked until
 /// [`Running::go`], under `SCHED_RR` at `realtime` when given. Fails, with nothing left
 /// behind, when anything cannot be opened.
-pub fn prepare(spec: InstanceSpec, platform: &dyn Platform, realtime: Option<u8>) -> Result<Running, DaemonError> {
+pub fn prepare(
+    spec: InstanceSpec,
+    platform: &dyn Platform,
+    realtime: Option<u8>,
+    alerts: Alerter,
+) -> Result<Running, DaemonError> {
     let name = spec.name.clone();
     let fail = |source: InstanceError| DaemonError::Instance { instance: name.clone(), source };
     let (tx, rx) = channel();
     let wake = Arc::new(eventfd().map_err(|source| fail(InstanceError::Descriptor { what: "eventfd", source }))?);
-    let mut setup = Instance::new(&spec, platform, wake.clone()).map_err(fail)?;
+    let mut setup = Instance::new(&spec, platform, wake.clone(), alerts).map_err(fail)?;
     let view = setup.view.clone();
     setup.show(|v| {
         v.name = spec.name.clone();
@@ -248,6 +254,8 @@ struct Instance {
     view: SharedView,
     /// The notify commands of its transitions, run one at a time off this thread.
     notify: Serial,
+    /// Where its transitions are alerted (queued; never waits on the network).
+    alerts: Alerter,
 }
 
 impl Instance {
@@ -257,7 +265,12 @@ impl Instance {
         f(&mut v);
     }
 
-    fn new(spec: &InstanceSpec, platform: &dyn Platform, wake: Arc<OwnedFd>) -> Result<Instance, InstanceError> {
+    fn new(
+        spec: &InstanceSpec,
+        platform: &dyn Platform,
+        wake: Arc<OwnedFd>,
+        alerts: Alerter,
+    ) -> Result<Instance, InstanceError> {
         let wire = platform.wire(spec)?;
         let mut addrs = platform.addrs()?;
         // Reads the interfaces once now, so that the takeover adds VIPs without a lookup.
@@ -290,6 +303,7 @@ impl Instance {
             timer,
             view: SharedView::default(),
             notify: Serial::new(&spec.name),
+            alerts,
         })
     }
 
@@ -503,6 +517,15 @@ impl Instance {
         let priority = self.fsm.priority().unwrap_or(0);
         for job in notify_jobs(&self.spec, t.to, priority) {
             self.notify.push(job);
+        }
+        if self.spec.alert {
+            self.alerts.send(Event::Vrrp {
+                instance: self.spec.name.clone(),
+                from: t.from.to_string(),
+                to: t.to.to_string(),
+                priority,
+                reason: t.reason.clone(),
+            });
         }
     }
 

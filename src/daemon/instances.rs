@@ -26,6 +26,7 @@ use super::platform::Platform;
 use super::signals::Stoppers;
 use super::spec::{self, InstanceSpec};
 use super::tracker::{self, Tracker};
+use crate::alert::Alerter;
 use crate::model::net::Address;
 
 /// How long a commit waits for the running instances to take their updates before it has
@@ -41,6 +42,8 @@ pub struct Instances {
     realtime: Option<u8>,
     /// The notify commands of stopped instances that may still run.
     draining: Vec<Draining>,
+    /// Where the instances alert their transitions.
+    alerts: Alerter,
 }
 
 /// A new configuration's instances: the specs, updates for running instances (by index),
@@ -66,9 +69,10 @@ pub struct Changed {
 
 impl Instances {
     /// No instances; `stoppers` is kept up to date for the signal thread; instance threads
-    /// run under `SCHED_RR` at `realtime` when given.
-    pub fn new(stoppers: Stoppers, realtime: Option<u8>) -> Self {
-        Instances { running: Vec::new(), stoppers, tracker: None, realtime, draining: Vec::new() }
+    /// run under `SCHED_RR` at `realtime` when given and alert their transitions through
+    /// `alerts`.
+    pub fn new(stoppers: Stoppers, realtime: Option<u8>, alerts: Alerter) -> Self {
+        Instances { running: Vec::new(), stoppers, tracker: None, realtime, draining: Vec::new(), alerts }
     }
 
     /// The running instances.
@@ -91,7 +95,7 @@ impl Instances {
                 Some(i) => {
                     staged.updates.push((i, instance::stage_update(&self.running[i].spec, s.clone(), platform)?))
                 }
-                None => staged.fresh.push(instance::prepare(s.clone(), platform, self.realtime)?),
+                None => staged.fresh.push(instance::prepare(s.clone(), platform, self.realtime, self.alerts.clone())?),
             }
         }
         staged.specs = specs;

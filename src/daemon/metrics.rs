@@ -36,6 +36,7 @@ use super::serve::{self, Deadline, RequestError, Slots};
 use super::status::{BackendStatus, CheckStats, Status};
 use crate::manifest::revision::FileState;
 use crate::model::ipvs::Traffic;
+use crate::text::base64;
 
 type Labels = Vec<(String, String)>;
 
@@ -113,6 +114,7 @@ pub fn render(s: &Status) -> String {
         }
     }
     state_files(&mut r, s);
+    alerts(&mut r, s);
     let mut out = String::new();
     if encode(&mut out, &r).is_err() {
         out = "# EOF\n".into();
@@ -136,6 +138,19 @@ fn state_files(r: &mut Registry, s: &Status) {
         "1 if the drains are not known (the drains file was damaged or unreadable at start)",
     );
     unknown.get_or_create(&Labels::new()).set(i64::from(s.drains_unknown));
+}
+
+/// What each alert channel did: sent, failed (every retry), dropped unsent, queued now.
+fn alerts(r: &mut Registry, s: &Status) {
+    let fields: [Field<crate::alert::ChannelStats>; 4] = [
+        ("alerts_sent", "Alerts delivered, per destination", true, |c| int(c.sent)),
+        ("alerts_failed", "Alerts given up after every retry failed", true, |c| int(c.failed)),
+        ("alerts_dropped", "Alerts dropped unsent (a full queue's oldest, or left by a reload)", true, |c| {
+            int(c.dropped)
+        }),
+        ("alerts_queued", "Alerts waiting to be sent", false, |c| int(c.queued)),
+    ];
+    table(r, &fields, s.alerts.iter().map(|c| (labels(&[("channel", &c.channel)]), c)));
 }
 
 /// One metric of a table: name, help, whether it is a running total, and its value.
@@ -497,24 +512,6 @@ fn get(path: &str, events: &Sender<Event>) -> (u16, &'static str, String) {
     }
 }
 
-/// Standard base64 with padding (for the basic-auth header).
-fn base64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(A[usize::try_from((n >> (18 - 6 * i)) & 63).unwrap_or(0)]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use std::io::Write;
@@ -565,6 +562,7 @@ mod tests {
             probe_restarts: 0,
             damaged_state: Vec::new(),
             drains_unknown: false,
+            alerts: Vec::new(),
         };
         let text = render(&s);
         for want in [
@@ -699,6 +697,7 @@ mod tests {
             probe_restarts: 0,
             damaged_state: Vec::new(),
             drains_unknown: false,
+            alerts: Vec::new(),
         }
     }
 

@@ -61,6 +61,8 @@ pub struct InstanceSpec {
     pub track_interfaces: BTreeMap<String, i32>,
     /// The IPVS sync daemon it runs: master while master, backup otherwise.
     pub sync: Option<crate::model::sync::SyncConfig>,
+    /// Its transitions alert (`alerts:`).
+    pub alert: bool,
 }
 
 impl InstanceSpec {
@@ -223,6 +225,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             track_scripts,
             track_interfaces: m.track_interfaces.clone(),
             sync: inst.sync_config(node),
+            alert: cluster.alerts.vrrp.contains(&inst.name),
         });
     }
     Ok(out)

@@ -222,6 +222,7 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         notify: i.notify.clone(),
         notify_timeout: None,
         connection_sync: i.connection_sync.clone(),
+        alert: i.alert,
     }
 }
 

@@ -80,6 +80,7 @@ pub(super) fn empty() -> Service {
         sorry_server: None,
         quorum: None,
         hysteresis: None,
+        alert: None,
         backends: BTreeMap::new(),
     }
 }

@@ -61,6 +61,8 @@ pub struct Instance {
     pub notify: Option<Vec<String>>,
     /// The global `lvs_sync_daemon`, when it names this instance.
     pub connection_sync: Option<ConnectionSync>,
+    /// `smtp_alert` (with or without a boolean).
+    pub alert: Option<bool>,
 }
 
 /// The global settings that matter to the import.
@@ -220,6 +222,7 @@ pub fn instance(
         notify_stop: None,
         notify: None,
         connection_sync,
+        alert: None,
     };
     let mut lines: [Vec<VipLine>; 2] = Default::default();
     let mut written_version = None;
