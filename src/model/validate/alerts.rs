@@ -27,7 +27,7 @@ pub fn alerts(cx: &mut Cx, at: &KeyPath, m: &types::Manifest) -> Alerts {
     let webhooks: Vec<Webhook> = webhooks.collect();
     if a.mail.is_none() && a.webhooks.is_empty() {
         let hint = Some("add `mail:` or `webhooks:`, or remove `alerts:`");
-        cx.error(at, "alerts has nowhere to send: neither `mail` nor `webhooks`", hint);
+        cx.error(at, "nowhere to send alerts: neither `mail` nor `webhooks`", hint);
     }
     let events: BTreeSet<AlertEvent> = match &a.events {
         Some(e) => e.iter().copied().collect(),
@@ -177,6 +177,9 @@ fn address(cx: &mut Cx, at: &KeyPath, a: &str) -> bool {
 /// `user@domain`: a local part of printable ASCII without spaces, `<`, `>`, `,` or quotes,
 /// and a host name (or `[address]` literal) for the domain.
 pub fn mail_address(a: &str) -> Result<(), String> {
+    if a.contains(['<', '>']) {
+        return Err("the address alone is written, without a display name or `<>`".into());
+    }
     let Some((local, domain)) = a.rsplit_once('@') else { return Err("no `@`".into()) };
     let bad = |c: char| !c.is_ascii_graphic() || "<>,;:\"()[]\\@".contains(c);
     if local.is_empty() {
