@@ -27,6 +27,8 @@ pub struct Director {
     pub services: Vec<Vs>,
     /// `global_defs { lvs_timeouts }`.
     pub timeouts: Option<crate::manifest::types::IpvsTimeouts>,
+    /// `global_defs`' mail settings as `alerts:`, with where they are.
+    pub alerts: Option<(crate::manifest::types::Alerts, Loc)>,
 }
 
 /// Reads one director's parsed file, read for config id `id`.
@@ -50,7 +52,9 @@ pub fn read(file: &str, id: &str, items: &[Item], notes: &mut Notes) -> Director
         scripts: BTreeMap::new(),
         services: vec![],
         timeouts: g.timeouts.clone(),
+        alerts: None,
     };
+    d.alerts = super::alerts::alerts(&g.mail, &d.name, notes);
     let cascade = Cascade::with_script_user(g.script_user.clone());
     for it in items {
         top(&mut d, it, &g, &weights, &cascade, notes);

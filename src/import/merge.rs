@@ -33,6 +33,7 @@ pub fn merge(
     scripts(&mut m, &mut c, directors, notes);
     vrrp(&mut m, &mut c, directors, opts, notes);
     services(&mut m, &mut c, directors, extra, opts, notes);
+    alerts(&mut m, &mut c, directors, notes);
     (m, c)
 }
 
@@ -89,6 +90,19 @@ fn differences<'a>(at: &str, a: Option<&'a Value>, b: Option<&'a Value>, out: &m
         (x, y) if x != y => out.push((at.to_string(), x, y)),
         _ => {}
     }
+}
+
+// ---- alerts
+
+/// The first director's mail settings; another director's that differ are reported.
+fn alerts(m: &mut Manifest, c: &mut Comments, directors: &[Director], notes: &mut Notes) {
+    let mut with = directors.iter().filter_map(|d| d.alerts.as_ref().map(|(a, at)| (d, a, at)));
+    let Some((first, a, at)) = with.next() else { return };
+    for (d, other, at) in with {
+        drift(notes, "alerts", (a, &first.name), (other, &d.name), at);
+    }
+    c.insert(path(&["alerts"]), sources([at]));
+    m.alerts = Some(a.clone());
 }
 
 // ---- nodes
