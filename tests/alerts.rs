@@ -133,7 +133,12 @@ fn vrrp_and_backend_alerts_reach_a_real_smtp_server_and_http_receiver() {
     let smtpd = [&py, "-m", "aiosmtpd", "-n", "-l", SMTP, "-c", "aiosmtpd.handlers.Mailbox", maildir.to_str().unwrap()];
     lab.spawn("n2", "smtp", &smtpd.map(String::from), &[]);
     let (h, p) = HOOKS.split_once(':').unwrap();
-    lab.spawn("n2", "hooks", &[py.clone(), "-c".into(), RECEIVER.into(), h.into(), p.into(), posts.display().to_string()], &[]);
+    lab.spawn(
+        "n2",
+        "hooks",
+        &[py.clone(), "-c".into(), RECEIVER.into(), h.into(), p.into(), posts.display().to_string()],
+        &[],
+    );
     let (sh, sp) = SILENT.split_once(':').unwrap();
     lab.spawn("n2", "silent", &[py.clone(), "-c".into(), BLACK_HOLE.into(), sh.into(), sp.into()], &[]);
     let n2 = lab.ns("n2");
@@ -207,9 +212,13 @@ fn vrrp_and_backend_alerts_reach_a_real_smtp_server_and_http_receiver() {
         json.iter().any(|j| j["event"] == "vrrp_transition" && j["to"] == "MASTER" && j["priority"] == 120),
         "{log}"
     );
-    assert!(json.iter().any(|j| j["event"] == "backend_down" && j["backend"] == "n2" && j["reason"] == "exit 1"), "{log}");
+    assert!(
+        json.iter().any(|j| j["event"] == "backend_down" && j["backend"] == "n2" && j["reason"] == "exit 1"),
+        "{log}"
+    );
     let fired = am.iter().find(|a| a[0]["labels"]["alertname"] == "LbconvergeBackendDown" && a[0]["endsAt"].is_null());
-    let resolved = am.iter().rfind(|a| a[0]["labels"]["alertname"] == "LbconvergeBackendDown" && a[0]["endsAt"].is_string());
+    let resolved =
+        am.iter().rfind(|a| a[0]["labels"]["alertname"] == "LbconvergeBackendDown" && a[0]["endsAt"].is_string());
     assert!(fired.is_some() && resolved.is_some(), "{log}");
     assert_eq!(fired.unwrap()[0]["labels"]["service"], "web");
 
