@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation))]
 
+pub mod alert;
 pub mod apply;
 pub mod child;
 pub mod cli;

@@ -52,6 +52,7 @@ pub const SUBSYSTEMS: &[&str] = &[
     "metrics",   // the Prometheus listener and its status page
     "systemd",   // sd_notify
     "hooks",     // notify commands the daemon runs
+    "alerts",    // mail and webhook alerts
     "signals",   // SIGTERM / SIGINT / SIGHUP
     "daemon",    // the daemon starting and stopping
     "cli",       // the commands (validate, plan, apply, ...) and the final error
@@ -87,6 +88,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("lbconverge::daemon::tracker", "vrrp"),
     ("lbconverge::daemon::watch", "watch"),
     ("lbconverge::vrrp", "vrrp"),
+    ("lbconverge::alert", "alerts"),
     ("lbconverge::health", "health"),
     ("lbconverge::child", "health"),
     ("lbconverge::apply", "reconcile"),

@@ -120,6 +120,24 @@ impl fmt::Display for Excerpt<'_> {
     }
 }
 
+/// Standard base64 with padding (basic authentication, RFC 2047 mail headers).
+pub fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(A[usize::try_from((n >> (18 - 6 * i)) & 63).unwrap_or(0)]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +173,14 @@ mod tests {
         assert_eq!(e(b"SSH-2.0-OpenSSH", 3), "SSH...");
         assert_eq!(e("aé".as_bytes(), 2), "a...", "no half character");
         assert_eq!(e(b"a\xff\xffb", 3), "a\\xff\\xff...");
+    }
+
+    #[test]
+    fn base64_matches_rfc_4648() {
+        for (i, o) in
+            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE=")]
+        {
+            assert_eq!(base64(i.as_bytes()), o);
+        }
     }
 }

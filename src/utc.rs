@@ -19,6 +19,19 @@ pub fn rfc3339(secs: u64, millis: Option<u32>) -> String {
     format!("{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}{frac}Z", s / 3600, s % 3600 / 60, s % 60)
 }
 
+/// `secs` since the epoch as a mail `Date:` header (RFC 5322) in UTC:
+/// `Fri, 04 Dec 2026 22:40:00 +0000`.
+pub fn rfc5322(secs: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let days = secs / 86_400;
+    let (y, m, d) = civil_from_days(i64::try_from(days).unwrap_or(0));
+    let weekday = DAYS[usize::try_from(days % 7).unwrap_or(0)];
+    let month = MONTHS[usize::try_from(m - 1).unwrap_or(0).min(11)];
+    let s = secs % 86_400;
+    format!("{weekday}, {d:02} {month} {y:04} {:02}:{:02}:{:02} +0000", s / 3600, s % 3600 / 60, s % 60)
+}
+
 /// (year, month, day) of the `z`th day after 1970-01-01.
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
@@ -35,7 +48,14 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 
 #[cfg(test)]
 mod tests {
-    use super::rfc3339;
+    use super::{rfc3339, rfc5322};
+
+    #[test]
+    fn mail_dates() {
+        assert_eq!(rfc5322(0), "Thu, 01 Jan 1970 00:00:00 +0000");
+        assert_eq!(rfc5322(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000");
+        assert_eq!(rfc5322(1_796_132_400), "Tue, 01 Dec 2026 13:40:00 +0000");
+    }
 
     #[test]
     fn dates() {

@@ -76,6 +76,7 @@ fn status() -> Status {
         probe_restarts: 0,
         damaged_state: Vec::new(),
         drains_unknown: false,
+        alerts: Vec::new(),
     }
 }
 

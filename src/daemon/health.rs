@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Daemon, Platform};
+use crate::alert::Event;
 use crate::apply::{self, Options, Outcome, Progress};
 use crate::health::Status;
 use crate::health::board::{BackendId, QuorumChange};
@@ -70,6 +71,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             if was != up {
                 *self.record.transitions.entry(id.clone()).or_default() += 1;
                 self.notify_backend(id, up);
+                self.alert_backend(id, up, &check, reason);
             }
         }
         self.touched.extend(ids.into_iter().map(|(service, _)| service));
@@ -169,9 +171,33 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         super::hooks::run(cmd, &vars, &[], if up { "notify_up" } else { "notify_down" });
     }
 
-    /// Logs a quorum change and runs the service's `quorum_up` / `quorum_down`.
+    /// Alerts a backend going up or down, when its service alerts.
+    fn alert_backend(&self, (service, backend): &BackendId, up: bool, check: &str, reason: &str) {
+        if !self.cluster.alerts.backend.contains(service) {
+            return;
+        }
+        let Some(be) =
+            self.cluster.services.get(service).and_then(|vs| vs.backends.iter().find(|b| &b.name == backend))
+        else {
+            return;
+        };
+        self.alerts.send(Event::Backend {
+            service: service.clone(),
+            backend: backend.clone(),
+            address: std::net::SocketAddr::new(be.address, be.port).to_string(),
+            up,
+            check: check.to_string(),
+            reason: reason.to_string(),
+        });
+    }
+
+    /// Logs a quorum change, alerts it and runs the service's `quorum_up` / `quorum_down`.
     fn quorum_changed(&self, q: &QuorumChange) {
         log_quorum(q);
+        if self.cluster.alerts.quorum.contains(&q.service) {
+            let (weight, quorum) = (q.weight, u64::from(q.quorum));
+            self.alerts.send(Event::Quorum { service: q.service.clone(), gained: q.gained, weight, quorum });
+        }
         let Some(vs) = self.cluster.services.get(&q.service) else { return };
         let (cmd, event) = if q.gained { (&vs.quorum_up, "quorum_up") } else { (&vs.quorum_down, "quorum_down") };
         if let Some(cmd) = cmd {

@@ -27,6 +27,7 @@ use super::hooks::{Draining, Job, Serial};
 use super::platform::{Platform, Wire};
 use super::spec::InstanceSpec;
 use super::syncgroup::{self, SharedGroup};
+use crate::alert::{Alerter, Event};
 use crate::family::Family;
 use crate::kernel::{Addrs, SyncDaemons};
 use crate::model::net::Address;
@@ -215,12 +216,17 @@ fn eventfd() -> std::io::Result<OwnedFd> {
 /// Opens everything an instance needs and starts its thread, parked until
 /// [`Running::go`], under `SCHED_RR` at `realtime` when given. Fails, with nothing left
 /// behind, when anything cannot be opened.
-pub fn prepare(spec: InstanceSpec, platform: &dyn Platform, realtime: Option<u8>) -> Result<Running, DaemonError> {
+pub fn prepare(
+    spec: InstanceSpec,
+    platform: &dyn Platform,
+    realtime: Option<u8>,
+    alerts: Alerter,
+) -> Result<Running, DaemonError> {
     let name = spec.name.clone();
     let fail = |source: InstanceError| DaemonError::Instance { instance: name.clone(), source };
     let (tx, rx) = channel();
     let wake = Arc::new(eventfd().map_err(|source| fail(InstanceError::Descriptor { what: "eventfd", source }))?);
-    let mut setup = Instance::new(&spec, platform, wake.clone()).map_err(fail)?;
+    let mut setup = Instance::new(&spec, platform, wake.clone(), alerts).map_err(fail)?;
     let view = setup.view.clone();
     setup.show(|v| {
         v.name = spec.name.clone();
@@ -260,6 +266,8 @@ struct Instance {
     sync_group: Option<SharedGroup>,
     /// What it last reported to its group.
     reported: Option<Status>,
+    /// Where its transitions are alerted (queued; never waits on the network).
+    alerts: Alerter,
 }
 
 impl Instance {
@@ -269,7 +277,12 @@ impl Instance {
         f(&mut v);
     }
 
-    fn new(spec: &InstanceSpec, platform: &dyn Platform, wake: Arc<OwnedFd>) -> Result<Instance, InstanceError> {
+    fn new(
+        spec: &InstanceSpec,
+        platform: &dyn Platform,
+        wake: Arc<OwnedFd>,
+        alerts: Alerter,
+    ) -> Result<Instance, InstanceError> {
         let wire = platform.wire(spec)?;
         let mut addrs = platform.addrs()?;
         // Reads the interfaces once now, so that the takeover adds VIPs without a lookup.
@@ -304,6 +317,7 @@ impl Instance {
             notify: Serial::new(&spec.name),
             sync_group: None,
             reported: None,
+            alerts,
         })
     }
 
@@ -564,6 +578,15 @@ impl Instance {
                 Some(g) => syncgroup::lock(g).push(job),
                 None => self.notify.push(job),
             }
+        }
+        if self.spec.alert {
+            self.alerts.send(Event::Vrrp {
+                instance: self.spec.name.clone(),
+                from: t.from.to_string(),
+                to: t.to.to_string(),
+                priority,
+                reason: t.reason.clone(),
+            });
         }
     }
 

@@ -27,6 +27,7 @@ use super::signals::Stoppers;
 use super::spec::{self, GroupSpec, InstanceSpec};
 use super::syncgroup::{self, SharedGroup};
 use super::tracker::{self, Tracker};
+use crate::alert::Alerter;
 use crate::model::net::Address;
 
 /// How long a commit waits for the running instances to take their updates before it has
@@ -44,6 +45,8 @@ pub struct Instances {
     draining: Vec<Draining>,
     /// The sync groups, by name.
     groups: BTreeMap<String, SharedGroup>,
+    /// Where the instances alert their transitions.
+    alerts: Alerter,
 }
 
 /// A new configuration's instances: the specs, updates for running instances (by index),
@@ -70,8 +73,9 @@ pub struct Changed {
 
 impl Instances {
     /// No instances; `stoppers` is kept up to date for the signal thread; instance threads
-    /// run under `SCHED_RR` at `realtime` when given.
-    pub fn new(stoppers: Stoppers, realtime: Option<u8>) -> Self {
+    /// run under `SCHED_RR` at `realtime` when given and alert their transitions through
+    /// `alerts`.
+    pub fn new(stoppers: Stoppers, realtime: Option<u8>, alerts: Alerter) -> Self {
         Instances {
             running: Vec::new(),
             stoppers,
@@ -79,6 +83,7 @@ impl Instances {
             realtime,
             draining: Vec::new(),
             groups: BTreeMap::new(),
+            alerts,
         }
     }
 
@@ -107,7 +112,7 @@ impl Instances {
                 Some(i) => {
                     staged.updates.push((i, instance::stage_update(&self.running[i].spec, s.clone(), platform)?))
                 }
-                None => staged.fresh.push(instance::prepare(s.clone(), platform, self.realtime)?),
+                None => staged.fresh.push(instance::prepare(s.clone(), platform, self.realtime, self.alerts.clone())?),
             }
         }
         staged.specs = specs;

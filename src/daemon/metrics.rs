@@ -36,6 +36,7 @@ use super::serve::{self, Deadline, RequestError, Slots};
 use super::status::{BackendStatus, CheckStats, Status};
 use crate::manifest::revision::FileState;
 use crate::model::ipvs::Traffic;
+use crate::text::base64;
 
 type Labels = Vec<(String, String)>;
 
@@ -113,6 +114,7 @@ pub fn render(s: &Status) -> String {
         }
     }
     state_files(&mut r, s);
+    alerts(&mut r, s);
     let mut out = String::new();
     if encode(&mut out, &r).is_err() {
         out = "# EOF\n".into();
@@ -136,6 +138,19 @@ fn state_files(r: &mut Registry, s: &Status) {
         "1 if the drains are not known (the drains file was damaged or unreadable at start)",
     );
     unknown.get_or_create(&Labels::new()).set(i64::from(s.drains_unknown));
+}
+
+/// What each alert channel did: sent, failed (every retry), dropped unsent, queued now.
+fn alerts(r: &mut Registry, s: &Status) {
+    let fields: [Field<crate::alert::ChannelStats>; 4] = [
+        ("alerts_sent", "Alerts delivered, per destination", true, |c| int(c.sent)),
+        ("alerts_failed", "Alerts given up after every retry failed", true, |c| int(c.failed)),
+        ("alerts_dropped", "Alerts dropped unsent (a full queue's oldest, or left by a reload)", true, |c| {
+            int(c.dropped)
+        }),
+        ("alerts_queued", "Alerts waiting to be sent", false, |c| int(c.queued)),
+    ];
+    table(r, &fields, s.alerts.iter().map(|c| (labels(&[("channel", &c.channel)]), c)));
 }
 
 /// One metric of a table: name, help, whether it is a running total, and its value.
@@ -347,8 +362,7 @@ pub fn listen(addr: SocketAddr, credentials: Option<String>, events: Sender<Even
         });
     }
     let listener = TcpListener::bind(addr).map_err(|source| DaemonError::MetricsOpen { addr, source })?;
-    let expected: Option<Arc<str>> =
-        credentials.map(|c| format!("Basic {}", crate::health::http::base64(c.trim().as_bytes())).into());
+    let expected: Option<Arc<str>> = credentials.map(|c| format!("Basic {}", base64(c.trim().as_bytes())).into());
     let slots = Slots::new(MAX_CLIENTS, MAX_PER_ADDRESS);
     let serve = move || {
         loop {
@@ -548,6 +562,7 @@ mod tests {
             probe_restarts: 0,
             damaged_state: Vec::new(),
             drains_unknown: false,
+            alerts: Vec::new(),
         };
         let text = render(&s);
         for want in [
@@ -682,6 +697,7 @@ mod tests {
             probe_restarts: 0,
             damaged_state: Vec::new(),
             drains_unknown: false,
+            alerts: Vec::new(),
         }
     }
 
@@ -727,7 +743,7 @@ mod tests {
 
     #[test]
     fn the_status_page_needs_the_same_authentication_as_the_metrics() {
-        let basic = format!("Basic {}", crate::health::http::base64(b"ops:secret"));
+        let basic = format!("Basic {}", base64(b"ops:secret"));
         let anonymous = exchange("GET / HTTP/1.1\r\n\r\n", Some(&basic), bare("lb1"));
         assert!(anonymous.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{anonymous}");
         assert!(anonymous.contains("WWW-Authenticate: Basic realm=\"lbconverge\""), "{anonymous}");

@@ -66,6 +66,7 @@ pub use health::ConvergeError;
 pub use platform::Platform;
 pub use reconcile::ReconcileError;
 
+use crate::alert::Alerter;
 use crate::health::Board;
 use crate::health::engine::{Engine, Report};
 use crate::kernel::Kernel;
@@ -174,6 +175,8 @@ pub struct Daemon<K: Kernel, P: Platform> {
     record: Record,
     /// Backends the operator drained, as kept in the state directory.
     drains: Drains,
+    /// Where alerts go (`alerts:`), shared with the VRRP threads.
+    alerts: Alerter,
 }
 
 /// Runs the daemon on this host until SIGTERM or SIGINT. The state directory's lock comes
@@ -227,7 +230,9 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         let cluster = m.validated.cluster;
         let mut drains = drains.unwrap_or_default();
         log_forgotten(&drains.forget_unknown(&cluster));
-        let mut instances = Instances::new(stoppers, opts.realtime);
+        let alerts = Alerter::new();
+        alerts.configure(&cluster.alerts, &node, cluster.name.as_deref());
+        let mut instances = Instances::new(stoppers, opts.realtime, alerts.clone());
         let staged = instances.stage(spec::specs(&cluster, &node)?, spec::groups(&cluster, &node), &platform)?;
         let mut board = Board::new(&cluster, &node, None, |ids| initial_status(&cluster, &live.services, ids));
         board.set_drained(drains.active(crate::utc::unix_now()));
@@ -256,6 +261,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             ramp_due: None,
             record,
             drains,
+            alerts,
         })
     }
 
@@ -354,6 +360,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         let cluster = validated.cluster;
         let board = Board::new(&cluster, &self.node, Some(&self.board), |ids| initial_status(&cluster, &serving, ids));
         self.cluster = cluster;
+        self.alerts.configure(&self.cluster.alerts, &self.node, self.cluster.name.as_deref());
         let changed = self.instances.commit(staged, &self.platform);
         let forgotten = self.drains.forget_unknown(&self.cluster);
         if !forgotten.is_empty() {
@@ -419,6 +426,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             live: self.live.as_ref(),
             now: crate::utc::unix_now(),
             probe_restarts: self.engine.restarts(),
+            alerts: self.alerts.stats(),
         })
     }
 
@@ -451,6 +459,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         self.withdraw_all();
         drop(self.engine);
         self.instances.stop();
+        self.alerts.stop();
     }
 
     fn withdraw_all(&mut self) {

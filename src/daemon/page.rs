@@ -496,6 +496,7 @@ mod tests {
             probe_restarts: 0,
             damaged_state: Vec::new(),
             drains_unknown: false,
+            alerts: Vec::new(),
         }
     }
 

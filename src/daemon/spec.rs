@@ -63,6 +63,8 @@ pub struct InstanceSpec {
     pub sync: Option<crate::model::sync::SyncConfig>,
     /// The sync group it is in (keepalived's `vrrp_sync_group`).
     pub sync_group: Option<String>,
+    /// Its transitions alert (`alerts:`).
+    pub alert: bool,
 }
 
 /// A sync group as this node runs it: its members here, its notify commands.
@@ -244,6 +246,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             track_interfaces: interfaces,
             sync: inst.sync_config(node),
             sync_group: group.map(|g| g.name.clone()),
+            alert: cluster.alerts.vrrp.contains(&inst.name),
         });
     }
     Ok(out)

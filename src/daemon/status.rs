@@ -57,6 +57,9 @@ pub struct Status {
     /// drain made before is in force.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub drains_unknown: bool,
+    /// What each alert channel (`mail`, `webhook`) did since the daemon started.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<crate::alert::ChannelStats>,
 }
 
 /// A state file found damaged, and what was done with it.
@@ -241,6 +244,8 @@ pub struct Sources<'a> {
     pub now: u64,
     /// Probe tasks restarted after a crash, since the daemon started.
     pub probe_restarts: u64,
+    /// What the alert channels did.
+    pub alerts: Vec<crate::alert::ChannelStats>,
 }
 
 /// The status (pure): every carried service with its backends, the VRRP instances, the
@@ -267,6 +272,7 @@ pub fn assemble(s: &Sources) -> Status {
         probe_restarts: s.probe_restarts,
         damaged_state: r.damaged_state.clone(),
         drains_unknown: r.drains_unknown,
+        alerts: s.alerts.clone(),
     }
 }
 
@@ -394,6 +400,14 @@ fn lines(s: &Status) -> String {
     if s.drains_unknown {
         out.push_str("drains: unknown (the drains file was damaged or unreadable at start); drain again what must stay drained\n");
     }
+    for a in &s.alerts {
+        let last = a.last_error.as_ref().map_or(String::new(), |e| format!("; last failure: {e}"));
+        let _ = writeln!(
+            out,
+            "alerts {}: {} sent, {} failed, {} dropped, {} queued{last}",
+            a.channel, a.sent, a.failed, a.dropped, a.queued
+        );
+    }
     for d in &s.damaged_state {
         let done = match (&d.moved_to, &d.left) {
             (Some(to), _) => format!("moved to {to}"),
@@ -452,6 +466,7 @@ mod tests {
             probe_restarts: 0,
             damaged_state: Vec::new(),
             drains_unknown: false,
+            alerts: Vec::new(),
         };
         assert!(!text(&s).contains("probe tasks restarted"), "{}", text(&s));
         s.probe_restarts = 3;
@@ -482,6 +497,7 @@ mod tests {
             probe_restarts: 0,
             damaged_state: Vec::new(),
             drains_unknown: false,
+            alerts: Vec::new(),
         };
         let t = text(&s);
         assert!(!t.chars().any(|c| c != '\n' && crate::text::is_hidden(c)), "{t:?}");

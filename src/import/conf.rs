@@ -212,6 +212,8 @@ const KEYWORDS: &[&str] = &[
     "script_user",
     "skip_check_adv_addr",
     "smtp_alert",
+    "smtp_alert_checker",
+    "smtp_alert_vrrp",
     "smtp_connect_timeout",
     "smtp_helo_name",
     "smtp_server",

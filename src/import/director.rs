@@ -29,6 +29,8 @@ pub struct Director {
     pub timeouts: Option<crate::manifest::types::IpvsTimeouts>,
     /// `vrrp_sync_group`s, in file order.
     pub groups: Vec<vrrp::SyncGroupConf>,
+    /// `global_defs`' mail settings as `alerts:`, with where they are.
+    pub alerts: Option<(crate::manifest::types::Alerts, Loc)>,
 }
 
 /// Reads one director's parsed file, read for config id `id`.
@@ -53,7 +55,9 @@ pub fn read(file: &str, id: &str, items: &[Item], notes: &mut Notes) -> Director
         services: vec![],
         timeouts: g.timeouts.clone(),
         groups: vec![],
+        alerts: None,
     };
+    d.alerts = super::alerts::alerts(&g.mail, &d.name, notes);
     let cascade = Cascade::with_script_user(g.script_user.clone());
     let groups = service::groups(items, notes);
     for it in items {

@@ -34,6 +34,7 @@ pub fn merge(
     vrrp(&mut m, &mut c, directors, opts, notes);
     sync_groups(&mut m, &mut c, directors, notes);
     services(&mut m, &mut c, directors, extra, opts, notes);
+    alerts(&mut m, &mut c, directors, notes);
     (m, c)
 }
 
@@ -90,6 +91,19 @@ fn differences<'a>(at: &str, a: Option<&'a Value>, b: Option<&'a Value>, out: &m
         (x, y) if x != y => out.push((at.to_string(), x, y)),
         _ => {}
     }
+}
+
+// ---- alerts
+
+/// The first director's mail settings; another director's that differ are reported.
+fn alerts(m: &mut Manifest, c: &mut Comments, directors: &[Director], notes: &mut Notes) {
+    let mut with = directors.iter().filter_map(|d| d.alerts.as_ref().map(|(a, at)| (d, a, at)));
+    let Some((first, a, at)) = with.next() else { return };
+    for (d, other, at) in with {
+        drift(notes, "alerts", (a, &first.name), (other, &d.name), at);
+    }
+    c.insert(path(&["alerts"]), sources([at]));
+    m.alerts = Some(a.clone());
 }
 
 // ---- nodes
@@ -281,6 +295,7 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         notify: i.notify.clone(),
         notify_timeout: None,
         connection_sync: i.connection_sync.clone(),
+        alert: i.alert,
     }
 }
 

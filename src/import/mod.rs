@@ -6,6 +6,7 @@
 //! director's file, [`merge`] makes one cluster of them and reports where they differ,
 //! [`ipvsadm`] reads saved rules, [`emit`] writes the YAML.
 
+pub mod alerts;
 pub mod check;
 pub mod conf;
 pub mod director;

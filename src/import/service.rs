@@ -138,6 +138,7 @@ pub(super) fn empty() -> Service {
         sorry_server: None,
         quorum: None,
         hysteresis: None,
+        alert: None,
         backends: BTreeMap::new(),
     }
 }
@@ -229,6 +230,13 @@ fn setting(s: &mut Service, it: &Item, notes: &mut Notes) {
         "quorum_up" => s.quorum_up = Some(value::command(it, notes)),
         "quorum_down" => s.quorum_down = Some(value::command(it, notes)),
         "inhibit_on_failure" => s.inhibit_on_failure = value::flag(it).then_some(true),
+        "smtp_alert" => {
+            s.alert = Some(value::flag(it));
+            if s.alert == Some(false) {
+                let why = "`alert: false` silences the service's backends too (keepalived still mails their changes)";
+                notes.note(&it.at, why.into());
+            }
+        }
         "sorry_server" => s.sorry_server = sorry(it, notes),
         "sh-port" | "sh-fallback" | "mh-port" | "mh-fallback" => flag(s, it),
         "ip_family" => s.family = parse_enum(&family_word(it), notes),
@@ -353,6 +361,7 @@ fn backend_setting(s: &mut Service, b: &mut Backend, it: &Item, at: (IpAddr, Opt
         "notify_up" => per_service(&mut s.notify_up, it, at, notes),
         "notify_down" => per_service(&mut s.notify_down, it, at, notes),
         "alpha" => {}
+        "smtp_alert" => notes.unsupported(it, "alerts are chosen per service (its `alert`), not per backend"),
         _ => notes.unsupported(it, "not a real-server setting the manifest has"),
     }
 }

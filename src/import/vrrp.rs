@@ -61,6 +61,29 @@ pub struct Instance {
     pub notify: Option<Vec<String>>,
     /// The global `lvs_sync_daemon`, when it names this instance.
     pub connection_sync: Option<ConnectionSync>,
+    /// `smtp_alert` (with or without a boolean).
+    pub alert: Option<bool>,
+}
+
+/// keepalived's mail settings of `global_defs`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MailGlobals {
+    /// `notification_email { }` addresses, with where the block is.
+    pub to: Option<(Vec<String>, Loc)>,
+    /// `notification_email_from`.
+    pub from: Option<String>,
+    /// `smtp_server` as `host[:port]`, with where it is.
+    pub server: Option<(String, Loc)>,
+    /// `smtp_helo_name`.
+    pub helo: Option<String>,
+    /// `smtp_connect_timeout`.
+    pub connect_timeout: Option<Duration>,
+    /// `smtp_alert`.
+    pub alert: Option<bool>,
+    /// `smtp_alert_vrrp`.
+    pub alert_vrrp: Option<bool>,
+    /// `smtp_alert_checker`.
+    pub alert_checker: Option<bool>,
 }
 
 /// One director's `vrrp_sync_group`, as its file says it.
@@ -131,6 +154,8 @@ pub struct Globals {
     pub version: Option<u32>,
     /// `script_user`.
     pub script_user: Option<String>,
+    /// `notification_email`, `smtp_server`, `smtp_alert*` and the rest of the mail settings.
+    pub mail: MailGlobals,
     /// `lvs_sync_daemon IF INSTANCE ...`: the instance's name and its settings.
     pub sync: Option<(String, ConnectionSync, Loc)>,
     /// `lvs_timeouts`.
@@ -147,9 +172,38 @@ pub fn globals(item: &Item, g: &mut Globals, notes: &mut Notes) {
             "enable_script_security" => {}
             "lvs_sync_daemon" => g.sync = lvs_sync_daemon(it, notes),
             "lvs_timeouts" => g.timeouts = Some(lvs_timeouts(it, notes)),
+            "notification_email" => {
+                g.mail.to = Some((it.children().iter().map(|c| c.keyword.clone()).collect(), it.at.clone()))
+            }
+            "notification_email_from" => g.mail.from = it.arg().map(str::to_string),
+            "smtp_server" => g.mail.server = smtp_server(it, notes).map(|s| (s, it.at.clone())),
+            "smtp_helo_name" => g.mail.helo = it.arg().map(str::to_string),
+            "smtp_connect_timeout" => g.mail.connect_timeout = value::seconds(it, notes),
+            "smtp_alert" => g.mail.alert = Some(value::flag(it)),
+            "smtp_alert_vrrp" => g.mail.alert_vrrp = Some(value::flag(it)),
+            "smtp_alert_checker" => g.mail.alert_checker = Some(value::flag(it)),
             _ => notes.unsupported(it, "a keepalived process setting; the manifest has no field for it"),
         }
     }
+}
+
+/// `smtp_server ADDRESS|NAME [PORT]` as the manifest writes it: `host`, `host:port`,
+/// `[IPv6]:port`.
+fn smtp_server(it: &Item, notes: &mut Notes) -> Option<String> {
+    let (host, port) = match it.args.as_slice() {
+        [host] => (host, None),
+        [host, port] => (host, Some(port)),
+        _ => {
+            notes.note(&it.at, "`smtp_server` needs an address or name and an optional port; not imported".into());
+            return None;
+        }
+    };
+    let host = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+    Some(match port {
+        Some(p) => format!("{host}:{p}"),
+        None if host.starts_with('[') => format!("{host}:25"),
+        None => host,
+    })
 }
 
 /// `lvs_sync_daemon IF INSTANCE [SYNCID] [id N] [maxlen N] [port N] [ttl N] [group IP]`
@@ -279,6 +333,7 @@ pub fn instance(
         notify_stop: None,
         notify: None,
         connection_sync,
+        alert: None,
     };
     let mut lines: [Vec<VipLine>; 2] = Default::default();
     let mut written_version = None;
@@ -340,6 +395,7 @@ fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, i32>, 
         "lvs_sync_daemon_interface" => sync_interface(i, it, notes),
         "track_interface" => i.track_interfaces = tracked(it, |_| 0),
         "garp_master_repeat" => i.garp_repeat = value::number(it, notes),
+        "smtp_alert" => i.alert = Some(value::flag(it)),
         "notify_deleted" => notes
             .unsupported(it, "lbconverge runs `notify_stop` (and `notify` with STOP) for an instance a reload removes"),
         "notify_master_rx_lower_pri" => notes.unsupported(

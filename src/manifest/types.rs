@@ -46,6 +46,113 @@ pub struct Manifest {
     /// Where the routes of `announce: bgp` services go, for the routing daemon to announce.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing: Option<Routing>,
+    /// Mail and webhooks sent by `run` on VRRP transitions, backends going up or down and
+    /// services losing or regaining quorum (keepalived's `notification_email`,
+    /// `smtp_server` and `smtp_alert`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<Alerts>,
+}
+
+/// Where `run` sends alerts, and which. A task of its own sends them: a slow or dead
+/// destination never holds VRRP or the checks back.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Alerts {
+    /// Mail over SMTP (keepalived's `notification_email`, `smtp_server`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailAlerts>,
+    /// HTTP POSTs, one per alert and webhook.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<Webhook>,
+    /// The kinds of events that alert (default all three): `vrrp` (instance transitions;
+    /// keepalived's `smtp_alert_vrrp`), `backend` (a backend up or down) and `quorum` (a
+    /// service losing or regaining quorum; both keepalived's `smtp_alert_checker`). A VRRP
+    /// instance's or a service's own `alert` wins over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<AlertEvent>>,
+    /// Attempts after the first that fail, per alert and destination (default 3, at most 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 10))]
+    pub retries: Option<u32>,
+    /// Wait before the first retry, doubled before each next one up to 60s (default 1s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_delay: Option<Duration>,
+    /// Alerts waiting per destination at most; beyond, the oldest is dropped and counted
+    /// (default 100, 1..10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub queue: Option<u32>,
+}
+
+/// A kind of event that alerts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertEvent {
+    /// A VRRP instance changed state.
+    Vrrp,
+    /// A backend went up or down.
+    Backend,
+    /// A service lost or regained quorum.
+    Quorum,
+}
+
+/// Mail over SMTP: one message per alert to every recipient, without authentication or
+/// TLS (as keepalived sends it), to a relay that accepts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MailAlerts {
+    /// Sender address, `user@domain` (keepalived's `notification_email_from`).
+    pub from: String,
+    /// Recipient addresses, at least one (keepalived's `notification_email`).
+    pub to: Vec<String>,
+    /// The SMTP relay: `host`, `host:port`, `address`, `address:port` or `[IPv6]:port`
+    /// (default port 25; keepalived's `smtp_server`).
+    pub smtp_server: String,
+    /// The name given in EHLO / HELO (default: the node's name; keepalived's
+    /// `smtp_helo_name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helo_name: Option<String>,
+    /// Longest wait for the connection (default 30s; keepalived's `smtp_connect_timeout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Duration>,
+    /// Longest wait for each reply of the server (default 30s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+}
+
+/// A webhook: each alert is POSTed as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    /// `http://host[:port]/path` or `https://...` (the server's certificate is verified
+    /// against the system's CAs, or `ca_file`).
+    pub url: String,
+    /// The body: `json` (lbconverge's own object, the default), `alertmanager`
+    /// (Alertmanager's `POST /api/v2/alerts` list) or `slack` (an incoming webhook's `text`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<WebhookFormat>,
+    /// Extra request headers (`Authorization: Bearer ...`); not `Host`, `Content-Length`,
+    /// `Content-Type`, `Connection` nor `Transfer-Encoding`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Longest a POST may take, connection included (default 10s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// CA certificates (PEM) to verify an `https` server against instead of the system's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+}
+
+/// The body a webhook receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// lbconverge's own JSON object.
+    Json,
+    /// A list of one Alertmanager alert.
+    Alertmanager,
+    /// A Slack incoming webhook message.
+    Slack,
 }
 
 /// The kernel routing table a routing daemon (BIRD, FRR) reads the VIP routes from.
@@ -135,6 +242,7 @@ impl Manifest {
             sync_groups: BTreeMap::new(),
             services: BTreeMap::new(),
             routing: None,
+            alerts: None,
         }
     }
 }
@@ -451,6 +559,10 @@ pub struct Service {
     /// Quorum hysteresis (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hysteresis: Option<u32>,
+    /// Alert on this service's backends and quorum whatever `alerts.events` says (keepalived's
+    /// `smtp_alert` in a `virtual_server`); `false`: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<bool>,
     /// Real servers, by name: a manifest node or a bare address.
     #[serde(default)]
     pub backends: BTreeMap<String, Backend>,
@@ -877,6 +989,10 @@ pub struct VrrpInstance {
     /// connections survive a failover. At most one instance per director may set it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_sync: Option<ConnectionSync>,
+    /// Alert on this instance's transitions whatever `alerts.events` says (keepalived's
+    /// `smtp_alert` in a `vrrp_instance`); `false`: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<bool>,
 }
 
 /// VRRP instances that change state together on each director (keepalived's

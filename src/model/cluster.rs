@@ -37,6 +37,9 @@ pub struct Cluster {
     pub real_server_sysctls: BTreeMap<SysctlKey, String>,
     /// Where announced routes go.
     pub routing: Routing,
+    /// Where `run` sends alerts, and which.
+    #[serde(default)]
+    pub alerts: super::alerts::Alerts,
 }
 
 /// A `match` rule of a firewall-mark service, as the chain holds it.

@@ -1,6 +1,7 @@
 //! The domain model: the validated cluster, the state of a node (one type for desired and
 //! live state), and the pure functions between them.
 
+pub mod alerts;
 pub mod announce;
 pub mod cluster;
 pub mod desired;

@@ -118,12 +118,18 @@ impl Lab {
     /// Builds a lab with nodes n1..n`nodes` and a client. Panics (loudly, with the failing
     /// command) when not root or when a namespace cannot be made.
     pub fn new(nodes: usize) -> Lab {
+        Lab::named("lbc", nodes)
+    }
+
+    /// [`Lab::new`] with namespaces and state directory named `<base><pid>-<k>-...`: a test
+    /// file's own prefix (`lbcalr-` for tests/alerts.rs).
+    pub fn named(base: &str, nodes: usize) -> Lab {
         assert!(super::is_root(), "the VRRP lab needs root: network namespaces (run tools/test as root)");
         assert!((1..=9).contains(&nodes), "1..9 nodes");
         let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         set_subreaper();
         let k = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let prefix = format!("lbc{}-{k}-", std::process::id());
+        let prefix = format!("{base}{}-{k}-", std::process::id());
         let dir = std::env::temp_dir().join(prefix.trim_end_matches('-'));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));

@@ -2,6 +2,7 @@
 //! durations, and collects every problem with its key path and line. Pure: the only facts
 //! from outside (secret files, environment) come in through [`Facts`].
 
+mod alerts;
 pub(crate) mod checks;
 mod group;
 mod marks;
@@ -123,6 +124,7 @@ pub fn validate(loaded: &Loaded, facts: &dyn Facts) -> Result<Validated, Problem
         director_sysctls,
         real_server_sysctls,
         routing: routing(&mut cx, &root.key("routing"), m.routing.as_ref()),
+        alerts: alerts::alerts(&mut cx, &root.key("alerts"), m),
     };
     routing::sessions_named(&mut cx, &root.key("services"), &cluster);
     let mut problems = cx.problems;
