@@ -282,7 +282,7 @@ pub(super) fn protocol(cx: &mut Cx, path: &KeyPath, s: &types::Service, d: &type
             Some("the marks select the traffic; remove `protocol`"),
         );
     }
-    super::services::proto(s.protocol.or(d.protocol).unwrap_or(types::Protocol::Tcp))
+    super::proto(s.protocol.or(d.protocol).unwrap_or(types::Protocol::Tcp))
 }
 
 #[cfg(test)]

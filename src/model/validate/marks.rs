@@ -115,7 +115,7 @@ fn rule(
     let source = addrs(cx, at.key("source"), &r.source);
     let not_destination = addrs(cx, not_at.key("destination"), &not.destination);
     let not_source = addrs(cx, not_at.key("source"), &not.source);
-    let protocol = r.protocol.map(super::services::proto);
+    let protocol = r.protocol.map(super::proto);
     let ports = port_set(cx, &at.key("ports"), r.ports.as_deref(), protocol.is_some());
     let not_ports = port_set(cx, &not_at.key("ports"), not.ports.as_deref(), protocol.is_some());
     if !ok || ports.is_err() || not_ports.is_err() {
@@ -126,7 +126,7 @@ fn rule(
         mark,
         family,
         protocol,
-        not_protocol: not.protocol.map(super::services::proto),
+        not_protocol: not.protocol.map(super::proto),
         destination,
         not_destination,
         source,

@@ -243,6 +243,16 @@ pub(crate) fn env_name(cx: &mut Cx, at: &KeyPath, v: &str) {
     }
 }
 
+/// The model protocol for a manifest one.
+pub(crate) fn proto(p: types::Protocol) -> crate::model::ipvs::Protocol {
+    use crate::model::ipvs::Protocol;
+    match p {
+        types::Protocol::Tcp => Protocol::Tcp,
+        types::Protocol::Udp => Protocol::Udp,
+        types::Protocol::Sctp => Protocol::Sctp,
+    }
+}
+
 /// Names that are not nodes, with a suggestion.
 fn unknown_node_hint<T>(name: &str, nodes: &BTreeMap<String, T>) -> String {
     let best =

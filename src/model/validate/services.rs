@@ -159,7 +159,7 @@ fn vip_key(cx: &mut Cx, path: &KeyPath, s: &types::Service, d: &types::Defaults,
         cx.error(path, "missing required key `port`", Some("a VIP service needs a port from 1 to 65535"));
         return None;
     };
-    let protocol = proto(s.protocol.or(d.protocol).unwrap_or(types::Protocol::Tcp));
+    let protocol = super::proto(s.protocol.or(d.protocol).unwrap_or(types::Protocol::Tcp));
     let key = ServiceKey::Addr { protocol, addr: addr?, port: u16::try_from(port).ok()? };
     Some(Base { key, vips: vec![addr?], group: Vec::new() })
 }
@@ -256,15 +256,6 @@ fn mark_key(cx: &mut Cx, path: &KeyPath, s: &types::Service, mark: u64) -> Optio
         cx.error(&path.key("vips"), format!("every VIP of this {family} service must be {family}"), None);
     }
     Some(Base { key: ServiceKey::Fwmark { family, mark: u32::try_from(mark).ok()? }, vips, group: Vec::new() })
-}
-
-/// The model protocol for a manifest one.
-pub(super) fn proto(p: types::Protocol) -> Protocol {
-    match p {
-        types::Protocol::Tcp => Protocol::Tcp,
-        types::Protocol::Udp => Protocol::Udp,
-        types::Protocol::Sctp => Protocol::Sctp,
-    }
 }
 
 /// The model forwarding method for a manifest one.
