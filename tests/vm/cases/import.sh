@@ -63,6 +63,10 @@ for dir in "$F"/*/; do
             case $a in *:*) ip -n "$ns" addr add "$a" dev eth0 nodad ;; *) ip -n "$ns" addr add "$a" dev eth0 ;; esac
         done
         ip -n "$ns" link set eth0 up
+        # The other interfaces the file names (an inside network: sync-group's eth1).
+        for i in $(grep -oE '(interface|dev) [A-Za-z0-9._-]+' "$conf" | awk '{print $2}' | sort -u | grep -vx eth0); do
+            ip -n "$ns" link add "$i" type dummy && ip -n "$ns" link set "$i" up
+        done
         ip netns exec "$ns" keepalived -n -l -D -C -i "$d" -f "$conf" -p "/tmp/$ns.pid" -c "/tmp/$ns.cpid" > "/tmp/$ns.log" 2>&1 &
         KA=$!
         if settle "$ns"; then pass "$case/$d: keepalived filled IPVS"; else fail "$case/$d: keepalived filled no IPVS table"; cat "/tmp/$ns.log"; fi
