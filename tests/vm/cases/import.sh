@@ -38,7 +38,6 @@ addr_of() {
 
 for dir in "$F"/*/; do
     case=$(basename "$dir")
-    [ "$case" = unsupported ] && continue
     # IPv6 addresses for the directors of clusters with IPv6 VIPs.
     v6=no; grep -q 'fd00:' "$F/$case"/*.conf && v6=yes
     args=""
