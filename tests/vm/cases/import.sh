@@ -1,7 +1,7 @@
 # keepalived -> `lbconverge import keepalived` -> `lbconverge plan` on real IPVS: for every
-# test configuration in tests/fixtures/keepalived/ (except `unsupported`), each director's
+# test configuration in tests/fixtures/keepalived/, each director's
 # keepalived.conf is run by keepalived's checker (`keepalived -C`) in a namespace of its
-# own (its own IPVS table, eth0 with the director's addresses; its config id, for `@ID`
+# own (its own IPVS table, eth0 with the director's addresses and a dummy for every other interface it names; its config id, for `@ID`
 # lines, the file's name, as the import reads it); once its IPVS table is
 # settled, `lbconverge plan` of the imported manifest for that director must change
 # nothing in IPVS. The drifted pair proves the comparison can fail: on lvs02 (whose file
