@@ -349,7 +349,7 @@ fn a_unicast_source_with_a_prefix_length_gives_the_address_and_the_directors_pre
     assert!(!yaml.contains("/25/25"), "{yaml}");
     assert!(
         err.contains(
-            "lvs01.conf:1: warning: director `lvs01`: address 10.9.0.2/25 taken from `unicast_src_ip` (with its prefix)"
+            "lvs01.conf:1: warning: director `lvs01`: address 10.9.0.2/25 taken from `unicast_src_ip` / `mcast_src_ip` (with its prefix)"
         ),
         "{err}"
     );

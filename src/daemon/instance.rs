@@ -34,14 +34,13 @@ use crate::model::net::Address;
 use crate::model::sync::{SyncConfig, SyncState, ipvsadm_line};
 use crate::vrrp::fsm;
 use crate::vrrp::fsm::{Action, Fsm, Input};
+use crate::vrrp::garp::Schedule;
 use crate::vrrp::net::{self, Timer};
 use crate::vrrp::packet::{self, Advert, Checksum, DropCounters, Expect, MULTICAST_V4, MULTICAST_V6};
 use crate::vrrp::sync::Status;
 
 /// Longest wait without a timer, a packet or a control message.
 const IDLE: Duration = Duration::from_secs(1);
-/// keepalived's `vrrp_garp_master_delay`: the second burst of announcements.
-const SECOND_BURST: Duration = Duration::from_secs(5);
 
 /// A message to a running instance.
 pub enum Control {
@@ -256,7 +255,8 @@ struct Instance {
     group: IpAddr,
     epoch: Instant,
     drops: DropCounters,
-    second_burst: Option<Duration>,
+    /// The announcements it owes, and when.
+    garps: Schedule,
     wake: Arc<OwnedFd>,
     timer: Timer,
     view: SharedView,
@@ -310,7 +310,7 @@ impl Instance {
             group,
             epoch: Instant::now(),
             drops: DropCounters::new(),
-            second_burst: None,
+            garps: Schedule::new(spec.garp),
             wake,
             timer,
             view: SharedView::default(),
@@ -410,7 +410,7 @@ impl Instance {
     /// two (timers are handled by [`Self::timers`]).
     fn wait_and_receive(&mut self) {
         let now = self.now();
-        let due = [self.fsm.next_deadline(), self.second_burst].into_iter().flatten().min();
+        let due = [self.fsm.next_deadline(), self.garps.next_deadline()].into_iter().flatten().min();
         let armed = due.map(|d| self.timer.arm(d.saturating_sub(now)));
         if let Some(Err(e)) = armed {
             tracing::warn!(instance = %self.spec.name, error = %e, "vrrp timer not armed");
@@ -475,8 +475,20 @@ impl Instance {
             }
         });
         let now = self.now();
+        let lower = self.lower_priority(advert.priority);
         let actions = self.fsm.step(Input::advert(pkt.src, &advert), now);
         self.perform(actions);
+        if lower && self.fsm.state() == fsm::State::Master {
+            let vips = self.spec.vip_addresses();
+            self.garps.lower_priority(now, pairs(&vips));
+            self.send_garps(now);
+        }
+    }
+
+    /// True when this master hears a lower-priority master (not one stopping): the two
+    /// were both master, and the network's caches may point at the other one.
+    fn lower_priority(&self, heard: u8) -> bool {
+        self.fsm.state() == fsm::State::Master && heard > 0 && self.fsm.priority().is_some_and(|own| heard < own)
     }
 
     fn timers(&mut self) {
@@ -489,10 +501,7 @@ impl Instance {
                 self.repair_vips();
             }
         }
-        if self.second_burst.is_some_and(|d| d <= now) {
-            self.second_burst = None;
-            self.announce();
-        }
+        self.send_garps(now);
     }
 
     /// Carries out the state machine's actions in order, except that transitions are logged
@@ -505,7 +514,7 @@ impl Instance {
                 Action::SendAdvert { priority } => self.send_advert(priority),
                 Action::TakeVips => self.take_vips(),
                 Action::ReleaseVips => {
-                    self.second_burst = None;
+                    self.garps.released();
                     self.release_vips();
                 }
                 // Reported to the group below, with the rest of its status.
@@ -614,13 +623,12 @@ impl Instance {
         let now = self.now();
         let actions = self.fsm.reconfigure(cfg, effective, now);
         self.perform(actions);
+        self.garps.set_timing(self.spec.garp);
         let added: Vec<Address> = new_vips.into_iter().filter(|a| !old_vips.contains(a)).collect();
         if was_master && self.fsm.state() == fsm::State::Master && !added.is_empty() {
             self.add_vips(&added);
-            for a in &added {
-                self.announce_one(a);
-            }
-            self.second_burst = Some(now + SECOND_BURST);
+            self.garps.added(now, pairs(&added));
+            self.send_garps(now);
         }
         let (name, priority, effective) = (self.spec.name.clone(), self.spec.priority, self.fsm.priority());
         self.show(|v| {
@@ -692,9 +700,10 @@ impl Instance {
     }
 
     fn take_vips(&mut self) {
-        self.add_vips(&self.spec.vip_addresses());
-        self.announce();
-        self.second_burst = Some(self.now() + SECOND_BURST);
+        let (vips, now) = (self.spec.vip_addresses(), self.now());
+        self.add_vips(&vips);
+        self.garps.master(now, pairs(&vips));
+        self.send_garps(now);
     }
 
     fn add_vips(&mut self, vips: &[Address]) {
@@ -739,25 +748,23 @@ impl Instance {
                 }
             }
         }
-        self.add_vips(&missing);
-        for a in &missing {
-            self.announce_one(a);
+        if !missing.is_empty() {
+            self.add_vips(&missing);
+            let now = self.now();
+            self.garps.added(now, pairs(&missing));
+            self.send_garps(now);
         }
         u64::try_from(missing.len()).unwrap_or(u64::MAX)
     }
 
-    /// Gratuitous ARPs / unsolicited NAs for every VIP it holds, excluded ones too (as
-    /// keepalived does).
-    fn announce(&mut self) {
-        for a in self.spec.vip_addresses() {
-            self.announce_one(&a);
-        }
-    }
-
-    fn announce_one(&mut self, a: &Address) {
-        let vip = a.address.addr();
-        if let Err(e) = self.wire.announce(vip, &a.interface, self.spec.garp_repeat) {
-            tracing::warn!(instance = %self.spec.name, %vip, interface = %a.interface, error = %e, "announcement not sent");
+    /// Sends the gratuitous ARPs / unsolicited NAs that are due, for every VIP it holds,
+    /// excluded ones too (as keepalived does).
+    fn send_garps(&mut self, now: Duration) {
+        let vips = self.spec.vip_addresses();
+        for (vip, interface) in self.garps.due(now, pairs(&vips)) {
+            if let Err(e) = self.wire.announce(vip, &interface, 1) {
+                tracing::warn!(instance = %self.spec.name, %vip, %interface, error = %e, "announcement not sent");
+            }
         }
     }
 
@@ -822,6 +829,11 @@ impl Instance {
 /// The effective priority an updated instance runs with until tracking reports under the
 /// new settings (at once: the tracker restarts with the objects' known states). Untracked:
 /// the new base priority; tracked before and after: the same tracking offset on the new base.
+/// Each address with its interface, as the announcement schedule takes them.
+fn pairs(vips: &[Address]) -> impl Iterator<Item = (IpAddr, &str)> + Clone {
+    vips.iter().map(|a| (a.address.addr(), a.interface.as_str()))
+}
+
 fn provisional_priority(old: &InstanceSpec, new: &InstanceSpec, effective: Option<u8>) -> Option<u8> {
     if !old.tracks() || !new.tracks() {
         return Some(new.priority);

@@ -14,6 +14,7 @@ use super::error::{DaemonError, SecretError};
 use crate::model::cluster::{Cluster, Notify, Secret, SyncGroup, TrackScript, Vip};
 use crate::model::net::Address;
 use crate::vrrp::fsm::Config;
+use crate::vrrp::garp::Timing;
 
 /// One VRRP instance of this node.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,11 +47,11 @@ pub struct InstanceSpec {
     pub unicast_peers: Option<Vec<IpAddr>>,
     /// v2 PASS password, zero-padded.
     pub auth: Option<[u8; 8]>,
-    /// Source address of adverts (IPv4: the node's address; IPv6 multicast: `None`, the
-    /// interface's link-local address is used).
+    /// Source address of adverts: the member's `source`, else the node's address of the
+    /// family (IPv6 multicast: `None`, the interface's link-local address is used).
     pub source: Option<IpAddr>,
-    /// Gratuitous ARPs / NAs per burst.
-    pub garp_repeat: u32,
+    /// When its master announces the VIPs.
+    pub garp: crate::vrrp::garp::Timing,
     /// The notify commands this node runs (its member's own over the instance's).
     pub notify: Notify,
     /// Longest a notify command may run.
@@ -142,8 +143,8 @@ pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
     field("preempt_delay", format!("{:?}", old.preempt_delay), format!("{:?}", new.preempt_delay));
     field("vip_interface", old.vip_interface.clone(), new.vip_interface.clone());
     field("source", format!("{:?}", old.source), format!("{:?}", new.source));
-    field("garp_repeat", old.garp_repeat.to_string(), new.garp_repeat.to_string());
     field("notify_timeout", format!("{:?}", old.notify_timeout), format!("{:?}", new.notify_timeout));
+    changed_garp(&mut out, &old.garp, &new.garp);
     list_changes(&mut out, "vips", &old.vips, &new.vips);
     list_changes(&mut out, "excluded_vips", &old.excluded, &new.excluded);
     let mut changed = |name: &str, differs: bool| {
@@ -163,6 +164,30 @@ pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
         out.push(format!("sync_group {:?} -> {:?}", old.sync_group, new.sync_group));
     }
     out
+}
+
+/// `garp_delay 5s -> 2s`, one entry per announcement setting that changed.
+fn changed_garp(out: &mut Vec<String>, old: &Timing, new: &Timing) {
+    let (a, b) = (garp_fields(old), garp_fields(new));
+    for ((name, x), (_, y)) in a.into_iter().zip(b) {
+        if x != y {
+            out.push(format!("{name} {x} -> {y}"));
+        }
+    }
+}
+
+fn garp_fields(t: &Timing) -> [(&'static str, String); 8] {
+    let d = |d: Duration| format!("{d:?}");
+    [
+        ("garp_repeat", t.repeat.to_string()),
+        ("garp_delay", d(t.delay)),
+        ("garp_refresh", d(t.refresh)),
+        ("garp_refresh_repeat", t.refresh_repeat.to_string()),
+        ("garp_lower_priority_repeat", t.lower_repeat.to_string()),
+        ("garp_lower_priority_delay", d(t.lower_delay)),
+        ("garp_interval", d(t.arp_interval)),
+        ("gna_interval", d(t.na_interval)),
+    ]
 }
 
 /// `vips -10.0.0.1/24 +10.0.0.1/24 label eth0:1`: a VIP whose options changed is removed
@@ -208,8 +233,9 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
         let v6 = inst.is_v6();
         let own: Vec<IpAddr> = n.addresses.iter().map(IpNet::addr).collect();
         let peers = inst.unicast_peers.as_ref().map(|p| p.iter().copied().filter(|a| !own.contains(a)).collect());
-        let source = match (v6, &inst.unicast_peers) {
-            (true, None) => None,
+        let source = match (m.source, v6, &inst.unicast_peers) {
+            (Some(s), ..) => Some(s),
+            (None, true, None) => None,
             _ => n.address_of(v6),
         };
         let group = cluster.sync_group_of(&inst.name);
@@ -239,7 +265,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
                 .transpose()
                 .map_err(|source| DaemonError::Secret { instance: inst.name.clone(), source })?,
             source,
-            garp_repeat: inst.garp_repeat,
+            garp: inst.garp,
             notify: inst.notify_of(node),
             notify_timeout: inst.notify_timeout,
             track_scripts,

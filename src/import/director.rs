@@ -39,6 +39,7 @@ pub fn read(file: &str, id: &str, items: &[Item], notes: &mut Notes) -> Director
     for it in items.iter().filter(|i| i.keyword == "global_defs") {
         vrrp::globals(it, &mut g, notes);
     }
+    g.garp_groups = items.iter().filter(|i| i.keyword == "garp_group").map(|i| super::garp::group(i, notes)).collect();
     // Only a vrrp_script with a `script` can be tracked: keepalived removes one without.
     let has_script = |i: &&Item| i.children().iter().any(|c| c.keyword == "script");
     let weights: BTreeMap<String, i32> = (items.iter().filter(|i| i.keyword == "vrrp_script").filter(has_script))
@@ -87,6 +88,7 @@ fn top(
         "vrrp_instance" => d.instances.extend(vrrp::instance(it, g, weights, notes)),
         "virtual_server" => d.services.extend(service::virtual_server(it, cascade, groups, notes)),
         "vrrp_sync_group" => d.groups.extend(vrrp::sync_group(it, g, weights, notes)),
+        "garp_group" => {}           // read first, with the globals
         "virtual_server_group" => {} // read first: a service may name a group defined after it
         _ => notes.unsupported(it, "lbconverge's manifest has no such section"),
     }

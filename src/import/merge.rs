@@ -146,6 +146,17 @@ fn director_node(d: &Director, n: usize, opts: &Options, notes: &mut Notes) -> N
             addresses.push(own_address(d, n, v6, notes));
         }
     }
+    for (src, i) in d.instances.iter().filter_map(|i| i.unicast_src.as_ref().map(|s| (s, i))) {
+        if !addresses.iter().any(|a| bare(a) == src) {
+            let (a, whence) = with_prefix(src, i);
+            let msg = format!(
+                "director `{}`: address {a} taken from vrrp_instance `{}`'s advert source ({whence}): check it, or pass --address {}={a}",
+                d.name, i.name, d.name
+            );
+            notes.note(&i.at, msg);
+            addresses.push(a);
+        }
+    }
     Node { ipvs_timeouts: d.timeouts.clone(), ..node(Role::Director, addresses, interface) }
 }
 
@@ -155,17 +166,11 @@ fn own_address(d: &Director, n: usize, v6: bool, notes: &mut Notes) -> String {
     let src =
         d.instances.iter().filter_map(|i| i.unicast_src.as_ref().map(|s| (s, i))).find(|(s, _)| s.contains(':') == v6);
     if let Some((src, i)) = src {
-        let from_vips = i.vips.iter().find_map(|v| v.address().split_once('/').map(|(_, p)| p.to_string()));
-        let (prefix, whence) = match (&i.unicast_src_prefix, from_vips) {
-            (Some(p), _) => (p.clone(), "with its prefix"),
-            (None, Some(p)) => (p, "prefix from the VIPs"),
-            (None, None) => ((if v6 { "64" } else { "24" }).to_string(), "prefix a guess"),
-        };
-        let a = format!("{src}/{prefix}");
+        let (a, whence) = with_prefix(src, i);
         notes.note(
             &i.at,
             format!(
-                "director `{}`: address {a} taken from `unicast_src_ip` ({whence}): check it, or pass --address {}={a}",
+                "director `{}`: address {a} taken from `unicast_src_ip` / `mcast_src_ip` ({whence}): check it, or pass --address {}={a}",
                 d.name, d.name
             ),
         );
@@ -174,6 +179,18 @@ fn own_address(d: &Director, n: usize, v6: bool, notes: &mut Notes) -> String {
     let a = if v6 { format!("2001:db8::{}/64", 10 + n) } else { format!("192.0.2.{}/24", 10 + n) };
     notes.note(&d.named_at, format!("director `{}`: its own address is not in its file; wrote the placeholder {a}: pass --address {}=ADDRESS/PREFIX", d.name, d.name));
     a
+}
+
+/// An instance's advert source with a prefix: its own, else its VIPs', else a guess; and
+/// which it is.
+fn with_prefix(src: &str, i: &Instance) -> (String, &'static str) {
+    let from_vips = i.vips.iter().find_map(|v| v.address().split_once('/').map(|(_, p)| p.to_string()));
+    let (prefix, whence) = match (&i.unicast_src_prefix, from_vips) {
+        (Some(p), _) => (p.clone(), "with its prefix"),
+        (None, Some(p)) => (p, "prefix from the VIPs"),
+        (None, None) => ((if src.contains(':') { "64" } else { "24" }).to_string(), "prefix a guess"),
+    };
+    (format!("{src}/{prefix}"), whence)
 }
 
 // ---- track scripts
@@ -287,7 +304,14 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         excluded_vips: i.excluded.clone(),
         track_scripts: weights(&i.track_scripts),
         track_interfaces: weights(&i.track_interfaces),
-        garp_repeat: i.garp_repeat,
+        garp_repeat: i.garp.repeat,
+        garp_delay: i.garp.delay.clone(),
+        garp_refresh: i.garp.refresh.clone(),
+        garp_refresh_repeat: i.garp.refresh_repeat,
+        garp_lower_priority_repeat: i.garp.lower_repeat,
+        garp_lower_priority_delay: i.garp.lower_delay.clone(),
+        garp_interval: i.garp.interval.clone(),
+        gna_interval: i.garp.na_interval.clone(),
         notify_master: i.notify_master.clone(),
         notify_backup: i.notify_backup.clone(),
         notify_fault: i.notify_fault.clone(),
@@ -376,7 +400,11 @@ fn instance(m: &Manifest, group: &[(&Director, &Instance)], opts: &Options, note
         }
         drift(notes, &format!("vrrp_instance `{}`", i0.name), (&a, &d0.name), (&b, &d.name), &i.at);
         out.members.insert(d.name.clone(), member(m, d, i, &out, notes));
-        peers.extend(i.unicast_src.iter().chain(&i.unicast_peers).cloned());
+        // The advert source alone (`mcast_src_ip`, or `unicast_src_ip` without peers) is
+        // multicast, as keepalived runs it.
+        if !i.unicast_peers.is_empty() {
+            peers.extend(i.unicast_src.iter().chain(&i.unicast_peers).cloned());
+        }
     }
     if !peers.is_empty() {
         out.unicast_peers = Some(unicast(m, group, &peers));
@@ -398,6 +426,7 @@ fn member(m: &Manifest, d: &Director, i: &Instance, out: &VrrpInstance, notes: &
     VrrpMember {
         priority: i.priority,
         interface,
+        source: source(m, d, i),
         track_scripts: own(&i.track_scripts, &out.track_scripts, "script", notes),
         track_interfaces: own(&i.track_interfaces, &out.track_interfaces, "interface", notes),
         notify_master: None,
@@ -406,6 +435,15 @@ fn member(m: &Manifest, d: &Director, i: &Instance, out: &VrrpInstance, notes: &
         notify_stop: None,
         notify: None,
     }
+}
+
+/// The member's advert source: its `unicast_src_ip` / `mcast_src_ip` when that is not the
+/// node's first address of the family (which is the default).
+fn source(m: &Manifest, d: &Director, i: &Instance) -> Option<String> {
+    let src = i.unicast_src.as_ref()?;
+    let v6 = src.contains(':');
+    let first = m.nodes.get(&d.name)?.addresses.iter().map(|a| bare(a)).find(|a| a.contains(':') == v6);
+    (first != Some(src.as_str())).then(|| src.clone())
 }
 
 /// Unicast peers: every member by name, and the peer addresses that are no member's.

@@ -12,6 +12,7 @@ pub mod conf;
 pub mod director;
 pub mod emit;
 pub mod expand;
+pub mod garp;
 pub mod ipvsadm;
 pub mod merge;
 pub mod service;

@@ -31,7 +31,7 @@ pub struct Instance {
     pub preempt_delay: Option<Duration>,
     /// `auth_pass` of `auth_type PASS`.
     pub password: Option<String>,
-    /// `unicast_src_ip`, the address alone.
+    /// `unicast_src_ip` or `mcast_src_ip` (one setting in keepalived), the address alone.
     pub unicast_src: Option<String>,
     /// The prefix length written after `unicast_src_ip`'s address, if any.
     pub unicast_src_prefix: Option<String>,
@@ -47,8 +47,8 @@ pub struct Instance {
     pub track_scripts: BTreeMap<String, i32>,
     /// `track_interface` names and weights.
     pub track_interfaces: BTreeMap<String, i32>,
-    /// `garp_master_repeat`.
-    pub garp_repeat: Option<u32>,
+    /// Its announcement timing, as the manifest's keys.
+    pub garp: super::garp::Keys,
     /// `notify_master` command.
     pub notify_master: Option<Vec<String>>,
     /// `notify_backup` command.
@@ -160,6 +160,10 @@ pub struct Globals {
     pub sync: Option<(String, ConnectionSync, Loc)>,
     /// `lvs_timeouts`.
     pub timeouts: Option<IpvsTimeouts>,
+    /// The announcement timing every instance takes unless it sets its own.
+    pub garp: super::garp::Written,
+    /// `garp_group`s: the gaps of their interfaces.
+    pub garp_groups: Vec<super::garp::Group>,
 }
 
 /// `global_defs { }`.
@@ -182,6 +186,7 @@ pub fn globals(item: &Item, g: &mut Globals, notes: &mut Notes) {
             "smtp_alert" => g.mail.alert = Some(value::flag(it)),
             "smtp_alert_vrrp" => g.mail.alert_vrrp = Some(value::flag(it)),
             "smtp_alert_checker" => g.mail.alert_checker = Some(value::flag(it)),
+            _ if super::garp::global(it, &mut g.garp, notes) => {}
             _ => notes.unsupported(it, "a keepalived process setting; the manifest has no field for it"),
         }
     }
@@ -326,7 +331,7 @@ pub fn instance(
         vip_interface: None,
         track_scripts: BTreeMap::new(),
         track_interfaces: BTreeMap::new(),
-        garp_repeat: None,
+        garp: super::garp::Keys::default(),
         notify_master: None,
         notify_backup: None,
         notify_fault: None,
@@ -337,7 +342,11 @@ pub fn instance(
     };
     let mut lines: [Vec<VipLine>; 2] = Default::default();
     let mut written_version = None;
+    let mut garp = super::garp::Written::default();
     for it in item.children() {
+        if super::garp::instance(it, &mut garp, notes) {
+            continue;
+        }
         match (notify_slot(&mut i, &it.keyword), it.keyword.as_str()) {
             (Some(slot), _) => *slot = Some(notify(it, g, notes)),
             (None, "virtual_ipaddress") => lines[0].extend(vips::block(it, notes)),
@@ -350,6 +359,7 @@ pub fn instance(
         }
     }
     held(&mut i, lines, written_version, g, notes);
+    i.garp = super::garp::keys(&garp, &g.garp, &g.garp_groups, i.interface.as_deref());
     if let Some(c) = i.connection_sync.as_mut().filter(|c| c.interface == i.interface) {
         c.interface = None;
     }
@@ -386,7 +396,7 @@ fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, i32>, 
         "preempt" => i.preempt = true,
         "preempt_delay" => i.preempt_delay = value::seconds(it, notes),
         "authentication" => authentication(i, it, notes),
-        "unicast_src_ip" => {
+        "unicast_src_ip" | "mcast_src_ip" => {
             let (addr, prefix) = address_and_prefix(it.arg().unwrap_or_default());
             (i.unicast_src, i.unicast_src_prefix) = (Some(addr), prefix);
         }
@@ -394,7 +404,6 @@ fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, i32>, 
         "track_script" => i.track_scripts = tracked_scripts(it, script_weights, notes),
         "lvs_sync_daemon_interface" => sync_interface(i, it, notes),
         "track_interface" => i.track_interfaces = tracked(it, |_| 0),
-        "garp_master_repeat" => i.garp_repeat = value::number(it, notes),
         "smtp_alert" => i.alert = Some(value::flag(it)),
         "notify_deleted" => notes
             .unsupported(it, "lbconverge runs `notify_stop` (and `notify` with STOP) for an instance a reload removes"),

@@ -957,10 +957,42 @@ pub struct VrrpInstance {
     /// Tracked interfaces and the priority change each applies when down (0: go to FAULT).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub track_interfaces: BTreeMap<String, TrackWeight>,
-    /// Gratuitous ARPs / unsolicited NAs sent on becoming master (default 5).
+    /// Gratuitous ARPs / unsolicited NAs per VIP sent on becoming master, and again
+    /// `garp_delay` later (default 5; keepalived `garp_master_repeat`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 100))]
     pub garp_repeat: Option<u32>,
+    /// When the second burst of announcements follows a takeover (default 5s; `0s`: no
+    /// second burst; keepalived `garp_master_delay`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub garp_delay: Option<Duration>,
+    /// While master, announce every VIP again this often (default: never; keepalived
+    /// `garp_master_refresh`), so switches' MAC tables keep the master's port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub garp_refresh: Option<Duration>,
+    /// Announcements per VIP in each refresh (default 1; keepalived
+    /// `garp_master_refresh_repeat`). Needs `garp_refresh`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub garp_refresh_repeat: Option<u32>,
+    /// Announcements per VIP when the master hears a lower-priority advert, i.e. a second
+    /// master after a partition healed (default: `garp_repeat`; 0: none; keepalived
+    /// `garp_lower_prio_repeat`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub garp_lower_priority_repeat: Option<u32>,
+    /// When those are sent a second time (default: `garp_delay`; `0s`: no second time;
+    /// keepalived `garp_lower_prio_delay`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub garp_lower_priority_delay: Option<Duration>,
+    /// Least time between two gratuitous ARPs of this instance, for switches that rate-limit
+    /// them (default 0s, at most 1s; keepalived `vrrp_garp_interval`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub garp_interval: Option<Duration>,
+    /// Least time between two unsolicited neighbour advertisements (default 0s, at most 1s;
+    /// keepalived `vrrp_gna_interval`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gna_interval: Option<Duration>,
     /// Command run on becoming master (keepalived `notify_master`): an argument list, the
     /// program an absolute path; no shell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1124,6 +1156,12 @@ pub struct VrrpMember {
     /// Advert interface for this member only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interface: Option<String>,
+    /// The source address of this member's adverts (keepalived `mcast_src_ip` /
+    /// `unicast_src_ip`): one of the node's `addresses` of the instance's family, or an IPv6
+    /// link-local address (default: the node's first address of the family; IPv6 multicast:
+    /// the interface's link-local address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Track scripts of this member only, beside (or overriding the weight of) the
     /// instance's: a check of a service only this director runs.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -182,8 +182,8 @@ pub struct VrrpInstance {
     /// `virtual_ipaddress_excluded`), of either family.
     #[serde(default)]
     pub excluded: Vec<Vip>,
-    /// Gratuitous ARPs / NAs on becoming master.
-    pub garp_repeat: u32,
+    /// When its master announces its VIPs (gratuitous ARPs / unsolicited NAs).
+    pub garp: crate::vrrp::garp::Timing,
     /// The notify commands of every member (a member's own are in [`Member::notify`]).
     pub notify: Notify,
     /// Longest a notify command may run before it is killed.
@@ -310,6 +310,9 @@ pub struct Member {
     pub interface: String,
     /// Interface holding the VIPs on this member.
     pub vip_interface: String,
+    /// The source of this member's adverts, when not the default.
+    #[serde(default)]
+    pub source: Option<IpAddr>,
     /// Track script name -> weight: the instance's, with this member's over them.
     pub track_scripts: BTreeMap<String, i32>,
     /// Tracked interface -> weight: the instance's, with this member's over them.

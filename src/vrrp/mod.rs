@@ -17,6 +17,7 @@
 //!
 //! - [`packet`]: VRRPv2/v3 advert codec, drop reasons and their counters.
 //! - [`fsm`]: the RFC 5798 §6.4 state machine plus FAULT, with keepalived's preempt rules.
+//! - [`garp`]: when a master sends its gratuitous ARPs / NAs (keepalived's `garp_*` timing).
 //! - [`sync`]: sync groups (keepalived's `vrrp_sync_group`): which members move when.
 //! - [`track`]: rise/fall of track scripts and interfaces, weights, effective priority.
 //! - [`net`]: protocol-112 sockets (effects).
@@ -24,6 +25,7 @@
 
 pub mod announce;
 pub mod fsm;
+pub mod garp;
 pub mod net;
 pub mod packet;
 pub mod sync;

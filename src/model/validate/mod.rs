@@ -4,6 +4,7 @@
 
 mod alerts;
 pub(crate) mod checks;
+mod garp;
 mod group;
 mod marks;
 mod nodes;

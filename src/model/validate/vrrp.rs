@@ -68,7 +68,8 @@ fn instance(
     let vips = vips(cx, &path.key("vips"), &i.vips, version);
     let excluded = super::vips::entries(cx, &path.key("excluded_vips"), &i.excluded_vips, &vips);
     let advert = advert(cx, &path.key("advert_interval"), i.advert_interval.as_ref(), version);
-    let members = members(cx, path, i, nodes, &vips, scripts);
+    let v6 = vips.first().is_some_and(|v| v.addr().is_ipv6());
+    let members = members(cx, path, i, nodes, (&vips, v6), scripts);
     vip_owners(cx, &path.key("vips"), &vips, &members, nodes);
     vip_owners(cx, &path.key("excluded_vips"), &excluded, &members, nodes);
     super::vips::labels(cx, path, [("vips", &vips), ("excluded_vips", &excluded)], &members);
@@ -76,7 +77,6 @@ fn instance(
     holds_nothing(cx, path, i);
     idle_weights(cx, path, i, &members);
     let auth = auth(cx, &path.key("authentication"), i.authentication.as_ref(), version);
-    let v6 = vips.first().is_some_and(|v| v.addr().is_ipv6());
     let unicast_peers = peers(cx, &path.key("unicast_peers"), i.unicast_peers.as_ref(), nodes, v6);
     tracked(cx, path, &i.track_scripts, &i.track_interfaces, scripts);
     let vrid = u8::try_from(i.vrid).unwrap_or(0);
@@ -94,7 +94,7 @@ fn instance(
         unicast_peers,
         vips,
         excluded,
-        garp_repeat: i.garp_repeat.unwrap_or(5),
+        garp: super::garp::timing(cx, path, i),
         notify: notify(cx, path, [&i.notify_master, &i.notify_backup, &i.notify_fault, &i.notify_stop, &i.notify]),
         notify_timeout: notify_timeout(cx, &path.key("notify_timeout"), i.notify_timeout.as_ref()),
         connection_sync,
@@ -299,7 +299,7 @@ fn members(
     path: &KeyPath,
     i: &types::VrrpInstance,
     nodes: &BTreeMap<String, Node>,
-    vips: &[Vip],
+    (vips, v6): (&[Vip], bool),
     scripts: &BTreeMap<String, TrackScript>,
 ) -> BTreeMap<String, Member> {
     let mut out = BTreeMap::new();
@@ -330,9 +330,11 @@ fn members(
         let track_interfaces = weights(&i.track_interfaces, &m.track_interfaces);
         let own = [&m.notify_master, &m.notify_backup, &m.notify_fault, &m.notify_stop, &m.notify];
         let notify = notify(cx, &at, own);
+        let unicast = i.unicast_peers.is_some();
+        let source = super::garp::source(cx, &at.key("source"), m.source.as_deref(), node, v6, unicast);
         out.insert(
             name.clone(),
-            Member { priority, interface, vip_interface, track_scripts, track_interfaces, notify },
+            Member { priority, interface, vip_interface, source, track_scripts, track_interfaces, notify },
         );
     }
     if let Some(Err(e)) = i.interface.as_deref().map(parse::interface) {

@@ -1,0 +1,218 @@
+//! Announcement timing and advert source between network namespaces (real kernel, the
+//! project's VRRP lab): what the client's side of the switch sees of a master's gratuitous
+//! ARPs, and where its adverts come from.
+//!
+//! - A takeover with `garp_repeat: 3`, `garp_interval: 100ms`, `garp_delay: 1s`,
+//!   `garp_refresh: 2s`, `garp_refresh_repeat: 2`: three announcements at least 100 ms
+//!   apart, three more a second later, then two every two seconds (the first refresh
+//!   `garp_delay + garp_refresh` after the takeover, keepalived's rule), and nothing from the
+//!   backup.
+//! - A second, lower master (n2, deaf to VRRP by an nftables rule, so it takes the VIP
+//!   while n1 holds it): n1 hears its adverts and reclaims the VIP with
+//!   `garp_lower_priority_repeat` announcements (as keepalived, at each such advert, and
+//!   again `garp_lower_priority_delay` later); before, it was quiet (no refresh, no second
+//!   burst), and once n2 hears again and steps down, it is quiet again.
+//! - `members.n1.source`: n1's adverts leave from that address, not the node's first one
+//!   (tcpdump on the switch).
+//!
+//! Needs root, iproute2, nftables and tcpdump; namespaces `lbcgarp<pid>-...`,
+//! deleted at the end.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
+
+mod common;
+
+use std::net::Ipv4Addr;
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::lab::vrrp::{DAEMON, Params, lbconverge_bin};
+use common::lab::{How, Lab, SWITCH, arp, node_mac};
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+const VIP: Ipv4Addr = Ipv4Addr::new(10, 88, 0, 50);
+
+/// The lab's manifest (v3, 100 ms adverts, n1 150 / n2 100) with `extra` appended to the
+/// instance and `edit` applied to the text.
+fn manifest(extra: &str, edit: impl Fn(String) -> String) -> String {
+    let m = Params::v3_fast().manifest();
+    edit(format!("{m}{extra}"))
+}
+
+/// Starts `lbconverge run` on node `i` with `manifest` (each node its own file).
+fn start(lab: &mut Lab, i: usize, manifest: &str) {
+    let node = lab.nodes()[i].clone();
+    let dir = lab.node_dir(&node);
+    std::fs::create_dir_all(dir.join("state")).unwrap();
+    let file = dir.join("manifest.yaml");
+    std::fs::write(&file, manifest).unwrap();
+    let argv: Vec<String> = vec![
+        lbconverge_bin(),
+        "--state-dir".into(),
+        dir.join("state").display().to_string(),
+        "run".into(),
+        file.display().to_string(),
+        "--node".into(),
+        node.clone(),
+        "--control".into(),
+        dir.join("control.sock").display().to_string(),
+    ];
+    lab.spawn(&node, DAEMON, &argv, &[("NO_COLOR".to_string(), "1".to_string())]);
+    lab.set_active(&node, true);
+}
+
+/// The times (since `t0`) of the gratuitous ARPs for the VIP from node `i`.
+fn announcements(p: &arp::Prober, i: usize, t0: Instant) -> Vec<Duration> {
+    p.seen().into_iter().filter(|s| s.gratuitous && s.mac == node_mac(i) && s.t >= t0).map(|s| s.t - t0).collect()
+}
+
+/// True when namespace `ns` holds the VIP.
+fn held_in(ns: &str) -> bool {
+    let out = Command::new("ip").args(["-n", ns, "-br", "addr", "show", "dev", "eth0"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).contains(&format!("{VIP}/"))
+}
+
+fn holds(lab: &Lab, i: usize) -> bool {
+    held_in(&lab.ns(&lab.nodes()[i]))
+}
+
+/// Those of `times` within `[from, to)`.
+fn within(times: &[Duration], from: u64, to: u64) -> Vec<Duration> {
+    times.iter().copied().filter(|t| *t >= ms(from) && *t < ms(to)).collect()
+}
+
+fn shown(times: &[Duration]) -> String {
+    times.iter().map(|t| format!("{}", t.as_millis())).collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn a_takeover_announces_in_bursts_spaced_delayed_and_refreshed() {
+    let mut lab = Lab::named("lbcgarp", 2);
+    let prober = lab.arp_prober(VIP);
+    let extra = "    garp_repeat: 3\n    garp_interval: 100ms\n    garp_delay: 1s\n    garp_refresh: 2s\n    garp_refresh_repeat: 2\n";
+    let m = manifest(extra, |m| m);
+    start(&mut lab, 1, &m);
+    let (n1, n2) = (lab.ns("n1"), lab.ns("n2"));
+    lab.wait(ms(3000), "n2 to take the VIP alone", || held_in(&n2));
+    let t0 = Instant::now();
+    start(&mut lab, 0, &m);
+    lab.wait(ms(3000), "n1 to preempt", || held_in(&n1) && !held_in(&n2));
+    thread::sleep(ms(5600).saturating_sub(t0.elapsed()));
+    let seen = announcements(&prober, 0, t0);
+    let first = *seen.first().unwrap_or_else(|| panic!("n1 announced nothing"));
+    let rel: Vec<Duration> = seen.iter().map(|t| *t - first).collect();
+    eprintln!("n1's announcements, ms after its first: {}", shown(&rel));
+    let burst = within(&rel, 0, 900);
+    assert_eq!(burst.len(), 3, "three at the takeover: {}", shown(&rel));
+    for w in burst.windows(2) {
+        assert!(w[1] - w[0] >= ms(90), "announcements at least garp_interval apart: {}", shown(&rel));
+    }
+    assert_eq!(within(&rel, 900, 1900).len(), 3, "three more after garp_delay: {}", shown(&rel));
+    assert_eq!(within(&rel, 1900, 2800).len(), 0, "nothing before the first refresh: {}", shown(&rel));
+    assert_eq!(within(&rel, 2800, 3800).len(), 2, "a refresh of two at delay + refresh: {}", shown(&rel));
+    assert_eq!(within(&rel, 4800, 5400).len(), 2, "and every refresh after it: {}", shown(&rel));
+    let from_n2 = announcements(&prober, 1, t0 + first + ms(100));
+    assert!(from_n2.is_empty(), "the backup announces nothing: {}", shown(&from_n2));
+    for n in ["n1", "n2"] {
+        lab.stop(n, DAEMON, How::Term);
+    }
+}
+
+/// Makes namespace `ns` deaf to VRRP (an nftables input rule dropping protocol 112), or
+/// not.
+fn deaf(ns: &str, on: bool) {
+    let nft = |args: &[&str]| {
+        let out = Command::new("ip").args(["netns", "exec", ns, "nft"]).args(args).output().unwrap();
+        assert!(out.status.success(), "nft {args:?} in {ns}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    if on {
+        nft(&["add table inet lbcgarp"]);
+        nft(&["add chain inet lbcgarp in { type filter hook input priority 0; }"]);
+        nft(&["add rule inet lbcgarp in ip protocol 112 drop"]);
+    } else {
+        nft(&["delete table inet lbcgarp"]);
+    }
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn a_master_hearing_a_lower_master_reclaims_its_vip() {
+    let mut lab = Lab::named("lbcgarp", 2);
+    let prober = lab.arp_prober(VIP);
+    let extra = "    garp_repeat: 1\n    garp_delay: 0s\n    garp_lower_priority_repeat: 2\n    garp_lower_priority_delay: 500ms\n";
+    let m = manifest(extra, |m| m);
+    let (n1, n2) = (lab.ns("n1"), lab.ns("n2"));
+    start(&mut lab, 0, &m);
+    lab.wait(ms(3000), "n1 to hold the VIP", || held_in(&n1));
+    // n2 hears nothing: it becomes a second master, whose lower-priority adverts n1 hears.
+    deaf(&n2, true);
+    thread::sleep(ms(1000));
+    let quiet_from = Instant::now();
+    thread::sleep(ms(1000));
+    let t0 = Instant::now();
+    start(&mut lab, 1, &m);
+    lab.set_active("n2", false);
+    lab.wait(ms(3000), "n2 to become a second master", || held_in(&n2));
+    thread::sleep(ms(600));
+    let before: Vec<Duration> = announcements(&prober, 0, quiet_from).into_iter().filter(|t| *t < ms(1000)).collect();
+    let after = announcements(&prober, 0, t0);
+    eprintln!("n1's announcements, ms after n2 started: {}", shown(&after));
+    assert!(before.is_empty(), "n1 was quiet before a second master spoke: {}", shown(&before));
+    let n2_master = t0.elapsed().saturating_sub(ms(600));
+    let reclaims = within(&after, 0, n2_master.as_millis() as u64 + 300).len();
+    assert!(reclaims >= 2, "n1 reclaims the VIP on hearing the lower master: {}", shown(&after));
+    deaf(&n2, false);
+    lab.set_active("n2", true);
+    lab.wait(ms(2000), "n2 to step down", || !held_in(&n2));
+    thread::sleep(ms(800));
+    let settled = Instant::now();
+    thread::sleep(ms(1000));
+    let late = announcements(&prober, 0, settled);
+    assert!(late.is_empty(), "once the lower master stepped down, n1 is quiet again: {}", shown(&late));
+    assert!(held_in(&n1), "n1 kept the VIP");
+    for n in ["n1", "n2"] {
+        lab.stop(n, DAEMON, How::Term);
+    }
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and tcpdump"]
+fn a_members_source_is_where_its_adverts_come_from() {
+    let mut lab = Lab::named("lbcgarp", 2);
+    let source = "10.88.0.201";
+    let ns = lab.ns("n1");
+    let out = Command::new("ip").args(["-n", &ns, "addr", "add", &format!("{source}/24"), "dev", "eth0"]).output();
+    assert!(out.unwrap().status.success(), "add {source} to n1");
+    let m = manifest("", |m| {
+        m.replacen("addresses: [10.88.0.11/24,", &format!("addresses: [10.88.0.11/24, {source}/24,"), 1)
+            .replace("n1: {priority: 150}", &format!("n1: {{priority: 150, source: {source}}}"))
+    });
+    let pcap = lab.dir().join("adverts.pcap");
+    lab.capture(&pcap, "ip proto 112");
+    start(&mut lab, 0, &m);
+    start(&mut lab, 1, &m);
+    let n1 = lab.ns("n1");
+    lab.wait(ms(3000), "n1 to hold the VIP", || held_in(&n1));
+    thread::sleep(ms(1000));
+    lab.stop(SWITCH, "tcpdump", How::Term);
+    let read = Command::new("tcpdump").args(["-r", pcap.to_str().unwrap(), "-nn"]).output().unwrap();
+    let text = String::from_utf8_lossy(&read.stdout);
+    let from = |a: &str| text.lines().filter(|l| l.contains(&format!("{a} > 224.0.0.18"))).count();
+    eprintln!(
+        "adverts from {source}: {}, from 10.88.0.11: {}, from n2: {}",
+        from(source),
+        from("10.88.0.11"),
+        from("10.88.0.12")
+    );
+    assert!(from(source) >= 5, "n1's adverts leave from its source:\n{text}");
+    assert_eq!(from("10.88.0.11"), 0, "none from n1's first address:\n{text}");
+    let n2_state = lab.log("n2", DAEMON);
+    assert!(!holds(&lab, 1), "n2 accepted n1's adverts from {source} and stayed backup:\n{n2_state}");
+    for n in ["n1", "n2"] {
+        lab.stop(n, DAEMON, How::Term);
+    }
+}
