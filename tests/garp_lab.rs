@@ -1,6 +1,6 @@
-//! Announcement timing and advert source between network namespaces (real kernel, the
-//! project's VRRP lab): what the client's side of the switch sees of a master's gratuitous
-//! ARPs, and where its adverts come from.
+//! What a VRRP master holds and says beyond its VIPs, between network namespaces (real
+//! kernel, the project's VRRP lab): what the client's side of the switch sees of its
+//! gratuitous ARPs, where its adverts come from, and the routes it holds.
 //!
 //! - A takeover with `garp_repeat: 3`, `garp_interval: 100ms`, `garp_delay: 1s`,
 //!   `garp_refresh: 2s`, `garp_refresh_repeat: 2`: three announcements at least 100 ms
@@ -14,6 +14,10 @@
 //!   burst), and once n2 hears again and steps down, it is quiet again.
 //! - `members.n1.source`: n1's adverts leave from that address, not the node's first one
 //!   (tcpdump on the switch).
+//! - `routes`: the master holds its three routes (via a next hop; blackhole in table 100;
+//!   on an interface with a VIP as source and a metric), the backup none; a master that
+//!   stops removes them and the new master adds them; a commit that drops one and changes
+//!   another is taken in place, the VIP held.
 //!
 //! Needs root, iproute2, nftables and tcpdump; namespaces `lbcgarp<pid>-...`,
 //! deleted at the end.
@@ -215,4 +219,50 @@ fn a_members_source_is_where_its_adverts_come_from() {
     for n in ["n1", "n2"] {
         lab.stop(n, DAEMON, How::Term);
     }
+}
+
+/// The routes of `ns` that VRRP masters hold (protocol 77), sorted, one per line.
+fn vrrp_routes(ns: &str) -> String {
+    let mut lines: Vec<String> = ["-4", "-6"]
+        .iter()
+        .flat_map(|f| {
+            let out = Command::new("ip")
+                .args(["-n", ns, f, "route", "show", "table", "all", "proto", "77"])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim().to_string()).collect::<Vec<_>>()
+        })
+        .collect();
+    lines.sort();
+    lines.join("\n")
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn the_master_holds_its_routes_and_hands_them_over() {
+    let mut lab = Lab::named("lbcgarp", 2);
+    let routes = "    routes:\n      - {to: 10.77.0.0/16, via: 10.88.0.100}\n      - {to: 10.78.0.0/16, type: blackhole, table: 100}\n      - {to: 10.79.0.0/24, dev: eth0, src: 10.88.0.50, metric: 5}\n";
+    let m = manifest(routes, |m| m);
+    let (n1, n2) = (lab.ns("n1"), lab.ns("n2"));
+    start(&mut lab, 0, &m);
+    lab.wait(ms(3000), "n1 to hold the VIP", || held_in(&n1));
+    start(&mut lab, 1, &m);
+    thread::sleep(ms(800));
+    let want = "10.77.0.0/16 via 10.88.0.100 dev eth0\n10.79.0.0/24 dev eth0 scope link src 10.88.0.50 metric 5\nblackhole 10.78.0.0/16 table 100";
+    assert_eq!(vrrp_routes(&n1), want, "the master holds its three routes");
+    assert_eq!(vrrp_routes(&n2), "", "the backup holds none");
+    lab.stop("n1", DAEMON, How::Term);
+    lab.wait(ms(3000), "n2 to take over", || held_in(&n2));
+    thread::sleep(ms(200));
+    assert_eq!(vrrp_routes(&n1), "", "a master that stops removes its routes");
+    assert_eq!(vrrp_routes(&n2), want, "the new master holds them");
+    // A commit that drops one route and changes another's metric: taken in place.
+    let fewer = manifest("    routes:\n      - {to: 10.77.0.0/16, via: 10.88.0.100, metric: 9}\n", |m| m);
+    std::fs::write(lab.node_dir("n2").join("manifest.yaml"), fewer).unwrap();
+    let n2b = n2.clone();
+    lab.wait(ms(3000), "the commit to reach n2's routes", || vrrp_routes(&n2b).contains("metric 9"));
+    assert_eq!(vrrp_routes(&n2), "10.77.0.0/16 via 10.88.0.100 dev eth0 metric 9");
+    assert!(held_in(&n2), "n2 kept the VIP through the commit");
+    lab.stop("n2", DAEMON, How::Term);
+    assert_eq!(vrrp_routes(&n2), "", "and removes what is left when it stops");
 }

@@ -29,8 +29,8 @@ use super::spec::InstanceSpec;
 use super::syncgroup::{self, SharedGroup};
 use crate::alert::{Alerter, Event};
 use crate::family::Family;
-use crate::kernel::{Addrs, SyncDaemons};
-use crate::model::net::Address;
+use crate::kernel::{Addrs, Routes, SyncDaemons};
+use crate::model::net::{Address, VrrpRoute};
 use crate::model::sync::{SyncConfig, SyncState, ipvsadm_line};
 use crate::vrrp::fsm;
 use crate::vrrp::fsm::{Action, Fsm, Input};
@@ -249,6 +249,8 @@ struct Instance {
     fsm: Fsm,
     wire: Box<dyn Wire>,
     addrs: Box<dyn Addrs + Send>,
+    /// Where its master's routes go.
+    routes: Box<dyn Routes + Send>,
     sync: Option<(SyncConfig, Box<dyn SyncDaemons + Send>)>,
     source: IpAddr,
     expect: Expect,
@@ -285,6 +287,7 @@ impl Instance {
     ) -> Result<Instance, InstanceError> {
         let wire = platform.wire(spec)?;
         let mut addrs = platform.addrs()?;
+        let routes = platform.routes()?;
         // Reads the interfaces once now, so that the takeover adds VIPs without a lookup.
         addrs.links()?;
         let source = wire.source();
@@ -304,6 +307,7 @@ impl Instance {
             fsm,
             wire,
             addrs,
+            routes,
             sync,
             source,
             expect,
@@ -609,6 +613,8 @@ impl Instance {
         let old = std::mem::replace(&mut self.spec, spec);
         let new_vips = self.spec.vip_addresses();
         if was_master {
+            let gone: Vec<VrrpRoute> = old.routes.iter().filter(|r| !self.spec.routes.contains(r)).cloned().collect();
+            self.del_routes(&gone);
             self.del_vips(old_vips.iter().filter(|a| !new_vips.contains(a)));
         }
         if let Some(w) = wire {
@@ -629,6 +635,10 @@ impl Instance {
             self.add_vips(&added);
             self.garps.added(now, pairs(&added));
             self.send_garps(now);
+        }
+        if was_master && self.fsm.state() == fsm::State::Master {
+            let new: Vec<VrrpRoute> = self.spec.routes.iter().filter(|r| !old.routes.contains(r)).cloned().collect();
+            self.add_routes(&new);
         }
         let (name, priority, effective) = (self.spec.name.clone(), self.spec.priority, self.fsm.priority());
         self.show(|v| {
@@ -704,6 +714,8 @@ impl Instance {
         self.add_vips(&vips);
         self.garps.master(now, pairs(&vips));
         self.send_garps(now);
+        let routes = self.spec.routes.clone();
+        self.add_routes(&routes);
     }
 
     fn add_vips(&mut self, vips: &[Address]) {
@@ -769,7 +781,30 @@ impl Instance {
     }
 
     fn release_vips(&mut self) {
+        let routes = self.spec.routes.clone();
+        self.del_routes(&routes);
         self.del_vips(self.spec.vip_addresses().iter());
+    }
+
+    /// Adds the master's routes, after its VIPs (a route's source is one of them).
+    fn add_routes(&mut self, routes: &[VrrpRoute]) {
+        for r in routes {
+            if let Err(e) = self.routes.add_vrrp_route(r) {
+                tracing::error!(instance = %self.spec.name, error = %e, "route not added");
+            }
+        }
+    }
+
+    /// Removes the master's routes, before its VIPs; one already gone is no error.
+    fn del_routes(&mut self, routes: &[VrrpRoute]) {
+        for r in routes {
+            if let Err(e) = self.routes.del_vrrp_route(r)
+                && !e.is(libc::ESRCH)
+                && !e.is(libc::ENODEV)
+            {
+                tracing::error!(instance = %self.spec.name, error = %e, "route not removed");
+            }
+        }
     }
 
     fn del_vips<'a>(&mut self, vips: impl Iterator<Item = &'a Address>) {

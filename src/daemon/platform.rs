@@ -19,7 +19,7 @@ use super::error::InstanceError;
 use super::spec::InstanceSpec;
 use crate::kernel::linux::ipvs::NetlinkIpvs;
 use crate::kernel::linux::rtnl::Rtnl;
-use crate::kernel::{Addrs, KResult, SyncDaemons};
+use crate::kernel::{Addrs, KResult, Routes, SyncDaemons};
 use crate::vrrp::announce::Announcer;
 use crate::vrrp::net::{Received, VrrpSocket};
 
@@ -44,6 +44,8 @@ pub trait Platform: Send + Sync {
     fn addrs(&self) -> KResult<Box<dyn Addrs + Send>>;
     /// A handle on the IPVS sync daemons for one thread, like `ipvsadm --start-daemon`.
     fn sync_daemons(&self) -> KResult<Box<dyn SyncDaemons + Send>>;
+    /// A handle on routes for one thread, like `ip route` (a master's `routes`).
+    fn routes(&self) -> KResult<Box<dyn Routes + Send>>;
     /// Opens the wire of one instance: its socket on `spec.interface`, its announcer on
     /// `spec.vip_interface`.
     fn wire(&self, spec: &InstanceSpec) -> Result<Box<dyn Wire>, InstanceError>;
@@ -62,6 +64,10 @@ impl Platform for Linux {
 
     fn sync_daemons(&self) -> KResult<Box<dyn SyncDaemons + Send>> {
         Ok(Box::new(NetlinkIpvs::open()?))
+    }
+
+    fn routes(&self) -> KResult<Box<dyn Routes + Send>> {
+        Ok(Box::new(Rtnl::open()?))
     }
 
     fn wire(&self, spec: &InstanceSpec) -> Result<Box<dyn Wire>, InstanceError> {

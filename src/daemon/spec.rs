@@ -52,6 +52,8 @@ pub struct InstanceSpec {
     pub source: Option<IpAddr>,
     /// When its master announces the VIPs.
     pub garp: crate::vrrp::garp::Timing,
+    /// The routes its master holds.
+    pub routes: Vec<crate::model::net::VrrpRoute>,
     /// The notify commands this node runs (its member's own over the instance's).
     pub notify: Notify,
     /// Longest a notify command may run.
@@ -153,6 +155,7 @@ pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
         }
     };
     changed("unicast_peers", old.unicast_peers != new.unicast_peers);
+    changed("routes", old.routes != new.routes);
     changed("authentication", old.auth != new.auth);
     for ((key, a), (_, b)) in old.notify.keyed().into_iter().zip(new.notify.keyed()) {
         changed(key, a != b);
@@ -266,6 +269,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
                 .map_err(|source| DaemonError::Secret { instance: inst.name.clone(), source })?,
             source,
             garp: inst.garp,
+            routes: inst.routes.clone(),
             notify: inst.notify_of(node),
             notify_timeout: inst.notify_timeout,
             track_scripts,

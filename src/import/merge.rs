@@ -302,6 +302,7 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         unicast_peers: None,
         vips: i.vips.clone(),
         excluded_vips: i.excluded.clone(),
+        routes: i.routes.clone(),
         track_scripts: weights(&i.track_scripts),
         track_interfaces: weights(&i.track_interfaces),
         garp_repeat: i.garp.repeat,

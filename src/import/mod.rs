@@ -15,6 +15,7 @@ pub mod expand;
 pub mod garp;
 pub mod ipvsadm;
 pub mod merge;
+pub mod routes;
 pub mod service;
 pub mod source;
 pub mod value;

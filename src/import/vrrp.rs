@@ -47,6 +47,8 @@ pub struct Instance {
     pub track_scripts: BTreeMap<String, i32>,
     /// `track_interface` names and weights.
     pub track_interfaces: BTreeMap<String, i32>,
+    /// `virtual_routes`, as the manifest's routes.
+    pub routes: Vec<crate::manifest::types::VrrpRouteEntry>,
     /// Its announcement timing, as the manifest's keys.
     pub garp: super::garp::Keys,
     /// `notify_master` command.
@@ -332,6 +334,7 @@ pub fn instance(
         track_scripts: BTreeMap::new(),
         track_interfaces: BTreeMap::new(),
         garp: super::garp::Keys::default(),
+        routes: Vec::new(),
         notify_master: None,
         notify_backup: None,
         notify_fault: None,
@@ -352,6 +355,7 @@ pub fn instance(
             (None, "virtual_ipaddress") => lines[0].extend(vips::block(it, notes)),
             (None, "virtual_ipaddress_excluded") => lines[1].extend(vips::block(it, notes)),
             (None, "no_virtual_ipaddress") => {}
+            (None, "virtual_routes") => i.routes.extend(super::routes::block(it, notes)),
             (None, "version" | "vrrp_version") => {
                 written_version = super::value::number(it, notes).map(|v| (v, it.at.clone()));
             }

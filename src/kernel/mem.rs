@@ -16,7 +16,7 @@ use super::{
 use crate::model::announce::Announced;
 use crate::model::firewall::{self, MarkTable};
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey, Traffic};
-use crate::model::net::{Address, Link, Route};
+use crate::model::net::{Address, Link, Route, VrrpRoute};
 use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::SysctlKey;
 use crate::model::timeouts::Timeouts;
@@ -41,6 +41,8 @@ pub struct MemKernel {
     pub writes: usize,
     /// Every write attempted, as `op object` (`add address 192.0.2.1/32 on eth0`), in order.
     pub history: Vec<String>,
+    /// The routes VRRP masters hold (the daemon's, never planned).
+    pub vrrp_routes: std::collections::BTreeSet<VrrpRoute>,
 }
 
 impl MemKernel {
@@ -273,6 +275,20 @@ impl Routes for MemKernel {
             Err(KernelError::errno("withdraw route", r.to_string(), libc::ESRCH))
         }
     }
+    fn add_vrrp_route(&mut self, r: &VrrpRoute) -> KResult<()> {
+        self.write("add vrrp route", r)?;
+        self.vrrp_routes.retain(|x| (x.to, x.table, x.metric) != (r.to, r.table, r.metric));
+        self.vrrp_routes.insert(r.clone());
+        Ok(())
+    }
+    fn del_vrrp_route(&mut self, r: &VrrpRoute) -> KResult<()> {
+        self.write("delete vrrp route", r)?;
+        if self.vrrp_routes.remove(r) {
+            Ok(())
+        } else {
+            Err(KernelError::errno("delete vrrp route", r.to_string(), libc::ESRCH))
+        }
+    }
 }
 
 impl Sysctls for MemKernel {
@@ -429,6 +445,12 @@ impl Routes for Shared {
     }
     fn withdraw(&mut self, r: &Announced) -> KResult<()> {
         self.lock().withdraw(r)
+    }
+    fn add_vrrp_route(&mut self, r: &VrrpRoute) -> KResult<()> {
+        self.lock().add_vrrp_route(r)
+    }
+    fn del_vrrp_route(&mut self, r: &VrrpRoute) -> KResult<()> {
+        self.lock().del_vrrp_route(r)
     }
 }
 

@@ -16,7 +16,7 @@ pub use error::KernelError;
 use crate::model::announce::Announced;
 use crate::model::firewall::MarkTable;
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
-use crate::model::net::{Address, Link, Route};
+use crate::model::net::{Address, Link, Route, VrrpRoute};
 use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::{self, SysctlKey};
 use crate::model::timeouts::Timeouts;
@@ -152,6 +152,10 @@ pub trait Routes {
     fn announce(&mut self, route: &Announced) -> KResult<()>;
     /// Removes an announced route, like `ip route del VIP table T proto 76`.
     fn withdraw(&mut self, route: &Announced) -> KResult<()>;
+    /// Installs or replaces a route a VRRP master holds, like `ip route replace ... proto 77`.
+    fn add_vrrp_route(&mut self, route: &VrrpRoute) -> KResult<()>;
+    /// Removes a route a VRRP master held, like `ip route del ... proto 77`.
+    fn del_vrrp_route(&mut self, route: &VrrpRoute) -> KResult<()>;
 }
 
 /// Sysctls under /proc/sys, like `sysctl`.

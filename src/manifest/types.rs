@@ -951,6 +951,11 @@ pub struct VrrpInstance {
     /// beside `vips` (IPv6 addresses on a version-2 instance).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub excluded_vips: Vec<VipEntry>,
+    /// Routes the master holds (keepalived's `virtual_routes`): added once it holds its VIPs,
+    /// removed before it lets them go; a backup holds none. Each names a destination `to`
+    /// and is one of the instance's by (`to`, `table`, `metric`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<VrrpRouteEntry>,
     /// Track scripts and the priority change each applies when failing (0: go to FAULT).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub track_scripts: BTreeMap<String, TrackWeight>,
@@ -1025,6 +1030,49 @@ pub struct VrrpInstance {
     /// `smtp_alert` in a `vrrp_instance`); `false`: never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert: Option<bool>,
+}
+
+/// A route a VRRP master holds, like `ip route replace TO via VIA dev DEV src SRC table
+/// TABLE metric METRIC`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VrrpRouteEntry {
+    /// Destination network (`10.9.8.0/24`, `fd00:9:8::/64`; `default` or `0.0.0.0/0`).
+    pub to: String,
+    /// What the route does (default `unicast`: forward through `via` and/or `dev`).
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<RouteType>,
+    /// Next hop, of the destination's family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// Outgoing interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev: Option<String>,
+    /// Preferred source address: one of the instance's VIPs (held whenever the route is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src: Option<String>,
+    /// Routing table by number (default 254, `main`; 1..4294967295 but 253 `default` and
+    /// 255 `local`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub table: Option<u32>,
+    /// Metric (the kernel's route priority).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<u32>,
+}
+
+/// The types of route a VRRP master can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteType {
+    /// Forwarded through `via` / `dev`.
+    Unicast,
+    /// Dropped silently.
+    Blackhole,
+    /// Dropped with ICMP unreachable.
+    Unreachable,
+    /// Dropped with ICMP administratively prohibited.
+    Prohibit,
 }
 
 /// VRRP instances that change state together on each director (keepalived's

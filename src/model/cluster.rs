@@ -182,6 +182,9 @@ pub struct VrrpInstance {
     /// `virtual_ipaddress_excluded`), of either family.
     #[serde(default)]
     pub excluded: Vec<Vip>,
+    /// The routes its master holds (keepalived's `virtual_routes`).
+    #[serde(default)]
+    pub routes: Vec<super::net::VrrpRoute>,
     /// When its master announces its VIPs (gratuitous ARPs / unsolicited NAs).
     pub garp: crate::vrrp::garp::Timing,
     /// The notify commands of every member (a member's own are in [`Member::notify`]).

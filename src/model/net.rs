@@ -133,6 +133,90 @@ impl fmt::Display for Route {
     }
 }
 
+/// What a VRRP route does with what it matches (`ip route add TYPE ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteKind {
+    /// Forwarded through `via` / `dev`.
+    Unicast,
+    /// Dropped silently.
+    Blackhole,
+    /// Dropped with ICMP unreachable.
+    Unreachable,
+    /// Dropped with ICMP administratively prohibited.
+    Prohibit,
+}
+
+impl RouteKind {
+    /// Its name, as `ip route` writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            RouteKind::Unicast => "unicast",
+            RouteKind::Blackhole => "blackhole",
+            RouteKind::Unreachable => "unreachable",
+            RouteKind::Prohibit => "prohibit",
+        }
+    }
+}
+
+/// The routing table lbconverge writes a route to when none is named (`main`).
+pub const MAIN_TABLE: u32 = 254;
+
+/// A route a VRRP master holds (keepalived's `virtual_routes`): added once it holds its VIPs,
+/// removed before it lets them go, like `ip route replace 10.9.8.0/24 via 10.9.0.1 src
+/// 10.9.0.100 table 100 metric 5 proto 77`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VrrpRoute {
+    /// Destination network.
+    pub to: IpNet,
+    /// What it does.
+    pub kind: RouteKind,
+    /// Next hop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<IpAddr>,
+    /// Outgoing interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev: Option<String>,
+    /// Preferred source address of what the node sends along it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src: Option<IpAddr>,
+    /// Routing table ([`MAIN_TABLE`] unless named).
+    pub table: u32,
+    /// Metric (the kernel's priority); with `to` and `table` it names the route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<u32>,
+}
+
+/// The `rtm_protocol` of the routes VRRP masters hold (`ip route ... proto 77`), beside the
+/// announced routes' 76.
+pub const VRRP_ROUTE_PROTOCOL: u8 = 77;
+
+impl fmt::Display for VrrpRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.kind != RouteKind::Unicast {
+            write!(f, "{} ", self.kind.name())?;
+        }
+        write!(f, "{}", self.to)?;
+        if let Some(v) = self.via {
+            write!(f, " via {v}")?;
+        }
+        if let Some(d) = &self.dev {
+            write!(f, " dev {d}")?;
+        }
+        if let Some(s) = self.src {
+            write!(f, " src {s}")?;
+        }
+        if self.table != MAIN_TABLE {
+            write!(f, " table {}", self.table)?;
+        }
+        if let Some(m) = self.metric {
+            write!(f, " metric {m}")?;
+        }
+        Ok(())
+    }
+}
+
 /// A network interface's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use super::{InstanceError, InstanceSpec, Platform, Wire};
 use crate::kernel::mem::Shared;
-use crate::kernel::{Addrs, KResult, KernelError, SyncDaemons};
+use crate::kernel::{Addrs, KResult, KernelError, Routes, SyncDaemons};
 use crate::vrrp::net::Received;
 
 /// What a wire sent.
@@ -46,6 +46,10 @@ impl MemPlatform {
 
 impl Platform for MemPlatform {
     fn addrs(&self) -> KResult<Box<dyn Addrs + Send>> {
+        Ok(Box::new(self.kernel.clone()))
+    }
+
+    fn routes(&self) -> KResult<Box<dyn Routes + Send>> {
         Ok(Box::new(self.kernel.clone()))
     }
 

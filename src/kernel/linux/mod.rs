@@ -20,7 +20,7 @@ use crate::model::Ledger;
 use crate::model::announce::Announced;
 use crate::model::firewall::MarkTable;
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
-use crate::model::net::{Address, Link, Route};
+use crate::model::net::{Address, Link, Route, VrrpRoute};
 use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::SysctlKey;
 use crate::model::timeouts::Timeouts;
@@ -181,6 +181,12 @@ impl Routes for LinuxKernel {
     }
     fn withdraw(&mut self, r: &Announced) -> KResult<()> {
         self.counted(|n| n.withdraw(r))
+    }
+    fn add_vrrp_route(&mut self, r: &VrrpRoute) -> KResult<()> {
+        self.counted(|n| n.add_vrrp_route(r))
+    }
+    fn del_vrrp_route(&mut self, r: &VrrpRoute) -> KResult<()> {
+        self.counted(|n| n.del_vrrp_route(r))
     }
 }
 

@@ -18,7 +18,7 @@ use super::modules;
 use super::nl::{self, NlSocket, Request};
 use crate::kernel::{Addrs, KResult, KernelError, Routes};
 use crate::model::announce::{self, Announced};
-use crate::model::net::{Address, Link, Route};
+use crate::model::net::{Address, Link, Route, RouteKind, VRRP_ROUTE_PROTOCOL, VrrpRoute};
 
 const RTM_NEWLINK: u16 = 16;
 const RTM_GETLINK: u16 = 18;
@@ -211,6 +211,16 @@ impl Routes for Rtnl {
         let msg = self.announced_msg(r, "withdraw route")?;
         self.route_write(RTM_DELROUTE, &msg, "withdraw route", r)
     }
+
+    fn add_vrrp_route(&mut self, r: &VrrpRoute) -> KResult<()> {
+        let msg = self.vrrp_route_msg(r, "add vrrp route")?;
+        self.route_write(RTM_NEWROUTE, &msg, "add vrrp route", r)
+    }
+
+    fn del_vrrp_route(&mut self, r: &VrrpRoute) -> KResult<()> {
+        let msg = self.vrrp_route_msg(r, "delete vrrp route")?;
+        self.route_write(RTM_DELROUTE, &msg, "delete vrrp route", r)
+    }
 }
 
 impl Rtnl {
@@ -265,6 +275,45 @@ impl Rtnl {
         msg.attributes.push(RouteAttribute::Table(r.table));
         let lo = self.index_of("lo", op, &r.to_string())?;
         msg.attributes.push(RouteAttribute::Oif(lo));
+        Ok(msg)
+    }
+
+    /// A VRRP master's route: its type, table (in the attribute: tables above 255 need it),
+    /// protocol 77, scope link without a next hop.
+    fn vrrp_route_msg(&mut self, r: &VrrpRoute, op: &str) -> KResult<RouteMessage> {
+        let mut msg = RouteMessage::default();
+        let h = &mut msg.header;
+        h.address_family = family_of(&r.to.addr());
+        h.destination_prefix_length = r.to.prefix_len();
+        h.table = u8::try_from(r.table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
+        h.protocol = RouteProtocol::from(VRRP_ROUTE_PROTOCOL);
+        h.scope = match (r.kind, r.via) {
+            (RouteKind::Unicast, None) => RouteScope::Link,
+            _ => RouteScope::Universe,
+        };
+        h.kind = match r.kind {
+            RouteKind::Unicast => RouteType::Unicast,
+            RouteKind::Blackhole => RouteType::BlackHole,
+            RouteKind::Unreachable => RouteType::Unreachable,
+            RouteKind::Prohibit => RouteType::Prohibit,
+        };
+        if r.to.prefix_len() > 0 {
+            msg.attributes.push(RouteAttribute::Destination(RouteAddress::from(r.to.addr())));
+        }
+        msg.attributes.push(RouteAttribute::Table(r.table));
+        if let Some(v) = r.via {
+            msg.attributes.push(RouteAttribute::Gateway(RouteAddress::from(v)));
+        }
+        if let Some(d) = &r.dev {
+            let index = self.index_of(d, op, &r.to_string())?;
+            msg.attributes.push(RouteAttribute::Oif(index));
+        }
+        if let Some(src) = r.src {
+            msg.attributes.push(RouteAttribute::PrefSource(RouteAddress::from(src)));
+        }
+        if let Some(m) = r.metric {
+            msg.attributes.push(RouteAttribute::Priority(m));
+        }
         Ok(msg)
     }
 

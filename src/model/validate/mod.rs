@@ -15,6 +15,7 @@ mod shared_lan;
 mod sync_groups;
 mod vips;
 mod vrrp;
+mod vrrp_routes;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -79,6 +79,7 @@ fn instance(
     let auth = auth(cx, &path.key("authentication"), i.authentication.as_ref(), version);
     let unicast_peers = peers(cx, &path.key("unicast_peers"), i.unicast_peers.as_ref(), nodes, v6);
     tracked(cx, path, &i.track_scripts, &i.track_interfaces, scripts);
+    let routes = super::vrrp_routes::routes(cx, path, &i.routes, &sources(&vips, &excluded, &members, nodes));
     let vrid = u8::try_from(i.vrid).unwrap_or(0);
     let connection_sync =
         i.connection_sync.as_ref().map(|c| connection_sync(cx, &path.key("connection_sync"), c, vrid));
@@ -94,11 +95,32 @@ fn instance(
         unicast_peers,
         vips,
         excluded,
+        routes,
         garp: super::garp::timing(cx, path, i),
         notify: notify(cx, path, [&i.notify_master, &i.notify_backup, &i.notify_fault, &i.notify_stop, &i.notify]),
         notify_timeout: notify_timeout(cx, &path.key("notify_timeout"), i.notify_timeout.as_ref()),
         connection_sync,
     })
+}
+
+/// The addresses a master holds whenever it holds its routes: its VIPs, and the addresses
+/// every member has.
+fn sources(
+    vips: &[Vip],
+    excluded: &[Vip],
+    members: &BTreeMap<String, Member>,
+    nodes: &BTreeMap<String, Node>,
+) -> Vec<IpAddr> {
+    let of = |m: &String| {
+        nodes.get(m).map(|n| n.addresses.iter().map(ipnet::IpNet::addr).collect::<Vec<_>>()).unwrap_or_default()
+    };
+    let mut names = members.keys();
+    let mut common = names.next().map(of).unwrap_or_default();
+    for m in names {
+        let theirs = of(m);
+        common.retain(|a| theirs.contains(a));
+    }
+    vips.iter().chain(excluded).map(Vip::addr).chain(common).collect()
 }
 
 /// The default of `notify_timeout`.
