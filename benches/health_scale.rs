@@ -6,14 +6,14 @@
 //! with the real probes, its reports and [`Engine::stats`]. Nothing here knows how the
 //! engine schedules its probes, so it measures any engine behind that API unchanged.
 //!
-//! What it measures, one `LBC` line each:
+//! What it measures, one `LBC` line each (every time runs from just before the command that
+//! causes it):
 //! - `fill`: the time until every target is Up, from the engine's start (none when they are
 //!   not all Up within the limit: the steady figures follow, the transitions are skipped).
 //! - `steady`: over WINDOW seconds after WARMUP: checks done (the probes counted by the
 //!   engine's statistics), CPU (getrusage, user + system, the whole process) per 1,000.
 //!   `--mark CMD` runs at the window's start (`$1` = `start`) and end (`end`): the servers
 //!   count missed deadlines over the same window.
-//! Every time runs from just before the command that causes it.
 //! - `one-dead`: the time from `--kill-one CMD` (run with the middle target's address as
 //!   `$1`) until that target is reported Down; then `--revive-one CMD` and its way back Up.
 //! - `all-fail NAME`: for each `--fail-all NAME=CMD`, the time from the command until the
