@@ -4,7 +4,8 @@
 # the same settings by `lbconverge run` and by keepalived's checker, one after the other,
 # each in its own director namespace (own IPVS table). Per implementation: the time until
 # every server is in IPVS, the CPU used over a WINDOW (default 30 s) of steady checking,
-# and RSS. Prints `BENCH` lines. Usage: N=1000 KIND=tcp|http WINDOW=30 . health.sh
+# and RSS; then the floor (tools/bench/floor.rs, issue 29) over the same window, and each
+# checker's CPU per check as a ratio to it. Prints `BENCH` lines. Usage: N=1000 KIND=tcp|http WINDOW=30 . health.sh
 . tests/vm/lib.sh
 n=${N:-1000}
 kind=${KIND:-tcp}
@@ -17,7 +18,8 @@ wire srv eth0 br0
 i=0
 : > /tmp/addrs
 while [ "$i" -lt "$n" ]; do
-    echo "addr add 10.9.$((i / 250)).$((i % 250 + 1))/16 dev eth0" >> /tmp/addrs
+    # Consecutive from 10.9.0.1, as the floor (tools/bench/floor.rs) dials them.
+    echo "addr add 10.9.$(((i + 1) / 256)).$(((i + 1) % 256))/16 dev eth0" >> /tmp/addrs
     i=$((i + 1))
 done
 ip -n srv -batch /tmp/addrs
@@ -65,11 +67,13 @@ measure() {
     # CPU ms per 1,000 checks: ticks are 10 ms; N checks per second.
     cpu=$(awk -v c=$((c1 - c0)) -v s=$((s1 - s0)) -v n="$n" 'BEGIN {printf "%.1f", (c * 10) / (s / 100) / (n / 1000)}')
     echo "BENCH $name n=$n kind=$kind fill_ms=$fill_ms cpu_ms_per_1000_checks=$cpu rss_kib=$(rss_kib "$pid") in_ipvs=$(dests)"
+    last_cpu=$cpu
 }
 
 ip netns exec dir lbconverge --state-dir /var/lib/lbc-bench run /tmp/bench.yaml --node dir > /tmp/run.log 2>&1 &
 RUN=$!
 measure lbconverge "$RUN"
+lbc_cpu=${last_cpu:-}
 kill $RUN; wait $RUN
 ip netns exec dir ipvsadm -C
 ip netns exec dir keepalived -n -l -D -C -f /tmp/bench.conf -p /tmp/k.pid -c /tmp/kc.pid > /tmp/keepalived.log 2>&1 &
@@ -79,4 +83,14 @@ while [ ! -s /tmp/kc.pid ] && [ "$k" -lt 100 ]; do usleep 100000; k=$((k + 1)); 
 measure keepalived-checker "$(cat /tmp/kc.pid)"
 echo "BENCH keepalived-parent rss_kib=$(rss_kib "$KA")"
 kill $KA; wait $KA
+# The floor (issue 29): the least CPU the same checks can cost in this VM, same servers, same
+# window; both checkers' CPU per check as a ratio to it.
+if [ -x /usr/local/bin/lbc-floor ] && [ -n "${lbc_cpu:-}" ] && [ -n "${last_cpu:-}" ]; then
+    floor=$(ip netns exec dir lbc-floor "$kind" 10.9.0.1 "$n" 8080 1000 "$window" 3)
+    echo "BENCH floor ${floor#FLOOR }"
+    f=$(sed -n 's/.* cpu_ms_per_1000_checks=\([^ ]*\).*/\1/p' <<< "$floor")
+    echo "BENCH ratio-to-floor n=$n kind=$kind floor=$f" \
+        "lbconverge=$(awk -v a="$lbc_cpu" -v f="$f" 'BEGIN {printf "%.2f", a / f}')" \
+        "keepalived=$(awk -v a="$last_cpu" -v f="$f" 'BEGIN {printf "%.2f", a / f}')"
+fi
 echo "ALL PASSED"
