@@ -41,8 +41,6 @@ pub struct MemKernel {
     pub writes: usize,
     /// Every write attempted, as `op object` (`add address 192.0.2.1/32 on eth0`), in order.
     pub history: Vec<String>,
-    /// The routes VRRP masters hold (the daemon's, never planned).
-    pub vrrp_routes: std::collections::BTreeSet<VrrpRoute>,
 }
 
 impl MemKernel {
@@ -275,15 +273,18 @@ impl Routes for MemKernel {
             Err(KernelError::errno("withdraw route", r.to_string(), libc::ESRCH))
         }
     }
+    fn vrrp_routes(&mut self) -> KResult<Vec<VrrpRoute>> {
+        Ok(self.state.vrrp_routes.iter().cloned().collect())
+    }
     fn add_vrrp_route(&mut self, r: &VrrpRoute) -> KResult<()> {
         self.write("add vrrp route", r)?;
-        self.vrrp_routes.retain(|x| (x.to, x.table, x.metric) != (r.to, r.table, r.metric));
-        self.vrrp_routes.insert(r.clone());
+        self.state.vrrp_routes.retain(|x| (x.to, x.table, x.metric) != (r.to, r.table, r.metric));
+        self.state.vrrp_routes.insert(r.clone());
         Ok(())
     }
     fn del_vrrp_route(&mut self, r: &VrrpRoute) -> KResult<()> {
         self.write("delete vrrp route", r)?;
-        if self.vrrp_routes.remove(r) {
+        if self.state.vrrp_routes.remove(r) {
             Ok(())
         } else {
             Err(KernelError::errno("delete vrrp route", r.to_string(), libc::ESRCH))
@@ -445,6 +446,9 @@ impl Routes for Shared {
     }
     fn withdraw(&mut self, r: &Announced) -> KResult<()> {
         self.lock().withdraw(r)
+    }
+    fn vrrp_routes(&mut self) -> KResult<Vec<VrrpRoute>> {
+        self.lock().vrrp_routes()
     }
     fn add_vrrp_route(&mut self, r: &VrrpRoute) -> KResult<()> {
         self.lock().add_vrrp_route(r)

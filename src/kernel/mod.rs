@@ -152,6 +152,8 @@ pub trait Routes {
     fn announce(&mut self, route: &Announced) -> KResult<()>;
     /// Removes an announced route, like `ip route del VIP table T proto 76`.
     fn withdraw(&mut self, route: &Announced) -> KResult<()>;
+    /// The routes VRRP masters hold, in every table, like `ip route show proto 77 table all`.
+    fn vrrp_routes(&mut self) -> KResult<Vec<VrrpRoute>>;
     /// Installs or replaces a route a VRRP master holds, like `ip route replace ... proto 77`.
     fn add_vrrp_route(&mut self, route: &VrrpRoute) -> KResult<()>;
     /// Removes a route a VRRP master held, like `ip route del ... proto 77`.
@@ -212,6 +214,7 @@ pub fn snapshot_objects(k: &mut dyn Kernel) -> KResult<NodeState> {
         routes: k.routes()?.into_iter().map(|r| (r.destination, r)).collect(),
         sync_daemons: k.sync_daemons()?.into_iter().collect(),
         announced: k.announced()?.into_iter().collect(),
+        vrrp_routes: k.vrrp_routes()?.into_iter().collect(),
         firewall: k.firewall()?,
         ipvs_timeouts: k.timeouts()?,
         ..NodeState::default()

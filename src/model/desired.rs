@@ -95,6 +95,8 @@ pub struct Desired {
     pub at_least: BTreeSet<SysctlKey>,
     /// VRRP-managed addresses.
     pub delegated: Vec<Delegated>,
+    /// VRRP-managed routes, with their instance.
+    pub delegated_routes: Vec<(crate::model::net::VrrpRoute, String)>,
     /// The VRRP-managed sync daemon.
     pub sync: Option<DelegatedSync>,
     /// Routes `lbconverge run` announces while healthy, when planned offline.
@@ -141,6 +143,7 @@ pub fn desired(cluster: &Cluster, node: &str, health: &Health) -> Option<Desired
         state: b.state,
         at_least: b.at_least,
         delegated: b.delegated,
+        delegated_routes: b.delegated_routes,
         sync: b.sync,
         announce_delegated: b.announce_delegated,
         failed: b.failed,
@@ -152,6 +155,7 @@ struct Builder {
     state: NodeState,
     at_least: BTreeSet<SysctlKey>,
     delegated: Vec<Delegated>,
+    delegated_routes: Vec<(crate::model::net::VrrpRoute, String)>,
     sync: Option<DelegatedSync>,
     announce_delegated: BTreeSet<crate::model::announce::Announced>,
     failed: Failed,
@@ -207,6 +211,7 @@ fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
             let address = vip.address(&m.vip_interface);
             b.delegated.push(Delegated { address, instance: inst.name.clone() });
         }
+        b.delegated_routes.extend(inst.routes.iter().map(|r| (r.clone(), inst.name.clone())));
         if let Some(config) = inst.sync_config(&n.name) {
             b.sync = Some(DelegatedSync { instance: inst.name.clone(), config });
         }

@@ -41,6 +41,10 @@ pub struct NodeState {
     /// Routes announced for BGP (`ip route show proto 76 table all`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub announced: std::collections::BTreeSet<super::announce::Announced>,
+    /// Routes VRRP masters hold (`ip route show proto 77 table all`): the daemon's; a plan
+    /// shows them, never changes them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub vrrp_routes: std::collections::BTreeSet<super::net::VrrpRoute>,
     /// IPVS connection sync daemons by state (`ipvsadm -L --daemon`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sync_daemons: BTreeMap<SyncState, SyncConfig>,

@@ -220,6 +220,15 @@ pub enum Note {
         /// Whether this node holds it now.
         present: bool,
     },
+    /// A route a VRRP instance adds on the master and removes elsewhere.
+    VrrpRoute {
+        /// The route.
+        route: crate::model::net::VrrpRoute,
+        /// The instance.
+        instance: String,
+        /// Whether this node holds it now.
+        present: bool,
+    },
     /// The sync daemon a VRRP instance runs: master while it is master, backup otherwise.
     Sync {
         /// Its settings as `ipvsadm -L --daemon` shows them.

@@ -107,6 +107,7 @@ fn addresses(d: &mut Diff, desired: &Desired, live: &NodeState) {
         let present = live.addresses.contains_key(&g.address.key());
         d.notes.push(Note::Vrrp { address: g.address.clone(), instance: g.instance.clone(), present });
     }
+    vrrp_routes(d, desired, live);
     for (key, now) in &live.addresses {
         if desired.state.addresses.contains_key(key) || delegated.contains(key) {
             continue;
@@ -116,6 +117,14 @@ fn addresses(d: &mut Diff, desired: &Desired, live: &NodeState) {
         } else if looks_like_vip(now) {
             d.notes.push(Note::Unmanaged { object: format!("address {now}") });
         }
+    }
+}
+
+/// The routes VRRP masters hold: shown, never changed (the instance adds and removes them).
+fn vrrp_routes(d: &mut Diff, desired: &Desired, live: &NodeState) {
+    for (route, instance) in &desired.delegated_routes {
+        let present = live.vrrp_routes.contains(route);
+        d.notes.push(Note::VrrpRoute { route: route.clone(), instance: instance.clone(), present });
     }
 }
 

@@ -318,6 +318,7 @@ mod tests {
             state: NodeState::default(),
             at_least: BTreeSet::new(),
             delegated: vec![],
+            delegated_routes: vec![],
             sync: None,
             announce_delegated: BTreeSet::new(),
             failed: BTreeSet::new(),

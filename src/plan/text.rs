@@ -435,6 +435,10 @@ fn note_text(n: &Note) -> String {
             let now = if *present { "held here now" } else { "not held here now" };
             format!("address {address}: managed by VRRP instance {instance} ({now})")
         }
+        Note::VrrpRoute { route, instance, present } => {
+            let now = if *present { "held here now" } else { "not held here now" };
+            format!("route {route}: managed by VRRP instance {instance} ({now})")
+        }
         Note::Sync { settings, instance, running } => {
             let now = match running.as_slice() {
                 [] => "none running here now".to_string(),

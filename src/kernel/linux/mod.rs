@@ -182,6 +182,9 @@ impl Routes for LinuxKernel {
     fn withdraw(&mut self, r: &Announced) -> KResult<()> {
         self.counted(|n| n.withdraw(r))
     }
+    fn vrrp_routes(&mut self) -> KResult<Vec<VrrpRoute>> {
+        self.rtnl()?.vrrp_routes()
+    }
     fn add_vrrp_route(&mut self, r: &VrrpRoute) -> KResult<()> {
         self.counted(|n| n.add_vrrp_route(r))
     }

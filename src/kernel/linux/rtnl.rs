@@ -212,6 +212,11 @@ impl Routes for Rtnl {
         self.route_write(RTM_DELROUTE, &msg, "withdraw route", r)
     }
 
+    fn vrrp_routes(&mut self) -> KResult<Vec<VrrpRoute>> {
+        let links = self.link_table()?;
+        Ok(self.route_dump()?.iter().filter_map(|m| vrrp_route(m, &links)).collect())
+    }
+
     fn add_vrrp_route(&mut self, r: &VrrpRoute) -> KResult<()> {
         let msg = self.vrrp_route_msg(r, "add vrrp route")?;
         self.route_write(RTM_NEWROUTE, &msg, "add vrrp route", r)
@@ -380,6 +385,40 @@ fn address_of(msg: &AddressMessage, links: &BTreeMap<u32, (String, bool)>) -> Op
     let net = IpNet::new(ip, msg.header.prefix_len).ok()?;
     let label = label.filter(|l| l != iface);
     Some(Address::labelled(iface.clone(), net, label))
+}
+
+/// A VRRP master's route from a route dump: protocol 77, any table.
+fn vrrp_route(msg: &RouteMessage, links: &BTreeMap<u32, (String, bool)>) -> Option<VrrpRoute> {
+    let h = &msg.header;
+    if u8::from(h.protocol) != VRRP_ROUTE_PROTOCOL {
+        return None;
+    }
+    let kind = match h.kind {
+        RouteType::Unicast => RouteKind::Unicast,
+        RouteType::BlackHole => RouteKind::Blackhole,
+        RouteType::Unreachable => RouteKind::Unreachable,
+        RouteType::Prohibit => RouteKind::Prohibit,
+        _ => return None,
+    };
+    let (mut table, mut to, mut via, mut dev, mut src, mut metric) = (u32::from(h.table), None, None, None, None, None);
+    for a in &msg.attributes {
+        match a {
+            RouteAttribute::Table(t) => table = *t,
+            RouteAttribute::Destination(d) => to = route_ip(d),
+            RouteAttribute::Gateway(g) => via = route_ip(g),
+            RouteAttribute::Oif(i) => dev = links.get(i).map(|(n, _)| n.clone()),
+            RouteAttribute::PrefSource(s) => src = route_ip(s),
+            RouteAttribute::Priority(p) => metric = Some(*p),
+            _ => {}
+        }
+    }
+    let unspecified = if h.address_family == AddressFamily::Inet6 {
+        IpAddr::from(std::net::Ipv6Addr::UNSPECIFIED)
+    } else {
+        IpAddr::from(std::net::Ipv4Addr::UNSPECIFIED)
+    };
+    let to = IpNet::new(to.unwrap_or(unspecified), h.destination_prefix_length).ok()?;
+    Some(VrrpRoute { to, kind, via, dev, src, table, metric })
 }
 
 fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
