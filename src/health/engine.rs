@@ -1,7 +1,16 @@
-//! The probe engine (effects): a tokio runtime on its own thread, so that VRRP timing never
-//! waits behind a check, a slow script or a TLS handshake. One task per target runs the
-//! target's [`CheckState`]: it sleeps until the next probe is due, probes, records the
-//! outcome, and reports every transition through the callback it was given.
+//! The probe engine (effects): a multi-thread tokio runtime of its own, its workers
+//! ([`Options::threads`], by default one per core) off the daemon's main and VRRP threads
+//! and a little nicer than them ([`WORKER_NICE`]), so that VRRP timing never waits behind a
+//! check, a slow script or a TLS handshake. One task per target runs the target's
+//! [`CheckState`]: it sleeps until the next probe is due, probes, records the outcome, and
+//! reports every transition through the callback it was given. The tasks spread over the
+//! workers (and move between them when one is busy).
+//!
+//! A target's state and statistics are its own ([`Slot`], behind a lock only its task and a
+//! reader of the statistics take): a probe takes no lock another target's probe waits for.
+//! The engine's map of the running checks is touched on [`Engine::set`], [`Engine::stats`]
+//! and a restart, never per probe. What a target's probe can build once (an HTTP request
+//! without a password) is built when its task starts ([`Prober::prepare`]).
 //!
 //! [`Engine::set`] replaces the set of targets: targets that stay keep their task and state
 //! (a reload loses no check's history), removed ones stop, new ones start spread over their
@@ -23,6 +32,7 @@
 //! long as it is checked.
 
 use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -32,7 +42,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::{AbortHandle, Id, JoinError, JoinSet};
 
 use super::board::Target;
-use super::probe::Probes;
+use super::probe::{Prepared, Probes};
 use super::state::{CheckState, Outcome, Status, Transition};
 use super::stats::ProbeStats;
 
@@ -53,12 +63,54 @@ pub type Notify = Arc<dyn Fn(Report) + Send + Sync>;
 pub trait Prober: Clone + Send + Sync + 'static {
     /// One attempt of `t`'s check.
     fn probe(&self, t: &Target) -> impl Future<Output = Outcome> + Send;
+
+    /// What `t`'s task builds once and hands to every probe of `t` ([`Prober::probe_prepared`]);
+    /// by default nothing.
+    fn prepare(&self, t: &Target) -> Prepared {
+        let _ = t;
+        Prepared::default()
+    }
+
+    /// One attempt of `t`'s check with what [`Prober::prepare`] built for it; by default
+    /// [`Prober::probe`].
+    fn probe_prepared(&self, t: &Target, prepared: &Prepared) -> impl Future<Output = Outcome> + Send {
+        let _ = prepared;
+        self.probe(t)
+    }
 }
 
 impl Prober for Probes {
     fn probe(&self, t: &Target) -> impl Future<Output = Outcome> + Send {
         self.run(t)
     }
+
+    fn prepare(&self, t: &Target) -> Prepared {
+        Prepared::new(t)
+    }
+
+    fn probe_prepared(&self, t: &Target, prepared: &Prepared) -> impl Future<Output = Outcome> + Send {
+        self.run_prepared(t, prepared)
+    }
+}
+
+/// How much nicer than the thread that starts the engine its workers run: on a host with
+/// few cores and many checks, the scheduler gives VRRP's threads (and the daemon's, which
+/// applies what the checks found) the core first.
+pub const WORKER_NICE: i32 = 5;
+
+/// The name of the engine's worker threads (the engine's own loop runs on `health`).
+pub const WORKER_NAME: &str = "health-probe";
+
+/// How the engine runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Worker threads that run the probes; `None`: [`default_threads`].
+    pub threads: Option<NonZeroUsize>,
+}
+
+/// The default number of worker threads: one per core this process may run on.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
 }
 
 /// One running check, as its task and the engine share it: the state of its verdict and
@@ -67,19 +119,28 @@ impl Prober for Probes {
 struct Slot {
     state: CheckState,
     stats: ProbeStats,
+    /// The check was removed: its task, if it is still probing, stops after this probe.
+    removed: bool,
+}
+
+/// A check's [`Slot`], shared by its task and the engine; each its own lock.
+type Cell = Arc<Mutex<Slot>>;
+
+fn lock(cell: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
+    cell.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// What the engine's tasks and its owner share.
 #[derive(Debug, Default)]
 struct Shared {
-    /// The running checks.
-    checks: Mutex<BTreeMap<Target, Slot>>,
+    /// The running checks (not locked by a probe: only by a change, a restart, the stats).
+    checks: Mutex<BTreeMap<Target, Cell>>,
     /// Probe tasks restarted since the engine started, removed checks' included.
     restarts: AtomicU64,
 }
 
 impl Shared {
-    fn checks(&self) -> MutexGuard<'_, BTreeMap<Target, Slot>> {
+    fn checks(&self) -> MutexGuard<'_, BTreeMap<Target, Cell>> {
         self.checks.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -89,6 +150,7 @@ pub struct Engine {
     targets: Option<UnboundedSender<Vec<(Target, Status)>>>,
     thread: Option<JoinHandle<()>>,
     shared: Arc<Shared>,
+    threads: usize,
 }
 
 impl Engine {
@@ -105,18 +167,35 @@ impl Engine {
 
     /// Starts the engine's thread with these probes; `notify` gets every transition.
     pub fn start_with(notify: Notify, probes: impl Prober) -> std::io::Result<Engine> {
+        Engine::start_configured(notify, probes, Options::default())
+    }
+
+    /// Starts the engine's thread and its workers as `options` say, with these probes;
+    /// `notify` gets every transition.
+    pub fn start_configured(notify: Notify, probes: impl Prober, options: Options) -> std::io::Result<Engine> {
+        let threads = options.threads.map_or_else(default_threads, NonZeroUsize::get);
         let (tx, rx) = unbounded_channel();
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name(WORKER_NAME)
+            .on_thread_start(lower_priority)
+            .enable_all()
+            .build()?;
         let shared = Arc::<Shared>::default();
         let tasks = Tasks::new(probes, notify, shared.clone());
         let thread =
             std::thread::Builder::new().name("health".into()).spawn(move || runtime.block_on(serve(rx, tasks)))?;
-        Ok(Engine { targets: Some(tx), thread: Some(thread), shared })
+        Ok(Engine { targets: Some(tx), thread: Some(thread), shared, threads })
+    }
+
+    /// The engine's worker threads.
+    pub fn threads(&self) -> usize {
+        self.threads
     }
 
     /// How the probes of each running target went so far.
     pub fn stats(&self) -> BTreeMap<Target, ProbeStats> {
-        self.shared.checks().iter().map(|(t, slot)| (t.clone(), slot.stats.clone())).collect()
+        self.shared.checks().iter().map(|(t, cell)| (t.clone(), lock(cell).stats.clone())).collect()
     }
 
     /// Probe tasks that crashed and were restarted since the engine started, those of
@@ -141,6 +220,13 @@ impl Drop for Engine {
         {
             tracing::error!("internal error: the health-check thread crashed");
         }
+    }
+}
+
+/// A worker starting: [`WORKER_NICE`] nicer than the thread that built the runtime.
+fn lower_priority() {
+    if let Err(e) = crate::sys::lower_thread_priority(WORKER_NICE) {
+        tracing::warn!(subsystem = "health", error = %e, "could not lower a probe worker's priority");
     }
 }
 
@@ -182,7 +268,9 @@ impl<P: Prober> Tasks<P> {
             let keep = wanted.contains_key(t);
             if !keep {
                 task.abort();
-                checks.remove(t);
+                if let Some(cell) = checks.remove(t) {
+                    lock(&cell).removed = true;
+                }
             }
             keep
         });
@@ -192,19 +280,20 @@ impl<P: Prober> Tasks<P> {
         let mut starts = Vec::with_capacity(fresh.len());
         for (i, (t, status)) in (0u32..).zip(fresh) {
             let first = now + spread(t.check.interval, i, n);
-            checks.insert(t.clone(), Slot { state: CheckState::new(status, first), stats: ProbeStats::default() });
-            starts.push((t, first));
+            let slot = Slot { state: CheckState::new(status, first), stats: ProbeStats::default(), removed: false };
+            let cell = Arc::new(Mutex::new(slot));
+            checks.insert(t.clone(), cell.clone());
+            starts.push((t, cell, first));
         }
         drop(checks);
-        for (t, first) in starts {
-            self.spawn(t, first);
+        for (t, cell, first) in starts {
+            self.spawn(t, cell, first);
         }
     }
 
     /// Starts `t`'s task, its first probe at `first`.
-    fn spawn(&mut self, t: Target, first: Duration) {
-        let shared = self.shared.clone();
-        let task = watch(t.clone(), first, self.epoch, self.probes.clone(), self.notify.clone(), shared);
+    fn spawn(&mut self, t: Target, cell: Cell, first: Duration) {
+        let task = watch(t.clone(), cell, first, self.epoch, self.probes.clone(), self.notify.clone());
         let handle = self.joins.spawn(task);
         self.running.insert(t, handle);
     }
@@ -235,18 +324,18 @@ impl<P: Prober> Tasks<P> {
     /// one interval from now at the earliest.
     fn restart(&mut self, t: Target, why: &str) {
         let retry = self.epoch.elapsed() + t.check.interval;
+        let Some(cell) = self.shared.checks().get(&t).cloned() else {
+            self.running.remove(&t);
+            return;
+        };
         let (first, restarts) = {
-            let mut checks = self.shared.checks();
-            let Some(slot) = checks.get_mut(&t) else {
-                self.running.remove(&t);
-                return;
-            };
+            let mut slot = lock(&cell);
             slot.stats.restarts = slot.stats.restarts.saturating_add(1);
             (slot.state.due().max(retry), slot.stats.restarts)
         };
         self.shared.restarts.fetch_add(1, Ordering::Relaxed);
         log_restart(&t, why, restarts);
-        self.spawn(t, first);
+        self.spawn(t, cell, first);
     }
 }
 
@@ -275,13 +364,15 @@ fn spread(interval: Duration, i: u32, n: u32) -> Duration {
 }
 
 /// Checks `t` from `first` on, as long as it is running.
-async fn watch(t: Target, first: Duration, epoch: Instant, probes: impl Prober, notify: Notify, shared: Arc<Shared>) {
+async fn watch(t: Target, cell: Cell, first: Duration, epoch: Instant, probes: impl Prober, notify: Notify) {
+    let prepared = probes.prepare(&t);
     let mut due = first;
     loop {
         tokio::time::sleep_until((epoch + due).into()).await;
         let started = Instant::now();
-        let outcome = probes.probe(&t).await;
-        let Some((next, transition)) = record(&shared, &t, &outcome, started.elapsed(), epoch.elapsed()) else {
+        let outcome = probes.probe_prepared(&t, &prepared).await;
+        let ended = Instant::now();
+        let Some((next, transition)) = record(&cell, &t, &outcome, ended - started, ended - epoch) else {
             return;
         };
         if let Some(transition) = transition {
@@ -294,14 +385,16 @@ async fn watch(t: Target, first: Duration, epoch: Instant, probes: impl Prober, 
 /// Records a probe of `t` that took `took`: when the next is due, and the transition if
 /// there is one; `None` when `t` is no longer checked.
 fn record(
-    shared: &Shared,
+    cell: &Mutex<Slot>,
     t: &Target,
     outcome: &Outcome,
     took: Duration,
     now: Duration,
 ) -> Option<(Duration, Option<Transition>)> {
-    let mut checks = shared.checks();
-    let slot = checks.get_mut(t)?;
+    let mut slot = lock(cell);
+    if slot.removed {
+        return None;
+    }
     slot.stats.record(took, matches!(outcome, Outcome::Pass { .. }));
     let transition = slot.state.record(&t.check, outcome, now);
     Some((slot.state.due(), transition))
