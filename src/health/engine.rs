@@ -639,7 +639,8 @@ mod tests {
         assert_eq!(names, ["health-0", "health-1", "health-2"]);
         assert!(seen.values().all(|(_, n)| *n == nice), "workers run at nice {nice}: {seen:?}");
         drop(engine);
-        let one = Engine::start_configured(Arc::new(|_| {}), Scripted::default(), Options { threads: NonZeroUsize::new(1) });
+        let one =
+            Engine::start_configured(Arc::new(|_| {}), Scripted::default(), Options { threads: NonZeroUsize::new(1) });
         assert_eq!(one.unwrap().threads(), 1);
         assert_eq!(Engine::start(Arc::new(|_| {})).unwrap().threads(), default_threads(), "one per core by default");
     }
