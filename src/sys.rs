@@ -1,7 +1,8 @@
 //! The few raw libc calls no crate wraps for us: socket options shared by the netlink
 //! sockets (kernel) and the VRRP sockets (vrrp), user lookup for script checks, giving the
 //! heap's free pages back once the daemon has converged, and the daemon's memory lock and
-//! realtime scheduling (`run --lock-memory`, `--realtime`).
+//! realtime scheduling (`run --lock-memory`, `--realtime`), and the lower priority of the
+//! probe engine's threads.
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -57,6 +58,34 @@ pub fn set_realtime(priority: Option<u8>) -> io::Result<()> {
     // SAFETY: pthread_self is this thread; param is a valid sched_param for the call.
     let r = unsafe { libc::pthread_setschedparam(libc::pthread_self(), policy, &raw const param) };
     if r == 0 { Ok(()) } else { Err(io::Error::from_raw_os_error(r)) }
+}
+
+/// The nice value of the calling thread (Linux keeps one per thread).
+pub fn thread_nice() -> io::Result<i32> {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let who = libc::id_t::try_from(tid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
+    // getpriority may return -1 as a value: errno tells an error apart.
+    // SAFETY: __errno_location points at this thread's errno.
+    unsafe { *libc::__errno_location() = 0 };
+    // SAFETY: getpriority reads the scheduler's value for a thread id; no memory of ours.
+    let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, who) };
+    match io::Error::last_os_error().raw_os_error() {
+        Some(0) | None => Ok(nice),
+        Some(_) => Err(io::Error::last_os_error()),
+    }
+}
+
+/// Makes the calling thread (alone) `by` nicer than it is, at most 19: under load the
+/// scheduler prefers the others. Giving priority up needs no privilege.
+pub fn lower_thread_priority(by: i32) -> io::Result<i32> {
+    let nice = thread_nice()?.saturating_add(by).min(19);
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let who = libc::id_t::try_from(tid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
+    // SAFETY: setpriority changes a thread's nice value; no memory of ours is touched.
+    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, who, nice) };
+    if r == 0 { Ok(nice) } else { Err(io::Error::last_os_error()) }
 }
 
 /// Returns the heap's free pages to the kernel (glibc's `malloc_trim`): what loading a

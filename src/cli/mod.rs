@@ -162,6 +162,18 @@ pub struct RunArgs {
     /// vrrp_rt_priority; needs CAP_SYS_NICE).
     #[arg(long, env = "LBCONVERGE_REALTIME", value_name = "PRIORITY", value_parser = clap::value_parser!(u8).range(1..=99))]
     pub realtime: Option<u8>,
+    /// Threads that run the health checks' probes, 1-1024 (default: one per core); they
+    /// run a little nicer than the VRRP threads.
+    #[arg(long, env = "LBCONVERGE_HEALTH_THREADS", value_name = "N", value_parser = parse_health_threads)]
+    pub health_threads: Option<std::num::NonZeroUsize>,
+}
+
+/// `--health-threads`: 1 to 1024.
+fn parse_health_threads(s: &str) -> Result<std::num::NonZeroUsize, String> {
+    s.parse::<std::num::NonZeroUsize>()
+        .ok()
+        .filter(|n| n.get() <= 1024)
+        .ok_or_else(|| format!("`{s}` is not a number of threads from 1 to 1024"))
 }
 
 /// A duration argument in the manifest's notation (`500ms`, `30s`, `5m`, `1h`).
@@ -293,6 +305,7 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
                 max_destroy: a.max_destroy,
                 lock_memory: a.lock_memory,
                 realtime: a.realtime,
+                health_threads: a.health_threads,
             };
             crate::daemon::run(opts)?;
             Ok(Exit::Ok)

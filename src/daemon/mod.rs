@@ -126,6 +126,8 @@ pub struct DaemonOptions {
     /// Run the VRRP threads SCHED_RR at this priority (`--realtime`, like keepalived's
     /// `vrrp_rt_priority`).
     pub realtime: Option<u8>,
+    /// The probe engine's worker threads (`--health-threads`); `None`: one per core.
+    pub health_threads: Option<std::num::NonZeroUsize>,
 }
 
 impl DaemonOptions {
@@ -144,6 +146,7 @@ impl DaemonOptions {
             max_destroy: crate::apply::Options::default().max_destroy,
             lock_memory: false,
             realtime: None,
+            health_threads: None,
         }
     }
 }
@@ -237,7 +240,9 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         let mut board = Board::new(&cluster, &node, None, |ids| initial_status(&cluster, &live.services, ids));
         board.set_drained(drains.active(crate::utc::unix_now()));
         let notify = Arc::new(move |r| drop(events.send(Event::Health(Box::new(r)))));
-        let engine = Engine::start(notify).map_err(|source| DaemonError::Spawn { thread: "health".into(), source })?;
+        let engine_options = crate::health::engine::Options { threads: opts.health_threads };
+        let engine = Engine::start_configured(notify, crate::health::probe::Probes::default(), engine_options)
+            .map_err(|source| DaemonError::Spawn { thread: "health".into(), source })?;
         instances.commit(staged, &platform);
         engine.set(board.targets());
         tracing::info!(subsystem = "health", checks = board.targets().len(), "health checks starting");

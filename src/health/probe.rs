@@ -31,9 +31,41 @@ pub struct Probes {
     tls: Arc<Mutex<BTreeMap<TlsCheck, Arc<rustls::ClientConfig>>>>,
 }
 
+/// What a target's probes share, built once when its check starts: the HTTP request, unless
+/// it carries a password (read at every probe).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Prepared {
+    request: Option<Box<str>>,
+}
+
+impl Prepared {
+    /// What `t`'s probes can share.
+    pub fn new(t: &Target) -> Self {
+        let request = match &t.check.kind {
+            CheckKind::Http { http, .. } if http.auth.is_none() => {
+                let addr = t.dial();
+                Some(http::request(http, &default_host(addr), None).into_boxed_str())
+            }
+            _ => None,
+        };
+        Prepared { request }
+    }
+}
+
+/// The `Host` of a check without `host`: the address and port it connects to.
+fn default_host(addr: SocketAddr) -> String {
+    crate::model::ipvs::socket_text(&addr.ip(), addr.port())
+}
+
 impl Probes {
     /// Runs one attempt of `t`'s check.
     pub async fn run(&self, t: &Target) -> Outcome {
+        self.run_prepared(t, &Prepared::default()).await
+    }
+
+    /// Runs one attempt of `t`'s check with what [`Prepared::new`] built for `t` (or
+    /// nothing: then it builds what it needs).
+    pub async fn run_prepared(&self, t: &Target, prepared: &Prepared) -> Outcome {
         let limit = t.check.timeout;
         let (addr, via) = (t.dial(), t.via.as_ref());
         match &t.check.kind {
@@ -55,7 +87,9 @@ impl Probes {
         let attempt = async {
             match &t.check.kind {
                 CheckKind::Tcp(_) => tcp(addr, via).await.map(|_| Outcome::PASS).unwrap_or_else(|e| e),
-                CheckKind::Http { http, tls } => Box::pin(self.http(addr, via, http, tls.as_ref())).await,
+                CheckKind::Http { http, tls } => {
+                    Box::pin(self.http(addr, via, http, tls.as_ref(), prepared.request.as_deref())).await
+                }
                 CheckKind::Script { .. }
                 | CheckKind::Dns { .. }
                 | CheckKind::Udp(_)
@@ -69,25 +103,39 @@ impl Probes {
         }
     }
 
-    async fn http(&self, addr: SocketAddr, via: Option<&Via>, c: &HttpCheck, tls: Option<&TlsCheck>) -> Outcome {
+    /// An http(s) check: `request` is the one built once for the target, if it was.
+    async fn http(
+        &self,
+        addr: SocketAddr,
+        via: Option<&Via>,
+        c: &HttpCheck,
+        tls: Option<&TlsCheck>,
+        request: Option<&str>,
+    ) -> Outcome {
         let stream = match tcp(addr, via).await {
             Ok(s) => s,
             Err(o) => return o,
         };
-        let password = match c.auth.as_ref().map(|(_, secret)| password(secret)).transpose() {
-            Ok(p) => p,
-            Err(e) => return Outcome::Fail(e),
+        let built;
+        let request = match request {
+            Some(r) => r,
+            None => {
+                let password = match c.auth.as_ref().map(|(_, secret)| password(secret)).transpose() {
+                    Ok(p) => p,
+                    Err(e) => return Outcome::Fail(e),
+                };
+                built = http::request(c, &default_host(addr), password.as_deref());
+                built.as_str()
+            }
         };
-        let default_host = crate::model::ipvs::socket_text(&addr.ip(), addr.port());
-        let request = http::request(c, &default_host, password.as_deref());
-        let Some(tls) = tls else { return exchange(stream, &request, c).await };
+        let Some(tls) = tls else { return exchange(stream, request, c).await };
         let config = match self.client_config(tls) {
             Ok(cfg) => cfg,
             Err(e) => return Outcome::Fail(e),
         };
         let name = server_name(c.host.as_deref(), addr.ip());
         match tokio_rustls::TlsConnector::from(config).connect(name, stream).await {
-            Ok(s) => exchange(s, &request, c).await,
+            Ok(s) => exchange(s, request, c).await,
             Err(e) => Outcome::Fail(format!("TLS: {}", tls::explain(&e))),
         }
     }
