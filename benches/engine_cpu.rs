@@ -1,7 +1,7 @@
 //! What a check costs the probe engine: CPU time of the engine's threads per 1,000 TCP and
 //! HTTP checks against a server on loopback (in a thread of this process, not counted).
-//! `#[ignore]`d: a measurement, not a pass/fail test, and slow (12 s a protocol). Run it with
-//! `cargo test --release --test engine_cpu -- --ignored --nocapture`; each case prints
+//! A measurement, not a test (12 s a protocol), so a bench target: `cargo bench --bench
+//! engine_cpu [tcp|http]`; each case prints
 //! `cpu_ms_per_1000`, the probes run and those that took over 250 ms. BENCHMARKS.md records the numbers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)]
 
@@ -117,14 +117,20 @@ fn measure(name: &str, kind: CheckKind, http: bool) {
     assert!(probes > 0);
 }
 
-#[test]
-#[ignore = "a measurement: slow, prints CPU per 1,000 checks"]
+fn main() {
+    let only = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
+    if only.as_deref().is_none_or(|o| o == "tcp") {
+        tcp_checks_cpu_per_thousand();
+    }
+    if only.as_deref().is_none_or(|o| o == "http") {
+        http_checks_cpu_per_thousand();
+    }
+}
+
 fn tcp_checks_cpu_per_thousand() {
     measure("tcp", CheckKind::Tcp(Default::default()), false);
 }
 
-#[test]
-#[ignore = "a measurement: slow, prints CPU per 1,000 checks"]
 fn http_checks_cpu_per_thousand() {
     let http = HttpCheck {
         method: "GET".into(),
