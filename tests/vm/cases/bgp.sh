@@ -86,12 +86,13 @@ both="via 10.7.0.3 via 10.7.0.4 "
 # frr_in NODE: zebra, bfdd and bgpd in NODE's namespace, with paths of their own, then the
 # printed configuration loaded whole.
 frr_in() {
-    r=/tmp/frr/$1; mkdir -p $r; : > $r/empty.conf; chown -R frr:frr $r
+    r=/tmp/frr/$1; mkdir -p $r; : > $r/empty.conf; echo 'username root nopassword' > $r/vtysh.conf
+    chown -R frr:frr $r
     for p in zebra bfdd bgpd; do
         ip netns exec "$1" /usr/lib/frr/$p -d -u frr -g frr --vty_socket $r -z $r/zserv.api -i $r/$p.pid \
             -f $r/empty.conf -P 0 --log file:$r/$p.log
     done
-    ip netns exec "$1" vtysh --vty_socket $r -f "$2"
+    ip netns exec "$1" vtysh --config_dir $r --vty_socket $r -f "$2"
 }
 if [ "$DIRECTORS" = frr ]; then
     grep -q '^frr:' /etc/passwd || {
@@ -104,8 +105,6 @@ for d in d1 d2; do
     lbconverge show --routing "$DIRECTORS" --manifest $M --node $d > "/tmp/bird/$d.conf"
     if [ "$DIRECTORS" = frr ]; then
         exit_is "FRR on $d loads the printed configuration" 0 frr_in $d "/tmp/bird/$d.conf"
-        check "$d holds the VIP as a local route, not an address" \
-            sh -c 'ip -n '$d' route show table local proto 76 | grep -q "local 10.9.0.100 dev lo" && ! ip -n '$d' addr show dev lo | grep -q 10.9.0.100'
     else
         bird_in $d
     fi
@@ -116,6 +115,8 @@ d2_pid=$!
 route_becomes "the router reaches the VIP through both directors" "$both" 60
 ip -n router route show 10.9.0.100
 check "d1 announces the VIP in table 250" sh -c 'ip -n d1 route show table 250 | grep -q "10.9.0.100 dev lo proto 76"'
+check "d1 holds the VIP as a local route, not an address" \
+    sh -c 'ip -n d1 route show table local proto 76 | grep -q "local 10.9.0.100 dev lo" && ! ip -n d1 addr show dev lo | grep -q 10.9.0.100'
 answered 20
 lbc d1 status --control /run/lbc-d1.sock > /tmp/status
 check "status lists the announced route" grep -qx "announced route 10.9.0.100/32 table 250" /tmp/status
@@ -153,7 +154,7 @@ dies_within_a_second "d2 dead: BFD narrows the route to d1" d2 $d2_pid "via 10.7
 answered 10
 grep -h "route\|quorum" /tmp/d1.log /tmp/d2.log | tail -8
 if [ "$DIRECTORS" = frr ]; then
-    ip netns exec d1 vtysh --vty_socket /tmp/frr/d1 -c 'show bgp summary' -c 'show bfd peers brief'
+    ip netns exec d1 vtysh --config_dir /tmp/frr/d1 --vty_socket /tmp/frr/d1 -c 'show bgp summary' -c 'show bfd peers brief'
     kill "$(cat /tmp/bird/router.pid)"
     for n in d1 d2; do for p in bgpd bfdd zebra; do kill "$(cat /tmp/frr/$n/$p.pid)" 2>/dev/null; done; done
 else
