@@ -14,6 +14,7 @@ use std::process::Command;
 use lbconverge::apply::{self, Options, Outcome, Progress};
 use lbconverge::kernel::linux::LinuxKernel;
 use lbconverge::kernel::{self, Addrs, Routes, Sysctls};
+use lbconverge::model::announce::Announced;
 use lbconverge::model::net::{Address, Route};
 use lbconverge::model::sysctl::SysctlKey;
 use lbconverge::model::{self, Health, NoFacts};
@@ -93,6 +94,37 @@ fn addresses_with_labels_and_ipv6_without_dad() {
     k.del_address(&vip).unwrap();
     assert!(!k.addresses().unwrap().contains(&vip));
     assert_eq!(k.del_address(&vip).unwrap_err().raw_errno(), Some(99));
+}
+
+/// An `announce: bgp` VIP is held as a local route (no address for a routing daemon to see a
+/// connected route of): read back as such, delivered locally, and no announced route.
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn a_vip_held_as_a_local_route_is_read_back_delivered_locally_and_not_announced() {
+    fresh_netns(&["eth0"]);
+    let dir = state_dir();
+    let mut k = LinuxKernel::new(dir.0.clone());
+    let vip = Address::local_route("lo", "203.0.113.10/32".parse().unwrap());
+    let vip6 = Address::local_route("lo", "2001:db8::10/128".parse().unwrap());
+    let route = Announced { destination: "203.0.113.10/32".parse().unwrap(), table: 250 };
+    k.add_address(&vip).unwrap();
+    k.add_address(&vip6).unwrap();
+    k.announce(&route).unwrap();
+    let listed = k.addresses().unwrap();
+    assert!(listed.contains(&vip) && listed.contains(&vip6), "{listed:?}");
+    assert!(!listed.contains(&Address::plain("lo", vip.address)), "{listed:?}");
+    assert_eq!(k.announced().unwrap(), vec![route]);
+    assert!(!sh(&["ip", "addr", "show", "dev", "lo"]).contains("203.0.113.10"));
+    let local = sh(&["ip", "route", "show", "table", "local", "proto", "76"]);
+    assert_eq!(local, "local 203.0.113.10 dev lo scope host \n");
+    assert!(sh(&["ip", "route", "get", "203.0.113.10"]).starts_with("local 203.0.113.10 dev lo"));
+    let v6 = sh(&["ip", "-6", "route", "get", "2001:db8::10"]);
+    assert!(v6.starts_with("local 2001:db8::10 ") && v6.contains(" dev lo "), "{v6}");
+    k.del_address(&vip).unwrap();
+    assert!(!k.addresses().unwrap().contains(&vip));
+    assert!(!sh(&["ip", "route", "show", "table", "local", "proto", "76"]).contains("203.0.113.10"));
+    assert_eq!(k.del_address(&vip).unwrap_err().raw_errno(), Some(3), "no such route");
+    assert_eq!(k.announced().unwrap(), vec![route]);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! forwarding method, read-back of ipvsadm tables, drift repair, stale plans, partial
 //! failure, every example node, end-to-end HTTP through DR, NAT and TUN clusters, health
 //! checks driving IPVS under `lbconverge run`, connections kept across a VRRP failover
-//! by connection sync, active-active directors announced over BGP through BIRD, and
+//! by connection sync, active-active directors announced over BGP through BIRD or FRR, and
 //! firewall marks from the manifest steering two client subnets to their services.
 //! Each case is a guest script in tests/vm/cases/ that prints PASS/FAIL lines.
 //! Needs root (qemu and packages are installed by tools/test); ignored otherwise.
@@ -149,6 +149,16 @@ fn connections_survive_a_failover_with_connection_sync_and_are_cut_without() {
 #[ignore = "needs root, qemu and bird2: real IPVS in a VM"]
 fn active_active_directors_are_announced_over_bgp_and_withdrawn_when_unhealthy_or_stopping() {
     in_vm_with("bgp", ". tests/vm/cases/bgp.sh", &["/usr/sbin/bird", "/usr/sbin/birdc"]);
+}
+
+/// The same case with FRR 8.4 on the directors (zebra, bfdd, bgpd loaded with `show --routing
+/// frr` as printed); the router stays BIRD.
+#[test]
+#[ignore = "needs root, qemu, bird2 and frr: real IPVS in a VM"]
+fn active_active_directors_are_announced_over_bgp_through_frr_and_bfd_drops_a_dead_one() {
+    let frr = ["/usr/lib/frr/zebra", "/usr/lib/frr/bfdd", "/usr/lib/frr/bgpd", "/usr/bin/vtysh"];
+    let programs: Vec<&str> = ["/usr/sbin/bird", "/usr/sbin/birdc"].into_iter().chain(frr).collect();
+    in_vm_with("bgp-frr", "DIRECTORS=frr . tests/vm/cases/bgp.sh", &programs);
 }
 
 /// What the examples' nodes need of their host besides the kernel (`plan` checks it):

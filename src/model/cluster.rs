@@ -229,6 +229,7 @@ impl Vip {
             label: self.label.clone(),
             broadcast: self.broadcast,
             scope: self.scope,
+            local_route: false,
         }
     }
 }

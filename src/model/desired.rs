@@ -228,14 +228,15 @@ fn marks(b: &mut Builder, c: &Cluster, n: &Node) {
     }
 }
 
-/// `announce: bgp`: the VIP on `lo` (every director holds it; routers, not ARP, pick one),
-/// and its host route in the routing table while the service holds its quorum and some
+/// `announce: bgp`: the VIP on `lo` as a local route (every director holds it; routers, not
+/// ARP, pick one; a local route rather than an address, so that no routing daemon sees a
+/// connected route for the VIP that would win over the announced one), and its host route in the routing table while the service holds its quorum and some
 /// backend takes new connections (not all drained).
 fn announce(b: &mut Builder, c: &Cluster, vs: &VirtualService, health: &Health) {
     let serving = vs.backends.iter().any(|be| health.is_up(&vs.name, &be.name) && health.weight(&vs.name, be) > 0);
     let healthy = serving && !health.below_quorum.contains(&vs.name);
     for vip in &vs.vips {
-        b.address(Address::plain("lo", host(*vip)));
+        b.address(Address::local_route("lo", host(*vip)));
         let route = crate::model::announce::Announced { destination: host(*vip), table: c.routing.table };
         if !health.announcing {
             b.announce_delegated.insert(route);

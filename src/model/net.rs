@@ -41,12 +41,23 @@ pub struct Address {
     /// Address scope (`ip addr add ... scope S`) when not global (0); only VRRP VIPs set one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<u8>,
+    /// Held as a local route (`ip route replace local A dev I table local proto 76`) rather
+    /// than as an address: the kernel delivers the VIP's packets to IPVS all the same, but no
+    /// routing daemon sees a connected route for it (FRR's zebra would prefer that route over
+    /// the announced one). Only the VIPs of `announce: bgp` services on `lo` are held so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub local_route: bool,
 }
 
 impl Address {
     /// An address with no label, broadcast or scope: `ip addr add A dev I`.
     pub fn plain(interface: impl Into<String>, address: IpNet) -> Address {
-        Address { interface: interface.into(), address, label: None, broadcast: None, scope: None }
+        Address { interface: interface.into(), address, label: None, broadcast: None, scope: None, local_route: false }
+    }
+
+    /// The address held as a local route: `ip route replace local A dev I table local proto 76`.
+    pub fn local_route(interface: impl Into<String>, address: IpNet) -> Address {
+        Address { local_route: true, ..Address::plain(interface, address) }
     }
 
     /// An address with a label (or none) and no broadcast or scope.
@@ -78,6 +89,9 @@ impl fmt::Display for Address {
         }
         if let Some(s) = self.scope {
             write!(f, " scope {}", scope_name(s))?;
+        }
+        if self.local_route {
+            write!(f, " as a local route")?;
         }
         Ok(())
     }

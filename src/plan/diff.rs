@@ -96,7 +96,7 @@ fn addresses(d: &mut Diff, desired: &Desired, live: &NodeState) {
     for (key, want) in &desired.state.addresses {
         match live.addresses.get(key) {
             None => d.changes.push(Change::AddAddress { address: want.clone() }),
-            Some(now) if now.label != want.label => {
+            Some(now) if now.label != want.label || now.local_route != want.local_route => {
                 d.changes.push(Change::ReplaceAddress { from: now.clone(), to: want.clone() })
             }
             Some(_) => {}

@@ -28,6 +28,8 @@ const RTM_GETADDR: u16 = 22;
 const RTM_NEWROUTE: u16 = 24;
 const RTM_DELROUTE: u16 = 25;
 const RTM_GETROUTE: u16 = 26;
+/// The kernel's `local` routing table (`ip route show table local`).
+const RT_TABLE_LOCAL: u8 = 255;
 
 /// An rtnetlink connection. Interface indices are remembered from the last link dump, so
 /// a VRRP takeover adds its VIPs without a lookup; an address write that finds its cached
@@ -137,10 +139,11 @@ impl Addrs for Rtnl {
         Ok(self.link_table()?.into_values().map(|(n, up)| (n, Link { up })).collect())
     }
 
-    /// An IPv4 label equal to the interface name is no label.
+    /// An IPv4 label equal to the interface name is no label. The addresses held as local
+    /// routes come first, so that an address with the same key wins where the list is keyed.
     fn addresses(&mut self) -> KResult<Vec<Address>> {
         let links = self.link_table()?;
-        let mut out = Vec::new();
+        let mut out: Vec<Address> = self.route_dump()?.iter().filter_map(|m| local_route_of(m, &links)).collect();
         for m in self.dump(RTM_GETADDR, emit(&AddressMessage::default()), "addresses")? {
             let msg = AddressMessage::parse(&m.payload[..])
                 .map_err(|e| KernelError::io("parse", "address", decode_err(e)))?;
@@ -153,10 +156,18 @@ impl Addrs for Rtnl {
 
     /// IPv6 addresses are added with `nodad`.
     fn add_address(&mut self, a: &Address) -> KResult<()> {
+        if a.local_route {
+            let msg = self.local_route_msg(a, "add address")?;
+            return self.route_write(RTM_NEWROUTE, &msg, "add address", a);
+        }
         self.address_request(RTM_NEWADDR, nl::F_CREATE | nl::F_EXCL, "add address", a)
     }
 
     fn del_address(&mut self, a: &Address) -> KResult<()> {
+        if a.local_route {
+            let msg = self.local_route_msg(a, "delete address")?;
+            return self.route_write(RTM_DELROUTE, &msg, "delete address", a);
+        }
         self.address_request(RTM_DELADDR, 0, "delete address", a)
     }
 
@@ -246,10 +257,11 @@ impl Rtnl {
     }
 }
 
-/// An announced route from a route dump: lbconverge's protocol, a host route, any table.
+/// An announced route from a route dump: lbconverge's protocol, a unicast host route, any
+/// table (the local routes of the same protocol are addresses, [`local_route_of`]).
 fn announced_route(msg: &RouteMessage) -> Option<Announced> {
     let h = &msg.header;
-    if u8::from(h.protocol) != announce::PROTOCOL {
+    if u8::from(h.protocol) != announce::PROTOCOL || h.kind != RouteType::Unicast {
         return None;
     }
     let mut table = u32::from(h.table);
@@ -265,7 +277,47 @@ fn announced_route(msg: &RouteMessage) -> Option<Announced> {
     Some(Announced { destination, table })
 }
 
+/// An address held as a local route, from a route dump: lbconverge's protocol, type local,
+/// table local.
+fn local_route_of(msg: &RouteMessage, links: &BTreeMap<u32, (String, bool)>) -> Option<Address> {
+    let h = &msg.header;
+    if u8::from(h.protocol) != announce::PROTOCOL || h.kind != RouteType::Local {
+        return None;
+    }
+    let mut table = u32::from(h.table);
+    let mut destination = None;
+    let mut interface = None;
+    for a in &msg.attributes {
+        match a {
+            RouteAttribute::Table(t) => table = *t,
+            RouteAttribute::Destination(d) => destination = route_ip(d),
+            RouteAttribute::Oif(i) => interface = links.get(i).map(|(n, _)| n.clone()),
+            _ => {}
+        }
+    }
+    if table != u32::from(RT_TABLE_LOCAL) {
+        return None;
+    }
+    Some(Address::local_route(interface?, IpNet::new(destination?, h.destination_prefix_length).ok()?))
+}
+
 impl Rtnl {
+    /// `local A dev I table local proto 76 scope host`: an address held as a local route.
+    fn local_route_msg(&mut self, a: &Address, op: &str) -> KResult<RouteMessage> {
+        let mut msg = RouteMessage::default();
+        let h = &mut msg.header;
+        h.address_family = family_of(&a.address.addr());
+        h.destination_prefix_length = a.address.prefix_len();
+        h.table = RT_TABLE_LOCAL;
+        h.protocol = RouteProtocol::from(announce::PROTOCOL);
+        h.scope = RouteScope::Host;
+        h.kind = RouteType::Local;
+        msg.attributes.push(RouteAttribute::Destination(RouteAddress::from(a.address.addr())));
+        let index = self.index_of(&a.interface, op, &a.to_string())?;
+        msg.attributes.push(RouteAttribute::Oif(index));
+        Ok(msg)
+    }
+
     /// `VIP dev lo table T proto 76`: the table in the attribute (tables above 255 need it).
     fn announced_msg(&mut self, r: &Announced, op: &str) -> KResult<RouteMessage> {
         let mut msg = RouteMessage::default();

@@ -8,11 +8,14 @@
 # routing.bfd on the directors, the same on the router) drops it in under a second, and
 # requests are still answered. The directors' BIRD configuration is `show --routing bird`
 # as printed (routing.bgp names the router): nothing is filled in by hand.
+# DIRECTORS=frr: the directors run FRR instead (zebra, bfdd, bgpd, loaded with
+# `show --routing frr` as printed by `vtysh -f`); the router stays BIRD.
 . tests/vm/lib.sh
 modprobe ip_vs
 modprobe ip_vs_mh
 M=tests/vm/manifests/bgp.yaml
 BIRD=${BIRD:-/usr/sbin/bird}
+DIRECTORS=${DIRECTORS:-bird}
 
 bridge br-c
 bridge br-s
@@ -29,14 +32,15 @@ serve rs2 rs2 80
 for n in rs1 rs2; do exit_is "apply on $n" 0 lbc $n apply $M --node $n --auto-approve --quiet; done
 
 # The router: one eBGP session per director, equal paths merged into one ECMP route, BFD on
-# each.
+# each. A short error wait: FRR 8.4 directors re-create their BFD session once when BGP first
+# comes up, which resets that session here once (BIRD would otherwise wait 60 s to retry).
 mkdir -p /tmp/bird
 cat > /tmp/bird/router.conf <<'EOF'
 router id 10.7.0.1;
 protocol device {}
 protocol kernel { merge paths on; ipv4 { import none; export all; }; }
 protocol bfd { interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }
-template bgp director { local 10.7.0.1 as 65000; hold time 9; bfd on; ipv4 { import all; export none; }; }
+template bgp director { local 10.7.0.1 as 65000; hold time 9; bfd on; error wait time 2, 10; ipv4 { import all; export none; }; }
 protocol bgp d1 from director { neighbor 10.7.0.3 as 65001; }
 protocol bgp d2 from director { neighbor 10.7.0.4 as 65001; }
 EOF
@@ -79,9 +83,31 @@ dies_within_a_second() {
 }
 both="via 10.7.0.3 via 10.7.0.4 "
 
+# frr_in NODE: zebra, bfdd and bgpd in NODE's namespace, with paths of their own, then the
+# printed configuration loaded whole.
+frr_in() {
+    r=/tmp/frr/$1; mkdir -p $r; : > $r/empty.conf; echo 'username root nopassword' > $r/vtysh.conf
+    chown -R frr:frr $r
+    for p in zebra bfdd bgpd; do
+        ip netns exec "$1" /usr/lib/frr/$p -d -u frr -g frr --vty_socket $r -z $r/zserv.api -i $r/$p.pid \
+            -f $r/empty.conf -P 0 --log file:$r/$p.log
+    done
+    ip netns exec "$1" vtysh --config_dir $r --vty_socket $r -f "$2"
+}
+if [ "$DIRECTORS" = frr ]; then
+    grep -q '^frr:' /etc/passwd || {
+        echo 'frr:x:107:117::/nonexistent:/bin/false' >> /etc/passwd
+        printf 'frr:x:117:\nfrrvty:x:116:frr\n' >> /etc/group
+    }
+fi
+
 for d in d1 d2; do
-    lbconverge show --routing bird --manifest $M --node $d > "/tmp/bird/$d.conf"
-    bird_in $d
+    lbconverge show --routing "$DIRECTORS" --manifest $M --node $d > "/tmp/bird/$d.conf"
+    if [ "$DIRECTORS" = frr ]; then
+        exit_is "FRR on $d loads the printed configuration" 0 frr_in $d "/tmp/bird/$d.conf"
+    else
+        bird_in $d
+    fi
     ip netns exec $d lbconverge --state-dir /var/lib/lbc-$d run $M --node $d --control /run/lbc-$d.sock > /tmp/$d.log 2>&1 &
 done
 d2_pid=$!
@@ -89,6 +115,8 @@ d2_pid=$!
 route_becomes "the router reaches the VIP through both directors" "$both" 60
 ip -n router route show 10.9.0.100
 check "d1 announces the VIP in table 250" sh -c 'ip -n d1 route show table 250 | grep -q "10.9.0.100 dev lo proto 76"'
+check "d1 holds the VIP as a local route, not an address" \
+    sh -c 'ip -n d1 route show table local proto 76 | grep -q "local 10.9.0.100 dev lo" && ! ip -n d1 addr show dev lo | grep -q 10.9.0.100'
 answered 20
 lbc d1 status --control /run/lbc-d1.sock > /tmp/status
 check "status lists the announced route" grep -qx "announced route 10.9.0.100/32 table 250" /tmp/status
@@ -125,5 +153,11 @@ bfd_comes_up
 dies_within_a_second "d2 dead: BFD narrows the route to d1" d2 $d2_pid "via 10.7.0.3 "
 answered 10
 grep -h "route\|quorum" /tmp/d1.log /tmp/d2.log | tail -8
-for n in router d1 d2; do kill "$(cat /tmp/bird/$n.pid)"; done
+if [ "$DIRECTORS" = frr ]; then
+    ip netns exec d1 vtysh --config_dir /tmp/frr/d1 --vty_socket /tmp/frr/d1 -c 'show bgp summary' -c 'show bfd peers brief'
+    kill "$(cat /tmp/bird/router.pid)"
+    for n in d1 d2; do for p in bgpd bfdd zebra; do kill "$(cat /tmp/frr/$n/$p.pid)" 2>/dev/null; done; done
+else
+    for n in router d1 d2; do kill "$(cat /tmp/bird/$n.pid)"; done
+fi
 finish
