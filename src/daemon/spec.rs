@@ -213,7 +213,10 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             _ => n.address_of(v6),
         };
         let group = cluster.sync_group_of(&inst.name);
-        let (scripts, interfaces) = tracked_in_group(&m.track_scripts, &m.track_interfaces, group);
+        let (scripts, mut interfaces) = tracked_in_group(&m.track_scripts, &m.track_interfaces, group);
+        if inst.track_own_interface {
+            interfaces.entry(m.interface.clone()).or_insert(0);
+        }
         let track_scripts = scripts
             .iter()
             .filter_map(|(name, w)| cluster.track_scripts.get(name).map(|s| (name.clone(), (*w, s.clone()))))

@@ -497,6 +497,46 @@ fn a_reload_keeps_what_tracking_knows() {
     d.stop();
 }
 
+/// A track script with `init_fail` (keepalived's) starts failing: its weight applies from
+/// the start until `rise` runs have succeeded.
+#[test]
+fn a_track_script_with_init_fail_starts_failing_until_it_rises() {
+    let (s, k) = (Scratch::new("init-fail"), host());
+    s.write(&manifest("eth0", "good-password", false).replace(
+        "vrrp:\n  VI_FAST:\n",
+        "track_scripts:\n  passing:\n    command: [/bin/true]\n    interval: 100ms\n    rise: 4\n    init_fail: true\nvrrp:\n  VI_FAST:\n    track_scripts:\n      passing: {weight: -60}\n",
+    ));
+    let mut d = start(&s, &k);
+    wait_for("the failing weight at start", Duration::from_secs(1), || fast_view(&d).effective_priority == Some(90));
+    wait_for("the script to rise", Duration::from_secs(2), || fast_view(&d).effective_priority == Some(150));
+    d.stop();
+}
+
+/// The member's own interface is tracked as keepalived tracks it: its link going down puts
+/// the instance in FAULT, its return lets it be master again; with `track_own_interface:
+/// false` (keepalived's `dont_track_primary`) the instance stays master through it.
+#[test]
+fn the_own_interface_going_down_faults_the_instance_unless_it_is_not_tracked() {
+    for (tracked, name) in [(true, "own-if"), (false, "own-if-off")] {
+        let (s, k) = (Scratch::new(name), host());
+        if !tracked {
+            s.write(&manifest("eth0", "good-password", false).replace("    vips: [10.0.0.100/24]\n", "    vips: [10.0.0.100/24]\n    track_own_interface: false\n"));
+        }
+        let mut d = start(&s, &k);
+        wait_for("VI_FAST master", Duration::from_secs(2), || fast_view(&d).state == "MASTER");
+        k.lock().state.links.insert("eth0".into(), Link { up: false });
+        if tracked {
+            wait_for("VI_FAST in FAULT", Duration::from_secs(2), || fast_view(&d).state == "FAULT");
+            k.lock().state.links.insert("eth0".into(), Link { up: true });
+            wait_for("VI_FAST master again", Duration::from_secs(2), || fast_view(&d).state == "MASTER");
+        } else {
+            std::thread::sleep(Duration::from_millis(400));
+            assert_eq!(fast_view(&d).state, "MASTER", "an untracked own interface does not fault the instance");
+        }
+        d.stop();
+    }
+}
+
 /// Two v3 instances with 50 ms adverts, both lone masters soon: VI_ONE with `one` and
 /// VI_TWO with `two` (left out when empty).
 fn two_instances(one: &[&str], two: &[&str]) -> String {

@@ -72,21 +72,22 @@ struct Watched {
 }
 
 /// Starts tracking for the instances that track anything; link states are read through
-/// `addrs`. Objects start in their `known` state (an object never seen starts succeeding).
+/// `addrs`. Objects start in their `known` state; an object never seen starts succeeding,
+/// a script with `init_fail` failing.
 pub fn start(running: &[Running], addrs: Box<dyn Addrs + Send>, known: &Known) -> Result<Tracker, DaemonError> {
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = channel::<(String, bool)>();
     let mut scripts: BTreeMap<String, TrackScript> = BTreeMap::new();
     let mut watched = Vec::new();
-    let was_up = |kind: Kind, name: &str| known.get(&(kind, name.to_string())).copied().unwrap_or(true);
+    let was_up = |kind: Kind, name: &str, init: bool| known.get(&(kind, name.to_string())).copied().unwrap_or(init);
     for r in running.iter().filter(|r| r.spec.tracks()) {
         let mut t = Tracking::new(r.spec.priority);
         for (name, (weight, s)) in &r.spec.track_scripts {
-            t = t.with_script(name, *weight, s.rise, s.fall, was_up(Kind::Script, name));
+            t = t.with_script(name, *weight, s.rise, s.fall, was_up(Kind::Script, name, !s.init_fail));
             scripts.insert(name.clone(), s.clone());
         }
         for (name, weight) in &r.spec.track_interfaces {
-            t = t.with_interface(name, *weight, was_up(Kind::Interface, name));
+            t = t.with_interface(name, *weight, was_up(Kind::Interface, name, true));
         }
         let last = t.effective_priority();
         let ifaces = r.spec.track_interfaces.keys().cloned().collect();

@@ -287,6 +287,7 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         excluded_vips: i.excluded.clone(),
         track_scripts: weights(&i.track_scripts),
         track_interfaces: weights(&i.track_interfaces),
+        track_own_interface: i.dont_track_primary.then_some(false),
         garp_repeat: i.garp_repeat,
         notify_master: i.notify_master.clone(),
         notify_backup: i.notify_backup.clone(),

@@ -47,6 +47,8 @@ pub struct Instance {
     pub track_scripts: BTreeMap<String, i32>,
     /// `track_interface` names and weights.
     pub track_interfaces: BTreeMap<String, i32>,
+    /// `dont_track_primary`.
+    pub dont_track_primary: bool,
     /// `garp_master_repeat`.
     pub garp_repeat: Option<u32>,
     /// `notify_master` command.
@@ -273,7 +275,7 @@ fn lvs_timeouts(it: &Item, notes: &mut Notes) -> IpvsTimeouts {
 /// `vrrp_script NAME { }` (its `weight` is read by [`script_weight`]).
 pub fn script(item: &Item, notes: &mut Notes) -> Option<(String, TrackScript)> {
     let name = value::name(item, notes)?;
-    let mut s = TrackScript { command: Vec::new(), interval: None, timeout: None, rise: None, fall: None };
+    let mut s = TrackScript { command: Vec::new(), interval: None, timeout: None, rise: None, fall: None, init_fail: None };
     for it in item.children() {
         match it.keyword.as_str() {
             "script" => s.command = value::command(it, notes),
@@ -281,6 +283,7 @@ pub fn script(item: &Item, notes: &mut Notes) -> Option<(String, TrackScript)> {
             "timeout" => s.timeout = value::seconds(it, notes),
             "rise" => s.rise = value::number(it, notes),
             "fall" => s.fall = value::number(it, notes),
+            "init_fail" => s.init_fail = Some(true),
             "weight" => {}
             _ => notes.unsupported(it, "not a `vrrp_script` setting the manifest has"),
         }
@@ -326,6 +329,7 @@ pub fn instance(
         vip_interface: None,
         track_scripts: BTreeMap::new(),
         track_interfaces: BTreeMap::new(),
+        dont_track_primary: false,
         garp_repeat: None,
         notify_master: None,
         notify_backup: None,
@@ -394,6 +398,7 @@ fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, i32>, 
         "track_script" => i.track_scripts = tracked_scripts(it, script_weights, notes),
         "lvs_sync_daemon_interface" => sync_interface(i, it, notes),
         "track_interface" => i.track_interfaces = tracked(it, |_| 0),
+        "dont_track_primary" => i.dont_track_primary = true,
         "garp_master_repeat" => i.garp_repeat = value::number(it, notes),
         "smtp_alert" => i.alert = Some(value::flag(it)),
         "notify_deleted" => notes

@@ -901,6 +901,11 @@ pub struct TrackScript {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub fall: Option<u32>,
+    /// Start failing until `rise` runs succeed, instead of succeeding until `fall` runs fail
+    /// (keepalived's `init_fail`; default false). A weight-0 script holds its instances in
+    /// FAULT from the start until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_fail: Option<bool>,
 }
 
 /// A VRRP instance: directors that share VIPs.
@@ -957,6 +962,11 @@ pub struct VrrpInstance {
     /// Tracked interfaces and the priority change each applies when down (0: go to FAULT).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub track_interfaces: BTreeMap<String, TrackWeight>,
+    /// Go to FAULT while the member's own advert interface (its `interface`) is down
+    /// (default true, as keepalived does; `false` is keepalived's `dont_track_primary`). A
+    /// weight given to that interface under `track_interfaces` replaces this FAULT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub track_own_interface: Option<bool>,
     /// Gratuitous ARPs / unsolicited NAs sent on becoming master (default 5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 100))]

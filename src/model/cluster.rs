@@ -190,6 +190,9 @@ pub struct VrrpInstance {
     pub notify_timeout: Duration,
     /// Connection sync: the settings every member shares (`None`: no sync).
     pub connection_sync: Option<ConnectionSync>,
+    /// Each member goes to FAULT while its own advert interface is down (keepalived's
+    /// default; `false`: `dont_track_primary`).
+    pub track_own_interface: bool,
 }
 
 /// A VIP of a VRRP instance with its options (keepalived's `dev`, `label`, `brd`, `scope`).
@@ -406,6 +409,8 @@ pub struct TrackScript {
     pub rise: u32,
     /// Failures to count as down.
     pub fall: u32,
+    /// Failing until `rise` runs succeed (keepalived's `init_fail`).
+    pub init_fail: bool,
 }
 
 /// A virtual service.

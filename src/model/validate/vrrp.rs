@@ -28,6 +28,7 @@ pub fn track_scripts(
             timeout,
             rise: t.rise.unwrap_or(1),
             fall: t.fall.unwrap_or(1),
+            init_fail: t.init_fail.unwrap_or(false),
         };
         out.insert(name.clone(), script);
     }
@@ -98,6 +99,7 @@ fn instance(
         notify: notify(cx, path, [&i.notify_master, &i.notify_backup, &i.notify_fault, &i.notify_stop, &i.notify]),
         notify_timeout: notify_timeout(cx, &path.key("notify_timeout"), i.notify_timeout.as_ref()),
         connection_sync,
+        track_own_interface: i.track_own_interface.unwrap_or(true),
     })
 }
 
