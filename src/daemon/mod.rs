@@ -49,6 +49,7 @@ mod state_files;
 pub mod status;
 mod syncgroup;
 pub mod systemd;
+pub mod trackfile;
 pub mod tracker;
 mod watch;
 

@@ -26,6 +26,8 @@ pub struct Cluster {
     pub sync_groups: BTreeMap<String, SyncGroup>,
     /// Track scripts by name.
     pub track_scripts: BTreeMap<String, TrackScript>,
+    /// Track files by name.
+    pub track_files: BTreeMap<String, TrackFile>,
     /// Virtual services by name.
     pub services: BTreeMap<String, VirtualService>,
     /// The `match` rules of firewall-mark services, in the order the chain tries them.
@@ -317,6 +319,8 @@ pub struct Member {
     pub track_scripts: BTreeMap<String, i32>,
     /// Tracked interface -> weight: the instance's, with this member's over them.
     pub track_interfaces: BTreeMap<String, i32>,
+    /// Track file -> weight and `reverse`, the file's where the instance gives none.
+    pub track_files: BTreeMap<String, FileWeight>,
     /// This member's own notify commands, each instead of the instance's.
     pub notify: Notify,
 }
@@ -394,6 +398,24 @@ impl Notify {
     pub fn is_empty(&self) -> bool {
         self.keyed().iter().all(|(_, c)| c.is_none())
     }
+}
+
+/// A track file (keepalived's `track_file`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackFile {
+    /// Absolute path.
+    pub path: std::path::PathBuf,
+    /// Written when tracking starts: the number, and whether over an existing file.
+    pub init: Option<(i32, bool)>,
+}
+
+/// How an instance uses a track file: weight and `reverse`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileWeight {
+    /// Multiplies the number.
+    pub weight: i32,
+    /// Subtract instead of add (weight 0: FAULT at 0).
+    pub reverse: bool,
 }
 
 /// A track script.
