@@ -49,8 +49,8 @@ mod state_files;
 pub mod status;
 mod syncgroup;
 pub mod systemd;
-pub mod trackfile;
 pub mod tracker;
+pub mod trackfile;
 mod watch;
 
 #[cfg(test)]

@@ -516,7 +516,7 @@ fn a_track_file_moves_the_priority_and_bad_contents_do_no_harm() {
         ),
     ));
     std::fs::write(&file, "10\n").unwrap();
-    let mut d = start(&s, &k);
+    let d = start(&s, &k);
     let prio = |d: &Daemon<Shared, MemPlatform>| fast_view(d).effective_priority;
     wait_for("the number read at start", Duration::from_secs(1), || prio(&d) == Some(130));
     assert_eq!(std::fs::read_to_string(&maint).unwrap(), "0\n", "init_file created the missing file");
@@ -543,7 +543,7 @@ fn a_track_file_moves_the_priority_and_bad_contents_do_no_harm() {
     wait_for("maint 0 again, the FIFO as 0", Duration::from_secs(1), || prio(&d) == Some(150));
     std::fs::remove_file(&file).unwrap();
     std::fs::create_dir(&file).unwrap();
-    std::fs::write(&file.with_extension("x"), "7").unwrap();
+    std::fs::write(file.with_extension("x"), "7").unwrap();
     std::fs::remove_dir(&file).unwrap();
     std::fs::write(&file, "3").unwrap();
     wait_for("a file again after a directory", Duration::from_secs(1), || prio(&d) == Some(144));
@@ -559,7 +559,7 @@ fn a_track_script_with_init_fail_starts_failing_until_it_rises() {
         "vrrp:\n  VI_FAST:\n",
         "track_scripts:\n  passing:\n    command: [/bin/true]\n    interval: 100ms\n    rise: 4\n    init_fail: true\nvrrp:\n  VI_FAST:\n    track_scripts:\n      passing: {weight: -60}\n",
     ));
-    let mut d = start(&s, &k);
+    let d = start(&s, &k);
     wait_for("the failing weight at start", Duration::from_secs(1), || fast_view(&d).effective_priority == Some(90));
     wait_for("the script to rise", Duration::from_secs(2), || fast_view(&d).effective_priority == Some(150));
     d.stop();
@@ -573,9 +573,14 @@ fn the_own_interface_going_down_faults_the_instance_unless_it_is_not_tracked() {
     for (tracked, name) in [(true, "own-if"), (false, "own-if-off")] {
         let (s, k) = (Scratch::new(name), host());
         if !tracked {
-            s.write(&manifest("eth0", "good-password", false).replace("    vips: [10.0.0.100/24]\n", "    vips: [10.0.0.100/24]\n    track_own_interface: false\n"));
+            s.write(
+                &manifest("eth0", "good-password", false).replace(
+                    "    vips: [10.0.0.100/24]\n",
+                    "    vips: [10.0.0.100/24]\n    track_own_interface: false\n",
+                ),
+            );
         }
-        let mut d = start(&s, &k);
+        let d = start(&s, &k);
         wait_for("VI_FAST master", Duration::from_secs(2), || fast_view(&d).state == "MASTER");
         k.lock().state.links.insert("eth0".into(), Link { up: false });
         if tracked {

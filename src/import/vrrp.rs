@@ -279,7 +279,8 @@ fn lvs_timeouts(it: &Item, notes: &mut Notes) -> IpvsTimeouts {
 /// `vrrp_script NAME { }` (its `weight` is read by [`script_weight`]).
 pub fn script(item: &Item, notes: &mut Notes) -> Option<(String, TrackScript)> {
     let name = value::name(item, notes)?;
-    let mut s = TrackScript { command: Vec::new(), interval: None, timeout: None, rise: None, fall: None, init_fail: None };
+    let mut s =
+        TrackScript { command: Vec::new(), interval: None, timeout: None, rise: None, fall: None, init_fail: None };
     for it in item.children() {
         match it.keyword.as_str() {
             "script" => s.command = value::command(it, notes),

@@ -167,7 +167,10 @@ pub fn parse_file_value(bytes: &[u8]) -> Option<i64> {
     let mut rest = head.iter().copied().skip_while(|b| b.is_ascii_whitespace()).peekable();
     let negative = match rest.peek() {
         Some(b'-') => rest.next().is_some(),
-        Some(b'+') => rest.next().is_none(),
+        Some(b'+') => {
+            rest.next();
+            false
+        }
         _ => false,
     };
     let digits: Vec<u8> = rest.collect();
@@ -202,8 +205,10 @@ impl Tracking {
 
     /// Adds a track script with its weight, rise, fall and state before its first result.
     pub fn with_script(mut self, name: &str, weight: i32, rise: u32, fall: u32, up: bool) -> Tracking {
-        self.objects
-            .insert((Kind::Script, name.to_string()), Tracked { weight, state: RiseFall::new(rise, fall, up), file: None });
+        self.objects.insert(
+            (Kind::Script, name.to_string()),
+            Tracked { weight, state: RiseFall::new(rise, fall, up), file: None },
+        );
         self
     }
 
@@ -274,11 +279,7 @@ impl Tracking {
 
     /// The objects that hold the instance in FAULT, in name order.
     pub fn faults(&self) -> Vec<(Kind, &str)> {
-        self.objects
-            .iter()
-            .filter(|(_, t)| t.effect() == Effect::Fault)
-            .map(|((k, n), _)| (*k, n.as_str()))
-            .collect()
+        self.objects.iter().filter(|(_, t)| t.effect() == Effect::Fault).map(|((k, n), _)| (*k, n.as_str())).collect()
     }
 }
 

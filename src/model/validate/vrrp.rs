@@ -38,11 +38,7 @@ pub fn track_scripts(
 }
 
 /// Validates the track files: each path absolute and naming a file, not a directory.
-pub fn track_files(
-    cx: &mut Cx,
-    at: &KeyPath,
-    m: &BTreeMap<String, types::TrackFile>,
-) -> BTreeMap<String, TrackFile> {
+pub fn track_files(cx: &mut Cx, at: &KeyPath, m: &BTreeMap<String, types::TrackFile>) -> BTreeMap<String, TrackFile> {
     let mut out = BTreeMap::new();
     for (name, f) in m {
         let path = std::path::PathBuf::from(&f.path);
