@@ -1,6 +1,6 @@
 //! VRRP track files (keepalived's `track_file`): each file's directory is watched with
 //! inotify (the `notify` crate, as the manifest is), and the file is read again whenever an
-//! entry of that name is written, created, moved or removed. Reading goes through
+//! entry of that name is closed after a write, moved or removed (keepalived's events). Reading goes through
 //! [`crate::files`] (a FIFO or a device is never opened, at most 4 KiB is read): a missing
 //! or unusable file counts as 0, as keepalived counts a file it cannot open, and is logged;
 //! the number is parsed as keepalived parses it ([`parse_file_value`]). A directory that
@@ -16,7 +16,8 @@ use std::sync::mpsc::{Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use notify::{RecursiveMode, Watcher};
+use notify::event::{AccessKind, AccessMode, ModifyKind};
+use notify::{EventKind, RecursiveMode, Watcher};
 
 use super::error::DaemonError;
 use crate::files::{self, Kind};
@@ -118,6 +119,17 @@ fn watch(tracked: &BTreeMap<String, PathBuf>, tx: &Sender<FileReport>, stop: &At
             places.iter().for_each(|(n, p, _, _)| send(tx, n, p));
             continue;
         };
+        // As keepalived: a file written and closed, moved or removed; not a write under
+        // way (a truncated file is not read half-written).
+        let counts = matches!(
+            event.kind,
+            EventKind::Access(AccessKind::Close(AccessMode::Write))
+                | EventKind::Remove(_)
+                | EventKind::Modify(ModifyKind::Name(_))
+        );
+        if !counts {
+            continue;
+        }
         for (n, p, dir, entry) in &places {
             let hit = event.paths.iter().any(|e| e.parent() == Some(dir.as_path()) && e.file_name() == Some(entry));
             let gone = event.paths.iter().any(|e| e == dir);
