@@ -1,7 +1,7 @@
 //! The one way lbconverge reads a file that comes from outside: the manifest, live-state
 //! snapshots, saved plans, its own state files (`drains.json`, `ledger.json`), secret files
-//! (VRRP and metrics passwords), CA files, keepalived.conf and its includes, and saved
-//! `ipvsadm -S` rules. Every reader of such a file calls [`read`], [`read_text`] or
+//! (VRRP and metrics passwords), CA files, keepalived.conf and its includes, saved
+//! `ipvsadm -S` rules, and VRRP track files. Every reader of such a file calls [`read`], [`read_text`] or
 //! [`first_line`]; nothing else opens one.
 //!
 //! - The path is looked at first and the file opened only when it is a regular file, so a
@@ -50,6 +50,8 @@ pub enum Kind {
     Keepalived,
     /// Saved `ipvsadm -S -n` rules (64 MiB).
     IpvsadmSave,
+    /// A VRRP track file holding a number (4 KiB).
+    TrackFile,
 }
 
 impl Kind {
@@ -59,7 +61,7 @@ impl Kind {
             Kind::Manifest | Kind::Drains | Kind::Keepalived => 16 * MIB,
             Kind::Snapshot | Kind::Plan => 256 * MIB,
             Kind::Ledger | Kind::IpvsadmSave => 64 * MIB,
-            Kind::Secret => 4 * KIB,
+            Kind::Secret | Kind::TrackFile => 4 * KIB,
             Kind::CaFile => 4 * MIB,
         }
     }
@@ -76,6 +78,7 @@ impl Kind {
             Kind::CaFile => "CA file",
             Kind::Keepalived => "keepalived configuration",
             Kind::IpvsadmSave => "ipvsadm -S output",
+            Kind::TrackFile => "track file",
         }
     }
 

@@ -50,6 +50,7 @@ pub mod status;
 mod syncgroup;
 pub mod systemd;
 pub mod tracker;
+pub mod trackfile;
 mod watch;
 
 #[cfg(test)]

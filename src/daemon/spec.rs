@@ -11,7 +11,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use super::error::{DaemonError, SecretError};
-use crate::model::cluster::{Cluster, Notify, Secret, SyncGroup, TrackScript, Vip};
+use crate::model::cluster::{Cluster, FileWeight, Notify, Secret, SyncGroup, TrackFile, TrackScript, Vip};
 use crate::model::net::Address;
 use crate::vrrp::fsm::Config;
 use crate::vrrp::garp::Timing;
@@ -62,6 +62,8 @@ pub struct InstanceSpec {
     pub track_scripts: BTreeMap<String, (i32, TrackScript)>,
     /// Tracked interfaces: name -> weight.
     pub track_interfaces: BTreeMap<String, i32>,
+    /// Track files: name -> (weight and `reverse`, the file).
+    pub track_files: BTreeMap<String, (FileWeight, TrackFile)>,
     /// The IPVS sync daemon it runs: master while master, backup otherwise.
     pub sync: Option<crate::model::sync::SyncConfig>,
     /// The sync group it is in (keepalived's `vrrp_sync_group`).
@@ -115,7 +117,7 @@ impl InstanceSpec {
 
     /// True when the instance tracks scripts or interfaces.
     pub fn tracks(&self) -> bool {
-        !self.track_scripts.is_empty() || !self.track_interfaces.is_empty()
+        !self.track_scripts.is_empty() || !self.track_interfaces.is_empty() || !self.track_files.is_empty()
     }
 
     /// The state machine's settings, with `primary` as the adverts' source.
@@ -162,6 +164,7 @@ pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
     }
     changed("track_scripts", old.track_scripts != new.track_scripts);
     changed("track_interfaces", old.track_interfaces != new.track_interfaces);
+    changed("track_files", old.track_files != new.track_files);
     changed("connection_sync", old.sync != new.sync);
     if old.sync_group != new.sync_group {
         out.push(format!("sync_group {:?} -> {:?}", old.sync_group, new.sync_group));
@@ -242,7 +245,10 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             _ => n.address_of(v6),
         };
         let group = cluster.sync_group_of(&inst.name);
-        let (scripts, interfaces) = tracked_in_group(&m.track_scripts, &m.track_interfaces, group);
+        let (scripts, mut interfaces) = tracked_in_group(&m.track_scripts, &m.track_interfaces, group);
+        if inst.track_own_interface {
+            interfaces.entry(m.interface.clone()).or_insert(0);
+        }
         let track_scripts = scripts
             .iter()
             .filter_map(|(name, w)| cluster.track_scripts.get(name).map(|s| (name.clone(), (*w, s.clone()))))
@@ -274,6 +280,18 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             notify_timeout: inst.notify_timeout,
             track_scripts,
             track_interfaces: interfaces,
+            track_files: m
+                .track_files
+                .iter()
+                .filter_map(|(name, w)| {
+                    // In a sync group without `tracking_weight` every weight counts as 0.
+                    let w = match group {
+                        Some(g) if !g.tracking_weight => FileWeight { weight: 0, ..*w },
+                        _ => *w,
+                    };
+                    cluster.track_files.get(name).map(|f| (name.clone(), (w, f.clone())))
+                })
+                .collect(),
             sync: inst.sync_config(node),
             sync_group: group.map(|g| g.name.clone()),
             alert: cluster.alerts.vrrp.contains(&inst.name),

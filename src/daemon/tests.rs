@@ -497,6 +497,104 @@ fn a_reload_keeps_what_tracking_knows() {
     d.stop();
 }
 
+/// A track file (keepalived's `track_file`) moves the priority by its number times the
+/// weight, read on every change through inotify: written in place, replaced by a rename,
+/// removed (0). What cannot be a number never stops the daemon: garbage and an empty file
+/// count as 0, a FIFO or a directory put in its place counts as 0 without hanging the
+/// tracker, a number out of range is ignored. `init_file` creates the missing file.
+#[test]
+fn a_track_file_moves_the_priority_and_bad_contents_do_no_harm() {
+    let (s, k) = (Scratch::new("track-file"), host());
+    let file = s.dir.join("prio");
+    let maint = s.dir.join("maint");
+    s.write(&manifest("eth0", "good-password", false).replace(
+        "vrrp:\n  VI_FAST:\n",
+        &format!(
+            "track_files:\n  prio: {{path: {}, weight: -2}}\n  maint: {{path: {}, weight: 0, init_file: {{value: 0}}}}\nvrrp:\n  VI_FAST:\n    track_files:\n      prio: {{}}\n      maint: {{}}\n",
+            file.display(),
+            maint.display()
+        ),
+    ));
+    std::fs::write(&file, "10\n").unwrap();
+    let d = start(&s, &k);
+    let prio = |d: &Daemon<Shared, MemPlatform>| fast_view(d).effective_priority;
+    wait_for("the number read at start", Duration::from_secs(1), || prio(&d) == Some(130));
+    assert_eq!(std::fs::read_to_string(&maint).unwrap(), "0\n", "init_file created the missing file");
+    std::fs::write(&file, "25").unwrap();
+    wait_for("a write in place", Duration::from_secs(1), || prio(&d) == Some(100));
+    let tmp = s.dir.join("prio.new");
+    std::fs::write(&tmp, "0x10").unwrap();
+    std::fs::rename(&tmp, &file).unwrap();
+    wait_for("a rename over it", Duration::from_secs(1), || prio(&d) == Some(118));
+    std::fs::write(&file, "99999999999").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(prio(&d), Some(118), "a number out of range is ignored");
+    std::fs::write(&file, "garbage").unwrap();
+    wait_for("garbage as 0", Duration::from_secs(1), || prio(&d) == Some(150));
+    std::fs::write(&file, "5").unwrap();
+    wait_for("5 again", Duration::from_secs(1), || prio(&d) == Some(140));
+    std::fs::remove_file(&file).unwrap();
+    wait_for("a removed file as 0", Duration::from_secs(1), || prio(&d) == Some(150));
+    let fifo = std::ffi::CString::new(file.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    std::fs::write(&maint, "1").unwrap();
+    wait_for("maint not 0: FAULT", Duration::from_secs(1), || prio(&d).is_none());
+    std::fs::write(&maint, "0").unwrap();
+    wait_for("maint 0 again, the FIFO as 0", Duration::from_secs(1), || prio(&d) == Some(150));
+    std::fs::remove_file(&file).unwrap();
+    std::fs::create_dir(&file).unwrap();
+    std::fs::write(file.with_extension("x"), "7").unwrap();
+    std::fs::remove_dir(&file).unwrap();
+    std::fs::write(&file, "3").unwrap();
+    wait_for("a file again after a directory", Duration::from_secs(1), || prio(&d) == Some(144));
+    d.stop();
+}
+
+/// A track script with `init_fail` (keepalived's) starts failing: its weight applies from
+/// the start until `rise` runs have succeeded.
+#[test]
+fn a_track_script_with_init_fail_starts_failing_until_it_rises() {
+    let (s, k) = (Scratch::new("init-fail"), host());
+    s.write(&manifest("eth0", "good-password", false).replace(
+        "vrrp:\n  VI_FAST:\n",
+        "track_scripts:\n  passing:\n    command: [/bin/true]\n    interval: 100ms\n    rise: 4\n    init_fail: true\nvrrp:\n  VI_FAST:\n    track_scripts:\n      passing: {weight: -60}\n",
+    ));
+    let d = start(&s, &k);
+    wait_for("the failing weight at start", Duration::from_secs(1), || fast_view(&d).effective_priority == Some(90));
+    wait_for("the script to rise", Duration::from_secs(2), || fast_view(&d).effective_priority == Some(150));
+    d.stop();
+}
+
+/// The member's own interface is tracked as keepalived tracks it: its link going down puts
+/// the instance in FAULT, its return lets it be master again; with `track_own_interface:
+/// false` (keepalived's `dont_track_primary`) the instance stays master through it.
+#[test]
+fn the_own_interface_going_down_faults_the_instance_unless_it_is_not_tracked() {
+    for (tracked, name) in [(true, "own-if"), (false, "own-if-off")] {
+        let (s, k) = (Scratch::new(name), host());
+        if !tracked {
+            s.write(
+                &manifest("eth0", "good-password", false).replace(
+                    "    vips: [10.0.0.100/24]\n",
+                    "    vips: [10.0.0.100/24]\n    track_own_interface: false\n",
+                ),
+            );
+        }
+        let d = start(&s, &k);
+        wait_for("VI_FAST master", Duration::from_secs(2), || fast_view(&d).state == "MASTER");
+        k.lock().state.links.insert("eth0".into(), Link { up: false });
+        if tracked {
+            wait_for("VI_FAST in FAULT", Duration::from_secs(2), || fast_view(&d).state == "FAULT");
+            k.lock().state.links.insert("eth0".into(), Link { up: true });
+            wait_for("VI_FAST master again", Duration::from_secs(2), || fast_view(&d).state == "MASTER");
+        } else {
+            std::thread::sleep(Duration::from_millis(400));
+            assert_eq!(fast_view(&d).state, "MASTER", "an untracked own interface does not fault the instance");
+        }
+        d.stop();
+    }
+}
+
 /// Two v3 instances with 50 ms adverts, both lone masters soon: VI_ONE with `one` and
 /// VI_TWO with `two` (left out when empty).
 fn two_instances(one: &[&str], two: &[&str]) -> String {

@@ -1,11 +1,14 @@
 //! Tracking for the running VRRP instances: each track script runs on its own thread (so a
 //! slow script delays nothing else; each runs in a process group of its own, killed whole
 //! when it ends or times out), link states are polled every 100 ms, and whenever an
-//! instance's effective priority changes it gets a `Priority` control message. A reload
+//! instance's effective priority changes it gets a `Priority` control message. Track files
+//! are read at start and then on every change by one watching thread ([`super::trackfile`]).
+//! A reload
 //! restarts tracking with the states the objects had ([`Known`]): a failing script stays
 //! failing, and no instance's priority moves because of the reload itself.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::error::DaemonError;
 use super::instance::{Control, ControlTx, Running};
+use super::trackfile::{self, FileReport};
 use crate::child::Group;
 use crate::kernel::Addrs;
 use crate::model::cluster::TrackScript;
@@ -72,21 +76,35 @@ struct Watched {
 }
 
 /// Starts tracking for the instances that track anything; link states are read through
-/// `addrs`. Objects start in their `known` state (an object never seen starts succeeding).
+/// `addrs`. Objects start in their `known` state; an object never seen starts succeeding,
+/// a script with `init_fail` failing.
 pub fn start(running: &[Running], addrs: Box<dyn Addrs + Send>, known: &Known) -> Result<Tracker, DaemonError> {
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = channel::<(String, bool)>();
+    let (file_tx, file_rx) = channel::<FileReport>();
+    let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut values: BTreeMap<String, i64> = BTreeMap::new();
     let mut scripts: BTreeMap<String, TrackScript> = BTreeMap::new();
     let mut watched = Vec::new();
-    let was_up = |kind: Kind, name: &str| known.get(&(kind, name.to_string())).copied().unwrap_or(true);
+    let was_up = |kind: Kind, name: &str, init: bool| known.get(&(kind, name.to_string())).copied().unwrap_or(init);
     for r in running.iter().filter(|r| r.spec.tracks()) {
         let mut t = Tracking::new(r.spec.priority);
         for (name, (weight, s)) in &r.spec.track_scripts {
-            t = t.with_script(name, *weight, s.rise, s.fall, was_up(Kind::Script, name));
+            t = t.with_script(name, *weight, s.rise, s.fall, was_up(Kind::Script, name, !s.init_fail));
             scripts.insert(name.clone(), s.clone());
         }
         for (name, weight) in &r.spec.track_interfaces {
-            t = t.with_interface(name, *weight, was_up(Kind::Interface, name));
+            t = t.with_interface(name, *weight, was_up(Kind::Interface, name, true));
+        }
+        for (name, (w, f)) in &r.spec.track_files {
+            let value = *values.entry(name.clone()).or_insert_with(|| {
+                if !known.contains_key(&(Kind::File, name.clone())) {
+                    trackfile::init(name, f);
+                }
+                trackfile::read_value(name, &f.path).unwrap_or(0)
+            });
+            t = t.with_file(name, w.weight, w.reverse, value);
+            files.insert(name.clone(), f.path.clone());
         }
         let last = t.effective_priority();
         let ifaces = r.spec.track_interfaces.keys().cloned().collect();
@@ -101,8 +119,13 @@ pub fn start(running: &[Running], addrs: Box<dyn Addrs + Send>, known: &Known) -
         let (tx, flag) = (tx.clone(), tracker.stop.clone());
         tracker.threads.push(super::spawn(format!("track-{name}"), move || run_track_script(&name, &s, &tx, &flag))?);
     }
+    if !files.is_empty() {
+        tracker.threads.push(trackfile::start(files.clone(), file_tx, tracker.stop.clone())?);
+    }
     let flag = tracker.stop.clone();
-    tracker.coordinator = Some(super::spawn("tracker".into(), move || coordinate(watched, rx, addrs, flag))?);
+    let files: Vec<String> = files.into_keys().collect();
+    tracker.coordinator =
+        Some(super::spawn("tracker".into(), move || coordinate(watched, (rx, file_rx), addrs, flag, files))?);
     Ok(tracker)
 }
 
@@ -145,9 +168,10 @@ pub fn run_script(cmd: &[String], timeout: Duration) -> bool {
 /// returns the objects' last states.
 fn coordinate(
     mut watched: Vec<Watched>,
-    rx: Receiver<(String, bool)>,
+    (rx, file_rx): (Receiver<(String, bool)>, Receiver<FileReport>),
     mut addrs: Box<dyn Addrs + Send>,
     stop: Arc<AtomicBool>,
+    files: Vec<String>,
 ) -> Known {
     for w in &watched {
         w.control.send(Control::Priority(w.last));
@@ -161,6 +185,13 @@ fn coordinate(
             // No track script runs (interfaces only): links are still polled.
             Err(RecvTimeoutError::Disconnected) => std::thread::sleep(LINK_POLL),
         }
+        for (name, value) in file_rx.try_iter() {
+            for w in &mut watched {
+                if let Ok(Some(flip)) = w.tracking.file_value(&name, value) {
+                    tracing::info!(track_file = %name, value, "{flip}");
+                }
+            }
+        }
         if let Ok(links) = addrs.links() {
             for w in &mut watched {
                 for name in &w.ifaces {
@@ -172,7 +203,10 @@ fn coordinate(
         publish(&mut watched);
     }
     let states = watched.iter().flat_map(|w| w.tracking.states());
-    states.map(|((kind, name), up)| ((kind, name.to_string()), up)).collect()
+    let mut known: Known = states.map(|((kind, name), up)| ((kind, name.to_string()), up)).collect();
+    // A file seen is not initialised again by a reload.
+    known.extend(files.into_iter().map(|f| ((Kind::File, f), true)));
+    known
 }
 
 fn publish(watched: &mut [Watched]) {

@@ -8,7 +8,7 @@ use super::conf::{Item, Loc};
 use super::service::{self, Vs};
 use super::value::Notes;
 use super::vrrp::{self, Globals, Instance};
-use crate::manifest::types::TrackScript;
+use crate::manifest::types::{TrackFile, TrackScript};
 
 /// What one director's configuration holds.
 #[derive(Debug, Clone)]
@@ -23,6 +23,8 @@ pub struct Director {
     pub instances: Vec<Instance>,
     /// `vrrp_script`s by name.
     pub scripts: BTreeMap<String, (TrackScript, Loc)>,
+    /// `track_file`s (and the deprecated `vrrp_track_file`) by name.
+    pub files: BTreeMap<String, (TrackFile, Loc)>,
     /// `virtual_server`s, in file order.
     pub services: Vec<Vs>,
     /// `global_defs { lvs_timeouts }`.
@@ -53,6 +55,7 @@ pub fn read(file: &str, id: &str, items: &[Item], notes: &mut Notes) -> Director
         named_at,
         instances: vec![],
         scripts: BTreeMap::new(),
+        files: BTreeMap::new(),
         services: vec![],
         timeouts: g.timeouts.clone(),
         groups: vec![],
@@ -83,6 +86,11 @@ fn top(
         "vrrp_script" => {
             if let Some((name, s)) = vrrp::script(it, notes) {
                 d.scripts.insert(name, (s, it.at.clone()));
+            }
+        }
+        "track_file" | "vrrp_track_file" => {
+            if let Some((name, f)) = vrrp::track_file(it, notes) {
+                d.files.insert(name, (f, it.at.clone()));
             }
         }
         "vrrp_instance" => d.instances.extend(vrrp::instance(it, g, weights, notes)),

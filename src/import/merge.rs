@@ -31,6 +31,7 @@ pub fn merge(
     let mut c = Comments::new();
     nodes(&mut m, &mut c, directors, opts, notes);
     scripts(&mut m, &mut c, directors, notes);
+    track_files(&mut m, &mut c, directors, notes);
     vrrp(&mut m, &mut c, directors, opts, notes);
     sync_groups(&mut m, &mut c, directors, notes);
     services(&mut m, &mut c, directors, extra, opts, notes);
@@ -211,6 +212,23 @@ fn scripts(m: &mut Manifest, c: &mut Comments, directors: &[Director], notes: &m
     }
 }
 
+/// Every director's `track_file`s, the first director's where they differ (reported).
+fn track_files(m: &mut Manifest, c: &mut Comments, directors: &[Director], notes: &mut Notes) {
+    let mut first: BTreeMap<String, &str> = BTreeMap::new();
+    for d in directors {
+        for (name, (f, at)) in &d.files {
+            match m.track_files.get(name) {
+                None => {
+                    m.track_files.insert(name.clone(), f.clone());
+                    first.insert(name.clone(), &d.name);
+                    c.insert(path(&["track_files", name]), format!("from {at}"));
+                }
+                Some(have) => drift(notes, &format!("track_file `{name}`"), (have, first[name]), (f, &d.name), at),
+            }
+        }
+    }
+}
+
 // ---- VRRP
 
 fn vrrp(m: &mut Manifest, c: &mut Comments, directors: &[Director], opts: &Options, notes: &mut Notes) {
@@ -305,6 +323,8 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         routes: i.routes.clone(),
         track_scripts: weights(&i.track_scripts),
         track_interfaces: weights(&i.track_interfaces),
+        track_files: i.track_files.clone(),
+        track_own_interface: i.dont_track_primary.then_some(false),
         garp_repeat: i.garp.repeat,
         garp_delay: i.garp.delay.clone(),
         garp_refresh: i.garp.refresh.clone(),

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use super::conf::{Item, Loc};
 use super::value::{self, Notes};
 use super::vips::{self, VipLine};
-use crate::manifest::types::{ConnectionSync, Duration, IpvsTimeouts, TrackScript, VipEntry};
+use crate::manifest::types::{
+    ConnectionSync, Duration, InitFile, IpvsTimeouts, TrackFile, TrackFileUse, TrackScript, VipEntry,
+};
 
 /// One director's `vrrp_instance`, as its file says it.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +49,10 @@ pub struct Instance {
     pub track_scripts: BTreeMap<String, i32>,
     /// `track_interface` names and weights.
     pub track_interfaces: BTreeMap<String, i32>,
+    /// `track_file` names with their weights and `reverse` where given.
+    pub track_files: BTreeMap<String, TrackFileUse>,
+    /// `dont_track_primary`.
+    pub dont_track_primary: bool,
     /// `virtual_routes`, as the manifest's routes.
     pub routes: Vec<crate::manifest::types::VrrpRouteEntry>,
     /// Its announcement timing, as the manifest's keys.
@@ -280,7 +286,8 @@ fn lvs_timeouts(it: &Item, notes: &mut Notes) -> IpvsTimeouts {
 /// `vrrp_script NAME { }` (its `weight` is read by [`script_weight`]).
 pub fn script(item: &Item, notes: &mut Notes) -> Option<(String, TrackScript)> {
     let name = value::name(item, notes)?;
-    let mut s = TrackScript { command: Vec::new(), interval: None, timeout: None, rise: None, fall: None };
+    let mut s =
+        TrackScript { command: Vec::new(), interval: None, timeout: None, rise: None, fall: None, init_fail: None };
     for it in item.children() {
         match it.keyword.as_str() {
             "script" => s.command = value::command(it, notes),
@@ -288,6 +295,7 @@ pub fn script(item: &Item, notes: &mut Notes) -> Option<(String, TrackScript)> {
             "timeout" => s.timeout = value::seconds(it, notes),
             "rise" => s.rise = value::number(it, notes),
             "fall" => s.fall = value::number(it, notes),
+            "init_fail" => s.init_fail = Some(true),
             "weight" => {}
             _ => notes.unsupported(it, "not a `vrrp_script` setting the manifest has"),
         }
@@ -297,6 +305,75 @@ pub fn script(item: &Item, notes: &mut Notes) -> Option<(String, TrackScript)> {
         return None;
     }
     Some((name, s))
+}
+
+/// `track_file NAME { file PATH; weight W [reverse]; init_file [VALUE] [overwrite] }`.
+pub fn track_file(item: &Item, notes: &mut Notes) -> Option<(String, TrackFile)> {
+    let name = value::name(item, notes)?;
+    let mut f = TrackFile { path: String::new(), weight: None, reverse: None, init_file: None };
+    for it in item.children() {
+        match (it.keyword.as_str(), it.args.as_slice()) {
+            ("file", [p]) => f.path.clone_from(p),
+            ("weight", [w, rest @ ..]) if rest.iter().all(|r| r == "reverse") => {
+                f.weight = weight(it, w, notes);
+                f.reverse = (!rest.is_empty()).then_some(true);
+            }
+            ("init_file", words) => f.init_file = init_file(it, words, notes),
+            _ => notes.unsupported(it, "not a `track_file` setting the manifest has"),
+        }
+    }
+    if f.path.is_empty() {
+        notes.note(&item.at, format!("track_file `{name}` has no `file`; not imported"));
+        return None;
+    }
+    Some((name, f))
+}
+
+/// A track file weight, -254..254.
+fn weight(it: &Item, w: &str, notes: &mut Notes) -> Option<i32> {
+    match w.parse::<i32>() {
+        Ok(n) if (-254..=254).contains(&n) => Some(n),
+        _ => {
+            notes.unsupported(it, "a weight from -254 to 254");
+            None
+        }
+    }
+}
+
+/// `init_file [VALUE] [overwrite]`.
+fn init_file(it: &Item, words: &[String], notes: &mut Notes) -> Option<InitFile> {
+    let mut out = InitFile { value: None, overwrite: None };
+    for w in words {
+        match (w.as_str(), w.parse::<i32>()) {
+            ("overwrite", _) => out.overwrite = Some(true),
+            (_, Ok(n)) => out.value = Some(n),
+            _ => notes.unsupported(it, "`init_file` takes a number and `overwrite`"),
+        }
+    }
+    Some(out)
+}
+
+/// An instance's `track_file { NAME [weight W [reverse|noreverse]] }`.
+fn used_files(item: &Item, notes: &mut Notes) -> BTreeMap<String, TrackFileUse> {
+    let mut out = BTreeMap::new();
+    for it in item.children() {
+        let mut u = TrackFileUse { weight: None, reverse: None };
+        match it.args.as_slice() {
+            [] => {}
+            [k, w, rest @ ..] if k == "weight" && rest.len() <= 1 => {
+                u.weight = weight(it, w, notes);
+                match rest.first().map(String::as_str) {
+                    Some("reverse") => u.reverse = Some(true),
+                    Some("noreverse") => u.reverse = Some(false),
+                    None => {}
+                    Some(_) => notes.unsupported(it, "`reverse` or `noreverse` after the weight"),
+                }
+            }
+            _ => notes.unsupported(it, "a track file name, then `weight W` and `reverse`"),
+        }
+        out.insert(it.keyword.clone(), u);
+    }
+    out
 }
 
 /// The weight a `vrrp_script` block gives when a reference has none.
@@ -333,6 +410,8 @@ pub fn instance(
         vip_interface: None,
         track_scripts: BTreeMap::new(),
         track_interfaces: BTreeMap::new(),
+        track_files: BTreeMap::new(),
+        dont_track_primary: false,
         garp: super::garp::Keys::default(),
         routes: Vec::new(),
         notify_master: None,
@@ -408,6 +487,8 @@ fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, i32>, 
         "track_script" => i.track_scripts = tracked_scripts(it, script_weights, notes),
         "lvs_sync_daemon_interface" => sync_interface(i, it, notes),
         "track_interface" => i.track_interfaces = tracked(it, |_| 0),
+        "dont_track_primary" => i.dont_track_primary = true,
+        "track_file" => i.track_files = used_files(it, notes),
         "smtp_alert" => i.alert = Some(value::flag(it)),
         "notify_deleted" => notes
             .unsupported(it, "lbconverge runs `notify_stop` (and `notify` with STOP) for an instance a reload removes"),

@@ -33,6 +33,9 @@ pub struct Manifest {
     /// Checks that VRRP instances track (keepalived's `vrrp_script`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub track_scripts: BTreeMap<String, TrackScript>,
+    /// Files holding a number that VRRP instances track (keepalived's `track_file`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub track_files: BTreeMap<String, TrackFile>,
     /// VRRP instances, by name (keepalived's `vrrp_instance`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vrrp: BTreeMap<String, VrrpInstance>,
@@ -238,6 +241,7 @@ impl Manifest {
             nodes: BTreeMap::new(),
             role_sysctls: BTreeMap::new(),
             track_scripts: BTreeMap::new(),
+            track_files: BTreeMap::new(),
             vrrp: BTreeMap::new(),
             sync_groups: BTreeMap::new(),
             services: BTreeMap::new(),
@@ -901,6 +905,61 @@ pub struct TrackScript {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub fall: Option<u32>,
+    /// Start failing until `rise` runs succeed, instead of succeeding until `fall` runs fail
+    /// (keepalived's `init_fail`; default false). A weight-0 script holds its instances in
+    /// FAULT from the start until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_fail: Option<bool>,
+}
+
+/// A file holding a number that VRRP instances track (keepalived's `track_file`): the
+/// daemon watches it with inotify and reads it on every change. A missing or unusable file
+/// (not a regular file, over 4 KiB) counts as 0, as keepalived counts a file it cannot
+/// open; text without a number counts as 0; a number outside -2^31..2^31 is ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackFile {
+    /// Absolute path of the file.
+    pub path: String,
+    /// Multiplies the number (default 1): the product is added to the priority of the
+    /// instances tracking it, -254 or less is FAULT, above 253 counts as 253. 0: FAULT
+    /// while the number is not 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = -254, max = 254))]
+    pub weight: Option<i32>,
+    /// Subtract the product instead of adding it; with weight 0, FAULT while the number
+    /// is 0 (keepalived's `reverse`; default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverse: Option<bool>,
+    /// Write a number to the file when the daemon starts tracking it (keepalived's
+    /// `init_file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_file: Option<InitFile>,
+}
+
+/// What the daemon writes to a track file when it starts tracking it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InitFile {
+    /// The number written (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<i32>,
+    /// Write it over an existing file too; by default only a missing file is written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overwrite: Option<bool>,
+}
+
+/// How one instance uses a track file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackFileUse {
+    /// Multiplies the file's number, -254..254 (default: the file's `weight`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = -254, max = 254))]
+    pub weight: Option<i32>,
+    /// keepalived's `reverse` for this instance (default: the file's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverse: Option<bool>,
 }
 
 /// A VRRP instance: directors that share VIPs.
@@ -962,6 +1021,15 @@ pub struct VrrpInstance {
     /// Tracked interfaces and the priority change each applies when down (0: go to FAULT).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub track_interfaces: BTreeMap<String, TrackWeight>,
+    /// Track files and how each moves the priority: the file's number times the weight
+    /// (default: the file's) is added; weight 0: FAULT while the number is not 0.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub track_files: BTreeMap<String, TrackFileUse>,
+    /// Go to FAULT while the member's own advert interface (its `interface`) is down
+    /// (default true, as keepalived does; `false` is keepalived's `dont_track_primary`). A
+    /// weight given to that interface under `track_interfaces` replaces this FAULT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub track_own_interface: Option<bool>,
     /// Gratuitous ARPs / unsolicited NAs per VIP sent on becoming master, and again
     /// `garp_delay` later (default 5; keepalived `garp_master_repeat`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

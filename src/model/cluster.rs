@@ -26,6 +26,8 @@ pub struct Cluster {
     pub sync_groups: BTreeMap<String, SyncGroup>,
     /// Track scripts by name.
     pub track_scripts: BTreeMap<String, TrackScript>,
+    /// Track files by name.
+    pub track_files: BTreeMap<String, TrackFile>,
     /// Virtual services by name.
     pub services: BTreeMap<String, VirtualService>,
     /// The `match` rules of firewall-mark services, in the order the chain tries them.
@@ -193,6 +195,9 @@ pub struct VrrpInstance {
     pub notify_timeout: Duration,
     /// Connection sync: the settings every member shares (`None`: no sync).
     pub connection_sync: Option<ConnectionSync>,
+    /// Each member goes to FAULT while its own advert interface is down (keepalived's
+    /// default; `false`: `dont_track_primary`).
+    pub track_own_interface: bool,
 }
 
 /// A VIP of a VRRP instance with its options (keepalived's `dev`, `label`, `brd`, `scope`).
@@ -321,6 +326,8 @@ pub struct Member {
     pub track_scripts: BTreeMap<String, i32>,
     /// Tracked interface -> weight: the instance's, with this member's over them.
     pub track_interfaces: BTreeMap<String, i32>,
+    /// Track file -> weight and `reverse`, the file's where the instance gives none.
+    pub track_files: BTreeMap<String, FileWeight>,
     /// This member's own notify commands, each instead of the instance's.
     pub notify: Notify,
 }
@@ -400,6 +407,24 @@ impl Notify {
     }
 }
 
+/// A track file (keepalived's `track_file`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackFile {
+    /// Absolute path.
+    pub path: std::path::PathBuf,
+    /// Written when tracking starts: the number, and whether over an existing file.
+    pub init: Option<(i32, bool)>,
+}
+
+/// How an instance uses a track file: weight and `reverse`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileWeight {
+    /// Multiplies the number.
+    pub weight: i32,
+    /// Subtract instead of add (weight 0: FAULT at 0).
+    pub reverse: bool,
+}
+
 /// A track script.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrackScript {
@@ -413,6 +438,8 @@ pub struct TrackScript {
     pub rise: u32,
     /// Failures to count as down.
     pub fall: u32,
+    /// Failing until `rise` runs succeed (keepalived's `init_fail`).
+    pub init_fail: bool,
 }
 
 /// A virtual service.

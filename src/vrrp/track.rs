@@ -7,10 +7,15 @@
 //! - weight > 0 is added while the object SUCCEEDS (raises it);
 //! - weight 0: the instance is in FAULT while the object fails.
 //!
+//! Track files (keepalived `track_file`) carry a number instead of a state: with weight W
+//! (negated by `reverse`) the number times W is added, a product of -254 or less is FAULT,
+//! one above 253 counts as 253; with weight 0 a number other than 0 is FAULT (with
+//! `reverse`: the number 0 is). [`parse_file_value`] reads the number as keepalived does.
+//!
 //! The sum is clamped to 1..=254, so tracking never makes an instance the address owner; a
-//! base priority of 255 stays 255 only while the weights add up to nothing. keepalived's
-//! `reverse` weights and `init_fail`-style unknown initial states are left to the caller,
-//! which gives each object its state before the first result.
+//! base priority of 255 stays 255 only while the weights add up to nothing. `init_fail`-style
+//! initial states are left to the caller, which gives each object its state before the
+//! first result.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -62,6 +67,8 @@ pub enum Kind {
     Script,
     /// A network interface's link (keepalived `track_interface`).
     Interface,
+    /// A file holding a number (keepalived `track_file`).
+    File,
 }
 
 impl fmt::Display for Kind {
@@ -69,6 +76,7 @@ impl fmt::Display for Kind {
         f.write_str(match self {
             Kind::Script => "track script",
             Kind::Interface => "track interface",
+            Kind::File => "track file",
         })
     }
 }
@@ -93,6 +101,8 @@ impl fmt::Display for Flip {
             (Kind::Script, false) => "failing",
             (Kind::Interface, true) => "up",
             (Kind::Interface, false) => "down",
+            (Kind::File, true) => "usable",
+            (Kind::File, false) => "at FAULT",
         };
         write!(f, "{} {} is {state} (weight {})", self.kind, self.name, self.weight)
     }
@@ -102,6 +112,82 @@ impl fmt::Display for Flip {
 struct Tracked {
     weight: i32,
     state: RiseFall,
+    /// A track file's `reverse` and its last number (`None` for scripts and interfaces).
+    file: Option<(bool, i64)>,
+}
+
+impl Tracked {
+    fn effect(&self) -> Effect {
+        match self.file {
+            Some((reverse, value)) => file_effect(self.weight, reverse, value),
+            None => state_effect(self.weight, self.state.is_up()),
+        }
+    }
+}
+
+/// What one tracked object does to its instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Holds the instance in FAULT.
+    Fault,
+    /// Adds this much to the priority.
+    Add(i64),
+}
+
+/// A script's or an interface's effect from its weight and state.
+fn state_effect(weight: i32, up: bool) -> Effect {
+    match (weight, up) {
+        (0, false) => Effect::Fault,
+        (w, false) if w < 0 => Effect::Add(i64::from(w)),
+        (w, true) if w > 0 => Effect::Add(i64::from(w)),
+        _ => Effect::Add(0),
+    }
+}
+
+/// A track file's effect from its weight, `reverse` and number (keepalived's rules).
+pub fn file_effect(weight: i32, reverse: bool, value: i64) -> Effect {
+    if weight == 0 {
+        return if (value != 0) != reverse { Effect::Fault } else { Effect::Add(0) };
+    }
+    let sign = if reverse { -1 } else { 1 };
+    let product = value.saturating_mul(i64::from(weight)).saturating_mul(sign);
+    if product <= -254 { Effect::Fault } else { Effect::Add(product.min(253)) }
+}
+
+/// The bytes of a track file keepalived looks at.
+const FILE_HEAD: usize = 127;
+
+/// The number in a track file, read as keepalived reads it (C's `strtol` with base 0 on
+/// its first 127 bytes): leading blanks, a sign, then decimal, `0x` hexadecimal or
+/// `0` octal digits up to the first other character; no digits at all (empty, garbage)
+/// is 0. `None` for a number outside -2^31..=2^31, which keepalived ignores (the last
+/// number stays).
+pub fn parse_file_value(bytes: &[u8]) -> Option<i64> {
+    let head = &bytes[..bytes.len().min(FILE_HEAD)];
+    let mut rest = head.iter().copied().skip_while(|b| b.is_ascii_whitespace()).peekable();
+    let negative = match rest.peek() {
+        Some(b'-') => rest.next().is_some(),
+        Some(b'+') => {
+            rest.next();
+            false
+        }
+        _ => false,
+    };
+    let digits: Vec<u8> = rest.collect();
+    let (radix, body): (u32, &[u8]) = match digits.as_slice() {
+        [b'0', b'x' | b'X', d, ..] if d.is_ascii_hexdigit() => (16, &digits[2..]),
+        [b'0', ..] => (8, &digits[..]),
+        _ => (10, &digits[..]),
+    };
+    let mut value: i64 = 0;
+    for d in body.iter().map_while(|b| char::from(*b).to_digit(radix)) {
+        value = value.checked_mul(i64::from(radix))?.checked_add(i64::from(d))?;
+        if value > i64::from(i32::MAX) + 1 {
+            return None;
+        }
+    }
+    let value = if negative { -value } else { value };
+    (value >= i64::from(i32::MIN)).then_some(value)
 }
 
 /// The tracked objects of one instance and its base priority.
@@ -119,13 +205,44 @@ impl Tracking {
 
     /// Adds a track script with its weight, rise, fall and state before its first result.
     pub fn with_script(mut self, name: &str, weight: i32, rise: u32, fall: u32, up: bool) -> Tracking {
-        self.objects.insert((Kind::Script, name.to_string()), Tracked { weight, state: RiseFall::new(rise, fall, up) });
+        self.objects.insert(
+            (Kind::Script, name.to_string()),
+            Tracked { weight, state: RiseFall::new(rise, fall, up), file: None },
+        );
         self
+    }
+
+    /// Adds a track file with its weight, `reverse` and its number now.
+    pub fn with_file(mut self, name: &str, weight: i32, reverse: bool, value: i64) -> Tracking {
+        let t = Tracked { weight, state: RiseFall::new(1, 1, true), file: Some((reverse, value)) };
+        self.objects.insert((Kind::File, name.to_string()), t);
+        self
+    }
+
+    /// Records a track file's new number; a flip when it moved the file into or out of
+    /// FAULT or changed what it adds.
+    pub fn file_value(&mut self, name: &str, value: i64) -> Result<Option<Flip>, VrrpError> {
+        let t = self
+            .objects
+            .get_mut(&(Kind::File, name.to_string()))
+            .ok_or_else(|| VrrpError::NotTracked { kind: Kind::File, name: name.to_string() })?;
+        let before = t.effect();
+        if let Some((_, v)) = t.file.as_mut() {
+            *v = value;
+        }
+        let after = t.effect();
+        Ok((before != after).then(|| Flip {
+            kind: Kind::File,
+            name: name.to_string(),
+            up: after != Effect::Fault,
+            weight: t.weight,
+        }))
     }
 
     /// Adds a track interface with its weight and current link state (no hysteresis).
     pub fn with_interface(mut self, name: &str, weight: i32, up: bool) -> Tracking {
-        self.objects.insert((Kind::Interface, name.to_string()), Tracked { weight, state: RiseFall::new(1, 1, up) });
+        let t = Tracked { weight, state: RiseFall::new(1, 1, up), file: None };
+        self.objects.insert((Kind::Interface, name.to_string()), t);
         self
     }
 
@@ -150,34 +267,36 @@ impl Tracking {
 
     /// The effective priority; `None` = FAULT (a weight-0 object fails).
     pub fn effective_priority(&self) -> Option<u8> {
-        effective_priority(self.base, self.objects.values().map(|t| (t.weight, t.state.is_up())))
+        priority_from(self.base, self.objects.values().map(Tracked::effect))
     }
 
-    /// Every tracked object's current state (true: succeeding / up).
+    /// Every tracked script's and interface's current state (true: succeeding / up); a
+    /// track file is read again rather than remembered.
     pub fn states(&self) -> impl Iterator<Item = ((Kind, &str), bool)> {
-        self.objects.iter().map(|((k, n), t)| ((*k, n.as_str()), t.state.is_up()))
+        let kept = self.objects.iter().filter(|(_, t)| t.file.is_none());
+        kept.map(|((k, n), t)| ((*k, n.as_str()), t.state.is_up()))
     }
 
-    /// The failing weight-0 objects that hold the instance in FAULT, in name order.
+    /// The objects that hold the instance in FAULT, in name order.
     pub fn faults(&self) -> Vec<(Kind, &str)> {
-        self.objects
-            .iter()
-            .filter(|(_, t)| t.weight == 0 && !t.state.is_up())
-            .map(|((k, n), _)| (*k, n.as_str()))
-            .collect()
+        self.objects.iter().filter(|(_, t)| t.effect() == Effect::Fault).map(|((k, n), _)| (*k, n.as_str())).collect()
     }
 }
 
 /// The effective priority from a base priority and `(weight, up)` per tracked object;
 /// `None` = FAULT.
 pub fn effective_priority(base: u8, objects: impl IntoIterator<Item = (i32, bool)>) -> Option<u8> {
+    priority_from(base, objects.into_iter().map(|(w, up)| state_effect(w, up)))
+}
+
+/// The effective priority from a base priority and each tracked object's effect; `None` =
+/// FAULT.
+pub fn priority_from(base: u8, effects: impl IntoIterator<Item = Effect>) -> Option<u8> {
     let mut delta: i64 = 0;
-    for (weight, up) in objects {
-        match (weight, up) {
-            (0, false) => return None,
-            (w, false) if w < 0 => delta += i64::from(w),
-            (w, true) if w > 0 => delta += i64::from(w),
-            _ => {}
+    for e in effects {
+        match e {
+            Effect::Fault => return None,
+            Effect::Add(n) => delta = delta.saturating_add(n),
         }
     }
     if delta == 0 {
@@ -278,6 +397,53 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_track_file_number_is_read_as_keepalived_reads_it() {
+        let read = |s: &str| parse_file_value(s.as_bytes());
+        assert_eq!(read("42\n"), Some(42));
+        assert_eq!(read("  -7 trailing words"), Some(-7));
+        assert_eq!(read("+3"), Some(3));
+        assert_eq!(read("0x1f"), Some(31), "hexadecimal, as strtol with base 0");
+        assert_eq!(read("010"), Some(8), "octal, likewise");
+        assert_eq!(read("0x"), Some(0), "a bare 0x is the 0 before it");
+        assert_eq!(read(""), Some(0), "empty: 0");
+        assert_eq!(read("garbage"), Some(0), "no digits: 0");
+        assert_eq!(read("\u{0}\u{1}binary"), Some(0));
+        assert_eq!(read("2147483648"), Some(2_147_483_648), "keepalived's top: 2^31");
+        assert_eq!(read("-2147483648"), Some(-2_147_483_648));
+        assert_eq!(read("2147483649"), None, "out of range: ignored");
+        assert_eq!(read("-2147483649"), None);
+        assert_eq!(read("99999999999999999999999999999"), None, "no overflow");
+        let long = format!("{}5", " ".repeat(127));
+        assert_eq!(read(&long), Some(0), "only the first 127 bytes count");
+    }
+
+    #[test]
+    fn a_track_file_effect_follows_keepalived() {
+        assert_eq!(file_effect(1, false, 0), Effect::Add(0));
+        assert_eq!(file_effect(-10, false, 3), Effect::Add(-30), "number times weight");
+        assert_eq!(file_effect(10, true, 3), Effect::Add(-30), "reverse negates");
+        assert_eq!(file_effect(5, false, 100), Effect::Add(253), "above 253 counts as 253");
+        assert_eq!(file_effect(1, false, -253), Effect::Add(-253));
+        assert_eq!(file_effect(1, false, -254), Effect::Fault, "-254 or less: FAULT");
+        assert_eq!(file_effect(254, false, -1), Effect::Fault);
+        assert_eq!(file_effect(0, false, 0), Effect::Add(0), "weight 0: 0 is fine");
+        assert_eq!(file_effect(0, false, -3), Effect::Fault, "weight 0: not 0 is FAULT");
+        assert_eq!(file_effect(0, true, 0), Effect::Fault, "weight 0 reverse: 0 is FAULT");
+        assert_eq!(file_effect(0, true, 9), Effect::Add(0));
+        assert_eq!(file_effect(254, false, i64::from(i32::MIN)), Effect::Fault, "no overflow");
+        let mut t = Tracking::new(100).with_file("prio", -1, false, 0);
+        assert_eq!(t.effective_priority(), Some(100));
+        let flip = t.file_value("prio", 60).unwrap().unwrap();
+        assert_eq!(flip.to_string(), "track file prio is usable (weight -1)");
+        assert_eq!(t.effective_priority(), Some(40));
+        assert_eq!(t.file_value("prio", 60).unwrap(), None, "the same number: no change");
+        assert!(t.file_value("prio", 300).unwrap().is_some());
+        assert_eq!((t.effective_priority(), t.faults()), (None, vec![(Kind::File, "prio")]));
+        assert!(t.file_value("other", 1).is_err());
+        assert_eq!(t.states().count(), 0, "a file is read again, not remembered");
     }
 
     #[test]

@@ -110,6 +110,7 @@ pub fn validate(loaded: &Loaded, facts: &dyn Facts) -> Result<Validated, Problem
     let nodes = nodes::nodes(&mut cx, &root.key("nodes"), &m.nodes);
     let (director_sysctls, real_server_sysctls) = nodes::role_sysctls(&mut cx, &m.role_sysctls);
     let track_scripts = vrrp::track_scripts(&mut cx, &root.key("track_scripts"), &m.track_scripts);
+    let track_files = vrrp::track_files(&mut cx, &root.key("track_files"), &m.track_files);
     let vrrp = vrrp::instances(&mut cx, &root.key("vrrp"), m, &nodes, &track_scripts);
     let sync_groups =
         sync_groups::sync_groups(&mut cx, &root.key("sync_groups"), &m.sync_groups, &vrrp, &track_scripts);
@@ -121,6 +122,7 @@ pub fn validate(loaded: &Loaded, facts: &dyn Facts) -> Result<Validated, Problem
         vrrp,
         sync_groups,
         track_scripts,
+        track_files,
         services,
         marks,
         director_sysctls,
@@ -172,12 +174,13 @@ fn names(cx: &mut Cx, m: &crate::manifest::Manifest) {
     if let Some(c) = &m.cluster {
         name(cx, c, || root.key("cluster"));
     }
-    let sections: [(&'static str, Vec<&String>); 5] = [
+    let sections: [(&'static str, Vec<&String>); 6] = [
         ("nodes", m.nodes.keys().collect()),
         ("vrrp", m.vrrp.keys().collect()),
         ("sync_groups", m.sync_groups.keys().collect()),
         ("services", m.services.keys().collect()),
         ("track_scripts", m.track_scripts.keys().collect()),
+        ("track_files", m.track_files.keys().collect()),
     ];
     for (section, keys) in sections {
         for k in keys {

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use crate::manifest::KeyPath;
 use crate::manifest::types::{self, Manifest};
-use crate::model::cluster::{ConnectionSync, Member, Node, Notify, Secret, TrackScript, Vip, VrrpInstance};
+use crate::model::cluster::{
+    ConnectionSync, FileWeight, Member, Node, Notify, Secret, TrackFile, TrackScript, Vip, VrrpInstance,
+};
 
 use super::{Cx, dur, parse, unknown_node_hint};
 
@@ -28,8 +30,25 @@ pub fn track_scripts(
             timeout,
             rise: t.rise.unwrap_or(1),
             fall: t.fall.unwrap_or(1),
+            init_fail: t.init_fail.unwrap_or(false),
         };
         out.insert(name.clone(), script);
+    }
+    out
+}
+
+/// Validates the track files: each path absolute and naming a file, not a directory.
+pub fn track_files(cx: &mut Cx, at: &KeyPath, m: &BTreeMap<String, types::TrackFile>) -> BTreeMap<String, TrackFile> {
+    let mut out = BTreeMap::new();
+    for (name, f) in m {
+        let path = std::path::PathBuf::from(&f.path);
+        if !path.is_absolute() || f.path.ends_with('/') || path.file_name().is_none() {
+            let hint = "write the file's absolute path, such as /run/lbconverge/prio";
+            cx.error(&at.name(name).key("path"), format!("`{}` is not an absolute path to a file", f.path), Some(hint));
+            continue;
+        }
+        let init = f.init_file.as_ref().map(|i| (i.value.unwrap_or(0), i.overwrite.unwrap_or(false)));
+        out.insert(name.clone(), TrackFile { path, init });
     }
     out
 }
@@ -45,7 +64,7 @@ pub fn instances(
     let mut out = BTreeMap::new();
     for (name, inst) in &m.vrrp {
         let path = at.name(name);
-        if let Some(v) = instance(cx, &path, name, inst, nodes, scripts) {
+        if let Some(v) = instance(cx, &path, name, inst, nodes, (scripts, &m.track_files)) {
             out.insert(name.clone(), v);
         }
     }
@@ -62,7 +81,7 @@ fn instance(
     name: &str,
     i: &types::VrrpInstance,
     nodes: &BTreeMap<String, Node>,
-    scripts: &BTreeMap<String, TrackScript>,
+    (scripts, m_files): (&BTreeMap<String, TrackScript>, &BTreeMap<String, types::TrackFile>),
 ) -> Option<VrrpInstance> {
     let version = u8::try_from(i.version.unwrap_or(3)).unwrap_or(u8::MAX);
     let vips = vips(cx, &path.key("vips"), &i.vips, version);
@@ -70,6 +89,9 @@ fn instance(
     let advert = advert(cx, &path.key("advert_interval"), i.advert_interval.as_ref(), version);
     let v6 = vips.first().is_some_and(|v| v.addr().is_ipv6());
     let members = members(cx, path, i, nodes, (&vips, v6), scripts);
+    let files = file_weights(&i.track_files, m_files);
+    let members: BTreeMap<String, Member> =
+        members.into_iter().map(|(n, m)| (n, Member { track_files: files.clone(), ..m })).collect();
     vip_owners(cx, &path.key("vips"), &vips, &members, nodes);
     vip_owners(cx, &path.key("excluded_vips"), &excluded, &members, nodes);
     super::vips::labels(cx, path, [("vips", &vips), ("excluded_vips", &excluded)], &members);
@@ -79,6 +101,13 @@ fn instance(
     let auth = auth(cx, &path.key("authentication"), i.authentication.as_ref(), version);
     let unicast_peers = peers(cx, &path.key("unicast_peers"), i.unicast_peers.as_ref(), nodes, v6);
     tracked(cx, path, &i.track_scripts, &i.track_interfaces, scripts);
+    for f in i.track_files.keys().filter(|f| !m_files.contains_key(*f)) {
+        let hint = match m_files.keys().cloned().collect::<Vec<_>>() {
+            names if names.is_empty() => "define it under the top-level `track_files`".to_string(),
+            names => format!("define it under the top-level `track_files` (defined: {})", names.join(", ")),
+        };
+        cx.error(&path.key("track_files").name(f), format!("unknown track file `{f}`"), Some(&hint));
+    }
     let routes = super::vrrp_routes::routes(cx, path, &i.routes, &sources(&vips, &excluded, &members, nodes));
     let vrid = u8::try_from(i.vrid).unwrap_or(0);
     let connection_sync =
@@ -100,6 +129,7 @@ fn instance(
         notify: notify(cx, path, [&i.notify_master, &i.notify_backup, &i.notify_fault, &i.notify_stop, &i.notify]),
         notify_timeout: notify_timeout(cx, &path.key("notify_timeout"), i.notify_timeout.as_ref()),
         connection_sync,
+        track_own_interface: i.track_own_interface.unwrap_or(true),
     })
 }
 
@@ -271,6 +301,21 @@ pub(super) fn tracked(
     }
 }
 
+/// The track files an instance uses, with the file's weight and `reverse` where the
+/// instance gives none (an unknown file is left out: [`instance`] reports it).
+fn file_weights(
+    used: &BTreeMap<String, types::TrackFileUse>,
+    files: &BTreeMap<String, types::TrackFile>,
+) -> BTreeMap<String, FileWeight> {
+    let known = used.iter().filter_map(|(n, u)| files.get(n).map(|f| (n, u, f)));
+    known
+        .map(|(n, u, f)| {
+            let weight = u.weight.or(f.weight).unwrap_or(1);
+            (n.clone(), FileWeight { weight, reverse: u.reverse.or(f.reverse).unwrap_or(false) })
+        })
+        .collect()
+}
+
 /// The instance's tracked objects with the member's over them, as name -> weight.
 fn weights(
     instance: &BTreeMap<String, types::TrackWeight>,
@@ -356,7 +401,16 @@ fn members(
         let source = super::garp::source(cx, &at.key("source"), m.source.as_deref(), node, v6, unicast);
         out.insert(
             name.clone(),
-            Member { priority, interface, vip_interface, source, track_scripts, track_interfaces, notify },
+            Member {
+                priority,
+                interface,
+                vip_interface,
+                source,
+                track_scripts,
+                track_interfaces,
+                track_files: BTreeMap::new(),
+                notify,
+            },
         );
     }
     if let Some(Err(e)) = i.interface.as_deref().map(parse::interface) {
