@@ -507,7 +507,7 @@ mod tests {
             ("lbconverge::daemon::instance", "vrrp"),
             ("lbconverge::daemon::instances", "vrrp"),
             ("lbconverge::daemon::tracker", "vrrp"),
-    ("lbconverge::daemon::trackfile", "vrrp"),
+            ("lbconverge::daemon::trackfile", "vrrp"),
             ("lbconverge::daemon::watch", "watch"),
             ("lbconverge::daemon::status", "control"),
             ("lbconverge::daemon::metrics", "metrics"),
