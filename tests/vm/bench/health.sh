@@ -1,20 +1,23 @@
 # Health-check benchmark (tools/bench-health), in the VM: N real servers (N addresses on one
 # namespace, one accept loop on 0.0.0.0:8080 answers them all: tests/vm/bench/sink.rs)
-# checked every second with
-# the same settings by `lbconverge run` and by keepalived's checker, one after the other,
-# each in its own director namespace (own IPVS table). Per implementation: the time until
-# every server is in IPVS, the CPU used over a WINDOW (default 30 s) of steady checking,
-# and RSS; then the floor (tools/bench/floor.rs, issue 29) over the same window, and each
-# checker's CPU per check as a ratio to it. Prints `BENCH` lines. Usage: N=1000 KIND=tcp|http WINDOW=30 . health.sh
+# checked every second with the same settings by `lbconverge run`, by keepalived's checker
+# and by the floor (tools/bench/floor.rs, issue 29: the least CPU the same checks can cost),
+# one after the other. Each run gets a fresh director namespace (its own IPVS table and its
+# own TIME_WAIT sockets: every check leaves one for 60 s, and a run that inherits another's
+# full table pays for it), and the order rotates over ROUNDS (default 2) so that no one of
+# the three always runs first or last. Per run: the time until every server is in IPVS (not
+# for the floor), the CPU used over a WINDOW (default 30 s) of steady checking, and RSS;
+# then per round each checker's CPU per check as a ratio to the floor's of that round.
+# Prints `BENCH` lines. Usage: N=1000 KIND=tcp|http WINDOW=30 ROUNDS=2 . health.sh
 . tests/vm/lib.sh
 n=${N:-1000}
 kind=${KIND:-tcp}
 window=${WINDOW:-30}
 modprobe ip_vs
 bridge br0
-for ns in dir srv; do host $ns; done
-wire dir eth0 br0 10.9.255.1/16
+host srv
 wire srv eth0 br0
+rounds=${ROUNDS:-2}
 i=0
 : > /tmp/addrs
 while [ "$i" -lt "$n" ]; do
@@ -45,7 +48,7 @@ ip netns exec srv /usr/local/bin/lbc-sink 8080 &
     echo "}"
 } > /tmp/bench.conf
 
-dests() { ip netns exec dir ipvsadm -Ln -t 10.7.0.100:80 2>/dev/null | grep -c 'Masq'; }
+dests() { ip netns exec "$dir" ipvsadm -Ln -t 10.7.0.100:80 2>/dev/null | grep -c 'Masq'; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 now_cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }
@@ -70,27 +73,57 @@ measure() {
     last_cpu=$cpu
 }
 
-ip netns exec dir lbconverge --state-dir /var/lib/lbc-bench run /tmp/bench.yaml --node dir > /tmp/run.log 2>&1 &
-RUN=$!
-measure lbconverge "$RUN"
-lbc_cpu=${last_cpu:-}
-kill $RUN; wait $RUN
-ip netns exec dir ipvsadm -C
-ip netns exec dir keepalived -n -l -D -C -f /tmp/bench.conf -p /tmp/k.pid -c /tmp/kc.pid > /tmp/keepalived.log 2>&1 &
-KA=$!
-k=0
-while [ ! -s /tmp/kc.pid ] && [ "$k" -lt 100 ]; do usleep 100000; k=$((k + 1)); done
-measure keepalived-checker "$(cat /tmp/kc.pid)"
-echo "BENCH keepalived-parent rss_kib=$(rss_kib "$KA")"
-kill $KA; wait $KA
-# The floor (issue 29): the least CPU the same checks can cost in this VM, same servers, same
-# window; both checkers' CPU per check as a ratio to it.
-if [ -x /usr/local/bin/lbc-floor ] && [ -n "${lbc_cpu:-}" ] && [ -n "${last_cpu:-}" ]; then
-    floor=$(ip netns exec dir lbc-floor "$kind" 10.9.0.1 "$n" 8080 1000 "$window" 3)
+# fresh_dir: a new director namespace on the bridge (the one before deleted with its sockets).
+seq_dir=0
+fresh_dir() {
+    [ -n "${dir:-}" ] && ip netns del "$dir"
+    seq_dir=$((seq_dir + 1)); dir=dir$seq_dir
+    host "$dir"
+    wire "$dir" eth0 br0 10.9.255.1/16
+}
+
+run_lbconverge() {
+    ip netns exec "$dir" lbconverge --state-dir "/var/lib/lbc-bench-$dir" run /tmp/bench.yaml --node dir > "/tmp/run-$dir.log" 2>&1 &
+    run=$!
+    measure lbconverge "$run"
+    kill $run; wait $run || true
+}
+
+run_keepalived() {
+    rm -f /tmp/k.pid /tmp/kc.pid
+    ip netns exec "$dir" keepalived -n -l -D -C -f /tmp/bench.conf -p /tmp/k.pid -c /tmp/kc.pid > "/tmp/keepalived-$dir.log" 2>&1 &
+    ka=$!
+    k=0
+    while [ ! -s /tmp/kc.pid ] && [ "$k" -lt 100 ]; do usleep 100000; k=$((k + 1)); done
+    measure keepalived-checker "$(cat /tmp/kc.pid)"
+    echo "BENCH keepalived-parent rss_kib=$(rss_kib "$ka")"
+    kill $ka; wait $ka || true
+}
+
+run_floor() {
+    floor=$(ip netns exec "$dir" lbc-floor "$kind" 10.9.0.1 "$n" 8080 1000 "$window" 3)
     echo "BENCH floor ${floor#FLOOR }"
-    f=$(sed -n 's/.* cpu_ms_per_1000_checks=\([^ ]*\).*/\1/p' <<< "$floor")
-    echo "BENCH ratio-to-floor n=$n kind=$kind floor=$f" \
-        "lbconverge=$(awk -v a="$lbc_cpu" -v f="$f" 'BEGIN {printf "%.2f", a / f}')" \
-        "keepalived=$(awk -v a="$last_cpu" -v f="$f" 'BEGIN {printf "%.2f", a / f}')"
-fi
+    last_cpu=$(sed -n 's/.* cpu_ms_per_1000_checks=\([^ ]*\).*/\1/p' <<< "$floor")
+}
+
+ratio() { awk -v a="$1" -v f="$2" 'BEGIN { if (a == "" || f == "" || f == 0) print "-"; else printf "%.2f", a / f }'; }
+
+orders=("floor lbconverge keepalived" "keepalived floor lbconverge" "lbconverge keepalived floor")
+r=0
+while [ "$r" -lt "$rounds" ]; do
+    order=${orders[$((r % 3))]}
+    echo "bench: round $((r + 1)) of $rounds: $order"
+    declare -A cpu_of=()
+    for who in $order; do
+        fresh_dir
+        last_cpu=
+        "run_$who"
+        cpu_of[$who]=${last_cpu:-}
+    done
+    echo "BENCH ratio-to-floor round=$((r + 1)) order=${order// /,} n=$n kind=$kind floor=${cpu_of[floor]}" \
+        "lbconverge=$(ratio "${cpu_of[lbconverge]}" "${cpu_of[floor]}")" \
+        "keepalived=$(ratio "${cpu_of[keepalived]}" "${cpu_of[floor]}")"
+    unset cpu_of
+    r=$((r + 1))
+done
 echo "ALL PASSED"
