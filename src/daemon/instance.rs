@@ -585,8 +585,7 @@ impl Instance {
             reason = %t.reason,
             "vrrp transition"
         );
-        let priority = self.fsm.priority().unwrap_or(0);
-        for job in notify_jobs(&self.spec, t.to, priority) {
+        for job in notify_jobs(&self.spec, t.to, self.fsm.notify_priority()) {
             match &self.sync_group {
                 Some(g) => syncgroup::lock(g).push(job),
                 None => self.notify.push(job),
@@ -597,7 +596,7 @@ impl Instance {
                 instance: self.spec.name.clone(),
                 from: t.from.to_string(),
                 to: t.to.to_string(),
-                priority,
+                priority: self.fsm.priority().unwrap_or(0),
                 reason: t.reason.clone(),
             });
         }

@@ -101,7 +101,7 @@ impl Drop for Scratch {
 fn host() -> Shared {
     let mut state = NodeState::default();
     for l in ["lo", "eth0"] {
-        state.links.insert(l.into(), Link { up: true });
+        state.links.insert(l.into(), Link::UP);
     }
     let a = Address::plain("eth0", "10.0.0.11/24".parse().unwrap());
     state.addresses.insert(a.key(), a);
@@ -582,14 +582,17 @@ fn the_own_interface_going_down_faults_the_instance_unless_it_is_not_tracked() {
         }
         let d = start(&s, &k);
         wait_for("VI_FAST master", Duration::from_secs(2), || fast_view(&d).state == "MASTER");
-        k.lock().state.links.insert("eth0".into(), Link { up: false });
-        if tracked {
-            wait_for("VI_FAST in FAULT", Duration::from_secs(2), || fast_view(&d).state == "FAULT");
-            k.lock().state.links.insert("eth0".into(), Link { up: true });
-            wait_for("VI_FAST master again", Duration::from_secs(2), || fast_view(&d).state == "MASTER");
-        } else {
-            std::thread::sleep(Duration::from_millis(400));
-            assert_eq!(fast_view(&d).state, "MASTER", "an untracked own interface does not fault the instance");
+        // Set down, then a pulled cable: up but without carrier (keepalived faults on both).
+        for down in [Link { up: false, carrier: true }, Link { up: true, carrier: false }] {
+            k.lock().state.links.insert("eth0".into(), down);
+            if tracked {
+                wait_for("VI_FAST in FAULT", Duration::from_secs(2), || fast_view(&d).state == "FAULT");
+                k.lock().state.links.insert("eth0".into(), Link::UP);
+                wait_for("VI_FAST master again", Duration::from_secs(2), || fast_view(&d).state == "MASTER");
+            } else {
+                std::thread::sleep(Duration::from_millis(400));
+                assert_eq!(fast_view(&d).state, "MASTER", "an untracked own interface does not fault the instance");
+            }
         }
         d.stop();
     }
@@ -1058,7 +1061,7 @@ fn notify_commands_run_per_state_in_order_and_stop_runs_notify_stop() {
         "master [a b] [c]",
         "notify [INSTANCE] [VI_N] [MASTER] [150]",
         "fault [a b] [c]",
-        "notify [INSTANCE] [VI_N] [FAULT] [0]",
+        "notify [INSTANCE] [VI_N] [FAULT] [150]",
         "backup [a b] [c]",
         "notify [INSTANCE] [VI_N] [BACKUP] [150]",
         "master [a b] [c]",
@@ -1282,7 +1285,7 @@ vrrp:
     let want = [
         "INSTANCE VI_G BACKUP 150",
         "INSTANCE VI_G MASTER 150",
-        "INSTANCE VI_G FAULT 0",
+        "INSTANCE VI_G FAULT 150",
         "INSTANCE VI_G BACKUP 150",
         "INSTANCE VI_G MASTER 150",
         "INSTANCE VI_G STOP 150",

@@ -22,6 +22,7 @@ use super::trackfile::{self, FileReport};
 use crate::child::Group;
 use crate::kernel::Addrs;
 use crate::model::cluster::TrackScript;
+use crate::model::net::Link;
 use crate::vrrp::track::{Kind, Tracking};
 
 const LINK_POLL: Duration = Duration::from_millis(100);
@@ -195,7 +196,7 @@ fn coordinate(
         if let Ok(links) = addrs.links() {
             for w in &mut watched {
                 for name in &w.ifaces {
-                    let up = links.get(name).is_some_and(|l| l.up);
+                    let up = links.get(name).is_some_and(Link::running);
                     let _ = w.tracking.interface_state(name, up);
                 }
             }

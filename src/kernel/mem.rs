@@ -232,7 +232,7 @@ impl Addrs for MemKernel {
         match self.state.links.get_mut(interface) {
             Some(l) => l.up = true,
             None if creatable => {
-                self.state.links.insert(interface.to_string(), Link { up: true });
+                self.state.links.insert(interface.to_string(), Link::UP);
             }
             None => return Err(KernelError::errno("set link up", interface, libc::ENODEV)),
         }

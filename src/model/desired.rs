@@ -440,7 +440,7 @@ fn dr(b: &mut Builder, n: &Node, vs: &VirtualService) {
 fn tun(b: &mut Builder, n: &Node, vs: &VirtualService) {
     for vip in &vs.vips {
         let iface = if vip.is_ipv4() { "tunl0" } else { "ip6tnl0" };
-        b.state.links.insert(iface.to_string(), Link { up: true });
+        b.state.links.insert(iface.to_string(), Link::UP);
         b.address(Address::plain(iface, host(*vip)));
         if vip.is_ipv4() {
             arp(b, n);

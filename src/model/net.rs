@@ -237,4 +237,27 @@ impl fmt::Display for VrrpRoute {
 pub struct Link {
     /// Administratively up.
     pub up: bool,
+    /// It has carrier (`IFF_RUNNING`: a cable plugged in, a veth peer up). Read from the
+    /// kernel, never planned; snapshots without it mean true.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub carrier: bool,
+}
+
+impl Link {
+    /// Up with carrier.
+    pub const UP: Link = Link { up: true, carrier: true };
+
+    /// Up and with carrier: what VRRP needs to send and hear on it (keepalived's
+    /// `IFF_UP && IFF_RUNNING`).
+    pub fn running(&self) -> bool {
+        self.up && self.carrier
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }

@@ -281,7 +281,7 @@ services:
         let mut s = NodeState::default();
         let a = Address::plain("eth0", address.parse().unwrap());
         s.addresses.insert(a.key(), a);
-        s.links = links.iter().map(|l| (l.to_string(), Link { up: true })).collect();
+        s.links = links.iter().map(|l| (l.to_string(), Link::UP)).collect();
         s
     }
 

@@ -228,6 +228,8 @@ pub struct Fsm {
     state: State,
     /// Effective priority from tracking; `None` = FAULT.
     priority: Option<u8>,
+    /// The last effective priority that was not FAULT.
+    last_priority: u8,
     /// Master_Adver_Interval: the master's (v3) or ours.
     master_adver: Duration,
     /// Backup: when the master down timer fires.
@@ -254,6 +256,7 @@ impl Fsm {
         cfg.check()?;
         Ok(Fsm {
             priority: Some(cfg.priority),
+            last_priority: cfg.priority,
             master_adver: cfg.advert_interval,
             cfg,
             state: State::Initialize,
@@ -281,6 +284,20 @@ impl Fsm {
     /// The effective priority; `None` while tracking reports FAULT.
     pub fn priority(&self) -> Option<u8> {
         self.priority
+    }
+
+    /// The priority keepalived passes to notify commands (`INSTANCE NAME STATE PRIORITY`):
+    /// the effective one, or in FAULT the last one before it (keepalived keeps its
+    /// effective priority through a fault and passes it, never 0).
+    pub fn notify_priority(&self) -> u8 {
+        self.priority.unwrap_or(self.last_priority)
+    }
+
+    fn keep_priority(&mut self, priority: Option<u8>) {
+        self.priority = priority;
+        if let Some(p) = priority {
+            self.last_priority = p;
+        }
     }
 
     /// The current Master_Adver_Interval.
@@ -339,11 +356,11 @@ impl Fsm {
         }
         match (self.state, effective) {
             (State::Initialize, p) => {
-                self.priority = p;
+                self.keep_priority(p);
                 Vec::new()
             }
             (State::Master, Some(p)) if before != (self.cfg.advert_interval, Some(p)) => {
-                self.priority = Some(p);
+                self.keep_priority(Some(p));
                 self.adver_at = Some(now.saturating_add(self.cfg.advert_interval));
                 vec![Action::SendAdvert { priority: p }]
             }
@@ -409,11 +426,11 @@ impl Fsm {
         let held = std::mem::take(&mut self.group_fault);
         self.wants_master = None;
         if self.state == State::Initialize {
-            self.priority = effective;
+            self.keep_priority(effective);
             return Vec::new();
         }
         if held && self.state == State::Fault && effective.is_some() {
-            self.priority = effective;
+            self.keep_priority(effective);
             return self.start(now, "left its sync group");
         }
         self.set_priority(effective, now)
@@ -568,7 +585,7 @@ impl Fsm {
 
     fn set_priority(&mut self, priority: Option<u8>, now: Duration) -> Vec<Action> {
         let before = self.priority;
-        self.priority = priority;
+        self.keep_priority(priority);
         match (self.state, priority) {
             (State::Fault, Some(_)) if self.group_fault => Vec::new(),
             (State::Fault, Some(_)) => self.start(now, "tracking recovered"),
@@ -1046,6 +1063,7 @@ mod tests {
         assert_eq!(transitions(&a), vec![(State::Master, State::Fault)]);
         assert_eq!(a[1..], [Action::SendAdvert { priority: 0 }, Action::ReleaseVips]);
         assert_eq!((f.next_deadline(), f.priority()), (None, None));
+        assert_eq!(f.notify_priority(), 100, "notify commands get the priority before the fault, as keepalived's");
         assert_eq!(f.step(adv(PEER, 50, ms(1000)), ms(9100)), vec![]);
         assert_eq!(f.step(Input::Tick, ms(60_000)), vec![]);
         let a = f.step(Input::EffectivePriority(Some(90)), ms(60_000));
@@ -1056,6 +1074,7 @@ mod tests {
         let a = f.step(Input::EffectivePriority(None), ms(60_001));
         assert_eq!(transitions(&a), vec![(State::Backup, State::Fault)]);
         assert_eq!(a.len(), 1);
+        assert_eq!(f.notify_priority(), 90, "the last effective priority, a weight's change kept");
         let mut g = Fsm::new(cfg(3, 100, ms(1000))).unwrap();
         assert_eq!(g.step(Input::EffectivePriority(None), ms(0)), vec![]);
         assert_eq!(transitions(&g.step(Input::Startup, ms(1))), vec![(State::Initialize, State::Fault)]);

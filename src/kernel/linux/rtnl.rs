@@ -66,7 +66,7 @@ impl Rtnl {
     }
 
     /// Interface index -> (name, up).
-    fn link_table(&mut self) -> KResult<BTreeMap<u32, (String, bool)>> {
+    fn link_table(&mut self) -> KResult<BTreeMap<u32, (String, Link)>> {
         let mut out = BTreeMap::new();
         for m in self.dump(RTM_GETLINK, emit(&LinkMessage::default()), "links")? {
             let msg =
@@ -76,7 +76,9 @@ impl Rtnl {
                 _ => None,
             });
             if let Some(name) = name {
-                out.insert(msg.header.index, (name, msg.header.flags.contains(LinkFlags::Up)));
+                let flags = msg.header.flags;
+                let link = Link { up: flags.contains(LinkFlags::Up), carrier: flags.contains(LinkFlags::Running) };
+                out.insert(msg.header.index, (name, link));
             }
         }
         self.indices = out.iter().map(|(i, (n, _))| (n.clone(), *i)).collect();
@@ -136,7 +138,7 @@ impl Rtnl {
 
 impl Addrs for Rtnl {
     fn links(&mut self) -> KResult<BTreeMap<String, Link>> {
-        Ok(self.link_table()?.into_values().map(|(n, up)| (n, Link { up })).collect())
+        Ok(self.link_table()?.into_values().collect())
     }
 
     /// An IPv4 label equal to the interface name is no label. The addresses held as local
@@ -279,7 +281,7 @@ fn announced_route(msg: &RouteMessage) -> Option<Announced> {
 
 /// An address held as a local route, from a route dump: lbconverge's protocol, type local,
 /// table local.
-fn local_route_of(msg: &RouteMessage, links: &BTreeMap<u32, (String, bool)>) -> Option<Address> {
+fn local_route_of(msg: &RouteMessage, links: &BTreeMap<u32, (String, Link)>) -> Option<Address> {
     let h = &msg.header;
     if u8::from(h.protocol) != announce::PROTOCOL || h.kind != RouteType::Local {
         return None;
@@ -420,7 +422,7 @@ fn address_msg(a: &Address, index: u32, adding: bool) -> AddressMessage {
     msg
 }
 
-fn address_of(msg: &AddressMessage, links: &BTreeMap<u32, (String, bool)>) -> Option<Address> {
+fn address_of(msg: &AddressMessage, links: &BTreeMap<u32, (String, Link)>) -> Option<Address> {
     let (iface, _) = links.get(&msg.header.index)?;
     let mut local = None;
     let mut address = None;
@@ -440,7 +442,7 @@ fn address_of(msg: &AddressMessage, links: &BTreeMap<u32, (String, bool)>) -> Op
 }
 
 /// A VRRP master's route from a route dump: protocol 77, any table.
-fn vrrp_route(msg: &RouteMessage, links: &BTreeMap<u32, (String, bool)>) -> Option<VrrpRoute> {
+fn vrrp_route(msg: &RouteMessage, links: &BTreeMap<u32, (String, Link)>) -> Option<VrrpRoute> {
     let h = &msg.header;
     if u8::from(h.protocol) != VRRP_ROUTE_PROTOCOL {
         return None;
@@ -481,7 +483,7 @@ fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
     }
 }
 
-fn default_route(msg: &RouteMessage, links: &BTreeMap<u32, (String, bool)>) -> Option<Route> {
+fn default_route(msg: &RouteMessage, links: &BTreeMap<u32, (String, Link)>) -> Option<Route> {
     let h = &msg.header;
     let table = msg.attributes.iter().find_map(|a| match a {
         RouteAttribute::Table(t) => Some(*t),
