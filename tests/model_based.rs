@@ -77,7 +77,7 @@ fn manifest(rng: &mut Rng) -> String {
 fn live(rng: &mut Rng, own: &str) -> NodeState {
     let mut s = NodeState::default();
     for l in ["lo", "eth0"] {
-        s.links.insert(l.into(), Link { up: true });
+        s.links.insert(l.into(), Link::UP);
     }
     let add = |s: &mut NodeState, iface: &str, a: &str| {
         let a = Address::plain(iface, a.parse().unwrap());
