@@ -5,14 +5,18 @@
 //!
 //! - IPv4, default name `vrrp.51`: the master holds the VIP on the VMAC; the client's ARP
 //!   answer and the adverts on the switch carry the virtual MAC; both directors have the
-//!   link (up) with keepalived's sysctls; the base interface answers no ARP for the VIP;
+//!   link (up) with keepalived's sysctls, and `show` lists it; the base interface answers
+//!   no ARP for the VIP;
 //!   n1 crashes, n2 takes over, the client's pinned entry still works; a graceful stop
 //!   removes the link.
 //! - IPv6 with `xmit_base` and a name: the VIP answers neighbour solicitations with
-//!   00:00:5e:00:02:52, the adverts leave from the base interface's own MAC.
+//!   00:00:5e:00:02:34, the adverts leave from the base interface's own MAC.
+//! - IPv6 with the default name `vrrp6.52`: the VMAC holds the base's link-local address
+//!   and no address of its own MAC; adverts leave from the VMAC with that source, the
+//!   backup hears them on its VMAC and stays backup.
 //!
 //! Needs root, iproute2, tcpdump and busybox (ping); namespaces `lbcvmac<pid>-...`, deleted at the end.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
 mod common;
 
@@ -112,6 +116,14 @@ fn the_vip_answers_with_the_virtual_mac_and_a_failover_needs_no_arp_update() {
         }
     }
     assert!(!holds(&n2, "vrrp.51", "10.88.0.50"), "the backup holds nothing");
+    let state = lab.dir().join("show-state");
+    let bin = lbconverge_bin();
+    let (ok, shown) = run(&n2, &[&bin, "--state-dir", state.to_str().unwrap(), "show"]);
+    assert!(ok, "show: {shown}");
+    let listed = shown.split("vmacs:").nth(1).unwrap_or_default();
+    for part in ["name: vrrp.51", "parent: eth0", "vrid: 51"] {
+        assert!(listed.contains(part), "show lists the VMAC ({part}):\n{shown}");
+    }
     assert!(!holds(&n1, "eth0", "10.88.0.50"), "nothing on the base interface");
     let (ok, out) = ping(&lab, "10.88.0.50");
     assert!(ok, "the client reaches the VIP: {out}");
@@ -167,6 +179,37 @@ fn an_ipv6_vip_answers_with_the_virtual_mac_and_adverts_leave_from_the_base() {
         lab.stop(n, DAEMON, How::Term);
     }
     assert!(link(&n1, "vip52").is_none() && link(&n2, "vip52").is_none(), "a graceful stop removes the VMAC");
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and tcpdump"]
+fn ipv6_adverts_leave_from_the_vmac_with_the_base_link_local_source() {
+    let mut lab = Lab::named("lbcvmac", 2);
+    let (n1, n2) = (lab.ns("n1"), lab.ns("n2"));
+    let m = format!("{}    vmac: {{}}\n", Params::v3_ipv6().manifest());
+    let pcap = lab.dir().join("adverts.pcap");
+    lab.capture(&pcap, "ip6 proto 112");
+    start(&mut lab, 0, &m);
+    start(&mut lab, 1, &m);
+    lab.wait(ms(3000), "n1 to hold the VIP on vrrp6.52", || holds(&n1, "vrrp6.52", "fd88::50"));
+    thread::sleep(ms(800));
+    for ns in [&n1, &n2] {
+        let addrs = run(ns, &["ip", "-6", "addr", "show", "dev", "vrrp6.52"]).1;
+        assert!(addrs.contains("inet6 fe80::88:ff:fe00:1"), "the base's link-local, to send adverts from:\n{addrs}");
+        assert!(!addrs.contains("fe80::200:5eff"), "no link-local of the VRRP MAC (it would clash):\n{addrs}");
+    }
+    let adverts = captured(&mut lab, &pcap);
+    let from = |mac: &str| adverts.lines().filter(|l| l.starts_with_mac(mac)).count();
+    assert!(from("00:00:5e:00:02:34") >= 5, "adverts leave from the VMAC:\n{adverts}");
+    assert!(adverts.contains("fe80::88:ff:fe00:11 > ff02::12"), "from eth0's link-local address:\n{adverts}");
+    assert_eq!(from("02:88:00:00:00:11") + from("02:88:00:00:00:12"), 0, "none from a base MAC:\n{adverts}");
+    assert!(!holds(&n2, "vrrp6.52", "fd88::50"), "n2 heard n1 on its VMAC and stayed backup");
+    let (ok, out) = ping(&lab, "fd88::50");
+    assert!(ok, "the client reaches the VIP: {out}");
+    assert!(neighbour(&lab, "fd88::50").contains("lladdr 00:00:5e:00:02:34"));
+    for n in ["n1", "n2"] {
+        lab.stop(n, DAEMON, How::Term);
+    }
 }
 
 /// A tcpdump `-e` line's source MAC.

@@ -133,3 +133,77 @@ pub fn remove<K: Addrs + ?Sized>(k: &mut K, gone: &BTreeSet<Vmac>, kept: &BTreeS
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::mem::MemKernel;
+    use crate::model::net::Link;
+
+    fn kernel() -> MemKernel {
+        let mut k = MemKernel::default();
+        k.state.links.insert("eth0".into(), Link { up: true });
+        let ll = Address::plain("eth0", "fe80::1/64".parse().unwrap());
+        k.state.addresses.insert(ll.key(), ll);
+        k
+    }
+
+    /// lb1's spec of an IPv6 instance, VRID 10, with a VMAC named `vm`.
+    fn spec() -> InstanceSpec {
+        let m = "version: 1
+nodes:
+  lb1: {roles: [director], addresses: [fd00::11/64], interface: eth0}
+vrrp:
+  VI_6:
+    vrid: 10
+    members: {lb1: {priority: 150}}
+    vips: [fd00::100/64]
+    vmac: {name: vm}
+";
+        let loaded = crate::manifest::parse("m.yaml", std::path::PathBuf::from("."), m.as_bytes()).unwrap();
+        let cluster = crate::model::validate(&loaded, &crate::model::NoFacts).unwrap().cluster;
+        crate::daemon::spec::specs(&cluster, "lb1").unwrap().remove(0)
+    }
+
+    fn vmac(name: &str, vrid: u8, ipv6: bool) -> Vmac {
+        Vmac { name: name.into(), parent: "eth0".into(), vrid, ipv6 }
+    }
+
+    #[test]
+    fn the_vrrp_mac_and_keepalived_names() {
+        let v = vmac("vrrp.51", 51, false);
+        assert_eq!(v.mac_text(), "00:00:5e:00:01:33");
+        assert_eq!(vmac("x", 255, true).mac(), [0, 0, 0x5e, 0, 2, 255]);
+        assert_eq!(Vmac::from_mac("vrrp.51", "eth0", &v.mac()), Some(v));
+        assert_eq!(Vmac::from_mac("mv0", "eth0", &[2, 0, 0x5e, 0, 1, 1]), None, "not a VRRP MAC");
+        assert_eq!((Vmac::default_name(7, false), Vmac::default_name(7, true)), ("vrrp.7".into(), "vrrp6.7".into()));
+    }
+
+    #[test]
+    fn a_vmac_of_other_settings_is_replaced_and_an_ipv6_one_gets_the_base_link_local() {
+        let mut k = kernel();
+        k.add_vmac(&vmac("vm", 9, true)).unwrap();
+        let want = vmac("vm", 10, true);
+        assert_eq!(spec().vmac.as_ref(), Some(&want));
+        assert_eq!(ensure(&mut k, &[spec()]).unwrap(), std::slice::from_ref(&want));
+        assert_eq!(k.vmacs().unwrap(), [want]);
+        assert_eq!(k.state.links.get("vm"), Some(&Link { up: true }));
+        let on_vmac: Vec<String> =
+            k.state.addresses.values().filter(|a| a.interface == "vm").map(|a| a.address.to_string()).collect();
+        assert_eq!(on_vmac, ["fe80::1/64"], "the adverts' source");
+        let key: SysctlKey = "net.ipv6.conf.vm.addr_gen_mode".parse().unwrap();
+        assert_eq!(k.state.sysctls.get(&key).map(String::as_str), Some("1"));
+    }
+
+    #[test]
+    fn only_a_vmac_no_longer_named_is_removed() {
+        let mut k = kernel();
+        let (a, b) = (vmac("a", 1, false), vmac("b", 2, false));
+        k.add_vmac(&a).unwrap();
+        k.add_vmac(&b).unwrap();
+        let gone: BTreeSet<Vmac> = [a.clone(), b.clone()].into();
+        let kept: BTreeSet<Vmac> = [vmac("b", 3, false)].into();
+        remove(&mut k, &gone, &kept);
+        assert_eq!(k.vmacs().unwrap(), [b], "b's name is still used: left to ensure");
+    }
+}
