@@ -1,5 +1,6 @@
-//! Links, addresses, default routes and announced VIP routes over rtnetlink, like
-//! `ip link` / `ip addr` / `ip route`. Messages come from netlink-packet-route; the socket is our synchronous one.
+//! Links (VRRP VMACs made and removed), addresses, default routes and announced VIP routes
+//! over rtnetlink, like `ip link` / `ip addr` / `ip route`. Messages come from
+//! netlink-packet-route; the socket is our synchronous one.
 
 use std::collections::BTreeMap;
 use std::io;
