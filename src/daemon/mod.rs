@@ -51,6 +51,7 @@ mod syncgroup;
 pub mod systemd;
 pub mod tracker;
 pub mod trackfile;
+mod vmacs;
 mod watch;
 
 #[cfg(test)]
@@ -237,7 +238,8 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         let alerts = Alerter::new();
         alerts.configure(&cluster.alerts, &node, cluster.name.as_deref());
         let mut instances = Instances::new(stoppers, opts.realtime, alerts.clone());
-        let staged = instances.stage(spec::specs(&cluster, &node)?, spec::groups(&cluster, &node), &platform)?;
+        let specs = (spec::specs(&cluster, &node)?, spec::groups(&cluster, &node));
+        let staged = vmacs::stage(&mut kernel, &instances, specs, &platform)?;
         let mut board = Board::new(&cluster, &node, None, |ids| initial_status(&cluster, &live.services, ids));
         board.set_drained(drains.active(crate::utc::unix_now()));
         let notify = Arc::new(move |r| drop(events.send(Event::Health(Box::new(r)))));
@@ -359,8 +361,9 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         let host = self.host_view()?;
         load::preflight(&self.opts.manifest, &validated.cluster, &self.node, &host, true)?;
         self.destroy_guard(&validated.cluster)?;
-        let groups = spec::groups(&validated.cluster, &self.node);
-        let staged = self.instances.stage(spec::specs(&validated.cluster, &self.node)?, groups, &self.platform)?;
+        let specs = (spec::specs(&validated.cluster, &self.node)?, spec::groups(&validated.cluster, &self.node));
+        let before = vmacs::running(self.instances.running());
+        let staged = vmacs::stage(&mut self.kernel, &self.instances, specs, &self.platform)?;
         log_warnings(&validated.warnings);
         let serving = self.serving();
         let cluster = validated.cluster;
@@ -368,6 +371,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         self.cluster = cluster;
         self.alerts.configure(&self.cluster.alerts, &self.node, self.cluster.name.as_deref());
         let changed = self.instances.commit(staged, &self.platform);
+        vmacs::remove(&mut self.kernel, &before, &vmacs::running(self.instances.running()));
         let forgotten = self.drains.forget_unknown(&self.cluster);
         if !forgotten.is_empty() {
             log_forgotten(&forgotten);
@@ -383,10 +387,11 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         Ok(changed)
     }
 
-    /// This host's addresses and interfaces, what a reload's preflight needs to see.
+    /// This host's addresses, interfaces and VMACs, what a reload's preflight needs to see.
     fn host_view(&mut self) -> Result<NodeState, DaemonError> {
         let addresses = self.kernel.addresses()?.into_iter().map(|a| (a.key(), a)).collect();
-        Ok(NodeState { addresses, links: self.kernel.links()?, ..NodeState::default() })
+        let vmacs = self.kernel.vmacs()?.into_iter().collect();
+        Ok(NodeState { addresses, links: self.kernel.links()?, vmacs, ..NodeState::default() })
     }
 
     /// The IPVS services now: from the state read last, else from the kernel.
@@ -460,11 +465,14 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
     }
 
     /// Withdraws every announced route and waits the drain time for the routers to move
-    /// the traffic away, then stops the checks, then every instance gracefully.
+    /// the traffic away, then stops the checks, then every instance gracefully, then
+    /// removes their VMACs.
     pub fn stop(mut self) {
         self.withdraw_all();
         drop(self.engine);
+        let held = vmacs::running(self.instances.running());
         self.instances.stop();
+        vmacs::remove(&mut self.kernel, &held, &Default::default());
         self.alerts.stop();
     }
 

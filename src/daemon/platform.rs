@@ -46,8 +46,8 @@ pub trait Platform: Send + Sync {
     fn sync_daemons(&self) -> KResult<Box<dyn SyncDaemons + Send>>;
     /// A handle on routes for one thread, like `ip route` (a master's `routes`).
     fn routes(&self) -> KResult<Box<dyn Routes + Send>>;
-    /// Opens the wire of one instance: its socket on `spec.interface`, its announcer on
-    /// `spec.vip_interface`.
+    /// Opens the wire of one instance: its socket on its advert interface (its VMAC's,
+    /// unless `xmit_base`), its announcer on `spec.vip_interface`.
     fn wire(&self, spec: &InstanceSpec) -> Result<Box<dyn Wire>, InstanceError>;
     /// Called once the node has converged after start-up or a reload: gives back the heap
     /// memory only loading the manifest needed.
@@ -72,14 +72,15 @@ impl Platform for Linux {
 
     fn wire(&self, spec: &InstanceSpec) -> Result<Box<dyn Wire>, InstanceError> {
         let mut rtnl = Rtnl::open()?;
-        let (ifindex, _) = rtnl.link_details(&spec.interface)?;
+        let advert = spec.advert_interface();
+        let (ifindex, _) = rtnl.link_details(advert)?;
         let (vip_ifindex, mac) = rtnl.link_details(&spec.vip_interface)?;
         let source = match spec.source {
             Some(s) => s,
             None => link_local(&mut rtnl, &spec.interface)?,
         };
-        let interface = spec.interface.clone();
-        let sock = VrrpSocket::open(&spec.interface, ifindex, source, spec.unicast_peers.is_some())
+        let interface = advert.to_string();
+        let sock = VrrpSocket::open(advert, ifindex, source, spec.unicast_peers.is_some())
             .map_err(|source| InstanceError::OpenSocket { interface, source })?;
         let announcer = Announcer::new(vip_ifindex, mac6(&mac))
             .map_err(|source| InstanceError::OpenAnnouncer { interface: spec.vip_interface.clone(), source })?;

@@ -12,7 +12,7 @@ use ipnet::IpNet;
 
 use super::error::{DaemonError, SecretError};
 use crate::model::cluster::{Cluster, FileWeight, Notify, Secret, SyncGroup, TrackFile, TrackScript, Vip};
-use crate::model::net::Address;
+use crate::model::net::{Address, Vmac};
 use crate::vrrp::fsm::Config;
 use crate::vrrp::garp::Timing;
 
@@ -70,6 +70,10 @@ pub struct InstanceSpec {
     pub sync_group: Option<String>,
     /// Its transitions alert (`alerts:`).
     pub alert: bool,
+    /// Its virtual MAC, which holds the VIPs (keepalived's `use_vmac`).
+    pub vmac: Option<Vmac>,
+    /// Adverts go and come on `interface` even with a VMAC (keepalived's `vmac_xmit_base`).
+    pub xmit_base: bool,
 }
 
 /// A sync group as this node runs it: its members here, its notify commands.
@@ -94,8 +98,23 @@ impl InstanceSpec {
     /// What makes it this virtual router on the wire: VRID, interface, version and family.
     /// A reload that changes any of these replaces the instance; any other change is made
     /// to the running instance in place.
-    pub fn router(&self) -> (u8, &str, u8, bool) {
-        (self.vrid, &self.interface, self.version, self.is_v6())
+    pub fn router(&self) -> (u8, &str, u8, bool, Option<(&Vmac, bool)>) {
+        (self.vrid, &self.interface, self.version, self.is_v6(), self.vmac.as_ref().map(|v| (v, self.xmit_base)))
+    }
+
+    /// The interface adverts are sent and heard on: the VMAC, unless there is none or
+    /// `xmit_base`.
+    pub fn advert_interface(&self) -> &str {
+        match &self.vmac {
+            Some(v) if !self.xmit_base => &v.name,
+            _ => &self.interface,
+        }
+    }
+
+    /// True when it holds addresses of the family other than its adverts' (a VMAC of an
+    /// IPv4 instance keeps IPv6 on for them).
+    pub fn other_family_held(&self) -> bool {
+        self.excluded.iter().any(|v| v.addr().is_ipv6() != self.v6)
     }
 
     /// What its wire is opened with: when a reload changes it, a new wire is opened beside
@@ -225,6 +244,13 @@ pub fn replaced_because(old: &InstanceSpec, new: &InstanceSpec) -> String {
     if a.3 != b.3 {
         why.push(format!("family {} -> {}", family(a.3), family(b.3)));
     }
+    if a.4 != b.4 {
+        let shown = |v: Option<(&Vmac, bool)>| match v {
+            Some((v, base)) => format!("{v}{}", if base { " xmit_base" } else { "" }),
+            None => "none".to_string(),
+        };
+        why.push(format!("vmac {} -> {}", shown(a.4), shown(b.4)));
+    }
     why.join(", ")
 }
 
@@ -295,6 +321,8 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             sync: inst.sync_config(node),
             sync_group: group.map(|g| g.name.clone()),
             alert: cluster.alerts.vrrp.contains(&inst.name),
+            vmac: inst.vmac_of(node),
+            xmit_base: inst.vmac.as_ref().is_some_and(|v| v.xmit_base),
         });
     }
     Ok(out)

@@ -1547,3 +1547,70 @@ fn one_check_moves_a_backend_in_every_ipvs_service_of_its_group() {
     d.stop();
     drop((l1, l2));
 }
+
+fn held_on(k: &Shared, interface: &str, vip: &str) -> bool {
+    let net = vip.parse().unwrap();
+    k.lock().state.addresses.values().any(|a| a.interface == interface && a.address == net)
+}
+
+fn vmacs(k: &Shared) -> Vec<String> {
+    k.lock().state.vmacs.iter().map(ToString::to_string).collect()
+}
+
+fn sysctl(k: &Shared, key: &str) -> Option<String> {
+    k.lock().state.sysctls.get(&key.parse().unwrap()).cloned()
+}
+
+/// `vmac` on VI_FAST (default name) and, with `xmit_base`, a named one on VI_PASS.
+fn vmac_manifest(s: &Scratch) -> String {
+    manifest("eth0", "good-password", false)
+        .replace("    vips: [10.0.0.100/24]\n", "    vips: [10.0.0.100/24]\n    vmac: {}\n")
+        .replace(
+            "    vips: [10.0.0.101/24]\n",
+            "    vips: [10.0.0.101/24]\n    vmac: {name: pass.mac, xmit_base: true}\n",
+        )
+        .replace("good-password", &s.dir.join("good-password").display().to_string())
+}
+
+#[test]
+fn a_vmac_is_made_before_its_instance_holds_the_vips_and_removed_with_it() {
+    let (s, k) = (Scratch::new("vmac"), host());
+    s.write(&vmac_manifest(&s));
+    let mut d = start(&s, &k);
+    assert_eq!(
+        vmacs(&k),
+        ["pass.mac (00:00:5e:00:01:0b on eth0)", "vrrp.10 (00:00:5e:00:01:0a on eth0)"],
+        "both made at start"
+    );
+    assert_eq!(k.lock().state.links.get("vrrp.10"), Some(&Link::UP), "up before any state");
+    for (key, want) in [("arp_ignore", "1"), ("accept_local", "1"), ("rp_filter", "0"), ("promote_secondaries", "1")] {
+        assert_eq!(sysctl(&k, &format!("net.ipv4.conf.vrrp/10.{key}")).as_deref(), Some(want), "{key}");
+    }
+    assert_eq!(sysctl(&k, "net.ipv6.conf.vrrp/10.disable_ipv6").as_deref(), Some("1"));
+    wait_for("VI_FAST to take its VIP on its VMAC", Duration::from_secs(2), || held_on(&k, "vrrp.10", FAST_VIP));
+    assert!(!held_on(&k, "eth0", FAST_VIP), "nothing on the base interface");
+    d.reconcile().unwrap();
+    for key in ["arp_ignore", "arp_filter"] {
+        assert_eq!(sysctl(&k, &format!("net.ipv4.conf.eth0.{key}")).as_deref(), Some("1"), "the base's {key}");
+    }
+    // A reload that drops VI_PASS's VMAC removes it; VI_FAST keeps its own and its VIP.
+    s.write(&vmac_manifest(&s).replace("    vmac: {name: pass.mac, xmit_base: true}\n", ""));
+    d.reload().unwrap();
+    assert_eq!(vmacs(&k), ["vrrp.10 (00:00:5e:00:01:0a on eth0)"]);
+    assert!(!k.lock().state.links.contains_key("pass.mac"));
+    assert!(held_on(&k, "vrrp.10", FAST_VIP), "the VIP stayed");
+    d.stop();
+    assert!(vmacs(&k).is_empty(), "the stop removes the VMACs");
+    assert!(!k.lock().state.links.contains_key("vrrp.10"));
+}
+
+#[test]
+fn a_vmac_name_taken_by_another_interface_stops_the_start_and_is_left_alone() {
+    let (s, k) = (Scratch::new("vmac-taken"), host());
+    s.write(&vmac_manifest(&s));
+    k.lock().state.links.insert("vrrp.10".into(), Link::UP);
+    let (events, _) = std::sync::mpsc::channel();
+    let e = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default(), events).err().unwrap();
+    assert!(e.to_string().contains("interface vrrp.10 exists on this host and is not a VMAC"), "{e}");
+    assert!(k.lock().state.links.contains_key("vrrp.10") && vmacs(&k).is_empty(), "left alone, nothing made");
+}

@@ -325,6 +325,7 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         track_interfaces: weights(&i.track_interfaces),
         track_files: i.track_files.clone(),
         track_own_interface: i.dont_track_primary.then_some(false),
+        vmac: i.vmac.clone(),
         garp_repeat: i.garp.repeat,
         garp_delay: i.garp.delay.clone(),
         garp_refresh: i.garp.refresh.clone(),

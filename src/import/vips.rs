@@ -50,10 +50,7 @@ fn line(it: &Item, notes: &mut Notes) -> VipLine {
                 continue;
             }
             other => {
-                let why = match other {
-                    "use_vmac" => "VMAC has no manifest form yet",
-                    _ => "the manifest has no such VIP option",
-                };
+                let why = "the manifest has no such VIP option";
                 notes
                     .note(&it.at, format!("VIP option `{other}` not imported ({why}); the VIP is imported without it"));
                 continue;

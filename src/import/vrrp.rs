@@ -7,7 +7,7 @@ use super::conf::{Item, Loc};
 use super::value::{self, Notes};
 use super::vips::{self, VipLine};
 use crate::manifest::types::{
-    ConnectionSync, Duration, InitFile, IpvsTimeouts, TrackFile, TrackFileUse, TrackScript, VipEntry,
+    ConnectionSync, Duration, InitFile, IpvsTimeouts, TrackFile, TrackFileUse, TrackScript, VipEntry, Vmac,
 };
 
 /// One director's `vrrp_instance`, as its file says it.
@@ -71,6 +71,10 @@ pub struct Instance {
     pub connection_sync: Option<ConnectionSync>,
     /// `smtp_alert` (with or without a boolean).
     pub alert: Option<bool>,
+    /// `use_vmac [NAME]`, with `vmac_xmit_base`.
+    pub vmac: Option<crate::manifest::types::Vmac>,
+    /// `vmac_xmit_base`, where it was written.
+    pub vmac_xmit_base: Option<Loc>,
 }
 
 /// keepalived's mail settings of `global_defs`.
@@ -421,6 +425,8 @@ pub fn instance(
         notify: None,
         connection_sync,
         alert: None,
+        vmac: None,
+        vmac_xmit_base: None,
     };
     let mut lines: [Vec<VipLine>; 2] = Default::default();
     let mut written_version = None;
@@ -442,6 +448,7 @@ pub fn instance(
         }
     }
     held(&mut i, lines, written_version, g, notes);
+    xmit_base(&mut i, notes);
     i.garp = super::garp::keys(&garp, &g.garp, &g.garp_groups, i.interface.as_deref());
     if let Some(c) = i.connection_sync.as_mut().filter(|c| c.interface == i.interface) {
         c.interface = None;
@@ -461,11 +468,53 @@ fn held(i: &mut Instance, lines: [Vec<VipLine>; 2], written: Option<(u32, Loc)>,
     let v6 = advertised.first().is_some_and(|l| l.spec.address.contains(':'));
     let count = advertised.len();
     let mut all: Vec<VipLine> = advertised.into_iter().chain(other).chain(excluded).collect();
-    i.vip_interface = vips::settle_interfaces(&mut all, i.interface.as_deref());
+    // With a VMAC, a VIP without `dev` goes on the VMAC and one with `dev` stays there.
+    if i.vmac.is_none() {
+        i.vip_interface = vips::settle_interfaces(&mut all, i.interface.as_deref());
+    }
     let (adv, rest) = all.split_at(count);
     i.vips = adv.iter().map(vips::entry).collect();
     i.excluded = rest.iter().map(vips::entry).collect();
     i.version = vips::version(v6, written, g.version.unwrap_or(2), notes);
+}
+
+/// `use_vmac [[name] NAME] [MAC] [netlink_notify_msg] [group ID]`: the name is carried; a
+/// MAC of one's own, `netlink_notify_msg` and `group` are reported.
+fn use_vmac(it: &Item, notes: &mut Notes) -> Vmac {
+    let mut name = None;
+    let mut words = it.args.iter();
+    while let Some(w) = words.next() {
+        match w.as_str() {
+            "name" => name = words.next().cloned(),
+            "group" | "netlink_notify_msg" => {
+                if w == "group" {
+                    words.next();
+                }
+                notes.note(
+                    &it.at,
+                    format!("`use_vmac` option `{w}` not imported (the manifest has no such VMAC option)"),
+                );
+            }
+            mac if mac.contains(':') => notes.note(
+                &it.at,
+                format!("`use_vmac` MAC address {mac} not imported: the VMAC takes the router's VRRP MAC"),
+            ),
+            other if name.is_none() => name = Some(other.to_string()),
+            other => notes.note(&it.at, format!("`use_vmac` argument `{other}` not imported")),
+        }
+    }
+    Vmac { name, xmit_base: None }
+}
+
+/// `vmac_xmit_base` goes with `use_vmac`; keepalived ignores it alone.
+fn xmit_base(i: &mut Instance, notes: &mut Notes) {
+    let Some(at) = &i.vmac_xmit_base else { return };
+    match &mut i.vmac {
+        Some(v) => v.xmit_base = Some(true),
+        None => {
+            notes.note(at, "`vmac_xmit_base` without `use_vmac` does nothing in keepalived; not imported".to_string())
+        }
+    }
 }
 
 fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, i32>, notes: &mut Notes) {
@@ -490,6 +539,8 @@ fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, i32>, 
         "dont_track_primary" => i.dont_track_primary = true,
         "track_file" => i.track_files = used_files(it, notes),
         "smtp_alert" => i.alert = Some(value::flag(it)),
+        "use_vmac" => i.vmac = Some(use_vmac(it, notes)),
+        "vmac_xmit_base" => i.vmac_xmit_base = Some(it.at.clone()),
         "notify_deleted" => notes
             .unsupported(it, "lbconverge runs `notify_stop` (and `notify` with STOP) for an instance a reload removes"),
         "notify_master_rx_lower_pri" => notes.unsupported(

@@ -16,7 +16,7 @@ use super::{
 use crate::model::announce::Announced;
 use crate::model::firewall::{self, MarkTable};
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey, Traffic};
-use crate::model::net::{Address, Link, Route, VrrpRoute};
+use crate::model::net::{Address, Link, Route, Vmac, VrrpRoute};
 use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::SysctlKey;
 use crate::model::timeouts::Timeouts;
@@ -238,6 +238,31 @@ impl Addrs for MemKernel {
         }
         Ok(())
     }
+    fn vmacs(&mut self) -> KResult<Vec<Vmac>> {
+        Ok(self.state.vmacs.iter().cloned().collect())
+    }
+    fn add_vmac(&mut self, v: &Vmac) -> KResult<()> {
+        self.write("add VMAC", v)?;
+        if !self.has_interface(&v.parent) {
+            return Err(KernelError::errno("add VMAC", v.to_string(), libc::ENODEV));
+        }
+        if self.has_interface(&v.name) {
+            return Err(KernelError::errno("add VMAC", v.to_string(), libc::EEXIST));
+        }
+        self.state.links.insert(v.name.clone(), Link { up: false, carrier: true });
+        self.state.vmacs.insert(v.clone());
+        Ok(())
+    }
+    fn del_vmac(&mut self, v: &Vmac) -> KResult<()> {
+        self.write("delete VMAC", v)?;
+        if !self.state.vmacs.remove(v) {
+            return Err(KernelError::errno("delete VMAC", v.to_string(), libc::ENODEV));
+        }
+        self.state.links.remove(&v.name);
+        self.state.addresses.retain(|k, _| k.interface != v.name);
+        self.state.sysctls.retain(|k, _| k.conf_interface() != Some(v.name.as_str()));
+        Ok(())
+    }
 }
 
 impl Routes for MemKernel {
@@ -425,6 +450,15 @@ impl Addrs for Shared {
     }
     fn link_up(&mut self, interface: &str) -> KResult<()> {
         self.lock().link_up(interface)
+    }
+    fn vmacs(&mut self) -> KResult<Vec<Vmac>> {
+        self.lock().vmacs()
+    }
+    fn add_vmac(&mut self, v: &Vmac) -> KResult<()> {
+        self.lock().add_vmac(v)
+    }
+    fn del_vmac(&mut self, v: &Vmac) -> KResult<()> {
+        self.lock().del_vmac(v)
     }
 }
 

@@ -16,7 +16,7 @@ pub use error::KernelError;
 use crate::model::announce::Announced;
 use crate::model::firewall::MarkTable;
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
-use crate::model::net::{Address, Link, Route, VrrpRoute};
+use crate::model::net::{Address, Link, Route, Vmac, VrrpRoute};
 use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::{self, SysctlKey};
 use crate::model::timeouts::Timeouts;
@@ -136,6 +136,14 @@ pub trait Addrs {
     fn del_address(&mut self, address: &Address) -> KResult<()>;
     /// Brings an interface up, like `ip link set I up` (loading `ipip` for `tunl0`).
     fn link_up(&mut self, interface: &str) -> KResult<()>;
+    /// The VRRP virtual MAC interfaces: private macvlans with a VRRP MAC, like `ip -d link
+    /// show type macvlan`.
+    fn vmacs(&mut self) -> KResult<Vec<Vmac>>;
+    /// Creates a VMAC, down, like `ip link add NAME link PARENT address MAC type macvlan
+    /// mode private`; EEXIST when the name is taken, ENODEV without the parent.
+    fn add_vmac(&mut self, vmac: &Vmac) -> KResult<()>;
+    /// Deletes a VMAC with its addresses, like `ip link del NAME`.
+    fn del_vmac(&mut self, vmac: &Vmac) -> KResult<()>;
 }
 
 /// Default routes of the main table and announced VIP routes, like `ip route`.
@@ -204,7 +212,7 @@ pub fn snapshot(k: &mut dyn Kernel, scope: &BTreeSet<SysctlKey>) -> KResult<Node
 }
 
 /// The part of a snapshot that needs no manifest: IPVS with its sync daemons, addresses,
-/// links, routes, the firewall-mark table, ledger.
+/// links and VMACs, routes, the firewall-mark table, ledger.
 pub fn snapshot_objects(k: &mut dyn Kernel) -> KResult<NodeState> {
     Ok(NodeState {
         owned: k.load()?,
@@ -215,6 +223,7 @@ pub fn snapshot_objects(k: &mut dyn Kernel) -> KResult<NodeState> {
         sync_daemons: k.sync_daemons()?.into_iter().collect(),
         announced: k.announced()?.into_iter().collect(),
         vrrp_routes: k.vrrp_routes()?.into_iter().collect(),
+        vmacs: k.vmacs()?.into_iter().collect(),
         firewall: k.firewall()?,
         ipvs_timeouts: k.timeouts()?,
         ..NodeState::default()

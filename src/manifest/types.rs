@@ -1030,6 +1030,14 @@ pub struct VrrpInstance {
     /// weight given to that interface under `track_interfaces` replaces this FAULT.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub track_own_interface: Option<bool>,
+    /// A virtual MAC for the VIPs (keepalived's `use_vmac`): each member makes a macvlan
+    /// in private mode on its advert interface, with the router's VRRP MAC
+    /// (00:00:5e:00:01:VRID, IPv6 00:00:5e:00:02:VRID), and the VIPs go on it. The VIPs
+    /// answer ARP / neighbour solicitations with that MAC, so a takeover needs no neighbour
+    /// cache or switch table to learn a new one. The link exists while the instance runs
+    /// on the director; `vmac: {}` for the default name. Excludes `vip_interface`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vmac: Option<Vmac>,
     /// Gratuitous ARPs / unsolicited NAs per VIP sent on becoming master, and again
     /// `garp_delay` later (default 5; keepalived `garp_master_repeat`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1098,6 +1106,22 @@ pub struct VrrpInstance {
     /// `smtp_alert` in a `vrrp_instance`); `false`: never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert: Option<bool>,
+}
+
+/// A VRRP instance's virtual MAC interface (keepalived's `use_vmac`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Vmac {
+    /// Its interface name, at most 15 bytes (default keepalived's: `vrrp.VRID`, IPv6
+    /// `vrrp6.VRID`); no other interface of the director may have it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Send and hear the adverts on the base interface, from its own MAC and address,
+    /// rather than on the VMAC (default false; keepalived `vmac_xmit_base`): for switches
+    /// that must not see the VRRP MAC on two ports, or adverts that must leave from a
+    /// bonded or bridged base. The VIPs stay on the VMAC either way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xmit_base: Option<bool>,
 }
 
 /// A route a VRRP master holds, like `ip route replace TO via VIA dev DEV src SRC table

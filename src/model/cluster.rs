@@ -198,6 +198,20 @@ pub struct VrrpInstance {
     /// Each member goes to FAULT while its own advert interface is down (keepalived's
     /// default; `false`: `dont_track_primary`).
     pub track_own_interface: bool,
+    /// Its virtual MAC (keepalived's `use_vmac`): the VIPs go on it.
+    #[serde(default)]
+    pub vmac: Option<VirtualMac>,
+}
+
+/// A VRRP instance's virtual MAC (keepalived's `use_vmac`): a macvlan on each member's
+/// advert interface, with the router's VRRP MAC, holding the VIPs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualMac {
+    /// Its interface name.
+    pub name: String,
+    /// Adverts are sent and heard on the base interface rather than on the VMAC
+    /// (keepalived's `vmac_xmit_base`).
+    pub xmit_base: bool,
 }
 
 /// A VIP of a VRRP instance with its options (keepalived's `dev`, `label`, `brd`, `scope`).
@@ -285,6 +299,18 @@ impl VrrpInstance {
     /// Every address the master holds: the advertised VIPs, then the excluded ones.
     pub fn held(&self) -> impl Iterator<Item = &Vip> {
         self.vips.iter().chain(&self.excluded)
+    }
+
+    /// The VMAC `member` makes, on its advert interface.
+    pub fn vmac_of(&self, member: &str) -> Option<crate::model::net::Vmac> {
+        let v = self.vmac.as_ref()?;
+        let m = self.members.get(member)?;
+        Some(crate::model::net::Vmac {
+            name: v.name.clone(),
+            parent: m.interface.clone(),
+            vrid: self.vrid,
+            ipv6: self.is_v6(),
+        })
     }
 
     /// The notify commands `member` runs: its own, else the instance's.

@@ -97,6 +97,8 @@ pub struct Desired {
     pub delegated: Vec<Delegated>,
     /// VRRP-managed routes, with their instance.
     pub delegated_routes: Vec<(crate::model::net::VrrpRoute, String)>,
+    /// The VMACs the daemon makes for VRRP instances, with their instance.
+    pub delegated_vmacs: Vec<(crate::model::net::Vmac, String)>,
     /// The VRRP-managed sync daemon.
     pub sync: Option<DelegatedSync>,
     /// Routes `lbconverge run` announces while healthy, when planned offline.
@@ -144,6 +146,7 @@ pub fn desired(cluster: &Cluster, node: &str, health: &Health) -> Option<Desired
         at_least: b.at_least,
         delegated: b.delegated,
         delegated_routes: b.delegated_routes,
+        delegated_vmacs: b.delegated_vmacs,
         sync: b.sync,
         announce_delegated: b.announce_delegated,
         failed: b.failed,
@@ -156,6 +159,7 @@ struct Builder {
     at_least: BTreeSet<SysctlKey>,
     delegated: Vec<Delegated>,
     delegated_routes: Vec<(crate::model::net::VrrpRoute, String)>,
+    delegated_vmacs: Vec<(crate::model::net::Vmac, String)>,
     sync: Option<DelegatedSync>,
     announce_delegated: BTreeSet<crate::model::announce::Announced>,
     failed: Failed,
@@ -212,9 +216,26 @@ fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
             b.delegated.push(Delegated { address, instance: inst.name.clone() });
         }
         b.delegated_routes.extend(inst.routes.iter().map(|r| (r.clone(), inst.name.clone())));
+        if let Some(v) = inst.vmac_of(&n.name) {
+            vmac_base(b, &v);
+            b.delegated_vmacs.push((v, inst.name.clone()));
+        }
         if let Some(config) = inst.sync_config(&n.name) {
             b.sync = Some(DelegatedSync { instance: inst.name.clone(), config });
         }
+    }
+}
+
+/// The interface under an IPv4 VMAC must never tie a VIP to its own MAC: it answers no ARP
+/// for the VIPs on the VMAC (`arp_ignore=1`, `arp_filter=1`, as keepalived sets), and its
+/// own ARP requests (for a reply routed out of it, sent from a VIP) name its own address,
+/// not the VIP (`arp_announce=2`, which keepalived does not set: a neighbour would learn
+/// the VIP at the base's MAC). A higher value stays.
+fn vmac_base(b: &mut Builder, v: &crate::model::net::Vmac) {
+    if !v.ipv6 {
+        b.sysctl_at_least(SysctlKey::ipv4_conf(&v.parent, "arp_ignore"), 1);
+        b.sysctl_at_least(SysctlKey::ipv4_conf(&v.parent, "arp_filter"), 1);
+        b.sysctl_at_least(SysctlKey::ipv4_conf(&v.parent, "arp_announce"), 2);
     }
 }
 

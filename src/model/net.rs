@@ -261,3 +261,56 @@ fn yes() -> bool {
 fn is_true(b: &bool) -> bool {
     *b
 }
+
+/// A VRRP virtual MAC interface (keepalived's `use_vmac`): a private-mode macvlan on
+/// `parent` with the VRRP MAC of its router, like `ip link add vrrp.51 link eth0 address
+/// 00:00:5e:00:01:33 type macvlan mode private`. The VIPs of its instance go on it, so that
+/// they answer ARP / neighbour solicitations with a MAC that moves with them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vmac {
+    /// Its interface name.
+    pub name: String,
+    /// The interface it sits on.
+    pub parent: String,
+    /// The virtual router id: the MAC's last byte.
+    pub vrid: u8,
+    /// An IPv6 router's (00:00:5e:00:02:VRID rather than 00:00:5e:00:01:VRID).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ipv6: bool,
+}
+
+impl Vmac {
+    /// keepalived's name: `vrrp.VRID`, IPv6 `vrrp6.VRID`.
+    pub fn default_name(vrid: u8, ipv6: bool) -> String {
+        if ipv6 { format!("vrrp6.{vrid}") } else { format!("vrrp.{vrid}") }
+    }
+
+    /// Its MAC address (RFC 5798 §7.3).
+    pub fn mac(&self) -> [u8; 6] {
+        [0, 0, 0x5e, 0, if self.ipv6 { 2 } else { 1 }, self.vrid]
+    }
+
+    /// The VMAC a private macvlan named `name` on `parent` with hardware address `mac` is,
+    /// if `mac` is a VRRP MAC.
+    pub fn from_mac(name: &str, parent: &str, mac: &[u8]) -> Option<Vmac> {
+        let ipv6 = match mac {
+            [0, 0, 0x5e, 0, 1, _] => false,
+            [0, 0, 0x5e, 0, 2, _] => true,
+            _ => return None,
+        };
+        let vrid = *mac.get(5)?;
+        Some(Vmac { name: name.to_string(), parent: parent.to_string(), vrid, ipv6 })
+    }
+
+    /// Its MAC as `ip link` writes it.
+    pub fn mac_text(&self) -> String {
+        self.mac().map(|b| format!("{b:02x}")).join(":")
+    }
+}
+
+impl fmt::Display for Vmac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({} on {})", self.name, self.mac_text(), self.parent)
+    }
+}

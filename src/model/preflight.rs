@@ -1,6 +1,7 @@
 //! What a node's host must offer before `apply` or `run` may act for it, checked by `plan`
-//! first: the host holds the node's address, every interface the node names exists, the
-//! VRRP passwords it needs can be read and are usable, and every command it would run is
+//! first: the host holds the node's address, every interface the node names exists (a VMAC's
+//! name is free, or names a VMAC), the VRRP passwords it needs can be read and are usable,
+//! and every command it would run is
 //! absolute, present, executable and changeable by root alone; the basic-auth passwords of
 //! its HTTP checks that come from the environment are set and usable. Pure: the host comes
 //! in as its live state and [`Facts`].
@@ -15,6 +16,7 @@ use std::path::Path;
 use crate::manifest::KeyPath;
 
 use super::cluster::{CheckKind, Cluster, Node, Secret};
+use super::net::Vmac;
 use super::state::NodeState;
 use super::validate::{Facts, ScriptFact};
 
@@ -77,7 +79,10 @@ fn interfaces(out: &mut Vec<Finding>, c: &Cluster, n: &Node, live: &NodeState) {
         let Some(m) = inst.members.get(&n.name) else { continue };
         let at = KeyPath::root().key("vrrp").name(&inst.name).key("members").name(&n.name);
         named.push((at.clone(), &m.interface));
-        named.push((at.clone(), &m.vip_interface));
+        match inst.vmac_of(&n.name) {
+            Some(v) => vmac_free(out, &inst.name, &v, live),
+            None => named.push((at.clone(), &m.vip_interface)),
+        }
         named.extend(m.track_interfaces.keys().map(|i| (at.key("track_interfaces").name(i), i.as_str())));
         let lists = [("vips", &inst.vips), ("excluded_vips", &inst.excluded)];
         for (key, vips) in lists {
@@ -100,6 +105,19 @@ fn interfaces(out: &mut Vec<Finding>, c: &Cluster, n: &Node, live: &NodeState) {
             path,
             format!("interface {iface} does not exist (the host has: {})", have.join(", ")),
             "name the node's real interface, or create it before applying",
+        ));
+    }
+}
+
+/// A VMAC's name is free on the host, or the VMAC exists already (the daemon made it, with
+/// these settings or others it replaces); any other interface of the name is the user's.
+fn vmac_free(out: &mut Vec<Finding>, instance: &str, v: &Vmac, live: &NodeState) {
+    let ours = live.vmacs.iter().any(|l| l.name == v.name);
+    if live.links.contains_key(&v.name) && !ours {
+        out.push(finding(
+            KeyPath::root().key("vrrp").name(instance).key("vmac"),
+            format!("interface {} exists on this host and is not a VMAC", v.name),
+            "give the VMAC another `name` (lbconverge never replaces an interface it did not make)",
         ));
     }
 }

@@ -45,6 +45,10 @@ pub struct NodeState {
     /// shows them, never changes them.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub vrrp_routes: std::collections::BTreeSet<super::net::VrrpRoute>,
+    /// VRRP virtual MAC interfaces (`ip -d link show type macvlan`, those with a VRRP MAC):
+    /// the daemon's; a plan shows them, never changes them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub vmacs: std::collections::BTreeSet<super::net::Vmac>,
     /// IPVS connection sync daemons by state (`ipvsadm -L --daemon`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sync_daemons: BTreeMap<SyncState, SyncConfig>,

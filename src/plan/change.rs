@@ -229,6 +229,15 @@ pub enum Note {
         /// Whether this node holds it now.
         present: bool,
     },
+    /// The VMAC a VRRP instance's daemon makes and removes, up whatever its state.
+    Vmac {
+        /// The link.
+        vmac: crate::model::net::Vmac,
+        /// The instance.
+        instance: String,
+        /// Whether this node has it now.
+        present: bool,
+    },
     /// The sync daemon a VRRP instance runs: master while it is master, backup otherwise.
     Sync {
         /// Its settings as `ipvsadm -L --daemon` shows them.

@@ -59,9 +59,9 @@ impl Platform for MemPlatform {
 
     fn wire(&self, spec: &InstanceSpec) -> Result<Box<dyn Wire>, InstanceError> {
         let links = self.kernel.lock().state.links.clone();
-        for iface in [&spec.interface, &spec.vip_interface] {
+        for iface in [spec.interface.as_str(), spec.advert_interface(), spec.vip_interface.as_str()] {
             if !links.contains_key(iface) {
-                let e = KernelError::errno("look up", iface.as_str(), libc::ENODEV);
+                let e = KernelError::errno("look up", iface, libc::ENODEV);
                 return Err(e.with_hint(format!("interface {iface} does not exist on this host")).into());
             }
         }

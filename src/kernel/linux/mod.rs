@@ -20,7 +20,7 @@ use crate::model::Ledger;
 use crate::model::announce::Announced;
 use crate::model::firewall::MarkTable;
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
-use crate::model::net::{Address, Link, Route, VrrpRoute};
+use crate::model::net::{Address, Link, Route, Vmac, VrrpRoute};
 use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::SysctlKey;
 use crate::model::timeouts::Timeouts;
@@ -160,6 +160,15 @@ impl Addrs for LinuxKernel {
     }
     fn link_up(&mut self, interface: &str) -> KResult<()> {
         self.counted(|r| r.link_up(interface))
+    }
+    fn vmacs(&mut self) -> KResult<Vec<Vmac>> {
+        self.rtnl()?.vmacs()
+    }
+    fn add_vmac(&mut self, v: &Vmac) -> KResult<()> {
+        self.counted(|r| r.add_vmac(v))
+    }
+    fn del_vmac(&mut self, v: &Vmac) -> KResult<()> {
+        self.counted(|r| r.del_vmac(v))
     }
 }
 

@@ -1,5 +1,6 @@
-//! Links, addresses, default routes and announced VIP routes over rtnetlink, like
-//! `ip link` / `ip addr` / `ip route`. Messages come from netlink-packet-route; the socket is our synchronous one.
+//! Links (VRRP VMACs made and removed), addresses, default routes and announced VIP routes
+//! over rtnetlink, like `ip link` / `ip addr` / `ip route`. Messages come from
+//! netlink-packet-route; the socket is our synchronous one.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -9,7 +10,9 @@ use ipnet::IpNet;
 use netlink_packet_core::{Emitable, Parseable};
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope};
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
+};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
@@ -18,9 +21,10 @@ use super::modules;
 use super::nl::{self, NlSocket, Request};
 use crate::kernel::{Addrs, KResult, KernelError, Routes};
 use crate::model::announce::{self, Announced};
-use crate::model::net::{Address, Link, Route, RouteKind, VRRP_ROUTE_PROTOCOL, VrrpRoute};
+use crate::model::net::{Address, Link, Route, RouteKind, VRRP_ROUTE_PROTOCOL, Vmac, VrrpRoute};
 
 const RTM_NEWLINK: u16 = 16;
+const RTM_DELLINK: u16 = 17;
 const RTM_GETLINK: u16 = 18;
 const RTM_NEWADDR: u16 = 20;
 const RTM_DELADDR: u16 = 21;
@@ -192,6 +196,59 @@ impl Addrs for Rtnl {
         msg.header.change_mask = LinkFlags::Up;
         let req = Request { kind: RTM_NEWLINK, flags: 0, payload: emit(&msg) };
         self.sock.request(req).map_err(|e| KernelError::io("set link up", name, e))
+    }
+
+    /// Private macvlans with a VRRP MAC, their parents named from the same dump.
+    fn vmacs(&mut self) -> KResult<Vec<Vmac>> {
+        let mut names = BTreeMap::new();
+        let mut found = Vec::new();
+        for m in self.dump(RTM_GETLINK, emit(&LinkMessage::default()), "links")? {
+            let msg =
+                LinkMessage::parse(&m.payload[..]).map_err(|e| KernelError::io("parse", "link", decode_err(e)))?;
+            let name = msg.attributes.iter().find_map(|a| match a {
+                LinkAttribute::IfName(n) => Some(n.clone()),
+                _ => None,
+            });
+            if let Some(name) = name {
+                names.insert(msg.header.index, name.clone());
+                found.extend(private_macvlan(&msg).map(|(parent, mac)| (name, parent, mac)));
+            }
+        }
+        let vmac = |(name, parent, mac): (String, u32, Vec<u8>)| Vmac::from_mac(&name, names.get(&parent)?, &mac);
+        Ok(found.into_iter().filter_map(vmac).collect())
+    }
+
+    /// `ip link add NAME link PARENT address MAC type macvlan mode private`, down.
+    fn add_vmac(&mut self, v: &Vmac) -> KResult<()> {
+        let object = v.to_string();
+        let parent = self.index_of(&v.parent, "add VMAC", &object)?;
+        let mut msg = LinkMessage::default();
+        msg.attributes = vec![
+            LinkAttribute::IfName(v.name.clone()),
+            LinkAttribute::Link(parent),
+            LinkAttribute::Address(v.mac().to_vec()),
+            LinkAttribute::LinkInfo(vec![
+                LinkInfo::Kind(InfoKind::MacVlan),
+                LinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(MacVlanMode::Private)])),
+            ]),
+        ];
+        let req = Request { kind: RTM_NEWLINK, flags: nl::F_CREATE | nl::F_EXCL, payload: emit(&msg) };
+        self.sock.request(req).map_err(|e| KernelError::io("add VMAC", object.as_str(), e))?;
+        self.indices.clear();
+        Ok(())
+    }
+
+    /// `ip link del NAME`.
+    fn del_vmac(&mut self, v: &Vmac) -> KResult<()> {
+        let object = v.to_string();
+        self.link_table()?;
+        let index = self.index_of(&v.name, "delete VMAC", &object)?;
+        let mut msg = LinkMessage::default();
+        msg.header.index = index;
+        let req = Request { kind: RTM_DELLINK, flags: 0, payload: emit(&msg) };
+        self.sock.request(req).map_err(|e| KernelError::io("delete VMAC", object.as_str(), e))?;
+        self.indices.clear();
+        Ok(())
     }
 }
 
@@ -420,6 +477,31 @@ fn address_msg(a: &Address, index: u32, adding: bool) -> AddressMessage {
         }
     }
     msg
+}
+
+/// A private macvlan's parent index and hardware address.
+fn private_macvlan(msg: &LinkMessage) -> Option<(u32, Vec<u8>)> {
+    let info = msg.attributes.iter().find_map(|a| match a {
+        LinkAttribute::LinkInfo(i) => Some(i),
+        _ => None,
+    })?;
+    let private = info.iter().any(|i| {
+        matches!(i, LinkInfo::Data(InfoData::MacVlan(d)) if d.iter().any(|m| matches!(m, InfoMacVlan::Mode(MacVlanMode::Private))))
+    });
+    let macvlan = info.iter().any(|i| matches!(i, LinkInfo::Kind(InfoKind::MacVlan)));
+    if !(private && macvlan) {
+        return None;
+    }
+    let mut parent = None;
+    let mut mac = None;
+    for a in &msg.attributes {
+        match a {
+            LinkAttribute::Link(p) => parent = Some(*p),
+            LinkAttribute::Address(m) => mac = Some(m.clone()),
+            _ => {}
+        }
+    }
+    Some((parent?, mac?))
 }
 
 fn address_of(msg: &AddressMessage, links: &BTreeMap<u32, (String, Link)>) -> Option<Address> {

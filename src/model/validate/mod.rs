@@ -14,6 +14,7 @@ mod services;
 mod shared_lan;
 mod sync_groups;
 mod vips;
+mod vmac;
 mod vrrp;
 mod vrrp_routes;
 

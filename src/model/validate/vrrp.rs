@@ -72,6 +72,7 @@ pub fn instances(
     super::shared_lan::vrid_per_network(cx, at, &out, nodes);
     vips_unique(cx, at, &out);
     one_sync_per_director(cx, at, &out);
+    super::vmac::names_unique(cx, at, &out);
     out
 }
 
@@ -90,8 +91,10 @@ fn instance(
     let v6 = vips.first().is_some_and(|v| v.addr().is_ipv6());
     let members = members(cx, path, i, nodes, (&vips, v6), scripts);
     let files = file_weights(&i.track_files, m_files);
-    let members: BTreeMap<String, Member> =
+    let mut members: BTreeMap<String, Member> =
         members.into_iter().map(|(n, m)| (n, Member { track_files: files.clone(), ..m })).collect();
+    let vrid = u8::try_from(i.vrid).unwrap_or(0);
+    let vmac = super::vmac::vmac(cx, path, i, (vrid, v6), &mut members, nodes);
     vip_owners(cx, &path.key("vips"), &vips, &members, nodes);
     vip_owners(cx, &path.key("excluded_vips"), &excluded, &members, nodes);
     super::vips::labels(cx, path, [("vips", &vips), ("excluded_vips", &excluded)], &members);
@@ -109,7 +112,6 @@ fn instance(
         cx.error(&path.key("track_files").name(f), format!("unknown track file `{f}`"), Some(&hint));
     }
     let routes = super::vrrp_routes::routes(cx, path, &i.routes, &sources(&vips, &excluded, &members, nodes));
-    let vrid = u8::try_from(i.vrid).unwrap_or(0);
     let connection_sync =
         i.connection_sync.as_ref().map(|c| connection_sync(cx, &path.key("connection_sync"), c, vrid));
     Some(VrrpInstance {
@@ -130,6 +132,7 @@ fn instance(
         notify_timeout: notify_timeout(cx, &path.key("notify_timeout"), i.notify_timeout.as_ref()),
         connection_sync,
         track_own_interface: i.track_own_interface.unwrap_or(true),
+        vmac,
     })
 }
 

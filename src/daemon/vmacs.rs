@@ -1,0 +1,209 @@
+//! The VRRP virtual MAC interfaces of this node's instances (keepalived's `use_vmac`): each
+//! made before the instance that uses it opens its wire, with keepalived's sysctls, and up
+//! for as long as the instance runs here, whatever its state (its VIPs come and go on it);
+//! removed once no instance uses it (a reload that drops it, the daemon's stop). Only a
+//! private macvlan with a VRRP MAC is ever removed or replaced: an interface of another
+//! kind with the name is an error, never touched.
+
+use std::collections::BTreeSet;
+
+use super::error::DaemonError;
+use super::instance::Running;
+use super::instances::{Instances, Staged};
+use super::platform::Platform;
+use super::spec::{GroupSpec, InstanceSpec};
+use crate::kernel::{Addrs, KResult, KernelError, Sysctls};
+use crate::model::net::{Address, Vmac};
+use crate::model::sysctl::SysctlKey;
+
+/// The VMACs the running instances use.
+pub fn running(instances: &[Running]) -> BTreeSet<Vmac> {
+    instances.iter().filter_map(|r| r.spec.vmac.clone()).collect()
+}
+
+/// Makes the VMACs of `specs` (their wires open on them), then stages `specs`; a failure
+/// removes the VMACs it made, so that nothing is left of a configuration not taken.
+pub fn stage<K: Addrs + Sysctls + ?Sized>(
+    k: &mut K,
+    instances: &Instances,
+    (specs, groups): (Vec<InstanceSpec>, Vec<GroupSpec>),
+    platform: &dyn Platform,
+) -> Result<Staged, DaemonError> {
+    let created = ensure(k, &specs)?;
+    instances.stage(specs, groups, platform).inspect_err(|_| {
+        remove(k, &created.into_iter().collect(), &BTreeSet::new());
+    })
+}
+
+/// Makes every VMAC of `specs` exist, with its sysctls, up (and, for IPv6 adverts sent from
+/// it, with the base interface's link-local address). Returns those it created, for a
+/// caller that fails later to remove again.
+pub fn ensure<K: Addrs + Sysctls + ?Sized>(k: &mut K, specs: &[InstanceSpec]) -> KResult<Vec<Vmac>> {
+    let wanted: Vec<(&InstanceSpec, &Vmac)> = specs.iter().filter_map(|s| Some((s, s.vmac.as_ref()?))).collect();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let live = k.vmacs()?;
+    let links = k.links()?;
+    let mut created = Vec::new();
+    for (s, v) in wanted {
+        if !live.contains(v) {
+            if let Some(old) = live.iter().find(|l| l.name == v.name) {
+                tracing::info!(vmac = %old, "replacing a VMAC of other settings");
+                k.del_vmac(old)?;
+            } else if links.contains_key(&v.name) {
+                let hint = "rename the VMAC (`vmac.name`) or remove the interface";
+                return Err(KernelError::errno("add VMAC", v.to_string(), libc::EEXIST)
+                    .with_hint(format!("{hint}: {} is not a VMAC lbconverge made", v.name)));
+            }
+            k.add_vmac(v)?;
+            tracing::info!(vmac = %v, instance = %s.name, "VMAC made");
+            created.push(v.clone());
+        }
+        configure(k, s, v)?;
+    }
+    Ok(created)
+}
+
+/// keepalived's settings of a VMAC, then up; an IPv6 VMAC that sends the adverts gets the
+/// base interface's link-local address, their source.
+fn configure<K: Addrs + Sysctls + ?Sized>(k: &mut K, s: &InstanceSpec, v: &Vmac) -> KResult<()> {
+    for (key, value) in sysctls(v, s.other_family_held()) {
+        match k.write(&key, value) {
+            // A kernel without IPv6 has no net.ipv6 sysctls: nothing to turn off there.
+            Err(e) if e.is(libc::ENOENT) && key.proc_path().starts_with("net/ipv6/") => {}
+            other => other?,
+        }
+    }
+    k.link_up(&v.name)?;
+    if v.ipv6 && !s.xmit_base {
+        let base_ll = k.addresses()?.into_iter().find(|a| a.interface == v.parent && is_link_local(a));
+        let Some(base_ll) = base_ll else {
+            return Err(KernelError::errno("add link-local address to", v.to_string(), libc::EADDRNOTAVAIL)
+                .with_hint(format!("{} has no IPv6 link-local address to send adverts from", v.parent)));
+        };
+        let mine = Address::plain(v.name.clone(), base_ll.address);
+        if !k.addresses()?.iter().any(|a| a.key() == mine.key()) {
+            k.add_address(&mine)?;
+        }
+    }
+    Ok(())
+}
+
+fn is_link_local(a: &Address) -> bool {
+    matches!(a.address.addr(), std::net::IpAddr::V6(v6) if v6.is_unicast_link_local())
+}
+
+/// What keepalived sets on a VMAC (vrrp_if_config.c): IPv4: `arp_ignore=1` (it answers ARP
+/// only for its own addresses), `accept_local=1`, `rp_filter=0` (it hears adverts while it
+/// holds no address), `promote_secondaries=1`, and IPv6 off unless it holds IPv6 addresses
+/// too; IPv6: `arp_ignore=1`. Both: no generated link-local address (the VRRP MAC is the
+/// same on every member: theirs would clash).
+pub fn sysctls(v: &Vmac, other_family: bool) -> Vec<(SysctlKey, &'static str)> {
+    let v4 = |leaf: &str| SysctlKey::ipv4_conf(&v.name, leaf);
+    let v6 = |leaf: &str| SysctlKey::from_parts(["net", "ipv6", "conf", v.name.as_str(), leaf]);
+    let mut out = vec![(v6("addr_gen_mode"), "1"), (v4("arp_ignore"), "1")];
+    if !v.ipv6 {
+        out.extend([(v4("accept_local"), "1"), (v4("rp_filter"), "0"), (v4("promote_secondaries"), "1")]);
+        out.push((v6("disable_ipv6"), if other_family { "0" } else { "1" }));
+    }
+    out
+}
+
+/// Removes the VMACs of `gone` that are not in `kept` and that the kernel holds as VMACs;
+/// a failure is logged (the instance is gone either way).
+pub fn remove<K: Addrs + ?Sized>(k: &mut K, gone: &BTreeSet<Vmac>, kept: &BTreeSet<Vmac>) {
+    let kept_names: BTreeSet<&str> = kept.iter().map(|v| v.name.as_str()).collect();
+    let doomed: Vec<&Vmac> = gone.iter().filter(|v| !kept_names.contains(v.name.as_str())).collect();
+    if doomed.is_empty() {
+        return;
+    }
+    let live = match k.vmacs() {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "VMACs not read; none removed");
+            return;
+        }
+    };
+    for v in doomed {
+        let Some(l) = live.iter().find(|l| l.name == v.name) else { continue };
+        match k.del_vmac(l) {
+            Ok(()) => tracing::info!(vmac = %l, "VMAC removed"),
+            Err(e) => tracing::error!(error = %e, "VMAC not removed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::mem::MemKernel;
+    use crate::model::net::Link;
+
+    fn kernel() -> MemKernel {
+        let mut k = MemKernel::default();
+        k.state.links.insert("eth0".into(), Link::UP);
+        let ll = Address::plain("eth0", "fe80::1/64".parse().unwrap());
+        k.state.addresses.insert(ll.key(), ll);
+        k
+    }
+
+    /// lb1's spec of an IPv6 instance, VRID 10, with a VMAC named `vm`.
+    fn spec() -> InstanceSpec {
+        let m = "version: 1
+nodes:
+  lb1: {roles: [director], addresses: [fd00::11/64], interface: eth0}
+vrrp:
+  VI_6:
+    vrid: 10
+    members: {lb1: {priority: 150}}
+    vips: [fd00::100/64]
+    vmac: {name: vm}
+";
+        let loaded = crate::manifest::parse("m.yaml", std::path::PathBuf::from("."), m.as_bytes()).unwrap();
+        let cluster = crate::model::validate(&loaded, &crate::model::NoFacts).unwrap().cluster;
+        crate::daemon::spec::specs(&cluster, "lb1").unwrap().remove(0)
+    }
+
+    fn vmac(name: &str, vrid: u8, ipv6: bool) -> Vmac {
+        Vmac { name: name.into(), parent: "eth0".into(), vrid, ipv6 }
+    }
+
+    #[test]
+    fn the_vrrp_mac_and_keepalived_names() {
+        let v = vmac("vrrp.51", 51, false);
+        assert_eq!(v.mac_text(), "00:00:5e:00:01:33");
+        assert_eq!(vmac("x", 255, true).mac(), [0, 0, 0x5e, 0, 2, 255]);
+        assert_eq!(Vmac::from_mac("vrrp.51", "eth0", &v.mac()), Some(v));
+        assert_eq!(Vmac::from_mac("mv0", "eth0", &[2, 0, 0x5e, 0, 1, 1]), None, "not a VRRP MAC");
+        assert_eq!((Vmac::default_name(7, false), Vmac::default_name(7, true)), ("vrrp.7".into(), "vrrp6.7".into()));
+    }
+
+    #[test]
+    fn a_vmac_of_other_settings_is_replaced_and_an_ipv6_one_gets_the_base_link_local() {
+        let mut k = kernel();
+        k.add_vmac(&vmac("vm", 9, true)).unwrap();
+        let want = vmac("vm", 10, true);
+        assert_eq!(spec().vmac.as_ref(), Some(&want));
+        assert_eq!(ensure(&mut k, &[spec()]).unwrap(), std::slice::from_ref(&want));
+        assert_eq!(k.vmacs().unwrap(), [want]);
+        assert_eq!(k.state.links.get("vm"), Some(&Link::UP));
+        let on_vmac: Vec<String> =
+            k.state.addresses.values().filter(|a| a.interface == "vm").map(|a| a.address.to_string()).collect();
+        assert_eq!(on_vmac, ["fe80::1/64"], "the adverts' source");
+        let key: SysctlKey = "net.ipv6.conf.vm.addr_gen_mode".parse().unwrap();
+        assert_eq!(k.state.sysctls.get(&key).map(String::as_str), Some("1"));
+    }
+
+    #[test]
+    fn only_a_vmac_no_longer_named_is_removed() {
+        let mut k = kernel();
+        let (a, b) = (vmac("a", 1, false), vmac("b", 2, false));
+        k.add_vmac(&a).unwrap();
+        k.add_vmac(&b).unwrap();
+        let gone: BTreeSet<Vmac> = [a.clone(), b.clone()].into();
+        let kept: BTreeSet<Vmac> = [vmac("b", 3, false)].into();
+        remove(&mut k, &gone, &kept);
+        assert_eq!(k.vmacs().unwrap(), [b], "b's name is still used: left to ensure");
+    }
+}

@@ -1,0 +1,77 @@
+//! The virtual MAC of a VRRP instance (keepalived's `use_vmac`): its name (keepalived's
+//! default `vrrp.VRID`, IPv6 `vrrp6.VRID`), an Ethernet base interface on every member, no
+//! `vip_interface` beside it (the VIPs go on the VMAC), one instance per name on a director.
+
+use std::collections::BTreeMap;
+
+use crate::manifest::KeyPath;
+use crate::manifest::types;
+use crate::model::cluster::{Member, Node, VirtualMac, VrrpInstance};
+use crate::model::net::Vmac;
+
+use super::{Cx, parse};
+
+/// The instance's VMAC, with every member's VIP interface moved onto it.
+pub fn vmac(
+    cx: &mut Cx,
+    path: &KeyPath,
+    i: &types::VrrpInstance,
+    (vrid, v6): (u8, bool),
+    members: &mut BTreeMap<String, Member>,
+    nodes: &BTreeMap<String, Node>,
+) -> Option<VirtualMac> {
+    let v = i.vmac.as_ref()?;
+    let at = path.key("vmac");
+    let name = v.name.clone().unwrap_or_else(|| Vmac::default_name(vrid, v6));
+    if let Err(e) = parse::interface(&name) {
+        cx.error(&at.key("name"), e, Some("a VMAC's name is an interface name of at most 15 bytes"));
+    }
+    if i.vip_interface.is_some() {
+        cx.error(
+            &path.key("vip_interface"),
+            "`vip_interface` and `vmac` exclude each other: the VIPs go on the VMAC",
+            Some("remove `vip_interface`; a VIP that belongs elsewhere names its own `interface`"),
+        );
+    }
+    for (node, m) in members.iter_mut() {
+        base(cx, &at, node, m, &name, nodes);
+        m.vip_interface = name.clone();
+    }
+    Some(VirtualMac { name, xmit_base: v.xmit_base.unwrap_or(false) })
+}
+
+/// A member's base interface: an Ethernet one (not `lo`), not the VMAC's own name.
+fn base(cx: &mut Cx, at: &KeyPath, node: &str, m: &Member, name: &str, nodes: &BTreeMap<String, Node>) {
+    if m.interface == "lo" {
+        let msg = format!("member `{node}` sends its adverts on lo, which has no MAC address to put a VMAC on");
+        cx.error(at, msg, Some("a VMAC goes on the Ethernet interface the VRRP peers share"));
+    }
+    let own = nodes.get(node).map(|n| n.interface.as_str());
+    if m.interface == name || own == Some(name) {
+        let msg = format!("the VMAC's name `{name}` is an interface of node `{node}`");
+        cx.error(&at.key("name"), msg, Some("name the VMAC after no existing interface, e.g. vrrp.<vrid>"));
+    }
+}
+
+/// Two instances of one director cannot share a VMAC name: each needs its own link.
+pub fn names_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInstance>) {
+    let mut first: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+    for (name, i) in instances {
+        let Some(v) = &i.vmac else { continue };
+        for node in i.members.keys() {
+            match first.get(&(node.as_str(), v.name.as_str())) {
+                Some(other) => {
+                    let msg = format!(
+                        "instance `{other}` already has the VMAC `{}` on director `{node}`; each instance needs its own",
+                        v.name
+                    );
+                    cx.error(&at.name(name).key("vmac"), msg, Some("give one of them another `vmac.name`"));
+                    break;
+                }
+                None => {
+                    first.insert((node, &v.name), name);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! VRRP with a virtual MAC (keepalived's `use_vmac`) between network namespaces (real
+//! kernel, the project's VRRP lab): the VIP answers ARP with 00:00:5e:00:01:VRID, adverts
+//! leave from that MAC, and after a failover the client reaches the VIP through the very
+//! neighbour entry it learned from the old master (pinned, so it cannot be updated).
+//!
+//! - IPv4, default name `vrrp.51`: the master holds the VIP on the VMAC; the client's ARP
+//!   answer and the adverts on the switch carry the virtual MAC; both directors have the
+//!   link (up) with keepalived's sysctls, and `show` lists it; the base interface answers
+//!   no ARP for the VIP;
+//!   n1 crashes, n2 takes over, the client's pinned entry still works; a graceful stop
+//!   removes the link.
+//! - IPv6 with `xmit_base` and a name: the VIP answers neighbour solicitations with
+//!   00:00:5e:00:02:34, the adverts leave from the base interface's own MAC.
+//! - IPv6 with the default name `vrrp6.52`: the VMAC holds the base's link-local address
+//!   and no address of its own MAC; adverts leave from the VMAC with that source, the
+//!   backup hears them on its VMAC and stays backup.
+//!
+//! Needs root, iproute2, tcpdump and busybox (ping); namespaces `lbcvmac<pid>-...`, deleted at the end.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
+
+mod common;
+
+use std::process::Command;
+use std::thread;
+use std::time::Duration;
+
+use common::lab::vrrp::{DAEMON, Params, lbconverge_bin};
+use common::lab::{CLIENT, How, Lab, SWITCH};
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Starts `lbconverge run` on node `i` with `manifest`.
+fn start(lab: &mut Lab, i: usize, manifest: &str) {
+    let node = lab.nodes()[i].clone();
+    let dir = lab.node_dir(&node);
+    std::fs::create_dir_all(dir.join("state")).unwrap();
+    let file = dir.join("manifest.yaml");
+    std::fs::write(&file, manifest).unwrap();
+    let argv: Vec<String> = vec![
+        lbconverge_bin(),
+        "--state-dir".into(),
+        dir.join("state").display().to_string(),
+        "run".into(),
+        file.display().to_string(),
+        "--node".into(),
+        node.clone(),
+        "--control".into(),
+        dir.join("control.sock").display().to_string(),
+    ];
+    lab.spawn(&node, DAEMON, &argv, &[("NO_COLOR".to_string(), "1".to_string())]);
+    lab.set_active(&node, true);
+}
+
+fn run(ns: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new("ip").args(["netns", "exec", ns]).args(args).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+/// `ip -d link show dev DEV` in `ns`, or `None` when there is no such link.
+fn link(ns: &str, dev: &str) -> Option<String> {
+    let (ok, text) = run(ns, &["ip", "-d", "link", "show", "dev", dev]);
+    ok.then_some(text)
+}
+
+/// True when `ns` holds `vip` on `dev`.
+fn holds(ns: &str, dev: &str, vip: &str) -> bool {
+    run(ns, &["ip", "-br", "addr", "show", "dev", dev]).1.contains(&format!("{vip}/"))
+}
+
+fn sysctl(ns: &str, key: &str) -> String {
+    run(ns, &["sysctl", "-n", key]).1.trim().to_string()
+}
+
+/// The client's neighbour entry of `ip`.
+fn neighbour(lab: &Lab, ip: &str) -> String {
+    run(&lab.ns(CLIENT), &["ip", "neigh", "show", ip]).1.trim().to_string()
+}
+
+fn ping(lab: &Lab, ip: &str) -> (bool, String) {
+    run(&lab.ns(CLIENT), &["busybox", "ping", "-c", "1", "-W", "1", ip])
+}
+
+/// The lines of a capture on the switch, with link-level headers.
+fn captured(lab: &mut Lab, pcap: &std::path::Path) -> String {
+    lab.stop(SWITCH, "tcpdump", How::Term);
+    let read = Command::new("tcpdump").args(["-r", pcap.to_str().unwrap(), "-nn", "-e"]).output().unwrap();
+    String::from_utf8_lossy(&read.stdout).into_owned()
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and tcpdump"]
+fn the_vip_answers_with_the_virtual_mac_and_a_failover_needs_no_arp_update() {
+    let mut lab = Lab::named("lbcvmac", 2);
+    let (n1, n2) = (lab.ns("n1"), lab.ns("n2"));
+    let m = format!("{}    vmac: {{}}\n", Params::v3_fast().manifest());
+    let pcap = lab.dir().join("adverts.pcap");
+    lab.capture(&pcap, "ip proto 112");
+    start(&mut lab, 0, &m);
+    lab.wait(ms(3000), "n1 to hold the VIP on vrrp.51", || holds(&n1, "vrrp.51", "10.88.0.50"));
+    start(&mut lab, 1, &m);
+    lab.wait(ms(3000), "n2 to create its vrrp.51", || link(&n2, "vrrp.51").is_some());
+    thread::sleep(ms(300));
+    for ns in [&n1, &n2] {
+        let l = link(ns, "vrrp.51").unwrap();
+        assert!(l.contains("link/ether 00:00:5e:00:01:33"), "the virtual MAC:\n{l}");
+        assert!(l.contains("macvlan mode private"), "a private macvlan:\n{l}");
+        assert!(l.contains("vrrp.51@eth0") && l.contains(",UP"), "on eth0, up:\n{l}");
+        for (key, want) in [("arp_ignore", "1"), ("accept_local", "1"), ("rp_filter", "0")] {
+            assert_eq!(sysctl(ns, &format!("net.ipv4.conf.vrrp/51.{key}")), want, "vrrp.51 {key}");
+        }
+        for (key, want) in [("arp_ignore", "1"), ("arp_filter", "1"), ("arp_announce", "2")] {
+            assert_eq!(sysctl(ns, &format!("net.ipv4.conf.eth0.{key}")), want, "eth0 {key}");
+        }
+    }
+    assert!(!holds(&n2, "vrrp.51", "10.88.0.50"), "the backup holds nothing");
+    let state = lab.dir().join("show-state");
+    let bin = lbconverge_bin();
+    let (ok, shown) = run(&n2, &[&bin, "--state-dir", state.to_str().unwrap(), "show"]);
+    assert!(ok, "show: {shown}");
+    let listed = shown.split("vmacs:").nth(1).unwrap_or_default();
+    for part in ["name: vrrp.51", "parent: eth0", "vrid: 51"] {
+        assert!(listed.contains(part), "show lists the VMAC ({part}):\n{shown}");
+    }
+    assert!(!holds(&n1, "eth0", "10.88.0.50"), "nothing on the base interface");
+    let (ok, out) = ping(&lab, "10.88.0.50");
+    assert!(ok, "the client reaches the VIP: {out}");
+    let entry = neighbour(&lab, "10.88.0.50");
+    assert!(entry.contains("lladdr 00:00:5e:00:01:33"), "the VIP answered ARP with the virtual MAC: {entry}");
+    let adverts = captured(&mut lab, &pcap);
+    let from = |mac: &str| adverts.lines().filter(|l| l.starts_with_mac(mac)).count();
+    assert!(from("00:00:5e:00:01:33") >= 3, "adverts leave from the virtual MAC:\n{adverts}");
+    assert_eq!(from("02:88:00:00:00:11"), 0, "none from n1's own MAC:\n{adverts}");
+    // Pin the entry the client learned: it can no longer be updated by any ARP.
+    let client = lab.ns(CLIENT);
+    let pin =
+        ["ip", "neigh", "replace", "10.88.0.50", "lladdr", "00:00:5e:00:01:33", "dev", "eth0", "nud", "permanent"];
+    assert!(run(&client, &pin).0, "pin the client's entry");
+    lab.stop("n1", DAEMON, How::Crash);
+    lab.wait(ms(3000), "n2 to take over on its vrrp.51", || holds(&n2, "vrrp.51", "10.88.0.50"));
+    let (ok, out) = ping(&lab, "10.88.0.50");
+    assert!(ok, "the client reaches the new master through its old entry: {out}");
+    assert!(neighbour(&lab, "10.88.0.50").contains("lladdr 00:00:5e:00:01:33 PERMANENT"));
+    lab.stop("n2", DAEMON, How::Term);
+    assert!(link(&n2, "vrrp.51").is_none(), "a graceful stop removes the VMAC");
+    assert_eq!(
+        sysctl(&n2, "net.ipv4.conf.eth0.arp_filter"),
+        "1",
+        "the base's sysctls stay, like any other the ledger holds"
+    );
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and tcpdump"]
+fn an_ipv6_vip_answers_with_the_virtual_mac_and_adverts_leave_from_the_base() {
+    let mut lab = Lab::named("lbcvmac", 2);
+    let (n1, n2) = (lab.ns("n1"), lab.ns("n2"));
+    let m = format!("{}    vmac: {{name: vip52, xmit_base: true}}\n", Params::v3_ipv6().manifest());
+    let pcap = lab.dir().join("adverts.pcap");
+    lab.capture(&pcap, "ip6 proto 112");
+    start(&mut lab, 0, &m);
+    start(&mut lab, 1, &m);
+    lab.wait(ms(3000), "n1 to hold the VIP on vip52", || holds(&n1, "vip52", "fd88::50"));
+    let l = link(&n2, "vip52").expect("the backup has its VMAC too");
+    assert!(l.contains("link/ether 00:00:5e:00:02:34"), "the IPv6 virtual MAC:\n{l}");
+    let (ok, out) = ping(&lab, "fd88::50");
+    assert!(ok, "the client reaches the VIP: {out}");
+    let entry = neighbour(&lab, "fd88::50");
+    assert!(entry.contains("lladdr 00:00:5e:00:02:34"), "the VIP answered with the virtual MAC: {entry}");
+    thread::sleep(ms(500));
+    let adverts = captured(&mut lab, &pcap);
+    let from = |mac: &str| adverts.lines().filter(|l| l.starts_with_mac(mac)).count();
+    assert!(from("02:88:00:00:00:11") >= 3, "xmit_base: adverts leave from eth0's MAC:\n{adverts}");
+    assert_eq!(from("00:00:5e:00:02:34"), 0, "none from the VMAC:\n{adverts}");
+    assert!(!holds(&n2, "vip52", "fd88::50"), "n2 heard n1 on eth0 and stayed backup");
+    for n in ["n1", "n2"] {
+        lab.stop(n, DAEMON, How::Term);
+    }
+    assert!(link(&n1, "vip52").is_none() && link(&n2, "vip52").is_none(), "a graceful stop removes the VMAC");
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and tcpdump"]
+fn ipv6_adverts_leave_from_the_vmac_with_the_base_link_local_source() {
+    let mut lab = Lab::named("lbcvmac", 2);
+    let (n1, n2) = (lab.ns("n1"), lab.ns("n2"));
+    let m = format!("{}    vmac: {{}}\n", Params::v3_ipv6().manifest());
+    let pcap = lab.dir().join("adverts.pcap");
+    lab.capture(&pcap, "ip6 proto 112");
+    start(&mut lab, 0, &m);
+    start(&mut lab, 1, &m);
+    lab.wait(ms(3000), "n1 to hold the VIP on vrrp6.52", || holds(&n1, "vrrp6.52", "fd88::50"));
+    thread::sleep(ms(800));
+    for ns in [&n1, &n2] {
+        let addrs = run(ns, &["ip", "-6", "addr", "show", "dev", "vrrp6.52"]).1;
+        assert!(addrs.contains("inet6 fe80::88:ff:fe00:1"), "the base's link-local, to send adverts from:\n{addrs}");
+        assert!(!addrs.contains("fe80::200:5eff"), "no link-local of the VRRP MAC (it would clash):\n{addrs}");
+    }
+    let adverts = captured(&mut lab, &pcap);
+    let from = |mac: &str| adverts.lines().filter(|l| l.starts_with_mac(mac)).count();
+    assert!(from("00:00:5e:00:02:34") >= 5, "adverts leave from the VMAC:\n{adverts}");
+    assert!(adverts.contains("fe80::88:ff:fe00:11 > ff02::12"), "from eth0's link-local address:\n{adverts}");
+    assert_eq!(from("02:88:00:00:00:11") + from("02:88:00:00:00:12"), 0, "none from a base MAC:\n{adverts}");
+    assert!(!holds(&n2, "vrrp6.52", "fd88::50"), "n2 heard n1 on its VMAC and stayed backup");
+    let (ok, out) = ping(&lab, "fd88::50");
+    assert!(ok, "the client reaches the VIP: {out}");
+    assert!(neighbour(&lab, "fd88::50").contains("lladdr 00:00:5e:00:02:34"));
+    for n in ["n1", "n2"] {
+        lab.stop(n, DAEMON, How::Term);
+    }
+}
+
+/// A tcpdump `-e` line's source MAC.
+trait SourceMac {
+    fn starts_with_mac(&self, mac: &str) -> bool;
+}
+
+impl SourceMac for str {
+    /// `12:00:00.000000 00:00:5e:00:01:33 > 01:00:5e:00:00:12, ...`
+    fn starts_with_mac(&self, mac: &str) -> bool {
+        self.split_whitespace().nth(1) == Some(mac)
+    }
+}
