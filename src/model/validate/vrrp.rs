@@ -112,6 +112,7 @@ fn instance(
     let vrid = u8::try_from(i.vrid).unwrap_or(0);
     let connection_sync =
         i.connection_sync.as_ref().map(|c| connection_sync(cx, &path.key("connection_sync"), c, vrid));
+    super::strict::check(cx, path, i, (&vips, &members), version);
     Some(VrrpInstance {
         name: name.to_string(),
         vrid,
@@ -130,6 +131,9 @@ fn instance(
         notify_timeout: notify_timeout(cx, &path.key("notify_timeout"), i.notify_timeout.as_ref()),
         connection_sync,
         track_own_interface: i.track_own_interface.unwrap_or(true),
+        strict: i.strict.unwrap_or(false),
+        accept: i.accept,
+        startup_delay: dur(cx, &path.key("startup_delay"), i.startup_delay.as_ref(), Duration::ZERO),
     })
 }
 
