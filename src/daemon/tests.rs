@@ -456,11 +456,13 @@ fn an_instance_without_vips_becomes_master_and_holds_nothing() {
 #[test]
 fn an_instance_with_a_startup_delay_stays_in_init_that_long_after_the_daemon_starts() {
     let (s, k) = (Scratch::new("startup-delay"), host());
-    let text = manifest("eth0", "good-password", false)
-        .replace("    advert_interval: 50ms
-", "    advert_interval: 50ms
+    let text = manifest("eth0", "good-password", false).replace(
+        "    advert_interval: 50ms
+",
+        "    advert_interval: 50ms
     startup_delay: 600ms
-");
+",
+    );
     s.write(&text);
     let t = Instant::now();
     let mut d = start(&s, &k);

@@ -484,7 +484,13 @@ pub fn instance(
 fn strict(i: &mut Instance, notes: &mut Notes) -> bool {
     let at = i.at.clone();
     let mut reset = |what: &str| {
-        notes.note(&at, format!("vrrp_instance `{}`: strict mode allows no {what}; keepalived ignores it, and so does the import", i.name));
+        notes.note(
+            &at,
+            format!(
+                "vrrp_instance `{}`: strict mode allows no {what}; keepalived ignores it, and so does the import",
+                i.name
+            ),
+        );
     };
     if i.password.take().is_some() {
         reset("authentication");
@@ -505,7 +511,13 @@ fn strict(i: &mut Instance, notes: &mut Notes) -> bool {
         None
     };
     if let Some(what) = refused {
-        notes.note(&i.at, format!("vrrp_instance `{}`: strict mode refuses {what}, and keepalived does not run it; not imported", i.name));
+        notes.note(
+            &i.at,
+            format!(
+                "vrrp_instance `{}`: strict mode refuses {what}, and keepalived does not run it; not imported",
+                i.name
+            ),
+        );
     }
     refused.is_none()
 }

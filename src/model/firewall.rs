@@ -576,9 +576,13 @@ impl MarkTable {
             if self.drops.is_empty() {
                 break;
             }
-            out.push_str(&format!("\tchain {chain} {{\n\t\ttype filter hook {hook} priority filter - 1; policy accept;\n"));
+            out.push_str(&format!(
+                "\tchain {chain} {{\n\t\ttype filter hook {hook} priority filter - 1; policy accept;\n"
+            ));
             if self.has_v6_drops() {
-                out.push_str(&format!("\t\ticmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert }} accept comment \"{ND_COMMENT}\"\n"));
+                out.push_str(&format!(
+                    "\t\ticmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert }} accept comment \"{ND_COMMENT}\"\n"
+                ));
             }
             for d in self.drops.iter().filter(|d| d.chain() == chain) {
                 out.push_str(&format!("\t\t{}\n", d.nft_text()));

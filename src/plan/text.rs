@@ -212,7 +212,9 @@ pub fn rule_changes(from: Option<&MarkTable>, to: &MarkTable) -> Vec<RuleChange>
     let live_drops: Vec<DropRule> = from.map_or(Vec::new(), |t| t.without_hits().drops);
     let want_drops = to.without_hits().drops;
     out.extend(want_drops.iter().filter(|d| !live_drops.contains(d)).map(|d| RuleChange::AddDrop { rule: d.clone() }));
-    out.extend(live_drops.iter().filter(|d| !want_drops.contains(d)).map(|d| RuleChange::RemoveDrop { rule: d.clone() }));
+    out.extend(
+        live_drops.iter().filter(|d| !want_drops.contains(d)).map(|d| RuleChange::RemoveDrop { rule: d.clone() }),
+    );
     for f in from.map_or(&[][..], |t| t.foreign.as_slice()) {
         out.push(RuleChange::RemoveForeign { item: f.clone() });
     }

@@ -258,7 +258,10 @@ pub fn decode_drop(chain: &str, rule: &Value) -> Option<DropRule> {
 
 fn is_nd_rule(rule: &Value) -> bool {
     rule.get("comment").and_then(Value::as_str) == Some(firewall::ND_COMMENT)
-        && rule.get("expr").and_then(Value::as_array).is_some_and(|e| e.last().is_some_and(|v| v.get("accept").is_some()))
+        && rule
+            .get("expr")
+            .and_then(Value::as_array)
+            .is_some_and(|e| e.last().is_some_and(|v| v.get("accept").is_some()))
 }
 
 fn match_expr(op: &str, left: Value, right: Value) -> Value {

@@ -25,7 +25,11 @@ pub(super) fn check(
         let below = members.values().any(|m| m.priority < 255);
         if below {
             let hint = "remove `accept` (strict VRRPv2 masters never accept), or use `version: 3`";
-            cx.error(&path.key("accept"), "accept mode does not exist in VRRPv2 (RFC 3768) and `strict` keeps to it", Some(hint));
+            cx.error(
+                &path.key("accept"),
+                "accept mode does not exist in VRRPv2 (RFC 3768) and `strict` keeps to it",
+                Some(hint),
+            );
         }
     }
     if i.strict != Some(true) {
@@ -46,18 +50,28 @@ pub(super) fn check(
     }
     if i.garp_lower_priority_repeat.is_some_and(|n| n > 0) {
         let hint = format!("remove `garp_lower_priority_repeat` (strict sends none), {off}");
-        cx.error(&path.key("garp_lower_priority_repeat"), "`strict` sends no announcements on hearing a lower priority", Some(&hint));
+        cx.error(
+            &path.key("garp_lower_priority_repeat"),
+            "`strict` sends no announcements on hearing a lower priority",
+            Some(&hint),
+        );
     }
     let lower_delay = i.garp_lower_priority_delay.as_ref().map(parse::duration);
     if lower_delay.is_some_and(|d| d.is_ok_and(|d| d > Duration::ZERO)) {
         let hint = format!("remove `garp_lower_priority_delay`, {off}");
-        cx.error(&path.key("garp_lower_priority_delay"), "`strict` sends no announcements on hearing a lower priority", Some(&hint));
+        cx.error(
+            &path.key("garp_lower_priority_delay"),
+            "`strict` sends no announcements on hearing a lower priority",
+            Some(&hint),
+        );
     }
     if i.vips.is_empty() {
         let hint = format!("list the instance's addresses under `vips`, {off}");
         cx.error(&path.key("vips"), "`strict` needs at least one VIP in the adverts", Some(&hint));
     }
-    if let Some(first) = vips.first().map(Vip::addr).filter(|a| matches!(a, std::net::IpAddr::V6(v) if !v.is_unicast_link_local())) {
+    if let Some(first) =
+        vips.first().map(Vip::addr).filter(|a| matches!(a, std::net::IpAddr::V6(v) if !v.is_unicast_link_local()))
+    {
         let hint = format!("put a link-local VIP (fe80::/64) first, {off}");
         let msg = format!("the first IPv6 VIP of a strict instance must be link-local (RFC 5798 §5.2.9), not {first}");
         cx.error(&path.key("vips").index(0), msg, Some(&hint));
