@@ -555,3 +555,85 @@ fn a_master_puts_its_vips_on_with_their_options_holds_excluded_ones_unadvertised
     wait_until("VI_CLOUD's notify_master", || marker.exists());
     assert_eq!(advert_on("eth0-p", 11), (0, vec![]), "an instance without VIPs advertises none");
 }
+
+/// VRRP without accept mode (`strict`, keepalived's `vrrp_strict`) through the real `nft`:
+/// chains vrrp_in and vrrp_out at priority -1 drop every packet to and from the VIPs (a ping
+/// of a VIP held here gets no answer, one of the node's own address does), IPv6 neighbour
+/// discovery let through; read back as written, and gone with the table.
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn no_accept_vips_are_dropped_in_the_lbconverge_table_and_read_back() {
+    use lbconverge::kernel::Firewall;
+    fresh_netns(&["eth0"]);
+    let dir = state_dir();
+    let manifest = dir.0.join("strict.yaml");
+    std::fs::write(
+        &manifest,
+        "version: 1
+nodes:
+  lvs01: {roles: [director], addresses: [10.9.0.2/24, 2001:db8::2/64], interface: eth0}
+vrrp:
+  VI_STRICT:
+    vrid: 51
+    version: 2
+    advert_interval: 1s
+    strict: true
+    members: {lvs01: {priority: 100}}
+    vips: [10.9.0.100/24]
+  VI_V6:
+    vrid: 52
+    accept: false
+    members: {lvs01: {priority: 100}}
+    vips: [2001:db8::100/64]
+  VI_OPEN:
+    vrid: 53
+    members: {lvs01: {priority: 100}}
+    vips: [10.9.0.101/24]
+",
+    )
+    .unwrap();
+    let d = desired_for(manifest.to_str().unwrap(), "lvs01");
+    let want = d.state.firewall.clone().expect("no-accept drops");
+    assert_eq!(want.drops.len(), 4, "{want:?}");
+    let mut k = LinuxKernel::new(dir.0.clone());
+    k.set_firewall(&want).unwrap();
+    let listed = sh(&["nft", "list", "table", "inet", "lbconverge"]);
+    for line in [
+        "type filter hook input priority filter - 1; policy accept;",
+        "type filter hook output priority filter - 1; policy accept;",
+        "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept comment \"neighbour discovery\"",
+        "ip daddr 10.9.0.100 counter packets 0 bytes 0 drop comment \"vrrp.VI_STRICT accept: false\"",
+        "ip saddr 10.9.0.100 counter packets 0 bytes 0 drop comment \"vrrp.VI_STRICT accept: false\"",
+        "ip6 daddr 2001:db8::100 counter packets 0 bytes 0 drop comment \"vrrp.VI_V6 accept: false\"",
+    ] {
+        assert!(listed.contains(line), "{line}\n{listed}");
+    }
+    assert!(!listed.contains("10.9.0.101"), "VI_OPEN accepts: {listed}");
+    let back = k.firewall().unwrap().expect("the table is there");
+    assert!(back.same(&want), "read back:\n{back:?}\nwritten:\n{want:?}");
+    let mut live = kernel::snapshot(&mut k, &Default::default()).unwrap();
+    live.owned.firewall = true;
+    let mut only = d.clone();
+    only.state = model::NodeState { firewall: Some(want.clone()), ..Default::default() };
+    assert!(plan::plan(&only, &live).is_empty(), "read back, nothing to change");
+
+    // The VIPs held as a master holds them: the no-accept one answers nothing.
+    sh(&["ip", "addr", "add", "10.9.0.2/24", "dev", "eth0"]);
+    for vip in ["10.9.0.100/24", "10.9.0.101/24"] {
+        sh(&["ip", "addr", "add", vip, "dev", "eth0"]);
+    }
+    let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let ping = |a: &str| {
+        let to = std::net::SocketAddr::new(a.parse().unwrap(), port);
+        std::net::TcpStream::connect_timeout(&to, std::time::Duration::from_millis(500)).is_ok()
+    };
+    assert!(!ping("10.9.0.100"), "a no-accept VIP answers");
+    assert!(ping("10.9.0.101") && ping("10.9.0.2"), "other addresses answer");
+    let counted = k.firewall().unwrap().unwrap();
+    assert!(counted.drops.iter().any(|d| d.hits.is_some_and(|h| h.packets > 0)), "{counted:?}");
+
+    k.del_firewall().unwrap();
+    assert_eq!(k.firewall().unwrap(), None);
+    assert!(ping("10.9.0.100"), "answers once the table is gone");
+}

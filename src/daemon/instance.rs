@@ -213,12 +213,13 @@ fn eventfd() -> std::io::Result<OwnedFd> {
 }
 
 /// Opens everything an instance needs and starts its thread, parked until
-/// [`Running::go`], under `SCHED_RR` at `realtime` when given. Fails, with nothing left
-/// behind, when anything cannot be opened.
+/// [`Running::go`], under `SCHED_RR` at `realtime` when given; once let go, it waits
+/// `wait` (what is left of its `startup_delay`) in INIT before it starts. Fails, with
+/// nothing left behind, when anything cannot be opened.
 pub fn prepare(
     spec: InstanceSpec,
     platform: &dyn Platform,
-    realtime: Option<u8>,
+    (realtime, wait): (Option<u8>, Duration),
     alerts: Alerter,
 ) -> Result<Running, DaemonError> {
     let name = spec.name.clone();
@@ -226,6 +227,7 @@ pub fn prepare(
     let (tx, rx) = channel();
     let wake = Arc::new(eventfd().map_err(|source| fail(InstanceError::Descriptor { what: "eventfd", source }))?);
     let mut setup = Instance::new(&spec, platform, wake.clone(), alerts).map_err(fail)?;
+    setup.start_at = wait;
     let view = setup.view.clone();
     setup.show(|v| {
         v.name = spec.name.clone();
@@ -256,6 +258,8 @@ struct Instance {
     expect: Expect,
     group: IpAddr,
     epoch: Instant,
+    /// When (since `epoch`) it starts: its startup delay.
+    start_at: Duration,
     drops: DropCounters,
     /// The announcements it owes, and when.
     garps: Schedule,
@@ -313,6 +317,7 @@ impl Instance {
             expect,
             group,
             epoch: Instant::now(),
+            start_at: Duration::ZERO,
             drops: DropCounters::new(),
             garps: Schedule::new(spec.garp),
             wake,
@@ -348,6 +353,9 @@ impl Instance {
     }
 
     fn run(mut self, control: Receiver<Control>, priority: Option<Option<u8>>) -> Draining {
+        if !self.delay_start(&control) {
+            return self.notify.close();
+        }
         // A crashed predecessor may have left the VIPs behind; a starting instance holds none.
         self.release_vips();
         let now = self.now();
@@ -377,6 +385,23 @@ impl Instance {
             tracing::info!(instance = %self.spec.name, dropped = %text.join(","), "vrrp packets dropped");
         }
         self.notify.close()
+    }
+
+    /// Waits out the startup delay in INIT, neither listening nor advertising, still taking
+    /// control messages; false when told to stop meanwhile.
+    fn delay_start(&mut self, control: &Receiver<Control>) -> bool {
+        if !self.start_at.is_zero() {
+            tracing::info!(instance = %self.spec.name, delay = ?self.start_at, "vrrp startup delayed");
+        }
+        while let Some(left) = self.start_at.checked_sub(self.now()).filter(|l| !l.is_zero()) {
+            if self.control(control) == Some(true) {
+                return false;
+            }
+            if net::poll(&[self.wake.as_raw_fd()], Some(left.min(IDLE))).is_ok_and(|r| r[0]) {
+                self.drain_wake();
+            }
+        }
+        true
     }
 
     /// Handles pending control messages; `Some(true)` to stop.

@@ -47,6 +47,8 @@ pub struct Instances {
     groups: BTreeMap<String, SharedGroup>,
     /// Where the instances alert their transitions.
     alerts: Alerter,
+    /// When the daemon started: an instance's `startup_delay` counts from then.
+    started: std::time::Instant,
 }
 
 /// A new configuration's instances: the specs, updates for running instances (by index),
@@ -84,6 +86,7 @@ impl Instances {
             draining: Vec::new(),
             groups: BTreeMap::new(),
             alerts,
+            started: std::time::Instant::now(),
         }
     }
 
@@ -112,7 +115,12 @@ impl Instances {
                 Some(i) => {
                     staged.updates.push((i, instance::stage_update(&self.running[i].spec, s.clone(), platform)?))
                 }
-                None => staged.fresh.push(instance::prepare(s.clone(), platform, self.realtime, self.alerts.clone())?),
+                None => {
+                    // keepalived delays its instances at its start only, not on a reload.
+                    let wait = s.startup_delay.saturating_sub(self.started.elapsed());
+                    let run = (self.realtime, wait);
+                    staged.fresh.push(instance::prepare(s.clone(), platform, run, self.alerts.clone())?)
+                }
             }
         }
         staged.specs = specs;

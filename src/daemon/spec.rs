@@ -74,6 +74,10 @@ pub struct InstanceSpec {
     pub vmac: Option<Vmac>,
     /// Adverts go and come on `interface` even with a VMAC (keepalived's `vmac_xmit_base`).
     pub xmit_base: bool,
+    /// keepalived's strict mode (see [`crate::model::cluster::VrrpInstance::strict`]).
+    pub strict: bool,
+    /// How long after the daemon's start the instance starts.
+    pub startup_delay: Duration,
 }
 
 /// A sync group as this node runs it: its members here, its notify commands.
@@ -145,6 +149,8 @@ impl InstanceSpec {
             preempt: self.preempt,
             preempt_delay: self.preempt_delay,
             synced: self.sync_group.is_some(),
+            advert_on_lower: !self.strict,
+            owner_ignores_adverts: self.strict,
             ..Config::new(self.version, self.priority, self.advert, primary)
         }
     }
@@ -167,6 +173,8 @@ pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
     field("vip_interface", old.vip_interface.clone(), new.vip_interface.clone());
     field("source", format!("{:?}", old.source), format!("{:?}", new.source));
     field("notify_timeout", format!("{:?}", old.notify_timeout), format!("{:?}", new.notify_timeout));
+    field("strict", old.strict.to_string(), new.strict.to_string());
+    field("startup_delay", format!("{:?}", old.startup_delay), format!("{:?}", new.startup_delay));
     changed_garp(&mut out, &old.garp, &new.garp);
     list_changes(&mut out, "vips", &old.vips, &new.vips);
     list_changes(&mut out, "excluded_vips", &old.excluded, &new.excluded);
@@ -323,6 +331,8 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             alert: cluster.alerts.vrrp.contains(&inst.name),
             vmac: inst.vmac_of(node),
             xmit_base: inst.vmac.as_ref().is_some_and(|v| v.xmit_base),
+            strict: inst.strict,
+            startup_delay: inst.startup_delay,
         });
     }
     Ok(out)

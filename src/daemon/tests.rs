@@ -454,6 +454,34 @@ fn an_instance_without_vips_becomes_master_and_holds_nothing() {
 }
 
 #[test]
+fn an_instance_with_a_startup_delay_stays_in_init_that_long_after_the_daemon_starts() {
+    let (s, k) = (Scratch::new("startup-delay"), host());
+    let text = manifest("eth0", "good-password", false).replace(
+        "    advert_interval: 50ms
+",
+        "    advert_interval: 50ms
+    startup_delay: 600ms
+",
+    );
+    s.write(&text);
+    let t = Instant::now();
+    let mut d = start(&s, &k);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(fast_view(&d).state, "INIT", "still waiting out its startup delay");
+    assert!(!holds(&k, FAST_VIP));
+    wait_for("VI_FAST to become master", Duration::from_secs(2), || fast_view(&d).state == "MASTER");
+    let took = t.elapsed();
+    // 600 ms, then backup for 3 x 50 ms + skew (~0.2 s).
+    assert!(took >= Duration::from_millis(750), "master after {took:?}");
+    // A commit keeps it running: the delay counts from the daemon's start only.
+    s.write(&text.replace("startup_delay: 600ms", "startup_delay: 5s"));
+    d.reload().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(fast_view(&d).state, "MASTER");
+    d.stop();
+}
+
+#[test]
 fn a_master_adds_back_a_vip_removed_by_hand_within_an_advert_interval() {
     let (s, k) = (Scratch::new("repair"), host());
     let (d, sent) = start_master(&s, &k);

@@ -154,7 +154,7 @@ pub fn import(
         count(m.services.len(), "service"),
         count(notes.warnings.len(), "warning"),
     );
-    let yaml = header(files) + &emit::yaml(&v, &comments);
+    let yaml = header(files) + &met(&notes) + &emit::yaml(&v, &comments);
     Ok(Imported { manifest: m, yaml, warnings: notes.warnings, secrets, summary })
 }
 
@@ -164,6 +164,16 @@ fn header(files: &[Source]) -> String {
         "# yaml-language-server: $schema=/usr/share/lbconverge/manifest.schema.json\n# Imported from keepalived: {}\n",
         names.join(", ")
     )
+}
+
+/// The header lines naming the settings lbconverge always meets, one per keyword.
+fn met(notes: &value::Notes) -> String {
+    let mut out = String::new();
+    for (keyword, (places, why)) in &notes.met {
+        let at: Vec<String> = places.iter().map(ToString::to_string).collect();
+        out.push_str(&format!("# `{keyword}` ({}): {why}\n", at.join(", ")));
+    }
+    out
 }
 
 fn password_notes(directors: &[director::Director], opts: &Options, notes: &mut value::Notes) {

@@ -31,6 +31,9 @@ impl fmt::Display for Warning {
 pub struct Notes<'a> {
     /// Every warning.
     pub warnings: Vec<Warning>,
+    /// Settings lbconverge's fixed behaviour already meets, by keyword: where they are
+    /// written and why nothing needs carrying (said in the manifest, not warned about).
+    pub met: std::collections::BTreeMap<String, (Vec<Loc>, String)>,
     host: Option<&'a dyn Files>,
 }
 
@@ -43,7 +46,13 @@ impl fmt::Debug for Notes<'_> {
 impl<'a> Notes<'a> {
     /// Notes of an import that finds programs on `host`.
     pub fn with_host(host: &'a dyn Files) -> Self {
-        Notes { warnings: Vec::new(), host: Some(host) }
+        Notes { warnings: Vec::new(), met: Default::default(), host: Some(host) }
+    }
+
+    /// A keyword whose effect lbconverge always has: said in the manifest's header.
+    pub fn met(&mut self, it: &Item, why: &str) {
+        let entry = self.met.entry(it.keyword.clone()).or_insert_with(|| (Vec::new(), why.to_string()));
+        entry.0.push(it.at.clone());
     }
 
     /// A keyword the manifest cannot express.

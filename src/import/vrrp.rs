@@ -75,6 +75,12 @@ pub struct Instance {
     pub vmac: Option<crate::manifest::types::Vmac>,
     /// `vmac_xmit_base`, where it was written.
     pub vmac_xmit_base: Option<Loc>,
+    /// `strict_mode`, else the global `vrrp_strict`.
+    pub strict: bool,
+    /// `accept` (true) or `no_accept` (false).
+    pub accept: Option<bool>,
+    /// The global `vrrp_startup_delay`.
+    pub startup_delay: Option<Duration>,
 }
 
 /// keepalived's mail settings of `global_defs`.
@@ -176,7 +182,17 @@ pub struct Globals {
     pub garp: super::garp::Written,
     /// `garp_group`s: the gaps of their interfaces.
     pub garp_groups: Vec<super::garp::Group>,
+    /// `vrrp_strict`.
+    pub strict: bool,
+    /// `vrrp_startup_delay`.
+    pub startup_delay: Option<Duration>,
 }
+
+/// Why lbconverge needs no `vrrp_skip_check_adv_addr`.
+const SKIP_CHECK: &str = "lbconverge never compares an advert's addresses with its own VIPs (keepalived only logs a difference), as this asks";
+
+/// Why lbconverge needs no `enable_script_security`.
+const SCRIPT_SECURITY: &str = "lbconverge always runs commands by absolute path without a shell, and refuses manifests whose commands a non-root user could change";
 
 /// `global_defs { }`.
 pub fn globals(item: &Item, g: &mut Globals, notes: &mut Notes) {
@@ -185,7 +201,10 @@ pub fn globals(item: &Item, g: &mut Globals, notes: &mut Notes) {
             "router_id" => g.router_id = it.arg().map(|a| (a.to_string(), it.at.clone())),
             "vrrp_version" => g.version = value::number(it, notes),
             "script_user" => g.script_user = it.arg().map(str::to_string),
-            "enable_script_security" => {}
+            "enable_script_security" => notes.met(it, SCRIPT_SECURITY),
+            "vrrp_skip_check_adv_addr" => notes.met(it, SKIP_CHECK),
+            "vrrp_strict" => g.strict = true,
+            "vrrp_startup_delay" => g.startup_delay = value::seconds(it, notes),
             "lvs_sync_daemon" => g.sync = lvs_sync_daemon(it, notes),
             "lvs_timeouts" => g.timeouts = Some(lvs_timeouts(it, notes)),
             "notification_email" => {
@@ -427,6 +446,9 @@ pub fn instance(
         alert: None,
         vmac: None,
         vmac_xmit_base: None,
+        strict: g.strict,
+        accept: None,
+        startup_delay: g.startup_delay.clone().filter(nonzero),
     };
     let mut lines: [Vec<VipLine>; 2] = Default::default();
     let mut written_version = None;
@@ -450,6 +472,9 @@ pub fn instance(
     held(&mut i, lines, written_version, g, notes);
     xmit_base(&mut i, notes);
     i.garp = super::garp::keys(&garp, &g.garp, &g.garp_groups, i.interface.as_deref());
+    if i.strict && !strict(&mut i, notes) {
+        return None;
+    }
     if let Some(c) = i.connection_sync.as_mut().filter(|c| c.interface == i.interface) {
         c.interface = None;
     }
@@ -458,6 +483,55 @@ pub fn instance(
         return None;
     }
     Some(i)
+}
+
+/// What keepalived's strict mode makes of an instance: none with unicast peers or without
+/// VIPs (false); no authentication, preempt delay, v2 accept mode or lower-priority
+/// announcements (keepalived resets them with a configuration error; reported here).
+fn strict(i: &mut Instance, notes: &mut Notes) -> bool {
+    let at = i.at.clone();
+    let mut reset = |what: &str| {
+        notes.note(
+            &at,
+            format!(
+                "vrrp_instance `{}`: strict mode allows no {what}; keepalived ignores it, and so does the import",
+                i.name
+            ),
+        );
+    };
+    if i.password.take().is_some() {
+        reset("authentication");
+    }
+    if i.preempt_delay.take().is_some_and(|d| nonzero(&d)) {
+        reset("`preempt_delay`");
+    }
+    if i.version == 2 && i.priority < 255 && i.accept.take() == Some(true) {
+        reset("accept mode in VRRPv2");
+    }
+    // Strict mode sends no announcements on a lower priority, the manifest's `strict` neither.
+    (i.garp.lower_repeat, i.garp.lower_delay) = (None, None);
+    let refused = if !i.unicast_peers.is_empty() {
+        Some("unicast peers")
+    } else if i.vips.is_empty() {
+        Some("an instance without VIPs")
+    } else {
+        None
+    };
+    if let Some(what) = refused {
+        notes.note(
+            &i.at,
+            format!(
+                "vrrp_instance `{}`: strict mode refuses {what}, and keepalived does not run it; not imported",
+                i.name
+            ),
+        );
+    }
+    refused.is_none()
+}
+
+/// False for a duration of no time, as [`value::seconds`] writes it.
+fn nonzero(d: &Duration) -> bool {
+    !matches!(d, Duration::Text(t) if t.trim_end_matches('s').parse::<f64>().is_ok_and(|v| v == 0.0))
 }
 
 /// The instance's VIPs, excluded VIPs, VIP interface and version, as keepalived settles
@@ -541,6 +615,10 @@ fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, i32>, 
         "smtp_alert" => i.alert = Some(value::flag(it)),
         "use_vmac" => i.vmac = Some(use_vmac(it, notes)),
         "vmac_xmit_base" => i.vmac_xmit_base = Some(it.at.clone()),
+        "strict_mode" => i.strict = value::flag(it),
+        "accept" => i.accept = Some(true),
+        "no_accept" => i.accept = Some(false),
+        "skip_check_adv_addr" => notes.met(it, SKIP_CHECK),
         "notify_deleted" => notes
             .unsupported(it, "lbconverge runs `notify_stop` (and `notify` with STOP) for an instance a reload removes"),
         "notify_master_rx_lower_pri" => notes.unsupported(

@@ -1074,6 +1074,23 @@ pub struct VrrpInstance {
     /// keepalived `vrrp_gna_interval`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gna_interval: Option<Duration>,
+    /// Strict RFC 3768/5798 compliance (default false; keepalived `vrrp_strict`,
+    /// `strict_mode`): no unicast peers, authentication, preempt delay, lower-priority
+    /// announcements or empty `vips`; a master ignores lower-priority adverts, the address
+    /// owner (priority 255) ignores every advert; `accept` defaults to false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
+    /// Accept mode (RFC 5798): a master below priority 255 accepts packets addressed to
+    /// the VIPs (default true, false with `strict`; keepalived `accept` / `no_accept`).
+    /// Without it, nftables rules in `table inet lbconverge` drop every packet to or from
+    /// the VIPs except IPv6 neighbour discovery, services on them included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept: Option<bool>,
+    /// After the daemon starts, the instance waits this long before it starts listening
+    /// and advertising (default 0s; keepalived `vrrp_startup_delay`), e.g. for bonds that
+    /// pass traffic and then stop while they come up at boot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_delay: Option<Duration>,
     /// Command run on becoming master (keepalived `notify_master`): an argument list, the
     /// program an absolute path; no shell.
     #[serde(default, skip_serializing_if = "Option::is_none")]

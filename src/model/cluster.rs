@@ -201,6 +201,16 @@ pub struct VrrpInstance {
     /// Its virtual MAC (keepalived's `use_vmac`): the VIPs go on it.
     #[serde(default)]
     pub vmac: Option<VirtualMac>,
+    /// keepalived's strict mode: a master ignores lower-priority adverts and sends no
+    /// lower-priority announcements; the owner (priority 255) ignores every advert.
+    #[serde(default)]
+    pub strict: bool,
+    /// Accept mode as written (`None`: true, false with `strict`); see [`Self::accepts`].
+    #[serde(default)]
+    pub accept: Option<bool>,
+    /// How long after the daemon starts the instance starts.
+    #[serde(default)]
+    pub startup_delay: Duration,
 }
 
 /// A VRRP instance's virtual MAC (keepalived's `use_vmac`): a macvlan on each member's
@@ -294,6 +304,14 @@ impl VrrpInstance {
     /// True for an IPv6 instance (its adverts go over IPv6); an instance without VIPs is IPv4.
     pub fn is_v6(&self) -> bool {
         self.vips.first().is_some_and(|v| v.addr().is_ipv6())
+    }
+
+    /// Whether `member`, as master, accepts packets addressed to the VIPs (RFC 5798 accept
+    /// mode): always at priority 255 (the address owner), else as written, else unless
+    /// strict (keepalived's defaults).
+    pub fn accepts(&self, member: &str) -> bool {
+        let owner = self.members.get(member).is_some_and(|m| m.priority == 255);
+        owner || self.accept.unwrap_or(!self.strict)
     }
 
     /// Every address the master holds: the advertised VIPs, then the excluded ones.

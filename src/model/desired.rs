@@ -244,9 +244,34 @@ fn vmac_base(b: &mut Builder, v: &crate::model::net::Vmac) {
 fn marks(b: &mut Builder, c: &Cluster, n: &Node) {
     let carried = |svc: &str| c.services.get(svc).is_some_and(|vs| vs.directors.contains(&n.name));
     let rules: Vec<_> = c.marks.iter().filter(|r| carried(&r.service)).map(|r| r.rule.clone()).collect();
-    if !rules.is_empty() {
-        b.state.firewall = Some(crate::model::firewall::MarkTable { rules, foreign: Vec::new() });
+    let drops = no_accept_drops(c, n);
+    if !rules.is_empty() || !drops.is_empty() {
+        b.state.firewall = Some(crate::model::firewall::MarkTable { rules, foreign: Vec::new(), drops });
     }
+}
+
+/// The drops of the VRRP instances this director is a member of without accept mode: per
+/// instance and family, packets to its VIPs (input) and from them (output), in chain order.
+fn no_accept_drops(c: &Cluster, n: &Node) -> Vec<crate::model::firewall::DropRule> {
+    use crate::model::firewall::{AddrSet, DropRule};
+    let mut out = Vec::new();
+    for inst in c.vrrp.values().filter(|i| i.members.contains_key(&n.name) && !i.accepts(&n.name)) {
+        for family in [Family::Ipv4, Family::Ipv6] {
+            let addrs: Vec<std::net::IpAddr> =
+                inst.held().map(|v| v.addr()).filter(|a| a.is_ipv6() == (family == Family::Ipv6)).collect();
+            if addrs.is_empty() {
+                continue;
+            }
+            let addresses = AddrSet::hosts(family, &addrs);
+            let comment = format!("vrrp.{} accept: false", inst.name);
+            for inbound in [true, false] {
+                out.push(DropRule { comment: comment.clone(), inbound, addresses: addresses.clone(), hits: None });
+            }
+        }
+    }
+    // In chain order: vrrp_in's, then vrrp_out's.
+    out.sort_by_key(|d| !d.inbound);
+    out
 }
 
 /// `announce: bgp`: the VIP on `lo` as a local route (every director holds it; routers, not

@@ -482,6 +482,63 @@ pub struct MarkTable {
     /// What the table holds that lbconverge does not write, as nft lists it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub foreign: Vec<String>,
+    /// The drops of VRRP masters without accept mode, in chain order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drops: Vec<DropRule>,
+}
+
+/// The chain of [`DropRule`]s on the input hook.
+pub const VRRP_IN: &str = "vrrp_in";
+/// The chain of [`DropRule`]s on the output hook.
+pub const VRRP_OUT: &str = "vrrp_out";
+/// Their priority: keepalived's (its `nftables` default), before the filter tables (0) and
+/// IPVS (NF_IP_PRI_NAT_SRC - 2) see the packet.
+pub const VRRP_PRIORITY: i64 = -1;
+/// The comment of the rule in both chains that lets IPv6 neighbour discovery through.
+pub const ND_COMMENT: &str = "neighbour discovery";
+
+/// keepalived's no-accept mode (RFC 5798 Accept_Mode false; keepalived's `vrrp_strict`
+/// default): every packet to (inbound) or from (outbound) the VIPs of an instance is
+/// dropped, except IPv6 neighbour discovery (a rule of its own before these). The VIPs
+/// are listed whether this node is master or not: a VIP that is not on it never reaches
+/// its input hook and is never a source it sends from, so the packets dropped are those
+/// keepalived drops with its set filled on takeover, and no firewall write comes between a
+/// takeover and the VIPs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DropRule {
+    /// The rule's comment: `vrrp.NAME accept: false`.
+    pub comment: String,
+    /// True in [`VRRP_IN`] (destination), false in [`VRRP_OUT`] (source).
+    pub inbound: bool,
+    /// The VIPs (one family).
+    pub addresses: AddrSet,
+    /// What the rule matched so far (live state only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hits: Option<Hits>,
+}
+
+impl DropRule {
+    /// The rule without its counters.
+    pub fn without_hits(&self) -> DropRule {
+        DropRule { hits: None, ..self.clone() }
+    }
+    /// The chain it is in.
+    pub fn chain(&self) -> &'static str {
+        if self.inbound { VRRP_IN } else { VRRP_OUT }
+    }
+    /// The rule as nft prints it.
+    pub fn nft_text(&self) -> String {
+        let ip = match self.addresses.family {
+            Family::Ipv4 => "ip",
+            Family::Ipv6 => "ip6",
+        };
+        let field = if self.inbound { "daddr" } else { "saddr" };
+        let items: Vec<String> = self.addresses.items().iter().map(ToString::to_string).collect();
+        let set = if items.len() == 1 { items.join("") } else { format!("{{ {} }}", items.join(", ")) };
+        let hits = self.hits.map(|h| format!(" packets {} bytes {}", h.packets, h.bytes)).unwrap_or_default();
+        format!("{ip} {field} {set} counter{hits} drop comment \"{}\"", self.comment)
+    }
 }
 
 impl MarkTable {
@@ -492,10 +549,19 @@ impl MarkTable {
             && other.foreign.is_empty()
             && self.rules.len() == other.rules.len()
             && self.rules.iter().zip(&other.rules).all(|(a, b)| a.same(b))
+            && self.without_hits().drops == other.without_hits().drops
     }
     /// The table without counters.
     pub fn without_hits(&self) -> MarkTable {
-        MarkTable { rules: self.rules.iter().map(MarkRule::without_hits).collect(), foreign: self.foreign.clone() }
+        MarkTable {
+            rules: self.rules.iter().map(MarkRule::without_hits).collect(),
+            foreign: self.foreign.clone(),
+            drops: self.drops.iter().map(DropRule::without_hits).collect(),
+        }
+    }
+    /// True when some drop is of IPv6 addresses: then neighbour discovery is let through.
+    pub fn has_v6_drops(&self) -> bool {
+        self.drops.iter().any(|d| d.addresses.family == Family::Ipv6)
     }
     /// The table as `nft list table inet lbconverge` prints it (the text `nft -f` reads).
     pub fn nft_text(&self) -> String {
@@ -505,7 +571,25 @@ impl MarkTable {
         for r in &self.rules {
             out.push_str(&format!("\t\t{}\n", r.nft_text()));
         }
-        out.push_str("\t}\n}\n");
+        out.push_str("\t}\n");
+        for (chain, hook) in [(VRRP_IN, "input"), (VRRP_OUT, "output")] {
+            if self.drops.is_empty() {
+                break;
+            }
+            out.push_str(&format!(
+                "\tchain {chain} {{\n\t\ttype filter hook {hook} priority filter - 1; policy accept;\n"
+            ));
+            if self.has_v6_drops() {
+                out.push_str(&format!(
+                    "\t\ticmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert }} accept comment \"{ND_COMMENT}\"\n"
+                ));
+            }
+            for d in self.drops.iter().filter(|d| d.chain() == chain) {
+                out.push_str(&format!("\t\t{}\n", d.nft_text()));
+            }
+            out.push_str("\t}\n");
+        }
+        out.push_str("}\n");
         for f in &self.foreign {
             out.push_str(&format!("# not written by lbconverge: {f}\n"));
         }

@@ -439,7 +439,7 @@ mod tests {
             source: None,
             ..rule.clone()
         };
-        crate::model::firewall::MarkTable { rules: vec![rule, out], foreign: vec![] }
+        crate::model::firewall::MarkTable { rules: vec![rule, out], foreign: vec![], drops: vec![] }
     }
 
     #[test]

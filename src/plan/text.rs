@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{Change, Note, Plan};
 use crate::family::Family;
-use crate::model::firewall::{MarkRule, MarkTable};
+use crate::model::firewall::{DropRule, MarkRule, MarkTable};
 use crate::model::ipvs::{Dest, Persistence, Service, flag_names};
 use crate::model::net::{Address, destination_text};
 use crate::model::sync::{SyncConfig, ipvsadm_line};
@@ -76,21 +76,25 @@ fn change_text(c: &Change) -> String {
                 "{FIREWALL} (chain {}, {}), in one transaction",
                 crate::model::firewall::CHAIN,
                 rules(to.rules.len())
-            )
+            ) + &drop_count(to)
         }
         Change::SetFirewall { from: Some(from), to } => {
             let (mut add, mut change, mut remove) = (0, 0, 0);
             for r in rule_changes(Some(from), to) {
                 match r {
-                    RuleChange::Add { .. } => add += 1,
+                    RuleChange::Add { .. } | RuleChange::AddDrop { .. } => add += 1,
                     RuleChange::Change { .. } | RuleChange::Move { .. } => change += 1,
-                    RuleChange::Remove { .. } | RuleChange::RemoveForeign { .. } => remove += 1,
+                    RuleChange::Remove { .. } | RuleChange::RemoveForeign { .. } | RuleChange::RemoveDrop { .. } => {
+                        remove += 1
+                    }
                 }
             }
             format!("{FIREWALL}: {add} to add, {change} to change, {remove} to remove, replaced in one transaction")
         }
         Change::SetIpvsTimeouts { from, to } => timeouts_text(from.as_ref(), to),
-        Change::DelFirewall { table } => format!("{FIREWALL} ({})", rules(table.rules.len() + table.foreign.len())),
+        Change::DelFirewall { table } => {
+            format!("{FIREWALL} ({})", rules(table.rules.len() + table.foreign.len() + table.drops.len()))
+        }
     }
 }
 
@@ -115,6 +119,15 @@ fn timeouts_text(from: Option<&Timeouts>, to: &Timeouts) -> String {
 
 /// The firewall-mark table as plans name it.
 pub const FIREWALL: &str = "nftables table inet lbconverge";
+
+/// `; VRRP no-accept drops in chains vrrp_in and vrrp_out: N rules`, when there are some.
+fn drop_count(t: &MarkTable) -> String {
+    if t.drops.is_empty() {
+        return String::new();
+    }
+    use crate::model::firewall::{VRRP_IN, VRRP_OUT};
+    format!(" with VRRP no-accept drops (chains {VRRP_IN}, {VRRP_OUT}, {})", rules(t.drops.len()))
+}
 
 fn rules(n: usize) -> String {
     if n == 1 { "1 rule".into() } else { format!("{n} rules") }
@@ -155,6 +168,16 @@ pub enum RuleChange {
         /// The live rule.
         rule: MarkRule,
     },
+    /// A VRRP no-accept drop that comes.
+    AddDrop {
+        /// The drop.
+        rule: DropRule,
+    },
+    /// A VRRP no-accept drop that goes.
+    RemoveDrop {
+        /// The live drop.
+        rule: DropRule,
+    },
     /// Something in the table that lbconverge does not write, which goes.
     RemoveForeign {
         /// What nft lists.
@@ -186,6 +209,12 @@ pub fn rule_changes(from: Option<&MarkTable>, to: &MarkTable) -> Vec<RuleChange>
     for (_, r) in live.iter().enumerate().filter(|(j, _)| !used[*j]) {
         out.push(RuleChange::Remove { rule: r.clone() });
     }
+    let live_drops: Vec<DropRule> = from.map_or(Vec::new(), |t| t.without_hits().drops);
+    let want_drops = to.without_hits().drops;
+    out.extend(want_drops.iter().filter(|d| !live_drops.contains(d)).map(|d| RuleChange::AddDrop { rule: d.clone() }));
+    out.extend(
+        live_drops.iter().filter(|d| !want_drops.contains(d)).map(|d| RuleChange::RemoveDrop { rule: d.clone() }),
+    );
     for f in from.map_or(&[][..], |t| t.foreign.as_slice()) {
         out.push(RuleChange::RemoveForeign { item: f.clone() });
     }
@@ -196,9 +225,11 @@ impl RuleChange {
     /// Its symbol, as the plan's.
     pub fn action(&self) -> super::Action {
         match self {
-            RuleChange::Add { .. } => super::Action::Create,
+            RuleChange::Add { .. } | RuleChange::AddDrop { .. } => super::Action::Create,
             RuleChange::Change { .. } | RuleChange::Move { .. } => super::Action::Update,
-            RuleChange::Remove { .. } | RuleChange::RemoveForeign { .. } => super::Action::Delete,
+            RuleChange::Remove { .. } | RuleChange::RemoveForeign { .. } | RuleChange::RemoveDrop { .. } => {
+                super::Action::Delete
+            }
         }
     }
 }
@@ -215,6 +246,9 @@ impl fmt::Display for RuleChange {
                 write!(f, "rule {position} ({}): moved from {was}", rule.comment)
             }
             RuleChange::Remove { rule } => write!(f, "{rule}"),
+            RuleChange::AddDrop { rule } | RuleChange::RemoveDrop { rule } => {
+                write!(f, "chain {}: {}", rule.chain(), rule.without_hits().nft_text())
+            }
             RuleChange::RemoveForeign { item } => write!(f, "not written by lbconverge: {item}"),
         }
     }

@@ -27,6 +27,8 @@
 //! - a master steps down on a higher priority, or an equal one from a higher address than
 //!   our primary address; on a lower one it stays and, like keepalived, answers with an
 //!   advert at once ([`Config::advert_on_lower`]); on priority 0 it advertises at once.
+//! - keepalived's strict mode: a master ignores lower-priority adverts, and the address
+//!   owner ignores every advert while at priority 255 ([`Config::owner_ignores_adverts`]).
 //!
 //! Leaving Master (higher priority, shutdown, fault) releases the VIPs; shutdown and fault
 //! first send one advert with priority 0, as keepalived does. Adverts from our own primary
@@ -81,6 +83,9 @@ pub struct Config {
     /// A master answers a lower-priority advert with one of its own at once (keepalived's
     /// default; its `lower_prio_no_advert` turns it off). The RFC just ignores it.
     pub advert_on_lower: bool,
+    /// While at effective priority 255 (the address owner), drop every advert received
+    /// (keepalived's `owner_ignore_adverts`, always on in its strict mode).
+    pub owner_ignores_adverts: bool,
     /// A member of a sync group (keepalived's `vrrp_sync_group`): an expired master down
     /// timer does not make it master; it asks with [`Action::WantMaster`] and the group
     /// answers with [`Input::Sync`].
@@ -98,6 +103,7 @@ impl Config {
             preempt_delay: Duration::ZERO,
             primary,
             advert_on_lower: true,
+            owner_ignores_adverts: false,
             synced: false,
         }
     }
@@ -473,7 +479,7 @@ impl Fsm {
     }
 
     fn received(&mut self, from: IpAddr, priority: u8, interval: Duration, now: Duration) -> Vec<Action> {
-        if from == self.cfg.primary {
+        if from == self.cfg.primary || (self.cfg.owner_ignores_adverts && self.eff() == 255) {
             return Vec::new();
         }
         match self.state {
@@ -1022,6 +1028,24 @@ mod tests {
         let mut f = master(c);
         assert_eq!(f.step(adv(PEER, 100, ms(1000)), ms(9000)), vec![]);
         assert_eq!(f.state(), State::Master);
+    }
+
+    #[test]
+    fn an_owner_ignoring_adverts_stays_master_whatever_it_hears() {
+        // keepalived's default: a second owner at a higher address takes over.
+        let mut f = master(cfg(3, 255, ms(1000)));
+        f.step(adv("10.0.0.9", 255, ms(1000)), ms(9000));
+        assert_eq!(f.state(), State::Backup);
+        // Strict (owner_ignore_adverts): every advert is dropped, priority 0 included.
+        let mut f = master(Config { owner_ignores_adverts: true, ..cfg(3, 255, ms(1000)) });
+        let before = f.next_deadline();
+        assert_eq!(f.step(adv("10.0.0.9", 255, ms(1000)), ms(9000)), vec![]);
+        assert_eq!(f.step(adv("10.0.0.9", 0, ms(1000)), ms(9100)), vec![]);
+        assert_eq!((f.state(), f.next_deadline()), (State::Master, before));
+        // Below 255 (lowered by tracking) it listens again.
+        f.step(Input::EffectivePriority(Some(200)), ms(9200));
+        f.step(adv("10.0.0.9", 255, ms(1000)), ms(9300));
+        assert_eq!(f.state(), State::Backup);
     }
 
     #[test]

@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 
 use crate::family::Family;
 use crate::kernel::{KResult, KernelError};
-use crate::model::firewall::{self, AddrItem, AddrSet, Hits, MarkRule, MarkTable, PortSet};
+use crate::model::firewall::{self, AddrItem, AddrSet, DropRule, Hits, MarkRule, MarkTable, PortSet};
 use crate::model::ipvs::Protocol;
 
 /// How long one `nft` run may take.
@@ -178,8 +178,90 @@ pub fn transaction(table: Option<&MarkTable>) -> Value {
                 "comment": r.comment, "expr": encode_rule(r)
             }}}));
         }
+        drops(&mut cmds, table);
     }
     json!({ "nftables": cmds })
+}
+
+/// The VRRP no-accept chains (input and output hooks) with their drops, the IPv6
+/// neighbour discovery let through first; nothing without drops.
+fn drops(cmds: &mut Vec<Value>, table: &MarkTable) {
+    if table.drops.is_empty() {
+        return;
+    }
+    for (chain, hook) in [(firewall::VRRP_IN, "input"), (firewall::VRRP_OUT, "output")] {
+        cmds.push(json!({"add": {"chain": {
+            "family": "inet", "table": firewall::TABLE, "name": chain,
+            "type": "filter", "hook": hook, "prio": firewall::VRRP_PRIORITY, "policy": "accept"
+        }}}));
+        if table.has_v6_drops() {
+            cmds.push(json!({"add": {"rule": {
+                "family": "inet", "table": firewall::TABLE, "chain": chain,
+                "comment": firewall::ND_COMMENT, "expr": nd_rule()
+            }}}));
+        }
+        for d in table.drops.iter().filter(|d| d.chain() == chain) {
+            cmds.push(json!({"add": {"rule": {
+                "family": "inet", "table": firewall::TABLE, "chain": chain,
+                "comment": d.comment, "expr": encode_drop(d)
+            }}}));
+        }
+    }
+}
+
+/// `icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept`.
+fn nd_rule() -> Vec<Value> {
+    let types = json!({"set": ["nd-neighbor-solicit", "nd-neighbor-advert"]});
+    vec![match_expr("==", json!({"payload": {"protocol": "icmpv6", "field": "type"}}), types), json!({"accept": null})]
+}
+
+/// A drop's expressions: the address match, a counter, `drop`.
+pub fn encode_drop(d: &DropRule) -> Vec<Value> {
+    let ip = match d.addresses.family {
+        Family::Ipv4 => "ip",
+        Family::Ipv6 => "ip6",
+    };
+    let field = if d.inbound { "daddr" } else { "saddr" };
+    vec![
+        match_expr("==", json!({"payload": {"protocol": ip, "field": field}}), addr_value(&d.addresses)),
+        json!({"counter": {"packets": 0, "bytes": 0}}),
+        json!({"drop": null}),
+    ]
+}
+
+/// A drop as lbconverge writes it in `chain`; `None` for anything else.
+pub fn decode_drop(chain: &str, rule: &Value) -> Option<DropRule> {
+    let inbound = chain == firewall::VRRP_IN;
+    let exprs = rule.get("expr")?.as_array()?;
+    let [m, counter, verdict] = exprs.as_slice() else { return None };
+    verdict.get("drop")?;
+    let c = counter.get("counter")?;
+    let n = |k: &str| c.get(k).and_then(Value::as_u64);
+    let hits = Hits { packets: n("packets")?, bytes: n("bytes")? };
+    let m = m.get("match")?;
+    if m.get("op")?.as_str()? != "==" && m["op"] != "in" {
+        return None;
+    }
+    let payload = m.get("left")?.get("payload")?;
+    let family = match payload.get("protocol")?.as_str()? {
+        "ip" => Family::Ipv4,
+        "ip6" => Family::Ipv6,
+        _ => return None,
+    };
+    if payload.get("field")?.as_str()? != if inbound { "daddr" } else { "saddr" } {
+        return None;
+    }
+    let addresses = addr_set(family, m.get("right")?)?;
+    let comment = rule.get("comment").and_then(Value::as_str).unwrap_or_default().to_string();
+    Some(DropRule { comment, inbound, addresses, hits: Some(hits) })
+}
+
+fn is_nd_rule(rule: &Value) -> bool {
+    rule.get("comment").and_then(Value::as_str) == Some(firewall::ND_COMMENT)
+        && rule
+            .get("expr")
+            .and_then(Value::as_array)
+            .is_some_and(|e| e.last().is_some_and(|v| v.get("accept").is_some()))
 }
 
 fn match_expr(op: &str, left: Value, right: Value) -> Value {
@@ -252,12 +334,20 @@ pub fn decode(listing: &Value) -> MarkTable {
         let Some((kind, body)) = item.as_object().and_then(|o| o.iter().next()) else { continue };
         match kind.as_str() {
             "metainfo" | "table" => {}
-            "chain" if is_our_chain(body) => {}
+            "chain" if is_our_chain(body) || is_vrrp_chain(body) => {}
             "chain" => t.foreign.push(format!("chain {}", compact(body))),
             "rule" if body["chain"] == firewall::CHAIN => match decode_rule(body) {
                 Some(r) => t.rules.push(r),
                 None => t.foreign.push(format!("rule {}", compact(body))),
             },
+            "rule" if is_nd_rule(body) => {}
+            "rule" if body["chain"] == firewall::VRRP_IN || body["chain"] == firewall::VRRP_OUT => {
+                let chain = body["chain"].as_str().unwrap_or_default();
+                match decode_drop(chain, body) {
+                    Some(d) => t.drops.push(d),
+                    None => t.foreign.push(format!("rule {}", compact(body))),
+                }
+            }
             other => t.foreign.push(format!("{other} {}", compact(body))),
         }
     }
@@ -269,6 +359,15 @@ fn is_our_chain(c: &Value) -> bool {
         && c["type"] == "filter"
         && c["hook"] == "prerouting"
         && c["prio"] == firewall::PRIORITY
+        && c["policy"] == "accept"
+}
+
+fn is_vrrp_chain(c: &Value) -> bool {
+    let hook = if c["name"] == firewall::VRRP_IN { "input" } else { "output" };
+    (c["name"] == firewall::VRRP_IN || c["name"] == firewall::VRRP_OUT)
+        && c["type"] == "filter"
+        && c["hook"] == hook
+        && c["prio"] == firewall::VRRP_PRIORITY
         && c["policy"] == "accept"
 }
 
@@ -490,7 +589,7 @@ mod tests {
     #[test]
     fn what_is_written_reads_back_the_same() {
         let t = decode(&serde_json::from_str(LISTING).unwrap());
-        let table = MarkTable { rules: t.rules.clone(), foreign: Vec::new() };
+        let table = MarkTable { rules: t.rules.clone(), foreign: Vec::new(), drops: Vec::new() };
         let doc = transaction(Some(&table));
         let cmds = doc["nftables"].as_array().unwrap();
         assert_eq!(cmds.len(), 6, "add, delete, add table, chain, two rules");

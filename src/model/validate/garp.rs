@@ -16,12 +16,14 @@ use super::{Cx, dur, parse};
 /// announcement back by seconds after a takeover.
 const MAX_GAP: Duration = Duration::from_secs(1);
 
-/// The instance's [`Timing`]: its keys over keepalived's defaults.
+/// The instance's [`Timing`]: its keys over keepalived's defaults (strict ones with `strict`).
 pub(super) fn timing(cx: &mut Cx, path: &KeyPath, i: &types::VrrpInstance) -> Timing {
     let d = Timing::default();
     let repeat = i.garp_repeat.unwrap_or(d.repeat);
     let delay = dur(cx, &path.key("garp_delay"), i.garp_delay.as_ref(), d.delay);
     let refresh = dur(cx, &path.key("garp_refresh"), i.garp_refresh.as_ref(), d.refresh);
+    let strict = i.strict == Some(true);
+    let lower_delay = if strict { Duration::ZERO } else { delay };
     if i.garp_refresh_repeat.is_some() && refresh.is_zero() {
         cx.error(
             &path.key("garp_refresh_repeat"),
@@ -34,8 +36,9 @@ pub(super) fn timing(cx: &mut Cx, path: &KeyPath, i: &types::VrrpInstance) -> Ti
         delay,
         refresh,
         refresh_repeat: i.garp_refresh_repeat.unwrap_or(d.refresh_repeat),
-        lower_repeat: i.garp_lower_priority_repeat.unwrap_or(repeat),
-        lower_delay: dur(cx, &path.key("garp_lower_priority_delay"), i.garp_lower_priority_delay.as_ref(), delay),
+        // keepalived's strict mode sends none on hearing a lower priority.
+        lower_repeat: i.garp_lower_priority_repeat.unwrap_or(if strict { 0 } else { repeat }),
+        lower_delay: dur(cx, &path.key("garp_lower_priority_delay"), i.garp_lower_priority_delay.as_ref(), lower_delay),
         arp_interval: gap(cx, &path.key("garp_interval"), i.garp_interval.as_ref()),
         na_interval: gap(cx, &path.key("gna_interval"), i.gna_interval.as_ref()),
     }

@@ -12,6 +12,7 @@ pub mod parse;
 mod routing;
 mod services;
 mod shared_lan;
+mod strict;
 mod sync_groups;
 mod vips;
 mod vmac;

@@ -114,6 +114,7 @@ fn instance(
     let routes = super::vrrp_routes::routes(cx, path, &i.routes, &sources(&vips, &excluded, &members, nodes));
     let connection_sync =
         i.connection_sync.as_ref().map(|c| connection_sync(cx, &path.key("connection_sync"), c, vrid));
+    super::strict::check(cx, path, i, (&vips, &members), version);
     Some(VrrpInstance {
         name: name.to_string(),
         vrid,
@@ -133,6 +134,9 @@ fn instance(
         connection_sync,
         track_own_interface: i.track_own_interface.unwrap_or(true),
         vmac,
+        strict: i.strict.unwrap_or(false),
+        accept: i.accept,
+        startup_delay: dur(cx, &path.key("startup_delay"), i.startup_delay.as_ref(), Duration::ZERO),
     })
 }
 
