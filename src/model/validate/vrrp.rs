@@ -86,8 +86,9 @@ pub fn track_processes(
 
 /// A tracked process's delay, up to an hour as keepalived takes.
 fn process_delay(cx: &mut Cx, at: &KeyPath, d: Option<&types::Duration>, default: Duration) -> Duration {
+    let given = d.is_some();
     let d = dur(cx, at, d, default);
-    if d > PROCESS_DELAY_MAX {
+    if given && d > PROCESS_DELAY_MAX {
         cx.error(at, format!("{d:?} is longer than an hour"), Some("give a delay up to 1h"));
     }
     d
