@@ -21,11 +21,11 @@ use super::error::DaemonError;
 use super::instance::{Control, ControlTx, Running};
 use super::trackfile::{self, FileReport};
 use super::trackproc;
-use crate::kernel::Processes;
-use crate::vrrp::procs::{Change, Spec};
 use crate::child::Group;
 use crate::kernel::Addrs;
+use crate::kernel::Processes;
 use crate::model::cluster::TrackScript;
+use crate::vrrp::procs::{Change, Spec};
 use crate::vrrp::track::{Kind, Tracking};
 
 const LINK_POLL: Duration = Duration::from_millis(100);

@@ -274,7 +274,8 @@ impl Table {
 /// process that forked itself), else an exec; a name or command line that changed is an
 /// exec. In pid order, exits first.
 pub fn scan_events(old: &BTreeMap<u32, Proc>, new: &BTreeMap<u32, Proc>) -> Vec<ProcEvent> {
-    let mut out: Vec<ProcEvent> = old.keys().filter(|pid| !new.contains_key(pid)).map(|pid| ProcEvent::Exit(*pid)).collect();
+    let mut out: Vec<ProcEvent> =
+        old.keys().filter(|pid| !new.contains_key(pid)).map(|pid| ProcEvent::Exit(*pid)).collect();
     for (pid, p) in new {
         match old.get(pid) {
             Some(was) if was.comm == p.comm && was.cmdline == p.cmdline => {}

@@ -244,8 +244,10 @@ mod tests {
     #[test]
     #[ignore = "needs root: the process events connector"]
     fn both_sources_see_a_process_come_and_go() {
-        let mut sources: Vec<Box<dyn Processes + Send>> =
-            vec![Box::new(Connector::open().unwrap()), Box::new(Scan { interval: Duration::from_millis(50), last: None, table: BTreeMap::new() })];
+        let mut sources: Vec<Box<dyn Processes + Send>> = vec![
+            Box::new(Connector::open().unwrap()),
+            Box::new(Scan { interval: Duration::from_millis(50), last: None, table: BTreeMap::new() }),
+        ];
         for s in &mut sources {
             s.processes().unwrap();
             let mut child = std::process::Command::new("sleep").arg("0.3").spawn().unwrap();

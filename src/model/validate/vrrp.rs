@@ -108,7 +108,8 @@ fn process_pattern(cx: &mut Cx, path: &KeyPath, t: &types::TrackProcess) -> proc
         cx.error(&path.key("full_command"), "`false` with `args` or `match`", Some(hint));
     }
     if !full_command && t.process.len() > COMM_MAX {
-        let hint = "set `full_command: true` to match the command's first word, or give the name as `ps -o comm` shows it";
+        let hint =
+            "set `full_command: true` to match the command's first word, or give the name as `ps -o comm` shows it";
         let what = format!("`{}` is longer than a process name (15 bytes) and would never match", t.process);
         cx.error(&path.key("process"), what, Some(hint));
     }
