@@ -494,10 +494,13 @@ impl LedgerStore for Shared {
 /// processes ([`MemProcesses::start`], [`MemProcesses::end`]) and the daemon sees them as
 /// it sees the kernel's process events.
 #[derive(Clone, Default)]
-pub struct MemProcesses(Arc<Mutex<(BTreeMap<u32, Proc>, Vec<ProcEvent>)>>);
+pub struct MemProcesses(Arc<Mutex<ProcTable>>);
+
+/// The processes by pid, and the events not read yet.
+type ProcTable = (BTreeMap<u32, Proc>, Vec<ProcEvent>);
 
 impl MemProcesses {
-    fn lock(&self) -> MutexGuard<'_, (BTreeMap<u32, Proc>, Vec<ProcEvent>)> {
+    fn lock(&self) -> MutexGuard<'_, ProcTable> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 

@@ -260,6 +260,7 @@ mod tests {
                     seen.extend(s.process_events(Duration::from_millis(100)).unwrap().unwrap_or_default());
                 }
             }
+            let _ = child.wait();
             let exec = seen.iter().any(|e| matches!(e, ProcEvent::Exec(p) if p.pid == pid && p.comm == b"sleep"));
             assert!(exec, "{}: no exec of sleep in {seen:?}", s.events_source());
             assert!(seen.contains(&ProcEvent::Exit(pid)), "{}: no exit in {seen:?}", s.events_source());

@@ -141,17 +141,20 @@ pub fn instances(
     out
 }
 
+/// What instances may track: the validated scripts, the manifest's files and processes.
+type Tracked<'a> = (
+    &'a BTreeMap<String, TrackScript>,
+    &'a BTreeMap<String, types::TrackFile>,
+    &'a BTreeMap<String, types::TrackProcess>,
+);
+
 fn instance(
     cx: &mut Cx,
     path: &KeyPath,
     name: &str,
     i: &types::VrrpInstance,
     nodes: &BTreeMap<String, Node>,
-    (scripts, m_files, m_procs): (
-        &BTreeMap<String, TrackScript>,
-        &BTreeMap<String, types::TrackFile>,
-        &BTreeMap<String, types::TrackProcess>,
-    ),
+    (scripts, m_files, m_procs): Tracked<'_>,
 ) -> Option<VrrpInstance> {
     let version = u8::try_from(i.version.unwrap_or(3)).unwrap_or(u8::MAX);
     let vips = vips(cx, &path.key("vips"), &i.vips, version);
