@@ -1,7 +1,7 @@
 //! The one way lbconverge reads a file that comes from outside: the manifest, live-state
 //! snapshots, saved plans, its own state files (`drains.json`, `ledger.json`), secret files
 //! (VRRP and metrics passwords), CA files, keepalived.conf and its includes, saved
-//! `ipvsadm -S` rules, and VRRP track files. Every reader of such a file calls [`read`], [`read_text`] or
+//! `ipvsadm -S` rules, VRRP track files, and the `/proc` files of tracked processes. Every reader of such a file calls [`read`], [`read_text`] or
 //! [`first_line`]; nothing else opens one.
 //!
 //! - The path is looked at first and the file opened only when it is a regular file, so a
@@ -52,6 +52,10 @@ pub enum Kind {
     IpvsadmSave,
     /// A VRRP track file holding a number (4 KiB).
     TrackFile,
+    /// A process's `/proc/PID/stat` (4 KiB).
+    ProcStat,
+    /// A process's `/proc/PID/cmdline` (128 KiB; a longer command line is not matched).
+    ProcCmdline,
 }
 
 impl Kind {
@@ -61,7 +65,8 @@ impl Kind {
             Kind::Manifest | Kind::Drains | Kind::Keepalived => 16 * MIB,
             Kind::Snapshot | Kind::Plan => 256 * MIB,
             Kind::Ledger | Kind::IpvsadmSave => 64 * MIB,
-            Kind::Secret | Kind::TrackFile => 4 * KIB,
+            Kind::Secret | Kind::TrackFile | Kind::ProcStat => 4 * KIB,
+            Kind::ProcCmdline => 128 * KIB,
             Kind::CaFile => 4 * MIB,
         }
     }
@@ -79,6 +84,8 @@ impl Kind {
             Kind::Keepalived => "keepalived configuration",
             Kind::IpvsadmSave => "ipvsadm -S output",
             Kind::TrackFile => "track file",
+            Kind::ProcStat => "process status",
+            Kind::ProcCmdline => "process command line",
         }
     }
 

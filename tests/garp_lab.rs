@@ -19,6 +19,9 @@
 //!   stops removes them and the new master adds them; a commit that drops one and changes
 //!   another is taken in place, the VIP held.
 //!
+//! - `track_processes`: a master whose weight-0 tracked process is killed goes to FAULT
+//!   and its VIP leaves; the process started again brings the VIP back (the /proc scan).
+//!
 //! Needs root, iproute2, nftables and tcpdump; namespaces `lbcgarp<pid>-...`,
 //! deleted at the end.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
@@ -265,4 +268,51 @@ fn the_master_holds_its_routes_and_hands_them_over() {
     assert!(held_in(&n2), "n2 kept the VIP through the commit");
     lab.stop("n2", DAEMON, How::Term);
     assert_eq!(vrrp_routes(&n2), "", "and removes what is left when it stops");
+}
+
+/// A sleeper with distinctive arguments, started by the test; killed and reaped on drop.
+struct Sleeper(std::process::Child);
+
+impl Sleeper {
+    fn start(marker: &str) -> Sleeper {
+        Sleeper(Command::new("sleep").arg(marker).spawn().unwrap())
+    }
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `track_processes` (keepalived's `vrrp_track_process`) on the real kernel: n1 runs as
+/// master while a `sleep 999.PID` runs (weight 0: FAULT without it). Killing it
+/// puts n1 in FAULT and its VIP leaves; starting it again brings the VIP back. In a network
+/// namespace other than the first the process events connector cannot be had, so this is
+/// the /proc scan, and the log says so.
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn a_tracked_process_gone_faults_the_master_and_its_return_brings_the_vip_back() {
+    let mut lab = Lab::named("lbctp", 2);
+    // A distinctive argument sleep takes: 999.PID seconds.
+    let marker = format!("999.{}", std::process::id());
+    let tracked = format!("track_processes:\n  guard: {{process: sleep, args: ['{marker}']}}\n\nvrrp:\n");
+    let m = manifest("    track_processes: {guard: {}}\n", |m| m.replacen("\nvrrp:\n", &format!("\n{tracked}"), 1));
+    let guard = Sleeper::start(&marker);
+    start(&mut lab, 0, &m);
+    let n1 = lab.ns("n1");
+    lab.wait(ms(3000), "n1 to take the VIP with its guard running", || held_in(&n1));
+    let t0 = Instant::now();
+    drop(guard);
+    lab.wait(ms(3000), "the VIP to leave n1 with its guard gone", || !held_in(&n1));
+    eprintln!("guard killed -> VIP gone in {} ms", t0.elapsed().as_millis());
+    let t1 = Instant::now();
+    let _guard = Sleeper::start(&marker);
+    lab.wait(ms(3000), "the VIP back on n1 with its guard again", || held_in(&n1));
+    eprintln!("guard started -> VIP back in {} ms", t1.elapsed().as_millis());
+    let log = lab.log("n1", DAEMON);
+    assert!(log.contains("scanned from /proc"), "the fallback is logged: {}", common::lab::tail(&log, 20));
+    assert!(log.contains("track process guard is out of quorum"), "{}", common::lab::tail(&log, 20));
+    lab.stop("n1", DAEMON, How::Term);
 }

@@ -229,8 +229,10 @@ impl Instances {
 
     fn restart_tracker(&mut self, platform: &dyn Platform) {
         let known = self.tracker.take().map(Tracker::stop).unwrap_or_default();
-        let started =
-            platform.addrs().map_err(DaemonError::from).and_then(|a| tracker::start(&self.running, a, &known));
+        let started = platform
+            .addrs()
+            .map_err(DaemonError::from)
+            .and_then(|a| tracker::start(&self.running, a, &|| platform.processes(), &known));
         match started {
             Ok(t) => self.tracker = Some(t),
             Err(e) => tracing::error!(error = %e, "tracking not started; instances run at their configured priority"),

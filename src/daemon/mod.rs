@@ -51,6 +51,7 @@ mod syncgroup;
 pub mod systemd;
 pub mod tracker;
 pub mod trackfile;
+pub mod trackproc;
 mod vmacs;
 mod watch;
 

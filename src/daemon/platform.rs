@@ -1,7 +1,7 @@
 //! What the daemon's threads need from the host besides the reconcile loop's kernel: a handle
 //! on interfaces and addresses per thread (VRRP instances move their VIPs through [`Addrs`],
 //! the tracker reads link states), one on the IPVS sync daemons (an instance switches them
-//! on its transitions), per VRRP instance its wire: the protocol-112 socket,
+//! on its transitions), the processes tracked processes count, per VRRP instance its wire: the protocol-112 socket,
 //! the announcer, and the address adverts go out from; and a place to give back the memory
 //! only start-up used ([`Platform::settle`]).
 //!
@@ -19,7 +19,7 @@ use super::error::InstanceError;
 use super::spec::InstanceSpec;
 use crate::kernel::linux::ipvs::NetlinkIpvs;
 use crate::kernel::linux::rtnl::Rtnl;
-use crate::kernel::{Addrs, KResult, Routes, SyncDaemons};
+use crate::kernel::{Addrs, KResult, Processes, Routes, SyncDaemons};
 use crate::vrrp::announce::Announcer;
 use crate::vrrp::net::{Received, VrrpSocket};
 
@@ -49,10 +49,17 @@ pub trait Platform: Send + Sync {
     /// Opens the wire of one instance: its socket on its advert interface (its VMAC's,
     /// unless `xmit_base`), its announcer on `spec.vip_interface`.
     fn wire(&self, spec: &InstanceSpec) -> Result<Box<dyn Wire>, InstanceError>;
+    /// The host's processes and their events, for tracked processes: the kernel's process
+    /// events connector, or a scan of /proc where it cannot be had.
+    fn processes(&self) -> Box<dyn Processes + Send>;
     /// Called once the node has converged after start-up or a reload: gives back the heap
     /// memory only loading the manifest needed.
     fn settle(&self);
 }
+
+/// How often /proc is scanned for tracked processes where the process events connector
+/// cannot be had.
+const PROC_SCAN: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// This host: rtnetlink and raw sockets.
 pub struct Linux;
@@ -68,6 +75,10 @@ impl Platform for Linux {
 
     fn routes(&self) -> KResult<Box<dyn Routes + Send>> {
         Ok(Box::new(Rtnl::open()?))
+    }
+
+    fn processes(&self) -> Box<dyn Processes + Send> {
+        crate::kernel::linux::procs::open(PROC_SCAN)
     }
 
     fn wire(&self, spec: &InstanceSpec) -> Result<Box<dyn Wire>, InstanceError> {

@@ -64,6 +64,8 @@ pub struct InstanceSpec {
     pub track_interfaces: BTreeMap<String, i32>,
     /// Track files: name -> (weight and `reverse`, the file).
     pub track_files: BTreeMap<String, (FileWeight, TrackFile)>,
+    /// Tracked processes: name -> (weight and `reverse`, what is counted).
+    pub track_processes: BTreeMap<String, (FileWeight, crate::vrrp::procs::Spec)>,
     /// The IPVS sync daemon it runs: master while master, backup otherwise.
     pub sync: Option<crate::model::sync::SyncConfig>,
     /// The sync group it is in (keepalived's `vrrp_sync_group`).
@@ -140,7 +142,10 @@ impl InstanceSpec {
 
     /// True when the instance tracks scripts or interfaces.
     pub fn tracks(&self) -> bool {
-        !self.track_scripts.is_empty() || !self.track_interfaces.is_empty() || !self.track_files.is_empty()
+        !self.track_scripts.is_empty()
+            || !self.track_interfaces.is_empty()
+            || !self.track_files.is_empty()
+            || !self.track_processes.is_empty()
     }
 
     /// The state machine's settings, with `primary` as the adverts' source.
@@ -192,6 +197,7 @@ pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
     changed("track_scripts", old.track_scripts != new.track_scripts);
     changed("track_interfaces", old.track_interfaces != new.track_interfaces);
     changed("track_files", old.track_files != new.track_files);
+    changed("track_processes", old.track_processes != new.track_processes);
     changed("connection_sync", old.sync != new.sync);
     if old.sync_group != new.sync_group {
         out.push(format!("sync_group {:?} -> {:?}", old.sync_group, new.sync_group));
@@ -324,6 +330,18 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
                         _ => *w,
                     };
                     cluster.track_files.get(name).map(|f| (name.clone(), (w, f.clone())))
+                })
+                .collect(),
+            track_processes: m
+                .track_processes
+                .iter()
+                .filter_map(|(name, w)| {
+                    // In a sync group without `tracking_weight` every weight counts as 0.
+                    let w = match group {
+                        Some(g) if !g.tracking_weight => FileWeight { weight: 0, ..*w },
+                        _ => *w,
+                    };
+                    cluster.track_processes.get(name).map(|p| (name.clone(), (w, p.clone())))
                 })
                 .collect(),
             sync: inst.sync_config(node),

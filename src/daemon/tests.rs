@@ -578,6 +578,41 @@ fn a_track_file_moves_the_priority_and_bad_contents_do_no_harm() {
     d.stop();
 }
 
+/// Tracked processes (keepalived's `vrrp_track_process`) move the priority by their
+/// quorum: counted at start, then followed by their events. A weight-0 tracked process
+/// out of quorum puts the instance in FAULT (its VIP leaves) only after its
+/// `terminate_delay`, and back when it runs again; a process with other arguments does not
+/// count.
+#[test]
+fn a_tracked_process_moves_the_priority_and_faults_past_its_delay() {
+    let (s, k) = (Scratch::new("track-process"), host());
+    s.write(&manifest("eth0", "good-password", false).replace(
+        "vrrp:\n  VI_FAST:\n",
+        "track_processes:\n  web: {process: nginx, quorum: 2, weight: -40}\n  guard: {process: /usr/bin/sleep, args: ['1000', lbc-guard], terminate_delay: 400ms}\nvrrp:\n  VI_FAST:\n    track_processes:\n      web: {}\n      guard: {}\n",
+    ));
+    let platform = MemPlatform::new(k.clone());
+    let procs = platform.processes.clone();
+    procs.start(100, &["/usr/sbin/nginx", "-g", "daemon off;"]);
+    procs.start(200, &["/usr/bin/sleep", "1000", "lbc-guard"]);
+    let (events, _) = std::sync::mpsc::channel();
+    let d = Daemon::start(s.opts(), k.clone(), platform, Default::default(), events).unwrap();
+    let prio = |d: &Daemon<Shared, MemPlatform>| fast_view(d).effective_priority;
+    wait_for("one nginx of a quorum of 2: -40", Duration::from_secs(1), || prio(&d) == Some(110));
+    procs.start(101, &["nginx"]);
+    wait_for("two: in quorum", Duration::from_secs(1), || prio(&d) == Some(150));
+    wait_for("VI_FAST to take its VIP", Duration::from_secs(2), || holds(&k, FAST_VIP));
+    procs.start(201, &["/usr/bin/sleep", "1000", "other"]);
+    procs.end(200);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(prio(&d), Some(150), "within terminate_delay; other arguments do not count");
+    wait_for("the guard gone: FAULT", Duration::from_secs(1), || prio(&d).is_none());
+    wait_for("the VIP to leave", Duration::from_secs(1), || !holds(&k, FAST_VIP));
+    procs.start(202, &["/usr/bin/sleep", "1000", "lbc-guard"]);
+    wait_for("the guard back", Duration::from_secs(1), || prio(&d) == Some(150));
+    wait_for("the VIP back", Duration::from_secs(2), || holds(&k, FAST_VIP));
+    d.stop();
+}
+
 /// A track script with `init_fail` (keepalived's) starts failing: its weight applies from
 /// the start until `rise` runs have succeeded.
 #[test]

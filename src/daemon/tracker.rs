@@ -2,8 +2,9 @@
 //! slow script delays nothing else; each runs in a process group of its own, killed whole
 //! when it ends or times out), link states are polled every 100 ms, and whenever an
 //! instance's effective priority changes it gets a `Priority` control message. Track files
-//! are read at start and then on every change by one watching thread ([`super::trackfile`]).
-//! A reload
+//! are read at start and then on every change by one watching thread ([`super::trackfile`]);
+//! tracked processes are counted at start and then followed by one thread
+//! ([`super::trackproc`]). A reload
 //! restarts tracking with the states the objects had ([`Known`]): a failing script stays
 //! failing, and no instance's priority moves because of the reload itself.
 
@@ -19,10 +20,13 @@ use std::time::{Duration, Instant};
 use super::error::DaemonError;
 use super::instance::{Control, ControlTx, Running};
 use super::trackfile::{self, FileReport};
+use super::trackproc;
 use crate::child::Group;
 use crate::kernel::Addrs;
+use crate::kernel::Processes;
 use crate::model::cluster::TrackScript;
 use crate::model::net::Link;
+use crate::vrrp::procs::{Change, Spec};
 use crate::vrrp::track::{Kind, Tracking};
 
 const LINK_POLL: Duration = Duration::from_millis(100);
@@ -79,8 +83,18 @@ struct Watched {
 /// Starts tracking for the instances that track anything; link states are read through
 /// `addrs`. Objects start in their `known` state; an object never seen starts succeeding,
 /// a script with `init_fail` failing.
-pub fn start(running: &[Running], addrs: Box<dyn Addrs + Send>, known: &Known) -> Result<Tracker, DaemonError> {
+pub fn start(
+    running: &[Running],
+    addrs: Box<dyn Addrs + Send>,
+    processes: &dyn Fn() -> Box<dyn Processes + Send>,
+    known: &Known,
+) -> Result<Tracker, DaemonError> {
     let stop = Arc::new(AtomicBool::new(false));
+    let (proc_tx, proc_rx) = channel::<Change>();
+    let specs: BTreeMap<String, Spec> =
+        running.iter().flat_map(|r| r.spec.track_processes.iter()).map(|(n, (_, s))| (n.clone(), s.clone())).collect();
+    let procs = (!specs.is_empty()).then(|| trackproc::Watch::new(specs, processes()));
+    let proc_states = procs.as_ref().map(trackproc::Watch::states).unwrap_or_default();
     let (tx, rx) = channel::<(String, bool)>();
     let (file_tx, file_rx) = channel::<FileReport>();
     let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
@@ -107,6 +121,9 @@ pub fn start(running: &[Running], addrs: Box<dyn Addrs + Send>, known: &Known) -
             t = t.with_file(name, w.weight, w.reverse, value);
             files.insert(name.clone(), f.path.clone());
         }
+        for (name, (w, _)) in &r.spec.track_processes {
+            t = t.with_process(name, w.weight, w.reverse, proc_states.get(name).copied().unwrap_or(false));
+        }
         let last = t.effective_priority();
         let ifaces = r.spec.track_interfaces.keys().cloned().collect();
         watched.push(Watched { tracking: t, ifaces, control: r.control.clone(), last });
@@ -123,10 +140,13 @@ pub fn start(running: &[Running], addrs: Box<dyn Addrs + Send>, known: &Known) -
     if !files.is_empty() {
         tracker.threads.push(trackfile::start(files.clone(), file_tx, tracker.stop.clone())?);
     }
+    if let Some(p) = procs {
+        tracker.threads.push(trackproc::start(p, proc_tx, tracker.stop.clone())?);
+    }
     let flag = tracker.stop.clone();
     let files: Vec<String> = files.into_keys().collect();
     tracker.coordinator =
-        Some(super::spawn("tracker".into(), move || coordinate(watched, (rx, file_rx), addrs, flag, files))?);
+        Some(super::spawn("tracker".into(), move || coordinate(watched, (rx, file_rx, proc_rx), addrs, flag, files))?);
     Ok(tracker)
 }
 
@@ -169,7 +189,7 @@ pub fn run_script(cmd: &[String], timeout: Duration) -> bool {
 /// returns the objects' last states.
 fn coordinate(
     mut watched: Vec<Watched>,
-    (rx, file_rx): (Receiver<(String, bool)>, Receiver<FileReport>),
+    (rx, file_rx, proc_rx): (Receiver<(String, bool)>, Receiver<FileReport>, Receiver<Change>),
     mut addrs: Box<dyn Addrs + Send>,
     stop: Arc<AtomicBool>,
     files: Vec<String>,
@@ -190,6 +210,13 @@ fn coordinate(
             for w in &mut watched {
                 if let Ok(Some(flip)) = w.tracking.file_value(&name, value) {
                     tracing::info!(track_file = %name, value, "{flip}");
+                }
+            }
+        }
+        for c in proc_rx.try_iter() {
+            for w in &mut watched {
+                if let Ok(Some(flip)) = w.tracking.process_state(&c.name, c.up) {
+                    tracing::info!(track_process = %c.name, count = c.count, "{flip}");
                 }
             }
         }

@@ -1,5 +1,5 @@
 //! One director's keepalived.conf, read into manifest pieces: its name (`router_id`), VRRP
-//! instances, `vrrp_script`s and virtual services, each with where it was written.
+//! instances, `vrrp_script`s, track files, tracked processes and virtual services, each with where it was written.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +8,7 @@ use super::conf::{Item, Loc};
 use super::service::{self, Vs};
 use super::value::Notes;
 use super::vrrp::{self, Globals, Instance};
-use crate::manifest::types::{TrackFile, TrackScript};
+use crate::manifest::types::{TrackFile, TrackProcess, TrackScript};
 
 /// What one director's configuration holds.
 #[derive(Debug, Clone)]
@@ -25,6 +25,8 @@ pub struct Director {
     pub scripts: BTreeMap<String, (TrackScript, Loc)>,
     /// `track_file`s (and the deprecated `vrrp_track_file`) by name.
     pub files: BTreeMap<String, (TrackFile, Loc)>,
+    /// `vrrp_track_process`es by name.
+    pub processes: BTreeMap<String, (TrackProcess, Loc)>,
     /// `virtual_server`s, in file order.
     pub services: Vec<Vs>,
     /// `global_defs { lvs_timeouts }`.
@@ -56,6 +58,7 @@ pub fn read(file: &str, id: &str, items: &[Item], notes: &mut Notes) -> Director
         instances: vec![],
         scripts: BTreeMap::new(),
         files: BTreeMap::new(),
+        processes: BTreeMap::new(),
         services: vec![],
         timeouts: g.timeouts.clone(),
         groups: vec![],
@@ -91,6 +94,11 @@ fn top(
         "track_file" | "vrrp_track_file" => {
             if let Some((name, f)) = vrrp::track_file(it, notes) {
                 d.files.insert(name, (f, it.at.clone()));
+            }
+        }
+        "vrrp_track_process" => {
+            if let Some((name, p)) = vrrp::track_process(it, notes) {
+                d.processes.insert(name, (p, it.at.clone()));
             }
         }
         "vrrp_instance" => d.instances.extend(vrrp::instance(it, g, weights, notes)),

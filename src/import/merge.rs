@@ -32,6 +32,7 @@ pub fn merge(
     nodes(&mut m, &mut c, directors, opts, notes);
     scripts(&mut m, &mut c, directors, notes);
     track_files(&mut m, &mut c, directors, notes);
+    track_processes(&mut m, &mut c, directors, notes);
     vrrp(&mut m, &mut c, directors, opts, notes);
     sync_groups(&mut m, &mut c, directors, notes);
     services(&mut m, &mut c, directors, extra, opts, notes);
@@ -229,6 +230,26 @@ fn track_files(m: &mut Manifest, c: &mut Comments, directors: &[Director], notes
     }
 }
 
+/// Every director's `vrrp_track_process`es, the first director's where they differ
+/// (reported).
+fn track_processes(m: &mut Manifest, c: &mut Comments, directors: &[Director], notes: &mut Notes) {
+    let mut first: BTreeMap<String, &str> = BTreeMap::new();
+    for d in directors {
+        for (name, (p, at)) in &d.processes {
+            match m.track_processes.get(name) {
+                None => {
+                    m.track_processes.insert(name.clone(), p.clone());
+                    first.insert(name.clone(), &d.name);
+                    c.insert(path(&["track_processes", name]), format!("from {at}"));
+                }
+                Some(have) => {
+                    drift(notes, &format!("vrrp_track_process `{name}`"), (have, first[name]), (p, &d.name), at);
+                }
+            }
+        }
+    }
+}
+
 // ---- VRRP
 
 fn vrrp(m: &mut Manifest, c: &mut Comments, directors: &[Director], opts: &Options, notes: &mut Notes) {
@@ -324,6 +345,7 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         track_scripts: weights(&i.track_scripts),
         track_interfaces: weights(&i.track_interfaces),
         track_files: i.track_files.clone(),
+        track_processes: i.track_processes.clone(),
         track_own_interface: i.dont_track_primary.then_some(false),
         vmac: i.vmac.clone(),
         garp_repeat: i.garp.repeat,

@@ -7,7 +7,8 @@ use super::conf::{Item, Loc};
 use super::value::{self, Notes};
 use super::vips::{self, VipLine};
 use crate::manifest::types::{
-    ConnectionSync, Duration, InitFile, IpvsTimeouts, TrackFile, TrackFileUse, TrackScript, VipEntry, Vmac,
+    ConnectionSync, Duration, InitFile, IpvsTimeouts, ParamMatch, TrackFile, TrackFileUse, TrackProcess,
+    TrackProcessUse, TrackScript, VipEntry, Vmac,
 };
 
 /// One director's `vrrp_instance`, as its file says it.
@@ -51,6 +52,8 @@ pub struct Instance {
     pub track_interfaces: BTreeMap<String, i32>,
     /// `track_file` names with their weights and `reverse` where given.
     pub track_files: BTreeMap<String, TrackFileUse>,
+    /// `track_process` names with their weights and `reverse` where given.
+    pub track_processes: BTreeMap<String, TrackProcessUse>,
     /// `dont_track_primary`.
     pub dont_track_primary: bool,
     /// `virtual_routes`, as the manifest's routes.
@@ -399,6 +402,64 @@ fn used_files(item: &Item, notes: &mut Notes) -> BTreeMap<String, TrackFileUse> 
     out
 }
 
+/// `vrrp_track_process NAME { process PATH_OR_NAME [ARGS...]; param_match [initial|partial];
+/// weight W [reverse]; quorum N; quorum_max M; fork_delay S; terminate_delay S; delay S;
+/// full_command }`.
+pub fn track_process(item: &Item, notes: &mut Notes) -> Option<(String, TrackProcess)> {
+    let name = value::name(item, notes)?;
+    let mut p = TrackProcess {
+        process: String::new(),
+        args: None,
+        param_match: None,
+        full_command: None,
+        weight: None,
+        reverse: None,
+        quorum: None,
+        quorum_max: None,
+        delay: None,
+        fork_delay: None,
+        terminate_delay: None,
+    };
+    for it in item.children() {
+        process_setting(&mut p, it, notes);
+    }
+    if p.process.is_empty() {
+        notes.note(&item.at, format!("vrrp_track_process `{name}` has no `process`; not imported"));
+        return None;
+    }
+    Some((name, p))
+}
+
+/// One line of a `vrrp_track_process` block.
+fn process_setting(p: &mut TrackProcess, it: &Item, notes: &mut Notes) {
+    match (it.keyword.as_str(), it.args.as_slice()) {
+        ("process", [path, args @ ..]) => {
+            p.process.clone_from(path);
+            p.args = (!args.is_empty()).then(|| args.to_vec());
+        }
+        ("param_match", []) => p.param_match = Some(ParamMatch::Exact),
+        ("param_match", [m]) if m == "initial" => p.param_match = Some(ParamMatch::Initial),
+        ("param_match", [m]) if m == "partial" => p.param_match = Some(ParamMatch::Partial),
+        ("weight", [w, rest @ ..]) if rest.iter().all(|r| r == "reverse") && rest.len() <= 1 => {
+            p.weight = weight(it, w, notes);
+            p.reverse = (!rest.is_empty()).then_some(true);
+        }
+        ("quorum", _) => p.quorum = value::number(it, notes),
+        ("quorum_max", _) => p.quorum_max = value::number(it, notes),
+        ("delay", _) => p.delay = value::seconds(it, notes),
+        ("fork_delay", _) => p.fork_delay = value::seconds(it, notes),
+        ("terminate_delay", _) => p.terminate_delay = value::seconds(it, notes),
+        ("full_command", []) => p.full_command = Some(true),
+        _ => notes.unsupported(it, "not a `vrrp_track_process` setting the manifest has"),
+    }
+}
+
+/// An instance's `track_process { NAME [weight W [reverse|noreverse]] }`.
+fn used_processes(item: &Item, notes: &mut Notes) -> BTreeMap<String, TrackProcessUse> {
+    let files = used_files(item, notes);
+    files.into_iter().map(|(n, u)| (n, TrackProcessUse { weight: u.weight, reverse: u.reverse })).collect()
+}
+
 /// The weight a `vrrp_script` block gives when a reference has none.
 pub fn script_weight(item: &Item) -> i32 {
     let w = item.children().iter().find(|i| i.keyword == "weight");
@@ -434,6 +495,7 @@ pub fn instance(
         track_scripts: BTreeMap::new(),
         track_interfaces: BTreeMap::new(),
         track_files: BTreeMap::new(),
+        track_processes: BTreeMap::new(),
         dont_track_primary: false,
         garp: super::garp::Keys::default(),
         routes: Vec::new(),
@@ -612,6 +674,7 @@ fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, i32>, 
         "track_interface" => i.track_interfaces = tracked(it, |_| 0),
         "dont_track_primary" => i.dont_track_primary = true,
         "track_file" => i.track_files = used_files(it, notes),
+        "track_process" => i.track_processes = used_processes(it, notes),
         "smtp_alert" => i.alert = Some(value::flag(it)),
         "use_vmac" => i.vmac = Some(use_vmac(it, notes)),
         "vmac_xmit_base" => i.vmac_xmit_base = Some(it.at.clone()),

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{
-    Addrs, Firewall, Ipvs, IpvsOp, IpvsTimeouts, KResult, KernelError, LedgerStore, Routes, SyncDaemons, Sysctls,
+    Addrs, Firewall, Ipvs, IpvsOp, IpvsTimeouts, KResult, KernelError, LedgerStore, Processes, Routes, SyncDaemons,
+    Sysctls,
 };
 use crate::model::announce::Announced;
 use crate::model::firewall::{self, MarkTable};
@@ -21,6 +22,7 @@ use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::SysctlKey;
 use crate::model::timeouts::Timeouts;
 use crate::model::{Ledger, NodeState};
+use crate::vrrp::procs::{Proc, ProcEvent};
 
 /// Schedulers of Debian's 6.1 kernel (`ip_vs_*` modules).
 pub const SCHEDULERS: &[&str] =
@@ -519,5 +521,58 @@ impl LedgerStore for Shared {
     }
     fn store(&mut self, ledger: &Ledger) -> KResult<()> {
         self.lock().store(ledger)
+    }
+}
+
+/// An in-memory process table with its events, shared by clones: a test starts and ends
+/// processes ([`MemProcesses::start`], [`MemProcesses::end`]) and the daemon sees them as
+/// it sees the kernel's process events.
+#[derive(Clone, Default)]
+pub struct MemProcesses(Arc<Mutex<ProcTable>>);
+
+/// The processes by pid, and the events not read yet.
+type ProcTable = (BTreeMap<u32, Proc>, Vec<ProcEvent>);
+
+impl MemProcesses {
+    fn lock(&self) -> MutexGuard<'_, ProcTable> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A process `pid` running `argv`, named after `argv[0]`'s last part (an exec).
+    pub fn start(&self, pid: u32, argv: &[&str]) {
+        let name = argv.first().map(|a| a.rsplit('/').next().unwrap_or(a)).unwrap_or_default();
+        let comm = name.bytes().take(15).collect();
+        let cmdline = argv.iter().flat_map(|a| a.bytes().chain([0])).collect();
+        let p = Proc { pid, ppid: 1, comm, cmdline };
+        let mut t = self.lock();
+        t.0.insert(pid, p.clone());
+        t.1.push(ProcEvent::Exec(p));
+    }
+
+    /// Process `pid` ends (an exit).
+    pub fn end(&self, pid: u32) {
+        let mut t = self.lock();
+        t.0.remove(&pid);
+        t.1.push(ProcEvent::Exit(pid));
+    }
+}
+
+impl Processes for MemProcesses {
+    fn processes(&mut self) -> KResult<Vec<Proc>> {
+        let mut t = self.lock();
+        t.1.clear();
+        Ok(t.0.values().cloned().collect())
+    }
+
+    fn process_events(&mut self, wait: std::time::Duration) -> KResult<Option<Vec<ProcEvent>>> {
+        let events = std::mem::take(&mut self.lock().1);
+        if events.is_empty() {
+            std::thread::sleep(wait.min(std::time::Duration::from_millis(20)));
+        }
+        Ok(Some(events))
+    }
+
+    fn events_source(&self) -> String {
+        "the in-memory process table".into()
     }
 }

@@ -21,6 +21,7 @@ use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::{self, SysctlKey};
 use crate::model::timeouts::Timeouts;
 use crate::model::{Ledger, NodeState};
+use crate::vrrp::procs::{Proc, ProcEvent};
 
 /// Result of a kernel operation.
 pub type KResult<T> = Result<T, KernelError>;
@@ -197,6 +198,18 @@ pub trait LedgerStore {
     fn load(&mut self) -> KResult<Ledger>;
     /// Replaces the ledger.
     fn store(&mut self, ledger: &Ledger) -> KResult<()>;
+}
+
+/// The host's processes, like `ps` and the kernel's process events connector (what
+/// tracked processes count; keepalived's `vrrp_track_process`).
+pub trait Processes {
+    /// Every process now, zombies left out, like `ps -e`.
+    fn processes(&mut self) -> KResult<Vec<Proc>>;
+    /// The process events since the last call, waiting up to `wait` for the first;
+    /// `Ok(None)` when events were lost (list the processes again).
+    fn process_events(&mut self, wait: std::time::Duration) -> KResult<Option<Vec<ProcEvent>>>;
+    /// Where the events come from, for the log.
+    fn events_source(&self) -> String;
 }
 
 /// A whole node kernel.

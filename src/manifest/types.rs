@@ -36,6 +36,10 @@ pub struct Manifest {
     /// Files holding a number that VRRP instances track (keepalived's `track_file`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub track_files: BTreeMap<String, TrackFile>,
+    /// Processes that VRRP instances track by their number (keepalived's
+    /// `vrrp_track_process`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub track_processes: BTreeMap<String, TrackProcess>,
     /// VRRP instances, by name (keepalived's `vrrp_instance`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vrrp: BTreeMap<String, VrrpInstance>,
@@ -242,6 +246,7 @@ impl Manifest {
             role_sysctls: BTreeMap::new(),
             track_scripts: BTreeMap::new(),
             track_files: BTreeMap::new(),
+            track_processes: BTreeMap::new(),
             vrrp: BTreeMap::new(),
             sync_groups: BTreeMap::new(),
             services: BTreeMap::new(),
@@ -949,6 +954,87 @@ pub struct InitFile {
     pub overwrite: Option<bool>,
 }
 
+/// Processes that VRRP instances track (keepalived's `vrrp_track_process`): up while the
+/// number of matching processes is from `quorum` to `quorum_max`. The daemon follows the
+/// kernel's process events connector (falling back to scanning /proc every second where it
+/// cannot be had, e.g. in a network namespace other than the first); zombies do not count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackProcess {
+    /// The process's name as the kernel has it (`/proc/PID/comm`, at most 15 bytes: what
+    /// `ps -o comm` and `pgrep -x` show), matched exactly; with `args`, `match` or
+    /// `full_command`, the command's first word (`argv[0]`) instead, such as
+    /// `/usr/sbin/haproxy`.
+    #[schemars(length(min = 1))]
+    pub process: String,
+    /// The command's arguments after `argv[0]`, compared as `match` says (exact by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Vec<String>>,
+    /// How `args` are compared (keepalived's `param_match`): `exact` (the default; without
+    /// `args`, the command has none), `partial` (the command's arguments start with
+    /// these), `initial` (likewise, and the last one given may be the start of the
+    /// command's).
+    #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
+    pub param_match: Option<ParamMatch>,
+    /// Match `process` against the command's first word rather than the process's name
+    /// (keepalived's `full_command`; implied by `args` and `match`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_command: Option<bool>,
+    /// The priority change of the instances tracking it (default 0: FAULT while out of
+    /// quorum): added while in quorum when positive, while out of it when negative.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = -254, max = 254))]
+    pub weight: Option<i32>,
+    /// Turn the weight's effect round (keepalived's `reverse`): subtract it instead, and
+    /// with weight 0 FAULT while in quorum (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverse: Option<bool>,
+    /// The fewest matching processes for up (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub quorum: Option<u32>,
+    /// The most matching processes for up (default: no limit); 0: up while none runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 65535))]
+    pub quorum_max: Option<u32>,
+    /// Both `fork_delay` and `terminate_delay`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Duration>,
+    /// How long a change of the count by a fork of a matching process waits before it
+    /// counts (default 0; up to 1h), so that a fork and exec does not bounce the state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork_delay: Option<Duration>,
+    /// How long a change of the count by a process's exit waits before it counts (default
+    /// 0; up to 1h), so that a process being restarted does not bounce the state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminate_delay: Option<Duration>,
+}
+
+/// How a tracked process's arguments are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamMatch {
+    /// Exactly these arguments.
+    Exact,
+    /// The command's arguments start with these.
+    Partial,
+    /// Likewise, and the last may be the start of the command's.
+    Initial,
+}
+
+/// How one instance uses a tracked process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackProcessUse {
+    /// The priority change, -254..254 (default: the tracked process's `weight`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = -254, max = 254))]
+    pub weight: Option<i32>,
+    /// keepalived's `reverse` for this instance (default: the tracked process's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverse: Option<bool>,
+}
+
 /// How one instance uses a track file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -1025,6 +1111,10 @@ pub struct VrrpInstance {
     /// (default: the file's) is added; weight 0: FAULT while the number is not 0.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub track_files: BTreeMap<String, TrackFileUse>,
+    /// Tracked processes and how each moves the priority (weight and `reverse`, default:
+    /// the tracked process's); weight 0: FAULT while out of quorum.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub track_processes: BTreeMap<String, TrackProcessUse>,
     /// Go to FAULT while the member's own advert interface (its `interface`) is down
     /// (default true, as keepalived does; `false` is keepalived's `dont_track_primary`). A
     /// weight given to that interface under `track_interfaces` replaces this FAULT.

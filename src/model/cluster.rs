@@ -28,6 +28,8 @@ pub struct Cluster {
     pub track_scripts: BTreeMap<String, TrackScript>,
     /// Track files by name.
     pub track_files: BTreeMap<String, TrackFile>,
+    /// Tracked processes by name (keepalived's `vrrp_track_process`).
+    pub track_processes: BTreeMap<String, crate::vrrp::procs::Spec>,
     /// Virtual services by name.
     pub services: BTreeMap<String, VirtualService>,
     /// The `match` rules of firewall-mark services, in the order the chain tries them.
@@ -372,6 +374,9 @@ pub struct Member {
     pub track_interfaces: BTreeMap<String, i32>,
     /// Track file -> weight and `reverse`, the file's where the instance gives none.
     pub track_files: BTreeMap<String, FileWeight>,
+    /// Tracked process -> weight and `reverse`, the tracked process's where the instance
+    /// gives none.
+    pub track_processes: BTreeMap<String, FileWeight>,
     /// This member's own notify commands, each instead of the instance's.
     pub notify: Notify,
 }
@@ -460,7 +465,7 @@ pub struct TrackFile {
     pub init: Option<(i32, bool)>,
 }
 
-/// How an instance uses a track file: weight and `reverse`.
+/// How an instance uses a track file or a tracked process: weight and `reverse`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileWeight {
     /// Multiplies the number.

@@ -19,6 +19,7 @@
 //! - [`fsm`]: the RFC 5798 §6.4 state machine plus FAULT, with keepalived's preempt rules.
 //! - [`garp`]: when a master sends its gratuitous ARPs / NAs (keepalived's `garp_*` timing).
 //! - [`sync`]: sync groups (keepalived's `vrrp_sync_group`): which members move when.
+//! - [`procs`]: tracked processes: matching, counts, quorum and delays (keepalived's `vrrp_track_process`).
 //! - [`track`]: rise/fall of track scripts and interfaces, weights, effective priority.
 //! - [`net`]: protocol-112 sockets (effects).
 //! - [`announce`]: gratuitous ARP and unsolicited NA (effects).
@@ -28,6 +29,7 @@ pub mod fsm;
 pub mod garp;
 pub mod net;
 pub mod packet;
+pub mod procs;
 pub mod sync;
 pub mod track;
 

@@ -69,6 +69,8 @@ pub enum Kind {
     Interface,
     /// A file holding a number (keepalived `track_file`).
     File,
+    /// Running processes counted against a quorum (keepalived `vrrp_track_process`).
+    Process,
 }
 
 impl fmt::Display for Kind {
@@ -77,6 +79,7 @@ impl fmt::Display for Kind {
             Kind::Script => "track script",
             Kind::Interface => "track interface",
             Kind::File => "track file",
+            Kind::Process => "track process",
         })
     }
 }
@@ -103,6 +106,8 @@ impl fmt::Display for Flip {
             (Kind::Interface, false) => "down",
             (Kind::File, true) => "usable",
             (Kind::File, false) => "at FAULT",
+            (Kind::Process, true) => "in quorum",
+            (Kind::Process, false) => "out of quorum",
         };
         write!(f, "{} {} is {state} (weight {})", self.kind, self.name, self.weight)
     }
@@ -111,6 +116,8 @@ impl fmt::Display for Flip {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Tracked {
     weight: i32,
+    /// keepalived's `reverse`: the effect of the state turned round.
+    reverse: bool,
     state: RiseFall,
     /// A track file's `reverse` and its last number (`None` for scripts and interfaces).
     file: Option<(bool, i64)>,
@@ -120,7 +127,7 @@ impl Tracked {
     fn effect(&self) -> Effect {
         match self.file {
             Some((reverse, value)) => file_effect(self.weight, reverse, value),
-            None => state_effect(self.weight, self.state.is_up()),
+            None => reversible_effect(self.weight, self.reverse, self.state.is_up()),
         }
     }
 }
@@ -141,6 +148,20 @@ fn state_effect(weight: i32, up: bool) -> Effect {
         (w, false) if w < 0 => Effect::Add(i64::from(w)),
         (w, true) if w > 0 => Effect::Add(i64::from(w)),
         _ => Effect::Add(0),
+    }
+}
+
+/// A tracked object's effect from its weight, `reverse` and state (keepalived's table):
+/// `reverse` subtracts what the weight would add, and with weight 0 it is FAULT while the
+/// object succeeds instead of while it fails.
+pub fn reversible_effect(weight: i32, reverse: bool, up: bool) -> Effect {
+    match (weight, reverse) {
+        (_, false) => state_effect(weight, up),
+        (0, true) => state_effect(0, !up),
+        (w, true) => match state_effect(w, up) {
+            Effect::Add(n) => Effect::Add(-n),
+            Effect::Fault => Effect::Fault,
+        },
     }
 }
 
@@ -207,14 +228,14 @@ impl Tracking {
     pub fn with_script(mut self, name: &str, weight: i32, rise: u32, fall: u32, up: bool) -> Tracking {
         self.objects.insert(
             (Kind::Script, name.to_string()),
-            Tracked { weight, state: RiseFall::new(rise, fall, up), file: None },
+            Tracked { weight, reverse: false, state: RiseFall::new(rise, fall, up), file: None },
         );
         self
     }
 
     /// Adds a track file with its weight, `reverse` and its number now.
     pub fn with_file(mut self, name: &str, weight: i32, reverse: bool, value: i64) -> Tracking {
-        let t = Tracked { weight, state: RiseFall::new(1, 1, true), file: Some((reverse, value)) };
+        let t = Tracked { weight, reverse, state: RiseFall::new(1, 1, true), file: Some((reverse, value)) };
         self.objects.insert((Kind::File, name.to_string()), t);
         self
     }
@@ -241,9 +262,21 @@ impl Tracking {
 
     /// Adds a track interface with its weight and current link state (no hysteresis).
     pub fn with_interface(mut self, name: &str, weight: i32, up: bool) -> Tracking {
-        let t = Tracked { weight, state: RiseFall::new(1, 1, up), file: None };
+        let t = Tracked { weight, reverse: false, state: RiseFall::new(1, 1, up), file: None };
         self.objects.insert((Kind::Interface, name.to_string()), t);
         self
+    }
+
+    /// Adds a tracked process with its weight, `reverse` and state (in its quorum or not).
+    pub fn with_process(mut self, name: &str, weight: i32, reverse: bool, up: bool) -> Tracking {
+        let t = Tracked { weight, reverse, state: RiseFall::new(1, 1, up), file: None };
+        self.objects.insert((Kind::Process, name.to_string()), t);
+        self
+    }
+
+    /// Records whether a tracked process is in its quorum.
+    pub fn process_state(&mut self, name: &str, up: bool) -> Result<Option<Flip>, VrrpError> {
+        self.observe(Kind::Process, name, up)
     }
 
     /// Records one run of a track script (`ok` = exit status 0).
@@ -444,6 +477,34 @@ mod tests {
         assert_eq!((t.effective_priority(), t.faults()), (None, vec![(Kind::File, "prio")]));
         assert!(t.file_value("other", 1).is_err());
         assert_eq!(t.states().count(), 0, "a file is read again, not remembered");
+    }
+
+    #[test]
+    fn reverse_turns_the_effect_round() {
+        assert_eq!(reversible_effect(10, true, true), Effect::Add(-10), "+ve reverse: lowers while up");
+        assert_eq!(reversible_effect(10, true, false), Effect::Add(0));
+        assert_eq!(reversible_effect(-10, true, false), Effect::Add(10), "-ve reverse: raises while down");
+        assert_eq!(reversible_effect(-10, true, true), Effect::Add(0));
+        assert_eq!(reversible_effect(0, true, true), Effect::Fault, "weight 0 reverse: FAULT while up");
+        assert_eq!(reversible_effect(0, true, false), Effect::Add(0));
+        assert_eq!(reversible_effect(0, false, false), Effect::Fault);
+        assert_eq!(reversible_effect(-10, false, false), Effect::Add(-10));
+    }
+
+    #[test]
+    fn a_tracked_process_moves_the_priority_by_its_quorum() {
+        let mut t = Tracking::new(100).with_process("haproxy", -30, false, true).with_process("maint", 0, true, false);
+        assert_eq!(t.effective_priority(), Some(100));
+        let flip = t.process_state("haproxy", false).unwrap().unwrap();
+        assert_eq!(flip.to_string(), "track process haproxy is out of quorum (weight -30)");
+        assert_eq!(t.effective_priority(), Some(70));
+        assert!(t.process_state("maint", true).unwrap().is_some());
+        assert_eq!((t.effective_priority(), t.faults()), (None, vec![(Kind::Process, "maint")]));
+        assert!(t.process_state("haproxy", true).unwrap().is_some());
+        assert!(t.process_state("maint", false).unwrap().is_some());
+        assert_eq!(t.effective_priority(), Some(100));
+        assert!(t.process_state("nginx", true).is_err());
+        assert_eq!(t.states().count(), 2, "states are remembered across a reload");
     }
 
     #[test]

@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{InstanceError, InstanceSpec, Platform, Wire};
-use crate::kernel::mem::Shared;
-use crate::kernel::{Addrs, KResult, KernelError, Routes, SyncDaemons};
+use crate::kernel::mem::{MemProcesses, Shared};
+use crate::kernel::{Addrs, KResult, KernelError, Processes, Routes, SyncDaemons};
 use crate::vrrp::net::Received;
 
 /// What a wire sent.
@@ -35,12 +35,14 @@ pub struct MemPlatform {
     pub sent: Arc<Mutex<Vec<Sent>>>,
     /// How many times the daemon settled.
     pub settled: Arc<AtomicUsize>,
+    /// The processes tracked processes count.
+    pub processes: MemProcesses,
 }
 
 impl MemPlatform {
     /// A platform on `kernel`.
     pub fn new(kernel: Shared) -> Self {
-        MemPlatform { kernel, sent: Arc::default(), settled: Arc::default() }
+        MemPlatform { kernel, sent: Arc::default(), settled: Arc::default(), processes: MemProcesses::default() }
     }
 }
 
@@ -55,6 +57,10 @@ impl Platform for MemPlatform {
 
     fn sync_daemons(&self) -> KResult<Box<dyn SyncDaemons + Send>> {
         Ok(Box::new(self.kernel.clone()))
+    }
+
+    fn processes(&self) -> Box<dyn Processes + Send> {
+        Box::new(self.processes.clone())
     }
 
     fn wire(&self, spec: &InstanceSpec) -> Result<Box<dyn Wire>, InstanceError> {

@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod modules;
 pub mod nft;
 pub mod nl;
+pub mod procs;
 pub mod rtnl;
 pub mod sysctl;
 

@@ -113,6 +113,7 @@ pub fn validate(loaded: &Loaded, facts: &dyn Facts) -> Result<Validated, Problem
     let (director_sysctls, real_server_sysctls) = nodes::role_sysctls(&mut cx, &m.role_sysctls);
     let track_scripts = vrrp::track_scripts(&mut cx, &root.key("track_scripts"), &m.track_scripts);
     let track_files = vrrp::track_files(&mut cx, &root.key("track_files"), &m.track_files);
+    let track_processes = vrrp::track_processes(&mut cx, &root.key("track_processes"), &m.track_processes);
     let vrrp = vrrp::instances(&mut cx, &root.key("vrrp"), m, &nodes, &track_scripts);
     let sync_groups =
         sync_groups::sync_groups(&mut cx, &root.key("sync_groups"), &m.sync_groups, &vrrp, &track_scripts);
@@ -125,6 +126,7 @@ pub fn validate(loaded: &Loaded, facts: &dyn Facts) -> Result<Validated, Problem
         sync_groups,
         track_scripts,
         track_files,
+        track_processes,
         services,
         marks,
         director_sysctls,
@@ -176,13 +178,14 @@ fn names(cx: &mut Cx, m: &crate::manifest::Manifest) {
     if let Some(c) = &m.cluster {
         name(cx, c, || root.key("cluster"));
     }
-    let sections: [(&'static str, Vec<&String>); 6] = [
+    let sections: [(&'static str, Vec<&String>); 7] = [
         ("nodes", m.nodes.keys().collect()),
         ("vrrp", m.vrrp.keys().collect()),
         ("sync_groups", m.sync_groups.keys().collect()),
         ("services", m.services.keys().collect()),
         ("track_scripts", m.track_scripts.keys().collect()),
         ("track_files", m.track_files.keys().collect()),
+        ("track_processes", m.track_processes.keys().collect()),
     ];
     for (section, keys) in sections {
         for k in keys {

@@ -11,6 +11,7 @@ use crate::model::cluster::{
 };
 
 use super::{Cx, dur, parse, unknown_node_hint};
+use crate::vrrp::procs;
 
 /// Validates the track scripts.
 pub fn track_scripts(
@@ -53,6 +54,71 @@ pub fn track_files(cx: &mut Cx, at: &KeyPath, m: &BTreeMap<String, types::TrackF
     out
 }
 
+/// The longest process name the kernel keeps (`TASK_COMM_LEN` less its NUL).
+const COMM_MAX: usize = 15;
+/// The longest delay keepalived takes.
+const PROCESS_DELAY_MAX: Duration = Duration::from_secs(3600);
+
+/// Validates the tracked processes: a name that can match, a quorum range that is not
+/// empty, delays up to an hour.
+pub fn track_processes(
+    cx: &mut Cx,
+    at: &KeyPath,
+    m: &BTreeMap<String, types::TrackProcess>,
+) -> BTreeMap<String, procs::Spec> {
+    let mut out = BTreeMap::new();
+    for (name, t) in m {
+        let path = at.name(name);
+        let pattern = process_pattern(cx, &path, t);
+        let quorum_max = t.quorum_max.unwrap_or(u32::MAX);
+        let quorum = if quorum_max == 0 { 0 } else { t.quorum.unwrap_or(1) };
+        if quorum > quorum_max {
+            let hint = format!("set `quorum_max` to {quorum} or more, or lower `quorum`");
+            cx.error(&path.key("quorum_max"), format!("{quorum_max} is below `quorum` ({quorum})"), Some(&hint));
+        }
+        let both = process_delay(cx, &path.key("delay"), t.delay.as_ref(), Duration::ZERO);
+        let fork_delay = process_delay(cx, &path.key("fork_delay"), t.fork_delay.as_ref(), both);
+        let terminate_delay = process_delay(cx, &path.key("terminate_delay"), t.terminate_delay.as_ref(), both);
+        out.insert(name.clone(), procs::Spec { pattern, quorum, quorum_max, fork_delay, terminate_delay });
+    }
+    out
+}
+
+/// A tracked process's delay, up to an hour as keepalived takes.
+fn process_delay(cx: &mut Cx, at: &KeyPath, d: Option<&types::Duration>, default: Duration) -> Duration {
+    let given = d.is_some();
+    let d = dur(cx, at, d, default);
+    if given && d > PROCESS_DELAY_MAX {
+        cx.error(at, format!("{d:?} is longer than an hour"), Some("give a delay up to 1h"));
+    }
+    d
+}
+
+/// What a tracked process matches; a name the kernel would cut short is an error.
+fn process_pattern(cx: &mut Cx, path: &KeyPath, t: &types::TrackProcess) -> procs::Pattern {
+    let param_match = match (t.param_match, &t.args) {
+        (Some(types::ParamMatch::Exact), _) | (None, Some(_)) => procs::ParamMatch::Exact,
+        (Some(types::ParamMatch::Partial), _) => procs::ParamMatch::Partial,
+        (Some(types::ParamMatch::Initial), _) => procs::ParamMatch::Initial,
+        (None, None) => procs::ParamMatch::Any,
+    };
+    let full_command = t.full_command.unwrap_or(false) || param_match != procs::ParamMatch::Any;
+    if t.full_command == Some(false) && param_match != procs::ParamMatch::Any {
+        let hint = "leave `full_command` out: `args` and `match` compare the whole command line";
+        cx.error(&path.key("full_command"), "`false` with `args` or `match`", Some(hint));
+    }
+    if !full_command && t.process.len() > COMM_MAX {
+        let hint =
+            "set `full_command: true` to match the command's first word, or give the name as `ps -o comm` shows it";
+        let what = format!("`{}` is longer than a process name (15 bytes) and would never match", t.process);
+        cx.error(&path.key("process"), what, Some(hint));
+    }
+    if t.process.contains('\0') || t.args.iter().flatten().any(|a| a.contains('\0')) {
+        cx.error(&path.key("process"), "a NUL character never matches a command line", None);
+    }
+    procs::Pattern { process: t.process.clone(), args: t.args.clone().unwrap_or_default(), param_match, full_command }
+}
+
 /// Validates every VRRP instance, then the VRID and VIP uniqueness rules across them.
 pub fn instances(
     cx: &mut Cx,
@@ -64,7 +130,7 @@ pub fn instances(
     let mut out = BTreeMap::new();
     for (name, inst) in &m.vrrp {
         let path = at.name(name);
-        if let Some(v) = instance(cx, &path, name, inst, nodes, (scripts, &m.track_files)) {
+        if let Some(v) = instance(cx, &path, name, inst, nodes, (scripts, &m.track_files, &m.track_processes)) {
             out.insert(name.clone(), v);
         }
     }
@@ -76,13 +142,20 @@ pub fn instances(
     out
 }
 
+/// What instances may track: the validated scripts, the manifest's files and processes.
+type Tracked<'a> = (
+    &'a BTreeMap<String, TrackScript>,
+    &'a BTreeMap<String, types::TrackFile>,
+    &'a BTreeMap<String, types::TrackProcess>,
+);
+
 fn instance(
     cx: &mut Cx,
     path: &KeyPath,
     name: &str,
     i: &types::VrrpInstance,
     nodes: &BTreeMap<String, Node>,
-    (scripts, m_files): (&BTreeMap<String, TrackScript>, &BTreeMap<String, types::TrackFile>),
+    (scripts, m_files, m_procs): Tracked<'_>,
 ) -> Option<VrrpInstance> {
     let version = u8::try_from(i.version.unwrap_or(3)).unwrap_or(u8::MAX);
     let vips = vips(cx, &path.key("vips"), &i.vips, version);
@@ -91,8 +164,11 @@ fn instance(
     let v6 = vips.first().is_some_and(|v| v.addr().is_ipv6());
     let members = members(cx, path, i, nodes, (&vips, v6), scripts);
     let files = file_weights(&i.track_files, m_files);
-    let mut members: BTreeMap<String, Member> =
-        members.into_iter().map(|(n, m)| (n, Member { track_files: files.clone(), ..m })).collect();
+    let processes = process_weights(&i.track_processes, m_procs);
+    let mut members: BTreeMap<String, Member> = members
+        .into_iter()
+        .map(|(n, m)| (n, Member { track_files: files.clone(), track_processes: processes.clone(), ..m }))
+        .collect();
     let vrid = u8::try_from(i.vrid).unwrap_or(0);
     let vmac = super::vmac::vmac(cx, path, i, (vrid, v6), &mut members, nodes);
     vip_owners(cx, &path.key("vips"), &vips, &members, nodes);
@@ -110,6 +186,13 @@ fn instance(
             names => format!("define it under the top-level `track_files` (defined: {})", names.join(", ")),
         };
         cx.error(&path.key("track_files").name(f), format!("unknown track file `{f}`"), Some(&hint));
+    }
+    for p in i.track_processes.keys().filter(|p| !m_procs.contains_key(*p)) {
+        let hint = match m_procs.keys().cloned().collect::<Vec<_>>() {
+            names if names.is_empty() => "define it under the top-level `track_processes`".to_string(),
+            names => format!("define it under the top-level `track_processes` (defined: {})", names.join(", ")),
+        };
+        cx.error(&path.key("track_processes").name(p), format!("unknown track process `{p}`"), Some(&hint));
     }
     let routes = super::vrrp_routes::routes(cx, path, &i.routes, &sources(&vips, &excluded, &members, nodes));
     let connection_sync =
@@ -323,6 +406,22 @@ fn file_weights(
         .collect()
 }
 
+/// The tracked processes an instance uses, with the tracked process's weight (default 0)
+/// and `reverse` where the instance gives none (an unknown one is left out: [`instance`]
+/// reports it).
+fn process_weights(
+    used: &BTreeMap<String, types::TrackProcessUse>,
+    procs: &BTreeMap<String, types::TrackProcess>,
+) -> BTreeMap<String, FileWeight> {
+    let known = used.iter().filter_map(|(n, u)| procs.get(n).map(|p| (n, u, p)));
+    known
+        .map(|(n, u, p)| {
+            let weight = u.weight.or(p.weight).unwrap_or(0);
+            (n.clone(), FileWeight { weight, reverse: u.reverse.or(p.reverse).unwrap_or(false) })
+        })
+        .collect()
+}
+
 /// The instance's tracked objects with the member's over them, as name -> weight.
 fn weights(
     instance: &BTreeMap<String, types::TrackWeight>,
@@ -416,6 +515,7 @@ fn members(
                 track_scripts,
                 track_interfaces,
                 track_files: BTreeMap::new(),
+                track_processes: BTreeMap::new(),
                 notify,
             },
         );
