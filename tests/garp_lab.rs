@@ -33,7 +33,7 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::lab::vrrp::{DAEMON, Params, lbconverge_bin};
+use common::lab::vrrp::{DAEMON, Params, start_manifest};
 use common::lab::{How, Lab, SWITCH, arp, node_mac};
 
 fn ms(n: u64) -> Duration {
@@ -51,24 +51,7 @@ fn manifest(extra: &str, edit: impl Fn(String) -> String) -> String {
 
 /// Starts `lbconverge run` on node `i` with `manifest` (each node its own file).
 fn start(lab: &mut Lab, i: usize, manifest: &str) {
-    let node = lab.nodes()[i].clone();
-    let dir = lab.node_dir(&node);
-    std::fs::create_dir_all(dir.join("state")).unwrap();
-    let file = dir.join("manifest.yaml");
-    std::fs::write(&file, manifest).unwrap();
-    let argv: Vec<String> = vec![
-        lbconverge_bin(),
-        "--state-dir".into(),
-        dir.join("state").display().to_string(),
-        "run".into(),
-        file.display().to_string(),
-        "--node".into(),
-        node.clone(),
-        "--control".into(),
-        dir.join("control.sock").display().to_string(),
-    ];
-    lab.spawn(&node, DAEMON, &argv, &[("NO_COLOR".to_string(), "1".to_string())]);
-    lab.set_active(&node, true);
+    start_manifest(lab, i, manifest);
 }
 
 /// The times (since `t0`) of the gratuitous ARPs for the VIP from node `i`.

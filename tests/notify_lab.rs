@@ -27,7 +27,7 @@ use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
-use common::lab::vrrp::{DAEMON, Daemon, lbconverge_bin};
+use common::lab::vrrp::{DAEMON, Daemon, start_manifest};
 use common::lab::{How, Lab, node_v4, node_v6};
 
 const VIP: &str = "10.88.0.60";
@@ -161,23 +161,7 @@ fn start(lab: &mut Lab, s: &Scripts, i: usize, d: Daemon) {
             lab.keepalived(&node, DAEMON, &keepalived_conf(s, i));
         }
         Daemon::Lbconverge => {
-            let dir = lab.node_dir(&node);
-            std::fs::create_dir_all(dir.join("state")).unwrap();
-            let file = dir.join("manifest.yaml");
-            std::fs::write(&file, manifest(s, i)).unwrap();
-            let argv: Vec<String> = [
-                lbconverge_bin(),
-                "--state-dir".into(),
-                dir.join("state").display().to_string(),
-                "run".into(),
-                file.display().to_string(),
-                "--node".into(),
-                node.clone(),
-                "--control".into(),
-                dir.join("control.sock").display().to_string(),
-            ]
-            .to_vec();
-            lab.spawn(&node, DAEMON, &argv, &[("NO_COLOR".to_string(), "1".to_string())]);
+            start_manifest(lab, i, &manifest(s, i));
         }
     }
     lab.set_active(&node, true);

@@ -312,9 +312,29 @@ pub fn start(lab: &mut Lab, i: usize, daemon: Daemon, p: &Params) -> u32 {
 fn start_lbconverge(lab: &mut Lab, node: &str, p: &Params) -> u32 {
     let manifest = lab.dir().join("manifest.yaml");
     std::fs::write(&manifest, p.manifest()).unwrap();
+    let env: Vec<(String, String)> = p.password.iter().map(|pw| (PASSWORD_ENV.to_string(), pw.clone())).collect();
+    spawn_run(lab, node, &manifest, &env)
+}
+
+/// Starts `lbconverge run` on node `i` with a manifest of its own (written to the node's
+/// directory, where [`start`] shares one file), as process [`DAEMON`], and marks the node
+/// active.
+pub fn start_manifest(lab: &mut Lab, i: usize, manifest: &str) -> u32 {
+    let node = lab.nodes()[i].clone();
+    std::fs::create_dir_all(lab.node_dir(&node)).unwrap();
+    let file = lab.node_dir(&node).join("manifest.yaml");
+    std::fs::write(&file, manifest).unwrap();
+    let pid = spawn_run(lab, &node, &file, &[]);
+    lab.set_active(&node, true);
+    pid
+}
+
+/// `lbconverge --state-dir DIR run MANIFEST --node NODE --control SOCK` in `node`, with
+/// `env` added.
+fn spawn_run(lab: &mut Lab, node: &str, manifest: &std::path::Path, env: &[(String, String)]) -> u32 {
     let state = lab.node_dir(node).join("state");
     std::fs::create_dir_all(&state).unwrap();
-    let argv: Vec<String> = vec![
+    let mut argv: Vec<String> = vec![
         lbconverge_bin(),
         "--state-dir".into(),
         state.display().to_string(),
@@ -327,11 +347,10 @@ fn start_lbconverge(lab: &mut Lab, node: &str, p: &Params) -> u32 {
         lab.node_dir(node).join("control.sock").display().to_string(),
     ];
     // Benchmarks add options (`--lock-memory --realtime 50`).
-    let mut argv = argv;
     argv.extend(std::env::var("LBC_LAB_RUN_ARGS").unwrap_or_default().split_whitespace().map(String::from));
-    let mut env = vec![("NO_COLOR".to_string(), "1".to_string())];
-    env.extend(p.password.iter().map(|pw| (PASSWORD_ENV.to_string(), pw.clone())));
-    lab.spawn(node, DAEMON, &argv, &env)
+    let mut all = vec![("NO_COLOR".to_string(), "1".to_string())];
+    all.extend(env.iter().cloned());
+    lab.spawn(node, DAEMON, &argv, &all)
 }
 
 /// Rewrites the configuration [`start`] wrote for node `i` (keepalived: its config file;
