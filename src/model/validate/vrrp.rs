@@ -163,8 +163,9 @@ fn instance(
     let advert = advert(cx, &path.key("advert_interval"), i.advert_interval.as_ref(), version);
     let v6 = vips.first().is_some_and(|v| v.addr().is_ipv6());
     let members = members(cx, path, i, nodes, (&vips, v6), scripts);
-    let files = file_weights(&i.track_files, m_files);
-    let processes = process_weights(&i.track_processes, m_procs);
+    // A track file weighs 1 unless it says, a tracked process 0 (FAULT), as in keepalived.
+    let files = used_weights(&i.track_files, m_files, 1);
+    let processes = used_weights(&i.track_processes, m_procs, 0);
     let mut members: BTreeMap<String, Member> = members
         .into_iter()
         .map(|(n, m)| (n, Member { track_files: files.clone(), track_processes: processes.clone(), ..m }))
@@ -391,33 +392,35 @@ pub(super) fn tracked(
     }
 }
 
-/// The track files an instance uses, with the file's weight and `reverse` where the
-/// instance gives none (an unknown file is left out: [`instance`] reports it).
-fn file_weights(
-    used: &BTreeMap<String, types::TrackFileUse>,
-    files: &BTreeMap<String, types::TrackFile>,
-) -> BTreeMap<String, FileWeight> {
-    let known = used.iter().filter_map(|(n, u)| files.get(n).map(|f| (n, u, f)));
-    known
-        .map(|(n, u, f)| {
-            let weight = u.weight.or(f.weight).unwrap_or(1);
-            (n.clone(), FileWeight { weight, reverse: u.reverse.or(f.reverse).unwrap_or(false) })
-        })
-        .collect()
+/// A tracked object's weight and `reverse` as written, where it is defined or used.
+trait Weighted {
+    fn written(&self) -> (Option<i32>, Option<bool>);
 }
 
-/// The tracked processes an instance uses, with the tracked process's weight (default 0)
-/// and `reverse` where the instance gives none (an unknown one is left out: [`instance`]
-/// reports it).
-fn process_weights(
-    used: &BTreeMap<String, types::TrackProcessUse>,
-    procs: &BTreeMap<String, types::TrackProcess>,
+macro_rules! weighted {
+    ($($t:ty),*) => {$(
+        impl Weighted for $t {
+            fn written(&self) -> (Option<i32>, Option<bool>) {
+                (self.weight, self.reverse)
+            }
+        }
+    )*};
+}
+
+weighted!(types::TrackFileUse, types::TrackFile, types::TrackProcessUse, types::TrackProcess);
+
+/// The tracked objects (files or processes) an instance uses, with the object's weight
+/// (else `default`) and `reverse` where the instance gives none (an unknown one is left
+/// out: [`instance`] reports it).
+fn used_weights<U: Weighted, D: Weighted>(
+    used: &BTreeMap<String, U>,
+    defined: &BTreeMap<String, D>,
+    default: i32,
 ) -> BTreeMap<String, FileWeight> {
-    let known = used.iter().filter_map(|(n, u)| procs.get(n).map(|p| (n, u, p)));
+    let known = used.iter().filter_map(|(n, u)| defined.get(n).map(|d| (n, u.written(), d.written())));
     known
-        .map(|(n, u, p)| {
-            let weight = u.weight.or(p.weight).unwrap_or(0);
-            (n.clone(), FileWeight { weight, reverse: u.reverse.or(p.reverse).unwrap_or(false) })
+        .map(|(n, (uw, ur), (dw, dr))| {
+            (n.clone(), FileWeight { weight: uw.or(dw).unwrap_or(default), reverse: ur.or(dr).unwrap_or(false) })
         })
         .collect()
 }
