@@ -6,8 +6,11 @@
 # own TIME_WAIT sockets: every check leaves one for 60 s, and a run that inherits another's
 # full table pays for it), and the order rotates over ROUNDS (default 2) so that no one of
 # the three always runs first or last. Per run: the time until every server is in IPVS (not
-# for the floor), the CPU used over a WINDOW (default 30 s) of steady checking, and RSS;
-# then per round each checker's CPU per check as a ratio to the floor's of that round.
+# for the floor), the CPU used over a WINDOW (default 30 s) of steady checking, the checks
+# that reached a server over the same window (the sink counts them), and RSS; CPU per check
+# is CPU over checks done, not over checks due (a checker that falls behind does fewer and
+# must not look cheaper for it); all three are measured the same way, from /proc. Then per
+# round each checker's CPU per check as a ratio to the floor's of that round.
 # Prints `BENCH` lines. Usage: N=1000 KIND=tcp|http WINDOW=30 ROUNDS=2 . health.sh
 . tests/vm/lib.sh
 n=${N:-1000}
@@ -26,7 +29,7 @@ while [ "$i" -lt "$n" ]; do
     i=$((i + 1))
 done
 ip -n srv -batch /tmp/addrs
-ip netns exec srv /usr/local/bin/lbc-sink 8080 &
+ip netns exec srv /usr/local/bin/lbc-sink 8080 /tmp/sink.count &
 
 # The lbconverge manifest and the keepalived config, from the same list.
 {
@@ -52,25 +55,38 @@ dests() { ip netns exec "$dir" ipvsadm -Ln -t 10.7.0.100:80 2>/dev/null | grep -
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 now_cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }
+arrivals() { cat /tmp/sink.count; }
 
-# measure NAME PID: the time to fill IPVS, then CPU and RSS over the window.
-measure() {
-    name=$1; pid=$2; t0=$(now_cs); k=0
-    echo "bench: $name (pid $pid) filling IPVS with $n $kind-checked servers"
+# fill NAME PID: the time until every server is in IPVS, into fill_ms; 1 if they never are.
+fill() {
+    t0=$(now_cs); k=0
+    echo "bench: $1 (pid $2) filling IPVS with $n $kind-checked servers"
     while [ "$(dests)" -lt "$n" ]; do
         k=$((k + 1))
-        if [ "$k" -gt 600 ]; then echo "BENCH $name n=$n kind=$kind FAILED: $(dests) of $n in IPVS after 120 s"; return; fi
+        if [ "$k" -gt 600 ]; then echo "BENCH $1 n=$n kind=$kind FAILED: $(dests) of $n in IPVS after 120 s"; return 1; fi
         usleep 200000
     done
     fill_ms=$((($(now_cs) - t0) * 10))
-    sleep 3
-    c0=$(ticks "$pid"); s0=$(now_cs)
+}
+
+# window NAME PID [EXTRA]: CPU (ticks are 10 ms), checks done (arrivals at the sink) and RSS
+# of PID over the window; CPU per 1,000 checks done into last_cpu.
+window() {
+    c0=$(ticks "$2"); a0=$(arrivals); s0=$(now_cs)
     sleep "$window"
-    c1=$(ticks "$pid"); s1=$(now_cs)
-    # CPU ms per 1,000 checks: ticks are 10 ms; N checks per second.
-    cpu=$(awk -v c=$((c1 - c0)) -v s=$((s1 - s0)) -v n="$n" 'BEGIN {printf "%.1f", (c * 10) / (s / 100) / (n / 1000)}')
-    echo "BENCH $name n=$n kind=$kind fill_ms=$fill_ms cpu_ms_per_1000_checks=$cpu rss_kib=$(rss_kib "$pid") in_ipvs=$(dests)"
+    c1=$(ticks "$2"); a1=$(arrivals); s1=$(now_cs)
+    done_=$((a1 - a0))
+    cpu=$(awk -v c=$((c1 - c0)) -v d="$done_" 'BEGIN {if (d == 0) print "-"; else printf "%.1f", (c * 10) / (d / 1000)}')
+    rate=$(awk -v d="$done_" -v s=$((s1 - s0)) 'BEGIN {printf "%.0f", d / (s / 100)}')
+    echo "BENCH $1 n=$n kind=$kind ${3:-}checks_per_s=$rate of $n cpu_ms_per_1000_checks=$cpu rss_kib=$(rss_kib "$2")"
     last_cpu=$cpu
+}
+
+# measure NAME PID: the time to fill IPVS, then the window.
+measure() {
+    fill "$1" "$2" || return 0
+    sleep 3
+    window "$1" "$2" "fill_ms=$fill_ms in_ipvs=$(dests) "
 }
 
 # fresh_dir: a new director namespace on the bridge (the one before deleted with its sockets).
@@ -100,10 +116,15 @@ run_keepalived() {
     kill $ka; wait $ka || true
 }
 
+# The floor measured as the checkers are (its own FLOOR line, over its own window, says
+# how many of its checks timed out or started late).
 run_floor() {
-    floor=$(ip netns exec "$dir" lbc-floor "$kind" 10.9.0.1 "$n" 8080 1000 "$window" 3)
-    echo "BENCH floor ${floor#FLOOR }"
-    last_cpu=$(sed -n 's/.* cpu_ms_per_1000_checks=\([^ ]*\).*/\1/p' <<< "$floor")
+    ip netns exec "$dir" lbc-floor "$kind" 10.9.0.1 "$n" 8080 1000 "$((window + 2))" 3 > /tmp/floor.out &
+    floor=$!
+    sleep 4
+    window floor "$floor"
+    wait "$floor" || true
+    echo "BENCH floor-own $(sed 's/^FLOOR //' /tmp/floor.out)"
 }
 
 ratio() { awk -v a="$1" -v f="$2" 'BEGIN { if (a == "" || f == "" || f == 0) print "-"; else printf "%.2f", a / f }'; }
