@@ -162,9 +162,8 @@ pub struct RunArgs {
     /// vrrp_rt_priority; needs CAP_SYS_NICE).
     #[arg(long, env = "LBCONVERGE_REALTIME", value_name = "PRIORITY", value_parser = clap::value_parser!(u8).range(1..=99))]
     pub realtime: Option<u8>,
-    /// Threads that run the health checks' probes, 1-1024 (default: as many as the load
-    /// needs, one per 1,000 checks a second, up to one per core); they run a little nicer
-    /// than the VRRP threads.
+    /// Threads that run the health checks' probes, 1-1024 (default: one per core); they
+    /// run a little nicer than the VRRP threads.
     #[arg(long, env = "LBCONVERGE_HEALTH_THREADS", value_name = "N", value_parser = parse_health_threads)]
     pub health_threads: Option<std::num::NonZeroUsize>,
 }

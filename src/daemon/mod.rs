@@ -129,7 +129,7 @@ pub struct DaemonOptions {
     /// Run the VRRP threads SCHED_RR at this priority (`--realtime`, like keepalived's
     /// `vrrp_rt_priority`).
     pub realtime: Option<u8>,
-    /// The probe engine's worker threads (`--health-threads`); `None`: as the load needs.
+    /// The probe engine's worker threads (`--health-threads`); `None`: one per core.
     pub health_threads: Option<std::num::NonZeroUsize>,
 }
 

@@ -1,17 +1,12 @@
-//! The probe engine (effects): worker threads of its own, off the daemon's main and VRRP
-//! threads and a little nicer than them ([`WORKER_NICE`]), so that VRRP timing never waits
-//! behind a check, a slow script or a TLS handshake. Each worker runs a single-thread tokio
-//! runtime (its own epoll and timers, no work stealing, no wake-up of another thread per
-//! probe: a multi-thread runtime cost a quarter more CPU per check, BENCHMARKS.md) and owns
-//! a share of the targets, by a consistent hash of the target ([`worker_of`]). One task per
+//! The probe engine (effects): worker threads of its own ([`Options::threads`], by default
+//! one per core), off the daemon's main and VRRP threads and a little nicer than them
+//! ([`WORKER_NICE`]), so that VRRP timing never waits behind a check, a slow script or a
+//! TLS handshake. Each worker runs a single-thread tokio runtime (its own epoll and timers,
+//! no work stealing, no wake-up of another thread per probe: a multi-thread runtime cost a
+//! quarter more CPU per check, BENCHMARKS.md) and owns a fixed share of the targets, by a
+//! hash of the target, so a target stays on its worker across [`Engine::set`]. One task per
 //! target runs the target's [`CheckState`]: it sleeps until the next probe is due, probes,
 //! records the outcome, and reports every transition through the callback it was given.
-//!
-//! How many workers probe ([`Options::threads`]): as many as configured, or by default as
-//! many as the load needs, one per [`CHECKS_PER_WORKER`] checks a second, up to one per
-//! core. More workers than the load needs cost CPU (each wakes for its own timers, and
-//! probes due together no longer share a wake-up: two workers spent 25 to 70% more CPU
-//! than one at 1,000 checks a second in the emulated VM, BENCHMARKS.md).
 //!
 //! A target's state and statistics are its own ([`Slot`], behind a lock only its task and a
 //! reader of the statistics take): a probe takes no lock another target's probe waits for.
@@ -19,12 +14,10 @@
 //! and a restart, never per probe. What a target's probe can build once (an HTTP request
 //! without a password) is built when its task starts ([`Prober::prepare`]).
 //!
-//! [`Engine::set`] replaces the set of targets: targets that stay keep their state (a
-//! reload loses no check's history), removed ones stop, new ones start spread over their
-//! interval (no thundering herd at start or after a reload). A target stays on its worker
-//! while the number of workers probing stays the same; when the load changes it, the
-//! consistent hash moves as few targets as it can, and a moved target takes its state
-//! with it: its slot names the worker that owns it, and a task on any other worker stops.
+//! [`Engine::set`] replaces the set of targets: targets that stay keep their task and state
+//! (a reload loses no check's history), removed ones stop, new ones start spread over their
+//! interval (no thundering herd at start or after a reload): each worker spreads its own
+//! new targets over their interval.
 //!
 //! No check freezes silently: the engine joins every task it starts. One that panics (or
 //! ends without being stopped) is logged with its check and the panic's message, counted
@@ -111,36 +104,16 @@ pub const WORKER_NICE: i32 = 5;
 /// The name of the engine's worker threads, numbered from 0: `health-0`, `health-1`, ...
 pub const WORKER_NAME: &str = "health";
 
-/// How many checks a second one worker takes before the engine adds another (when the
-/// number of workers is not configured). One worker spent 0.68 ms of CPU per TCP check in
-/// the emulated VM (BENCHMARKS.md), so 1,000 checks a second keep it about two-thirds busy;
-/// on real hardware it has room for ten times as many, and a second worker then costs little.
-pub const CHECKS_PER_WORKER: u64 = 1_000;
-
 /// How the engine runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Options {
-    /// Worker threads that run the probes, all of them probing; `None`: as many as the load
-    /// needs ([`workers_for`]), up to [`default_threads`].
+    /// Worker threads that run the probes; `None`: [`default_threads`].
     pub threads: Option<NonZeroUsize>,
 }
 
-/// The most worker threads by default: one per core this process may run on.
+/// The default number of worker threads: one per core this process may run on.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
-}
-
-/// The workers `load` (checks a second, in thousandths) needs: one per
-/// [`CHECKS_PER_WORKER`], at least one, at most `most`.
-pub fn workers_for(load_milli: u128, most: usize) -> usize {
-    let per = u128::from(CHECKS_PER_WORKER) * 1000;
-    usize::try_from(load_milli.div_ceil(per)).unwrap_or(usize::MAX).clamp(1, most.max(1))
-}
-
-/// Checks a second, in thousandths, that checking `targets` takes (one per interval each;
-/// an interval under a millisecond counts as one).
-fn load_milli<'a>(targets: impl Iterator<Item = &'a Target>) -> u128 {
-    targets.map(|t| 1_000_000_000_000 / t.check.interval.as_nanos().max(1_000_000)).sum()
 }
 
 /// One running check, as its task and the engine share it: the state of its verdict and
@@ -149,9 +122,6 @@ fn load_milli<'a>(targets: impl Iterator<Item = &'a Target>) -> u128 {
 struct Slot {
     state: CheckState,
     stats: ProbeStats,
-    /// The worker whose task probes the check: a task on another (the check moved) stops
-    /// after its probe, without recording it.
-    owner: usize,
     /// The check was removed: its task, if it is still probing, stops after this probe.
     removed: bool,
 }
@@ -178,12 +148,9 @@ impl Shared {
     }
 }
 
-/// A worker's share of the targets, each with its slot.
-type Share = Vec<(Target, Cell)>;
-
-/// One worker: its thread, and the channel its share of the targets comes on.
+/// One worker: its thread, and the channel its set of targets comes on.
 struct Worker {
-    targets: Option<UnboundedSender<Share>>,
+    targets: Option<UnboundedSender<Vec<(Target, Status)>>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -191,10 +158,6 @@ struct Worker {
 pub struct Engine {
     workers: Vec<Worker>,
     shared: Arc<Shared>,
-    /// Every worker probes (configured), or as many as the load needs.
-    fixed: bool,
-    /// Time zero of every check's clock.
-    epoch: Instant,
 }
 
 impl Engine {
@@ -217,21 +180,15 @@ impl Engine {
     /// Starts the engine's threads as `options` say, with these probes; `notify` gets
     /// every transition.
     pub fn start_configured(notify: Notify, probes: impl Prober, options: Options) -> std::io::Result<Engine> {
-        match options.threads {
-            Some(n) => Engine::start_sized(notify, probes, n.get(), true),
-            None => Engine::start_sized(notify, probes, default_threads(), false),
-        }
-    }
-
-    /// Starts `threads` workers, all probing if `fixed`, else as many as the load needs.
-    fn start_sized(notify: Notify, probes: impl Prober, threads: usize, fixed: bool) -> std::io::Result<Engine> {
+        let threads = options.threads.map_or_else(default_threads, NonZeroUsize::get);
         let shared = Arc::<Shared>::default();
+        let mut engine = Engine { workers: Vec::with_capacity(threads), shared: shared.clone() };
+        // Time zero of every check's clock.
         let epoch = Instant::now();
-        let mut engine = Engine { workers: Vec::with_capacity(threads), shared: shared.clone(), fixed, epoch };
         for i in 0..threads {
             let (tx, rx) = unbounded_channel();
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            let tasks = Tasks::new(i, probes.clone(), notify.clone(), shared.clone(), epoch);
+            let tasks = Tasks::new(probes.clone(), notify.clone(), shared.clone(), epoch);
             let thread = std::thread::Builder::new().name(format!("{WORKER_NAME}-{i}")).spawn(move || {
                 lower_priority();
                 runtime.block_on(serve(rx, tasks));
@@ -247,14 +204,6 @@ impl Engine {
         self.workers.len()
     }
 
-    /// The workers that probe `targets`: all when configured, else as many as they need.
-    fn probing(&self, targets: &BTreeMap<Target, Status>) -> usize {
-        match self.fixed {
-            true => self.workers.len(),
-            false => workers_for(load_milli(targets.keys()), self.workers.len()),
-        }
-    }
-
     /// How the probes of each running target went so far.
     pub fn stats(&self) -> BTreeMap<Target, ProbeStats> {
         self.shared.checks().iter().map(|(t, cell)| (t.clone(), lock(cell).stats.clone())).collect()
@@ -268,43 +217,12 @@ impl Engine {
 
     /// Checks these targets from now on; a new target starts in the status given.
     pub fn set(&self, targets: Vec<(Target, Status)>) {
-        let wanted: BTreeMap<Target, Status> = targets.into_iter().collect();
-        let probing = self.probing(&wanted);
-        let mut shares: Vec<Share> = self.workers.iter().map(|_| Vec::new()).collect();
-        let mut checks = self.shared.checks();
-        checks.retain(|t, cell| {
-            let keep = wanted.contains_key(t);
-            if !keep {
-                lock(cell).removed = true;
-            }
-            keep
-        });
-        let now = self.epoch.elapsed();
-        let fresh = wanted.keys().filter(|t| !checks.contains_key(t)).count();
-        let n = u32::try_from(fresh).unwrap_or(u32::MAX).max(1);
-        let mut i = 0u32;
-        for (t, status) in wanted {
-            let owner = worker_of(&t, probing);
-            let cell = match checks.get(&t) {
-                Some(cell) => {
-                    lock(cell).owner = owner;
-                    cell.clone()
-                }
-                None => {
-                    let first = now + spread(t.check.interval, i, n);
-                    i = i.saturating_add(1);
-                    let state = CheckState::new(status, first);
-                    let slot = Slot { state, stats: ProbeStats::default(), owner, removed: false };
-                    let cell = Arc::new(Mutex::new(slot));
-                    checks.insert(t.clone(), cell.clone());
-                    cell
-                }
-            };
-            if let Some(share) = shares.get_mut(owner) {
-                share.push((t, cell));
+        let mut shares: Vec<Vec<(Target, Status)>> = self.workers.iter().map(|_| Vec::new()).collect();
+        for (t, status) in targets {
+            if let Some(share) = shares.get_mut(worker_of(&t, self.workers.len())) {
+                share.push((t, status));
             }
         }
-        drop(checks);
         for (w, share) in self.workers.iter().zip(shares) {
             if let Some(tx) = &w.targets {
                 let _ = tx.send(share);
@@ -329,28 +247,13 @@ impl Drop for Engine {
 }
 
 /// The worker of `workers` that checks `t`: the same for the same target, whatever else
-/// is checked (SipHash with fixed keys: the same in every run), and with one worker more
-/// or less, the same for all but the targets the change must move ([`jump`]).
+/// is checked (SipHash with fixed keys: the same in every run).
 fn worker_of(t: &Target, workers: usize) -> usize {
     use std::hash::{Hash, Hasher};
     let mut h = std::hash::DefaultHasher::new();
     t.hash(&mut h);
     let n = u64::try_from(workers).unwrap_or(1).max(1);
-    usize::try_from(jump(h.finish(), n)).unwrap_or(0)
-}
-
-/// Lamping and Veach's jump consistent hash: `key`'s bucket of `buckets` (at least 1),
-/// such that going from k to k + 1 buckets moves only a 1/(k + 1) share of the keys, all
-/// of them to the new bucket.
-fn jump(mut key: u64, buckets: u64) -> u64 {
-    let (mut b, mut j) = (0u64, 0u64);
-    while j < buckets {
-        b = j;
-        key = key.wrapping_mul(2_862_933_555_777_941_757).wrapping_add(1);
-        let next = u128::from(b + 1) * (1u128 << 31) / u128::from((key >> 33) + 1);
-        j = u64::try_from(next).unwrap_or(u64::MAX);
-    }
-    b
+    usize::try_from(h.finish() % n).unwrap_or(0)
 }
 
 /// A worker starting: [`WORKER_NICE`] nicer than the thread that started the engine.
@@ -362,7 +265,7 @@ fn lower_priority() {
 
 /// Takes each new set of targets, and each task that ends, until the engine is dropped
 /// (then dropping the tasks aborts every probe).
-async fn serve(mut sets: UnboundedReceiver<Share>, mut tasks: Tasks<impl Prober>) {
+async fn serve(mut sets: UnboundedReceiver<Vec<(Target, Status)>>, mut tasks: Tasks<impl Prober>) {
     loop {
         tokio::select! {
             set = sets.recv() => match set {
@@ -376,8 +279,6 @@ async fn serve(mut sets: UnboundedReceiver<Share>, mut tasks: Tasks<impl Prober>
 
 /// The probe tasks of one worker's checks, on the worker's thread.
 struct Tasks<P> {
-    /// The worker's number.
-    me: usize,
     joins: JoinSet<()>,
     running: BTreeMap<Target, AbortHandle>,
     /// Time zero of the checks' clocks.
@@ -388,32 +289,44 @@ struct Tasks<P> {
 }
 
 impl<P: Prober> Tasks<P> {
-    fn new(me: usize, probes: P, notify: Notify, shared: Arc<Shared>, epoch: Instant) -> Self {
-        Tasks { me, joins: JoinSet::new(), running: BTreeMap::new(), epoch, probes, notify, shared }
+    fn new(probes: P, notify: Notify, shared: Arc<Shared>, epoch: Instant) -> Self {
+        Tasks { joins: JoinSet::new(), running: BTreeMap::new(), epoch, probes, notify, shared }
     }
 
-    /// Checks these targets (this worker's share, their slots made by [`Engine::set`]) from
-    /// now on: the others' tasks stop, a new one's first probe is when its slot says.
-    fn set(&mut self, share: Share) {
-        let wanted: BTreeMap<Target, Cell> = share.into_iter().collect();
+    /// Checks these targets (this worker's share) from now on (see [`Engine::set`]).
+    fn set(&mut self, set: Vec<(Target, Status)>) {
+        let wanted: BTreeMap<Target, Status> = set.into_iter().collect();
+        let mut checks = self.shared.checks();
         self.running.retain(|t, task| {
             let keep = wanted.contains_key(t);
             if !keep {
                 task.abort();
+                if let Some(cell) = checks.remove(t) {
+                    lock(&cell).removed = true;
+                }
             }
             keep
         });
-        for (t, cell) in wanted {
-            if !self.running.contains_key(&t) {
-                let first = lock(&cell).state.due();
-                self.spawn(t, cell, first);
-            }
+        let fresh: Vec<(Target, Status)> = wanted.into_iter().filter(|(t, _)| !self.running.contains_key(t)).collect();
+        let now = self.epoch.elapsed();
+        let n = u32::try_from(fresh.len()).unwrap_or(u32::MAX).max(1);
+        let mut starts = Vec::with_capacity(fresh.len());
+        for (i, (t, status)) in (0u32..).zip(fresh) {
+            let first = now + spread(t.check.interval, i, n);
+            let slot = Slot { state: CheckState::new(status, first), stats: ProbeStats::default(), removed: false };
+            let cell = Arc::new(Mutex::new(slot));
+            checks.insert(t.clone(), cell.clone());
+            starts.push((t, cell, first));
+        }
+        drop(checks);
+        for (t, cell, first) in starts {
+            self.spawn(t, cell, first);
         }
     }
 
     /// Starts `t`'s task, its first probe at `first`.
     fn spawn(&mut self, t: Target, cell: Cell, first: Duration) {
-        let task = watch(t.clone(), self.me, cell, first, self.epoch, self.probes.clone(), self.notify.clone());
+        let task = watch(t.clone(), cell, first, self.epoch, self.probes.clone(), self.notify.clone());
         let handle = self.joins.spawn(task);
         self.running.insert(t, handle);
     }
@@ -444,8 +357,7 @@ impl<P: Prober> Tasks<P> {
     /// one interval from now at the earliest.
     fn restart(&mut self, t: Target, why: &str) {
         let retry = self.epoch.elapsed() + t.check.interval;
-        let cell = self.shared.checks().get(&t).cloned();
-        let Some(cell) = cell.filter(|c| lock(c).owner == self.me) else {
+        let Some(cell) = self.shared.checks().get(&t).cloned() else {
             self.running.remove(&t);
             return;
         };
@@ -484,8 +396,8 @@ fn spread(interval: Duration, i: u32, n: u32) -> Duration {
     interval / n * i
 }
 
-/// Checks `t` from `first` on, as long as it is running on worker `me`.
-async fn watch(t: Target, me: usize, cell: Cell, first: Duration, epoch: Instant, probes: impl Prober, notify: Notify) {
+/// Checks `t` from `first` on, as long as it is running.
+async fn watch(t: Target, cell: Cell, first: Duration, epoch: Instant, probes: impl Prober, notify: Notify) {
     let prepared = probes.prepare(&t);
     let mut due = first;
     loop {
@@ -493,7 +405,7 @@ async fn watch(t: Target, me: usize, cell: Cell, first: Duration, epoch: Instant
         let started = Instant::now();
         let outcome = probes.probe_prepared(&t, &prepared).await;
         let ended = Instant::now();
-        let Some((next, transition)) = record(&cell, me, &t, &outcome, ended - started, ended - epoch) else {
+        let Some((next, transition)) = record(&cell, &t, &outcome, ended - started, ended - epoch) else {
             return;
         };
         if let Some(transition) = transition {
@@ -503,18 +415,17 @@ async fn watch(t: Target, me: usize, cell: Cell, first: Duration, epoch: Instant
     }
 }
 
-/// Records a probe of `t` on worker `me` that took `took`: when the next is due, and the
-/// transition if there is one; `None` when `t` is no longer checked, or no longer by `me`.
+/// Records a probe of `t` that took `took`: when the next is due, and the transition if
+/// there is one; `None` when `t` is no longer checked.
 fn record(
     cell: &Mutex<Slot>,
-    me: usize,
     t: &Target,
     outcome: &Outcome,
     took: Duration,
     now: Duration,
 ) -> Option<(Duration, Option<Transition>)> {
     let mut slot = lock(cell);
-    if slot.removed || slot.owner != me {
+    if slot.removed {
         return None;
     }
     slot.stats.record(took, matches!(outcome, Outcome::Pass { .. }));
@@ -776,92 +687,6 @@ mod tests {
             assert!((8..=24).contains(&n), "worker {w} has {n} of 64 targets: {workers:?}");
         }
         assert!(targets.iter().all(|(t, _)| worker_of(t, 1) == 0));
-    }
-
-    #[test]
-    fn the_workers_probing_follow_the_load_one_per_thousand_checks_a_second_up_to_the_most() {
-        let each = |interval_ms: u64, n: usize| {
-            let t = Target {
-                check: Check { interval: Duration::from_millis(interval_ms), ..tcp_target(1).check },
-                ..tcp_target(1)
-            };
-            load_milli(std::iter::repeat_n(&t, n))
-        };
-        assert_eq!(each(1000, 1000), 1_000_000, "1,000 targets a second: 1,000 checks a second");
-        assert_eq!(workers_for(each(1000, 1000), 8), 1);
-        assert_eq!(workers_for(each(1000, 1001), 8), 2);
-        assert_eq!(workers_for(each(50, 100), 8), 2, "100 targets every 50 ms: 2,000 a second");
-        assert_eq!(workers_for(each(1000, 10_000), 8), 8, "no more than the most");
-        assert_eq!(workers_for(each(1000, 10_000), 2), 2);
-        assert_eq!(workers_for(0, 4), 1, "one worker waits even with nothing to check");
-        assert_eq!(workers_for(each(0, 1), 4), 1, "a zero interval counts as a millisecond");
-    }
-
-    #[test]
-    fn one_more_worker_moves_only_the_targets_it_takes() {
-        let targets = many(1000);
-        for k in 1..8 {
-            let moved: Vec<usize> = targets
-                .iter()
-                .filter(|(t, _)| worker_of(t, k) != worker_of(t, k + 1))
-                .map(|(t, _)| worker_of(t, k + 1))
-                .collect();
-            assert!(moved.iter().all(|w| *w == k), "from {k} to {} workers, moved to the new one only", k + 1);
-            let share = 1000 / (k + 1);
-            assert!(moved.len().abs_diff(share) < share / 2 + 20, "{} of 1,000 moved from {k} workers", moved.len());
-        }
-    }
-
-    /// Notes the worker threads each target's probes ran on, and passes.
-    #[derive(Clone, Default)]
-    struct Where(Arc<Mutex<BTreeMap<u16, std::collections::BTreeSet<String>>>>);
-
-    impl Prober for Where {
-        fn probe(&self, t: &Target) -> impl Future<Output = Outcome> + Send {
-            let name = std::thread::current().name().unwrap_or("").to_string();
-            self.0.lock().unwrap().entry(t.check.port).or_default().insert(name);
-            async { Outcome::PASS }
-        }
-    }
-
-    /// The workers each of `targets` ran on, over `window`, from a clean sheet.
-    fn workers_seen(seen: &Where, window: Duration) -> BTreeMap<u16, std::collections::BTreeSet<String>> {
-        std::thread::sleep(Duration::from_millis(150));
-        seen.0.lock().unwrap().clear();
-        std::thread::sleep(window);
-        seen.0.lock().unwrap().clone()
-    }
-
-    #[test]
-    fn more_load_spreads_the_checks_over_more_workers_and_a_moved_check_keeps_its_state() {
-        let reports = Arc::new(Mutex::new(Vec::new()));
-        let sink = reports.clone();
-        let seen = Where::default();
-        let engine =
-            Engine::start_sized(Arc::new(move |r| sink.lock().unwrap().push(r)), seen.clone(), 4, false).unwrap();
-        // 10 targets every 50 ms: 200 checks a second, one worker.
-        let few = many(10);
-        engine.set(few.clone());
-        wait_for(&reports, 10);
-        let on = workers_seen(&seen, Duration::from_millis(300));
-        assert!(on.values().all(|w| w.len() == 1 && w.contains("health-0")), "one worker: {on:?}");
-        let before = engine.stats();
-        // 200: 4,000 checks a second, four workers; most of the ten move.
-        engine.set(many(200));
-        let on = workers_seen(&seen, Duration::from_millis(400));
-        for (t, _) in many(200) {
-            let want = format!("{WORKER_NAME}-{}", worker_of(&t, 4));
-            assert_eq!(on.get(&t.check.port).map(|w| w.iter().collect::<Vec<_>>()), Some(vec![&want]), "{t}");
-        }
-        assert!(few.iter().filter(|(t, _)| worker_of(t, 4) != 0).count() >= 5, "most of the ten moved");
-        assert_eq!(wait_for(&reports, 200).len(), 200, "a moved check was not reported again: it kept its state");
-        let after = engine.stats();
-        assert!(few.iter().all(|(t, _)| after[t].probes > before[t].probes), "and its counts");
-        // Back to ten: one worker again.
-        engine.set(few);
-        let on = workers_seen(&seen, Duration::from_millis(300));
-        assert!(on.len() == 10 && on.values().all(|w| w.len() == 1 && w.contains("health-0")), "{on:?}");
-        assert_eq!(reports.lock().unwrap().len(), 200);
     }
 
     #[test]
