@@ -58,10 +58,10 @@ pub struct InstanceSpec {
     pub notify: Notify,
     /// Longest a notify command may run.
     pub notify_timeout: Duration,
-    /// Track scripts: name -> (weight, settings).
-    pub track_scripts: BTreeMap<String, (i32, TrackScript)>,
-    /// Tracked interfaces: name -> weight.
-    pub track_interfaces: BTreeMap<String, i32>,
+    /// Track scripts: name -> (weight and `reverse`, settings).
+    pub track_scripts: BTreeMap<String, (FileWeight, TrackScript)>,
+    /// Tracked interfaces: name -> weight and `reverse`.
+    pub track_interfaces: BTreeMap<String, FileWeight>,
     /// Track files: name -> (weight and `reverse`, the file).
     pub track_files: BTreeMap<String, (FileWeight, TrackFile)>,
     /// Tracked processes: name -> (weight and `reverse`, what is counted).
@@ -287,7 +287,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
         let group = cluster.sync_group_of(&inst.name);
         let (scripts, mut interfaces) = tracked_in_group(&m.track_scripts, &m.track_interfaces, group);
         if inst.track_own_interface {
-            interfaces.entry(m.interface.clone()).or_insert(0);
+            interfaces.entry(m.interface.clone()).or_insert(FileWeight { weight: 0, reverse: false });
         }
         let track_scripts = scripts
             .iter()
@@ -358,12 +358,13 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
 
 /// A member's tracked objects in its sync group: the group's beside its own (the group's
 /// weight over its own), every weight 0 unless the group keeps weights (keepalived's
-/// `sync_group_tracking_weight`).
-type Weights = BTreeMap<String, i32>;
+/// `sync_group_tracking_weight`); `reverse` stays as written.
+type Weights = BTreeMap<String, FileWeight>;
 fn tracked_in_group(scripts: &Weights, interfaces: &Weights, group: Option<&SyncGroup>) -> (Weights, Weights) {
     let Some(g) = group else { return (scripts.clone(), interfaces.clone()) };
     let merge = |own: &Weights, theirs: &Weights| -> Weights {
-        own.iter().chain(theirs).map(|(k, w)| (k.clone(), if g.tracking_weight { *w } else { 0 })).collect()
+        let kept = |w: &FileWeight| if g.tracking_weight { *w } else { FileWeight { weight: 0, ..*w } };
+        own.iter().chain(theirs).map(|(k, w)| (k.clone(), kept(w))).collect()
     };
     (merge(scripts, &g.track_scripts), merge(interfaces, &g.track_interfaces))
 }

@@ -104,12 +104,12 @@ pub fn start(
     let was_up = |kind: Kind, name: &str, init: bool| known.get(&(kind, name.to_string())).copied().unwrap_or(init);
     for r in running.iter().filter(|r| r.spec.tracks()) {
         let mut t = Tracking::new(r.spec.priority);
-        for (name, (weight, s)) in &r.spec.track_scripts {
-            t = t.with_script(name, *weight, s.rise, s.fall, was_up(Kind::Script, name, !s.init_fail));
+        for (name, (w, s)) in &r.spec.track_scripts {
+            t = t.with_script(name, w.weight, w.reverse, s.rise, s.fall, was_up(Kind::Script, name, !s.init_fail));
             scripts.insert(name.clone(), s.clone());
         }
-        for (name, weight) in &r.spec.track_interfaces {
-            t = t.with_interface(name, *weight, was_up(Kind::Interface, name, true));
+        for (name, w) in &r.spec.track_interfaces {
+            t = t.with_interface(name, w.weight, w.reverse, was_up(Kind::Interface, name, true));
         }
         for (name, (w, f)) in &r.spec.track_files {
             let value = *values.entry(name.clone()).or_insert_with(|| {

@@ -8,7 +8,7 @@ use super::conf::{Item, Loc};
 use super::service::{self, Vs};
 use super::value::Notes;
 use super::vrrp::{self, Globals, Instance};
-use crate::manifest::types::{TrackFile, TrackProcess, TrackScript};
+use crate::manifest::types::{TrackFile, TrackProcess, TrackScript, TrackWeight};
 
 /// What one director's configuration holds.
 #[derive(Debug, Clone)]
@@ -46,9 +46,10 @@ pub fn read(file: &str, id: &str, items: &[Item], notes: &mut Notes) -> Director
     g.garp_groups = items.iter().filter(|i| i.keyword == "garp_group").map(|i| super::garp::group(i, notes)).collect();
     // Only a vrrp_script with a `script` can be tracked: keepalived removes one without.
     let has_script = |i: &&Item| i.children().iter().any(|c| c.keyword == "script");
-    let weights: BTreeMap<String, i32> = (items.iter().filter(|i| i.keyword == "vrrp_script").filter(has_script))
-        .filter_map(|i| Some((i.arg()?.to_string(), vrrp::script_weight(i))))
-        .collect();
+    let weights: BTreeMap<String, TrackWeight> =
+        (items.iter().filter(|i| i.keyword == "vrrp_script").filter(has_script))
+            .filter_map(|i| Some((i.arg()?.to_string(), vrrp::script_default(i))))
+            .collect();
     let named_at = Loc { file: file.to_string(), line: 1, column: 1 };
     let (name, named_at) = g.router_id.clone().unwrap_or_else(|| (id.to_string(), named_at));
     let mut d = Director {
@@ -80,7 +81,7 @@ fn top(
     d: &mut Director,
     it: &Item,
     g: &Globals,
-    weights: &BTreeMap<String, i32>,
+    weights: &BTreeMap<String, TrackWeight>,
     (cascade, groups): (&Cascade, &service::Groups),
     notes: &mut Notes,
 ) {

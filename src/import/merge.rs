@@ -314,8 +314,8 @@ fn sync_group(
     let [notify_master, notify_backup, notify_fault, notify_stop, notify] = g.notify.clone();
     SyncGroup {
         instances,
-        track_scripts: weights(&g.track_scripts),
-        track_interfaces: weights(&g.track_interfaces),
+        track_scripts: g.track_scripts.clone(),
+        track_interfaces: g.track_interfaces.clone(),
         tracking_weight: g.tracking_weight.then_some(true),
         notify_master,
         notify_backup,
@@ -342,8 +342,8 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         vips: i.vips.clone(),
         excluded_vips: i.excluded.clone(),
         routes: i.routes.clone(),
-        track_scripts: weights(&i.track_scripts),
-        track_interfaces: weights(&i.track_interfaces),
+        track_scripts: i.track_scripts.clone(),
+        track_interfaces: i.track_interfaces.clone(),
         track_files: i.track_files.clone(),
         track_processes: i.track_processes.clone(),
         track_own_interface: i.dont_track_primary.then_some(false),
@@ -403,10 +403,6 @@ fn notify_per_member(out: &mut VrrpInstance, group: &[(&Director, &Instance)]) {
     }
 }
 
-fn weights(w: &BTreeMap<String, i32>) -> BTreeMap<String, TrackWeight> {
-    w.iter().map(|(k, v)| (k.clone(), TrackWeight { weight: *v })).collect()
-}
-
 fn authentication(instance: &str, opts: &Options) -> Authentication {
     let (password_file, password_env) = match opts.passwords.get(instance) {
         Some(Secret::File(p)) => (Some(p.clone()), None),
@@ -463,12 +459,13 @@ fn instance(m: &Manifest, group: &[(&Director, &Instance)], opts: &Options, note
 fn member(m: &Manifest, d: &Director, i: &Instance, out: &VrrpInstance, notes: &mut Notes) -> VrrpMember {
     let node_if = m.nodes.get(&d.name).map(|n| n.interface.clone());
     let interface = i.interface.clone().filter(|f| Some(f) != node_if.as_ref());
-    let own = |mine: &BTreeMap<String, i32>, theirs: &BTreeMap<String, TrackWeight>, what: &str, notes: &mut Notes| {
+    type Weights = BTreeMap<String, TrackWeight>;
+    let own = |mine: &Weights, theirs: &Weights, what: &str, notes: &mut Notes| -> Weights {
         for missing in theirs.keys().filter(|k| !mine.contains_key(*k)) {
             notes.note(&i.at, format!("directors differ: vrrp_instance `{}`: {} does not track {what} `{missing}`; the manifest tracks it on every member", i.name, d.name));
         }
-        let differs = |(k, w): &(&String, &i32)| theirs.get(*k).is_none_or(|t| t.weight != **w);
-        mine.iter().filter(differs).map(|(k, w)| (k.clone(), TrackWeight { weight: *w })).collect()
+        let differs = |(k, w): &(&String, &TrackWeight)| theirs.get(*k) != Some(*w);
+        mine.iter().filter(differs).map(|(k, w)| (k.clone(), w.clone())).collect()
     };
     VrrpMember {
         priority: i.priority,

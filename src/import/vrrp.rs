@@ -8,7 +8,7 @@ use super::value::{self, Notes};
 use super::vips::{self, VipLine};
 use crate::manifest::types::{
     ConnectionSync, Duration, InitFile, IpvsTimeouts, ParamMatch, TrackFile, TrackFileUse, TrackProcess,
-    TrackProcessUse, TrackScript, VipEntry, Vmac,
+    TrackProcessUse, TrackScript, TrackWeight, VipEntry, Vmac,
 };
 
 /// One director's `vrrp_instance`, as its file says it.
@@ -46,10 +46,10 @@ pub struct Instance {
     pub excluded: Vec<VipEntry>,
     /// The `dev` of the VIPs when it is not `interface`.
     pub vip_interface: Option<String>,
-    /// `track_script` names and weights.
-    pub track_scripts: BTreeMap<String, i32>,
-    /// `track_interface` names and weights.
-    pub track_interfaces: BTreeMap<String, i32>,
+    /// `track_script` names with their weights and `reverse`.
+    pub track_scripts: BTreeMap<String, TrackWeight>,
+    /// `track_interface` names with their weights and `reverse`.
+    pub track_interfaces: BTreeMap<String, TrackWeight>,
     /// `track_file` names with their weights and `reverse` where given.
     pub track_files: BTreeMap<String, TrackFileUse>,
     /// `track_process` names with their weights and `reverse` where given.
@@ -116,10 +116,10 @@ pub struct SyncGroupConf {
     pub at: Loc,
     /// `group { }`: its instances' names, in file order.
     pub instances: Vec<String>,
-    /// `track_script` names and weights.
-    pub track_scripts: BTreeMap<String, i32>,
-    /// `track_interface` names and weights.
-    pub track_interfaces: BTreeMap<String, i32>,
+    /// `track_script` names with their weights and `reverse`.
+    pub track_scripts: BTreeMap<String, TrackWeight>,
+    /// `track_interface` names with their weights and `reverse`.
+    pub track_interfaces: BTreeMap<String, TrackWeight>,
     /// `sync_group_tracking_weight` (or the obsolete `global_tracking`, which means it).
     pub tracking_weight: bool,
     /// `notify_master`, `notify_backup`, `notify_fault`, `notify_stop`, `notify`.
@@ -131,7 +131,7 @@ pub struct SyncGroupConf {
 pub fn sync_group(
     item: &Item,
     g: &Globals,
-    script_weights: &BTreeMap<String, i32>,
+    script_weights: &BTreeMap<String, TrackWeight>,
     notes: &mut Notes,
 ) -> Option<SyncGroupConf> {
     let Some(name) = item.arg() else {
@@ -155,7 +155,7 @@ pub fn sync_group(
                 out.instances.extend(names.cloned());
             }
             "track_script" => out.track_scripts = tracked_scripts(it, script_weights, notes),
-            "track_interface" => out.track_interfaces = tracked(it, |_| 0),
+            "track_interface" => out.track_interfaces = tracked_interfaces(it, notes),
             "sync_group_tracking_weight" | "global_tracking" => out.tracking_weight = true,
             k => match NOTIFY.iter().position(|n| *n == k) {
                 Some(n) => out.notify[n] = Some(notify(it, g, notes)),
@@ -309,7 +309,7 @@ fn lvs_timeouts(it: &Item, notes: &mut Notes) -> IpvsTimeouts {
     t
 }
 
-/// `vrrp_script NAME { }` (its `weight` is read by [`script_weight`]).
+/// `vrrp_script NAME { }` (its `weight` is read by [`script_default`]).
 pub fn script(item: &Item, notes: &mut Notes) -> Option<(String, TrackScript)> {
     let name = value::name(item, notes)?;
     let mut s =
@@ -322,7 +322,11 @@ pub fn script(item: &Item, notes: &mut Notes) -> Option<(String, TrackScript)> {
             "rise" => s.rise = value::number(it, notes),
             "fall" => s.fall = value::number(it, notes),
             "init_fail" => s.init_fail = Some(true),
-            "weight" => {}
+            "weight" => {
+                if script_weight(it, notes).is_none() {
+                    notes.unsupported(it, "`weight W [reverse]` with W from -253 to 253");
+                }
+            }
             _ => notes.unsupported(it, "not a `vrrp_script` setting the manifest has"),
         }
     }
@@ -460,17 +464,27 @@ fn used_processes(item: &Item, notes: &mut Notes) -> BTreeMap<String, TrackProce
     files.into_iter().map(|(n, u)| (n, TrackProcessUse { weight: u.weight, reverse: u.reverse })).collect()
 }
 
-/// The weight a `vrrp_script` block gives when a reference has none.
-pub fn script_weight(item: &Item) -> i32 {
+/// The weight and `reverse` a `vrrp_script` block gives when a reference has none.
+pub fn script_default(item: &Item) -> TrackWeight {
     let w = item.children().iter().find(|i| i.keyword == "weight");
-    w.and_then(|i| i.arg()).and_then(|a| a.parse().ok()).unwrap_or(0)
+    w.and_then(|i| script_weight(i, &mut Notes::default())).unwrap_or(TrackWeight { weight: 0, reverse: None })
+}
+
+/// A `vrrp_script`'s `weight W [reverse]`; `None` when it is not that.
+fn script_weight(it: &Item, notes: &mut Notes) -> Option<TrackWeight> {
+    let (w, reverse) = match it.args.as_slice() {
+        [w] => (w, false),
+        [w, r] if r == "reverse" => (w, true),
+        _ => return None,
+    };
+    Some(TrackWeight { weight: track_weight(it, w, notes)?, reverse: reverse.then_some(true) })
 }
 
 /// `vrrp_instance NAME { }`.
 pub fn instance(
     item: &Item,
     g: &Globals,
-    script_weights: &BTreeMap<String, i32>,
+    script_weights: &BTreeMap<String, TrackWeight>,
     notes: &mut Notes,
 ) -> Option<Instance> {
     let name = value::name(item, notes)?;
@@ -653,7 +667,7 @@ fn xmit_base(i: &mut Instance, notes: &mut Notes) {
     }
 }
 
-fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, i32>, notes: &mut Notes) {
+fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, TrackWeight>, notes: &mut Notes) {
     match it.keyword.as_str() {
         "virtual_router_id" => i.vrid = value::number(it, notes),
         "interface" => i.interface = it.arg().map(str::to_string),
@@ -671,7 +685,7 @@ fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, i32>, 
         "unicast_peer" => i.unicast_peers = it.children().iter().map(|p| address_and_prefix(&p.keyword).0).collect(),
         "track_script" => i.track_scripts = tracked_scripts(it, script_weights, notes),
         "lvs_sync_daemon_interface" => sync_interface(i, it, notes),
-        "track_interface" => i.track_interfaces = tracked(it, |_| 0),
+        "track_interface" => i.track_interfaces = tracked_interfaces(it, notes),
         "dont_track_primary" => i.dont_track_primary = true,
         "track_file" => i.track_files = used_files(it, notes),
         "track_process" => i.track_processes = used_processes(it, notes),
@@ -772,25 +786,81 @@ fn authentication(i: &mut Instance, item: &Item, notes: &mut Notes) {
     }
 }
 
-/// `track_script { NAME [weight W] }`: a name no `vrrp_script` of the file (with a
-/// `script`) defines is
-/// dropped with a warning, as keepalived drops it ("track script ... not found, ignoring").
-fn tracked_scripts(item: &Item, script_weights: &BTreeMap<String, i32>, notes: &mut Notes) -> BTreeMap<String, i32> {
-    for it in item.children().iter().filter(|it| !script_weights.contains_key(&it.keyword)) {
-        let name = value::shown(&it.keyword);
-        notes.note(&it.at, format!("track_script `{name}`: this file has no such vrrp_script with a `script`; keepalived ignores the reference, and so does the import"));
+/// `track_script { NAME [weight W [reverse|noreverse]] }`: a name no `vrrp_script` of the
+/// file (with a `script`) defines is dropped with a warning, as keepalived drops it ("track
+/// script ... not found, ignoring"). Without a weight, or without `reverse` / `noreverse`,
+/// the `vrrp_script`'s own.
+fn tracked_scripts(
+    item: &Item,
+    script_weights: &BTreeMap<String, TrackWeight>,
+    notes: &mut Notes,
+) -> BTreeMap<String, TrackWeight> {
+    let mut out = BTreeMap::new();
+    for it in item.children() {
+        let Some(default) = script_weights.get(&it.keyword) else {
+            let name = value::shown(&it.keyword);
+            notes.note(&it.at, format!("track_script `{name}`: this file has no such vrrp_script with a `script`; keepalived ignores the reference, and so does the import"));
+            continue;
+        };
+        let reverse = |r: Option<&str>| match r {
+            None => Some(default.reverse.unwrap_or(false)),
+            Some("reverse") => Some(true),
+            Some("noreverse") => Some(false),
+            Some(_) => None,
+        };
+        let used = match it.args.as_slice() {
+            [] => Some(default.clone()),
+            [k, w, rest @ ..] if k == "weight" && rest.len() <= 1 => reverse(rest.first().map(String::as_str))
+                .zip(track_weight(it, w, notes))
+                .map(|(r, weight)| TrackWeight { weight, reverse: r.then_some(true) }),
+            _ => None,
+        };
+        match used {
+            Some(u) => {
+                out.insert(it.keyword.clone(), u);
+            }
+            None => notes.unsupported(it, "a track script name, then `weight W` and `reverse` or `noreverse`"),
+        }
     }
-    let defined = tracked(item, |n| script_weights.get(n).copied().unwrap_or(0));
-    defined.into_iter().filter(|(n, _)| script_weights.contains_key(n)).collect()
+    out
 }
 
-/// `track_script { NAME [weight W] }` and `track_interface { NAME [weight W] }`.
-fn tracked(item: &Item, default: impl Fn(&str) -> i32) -> BTreeMap<String, i32> {
-    let weight = |it: &Item| match it.args.as_slice() {
-        [w, n] if w == "weight" => n.parse().unwrap_or(0),
-        _ => default(&it.keyword),
-    };
-    item.children().iter().map(|it| (it.keyword.clone(), weight(it))).collect()
+/// `track_interface { NAME [weight W [reverse]] }` (keepalived takes no `noreverse` here).
+fn tracked_interfaces(item: &Item, notes: &mut Notes) -> BTreeMap<String, TrackWeight> {
+    let mut out = BTreeMap::new();
+    for it in item.children() {
+        let used = match it.args.as_slice() {
+            [] => Some(TrackWeight { weight: 0, reverse: None }),
+            [k, w] if k == "weight" => track_weight(it, w, notes).map(|weight| TrackWeight { weight, reverse: None }),
+            [k, w, r] if k == "weight" && r == "reverse" => {
+                track_weight(it, w, notes).map(|weight| TrackWeight { weight, reverse: Some(true) })
+            }
+            _ => None,
+        };
+        match used {
+            Some(u) => {
+                out.insert(it.keyword.clone(), u);
+            }
+            None => notes.unsupported(it, "an interface name, then `weight W` and `reverse`"),
+        }
+    }
+    out
+}
+
+/// A tracked script's or interface's weight, -253..253; keepalived takes ±254 as ±253
+/// (reporting it), and so does the import.
+fn track_weight(it: &Item, w: &str, notes: &mut Notes) -> Option<i32> {
+    match w.parse::<i32>() {
+        Ok(n) if (-253..=253).contains(&n) => Some(n),
+        Ok(n) if n.abs() == 254 => {
+            notes.note(
+                &it.at,
+                format!("weight {n}: keepalived takes it as {} (its limit), and so does the import", n.signum() * 253),
+            );
+            Some(n.signum() * 253)
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

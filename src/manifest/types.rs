@@ -1101,10 +1101,14 @@ pub struct VrrpInstance {
     /// and is one of the instance's by (`to`, `table`, `metric`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<VrrpRouteEntry>,
-    /// Track scripts and the priority change each applies when failing (0: go to FAULT).
+    /// Track scripts and how each moves the priority: a negative weight applies while it
+    /// fails, a positive one while it succeeds, 0 is FAULT while it fails; `reverse` turns
+    /// each round.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub track_scripts: BTreeMap<String, TrackWeight>,
-    /// Tracked interfaces and the priority change each applies when down (0: go to FAULT).
+    /// Tracked interfaces and how each moves the priority: a negative weight applies while
+    /// it is down, a positive one while it is up, 0 is FAULT while it is down; `reverse`
+    /// turns each round.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub track_interfaces: BTreeMap<String, TrackWeight>,
     /// Track files and how each moves the priority: the file's number times the weight
@@ -1456,12 +1460,19 @@ pub enum AuthType {
     Pass,
 }
 
-/// Priority change applied while a tracked object fails.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+/// How a tracked script or interface moves the priority: a positive weight is added while
+/// it succeeds (is up), a negative one while it fails (is down); 0 puts the instance in
+/// FAULT while it fails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrackWeight {
     /// -253..253; 0 puts the instance in FAULT.
     #[serde(default)]
     #[schemars(range(min = -253, max = 253))]
     pub weight: i32,
+    /// Turn the weight's effect round (keepalived's `reverse`): a positive weight is
+    /// subtracted while it succeeds, a negative one added while it fails; with weight 0,
+    /// FAULT while it succeeds (is up) instead of while it fails (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverse: Option<bool>,
 }

@@ -368,10 +368,10 @@ pub struct Member {
     /// The source of this member's adverts, when not the default.
     #[serde(default)]
     pub source: Option<IpAddr>,
-    /// Track script name -> weight: the instance's, with this member's over them.
-    pub track_scripts: BTreeMap<String, i32>,
-    /// Tracked interface -> weight: the instance's, with this member's over them.
-    pub track_interfaces: BTreeMap<String, i32>,
+    /// Track script name -> weight and `reverse`: the instance's, with this member's over them.
+    pub track_scripts: BTreeMap<String, FileWeight>,
+    /// Tracked interface -> weight and `reverse`: the instance's, with this member's over them.
+    pub track_interfaces: BTreeMap<String, FileWeight>,
     /// Track file -> weight and `reverse`, the file's where the instance gives none.
     pub track_files: BTreeMap<String, FileWeight>,
     /// Tracked process -> weight and `reverse`, the tracked process's where the instance
@@ -389,10 +389,10 @@ pub struct SyncGroup {
     pub name: String,
     /// The member instances, in manifest order.
     pub instances: Vec<String>,
-    /// Track script name -> weight, added to every member instance.
-    pub track_scripts: BTreeMap<String, i32>,
-    /// Tracked interface -> weight, added to every member instance.
-    pub track_interfaces: BTreeMap<String, i32>,
+    /// Track script name -> weight and `reverse`, added to every member instance.
+    pub track_scripts: BTreeMap<String, FileWeight>,
+    /// Tracked interface -> weight and `reverse`, added to every member instance.
+    pub track_interfaces: BTreeMap<String, FileWeight>,
     /// Keep the members' tracking weights; otherwise each weight counts as 0 (keepalived).
     pub tracking_weight: bool,
     /// The group's notify commands (`notify` gets `GROUP <name> <STATE> 0`).
@@ -465,12 +465,13 @@ pub struct TrackFile {
     pub init: Option<(i32, bool)>,
 }
 
-/// How an instance uses a track file or a tracked process: weight and `reverse`.
+/// How an instance uses a tracked object (script, interface, file or process): weight and
+/// `reverse`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileWeight {
-    /// Multiplies the number.
+    /// The priority change (a file: multiplies its number).
     pub weight: i32,
-    /// Subtract instead of add (weight 0: FAULT at 0).
+    /// Subtract instead of add (weight 0: FAULT while it succeeds; a file: at 0).
     pub reverse: bool,
 }
 

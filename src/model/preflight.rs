@@ -367,7 +367,10 @@ services:
         h.scripts.remove("/usr/local/bin/chk_nginx");
         let lvs02 = preflight(&c, "lvs02", &live("10.0.0.12/24", &["eth0"]), Some(&h));
         assert!(lvs02.is_empty(), "{:?}", messages(&lvs02));
-        assert_eq!(c.vrrp["VI_1"].members["lvs01"].track_scripts, [("chk_nginx".to_string(), -20)].into());
+        assert_eq!(
+            c.vrrp["VI_1"].members["lvs01"].track_scripts,
+            [("chk_nginx".to_string(), crate::model::cluster::FileWeight { weight: -20, reverse: false })].into()
+        );
         assert!(c.vrrp["VI_1"].members["lvs02"].track_scripts.is_empty());
     }
 

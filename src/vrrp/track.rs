@@ -5,7 +5,9 @@
 //! Weights (keepalived `vrrp_script` / `track_interface`):
 //! - weight < 0 is added while the object FAILS (lowers the priority);
 //! - weight > 0 is added while the object SUCCEEDS (raises it);
-//! - weight 0: the instance is in FAULT while the object fails.
+//! - weight 0: the instance is in FAULT while the object fails;
+//! - `reverse` turns each round: a positive weight is subtracted while the object succeeds,
+//!   a negative one added while it fails, and weight 0 is FAULT while it succeeds.
 //!
 //! Track files (keepalived `track_file`) carry a number instead of a state: with weight W
 //! (negated by `reverse`) the number times W is added, a product of -254 or less is FAULT,
@@ -224,11 +226,12 @@ impl Tracking {
         Tracking { base, objects: BTreeMap::new() }
     }
 
-    /// Adds a track script with its weight, rise, fall and state before its first result.
-    pub fn with_script(mut self, name: &str, weight: i32, rise: u32, fall: u32, up: bool) -> Tracking {
+    /// Adds a track script with its weight, `reverse`, rise, fall and state before its
+    /// first result.
+    pub fn with_script(mut self, name: &str, weight: i32, reverse: bool, rise: u32, fall: u32, up: bool) -> Tracking {
         self.objects.insert(
             (Kind::Script, name.to_string()),
-            Tracked { weight, reverse: false, state: RiseFall::new(rise, fall, up), file: None },
+            Tracked { weight, reverse, state: RiseFall::new(rise, fall, up), file: None },
         );
         self
     }
@@ -260,9 +263,10 @@ impl Tracking {
         }))
     }
 
-    /// Adds a track interface with its weight and current link state (no hysteresis).
-    pub fn with_interface(mut self, name: &str, weight: i32, up: bool) -> Tracking {
-        let t = Tracked { weight, reverse: false, state: RiseFall::new(1, 1, up), file: None };
+    /// Adds a track interface with its weight, `reverse` and current link state (no
+    /// hysteresis).
+    pub fn with_interface(mut self, name: &str, weight: i32, reverse: bool, up: bool) -> Tracking {
+        let t = Tracked { weight, reverse, state: RiseFall::new(1, 1, up), file: None };
         self.objects.insert((Kind::Interface, name.to_string()), t);
         self
     }
@@ -510,9 +514,9 @@ mod tests {
     #[test]
     fn tracking_an_instance() {
         let mut t = Tracking::new(100)
-            .with_script("chk_nginx", -20, 2, 3, true)
-            .with_script("boost", 15, 1, 1, false)
-            .with_interface("eth1", 0, true);
+            .with_script("chk_nginx", -20, false, 2, 3, true)
+            .with_script("boost", 15, false, 1, 1, false)
+            .with_interface("eth1", 0, false, true);
         assert_eq!(t.effective_priority(), Some(100));
         assert_eq!(
             t.script_result("boost", true).unwrap().map(|f| f.to_string()),
@@ -537,5 +541,27 @@ mod tests {
         let e = t.script_result("chk_typo", true).unwrap_err().to_string();
         assert_eq!(e, "unknown track script `chk_typo`");
         assert!(t.interface_state("chk_nginx", true).is_err(), "scripts and interfaces are apart");
+    }
+
+    #[test]
+    fn reverse_scripts_and_interfaces_turn_their_effect_round() {
+        let mut t = Tracking::new(100)
+            .with_script("maint", -30, true, 1, 1, true)
+            .with_script("busy", 20, true, 1, 1, true)
+            .with_interface("eth2", 0, true, false)
+            .with_interface("eth3", 15, true, true);
+        assert_eq!(t.effective_priority(), Some(65), "up: busy -20 and eth3 -15; maint adds nothing while passing");
+        assert!(t.script_result("maint", false).unwrap().is_some());
+        assert_eq!(t.effective_priority(), Some(95), "failing -30 reverse adds 30");
+        assert!(t.interface_state("eth2", true).unwrap().is_some());
+        assert_eq!(
+            (t.effective_priority(), t.faults()),
+            (None, vec![(Kind::Interface, "eth2")]),
+            "0 reverse: FAULT while up"
+        );
+        assert!(t.interface_state("eth2", false).unwrap().is_some());
+        assert!(t.interface_state("eth3", false).unwrap().is_some());
+        assert!(t.script_result("busy", false).unwrap().is_some());
+        assert_eq!(t.effective_priority(), Some(130));
     }
 }

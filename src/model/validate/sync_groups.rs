@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::manifest::KeyPath;
 use crate::manifest::types;
-use crate::model::cluster::{SyncGroup, TrackScript, VrrpInstance};
+use crate::model::cluster::{FileWeight, SyncGroup, TrackScript, VrrpInstance};
 
 use super::Cx;
 
@@ -37,7 +37,9 @@ pub fn sync_groups(
             &path,
             [&g.notify_master, &g.notify_backup, &g.notify_fault, &g.notify_stop, &g.notify],
         );
-        let weights = |m: &BTreeMap<String, types::TrackWeight>| m.iter().map(|(k, w)| (k.clone(), w.weight)).collect();
+        let weights = |m: &BTreeMap<String, types::TrackWeight>| {
+            m.iter().map(|(k, w)| (k.clone(), super::vrrp::track_weight(w))).collect()
+        };
         out.insert(
             name.clone(),
             SyncGroup {
@@ -130,13 +132,18 @@ fn ignored_weights(
 ) {
     let hint = Some("set `tracking_weight: true` on the group to keep weights, or write weight 0");
     let group = at.name(name);
-    let own = g.track_scripts.iter().map(|(o, w)| (group.key("track_scripts").name(o), o, w.weight));
-    let own = own.chain(g.track_interfaces.iter().map(|(o, w)| (group.key("track_interfaces").name(o), o, w.weight)));
-    let mut weighted: Vec<(KeyPath, String, i32)> =
-        own.filter(|(_, _, w)| *w != 0).map(|(p, o, w)| (p, o.clone(), w)).collect();
+    let own =
+        g.track_scripts.iter().map(|(o, w)| (group.key("track_scripts").name(o), o, super::vrrp::track_weight(w)));
+    let own = own.chain(
+        g.track_interfaces
+            .iter()
+            .map(|(o, w)| (group.key("track_interfaces").name(o), o, super::vrrp::track_weight(w))),
+    );
+    let mut weighted: Vec<(KeyPath, String, FileWeight)> =
+        own.filter(|(_, _, w)| w.weight != 0).map(|(p, o, w)| (p, o.clone(), w)).collect();
     for inst in g.instances.iter().filter_map(|i| instances.get(i)) {
         for (node, m) in &inst.members {
-            let objects = m.track_scripts.iter().chain(&m.track_interfaces).filter(|(_, w)| **w != 0);
+            let objects = m.track_scripts.iter().chain(&m.track_interfaces).filter(|(_, w)| w.weight != 0);
             for (o, w) in objects {
                 let p = KeyPath::root().key("vrrp").name(&inst.name).key("members").name(node);
                 weighted.push((p, o.clone(), *w));
@@ -144,8 +151,10 @@ fn ignored_weights(
         }
     }
     for (p, o, w) in weighted {
+        let (weight, when) =
+            if w.reverse { (format!("{} reverse", w.weight), "success") } else { (w.weight.to_string(), "failure") };
         let msg = format!(
-            "weight {w} of `{o}` counts as 0 in sync group `{name}`: its failure puts the group in FAULT (keepalived's rule)"
+            "weight {weight} of `{o}` counts as 0 in sync group `{name}`: its {when} puts the group in FAULT (keepalived's rule)"
         );
         cx.warn(&p, msg, hint);
     }

@@ -344,9 +344,12 @@ fn idle_weights(cx: &mut Cx, path: &KeyPath, i: &types::VrrpInstance, members: &
             .iter()
             .map(|o| ("track_scripts", o))
             .chain(m.track_interfaces.iter().map(|o| ("track_interfaces", o)));
-        for (kind, (object, &w)) in objects {
-            let moved = (p + w).clamp(1, 254);
-            let idle = (w < 0 && p > top && moved > top) || (w > 0 && p < top && moved < top);
+        for (kind, (object, fw)) in objects {
+            // A negative weight applies while failing, a positive one while passing;
+            // `reverse` turns the change round.
+            let (w, change) = (fw.weight, if fw.reverse { -fw.weight } else { fw.weight });
+            let moved = (p + change).clamp(1, 254);
+            let idle = (change < 0 && p > top && moved > top) || (change > 0 && p < top && moved < top);
             if !idle {
                 continue;
             }
@@ -355,9 +358,11 @@ fn idle_weights(cx: &mut Cx, path: &KeyPath, i: &types::VrrpInstance, members: &
                 _ => mm.track_interfaces.contains_key(object),
             });
             let at = if own { path.key("members").name(name) } else { path.clone() };
-            let (when, side) = if w < 0 { ("failing", "above") } else { ("passing", "below") };
+            let when = if w < 0 { "failing" } else { "passing" };
+            let side = if change < 0 { "above" } else { "below" };
+            let reverse = if fw.reverse { " reverse" } else { "" };
             let msg = format!(
-                "weight {w} never changes the election: {when}, `{object}` moves `{name}` from {p} to {moved}, still {side} the other members' highest priority {top}"
+                "weight {w}{reverse} never changes the election: {when}, `{object}` moves `{name}` from {p} to {moved}, still {side} the other members' highest priority {top}"
             );
             cx.warn(
                 &at.key(kind).name(object),
@@ -425,12 +430,18 @@ fn used_weights<U: Weighted, D: Weighted>(
         .collect()
 }
 
-/// The instance's tracked objects with the member's over them, as name -> weight.
+/// The instance's tracked objects with the member's over them, as name -> weight and
+/// `reverse`.
 fn weights(
     instance: &BTreeMap<String, types::TrackWeight>,
     member: &BTreeMap<String, types::TrackWeight>,
-) -> BTreeMap<String, i32> {
-    instance.iter().chain(member).map(|(k, w)| (k.clone(), w.weight)).collect()
+) -> BTreeMap<String, FileWeight> {
+    instance.iter().chain(member).map(|(k, w)| (k.clone(), track_weight(w))).collect()
+}
+
+/// A tracked script's or interface's weight and `reverse` (default false).
+pub(super) fn track_weight(w: &types::TrackWeight) -> FileWeight {
+    FileWeight { weight: w.weight, reverse: w.reverse.unwrap_or(false) }
 }
 
 /// The advertised VIPs: each valid, all of one family, IPv4 on a version-2 instance.
