@@ -15,17 +15,33 @@
 //!   and no address of its own MAC; adverts leave from the VMAC with that source, the
 //!   backup hears them on its VMAC and stays backup.
 //!
-//! Needs root, iproute2, tcpdump and busybox (ping); namespaces `lbcvmac<pid>-...`, deleted at the end.
+//! - A VMAC deleted by hand (`ip link del`) on the master: the instance goes FAULT, the
+//!   daemon makes the link again with its sysctls (logged), and the VIP comes back on it;
+//!   the client's pinned entry works again.
+//! - keepalived as the peer (`use_vmac`; `vmac_xmit_base` and unicast peers not yet, see
+//!   the test), lbconverge on n1 or on n2: each accepts the other's
+//!   adverts (one master, never two), the VIP answers ARP with 00:00:5e:00:01:33 whichever
+//!   is master, a cable pull on the master and its return move the VIP both ways with the
+//!   client's pinned entry working throughout, and both send their adverts from the same
+//!   MAC (the VRRP MAC, or with `xmit_base` the base interface's own).
+//!
+//! Needs root, iproute2, tcpdump, busybox (ping) and keepalived; namespaces
+//! `lbcvmac<pid>-...`, deleted at the end.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
 mod common;
 
 use std::process::Command;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::lab::vrrp::{DAEMON, Params, lbconverge_bin, start_manifest};
+use common::lab::vrrp::{DAEMON, Daemon, Params, lbconverge_bin, start_manifest};
 use common::lab::{CLIENT, How, Lab, SWITCH};
+
+/// The VRRP MAC of VRID 51, and n1's and n2's own.
+const VMAC51: &str = "00:00:5e:00:01:33";
+const N1_MAC: &str = "02:88:00:00:00:11";
+const N2_MAC: &str = "02:88:00:00:00:12";
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -192,6 +208,150 @@ fn ipv6_adverts_leave_from_the_vmac_with_the_base_link_local_source() {
     assert!(neighbour(&lab, "fd88::50").contains("lladdr 00:00:5e:00:02:34"));
     for n in ["n1", "n2"] {
         lab.stop(n, DAEMON, How::Term);
+    }
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn a_vmac_deleted_by_hand_is_made_again_with_its_sysctls_and_the_vip() {
+    let mut lab = Lab::named("lbcvmac", 2);
+    let (n1, n2) = (lab.ns("n1"), lab.ns("n2"));
+    let m = Params::v3_fast().vmac(false).manifest();
+    start(&mut lab, 0, &m);
+    lab.wait(ms(3000), "n1 to hold the VIP on vrrp.51", || holds(&n1, "vrrp.51", "10.88.0.50"));
+    start(&mut lab, 1, &m);
+    lab.wait(ms(3000), "n2 to create its vrrp.51", || link(&n2, "vrrp.51").is_some());
+    let (ok, out) = ping(&lab, "10.88.0.50");
+    assert!(ok, "the client reaches the VIP: {out}");
+    let pin = ["ip", "neigh", "replace", "10.88.0.50", "lladdr", VMAC51, "dev", "eth0", "nud", "permanent"];
+    assert!(run(&lab.ns(CLIENT), &pin).0, "pin the client's entry");
+    assert!(run(&n1, &["ip", "link", "del", "vrrp.51"]).0, "delete n1's VMAC by hand");
+    lab.wait(ms(3000), "n1 to make vrrp.51 again", || link(&n1, "vrrp.51").is_some_and(|l| l.contains(",UP")));
+    let l = link(&n1, "vrrp.51").unwrap();
+    assert!(l.contains(&format!("link/ether {VMAC51}")) && l.contains("macvlan mode private"), "the same VMAC:\n{l}");
+    for (key, want) in [("arp_ignore", "1"), ("accept_local", "1"), ("rp_filter", "0"), ("promote_secondaries", "1")] {
+        assert_eq!(sysctl(&n1, &format!("net.ipv4.conf.vrrp/51.{key}")), want, "vrrp.51 {key} set again");
+    }
+    lab.wait(ms(5000), "n1 to hold the VIP on its new vrrp.51", || holds(&n1, "vrrp.51", "10.88.0.50"));
+    lab.wait(ms(3000), "n2 to let go of the VIP", || !holds(&n2, "vrrp.51", "10.88.0.50"));
+    let back = Instant::now();
+    reach(&mut lab, "the client to reach the VIP through its pinned entry again");
+    eprintln!("the client reached n1 again {:?} after it held the VIP", back.elapsed());
+    assert_eq!(arp_answers(&lab), [VMAC51], "the VIP answers ARP with the VRRP MAC again");
+    let log = lab.log("n1", DAEMON);
+    assert!(log.contains("VMAC removed by hand; making it again (drift)"), "logged:\n{}", common::lab::tail(&log, 30));
+    for n in ["n1", "n2"] {
+        lab.stop(n, DAEMON, How::Term);
+    }
+}
+
+/// One interop case: `ka` is the node keepalived runs on (0 or 1), lbconverge on the other.
+struct Interop {
+    params: Params,
+    ka: usize,
+}
+
+#[test]
+#[ignore = "needs root: network namespaces, tcpdump and keepalived"]
+fn keepalived_and_lbconverge_share_a_vmac_router_and_fail_over_both_ways() {
+    // Not yet here: `xmit_base` (multicast, and unicast, which requires it). Run on
+    // 2026-12-05, lbconverge on n1 and keepalived on n2 agreed on one master and took over
+    // from each other, but after n1's cable came back and it took the VIP back, the
+    // client's pinned entry got no answer for 2 s; not understood yet.
+    let cases = [
+        Interop { params: Params::v3_fast().advert(ms(200)).vmac(false), ka: 1 },
+        Interop { params: Params::v3_fast().advert(ms(200)).vmac(false), ka: 0 },
+    ];
+    for c in &cases {
+        interop(c);
+    }
+}
+
+fn interop(c: &Interop) {
+    let daemons = |i: usize| if i == c.ka { Daemon::Keepalived } else { Daemon::Lbconverge };
+    let label = format!("{} (n1 {}, n2 {})", c.params.label(), daemons(0).name(), daemons(1).name());
+    eprintln!("case: {label}");
+    let mut lab = Lab::named("lbcvmac", 2);
+    let (n1, n2) = (lab.ns("n1"), lab.ns("n2"));
+    let pcap = lab.dir().join("adverts.pcap");
+    lab.capture(&pcap, "ip proto 112");
+    common::lab::vrrp::start(&mut lab, 0, daemons(0), &c.params);
+    lab.wait(ms(3000), "n1 to hold the VIP on vrrp.51", || holds(&n1, "vrrp.51", "10.88.0.50"));
+    common::lab::vrrp::start(&mut lab, 1, daemons(1), &c.params);
+    lab.wait(ms(3000), "n2 to create its vrrp.51", || link(&n2, "vrrp.51").is_some());
+    one_master(&mut lab, &n1, &label);
+    let (ok, out) = ping(&lab, "10.88.0.50");
+    assert!(ok, "{label}: the client reaches the VIP: {out}");
+    assert_eq!(arp_answers(&lab), [VMAC51], "{label}: n1 answers ARP for the VIP with the VRRP MAC");
+    let pin = ["ip", "neigh", "replace", "10.88.0.50", "lladdr", VMAC51, "dev", "eth0", "nud", "permanent"];
+    assert!(run(&lab.ns(CLIENT), &pin).0, "pin the client's entry");
+    // A cable pull on n1: n2 takes over; n1's return: n1 takes the VIP back (preemption).
+    lab.link("n1", false);
+    lab.wait(ms(3000), "n2 to take over on its vrrp.51", || holds(&n2, "vrrp.51", "10.88.0.50"));
+    lab.wait(ms(3000), "n1 to let go of the VIP", || !holds(&n1, "vrrp.51", "10.88.0.50"));
+    reach(&mut lab, &format!("{label}: the client to reach n2 through its pinned entry"));
+    assert_eq!(arp_answers(&lab), [VMAC51], "{label}: n2 answers ARP for the VIP with the VRRP MAC");
+    lab.link("n1", true);
+    lab.wait(ms(5000), "n1 to take the VIP back", || holds(&n1, "vrrp.51", "10.88.0.50"));
+    one_master(&mut lab, &n1, &label);
+    reach(&mut lab, &format!("{label}: the client to reach n1 again through its pinned entry"));
+    assert_eq!(arp_answers(&lab), [VMAC51], "{label}: n1 answers ARP for the VIP with the VRRP MAC again");
+    let adverts = captured(&mut lab, &pcap);
+    let from = |mac: &str| adverts.lines().filter(|l| l.starts_with_mac(mac)).count();
+    match (c.params.vmac, c.params.unicast) {
+        // Unicast frames between two ports never reach the bridge's own capture.
+        (_, true) => {}
+        (Some(true), false) => {
+            assert!(from(N1_MAC) >= 3 && from(N2_MAC) >= 3, "{label}: xmit_base: from each base MAC:\n{adverts}");
+            assert_eq!(from(VMAC51), 0, "{label}: none from the VRRP MAC:\n{adverts}");
+        }
+        _ => {
+            assert!(from(VMAC51) >= 6, "{label}: adverts from the VRRP MAC:\n{adverts}");
+            assert_eq!(from(N1_MAC) + from(N2_MAC), 0, "{label}: none from a base MAC:\n{adverts}");
+        }
+    }
+    for n in ["n1", "n2"] {
+        lab.stop(n, DAEMON, How::Term);
+    }
+    assert!(link(&n1, "vrrp.51").is_none() && link(&n2, "vrrp.51").is_none(), "{label}: both removed their VMAC");
+}
+
+/// Waits up to 2 s for the client's ping to the VIP to be answered (a takeover's first
+/// packets may still go to the old master's port until the new one's frames reach the
+/// switch).
+fn reach(lab: &mut Lab, what: &str) {
+    let t0 = Instant::now();
+    let client = lab.ns(CLIENT);
+    let ping = || run(&client, &["busybox", "ping", "-c", "1", "-W", "1", "10.88.0.50"]).0;
+    lab.wait(ms(2000), what, ping);
+    eprintln!("{what}: {:?}", t0.elapsed());
+}
+
+/// The MACs that answer the client's ARP requests for the VIP (three, broadcast), each
+/// once: which interfaces answer, not which entry the client happened to learn (keepalived
+/// leaves the base's `arp_announce` at 0, so its ARP requests for a reply sent from the
+/// VIP teach the client the base's MAC; see README, VMAC).
+fn arp_answers(lab: &Lab) -> Vec<String> {
+    let out = run(&lab.ns(CLIENT), &["busybox", "arping", "-b", "-c", "3", "-w", "2", "-I", "eth0", "10.88.0.50"]).1;
+    let mut macs: Vec<String> = out
+        .lines()
+        .filter(|l| l.contains("reply from"))
+        .filter_map(|l| l.split_once('[').and_then(|(_, r)| r.split_once(']')).map(|(m, _)| m.to_lowercase()))
+        .collect();
+    macs.sort();
+    macs.dedup();
+    macs
+}
+
+/// For a second, n1 holds the VIP on its VMAC and n2 holds it nowhere: each daemon accepts
+/// the other's adverts.
+fn one_master(lab: &mut Lab, n1: &str, label: &str) {
+    let n2 = lab.ns("n2");
+    lab.wait(ms(3000), "n2 to hold no VIP", || !holds(&n2, "vrrp.51", "10.88.0.50"));
+    for _ in 0..20 {
+        assert!(holds(n1, "vrrp.51", "10.88.0.50"), "{label}: n1 stays master");
+        assert!(!holds(&n2, "vrrp.51", "10.88.0.50") && !holds(&n2, "eth0", "10.88.0.50"), "{label}: two masters");
+        thread::sleep(ms(50));
     }
 }
 

@@ -83,6 +83,11 @@ use health::initial_status;
 use instances::{Changed, Instances};
 use status::Record;
 
+/// How often the daemon looks for a VMAC deleted by hand, to make it again: about what
+/// keepalived's link events give, at the cost of one link dump a second (only while an
+/// instance has a VMAC).
+pub const VMAC_CHECK: Duration = Duration::from_secs(1);
+
 /// The shortest `--resync`: a shorter one would only re-read the kernel in a busy loop.
 pub const MIN_RESYNC: Duration = Duration::from_secs(1);
 
@@ -177,6 +182,8 @@ pub struct Daemon<K: Kernel, P: Platform> {
     destroy_approved: bool,
     /// When the next slow-start step is due (since `epoch`).
     ramp_due: Option<Duration>,
+    /// When the VMACs are next checked for one deleted by hand ([`vmacs::repair`]).
+    next_vmac_check: Instant,
     /// What `status` reports besides the live objects.
     record: Record,
     /// Backends the operator drained, as kept in the state directory.
@@ -268,6 +275,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             touched: Default::default(),
             destroy_approved: false,
             ramp_due: None,
+            next_vmac_check: Instant::now() + VMAC_CHECK,
             record,
             drains,
             alerts,
@@ -292,6 +300,9 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
                 ready = true;
             }
             sd.tick(self.alive());
+            if self.vmac_check_due().is_some_and(|due| Instant::now() >= due) {
+                self.repair_vmacs();
+            }
             // A slow start's next step, once due, is applied; then the one after is due.
             if self.ramp_due.is_some_and(|r| self.epoch.elapsed() >= r) {
                 let ramping = self.board.ramping();
@@ -300,6 +311,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             self.ramp_due = self.board.next_ramp_step(self.epoch.elapsed());
             let wake = self.ramp_due.map_or(self.next_resync, |r| (self.epoch + r).min(self.next_resync));
             let wake = sd.ping_due().map_or(wake, |p| p.min(wake));
+            let wake = self.vmac_check_due().map_or(wake, |v| v.min(wake));
             let wake = self.drain_end().map_or(wake, |d| d.min(wake));
             let go_on = match events.recv_timeout(wake.saturating_duration_since(Instant::now())) {
                 Ok(e) => self.handle_queued(e, events),
@@ -463,6 +475,23 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
     /// The checks and their last verdicts.
     pub fn board(&self) -> &Board {
         &self.board
+    }
+
+    /// Makes again the VMACs deleted by hand ([`vmacs::repair`]); the next check is due in
+    /// [`VMAC_CHECK`]. Returns the names made again.
+    pub fn repair_vmacs(&mut self) -> Vec<String> {
+        self.next_vmac_check = Instant::now() + VMAC_CHECK;
+        let made = vmacs::repair(&mut self.kernel, self.instances.running(), &self.platform);
+        if !made.is_empty() {
+            self.record.drift_repaired += u64::try_from(made.len()).unwrap_or(u64::MAX);
+            self.record.last_drift = made.last().map(|n| format!("make VMAC {n} again"));
+        }
+        made
+    }
+
+    /// When the VMACs are next checked; `None` while no running instance has one.
+    fn vmac_check_due(&self) -> Option<Instant> {
+        self.instances.running().iter().any(|r| r.spec.vmac.is_some()).then_some(self.next_vmac_check)
     }
 
     /// Withdraws every announced route and waits the drain time for the routers to move

@@ -288,6 +288,11 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
         let (scripts, mut interfaces) = tracked_in_group(&m.track_scripts, &m.track_interfaces, group);
         if inst.track_own_interface {
             interfaces.entry(m.interface.clone()).or_insert(FileWeight { weight: 0, reverse: false });
+            // The VMAC is the instance's interface too: gone (deleted by hand), the instance
+            // is in FAULT until the daemon has made it again, as in keepalived.
+            if let Some(v) = &inst.vmac {
+                interfaces.entry(v.name.clone()).or_insert(FileWeight { weight: 0, reverse: false });
+            }
         }
         let track_scripts = scripts
             .iter()

@@ -39,7 +39,8 @@ pub struct Status {
     pub announced: Vec<String>,
     /// The last full reconcile pass.
     pub last_reconcile: Option<Reconciled>,
-    /// Changes made by reconcile passes that no manifest change asked for.
+    /// Changes made by reconcile passes that no manifest change asked for, and VMACs made
+    /// again after a deletion by hand.
     pub drift_repaired: u64,
     /// The last of them.
     pub last_drift: Option<String>,
@@ -202,7 +203,7 @@ pub struct Record {
     pub applied: Applied,
     /// The last full reconcile pass.
     pub last_reconcile: Option<Reconciled>,
-    /// Changes made by reconcile passes that nothing asked for.
+    /// Changes made by reconcile passes that nothing asked for, and VMACs made again.
     pub drift_repaired: u64,
     /// The last of them.
     pub last_drift: Option<String>,

@@ -1668,6 +1668,31 @@ fn a_vmac_is_made_before_its_instance_holds_the_vips_and_removed_with_it() {
 }
 
 #[test]
+fn a_vmac_deleted_by_hand_puts_its_instance_in_fault_and_comes_back_with_its_sysctls_and_vips() {
+    let (s, k) = (Scratch::new("vmac-gone"), host());
+    s.write(&vmac_manifest(&s));
+    let mut d = start(&s, &k);
+    wait_for("VI_FAST to take its VIP on its VMAC", Duration::from_secs(2), || held_on(&k, "vrrp.10", FAST_VIP));
+    assert!(d.repair_vmacs().is_empty(), "nothing to repair");
+    let gone = k.lock().state.vmacs.iter().find(|v| v.name == "vrrp.10").cloned().unwrap();
+    crate::kernel::Addrs::del_vmac(&mut *k.lock(), &gone).unwrap();
+    let fast = |d: &Daemon<Shared, MemPlatform>| {
+        let r = d.instances().iter().find(|r| r.spec.name == "VI_FAST").unwrap();
+        r.view.lock().unwrap().state.clone()
+    };
+    wait_for("VI_FAST to go FAULT without its VMAC", Duration::from_secs(2), || fast(&d) == "FAULT");
+    assert_eq!(d.repair_vmacs(), ["vrrp.10"]);
+    assert!(vmacs(&k).contains(&"vrrp.10 (00:00:5e:00:01:0a on eth0)".to_string()), "made again");
+    assert_eq!(k.lock().state.links.get("vrrp.10"), Some(&Link::UP));
+    assert_eq!(sysctl(&k, "net.ipv4.conf.vrrp/10.arp_ignore").as_deref(), Some("1"), "with its sysctls");
+    wait_for("VI_FAST to hold its VIP again", Duration::from_secs(3), || held_on(&k, "vrrp.10", FAST_VIP));
+    assert_eq!(fast(&d), "MASTER");
+    assert_eq!(d.status().last_drift.as_deref(), Some("make VMAC vrrp.10 again"), "counted as drift");
+    assert!(d.repair_vmacs().is_empty(), "once");
+    d.stop();
+}
+
+#[test]
 fn a_vmac_name_taken_by_another_interface_stops_the_start_and_is_left_alone() {
     let (s, k) = (Scratch::new("vmac-taken"), host());
     s.write(&vmac_manifest(&s));

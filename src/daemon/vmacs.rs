@@ -1,14 +1,15 @@
 //! The VRRP virtual MAC interfaces of this node's instances (keepalived's `use_vmac`): each
 //! made before the instance that uses it opens its wire, with keepalived's sysctls, and up
 //! for as long as the instance runs here, whatever its state (its VIPs come and go on it);
-//! removed once no instance uses it (a reload that drops it, the daemon's stop). Only a
+//! removed once no instance uses it (a reload that drops it, the daemon's stop); one deleted
+//! by hand while the daemon runs is made again ([`repair`]), as keepalived does. Only a
 //! private macvlan with a VRRP MAC is ever removed or replaced: an interface of another
 //! kind with the name is an error, never touched.
 
 use std::collections::BTreeSet;
 
 use super::error::DaemonError;
-use super::instance::Running;
+use super::instance::{Control, Running, Update};
 use super::instances::{Instances, Staged};
 use super::platform::Platform;
 use super::spec::{GroupSpec, InstanceSpec};
@@ -63,6 +64,44 @@ pub fn ensure<K: Addrs + Sysctls + ?Sized>(k: &mut K, specs: &[InstanceSpec]) ->
         configure(k, s, v)?;
     }
     Ok(created)
+}
+
+/// Makes again the VMACs of running instances that the kernel lacks (deleted by hand), with
+/// their sysctls, as keepalived does when it sees the link go. Each such instance gets a new
+/// wire (its socket and announcer were bound to the link that is gone); meanwhile it is in
+/// FAULT (it tracks its VMAC), and its VIPs come back on the new link once it is master
+/// again. Returns the names made again.
+pub fn repair<K: Addrs + Sysctls + ?Sized>(k: &mut K, running: &[Running], platform: &dyn Platform) -> Vec<String> {
+    if running.iter().all(|r| r.spec.vmac.is_none()) {
+        return Vec::new();
+    }
+    let live = match k.vmacs() {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "VMACs not read; none repaired");
+            return Vec::new();
+        }
+    };
+    let mut made = Vec::new();
+    for r in running {
+        let Some(v) = r.spec.vmac.as_ref().filter(|v| !live.contains(v)) else { continue };
+        tracing::warn!(vmac = %v, instance = %r.spec.name, "VMAC removed by hand; making it again (drift)");
+        if let Err(e) = ensure(k, std::slice::from_ref(&r.spec)) {
+            tracing::error!(instance = %r.spec.name, error = %e, "VMAC not made again");
+            continue;
+        }
+        match platform.wire(&r.spec) {
+            Ok(wire) => {
+                let update = Update { spec: r.spec.clone(), wire: Some(wire), sync: None, taken: None };
+                r.control.send(Control::Reconfigure(Box::new(update)));
+            }
+            Err(e) => {
+                tracing::error!(instance = %r.spec.name, error = %e, "adverts not reopened on the VMAC made again")
+            }
+        }
+        made.push(v.name.clone());
+    }
+    made
 }
 
 /// keepalived's settings of a VMAC, then up; an IPv6 VMAC that sends the adverts gets the

@@ -546,7 +546,7 @@ pub fn instance(
         }
     }
     held(&mut i, lines, written_version, g, notes);
-    xmit_base(&mut i, notes);
+    xmit_base(&mut i, &item.at, notes);
     i.garp = super::garp::keys(&garp, &g.garp, &g.garp_groups, i.interface.as_deref());
     if i.strict && !strict(&mut i, notes) {
         return None;
@@ -656,14 +656,22 @@ fn use_vmac(it: &Item, notes: &mut Notes) -> Vmac {
     Vmac { name, xmit_base: None }
 }
 
-/// `vmac_xmit_base` goes with `use_vmac`; keepalived ignores it alone.
-fn xmit_base(i: &mut Instance, notes: &mut Notes) {
-    let Some(at) = &i.vmac_xmit_base else { return };
-    match &mut i.vmac {
-        Some(v) => v.xmit_base = Some(true),
-        None => {
+/// `vmac_xmit_base` goes with `use_vmac`; keepalived ignores it alone. With unicast peers
+/// keepalived.conf(5) requires it (a unicast advert reaches the peer's base interface, never
+/// its VMAC): where it is missing the import adds it and says so (the manifest refuses a
+/// VMAC with unicast peers without it).
+fn xmit_base(i: &mut Instance, block: &Loc, notes: &mut Notes) {
+    match (&mut i.vmac, &i.vmac_xmit_base) {
+        (Some(v), Some(_)) => v.xmit_base = Some(true),
+        (Some(v), None) if !i.unicast_peers.is_empty() => {
+            v.xmit_base = Some(true);
+            let why = "keepalived.conf(5): \"if using use_vmac with unicast peers, vmac_xmit_base must be set\"";
+            notes.note(block, format!("`use_vmac` with unicast peers imported with `xmit_base: true` ({why})"));
+        }
+        (None, Some(at)) => {
             notes.note(at, "`vmac_xmit_base` without `use_vmac` does nothing in keepalived; not imported".to_string())
         }
+        _ => {}
     }
 }
 

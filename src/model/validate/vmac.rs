@@ -1,6 +1,8 @@
 //! The virtual MAC of a VRRP instance (keepalived's `use_vmac`): its name (keepalived's
 //! default `vrrp.VRID`, IPv6 `vrrp6.VRID`), an Ethernet base interface on every member, no
-//! `vip_interface` beside it (the VIPs go on the VMAC), one instance per name on a director.
+//! `vip_interface` beside it (the VIPs go on the VMAC), one instance per name on a director,
+//! and `xmit_base` with unicast peers (keepalived.conf(5) requires it: a unicast advert is
+//! addressed to the peer's base interface and never reaches a socket on its VMAC).
 
 use std::collections::BTreeMap;
 
@@ -33,11 +35,19 @@ pub fn vmac(
             Some("remove `vip_interface`; a VIP that belongs elsewhere names its own `interface`"),
         );
     }
+    let xmit_base = v.xmit_base.unwrap_or(false);
+    if i.unicast_peers.is_some() && !xmit_base {
+        cx.error(
+            &at,
+            "a VMAC with `unicast_peers` needs `xmit_base: true`: a unicast advert goes to the peer's base interface and is never heard on its VMAC, so both directors would be master",
+            Some("add `xmit_base: true` to `vmac` (keepalived: `vmac_xmit_base`), or send the adverts multicast"),
+        );
+    }
     for (node, m) in members.iter_mut() {
         base(cx, &at, node, m, &name, nodes);
         m.vip_interface = name.clone();
     }
-    Some(VirtualMac { name, xmit_base: v.xmit_base.unwrap_or(false) })
+    Some(VirtualMac { name, xmit_base })
 }
 
 /// A member's base interface: an Ethernet one (not `lo`), not the VMAC's own name.

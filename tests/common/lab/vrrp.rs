@@ -60,6 +60,9 @@ pub struct Params {
     pub extra_vips: Vec<String>,
     /// A track script every node's instance tracks.
     pub track_script: Option<TrackScript>,
+    /// A virtual MAC with keepalived's default name (`use_vmac`, manifest `vmac: {}`); true:
+    /// adverts on the base interface (`vmac_xmit_base`, `xmit_base: true`).
+    pub vmac: Option<bool>,
 }
 
 /// A track script as both daemons run it: `command` (an absolute path to a root-owned file
@@ -91,6 +94,7 @@ impl Params {
             unicast: false,
             extra_vips: Vec::new(),
             track_script: None,
+            vmac: None,
         }
     }
 
@@ -136,6 +140,12 @@ impl Params {
         Params { track_script: Some(script), ..self }
     }
 
+    /// The same with a virtual MAC of keepalived's default name, its adverts on the base
+    /// interface when `xmit_base`.
+    pub fn vmac(self, xmit_base: bool) -> Params {
+        Params { vmac: Some(xmit_base), ..self }
+    }
+
     /// A short label: `v3 100ms IPv4 multicast`.
     pub fn label(&self) -> String {
         let fam = if self.ipv6() { "IPv6" } else { "IPv4" };
@@ -143,7 +153,12 @@ impl Params {
         let cast = if self.unicast { "unicast" } else { "multicast" };
         let vips = if self.extra_vips.is_empty() { String::new() } else { format!(" {} VIPs", self.vips().len()) };
         let track = if self.track_script.is_some() { " tracked" } else { "" };
-        format!("v{}{auth} {} {fam} {cast}{vips}{track}", self.version, duration(self.advert))
+        let vmac = match self.vmac {
+            Some(true) => " vmac xmit_base",
+            Some(false) => " vmac",
+            None => "",
+        };
+        format!("v{}{auth} {} {fam} {cast}{vips}{track}{vmac}", self.version, duration(self.advert))
     }
 
     /// True for an IPv6 instance.
@@ -215,6 +230,11 @@ impl Params {
             let _ = writeln!(c, "    preempt_delay {}", self.preempt_delay);
         }
         c.push_str(&self.keepalived_unicast(i));
+        match self.vmac {
+            Some(true) => c.push_str("    use_vmac\n    vmac_xmit_base\n"),
+            Some(false) => c.push_str("    use_vmac\n"),
+            None => {}
+        }
         if let Some(p) = &self.password {
             let _ = writeln!(c, "    authentication {{\n        auth_type PASS\n        auth_pass {p}\n    }}");
         }
@@ -269,6 +289,11 @@ impl Params {
             let _ = writeln!(m, "    track_scripts:\n      {}: {{weight: {}}}", t.name, t.weight);
         }
         let _ = writeln!(m, "    vips: [{}]", self.vips().join(", "));
+        match self.vmac {
+            Some(true) => m.push_str("    vmac: {xmit_base: true}\n"),
+            Some(false) => m.push_str("    vmac: {}\n"),
+            None => {}
+        }
         m
     }
 }
