@@ -123,4 +123,3 @@ pub fn enter_netns(name: &str) -> io::Result<()> {
     let r = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
     if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
-

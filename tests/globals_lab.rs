@@ -35,6 +35,11 @@ fn holds_vip(addrs: &str) -> bool {
     addrs.contains(&format!("{VIP}/24"))
 }
 
+/// The addresses of eth0 in namespace `ns`.
+fn eth0(ns: &str) -> String {
+    common::lab::ip(&["-n", ns, "-br", "addr", "show", "dev", "eth0"])
+}
+
 #[test]
 #[ignore = "needs root: network namespaces"]
 fn run_started_outside_enters_the_nodes_network_namespace_and_holds_the_vip_only_there() {
@@ -65,7 +70,7 @@ fn run_started_outside_enters_the_nodes_network_namespace_and_holds_the_vip_only
     .map(|s| s.to_string())
     .collect();
     let pid = lab.spawn("n1", DAEMON, &argv, &[]);
-    lab.wait(Duration::from_secs(5), "the VIP on n1's eth0", || holds_vip(&lab.addrs("n1")));
+    lab.wait(Duration::from_secs(5), "the VIP on n1's eth0", || holds_vip(&eth0(&ns)));
     let inode = |path: &str| std::fs::metadata(path).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).unwrap();
     let (daemon, target) = (inode(&format!("/proc/{pid}/ns/net")), inode(&format!("/run/netns/{ns}")));
     assert_eq!(daemon, target, "the daemon is not in n1's namespace");
@@ -101,7 +106,8 @@ fn auto_realtime_makes_a_late_vrrp_thread_sched_rr_one_step_at_a_time_up_to_the_
     const SCHED_RR: u32 = 2;
     let mut lab = Lab::named("lbcglob", 1);
     let pid = start_manifest(&mut lab, 0, &manifest("    auto_realtime: {max_priority: 2, delay: 200ms}\n"));
-    lab.wait(Duration::from_secs(5), "the VIP on n1", || holds_vip(&lab.addrs("n1")));
+    let ns = lab.ns("n1");
+    lab.wait(Duration::from_secs(5), "the VIP on n1", || holds_vip(&eth0(&ns)));
     // On time (a second of 100 ms adverts): normal scheduling.
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(thread_scheduling(pid, "vrrp-VI_1"), Some((SCHED_OTHER, 0)));

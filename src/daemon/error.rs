@@ -23,7 +23,9 @@ pub enum DaemonError {
     },
     /// A reloaded manifest moves this node to another network namespace, which only a
     /// restart can do (the daemon's threads and sockets are in the one it started in).
-    #[error("nodes.{node}.network_namespace changed from {from} to {to}; restart the daemon to move it (a reload keeps the namespace it started in)")]
+    #[error(
+        "nodes.{node}.network_namespace changed from {from} to {to}; restart the daemon to move it (a reload keeps the namespace it started in)"
+    )]
     NamespaceChanged {
         /// This node.
         node: String,

@@ -543,8 +543,12 @@ fn auto_realtime_allowed(cluster: &Cluster, node: &str) {
     let Some(a) = cluster.nodes.get(node).and_then(|n| n.auto_realtime) else { return };
     let tried = crate::sys::set_realtime(Some(1)).and_then(|()| crate::sys::set_realtime(None));
     match tried {
-        Ok(()) => tracing::info!(subsystem = "vrrp", max_priority = a.max, delay = ?a.delay, "VRRP threads go SCHED_RR when their timers fire late (auto_realtime)"),
-        Err(e) => tracing::error!(subsystem = "vrrp", error = %e, "auto_realtime: realtime scheduling is refused (it needs CAP_SYS_NICE and no RestrictRealtime=yes); the VRRP threads keep normal scheduling"),
+        Ok(()) => {
+            tracing::info!(subsystem = "vrrp", max_priority = a.max, delay = ?a.delay, "VRRP threads go SCHED_RR when their timers fire late (auto_realtime)")
+        }
+        Err(e) => {
+            tracing::error!(subsystem = "vrrp", error = %e, "auto_realtime: realtime scheduling is refused (it needs CAP_SYS_NICE and no RestrictRealtime=yes); the VRRP threads keep normal scheduling")
+        }
     }
 }
 

@@ -57,7 +57,11 @@ fn bare(address: &str) -> &str {
 
 /// A node of one role.
 fn node(role: Role, addresses: Vec<String>, interface: String) -> Node {
-    Node { roles: vec![role], addresses, interface, vip_label: None,
+    Node {
+        roles: vec![role],
+        addresses,
+        interface,
+        vip_label: None,
         sysctls: BTreeMap::new(),
         ipvs_timeouts: None,
         network_namespace: None,

@@ -211,7 +211,8 @@ impl Globals {
 }
 
 /// Why a `min_auto_priority_delay` without `max_auto_priority` needs nothing written.
-const AUTO_DELAY_ALONE: &str = "without `max_auto_priority` keepalived never raises its priority, and nor does lbconverge without `auto_realtime`";
+const AUTO_DELAY_ALONE: &str =
+    "without `max_auto_priority` keepalived never raises its priority, and nor does lbconverge without `auto_realtime`";
 
 /// Why `max_auto_priority 0` or `-1` needs nothing written.
 const AUTO_OFF: &str = "0 and -1 leave keepalived's scheduling alone, as lbconverge does without `auto_realtime`";

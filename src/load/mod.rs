@@ -67,7 +67,9 @@ pub enum LoadError {
         why: String,
     },
     /// The node's network namespace could not be entered.
-    #[error("node `{node}`: cannot enter network namespace `{name}` (nodes.{node}.network_namespace): {source}; create it with `ip netns add {name}` (it needs CAP_SYS_ADMIN)")]
+    #[error(
+        "node `{node}`: cannot enter network namespace `{name}` (nodes.{node}.network_namespace): {source}; create it with `ip netns add {name}` (it needs CAP_SYS_ADMIN)"
+    )]
     Namespace {
         /// The node.
         node: String,
@@ -78,7 +80,9 @@ pub enum LoadError {
     },
     /// No `--node`, and the host's own namespace holds no node's address, while nodes live
     /// in network namespaces of their own.
-    #[error("{holder} holds no address of a manifest node; pass --node NAME (one of: {nodes}); a node with a network_namespace is found only by --node")]
+    #[error(
+        "{holder} holds no address of a manifest node; pass --node NAME (one of: {nodes}); a node with a network_namespace is found only by --node"
+    )]
     NoNodeHere {
         /// Where the live state came from.
         holder: String,
