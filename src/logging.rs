@@ -77,6 +77,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("lbconverge::daemon::metrics", "metrics"),
     ("lbconverge::daemon::page", "metrics"),
     ("lbconverge::daemon::platform", "vrrp"),
+    ("lbconverge::daemon::realtime", "vrrp"),
     ("lbconverge::daemon::reconcile", "reconcile"),
     ("lbconverge::daemon::serve", "daemon"),
     ("lbconverge::daemon::signals", "signals"),

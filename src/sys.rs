@@ -1,8 +1,8 @@
 //! The few raw libc calls no crate wraps for us: socket options shared by the netlink
 //! sockets (kernel) and the VRRP sockets (vrrp), user lookup for script checks, giving the
 //! heap's free pages back once the daemon has converged, and the daemon's memory lock and
-//! realtime scheduling (`run --lock-memory`, `--realtime`), and the lower priority of the
-//! probe engine's threads.
+//! realtime scheduling (`run --lock-memory`, `--realtime`, `auto_realtime`), the lower
+//! priority of the probe engine's threads, and entering a named network namespace.
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -111,4 +111,15 @@ mod tests {
             Err(e) => assert_eq!(e.raw_os_error(), Some(libc::EPERM), "{e}"),
         }
     }
+}
+
+/// Moves the calling thread into the named network namespace (`/run/netns/NAME`, where
+/// `ip netns add` keeps it); the threads and processes it starts afterwards are in it too.
+pub fn enter_netns(name: &str) -> io::Result<()> {
+    let path = std::path::Path::new("/run/netns").join(name);
+    let file = std::fs::File::open(path)?;
+    // SAFETY: the descriptor is open for the call (borrowed from `file`); setns only
+    // changes this thread's namespace.
+    let r = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+    if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }

@@ -53,6 +53,7 @@ struct Row {
 /// Runs `check`.
 pub fn run(a: &CheckArgs, state_dir: &std::path::Path) -> Result<Exit, CliError> {
     let mut k = crate::kernel::linux::LinuxKernel::new(state_dir.to_path_buf());
+    load::enter_namespace(&Loader::new(), &a.manifest, a.node.as_deref())?;
     let (m, live) = load::with_live(&Loader::new(), &a.manifest, a.node.as_deref(), &mut k)?;
     let cluster = super::warned(m.validated);
     let node = load::pick_node(&cluster, a.node.as_deref(), &live, "this host")?;

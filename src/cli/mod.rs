@@ -460,7 +460,8 @@ fn carried(path: &std::path::Path, bytes: &[u8]) -> Result<plan::Carried, CliErr
     Ok(plan::Carried { path: abs.display().to_string(), text })
 }
 
-/// Loads the manifest (with `loader`) while reading this host's kernel.
+/// Loads the manifest (with `loader`) while reading this host's kernel (the node's network
+/// namespace's, when `--node` names a node that has one).
 pub fn manifest_and_kernel(
     loader: &Loader,
     manifest: &std::path::Path,
@@ -468,6 +469,7 @@ pub fn manifest_and_kernel(
     k: &mut crate::kernel::linux::LinuxKernel,
     state_dir: &std::path::Path,
 ) -> Result<Inputs, CliError> {
+    load::enter_namespace(loader, manifest, node)?;
     let (m, state) = load::with_live(loader, manifest, node, k)?;
     let live = Live { state, source: "this host's kernel".into(), on_host: true };
     let drains = load::drains::read(state_dir).map_err(LoadError::from)?;

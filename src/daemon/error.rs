@@ -21,6 +21,19 @@ pub enum DaemonError {
         /// This node.
         node: String,
     },
+    /// A reloaded manifest moves this node to another network namespace, which only a
+    /// restart can do (the daemon's threads and sockets are in the one it started in).
+    #[error(
+        "nodes.{node}.network_namespace changed from {from} to {to}; restart the daemon to move it (a reload keeps the namespace it started in)"
+    )]
+    NamespaceChanged {
+        /// This node.
+        node: String,
+        /// The namespace in force (`none`: the host's).
+        from: String,
+        /// The one asked for.
+        to: String,
+    },
     /// A VRRP password could not be read.
     #[error("VRRP instance {instance}: password: {source}")]
     Secret {

@@ -228,6 +228,7 @@ pub fn prepare(
     let wake = Arc::new(eventfd().map_err(|source| fail(InstanceError::Descriptor { what: "eventfd", source }))?);
     let mut setup = Instance::new(&spec, platform, wake.clone(), alerts).map_err(fail)?;
     setup.start_at = wait;
+    setup.realtime = super::realtime::Escalation::new(spec.auto_realtime, realtime);
     let view = setup.view.clone();
     setup.show(|v| {
         v.name = spec.name.clone();
@@ -274,6 +275,8 @@ struct Instance {
     reported: Option<Status>,
     /// Where its transitions are alerted (queued; never waits on the network).
     alerts: Alerter,
+    /// Its thread's realtime priority, raised when its timers fire late.
+    realtime: super::realtime::Escalation,
 }
 
 impl Instance {
@@ -327,6 +330,7 @@ impl Instance {
             sync_group: None,
             reported: None,
             alerts,
+            realtime: super::realtime::Escalation::new(spec.auto_realtime, None),
         })
     }
 
@@ -524,6 +528,7 @@ impl Instance {
         let now = self.now();
         if let Some(d) = self.fsm.next_deadline().filter(|d| *d <= now) {
             tracing::trace!(instance = %self.spec.name, late_us = (now - d).as_micros(), "vrrp timer");
+            self.escalate(now - d);
             let actions = self.fsm.step(Input::Tick, now);
             self.perform(actions);
             if self.fsm.state() == fsm::State::Master {
@@ -531,6 +536,30 @@ impl Instance {
             }
         }
         self.send_garps(now);
+    }
+
+    /// A timer that fired `late` may raise the thread's realtime priority (`auto_realtime`).
+    fn escalate(&mut self, late: Duration) {
+        let Some(p) = self.realtime.late(late) else { return };
+        let late_ms = late.as_millis();
+        match crate::sys::set_realtime(Some(p)) {
+            Ok(()) => {
+                self.realtime.took(p);
+                tracing::warn!(instance = %self.spec.name, priority = p, late_ms, "vrrp timer fired late: thread now SCHED_RR");
+            }
+            Err(e) => {
+                self.realtime.refused();
+                tracing::error!(instance = %self.spec.name, priority = p, late_ms, error = %e, "vrrp timer fired late, but realtime scheduling was refused (it needs CAP_SYS_NICE and no RestrictRealtime=yes); the thread stays as it is");
+            }
+        }
+    }
+
+    /// A reload's `auto_realtime` may take a raised thread down.
+    fn rescale(&mut self) {
+        let Some(to) = self.realtime.configure(self.spec.auto_realtime) else { return };
+        if let Err(e) = crate::sys::set_realtime(to) {
+            tracing::error!(instance = %self.spec.name, priority = ?to, error = %e, "vrrp thread's scheduling not changed");
+        }
     }
 
     /// Carries out the state machine's actions in order, except that transitions are logged
@@ -646,6 +675,7 @@ impl Instance {
             self.source = self.wire.source();
         }
         self.reconfigure_sync(&old, sync);
+        self.rescale();
         let cfg = self.spec.fsm_config(self.source);
         self.expect.auth = self.spec.auth;
         self.expect.interval_cs = cfg.interval_cs();

@@ -41,6 +41,7 @@ pub mod lock;
 pub mod metrics;
 pub mod page;
 pub mod platform;
+pub mod realtime;
 mod reconcile;
 mod serve;
 pub mod signals;
@@ -196,6 +197,9 @@ pub struct Daemon<K: Kernel, P: Platform> {
 /// first: a second daemon of this node stops there, before it touches anything.
 pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
     let _lock = lock::take(&opts.state_dir)?;
+    // Before any thread or socket: everything started from here on is in the namespace.
+    let loader = Loader::new().require_committed(opts.require_committed);
+    crate::load::enter_namespace(&loader, &opts.manifest, opts.node.as_deref())?;
     let mut sd = systemd::Notifier::from_env();
     signals::block();
     let (tx, rx) = channel();
@@ -241,6 +245,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         load::preflight(&opts.manifest, &m.validated.cluster, &node, &live, true)?;
         tracing::info!(subsystem = "daemon", node = %node, manifest = %opts.manifest.display(), revision = %m.revision, "lbconverge run starting");
         let cluster = m.validated.cluster;
+        auto_realtime_allowed(&cluster, &node);
         let mut drains = drains.unwrap_or_default();
         log_forgotten(&drains.forget_unknown(&cluster));
         let alerts = Alerter::new();
@@ -371,6 +376,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         if !validated.cluster.nodes.contains_key(&self.node) {
             return Err(DaemonError::NodeGone { node: self.node.clone() });
         }
+        self.same_namespace(&validated.cluster)?;
         let host = self.host_view()?;
         load::preflight(&self.opts.manifest, &validated.cluster, &self.node, &host, true)?;
         self.destroy_guard(&validated.cluster)?;
@@ -398,6 +404,17 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         self.refresh_drained(crate::utc::unix_now());
         self.engine.set(self.board.targets());
         Ok(changed)
+    }
+
+    /// A reload keeps the node in the network namespace the daemon started in.
+    fn same_namespace(&self, new: &Cluster) -> Result<(), DaemonError> {
+        let of = |c: &Cluster| c.nodes.get(&self.node).and_then(|n| n.network_namespace.clone());
+        let (from, to) = (of(&self.cluster), of(new));
+        if from == to {
+            return Ok(());
+        }
+        let shown = |n: Option<String>| n.unwrap_or_else(|| "none".into());
+        Err(DaemonError::NamespaceChanged { node: self.node.clone(), from: shown(from), to: shown(to) })
     }
 
     /// This host's addresses, interfaces and VMACs, what a reload's preflight needs to see.
@@ -546,6 +563,22 @@ fn scheduling(opts: &DaemonOptions) -> Result<(), DaemonError> {
         crate::sys::set_realtime(None).map_err(fail)?;
     }
     Ok(())
+}
+
+/// `nodes.N.auto_realtime`: realtime scheduling is tried on this thread (and taken back) so
+/// that a missing privilege is logged with its fix at start, not first at a late timer.
+/// Not fatal (keepalived only warns): the VRRP threads then keep normal scheduling.
+fn auto_realtime_allowed(cluster: &Cluster, node: &str) {
+    let Some(a) = cluster.nodes.get(node).and_then(|n| n.auto_realtime) else { return };
+    let tried = crate::sys::set_realtime(Some(1)).and_then(|()| crate::sys::set_realtime(None));
+    match tried {
+        Ok(()) => {
+            tracing::info!(subsystem = "vrrp", max_priority = a.max, delay = ?a.delay, "VRRP threads go SCHED_RR when their timers fire late (auto_realtime)")
+        }
+        Err(e) => {
+            tracing::error!(subsystem = "vrrp", error = %e, "auto_realtime: realtime scheduling is refused (it needs CAP_SYS_NICE and no RestrictRealtime=yes); the VRRP threads keep normal scheduling")
+        }
+    }
 }
 
 /// The manifest at `path`, of `revision`, applied now.

@@ -80,6 +80,8 @@ pub struct InstanceSpec {
     pub strict: bool,
     /// How long after the daemon's start the instance starts.
     pub startup_delay: Duration,
+    /// The node's realtime scheduling on demand for the instance's thread.
+    pub auto_realtime: Option<crate::model::cluster::AutoRealtime>,
 }
 
 /// A sync group as this node runs it: its members here, its notify commands.
@@ -180,6 +182,7 @@ pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
     field("notify_timeout", format!("{:?}", old.notify_timeout), format!("{:?}", new.notify_timeout));
     field("strict", old.strict.to_string(), new.strict.to_string());
     field("startup_delay", format!("{:?}", old.startup_delay), format!("{:?}", new.startup_delay));
+    field("auto_realtime", format!("{:?}", old.auto_realtime), format!("{:?}", new.auto_realtime));
     changed_garp(&mut out, &old.garp, &new.garp);
     list_changes(&mut out, "vips", &old.vips, &new.vips);
     list_changes(&mut out, "excluded_vips", &old.excluded, &new.excluded);
@@ -356,6 +359,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             xmit_base: inst.vmac.as_ref().is_some_and(|v| v.xmit_base),
             strict: inst.strict,
             startup_delay: inst.startup_delay,
+            auto_realtime: n.auto_realtime,
         });
     }
     Ok(out)

@@ -35,6 +35,10 @@ pub struct Director {
     pub groups: Vec<vrrp::SyncGroupConf>,
     /// `global_defs`' mail settings as `alerts:`, with where they are.
     pub alerts: Option<(crate::manifest::types::Alerts, Loc)>,
+    /// `global_defs { net_namespace }`.
+    pub network_namespace: Option<String>,
+    /// `global_defs { max_auto_priority min_auto_priority_delay }`.
+    pub auto_realtime: Option<crate::manifest::types::AutoRealtime>,
 }
 
 /// Reads one director's parsed file, read for config id `id`.
@@ -64,6 +68,8 @@ pub fn read(file: &str, id: &str, items: &[Item], notes: &mut Notes) -> Director
         timeouts: g.timeouts.clone(),
         groups: vec![],
         alerts: None,
+        network_namespace: None,
+        auto_realtime: g.auto_realtime(notes),
     };
     d.alerts = super::alerts::alerts(&g.mail, &d.name, notes);
     let cascade = Cascade::with_script_user(g.script_user.clone());
@@ -87,6 +93,7 @@ fn top(
 ) {
     match it.keyword.as_str() {
         "global_defs" => {}
+        "net_namespace" => d.network_namespace = super::value::name(it, notes),
         "vrrp_script" => {
             if let Some((name, s)) = vrrp::script(it, notes) {
                 d.scripts.insert(name, (s, it.at.clone()));

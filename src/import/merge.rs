@@ -57,7 +57,16 @@ fn bare(address: &str) -> &str {
 
 /// A node of one role.
 fn node(role: Role, addresses: Vec<String>, interface: String) -> Node {
-    Node { roles: vec![role], addresses, interface, vip_label: None, sysctls: BTreeMap::new(), ipvs_timeouts: None }
+    Node {
+        roles: vec![role],
+        addresses,
+        interface,
+        vip_label: None,
+        sysctls: BTreeMap::new(),
+        ipvs_timeouts: None,
+        network_namespace: None,
+        auto_realtime: None,
+    }
 }
 
 /// Reports each field where `other` differs from `first` (each with its director's name),
@@ -159,7 +168,12 @@ fn director_node(d: &Director, n: usize, opts: &Options, notes: &mut Notes) -> N
             addresses.push(a);
         }
     }
-    Node { ipvs_timeouts: d.timeouts.clone(), ..node(Role::Director, addresses, interface) }
+    Node {
+        ipvs_timeouts: d.timeouts.clone(),
+        network_namespace: d.network_namespace.clone(),
+        auto_realtime: d.auto_realtime.clone(),
+        ..node(Role::Director, addresses, interface)
+    }
 }
 
 /// The director's address of one family: its `unicast_src_ip` (with the prefix of a VIP

@@ -7,7 +7,7 @@ use super::conf::{Item, Loc};
 use super::value::{self, Notes};
 use super::vips::{self, VipLine};
 use crate::manifest::types::{
-    ConnectionSync, Duration, InitFile, IpvsTimeouts, ParamMatch, TrackFile, TrackFileUse, TrackProcess,
+    AutoRealtime, ConnectionSync, Duration, InitFile, IpvsTimeouts, ParamMatch, TrackFile, TrackFileUse, TrackProcess,
     TrackProcessUse, TrackScript, TrackWeight, VipEntry, Vmac,
 };
 
@@ -189,13 +189,42 @@ pub struct Globals {
     pub strict: bool,
     /// `vrrp_startup_delay`.
     pub startup_delay: Option<Duration>,
+    /// `max_auto_priority` above 0 (bare: 99).
+    pub max_auto_priority: Option<u8>,
+    /// `min_auto_priority_delay`, with where it is.
+    pub min_auto_priority_delay: Option<(Duration, Item)>,
 }
+
+impl Globals {
+    /// `max_auto_priority` and `min_auto_priority_delay` as the node's `auto_realtime`
+    /// (the delay alone changes nothing in keepalived, and is said so).
+    pub fn auto_realtime(&self, notes: &mut Notes) -> Option<AutoRealtime> {
+        let delay = self.min_auto_priority_delay.as_ref();
+        let Some(max) = self.max_auto_priority else {
+            if let Some((_, it)) = delay {
+                notes.met(it, AUTO_DELAY_ALONE);
+            }
+            return None;
+        };
+        Some(AutoRealtime { max_priority: (max != 99).then_some(max), delay: delay.map(|(d, _)| d.clone()) })
+    }
+}
+
+/// Why a `min_auto_priority_delay` without `max_auto_priority` needs nothing written.
+const AUTO_DELAY_ALONE: &str =
+    "without `max_auto_priority` keepalived never raises its priority, and nor does lbconverge without `auto_realtime`";
+
+/// Why `max_auto_priority 0` or `-1` needs nothing written.
+const AUTO_OFF: &str = "0 and -1 leave keepalived's scheduling alone, as lbconverge does without `auto_realtime`";
 
 /// Why lbconverge needs no `vrrp_skip_check_adv_addr`.
 const SKIP_CHECK: &str = "lbconverge never compares an advert's addresses with its own VIPs (keepalived only logs a difference), as this asks";
 
 /// Why lbconverge needs no `enable_script_security`.
 const SCRIPT_SECURITY: &str = "lbconverge always runs commands by absolute path without a shell, and refuses manifests whose commands a non-root user could change";
+
+/// Why `default_interface` needs nothing written.
+const DEFAULT_INTERFACE: &str = "keepalived puts only `static_ipaddress`, `static_routes` and `static_rules` without `dev` on it (the import reports those); an instance's VIPs go on its own `interface`, which the manifest names";
 
 /// `global_defs { }`.
 pub fn globals(item: &Item, g: &mut Globals, notes: &mut Notes) {
@@ -206,6 +235,10 @@ pub fn globals(item: &Item, g: &mut Globals, notes: &mut Notes) {
             "script_user" => g.script_user = it.arg().map(str::to_string),
             "enable_script_security" => notes.met(it, SCRIPT_SECURITY),
             "vrrp_skip_check_adv_addr" => notes.met(it, SKIP_CHECK),
+            "default_interface" => notes.met(it, DEFAULT_INTERFACE),
+            "net_namespace" => notes.note(&it.at, "`net_namespace` not imported: keepalived reads it only outside `global_defs` (at the top of the file) and ignores it here".into()),
+            "max_auto_priority" => g.max_auto_priority = max_auto_priority(it, notes),
+            "min_auto_priority_delay" => g.min_auto_priority_delay = microseconds(it, notes).map(|d| (d, it.clone())),
             "vrrp_strict" => g.strict = true,
             "vrrp_startup_delay" => g.startup_delay = value::seconds(it, notes),
             "lvs_sync_daemon" => g.sync = lvs_sync_daemon(it, notes),
@@ -224,6 +257,48 @@ pub fn globals(item: &Item, g: &mut Globals, notes: &mut Notes) {
             _ => notes.unsupported(it, "a keepalived process setting; the manifest has no field for it"),
         }
     }
+}
+
+/// `max_auto_priority [-1..99]`: bare is the highest, 0 and -1 are off.
+fn max_auto_priority(it: &Item, notes: &mut Notes) -> Option<u8> {
+    match it.args.as_slice() {
+        [] => Some(99),
+        [n] => match n.parse::<i32>() {
+            Ok(0 | -1) => {
+                notes.met(it, AUTO_OFF);
+                None
+            }
+            Ok(p) => match u8::try_from(p).ok().filter(|p| (1..=99).contains(p)) {
+                Some(p) => Some(p),
+                None => {
+                    notes.unsupported(it, "a priority from -1 to 99 (keepalived ignores this one)");
+                    None
+                }
+            },
+            Err(_) => {
+                notes.unsupported(it, "a priority from -1 to 99 (keepalived ignores this one)");
+                None
+            }
+        },
+        _ => {
+            notes.unsupported(it, "one priority from -1 to 99");
+            None
+        }
+    }
+}
+
+/// `min_auto_priority_delay USECS` (1 to 10,000,000) as a manifest duration.
+fn microseconds(it: &Item, notes: &mut Notes) -> Option<Duration> {
+    let us = it.arg().and_then(|a| a.parse::<u32>().ok()).filter(|us| (1..=10_000_000).contains(us));
+    let Some(us) = us else {
+        notes.unsupported(it, "microseconds from 1 to 10000000 (keepalived ignores this one)");
+        return None;
+    };
+    Some(Duration::Text(match us {
+        _ if us % 1_000_000 == 0 => format!("{}s", us / 1_000_000),
+        _ if us % 1000 == 0 => format!("{}ms", us / 1000),
+        _ => format!("{}ms", f64::from(us) / 1000.0),
+    }))
 }
 
 /// `smtp_server ADDRESS|NAME [PORT]` as the manifest writes it: `host`, `host:port`,

@@ -66,6 +66,29 @@ pub enum LoadError {
         /// How it differs.
         why: String,
     },
+    /// The node's network namespace could not be entered.
+    #[error(
+        "node `{node}`: cannot enter network namespace `{name}` (nodes.{node}.network_namespace): {source}; create it with `ip netns add {name}` (it needs CAP_SYS_ADMIN)"
+    )]
+    Namespace {
+        /// The node.
+        node: String,
+        /// The namespace's name.
+        name: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// No `--node`, and the host's own namespace holds no node's address, while nodes live
+    /// in network namespaces of their own.
+    #[error(
+        "{holder} holds no address of a manifest node; pass --node NAME (one of: {nodes}); a node with a network_namespace is found only by --node"
+    )]
+    NoNodeHere {
+        /// Where the live state came from.
+        holder: String,
+        /// The manifest's nodes, comma-separated.
+        nodes: String,
+    },
     /// A thread of lbconverge itself crashed: a bug, not a usage error.
     #[error("internal error: the {thread} thread crashed; please report this")]
     Crashed {
@@ -170,6 +193,25 @@ pub fn with_live(
     Ok((m, state))
 }
 
+/// Moves this thread into the network namespace of node `node` (`--node`) when the manifest
+/// gives it one, before anything reads the kernel: the threads and commands started after
+/// are in it too. Returns the namespace entered. Without `--node`, or for a node the
+/// manifest lacks, nothing is entered (the node is then looked for in this namespace).
+pub fn enter_namespace(loader: &Loader, manifest: &Path, node: Option<&str>) -> Result<Option<String>, LoadError> {
+    let Some(node) = node else { return Ok(None) };
+    let m = loader.load(manifest)?;
+    let Some(name) = m.validated.cluster.nodes.get(node).and_then(|n| n.network_namespace.clone()) else {
+        return Ok(None);
+    };
+    crate::sys::enter_netns(&name).map_err(|source| LoadError::Namespace {
+        node: node.to_string(),
+        name: name.clone(),
+        source,
+    })?;
+    tracing::info!(node = %node, namespace = %name, "entered the node's network namespace");
+    Ok(Some(name))
+}
+
 /// Picks the manifest node: `asked` (`--node`), else the one whose address `live` holds;
 /// `holder` names the live state in errors ("this host", a snapshot file).
 pub fn pick_node(c: &Cluster, asked: Option<&str>, live: &NodeState, holder: &str) -> Result<String, LoadError> {
@@ -181,6 +223,9 @@ pub fn pick_node(c: &Cluster, asked: Option<&str>, live: &NodeState, holder: &st
         c.nodes.values().filter(|n| n.addresses.iter().any(|a| held.contains(&a.addr()))).map(|n| &n.name).collect();
     match found.as_slice() {
         [one] => Ok((*one).clone()),
+        [] if c.nodes.values().any(|n| n.network_namespace.is_some()) => {
+            Err(LoadError::NoNodeHere { holder: holder.to_string(), nodes: node_names(c) })
+        }
         [] => Err(LoadError::NoNode { holder: holder.to_string(), nodes: node_names(c) }),
         many => Err(LoadError::SeveralNodes {
             holder: holder.to_string(),

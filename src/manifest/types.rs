@@ -287,6 +287,32 @@ pub struct Node {
     /// This director's IPVS connection timeouts, over `defaults.ipvs_timeouts`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipvs_timeouts: Option<IpvsTimeouts>,
+    /// The named network namespace (`/run/netns/NAME`, as `ip netns add` makes it) this
+    /// node's kernel objects live in (keepalived's `net_namespace`): `run`, `apply`, `plan`
+    /// and `check` with `--node` of this node enter it before they touch the kernel, so its
+    /// interfaces, VIPs, IPVS tables, sysctls, VRRP sockets, health checks and commands are
+    /// all the namespace's. Entered at start: a change takes effect at the next restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_namespace: Option<String>,
+    /// Realtime scheduling on demand for this director's VRRP threads (keepalived's
+    /// `max_auto_priority` and `min_auto_priority_delay`): a thread whose VRRP timer fires
+    /// more than `delay` late switches itself to SCHED_RR at priority 1, and one higher at
+    /// each further late timer, up to `max_priority`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_realtime: Option<AutoRealtime>,
+}
+
+/// `nodes.N.auto_realtime`: when and how far a VRRP thread raises its own priority.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutoRealtime {
+    /// The highest SCHED_RR priority a thread goes to, 1-99 (default 99).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 99))]
+    pub max_priority: Option<u8>,
+    /// How late a timer may fire before the priority goes up, above 0 up to 10s (default 1s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Duration>,
 }
 
 /// A scalar as written: an integer or a string (sysctl values, netmasks).

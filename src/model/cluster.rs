@@ -130,6 +130,20 @@ pub struct Node {
     pub sysctls: BTreeMap<SysctlKey, String>,
     /// IPVS timeouts of a director, its own over the defaults (0: left alone).
     pub ipvs_timeouts: crate::model::timeouts::Timeouts,
+    /// The named network namespace its kernel objects live in (`None`: the host's).
+    pub network_namespace: Option<String>,
+    /// Realtime scheduling on demand for its VRRP threads.
+    pub auto_realtime: Option<AutoRealtime>,
+}
+
+/// keepalived's `max_auto_priority` / `min_auto_priority_delay`: a VRRP thread whose timer
+/// fires more than `delay` late goes SCHED_RR at 1, then one higher each time, up to `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoRealtime {
+    /// The highest SCHED_RR priority, 1-99.
+    pub max: u8,
+    /// How late a timer may fire before the priority goes up.
+    pub delay: Duration,
 }
 
 impl Node {

@@ -53,6 +53,13 @@ fn node(cx: &mut Cx, path: &KeyPath, name: &str, n: &types::Node, shared: &Timeo
     }
     let sysctls = sysctl_map(cx, &path.key("sysctls"), &n.sysctls);
     let ipvs_timeouts = node_timeouts(cx, path, n, shared);
+    if let Some(ns) = &n.network_namespace
+        && let Err(e) = namespace_name(ns)
+    {
+        let hint = Some("name the namespace as `ip netns list` shows it (a file in /run/netns)");
+        cx.error(&path.key("network_namespace"), e, hint);
+    }
+    let auto_realtime = n.auto_realtime.as_ref().and_then(|a| auto_realtime(cx, path, n, a));
     Some(Node {
         name: name.to_string(),
         director: n.roles.contains(&Role::Director),
@@ -62,7 +69,49 @@ fn node(cx: &mut Cx, path: &KeyPath, name: &str, n: &types::Node, shared: &Timeo
         vip_label,
         sysctls,
         ipvs_timeouts,
+        network_namespace: n.network_namespace.clone(),
+        auto_realtime,
     })
+}
+
+/// A name `ip netns` can have: a file name in /run/netns.
+fn namespace_name(name: &str) -> Result<(), String> {
+    let bad = name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) || name.len() > 255;
+    if bad { Err(format!("`{name}` is not a network namespace name")) } else { Ok(()) }
+}
+
+/// `nodes.N.auto_realtime`: only a director has VRRP threads; the delay is keepalived's
+/// range, above 0 up to 10s.
+fn auto_realtime(
+    cx: &mut Cx,
+    path: &KeyPath,
+    n: &types::Node,
+    a: &types::AutoRealtime,
+) -> Option<crate::model::cluster::AutoRealtime> {
+    let at = path.key("auto_realtime");
+    if !n.roles.contains(&Role::Director) {
+        let hint = Some("remove it, or give the node the director role");
+        cx.error(&at, "only a director runs VRRP threads", hint);
+    }
+    let max = a.max_priority.unwrap_or(99);
+    if !(1..=99).contains(&max) {
+        cx.error(&at.key("max_priority"), format!("{max} is not a SCHED_RR priority"), Some("use 1 to 99"));
+    }
+    let delay = match a.delay.as_ref().map(parse::duration) {
+        None => std::time::Duration::from_secs(1),
+        Some(Ok(d)) if !d.is_zero() && d <= std::time::Duration::from_secs(10) => d,
+        Some(Ok(d)) => {
+            let text = parse::duration_text(d);
+            let hint = Some("more than 0 and at most 10s (keepalived's range), e.g. 1s");
+            cx.error(&at.key("delay"), format!("{text} is not a usable delay"), hint);
+            return None;
+        }
+        Some(Err(e)) => {
+            cx.error(&at.key("delay"), e, Some("a duration such as 500ms or 1s"));
+            return None;
+        }
+    };
+    Some(crate::model::cluster::AutoRealtime { max, delay })
 }
 
 /// A director's IPVS timeouts, its own over `defaults.ipvs_timeouts`; only directors hold
