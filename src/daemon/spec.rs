@@ -80,6 +80,8 @@ pub struct InstanceSpec {
     pub strict: bool,
     /// How long after the daemon's start the instance starts.
     pub startup_delay: Duration,
+    /// Its effective priority's changes go to the notify FIFOs (`notify_priority_changes`).
+    pub notify_priority_changes: bool,
 }
 
 /// A sync group as this node runs it: its members here, its notify commands.
@@ -351,6 +353,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             xmit_base: inst.vmac.as_ref().is_some_and(|v| v.xmit_base),
             strict: inst.strict,
             startup_delay: inst.startup_delay,
+            notify_priority_changes: inst.notify_priority_changes,
         });
     }
     Ok(out)

@@ -35,6 +35,8 @@ pub struct Director {
     pub groups: Vec<vrrp::SyncGroupConf>,
     /// `global_defs`' mail settings as `alerts:`, with where they are.
     pub alerts: Option<(crate::manifest::types::Alerts, Loc)>,
+    /// `global_defs`' notify FIFOs as `notify_fifos:`, with where the first is.
+    pub notify_fifos: Option<(Vec<crate::manifest::types::NotifyFifo>, Loc)>,
 }
 
 /// Reads one director's parsed file, read for config id `id`.
@@ -63,6 +65,7 @@ pub fn read(file: &str, id: &str, items: &[Item], notes: &mut Notes) -> Director
         timeouts: g.timeouts.clone(),
         groups: vec![],
         alerts: None,
+        notify_fifos: None,
     };
     d.alerts = super::alerts::alerts(&g.mail, &d.name, notes);
     let cascade = Cascade::with_script_user(g.script_user.clone());
@@ -70,6 +73,8 @@ pub fn read(file: &str, id: &str, items: &[Item], notes: &mut Notes) -> Director
     for it in items {
         top(&mut d, it, &g, &weights, (&cascade, &groups), notes);
     }
+    d.notify_fifos = super::fifo::fifos(&g, !d.services.is_empty(), notes);
+    super::fifo::priority_changes(&mut d.instances, &d.groups, &g, d.notify_fifos.is_some(), notes);
     if let Some((name, _, at)) = g.sync.as_ref().filter(|(n, ..)| !d.instances.iter().any(|i| i.name == *n)) {
         notes.note(at, format!("`lvs_sync_daemon` names vrrp_instance `{name}`, which this file lacks; not imported"));
     }
