@@ -68,6 +68,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("lbconverge::daemon", "reconcile"),
     ("lbconverge::daemon::control", "control"),
     ("lbconverge::daemon::drains", "health"),
+    ("lbconverge::daemon::fifo", "hooks"),
     ("lbconverge::daemon::error", "daemon"),
     ("lbconverge::daemon::health", "health"),
     ("lbconverge::daemon::hooks", "hooks"),

@@ -25,7 +25,7 @@ pub const QUEUE: usize = 64;
 const TERM_GRACE: Duration = Duration::from_secs(2);
 /// Environment a command does not inherit: loader and field-splitting overrides (keepalived
 /// drops the same ones).
-const DROPPED_ENV: [&str; 3] = ["IFS", "LD_PRELOAD", "LD_LIBRARY_PATH"];
+pub(super) const DROPPED_ENV: [&str; 3] = ["IFS", "LD_PRELOAD", "LD_LIBRARY_PATH"];
 
 /// Starts `argv` with `{key}` replaced by its value in every argument, plus `extra`
 /// arguments; `event` names it in the log when it cannot start.

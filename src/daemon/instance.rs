@@ -4,7 +4,8 @@
 //! NA), again after 5 s; on leaving master it removes them. An instance with connection sync
 //! runs the kernel's IPVS sync daemon as master while master and as backup otherwise, and
 //! stops it when it ends. The notify commands of each transition go to the instance's
-//! own queue ([`super::hooks::Serial`]), so the thread never waits for them. Control
+//! own queue ([`super::hooks::Serial`]), so the thread never waits for them; then the
+//! event's line goes to the notify FIFOs ([`super::fifo`]), a write that never waits. Control
 //! messages (go, priority from tracking, a reload's update, reclaim, stop) arrive on a
 //! channel whose sender also signals an eventfd the thread polls with its socket, so a
 //! stop sends the priority-0 advert at once.
@@ -23,6 +24,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::error::{DaemonError, InstanceError};
+use super::fifo::{self, Fifos};
 use super::hooks::{Draining, Job, Serial};
 use super::platform::{Platform, Wire};
 use super::spec::InstanceSpec;
@@ -220,13 +222,13 @@ pub fn prepare(
     spec: InstanceSpec,
     platform: &dyn Platform,
     (realtime, wait): (Option<u8>, Duration),
-    alerts: Alerter,
+    outlets: (Alerter, Fifos),
 ) -> Result<Running, DaemonError> {
     let name = spec.name.clone();
     let fail = |source: InstanceError| DaemonError::Instance { instance: name.clone(), source };
     let (tx, rx) = channel();
     let wake = Arc::new(eventfd().map_err(|source| fail(InstanceError::Descriptor { what: "eventfd", source }))?);
-    let mut setup = Instance::new(&spec, platform, wake.clone(), alerts).map_err(fail)?;
+    let mut setup = Instance::new(&spec, platform, wake.clone(), outlets).map_err(fail)?;
     setup.start_at = wait;
     setup.realtime = super::realtime::Escalation::new(spec.auto_realtime, realtime);
     let view = setup.view.clone();
@@ -277,6 +279,8 @@ struct Instance {
     alerts: Alerter,
     /// Its thread's realtime priority, raised when its timers fire late.
     realtime: super::realtime::Escalation,
+    /// Where its events are written, one line each (never waits).
+    fifos: Fifos,
 }
 
 impl Instance {
@@ -290,7 +294,7 @@ impl Instance {
         spec: &InstanceSpec,
         platform: &dyn Platform,
         wake: Arc<OwnedFd>,
-        alerts: Alerter,
+        (alerts, fifos): (Alerter, Fifos),
     ) -> Result<Instance, InstanceError> {
         let wire = platform.wire(spec)?;
         let mut addrs = platform.addrs()?;
@@ -331,6 +335,7 @@ impl Instance {
             reported: None,
             alerts,
             realtime: super::realtime::Escalation::new(spec.auto_realtime, None),
+            fifos,
         })
     }
 
@@ -415,8 +420,9 @@ impl Instance {
                 Ok(Control::Stop) => return Some(true),
                 Ok(Control::Go) => {}
                 Ok(Control::Priority(p)) => {
-                    let now = self.now();
+                    let (now, before) = (self.now(), (self.fsm.priority(), self.fsm.state()));
                     let actions = self.fsm.step(Input::EffectivePriority(p), now);
+                    self.priority_changed(before);
                     self.perform(actions);
                     let effective = self.fsm.priority();
                     self.show(|v| v.effective_priority = effective);
@@ -515,6 +521,19 @@ impl Instance {
             let vips = self.spec.vip_addresses();
             self.garps.lower_priority(now, pairs(&vips));
             self.send_garps(now);
+            self.fifos.write(&fifo::lower_priority_line(&self.spec.name, self.fsm.notify_priority()));
+        }
+    }
+
+    /// With `notify_priority_changes`, writes the new effective priority to the FIFOs when
+    /// it changed from `before` (priority, state): not into or out of FAULT, which are
+    /// state changes. Written before the state change the new priority may cause, as
+    /// keepalived writes it when the priority changes.
+    fn priority_changed(&self, before: (Option<u8>, fsm::State)) {
+        if let (true, (Some(old), state), Some(new)) = (self.spec.notify_priority_changes, before, self.fsm.priority())
+            && old != new
+        {
+            self.fifos.write(&fifo::priority_line(&self.spec.name, state, new));
         }
     }
 
@@ -645,6 +664,7 @@ impl Instance {
                 None => self.notify.push(job),
             }
         }
+        self.fifos.write(&fifo::instance_line(&self.spec.name, t.to, self.fsm.notify_priority()));
         if self.spec.alert {
             self.alerts.send(Event::Vrrp {
                 instance: self.spec.name.clone(),
@@ -662,6 +682,7 @@ impl Instance {
     fn reconfigure(&mut self, u: Update) {
         let Update { spec, wire, sync, taken } = u;
         let was_master = self.fsm.state() == fsm::State::Master;
+        let before = (self.fsm.priority(), self.fsm.state());
         let old_vips = self.spec.vip_addresses();
         let old = std::mem::replace(&mut self.spec, spec);
         let new_vips = self.spec.vip_addresses();
@@ -682,6 +703,7 @@ impl Instance {
         let effective = provisional_priority(&old, &self.spec, self.fsm.priority());
         let now = self.now();
         let actions = self.fsm.reconfigure(cfg, effective, now);
+        self.priority_changed(before);
         self.perform(actions);
         self.garps.set_timing(self.spec.garp);
         let added: Vec<Address> = new_vips.into_iter().filter(|a| !old_vips.contains(a)).collect();

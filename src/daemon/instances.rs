@@ -20,6 +20,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
 use super::error::DaemonError;
+use super::fifo::Fifos;
 use super::hooks::Draining;
 use super::instance::{self, Control, Running, Update};
 use super::platform::Platform;
@@ -47,6 +48,8 @@ pub struct Instances {
     groups: BTreeMap<String, SharedGroup>,
     /// Where the instances alert their transitions.
     alerts: Alerter,
+    /// Where the instances and groups write their events.
+    fifos: Fifos,
     /// When the daemon started: an instance's `startup_delay` counts from then.
     started: std::time::Instant,
 }
@@ -75,9 +78,9 @@ pub struct Changed {
 
 impl Instances {
     /// No instances; `stoppers` is kept up to date for the signal thread; instance threads
-    /// run under `SCHED_RR` at `realtime` when given and alert their transitions through
-    /// `alerts`.
-    pub fn new(stoppers: Stoppers, realtime: Option<u8>, alerts: Alerter) -> Self {
+    /// run under `SCHED_RR` at `realtime` when given, alert their transitions through
+    /// `alerts` and write their events to `fifos`.
+    pub fn new(stoppers: Stoppers, realtime: Option<u8>, (alerts, fifos): (Alerter, Fifos)) -> Self {
         Instances {
             running: Vec::new(),
             stoppers,
@@ -86,6 +89,7 @@ impl Instances {
             draining: Vec::new(),
             groups: BTreeMap::new(),
             alerts,
+            fifos,
             started: std::time::Instant::now(),
         }
     }
@@ -119,7 +123,12 @@ impl Instances {
                     // keepalived delays its instances at its start only, not on a reload.
                     let wait = s.startup_delay.saturating_sub(self.started.elapsed());
                     let run = (self.realtime, wait);
-                    staged.fresh.push(instance::prepare(s.clone(), platform, run, self.alerts.clone())?)
+                    staged.fresh.push(instance::prepare(
+                        s.clone(),
+                        platform,
+                        run,
+                        (self.alerts.clone(), self.fifos.clone()),
+                    )?)
                 }
             }
         }
@@ -176,7 +185,7 @@ impl Instances {
                 Some(g) if *syncgroup::lock(&g).spec() == s => g,
                 _ => {
                     tracing::info!(group = %s.name, members = %s.members.join(","), "vrrp sync group set up");
-                    syncgroup::new(s)
+                    syncgroup::new(s, self.fifos.clone())
                 }
             };
             let name = syncgroup::lock(&g).spec().name.clone();

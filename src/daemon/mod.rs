@@ -33,6 +33,7 @@
 pub mod control;
 mod drains;
 pub mod error;
+mod fifo;
 mod health;
 mod hooks;
 pub mod instance;
@@ -191,6 +192,8 @@ pub struct Daemon<K: Kernel, P: Platform> {
     drains: Drains,
     /// Where alerts go (`alerts:`), shared with the VRRP threads.
     alerts: Alerter,
+    /// The notify FIFOs (`notify_fifos:`), shared with the VRRP threads.
+    fifos: fifo::Fifos,
 }
 
 /// Runs the daemon on this host until SIGTERM or SIGINT. The state directory's lock comes
@@ -250,7 +253,9 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         log_forgotten(&drains.forget_unknown(&cluster));
         let alerts = Alerter::new();
         alerts.configure(&cluster.alerts, &node, cluster.name.as_deref());
-        let mut instances = Instances::new(stoppers, opts.realtime, alerts.clone());
+        let fifos = fifo::Fifos::new();
+        fifos.configure(&cluster.notify_fifos);
+        let mut instances = Instances::new(stoppers, opts.realtime, (alerts.clone(), fifos.clone()));
         let specs = (spec::specs(&cluster, &node)?, spec::groups(&cluster, &node));
         let staged = vmacs::stage(&mut kernel, &instances, specs, &platform)?;
         let mut board = Board::new(&cluster, &node, None, |ids| initial_status(&cluster, &live.services, ids));
@@ -284,6 +289,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
             record,
             drains,
             alerts,
+            fifos,
         })
     }
 
@@ -389,6 +395,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         let board = Board::new(&cluster, &self.node, Some(&self.board), |ids| initial_status(&cluster, &serving, ids));
         self.cluster = cluster;
         self.alerts.configure(&self.cluster.alerts, &self.node, self.cluster.name.as_deref());
+        self.fifos.configure(&self.cluster.notify_fifos);
         let changed = self.instances.commit(staged, &self.platform);
         vmacs::remove(&mut self.kernel, &before, &vmacs::running(self.instances.running()));
         let forgotten = self.drains.forget_unknown(&self.cluster);
@@ -519,6 +526,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         drop(self.engine);
         let held = vmacs::running(self.instances.running());
         self.instances.stop();
+        self.fifos.stop();
         vmacs::remove(&mut self.kernel, &held, &Default::default());
         self.alerts.stop();
     }

@@ -82,6 +82,8 @@ pub struct InstanceSpec {
     pub startup_delay: Duration,
     /// The node's realtime scheduling on demand for the instance's thread.
     pub auto_realtime: Option<crate::model::cluster::AutoRealtime>,
+    /// Its effective priority's changes go to the notify FIFOs (`notify_priority_changes`).
+    pub notify_priority_changes: bool,
 }
 
 /// A sync group as this node runs it: its members here, its notify commands.
@@ -360,6 +362,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             strict: inst.strict,
             startup_delay: inst.startup_delay,
             auto_realtime: n.auto_realtime,
+            notify_priority_changes: inst.notify_priority_changes,
         });
     }
     Ok(out)

@@ -5,11 +5,13 @@
 //! out on their channels, the reporting member takes its own at once. The members' notify
 //! commands and the group's go to the one queue, so they run one at a time in keepalived's
 //! order: the members' own commands, then the group's (`notify` with
-//! `GROUP <name> <STATE> 0` appended, as keepalived passes a group's priority).
+//! `GROUP <name> <STATE> 0` appended, as keepalived passes a group's priority), after which
+//! the group's line goes to the notify FIFOs.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use super::fifo::{self, Fifos, state_word as shown};
 use super::hooks::{Draining, Job, Serial};
 use super::instance::{Control, ControlTx};
 use super::spec::GroupSpec;
@@ -25,6 +27,8 @@ pub struct Shared {
     core: Group,
     controls: BTreeMap<String, ControlTx>,
     queue: Option<Serial>,
+    /// Where the group's state changes are written.
+    fifos: Fifos,
 }
 
 /// Locks a shared group, also one a crashed thread held.
@@ -32,11 +36,12 @@ pub fn lock(g: &SharedGroup) -> std::sync::MutexGuard<'_, Shared> {
     g.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// A group of `spec`'s members, none started, no channel known yet.
-pub fn new(spec: GroupSpec) -> SharedGroup {
+/// A group of `spec`'s members, none started, no channel known yet; its state changes go
+/// to `fifos`.
+pub fn new(spec: GroupSpec, fifos: Fifos) -> SharedGroup {
     let core = Group::new(&spec.name, spec.members.iter().cloned());
     let queue = Some(Serial::new(&spec.name));
-    Arc::new(Mutex::new(Shared { spec, core, controls: BTreeMap::new(), queue }))
+    Arc::new(Mutex::new(Shared { spec, core, controls: BTreeMap::new(), queue, fifos }))
 }
 
 /// An order for a member, with its reason.
@@ -79,6 +84,7 @@ impl Shared {
             for job in group_jobs(&self.spec, state) {
                 self.push(job);
             }
+            self.fifos.write(&fifo::group_line(&self.spec.name, state));
         }
         let mut own = None;
         for (name, to) in moves.orders {
@@ -97,16 +103,6 @@ impl Shared {
     /// for them.
     pub fn close(&mut self) -> Draining {
         self.queue.take().map(Serial::close).unwrap_or_default()
-    }
-}
-
-/// A group state as keepalived's notify names it.
-fn shown(s: State) -> &'static str {
-    match s {
-        State::Master => "MASTER",
-        State::Backup => "BACKUP",
-        State::Fault => "FAULT",
-        State::Initialize => "STOP",
     }
 }
 

@@ -39,6 +39,8 @@ pub struct Director {
     pub network_namespace: Option<String>,
     /// `global_defs { max_auto_priority min_auto_priority_delay }`.
     pub auto_realtime: Option<crate::manifest::types::AutoRealtime>,
+    /// `global_defs`' notify FIFOs as `notify_fifos:`, with where the first is.
+    pub notify_fifos: Option<(Vec<crate::manifest::types::NotifyFifo>, Loc)>,
 }
 
 /// Reads one director's parsed file, read for config id `id`.
@@ -70,6 +72,7 @@ pub fn read(file: &str, id: &str, items: &[Item], notes: &mut Notes) -> Director
         alerts: None,
         network_namespace: None,
         auto_realtime: g.auto_realtime(notes),
+        notify_fifos: None,
     };
     d.alerts = super::alerts::alerts(&g.mail, &d.name, notes);
     let cascade = Cascade::with_script_user(g.script_user.clone());
@@ -77,6 +80,8 @@ pub fn read(file: &str, id: &str, items: &[Item], notes: &mut Notes) -> Director
     for it in items {
         top(&mut d, it, &g, &weights, (&cascade, &groups), notes);
     }
+    d.notify_fifos = super::fifo::fifos(&g, !d.services.is_empty(), notes);
+    super::fifo::priority_changes(&mut d.instances, &d.groups, &g, d.notify_fifos.is_some(), notes);
     if let Some((name, _, at)) = g.sync.as_ref().filter(|(n, ..)| !d.instances.iter().any(|i| i.name == *n)) {
         notes.note(at, format!("`lvs_sync_daemon` names vrrp_instance `{name}`, which this file lacks; not imported"));
     }

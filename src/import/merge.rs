@@ -37,6 +37,7 @@ pub fn merge(
     sync_groups(&mut m, &mut c, directors, notes);
     services(&mut m, &mut c, directors, extra, opts, notes);
     alerts(&mut m, &mut c, directors, notes);
+    notify_fifos(&mut m, &mut c, directors, notes);
     (m, c)
 }
 
@@ -115,6 +116,17 @@ fn alerts(m: &mut Manifest, c: &mut Comments, directors: &[Director], notes: &mu
     }
     c.insert(path(&["alerts"]), sources([at]));
     m.alerts = Some(a.clone());
+}
+
+/// The first director's notify FIFOs; another director's that differ are reported.
+fn notify_fifos(m: &mut Manifest, c: &mut Comments, directors: &[Director], notes: &mut Notes) {
+    let mut with = directors.iter().filter_map(|d| d.notify_fifos.as_ref().map(|(f, at)| (d, f, at)));
+    let Some((first, f, at)) = with.next() else { return };
+    for (d, other, at) in with {
+        drift(notes, "notify_fifos", (f, &first.name), (other, &d.name), at);
+    }
+    c.insert(path(&["notify_fifos"]), sources([at]));
+    m.notify_fifos = f.clone();
 }
 
 // ---- nodes
@@ -379,6 +391,7 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         notify_stop: i.notify_stop.clone(),
         notify: i.notify.clone(),
         notify_timeout: None,
+        notify_priority_changes: i.notify_priority_changes,
         connection_sync: i.connection_sync.clone(),
         alert: i.alert,
     }

@@ -12,6 +12,7 @@ pub mod conf;
 pub mod director;
 pub mod emit;
 pub mod expand;
+pub mod fifo;
 pub mod garp;
 pub mod ipvsadm;
 pub mod merge;

@@ -51,8 +51,13 @@ impl<'a> Notes<'a> {
 
     /// A keyword whose effect lbconverge always has: said in the manifest's header.
     pub fn met(&mut self, it: &Item, why: &str) {
-        let entry = self.met.entry(it.keyword.clone()).or_insert_with(|| (Vec::new(), why.to_string()));
-        entry.0.push(it.at.clone());
+        self.met_at(&it.keyword, &it.at, why);
+    }
+
+    /// A keyword written at `at` that lbconverge's fixed behaviour already equals.
+    pub fn met_at(&mut self, keyword: &str, at: &Loc, why: &str) {
+        let entry = self.met.entry(keyword.to_string()).or_insert_with(|| (Vec::new(), why.to_string()));
+        entry.0.push(at.clone());
     }
 
     /// A keyword the manifest cannot express.

@@ -70,6 +70,9 @@ pub struct Instance {
     pub notify_stop: Option<Vec<String>>,
     /// `notify` command.
     pub notify: Option<Vec<String>>,
+    /// `notify_priority_changes`; settled with the sync group's and the global one by
+    /// [`super::fifo::priority_changes`].
+    pub notify_priority_changes: Option<bool>,
     /// The global `lvs_sync_daemon`, when it names this instance.
     pub connection_sync: Option<ConnectionSync>,
     /// `smtp_alert` (with or without a boolean).
@@ -124,6 +127,8 @@ pub struct SyncGroupConf {
     pub tracking_weight: bool,
     /// `notify_master`, `notify_backup`, `notify_fault`, `notify_stop`, `notify`.
     pub notify: [Option<Vec<String>>; 5],
+    /// `notify_priority_changes`.
+    pub priority_changes: Option<bool>,
 }
 
 /// `vrrp_sync_group NAME { group { ... } notify* track_script track_interface
@@ -146,6 +151,7 @@ pub fn sync_group(
         track_interfaces: BTreeMap::new(),
         tracking_weight: false,
         notify: Default::default(),
+        priority_changes: None,
     };
     const NOTIFY: [&str; 5] = ["notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"];
     for it in item.children() {
@@ -157,6 +163,7 @@ pub fn sync_group(
             "track_script" => out.track_scripts = tracked_scripts(it, script_weights, notes),
             "track_interface" => out.track_interfaces = tracked_interfaces(it, notes),
             "sync_group_tracking_weight" | "global_tracking" => out.tracking_weight = true,
+            "notify_priority_changes" => out.priority_changes = Some(value::flag(it)),
             k => match NOTIFY.iter().position(|n| *n == k) {
                 Some(n) => out.notify[n] = Some(notify(it, g, notes)),
                 None => notes.unsupported(it, "a sync group setting the manifest has no field for"),
@@ -193,6 +200,8 @@ pub struct Globals {
     pub max_auto_priority: Option<u8>,
     /// `min_auto_priority_delay`, with where it is.
     pub min_auto_priority_delay: Option<(Duration, Item)>,
+    /// The notify FIFOs and `vrrp_notify_priority_changes`.
+    pub fifos: super::fifo::Fifos,
 }
 
 impl Globals {
@@ -254,6 +263,7 @@ pub fn globals(item: &Item, g: &mut Globals, notes: &mut Notes) {
             "smtp_alert_vrrp" => g.mail.alert_vrrp = Some(value::flag(it)),
             "smtp_alert_checker" => g.mail.alert_checker = Some(value::flag(it)),
             _ if super::garp::global(it, &mut g.garp, notes) => {}
+            _ if super::fifo::global(it, &mut g.fifos) => {}
             _ => notes.unsupported(it, "a keepalived process setting; the manifest has no field for it"),
         }
     }
@@ -593,6 +603,7 @@ pub fn instance(
         notify_fault: None,
         notify_stop: None,
         notify: None,
+        notify_priority_changes: None,
         connection_sync,
         alert: None,
         vmac: None,
@@ -613,6 +624,7 @@ pub fn instance(
             (None, "virtual_ipaddress") => lines[0].extend(vips::block(it, notes)),
             (None, "virtual_ipaddress_excluded") => lines[1].extend(vips::block(it, notes)),
             (None, "no_virtual_ipaddress") => {}
+            (None, "notify_priority_changes") => i.notify_priority_changes = Some(value::flag(it)),
             (None, "virtual_routes") => i.routes.extend(super::routes::block(it, notes)),
             (None, "version" | "vrrp_version") => {
                 written_version = super::value::number(it, notes).map(|v| (v, it.at.clone()));
@@ -806,7 +818,7 @@ fn notify_slot<'a>(i: &'a mut Instance, keyword: &str) -> Option<&'a mut Option<
 /// `script_user`) is carried over exactly; another one is reported. Without a user and
 /// without `script_user`, keepalived runs it as `keepalived_script` when that user exists
 /// on the director, else as root.
-fn notify(it: &Item, g: &Globals, notes: &mut Notes) -> Vec<String> {
+pub(super) fn notify(it: &Item, g: &Globals, notes: &mut Notes) -> Vec<String> {
     let c = value::script(it, notes);
     let named = c.user.as_ref().map(|u| match &c.group {
         Some(grp) => format!("{u}:{grp}"),

@@ -58,6 +58,30 @@ pub struct Manifest {
     /// `smtp_server` and `smtp_alert`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<Alerts>,
+    /// Named pipes `run` writes its VRRP events to, one line each, as keepalived writes
+    /// them (keepalived's `notify_fifo` and `vrrp_notify_fifo`): `INSTANCE "VI_1" MASTER
+    /// 150`, `GROUP "G1" BACKUP 0`, `INSTANCE "VI_1" MASTER_RX_LOWER_PRI 150` when a master
+    /// hears a lower priority, and `MASTER_PRIORITY` / `BACKUP_PRIORITY` lines on priority
+    /// changes of instances with `notify_priority_changes`. Writes never wait: a FIFO
+    /// nobody reads, or a reader that falls behind, loses lines (logged), never a failover.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify_fifos: Vec<NotifyFifo>,
+}
+
+/// A named pipe the daemon writes its VRRP events to, and the command that reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyFifo {
+    /// Absolute path of the FIFO. The daemon creates it (mode 0644) when it is missing and
+    /// removes it when it stops; an existing one must be a FIFO owned by root, and is left
+    /// in place.
+    pub path: String,
+    /// Started when the daemon starts (or a reload adds the FIFO), with the FIFO's path
+    /// appended as its last argument, and stopped (SIGTERM, then SIGKILL, with its process
+    /// group) when the daemon stops (keepalived's `notify_fifo_script`): an argument list,
+    /// the program an absolute path; no shell. It is not restarted if it ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
 }
 
 /// Where `run` sends alerts, and which. A task of its own sends them: a slow or dead
@@ -252,6 +276,7 @@ impl Manifest {
             services: BTreeMap::new(),
             routing: None,
             alerts: None,
+            notify_fifos: Vec::new(),
         }
     }
 }
@@ -1234,6 +1259,12 @@ pub struct VrrpInstance {
     /// in the order of its transitions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_timeout: Option<Duration>,
+    /// Also write a line to the notify FIFOs (`notify_fifos`) when the effective priority
+    /// changes: `INSTANCE "VI_1" MASTER_PRIORITY 130` while master, `BACKUP_PRIORITY`
+    /// otherwise (default false; keepalived `notify_priority_changes`). Only the FIFOs get
+    /// them, as in keepalived; no command runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_priority_changes: Option<bool>,
     /// IPVS connection sync bound to this instance (keepalived `lvs_sync_daemon`): the
     /// master's kernel sends its connections, the backups' kernels install them, so that
     /// connections survive a failover. At most one instance per director may set it.

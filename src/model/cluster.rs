@@ -44,6 +44,19 @@ pub struct Cluster {
     /// Where `run` sends alerts, and which.
     #[serde(default)]
     pub alerts: super::alerts::Alerts,
+    /// The FIFOs `run` writes its VRRP events to (keepalived's `notify_fifo`).
+    #[serde(default)]
+    pub notify_fifos: Vec<NotifyFifo>,
+}
+
+/// A named pipe `run` writes its VRRP events to, one line each in keepalived's format, and
+/// the command it starts to read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyFifo {
+    /// Its absolute path.
+    pub path: PathBuf,
+    /// Started with the path appended as its last argument; stopped with the daemon.
+    pub command: Option<Vec<String>>,
 }
 
 /// A `match` rule of a firewall-mark service, as the chain holds it.
@@ -227,6 +240,9 @@ pub struct VrrpInstance {
     /// How long after the daemon starts the instance starts.
     #[serde(default)]
     pub startup_delay: Duration,
+    /// Its effective priority's changes are written to the notify FIFOs too.
+    #[serde(default)]
+    pub notify_priority_changes: bool,
 }
 
 /// A VRRP instance's virtual MAC (keepalived's `use_vmac`): a macvlan on each member's

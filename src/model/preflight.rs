@@ -203,6 +203,12 @@ fn commands(c: &Cluster, n: &Node) -> Vec<(KeyPath, Vec<String>, Option<String>)
             }
         }
     }
+    if n.director {
+        for (i, f) in c.notify_fifos.iter().enumerate() {
+            let at = KeyPath::root().key("notify_fifos").index(i).key("command");
+            out.extend(f.command.as_ref().map(|cmd| (at, cmd.clone(), None)));
+        }
+    }
     out.sort();
     out.dedup();
     out

@@ -4,6 +4,7 @@
 
 mod alerts;
 pub(crate) mod checks;
+mod fifos;
 mod garp;
 mod group;
 mod marks;
@@ -133,7 +134,9 @@ pub fn validate(loaded: &Loaded, facts: &dyn Facts) -> Result<Validated, Problem
         real_server_sysctls,
         routing: routing(&mut cx, &root.key("routing"), m.routing.as_ref()),
         alerts: alerts::alerts(&mut cx, &root.key("alerts"), m),
+        notify_fifos: fifos::fifos(&mut cx, &root.key("notify_fifos"), &m.notify_fifos),
     };
+    fifos::priority_changes(&mut cx, &root.key("vrrp"), &cluster);
     routing::sessions_named(&mut cx, &root.key("services"), &cluster);
     let mut problems = cx.problems;
     problems.sort_by(|a, b| (a.pos, &a.path, &a.message).cmp(&(b.pos, &b.path, &b.message)));
