@@ -70,6 +70,7 @@ pub fn read(file: &str, id: &str, items: &[Item], notes: &mut Notes) -> Director
     for it in items {
         top(&mut d, it, &g, &weights, (&cascade, &groups), notes);
     }
+    super::rules::number(d.instances.iter_mut().flat_map(|i| i.rules.iter_mut()));
     if let Some((name, _, at)) = g.sync.as_ref().filter(|(n, ..)| !d.instances.iter().any(|i| i.name == *n)) {
         notes.note(at, format!("`lvs_sync_daemon` names vrrp_instance `{name}`, which this file lacks; not imported"));
     }

@@ -342,6 +342,7 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         vips: i.vips.clone(),
         excluded_vips: i.excluded.clone(),
         routes: i.routes.clone(),
+        rules: i.rules.iter().map(|r| r.entry.clone()).collect(),
         track_scripts: weights(&i.track_scripts),
         track_interfaces: weights(&i.track_interfaces),
         track_files: i.track_files.clone(),
