@@ -18,6 +18,9 @@ pub fn block(item: &Item, notes: &mut Notes) -> Vec<VrrpRouteEntry> {
     })
 }
 
+/// Reads one line's words: its entry and whether it says `no_track`, or why not.
+pub(super) type LineParser<T> = fn(&[&str]) -> Result<(T, bool), String>;
+
 /// The entries of a `virtual_routes` or `virtual_rules` block, one a line, each with
 /// whether it says `no_track`; what a line cannot carry is reported at it. keepalived
 /// leaves master when a `tracked` entry without `no_track` is deleted by hand: reported.
@@ -25,7 +28,7 @@ pub(super) fn lines<T>(
     item: &Item,
     notes: &mut Notes,
     (what, plural): (&str, &str),
-    parse: fn(&[&str]) -> Result<(T, bool), String>,
+    parse: LineParser<T>,
     tracked: fn(&T) -> bool,
 ) -> Vec<T> {
     let mut out = Vec::new();
