@@ -19,10 +19,17 @@
 //!   stops removes them and the new master adds them; a commit that drops one and changes
 //!   another is taken in place, the VIP held.
 //!
+//! - `rules` and a multipath route (`nexthops`): the master holds its rules (IPv4 and
+//!   IPv6: a source, a negated mark with a mask on an incoming interface as a blackhole,
+//!   a destination with an outgoing interface, a mark alone) and its two-path route, the
+//!   backup neither; they move with a failover; a commit that drops two rules, adds one
+//!   and drops the route is taken in place; a rule added by hand is left alone.
+//!
 //! - `track_processes`: a master whose weight-0 tracked process is killed goes to FAULT
 //!   and its VIP leaves; the process started again brings the VIP back (the /proc scan).
 //!
-//! Needs root, iproute2, nftables and tcpdump; namespaces `lbcgarp<pid>-...`,
+//! Needs root, iproute2, nftables and tcpdump; namespaces `lbcgarp<pid>-...` (and
+//! `lbcrules<pid>-...`, `lbctp<pid>-...`),
 //! deleted at the end.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
@@ -251,6 +258,93 @@ fn the_master_holds_its_routes_and_hands_them_over() {
     assert!(held_in(&n2), "n2 kept the VIP through the commit");
     lab.stop("n2", DAEMON, How::Term);
     assert_eq!(vrrp_routes(&n2), "", "and removes what is left when it stops");
+}
+
+/// The policy routing rules of `ns` that VRRP masters hold (protocol 77), IPv4 then IPv6,
+/// one per line (`ip rule show` lists every rule: those of protocol 77 are kept).
+fn vrrp_rules(ns: &str) -> String {
+    ["-4", "-6"]
+        .iter()
+        .flat_map(|f| {
+            let out = Command::new("ip").args(["-n", ns, f, "rule", "show"]).output().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            text.lines()
+                .filter(|l| l.contains("proto 77"))
+                .map(|l| format!("{f} {}", l.trim().replace('\t', " ")))
+                .collect::<Vec<_>>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The routes of `ns` of protocol 77 to `to`, one line each (`ip -o`: a multipath route's
+/// paths on its line).
+fn vrrp_route_to(ns: &str, to: &str) -> String {
+    let out =
+        Command::new("ip").args(["-o", "-n", ns, "route", "show", "table", "all", "proto", "77", to]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .map(|l| l.replace('\t', " ").replace(" \\", "").split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn the_master_holds_its_rules_and_multipath_routes_and_hands_them_over() {
+    let mut lab = Lab::named("lbcrules", 2);
+    let extra = "    routes:\n      - {to: 10.76.0.0/16, table: 100, nexthops: [{via: 10.88.0.100}, {via: 10.88.0.101, dev: eth0, weight: 3}]}\n    rules:\n      - {priority: 100, from: 10.77.1.0/24, table: 100}\n      - {priority: 101, not: true, iif: eth0, fwmark: 0x10/0xf0, type: blackhole}\n      - {priority: 102, to: 'fd00:78::/64', oif: eth0, table: 200}\n      - {priority: 103, family: ipv6, fwmark: 5, table: 300}\n";
+    let m = manifest(extra, |m| m);
+    let (n1, n2) = (lab.ns("n1"), lab.ns("n2"));
+    start(&mut lab, 0, &m);
+    lab.wait(ms(3000), "n1 to hold the VIP", || held_in(&n1));
+    start(&mut lab, 1, &m);
+    thread::sleep(ms(800));
+    let rules = [
+        "-4 100: from 10.77.1.0/24 lookup 100 proto 77",
+        "-4 101: not from all fwmark 0x10/0xf0 iif eth0 blackhole proto 77",
+        "-6 102: from all to fd00:78::/64 oif eth0 lookup 200 proto 77",
+        "-6 103: from all fwmark 0x5 lookup 300 proto 77",
+    ]
+    .join("\n");
+    let multipath =
+        "10.76.0.0/16 table 100 nexthop via 10.88.0.100 dev eth0 weight 1 nexthop via 10.88.0.101 dev eth0 weight 3";
+    assert_eq!(vrrp_rules(&n1), rules, "the master holds its rules");
+    assert_eq!(vrrp_route_to(&n1, "10.76.0.0/16"), multipath, "and its multipath route");
+    assert_eq!(vrrp_rules(&n2), "", "the backup holds no rule");
+    assert_eq!(vrrp_route_to(&n2, "10.76.0.0/16"), "", "nor the route");
+    lab.stop("n1", DAEMON, How::Term);
+    lab.wait(ms(3000), "n2 to take over", || held_in(&n2));
+    thread::sleep(ms(200));
+    assert_eq!(vrrp_rules(&n1), "", "a master that stops removes its rules");
+    assert_eq!(vrrp_route_to(&n1, "10.76.0.0/16"), "", "and its multipath route");
+    assert_eq!(vrrp_rules(&n2), rules, "the new master holds them");
+    assert_eq!(vrrp_route_to(&n2, "10.76.0.0/16"), multipath);
+    // A rule added by hand with another protocol is not the daemon's: it stays.
+    let hand = Command::new("ip")
+        .args(["-n", &n2, "rule", "add", "from", "10.77.9.0/24", "lookup", "100", "pref", "101"])
+        .status()
+        .unwrap();
+    assert!(hand.success());
+    // A commit that drops two rules and changes one: taken in place.
+    let fewer = manifest(
+        "    rules:\n      - {priority: 100, from: 10.77.1.0/24, table: 100}\n      - {priority: 104, from: 10.77.2.0/24, table: 100}\n",
+        |m| m,
+    );
+    std::fs::write(lab.node_dir("n2").join("manifest.yaml"), fewer).unwrap();
+    let n2b = n2.clone();
+    lab.wait(ms(3000), "the commit to reach n2's rules", || vrrp_rules(&n2b).contains("104:"));
+    let left = "-4 100: from 10.77.1.0/24 lookup 100 proto 77\n-4 104: from 10.77.2.0/24 lookup 100 proto 77";
+    assert_eq!(vrrp_rules(&n2), left);
+    assert_eq!(vrrp_route_to(&n2, "10.76.0.0/16"), "", "the dropped multipath route is gone");
+    assert!(held_in(&n2), "n2 kept the VIP through the commit");
+    lab.stop("n2", DAEMON, How::Term);
+    assert_eq!(vrrp_rules(&n2), "", "and removes what is left when it stops");
+    let all = Command::new("ip").args(["-n", &n2, "rule", "show"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&all.stdout).contains("from 10.77.9.0/24 lookup 100"),
+        "the hand-made rule is left alone"
+    );
 }
 
 /// A sleeper with distinctive arguments, started by the test; killed and reaped on drop.

@@ -90,7 +90,7 @@ pub fn parse_snapshot(file: &str, text: &str) -> Result<NodeState, FileError> {
     }
     serde_saphyr::from_str_with_options::<NodeState>(text, manifest::options()).map_err(|e| {
         let mut p: Problem = manifest::saphyr_problem(file, &e);
-        p.hint = Some("a snapshot has the keys services, addresses, routes, links, sysctls, announced, vrrp_routes, vmacs, sync_daemons, ipvs_timeouts, firewall and owned, as `lbconverge show` prints them".into());
+        p.hint = Some("a snapshot has the keys services, addresses, routes, links, sysctls, announced, vrrp_routes, vrrp_rules, vmacs, sync_daemons, ipvs_timeouts, firewall and owned, as `lbconverge show` prints them".into());
         FileError::Snapshot(Box::new(p))
     })
 }

@@ -1,7 +1,8 @@
 //! One VRRP instance on its own thread, so that its timers never wait behind an apply or a
 //! health check: it receives adverts, runs the state machine, sends adverts, and on becoming
 //! master adds the VIPs (through [`Addrs`]) and announces them (gratuitous ARP / unsolicited
-//! NA), again after 5 s; on leaving master it removes them. An instance with connection sync
+//! NA), again after 5 s, then its routes and policy routing rules; on leaving master it
+//! removes the rules, the routes, then the VIPs. An instance with connection sync
 //! runs the kernel's IPVS sync daemon as master while master and as backup otherwise, and
 //! stops it when it ends. The notify commands of each transition go to the instance's
 //! own queue ([`super::hooks::Serial`]), so the thread never waits for them; then the
@@ -31,8 +32,8 @@ use super::spec::InstanceSpec;
 use super::syncgroup::{self, SharedGroup};
 use crate::alert::{Alerter, Event};
 use crate::family::Family;
-use crate::kernel::{Addrs, Routes, SyncDaemons};
-use crate::model::net::{Address, VrrpRoute};
+use crate::kernel::{Addrs, KResult, Routes, SyncDaemons};
+use crate::model::net::{Address, VrrpRoute, VrrpRule};
 use crate::model::sync::{SyncConfig, SyncState, ipvsadm_line};
 use crate::vrrp::fsm;
 use crate::vrrp::fsm::{Action, Fsm, Input};
@@ -687,8 +688,7 @@ impl Instance {
         let old = std::mem::replace(&mut self.spec, spec);
         let new_vips = self.spec.vip_addresses();
         if was_master {
-            let gone: Vec<VrrpRoute> = old.routes.iter().filter(|r| !self.spec.routes.contains(r)).cloned().collect();
-            self.del_routes(&gone);
+            self.release_routing(&only_in(&old.rules, &self.spec.rules), &only_in(&old.routes, &self.spec.routes));
             self.del_vips(old_vips.iter().filter(|a| !new_vips.contains(a)));
         }
         if let Some(w) = wire {
@@ -713,8 +713,7 @@ impl Instance {
             self.send_garps(now);
         }
         if was_master && self.fsm.state() == fsm::State::Master {
-            let new: Vec<VrrpRoute> = self.spec.routes.iter().filter(|r| !old.routes.contains(r)).cloned().collect();
-            self.add_routes(&new);
+            self.take_routing(&only_in(&self.spec.routes, &old.routes), &only_in(&self.spec.rules, &old.rules));
         }
         let (name, priority, effective) = (self.spec.name.clone(), self.spec.priority, self.fsm.priority());
         self.show(|v| {
@@ -790,8 +789,8 @@ impl Instance {
         self.add_vips(&vips);
         self.garps.master(now, pairs(&vips));
         self.send_garps(now);
-        let routes = self.spec.routes.clone();
-        self.add_routes(&routes);
+        let (routes, rules) = (self.spec.routes.clone(), self.spec.rules.clone());
+        self.take_routing(&routes, &rules);
     }
 
     fn add_vips(&mut self, vips: &[Address]) {
@@ -857,28 +856,39 @@ impl Instance {
     }
 
     fn release_vips(&mut self) {
-        let routes = self.spec.routes.clone();
-        self.del_routes(&routes);
+        let (rules, routes) = (self.spec.rules.clone(), self.spec.routes.clone());
+        self.release_routing(&rules, &routes);
         self.del_vips(self.spec.vip_addresses().iter());
     }
 
-    /// Adds the master's routes, after its VIPs (a route's source is one of them).
-    fn add_routes(&mut self, routes: &[VrrpRoute]) {
-        for r in routes {
-            if let Err(e) = self.routes.add_vrrp_route(r) {
-                tracing::error!(instance = %self.spec.name, error = %e, "route not added");
-            }
-        }
+    /// Adds the master's routes after its VIPs (a route's source is one of them), then its
+    /// rules (which send packets to those routes' tables).
+    fn take_routing(&mut self, routes: &[VrrpRoute], rules: &[VrrpRule]) {
+        self.held(routes, |k, r| k.add_vrrp_route(r), &[], "route not added");
+        self.held(rules, |k, r| k.add_vrrp_rule(r), &[], "rule not added");
     }
 
-    /// Removes the master's routes, before its VIPs; one already gone is no error.
-    fn del_routes(&mut self, routes: &[VrrpRoute]) {
-        for r in routes {
-            if let Err(e) = self.routes.del_vrrp_route(r)
-                && !e.is(libc::ESRCH)
-                && !e.is(libc::ENODEV)
+    /// Removes the master's rules, then its routes, before its VIPs; one already gone is no
+    /// error (ESRCH for a route, ENOENT for a rule, ENODEV for either on a vanished link).
+    fn release_routing(&mut self, rules: &[VrrpRule], routes: &[VrrpRoute]) {
+        let gone = [libc::ESRCH, libc::ENOENT, libc::ENODEV];
+        self.held(rules, |k, r| k.del_vrrp_rule(r), &gone, "rule not removed");
+        self.held(routes, |k, r| k.del_vrrp_route(r), &gone, "route not removed");
+    }
+
+    /// One write per routing object a master holds; the errors in `fine` are none.
+    fn held<T>(
+        &mut self,
+        items: &[T],
+        write: impl Fn(&mut (dyn Routes + Send), &T) -> KResult<()>,
+        fine: &[i32],
+        what: &str,
+    ) {
+        for item in items {
+            if let Err(e) = write(self.routes.as_mut(), item)
+                && !fine.iter().any(|n| e.is(*n))
             {
-                tracing::error!(instance = %self.spec.name, error = %e, "route not removed");
+                tracing::error!(instance = %self.spec.name, error = %e, "{what}");
             }
         }
     }
@@ -941,6 +951,11 @@ impl Instance {
 /// new settings (at once: the tracker restarts with the objects' known states). Untracked:
 /// the new base priority; tracked before and after: the same tracking offset on the new base.
 /// Each address with its interface, as the announcement schedule takes them.
+/// What `a` has that `b` has not: the routes or rules a commit adds or drops.
+fn only_in<T: PartialEq + Clone>(a: &[T], b: &[T]) -> Vec<T> {
+    a.iter().filter(|x| !b.contains(x)).cloned().collect()
+}
+
 fn pairs(vips: &[Address]) -> impl Iterator<Item = (IpAddr, &str)> + Clone {
     vips.iter().map(|a| (a.address.addr(), a.interface.as_str()))
 }

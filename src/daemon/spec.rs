@@ -54,6 +54,8 @@ pub struct InstanceSpec {
     pub garp: crate::vrrp::garp::Timing,
     /// The routes its master holds.
     pub routes: Vec<crate::model::net::VrrpRoute>,
+    /// The policy routing rules its master holds.
+    pub rules: Vec<crate::model::net::VrrpRule>,
     /// The notify commands this node runs (its member's own over the instance's).
     pub notify: Notify,
     /// Longest a notify command may run.
@@ -195,6 +197,7 @@ pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
     };
     changed("unicast_peers", old.unicast_peers != new.unicast_peers);
     changed("routes", old.routes != new.routes);
+    changed("rules", old.rules != new.rules);
     changed("authentication", old.auth != new.auth);
     for ((key, a), (_, b)) in old.notify.keyed().into_iter().zip(new.notify.keyed()) {
         changed(key, a != b);
@@ -326,6 +329,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             source,
             garp: inst.garp,
             routes: inst.routes.clone(),
+            rules: inst.rules.clone(),
             notify: inst.notify_of(node),
             notify_timeout: inst.notify_timeout,
             track_scripts,

@@ -1702,3 +1702,48 @@ fn a_vmac_name_taken_by_another_interface_stops_the_start_and_is_left_alone() {
     assert!(e.to_string().contains("interface vrrp.10 exists on this host and is not a VMAC"), "{e}");
     assert!(k.lock().state.links.contains_key("vrrp.10") && vmacs(&k).is_empty(), "left alone, nothing made");
 }
+
+/// The writes of routes and rules (`add vrrp route ...`, `delete vrrp rule ...`), in order.
+fn routing_writes(k: &Shared) -> Vec<String> {
+    k.lock()
+        .history
+        .iter()
+        .filter(|h| h.contains(" vrrp r"))
+        .map(|h| h.split(' ').take(3).collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[test]
+fn a_master_holds_its_rules_after_its_routes_changes_them_in_place_and_releases_them_first() {
+    let (s, k) = (Scratch::new("rules"), host());
+    let extra = "    vips: [10.0.0.100/24]\n    routes:\n      - {to: 10.9.0.0/16, table: 100, nexthops: [{via: 10.0.0.1}, {via: 10.0.0.2, weight: 3}]}\n    rules:\n      - {priority: 100, from: 10.0.0.100, table: 100}\n      - {priority: 101, family: ipv6, fwmark: 0x10/0xf0, type: blackhole}\n";
+    let text = manifest("eth0", "good-password", false).replacen("    vips: [10.0.0.100/24]\n", extra, 1);
+    s.write(&text);
+    let (mut d, _) = start_master(&s, &k);
+    wait_for("the rules", Duration::from_millis(200), || k.lock().state.vrrp_rules.len() == 2);
+    let rules: Vec<String> = k.lock().state.vrrp_rules.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        rules,
+        ["priority 100 from 10.0.0.100/32 table 100", "-6 priority 101 from all fwmark 0x10/0xf0 blackhole"]
+    );
+    let routes: Vec<String> = k.lock().state.vrrp_routes.iter().map(ToString::to_string).collect();
+    assert_eq!(routes, ["10.9.0.0/16 table 100 nexthop via 10.0.0.1 weight 1 nexthop via 10.0.0.2 weight 3"]);
+    let adds: Vec<String> = routing_writes(&k).into_iter().filter(|w| w.starts_with("add")).collect();
+    assert_eq!(adds, ["add vrrp route", "add vrrp rule", "add vrrp rule"], "routes first");
+    // A commit that drops one rule and the route, and adds a rule: in place.
+    let fewer = "    vips: [10.0.0.100/24]\n    rules:\n      - {priority: 100, from: 10.0.0.100, table: 100}\n      - {priority: 102, to: 10.8.0.0/16, iif: eth0, not: true, table: 200}\n";
+    s.write(&manifest("eth0", "good-password", false).replacen("    vips: [10.0.0.100/24]\n", fewer, 1));
+    let changed = d.reload().unwrap();
+    assert_eq!(changed.updated, 1);
+    let rules: Vec<String> = k.lock().state.vrrp_rules.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        rules,
+        ["priority 100 from 10.0.0.100/32 table 100", "priority 102 not from all to 10.8.0.0/16 iif eth0 table 200"]
+    );
+    assert!(k.lock().state.vrrp_routes.is_empty(), "the dropped route is gone");
+    assert_eq!(fast_view(&d).state, "MASTER");
+    k.lock().history.clear();
+    d.stop();
+    assert!(k.lock().state.vrrp_rules.is_empty(), "stop releases the rules");
+    assert_eq!(routing_writes(&k), ["delete vrrp rule", "delete vrrp rule"]);
+}

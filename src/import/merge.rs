@@ -368,6 +368,7 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         vips: i.vips.clone(),
         excluded_vips: i.excluded.clone(),
         routes: i.routes.clone(),
+        rules: i.rules.iter().map(|r| r.entry.clone()).collect(),
         track_scripts: i.track_scripts.clone(),
         track_interfaces: i.track_interfaces.clone(),
         track_files: i.track_files.clone(),

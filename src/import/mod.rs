@@ -17,6 +17,7 @@ pub mod garp;
 pub mod ipvsadm;
 pub mod merge;
 pub mod routes;
+pub mod rules;
 pub mod service;
 pub mod source;
 pub mod value;

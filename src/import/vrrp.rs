@@ -58,6 +58,8 @@ pub struct Instance {
     pub dont_track_primary: bool,
     /// `virtual_routes`, as the manifest's routes.
     pub routes: Vec<crate::manifest::types::VrrpRouteEntry>,
+    /// `virtual_rules`, as the manifest's rules.
+    pub rules: Vec<super::rules::Rule>,
     /// Its announcement timing, as the manifest's keys.
     pub garp: super::garp::Keys,
     /// `notify_master` command.
@@ -598,6 +600,7 @@ pub fn instance(
         dont_track_primary: false,
         garp: super::garp::Keys::default(),
         routes: Vec::new(),
+        rules: Vec::new(),
         notify_master: None,
         notify_backup: None,
         notify_fault: None,
@@ -626,6 +629,7 @@ pub fn instance(
             (None, "no_virtual_ipaddress") => {}
             (None, "notify_priority_changes") => i.notify_priority_changes = Some(value::flag(it)),
             (None, "virtual_routes") => i.routes.extend(super::routes::block(it, notes)),
+            (None, "virtual_rules") => i.rules.extend(super::rules::block(it, notes)),
             (None, "version" | "vrrp_version") => {
                 written_version = super::value::number(it, notes).map(|v| (v, it.at.clone()));
             }

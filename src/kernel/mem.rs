@@ -17,7 +17,7 @@ use super::{
 use crate::model::announce::Announced;
 use crate::model::firewall::{self, MarkTable};
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey, Traffic};
-use crate::model::net::{Address, Link, Route, Vmac, VrrpRoute};
+use crate::model::net::{Address, Link, Route, Vmac, VrrpRoute, VrrpRule};
 use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::SysctlKey;
 use crate::model::timeouts::Timeouts;
@@ -317,6 +317,22 @@ impl Routes for MemKernel {
             Err(KernelError::errno("delete vrrp route", r.to_string(), libc::ESRCH))
         }
     }
+    fn vrrp_rules(&mut self) -> KResult<Vec<VrrpRule>> {
+        Ok(self.state.vrrp_rules.iter().cloned().collect())
+    }
+    fn add_vrrp_rule(&mut self, r: &VrrpRule) -> KResult<()> {
+        self.write("add vrrp rule", r)?;
+        self.state.vrrp_rules.insert(r.clone());
+        Ok(())
+    }
+    fn del_vrrp_rule(&mut self, r: &VrrpRule) -> KResult<()> {
+        self.write("delete vrrp rule", r)?;
+        if self.state.vrrp_rules.remove(r) {
+            Ok(())
+        } else {
+            Err(KernelError::errno("delete vrrp rule", r.to_string(), libc::ENOENT))
+        }
+    }
 }
 
 impl Sysctls for MemKernel {
@@ -491,6 +507,15 @@ impl Routes for Shared {
     }
     fn del_vrrp_route(&mut self, r: &VrrpRoute) -> KResult<()> {
         self.lock().del_vrrp_route(r)
+    }
+    fn vrrp_rules(&mut self) -> KResult<Vec<VrrpRule>> {
+        self.lock().vrrp_rules()
+    }
+    fn add_vrrp_rule(&mut self, r: &VrrpRule) -> KResult<()> {
+        self.lock().add_vrrp_rule(r)
+    }
+    fn del_vrrp_rule(&mut self, r: &VrrpRule) -> KResult<()> {
+        self.lock().del_vrrp_rule(r)
     }
 }
 

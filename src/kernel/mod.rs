@@ -16,7 +16,7 @@ pub use error::KernelError;
 use crate::model::announce::Announced;
 use crate::model::firewall::MarkTable;
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
-use crate::model::net::{Address, Link, Route, Vmac, VrrpRoute};
+use crate::model::net::{Address, Link, Route, Vmac, VrrpRoute, VrrpRule};
 use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::{self, SysctlKey};
 use crate::model::timeouts::Timeouts;
@@ -147,7 +147,8 @@ pub trait Addrs {
     fn del_vmac(&mut self, vmac: &Vmac) -> KResult<()>;
 }
 
-/// Default routes of the main table and announced VIP routes, like `ip route`.
+/// Default routes of the main table, announced VIP routes and the routes and rules VRRP
+/// masters hold, like `ip route` and `ip rule`.
 pub trait Routes {
     /// Default routes (IPv4 and IPv6), like `ip route show default`.
     fn routes(&mut self) -> KResult<Vec<Route>>;
@@ -167,6 +168,14 @@ pub trait Routes {
     fn add_vrrp_route(&mut self, route: &VrrpRoute) -> KResult<()>;
     /// Removes a route a VRRP master held, like `ip route del ... proto 77`.
     fn del_vrrp_route(&mut self, route: &VrrpRoute) -> KResult<()>;
+    /// The policy routing rules VRRP masters hold, both families, like `ip rule show proto 77`.
+    fn vrrp_rules(&mut self) -> KResult<Vec<VrrpRule>>;
+    /// Adds a rule a VRRP master holds, like `ip rule add ... proto 77`; one already there
+    /// is no error.
+    fn add_vrrp_rule(&mut self, rule: &VrrpRule) -> KResult<()>;
+    /// Removes a rule a VRRP master held, like `ip rule del ... proto 77`; ENOENT when it
+    /// is not there.
+    fn del_vrrp_rule(&mut self, rule: &VrrpRule) -> KResult<()>;
 }
 
 /// Sysctls under /proc/sys, like `sysctl`.
@@ -236,6 +245,7 @@ pub fn snapshot_objects(k: &mut dyn Kernel) -> KResult<NodeState> {
         sync_daemons: k.sync_daemons()?.into_iter().collect(),
         announced: k.announced()?.into_iter().collect(),
         vrrp_routes: k.vrrp_routes()?.into_iter().collect(),
+        vrrp_rules: k.vrrp_rules()?.into_iter().collect(),
         vmacs: k.vmacs()?.into_iter().collect(),
         firewall: k.firewall()?,
         ipvs_timeouts: k.timeouts()?,

@@ -1152,6 +1152,10 @@ pub struct VrrpInstance {
     /// and is one of the instance's by (`to`, `table`, `metric`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<VrrpRouteEntry>,
+    /// Policy routing rules the master holds (keepalived's `virtual_rules`): added after
+    /// its routes, removed before them (protocol 77); a backup holds none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<VrrpRuleEntry>,
     /// Track scripts and how each moves the priority: a negative weight applies while it
     /// fails, a positive one while it succeeds, 0 is FAULT while it fails; `reverse` turns
     /// each round.
@@ -1319,6 +1323,91 @@ pub struct VrrpRouteEntry {
     /// Metric (the kernel's route priority).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<u32>,
+    /// A multipath route's paths (keepalived's `nexthop via IP dev IF weight N`), two or
+    /// more; the route then has no `via` or `dev` of its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nexthops: Vec<NextHopEntry>,
+}
+
+/// One path of a multipath route, like `nexthop via VIA dev DEV weight WEIGHT`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NextHopEntry {
+    /// Next hop, of the destination's family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// Outgoing interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev: Option<String>,
+    /// Its share of the flows against the other paths' (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 256))]
+    pub weight: Option<u16>,
+}
+
+/// A policy routing rule a VRRP master holds, like `ip rule add [not] from FROM to TO iif
+/// IIF oif OIF fwmark MARK/MASK lookup TABLE priority PRIORITY`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VrrpRuleEntry {
+    /// Its preference: the kernel tries rules from the lowest (1..32765, below the
+    /// kernel's `main` rule; keepalived's `preference` / `priority` / `order`). With the
+    /// rest it names the rule.
+    #[schemars(range(min = 1, max = 32765))]
+    pub priority: u32,
+    /// Source network or address (`10.9.0.0/24`, `fd00:9::1`); default: any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Destination network or address; default: any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// The rule's family when neither `from` nor `to` says it (default `ipv4`;
+    /// keepalived's `inet6`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<Family>,
+    /// Incoming interface (keepalived's `iif` / `dev`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iif: Option<String>,
+    /// Outgoing interface, for packets of sockets bound to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oif: Option<String>,
+    /// Firewall mark, optionally with the mask of the bits compared: `5`, `0x10/0xf0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fwmark: Option<MarkSpec>,
+    /// Match the packets the rest does not match (`ip rule add not ...`; default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not: Option<bool>,
+    /// Routing table the matched packets are looked up in (`main` is 254). Either this
+    /// or `type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub table: Option<u32>,
+    /// Drop what matches instead of looking it up: `blackhole`, `unreachable`,
+    /// `prohibit`. Either this or `table`.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<RuleType>,
+}
+
+/// A firewall mark a rule matches: a number, or text with a mask.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MarkSpec {
+    /// The mark, all 32 bits compared.
+    Mark(u32),
+    /// `MARK/MASK` (or `MARK`), decimal or `0x` hexadecimal: `0x10/0xf0`.
+    Text(String),
+}
+
+/// What a rule without a table does with what it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleType {
+    /// Dropped silently.
+    Blackhole,
+    /// Dropped with ICMP unreachable.
+    Unreachable,
+    /// Dropped with ICMP administratively prohibited.
+    Prohibit,
 }
 
 /// The types of route a VRRP master can hold.

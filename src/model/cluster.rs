@@ -216,6 +216,8 @@ pub struct VrrpInstance {
     /// The routes its master holds (keepalived's `virtual_routes`).
     #[serde(default)]
     pub routes: Vec<super::net::VrrpRoute>,
+    /// The policy routing rules its master holds (keepalived's `virtual_rules`).
+    pub rules: Vec<super::net::VrrpRule>,
     /// When its master announces its VIPs (gratuitous ARPs / unsolicited NAs).
     pub garp: crate::vrrp::garp::Timing,
     /// The notify commands of every member (a member's own are in [`Member::notify`]).

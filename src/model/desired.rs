@@ -97,6 +97,8 @@ pub struct Desired {
     pub delegated: Vec<Delegated>,
     /// VRRP-managed routes, with their instance.
     pub delegated_routes: Vec<(crate::model::net::VrrpRoute, String)>,
+    /// VRRP-managed policy routing rules, with their instance.
+    pub delegated_rules: Vec<(crate::model::net::VrrpRule, String)>,
     /// The VMACs the daemon makes for VRRP instances, with their instance.
     pub delegated_vmacs: Vec<(crate::model::net::Vmac, String)>,
     /// The VRRP-managed sync daemon.
@@ -146,6 +148,7 @@ pub fn desired(cluster: &Cluster, node: &str, health: &Health) -> Option<Desired
         at_least: b.at_least,
         delegated: b.delegated,
         delegated_routes: b.delegated_routes,
+        delegated_rules: b.delegated_rules,
         delegated_vmacs: b.delegated_vmacs,
         sync: b.sync,
         announce_delegated: b.announce_delegated,
@@ -159,6 +162,7 @@ struct Builder {
     at_least: BTreeSet<SysctlKey>,
     delegated: Vec<Delegated>,
     delegated_routes: Vec<(crate::model::net::VrrpRoute, String)>,
+    delegated_rules: Vec<(crate::model::net::VrrpRule, String)>,
     delegated_vmacs: Vec<(crate::model::net::Vmac, String)>,
     sync: Option<DelegatedSync>,
     announce_delegated: BTreeSet<crate::model::announce::Announced>,
@@ -216,6 +220,7 @@ fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
             b.delegated.push(Delegated { address, instance: inst.name.clone() });
         }
         b.delegated_routes.extend(inst.routes.iter().map(|r| (r.clone(), inst.name.clone())));
+        b.delegated_rules.extend(inst.rules.iter().map(|r| (r.clone(), inst.name.clone())));
         if let Some(v) = inst.vmac_of(&n.name) {
             vmac_base(b, &v);
             b.delegated_vmacs.push((v, inst.name.clone()));

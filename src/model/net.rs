@@ -1,4 +1,4 @@
-//! Addresses, routes and links: the rtnetlink side of a node's state.
+//! Addresses, routes, policy routing rules and links: the rtnetlink side of a node's state.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
@@ -200,6 +200,9 @@ pub struct VrrpRoute {
     /// Metric (the kernel's priority); with `to` and `table` it names the route.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<u32>,
+    /// Its paths when it has several (then no `via` or `dev` of its own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nexthops: Vec<NextHop>,
 }
 
 /// The `rtm_protocol` of the routes VRRP masters hold (`ip route ... proto 77`), beside the
@@ -227,7 +230,131 @@ impl fmt::Display for VrrpRoute {
         if let Some(m) = self.metric {
             write!(f, " metric {m}")?;
         }
+        for h in &self.nexthops {
+            write!(f, " {h}")?;
+        }
         Ok(())
+    }
+}
+
+/// One path of a multipath route (`nexthop via 10.0.0.1 dev eth0 weight 2`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NextHop {
+    /// Next hop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<IpAddr>,
+    /// Outgoing interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev: Option<String>,
+    /// Its share of the flows against the other paths' (1..=256).
+    pub weight: u16,
+}
+
+impl fmt::Display for NextHop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "nexthop")?;
+        if let Some(v) = self.via {
+            write!(f, " via {v}")?;
+        }
+        if let Some(d) = &self.dev {
+            write!(f, " dev {d}")?;
+        }
+        write!(f, " weight {}", self.weight)
+    }
+}
+
+/// What a policy routing rule does with a packet it matches (`ip rule add ... TYPE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleAction {
+    /// Looks the packet up in a routing table.
+    Table(u32),
+    /// Drops it silently.
+    Blackhole,
+    /// Drops it with ICMP unreachable.
+    Unreachable,
+    /// Drops it with ICMP administratively prohibited.
+    Prohibit,
+}
+
+/// A firewall mark a rule matches, with its mask (none: all 32 bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fwmark {
+    /// The mark.
+    pub mark: u32,
+    /// The bits compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mask: Option<u32>,
+}
+
+/// A policy routing rule a VRRP master holds (keepalived's `virtual_rules`): added with its
+/// routes, removed with them, like `ip rule add from 10.9.0.0/24 iif eth1 fwmark 5/0xff
+/// lookup 100 pref 100 proto 77`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VrrpRule {
+    /// Its preference: rules are tried from the lowest.
+    pub priority: u32,
+    /// IPv6 (its addresses', or said without them).
+    pub v6: bool,
+    /// Matches what it does not match otherwise (`ip rule add not ...`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not: bool,
+    /// Source network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<IpNet>,
+    /// Destination network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<IpNet>,
+    /// Incoming interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iif: Option<String>,
+    /// Outgoing interface (of locally sent packets bound to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oif: Option<String>,
+    /// Firewall mark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fwmark: Option<Fwmark>,
+    /// What it does.
+    pub action: RuleAction,
+}
+
+impl fmt::Display for VrrpRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.v6 {
+            write!(f, "-6 ")?;
+        }
+        write!(f, "priority {}", self.priority)?;
+        if self.not {
+            write!(f, " not")?;
+        }
+        match self.from {
+            Some(n) => write!(f, " from {n}")?,
+            None => write!(f, " from all")?,
+        }
+        if let Some(n) = self.to {
+            write!(f, " to {n}")?;
+        }
+        if let Some(i) = &self.iif {
+            write!(f, " iif {i}")?;
+        }
+        if let Some(o) = &self.oif {
+            write!(f, " oif {o}")?;
+        }
+        if let Some(m) = self.fwmark {
+            write!(f, " fwmark {:#x}", m.mark)?;
+            if let Some(k) = m.mask {
+                write!(f, "/{k:#x}")?;
+            }
+        }
+        match self.action {
+            RuleAction::Table(t) => write!(f, " table {t}"),
+            RuleAction::Blackhole => write!(f, " blackhole"),
+            RuleAction::Unreachable => write!(f, " unreachable"),
+            RuleAction::Prohibit => write!(f, " prohibit"),
+        }
     }
 }
 

@@ -45,6 +45,10 @@ pub struct NodeState {
     /// shows them, never changes them.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub vrrp_routes: std::collections::BTreeSet<super::net::VrrpRoute>,
+    /// Policy routing rules VRRP masters hold (`ip rule show proto 77`): the daemon's; a
+    /// plan shows them, never changes them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub vrrp_rules: std::collections::BTreeSet<super::net::VrrpRule>,
     /// VRRP virtual MAC interfaces (`ip -d link show type macvlan`, those with a VRRP MAC):
     /// the daemon's; a plan shows them, never changes them.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]

@@ -229,6 +229,15 @@ pub enum Note {
         /// Whether this node holds it now.
         present: bool,
     },
+    /// A policy routing rule a VRRP instance adds on the master and removes elsewhere.
+    VrrpRule {
+        /// The rule.
+        rule: crate::model::net::VrrpRule,
+        /// The instance.
+        instance: String,
+        /// Whether this node holds it now.
+        present: bool,
+    },
     /// The VMAC a VRRP instance's daemon makes and removes, up whatever its state.
     Vmac {
         /// The link.

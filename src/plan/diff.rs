@@ -120,12 +120,16 @@ fn addresses(d: &mut Diff, desired: &Desired, live: &NodeState) {
     }
 }
 
-/// The routes VRRP masters hold and the VMACs of VRRP instances: shown, never changed (the
-/// daemon adds and removes them).
+/// The routes and rules VRRP masters hold and the VMACs of VRRP instances: shown, never
+/// changed (the daemon adds and removes them).
 fn vrrp_routes(d: &mut Diff, desired: &Desired, live: &NodeState) {
     for (route, instance) in &desired.delegated_routes {
         let present = live.vrrp_routes.contains(route);
         d.notes.push(Note::VrrpRoute { route: route.clone(), instance: instance.clone(), present });
+    }
+    for (rule, instance) in &desired.delegated_rules {
+        let present = live.vrrp_rules.contains(rule);
+        d.notes.push(Note::VrrpRule { rule: rule.clone(), instance: instance.clone(), present });
     }
     for (vmac, instance) in &desired.delegated_vmacs {
         let present = live.vmacs.contains(vmac);

@@ -319,6 +319,7 @@ mod tests {
             at_least: BTreeSet::new(),
             delegated: vec![],
             delegated_routes: vec![],
+            delegated_rules: vec![],
             delegated_vmacs: vec![],
             sync: None,
             announce_delegated: BTreeSet::new(),

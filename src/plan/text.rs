@@ -473,6 +473,10 @@ fn note_text(n: &Note) -> String {
             let now = if *present { "held here now" } else { "not held here now" };
             format!("route {route}: managed by VRRP instance {instance} ({now})")
         }
+        Note::VrrpRule { rule, instance, present } => {
+            let now = if *present { "held here now" } else { "not held here now" };
+            format!("rule {rule}: managed by VRRP instance {instance} ({now})")
+        }
         Note::Vmac { vmac, instance, present } => {
             let now = if *present { "present here now" } else { "not present here now" };
             format!("VMAC {vmac}: managed by VRRP instance {instance} ({now})")

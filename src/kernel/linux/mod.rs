@@ -21,7 +21,7 @@ use crate::model::Ledger;
 use crate::model::announce::Announced;
 use crate::model::firewall::MarkTable;
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey};
-use crate::model::net::{Address, Link, Route, Vmac, VrrpRoute};
+use crate::model::net::{Address, Link, Route, Vmac, VrrpRoute, VrrpRule};
 use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::SysctlKey;
 use crate::model::timeouts::Timeouts;
@@ -200,6 +200,15 @@ impl Routes for LinuxKernel {
     }
     fn del_vrrp_route(&mut self, r: &VrrpRoute) -> KResult<()> {
         self.counted(|n| n.del_vrrp_route(r))
+    }
+    fn vrrp_rules(&mut self) -> KResult<Vec<VrrpRule>> {
+        self.rtnl()?.vrrp_rules()
+    }
+    fn add_vrrp_rule(&mut self, r: &VrrpRule) -> KResult<()> {
+        self.counted(|n| n.add_vrrp_rule(r))
+    }
+    fn del_vrrp_rule(&mut self, r: &VrrpRule) -> KResult<()> {
+        self.counted(|n| n.del_vrrp_rule(r))
     }
 }
 

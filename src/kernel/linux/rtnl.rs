@@ -1,5 +1,6 @@
-//! Links (VRRP VMACs made and removed), addresses, default routes and announced VIP routes
-//! over rtnetlink, like `ip link` / `ip addr` / `ip route`. Messages come from
+//! Links (VRRP VMACs made and removed), addresses, default routes, announced VIP routes and
+//! the routes and policy routing rules VRRP masters hold over rtnetlink, like `ip link` /
+//! `ip addr` / `ip route` / `ip rule`. Messages come from
 //! netlink-packet-route; the socket is our synchronous one.
 
 use std::collections::BTreeMap;
@@ -14,14 +15,17 @@ use netlink_packet_route::link::{
     InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
 };
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol, RouteScope, RouteType,
 };
+use netlink_packet_route::rule::{RuleAction as Action, RuleAttribute, RuleFlags, RuleMessage};
 
 use super::modules;
 use super::nl::{self, NlSocket, Request};
 use crate::kernel::{Addrs, KResult, KernelError, Routes};
 use crate::model::announce::{self, Announced};
-use crate::model::net::{Address, Link, Route, RouteKind, VRRP_ROUTE_PROTOCOL, Vmac, VrrpRoute};
+use crate::model::net::{
+    Address, Fwmark, Link, NextHop, Route, RouteKind, RuleAction, VRRP_ROUTE_PROTOCOL, Vmac, VrrpRoute, VrrpRule,
+};
 
 const RTM_NEWLINK: u16 = 16;
 const RTM_DELLINK: u16 = 17;
@@ -32,6 +36,9 @@ const RTM_GETADDR: u16 = 22;
 const RTM_NEWROUTE: u16 = 24;
 const RTM_DELROUTE: u16 = 25;
 const RTM_GETROUTE: u16 = 26;
+const RTM_NEWRULE: u16 = 32;
+const RTM_DELRULE: u16 = 33;
+const RTM_GETRULE: u16 = 34;
 /// The kernel's `local` routing table (`ip route show table local`).
 const RT_TABLE_LOCAL: u8 = 255;
 
@@ -296,6 +303,108 @@ impl Routes for Rtnl {
         let msg = self.vrrp_route_msg(r, "delete vrrp route")?;
         self.route_write(RTM_DELROUTE, &msg, "delete vrrp route", r)
     }
+
+    /// Rules of both families (one dump with AF_UNSPEC), protocol 77.
+    fn vrrp_rules(&mut self) -> KResult<Vec<VrrpRule>> {
+        let parts = self.dump(RTM_GETRULE, emit(&RuleMessage::default()), "rules")?;
+        let mut out = Vec::new();
+        for m in parts {
+            let msg =
+                RuleMessage::parse(&m.payload[..]).map_err(|e| KernelError::io("parse", "rule", decode_err(e)))?;
+            out.extend(vrrp_rule(&msg));
+        }
+        Ok(out)
+    }
+
+    /// Exclusive: the kernel would add a second copy of a rule otherwise; EEXIST is no error.
+    fn add_vrrp_rule(&mut self, r: &VrrpRule) -> KResult<()> {
+        let req = Request { kind: RTM_NEWRULE, flags: nl::F_CREATE | nl::F_EXCL, payload: emit(&rule_msg(r)) };
+        match self.sock.request(req).map_err(|e| KernelError::io("add vrrp rule", r.to_string(), e)) {
+            Err(e) if e.is(libc::EEXIST) => Ok(()),
+            other => other,
+        }
+    }
+
+    fn del_vrrp_rule(&mut self, r: &VrrpRule) -> KResult<()> {
+        let req = Request { kind: RTM_DELRULE, flags: 0, payload: emit(&rule_msg(r)) };
+        self.sock.request(req).map_err(|e| KernelError::io("delete vrrp rule", r.to_string(), e))
+    }
+}
+
+/// `ip rule add ... proto 77`: selectors, the action, its table in the attribute (tables
+/// above 255 need it).
+fn rule_msg(r: &VrrpRule) -> RuleMessage {
+    let mut msg = RuleMessage::default();
+    let h = &mut msg.header;
+    h.family = if r.v6 { AddressFamily::Inet6 } else { AddressFamily::Inet };
+    h.src_len = r.from.map_or(0, |n| n.prefix_len());
+    h.dst_len = r.to.map_or(0, |n| n.prefix_len());
+    if r.not {
+        h.flags = RuleFlags::Invert;
+    }
+    let a = &mut msg.attributes;
+    a.push(RuleAttribute::Priority(r.priority));
+    a.push(RuleAttribute::Protocol(RouteProtocol::from(VRRP_ROUTE_PROTOCOL)));
+    a.extend(r.from.map(|n| RuleAttribute::Source(n.addr())));
+    a.extend(r.to.map(|n| RuleAttribute::Destination(n.addr())));
+    a.extend(r.iif.clone().map(RuleAttribute::Iifname));
+    a.extend(r.oif.clone().map(RuleAttribute::Oifname));
+    if let Some(m) = r.fwmark {
+        a.push(RuleAttribute::FwMark(m.mark));
+        a.extend(m.mask.map(RuleAttribute::FwMask));
+    }
+    h.action = match r.action {
+        RuleAction::Table(t) => {
+            h.table = u8::try_from(t).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
+            a.push(RuleAttribute::Table(t));
+            Action::ToTable
+        }
+        RuleAction::Blackhole => Action::Blackhole,
+        RuleAction::Unreachable => Action::Unreachable,
+        RuleAction::Prohibit => Action::Prohibit,
+    };
+    msg
+}
+
+/// A VRRP master's rule from a rule dump: protocol 77, an action lbconverge writes. A mask
+/// of all ones is no mask (the kernel reports one whenever a mark is set).
+fn vrrp_rule(msg: &RuleMessage) -> Option<VrrpRule> {
+    let h = &msg.header;
+    let mut r = VrrpRule {
+        priority: 0,
+        v6: h.family == AddressFamily::Inet6,
+        not: h.flags.contains(RuleFlags::Invert),
+        from: None,
+        to: None,
+        iif: None,
+        oif: None,
+        fwmark: None,
+        action: RuleAction::Table(u32::from(h.table)),
+    };
+    let (mut ours, mut mark, mut mask) = (false, None, None);
+    for a in &msg.attributes {
+        match a {
+            RuleAttribute::Protocol(p) => ours = u8::from(*p) == VRRP_ROUTE_PROTOCOL,
+            RuleAttribute::Priority(p) => r.priority = *p,
+            RuleAttribute::Source(s) => r.from = IpNet::new(*s, h.src_len).ok(),
+            RuleAttribute::Destination(d) => r.to = IpNet::new(*d, h.dst_len).ok(),
+            RuleAttribute::Iifname(i) => r.iif = Some(i.clone()),
+            RuleAttribute::Oifname(o) => r.oif = Some(o.clone()),
+            RuleAttribute::FwMark(m) => mark = Some(*m),
+            RuleAttribute::FwMask(m) => mask = Some(*m).filter(|m| *m != u32::MAX),
+            RuleAttribute::Table(t) => r.action = RuleAction::Table(*t),
+            _ => {}
+        }
+    }
+    r.fwmark = mark.map(|mark| Fwmark { mark, mask });
+    r.action = match h.action {
+        Action::ToTable => r.action,
+        Action::Blackhole => RuleAction::Blackhole,
+        Action::Unreachable => RuleAction::Unreachable,
+        Action::Prohibit => RuleAction::Prohibit,
+        _ => return None,
+    };
+    ours.then_some(r)
 }
 
 impl Rtnl {
@@ -403,8 +512,9 @@ impl Rtnl {
         h.destination_prefix_length = r.to.prefix_len();
         h.table = u8::try_from(r.table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
         h.protocol = RouteProtocol::from(VRRP_ROUTE_PROTOCOL);
-        h.scope = match (r.kind, r.via) {
-            (RouteKind::Unicast, None) => RouteScope::Link,
+        let gateway = r.via.is_some() || r.nexthops.iter().any(|n| n.via.is_some());
+        h.scope = match (r.kind, gateway) {
+            (RouteKind::Unicast, false) => RouteScope::Link,
             _ => RouteScope::Universe,
         };
         h.kind = match r.kind {
@@ -430,7 +540,22 @@ impl Rtnl {
         if let Some(m) = r.metric {
             msg.attributes.push(RouteAttribute::Priority(m));
         }
+        if !r.nexthops.is_empty() {
+            let hops = r.nexthops.iter().map(|n| self.next_hop(n, op, r)).collect::<KResult<Vec<_>>>()?;
+            msg.attributes.push(RouteAttribute::MultiPath(hops));
+        }
         Ok(msg)
+    }
+
+    /// One path of a multipath route: the kernel's `hops` is the weight less one.
+    fn next_hop(&mut self, n: &NextHop, op: &str, r: &VrrpRoute) -> KResult<RouteNextHop> {
+        let mut hop = RouteNextHop::default();
+        hop.hops = u8::try_from(n.weight.saturating_sub(1)).unwrap_or(u8::MAX);
+        if let Some(d) = &n.dev {
+            hop.interface_index = self.index_of(d, op, &r.to_string())?;
+        }
+        hop.attributes.extend(n.via.map(|v| RouteAttribute::Gateway(RouteAddress::from(v))));
+        Ok(hop)
     }
 
     fn route_msg(&mut self, r: &Route, op: &str) -> KResult<RouteMessage> {
@@ -537,6 +662,7 @@ fn vrrp_route(msg: &RouteMessage, links: &BTreeMap<u32, (String, Link)>) -> Opti
         _ => return None,
     };
     let (mut table, mut to, mut via, mut dev, mut src, mut metric) = (u32::from(h.table), None, None, None, None, None);
+    let mut nexthops = Vec::new();
     for a in &msg.attributes {
         match a {
             RouteAttribute::Table(t) => table = *t,
@@ -545,16 +671,28 @@ fn vrrp_route(msg: &RouteMessage, links: &BTreeMap<u32, (String, Link)>) -> Opti
             RouteAttribute::Oif(i) => dev = links.get(i).map(|(n, _)| n.clone()),
             RouteAttribute::PrefSource(s) => src = route_ip(s),
             RouteAttribute::Priority(p) => metric = Some(*p),
+            RouteAttribute::MultiPath(hops) => nexthops = hops.iter().map(|n| next_hop_of(n, links)).collect(),
             _ => {}
         }
     }
+    nexthops.sort();
     let unspecified = if h.address_family == AddressFamily::Inet6 {
         IpAddr::from(std::net::Ipv6Addr::UNSPECIFIED)
     } else {
         IpAddr::from(std::net::Ipv4Addr::UNSPECIFIED)
     };
     let to = IpNet::new(to.unwrap_or(unspecified), h.destination_prefix_length).ok()?;
-    Some(VrrpRoute { to, kind, via, dev, src, table, metric })
+    Some(VrrpRoute { to, kind, via, dev, src, table, metric, nexthops })
+}
+
+/// One path of a multipath route from a dump.
+fn next_hop_of(n: &RouteNextHop, links: &BTreeMap<u32, (String, Link)>) -> NextHop {
+    let via = n.attributes.iter().find_map(|a| match a {
+        RouteAttribute::Gateway(g) => route_ip(g),
+        _ => None,
+    });
+    let dev = links.get(&n.interface_index).map(|(d, _)| d.clone());
+    NextHop { via, dev, weight: u16::from(n.hops) + 1 }
 }
 
 fn route_ip(a: &RouteAddress) -> Option<IpAddr> {

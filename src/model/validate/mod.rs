@@ -19,6 +19,7 @@ mod vips;
 mod vmac;
 mod vrrp;
 mod vrrp_routes;
+mod vrrp_rules;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -196,6 +196,7 @@ fn instance(
         cx.error(&path.key("track_processes").name(p), format!("unknown track process `{p}`"), Some(&hint));
     }
     let routes = super::vrrp_routes::routes(cx, path, &i.routes, &sources(&vips, &excluded, &members, nodes));
+    let rules = super::vrrp_rules::rules(cx, path, &i.rules);
     let connection_sync =
         i.connection_sync.as_ref().map(|c| connection_sync(cx, &path.key("connection_sync"), c, vrid));
     super::strict::check(cx, path, i, (&vips, &members), version);
@@ -212,6 +213,7 @@ fn instance(
         vips,
         excluded,
         routes,
+        rules,
         garp: super::garp::timing(cx, path, i),
         notify: notify(cx, path, [&i.notify_master, &i.notify_backup, &i.notify_fault, &i.notify_stop, &i.notify]),
         notify_timeout: notify_timeout(cx, &path.key("notify_timeout"), i.notify_timeout.as_ref()),

@@ -2,7 +2,9 @@
 //! destination network without host bits, a next hop of its family, `via` / `dev` only for
 //! a unicast route (which needs one of them), a source the master holds whenever it holds
 //! the route (a VIP of the instance, or an address of every member), a table the kernel lets a route into, and no
-//! route named twice.
+//! route named twice. A multipath route's `nexthops` (two or more, each going somewhere,
+//! weights 1..256) replace its own `via` and `dev`. The pieces a rule shares with a route
+//! (networks, addresses of one family, interfaces, tables) are here for `vrrp_rules`.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -10,8 +12,8 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use crate::manifest::KeyPath;
-use crate::manifest::types::{RouteType, VrrpRouteEntry};
-use crate::model::net::{MAIN_TABLE, RouteKind, VrrpRoute};
+use crate::manifest::types::{NextHopEntry, RouteType, VrrpRouteEntry};
+use crate::model::net::{MAIN_TABLE, NextHop, RouteKind, VrrpRoute};
 
 use super::{Cx, parse};
 
@@ -42,10 +44,9 @@ fn route(cx: &mut Cx, at: &KeyPath, e: &VrrpRouteEntry, held: &[IpAddr]) -> Opti
         RouteType::Prohibit => RouteKind::Prohibit,
     };
     let via = e.via.as_deref().and_then(|v| address(cx, &at.key("via"), v, to));
-    if let Some(Err(err)) = e.dev.as_deref().map(parse::interface) {
-        cx.error(&at.key("dev"), err, None);
-    }
+    interface(cx, &at.key("dev"), e.dev.as_deref());
     next_hop(cx, at, kind, e)?;
+    let nexthops = nexthops(cx, at, kind, e, to)?;
     let src = e.src.as_deref().and_then(|s| address(cx, &at.key("src"), s, to));
     if let Some(s) = src.filter(|s| !held.contains(s)) {
         let hint = "a route's source must be held whenever the route is: one of the instance's `vips` or `excluded_vips`, or an address every member has";
@@ -56,21 +57,90 @@ fn route(cx: &mut Cx, at: &KeyPath, e: &VrrpRouteEntry, held: &[IpAddr]) -> Opti
         );
     }
     let table = e.table.unwrap_or(MAIN_TABLE);
+    self::table(cx, &at.key("table"), table);
+    Some(VrrpRoute { to, kind, via, dev: e.dev.clone(), src, table, metric: e.metric, nexthops })
+}
+
+/// An interface name, when there is one.
+pub(super) fn interface(cx: &mut Cx, at: &KeyPath, name: Option<&str>) {
+    if let Some(Err(err)) = name.map(parse::interface) {
+        cx.error(at, err, None);
+    }
+}
+
+/// A routing table the kernel lets a route or a rule use: not its own.
+pub(super) fn table(cx: &mut Cx, at: &KeyPath, table: u32) {
     if matches!(table, 0 | 253 | 255) {
         let msg = format!("table {table} is the kernel's own (`unspec`, `default` or `local`)");
-        cx.error(
-            &at.key("table"),
-            msg,
-            Some("use `main` (254, the default) or a table of your own (1..252, 256 and up)"),
-        );
+        cx.error(at, msg, Some("use `main` (254, the default) or a table of your own (1..252, 256 and up)"));
     }
-    Some(VrrpRoute { to, kind, via, dev: e.dev.clone(), src, table, metric: e.metric })
+}
+
+/// A multipath route's paths: none, or two or more of a unicast route without its own
+/// `via` / `dev`, each going somewhere.
+fn nexthops(cx: &mut Cx, at: &KeyPath, kind: RouteKind, e: &VrrpRouteEntry, to: IpNet) -> Option<Vec<NextHop>> {
+    if e.nexthops.is_empty() {
+        return Some(Vec::new());
+    }
+    let here = at.key("nexthops");
+    if e.nexthops.len() < 2 {
+        cx.error(
+            &here,
+            "a multipath route needs two or more `nexthops`",
+            Some("write the one path as the route's own `via` and `dev`"),
+        );
+        return None;
+    }
+    if kind != RouteKind::Unicast {
+        cx.error(
+            &here,
+            format!("a {} route has no next hop", kind.name()),
+            Some("remove `nexthops`, or make it a unicast route"),
+        );
+        return None;
+    }
+    let mut out: Vec<NextHop> =
+        e.nexthops.iter().enumerate().filter_map(|(n, h)| path(cx, &here.index(n), h, to)).collect();
+    if out.len() != e.nexthops.len() {
+        return None;
+    }
+    let before = out.len();
+    out.sort();
+    out.dedup_by(|a, b| (&a.via, &a.dev) == (&b.via, &b.dev));
+    if out.len() != before {
+        cx.error(&here, "a path is listed twice", Some("give each path its own `via` or `dev`"));
+        return None;
+    }
+    Some(out)
+}
+
+fn path(cx: &mut Cx, at: &KeyPath, h: &NextHopEntry, to: IpNet) -> Option<NextHop> {
+    if h.via.is_none() && h.dev.is_none() {
+        cx.error(at, "a path needs `via` or `dev`", Some("name the next hop or the interface"));
+        return None;
+    }
+    let via = match h.via.as_deref() {
+        Some(v) => Some(address(cx, &at.key("via"), v, to)?),
+        None => None,
+    };
+    interface(cx, &at.key("dev"), h.dev.as_deref());
+    let weight = h.weight.unwrap_or(1);
+    if !(1..=256).contains(&weight) {
+        cx.error(&at.key("weight"), format!("weight {weight} is out of range"), Some("a path's weight is 1 to 256"));
+        return None;
+    }
+    Some(NextHop { via, dev: h.dev.clone(), weight })
 }
 
 /// A unicast route goes somewhere (`via` and/or `dev`); the others go nowhere.
 fn next_hop(cx: &mut Cx, at: &KeyPath, kind: RouteKind, e: &VrrpRouteEntry) -> Option<()> {
     let has = e.via.is_some() || e.dev.is_some();
-    match (kind, has) {
+    if has && !e.nexthops.is_empty() {
+        let hint = "move them into `nexthops` (each path has its own `via` and `dev`)";
+        cx.error(at, "a multipath route has no `via` or `dev` of its own", Some(hint));
+        return None;
+    }
+    match (kind, has || !e.nexthops.is_empty()) {
         (RouteKind::Unicast, false) => {
             cx.error(
                 at,
@@ -88,7 +158,8 @@ fn next_hop(cx: &mut Cx, at: &KeyPath, kind: RouteKind, e: &VrrpRouteEntry) -> O
     }
 }
 
-fn destination(cx: &mut Cx, at: &KeyPath, text: &str) -> Option<IpNet> {
+/// A network written with its prefix length (or `default`), without host bits.
+pub(super) fn destination(cx: &mut Cx, at: &KeyPath, text: &str) -> Option<IpNet> {
     let net = match text {
         "default" => Ok(IpNet::V4(ipnet::Ipv4Net::default())),
         t => t.parse::<IpNet>(),
@@ -109,7 +180,8 @@ fn destination(cx: &mut Cx, at: &KeyPath, text: &str) -> Option<IpNet> {
     Some(net)
 }
 
-fn address(cx: &mut Cx, at: &KeyPath, text: &str, to: IpNet) -> Option<IpAddr> {
+/// An address of the family of `to`.
+pub(super) fn address(cx: &mut Cx, at: &KeyPath, text: &str, to: IpNet) -> Option<IpAddr> {
     let Ok(a) = text.parse::<IpAddr>() else {
         cx.error(at, format!("`{text}` is not an IP address"), Some("write the address alone, without a prefix"));
         return None;

@@ -1,0 +1,173 @@
+//! keepalived's `virtual_rules { ... }` as an instance's `rules`: each line
+//! `[inet|inet6] [not] [from NET] [to NET] [iif|dev IF] [oif IF] [fwmark N[/M]]
+//! [preference|priority|order N] (table|lookup N | [type] blackhole|unreachable|prohibit)
+//! [no_track]`, the words in any order. What a rule cannot carry (`tos`, `goto`, `nop`,
+//! `l3mdev`, `uidrange`, ports, `ipproto`, `realms`, `suppress_*`, `tunnel-id`,
+//! `protocol`) leaves that rule out, with its place. A rule without a preference gets the
+//! one keepalived gives it: 16384 for the first of its family in the file, one less for
+//! each next.
+
+use super::conf::Item;
+use super::value::Notes;
+use crate::family::Family;
+use crate::manifest::types::{MarkSpec, RuleType, VrrpRuleEntry};
+
+/// The first preference keepalived gives a rule that has none.
+const FIRST_UNNUMBERED: u32 = 16384;
+
+/// A rule as read, and whether its line gave a preference.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// The manifest's rule.
+    pub entry: VrrpRuleEntry,
+    /// Its line gave the preference.
+    pub numbered: bool,
+}
+
+/// The rules of a `virtual_rules` block (keepalived tracks every rule).
+pub fn block(item: &Item, notes: &mut Notes) -> Vec<Rule> {
+    super::routes::lines(item, notes, ("virtual rule", "rules"), line, |_| true)
+}
+
+/// Gives the rules without a preference keepalived's, in file order, per family.
+pub fn number<'a>(rules: impl Iterator<Item = &'a mut Rule>) {
+    let (mut v4, mut v6) = (FIRST_UNNUMBERED, FIRST_UNNUMBERED);
+    for r in rules.filter(|r| !r.numbered) {
+        let next = if is_v6(&r.entry) { &mut v6 } else { &mut v4 };
+        r.entry.priority = *next;
+        *next = next.saturating_sub(1);
+    }
+}
+
+fn is_v6(e: &VrrpRuleEntry) -> bool {
+    let addr = |t: &Option<String>| t.as_deref().is_some_and(|t| t.contains(':'));
+    e.family == Some(Family::Ipv6) || addr(&e.from) || addr(&e.to)
+}
+
+/// One line's rule, and whether it says `no_track`.
+fn line(words: &[&str]) -> Result<(Rule, bool), String> {
+    let mut r = VrrpRuleEntry {
+        priority: 0,
+        from: None,
+        to: None,
+        family: None,
+        iif: None,
+        oif: None,
+        fwmark: None,
+        not: None,
+        table: None,
+        kind: None,
+    };
+    let (mut numbered, mut no_track) = (false, false);
+    let mut it = words.iter().copied();
+    while let Some(w) = it.next() {
+        let mut value = || it.next().map(str::to_string).ok_or_else(|| format!("`{w}` needs a value"));
+        match w {
+            "inet" => r.family = Some(Family::Ipv4),
+            "inet6" => r.family = Some(Family::Ipv6),
+            "not" => r.not = Some(true),
+            "from" => r.from = selector(value()?),
+            "to" => r.to = selector(value()?),
+            "iif" | "dev" => r.iif = Some(value()?),
+            "oif" => r.oif = Some(value()?),
+            "fwmark" => r.fwmark = Some(mark(value()?)),
+            "preference" | "priority" | "order" => {
+                let v = value()?;
+                r.priority = v.parse().map_err(|_| format!("preference `{v}` is not a whole number"))?;
+                numbered = true;
+            }
+            "table" | "lookup" => r.table = Some(super::routes::table(&value()?)?),
+            "type" => r.kind = Some(kind(&value()?)?),
+            "blackhole" | "unreachable" | "prohibit" => r.kind = Some(kind(w)?),
+            "no_track" => no_track = true,
+            _ => return Err(format!("`{w}` is not a rule setting the manifest has")),
+        }
+    }
+    if r.family.is_some() && (r.from.is_some() || r.to.is_some()) {
+        r.family = None; // the addresses say it
+    }
+    if r.family == Some(Family::Ipv4) {
+        r.family = None; // the default
+    }
+    Ok((Rule { entry: r, numbered }, no_track))
+}
+
+/// A mark in decimal alone as a number, any other as written.
+fn mark(v: String) -> MarkSpec {
+    v.parse().map_or(MarkSpec::Text(v), MarkSpec::Mark)
+}
+
+/// `all` is no selector; an address alone is a host.
+fn selector(v: String) -> Option<String> {
+    (v != "all").then_some(v)
+}
+
+fn kind(w: &str) -> Result<RuleType, String> {
+    match w {
+        "blackhole" => Ok(RuleType::Blackhole),
+        "unreachable" => Ok(RuleType::Unreachable),
+        "prohibit" => Ok(RuleType::Prohibit),
+        _ => Err(format!("rule type `{w}`: only `blackhole`, `unreachable` and `prohibit` are imported")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(text: &str) -> Result<(Rule, bool), String> {
+        line(&text.split_whitespace().collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_line_carries_its_selectors_action_and_preference_in_any_order() {
+        let (r, no_track) =
+            parsed("not iif eth1 from 10.9.0.0/24 fwmark 0x10/0xf0 lookup 100 order 7 no_track").unwrap();
+        assert!(no_track && r.numbered);
+        let e = r.entry;
+        assert_eq!((e.priority, e.not, e.table), (7, Some(true), Some(100)));
+        assert_eq!((e.from.as_deref(), e.iif.as_deref()), (Some("10.9.0.0/24"), Some("eth1")));
+        assert_eq!(e.fwmark, Some(MarkSpec::Text("0x10/0xf0".into())));
+        let (r, _) = parsed("fwmark 5 type prohibit inet6").unwrap();
+        assert_eq!(
+            (r.entry.fwmark, r.entry.kind, r.entry.family),
+            (Some(MarkSpec::Mark(5)), Some(RuleType::Prohibit), Some(Family::Ipv6))
+        );
+        let (r, _) = parsed("inet from all to 192.0.2.1 table main priority 3").unwrap();
+        assert_eq!(
+            (r.entry.from, r.entry.to.as_deref(), r.entry.family, r.entry.table),
+            (None, Some("192.0.2.1"), None, Some(254))
+        );
+    }
+
+    #[test]
+    fn what_a_rule_cannot_carry_leaves_it_out_with_the_reason() {
+        for (text, why) in [
+            ("from 10.9.0.0/24 tos 0x10 table 100", "`tos` is not a rule setting"),
+            ("from 10.9.0.0/24 goto 20 preference 10", "`goto` is not a rule setting"),
+            ("from 10.9.0.0/24 table local", "only numbered tables and `main`"),
+            ("from 10.9.0.0/24 type nat", "rule type `nat`"),
+            ("from", "`from` needs a value"),
+        ] {
+            let err = parsed(text).unwrap_err();
+            assert!(err.contains(why), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn rules_without_a_preference_get_keepaliveds_per_family() {
+        let mut rules: Vec<Rule> = [
+            "from 10.1.0.0/16 table 1",
+            "from fd00::/64 table 1",
+            "table 1 preference 5",
+            "to 10.2.0.0/16 table 1",
+            "table 2 inet6",
+        ]
+        .iter()
+        .map(|t| parsed(t).unwrap().0)
+        .collect();
+        number(rules.iter_mut());
+        let got: Vec<u32> = rules.iter().map(|r| r.entry.priority).collect();
+        assert_eq!(got, [16384, 16384, 5, 16383, 16383]);
+    }
+}
