@@ -100,6 +100,17 @@ pub fn trim_heap() {
 #[cfg(not(target_env = "gnu"))]
 pub fn trim_heap() {}
 
+/// Moves the calling thread into the named network namespace (`/run/netns/NAME`, where
+/// `ip netns add` keeps it); the threads and processes it starts afterwards are in it too.
+pub fn enter_netns(name: &str) -> io::Result<()> {
+    let path = std::path::Path::new("/run/netns").join(name);
+    let file = std::fs::File::open(path)?;
+    // SAFETY: the descriptor is open for the call (borrowed from `file`); setns only
+    // changes this thread's namespace.
+    let r = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+    if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,15 +122,4 @@ mod tests {
             Err(e) => assert_eq!(e.raw_os_error(), Some(libc::EPERM), "{e}"),
         }
     }
-}
-
-/// Moves the calling thread into the named network namespace (`/run/netns/NAME`, where
-/// `ip netns add` keeps it); the threads and processes it starts afterwards are in it too.
-pub fn enter_netns(name: &str) -> io::Result<()> {
-    let path = std::path::Path::new("/run/netns").join(name);
-    let file = std::fs::File::open(path)?;
-    // SAFETY: the descriptor is open for the call (borrowed from `file`); setns only
-    // changes this thread's namespace.
-    let r = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-    if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
