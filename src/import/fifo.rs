@@ -10,43 +10,10 @@
 //! the file has virtual servers. `lvs_notify_fifo` stays unsupported for that reason.
 
 use super::conf::{Item, Loc};
+use super::fifo_conf::FifoConf;
 use super::value::{self, Notes};
 use super::vrrp::{Globals, Instance, SyncGroupConf};
 use crate::manifest::types::NotifyFifo;
-
-/// One of keepalived's FIFOs as `global_defs` writes it.
-#[derive(Debug, Clone, Default)]
-pub struct FifoConf {
-    /// `notify_fifo FIFO [user [group]]`.
-    pub fifo: Option<Item>,
-    /// `notify_fifo_script CMD [user [group]]`, read once every global is known
-    /// (`script_user` may follow it).
-    pub script: Option<Item>,
-}
-
-/// The FIFO settings of `global_defs`.
-#[derive(Debug, Clone, Default)]
-pub struct Fifos {
-    /// `notify_fifo` and its script.
-    pub global: FifoConf,
-    /// `vrrp_notify_fifo` and its script.
-    pub vrrp: FifoConf,
-    /// `vrrp_notify_priority_changes`.
-    pub priority_changes: Option<bool>,
-}
-
-/// Takes a FIFO keyword of `global_defs`; false for any other.
-pub fn global(it: &Item, f: &mut Fifos) -> bool {
-    match it.keyword.as_str() {
-        "notify_fifo" => f.global.fifo = Some(it.clone()),
-        "notify_fifo_script" => f.global.script = Some(it.clone()),
-        "vrrp_notify_fifo" => f.vrrp.fifo = Some(it.clone()),
-        "vrrp_notify_fifo_script" => f.vrrp.script = Some(it.clone()),
-        "vrrp_notify_priority_changes" => f.priority_changes = Some(value::flag(it)),
-        _ => return false,
-    }
-    true
-}
 
 /// Why a script without its FIFO is not imported.
 const NO_FIFO: &str = "keepalived starts a FIFO's script only with its FIFO, and this file names no such FIFO";

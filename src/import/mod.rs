@@ -13,6 +13,7 @@ pub mod director;
 pub mod emit;
 pub mod expand;
 pub mod fifo;
+pub mod fifo_conf;
 pub mod garp;
 pub mod ipvsadm;
 pub mod merge;

@@ -73,7 +73,7 @@ pub struct Instance {
     /// `notify` command.
     pub notify: Option<Vec<String>>,
     /// `notify_priority_changes`; settled with the sync group's and the global one by
-    /// [`super::fifo::priority_changes`].
+    /// the import of the notify FIFOs (`fifo.rs`).
     pub notify_priority_changes: Option<bool>,
     /// The global `lvs_sync_daemon`, when it names this instance.
     pub connection_sync: Option<ConnectionSync>,
@@ -203,7 +203,7 @@ pub struct Globals {
     /// `min_auto_priority_delay`, with where it is.
     pub min_auto_priority_delay: Option<(Duration, Item)>,
     /// The notify FIFOs and `vrrp_notify_priority_changes`.
-    pub fifos: super::fifo::Fifos,
+    pub fifos: super::fifo_conf::Fifos,
 }
 
 impl Globals {
@@ -265,7 +265,7 @@ pub fn globals(item: &Item, g: &mut Globals, notes: &mut Notes) {
             "smtp_alert_vrrp" => g.mail.alert_vrrp = Some(value::flag(it)),
             "smtp_alert_checker" => g.mail.alert_checker = Some(value::flag(it)),
             _ if super::garp::global(it, &mut g.garp, notes) => {}
-            _ if super::fifo::global(it, &mut g.fifos) => {}
+            _ if super::fifo_conf::global(it, &mut g.fifos) => {}
             _ => notes.unsupported(it, "a keepalived process setting; the manifest has no field for it"),
         }
     }
