@@ -10,8 +10,7 @@
 //! the file has virtual servers. `lvs_notify_fifo` stays unsupported for that reason.
 
 use super::conf::{Item, Loc};
-use super::fifo_conf::FifoConf;
-use super::value::{self, Notes};
+use super::value::Notes;
 use super::vrrp::{Globals, Instance, SyncGroupConf};
 use crate::manifest::types::NotifyFifo;
 
