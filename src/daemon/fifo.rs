@@ -2,7 +2,7 @@
 //! daemon writes each VRRP event as one line, in keepalived's words, to every FIFO, and runs
 //! each FIFO's reading command for as long as the FIFO is configured.
 //!
-//! - Lines ([`instance_line`], [`group_line`], [`priority_line`], [`lower_priority_line`]):
+//! - Lines ([`word_line`], [`group_line`], [`priority_line`], [`lower_priority_line`]):
 //!   `INSTANCE "VI_1" MASTER 150`, `GROUP "G1" BACKUP 0`, `INSTANCE "VI_1" MASTER_PRIORITY
 //!   130`, `INSTANCE "VI_1" MASTER_RX_LOWER_PRI 150`, each ending in a newline, as
 //!   keepalived writes them. The instance threads write them as the events happen, after
@@ -50,9 +50,11 @@ pub fn state_word(s: State) -> &'static str {
     }
 }
 
-/// An instance's state change: `INSTANCE "VI_1" MASTER 150`.
-pub fn instance_line(name: &str, to: State, priority: u8) -> String {
-    format!("INSTANCE \"{name}\" {} {priority}\n", state_word(to))
+/// An instance's event with keepalived's word for it: `INSTANCE "VI_1" MASTER 150`; a
+/// state ([`state_word`]), or `DELETED` / `FAULT` for an instance a reload removed
+/// (`removal_notify`).
+pub fn word_line(name: &str, word: &str, priority: u8) -> String {
+    format!("INSTANCE \"{name}\" {word} {priority}\n")
 }
 
 /// A sync group's state change: `GROUP "G1" BACKUP 0` (keepalived gives a group priority 0).
@@ -306,10 +308,11 @@ mod tests {
 
     #[test]
     fn lines_are_keepalived_words() {
-        assert_eq!(instance_line("VI_1", State::Master, 150), "INSTANCE \"VI_1\" MASTER 150\n");
-        assert_eq!(instance_line("VI_1", State::Backup, 100), "INSTANCE \"VI_1\" BACKUP 100\n");
-        assert_eq!(instance_line("VI_1", State::Fault, 100), "INSTANCE \"VI_1\" FAULT 100\n");
-        assert_eq!(instance_line("VI_1", State::Initialize, 100), "INSTANCE \"VI_1\" STOP 100\n");
+        assert_eq!(word_line("VI_1", state_word(State::Master), 150), "INSTANCE \"VI_1\" MASTER 150\n");
+        assert_eq!(word_line("VI_1", state_word(State::Backup), 100), "INSTANCE \"VI_1\" BACKUP 100\n");
+        assert_eq!(word_line("VI_1", state_word(State::Fault), 100), "INSTANCE \"VI_1\" FAULT 100\n");
+        assert_eq!(word_line("VI_1", state_word(State::Initialize), 100), "INSTANCE \"VI_1\" STOP 100\n");
+        assert_eq!(word_line("VI_1", "DELETED", 100), "INSTANCE \"VI_1\" DELETED 100\n");
         assert_eq!(group_line("G1", State::Backup), "GROUP \"G1\" BACKUP 0\n");
         assert_eq!(group_line("G1", State::Initialize), "GROUP \"G1\" STOP 0\n");
         assert_eq!(priority_line("VI_1", State::Master, 130), "INSTANCE \"VI_1\" MASTER_PRIORITY 130\n");
@@ -337,8 +340,8 @@ mod tests {
         fifos.configure(&[fifo(&path, None)]);
         assert!(std::fs::metadata(&path).unwrap().file_type().is_fifo());
         let mut reader = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&path).unwrap();
-        fifos.write(&instance_line("VI_1", State::Backup, 100));
-        fifos.write(&instance_line("VI_1", State::Master, 100));
+        fifos.write(&word_line("VI_1", state_word(State::Backup), 100));
+        fifos.write(&word_line("VI_1", state_word(State::Master), 100));
         fifos.write(&group_line("G1", State::Master));
         fifos.stop();
         assert!(!path.exists(), "the FIFO the daemon created is removed");
@@ -354,7 +357,7 @@ mod tests {
         let path = dir.join("notify.fifo");
         let fifos = Fifos::new();
         fifos.configure(&[fifo(&path, None)]);
-        let line = instance_line("VI_1", State::Master, 100);
+        let line = word_line("VI_1", state_word(State::Master), 100);
         let t0 = Instant::now();
         // Far more than a pipe holds (64 KiB by default): the rest is dropped at once.
         for _ in 0..20_000 {
@@ -400,7 +403,7 @@ mod tests {
         let argv = vec!["/bin/sh".into(), "-c".into(), script.into(), out.display().to_string()];
         let fifos = Fifos::new();
         fifos.configure(&[fifo(&path, Some(argv.clone()))]);
-        fifos.write(&instance_line("VI_1", State::Master, 100));
+        fifos.write(&word_line("VI_1", state_word(State::Master), 100));
         let t = Instant::now();
         while !std::fs::read_to_string(&out).unwrap_or_default().contains("MASTER") {
             assert!(t.elapsed() < Duration::from_secs(5), "the command did not read the FIFO");
