@@ -999,6 +999,10 @@ enum Told {
     Backup,
     Fault,
     Stop,
+    /// Removed, told FAULT as keepalived tells it by default: to `notify` and the FIFOs
+    /// only (keepalived picks the state's command while the state is still DELETED, so
+    /// `notify_fault` does not run).
+    RemovedFault,
     Deleted,
 }
 
@@ -1014,7 +1018,7 @@ impl Told {
             fsm::State::Initialize => match spec.removal {
                 Removal::Stop => Told::Stop,
                 Removal::Fault if t.from == fsm::State::Fault => return None,
-                Removal::Fault => Told::Fault,
+                Removal::Fault => Told::RemovedFault,
                 Removal::Deleted(_) => Told::Deleted,
             },
         })
@@ -1025,7 +1029,7 @@ impl Told {
         match self {
             Told::Master => "MASTER",
             Told::Backup => "BACKUP",
-            Told::Fault => "FAULT",
+            Told::Fault | Told::RemovedFault => "FAULT",
             Told::Stop => "STOP",
             Told::Deleted => "DELETED",
         }
@@ -1034,8 +1038,8 @@ impl Told {
 
 /// The notify commands of a transition that tells `told`, in keepalived's order: the
 /// state's own (`notify_master`, `notify_backup`, `notify_fault`, `notify_stop`, or
-/// `notify_deleted`), then the generic `notify` with `INSTANCE <name> <STATE> <priority>`
-/// appended.
+/// `notify_deleted`; none for a removal told FAULT), then the generic `notify` with
+/// `INSTANCE <name> <STATE> <priority>` appended.
 fn notify_jobs(spec: &InstanceSpec, told: Told, priority: u8) -> Vec<Job> {
     let n = &spec.notify;
     let (event, own) = match told {
@@ -1043,6 +1047,7 @@ fn notify_jobs(spec: &InstanceSpec, told: Told, priority: u8) -> Vec<Job> {
         Told::Backup => ("notify_backup", n.backup.as_ref()),
         Told::Fault => ("notify_fault", n.fault.as_ref()),
         Told::Stop => ("notify_stop", n.stop.as_ref()),
+        Told::RemovedFault => ("notify", None),
         Told::Deleted => ("notify_deleted", if let Removal::Deleted(c) = &spec.removal { c.as_ref() } else { None }),
     };
     let timeout = spec.notify_timeout;
@@ -1140,7 +1145,12 @@ vrrp:
         assert_eq!(Told::of(&lb2, &master, false), Some(Told::Stop), "the daemon stops");
         assert_eq!(Told::of(&lb2, &master, true), Some(Told::Stop), "removal_notify: stop (the default)");
         lb2.removal = Removal::Fault;
-        assert_eq!(Told::of(&lb2, &master, true), Some(Told::Fault), "keepalived's default");
+        assert_eq!(Told::of(&lb2, &master, true), Some(Told::RemovedFault), "keepalived's default");
+        assert_eq!(
+            shown(&notify_jobs(&lb2, Told::RemovedFault, 150)),
+            ["notify: /usr/local/bin/event --from keepalived INSTANCE VI_1 FAULT 150 (5s)"],
+            "FAULT to `notify` alone: keepalived runs no `notify_fault` for a removal"
+        );
         assert_eq!(Told::of(&lb2, &fault, true), None, "keepalived says nothing for an instance in FAULT");
         assert_eq!(Told::of(&lb2, &master, false), Some(Told::Stop), "a daemon stop is still STOP");
         lb2.removal = Removal::Deleted(Some(vec!["/usr/local/bin/gone".into(), "VI_1".into()]));

@@ -254,8 +254,8 @@ pub struct Bfd {
 pub enum RemovalNotify {
     /// `notify_stop` and `STOP`, as when the daemon stops.
     Stop,
-    /// `notify_fault` and `FAULT`, nothing when the instance is in FAULT already
-    /// (keepalived's default).
+    /// `FAULT` to `notify` and the FIFOs (no `notify_fault`), nothing when the instance is
+    /// in FAULT already (keepalived's default).
     Fault,
     /// `notify_deleted` and `DELETED` (keepalived's `notify_deleted`).
     Deleted,
@@ -1273,9 +1273,10 @@ pub struct VrrpInstance {
     pub notify: Option<Vec<String>>,
     /// What a reload that removes the instance (or makes it another router) reports to its
     /// notify commands and FIFOs: `stop` (`notify_stop`, `STOP`; the default, as when the
-    /// daemon stops), `fault` (`notify_fault`, `FAULT`, and nothing when already in FAULT:
-    /// keepalived's default) or `deleted` (`notify_deleted`, `DELETED`: keepalived's
-    /// `notify_deleted`). `deleted` is the default when `notify_deleted` is set.
+    /// daemon stops), `fault` (`FAULT` to `notify` and the FIFOs, no `notify_fault`, and
+    /// nothing when already in FAULT: keepalived's default) or `deleted` (`notify_deleted`,
+    /// `DELETED`: keepalived's `notify_deleted`). `deleted` is the default when
+    /// `notify_deleted` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub removal_notify: Option<RemovalNotify>,
     /// Command run when a reload removes the instance, with `removal_notify: deleted`

@@ -257,7 +257,8 @@ pub enum Removal {
     /// `notify_stop` and `STOP`, as when the daemon stops.
     #[default]
     Stop,
-    /// `notify_fault` and `FAULT`; nothing when in FAULT already (keepalived's default).
+    /// `FAULT` to `notify` and the FIFOs, no `notify_fault`; nothing when in FAULT
+    /// already (keepalived's default).
     Fault,
     /// `DELETED`, and this command first when set (keepalived's `notify_deleted`).
     Deleted(Option<Vec<String>>),
