@@ -62,6 +62,8 @@ pub enum Control {
     Sync(fsm::State, String),
     /// Its sync group from now on (none: it left its group).
     Join(Option<SharedGroup>),
+    /// Write the current state line to the FIFOs with `states_on_reload` (a reload).
+    WriteState,
 }
 
 /// New settings for a running instance, with what they need opened already: a reload opens
@@ -351,7 +353,7 @@ impl Instance {
                 Ok(Control::Join(g)) => self.sync_group = g,
                 // A parked instance is never updated: a reload stages a new one instead;
                 // its group gives orders only once it reported.
-                Ok(Control::Reconfigure(_) | Control::Reclaim | Control::Sync(..)) => {}
+                Ok(Control::Reconfigure(_) | Control::Reclaim | Control::Sync(..) | Control::WriteState) => {}
                 Ok(Control::Stop) | Err(_) => return self.notify.close(),
             }
         }
@@ -440,6 +442,7 @@ impl Instance {
                     self.reported = None;
                     self.sync_report();
                 }
+                Ok(Control::WriteState) => self.write_state(),
                 Err(std::sync::mpsc::TryRecvError::Empty) => return None,
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => return Some(true),
             }
@@ -674,6 +677,15 @@ impl Instance {
                 priority: self.fsm.priority().unwrap_or(0),
                 reason: t.reason.clone(),
             });
+        }
+    }
+
+    /// Writes the current state line to the FIFOs with `states_on_reload`, as the
+    /// transition into it wrote it; nothing in INIT (no state entered yet).
+    fn write_state(&self) {
+        let state = self.fsm.state();
+        if state != fsm::State::Initialize {
+            self.fifos.write_states(&fifo::instance_line(&self.spec.name, state, self.fsm.notify_priority()));
         }
     }
 
