@@ -96,11 +96,16 @@ pub fn fifos(g: &Globals, services: bool, notes: &mut Notes) -> Option<(Vec<Noti
 /// reload, as keepalived writes them to `notify_fifo` and `vrrp_notify_fifo`.
 fn states_on_reload(g: &Globals, out: &mut [(NotifyFifo, Loc)], notes: &mut Notes) {
     let Some(it) = &g.fifos.states_on_reload else { return };
-    let mut vrrp = out.iter_mut().filter(|(f, _)| f.events.as_ref().is_none_or(|e| e.contains(&FifoEvent::Vrrp))).peekable();
+    let mut vrrp = out.iter_mut().filter(|(f, _)| takes_vrrp(f)).peekable();
     if vrrp.peek().is_none() {
         notes.met(it, "keepalived writes the states to its VRRP FIFOs, and this file has none");
     }
     vrrp.for_each(|(f, _)| f.states_on_reload = Some(true));
+}
+
+/// True when the FIFO gets the VRRP lines (`events` not given means `[vrrp]`).
+pub fn takes_vrrp(f: &NotifyFifo) -> bool {
+    f.events.as_ref().is_none_or(|e| e.contains(&FifoEvent::Vrrp))
 }
 
 /// `FIFO user [group]`: keepalived makes a FIFO it creates that user's; lbconverge's is
@@ -116,8 +121,8 @@ fn owner(it: &Item, notes: &mut Notes) {
 }
 
 /// Settles each instance's `notify_priority_changes` as keepalived does (its own, else its
-/// sync group's, else the global one); only `true` is written, and only with a FIFO to
-/// write to (without one keepalived writes nothing either).
+/// sync group's, else the global one); only `true` is written, and only with a FIFO taking
+/// VRRP lines to write to (`has_fifo`; without one keepalived writes nothing either).
 pub fn priority_changes(
     instances: &mut [Instance],
     groups: &[SyncGroupConf],
@@ -130,7 +135,7 @@ pub fn priority_changes(
         let on = i.notify_priority_changes.or(group).or(g.fifos.priority_changes).unwrap_or(false);
         i.notify_priority_changes = (on && has_fifo).then_some(true);
         if on && !has_fifo {
-            let why = "keepalived writes priority changes to notify FIFOs only, and this file has none";
+            let why = "keepalived writes priority changes to its VRRP notify FIFOs only, and this file has none";
             notes.met_at("notify_priority_changes", &i.at, why);
         }
     }
