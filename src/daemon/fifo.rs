@@ -110,8 +110,7 @@ impl Fifos {
         let same = |o: &Open, s: &NotifyFifo| o.spec.path == s.path && o.spec.command == s.command;
         let gone: Vec<Open> = {
             let mut open = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            let (keep, gone): (Vec<Open>, Vec<Open>) =
-                open.drain(..).partition(|o| specs.iter().any(|s| same(o, s)));
+            let (keep, gone): (Vec<Open>, Vec<Open>) = open.drain(..).partition(|o| specs.iter().any(|s| same(o, s)));
             *open = keep;
             for s in specs {
                 match open.iter_mut().find(|o| same(o, s)) {

@@ -111,7 +111,10 @@ services:
     #[test]
     fn ipv4_and_ipv6_services_are_written_as_keepalived_writes_them() {
         let s = services();
-        assert_eq!(lines(&s["web"], true), ["VS [10.0.0.100]:tcp:80 UP\n", "RS [10.0.0.21]:tcp:8080 [10.0.0.100]:tcp:80 UP\n"]);
+        assert_eq!(
+            lines(&s["web"], true),
+            ["VS [10.0.0.100]:tcp:80 UP\n", "RS [10.0.0.21]:tcp:8080 [10.0.0.100]:tcp:80 UP\n"]
+        );
         assert_eq!(
             lines(&s["dns6"], false),
             ["VS [2001:db8::100]:udp:53 DOWN\n", "RS [2001:db8::21]:udp:53 [2001:db8::100]:udp:53 DOWN\n"]
@@ -124,11 +127,7 @@ services:
         assert_eq!(lines(&s["marked"], false), ["VS FWM 7 DOWN\n", "RS [10.0.0.21]:none:443 FWM 7 DOWN\n"]);
         assert_eq!(
             lines(&s["farm"], true),
-            [
-                "VS [farm]:0 UP\n",
-                "RS [10.0.0.21]:tcp:0 [farm]:0 UP\n",
-                "RS [10.0.0.22]:tcp:9000 [farm]:0 UP\n",
-            ]
+            ["VS [farm]:0 UP\n", "RS [10.0.0.21]:tcp:0 [farm]:0 UP\n", "RS [10.0.0.22]:tcp:9000 [farm]:0 UP\n",]
         );
     }
 }

@@ -1774,7 +1774,8 @@ fn health_transitions_write_keepalived_checker_lines_to_the_fifos_taking_lvs_eve
     let l2 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let (p1, p2) = (l1.local_addr().unwrap().port(), l2.local_addr().unwrap().port());
     let (lvs, vrrp) = (s.dir.join("lvs.fifo"), s.dir.join("vrrp.fifo"));
-    let fifos = format!("notify_fifos:\n  - {{path: {}, events: [lvs]}}\n  - {{path: {}}}\n", lvs.display(), vrrp.display());
+    let fifos =
+        format!("notify_fifos:\n  - {{path: {}, events: [lvs]}}\n  - {{path: {}}}\n", lvs.display(), vrrp.display());
     s.write(&format!("{}{fifos}", health_manifest(p1, p2)));
     let (tx, rx) = std::sync::mpsc::channel();
     let mut d = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default(), tx).unwrap();

@@ -61,7 +61,10 @@ pub fn fifos(g: &Globals, services: bool, notes: &mut Notes) -> Option<(Vec<Noti
         }
         match out.iter_mut().find(|(f, ..)| f.path == path) {
             Some((_, _, Kind::Global)) => {
-                let why = format!("keepalived ignores a `{}` with the path of `notify_fifo`, and its script with it: lbconverge writes the one FIFO", it.keyword);
+                let why = format!(
+                    "keepalived ignores a `{}` with the path of `notify_fifo`, and its script with it: lbconverge writes the one FIFO",
+                    it.keyword
+                );
                 notes.met(it, &why);
             }
             Some((f, ..)) => {
