@@ -57,6 +57,9 @@ pub fn fifos(g: &Globals, services: bool, notes: &mut Notes) -> Option<(Vec<Noti
         };
         if kind == Kind::Lvs && !services {
             notes.met(it, NO_CHECKER);
+            if let Some(s) = &conf.script {
+                notes.met(s, NO_CHECKER);
+            }
             continue;
         }
         match out.iter_mut().find(|(f, ..)| f.path == path) {
