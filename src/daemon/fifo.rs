@@ -3,7 +3,7 @@
 //! every FIFO that takes its kind (`events`: VRRP, the health checks' `lvs`, or both), and
 //! runs each FIFO's reading command for as long as the FIFO is configured.
 //!
-//! - VRRP lines ([`instance_line`], [`group_line`], [`priority_line`],
+//! - VRRP lines ([`word_line`], [`group_line`], [`priority_line`],
 //!   [`lower_priority_line`]): `INSTANCE "VI_1" MASTER 150`, `GROUP "G1" BACKUP 0`,
 //!   `INSTANCE "VI_1" MASTER_PRIORITY 130`, `INSTANCE "VI_1" MASTER_RX_LOWER_PRI 150`,
 //!   each ending in a newline, as keepalived writes them. The instance threads write them
@@ -55,9 +55,11 @@ pub fn state_word(s: State) -> &'static str {
     }
 }
 
-/// An instance's state change: `INSTANCE "VI_1" MASTER 150`.
-pub fn instance_line(name: &str, to: State, priority: u8) -> String {
-    format!("INSTANCE \"{name}\" {} {priority}\n", state_word(to))
+/// An instance's event with keepalived's word for it: `INSTANCE "VI_1" MASTER 150`; a
+/// state ([`state_word`]), or `DELETED` / `FAULT` for an instance a reload removed
+/// (`removal_notify`).
+pub fn word_line(name: &str, word: &str, priority: u8) -> String {
+    format!("INSTANCE \"{name}\" {word} {priority}\n")
 }
 
 /// A sync group's state change: `GROUP "G1" BACKUP 0` (keepalived gives a group priority 0).
@@ -339,10 +341,11 @@ mod tests {
 
     #[test]
     fn lines_are_keepalived_words() {
-        assert_eq!(instance_line("VI_1", State::Master, 150), "INSTANCE \"VI_1\" MASTER 150\n");
-        assert_eq!(instance_line("VI_1", State::Backup, 100), "INSTANCE \"VI_1\" BACKUP 100\n");
-        assert_eq!(instance_line("VI_1", State::Fault, 100), "INSTANCE \"VI_1\" FAULT 100\n");
-        assert_eq!(instance_line("VI_1", State::Initialize, 100), "INSTANCE \"VI_1\" STOP 100\n");
+        assert_eq!(word_line("VI_1", state_word(State::Master), 150), "INSTANCE \"VI_1\" MASTER 150\n");
+        assert_eq!(word_line("VI_1", state_word(State::Backup), 100), "INSTANCE \"VI_1\" BACKUP 100\n");
+        assert_eq!(word_line("VI_1", state_word(State::Fault), 100), "INSTANCE \"VI_1\" FAULT 100\n");
+        assert_eq!(word_line("VI_1", state_word(State::Initialize), 100), "INSTANCE \"VI_1\" STOP 100\n");
+        assert_eq!(word_line("VI_1", "DELETED", 100), "INSTANCE \"VI_1\" DELETED 100\n");
         assert_eq!(group_line("G1", State::Backup), "GROUP \"G1\" BACKUP 0\n");
         assert_eq!(group_line("G1", State::Initialize), "GROUP \"G1\" STOP 0\n");
         assert_eq!(priority_line("VI_1", State::Master, 130), "INSTANCE \"VI_1\" MASTER_PRIORITY 130\n");
@@ -384,7 +387,7 @@ mod tests {
         ]);
         let mut readers: Vec<File> = paths.iter().map(|p| reader(p)).collect();
         assert!(fifos.wants_states());
-        fifos.write(&instance_line("VI_1", State::Master, 150));
+        fifos.write(&word_line("VI_1", state_word(State::Master), 150));
         fifos.write_lvs("VS [10.0.0.1]:tcp:80 UP\n");
         fifos.write_states(&group_line("G1", State::Backup));
         // The first FIFO now takes the states too: the same FIFO, still open.
@@ -393,7 +396,7 @@ mod tests {
             with(&paths[1], false, true, false),
             with(&paths[2], true, true, true),
         ]);
-        fifos.write_states(&instance_line("VI_1", State::Master, 150));
+        fifos.write_states(&word_line("VI_1", state_word(State::Master), 150));
         fifos.stop();
         let text: Vec<String> = readers
             .iter_mut()
@@ -422,8 +425,8 @@ mod tests {
         fifos.configure(&[fifo(&path, None)]);
         assert!(std::fs::metadata(&path).unwrap().file_type().is_fifo());
         let mut reader = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&path).unwrap();
-        fifos.write(&instance_line("VI_1", State::Backup, 100));
-        fifos.write(&instance_line("VI_1", State::Master, 100));
+        fifos.write(&word_line("VI_1", state_word(State::Backup), 100));
+        fifos.write(&word_line("VI_1", state_word(State::Master), 100));
         fifos.write(&group_line("G1", State::Master));
         fifos.stop();
         assert!(!path.exists(), "the FIFO the daemon created is removed");
@@ -439,7 +442,7 @@ mod tests {
         let path = dir.join("notify.fifo");
         let fifos = Fifos::new();
         fifos.configure(&[fifo(&path, None)]);
-        let line = instance_line("VI_1", State::Master, 100);
+        let line = word_line("VI_1", state_word(State::Master), 100);
         let t0 = Instant::now();
         // Far more than a pipe holds (64 KiB by default): the rest is dropped at once.
         for _ in 0..20_000 {
@@ -485,7 +488,7 @@ mod tests {
         let argv = vec!["/bin/sh".into(), "-c".into(), script.into(), out.display().to_string()];
         let fifos = Fifos::new();
         fifos.configure(&[fifo(&path, Some(argv.clone()))]);
-        fifos.write(&instance_line("VI_1", State::Master, 100));
+        fifos.write(&word_line("VI_1", state_word(State::Master), 100));
         let t = Instant::now();
         while !std::fs::read_to_string(&out).unwrap_or_default().contains("MASTER") {
             assert!(t.elapsed() < Duration::from_secs(5), "the command did not read the FIFO");

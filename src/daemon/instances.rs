@@ -287,7 +287,7 @@ fn stop(gone: Vec<Running>, fresh: &[Running]) -> Vec<Draining> {
             }
             None => tracing::info!(instance = %r.spec.name, "vrrp instance removed; stopping it"),
         }
-        r.request_stop();
+        r.request_removal();
     }
     gone.into_iter().map(Running::join).collect()
 }

@@ -1135,6 +1135,47 @@ fn notify_commands_run_per_state_in_order_and_stop_runs_notify_stop() {
     assert_eq!(lines.lines().collect::<Vec<_>>(), want, "stop waited for every command");
 }
 
+/// A reload that removes an instance tells its commands what `removal_notify` says:
+/// STOP by default (`notify_stop`), keepalived's FAULT (to `notify` alone), or DELETED
+/// (`notify_deleted`, keepalived's); the generic `notify` gets the same word. A daemon stop
+/// is STOP whatever it says.
+#[test]
+fn a_reload_that_removes_an_instance_tells_what_removal_notify_says() {
+    let cases = [
+        ("stop", ["stop [a b] [c]", "notify [INSTANCE] [VI_N] [STOP] [150]"]),
+        ("fault", ["notify [INSTANCE] [VI_N] [FAULT] [150]", ""]),
+        ("deleted", ["deleted [x]", "notify [INSTANCE] [VI_N] [DELETED] [150]"]),
+    ];
+    let extra = |name: &str, out: &std::path::Path| match name {
+        "fault" => "    removal_notify: fault\n".to_string(),
+        "deleted" => format!(
+            "    notify_deleted: [/bin/sh, -c, '{{ printf deleted; printf \" [%s]\" \"$@\"; echo; }} >> {}', deleted, x]\n",
+            out.display()
+        ),
+        _ => String::new(),
+    };
+    for (name, want) in cases {
+        let (s, k) = (Scratch::new(&format!("removal-{name}")), host());
+        let out = s.dir.join("notify.log");
+        s.write(
+            &notify_manifest(&out, "stop")
+                .replace("    notify_timeout: 5s\n", &format!("    notify_timeout: 5s\n{}", extra(name, &out))),
+        );
+        let mut d = start(&s, &k);
+        let view = |d: &Daemon<Shared, MemPlatform>| d.instances()[0].view.lock().unwrap().clone();
+        wait_for("VI_N to be master", Duration::from_secs(2), || view(&d).state == "MASTER");
+        s.write("version: 1\nnodes:\n  lb1: {roles: [director], addresses: [10.0.0.11/24], interface: eth0}\n");
+        let changed = d.reload().unwrap();
+        assert_eq!((changed.updated, changed.started, changed.stopped), (0, 0, 1), "{name}");
+        let told =
+            || std::fs::read_to_string(&out).unwrap_or_default().lines().skip(4).map(String::from).collect::<Vec<_>>();
+        let want: Vec<&str> = want.into_iter().filter(|w| !w.is_empty()).collect();
+        wait_for("the removal's commands", Duration::from_secs(3), || told().len() >= want.len());
+        d.stop();
+        assert_eq!(told(), want, "{name}: after BACKUP and MASTER");
+    }
+}
+
 /// Every line the daemon logs on its main thread, from start through reconciles (drift
 /// repaired), a rejected and an accepted reload, health transitions (the fast path) and
 /// quorum, to stop, is one JSON object naming a known subsystem, and each kind of line names

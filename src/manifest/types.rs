@@ -275,6 +275,19 @@ pub struct Bfd {
     pub multiplier: Option<u32>,
 }
 
+/// What a reload that removes a VRRP instance reports (`vrrp.X.removal_notify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RemovalNotify {
+    /// `notify_stop` and `STOP`, as when the daemon stops.
+    Stop,
+    /// `FAULT` to `notify` and the FIFOs (no `notify_fault`), nothing when the instance is
+    /// in FAULT already (keepalived's default).
+    Fault,
+    /// `notify_deleted` and `DELETED` (keepalived's `notify_deleted`).
+    Deleted,
+}
+
 /// How a service's VIP reaches the clients' routers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -1285,6 +1298,18 @@ pub struct VrrpInstance {
     /// `INSTANCE <name> <MASTER|BACKUP|FAULT|STOP> <priority>` appended (keepalived `notify`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<Vec<String>>,
+    /// What a reload that removes the instance (or makes it another router) reports to its
+    /// notify commands and FIFOs: `stop` (`notify_stop`, `STOP`; the default, as when the
+    /// daemon stops), `fault` (`FAULT` to `notify` and the FIFOs, no `notify_fault`, and
+    /// nothing when already in FAULT: keepalived's default) or `deleted` (`notify_deleted`,
+    /// `DELETED`: keepalived's `notify_deleted`). `deleted` is the default when
+    /// `notify_deleted` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removal_notify: Option<RemovalNotify>,
+    /// Command run when a reload removes the instance, with `removal_notify: deleted`
+    /// (keepalived `notify_deleted` with a script); the generic `notify` gets `DELETED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_deleted: Option<Vec<String>>,
     /// Longest a notify command may run; past it, it is killed with its process group and
     /// the next one starts (default 30s). The commands of an instance run one at a time,
     /// in the order of its transitions.

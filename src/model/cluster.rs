@@ -268,6 +268,23 @@ pub struct VrrpInstance {
     /// Its effective priority's changes are written to the notify FIFOs too.
     #[serde(default)]
     pub notify_priority_changes: bool,
+    /// What a reload that removes it reports.
+    #[serde(default)]
+    pub removal: Removal,
+}
+
+/// What a reload that removes a VRRP instance (or makes it another router) reports to its
+/// notify commands and FIFOs (`removal_notify`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Removal {
+    /// `notify_stop` and `STOP`, as when the daemon stops.
+    #[default]
+    Stop,
+    /// `FAULT` to `notify` and the FIFOs, no `notify_fault`; nothing when in FAULT
+    /// already (keepalived's default).
+    Fault,
+    /// `DELETED`, and this command first when set (keepalived's `notify_deleted`).
+    Deleted(Option<Vec<String>>),
 }
 
 /// A VRRP instance's virtual MAC (keepalived's `use_vmac`): a macvlan on each member's
