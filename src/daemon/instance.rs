@@ -66,6 +66,8 @@ pub enum Control {
     Sync(fsm::State, String),
     /// Its sync group from now on (none: it left its group).
     Join(Option<SharedGroup>),
+    /// Write the current state line to the FIFOs with `states_on_reload` (a reload).
+    WriteState,
 }
 
 /// New settings for a running instance, with what they need opened already: a reload opens
@@ -363,7 +365,7 @@ impl Instance {
                 Ok(Control::Join(g)) => self.sync_group = g,
                 // A parked instance is never updated: a reload stages a new one instead;
                 // its group gives orders only once it reported.
-                Ok(Control::Reconfigure(_) | Control::Reclaim | Control::Sync(..)) => {}
+                Ok(Control::Reconfigure(_) | Control::Reclaim | Control::Sync(..) | Control::WriteState) => {}
                 Ok(Control::Stop | Control::Remove) | Err(_) => return self.notify.close(),
             }
         }
@@ -456,6 +458,7 @@ impl Instance {
                     self.reported = None;
                     self.sync_report();
                 }
+                Ok(Control::WriteState) => self.write_state(),
                 Err(std::sync::mpsc::TryRecvError::Empty) => return None,
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => return Some(true),
             }
@@ -686,6 +689,19 @@ impl Instance {
                 priority: self.fsm.priority().unwrap_or(0),
                 reason: t.reason.clone(),
             });
+        }
+    }
+
+    /// Writes the current state line to the FIFOs with `states_on_reload`, as the
+    /// transition into it wrote it; nothing in INIT (no state entered yet).
+    fn write_state(&self) {
+        let state = self.fsm.state();
+        if state != fsm::State::Initialize {
+            self.fifos.write_states(&fifo::word_line(
+                &self.spec.name,
+                fifo::state_word(state),
+                self.fsm.notify_priority(),
+            ));
         }
     }
 

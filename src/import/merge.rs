@@ -490,12 +490,13 @@ fn instance(m: &Manifest, group: &[(&Director, &Instance)], opts: &Options, note
 /// What a reload's removal of the instance reports, as keepalived does: `deleted` with
 /// `notify_deleted`, else FAULT to `notify` and the FIFOs (keepalived's default), written
 /// only when something would tell it from lbconverge's STOP: a `notify_stop` or `notify`
-/// command, or a notify FIFO.
+/// command, or a notify FIFO taking VRRP lines.
 fn removal_notify(out: &VrrpInstance, group: &[(&Director, &Instance)]) -> Option<RemovalNotify> {
     let told = |c: [&Option<Vec<String>>; 2]| c.iter().any(|c| c.is_some());
     let commands =
         told([&out.notify_stop, &out.notify]) || out.members.values().any(|m| told([&m.notify_stop, &m.notify]));
-    let fifo = group.iter().any(|(d, _)| d.notify_fifos.is_some());
+    let fifo =
+        group.iter().any(|(d, _)| d.notify_fifos.as_ref().is_some_and(|(f, _)| f.iter().any(super::fifo::takes_vrrp)));
     out.removal_notify.or((commands || fifo).then_some(RemovalNotify::Fault))
 }
 

@@ -58,12 +58,16 @@ pub struct Manifest {
     /// `smtp_server` and `smtp_alert`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<Alerts>,
-    /// Named pipes `run` writes its VRRP events to, one line each, as keepalived writes
-    /// them (keepalived's `notify_fifo` and `vrrp_notify_fifo`): `INSTANCE "VI_1" MASTER
-    /// 150`, `GROUP "G1" BACKUP 0`, `INSTANCE "VI_1" MASTER_RX_LOWER_PRI 150` when a master
-    /// hears a lower priority, and `MASTER_PRIORITY` / `BACKUP_PRIORITY` lines on priority
-    /// changes of instances with `notify_priority_changes`. Writes never wait: a FIFO
-    /// nobody reads, or a reader that falls behind, loses lines (logged), never a failover.
+    /// Named pipes `run` writes its events to, one line each, as keepalived writes them
+    /// (keepalived's `notify_fifo`, `vrrp_notify_fifo` and `lvs_notify_fifo`). VRRP events:
+    /// `INSTANCE "VI_1" MASTER 150`, `GROUP "G1" BACKUP 0`, `INSTANCE "VI_1"
+    /// MASTER_RX_LOWER_PRI 150` when a master hears a lower priority, and `MASTER_PRIORITY`
+    /// / `BACKUP_PRIORITY` lines on priority changes of instances with
+    /// `notify_priority_changes`. Health-check events (`events: [lvs]`): `RS
+    /// [10.0.0.21]:tcp:80 [10.0.0.100]:tcp:80 DOWN` when a backend goes down or up, `VS
+    /// [10.0.0.100]:tcp:80 UP` when a service gains or loses quorum. Writes never wait: a
+    /// FIFO nobody reads, or a reader that falls behind, loses lines (logged), never a
+    /// failover or a health check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notify_fifos: Vec<NotifyFifo>,
 }
@@ -82,6 +86,29 @@ pub struct NotifyFifo {
     /// the program an absolute path; no shell. It is not restarted if it ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
+    /// The events written to it: `vrrp` (the VRRP instances' and sync groups' lines,
+    /// keepalived's `vrrp_notify_fifo`), `lvs` (the health checks' `VS` and `RS` lines,
+    /// keepalived's `lvs_notify_fifo`), or both (keepalived's `notify_fifo`). Default
+    /// `[vrrp]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<FifoEvent>>,
+    /// On a reload (SIGHUP, or a manifest change `run` notices), write every VRRP
+    /// instance's and sync group's current state line to this FIFO, as if it had just
+    /// been entered (keepalived's `fifo_write_vrrp_states_on_reload`); needs `vrrp` in
+    /// `events`. Default false: only changes are written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub states_on_reload: Option<bool>,
+}
+
+/// The events a notify FIFO takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FifoEvent {
+    /// The VRRP instances' and sync groups' state changes and priority events.
+    Vrrp,
+    /// The health checks' events: a backend going up or down (`RS` lines), a service
+    /// gaining or losing quorum (`VS` lines).
+    Lvs,
 }
 
 /// Where `run` sends alerts, and which. A task of its own sends them: a slow or dead
