@@ -828,6 +828,9 @@ impl Instance {
     }
 
     fn send_advert(&mut self, priority: u8) {
+        if self.wire.waiting().is_some() {
+            return;
+        }
         let advert = Advert {
             version: self.spec.version,
             vrid: self.spec.vrid,

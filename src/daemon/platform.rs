@@ -5,6 +5,9 @@
 //! the announcer, and the address adverts go out from; and a place to give back the memory
 //! only start-up used ([`Platform::settle`]).
 //!
+//! An instance one of whose interfaces is missing runs on an [`Unbound`] wire (nothing sent
+//! or heard, in FAULT) until its thread opens a real one through its [`Opener`].
+//!
 //! [`Linux`] is this host (rtnetlink, raw sockets); [`mem::MemPlatform`] is the in-memory
 //! kernel with a wire that records what is sent, for tests of the daemon itself.
 
@@ -45,6 +48,9 @@ pub trait Wire: Send {
 /// Opens wires from an instance's own thread: it binds again, by name, when one of its
 /// interfaces is re-created or appears.
 pub type Opener = Box<dyn Fn(&InstanceSpec) -> Result<Box<dyn Wire>, InstanceError> + Send>;
+
+/// Opens one instance's wire, like [`Platform::wire`].
+pub type OpenWire<'a> = dyn Fn(&InstanceSpec) -> Result<Box<dyn Wire>, InstanceError> + 'a;
 
 /// The wire of an instance one of whose interfaces is missing: nothing is sent or heard
 /// until it is replaced by an open one. Polling its descriptor (-1) never wakes.
@@ -91,7 +97,7 @@ pub fn missing_interface(spec: &InstanceSpec, links: &BTreeMap<String, crate::mo
 /// `spec`'s wire from `open` when every interface it needs exists in `links`, else an
 /// [`Unbound`] wire (with `source`) naming the one missing.
 pub fn open_or_wait(
-    open: &dyn Fn(&InstanceSpec) -> Result<Box<dyn Wire>, InstanceError>,
+    open: &OpenWire<'_>,
     spec: &InstanceSpec,
     links: &BTreeMap<String, crate::model::net::Link>,
     source: IpAddr,

@@ -68,7 +68,7 @@ fn faults_for(d: &Daemon<Shared, MemPlatform>, interface: &str, what: &str) {
     wait_for(what, LIMIT, || view(d).state == "FAULT" && view(d).waiting.as_deref() == Some(why.as_str()));
     assert_eq!(view(d).last_reason, why, "{what}: the transition's reason");
     let text = crate::daemon::status::text(&d.status());
-    assert!(text.contains(&format!("VI_DYN (vrid 30): FAULT")), "{text}");
+    assert!(text.contains("VI_DYN (vrid 30): FAULT"), "{text}");
     assert!(text.contains(&format!("  waiting: {why}\n")), "{text}");
 }
 
