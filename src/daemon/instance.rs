@@ -11,6 +11,11 @@
 //! channel whose sender also signals an eventfd the thread polls with its socket, so a
 //! stop sends the priority-0 advert at once.
 //!
+//! An instance binds to its interfaces by name: when one of them appears, goes, or is made
+//! again (the tracker sees its index change), it gets [`Control::Rebind`] and opens its wire
+//! again; while one is missing its wire is [`Unbound`] and it is in FAULT, saying why in
+//! its view, and tries again every second. With `dynamic_interfaces` it may start so.
+//!
 //! An instance is set up in two steps, so that a reload can open everything it needs before
 //! it touches what runs: [`prepare`] opens the wire, the timer and the address handle and
 //! starts the thread parked; [`Running::go`] lets it run. A parked instance that is dropped
@@ -27,7 +32,7 @@ use std::time::{Duration, Instant};
 use super::error::{DaemonError, InstanceError};
 use super::fifo::{self, Fifos};
 use super::hooks::{Draining, Job, Serial};
-use super::platform::{Platform, Wire};
+use super::platform::{Opener, Platform, Unbound, Wire, open_or_wait};
 use super::spec::InstanceSpec;
 use super::syncgroup::{self, SharedGroup};
 use crate::alert::{Alerter, Event};
@@ -45,6 +50,8 @@ use crate::vrrp::sync::Status;
 
 /// Longest wait without a timer, a packet or a control message.
 const IDLE: Duration = Duration::from_secs(1);
+/// How often an instance waiting for a missing interface tries to bind again.
+const REBIND_EVERY: Duration = Duration::from_secs(1);
 
 /// A message to a running instance.
 pub enum Control {
@@ -68,6 +75,8 @@ pub enum Control {
     Join(Option<SharedGroup>),
     /// Write the current state line to the FIFOs with `states_on_reload` (a reload).
     WriteState,
+    /// One of its wire interfaces appeared, went or was made again: open the wire again.
+    Rebind,
 }
 
 /// New settings for a running instance, with what they need opened already: a reload opens
@@ -91,13 +100,31 @@ pub fn stage_update(old: &InstanceSpec, new: InstanceSpec, platform: &dyn Platfo
     new.fsm_config(primary).check().map_err(|e| fail(e.into()))?;
     let wire = match old.wire_key() == new.wire_key() {
         true => None,
-        false => Some(platform.wire(&new).map_err(fail)?),
+        false => Some(open_wire(&new, platform).map_err(fail)?),
     };
     let sync = match (&old.sync, &new.sync) {
         (None, Some(_)) => Some(platform.sync_daemons().map_err(|e| fail(e.into()))?),
         _ => None,
     };
     Ok(Update { spec: new, wire, sync, taken: None })
+}
+
+/// Opens `spec`'s wire on this host; with `dynamic_interfaces`, one of whose interfaces is
+/// missing waits for it ([`Unbound`]) instead of failing.
+fn open_wire(spec: &InstanceSpec, platform: &dyn Platform) -> Result<Box<dyn Wire>, InstanceError> {
+    if !spec.dynamic_interfaces {
+        return platform.wire(spec);
+    }
+    let links = platform.addrs()?.links()?;
+    open_or_wait(&|s| platform.wire(s), spec, &links, unspecified(spec))
+}
+
+/// The adverts' source of an instance until its wire is open: its own, else the family's
+/// unspecified address.
+fn unspecified(spec: &InstanceSpec) -> IpAddr {
+    let none =
+        if spec.is_v6() { IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED) } else { std::net::Ipv4Addr::UNSPECIFIED.into() };
+    spec.source.unwrap_or(none)
 }
 
 /// The sending side of an instance's control channel: a message, then a wake-up.
@@ -149,6 +176,9 @@ pub struct View {
     /// The sync daemon it runs, as `ipvsadm -L --daemon` shows it (none without sync).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_sync: Option<String>,
+    /// Why it cannot run yet, in FAULT (`interface eth1 does not exist`); none once bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<String>,
 }
 
 /// A view shared between an instance's thread and the daemon.
@@ -244,11 +274,16 @@ pub fn prepare(
     setup.start_at = wait;
     setup.realtime = super::realtime::Escalation::new(spec.auto_realtime, realtime);
     let view = setup.view.clone();
+    let waiting = setup.wire.waiting().map(str::to_string);
+    if let Some(why) = &waiting {
+        tracing::warn!(instance = %spec.name, reason = %why, "vrrp instance starts in FAULT: it waits for its interface (dynamic_interfaces)");
+    }
     setup.show(|v| {
         v.name = spec.name.clone();
         v.vrid = spec.vrid;
         v.priority = spec.priority;
         v.state = fsm::State::Initialize.to_string();
+        v.waiting = waiting;
     });
     let thread = super::spawn(format!("vrrp-{name}"), move || {
         if let Some(p) = realtime
@@ -295,6 +330,12 @@ struct Instance {
     fifos: Fifos,
     /// A reload removed it: its last transition reports what `removal_notify` says.
     removed: bool,
+    /// Opens its wire again when an interface appears or is made again.
+    open: Opener,
+    /// The effective priority tracking last gave it (its own priority until told).
+    tracked: Option<u8>,
+    /// When (since `epoch`) a wire waiting for an interface next tries to bind.
+    rebind_at: Duration,
 }
 
 impl Instance {
@@ -310,11 +351,15 @@ impl Instance {
         wake: Arc<OwnedFd>,
         (alerts, fifos): (Alerter, Fifos),
     ) -> Result<Instance, InstanceError> {
-        let wire = platform.wire(spec)?;
         let mut addrs = platform.addrs()?;
-        let routes = platform.routes()?;
         // Reads the interfaces once now, so that the takeover adds VIPs without a lookup.
-        addrs.links()?;
+        let links = addrs.links()?;
+        let open = platform.opener();
+        let wire = match spec.dynamic_interfaces {
+            true => open_or_wait(&open, spec, &links, unspecified(spec))?,
+            false => open(spec)?,
+        };
+        let routes = platform.routes()?;
         let source = wire.source();
         let cfg = spec.fsm_config(source);
         let interval_cs = cfg.interval_cs();
@@ -351,6 +396,9 @@ impl Instance {
             realtime: super::realtime::Escalation::new(spec.auto_realtime, None),
             fifos,
             removed: false,
+            open,
+            tracked: Some(spec.priority),
+            rebind_at: Duration::ZERO,
         })
     }
 
@@ -365,7 +413,14 @@ impl Instance {
                 Ok(Control::Join(g)) => self.sync_group = g,
                 // A parked instance is never updated: a reload stages a new one instead;
                 // its group gives orders only once it reported.
-                Ok(Control::Reconfigure(_) | Control::Reclaim | Control::Sync(..) | Control::WriteState) => {}
+                // A missing interface is looked for once it runs.
+                Ok(
+                    Control::Reconfigure(_)
+                    | Control::Reclaim
+                    | Control::Sync(..)
+                    | Control::WriteState
+                    | Control::Rebind,
+                ) => {}
                 Ok(Control::Stop | Control::Remove) | Err(_) => return self.notify.close(),
             }
         }
@@ -383,10 +438,18 @@ impl Instance {
         // A crashed predecessor may have left the VIPs behind; a starting instance holds none.
         self.release_vips();
         let now = self.now();
+        if let Some(p) = priority {
+            self.tracked = p;
+        }
+        if self.wire.waiting().is_some() {
+            // Straight from INIT to FAULT, as keepalived starts an instance without its interface.
+            let actions = self.fsm.step(Input::EffectivePriority(None), now);
+            self.perform(actions);
+        }
         let actions = self.fsm.step(Input::Startup, now);
         self.perform(actions);
-        if let Some(p) = priority {
-            let actions = self.fsm.step(Input::EffectivePriority(p), now);
+        if priority.is_some() || self.wire.waiting().is_some() {
+            let actions = self.fsm.step(Input::EffectivePriority(self.effective()), now);
             self.perform(actions);
         }
         loop {
@@ -397,6 +460,7 @@ impl Instance {
             }
             self.wait_and_receive();
             self.timers();
+            self.retry_bind();
         }
         let now = self.now();
         let actions = self.fsm.step(Input::Shutdown, now);
@@ -439,8 +503,9 @@ impl Instance {
                 }
                 Ok(Control::Go) => {}
                 Ok(Control::Priority(p)) => {
+                    self.tracked = p;
                     let (now, before) = (self.now(), (self.fsm.priority(), self.fsm.state()));
-                    let actions = self.fsm.step(Input::EffectivePriority(p), now);
+                    let actions = self.fsm.step(Input::EffectivePriority(self.effective()), now);
                     self.priority_changed(before);
                     self.perform(actions);
                     let effective = self.fsm.priority();
@@ -459,6 +524,7 @@ impl Instance {
                     self.sync_report();
                 }
                 Ok(Control::WriteState) => self.write_state(),
+                Ok(Control::Rebind) => self.rebind(),
                 Err(std::sync::mpsc::TryRecvError::Empty) => return None,
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => return Some(true),
             }
@@ -655,6 +721,12 @@ impl Instance {
 
     fn transition(&mut self, t: &fsm::Transition) {
         let (source, effective) = (self.source, self.fsm.priority());
+        // A FAULT for a missing interface says so, rather than "tracking reports FAULT".
+        let reason = match self.wire.waiting() {
+            Some(why) if t.to == fsm::State::Fault => why.to_string(),
+            _ => t.reason.clone(),
+        };
+        let t = &fsm::Transition { reason, ..t.clone() };
         self.show(|v| {
             v.state = t.to.to_string();
             v.transitions += 1;
@@ -734,13 +806,16 @@ impl Instance {
         if let Some(w) = wire {
             self.wire = w;
             self.source = self.wire.source();
+            let waiting = self.wire.waiting().map(str::to_string);
+            self.show(|v| v.waiting = waiting);
         }
         self.reconfigure_sync(&old, sync);
         self.rescale();
         let cfg = self.spec.fsm_config(self.source);
         self.expect.auth = self.spec.auth;
         self.expect.interval_cs = cfg.interval_cs();
-        let effective = provisional_priority(&old, &self.spec, self.fsm.priority());
+        self.tracked = provisional_priority(&old, &self.spec, self.tracked);
+        let effective = self.effective();
         let now = self.now();
         let actions = self.fsm.reconfigure(cfg, effective, now);
         self.priority_changed(before);
@@ -799,6 +874,9 @@ impl Instance {
     }
 
     fn send_advert(&mut self, priority: u8) {
+        if self.wire.waiting().is_some() {
+            return;
+        }
         let advert = Advert {
             version: self.spec.version,
             vrid: self.spec.vrid,
@@ -946,6 +1024,62 @@ impl Instance {
 }
 
 impl Instance {
+    /// The priority its state machine runs with: tracking's, none (FAULT) while its wire
+    /// waits for an interface.
+    fn effective(&self) -> Option<u8> {
+        self.tracked.filter(|_| self.wire.waiting().is_none())
+    }
+
+    /// A wire waiting for an interface tries to bind again, every [`REBIND_EVERY`].
+    fn retry_bind(&mut self) {
+        if self.wire.waiting().is_some() && self.now() >= self.rebind_at {
+            self.rebind();
+        }
+    }
+
+    /// Opens its wire again on the interfaces of those names as they are now: one missing
+    /// (or a wire that cannot be opened) leaves it waiting, in FAULT.
+    fn rebind(&mut self) {
+        self.rebind_at = self.now().saturating_add(REBIND_EVERY);
+        let wire = match self.addrs.links() {
+            Ok(links) => open_or_wait(&self.open, &self.spec, &links, self.source),
+            Err(e) => Err(e.into()),
+        };
+        let source = self.source;
+        self.set_wire(wire.unwrap_or_else(|e| Box::new(Unbound::new(source, e.to_string()))));
+    }
+
+    /// Runs on `wire` from now on: out of FAULT when it is open (and tracking allows), into
+    /// it when it waits.
+    fn set_wire(&mut self, wire: Box<dyn Wire>) {
+        let was = self.wire.waiting().map(str::to_string);
+        self.wire = wire;
+        let now_waiting = self.wire.waiting().map(str::to_string);
+        let name = &self.spec.name;
+        match (&was, &now_waiting) {
+            (_, Some(why)) if was != now_waiting => {
+                tracing::warn!(instance = %name, reason = %why, "vrrp instance waits for its interface (FAULT)")
+            }
+            (_, Some(_)) => {}
+            (Some(_), None) => tracing::info!(instance = %name, "vrrp instance bound to its interfaces"),
+            (None, None) => tracing::info!(instance = %name, "vrrp instance bound again to its re-created interfaces"),
+        }
+        let now = self.now();
+        let source = self.wire.source();
+        if source != self.source {
+            self.source = source;
+            let actions = self.fsm.reconfigure(self.spec.fsm_config(source), self.effective(), now);
+            self.perform(actions);
+        }
+        let actions = self.fsm.step(Input::EffectivePriority(self.effective()), now);
+        self.perform(actions);
+        let effective = self.fsm.priority();
+        self.show(|v| {
+            v.waiting = now_waiting;
+            v.effective_priority = effective;
+        });
+    }
+
     /// Runs the sync daemon in `to`, with this instance's settings, and the other state not:
     /// a daemon already right is kept, one with other settings is restarted.
     fn switch_sync(&mut self, to: SyncState) {

@@ -5,6 +5,9 @@
 //! the announcer, and the address adverts go out from; and a place to give back the memory
 //! only start-up used ([`Platform::settle`]).
 //!
+//! An instance one of whose interfaces is missing runs on an [`Unbound`] wire (nothing sent
+//! or heard, in FAULT) until its thread opens a real one through its [`Opener`].
+//!
 //! [`Linux`] is this host (rtnetlink, raw sockets); [`mem::MemPlatform`] is the in-memory
 //! kernel with a wire that records what is sent, for tests of the daemon itself.
 
@@ -36,6 +39,73 @@ pub trait Wire: Send {
     /// Sends `count` gratuitous ARPs (IPv4) or unsolicited NAs (IPv6) for `vip`.
     /// Sends `count` gratuitous ARPs / unsolicited NAs of `vip` out of `interface`.
     fn announce(&mut self, vip: IpAddr, interface: &str, count: u32) -> io::Result<()>;
+    /// Why it cannot carry anything yet (an interface it needs is missing); `None` once open.
+    fn waiting(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// Opens wires from an instance's own thread: it binds again, by name, when one of its
+/// interfaces is re-created or appears.
+pub type Opener = Box<dyn Fn(&InstanceSpec) -> Result<Box<dyn Wire>, InstanceError> + Send>;
+
+/// Opens one instance's wire, like [`Platform::wire`].
+pub type OpenWire<'a> = dyn Fn(&InstanceSpec) -> Result<Box<dyn Wire>, InstanceError> + 'a;
+
+/// The wire of an instance one of whose interfaces is missing: nothing is sent or heard
+/// until it is replaced by an open one. Polling its descriptor (-1) never wakes.
+pub struct Unbound {
+    source: IpAddr,
+    why: String,
+}
+
+impl Unbound {
+    /// A wire waiting because of `why`, keeping `source` as the adverts' source meanwhile.
+    pub fn new(source: IpAddr, why: String) -> Unbound {
+        Unbound { source, why }
+    }
+}
+
+impl Wire for Unbound {
+    fn source(&self) -> IpAddr {
+        self.source
+    }
+    fn fd(&self) -> RawFd {
+        -1
+    }
+    fn send(&mut self, _payload: &[u8], _dst: IpAddr) -> io::Result<()> {
+        Err(io::Error::other(self.why.clone()))
+    }
+    fn recv(&mut self) -> io::Result<Received> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+    fn announce(&mut self, _vip: IpAddr, _interface: &str, _count: u32) -> io::Result<()> {
+        Err(io::Error::other(self.why.clone()))
+    }
+    fn waiting(&self) -> Option<&str> {
+        Some(&self.why)
+    }
+}
+
+/// The first of `spec`'s wire interfaces ([`InstanceSpec::wire_interfaces`]) missing from
+/// the host's `links`, as the reason the instance waits.
+pub fn missing_interface(spec: &InstanceSpec, links: &BTreeMap<String, crate::model::net::Link>) -> Option<String> {
+    let missing = spec.wire_interfaces().into_iter().find(|i| !links.contains_key(*i))?;
+    Some(format!("interface {missing} does not exist"))
+}
+
+/// `spec`'s wire from `open` when every interface it needs exists in `links`, else an
+/// [`Unbound`] wire (with `source`) naming the one missing.
+pub fn open_or_wait(
+    open: &OpenWire<'_>,
+    spec: &InstanceSpec,
+    links: &BTreeMap<String, crate::model::net::Link>,
+    source: IpAddr,
+) -> Result<Box<dyn Wire>, InstanceError> {
+    match missing_interface(spec, links) {
+        Some(why) => Ok(Box::new(Unbound::new(spec.source.unwrap_or(source), why))),
+        None => open(spec),
+    }
 }
 
 /// The host, as the daemon's threads see it.
@@ -49,6 +119,8 @@ pub trait Platform: Send + Sync {
     /// Opens the wire of one instance: its socket on its advert interface (its VMAC's,
     /// unless `xmit_base`), its announcer on `spec.vip_interface`.
     fn wire(&self, spec: &InstanceSpec) -> Result<Box<dyn Wire>, InstanceError>;
+    /// What opens wires like [`Platform::wire`] from an instance's own thread.
+    fn opener(&self) -> Opener;
     /// The host's processes and their events, for tracked processes: the kernel's process
     /// events connector, or a scan of /proc where it cannot be had.
     fn processes(&self) -> Box<dyn Processes + Send>;
@@ -79,6 +151,10 @@ impl Platform for Linux {
 
     fn processes(&self) -> Box<dyn Processes + Send> {
         crate::kernel::linux::procs::open(PROC_SCAN)
+    }
+
+    fn opener(&self) -> Opener {
+        Box::new(|spec| Linux.wire(spec))
     }
 
     fn wire(&self, spec: &InstanceSpec) -> Result<Box<dyn Wire>, InstanceError> {

@@ -88,6 +88,9 @@ pub struct InstanceSpec {
     pub notify_priority_changes: bool,
     /// What a reload that removes it reports (`removal_notify`, `notify_deleted`).
     pub removal: Removal,
+    /// Its interfaces may be missing at start: it waits for them in FAULT
+    /// (`nodes.N.dynamic_interfaces`).
+    pub dynamic_interfaces: bool,
 }
 
 /// A sync group as this node runs it: its members here, its notify commands.
@@ -135,6 +138,22 @@ impl InstanceSpec {
     /// the running one before anything changes.
     pub fn wire_key(&self) -> (&str, Option<IpAddr>, bool) {
         (&self.vip_interface, self.source, self.unicast_peers.is_some())
+    }
+
+    /// The interfaces its wire is opened on, each once: its own, its advert interface (the
+    /// VMAC), its VIP interface and the VIPs' own. While one is missing the instance is in
+    /// FAULT; one re-created (a new index) gets it a new wire, bound by name.
+    pub fn wire_interfaces(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = vec![&self.interface, self.advert_interface(), &self.vip_interface];
+        let own = self.vips.iter().chain(&self.excluded).filter_map(|v| v.interface.as_deref());
+        out.extend(own);
+        let mut seen = Vec::new();
+        out.retain(|i| {
+            let first = !seen.contains(i);
+            seen.push(*i);
+            first
+        });
+        out
     }
 
     /// Every VIP, advertised then excluded, as the address a master holds: on its own
@@ -189,6 +208,7 @@ pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
     field("strict", old.strict.to_string(), new.strict.to_string());
     field("startup_delay", format!("{:?}", old.startup_delay), format!("{:?}", new.startup_delay));
     field("auto_realtime", format!("{:?}", old.auto_realtime), format!("{:?}", new.auto_realtime));
+    field("dynamic_interfaces", old.dynamic_interfaces.to_string(), new.dynamic_interfaces.to_string());
     changed_garp(&mut out, &old.garp, &new.garp);
     list_changes(&mut out, "vips", &old.vips, &new.vips);
     list_changes(&mut out, "excluded_vips", &old.excluded, &new.excluded);
@@ -371,6 +391,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             auto_realtime: n.auto_realtime,
             notify_priority_changes: inst.notify_priority_changes,
             removal: inst.removal.clone(),
+            dynamic_interfaces: n.dynamic_interfaces,
         });
     }
     Ok(out)

@@ -353,6 +353,9 @@ fn lines(s: &Status) -> String {
             "vrrp {} (vrid {}): {}, priority {} (effective {eff}), master {master}, {} transitions, last: {}",
             v.name, v.vrid, v.state, v.priority, v.transitions, v.last_reason
         );
+        if let Some(why) = &v.waiting {
+            let _ = writeln!(out, "  waiting: {why}");
+        }
         if let Some(sync) = &v.connection_sync {
             let _ = writeln!(out, "  connection sync: {sync}");
         }

@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod dynif;
+
 use super::platform::mem::{MemPlatform, Sent};
 use super::{Daemon, DaemonError, DaemonOptions};
 use crate::kernel::mem::{MemKernel, Shared};

@@ -4,7 +4,10 @@
 //! instance's effective priority changes it gets a `Priority` control message. Track files
 //! are read at start and then on every change by one watching thread ([`super::trackfile`]);
 //! tracked processes are counted at start and then followed by one thread
-//! ([`super::trackproc`]). A reload
+//! ([`super::trackproc`]). The same link poll watches every instance's wire interfaces
+//! ([`super::spec::InstanceSpec::wire_interfaces`]): one that appears, goes or is made again
+//! (a new index) gets the instance a [`Control::Rebind`], so that it opens its wire again by
+//! name, or waits in FAULT for the interface. A reload
 //! restarts tracking with the states the objects had ([`Known`]): a failing script stays
 //! failing, and no instance's priority moves because of the reload itself.
 
@@ -75,13 +78,17 @@ impl Drop for Tracker {
 
 struct Watched {
     tracking: Tracking,
+    /// It tracks anything: only then does it get priorities.
+    tracks: bool,
     ifaces: Vec<String>,
+    /// Its wire interfaces, with the index each had at the last poll (`None`: missing).
+    wired: BTreeMap<String, Option<u32>>,
     control: ControlTx,
     last: Option<u8>,
 }
 
-/// Starts tracking for the instances that track anything; link states are read through
-/// `addrs`. Objects start in their `known` state; an object never seen starts succeeding,
+/// Starts tracking for the instances that track anything, and the watch on every instance's
+/// wire interfaces; link states are read through `addrs`. Objects start in their `known` state; an object never seen starts succeeding,
 /// a script with `init_fail` failing.
 pub fn start(
     running: &[Running],
@@ -102,7 +109,7 @@ pub fn start(
     let mut scripts: BTreeMap<String, TrackScript> = BTreeMap::new();
     let mut watched = Vec::new();
     let was_up = |kind: Kind, name: &str, init: bool| known.get(&(kind, name.to_string())).copied().unwrap_or(init);
-    for r in running.iter().filter(|r| r.spec.tracks()) {
+    for r in running {
         let mut t = Tracking::new(r.spec.priority);
         for (name, (w, s)) in &r.spec.track_scripts {
             t = t.with_script(name, w.weight, w.reverse, s.rise, s.fall, was_up(Kind::Script, name, !s.init_fail));
@@ -126,7 +133,9 @@ pub fn start(
         }
         let last = t.effective_priority();
         let ifaces = r.spec.track_interfaces.keys().cloned().collect();
-        watched.push(Watched { tracking: t, ifaces, control: r.control.clone(), last });
+        let wired = r.spec.wire_interfaces().into_iter().map(|i| (i.to_string(), None)).collect();
+        let (tracks, control) = (r.spec.tracks(), r.control.clone());
+        watched.push(Watched { tracking: t, tracks, ifaces, wired, control, last });
     }
     let mut tracker = Tracker { stop, threads: Vec::new(), coordinator: None };
     if watched.is_empty() {
@@ -194,8 +203,13 @@ fn coordinate(
     stop: Arc<AtomicBool>,
     files: Vec<String>,
 ) -> Known {
-    for w in &watched {
+    for w in watched.iter().filter(|w| w.tracks) {
         w.control.send(Control::Priority(w.last));
+    }
+    if let Ok(links) = addrs.indexed_links() {
+        for w in &mut watched {
+            rewired(w, &links);
+        }
     }
     while !stop.load(Ordering::SeqCst) {
         match rx.recv_timeout(LINK_POLL) {
@@ -220,11 +234,14 @@ fn coordinate(
                 }
             }
         }
-        if let Ok(links) = addrs.links() {
+        if let Ok(links) = addrs.indexed_links() {
             for w in &mut watched {
                 for name in &w.ifaces {
-                    let up = links.get(name).is_some_and(Link::running);
+                    let up = links.get(name).is_some_and(|(_, l)| l.running());
                     let _ = w.tracking.interface_state(name, up);
+                }
+                if rewired(w, &links) {
+                    w.control.send(Control::Rebind);
                 }
             }
         }
@@ -237,8 +254,20 @@ fn coordinate(
     known
 }
 
+/// Takes the indices of `w`'s wire interfaces from `links`; true when one changed (appeared,
+/// went, or was made again).
+fn rewired(w: &mut Watched, links: &BTreeMap<String, (u32, Link)>) -> bool {
+    let mut changed = false;
+    for (name, index) in &mut w.wired {
+        let now = links.get(name).map(|(i, _)| *i);
+        changed |= *index != now;
+        *index = now;
+    }
+    changed
+}
+
 fn publish(watched: &mut [Watched]) {
-    for w in watched {
+    for w in watched.iter_mut().filter(|w| w.tracks) {
         let now = w.tracking.effective_priority();
         if now != w.last {
             tracing::info!(priority = ?now, faults = ?w.tracking.faults(), "vrrp effective priority changed");

@@ -48,6 +48,12 @@ pub fn ensure<K: Addrs + Sysctls + ?Sized>(k: &mut K, specs: &[InstanceSpec]) ->
     let links = k.links()?;
     let mut created = Vec::new();
     for (s, v) in wanted {
+        if !links.contains_key(&v.parent) {
+            // Only with `dynamic_interfaces` (else the start was refused): its instance waits
+            // in FAULT, and the VMAC is made once the parent exists ([`repair`]).
+            tracing::warn!(vmac = %v, instance = %s.name, "VMAC not made: its parent interface does not exist yet");
+            continue;
+        }
         if !live.contains(v) {
             if let Some(old) = live.iter().find(|l| l.name == v.name) {
                 tracing::info!(vmac = %old, "replacing a VMAC of other settings");
@@ -82,9 +88,13 @@ pub fn repair<K: Addrs + Sysctls + ?Sized>(k: &mut K, running: &[Running], platf
             return Vec::new();
         }
     };
+    // A VMAC whose parent is missing waits for it: its instance is in FAULT meanwhile.
+    let parents = k.links().map(|l| l.into_keys().collect::<BTreeSet<String>>()).unwrap_or_default();
     let mut made = Vec::new();
     for r in running {
-        let Some(v) = r.spec.vmac.as_ref().filter(|v| !live.contains(v)) else { continue };
+        let Some(v) = r.spec.vmac.as_ref().filter(|v| !live.contains(v) && parents.contains(&v.parent)) else {
+            continue;
+        };
         tracing::warn!(vmac = %v, instance = %r.spec.name, "VMAC removed by hand; making it again (drift)");
         if let Err(e) = ensure(k, std::slice::from_ref(&r.spec)) {
             tracing::error!(instance = %r.spec.name, error = %e, "VMAC not made again");

@@ -39,6 +39,8 @@ pub struct Director {
     pub network_namespace: Option<String>,
     /// `global_defs { max_auto_priority min_auto_priority_delay }`.
     pub auto_realtime: Option<crate::manifest::types::AutoRealtime>,
+    /// `global_defs { dynamic_interfaces }`.
+    pub dynamic_interfaces: bool,
     /// `global_defs`' notify FIFOs as `notify_fifos:`, with where the first is.
     pub notify_fifos: Option<(Vec<crate::manifest::types::NotifyFifo>, Loc)>,
 }
@@ -72,6 +74,7 @@ pub fn read(file: &str, id: &str, items: &[Item], notes: &mut Notes) -> Director
         alerts: None,
         network_namespace: None,
         auto_realtime: g.auto_realtime(notes),
+        dynamic_interfaces: g.dynamic_interfaces,
         notify_fifos: None,
     };
     d.alerts = super::alerts::alerts(&g.mail, &d.name, notes);

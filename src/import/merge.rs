@@ -67,6 +67,7 @@ fn node(role: Role, addresses: Vec<String>, interface: String) -> Node {
         ipvs_timeouts: None,
         network_namespace: None,
         auto_realtime: None,
+        dynamic_interfaces: false,
     }
 }
 
@@ -184,6 +185,7 @@ fn director_node(d: &Director, n: usize, opts: &Options, notes: &mut Notes) -> N
         ipvs_timeouts: d.timeouts.clone(),
         network_namespace: d.network_namespace.clone(),
         auto_realtime: d.auto_realtime.clone(),
+        dynamic_interfaces: d.dynamic_interfaces,
         ..node(Role::Director, addresses, interface)
     }
 }

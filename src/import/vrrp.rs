@@ -206,6 +206,8 @@ pub struct Globals {
     pub min_auto_priority_delay: Option<(Duration, Item)>,
     /// The notify FIFOs and `vrrp_notify_priority_changes`.
     pub fifos: super::fifo_conf::Fifos,
+    /// `dynamic_interfaces`.
+    pub dynamic_interfaces: bool,
 }
 
 impl Globals {
@@ -239,6 +241,21 @@ const SCRIPT_SECURITY: &str = "lbconverge always runs commands by absolute path 
 /// Why `default_interface` needs nothing written.
 const DEFAULT_INTERFACE: &str = "keepalived puts only `static_ipaddress`, `static_routes` and `static_rules` without `dev` on it (the import reports those); an instance's VIPs go on its own `interface`, which the manifest names";
 
+/// Why `dynamic_interfaces allow_if_changes` needs nothing more than `dynamic_interfaces`.
+const ALLOW_IF_CHANGES: &str = "lbconverge binds an instance to its interface by name, whatever its type or parent: a re-created interface of another kind is always taken";
+
+/// `dynamic_interfaces [allow_if_changes]`: the node's `dynamic_interfaces`.
+fn dynamic_interfaces(it: &Item, g: &mut Globals, notes: &mut Notes) {
+    match it.args.as_slice() {
+        [] => g.dynamic_interfaces = true,
+        [a] if a == "allow_if_changes" => {
+            g.dynamic_interfaces = true;
+            notes.met_at("allow_if_changes", &it.at, ALLOW_IF_CHANGES);
+        }
+        _ => notes.note(&it.at, "`dynamic_interfaces` takes only `allow_if_changes`; not imported".into()),
+    }
+}
+
 /// `global_defs { }`.
 pub fn globals(item: &Item, g: &mut Globals, notes: &mut Notes) {
     for it in item.children() {
@@ -249,6 +266,7 @@ pub fn globals(item: &Item, g: &mut Globals, notes: &mut Notes) {
             "enable_script_security" => notes.met(it, SCRIPT_SECURITY),
             "vrrp_skip_check_adv_addr" => notes.met(it, SKIP_CHECK),
             "default_interface" => notes.met(it, DEFAULT_INTERFACE),
+            "dynamic_interfaces" => dynamic_interfaces(it, g, notes),
             "net_namespace" => notes.note(&it.at, "`net_namespace` not imported: keepalived reads it only outside `global_defs` (at the top of the file) and ignores it here".into()),
             "max_auto_priority" => g.max_auto_priority = max_auto_priority(it, notes),
             "min_auto_priority_delay" => g.min_auto_priority_delay = microseconds(it, notes).map(|d| (d, it.clone())),

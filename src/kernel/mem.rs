@@ -209,6 +209,10 @@ impl Addrs for MemKernel {
     fn links(&mut self) -> KResult<BTreeMap<String, Link>> {
         Ok(self.state.links.clone())
     }
+    /// Links have no index here: each counts as 1 (one made again is seen by its absence).
+    fn indexed_links(&mut self) -> KResult<BTreeMap<String, (u32, Link)>> {
+        Ok(self.state.links.iter().map(|(n, l)| (n.clone(), (1, *l))).collect())
+    }
     fn add_address(&mut self, a: &Address) -> KResult<()> {
         self.write("add address", a)?;
         if !self.has_interface(&a.interface) {
@@ -459,6 +463,9 @@ impl Addrs for Shared {
     }
     fn links(&mut self) -> KResult<BTreeMap<String, Link>> {
         self.lock().links()
+    }
+    fn indexed_links(&mut self) -> KResult<BTreeMap<String, (u32, Link)>> {
+        self.lock().indexed_links()
     }
     fn add_address(&mut self, a: &Address) -> KResult<()> {
         self.lock().add_address(a)

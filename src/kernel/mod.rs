@@ -131,6 +131,9 @@ pub trait Addrs {
     fn addresses(&mut self) -> KResult<Vec<Address>>;
     /// Every interface, like `ip link show`.
     fn links(&mut self) -> KResult<BTreeMap<String, Link>>;
+    /// Every interface with its index, like `ip -o link show`: one deleted and made again
+    /// has another index.
+    fn indexed_links(&mut self) -> KResult<BTreeMap<String, (u32, Link)>>;
     /// Adds an address, like `ip addr add A dev I label L` (IPv6 without DAD).
     fn add_address(&mut self, address: &Address) -> KResult<()>;
     /// Removes an address, like `ip addr del A dev I`.

@@ -365,6 +365,14 @@ pub struct Node {
     /// each further late timer, up to `max_priority`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_realtime: Option<AutoRealtime>,
+    /// Interfaces of this director's VRRP instances may be missing (keepalived's
+    /// `dynamic_interfaces`): an instance whose interface, VMAC parent or VIP interface does
+    /// not exist starts in FAULT instead of stopping the start (and `plan` does not refuse
+    /// it), and binds by name once the interface appears. Without it such an interface must
+    /// exist at start; either way an interface deleted while the daemon runs puts its
+    /// instances in FAULT until it is back (default false).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dynamic_interfaces: bool,
 }
 
 /// `nodes.N.auto_realtime`: when and how far a VRRP thread raises its own priority.

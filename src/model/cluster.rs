@@ -170,6 +170,8 @@ pub struct Node {
     pub network_namespace: Option<String>,
     /// Realtime scheduling on demand for its VRRP threads.
     pub auto_realtime: Option<AutoRealtime>,
+    /// Its VRRP instances' interfaces may be missing (`dynamic_interfaces`).
+    pub dynamic_interfaces: bool,
 }
 
 /// keepalived's `max_auto_priority` / `min_auto_priority_delay`: a VRRP thread whose timer

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use crate::manifest::KeyPath;
 
-use super::cluster::{CheckKind, Cluster, Node, Secret};
+use super::cluster::{CheckKind, Cluster, Member, Node, Secret, VrrpInstance};
 use super::net::Vmac;
 use super::state::NodeState;
 use super::validate::{Facts, ScriptFact};
@@ -39,8 +39,10 @@ pub fn preflight(c: &Cluster, node: &str, live: &NodeState, facts: Option<&dyn F
     if !live.links.is_empty() {
         interfaces(&mut out, c, n, live);
     }
-    if let Some(facts) = facts {
+    if facts.is_some() && !(n.dynamic_interfaces && waits_for_interfaces(c, n, live)) {
         address(&mut out, n, live);
+    }
+    if let Some(facts) = facts {
         secrets(&mut out, c, n, facts);
         check_secrets(&mut out, c, n, facts);
         for (path, command, user) in commands(c, n) {
@@ -71,42 +73,77 @@ fn address(out: &mut Vec<Finding>, n: &Node, live: &NodeState) {
     }
 }
 
-/// Every interface the node's configuration names.
+/// True when an interface of the node's VRRP instances, or its own, is missing: with
+/// `dynamic_interfaces` its addresses may be on interfaces not made yet.
+fn waits_for_interfaces(c: &Cluster, n: &Node, live: &NodeState) -> bool {
+    let at = KeyPath::root();
+    let members = c.vrrp.values().filter_map(|i| Some((i, i.members.get(&n.name)?)));
+    let mut named = members.flat_map(|(i, m)| instance_interfaces(i, m, at.clone()));
+    !live.links.contains_key(&n.interface) || named.any(|(_, iface)| !live.links.contains_key(iface))
+}
+
+/// Every interface the node's configuration names. With `dynamic_interfaces`, those of its
+/// VRRP instances may be missing (the instance waits for them in FAULT), and so may its own
+/// interface when nothing is written on it (a director carrying no service, not a real
+/// server: else its sysctls are).
 fn interfaces(out: &mut Vec<Finding>, c: &Cluster, n: &Node, live: &NodeState) {
     let node_at = KeyPath::root().key("nodes").name(&n.name);
-    let mut named: Vec<(KeyPath, &str)> = vec![(node_at.key("interface"), &n.interface)];
+    let carries = c.services.values().any(|s| s.directors.contains(&n.name));
+    // Each with whether `dynamic_interfaces` would let it be missing.
+    let mut named: Vec<(KeyPath, &str, bool)> = Vec::new();
+    if !n.dynamic_interfaces || n.real_server || carries {
+        named.push((node_at.key("interface"), &n.interface, !n.real_server && !carries));
+    }
     for inst in c.vrrp.values() {
         let Some(m) = inst.members.get(&n.name) else { continue };
         let at = KeyPath::root().key("vrrp").name(&inst.name).key("members").name(&n.name);
-        named.push((at.clone(), &m.interface));
-        match inst.vmac_of(&n.name) {
-            Some(v) => vmac_free(out, &inst.name, &v, live),
-            None => named.push((at.clone(), &m.vip_interface)),
+        if let Some(v) = inst.vmac_of(&n.name) {
+            vmac_free(out, &inst.name, &v, live);
         }
-        named.extend(m.track_interfaces.keys().map(|i| (at.key("track_interfaces").name(i), i.as_str())));
-        let lists = [("vips", &inst.vips), ("excluded_vips", &inst.excluded)];
-        for (key, vips) in lists {
-            let own = vips.iter().enumerate().filter_map(|(i, v)| Some((i, v.interface.as_deref()?)));
-            let inst_at = KeyPath::root().key("vrrp").name(&inst.name);
-            named.extend(own.map(|(i, iface)| (inst_at.key(key).index(i).key("interface"), iface)));
+        if !n.dynamic_interfaces {
+            named.extend(instance_interfaces(inst, m, at).into_iter().map(|(p, i)| (p, i, true)));
         }
         if let Some(iface) = inst.connection_sync.as_ref().and_then(|c| c.interface.as_deref()) {
-            named.push((KeyPath::root().key("vrrp").name(&inst.name).key("connection_sync").key("interface"), iface));
+            let at = KeyPath::root().key("vrrp").name(&inst.name).key("connection_sync").key("interface");
+            named.push((at, iface, false));
         }
     }
     let mut seen = Vec::new();
-    for (path, iface) in named {
+    for (path, iface, may_wait) in named {
         if live.links.contains_key(iface) || seen.contains(&iface) {
             continue;
         }
         seen.push(iface);
         let have: Vec<&str> = live.links.keys().map(String::as_str).collect();
-        out.push(finding(
-            path,
-            format!("interface {iface} does not exist (the host has: {})", have.join(", ")),
-            "name the node's real interface, or create it before applying",
-        ));
+        let hint = match may_wait {
+            true => format!(
+                "{MISSING_HINT}, or set `nodes.{}.dynamic_interfaces: true` to start its VRRP instances in FAULT until it exists",
+                n.name
+            ),
+            false => MISSING_HINT.to_string(),
+        };
+        let message = format!("interface {iface} does not exist (the host has: {})", have.join(", "));
+        out.push(Finding { path, message, hint: Some(hint) });
     }
+}
+
+/// How to fix a missing interface.
+const MISSING_HINT: &str = "name the node's real interface, or create it before applying";
+
+/// The interfaces a VRRP member names, each at its key: its own, its VIP interface (unless
+/// a VMAC holds the VIPs), the ones it tracks and the VIPs' own.
+fn instance_interfaces<'a>(inst: &'a VrrpInstance, m: &'a Member, at: KeyPath) -> Vec<(KeyPath, &'a str)> {
+    let mut named = vec![(at.clone(), m.interface.as_str())];
+    if inst.vmac.is_none() {
+        named.push((at.clone(), &m.vip_interface));
+    }
+    named.extend(m.track_interfaces.keys().map(|i| (at.key("track_interfaces").name(i), i.as_str())));
+    let inst_at = KeyPath::root().key("vrrp").name(&inst.name);
+    for (key, vips) in [("vips", &inst.vips), ("excluded_vips", &inst.excluded)] {
+        let own = vips.iter().enumerate().filter_map(|(i, v)| Some((i, v.interface.as_deref()?)));
+        named.extend(own.map(|(i, iface)| (inst_at.key(key).index(i).key("interface"), iface)));
+    }
+    named
 }
 
 /// A VMAC's name is free on the host, or the VMAC exists already (the daemon made it, with
@@ -445,5 +482,39 @@ services:
         h.env.insert("CHECK_PASS".into(), "a\x07b".into());
         let got = messages(&preflight(&c, "lvs02", &live("10.0.0.12/24", &["eth0"]), Some(&h)));
         assert_eq!(got, [format!("{at}: CHECK_PASS: the password holds a control character")]);
+    }
+
+    /// A director carrying no service, its instance on bond0 (with the VIP's own eth2).
+    const DYNAMIC: &str = "version: 1
+nodes:
+  lvs01: {roles: [director], addresses: [10.0.0.11/24], interface: bond0, dynamic_interfaces: true}
+  lvs02: {roles: [director], addresses: [10.0.0.12/24], interface: bond0}
+vrrp:
+  VI_1:
+    vrid: 10
+    members:
+      lvs01: {priority: 100, track_interfaces: {eth1: {weight: 0}}}
+      lvs02: {priority: 90}
+    vips: [10.0.0.100, {address: 10.0.1.100/24, interface: eth2}]
+";
+
+    #[test]
+    fn with_dynamic_interfaces_the_instances_interfaces_may_be_missing() {
+        let loaded = crate::manifest::parse("m.yaml", PathBuf::from("."), DYNAMIC.as_bytes()).unwrap();
+        let c = crate::model::validate(&loaded, &crate::model::NoFacts).unwrap().cluster;
+        let h = Host::default();
+        let bare = live("192.0.2.1/24", &["lo"]);
+        assert_eq!(messages(&preflight(&c, "lvs01", &bare, Some(&h))), [""; 0], "missing: waited for");
+        let whole = live("192.0.2.1/24", &["lo", "bond0", "eth1", "eth2"]);
+        assert_eq!(
+            messages(&preflight(&c, "lvs01", &whole, Some(&h))),
+            ["nodes.lvs01.addresses: this host holds none of node `lvs01`'s addresses (10.0.0.11/24)"],
+            "every interface there: another host"
+        );
+        assert_eq!(
+            messages(&preflight(&c, "lvs02", &live("10.0.0.12/24", &["lo", "eth2"]), Some(&h))),
+            ["nodes.lvs02.interface: interface bond0 does not exist (the host has: eth2, lo)"],
+            "without the key: refused (once per interface)"
+        );
     }
 }

@@ -63,6 +63,11 @@ impl Platform for MemPlatform {
         Box::new(self.processes.clone())
     }
 
+    fn opener(&self) -> super::Opener {
+        let me = self.clone();
+        Box::new(move |spec| me.wire(spec))
+    }
+
     fn wire(&self, spec: &InstanceSpec) -> Result<Box<dyn Wire>, InstanceError> {
         let links = self.kernel.lock().state.links.clone();
         for iface in [spec.interface.as_str(), spec.advert_interface(), spec.vip_interface.as_str()] {

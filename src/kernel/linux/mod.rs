@@ -153,6 +153,9 @@ impl Addrs for LinuxKernel {
     fn links(&mut self) -> KResult<BTreeMap<String, Link>> {
         self.rtnl()?.links()
     }
+    fn indexed_links(&mut self) -> KResult<BTreeMap<String, (u32, Link)>> {
+        self.rtnl()?.indexed_links()
+    }
     fn add_address(&mut self, a: &Address) -> KResult<()> {
         self.counted(|r| r.add_address(a))
     }

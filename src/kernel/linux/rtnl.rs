@@ -152,6 +152,10 @@ impl Addrs for Rtnl {
         Ok(self.link_table()?.into_values().collect())
     }
 
+    fn indexed_links(&mut self) -> KResult<BTreeMap<String, (u32, Link)>> {
+        Ok(self.link_table()?.into_iter().map(|(i, (name, link))| (name, (i, link))).collect())
+    }
+
     /// An IPv4 label equal to the interface name is no label. The addresses held as local
     /// routes come first, so that an address with the same key wins where the list is keyed.
     fn addresses(&mut self) -> KResult<Vec<Address>> {

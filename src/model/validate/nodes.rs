@@ -71,6 +71,7 @@ fn node(cx: &mut Cx, path: &KeyPath, name: &str, n: &types::Node, shared: &Timeo
         ipvs_timeouts,
         network_namespace: n.network_namespace.clone(),
         auto_realtime,
+        dynamic_interfaces: n.dynamic_interfaces,
     })
 }
 
