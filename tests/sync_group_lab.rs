@@ -6,7 +6,8 @@
 //! arguments (`GROUP G1 MASTER 0`) after its instances' own; setting the link up again gives
 //! both back to n1. Run with lbconverge on both, and with keepalived's `vrrp_sync_group` as
 //! the peer both ways. The failure is observed (n1 holds neither VIP, n2 both) before the
-//! recovery.
+//! recovery. The same with the group's own weight-0 track file (written 1, then 0) and
+//! tracked process (killed, then started again) on n1, lbconverge on both.
 //!
 //! Namespaces are `lbcsyn-<pid>-{sw,n1,n2}` (deleted at the end); needs root, iproute2 and
 //! keepalived.

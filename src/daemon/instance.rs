@@ -6,7 +6,9 @@
 //! runs the kernel's IPVS sync daemon as master while master and as backup otherwise, and
 //! stops it when it ends. The notify commands of each transition go to the instance's
 //! own queue ([`super::hooks::Serial`]), so the thread never waits for them; then the
-//! event's line goes to the notify FIFOs ([`super::fifo`]), a write that never waits. Control
+//! event's line goes to the notify FIFOs ([`super::fifo`]), a write that never waits. A
+//! master hearing a lower priority announces its VIPs again, queues
+//! `notify_master_rx_lower_pri` (never twice at once) and writes `MASTER_RX_LOWER_PRI`. Control
 //! messages (go, priority from tracking, a reload's update, reclaim, stop) arrive on a
 //! channel whose sender also signals an eventfd the thread polls with its socket, so a
 //! stop sends the priority-0 advert at once.
