@@ -493,7 +493,8 @@ fn sync_group_track_file_and_process_fail_and_recover_together() {
     std::thread::sleep(Duration::from_millis(ADVERT_MS * 5));
     assert!(both(&lab, "n1") && neither(&lab, "n2"), "n1 held both VIPs steadily");
     let (maint, marker) = (lab.dir.join("n1").join("maint"), lab.marker("n1"));
-    let fail: [(&str, Box<dyn Fn(&mut Guards)>, Box<dyn Fn(&mut Guards)>); 2] = [
+    type Step<'a> = Box<dyn Fn(&mut Guards) + 'a>;
+    let fail: [(&str, Step, Step); 2] = [
         (
             "track file",
             Box::new(|_| std::fs::write(&maint, "1\n").unwrap()),
@@ -510,7 +511,8 @@ fn sync_group_track_file_and_process_fail_and_recover_together() {
         assert!(both(&lab, "n2") && neither(&lab, "n1"), "{what}: the failure held: n2 both, n1 neither");
         let t1 = Instant::now();
         mend(&mut guards);
-        let back = lab.wait(Duration::from_secs(10), "n1 to take both VIPs back", |l| both(l, "n1") && neither(l, "n2"));
+        let back =
+            lab.wait(Duration::from_secs(10), "n1 to take both VIPs back", |l| both(l, "n1") && neither(l, "n2"));
         eprintln!(
             "   {what} failed on n1: n1 held neither VIP after {} ms, n2 both after {} ms; recovered: n1 both again after {} ms",
             (left - t0).as_millis(),

@@ -14,8 +14,8 @@
 //!   [`Serial::push_once`]: never while one of its event is waiting or running, so a
 //!   flood of adverts cannot fill the queue and push out the transitions' commands.
 
-use std::os::unix::process::ExitStatusExt;
 use std::collections::BTreeSet;
+use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};

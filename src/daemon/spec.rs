@@ -12,12 +12,13 @@ use ipnet::IpNet;
 
 use super::error::{DaemonError, SecretError};
 use crate::model::cluster::{
-    Cluster, FileWeight, InGroup, Member, Notify, Secret, SyncGroup, TrackFile, TrackScript, Vip, member_weight_in_group,
+    Cluster, FileWeight, InGroup, Member, Notify, Secret, SyncGroup, TrackFile, TrackScript, Vip,
+    member_weight_in_group,
 };
-use crate::vrrp::track::Kind;
 use crate::model::net::{Address, Vmac};
 use crate::vrrp::fsm::Config;
 use crate::vrrp::garp::Timing;
+use crate::vrrp::track::Kind;
 
 /// One VRRP instance of this node.
 #[derive(Debug, Clone, PartialEq)]

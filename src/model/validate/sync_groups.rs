@@ -155,15 +155,21 @@ fn weight_warning(kind: Kind, o: &str, w: FileWeight, group: &str) -> (String, &
     let when = if w.reverse { "success" } else { "failure" };
     match member_weight_in_group(kind, w) {
         InGroup::Zeroed => (
-            format!("weight {weight} of {kind} `{o}` counts as 0 in sync group `{group}`: its {when} puts the group in FAULT (keepalived's rule)"),
+            format!(
+                "weight {weight} of {kind} `{o}` counts as 0 in sync group `{group}`: its {when} puts the group in FAULT (keepalived's rule)"
+            ),
             "set `tracking_weight: true` on the group to keep weights, or write weight 0",
         ),
         InGroup::Dropped => (
-            format!("{kind} `{o}` with weight {weight} is not tracked in sync group `{group}`: keepalived ignores a member's weighted {kind}s there"),
+            format!(
+                "{kind} `{o}` with weight {weight} is not tracked in sync group `{group}`: keepalived ignores a member's weighted {kind}s there"
+            ),
             "write weight 0 (its failure puts the group in FAULT), track it under the group's own tracking, or set `tracking_weight: true` on the group",
         ),
         InGroup::Kept => (
-            format!("weight {weight} of {kind} `{o}` moves this member's priority alone in sync group `{group}` (keepalived keeps it): members of differing priorities can split the group"),
+            format!(
+                "weight {weight} of {kind} `{o}` moves this member's priority alone in sync group `{group}` (keepalived keeps it): members of differing priorities can split the group"
+            ),
             "write weight 0 (its failure puts the group in FAULT), or track it under the group's own tracking",
         ),
     }
