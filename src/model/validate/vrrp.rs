@@ -130,7 +130,11 @@ pub fn instances(
     let mut out = BTreeMap::new();
     for (name, inst) in &m.vrrp {
         let path = at.name(name);
-        if let Some(v) = instance(cx, &path, name, inst, nodes, (scripts, &m.track_files, &m.track_processes)) {
+        // In a sync group without `tracking_weight` a member's weights follow keepalived's
+        // rule, which the group's validation warns of instead.
+        let grouped = m.sync_groups.values().any(|g| !g.tracking_weight.unwrap_or(false) && g.instances.contains(name));
+        let tracked = (scripts, &m.track_files, &m.track_processes);
+        if let Some(v) = instance(cx, &path, (name, grouped), inst, nodes, tracked) {
             out.insert(name.clone(), v);
         }
     }
@@ -152,7 +156,7 @@ pub(super) type Tracked<'a> = (
 fn instance(
     cx: &mut Cx,
     path: &KeyPath,
-    name: &str,
+    (name, grouped): (&str, bool),
     i: &types::VrrpInstance,
     nodes: &BTreeMap<String, Node>,
     (scripts, m_files, m_procs): Tracked<'_>,
@@ -177,7 +181,9 @@ fn instance(
     super::vips::labels(cx, path, [("vips", &vips), ("excluded_vips", &excluded)], &members);
     super::vips::scopes(cx, path, [("vips", &vips), ("excluded_vips", &excluded)], &members, nodes);
     holds_nothing(cx, path, i);
-    idle_weights(cx, path, i, &members);
+    if !grouped {
+        idle_weights(cx, path, i, &members);
+    }
     let auth = auth(cx, &path.key("authentication"), i.authentication.as_ref(), version);
     let unicast_peers = peers(cx, &path.key("unicast_peers"), i.unicast_peers.as_ref(), nodes, v6);
     tracked(cx, path, &i.track_scripts, &i.track_interfaces, scripts);
