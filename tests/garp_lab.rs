@@ -11,7 +11,8 @@
 //!   while n1 holds it): n1 hears its adverts and reclaims the VIP with
 //!   `garp_lower_priority_repeat` announcements (as keepalived, at each such advert, and
 //!   again `garp_lower_priority_delay` later); before, it was quiet (no refresh, no second
-//!   burst), and once n2 hears again and steps down, it is quiet again.
+//!   burst), and once n2 hears again and steps down, it is quiet again. n1 also runs its
+//!   `notify_master_rx_lower_pri` (no argument added) for those adverts, and no more after.
 //! - `members.n1.source`: n1's adverts leave from that address, not the node's first one
 //!   (tcpdump on the switch).
 //! - `routes`: the master holds its three routes (via a next hop; blackhole in table 100;
@@ -140,8 +141,13 @@ fn deaf(ns: &str, on: bool) {
 fn a_master_hearing_a_lower_master_reclaims_its_vip() {
     let mut lab = Lab::named("lbcgarp", 2);
     let prober = lab.arp_prober(VIP);
-    let extra = "    garp_repeat: 1\n    garp_delay: 0s\n    garp_lower_priority_repeat: 2\n    garp_lower_priority_delay: 500ms\n";
-    let m = manifest(extra, |m| m);
+    let lower_log = lab.dir().join("lower.log");
+    let extra = format!(
+        "    garp_repeat: 1\n    garp_delay: 0s\n    garp_lower_priority_repeat: 2\n    garp_lower_priority_delay: 500ms\n    notify_master_rx_lower_pri: [/bin/sh, -c, 'echo \"lower $#\" >> {}']\n",
+        lower_log.display()
+    );
+    let m = manifest(&extra, |m| m);
+    let lowers = || std::fs::read_to_string(&lower_log).unwrap_or_default().lines().count();
     let (n1, n2) = (lab.ns("n1"), lab.ns("n2"));
     start(&mut lab, 0, &m);
     lab.wait(ms(3000), "n1 to hold the VIP", || held_in(&n1));
@@ -162,6 +168,11 @@ fn a_master_hearing_a_lower_master_reclaims_its_vip() {
     let n2_master = t0.elapsed().saturating_sub(ms(600));
     let reclaims = within(&after, 0, n2_master.as_millis() as u64 + 300).len();
     assert!(reclaims >= 2, "n1 reclaims the VIP on hearing the lower master: {}", shown(&after));
+    // And runs notify_master_rx_lower_pri, with no argument added, for the lower adverts.
+    let ran = lowers();
+    eprintln!("n1 ran notify_master_rx_lower_pri {ran} times while n2 was a second master");
+    assert!(ran >= 1, "n1 ran notify_master_rx_lower_pri");
+    assert!(std::fs::read_to_string(&lower_log).unwrap().lines().all(|l| l == "lower 0"));
     deaf(&n2, false);
     lab.set_active("n2", true);
     lab.wait(ms(2000), "n2 to step down", || !held_in(&n2));
@@ -170,6 +181,9 @@ fn a_master_hearing_a_lower_master_reclaims_its_vip() {
     thread::sleep(ms(1000));
     let late = announcements(&prober, 0, settled);
     assert!(late.is_empty(), "once the lower master stepped down, n1 is quiet again: {}", shown(&late));
+    let settled_runs = lowers();
+    thread::sleep(ms(500));
+    assert_eq!(lowers(), settled_runs, "no notify_master_rx_lower_pri once n2 stepped down");
     assert!(held_in(&n1), "n1 kept the VIP");
     for n in ["n1", "n2"] {
         lab.stop(n, DAEMON, How::Term);

@@ -9,11 +9,16 @@
 //!   past which the group gets SIGTERM and then SIGKILL. The instance's thread only
 //!   queues, so VRRP never waits for a command, and a later command never overtakes an
 //!   earlier one (keepalived starts each without waiting, so its scripts may run out of
-//!   order). Every run is logged: start, exit status, timeout.
+//!   order). Every run is logged: start, exit status, timeout. A command of an event that
+//!   may come with every advert (`notify_master_rx_lower_pri`) is queued with
+//!   [`Serial::push_once`]: never while one of its event is waiting or running, so a
+//!   flood of adverts cannot fill the queue and push out the transitions' commands.
 
+use std::collections::BTreeSet;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -75,46 +80,71 @@ pub enum Ended {
 /// pushed, on a thread of its own that starts with the first command.
 pub struct Serial {
     owner: String,
-    tx: Option<SyncSender<Job>>,
+    tx: Option<SyncSender<(Job, bool)>>,
     thread: Option<JoinHandle<()>>,
     started: bool,
+    /// The events queued with [`Serial::push_once`] whose command has not ended.
+    once: Pending,
 }
+
+/// Events with a command waiting or running, shared with the queue's thread.
+type Pending = Arc<Mutex<BTreeSet<&'static str>>>;
 
 impl Serial {
     /// An empty queue of `owner`'s commands (the name in the log and the thread's name).
     pub fn new(owner: &str) -> Serial {
-        Serial { owner: owner.to_string(), tx: None, thread: None, started: false }
+        Serial { owner: owner.to_string(), tx: None, thread: None, started: false, once: Pending::default() }
     }
 
     /// Queues a command behind the ones before it; never waits. A full queue skips it
     /// with an error.
     pub fn push(&mut self, job: Job) {
+        self.send(job, false);
+    }
+
+    /// Queues a command as [`Serial::push`] does, unless a command of its event is still
+    /// waiting or running (then it is skipped, logged at debug level): for events that
+    /// may come many times a second.
+    pub fn push_once(&mut self, job: Job) {
+        let event = job.event;
+        if !self.once.lock().unwrap_or_else(PoisonError::into_inner).insert(event) {
+            return tracing::debug!(instance = %self.owner, %event, "notify command skipped: the last one has not ended");
+        }
+        if !self.send(job, true) {
+            self.once.lock().unwrap_or_else(PoisonError::into_inner).remove(event);
+        }
+    }
+
+    /// Queues `job`; false when it was skipped (logged).
+    fn send(&mut self, job: Job, once: bool) -> bool {
         if !self.started {
             self.start();
         }
         let Some(tx) = &self.tx else {
-            return tracing::error!(instance = %self.owner, event = %job.event, "notify command skipped: no thread runs it");
+            tracing::error!(instance = %self.owner, event = %job.event, "notify command skipped: no thread runs it");
+            return false;
         };
-        match tx.try_send(job) {
-            Ok(()) => {}
-            Err(TrySendError::Full(job)) => tracing::error!(
+        match tx.try_send((job, once)) {
+            Ok(()) => return true,
+            Err(TrySendError::Full((job, _))) => tracing::error!(
                 instance = %self.owner,
                 event = %job.event,
                 command = %job.argv.join(" "),
                 waiting = QUEUE,
                 "notify command skipped: the commands before it have not finished"
             ),
-            Err(TrySendError::Disconnected(job)) => {
+            Err(TrySendError::Disconnected((job, _))) => {
                 tracing::error!(instance = %self.owner, event = %job.event, "notify command skipped: its thread ended")
             }
         }
+        false
     }
 
     fn start(&mut self) {
         self.started = true;
         let (tx, rx) = sync_channel(QUEUE);
-        let owner = self.owner.clone();
-        match std::thread::Builder::new().name(format!("notify-{owner}")).spawn(move || drain(&owner, &rx)) {
+        let (owner, once) = (self.owner.clone(), self.once.clone());
+        match std::thread::Builder::new().name(format!("notify-{owner}")).spawn(move || drain(&owner, &rx, &once)) {
             Ok(t) => (self.tx, self.thread) = (Some(tx), Some(t)),
             Err(e) => tracing::error!(instance = %self.owner, error = %e, "notify thread not started"),
         }
@@ -149,9 +179,12 @@ impl Draining {
     }
 }
 
-fn drain(owner: &str, rx: &Receiver<Job>) {
-    while let Ok(job) = rx.recv() {
+fn drain(owner: &str, rx: &Receiver<(Job, bool)>, pending: &Mutex<BTreeSet<&'static str>>) {
+    while let Ok((job, once)) = rx.recv() {
         run_waiting(owner, &job);
+        if once {
+            pending.lock().unwrap_or_else(PoisonError::into_inner).remove(job.event);
+        }
     }
 }
 
@@ -286,6 +319,31 @@ mod tests {
         q.close().wait();
         assert!(pushed.elapsed() >= Duration::from_millis(300));
         assert_eq!(std::fs::read_to_string(out).unwrap(), "master\nbackup\nnotify INSTANCE VI_1 BACKUP 100\n");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_event_pushed_once_is_not_queued_again_while_its_command_waits_or_runs() {
+        let dir = scratch("once");
+        let out = dir.join("out");
+        let out = out.to_str().unwrap();
+        let mut q = Serial::new("VI_1");
+        let lower = || job("notify_master_rx_lower_pri", sh("sleep 0.2; echo lower >> \"$1\"", &[out]));
+        // A flood of lower-priority adverts while the first command runs: one more is
+        // never queued, and a transition's command still is.
+        for _ in 0..(QUEUE * 2) {
+            q.push_once(lower());
+        }
+        q.push(job("notify_backup", sh("echo backup >> \"$1\"", &[out])));
+        let t = Instant::now();
+        while std::fs::read_to_string(out).unwrap_or_default() != "lower\nbackup\n" {
+            assert!(t.elapsed() < Duration::from_secs(5), "{:?}", std::fs::read_to_string(out));
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // Once it has ended, the event is queued again.
+        q.push_once(lower());
+        q.close().wait();
+        assert_eq!(std::fs::read_to_string(out).unwrap(), "lower\nbackup\nlower\n");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -6,7 +6,9 @@
 //! runs the kernel's IPVS sync daemon as master while master and as backup otherwise, and
 //! stops it when it ends. The notify commands of each transition go to the instance's
 //! own queue ([`super::hooks::Serial`]), so the thread never waits for them; then the
-//! event's line goes to the notify FIFOs ([`super::fifo`]), a write that never waits. Control
+//! event's line goes to the notify FIFOs ([`super::fifo`]), a write that never waits. A
+//! master hearing a lower priority announces its VIPs again, queues
+//! `notify_master_rx_lower_pri` (never twice at once) and writes `MASTER_RX_LOWER_PRI`. Control
 //! messages (go, priority from tracking, a reload's update, reclaim, stop) arrive on a
 //! channel whose sender also signals an eventfd the thread polls with its socket, so a
 //! stop sends the priority-0 advert at once.
@@ -600,14 +602,27 @@ impl Instance {
             }
         });
         let now = self.now();
-        let lower = self.lower_priority(advert.priority);
+        let lower = self.lower_priority(advert.priority, pkt.src);
         let actions = self.fsm.step(Input::advert(pkt.src, &advert), now);
         self.perform(actions);
         if lower && self.fsm.state() == fsm::State::Master {
             let vips = self.spec.vip_addresses();
             self.garps.lower_priority(now, pairs(&vips));
             self.send_garps(now);
+            self.notify_lower_priority();
             self.fifos.write(&fifo::lower_priority_line(&self.spec.name, self.fsm.notify_priority()));
+        }
+    }
+
+    /// Queues `notify_master_rx_lower_pri` (keepalived runs it for each such advert, with
+    /// no arguments added); never while the last one waits or runs, so that a flood of
+    /// adverts cannot crowd out the transitions' commands.
+    fn notify_lower_priority(&mut self) {
+        let Some(argv) = &self.spec.notify.master_rx_lower_pri else { return };
+        let job = Job { event: "notify_master_rx_lower_pri", argv: argv.clone(), timeout: self.spec.notify_timeout };
+        match &self.sync_group {
+            Some(g) => syncgroup::lock(g).push_once(job),
+            None => self.notify.push_once(job),
         }
     }
 
@@ -623,10 +638,12 @@ impl Instance {
         }
     }
 
-    /// True when this master hears a lower-priority master (not one stopping): the two
-    /// were both master, and the network's caches may point at the other one.
-    fn lower_priority(&self, heard: u8) -> bool {
-        self.fsm.state() == fsm::State::Master && heard > 0 && self.fsm.priority().is_some_and(|own| heard < own)
+    /// True when this master hears a lower-priority master (not one stopping), or one of
+    /// its priority from a lower address (keepalived's test): the two were both master,
+    /// and the network's caches may point at the other one.
+    fn lower_priority(&self, heard: u8, from: IpAddr) -> bool {
+        let lower = |own: u8| heard < own || (heard == own && from < self.source);
+        self.fsm.state() == fsm::State::Master && heard > 0 && self.fsm.priority().is_some_and(lower)
     }
 
     fn timers(&mut self) {

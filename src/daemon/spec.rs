@@ -11,10 +11,14 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use super::error::{DaemonError, SecretError};
-use crate::model::cluster::{Cluster, FileWeight, Notify, Removal, Secret, SyncGroup, TrackFile, TrackScript, Vip};
+use crate::model::cluster::{
+    Cluster, FileWeight, InGroup, Member, Notify, Removal, Secret, SyncGroup, TrackFile, TrackScript, Vip,
+    member_weight_in_group,
+};
 use crate::model::net::{Address, Vmac};
 use crate::vrrp::fsm::Config;
 use crate::vrrp::garp::Timing;
+use crate::vrrp::track::Kind;
 
 /// One VRRP instance of this node.
 #[derive(Debug, Clone, PartialEq)]
@@ -316,7 +320,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             _ => n.address_of(v6),
         };
         let group = cluster.sync_group_of(&inst.name);
-        let (scripts, mut interfaces) = tracked_in_group(&m.track_scripts, &m.track_interfaces, group);
+        let [scripts, mut interfaces, files, processes] = tracked_in_group(m, group);
         if inst.track_own_interface {
             interfaces.entry(m.interface.clone()).or_insert(FileWeight { weight: 0, reverse: false });
             // The VMAC is the instance's interface too: gone (deleted by hand), the instance
@@ -357,29 +361,13 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             notify_timeout: inst.notify_timeout,
             track_scripts,
             track_interfaces: interfaces,
-            track_files: m
-                .track_files
-                .iter()
-                .filter_map(|(name, w)| {
-                    // In a sync group without `tracking_weight` every weight counts as 0.
-                    let w = match group {
-                        Some(g) if !g.tracking_weight => FileWeight { weight: 0, ..*w },
-                        _ => *w,
-                    };
-                    cluster.track_files.get(name).map(|f| (name.clone(), (w, f.clone())))
-                })
+            track_files: files
+                .into_iter()
+                .filter_map(|(name, w)| cluster.track_files.get(&name).map(|f| (name, (w, f.clone()))))
                 .collect(),
-            track_processes: m
-                .track_processes
-                .iter()
-                .filter_map(|(name, w)| {
-                    // In a sync group without `tracking_weight` every weight counts as 0.
-                    let w = match group {
-                        Some(g) if !g.tracking_weight => FileWeight { weight: 0, ..*w },
-                        _ => *w,
-                    };
-                    cluster.track_processes.get(name).map(|p| (name.clone(), (w, p.clone())))
-                })
+            track_processes: processes
+                .into_iter()
+                .filter_map(|(name, w)| cluster.track_processes.get(&name).map(|p| (name, (w, p.clone()))))
                 .collect(),
             sync: inst.sync_config(node),
             sync_group: group.map(|g| g.name.clone()),
@@ -397,17 +385,38 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
     Ok(out)
 }
 
-/// A member's tracked objects in its sync group: the group's beside its own (the group's
-/// weight over its own), every weight 0 unless the group keeps weights (keepalived's
-/// `sync_group_tracking_weight`); `reverse` stays as written.
 type Weights = BTreeMap<String, FileWeight>;
-fn tracked_in_group(scripts: &Weights, interfaces: &Weights, group: Option<&SyncGroup>) -> (Weights, Weights) {
-    let Some(g) = group else { return (scripts.clone(), interfaces.clone()) };
-    let merge = |own: &Weights, theirs: &Weights| -> Weights {
-        let kept = |w: &FileWeight| if g.tracking_weight { *w } else { FileWeight { weight: 0, ..*w } };
-        own.iter().chain(theirs).map(|(k, w)| (k.clone(), kept(w))).collect()
-    };
-    (merge(scripts, &g.track_scripts), merge(interfaces, &g.track_interfaces))
+
+/// A member's tracked scripts, interfaces, files and processes in its sync group (or its
+/// own without one): its own, by keepalived's rule unless the group keeps weights
+/// ([`member_weight_in_group`]: zeroed, dropped or kept), with the group's beside them. An
+/// object both track takes the group's weight and `reverse`, unless the member's weight
+/// is 0 (keepalived's `add_vrrp_to_track_script` and the like).
+fn tracked_in_group(m: &Member, group: Option<&SyncGroup>) -> [Weights; 4] {
+    let own = [&m.track_scripts, &m.track_interfaces, &m.track_files, &m.track_processes];
+    let Some(g) = group else { return own.map(Weights::clone) };
+    let theirs = [&g.track_scripts, &g.track_interfaces, &g.track_files, &g.track_processes];
+    let kinds = [Kind::Script, Kind::Interface, Kind::File, Kind::Process];
+    std::array::from_fn(|n| {
+        let mut out: Weights = own[n]
+            .iter()
+            .filter_map(|(k, w)| match (g.tracking_weight, member_weight_in_group(kinds[n], *w)) {
+                (true, _) | (false, InGroup::Kept) => Some((k.clone(), *w)),
+                (false, InGroup::Zeroed) => Some((k.clone(), FileWeight { weight: 0, ..*w })),
+                (false, InGroup::Dropped) => None,
+            })
+            .collect();
+        for (k, w) in theirs[n] {
+            match out.get_mut(k) {
+                Some(mine) if mine.weight == 0 => {}
+                Some(mine) => *mine = *w,
+                None => {
+                    out.insert(k.clone(), *w);
+                }
+            }
+        }
+        out
+    })
 }
 
 /// The sync groups `node` runs a member of, with those members.
@@ -439,6 +448,80 @@ fn password(s: &Secret) -> Result<[u8; 8], SecretError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two members of sync group G1: VI_A tracks one object of each kind with a weight,
+    /// and the group tracks a file and a process of its own.
+    fn group_manifest(tracking_weight: bool) -> String {
+        format!(
+            "version: 1
+nodes:
+  lb1: {{roles: [director], addresses: [10.0.0.11/24], interface: eth0}}
+track_scripts:
+  chk: {{command: [/bin/true]}}
+  chk0: {{command: [/bin/true]}}
+track_files:
+  prio: {{path: /run/prio}}
+  heavy: {{path: /run/heavy, weight: 5}}
+  maint: {{path: /run/maint}}
+track_processes:
+  web: {{process: nginx, weight: -30}}
+  db: {{process: postgres}}
+vrrp:
+  VI_A:
+    vrid: 10
+    members: {{lb1: {{priority: 150}}}}
+    vips: [10.0.0.100/24]
+    track_scripts: {{chk: {{weight: -20}}, chk0: {{}}}}
+    track_interfaces: {{eth1: {{weight: 10, reverse: true}}}}
+    track_files: {{prio: {{}}, heavy: {{}}}}
+    track_processes: {{web: {{}}}}
+  VI_B:
+    vrid: 11
+    members: {{lb1: {{priority: 150}}}}
+    vips: [10.0.0.101/24]
+sync_groups:
+  G1:
+    instances: [VI_A, VI_B]
+    tracking_weight: {tracking_weight}
+    track_files: {{maint: {{weight: 0}}}}
+    track_processes: {{db: {{}}}}
+"
+        )
+    }
+
+    fn group_specs(tracking_weight: bool) -> Vec<InstanceSpec> {
+        let text = group_manifest(tracking_weight);
+        let loaded = crate::manifest::parse("m.yaml", std::path::PathBuf::from("."), text.as_bytes()).unwrap();
+        let cluster = crate::model::validate(&loaded, &crate::model::NoFacts).unwrap().cluster;
+        specs(&cluster, "lb1").unwrap()
+    }
+
+    /// name=weight[r] of every tracked object of a spec, by kind.
+    fn tracked(s: &InstanceSpec) -> [String; 4] {
+        let one = |(n, w): (&String, &FileWeight)| format!("{n}={}{}", w.weight, if w.reverse { "r" } else { "" });
+        let list = |v: Vec<String>| v.join(" ");
+        [
+            list(s.track_scripts.iter().map(|(n, (w, _))| one((n, w))).collect()),
+            list(s.track_interfaces.iter().map(one).collect()),
+            list(s.track_files.iter().map(|(n, (w, _))| one((n, w))).collect()),
+            list(s.track_processes.iter().map(|(n, (w, _))| one((n, w))).collect()),
+        ]
+    }
+
+    #[test]
+    fn sync_group_members_track_the_groups_files_and_processes_and_follow_keepalived_on_weights() {
+        let specs = group_specs(false);
+        // keepalived without sync_group_tracking_weight: a weighted script is dropped, a
+        // weighted interface and a file of weight 1 count 0, a file of another weight is
+        // dropped, a process keeps its weight; the group's own objects are added to every
+        // member as written. (eth0 is the own interface, FAULT on down.)
+        assert_eq!(tracked(&specs[0]), ["chk0=0", "eth0=0 eth1=0r", "maint=0 prio=0", "db=0 web=-30"]);
+        assert_eq!(tracked(&specs[1]), ["", "eth0=0", "maint=0", "db=0"]);
+        // With it every weight stays.
+        let kept = group_specs(true);
+        assert_eq!(tracked(&kept[0]), ["chk=-20 chk0=0", "eth0=0 eth1=10r", "heavy=5 maint=0 prio=1", "db=0 web=-30"]);
+        assert_eq!(tracked(&kept[1]), ["", "eth0=0", "maint=0", "db=0"]);
+    }
 
     #[test]
     fn a_password_file_must_be_a_regular_file_and_a_fifo_does_not_block() {

@@ -68,6 +68,16 @@ impl Shared {
         }
     }
 
+    /// Queues a member's command as [`Serial::push_once`] does.
+    pub fn push_once(&mut self, job: Job) {
+        match &mut self.queue {
+            Some(q) => q.push_once(job),
+            None => {
+                tracing::error!(group = %self.spec.name, event = %job.event, "notify command skipped: the group stopped")
+            }
+        }
+    }
+
     /// Takes `member`'s new status: logs a group state change, queues the group's notify
     /// commands due, sends the orders for the other members, and returns the member's own.
     pub fn report(&mut self, member: &str, status: Status) -> Option<Order> {

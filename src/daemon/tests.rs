@@ -1890,3 +1890,64 @@ fn a_reload_writes_every_state_to_the_fifos_with_states_on_reload() {
     assert_eq!(fifo_lines(&mut off_r), [] as [String; 0], "only the FIFO with states_on_reload");
     d.stop();
 }
+
+/// An advert of VRID 30 from `src` with `priority`, carrying 10.0.0.130.
+fn advert_from(src: &str, priority: u8) -> (std::net::IpAddr, Vec<u8>) {
+    use crate::vrrp::packet::{Advert, Checksum, encode};
+    let src: std::net::IpAddr = src.parse().unwrap();
+    let a = Advert {
+        version: 3,
+        vrid: 30,
+        priority,
+        interval_cs: 5,
+        addresses: vec!["10.0.0.130".parse().unwrap()],
+        auth: None,
+        checksum: Checksum::default(),
+    };
+    (src, encode(&a, src, "224.0.0.18".parse().unwrap()).unwrap())
+}
+
+/// A master that hears a lower priority runs `notify_master_rx_lower_pri` with no argument
+/// added (keepalived's), and for an equal priority from a lower address too; a flood of
+/// such adverts while the command runs queues it no second time, and once it has ended
+/// the next advert runs it again; the master stays master throughout.
+#[test]
+fn a_master_hearing_a_lower_priority_runs_notify_master_rx_lower_pri_never_twice_at_once() {
+    let (s, k) = (Scratch::new("rx-lower"), host());
+    let out = s.dir.join("lower.log");
+    s.write(&format!(
+        "version: 1
+nodes:
+  lb1: {{roles: [director], addresses: [10.0.0.11/24], interface: eth0}}
+vrrp:
+  VI_L:
+    vrid: 30
+    advert_interval: 50ms
+    members:
+      lb1: {{priority: 150}}
+    vips: [10.0.0.130/24]
+    notify_master_rx_lower_pri: [/bin/sh, -c, 'sleep 0.3; echo \"lower $#\" >> {}', x]
+",
+        out.display()
+    ));
+    let platform = MemPlatform::new(k.clone());
+    let (events, _) = std::sync::mpsc::channel();
+    let d = Daemon::start(s.opts(), k.clone(), platform.clone(), Default::default(), events).unwrap();
+    let view = |d: &Daemon<Shared, MemPlatform>| d.instances()[0].view.lock().unwrap().clone();
+    wait_for("VI_L to be master", Duration::from_secs(2), || view(&d).state == "MASTER");
+    let lines = || std::fs::read_to_string(&out).unwrap_or_default();
+    for _ in 0..20 {
+        let (src, a) = advert_from("10.0.0.12", 100);
+        platform.hear(30, src, &a).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    wait_for("the command to run", Duration::from_secs(2), || lines() == "lower 0\n");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(lines(), "lower 0\n", "the flood queued it once");
+    // Equal priority from a lower address: still the lower router, by keepalived's test.
+    let (src, a) = advert_from("10.0.0.5", 150);
+    platform.hear(30, src, &a).unwrap();
+    wait_for("the command to run again", Duration::from_secs(2), || lines() == "lower 0\nlower 0\n");
+    assert_eq!(view(&d).state, "MASTER");
+    d.stop();
+}

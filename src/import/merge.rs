@@ -344,6 +344,8 @@ fn sync_group(
         instances,
         track_scripts: g.track_scripts.clone(),
         track_interfaces: g.track_interfaces.clone(),
+        track_files: g.track_files.clone(),
+        track_processes: g.track_processes.clone(),
         tracking_weight: g.tracking_weight.then_some(true),
         notify_master,
         notify_backup,
@@ -393,6 +395,7 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         notify_fault: i.notify_fault.clone(),
         notify_stop: i.notify_stop.clone(),
         notify: i.notify.clone(),
+        notify_master_rx_lower_pri: i.notify_master_rx_lower_pri.clone(),
         notify_timeout: None,
         notify_priority_changes: i.notify_priority_changes,
         removal_notify: i.notify_deleted.is_some().then_some(RemovalNotify::Deleted),
@@ -403,18 +406,32 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
 }
 
 /// The notify commands of a manifest instance, in one order.
-fn notify_slots(v: &mut VrrpInstance) -> [&mut Option<Vec<String>>; 5] {
-    [&mut v.notify_master, &mut v.notify_backup, &mut v.notify_fault, &mut v.notify_stop, &mut v.notify]
+fn notify_slots(v: &mut VrrpInstance) -> [&mut Option<Vec<String>>; 6] {
+    [
+        &mut v.notify_master,
+        &mut v.notify_backup,
+        &mut v.notify_fault,
+        &mut v.notify_stop,
+        &mut v.notify,
+        &mut v.notify_master_rx_lower_pri,
+    ]
 }
 
 /// The notify commands of a manifest member, in the same order.
-fn member_notify_slots(m: &mut VrrpMember) -> [&mut Option<Vec<String>>; 5] {
-    [&mut m.notify_master, &mut m.notify_backup, &mut m.notify_fault, &mut m.notify_stop, &mut m.notify]
+fn member_notify_slots(m: &mut VrrpMember) -> [&mut Option<Vec<String>>; 6] {
+    [
+        &mut m.notify_master,
+        &mut m.notify_backup,
+        &mut m.notify_fault,
+        &mut m.notify_stop,
+        &mut m.notify,
+        &mut m.notify_master_rx_lower_pri,
+    ]
 }
 
 /// The notify commands of one director's instance, in the order of [`notify_slots`].
-fn notify_commands(i: &Instance) -> [&Option<Vec<String>>; 5] {
-    [&i.notify_master, &i.notify_backup, &i.notify_fault, &i.notify_stop, &i.notify]
+fn notify_commands(i: &Instance) -> [&Option<Vec<String>>; 6] {
+    [&i.notify_master, &i.notify_backup, &i.notify_fault, &i.notify_stop, &i.notify, &i.notify_master_rx_lower_pri]
 }
 
 /// A notify command every director writes alike stays on the instance; one they write
@@ -422,7 +439,7 @@ fn notify_commands(i: &Instance) -> [&Option<Vec<String>>; 5] {
 /// each director ran it.
 fn notify_per_member(out: &mut VrrpInstance, group: &[(&Director, &Instance)]) {
     let Some((_, first)) = group.first() else { return };
-    for n in 0..5 {
+    for n in 0..6 {
         if group.iter().all(|(_, i)| notify_commands(i)[n] == notify_commands(first)[n]) {
             continue;
         }
@@ -524,6 +541,7 @@ fn member(m: &Manifest, d: &Director, i: &Instance, out: &VrrpInstance, notes: &
         notify_fault: None,
         notify_stop: None,
         notify: None,
+        notify_master_rx_lower_pri: None,
     }
 }
 

@@ -74,6 +74,8 @@ pub struct Instance {
     pub notify: Option<Vec<String>>,
     /// `notify_deleted`: `Some(None)` bare, `Some(Some(command))` with a script.
     pub notify_deleted: Option<Option<Vec<String>>>,
+    /// `notify_master_rx_lower_pri` command.
+    pub notify_master_rx_lower_pri: Option<Vec<String>>,
     /// `notify_priority_changes`; settled with the sync group's and the global one by
     /// the import of the notify FIFOs (`fifo.rs`).
     pub notify_priority_changes: Option<bool>,
@@ -127,6 +129,10 @@ pub struct SyncGroupConf {
     pub track_scripts: BTreeMap<String, TrackWeight>,
     /// `track_interface` names with their weights and `reverse`.
     pub track_interfaces: BTreeMap<String, TrackWeight>,
+    /// `track_file` names with their weights and `reverse` where given.
+    pub track_files: BTreeMap<String, TrackFileUse>,
+    /// `track_process` names with their weights and `reverse` where given.
+    pub track_processes: BTreeMap<String, TrackProcessUse>,
     /// `sync_group_tracking_weight` (or the obsolete `global_tracking`, which means it).
     pub tracking_weight: bool,
     /// `notify_master`, `notify_backup`, `notify_fault`, `notify_stop`, `notify`.
@@ -135,8 +141,8 @@ pub struct SyncGroupConf {
     pub priority_changes: Option<bool>,
 }
 
-/// `vrrp_sync_group NAME { group { ... } notify* track_script track_interface
-/// sync_group_tracking_weight }`.
+/// `vrrp_sync_group NAME { group { ... } notify* track_script track_interface track_file
+/// track_process sync_group_tracking_weight }`.
 pub fn sync_group(
     item: &Item,
     g: &Globals,
@@ -153,6 +159,8 @@ pub fn sync_group(
         instances: Vec::new(),
         track_scripts: BTreeMap::new(),
         track_interfaces: BTreeMap::new(),
+        track_files: BTreeMap::new(),
+        track_processes: BTreeMap::new(),
         tracking_weight: false,
         notify: Default::default(),
         priority_changes: None,
@@ -166,6 +174,8 @@ pub fn sync_group(
             }
             "track_script" => out.track_scripts = tracked_scripts(it, script_weights, notes),
             "track_interface" => out.track_interfaces = tracked_interfaces(it, notes),
+            "track_file" => out.track_files = used_files(it, notes),
+            "track_process" => out.track_processes = used_processes(it, notes),
             "sync_group_tracking_weight" | "global_tracking" => out.tracking_weight = true,
             "notify_priority_changes" => out.priority_changes = Some(value::flag(it)),
             k => match NOTIFY.iter().position(|n| *n == k) {
@@ -490,7 +500,7 @@ fn init_file(it: &Item, words: &[String], notes: &mut Notes) -> Option<InitFile>
     Some(out)
 }
 
-/// An instance's `track_file { NAME [weight W [reverse|noreverse]] }`.
+/// An instance's or a sync group's `track_file { NAME [weight W [reverse|noreverse]] }`.
 fn used_files(item: &Item, notes: &mut Notes) -> BTreeMap<String, TrackFileUse> {
     let mut out = BTreeMap::new();
     for it in item.children() {
@@ -565,7 +575,7 @@ fn process_setting(p: &mut TrackProcess, it: &Item, notes: &mut Notes) {
     }
 }
 
-/// An instance's `track_process { NAME [weight W [reverse|noreverse]] }`.
+/// An instance's or a sync group's `track_process { NAME [weight W [reverse|noreverse]] }`.
 fn used_processes(item: &Item, notes: &mut Notes) -> BTreeMap<String, TrackProcessUse> {
     let files = used_files(item, notes);
     files.into_iter().map(|(n, u)| (n, TrackProcessUse { weight: u.weight, reverse: u.reverse })).collect()
@@ -627,6 +637,7 @@ pub fn instance(
         notify_stop: None,
         notify: None,
         notify_deleted: None,
+        notify_master_rx_lower_pri: None,
         notify_priority_changes: None,
         connection_sync,
         alert: None,
@@ -817,10 +828,6 @@ fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, TrackW
         "accept" => i.accept = Some(true),
         "no_accept" => i.accept = Some(false),
         "skip_check_adv_addr" => notes.met(it, SKIP_CHECK),
-        "notify_master_rx_lower_pri" => notes.unsupported(
-            it,
-            "lbconverge has no command for a master hearing a lower priority; `notify_master` runs on each takeover",
-        ),
         _ => notes.unsupported(it, "not a VRRP setting the manifest has"),
     }
 }
@@ -833,6 +840,7 @@ fn notify_slot<'a>(i: &'a mut Instance, keyword: &str) -> Option<&'a mut Option<
         "notify_fault" => Some(&mut i.notify_fault),
         "notify_stop" => Some(&mut i.notify_stop),
         "notify" => Some(&mut i.notify),
+        "notify_master_rx_lower_pri" => Some(&mut i.notify_master_rx_lower_pri),
         _ => None,
     }
 }

@@ -1318,6 +1318,13 @@ pub struct VrrpInstance {
     /// (keepalived `notify_deleted` with a script); the generic `notify` gets `DELETED`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_deleted: Option<Vec<String>>,
+    /// Command run when the master hears an advert of a lower priority (keepalived
+    /// `notify_master_rx_lower_pri`), without arguments added: another director became
+    /// master during a partition and may have taken external state (a cloud secondary
+    /// address) the master must take back. Run for each such advert, but never queued twice:
+    /// adverts heard while one is waiting or running are skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_master_rx_lower_pri: Option<Vec<String>>,
     /// Longest a notify command may run; past it, it is killed with its process group and
     /// the next one starts (default 30s). The commands of an instance run one at a time,
     /// in the order of its transitions.
@@ -1503,9 +1510,23 @@ pub struct SyncGroup {
     /// `track_interface` in the group).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub track_interfaces: BTreeMap<String, TrackWeight>,
-    /// Keep the weights of the members' tracked objects (keepalived's
-    /// `sync_group_tracking_weight`). By default, as keepalived does, a weighted tracked
-    /// object of a member counts as weight 0: its failure puts the group in FAULT.
+    /// Track files (names under the top-level `track_files`) of every member instance,
+    /// with their weights (default: the file's; keepalived's `track_file` in the group):
+    /// with weight 0 a number other than 0 puts the whole group in FAULT.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub track_files: BTreeMap<String, TrackFileUse>,
+    /// Tracked processes (names under the top-level `track_processes`) of every member
+    /// instance, with their weights (default: the tracked process's; keepalived's
+    /// `track_process` in the group): with weight 0 a process out of quorum puts the whole
+    /// group in FAULT.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub track_processes: BTreeMap<String, TrackProcessUse>,
+    /// Keep the weights of the members' own tracked objects (keepalived's
+    /// `sync_group_tracking_weight`). By default, as keepalived does, a member's weighted
+    /// tracked interface and a track file of weight 1 count as weight 0 (FAULT), and its
+    /// weighted track scripts and track files of other weights are not tracked at all; a
+    /// member's tracked processes keep their weights, and the group's own tracked objects
+    /// always do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking_weight: Option<bool>,
     /// Command run when the group becomes master, after the members' own commands
@@ -1641,6 +1662,9 @@ pub struct VrrpMember {
     /// This member's `notify`, instead of the instance's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<Vec<String>>,
+    /// This member's `notify_master_rx_lower_pri`, instead of the instance's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_master_rx_lower_pri: Option<Vec<String>>,
 }
 
 /// VRRPv2 authentication.

@@ -467,7 +467,12 @@ pub struct SyncGroup {
     pub track_scripts: BTreeMap<String, FileWeight>,
     /// Tracked interface -> weight and `reverse`, added to every member instance.
     pub track_interfaces: BTreeMap<String, FileWeight>,
-    /// Keep the members' tracking weights; otherwise each weight counts as 0 (keepalived).
+    /// Track file -> weight and `reverse`, added to every member instance.
+    pub track_files: BTreeMap<String, FileWeight>,
+    /// Tracked process -> weight and `reverse`, added to every member instance.
+    pub track_processes: BTreeMap<String, FileWeight>,
+    /// Keep the weights of the members' own tracked objects; otherwise keepalived's rule
+    /// applies ([`member_weight_in_group`]).
     pub tracking_weight: bool,
     /// The group's notify commands (`notify` gets `GROUP <name> <STATE> 0`).
     pub notify: Notify,
@@ -498,17 +503,21 @@ pub struct Notify {
     /// On every transition, after the state's own command, with
     /// `INSTANCE <name> <STATE> <priority>` appended (`notify`).
     pub generic: Option<Vec<String>>,
+    /// When a master hears a lower priority, without arguments added
+    /// (`notify_master_rx_lower_pri`; an instance's only, never a sync group's).
+    pub master_rx_lower_pri: Option<Vec<String>>,
 }
 
 impl Notify {
     /// Every command with its manifest key, in the manifest's order.
-    pub fn keyed(&self) -> [(&'static str, Option<&Vec<String>>); 5] {
+    pub fn keyed(&self) -> [(&'static str, Option<&Vec<String>>); 6] {
         [
             ("notify_master", self.master.as_ref()),
             ("notify_backup", self.backup.as_ref()),
             ("notify_fault", self.fault.as_ref()),
             ("notify_stop", self.stop.as_ref()),
             ("notify", self.generic.as_ref()),
+            ("notify_master_rx_lower_pri", self.master_rx_lower_pri.as_ref()),
         ]
     }
 
@@ -521,6 +530,7 @@ impl Notify {
             fault: pick(&self.fault, &base.fault),
             stop: pick(&self.stop, &base.stop),
             generic: pick(&self.generic, &base.generic),
+            master_rx_lower_pri: pick(&self.master_rx_lower_pri, &base.master_rx_lower_pri),
         }
     }
 
@@ -547,6 +557,31 @@ pub struct FileWeight {
     pub weight: i32,
     /// Subtract instead of add (weight 0: FAULT while it succeeds; a file: at 0).
     pub reverse: bool,
+}
+
+/// What becomes of a member instance's own tracked object in a sync group without
+/// `tracking_weight`: keepalived's rule (its `vrrp_complete_instance`), which logs each
+/// change at load, as `validate` warns of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InGroup {
+    /// Tracked as written: weight 0, or a tracked process (keepalived leaves those alone).
+    Kept,
+    /// Tracked with weight 0, so its failure puts the group in FAULT: an interface, or a
+    /// track file of weight 1 (keepalived's default weight).
+    Zeroed,
+    /// Not tracked at all: a script, or a track file of another weight.
+    Dropped,
+}
+
+/// keepalived's rule for a member's own weighted tracked object in a sync group without
+/// `sync_group_tracking_weight` (see [`InGroup`]).
+pub fn member_weight_in_group(kind: crate::vrrp::track::Kind, w: FileWeight) -> InGroup {
+    use crate::vrrp::track::Kind;
+    match (kind, w.weight) {
+        (_, 0) | (Kind::Process, _) => InGroup::Kept,
+        (Kind::Interface, _) | (Kind::File, 1) => InGroup::Zeroed,
+        (Kind::Script | Kind::File, _) => InGroup::Dropped,
+    }
 }
 
 /// A track script.

@@ -117,8 +117,8 @@ pub fn validate(loaded: &Loaded, facts: &dyn Facts) -> Result<Validated, Problem
     let track_files = vrrp::track_files(&mut cx, &root.key("track_files"), &m.track_files);
     let track_processes = vrrp::track_processes(&mut cx, &root.key("track_processes"), &m.track_processes);
     let vrrp = vrrp::instances(&mut cx, &root.key("vrrp"), m, &nodes, &track_scripts);
-    let sync_groups =
-        sync_groups::sync_groups(&mut cx, &root.key("sync_groups"), &m.sync_groups, &vrrp, &track_scripts);
+    let tracked = (&track_scripts, &m.track_files, &m.track_processes);
+    let sync_groups = sync_groups::sync_groups(&mut cx, &root.key("sync_groups"), &m.sync_groups, &vrrp, tracked);
     let services = services::services(&mut cx, &root.key("services"), m, &nodes, &vrrp);
     let marks = marks::marks(&mut cx, &root.key("services"), m, &services);
     let cluster = Cluster {

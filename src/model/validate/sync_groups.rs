@@ -1,16 +1,18 @@
 //! Sync groups (keepalived's `vrrp_sync_group`): each member instance exists and is in one
 //! group only; the members have the same directors (a group moves together on each
 //! director that runs it, so an instance missing on one of them could not follow); group
-//! tracking and notify commands are checked like an instance's. A group of one instance
-//! is accepted with a warning, as keepalived does; weighted tracking of a member counts as
-//! weight 0 unless the group keeps weights (`tracking_weight`), which is said with a
-//! warning, as keepalived says it.
+//! tracking (scripts, interfaces, files, processes) and notify commands are checked like an
+//! instance's. A group of one instance is accepted with a warning, as keepalived does.
+//! Unless the group keeps weights (`tracking_weight`), a member's own weighted tracked
+//! objects follow keepalived's rule ([`member_weight_in_group`]), each with a warning, as
+//! keepalived logs it; the group's own objects keep their weights, as in keepalived.
 
 use std::collections::BTreeMap;
 
 use crate::manifest::KeyPath;
 use crate::manifest::types;
-use crate::model::cluster::{FileWeight, SyncGroup, TrackScript, VrrpInstance};
+use crate::model::cluster::{FileWeight, InGroup, SyncGroup, VrrpInstance, member_weight_in_group};
+use crate::vrrp::track::Kind;
 
 use super::Cx;
 
@@ -20,7 +22,7 @@ pub fn sync_groups(
     at: &KeyPath,
     groups: &BTreeMap<String, types::SyncGroup>,
     instances: &BTreeMap<String, VrrpInstance>,
-    scripts: &BTreeMap<String, TrackScript>,
+    (scripts, m_files, m_procs): super::vrrp::Tracked<'_>,
 ) -> BTreeMap<String, SyncGroup> {
     let mut first: BTreeMap<&str, &str> = BTreeMap::new();
     let mut out = BTreeMap::new();
@@ -28,14 +30,15 @@ pub fn sync_groups(
         let path = at.name(name);
         members(cx, &path, name, g, instances, &mut first);
         super::vrrp::tracked(cx, &path, &g.track_scripts, &g.track_interfaces, scripts);
+        super::vrrp::known_files_processes(cx, &path, (&g.track_files, &g.track_processes), (m_files, m_procs));
         let tracking_weight = g.tracking_weight.unwrap_or(false);
         if !tracking_weight {
-            ignored_weights(cx, at, name, g, instances);
+            member_weights(cx, name, g, instances);
         }
         let notify = super::vrrp::notify(
             cx,
             &path,
-            [&g.notify_master, &g.notify_backup, &g.notify_fault, &g.notify_stop, &g.notify],
+            [&g.notify_master, &g.notify_backup, &g.notify_fault, &g.notify_stop, &g.notify, &None],
         );
         let weights = |m: &BTreeMap<String, types::TrackWeight>| {
             m.iter().map(|(k, w)| (k.clone(), super::vrrp::track_weight(w))).collect()
@@ -47,6 +50,9 @@ pub fn sync_groups(
                 instances: g.instances.clone(),
                 track_scripts: weights(&g.track_scripts),
                 track_interfaces: weights(&g.track_interfaces),
+                // A track file weighs 1 unless it says, a tracked process 0, as an instance's.
+                track_files: super::vrrp::used_weights(&g.track_files, m_files, 1),
+                track_processes: super::vrrp::used_weights(&g.track_processes, m_procs, 0),
                 tracking_weight,
                 notify,
                 notify_timeout: super::vrrp::notify_timeout(cx, &path.key("notify_timeout"), g.notify_timeout.as_ref()),
@@ -121,41 +127,50 @@ fn members<'a>(
     }
 }
 
-/// Weighted tracking of a member instance, or of the group: without `tracking_weight` each
-/// weight counts as 0 (keepalived ignores weights in a sync group).
-fn ignored_weights(
-    cx: &mut Cx,
-    at: &KeyPath,
-    name: &str,
-    g: &types::SyncGroup,
-    instances: &BTreeMap<String, VrrpInstance>,
-) {
-    let hint = Some("set `tracking_weight: true` on the group to keep weights, or write weight 0");
-    let group = at.name(name);
-    let own =
-        g.track_scripts.iter().map(|(o, w)| (group.key("track_scripts").name(o), o, super::vrrp::track_weight(w)));
-    let own = own.chain(
-        g.track_interfaces
-            .iter()
-            .map(|(o, w)| (group.key("track_interfaces").name(o), o, super::vrrp::track_weight(w))),
-    );
-    let mut weighted: Vec<(KeyPath, String, FileWeight)> =
-        own.filter(|(_, _, w)| w.weight != 0).map(|(p, o, w)| (p, o.clone(), w)).collect();
+/// A member's own weighted tracked objects in a group without `tracking_weight`, each
+/// warned about as keepalived's rule treats it ([`member_weight_in_group`]).
+fn member_weights(cx: &mut Cx, name: &str, g: &types::SyncGroup, instances: &BTreeMap<String, VrrpInstance>) {
     for inst in g.instances.iter().filter_map(|i| instances.get(i)) {
         for (node, m) in &inst.members {
-            let objects = m.track_scripts.iter().chain(&m.track_interfaces).filter(|(_, w)| w.weight != 0);
-            for (o, w) in objects {
-                let p = KeyPath::root().key("vrrp").name(&inst.name).key("members").name(node);
-                weighted.push((p, o.clone(), *w));
+            let p = KeyPath::root().key("vrrp").name(&inst.name).key("members").name(node);
+            let kinds = [
+                (Kind::Script, &m.track_scripts),
+                (Kind::Interface, &m.track_interfaces),
+                (Kind::File, &m.track_files),
+                (Kind::Process, &m.track_processes),
+            ];
+            for (kind, objects) in kinds {
+                for (o, w) in objects.iter().filter(|(_, w)| w.weight != 0) {
+                    let (msg, hint) = weight_warning(kind, o, *w, name);
+                    cx.warn(&p, msg, Some(hint));
+                }
             }
         }
     }
-    for (p, o, w) in weighted {
-        let (weight, when) =
-            if w.reverse { (format!("{} reverse", w.weight), "success") } else { (w.weight.to_string(), "failure") };
-        let msg = format!(
-            "weight {weight} of `{o}` counts as 0 in sync group `{name}`: its {when} puts the group in FAULT (keepalived's rule)"
-        );
-        cx.warn(&p, msg, hint);
+}
+
+/// The warning, and its hint, for a member's weighted `kind` `o` in sync group `group`.
+fn weight_warning(kind: Kind, o: &str, w: FileWeight, group: &str) -> (String, &'static str) {
+    let weight = if w.reverse { format!("{} reverse", w.weight) } else { w.weight.to_string() };
+    let when = if w.reverse { "success" } else { "failure" };
+    match member_weight_in_group(kind, w) {
+        InGroup::Zeroed => (
+            format!(
+                "weight {weight} of {kind} `{o}` counts as 0 in sync group `{group}`: its {when} puts the group in FAULT (keepalived's rule)"
+            ),
+            "set `tracking_weight: true` on the group to keep weights, or write weight 0",
+        ),
+        InGroup::Dropped => (
+            format!(
+                "{kind} `{o}` with weight {weight} is not tracked in sync group `{group}`: keepalived ignores a member's weighted {kind}s there"
+            ),
+            "write weight 0 (its failure puts the group in FAULT), track it under the group's own tracking, or set `tracking_weight: true` on the group",
+        ),
+        InGroup::Kept => (
+            format!(
+                "weight {weight} of {kind} `{o}` moves this member's priority alone in sync group `{group}` (keepalived keeps it): members of differing priorities can split the group"
+            ),
+            "write weight 0 (its failure puts the group in FAULT), or track it under the group's own tracking",
+        ),
     }
 }

@@ -130,7 +130,11 @@ pub fn instances(
     let mut out = BTreeMap::new();
     for (name, inst) in &m.vrrp {
         let path = at.name(name);
-        if let Some(v) = instance(cx, &path, name, inst, nodes, (scripts, &m.track_files, &m.track_processes)) {
+        // In a sync group without `tracking_weight` a member's weights follow keepalived's
+        // rule, which the group's validation warns of instead.
+        let grouped = m.sync_groups.values().any(|g| !g.tracking_weight.unwrap_or(false) && g.instances.contains(name));
+        let tracked = (scripts, &m.track_files, &m.track_processes);
+        if let Some(v) = instance(cx, &path, (name, grouped), inst, nodes, tracked) {
             out.insert(name.clone(), v);
         }
     }
@@ -143,7 +147,7 @@ pub fn instances(
 }
 
 /// What instances may track: the validated scripts, the manifest's files and processes.
-type Tracked<'a> = (
+pub(super) type Tracked<'a> = (
     &'a BTreeMap<String, TrackScript>,
     &'a BTreeMap<String, types::TrackFile>,
     &'a BTreeMap<String, types::TrackProcess>,
@@ -152,7 +156,7 @@ type Tracked<'a> = (
 fn instance(
     cx: &mut Cx,
     path: &KeyPath,
-    name: &str,
+    (name, grouped): (&str, bool),
     i: &types::VrrpInstance,
     nodes: &BTreeMap<String, Node>,
     (scripts, m_files, m_procs): Tracked<'_>,
@@ -177,24 +181,13 @@ fn instance(
     super::vips::labels(cx, path, [("vips", &vips), ("excluded_vips", &excluded)], &members);
     super::vips::scopes(cx, path, [("vips", &vips), ("excluded_vips", &excluded)], &members, nodes);
     holds_nothing(cx, path, i);
-    idle_weights(cx, path, i, &members);
+    if !grouped {
+        idle_weights(cx, path, i, &members);
+    }
     let auth = auth(cx, &path.key("authentication"), i.authentication.as_ref(), version);
     let unicast_peers = peers(cx, &path.key("unicast_peers"), i.unicast_peers.as_ref(), nodes, v6);
     tracked(cx, path, &i.track_scripts, &i.track_interfaces, scripts);
-    for f in i.track_files.keys().filter(|f| !m_files.contains_key(*f)) {
-        let hint = match m_files.keys().cloned().collect::<Vec<_>>() {
-            names if names.is_empty() => "define it under the top-level `track_files`".to_string(),
-            names => format!("define it under the top-level `track_files` (defined: {})", names.join(", ")),
-        };
-        cx.error(&path.key("track_files").name(f), format!("unknown track file `{f}`"), Some(&hint));
-    }
-    for p in i.track_processes.keys().filter(|p| !m_procs.contains_key(*p)) {
-        let hint = match m_procs.keys().cloned().collect::<Vec<_>>() {
-            names if names.is_empty() => "define it under the top-level `track_processes`".to_string(),
-            names => format!("define it under the top-level `track_processes` (defined: {})", names.join(", ")),
-        };
-        cx.error(&path.key("track_processes").name(p), format!("unknown track process `{p}`"), Some(&hint));
-    }
+    known_files_processes(cx, path, (&i.track_files, &i.track_processes), (m_files, m_procs));
     let routes = super::vrrp_routes::routes(cx, path, &i.routes, &sources(&vips, &excluded, &members, nodes));
     let rules = super::vrrp_rules::rules(cx, path, &i.rules);
     let connection_sync =
@@ -215,7 +208,18 @@ fn instance(
         routes,
         rules,
         garp: super::garp::timing(cx, path, i),
-        notify: notify(cx, path, [&i.notify_master, &i.notify_backup, &i.notify_fault, &i.notify_stop, &i.notify]),
+        notify: notify(
+            cx,
+            path,
+            [
+                &i.notify_master,
+                &i.notify_backup,
+                &i.notify_fault,
+                &i.notify_stop,
+                &i.notify,
+                &i.notify_master_rx_lower_pri,
+            ],
+        ),
         notify_timeout: notify_timeout(cx, &path.key("notify_timeout"), i.notify_timeout.as_ref()),
         connection_sync,
         track_own_interface: i.track_own_interface.unwrap_or(true),
@@ -280,11 +284,11 @@ pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The notify commands of an instance or a member at `at`, given in the order of
 /// [`Notify::keyed`]: each one absolute and not empty ([`super::checks::hook`]).
-pub(super) fn notify(cx: &mut Cx, at: &KeyPath, commands: [&Option<Vec<String>>; 5]) -> Notify {
+pub(super) fn notify(cx: &mut Cx, at: &KeyPath, commands: [&Option<Vec<String>>; 6]) -> Notify {
     let keys = Notify::default().keyed().map(|(k, _)| k);
-    let [master, backup, fault, stop, generic] =
+    let [master, backup, fault, stop, generic, master_rx_lower_pri] =
         std::array::from_fn(|n| super::checks::hook(cx, &at.key(keys[n]), commands[n].as_ref()));
-    Notify { master, backup, fault, stop, generic }
+    Notify { master, backup, fault, stop, generic, master_rx_lower_pri }
 }
 
 /// How long a notify command may run: more than nothing, at most an hour (its instance's
@@ -428,8 +432,33 @@ pub(super) fn tracked(
     }
 }
 
+/// Each track file and tracked process `used` (an instance's or a sync group's) is defined
+/// under the top-level `track_files` / `track_processes`.
+pub(super) fn known_files_processes(
+    cx: &mut Cx,
+    path: &KeyPath,
+    used: (&BTreeMap<String, types::TrackFileUse>, &BTreeMap<String, types::TrackProcessUse>),
+    (m_files, m_procs): (&BTreeMap<String, types::TrackFile>, &BTreeMap<String, types::TrackProcess>),
+) {
+    let unknown = |defined: Vec<&String>, key: &str| match defined {
+        names if names.is_empty() => format!("define it under the top-level `{key}`"),
+        names => {
+            let names: Vec<&str> = names.into_iter().map(String::as_str).collect();
+            format!("define it under the top-level `{key}` (defined: {})", names.join(", "))
+        }
+    };
+    for f in used.0.keys().filter(|f| !m_files.contains_key(*f)) {
+        let hint = unknown(m_files.keys().collect(), "track_files");
+        cx.error(&path.key("track_files").name(f), format!("unknown track file `{f}`"), Some(&hint));
+    }
+    for p in used.1.keys().filter(|p| !m_procs.contains_key(*p)) {
+        let hint = unknown(m_procs.keys().collect(), "track_processes");
+        cx.error(&path.key("track_processes").name(p), format!("unknown track process `{p}`"), Some(&hint));
+    }
+}
+
 /// A tracked object's weight and `reverse` as written, where it is defined or used.
-trait Weighted {
+pub(super) trait Weighted {
     fn written(&self) -> (Option<i32>, Option<bool>);
 }
 
@@ -448,7 +477,7 @@ weighted!(types::TrackFileUse, types::TrackFile, types::TrackProcessUse, types::
 /// The tracked objects (files or processes) an instance uses, with the object's weight
 /// (else `default`) and `reverse` where the instance gives none (an unknown one is left
 /// out: [`instance`] reports it).
-fn used_weights<U: Weighted, D: Weighted>(
+pub(super) fn used_weights<U: Weighted, D: Weighted>(
     used: &BTreeMap<String, U>,
     defined: &BTreeMap<String, D>,
     default: i32,
@@ -546,7 +575,14 @@ fn members(
         tracked(cx, &at, &m.track_scripts, &m.track_interfaces, scripts);
         let track_scripts = weights(&i.track_scripts, &m.track_scripts);
         let track_interfaces = weights(&i.track_interfaces, &m.track_interfaces);
-        let own = [&m.notify_master, &m.notify_backup, &m.notify_fault, &m.notify_stop, &m.notify];
+        let own = [
+            &m.notify_master,
+            &m.notify_backup,
+            &m.notify_fault,
+            &m.notify_stop,
+            &m.notify,
+            &m.notify_master_rx_lower_pri,
+        ];
         let notify = notify(cx, &at, own);
         let unicast = i.unicast_peers.is_some();
         let source = super::garp::source(cx, &at.key("source"), m.source.as_deref(), node, v6, unicast);
