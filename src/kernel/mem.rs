@@ -17,7 +17,9 @@ use super::{
 use crate::model::announce::Announced;
 use crate::model::firewall::{self, MarkTable};
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey, Traffic};
-use crate::model::net::{Address, Link, Route, Vmac, VrrpRoute, VrrpRule};
+use crate::model::net::{
+    Address, IFA_F_HOMEADDRESS, IFA_F_MANAGETEMPADDR, IFA_F_MCAUTOJOIN, Link, Route, Vmac, VrrpRoute, VrrpRule,
+};
 use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::SysctlKey;
 use crate::model::timeouts::Timeouts;
@@ -217,7 +219,8 @@ impl Addrs for MemKernel {
         if self.state.addresses.contains_key(&a.key()) {
             return Err(KernelError::errno("add address", a.to_string(), libc::EEXIST));
         }
-        self.state.addresses.insert(a.key(), a.clone());
+        let kept = as_kept(a).map_err(|n| KernelError::errno("add address", a.to_string(), n))?;
+        self.state.addresses.insert(a.key(), kept);
         Ok(())
     }
     fn del_address(&mut self, a: &Address) -> KResult<()> {
@@ -600,4 +603,25 @@ impl Processes for MemProcesses {
     fn events_source(&self) -> String {
         "the in-memory process table".into()
     }
+}
+
+/// The address as the kernel keeps and reports it: EINVAL for `autojoin` on a unicast
+/// address or `mngtmpaddr` on an IPv6 prefix other than /64; IPv4 drops the IPv6-only flags;
+/// DAD is not reported back.
+fn as_kept(a: &Address) -> Result<Address, i32> {
+    let o = &a.options;
+    let ip = a.address.addr();
+    if o.flags & IFA_F_MCAUTOJOIN != 0 && !ip.is_multicast() {
+        return Err(libc::EINVAL);
+    }
+    if o.flags & IFA_F_MANAGETEMPADDR != 0 && ip.is_ipv6() && a.address.prefix_len() != 64 {
+        return Err(libc::EINVAL);
+    }
+    let mut kept = a.clone();
+    kept.options.dad = false;
+    if ip.is_ipv4() {
+        kept.options.flags &= !(IFA_F_HOMEADDRESS | IFA_F_MANAGETEMPADDR);
+        kept.options.preferred_lft = None;
+    }
+    Ok(kept)
 }

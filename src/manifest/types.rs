@@ -1478,7 +1478,8 @@ pub struct SyncGroup {
 pub enum VipEntry {
     /// `172.16.40.160` or `172.16.40.160/24`, on the instance's VIP interface.
     Address(String),
-    /// The address with keepalived's per-VIP options (`dev`, `label`, `brd`, `scope`).
+    /// The address with keepalived's per-VIP options (`dev`, `label`, `brd`, `scope`, `peer`,
+    /// the address flags, `no_track`, `preferred_lft`).
     Detailed(VipSpec),
 }
 
@@ -1492,8 +1493,9 @@ impl VipEntry {
     }
 }
 
-/// A VIP with its options, like `ip addr add ADDRESS dev IF label L broadcast B scope S`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// A VIP with its options, like `ip addr add ADDRESS dev IF label L broadcast B scope S`
+/// (or `peer P`, flags, `preferred_lft N`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VipSpec {
     /// `172.16.40.160` or `172.16.40.160/24`.
@@ -1513,6 +1515,41 @@ pub struct VipSpec {
     /// number 0..255 (keepalived `scope`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<Scalar>,
+    /// The other end of a point-to-point link, of the VIP's family, with the prefix length
+    /// (`10.9.0.2/32`; default /32 or /128): the VIP is then written without one (keepalived
+    /// `peer`, `ip addr add A peer P/LEN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    /// IPv6: a Mobile IPv6 home address (keepalived `home`, `IFA_F_HOMEADDRESS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home: Option<bool>,
+    /// IPv6: run duplicate address detection on the VIP (keepalived `-nodad`). By default
+    /// IPv6 VIPs are added with `nodad`, usable at once and never left `dadfailed` by a
+    /// passing split brain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dad: Option<bool>,
+    /// IPv6, a /64 VIP: the kernel makes privacy (temporary) addresses from its prefix
+    /// (keepalived `mngtmpaddr`, `IFA_F_MANAGETEMPADDR`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mngtmpaddr: Option<bool>,
+    /// No route for the VIP's prefix is added with it (keepalived `noprefixroute`,
+    /// `IFA_F_NOPREFIXROUTE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noprefixroute: Option<bool>,
+    /// A multicast VIP: the node joins its group while it holds it (keepalived `autojoin`,
+    /// `IFA_F_MCAUTOJOIN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autojoin: Option<bool>,
+    /// The VIP's interface going down does not put the instance in FAULT, and a master does
+    /// not add the VIP back when it is removed by hand until it next becomes master
+    /// (keepalived `no_track`; default false: a VIP on an interface of its own tracks it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_track: Option<bool>,
+    /// IPv6 preferred lifetime: `forever` (default) or seconds; 0 deprecates the VIP, so
+    /// that the kernel picks it as no connection's source address, such as a health
+    /// check's (keepalived `preferred_lft`; keepalived's own default for a /128 is 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_lft: Option<Scalar>,
 }
 
 /// The kernel's IPVS sync daemon, run as master on the VRRP master and as backup elsewhere.

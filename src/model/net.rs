@@ -47,12 +47,23 @@ pub struct Address {
     /// the announced one). Only the VIPs of `announce: bgp` services on `lo` are held so.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub local_route: bool,
+    /// Peer, flags and lifetime; only VRRP VIPs set them.
+    #[serde(default, skip_serializing_if = "AddrOptions::is_none")]
+    pub options: AddrOptions,
 }
 
 impl Address {
     /// An address with no label, broadcast or scope: `ip addr add A dev I`.
     pub fn plain(interface: impl Into<String>, address: IpNet) -> Address {
-        Address { interface: interface.into(), address, label: None, broadcast: None, scope: None, local_route: false }
+        Address {
+            interface: interface.into(),
+            address,
+            label: None,
+            broadcast: None,
+            scope: None,
+            local_route: false,
+            options: AddrOptions::default(),
+        }
     }
 
     /// The address held as a local route: `ip route replace local A dev I table local proto 76`.
@@ -90,11 +101,85 @@ impl fmt::Display for Address {
         if let Some(s) = self.scope {
             write!(f, " scope {}", scope_name(s))?;
         }
+        write!(f, "{}", self.options)?;
         if self.local_route {
             write!(f, " as a local route")?;
         }
         Ok(())
     }
+}
+
+/// `IFA_F_HOMEADDRESS` (linux/if_addr.h): a Mobile IPv6 home address (`ip addr add ... home`).
+pub const IFA_F_HOMEADDRESS: u32 = 0x10;
+/// `IFA_F_NODAD`: no duplicate address detection (`ip addr add ... nodad`).
+pub const IFA_F_NODAD: u32 = 0x02;
+/// `IFA_F_MANAGETEMPADDR`: privacy addresses are made from this /64 (`mngtmpaddr`).
+pub const IFA_F_MANAGETEMPADDR: u32 = 0x100;
+/// `IFA_F_NOPREFIXROUTE`: no route for the address's prefix (`noprefixroute`).
+pub const IFA_F_NOPREFIXROUTE: u32 = 0x200;
+/// `IFA_F_MCAUTOJOIN`: the node joins the multicast group of the address (`autojoin`).
+pub const IFA_F_MCAUTOJOIN: u32 = 0x400;
+
+/// The address flags a VIP may ask for, with the word `ip addr` gives each.
+pub const ADDR_FLAGS: [(&str, u32); 4] = [
+    ("home", IFA_F_HOMEADDRESS),
+    ("mngtmpaddr", IFA_F_MANAGETEMPADDR),
+    ("noprefixroute", IFA_F_NOPREFIXROUTE),
+    ("autojoin", IFA_F_MCAUTOJOIN),
+];
+
+/// A VIP's kernel options beyond label, broadcast and scope (keepalived's `peer`, `home`,
+/// `-nodad`, `mngtmpaddr`, `noprefixroute`, `autojoin`, `preferred_lft`), like `ip addr add
+/// 10.0.0.1 peer 10.0.0.2/32 dev ppp0 noprefixroute`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddrOptions {
+    /// The other end of a point-to-point link (`IFA_ADDRESS`, the address itself being
+    /// `IFA_LOCAL`); the address's prefix length is the peer's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<IpAddr>,
+    /// The `IFA_F_*` flags of [`ADDR_FLAGS`] it is added with.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub flags: u32,
+    /// IPv6: duplicate address detection runs (keepalived's `-nodad`); VIPs are added with
+    /// `nodad` otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dad: bool,
+    /// IPv6 preferred lifetime in seconds (`IFA_CACHEINFO`; 0 deprecates the address: the
+    /// kernel picks it as no connection's source); none: forever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_lft: Option<u32>,
+}
+
+impl AddrOptions {
+    /// No peer, flag or lifetime.
+    pub fn is_none(&self) -> bool {
+        *self == AddrOptions::default()
+    }
+}
+
+impl fmt::Display for AddrOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(p) = self.peer {
+            write!(f, " peer {p}")?;
+        }
+        for (word, bit) in ADDR_FLAGS {
+            if self.flags & bit != 0 {
+                write!(f, " {word}")?;
+            }
+        }
+        if self.dad {
+            write!(f, " dad")?;
+        }
+        if let Some(p) = self.preferred_lft {
+            write!(f, " preferred_lft {p}")?;
+        }
+        Ok(())
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The scopes `ip` names (/etc/iproute2/rt_scopes), by number.

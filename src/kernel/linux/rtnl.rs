@@ -10,7 +10,9 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use netlink_packet_core::{Emitable, Parseable};
 use netlink_packet_route::AddressFamily;
-use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
+};
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
 };
@@ -24,7 +26,8 @@ use super::nl::{self, NlSocket, Request};
 use crate::kernel::{Addrs, KResult, KernelError, Routes};
 use crate::model::announce::{self, Announced};
 use crate::model::net::{
-    Address, Fwmark, Link, NextHop, Route, RouteKind, RuleAction, VRRP_ROUTE_PROTOCOL, Vmac, VrrpRoute, VrrpRule,
+    ADDR_FLAGS, AddrOptions, Address, Fwmark, IFA_F_NODAD, Link, NextHop, Route, RouteKind, RuleAction,
+    VRRP_ROUTE_PROTOCOL, Vmac, VrrpRoute, VrrpRule,
 };
 
 const RTM_NEWLINK: u16 = 16;
@@ -579,6 +582,9 @@ impl Rtnl {
     }
 }
 
+/// `ip addr add|del`: the address as `IFA_LOCAL`, its peer (or itself) as `IFA_ADDRESS`;
+/// an add also carries the broadcast, label, flags (IPv6: `nodad` unless DAD is asked for)
+/// and the IPv6 preferred lifetime (`IFA_CACHEINFO`, valid forever).
 fn address_msg(a: &Address, index: u32, adding: bool) -> AddressMessage {
     let ip = a.address.addr();
     let mut msg = AddressMessage::default();
@@ -587,22 +593,36 @@ fn address_msg(a: &Address, index: u32, adding: bool) -> AddressMessage {
     msg.header.index = index;
     msg.header.scope = AddressScope::from(a.scope.unwrap_or(0));
     msg.attributes.push(AddressAttribute::Local(ip));
-    msg.attributes.push(AddressAttribute::Address(ip));
-    if let (true, Some(b)) = (adding, a.broadcast) {
+    msg.attributes.push(AddressAttribute::Address(a.options.peer.unwrap_or(ip)));
+    if !adding {
+        return msg;
+    }
+    if let Some(b) = a.broadcast {
         msg.attributes.push(AddressAttribute::Broadcast(b));
     }
-    if adding {
-        match (&a.label, ip.is_ipv6()) {
-            (Some(l), false) => msg.attributes.push(AddressAttribute::Label(l.clone())),
-            (_, true) => {
-                msg.header.flags = AddressHeaderFlags::Nodad;
-                msg.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
-            }
-            (None, false) => {}
-        }
+    if let (Some(l), false) = (&a.label, ip.is_ipv6()) {
+        msg.attributes.push(AddressAttribute::Label(l.clone()));
+    }
+    let mut flags = a.options.flags;
+    if ip.is_ipv6() && !a.options.dad {
+        flags |= IFA_F_NODAD;
+    }
+    if flags != 0 {
+        // The header keeps the low byte (kernels before IFA_FLAGS read only it).
+        msg.header.flags = AddressHeaderFlags::from_bits_retain(u8::try_from(flags & 0xff).unwrap_or(0));
+        msg.attributes.push(AddressAttribute::Flags(AddressFlags::from_bits_retain(flags)));
+    }
+    if let (Some(p), true) = (a.options.preferred_lft, ip.is_ipv6()) {
+        let mut info = CacheInfo::default();
+        info.ifa_preferred = p;
+        info.ifa_valid = FOREVER;
+        msg.attributes.push(AddressAttribute::CacheInfo(info));
     }
     msg
 }
+
+/// A lifetime of all ones: forever.
+const FOREVER: u32 = u32::MAX;
 
 /// A private macvlan's parent index and hardware address.
 fn private_macvlan(msg: &LinkMessage) -> Option<(u32, Vec<u8>)> {
@@ -631,21 +651,28 @@ fn private_macvlan(msg: &LinkMessage) -> Option<(u32, Vec<u8>)> {
 
 fn address_of(msg: &AddressMessage, links: &BTreeMap<u32, (String, Link)>) -> Option<Address> {
     let (iface, _) = links.get(&msg.header.index)?;
-    let mut local = None;
-    let mut address = None;
-    let mut label = None;
+    let (mut local, mut address, mut label, mut flags, mut preferred) = (None, None, None, 0, FOREVER);
     for a in &msg.attributes {
         match a {
             AddressAttribute::Local(ip) => local = Some(*ip),
             AddressAttribute::Address(ip) => address = Some(*ip),
             AddressAttribute::Label(l) => label = Some(l.clone()),
+            AddressAttribute::Flags(f) => flags = f.bits(),
+            AddressAttribute::CacheInfo(c) => preferred = c.ifa_preferred,
             _ => {}
         }
     }
     let ip = local.or(address)?;
     let net = IpNet::new(ip, msg.header.prefix_len).ok()?;
     let label = label.filter(|l| l != iface);
-    Some(Address::labelled(iface.clone(), net, label))
+    let options = AddrOptions {
+        peer: address.filter(|p| local.is_some() && *p != ip),
+        flags: ADDR_FLAGS.iter().fold(0, |acc, (_, bit)| acc | (flags & bit)),
+        // Only what lbconverge writes is read: DAD is a past event, not a setting.
+        dad: false,
+        preferred_lft: Some(preferred).filter(|p| *p != FOREVER && ip.is_ipv6()),
+    };
+    Some(Address { options, ..Address::labelled(iface.clone(), net, label) })
 }
 
 /// A VRRP master's route from a route dump: protocol 77, any table.
