@@ -706,3 +706,88 @@ fn a_master_puts_its_vips_on_with_peer_flags_and_lifetimes_and_plan_has_nothing_
     let again = common::lbconverge(&["--state-dir", &sd, "plan", manifest.to_str().unwrap(), "--detailed-exitcode"]);
     assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stdout));
 }
+
+/// keepalived's further rule selectors and actions on a real kernel: each rule added as a
+/// master adds it, read back by `ip -j rule` with its selector, and by the kernel layer
+/// exactly as written (what `plan` compares to say a rule is present), then deleted.
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn vrrp_rules_with_further_selectors_and_actions_are_read_back_as_written() {
+    use lbconverge::model::net::{RuleAction, RuleOptions, VrrpRule};
+    fresh_netns(&["eth0"]);
+    let dir = state_dir();
+    let mut k = LinuxKernel::new(dir.0.clone());
+    let rule = |priority: u32, v6: bool, options: RuleOptions, action: RuleAction| VrrpRule {
+        priority,
+        v6,
+        not: false,
+        from: None,
+        to: None,
+        iif: None,
+        oif: None,
+        fwmark: None,
+        options,
+        action,
+    };
+    let o = RuleOptions::default;
+    let rules = [
+        rule(2002, false, RuleOptions { tos: Some(0x10), ..o() }, RuleAction::Table(101)),
+        rule(2003, false, o(), RuleAction::Goto(2010)),
+        rule(2004, false, o(), RuleAction::Nop),
+        rule(2005, false, RuleOptions { uidrange: Some((1000, 1999)), ..o() }, RuleAction::Table(101)),
+        rule(
+            2006,
+            false,
+            RuleOptions { ipproto: Some(6), sport: Some((1024, 65534)), dport: Some((80, 88)), ..o() },
+            RuleAction::Table(101),
+        ),
+        rule(2007, false, o(), RuleAction::L3mdev),
+        rule(2008, false, RuleOptions { tunnel_id: Some(7), ..o() }, RuleAction::Table(102)),
+        rule(
+            2009,
+            false,
+            RuleOptions { realms: Some((1, 2)), suppress_prefixlength: Some(0), suppress_ifgroup: Some(5), ..o() },
+            RuleAction::Table(102),
+        ),
+        rule(
+            2011,
+            true,
+            RuleOptions { tos: Some(0xb8), ipproto: Some(17), dport: Some((53, 53)), ..o() },
+            RuleAction::Table(101),
+        ),
+        rule(2012, true, o(), RuleAction::Nop),
+    ];
+    for r in &rules {
+        k.add_vrrp_rule(r).unwrap_or_else(|e| panic!("{r}: {e}"));
+    }
+    let mut read = k.vrrp_rules().unwrap();
+    read.sort();
+    let mut want = rules.to_vec();
+    want.sort();
+    assert_eq!(read, want, "read back as written");
+    let shown: Vec<serde_json::Value> = serde_json::from_str(&sh(&["ip", "-j", "rule", "show"])).unwrap();
+    let at = |p: u64| shown.iter().find(|r| r["priority"].as_u64() == Some(p)).cloned().unwrap_or_default();
+    assert_eq!(at(2002)["tos"].as_str(), Some("0x10"), "{shown:?}");
+    assert_eq!(at(2003)["goto"].as_u64(), Some(2010));
+    assert!(at(2004).get("nop").is_some() && at(2007).get("l3mdev").is_some(), "{shown:?}");
+    assert_eq!((at(2005)["uid_start"].as_u64(), at(2005)["uid_end"].as_u64()), (Some(1000), Some(1999)));
+    let r = at(2006);
+    assert_eq!(
+        (r["ipproto"].as_str(), r["sport_start"].as_u64(), r["dport_end"].as_u64()),
+        (Some("tcp"), Some(1024), Some(88))
+    );
+    assert_eq!(at(2008)["tun_id"].as_u64(), Some(7));
+    let r = at(2009);
+    assert_eq!(
+        (r["flow_from"].as_str(), r["flow_to"].as_str(), r["suppress_prefixlen"].as_u64()),
+        (Some("1"), Some("2"), Some(0))
+    );
+    let v6: Vec<serde_json::Value> = serde_json::from_str(&sh(&["ip", "-6", "-j", "rule", "show"])).unwrap();
+    let r = v6.iter().find(|r| r["priority"].as_u64() == Some(2011)).unwrap();
+    // `ip` names DS field 0xb8 after /etc/iproute2/rt_dsfield: EF (expedited forwarding).
+    assert_eq!((r["tos"].as_str(), r["dport"].as_u64()), (Some("EF"), Some(53)), "{r}");
+    for r in &rules {
+        k.del_vrrp_rule(r).unwrap_or_else(|e| panic!("delete {r}: {e}"));
+    }
+    assert!(k.vrrp_rules().unwrap().is_empty());
+}

@@ -325,6 +325,9 @@ impl Routes for MemKernel {
     }
     fn add_vrrp_rule(&mut self, r: &VrrpRule) -> KResult<()> {
         self.write("add vrrp rule", r)?;
+        if !rule_takes(r) {
+            return Err(KernelError::errno("add vrrp rule", r.to_string(), libc::EINVAL));
+        }
         self.state.vrrp_rules.insert(r.clone());
         Ok(())
     }
@@ -603,6 +606,15 @@ impl Processes for MemProcesses {
     fn events_source(&self) -> String {
         "the in-memory process table".into()
     }
+}
+
+/// What the kernel takes of a rule's selectors: a DS field without ECN bits (IPv4: TOS
+/// bits only), port ranges 1..65534 in order.
+fn rule_takes(r: &VrrpRule) -> bool {
+    let o = &r.options;
+    let tos_bits: u8 = if r.v6 { 0xfc } else { 0x1c };
+    let ports = |p: Option<(u16, u16)>| p.is_none_or(|(a, b)| a != 0 && a <= b && b < u16::MAX);
+    o.tos.is_none_or(|t| t & !tos_bits == 0) && ports(o.sport) && ports(o.dport)
 }
 
 /// The address as the kernel keeps and reports it: EINVAL for `autojoin` on a unicast

@@ -1346,8 +1346,8 @@ pub struct NextHopEntry {
 }
 
 /// A policy routing rule a VRRP master holds, like `ip rule add [not] from FROM to TO iif
-/// IIF oif OIF fwmark MARK/MASK lookup TABLE priority PRIORITY`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// IIF oif OIF fwmark MARK/MASK ipproto tcp dport 443 lookup TABLE priority PRIORITY`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VrrpRuleEntry {
     /// Its preference: the kernel tries rules from the lowest (1..32765, below the
@@ -1383,9 +1383,55 @@ pub struct VrrpRuleEntry {
     #[schemars(range(min = 1))]
     pub table: Option<u32>,
     /// Drop what matches instead of looking it up: `blackhole`, `unreachable`,
-    /// `prohibit`. Either this or `table`.
+    /// `prohibit`; or `nop`: do nothing (a rule that only counts). One of `table`, `type`,
+    /// `goto` and `l3mdev`.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<RuleType>,
+    /// Go on with the rules from this priority, which must be above the rule's own
+    /// (keepalived `goto`). One of `table`, `type`, `goto` and `l3mdev`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goto: Option<u32>,
+    /// Look the packet up in the table of the VRF (L3 master device) its interface is in
+    /// (keepalived `l3mdev`). One of `table`, `type`, `goto` and `l3mdev`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l3mdev: Option<bool>,
+    /// Type of service / DS field matched: a number, decimal or `0x` hexadecimal (`0x10`),
+    /// the two ECN bits clear; IPv4 takes the TOS bits (0x1c) only (keepalived `tos` /
+    /// `dsfield`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos: Option<Scalar>,
+    /// IP protocol matched: `tcp`, `udp`, `sctp`, `icmp`, `ipv6-icmp`, ... or a number
+    /// 1..255 (keepalived `ipproto`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipproto: Option<Scalar>,
+    /// Source port or port range matched: `53`, `1024-65534` (keepalived `sport`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sport: Option<Scalar>,
+    /// Destination port or port range matched: `443`, `8000-8099` (keepalived `dport`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dport: Option<Scalar>,
+    /// User ids of the local sockets matched: `1000-1999` (keepalived `uidrange`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uidrange: Option<String>,
+    /// Tunnel id matched, on packets of metadata-collecting tunnels (keepalived
+    /// `tunnel-id`; 1 and up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub tunnel_id: Option<u64>,
+    /// IPv4, with `table`: the realms the matched packets get, `TO` or `FROM/TO`, each a
+    /// number 0..65535 (keepalived `realms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realms: Option<Scalar>,
+    /// With `table`: routes of this prefix length or shorter found there are ignored,
+    /// such as 0 for the default route (keepalived `suppress_prefixlength`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 128))]
+    pub suppress_prefixlength: Option<u32>,
+    /// With `table`: routes found there through an interface of this group are ignored
+    /// (keepalived `suppress_ifgroup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 2147483647))]
+    pub suppress_ifgroup: Option<u32>,
 }
 
 /// A firewall mark a rule matches: a number, or text with a mask.
@@ -1408,6 +1454,8 @@ pub enum RuleType {
     Unreachable,
     /// Dropped with ICMP administratively prohibited.
     Prohibit,
+    /// Nothing: the packet goes on to the next rule.
+    Nop,
 }
 
 /// The types of route a VRRP master can hold.

@@ -361,7 +361,27 @@ pub enum RuleAction {
     Unreachable,
     /// Drops it with ICMP administratively prohibited.
     Prohibit,
+    /// Goes on with the rules from this priority.
+    Goto(u32),
+    /// Does nothing (the packet goes on to the next rule).
+    Nop,
+    /// Looks the packet up in the table of its interface's VRF.
+    L3mdev,
 }
+
+/// IP protocols by the names /etc/protocols gives them.
+pub const IP_PROTOCOLS: [(&str, u8); 10] = [
+    ("icmp", 1),
+    ("igmp", 2),
+    ("tcp", 6),
+    ("udp", 17),
+    ("gre", 47),
+    ("esp", 50),
+    ("ah", 51),
+    ("ipv6-icmp", 58),
+    ("sctp", 132),
+    ("udplite", 136),
+];
 
 /// A firewall mark a rule matches, with its mask (none: all 32 bits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -402,8 +422,94 @@ pub struct VrrpRule {
     /// Firewall mark.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fwmark: Option<Fwmark>,
+    /// Further selectors and table options.
+    #[serde(default, skip_serializing_if = "RuleOptions::is_none")]
+    pub options: RuleOptions,
     /// What it does.
     pub action: RuleAction,
+}
+
+/// A rule's selectors beyond addresses, interfaces and marks, and the options of a table
+/// rule (`ip rule add tos 0x10 ipproto tcp sport 1024-65534 dport 443 uidrange 0-999
+/// tun_id 7 lookup 100 realms 1/2 suppress_prefixlength 0 suppress_ifgroup 5`). The
+/// kernel reports each only when set, and so does a dump's reading.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleOptions {
+    /// DS field (type of service) matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos: Option<u8>,
+    /// IP protocol matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipproto: Option<u8>,
+    /// Source ports matched, first to last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sport: Option<(u16, u16)>,
+    /// Destination ports matched, first to last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dport: Option<(u16, u16)>,
+    /// User ids of the local sockets matched, first to last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uidrange: Option<(u32, u32)>,
+    /// Tunnel id matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tunnel_id: Option<u64>,
+    /// Realms given to what a table rule matches (`FRA_FLOW`): from, to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realms: Option<(u16, u16)>,
+    /// A table rule ignores the routes of this prefix length or shorter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppress_prefixlength: Option<u32>,
+    /// A table rule ignores the routes through interfaces of this group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppress_ifgroup: Option<u32>,
+}
+
+impl RuleOptions {
+    /// None set.
+    pub fn is_none(&self) -> bool {
+        *self == RuleOptions::default()
+    }
+
+    /// The selectors as `ip rule` writes them, each with a leading space.
+    fn selectors(&self) -> String {
+        let range = |(a, b): (u16, u16)| if a == b { a.to_string() } else { format!("{a}-{b}") };
+        let mut out = String::new();
+        if let Some(t) = self.tos {
+            out.push_str(&format!(" tos {t:#04x}"));
+        }
+        if let Some(p) = self.ipproto {
+            out.push_str(&format!(" ipproto {p}"));
+        }
+        if let Some(p) = self.sport {
+            out.push_str(&format!(" sport {}", range(p)));
+        }
+        if let Some(p) = self.dport {
+            out.push_str(&format!(" dport {}", range(p)));
+        }
+        if let Some((a, b)) = self.uidrange {
+            out.push_str(&format!(" uidrange {a}-{b}"));
+        }
+        if let Some(t) = self.tunnel_id {
+            out.push_str(&format!(" tunnel-id {t}"));
+        }
+        out
+    }
+
+    /// The table options as `ip rule` writes them, each with a leading space.
+    fn table_options(&self) -> String {
+        let mut out = String::new();
+        if let Some((from, to)) = self.realms {
+            out.push_str(&format!(" realms {from}/{to}"));
+        }
+        if let Some(n) = self.suppress_prefixlength {
+            out.push_str(&format!(" suppress_prefixlength {n}"));
+        }
+        if let Some(g) = self.suppress_ifgroup {
+            out.push_str(&format!(" suppress_ifgroup {g}"));
+        }
+        out
+    }
 }
 
 impl fmt::Display for VrrpRule {
@@ -434,12 +540,17 @@ impl fmt::Display for VrrpRule {
                 write!(f, "/{k:#x}")?;
             }
         }
+        write!(f, "{}", self.options.selectors())?;
         match self.action {
-            RuleAction::Table(t) => write!(f, " table {t}"),
-            RuleAction::Blackhole => write!(f, " blackhole"),
-            RuleAction::Unreachable => write!(f, " unreachable"),
-            RuleAction::Prohibit => write!(f, " prohibit"),
+            RuleAction::Table(t) => write!(f, " table {t}")?,
+            RuleAction::Blackhole => write!(f, " blackhole")?,
+            RuleAction::Unreachable => write!(f, " unreachable")?,
+            RuleAction::Prohibit => write!(f, " prohibit")?,
+            RuleAction::Goto(p) => write!(f, " goto {p}")?,
+            RuleAction::Nop => write!(f, " nop")?,
+            RuleAction::L3mdev => write!(f, " l3mdev")?,
         }
+        write!(f, "{}", self.options.table_options())
     }
 }
 

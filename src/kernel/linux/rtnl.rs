@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use netlink_packet_core::{Emitable, Parseable};
 use netlink_packet_route::AddressFamily;
+use netlink_packet_route::IpProtocol;
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
 };
@@ -17,16 +18,19 @@ use netlink_packet_route::link::{
     InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
 };
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol, RouteScope, RouteType,
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol, RouteRealm, RouteScope,
+    RouteType,
 };
-use netlink_packet_route::rule::{RuleAction as Action, RuleAttribute, RuleFlags, RuleMessage};
+use netlink_packet_route::rule::{
+    RuleAction as Action, RuleAttribute, RuleFlags, RuleMessage, RulePortRange, RuleUidRange,
+};
 
 use super::modules;
 use super::nl::{self, NlSocket, Request};
 use crate::kernel::{Addrs, KResult, KernelError, Routes};
 use crate::model::announce::{self, Announced};
 use crate::model::net::{
-    ADDR_FLAGS, AddrOptions, Address, Fwmark, IFA_F_NODAD, Link, NextHop, Route, RouteKind, RuleAction,
+    ADDR_FLAGS, AddrOptions, Address, Fwmark, IFA_F_NODAD, Link, NextHop, Route, RouteKind, RuleAction, RuleOptions,
     VRRP_ROUTE_PROTOCOL, Vmac, VrrpRoute, VrrpRule,
 };
 
@@ -356,6 +360,8 @@ fn rule_msg(r: &VrrpRule) -> RuleMessage {
         a.push(RuleAttribute::FwMark(m.mark));
         a.extend(m.mask.map(RuleAttribute::FwMask));
     }
+    rule_options(&mut msg, &r.options);
+    let (h, a) = (&mut msg.header, &mut msg.attributes);
     h.action = match r.action {
         RuleAction::Table(t) => {
             h.table = u8::try_from(t).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
@@ -365,8 +371,49 @@ fn rule_msg(r: &VrrpRule) -> RuleMessage {
         RuleAction::Blackhole => Action::Blackhole,
         RuleAction::Unreachable => Action::Unreachable,
         RuleAction::Prohibit => Action::Prohibit,
+        RuleAction::Goto(p) => {
+            a.push(RuleAttribute::Goto(p));
+            Action::Goto
+        }
+        RuleAction::Nop => Action::Nop,
+        RuleAction::L3mdev => {
+            a.push(RuleAttribute::L3MDev(true));
+            Action::ToTable
+        }
     };
     msg
+}
+
+/// The further selectors (`tos` in the header) and table options of a rule.
+fn rule_options(msg: &mut RuleMessage, o: &RuleOptions) {
+    msg.header.tos = o.tos.unwrap_or(0);
+    let a = &mut msg.attributes;
+    a.extend(o.ipproto.map(|p| RuleAttribute::IpProtocol(IpProtocol::from(p))));
+    let ports = |(start, end): (u16, u16)| RulePortRange { start, end };
+    a.extend(o.sport.map(|p| RuleAttribute::SourcePortRange(ports(p))));
+    a.extend(o.dport.map(|p| RuleAttribute::DestinationPortRange(ports(p))));
+    a.extend(o.uidrange.map(|(start, end)| RuleAttribute::UidRange(RuleUidRange { start, end })));
+    a.extend(o.tunnel_id.map(RuleAttribute::TunId));
+    a.extend(o.realms.map(|(source, destination)| RuleAttribute::Realm(RouteRealm { source, destination })));
+    a.extend(o.suppress_prefixlength.map(RuleAttribute::SuppressPrefixLen));
+    a.extend(o.suppress_ifgroup.map(RuleAttribute::SuppressIfGroup));
+}
+
+/// Reads one attribute of the further selectors and table options; false when it is none.
+fn rule_option(o: &mut RuleOptions, a: &RuleAttribute) -> bool {
+    match a {
+        RuleAttribute::IpProtocol(p) => o.ipproto = Some(u8::from(*p)),
+        RuleAttribute::SourcePortRange(p) => o.sport = Some((p.start, p.end)),
+        RuleAttribute::DestinationPortRange(p) => o.dport = Some((p.start, p.end)),
+        RuleAttribute::UidRange(u) => o.uidrange = Some((u.start, u.end)),
+        RuleAttribute::TunId(t) => o.tunnel_id = Some(*t),
+        RuleAttribute::Realm(r) => o.realms = Some((r.source, r.destination)),
+        // The kernel reports -1 (unset) for both suppressors of every rule.
+        RuleAttribute::SuppressPrefixLen(n) => o.suppress_prefixlength = Some(*n).filter(|n| *n != u32::MAX),
+        RuleAttribute::SuppressIfGroup(g) => o.suppress_ifgroup = Some(*g).filter(|g| *g != u32::MAX),
+        _ => return false,
+    }
+    true
 }
 
 /// A VRRP master's rule from a rule dump: protocol 77, an action lbconverge writes. A mask
@@ -382,11 +429,17 @@ fn vrrp_rule(msg: &RuleMessage) -> Option<VrrpRule> {
         iif: None,
         oif: None,
         fwmark: None,
+        options: RuleOptions { tos: Some(h.tos).filter(|t| *t != 0), ..RuleOptions::default() },
         action: RuleAction::Table(u32::from(h.table)),
     };
-    let (mut ours, mut mark, mut mask) = (false, None, None);
+    let (mut ours, mut mark, mut mask, mut l3mdev, mut target) = (false, None, None, false, 0);
     for a in &msg.attributes {
+        if rule_option(&mut r.options, a) {
+            continue;
+        }
         match a {
+            RuleAttribute::L3MDev(on) => l3mdev = *on,
+            RuleAttribute::Goto(p) => target = *p,
             RuleAttribute::Protocol(p) => ours = u8::from(*p) == VRRP_ROUTE_PROTOCOL,
             RuleAttribute::Priority(p) => r.priority = *p,
             RuleAttribute::Source(s) => r.from = IpNet::new(*s, h.src_len).ok(),
@@ -401,10 +454,13 @@ fn vrrp_rule(msg: &RuleMessage) -> Option<VrrpRule> {
     }
     r.fwmark = mark.map(|mark| Fwmark { mark, mask });
     r.action = match h.action {
+        Action::ToTable if l3mdev => RuleAction::L3mdev,
         Action::ToTable => r.action,
         Action::Blackhole => RuleAction::Blackhole,
         Action::Unreachable => RuleAction::Unreachable,
         Action::Prohibit => RuleAction::Prohibit,
+        Action::Goto => RuleAction::Goto(target),
+        Action::Nop => RuleAction::Nop,
         _ => return None,
     };
     ours.then_some(r)
