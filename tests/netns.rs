@@ -637,3 +637,157 @@ vrrp:
     assert_eq!(k.firewall().unwrap(), None);
     assert!(ping("10.9.0.100"), "answers once the table is gone");
 }
+
+/// The manifest of [`a_master_puts_its_vips_on_with_peer_flags_and_lifetimes_and_plan_has_nothing_to_do`]:
+/// keepalived's further VIP options, IPv4 advertised and IPv6 excluded.
+const VIP_OPTIONS: &str = "version: 1
+nodes:
+  lb1: {roles: [director], addresses: [10.0.0.11/24], interface: eth0}
+vrrp:
+  VI_OPTS:
+    vrid: 10
+    advert_interval: 100ms
+    members: {lb1: {priority: 150}}
+    vips:
+      - {address: 10.0.2.1, peer: 10.0.2.2}
+      - {address: 10.0.3.1/24, noprefixroute: true}
+      - {address: 10.0.4.1/24, interface: eth1, no_track: true}
+    excluded_vips:
+      - {address: 'fd00::1/64', mngtmpaddr: true, home: true, preferred_lft: 0}
+      - {address: 'fd00:1::1/64', dad: true, preferred_lft: 600}
+      - {address: 'fd00:2::1', peer: 'fd00:2::2'}
+      - {address: 'ff05::77', autojoin: true}
+";
+
+/// keepalived's VIP options beyond label, broadcast and scope on a real kernel: `lbconverge
+/// run` adds a point-to-point VIP with its peer, one without a prefix route, IPv6 ones with
+/// flags and preferred lifetimes (0: deprecated), one with DAD, a multicast one joined;
+/// `ip -j addr` reads each back, the kernel layer reads them as written, a `no_track` VIP's
+/// interface losing carrier leaves the instance master, and `plan` has nothing to do.
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn a_master_puts_its_vips_on_with_peer_flags_and_lifetimes_and_plan_has_nothing_to_do() {
+    fresh_netns(&["eth0", "eth1"]);
+    sh(&["ip", "addr", "add", "10.0.0.11/24", "dev", "eth0"]);
+    let dir = state_dir();
+    let manifest = dir.0.join("m.yaml");
+    std::fs::write(&manifest, VIP_OPTIONS).unwrap();
+    let state = dir.0.join("state");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lbconverge"));
+    c.arg("--state-dir").arg(&state).arg("run").arg(&manifest);
+    c.args(["--node", "lb1", "--control", "none"]).env("NO_COLOR", "1");
+    c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    let _daemon = Daemon(c.spawn().unwrap());
+    let all = ["10.0.2.1", "10.0.3.1", "10.0.4.1", "fd00::1", "fd00:1::1", "fd00:2::1", "ff05::77"];
+    wait_until("VI_OPTS to take its VIPs", || all.iter().all(|a| ip_address(a).is_some()));
+    let (_, a) = ip_address("10.0.2.1").unwrap();
+    assert_eq!((a["address"].as_str(), a["prefixlen"].as_u64()), (Some("10.0.2.2"), Some(32)), "{a}");
+    let (_, a) = ip_address("10.0.3.1").unwrap();
+    assert_eq!(a["noprefixroute"].as_bool(), Some(true), "{a}");
+    assert_eq!(sh(&["ip", "route", "show", "10.0.3.0/24"]).trim(), "", "no prefix route");
+    let (_, a) = ip_address("fd00::1").unwrap();
+    let flags = ["mngtmpaddr", "home", "deprecated", "nodad"].map(|f| a[f].as_bool());
+    assert_eq!((flags, a["preferred_life_time"].as_u64()), ([Some(true); 4], Some(0)), "{a}");
+    let (_, a) = ip_address("fd00:1::1").unwrap();
+    let left = a["preferred_life_time"].as_u64().unwrap();
+    assert!(a["nodad"].as_bool().is_none() && (500..=600).contains(&left), "DAD runs, 600 s preferred: {a}");
+    assert_eq!(ip_address("fd00:2::1").unwrap().1["address"].as_str(), Some("fd00:2::2"));
+    assert_eq!(ip_address("ff05::77").unwrap().1["autojoin"].as_bool(), Some(true));
+    let read = LinuxKernel::new(dir.0.join("k")).addresses().unwrap();
+    let p2p = read.iter().find(|r| r.address == "10.0.2.1/32".parse().unwrap()).unwrap();
+    assert_eq!(p2p.options.peer, Some("10.0.2.2".parse().unwrap()), "{p2p:?}");
+    let deprecated = read.iter().find(|r| r.address == "fd00::1/64".parse().unwrap()).unwrap();
+    assert_eq!(deprecated.to_string(), "fd00::1/64 on eth0 home mngtmpaddr preferred_lft 0");
+    // The no_track VIP's interface loses carrier: the instance stays master.
+    sh(&["ip", "link", "set", "eth1-p", "down"]);
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert!(ip_address("10.0.2.1").is_some(), "VI_OPTS stays master: eth1 is not tracked");
+    let sd = state.to_string_lossy().into_owned();
+    let again = common::lbconverge(&["--state-dir", &sd, "plan", manifest.to_str().unwrap(), "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stdout));
+}
+
+/// keepalived's further rule selectors and actions on a real kernel: each rule added as a
+/// master adds it, read back by `ip -j rule` with its selector, and by the kernel layer
+/// exactly as written (what `plan` compares to say a rule is present), then deleted.
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn vrrp_rules_with_further_selectors_and_actions_are_read_back_as_written() {
+    use lbconverge::model::net::{RuleAction, RuleOptions, VrrpRule};
+    fresh_netns(&["eth0"]);
+    let dir = state_dir();
+    let mut k = LinuxKernel::new(dir.0.clone());
+    let rule = |priority: u32, v6: bool, options: RuleOptions, action: RuleAction| VrrpRule {
+        priority,
+        v6,
+        not: false,
+        from: None,
+        to: None,
+        iif: None,
+        oif: None,
+        fwmark: None,
+        options,
+        action,
+    };
+    let o = RuleOptions::default;
+    let rules = [
+        rule(2002, false, RuleOptions { tos: Some(0x10), ..o() }, RuleAction::Table(101)),
+        rule(2003, false, o(), RuleAction::Goto(2010)),
+        rule(2004, false, o(), RuleAction::Nop),
+        rule(2005, false, RuleOptions { uidrange: Some((1000, 1999)), ..o() }, RuleAction::Table(101)),
+        rule(
+            2006,
+            false,
+            RuleOptions { ipproto: Some(6), sport: Some((1024, 65534)), dport: Some((80, 88)), ..o() },
+            RuleAction::Table(101),
+        ),
+        rule(2007, false, o(), RuleAction::L3mdev),
+        rule(2008, false, RuleOptions { tunnel_id: Some(7), ..o() }, RuleAction::Table(102)),
+        rule(
+            2009,
+            false,
+            RuleOptions { realms: Some((1, 2)), suppress_prefixlength: Some(0), suppress_ifgroup: Some(5), ..o() },
+            RuleAction::Table(102),
+        ),
+        rule(
+            2011,
+            true,
+            RuleOptions { tos: Some(0xb8), ipproto: Some(17), dport: Some((53, 53)), ..o() },
+            RuleAction::Table(101),
+        ),
+        rule(2012, true, o(), RuleAction::Nop),
+    ];
+    for r in &rules {
+        k.add_vrrp_rule(r).unwrap_or_else(|e| panic!("{r}: {e}"));
+    }
+    let mut read = k.vrrp_rules().unwrap();
+    read.sort();
+    let mut want = rules.to_vec();
+    want.sort();
+    assert_eq!(read, want, "read back as written");
+    let shown: Vec<serde_json::Value> = serde_json::from_str(&sh(&["ip", "-j", "rule", "show"])).unwrap();
+    let at = |p: u64| shown.iter().find(|r| r["priority"].as_u64() == Some(p)).cloned().unwrap_or_default();
+    assert_eq!(at(2002)["tos"].as_str(), Some("0x10"), "{shown:?}");
+    assert_eq!(at(2003)["goto"].as_u64(), Some(2010));
+    assert!(at(2004).get("nop").is_some() && at(2007).get("l3mdev").is_some(), "{shown:?}");
+    assert_eq!((at(2005)["uid_start"].as_u64(), at(2005)["uid_end"].as_u64()), (Some(1000), Some(1999)));
+    let r = at(2006);
+    assert_eq!(
+        (r["ipproto"].as_str(), r["sport_start"].as_u64(), r["dport_end"].as_u64()),
+        (Some("tcp"), Some(1024), Some(88))
+    );
+    assert_eq!(at(2008)["tun_id"].as_u64(), Some(7));
+    let r = at(2009);
+    assert_eq!(
+        (r["flow_from"].as_str(), r["flow_to"].as_str(), r["suppress_prefixlen"].as_u64()),
+        (Some("1"), Some("2"), Some(0))
+    );
+    let v6: Vec<serde_json::Value> = serde_json::from_str(&sh(&["ip", "-6", "-j", "rule", "show"])).unwrap();
+    let r = v6.iter().find(|r| r["priority"].as_u64() == Some(2011)).unwrap();
+    // `ip` names DS field 0xb8 after /etc/iproute2/rt_dsfield: EF (expedited forwarding).
+    assert_eq!((r["tos"].as_str(), r["dport"].as_u64()), (Some("EF"), Some(53)), "{r}");
+    for r in &rules {
+        k.del_vrrp_rule(r).unwrap_or_else(|e| panic!("delete {r}: {e}"));
+    }
+    assert!(k.vrrp_rules().unwrap().is_empty());
+}

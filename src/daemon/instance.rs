@@ -939,7 +939,8 @@ impl Instance {
     }
 
     /// A master's VIPs are its own: one removed by hand (`ip addr del`) is added back with
-    /// its announcements, checked at every advert, and logged as drift.
+    /// its announcements, checked at every advert, and logged as drift (but for a `no_track`
+    /// VIP, as keepalived does).
     fn repair_vips(&mut self) {
         let n = self.restore_missing(true);
         if n > 0 {
@@ -958,7 +959,8 @@ impl Instance {
             }
         };
         let held = |v: &Address| present.iter().any(|a| a.interface == v.interface && a.address == v.address);
-        let missing: Vec<Address> = self.spec.vip_addresses().into_iter().filter(|v| !held(v)).collect();
+        // A `no_track` VIP removed by hand comes back at the next transition to master only.
+        let missing: Vec<Address> = self.spec.vip_addresses_tracked(!drift).into_iter().filter(|v| !held(v)).collect();
         for a in &missing {
             let (vip, interface) = (&a.address, &a.interface);
             match drift {

@@ -163,7 +163,14 @@ impl InstanceSpec {
     /// Every VIP, advertised then excluded, as the address a master holds: on its own
     /// interface, else on the VIP interface, with its label, broadcast and scope.
     pub fn vip_addresses(&self) -> Vec<Address> {
-        self.vips.iter().chain(&self.excluded).map(|v| v.address(&self.vip_interface)).collect()
+        self.vip_addresses_tracked(true)
+    }
+
+    /// The addresses of its VIPs, excluded ones too, without the `no_track` ones unless
+    /// `untracked`.
+    pub fn vip_addresses_tracked(&self, untracked: bool) -> Vec<Address> {
+        let vips = self.vips.iter().chain(&self.excluded).filter(|v| untracked || !v.no_track);
+        vips.map(|v| v.address(&self.vip_interface)).collect()
     }
 
     /// The addresses its adverts carry.
@@ -321,6 +328,9 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
         };
         let group = cluster.sync_group_of(&inst.name);
         let [scripts, mut interfaces, files, processes] = tracked_in_group(m, group);
+        for i in vip_interfaces(inst, m) {
+            interfaces.entry(i.to_string()).or_insert(FileWeight { weight: 0, reverse: false });
+        }
         if inst.track_own_interface {
             interfaces.entry(m.interface.clone()).or_insert(FileWeight { weight: 0, reverse: false });
             // The VMAC is the instance's interface too: gone (deleted by hand), the instance
@@ -383,6 +393,16 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
         });
     }
     Ok(out)
+}
+
+/// The interfaces a member's VIPs put it in FAULT by, as keepalived tracks them: each VIP's
+/// (excluded ones too) but a `no_track` one's, and, when the instance does not track its
+/// own interface (`dont_track_primary`), none on that interface or its VMAC.
+fn vip_interfaces<'a>(inst: &'a crate::model::cluster::VrrpInstance, m: &'a Member) -> Vec<&'a str> {
+    let vmac = inst.vmac.as_ref().map(|v| v.name.as_str());
+    let primary = |i: &str| i == m.interface || Some(i) == vmac;
+    let on = inst.held().filter(|v| !v.no_track).map(|v| v.interface.as_deref().unwrap_or(&m.vip_interface));
+    on.filter(|i| inst.track_own_interface || !primary(i)).collect()
 }
 
 type Weights = BTreeMap<String, FileWeight>;

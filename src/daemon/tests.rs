@@ -663,6 +663,80 @@ fn the_own_interface_going_down_faults_the_instance_unless_it_is_not_tracked() {
     }
 }
 
+/// A VIP's peer, address flags and preferred lifetime reach the kernel, and a commit that
+/// changes them removes and re-adds the VIP in place.
+#[test]
+fn a_vips_peer_flags_and_lifetime_reach_the_kernel_and_a_commit_changing_them_re_adds_it() {
+    use crate::model::net::{IFA_F_MANAGETEMPADDR, IFA_F_NOPREFIXROUTE};
+    let (s, k) = (Scratch::new("vip-options"), host());
+    let (mut d, _) = start_master(&s, &k);
+    let with = |v6: &str| {
+        let held = format!(
+            "excluded_vips: [{{address: 10.0.0.1, peer: 10.0.0.2/32, noprefixroute: true}}, {{address: 'fd00::5/64', {v6}}}]"
+        );
+        manifest("eth0", "good-password", false)
+            .replace("vips: [10.0.0.100/24]", &format!("vips: [10.0.0.100/24]\n    {held}"))
+    };
+    s.write(&with("mngtmpaddr: true, preferred_lft: 0"));
+    let log = logged(|| assert_eq!(d.reload().unwrap().updated, 1));
+    let want = "changed=excluded_vips +10.0.0.1/32 peer 10.0.0.2 noprefixroute +fd00::5/64 mngtmpaddr preferred_lft 0";
+    assert!(log.contains(want), "{log}");
+    wait_for("the VIPs with their options", Duration::from_millis(200), || {
+        held_as(&k, "fd00::5/64").is_some() && held_as(&k, "10.0.0.1/32").is_some()
+    });
+    let p2p = held_as(&k, "10.0.0.1/32").unwrap().options;
+    assert_eq!((p2p.peer, p2p.flags), (Some("10.0.0.2".parse().unwrap()), IFA_F_NOPREFIXROUTE));
+    let v6 = held_as(&k, "fd00::5/64").unwrap().options;
+    assert_eq!((v6.flags, v6.preferred_lft), (IFA_F_MANAGETEMPADDR, Some(0)));
+    s.write(&with("dad: true, preferred_lft: forever"));
+    let log = logged(|| assert_eq!(d.reload().unwrap().updated, 1));
+    assert!(log.contains("changed=excluded_vips -fd00::5/64 mngtmpaddr preferred_lft 0 +fd00::5/64 dad"), "{log}");
+    wait_for("the VIP without its flag and lifetime", Duration::from_millis(200), || {
+        held_as(&k, "fd00::5/64").is_some_and(|a| a.options.is_none())
+    });
+    assert_eq!(fast_view(&d).state, "MASTER");
+    d.stop();
+}
+
+/// A VIP on an interface of its own tracks that interface, as keepalived does: its link
+/// going down puts the instance in FAULT. A `no_track` VIP does not, and a master does not
+/// add it back when it is removed by hand (keepalived reinstates it at the next transition
+/// to master only), while it does add back a tracked one.
+#[test]
+fn a_vips_own_interface_faults_the_instance_and_a_no_track_vip_neither_faults_nor_comes_back() {
+    for (no_track, name) in [(false, "vip-if"), (true, "vip-if-no-track")] {
+        let (s, k) = (Scratch::new(name), host());
+        k.lock().state.links.insert("eth1".into(), Link::UP);
+        let vip = format!("{{address: 10.9.0.1/32, interface: eth1, no_track: {no_track}}}");
+        let vips = format!("vips: [10.0.0.100/24, {vip}]");
+        s.write(&manifest("eth0", "good-password", false).replace("vips: [10.0.0.100/24]", &vips));
+        let d = start(&s, &k);
+        wait_for("VI_FAST master", Duration::from_secs(2), || fast_view(&d).state == "MASTER");
+        wait_for("the VIP on eth1", Duration::from_millis(200), || held_on(&k, "eth1", "10.9.0.1/32"));
+        k.lock().state.links.insert("eth1".into(), Link { up: true, carrier: false });
+        if no_track {
+            std::thread::sleep(Duration::from_millis(400));
+            assert_eq!(fast_view(&d).state, "MASTER", "a no_track VIP's interface is not tracked");
+        } else {
+            wait_for("VI_FAST in FAULT", Duration::from_secs(2), || fast_view(&d).state == "FAULT");
+        }
+        k.lock().state.links.insert("eth1".into(), Link::UP);
+        wait_for("VI_FAST master again", Duration::from_secs(2), || fast_view(&d).state == "MASTER");
+        wait_for("the VIP on eth1 again", Duration::from_millis(200), || held_on(&k, "eth1", "10.9.0.1/32"));
+        let net = "10.9.0.1/32".parse().unwrap();
+        k.lock().state.addresses.retain(|_, a| a.address != net);
+        if no_track {
+            std::thread::sleep(Duration::from_millis(300));
+            assert!(!held_on(&k, "eth1", "10.9.0.1/32"), "a no_track VIP removed by hand stays removed");
+            assert_eq!(fast_view(&d).vips_restored, 0);
+        } else {
+            wait_for("the VIP back", Duration::from_millis(300), || held_on(&k, "eth1", "10.9.0.1/32"));
+        }
+        assert_eq!(fast_view(&d).state, "MASTER");
+        d.stop();
+    }
+}
+
 /// Two v3 instances with 50 ms adverts, both lone masters soon: VI_ONE with `one` and
 /// VI_TWO with `two` (left out when empty).
 fn two_instances(one: &[&str], two: &[&str]) -> String {

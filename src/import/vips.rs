@@ -1,5 +1,6 @@
 //! keepalived's `virtual_ipaddress` and `virtual_ipaddress_excluded` blocks: each line an
-//! address and its options (`dev`, `label`, `brd`/`broadcast`, `scope`), read into the
+//! address and its options (`dev`, `label`, `brd`/`broadcast`, `scope`, `peer`, `home`,
+//! `-nodad`, `mngtmpaddr`, `noprefixroute`, `autojoin`, `no_track`, `preferred_lft`), read into the
 //! manifest's VIP entries; then the instance's family and version as keepalived settles
 //! them (the first advertised VIP sets the family; an IPv6 instance runs version 3).
 
@@ -38,31 +39,89 @@ pub fn block(item: &Item, notes: &mut Notes) -> Vec<VipLine> {
 }
 
 fn line(it: &Item, notes: &mut Notes) -> VipLine {
-    let mut spec = VipSpec { address: it.keyword.clone(), interface: None, label: None, broadcast: None, scope: None };
+    let mut spec = VipSpec { address: it.keyword.clone(), ..VipSpec::default() };
     let mut rest = it.args.iter();
     while let Some(word) = rest.next() {
-        let slot = match word.as_str() {
-            "dev" => &mut spec.interface,
-            "label" => &mut spec.label,
-            "brd" | "broadcast" => &mut spec.broadcast,
-            "scope" => {
-                spec.scope = rest.next().map(|s| scope(s));
-                continue;
-            }
-            other => {
-                let why = "the manifest has no such VIP option";
-                notes
-                    .note(&it.at, format!("VIP option `{other}` not imported ({why}); the VIP is imported without it"));
+        let flag = match word.as_str() {
+            "home" => &mut spec.home,
+            "-nodad" => &mut spec.dad,
+            "mngtmpaddr" => &mut spec.mngtmpaddr,
+            "noprefixroute" => &mut spec.noprefixroute,
+            "autojoin" => &mut spec.autojoin,
+            "no_track" => &mut spec.no_track,
+            _ => {
+                valued(&mut spec, word, rest.next(), &it.at, notes);
                 continue;
             }
         };
-        *slot = rest.next().cloned();
+        *flag = Some(true);
     }
+    if spec.peer.is_some() {
+        host_only(&mut spec, &it.at, notes);
+    }
+    drop_ignored(&mut spec, &it.at, notes);
     VipLine { spec, at: it.at.clone() }
 }
 
-/// A scope as the manifest writes it: a name stays a name, a number a number.
-fn scope(s: &str) -> Scalar {
+/// Options keepalived or the kernel ignore on this address are left out, each with a
+/// warning: the IPv6 ones on IPv4 (keepalived sends a lifetime for IPv6 only, the kernel
+/// drops the flags), `brd` beside `peer` (keepalived drops it).
+fn drop_ignored(spec: &mut VipSpec, at: &Loc, notes: &mut Notes) {
+    let v4 = !spec.address.contains(':');
+    let mut dropped = Vec::new();
+    let slots = [("home", &mut spec.home), ("-nodad", &mut spec.dad), ("mngtmpaddr", &mut spec.mngtmpaddr)];
+    for (word, slot) in slots {
+        if v4 && slot.take().is_some() {
+            dropped.push(word);
+        }
+    }
+    if v4 && spec.preferred_lft.take().is_some() {
+        dropped.push("preferred_lft");
+    }
+    if spec.peer.is_some() && spec.broadcast.take().is_some() {
+        dropped.push("brd");
+    }
+    for word in dropped {
+        let msg =
+            format!("VIP {}: `{word}` not imported: keepalived or the kernel ignore it on this address", spec.address);
+        notes.note(at, msg);
+    }
+}
+
+/// An option with a value (`dev`, `label`, `brd`, `scope`, `peer`, `preferred_lft`).
+fn valued(spec: &mut VipSpec, word: &str, value: Option<&String>, at: &Loc, notes: &mut Notes) {
+    let slot = match word {
+        "dev" => &mut spec.interface,
+        "label" => &mut spec.label,
+        "brd" | "broadcast" => &mut spec.broadcast,
+        "peer" => &mut spec.peer,
+        "scope" => return spec.scope = value.map(|s| number_or_name(s)),
+        "preferred_lft" => return spec.preferred_lft = value.map(|s| number_or_name(s)),
+        other => {
+            let why = "the manifest has no such VIP option";
+            notes.note(at, format!("VIP option `{other}` not imported ({why}); the VIP is imported without it"));
+            return;
+        }
+    };
+    *slot = value.cloned();
+}
+
+/// With a peer, keepalived ignores the address's own prefix (the peer's is used).
+fn host_only(spec: &mut VipSpec, at: &Loc, notes: &mut Notes) {
+    let Some((addr, len)) = spec.address.split_once('/') else { return };
+    let host = if addr.contains(':') { "128" } else { "32" };
+    if len != host {
+        let msg = format!(
+            "VIP {}: keepalived ignores the prefix of an address with a peer; imported as {addr}",
+            spec.address
+        );
+        notes.note(at, msg);
+    }
+    spec.address = addr.to_string();
+}
+
+/// A scope or lifetime as the manifest writes it: a name stays a name, a number a number.
+fn number_or_name(s: &str) -> Scalar {
     s.parse::<i64>().map_or_else(|_| Scalar::Text(s.to_string()), Scalar::Int)
 }
 
@@ -83,10 +142,8 @@ pub fn settle_interfaces(lines: &mut [VipLine], interface: Option<&str>) -> Opti
 /// A VIP line as a manifest entry: the bare address when it has no options.
 pub fn entry(l: &VipLine) -> VipEntry {
     let s = &l.spec;
-    match (&s.interface, &s.label, &s.broadcast, &s.scope) {
-        (None, None, None, None) => VipEntry::Address(s.address.clone()),
-        _ => VipEntry::Detailed(s.clone()),
-    }
+    let bare = VipSpec { address: s.address.clone(), ..VipSpec::default() };
+    if *s == bare { VipEntry::Address(s.address.clone()) } else { VipEntry::Detailed(s.clone()) }
 }
 
 /// Splits the advertised lines as keepalived does: the first line's family is the
@@ -144,7 +201,7 @@ mod tests {
     fn a_line_reads_dev_label_brd_and_scope_and_reports_the_rest() {
         let mut notes = Notes::default();
         let l = line(
-            &item("10.0.0.5/24", &["dev", "eth1", "brd", "+", "label", "eth1:5", "scope", "link", "noprefixroute"]),
+            &item("10.0.0.5/24", &["dev", "eth1", "brd", "+", "label", "eth1:5", "scope", "link", "use_vmac"]),
             &mut notes,
         );
         assert_eq!(l.spec.interface.as_deref(), Some("eth1"));
@@ -155,10 +212,41 @@ mod tests {
         assert_eq!(
             said,
             [
-                "k.conf:7: warning: VIP option `noprefixroute` not imported (the manifest has no such VIP option); the VIP is imported without it"
+                "k.conf:7: warning: VIP option `use_vmac` not imported (the manifest has no such VIP option); the VIP is imported without it"
             ]
         );
         assert_eq!(line(&item("10.0.0.6", &["scope", "253"]), &mut notes).spec.scope, Some(Scalar::Int(253)));
+    }
+
+    #[test]
+    fn a_line_reads_peer_flags_no_track_and_lifetime_and_a_prefix_beside_a_peer_is_dropped() {
+        let mut notes = Notes::default();
+        let words = ["peer", "fd00::2", "home", "-nodad", "mngtmpaddr", "noprefixroute", "autojoin", "no_track"];
+        let l = line(&item("fd00::1/64", &[&words[..], &["preferred_lft", "forever"]].concat()), &mut notes);
+        let s = &l.spec;
+        assert_eq!((s.address.as_str(), s.peer.as_deref()), ("fd00::1", Some("fd00::2")));
+        let flags = [s.home, s.dad, s.mngtmpaddr, s.noprefixroute, s.autojoin, s.no_track];
+        assert_eq!(flags, [Some(true); 6]);
+        assert_eq!(s.preferred_lft, Some(Scalar::Text("forever".into())));
+        let said: Vec<String> = notes.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            said,
+            [
+                "k.conf:7: warning: VIP fd00::1/64: keepalived ignores the prefix of an address with a peer; imported as fd00::1"
+            ]
+        );
+        let l = line(&item("10.0.0.1/32", &["peer", "10.0.0.2", "noprefixroute"]), &mut notes);
+        assert_eq!((l.spec.address.as_str(), l.spec.noprefixroute), ("10.0.0.1", Some(true)));
+        assert_eq!(notes.warnings.len(), 1, "a host prefix beside a peer is no loss");
+        let l = line(&item("10.0.0.3", &["peer", "10.0.0.4", "brd", "+", "home", "preferred_lft", "0"]), &mut notes);
+        assert_eq!((l.spec.broadcast.clone(), l.spec.home, l.spec.preferred_lft.clone()), (None, None, None));
+        let said: Vec<String> = notes.warnings.iter().skip(1).map(ToString::to_string).collect();
+        let ignored = |w: &str| {
+            format!(
+                "k.conf:7: warning: VIP 10.0.0.3: `{w}` not imported: keepalived or the kernel ignore it on this address"
+            )
+        };
+        assert_eq!(said, ["home", "preferred_lft", "brd"].map(ignored));
     }
 
     #[test]

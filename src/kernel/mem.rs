@@ -17,7 +17,9 @@ use super::{
 use crate::model::announce::Announced;
 use crate::model::firewall::{self, MarkTable};
 use crate::model::ipvs::{Dest, DestKey, Service, ServiceKey, Traffic};
-use crate::model::net::{Address, Link, Route, Vmac, VrrpRoute, VrrpRule};
+use crate::model::net::{
+    Address, IFA_F_HOMEADDRESS, IFA_F_MANAGETEMPADDR, IFA_F_MCAUTOJOIN, Link, Route, Vmac, VrrpRoute, VrrpRule,
+};
 use crate::model::sync::{SyncConfig, SyncState};
 use crate::model::sysctl::SysctlKey;
 use crate::model::timeouts::Timeouts;
@@ -221,7 +223,8 @@ impl Addrs for MemKernel {
         if self.state.addresses.contains_key(&a.key()) {
             return Err(KernelError::errno("add address", a.to_string(), libc::EEXIST));
         }
-        self.state.addresses.insert(a.key(), a.clone());
+        let kept = as_kept(a).map_err(|n| KernelError::errno("add address", a.to_string(), n))?;
+        self.state.addresses.insert(a.key(), kept);
         Ok(())
     }
     fn del_address(&mut self, a: &Address) -> KResult<()> {
@@ -326,6 +329,9 @@ impl Routes for MemKernel {
     }
     fn add_vrrp_rule(&mut self, r: &VrrpRule) -> KResult<()> {
         self.write("add vrrp rule", r)?;
+        if !rule_takes(r) {
+            return Err(KernelError::errno("add vrrp rule", r.to_string(), libc::EINVAL));
+        }
         self.state.vrrp_rules.insert(r.clone());
         Ok(())
     }
@@ -607,4 +613,34 @@ impl Processes for MemProcesses {
     fn events_source(&self) -> String {
         "the in-memory process table".into()
     }
+}
+
+/// What the kernel takes of a rule's selectors: a DS field without ECN bits (IPv4: TOS
+/// bits only), port ranges 1..65534 in order.
+fn rule_takes(r: &VrrpRule) -> bool {
+    let o = &r.options;
+    let tos_bits: u8 = if r.v6 { 0xfc } else { 0x1c };
+    let ports = |p: Option<(u16, u16)>| p.is_none_or(|(a, b)| a != 0 && a <= b && b < u16::MAX);
+    o.tos.is_none_or(|t| t & !tos_bits == 0) && ports(o.sport) && ports(o.dport)
+}
+
+/// The address as the kernel keeps and reports it: EINVAL for `autojoin` on a unicast
+/// address or `mngtmpaddr` on an IPv6 prefix other than /64; IPv4 drops the IPv6-only flags;
+/// DAD is not reported back.
+fn as_kept(a: &Address) -> Result<Address, i32> {
+    let o = &a.options;
+    let ip = a.address.addr();
+    if o.flags & IFA_F_MCAUTOJOIN != 0 && !ip.is_multicast() {
+        return Err(libc::EINVAL);
+    }
+    if o.flags & IFA_F_MANAGETEMPADDR != 0 && ip.is_ipv6() && a.address.prefix_len() != 64 {
+        return Err(libc::EINVAL);
+    }
+    let mut kept = a.clone();
+    kept.options.dad = false;
+    if ip.is_ipv4() {
+        kept.options.flags &= !(IFA_F_HOMEADDRESS | IFA_F_MANAGETEMPADDR);
+        kept.options.preferred_lft = None;
+    }
+    Ok(kept)
 }

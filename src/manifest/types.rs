@@ -1413,8 +1413,8 @@ pub struct NextHopEntry {
 }
 
 /// A policy routing rule a VRRP master holds, like `ip rule add [not] from FROM to TO iif
-/// IIF oif OIF fwmark MARK/MASK lookup TABLE priority PRIORITY`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// IIF oif OIF fwmark MARK/MASK ipproto tcp dport 443 lookup TABLE priority PRIORITY`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VrrpRuleEntry {
     /// Its preference: the kernel tries rules from the lowest (1..32765, below the
@@ -1450,9 +1450,55 @@ pub struct VrrpRuleEntry {
     #[schemars(range(min = 1))]
     pub table: Option<u32>,
     /// Drop what matches instead of looking it up: `blackhole`, `unreachable`,
-    /// `prohibit`. Either this or `table`.
+    /// `prohibit`; or `nop`: do nothing (a rule that only counts). One of `table`, `type`,
+    /// `goto` and `l3mdev`.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<RuleType>,
+    /// Go on with the rules from this priority, which must be above the rule's own
+    /// (keepalived `goto`). One of `table`, `type`, `goto` and `l3mdev`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goto: Option<u32>,
+    /// Look the packet up in the table of the VRF (L3 master device) its interface is in
+    /// (keepalived `l3mdev`). One of `table`, `type`, `goto` and `l3mdev`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l3mdev: Option<bool>,
+    /// Type of service / DS field matched: a number, decimal or `0x` hexadecimal (`0x10`),
+    /// the two ECN bits clear; IPv4 takes the TOS bits (0x1c) only (keepalived `tos` /
+    /// `dsfield`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos: Option<Scalar>,
+    /// IP protocol matched: `tcp`, `udp`, `sctp`, `icmp`, `ipv6-icmp`, ... or a number
+    /// 1..255 (keepalived `ipproto`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipproto: Option<Scalar>,
+    /// Source port or port range matched: `53`, `1024-65534` (keepalived `sport`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sport: Option<Scalar>,
+    /// Destination port or port range matched: `443`, `8000-8099` (keepalived `dport`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dport: Option<Scalar>,
+    /// User ids of the local sockets matched: `1000-1999` (keepalived `uidrange`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uidrange: Option<String>,
+    /// Tunnel id matched, on packets of metadata-collecting tunnels (keepalived
+    /// `tunnel-id`; 1 and up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub tunnel_id: Option<u64>,
+    /// IPv4, with `table`: the realms the matched packets get, `TO` or `FROM/TO`, each a
+    /// number 0..65535 (keepalived `realms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realms: Option<Scalar>,
+    /// With `table`: routes of this prefix length or shorter found there are ignored,
+    /// such as 0 for the default route (keepalived `suppress_prefixlength`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 128))]
+    pub suppress_prefixlength: Option<u32>,
+    /// With `table`: routes found there through an interface of this group are ignored
+    /// (keepalived `suppress_ifgroup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 2147483647))]
+    pub suppress_ifgroup: Option<u32>,
 }
 
 /// A firewall mark a rule matches: a number, or text with a mask.
@@ -1475,6 +1521,8 @@ pub enum RuleType {
     Unreachable,
     /// Dropped with ICMP administratively prohibited.
     Prohibit,
+    /// Nothing: the packet goes on to the next rule.
+    Nop,
 }
 
 /// The types of route a VRRP master can hold.
@@ -1559,7 +1607,8 @@ pub struct SyncGroup {
 pub enum VipEntry {
     /// `172.16.40.160` or `172.16.40.160/24`, on the instance's VIP interface.
     Address(String),
-    /// The address with keepalived's per-VIP options (`dev`, `label`, `brd`, `scope`).
+    /// The address with keepalived's per-VIP options (`dev`, `label`, `brd`, `scope`, `peer`,
+    /// the address flags, `no_track`, `preferred_lft`).
     Detailed(VipSpec),
 }
 
@@ -1573,8 +1622,9 @@ impl VipEntry {
     }
 }
 
-/// A VIP with its options, like `ip addr add ADDRESS dev IF label L broadcast B scope S`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// A VIP with its options, like `ip addr add ADDRESS dev IF label L broadcast B scope S`
+/// (or `peer P`, flags, `preferred_lft N`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VipSpec {
     /// `172.16.40.160` or `172.16.40.160/24`.
@@ -1594,6 +1644,41 @@ pub struct VipSpec {
     /// number 0..255 (keepalived `scope`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<Scalar>,
+    /// The other end of a point-to-point link, of the VIP's family, with the prefix length
+    /// (`10.9.0.2/32`; default /32 or /128): the VIP is then written without one (keepalived
+    /// `peer`, `ip addr add A peer P/LEN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    /// IPv6: a Mobile IPv6 home address (keepalived `home`, `IFA_F_HOMEADDRESS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home: Option<bool>,
+    /// IPv6: run duplicate address detection on the VIP (keepalived `-nodad`). By default
+    /// IPv6 VIPs are added with `nodad`, usable at once and never left `dadfailed` by a
+    /// passing split brain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dad: Option<bool>,
+    /// IPv6, a /64 VIP: the kernel makes privacy (temporary) addresses from its prefix
+    /// (keepalived `mngtmpaddr`, `IFA_F_MANAGETEMPADDR`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mngtmpaddr: Option<bool>,
+    /// No route for the VIP's prefix is added with it (keepalived `noprefixroute`,
+    /// `IFA_F_NOPREFIXROUTE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noprefixroute: Option<bool>,
+    /// A multicast VIP: the node joins its group while it holds it (keepalived `autojoin`,
+    /// `IFA_F_MCAUTOJOIN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autojoin: Option<bool>,
+    /// The VIP's interface going down does not put the instance in FAULT, and a master does
+    /// not add the VIP back when it is removed by hand until it next becomes master
+    /// (keepalived `no_track`; default false: a VIP on an interface of its own tracks it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_track: Option<bool>,
+    /// IPv6 preferred lifetime: `forever` (default) or seconds; 0 deprecates the VIP, so
+    /// that the kernel picks it as no connection's source address, such as a health
+    /// check's (keepalived `preferred_lft`; keepalived's own default for a /128 is 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_lft: Option<Scalar>,
 }
 
 /// The kernel's IPVS sync daemon, run as master on the VRRP master and as backup elsewhere.

@@ -300,7 +300,8 @@ pub struct VirtualMac {
     pub xmit_base: bool,
 }
 
-/// A VIP of a VRRP instance with its options (keepalived's `dev`, `label`, `brd`, `scope`).
+/// A VIP of a VRRP instance with its options (keepalived's `dev`, `label`, `brd`, `scope`,
+/// `peer`, the address flags, `preferred_lft`, `no_track`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Vip {
     /// The address with its prefix.
@@ -313,12 +314,27 @@ pub struct Vip {
     pub broadcast: Option<std::net::Ipv4Addr>,
     /// Scope, when not global.
     pub scope: Option<u8>,
+    /// Peer, address flags, preferred lifetime.
+    #[serde(default, skip_serializing_if = "crate::model::net::AddrOptions::is_none")]
+    pub options: crate::model::net::AddrOptions,
+    /// Its interface is not tracked and a master does not add it back when it is removed by
+    /// hand (keepalived's `no_track`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_track: bool,
 }
 
 impl Vip {
     /// A VIP with no options.
     pub fn plain(net: IpNet) -> Vip {
-        Vip { net, interface: None, label: None, broadcast: None, scope: None }
+        Vip {
+            net,
+            interface: None,
+            label: None,
+            broadcast: None,
+            scope: None,
+            options: crate::model::net::AddrOptions::default(),
+            no_track: false,
+        }
     }
 
     /// The address without its prefix.
@@ -335,6 +351,7 @@ impl Vip {
             broadcast: self.broadcast,
             scope: self.scope,
             local_route: false,
+            options: self.options,
         }
     }
 }
@@ -353,6 +370,10 @@ impl std::fmt::Display for Vip {
         }
         if let Some(s) = self.scope {
             write!(f, " scope {}", crate::model::net::scope_name(s))?;
+        }
+        write!(f, "{}", self.options)?;
+        if self.no_track {
+            write!(f, " no_track")?;
         }
         Ok(())
     }

@@ -47,12 +47,23 @@ pub struct Address {
     /// the announced one). Only the VIPs of `announce: bgp` services on `lo` are held so.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub local_route: bool,
+    /// Peer, flags and lifetime; only VRRP VIPs set them.
+    #[serde(default, skip_serializing_if = "AddrOptions::is_none")]
+    pub options: AddrOptions,
 }
 
 impl Address {
     /// An address with no label, broadcast or scope: `ip addr add A dev I`.
     pub fn plain(interface: impl Into<String>, address: IpNet) -> Address {
-        Address { interface: interface.into(), address, label: None, broadcast: None, scope: None, local_route: false }
+        Address {
+            interface: interface.into(),
+            address,
+            label: None,
+            broadcast: None,
+            scope: None,
+            local_route: false,
+            options: AddrOptions::default(),
+        }
     }
 
     /// The address held as a local route: `ip route replace local A dev I table local proto 76`.
@@ -90,11 +101,85 @@ impl fmt::Display for Address {
         if let Some(s) = self.scope {
             write!(f, " scope {}", scope_name(s))?;
         }
+        write!(f, "{}", self.options)?;
         if self.local_route {
             write!(f, " as a local route")?;
         }
         Ok(())
     }
+}
+
+/// `IFA_F_HOMEADDRESS` (linux/if_addr.h): a Mobile IPv6 home address (`ip addr add ... home`).
+pub const IFA_F_HOMEADDRESS: u32 = 0x10;
+/// `IFA_F_NODAD`: no duplicate address detection (`ip addr add ... nodad`).
+pub const IFA_F_NODAD: u32 = 0x02;
+/// `IFA_F_MANAGETEMPADDR`: privacy addresses are made from this /64 (`mngtmpaddr`).
+pub const IFA_F_MANAGETEMPADDR: u32 = 0x100;
+/// `IFA_F_NOPREFIXROUTE`: no route for the address's prefix (`noprefixroute`).
+pub const IFA_F_NOPREFIXROUTE: u32 = 0x200;
+/// `IFA_F_MCAUTOJOIN`: the node joins the multicast group of the address (`autojoin`).
+pub const IFA_F_MCAUTOJOIN: u32 = 0x400;
+
+/// The address flags a VIP may ask for, with the word `ip addr` gives each.
+pub const ADDR_FLAGS: [(&str, u32); 4] = [
+    ("home", IFA_F_HOMEADDRESS),
+    ("mngtmpaddr", IFA_F_MANAGETEMPADDR),
+    ("noprefixroute", IFA_F_NOPREFIXROUTE),
+    ("autojoin", IFA_F_MCAUTOJOIN),
+];
+
+/// A VIP's kernel options beyond label, broadcast and scope (keepalived's `peer`, `home`,
+/// `-nodad`, `mngtmpaddr`, `noprefixroute`, `autojoin`, `preferred_lft`), like `ip addr add
+/// 10.0.0.1 peer 10.0.0.2/32 dev ppp0 noprefixroute`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddrOptions {
+    /// The other end of a point-to-point link (`IFA_ADDRESS`, the address itself being
+    /// `IFA_LOCAL`); the address's prefix length is the peer's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<IpAddr>,
+    /// The `IFA_F_*` flags of [`ADDR_FLAGS`] it is added with.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub flags: u32,
+    /// IPv6: duplicate address detection runs (keepalived's `-nodad`); VIPs are added with
+    /// `nodad` otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dad: bool,
+    /// IPv6 preferred lifetime in seconds (`IFA_CACHEINFO`; 0 deprecates the address: the
+    /// kernel picks it as no connection's source); none: forever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_lft: Option<u32>,
+}
+
+impl AddrOptions {
+    /// No peer, flag or lifetime.
+    pub fn is_none(&self) -> bool {
+        *self == AddrOptions::default()
+    }
+}
+
+impl fmt::Display for AddrOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(p) = self.peer {
+            write!(f, " peer {p}")?;
+        }
+        for (word, bit) in ADDR_FLAGS {
+            if self.flags & bit != 0 {
+                write!(f, " {word}")?;
+            }
+        }
+        if self.dad {
+            write!(f, " dad")?;
+        }
+        if let Some(p) = self.preferred_lft {
+            write!(f, " preferred_lft {p}")?;
+        }
+        Ok(())
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The scopes `ip` names (/etc/iproute2/rt_scopes), by number.
@@ -276,7 +361,27 @@ pub enum RuleAction {
     Unreachable,
     /// Drops it with ICMP administratively prohibited.
     Prohibit,
+    /// Goes on with the rules from this priority.
+    Goto(u32),
+    /// Does nothing (the packet goes on to the next rule).
+    Nop,
+    /// Looks the packet up in the table of its interface's VRF.
+    L3mdev,
 }
+
+/// IP protocols by the names /etc/protocols gives them.
+pub const IP_PROTOCOLS: [(&str, u8); 10] = [
+    ("icmp", 1),
+    ("igmp", 2),
+    ("tcp", 6),
+    ("udp", 17),
+    ("gre", 47),
+    ("esp", 50),
+    ("ah", 51),
+    ("ipv6-icmp", 58),
+    ("sctp", 132),
+    ("udplite", 136),
+];
 
 /// A firewall mark a rule matches, with its mask (none: all 32 bits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -317,8 +422,94 @@ pub struct VrrpRule {
     /// Firewall mark.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fwmark: Option<Fwmark>,
+    /// Further selectors and table options.
+    #[serde(default, skip_serializing_if = "RuleOptions::is_none")]
+    pub options: RuleOptions,
     /// What it does.
     pub action: RuleAction,
+}
+
+/// A rule's selectors beyond addresses, interfaces and marks, and the options of a table
+/// rule (`ip rule add tos 0x10 ipproto tcp sport 1024-65534 dport 443 uidrange 0-999
+/// tun_id 7 lookup 100 realms 1/2 suppress_prefixlength 0 suppress_ifgroup 5`). The
+/// kernel reports each only when set, and so does a dump's reading.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleOptions {
+    /// DS field (type of service) matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos: Option<u8>,
+    /// IP protocol matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipproto: Option<u8>,
+    /// Source ports matched, first to last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sport: Option<(u16, u16)>,
+    /// Destination ports matched, first to last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dport: Option<(u16, u16)>,
+    /// User ids of the local sockets matched, first to last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uidrange: Option<(u32, u32)>,
+    /// Tunnel id matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tunnel_id: Option<u64>,
+    /// Realms given to what a table rule matches (`FRA_FLOW`): from, to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realms: Option<(u16, u16)>,
+    /// A table rule ignores the routes of this prefix length or shorter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppress_prefixlength: Option<u32>,
+    /// A table rule ignores the routes through interfaces of this group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppress_ifgroup: Option<u32>,
+}
+
+impl RuleOptions {
+    /// None set.
+    pub fn is_none(&self) -> bool {
+        *self == RuleOptions::default()
+    }
+
+    /// The selectors as `ip rule` writes them, each with a leading space.
+    fn selectors(&self) -> String {
+        let range = |(a, b): (u16, u16)| if a == b { a.to_string() } else { format!("{a}-{b}") };
+        let mut out = String::new();
+        if let Some(t) = self.tos {
+            out.push_str(&format!(" tos {t:#04x}"));
+        }
+        if let Some(p) = self.ipproto {
+            out.push_str(&format!(" ipproto {p}"));
+        }
+        if let Some(p) = self.sport {
+            out.push_str(&format!(" sport {}", range(p)));
+        }
+        if let Some(p) = self.dport {
+            out.push_str(&format!(" dport {}", range(p)));
+        }
+        if let Some((a, b)) = self.uidrange {
+            out.push_str(&format!(" uidrange {a}-{b}"));
+        }
+        if let Some(t) = self.tunnel_id {
+            out.push_str(&format!(" tunnel-id {t}"));
+        }
+        out
+    }
+
+    /// The table options as `ip rule` writes them, each with a leading space.
+    fn table_options(&self) -> String {
+        let mut out = String::new();
+        if let Some((from, to)) = self.realms {
+            out.push_str(&format!(" realms {from}/{to}"));
+        }
+        if let Some(n) = self.suppress_prefixlength {
+            out.push_str(&format!(" suppress_prefixlength {n}"));
+        }
+        if let Some(g) = self.suppress_ifgroup {
+            out.push_str(&format!(" suppress_ifgroup {g}"));
+        }
+        out
+    }
 }
 
 impl fmt::Display for VrrpRule {
@@ -349,12 +540,17 @@ impl fmt::Display for VrrpRule {
                 write!(f, "/{k:#x}")?;
             }
         }
+        write!(f, "{}", self.options.selectors())?;
         match self.action {
-            RuleAction::Table(t) => write!(f, " table {t}"),
-            RuleAction::Blackhole => write!(f, " blackhole"),
-            RuleAction::Unreachable => write!(f, " unreachable"),
-            RuleAction::Prohibit => write!(f, " prohibit"),
+            RuleAction::Table(t) => write!(f, " table {t}")?,
+            RuleAction::Blackhole => write!(f, " blackhole")?,
+            RuleAction::Unreachable => write!(f, " unreachable")?,
+            RuleAction::Prohibit => write!(f, " prohibit")?,
+            RuleAction::Goto(p) => write!(f, " goto {p}")?,
+            RuleAction::Nop => write!(f, " nop")?,
+            RuleAction::L3mdev => write!(f, " l3mdev")?,
         }
+        write!(f, "{}", self.options.table_options())
     }
 }
 

@@ -10,21 +10,28 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use netlink_packet_core::{Emitable, Parseable};
 use netlink_packet_route::AddressFamily;
-use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope};
+use netlink_packet_route::IpProtocol;
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
+};
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
 };
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol, RouteScope, RouteType,
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol, RouteRealm, RouteScope,
+    RouteType,
 };
-use netlink_packet_route::rule::{RuleAction as Action, RuleAttribute, RuleFlags, RuleMessage};
+use netlink_packet_route::rule::{
+    RuleAction as Action, RuleAttribute, RuleFlags, RuleMessage, RulePortRange, RuleUidRange,
+};
 
 use super::modules;
 use super::nl::{self, NlSocket, Request};
 use crate::kernel::{Addrs, KResult, KernelError, Routes};
 use crate::model::announce::{self, Announced};
 use crate::model::net::{
-    Address, Fwmark, Link, NextHop, Route, RouteKind, RuleAction, VRRP_ROUTE_PROTOCOL, Vmac, VrrpRoute, VrrpRule,
+    ADDR_FLAGS, AddrOptions, Address, Fwmark, IFA_F_NODAD, Link, NextHop, Route, RouteKind, RuleAction, RuleOptions,
+    VRRP_ROUTE_PROTOCOL, Vmac, VrrpRoute, VrrpRule,
 };
 
 const RTM_NEWLINK: u16 = 16;
@@ -357,6 +364,8 @@ fn rule_msg(r: &VrrpRule) -> RuleMessage {
         a.push(RuleAttribute::FwMark(m.mark));
         a.extend(m.mask.map(RuleAttribute::FwMask));
     }
+    rule_options(&mut msg, &r.options);
+    let (h, a) = (&mut msg.header, &mut msg.attributes);
     h.action = match r.action {
         RuleAction::Table(t) => {
             h.table = u8::try_from(t).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
@@ -366,8 +375,49 @@ fn rule_msg(r: &VrrpRule) -> RuleMessage {
         RuleAction::Blackhole => Action::Blackhole,
         RuleAction::Unreachable => Action::Unreachable,
         RuleAction::Prohibit => Action::Prohibit,
+        RuleAction::Goto(p) => {
+            a.push(RuleAttribute::Goto(p));
+            Action::Goto
+        }
+        RuleAction::Nop => Action::Nop,
+        RuleAction::L3mdev => {
+            a.push(RuleAttribute::L3MDev(true));
+            Action::ToTable
+        }
     };
     msg
+}
+
+/// The further selectors (`tos` in the header) and table options of a rule.
+fn rule_options(msg: &mut RuleMessage, o: &RuleOptions) {
+    msg.header.tos = o.tos.unwrap_or(0);
+    let a = &mut msg.attributes;
+    a.extend(o.ipproto.map(|p| RuleAttribute::IpProtocol(IpProtocol::from(p))));
+    let ports = |(start, end): (u16, u16)| RulePortRange { start, end };
+    a.extend(o.sport.map(|p| RuleAttribute::SourcePortRange(ports(p))));
+    a.extend(o.dport.map(|p| RuleAttribute::DestinationPortRange(ports(p))));
+    a.extend(o.uidrange.map(|(start, end)| RuleAttribute::UidRange(RuleUidRange { start, end })));
+    a.extend(o.tunnel_id.map(RuleAttribute::TunId));
+    a.extend(o.realms.map(|(source, destination)| RuleAttribute::Realm(RouteRealm { source, destination })));
+    a.extend(o.suppress_prefixlength.map(RuleAttribute::SuppressPrefixLen));
+    a.extend(o.suppress_ifgroup.map(RuleAttribute::SuppressIfGroup));
+}
+
+/// Reads one attribute of the further selectors and table options; false when it is none.
+fn rule_option(o: &mut RuleOptions, a: &RuleAttribute) -> bool {
+    match a {
+        RuleAttribute::IpProtocol(p) => o.ipproto = Some(u8::from(*p)),
+        RuleAttribute::SourcePortRange(p) => o.sport = Some((p.start, p.end)),
+        RuleAttribute::DestinationPortRange(p) => o.dport = Some((p.start, p.end)),
+        RuleAttribute::UidRange(u) => o.uidrange = Some((u.start, u.end)),
+        RuleAttribute::TunId(t) => o.tunnel_id = Some(*t),
+        RuleAttribute::Realm(r) => o.realms = Some((r.source, r.destination)),
+        // The kernel reports -1 (unset) for both suppressors of every rule.
+        RuleAttribute::SuppressPrefixLen(n) => o.suppress_prefixlength = Some(*n).filter(|n| *n != u32::MAX),
+        RuleAttribute::SuppressIfGroup(g) => o.suppress_ifgroup = Some(*g).filter(|g| *g != u32::MAX),
+        _ => return false,
+    }
+    true
 }
 
 /// A VRRP master's rule from a rule dump: protocol 77, an action lbconverge writes. A mask
@@ -383,11 +433,17 @@ fn vrrp_rule(msg: &RuleMessage) -> Option<VrrpRule> {
         iif: None,
         oif: None,
         fwmark: None,
+        options: RuleOptions { tos: Some(h.tos).filter(|t| *t != 0), ..RuleOptions::default() },
         action: RuleAction::Table(u32::from(h.table)),
     };
-    let (mut ours, mut mark, mut mask) = (false, None, None);
+    let (mut ours, mut mark, mut mask, mut l3mdev, mut target) = (false, None, None, false, 0);
     for a in &msg.attributes {
+        if rule_option(&mut r.options, a) {
+            continue;
+        }
         match a {
+            RuleAttribute::L3MDev(on) => l3mdev = *on,
+            RuleAttribute::Goto(p) => target = *p,
             RuleAttribute::Protocol(p) => ours = u8::from(*p) == VRRP_ROUTE_PROTOCOL,
             RuleAttribute::Priority(p) => r.priority = *p,
             RuleAttribute::Source(s) => r.from = IpNet::new(*s, h.src_len).ok(),
@@ -402,10 +458,13 @@ fn vrrp_rule(msg: &RuleMessage) -> Option<VrrpRule> {
     }
     r.fwmark = mark.map(|mark| Fwmark { mark, mask });
     r.action = match h.action {
+        Action::ToTable if l3mdev => RuleAction::L3mdev,
         Action::ToTable => r.action,
         Action::Blackhole => RuleAction::Blackhole,
         Action::Unreachable => RuleAction::Unreachable,
         Action::Prohibit => RuleAction::Prohibit,
+        Action::Goto => RuleAction::Goto(target),
+        Action::Nop => RuleAction::Nop,
         _ => return None,
     };
     ours.then_some(r)
@@ -583,6 +642,9 @@ impl Rtnl {
     }
 }
 
+/// `ip addr add|del`: the address as `IFA_LOCAL`, its peer (or itself) as `IFA_ADDRESS`;
+/// an add also carries the broadcast, label, flags (IPv6: `nodad` unless DAD is asked for)
+/// and the IPv6 preferred lifetime (`IFA_CACHEINFO`, valid forever).
 fn address_msg(a: &Address, index: u32, adding: bool) -> AddressMessage {
     let ip = a.address.addr();
     let mut msg = AddressMessage::default();
@@ -591,22 +653,36 @@ fn address_msg(a: &Address, index: u32, adding: bool) -> AddressMessage {
     msg.header.index = index;
     msg.header.scope = AddressScope::from(a.scope.unwrap_or(0));
     msg.attributes.push(AddressAttribute::Local(ip));
-    msg.attributes.push(AddressAttribute::Address(ip));
-    if let (true, Some(b)) = (adding, a.broadcast) {
+    msg.attributes.push(AddressAttribute::Address(a.options.peer.unwrap_or(ip)));
+    if !adding {
+        return msg;
+    }
+    if let Some(b) = a.broadcast {
         msg.attributes.push(AddressAttribute::Broadcast(b));
     }
-    if adding {
-        match (&a.label, ip.is_ipv6()) {
-            (Some(l), false) => msg.attributes.push(AddressAttribute::Label(l.clone())),
-            (_, true) => {
-                msg.header.flags = AddressHeaderFlags::Nodad;
-                msg.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
-            }
-            (None, false) => {}
-        }
+    if let (Some(l), false) = (&a.label, ip.is_ipv6()) {
+        msg.attributes.push(AddressAttribute::Label(l.clone()));
+    }
+    let mut flags = a.options.flags;
+    if ip.is_ipv6() && !a.options.dad {
+        flags |= IFA_F_NODAD;
+    }
+    if flags != 0 {
+        // The header keeps the low byte (kernels before IFA_FLAGS read only it).
+        msg.header.flags = AddressHeaderFlags::from_bits_retain(u8::try_from(flags & 0xff).unwrap_or(0));
+        msg.attributes.push(AddressAttribute::Flags(AddressFlags::from_bits_retain(flags)));
+    }
+    if let (Some(p), true) = (a.options.preferred_lft, ip.is_ipv6()) {
+        let mut info = CacheInfo::default();
+        info.ifa_preferred = p;
+        info.ifa_valid = FOREVER;
+        msg.attributes.push(AddressAttribute::CacheInfo(info));
     }
     msg
 }
+
+/// A lifetime of all ones: forever.
+const FOREVER: u32 = u32::MAX;
 
 /// A private macvlan's parent index and hardware address.
 fn private_macvlan(msg: &LinkMessage) -> Option<(u32, Vec<u8>)> {
@@ -635,21 +711,28 @@ fn private_macvlan(msg: &LinkMessage) -> Option<(u32, Vec<u8>)> {
 
 fn address_of(msg: &AddressMessage, links: &BTreeMap<u32, (String, Link)>) -> Option<Address> {
     let (iface, _) = links.get(&msg.header.index)?;
-    let mut local = None;
-    let mut address = None;
-    let mut label = None;
+    let (mut local, mut address, mut label, mut flags, mut preferred) = (None, None, None, 0, FOREVER);
     for a in &msg.attributes {
         match a {
             AddressAttribute::Local(ip) => local = Some(*ip),
             AddressAttribute::Address(ip) => address = Some(*ip),
             AddressAttribute::Label(l) => label = Some(l.clone()),
+            AddressAttribute::Flags(f) => flags = f.bits(),
+            AddressAttribute::CacheInfo(c) => preferred = c.ifa_preferred,
             _ => {}
         }
     }
     let ip = local.or(address)?;
     let net = IpNet::new(ip, msg.header.prefix_len).ok()?;
     let label = label.filter(|l| l != iface);
-    Some(Address::labelled(iface.clone(), net, label))
+    let options = AddrOptions {
+        peer: address.filter(|p| local.is_some() && *p != ip),
+        flags: ADDR_FLAGS.iter().fold(0, |acc, (_, bit)| acc | (flags & bit)),
+        // Only what lbconverge writes is read: DAD is a past event, not a setting.
+        dad: false,
+        preferred_lft: Some(preferred).filter(|p| *p != FOREVER && ip.is_ipv6()),
+    };
+    Some(Address { options, ..Address::labelled(iface.clone(), net, label) })
 }
 
 /// A VRRP master's route from a route dump: protocol 77, any table.

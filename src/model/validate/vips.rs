@@ -1,7 +1,9 @@
 //! The VIPs of a VRRP instance in every form keepalived takes: a bare address, or an
-//! address with its own interface (`dev`), label, broadcast (`brd`) and scope. Each option
-//! is checked where it is written; options keepalived ignores on IPv6 (label, broadcast,
-//! scope) are errors here, so that nothing in the manifest is silently dropped.
+//! address with its own interface (`dev`), label, broadcast (`brd`), scope, peer, address
+//! flags, preferred lifetime and `no_track`. Each option is checked where it is written;
+//! options keepalived or the kernel ignore on a family (label, broadcast, scope on IPv6;
+//! home, mngtmpaddr, `-nodad`, preferred_lft on IPv4) are errors here, so that nothing in the
+//! manifest is silently dropped.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -11,7 +13,9 @@ use ipnet::IpNet;
 use crate::manifest::KeyPath;
 use crate::manifest::types::{Scalar, VipEntry, VipSpec};
 use crate::model::cluster::{Member, Node, Vip};
-use crate::model::net::SCOPES;
+use crate::model::net::{
+    AddrOptions, IFA_F_HOMEADDRESS, IFA_F_MANAGETEMPADDR, IFA_F_MCAUTOJOIN, IFA_F_NOPREFIXROUTE, SCOPES,
+};
 
 use super::{Cx, parse};
 
@@ -44,7 +48,10 @@ fn entry_at(cx: &mut Cx, at: &KeyPath, entry: &VipEntry) -> Option<Vip> {
 
 /// A VIP with options; `None` when its address is not one (the options are still checked).
 fn detailed(cx: &mut Cx, at: &KeyPath, d: &VipSpec) -> Option<Vip> {
-    let net = parse::vip(&d.address).map_err(|e| cx.error(&at.key("address"), e, None)).ok();
+    let parsed = parse::vip(&d.address).map_err(|e| cx.error(&at.key("address"), e, None)).ok();
+    let (options, peer_len) = parsed.map(|n| options(cx, at, d, n)).unwrap_or_default();
+    // With a peer, the address's prefix length is the peer's.
+    let net = parsed.map(|n| peer_len.and_then(|len| IpNet::new(n.addr(), len).ok()).unwrap_or(n));
     if let Some(Err(e)) = d.interface.as_deref().map(parse::interface) {
         cx.error(&at.key("interface"), e, None);
     }
@@ -57,7 +64,7 @@ fn detailed(cx: &mut Cx, at: &KeyPath, d: &VipSpec) -> Option<Vip> {
         }
     }
     let broadcast = match (net, &d.broadcast) {
-        (Some(IpNet::V4(n)), Some(b)) => broadcast(cx, &at.key("broadcast"), n, b),
+        (Some(IpNet::V4(n)), Some(b)) if d.peer.is_none() => broadcast(cx, &at.key("broadcast"), n, b),
         _ => None,
     };
     let scope = d.scope.as_ref().filter(|_| !v6).and_then(|s| scope(cx, &at.key("scope"), s));
@@ -67,7 +74,85 @@ fn detailed(cx: &mut Cx, at: &KeyPath, d: &VipSpec) -> Option<Vip> {
         label: d.label.clone().filter(|_| !v6),
         broadcast,
         scope: scope.filter(|s| *s != 0),
+        options,
+        no_track: d.no_track.unwrap_or(false),
     })
+}
+
+/// The kernel options of the VIP `net` (peer, flags, lifetime), each refused where the
+/// kernel or keepalived would drop it, and the peer's prefix length.
+fn options(cx: &mut Cx, at: &KeyPath, d: &VipSpec, net: IpNet) -> (AddrOptions, Option<u8>) {
+    let v6 = net.addr().is_ipv6();
+    let set = |b: Option<bool>| b.unwrap_or(false);
+    let words = [("home", d.home, IFA_F_HOMEADDRESS), ("mngtmpaddr", d.mngtmpaddr, IFA_F_MANAGETEMPADDR)];
+    let mut flags = 0;
+    for (key, on, bit) in words.into_iter().chain([("noprefixroute", d.noprefixroute, IFA_F_NOPREFIXROUTE)]) {
+        if set(on) && !v6 && bit != IFA_F_NOPREFIXROUTE {
+            let msg = format!("an IPv4 address takes no `{key}` (the kernel ignores it)");
+            cx.error(&at.key(key), msg, Some(&format!("remove `{key}` from this VIP")));
+        } else if set(on) {
+            flags |= bit;
+        }
+    }
+    if set(d.mngtmpaddr) && v6 && net.prefix_len() != 64 {
+        let msg = format!("`mngtmpaddr` needs a /64 VIP, not /{} (the kernel refuses it)", net.prefix_len());
+        cx.error(&at.key("mngtmpaddr"), msg, Some("write the VIP with /64, or remove `mngtmpaddr`"));
+    }
+    if set(d.autojoin) && !net.addr().is_multicast() {
+        let msg = format!("`autojoin` joins a multicast group, and {} is not one (the kernel refuses it)", net.addr());
+        cx.error(&at.key("autojoin"), msg, Some("remove `autojoin`, or give a multicast address"));
+    } else if set(d.autojoin) {
+        flags |= IFA_F_MCAUTOJOIN;
+    }
+    if set(d.dad) && !v6 {
+        let msg = "an IPv4 address has no duplicate address detection (keepalived ignores `-nodad` on it)";
+        cx.error(&at.key("dad"), msg, Some("remove `dad` from this VIP"));
+    }
+    let preferred_lft = d.preferred_lft.as_ref().and_then(|p| lifetime(cx, &at.key("preferred_lft"), p, v6));
+    let peer = d.peer.as_ref().and_then(|p| peer(cx, &at.key("peer"), net, p));
+    if peer.is_some() && d.broadcast.is_some() {
+        let msg = "a VIP with a peer has no broadcast address (keepalived ignores `brd` then)";
+        cx.error(&at.key("broadcast"), msg, Some("remove `broadcast` or `peer`"));
+    }
+    let options = AddrOptions { peer: peer.map(|(ip, _)| ip), flags, dad: set(d.dad) && v6, preferred_lft };
+    (options, peer.map(|(_, len)| len))
+}
+
+/// The peer of `net` with its prefix length: same family, `net` itself written without a
+/// prefix (the prefix is the peer's).
+fn peer(cx: &mut Cx, at: &KeyPath, net: IpNet, text: &str) -> Option<(IpAddr, u8)> {
+    let p = parse::vip(text).map_err(|e| cx.error(at, e, None)).ok()?;
+    if p.addr().is_ipv6() != net.addr().is_ipv6() {
+        let msg = format!("peer {} is not of the VIP's family ({})", p.addr(), net.addr());
+        cx.error(at, msg, Some("give a peer of the same family as the address"));
+        return None;
+    }
+    if net.prefix_len() != net.max_prefix_len() {
+        let msg = format!("a VIP with a peer takes its prefix length from the peer, not /{}", net.prefix_len());
+        let hint = format!("write the address without a prefix and the peer as {}/{}", p.addr(), net.prefix_len());
+        cx.error(at, msg, Some(&hint));
+        return None;
+    }
+    Some((p.addr(), p.prefix_len()))
+}
+
+/// `forever` or seconds (at most 4294967294: all ones is forever), on an IPv6 VIP only.
+fn lifetime(cx: &mut Cx, at: &KeyPath, p: &Scalar, v6: bool) -> Option<u32> {
+    if !v6 {
+        let msg = "an IPv4 VIP takes no `preferred_lft` (keepalived sets it on IPv6 addresses only)";
+        cx.error(at, msg, Some("remove `preferred_lft` from this VIP"));
+        return None;
+    }
+    match p {
+        Scalar::Text(t) if t.trim() == "forever" => None,
+        Scalar::Int(n) if (0..i64::from(u32::MAX)).contains(n) => u32::try_from(*n).ok(),
+        Scalar::Int(n) if *n == i64::from(u32::MAX) => None,
+        other => {
+            let msg = format!("`{}` is not a preferred lifetime", other.render());
+            cx.error(at, msg, Some("write `forever` or a number of seconds (0 deprecates the VIP)"));
+            None
+        }
+    }
 }
 
 /// `+` (host part all ones), `-` (all zeros), or an IPv4 address.

@@ -1,7 +1,9 @@
 //! The policy routing rules a VRRP master holds (`vrrp.X.rules`, keepalived's
 //! `virtual_rules`): a priority below the kernel's `main` rule, `from` / `to` networks (or
 //! addresses) of one family, which `family` may only repeat, interfaces by name, a
-//! firewall mark with an optional mask, either a table or a type, and no rule twice.
+//! firewall mark with an optional mask, the further selectors (tos, ipproto, ports,
+//! uidrange, tunnel id) as the kernel takes them, one action (a table, a type, a goto
+//! forward, l3mdev), realms and suppressors on a table rule only, and no rule twice.
 
 use std::net::IpAddr;
 
@@ -9,8 +11,8 @@ use ipnet::IpNet;
 
 use crate::family::Family;
 use crate::manifest::KeyPath;
-use crate::manifest::types::{MarkSpec, RuleType, VrrpRuleEntry};
-use crate::model::net::{Fwmark, RuleAction, VrrpRule};
+use crate::manifest::types::{MarkSpec, RuleType, Scalar, VrrpRuleEntry};
+use crate::model::net::{Fwmark, IP_PROTOCOLS, RuleAction, RuleOptions, VrrpRule};
 
 use super::Cx;
 use super::vrrp_routes::{destination, interface};
@@ -50,7 +52,15 @@ fn rule(cx: &mut Cx, at: &KeyPath, e: &VrrpRuleEntry) -> Option<VrrpRule> {
         Some(MarkSpec::Text(t)) => Some(fwmark(cx, &at.key("fwmark"), t)?),
         None => None,
     };
+    let options = options(cx, at, e, v6);
     let action = action(cx, at, e)?;
+    if let RuleAction::Goto(target) = action
+        && target <= e.priority
+    {
+        let msg = format!("goto {target} is not after the rule's own priority {}", e.priority);
+        cx.error(&at.key("goto"), msg, Some("a rule jumps forward only: give a priority above its own"));
+    }
+    table_options_need_a_table(cx, at, e, action);
     Some(VrrpRule {
         priority: e.priority,
         v6,
@@ -60,6 +70,7 @@ fn rule(cx: &mut Cx, at: &KeyPath, e: &VrrpRuleEntry) -> Option<VrrpRule> {
         iif: e.iif.clone(),
         oif: e.oif.clone(),
         fwmark,
+        options,
         action,
     })
 }
@@ -117,32 +128,211 @@ fn fwmark(cx: &mut Cx, at: &KeyPath, text: &str) -> Option<Fwmark> {
     }
 }
 
-/// Either a table or a type.
+/// One of a table, a type, a goto and l3mdev.
 fn action(cx: &mut Cx, at: &KeyPath, e: &VrrpRuleEntry) -> Option<RuleAction> {
-    match (e.table, e.kind) {
-        (Some(0), _) => {
+    let l3mdev = e.l3mdev.unwrap_or(false).then_some(RuleAction::L3mdev);
+    let kind = e.kind.map(|k| match k {
+        RuleType::Blackhole => RuleAction::Blackhole,
+        RuleType::Unreachable => RuleAction::Unreachable,
+        RuleType::Prohibit => RuleAction::Prohibit,
+        RuleType::Nop => RuleAction::Nop,
+    });
+    let said: Vec<RuleAction> =
+        [e.table.map(RuleAction::Table), kind, e.goto.map(RuleAction::Goto), l3mdev].into_iter().flatten().collect();
+    match said[..] {
+        [RuleAction::Table(0)] => {
             cx.error(&at.key("table"), "table 0 is no table", Some("name the table the packets are looked up in"));
             None
         }
-        (Some(t), None) => Some(RuleAction::Table(t)),
-        (None, Some(RuleType::Blackhole)) => Some(RuleAction::Blackhole),
-        (None, Some(RuleType::Unreachable)) => Some(RuleAction::Unreachable),
-        (None, Some(RuleType::Prohibit)) => Some(RuleAction::Prohibit),
-        (Some(_), Some(_)) => {
+        [one] => Some(one),
+        [_, _, ..] => {
             cx.error(
                 at,
-                "a rule has a `table` or a `type`, not both",
-                Some("a rule that drops looks nothing up: remove one"),
+                "a rule has one of `table`, `type`, `goto` and `l3mdev`",
+                Some("a rule does one thing with what it matches: keep one"),
             );
             None
         }
-        (None, None) => {
+        [] => {
             cx.error(
                 at,
-                "a rule needs a `table` or a `type`",
+                "a rule needs a `table`, a `type`, a `goto` or `l3mdev`",
                 Some("name the table the packets are looked up in (`table: 100`), or `type: blackhole`"),
             );
             None
         }
     }
+}
+
+/// `realms` and the suppressors apply to a lookup: keepalived refuses them on another action.
+fn table_options_need_a_table(cx: &mut Cx, at: &KeyPath, e: &VrrpRuleEntry, action: RuleAction) {
+    if matches!(action, RuleAction::Table(_)) {
+        return;
+    }
+    let set = [
+        ("realms", e.realms.is_some()),
+        ("suppress_prefixlength", e.suppress_prefixlength.is_some()),
+        ("suppress_ifgroup", e.suppress_ifgroup.is_some()),
+    ];
+    for (key, _) in set.iter().filter(|(_, on)| *on) {
+        let msg = format!("`{key}` applies to a table lookup, and this rule has no `table`");
+        cx.error(&at.key(key), msg, Some(&format!("give the rule a `table`, or remove `{key}`")));
+    }
+}
+
+/// The further selectors and table options, each checked at its key.
+fn options(cx: &mut Cx, at: &KeyPath, e: &VrrpRuleEntry, v6: bool) -> RuleOptions {
+    let max_len = if v6 { 128 } else { 32 };
+    RuleOptions {
+        tos: e.tos.as_ref().and_then(|t| tos(cx, &at.key("tos"), t, v6)),
+        ipproto: e.ipproto.as_ref().and_then(|p| ipproto(cx, &at.key("ipproto"), p)),
+        sport: e.sport.as_ref().and_then(|p| port_range(cx, &at.key("sport"), p)),
+        dport: e.dport.as_ref().and_then(|p| port_range(cx, &at.key("dport"), p)),
+        uidrange: e.uidrange.as_deref().and_then(|u| uidrange(cx, &at.key("uidrange"), u)),
+        tunnel_id: within(cx, &at.key("tunnel_id"), e.tunnel_id, 1, u64::MAX, "a tunnel id"),
+        realms: e.realms.as_ref().and_then(|r| realms(cx, &at.key("realms"), r, v6)),
+        suppress_prefixlength: within(
+            cx,
+            &at.key("suppress_prefixlength"),
+            e.suppress_prefixlength,
+            0,
+            max_len,
+            "a prefix length of the rule's family",
+        ),
+        suppress_ifgroup: within(
+            cx,
+            &at.key("suppress_ifgroup"),
+            e.suppress_ifgroup,
+            0,
+            0x7fff_ffff,
+            "an interface group",
+        ),
+    }
+}
+
+/// `value` when in `min..=max`; an error at `at` otherwise.
+fn within<T: PartialOrd + Copy + std::fmt::Display>(
+    cx: &mut Cx,
+    at: &KeyPath,
+    value: Option<T>,
+    min: T,
+    max: T,
+    what: &str,
+) -> Option<T> {
+    let v = value?;
+    if v < min || v > max {
+        cx.error(at, format!("{v} is not {what}"), Some(&format!("give {min}..{max}")));
+        return None;
+    }
+    Some(v)
+}
+
+/// A whole number written as a number, or as text in decimal or `0x` hexadecimal.
+fn number(s: &Scalar) -> Option<u64> {
+    match s {
+        Scalar::Int(n) => u64::try_from(*n).ok(),
+        Scalar::Text(t) => {
+            let t = t.trim();
+            match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                None => t.parse().ok(),
+            }
+        }
+    }
+}
+
+/// The DS field: ECN bits clear; IPv4 the TOS bits only (the kernel's checks).
+fn tos(cx: &mut Cx, at: &KeyPath, t: &Scalar, v6: bool) -> Option<u8> {
+    let allowed: u8 = if v6 { 0xfc } else { 0x1c };
+    match number(t).and_then(|n| u8::try_from(n).ok()) {
+        Some(0) => None,
+        Some(n) if n & !allowed == 0 => Some(n),
+        _ => {
+            let hint = if v6 {
+                "a DS field 0..0xfc with the two ECN bits clear, such as 0x10 or 0xb8"
+            } else {
+                "an IPv4 TOS value with bits of 0x1c only: 0x04, 0x08, 0x10, ..."
+            };
+            cx.error(at, format!("`{}` is not a TOS value the kernel takes here", t.render()), Some(hint));
+            None
+        }
+    }
+}
+
+fn ipproto(cx: &mut Cx, at: &KeyPath, p: &Scalar) -> Option<u8> {
+    let named = |t: &str| IP_PROTOCOLS.iter().find(|(n, _)| *n == t.trim()).map(|(_, v)| *v);
+    let found = match p {
+        Scalar::Text(t) => named(t).or_else(|| number(p).and_then(|n| u8::try_from(n).ok())),
+        Scalar::Int(_) => number(p).and_then(|n| u8::try_from(n).ok()),
+    };
+    match found {
+        Some(n) if n > 0 => Some(n),
+        _ => {
+            let names: Vec<&str> = IP_PROTOCOLS.iter().map(|(n, _)| *n).collect();
+            cx.error(
+                at,
+                format!("`{}` is not an IP protocol", p.render()),
+                Some(&format!("use one of {} or a number 1..255", names.join(", "))),
+            );
+            None
+        }
+    }
+}
+
+/// `N` or `FIRST-LAST`, 1..65534 (the kernel refuses 0 and 65535 in a port range).
+fn port_range(cx: &mut Cx, at: &KeyPath, p: &Scalar) -> Option<(u16, u16)> {
+    let text = p.render();
+    let (a, b) = text.split_once('-').unwrap_or((&text, &text));
+    let port = |t: &str| t.trim().parse::<u16>().ok().filter(|n| (1..=65534).contains(n));
+    match (port(a), port(b)) {
+        (Some(a), Some(b)) if a <= b => Some((a, b)),
+        _ => {
+            let hint = "a port 1..65534 or a range `FIRST-LAST` (the kernel refuses 0 and 65535 in a rule)";
+            cx.error(at, format!("`{text}` is not a port or port range"), Some(hint));
+            None
+        }
+    }
+}
+
+/// `FIRST-LAST` user ids, the last below 4294967295 (the kernel's "no uid").
+fn uidrange(cx: &mut Cx, at: &KeyPath, text: &str) -> Option<(u32, u32)> {
+    let parsed =
+        text.split_once('-').and_then(|(a, b)| Some((a.trim().parse::<u32>().ok()?, b.trim().parse::<u32>().ok()?)));
+    match parsed {
+        Some((a, b)) if a <= b && b < u32::MAX => Some((a, b)),
+        _ => {
+            cx.error(
+                at,
+                format!("`{text}` is not a uid range"),
+                Some("write `FIRST-LAST`, such as `1000-1999`, below 4294967295"),
+            );
+            None
+        }
+    }
+}
+
+/// IPv4 realms `TO` or `FROM/TO`, each 0..65535.
+fn realms(cx: &mut Cx, at: &KeyPath, r: &Scalar, v6: bool) -> Option<(u16, u16)> {
+    if v6 {
+        cx.error(
+            at,
+            "an IPv6 rule has no realms (keepalived and the kernel give realms to IPv4 only)",
+            Some("remove `realms`"),
+        );
+        return None;
+    }
+    let text = r.render();
+    let realm = |t: &str| t.trim().parse::<u16>().ok();
+    let parsed = match text.split_once('/') {
+        Some((from, to)) => realm(from).zip(realm(to)),
+        None => realm(&text).map(|to| (0, to)),
+    };
+    if parsed.is_none() {
+        cx.error(
+            at,
+            format!("`{text}` is not a realm or `FROM/TO` realms"),
+            Some("write numbers 0..65535: `2` or `1/2`"),
+        );
+    }
+    parsed
 }
