@@ -93,6 +93,12 @@ impl Schedule {
         self.refresh_at = (!t.refresh.is_zero()).then(|| now + t.delay + t.refresh);
     }
 
+    /// One more message per VIP `after` from now (the instance became master; see
+    /// `InstanceSpec::relearn_after`).
+    pub fn once_more(&mut self, now: Duration, after: Duration) {
+        self.later(now, after, 1);
+    }
+
     /// A lower-priority advert arrived while master.
     pub fn lower_priority<'a>(&mut self, now: Duration, vips: impl IntoIterator<Item = (IpAddr, &'a str)> + Clone) {
         let t = self.timing;
@@ -233,6 +239,18 @@ mod tests {
         s.released();
         assert_eq!(run(&mut s, 3201, 6000), []);
         assert_eq!(s.next_deadline(), None);
+    }
+
+    #[test]
+    fn once_more_adds_one_message_per_vip_and_is_forgotten_when_released() {
+        let mut s = Schedule::new(Timing { repeat: 2, ..Timing::default() });
+        s.master(ms(0), vips());
+        s.once_more(ms(0), ms(200));
+        assert_eq!(at(&run(&mut s, 0, 6000), V4), [0, 0, 200, 5000, 5000]);
+        s.master(ms(7000), vips());
+        s.once_more(ms(7000), ms(200));
+        s.released();
+        assert_eq!(run(&mut s, 7001, 8000), []);
     }
 
     #[test]
