@@ -8,6 +8,8 @@
 //! - A master hearing a lower-priority advert (two masters met after a partition): it
 //!   reclaims the address with `lower_repeat` messages per VIP, and again `lower_delay` later
 //!   (`garp_lower_prio_repeat` / `_delay`).
+//! - With a VMAC whose adverts leave from the base interface, one more message per VIP
+//!   an advert interval after becoming master ([`Schedule::once_more`]).
 //! - Between two messages of one family, at least `arp_interval` (ARP) or `na_interval` (NA)
 //!   (keepalived's `vrrp_garp_interval` / `vrrp_gna_interval`): switches that rate-limit
 //!   gratuitous ARP drop nothing. Messages wait in order in a queue until their turn.
