@@ -71,6 +71,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("lbconverge::daemon::fifo", "hooks"),
     ("lbconverge::daemon::error", "daemon"),
     ("lbconverge::daemon::health", "health"),
+    ("lbconverge::daemon::lvs_lines", "health"),
     ("lbconverge::daemon::hooks", "hooks"),
     ("lbconverge::daemon::instance", "vrrp"),
     ("lbconverge::daemon::instances", "vrrp"),

@@ -24,12 +24,13 @@ mod common;
 
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::lab::run_dir::RunDir;
 use common::lab::vrrp::{DAEMON, Daemon, start_manifest};
 use common::lab::{How, Lab, node_v4};
 
@@ -41,55 +42,27 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-/// Each node's FIFO, FIFO script and track file: under /run, writable by root alone
-/// (lbconverge's script security and keepalived's `enable_script_security` refuse commands
-/// in /tmp).
-struct Files {
-    dir: PathBuf,
+/// Each node's FIFO, FIFO script and track file (under /run, sealed): `reader.sh` records
+/// its pid and arguments in `started`, then waits to be stopped; `prio` holds 0.
+fn files(tag: &str) -> RunDir {
+    let f = RunDir::new("lbcfifo", tag);
+    for n in ["n1", "n2"] {
+        f.script(n, "reader.sh", &format!("echo \"$$ $*\" >> {}\nexec sleep 600", f.path(n, "started")));
+        std::fs::write(f.path(n, "prio"), "0\n").unwrap();
+    }
+    f.seal();
+    f
 }
 
-impl Files {
-    fn new(tag: &str) -> Files {
-        let dir = PathBuf::from(format!("/run/lbcfifo-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        for n in ["n1", "n2"] {
-            std::fs::create_dir_all(dir.join(n)).unwrap();
-            let started = dir.join(n).join("started");
-            // Records its pid and arguments, then waits to be stopped.
-            let script = format!("echo \"$$ $*\" >> {}\nexec sleep 600", started.display());
-            write_script(&dir.join(n).join("reader.sh"), &script);
-            std::fs::write(dir.join(n).join("prio"), "0\n").unwrap();
-        }
-        Command::new("chmod").args(["-R", "go-w", dir.to_str().unwrap()]).status().unwrap();
-        Files { dir }
-    }
-
-    fn path(&self, node: &str, file: &str) -> String {
-        self.dir.join(node).join(file).display().to_string()
-    }
-
-    fn set_prio(&self, node: &str, n: i32) {
-        let tmp = self.dir.join(node).join("prio.new");
-        std::fs::write(&tmp, format!("{n}\n")).unwrap();
-        std::fs::rename(tmp, self.dir.join(node).join("prio")).unwrap();
-    }
-}
-
-impl Drop for Files {
-    fn drop(&mut self) {
-        if !thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-fn write_script(path: &Path, body: &str) {
-    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    Command::new("chmod").args(["755", path.to_str().unwrap()]).status().unwrap();
+/// Writes `n` to `node`'s track file in one step (a rename).
+fn set_prio(f: &RunDir, node: &str, n: i32) {
+    let tmp = f.path(node, "prio.new");
+    std::fs::write(&tmp, format!("{n}\n")).unwrap();
+    std::fs::rename(tmp, f.path(node, "prio")).unwrap();
 }
 
 /// Node `i`'s manifest: its own FIFO, script and track file (each node reads its own file).
-fn manifest(f: &Files, i: usize) -> String {
+fn manifest(f: &RunDir, i: usize) -> String {
     let node = format!("n{}", i + 1);
     let mut m = format!(
         "version: 1
@@ -124,7 +97,7 @@ nodes:
 }
 
 /// Node `i`'s keepalived.conf, the same instance.
-fn keepalived_conf(f: &Files, i: usize) -> String {
+fn keepalived_conf(f: &RunDir, i: usize) -> String {
     let node = format!("n{}", i + 1);
     format!(
         "global_defs {{
@@ -203,7 +176,7 @@ impl Reader {
     }
 }
 
-fn start(lab: &mut Lab, f: &Files, i: usize, d: Daemon) -> Reader {
+fn start(lab: &mut Lab, f: &RunDir, i: usize, d: Daemon) -> Reader {
     let node = lab.nodes()[i].clone();
     let short = format!("n{}", i + 1);
     let reader = Reader::start(f.path(&short, "notify.fifo"));
@@ -238,7 +211,7 @@ fn gone(pid: &str) -> bool {
 
 fn scenario(d: [Daemon; 2]) {
     let tag = format!("{}{}", d[0] as u8, d[1] as u8);
-    let f = Files::new(&tag);
+    let f = files(&tag);
     let mut lab = Lab::named("lbcfifo", 2);
     let (n1, n2) = (lab.ns("n1"), lab.ns("n2"));
     eprintln!("== notify FIFO: n1 {:?} (150), n2 {:?} (100)", d[0], d[1]);
@@ -256,18 +229,17 @@ fn scenario(d: [Daemon; 2]) {
     thread::sleep(ms(ADVERT_MS * 5));
 
     // Priority changes: n1 stays master at 130, n2 stays backup at 110.
-    f.set_prio("n1", -20);
+    set_prio(&f, "n1", -20);
     wait_line(&mut lab, &r1, "INSTANCE \"VI_1\" MASTER_PRIORITY 130");
-    f.set_prio("n2", 10);
+    set_prio(&f, "n2", 10);
     wait_line(&mut lab, &r2, "INSTANCE \"VI_1\" BACKUP_PRIORITY 110");
-    f.set_prio("n1", 0);
+    set_prio(&f, "n1", 0);
     wait_line(&mut lab, &r1, "INSTANCE \"VI_1\" MASTER_PRIORITY 150");
-    f.set_prio("n2", 0);
+    set_prio(&f, "n2", 0);
     wait_line(&mut lab, &r2, "INSTANCE \"VI_1\" BACKUP_PRIORITY 100");
     thread::sleep(ms(ADVERT_MS * 3));
 
-    let started: Vec<String> =
-        ["n1", "n2"].iter().map(|n| std::fs::read_to_string(f.path(n, "started")).unwrap_or_default()).collect();
+    let started: Vec<String> = ["n1", "n2"].iter().map(|n| f.read(n, "started")).collect();
     for n in ["n2", "n1"] {
         lab.stop(n, DAEMON, How::Term);
     }
@@ -320,8 +292,7 @@ fn fifo_lines_keepalived_master_lbconverge_backup() {
 
 #[test]
 fn the_lab_manifests_validate() {
-    let f = Files { dir: std::env::temp_dir().join(format!("lbcfifo-validate-{}", std::process::id())) };
-    std::fs::create_dir_all(&f.dir).unwrap();
+    let f = RunDir::at(std::env::temp_dir().join(format!("lbcfifo-validate-{}", std::process::id())));
     for i in 0..2 {
         let m = f.dir.join(format!("m{i}.yaml"));
         std::fs::write(&m, manifest(&f, i)).unwrap();

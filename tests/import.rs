@@ -289,18 +289,19 @@ fn notify_commands_keep_their_arguments_and_another_user_than_root_is_reported()
         "notify_master: [/usr/local/sbin/to-master, \"--cloud-ip\", 192.0.2.7]",
         "notify_backup: [/usr/local/sbin/to-backup]",
         "notify_fault: [/usr/local/sbin/page, \"on call\"]",
+        "removal_notify: deleted",
     ] {
         assert!(yaml.contains(want), "{want}:\n{yaml}");
     }
     let want = [
         "lvs01.conf:8: warning: `notify_master` runs as `keepalived_script` (`script_user`) in keepalived; lbconverge runs notify commands as root: check that the command is safe as root, or make it switch user itself",
         "lvs01.conf:10: warning: `notify_fault` runs as `nagios:nagios` in keepalived; lbconverge runs notify commands as root: check that the command is safe as root, or make it switch user itself",
-        "lvs01.conf:11: warning: `notify_deleted` not imported: lbconverge runs `notify_stop` (and `notify` with STOP) for an instance a reload removes",
     ];
     for w in want {
         assert!(err.contains(w), "missing `{w}` in:\n{err}");
     }
     assert!(!err.contains("notify_backup"), "root is who lbconverge runs it as: {err}");
+    assert!(!err.contains("notify_deleted"), "carried: {err}");
 }
 
 /// `include /etc/shadow` (or any file that is not keepalived configuration) is refused,

@@ -125,19 +125,26 @@ fn file_lab(use_weight: &str, initial: &str) -> (Lab, std::path::PathBuf) {
     (lab, file)
 }
 
+/// n1 tracks a file with `use_weight`, starting at 0 (n1 master): writing `failing` moves
+/// the VIP to n2, 0 brings it back. Returns the lab and the file for more steps.
+fn file_scenario(name: &str, use_weight: &str, failing: &str) -> (Lab, std::path::PathBuf) {
+    let (mut lab, file) = file_lab(use_weight, "0\n");
+    moves_to(&mut lab, "n1", Instant::now(), &format!("{name}: n1 to take the VIP at 0"));
+    let t0 = Instant::now();
+    std::fs::write(&file, format!("{failing}\n")).unwrap();
+    let took = moves_to(&mut lab, "n2", t0, &format!("{name}: the VIP to move to n2 at {failing}"));
+    eprintln!("{name}: file {failing} -> VIP on n2 in {took} ms");
+    let t1 = Instant::now();
+    std::fs::write(&file, "0\n").unwrap();
+    let took = moves_to(&mut lab, "n1", t1, &format!("{name}: the VIP back on n1 at 0"));
+    eprintln!("{name}: file 0 -> VIP back on n1 in {took} ms");
+    (lab, file)
+}
+
 #[test]
 #[ignore = "needs root: network namespaces"]
 fn a_track_files_number_moves_the_vip_and_a_removed_file_counts_as_0() {
-    let (mut lab, file) = file_lab("{}", "0\n");
-    moves_to(&mut lab, "n1", Instant::now(), "n1 to take the VIP at 0");
-    let t0 = Instant::now();
-    std::fs::write(&file, "-60\n").unwrap();
-    let took = moves_to(&mut lab, "n2", t0, "the VIP to move to n2 at -60");
-    eprintln!("file -60 -> VIP on n2 in {took} ms");
-    let t1 = Instant::now();
-    std::fs::write(&file, "0\n").unwrap();
-    let took = moves_to(&mut lab, "n1", t1, "the VIP back on n1 at 0");
-    eprintln!("file 0 -> VIP back on n1 in {took} ms");
+    let (mut lab, file) = file_scenario("the file's weight", "{}", "-60");
     std::fs::write(&file, "-60\n").unwrap();
     moves_to(&mut lab, "n2", Instant::now(), "the VIP on n2 at -60 again");
     let t2 = Instant::now();
@@ -152,16 +159,7 @@ fn a_track_files_number_moves_the_vip_and_a_removed_file_counts_as_0() {
 #[test]
 #[ignore = "needs root: network namespaces"]
 fn a_track_file_with_weight_0_faults_the_master_while_its_number_is_not_0() {
-    let (mut lab, file) = file_lab("{weight: 0}", "0\n");
-    moves_to(&mut lab, "n1", Instant::now(), "n1 to take the VIP at 0");
-    let t0 = Instant::now();
-    std::fs::write(&file, "1\n").unwrap();
-    let took = moves_to(&mut lab, "n2", t0, "n1 in FAULT at 1, the VIP on n2");
-    eprintln!("file 1 (weight 0) -> VIP on n2 in {took} ms");
-    let t1 = Instant::now();
-    std::fs::write(&file, "0\n").unwrap();
-    let took = moves_to(&mut lab, "n1", t1, "the VIP back on n1 at 0");
-    eprintln!("file 0 (weight 0) -> VIP back on n1 in {took} ms");
+    let (mut lab, _) = file_scenario("weight 0", "{weight: 0}", "1");
     let log = lab.log("n1", DAEMON);
     for n in ["n1", "n2"] {
         lab.stop(n, DAEMON, How::Term);

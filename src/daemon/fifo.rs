@@ -1,12 +1,17 @@
-//! The notify FIFOs (`notify_fifos`, keepalived's `notify_fifo` / `vrrp_notify_fifo`): the
-//! daemon writes each VRRP event as one line, in keepalived's words, to every FIFO, and runs
-//! each FIFO's reading command for as long as the FIFO is configured.
+//! The notify FIFOs (`notify_fifos`, keepalived's `notify_fifo` / `vrrp_notify_fifo` /
+//! `lvs_notify_fifo`): the daemon writes each event as one line, in keepalived's words, to
+//! every FIFO that takes its kind (`events`: VRRP, the health checks' `lvs`, or both), and
+//! runs each FIFO's reading command for as long as the FIFO is configured.
 //!
-//! - Lines ([`instance_line`], [`group_line`], [`priority_line`], [`lower_priority_line`]):
-//!   `INSTANCE "VI_1" MASTER 150`, `GROUP "G1" BACKUP 0`, `INSTANCE "VI_1" MASTER_PRIORITY
-//!   130`, `INSTANCE "VI_1" MASTER_RX_LOWER_PRI 150`, each ending in a newline, as
-//!   keepalived writes them. The instance threads write them as the events happen, after
-//!   queueing the event's notify commands (keepalived's order).
+//! - VRRP lines ([`word_line`], [`group_line`], [`priority_line`],
+//!   [`lower_priority_line`]): `INSTANCE "VI_1" MASTER 150`, `GROUP "G1" BACKUP 0`,
+//!   `INSTANCE "VI_1" MASTER_PRIORITY 130`, `INSTANCE "VI_1" MASTER_RX_LOWER_PRI 150`,
+//!   each ending in a newline, as keepalived writes them. The instance threads write them
+//!   as the events happen, after queueing the event's notify commands (keepalived's
+//!   order); on a reload, the FIFOs with `states_on_reload` get every instance's and
+//!   group's current state line ([`Fifos::write_states`]).
+//! - The health checks' lines (`VS ...`, `RS ...`, [`super::lvs_lines`]) come from the
+//!   daemon's thread ([`Fifos::write_lvs`]), with the same never-waiting write.
 //! - Never waiting: a FIFO is opened read-write and non-blocking, as keepalived opens it, so
 //!   neither the open nor a write ever waits for a reader; a line too long for the pipe's
 //!   room is dropped (logged once until a write succeeds again), never half written (a line
@@ -50,9 +55,11 @@ pub fn state_word(s: State) -> &'static str {
     }
 }
 
-/// An instance's state change: `INSTANCE "VI_1" MASTER 150`.
-pub fn instance_line(name: &str, to: State, priority: u8) -> String {
-    format!("INSTANCE \"{name}\" {} {priority}\n", state_word(to))
+/// An instance's event with keepalived's word for it: `INSTANCE "VI_1" MASTER 150`; a
+/// state ([`state_word`]), or `DELETED` / `FAULT` for an instance a reload removed
+/// (`removal_notify`).
+pub fn word_line(name: &str, word: &str, priority: u8) -> String {
+    format!("INSTANCE \"{name}\" {word} {priority}\n")
 }
 
 /// A sync group's state change: `GROUP "G1" BACKUP 0` (keepalived gives a group priority 0).
@@ -96,26 +103,54 @@ impl Fifos {
         Fifos::default()
     }
 
-    /// Makes `specs` the FIFOs in force: one whose settings are unchanged keeps running;
-    /// one no longer given is removed and its command stopped; a new one is opened (created
-    /// when missing) and its command started. Failures are logged, never returned: a FIFO
-    /// costs a log line, not a failover.
+    /// Makes `specs` the FIFOs in force: one with the same path and command keeps running
+    /// (taking its new `events` and `states_on_reload`); one no longer given is removed
+    /// and its command stopped; a new one is opened (created when missing) and its command
+    /// started. Failures are logged, never returned: a FIFO costs a log line, not a
+    /// failover.
     pub fn configure(&self, specs: &[NotifyFifo]) {
+        let same = |o: &Open, s: &NotifyFifo| o.spec.path == s.path && o.spec.command == s.command;
         let gone: Vec<Open> = {
             let mut open = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            let (keep, gone): (Vec<Open>, Vec<Open>) = open.drain(..).partition(|o| specs.contains(&o.spec));
+            let (keep, gone): (Vec<Open>, Vec<Open>) = open.drain(..).partition(|o| specs.iter().any(|s| same(o, s)));
             *open = keep;
-            let new: Vec<NotifyFifo> = specs.iter().filter(|s| !open.iter().any(|o| o.spec == **s)).cloned().collect();
-            open.extend(new.into_iter().map(Open::start));
+            for s in specs {
+                match open.iter_mut().find(|o| same(o, s)) {
+                    Some(o) => o.spec = s.clone(),
+                    None => open.push(Open::start(s.clone())),
+                }
+            }
             gone
         };
         gone.into_iter().for_each(Open::close);
     }
 
-    /// Writes `line` to every FIFO; never waits.
+    /// Writes a VRRP `line` to every FIFO that takes VRRP events; never waits.
     pub fn write(&self, line: &str) {
+        self.write_to(|f| f.events.vrrp, line);
+    }
+
+    /// Writes a health checks' `line` (`VS ...`, `RS ...`) to every FIFO that takes them;
+    /// never waits.
+    pub fn write_lvs(&self, line: &str) {
+        self.write_to(|f| f.events.lvs, line);
+    }
+
+    /// Writes a VRRP state `line` a reload repeats to every FIFO with `states_on_reload`;
+    /// never waits.
+    pub fn write_states(&self, line: &str) {
+        self.write_to(|f| f.events.vrrp && f.states_on_reload, line);
+    }
+
+    /// True when a FIFO wants the states written on a reload.
+    pub fn wants_states(&self) -> bool {
+        let open = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        open.iter().any(|o| o.spec.events.vrrp && o.spec.states_on_reload)
+    }
+
+    fn write_to(&self, takes: impl Fn(&NotifyFifo) -> bool, line: &str) {
         let mut open = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        for o in open.iter_mut() {
+        for o in open.iter_mut().filter(|o| takes(&o.spec)) {
             o.write(line);
         }
     }
@@ -306,10 +341,11 @@ mod tests {
 
     #[test]
     fn lines_are_keepalived_words() {
-        assert_eq!(instance_line("VI_1", State::Master, 150), "INSTANCE \"VI_1\" MASTER 150\n");
-        assert_eq!(instance_line("VI_1", State::Backup, 100), "INSTANCE \"VI_1\" BACKUP 100\n");
-        assert_eq!(instance_line("VI_1", State::Fault, 100), "INSTANCE \"VI_1\" FAULT 100\n");
-        assert_eq!(instance_line("VI_1", State::Initialize, 100), "INSTANCE \"VI_1\" STOP 100\n");
+        assert_eq!(word_line("VI_1", state_word(State::Master), 150), "INSTANCE \"VI_1\" MASTER 150\n");
+        assert_eq!(word_line("VI_1", state_word(State::Backup), 100), "INSTANCE \"VI_1\" BACKUP 100\n");
+        assert_eq!(word_line("VI_1", state_word(State::Fault), 100), "INSTANCE \"VI_1\" FAULT 100\n");
+        assert_eq!(word_line("VI_1", state_word(State::Initialize), 100), "INSTANCE \"VI_1\" STOP 100\n");
+        assert_eq!(word_line("VI_1", "DELETED", 100), "INSTANCE \"VI_1\" DELETED 100\n");
         assert_eq!(group_line("G1", State::Backup), "GROUP \"G1\" BACKUP 0\n");
         assert_eq!(group_line("G1", State::Initialize), "GROUP \"G1\" STOP 0\n");
         assert_eq!(priority_line("VI_1", State::Master, 130), "INSTANCE \"VI_1\" MASTER_PRIORITY 130\n");
@@ -326,7 +362,59 @@ mod tests {
     }
 
     fn fifo(path: &Path, command: Option<Vec<String>>) -> NotifyFifo {
-        NotifyFifo { path: path.to_path_buf(), command }
+        NotifyFifo { path: path.to_path_buf(), command, events: Default::default(), states_on_reload: false }
+    }
+
+    fn reader(path: &Path) -> File {
+        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).unwrap()
+    }
+
+    #[test]
+    fn each_fifo_gets_the_events_it_takes_and_keeps_running_when_only_they_change() {
+        use crate::model::cluster::FifoEvents;
+        let dir = scratch("events");
+        let paths: Vec<PathBuf> = ["vrrp", "lvs", "both"].iter().map(|n| dir.join(format!("{n}.fifo"))).collect();
+        let with = |p: &Path, vrrp, lvs, states_on_reload| NotifyFifo {
+            events: FifoEvents { vrrp, lvs },
+            states_on_reload,
+            ..fifo(p, None)
+        };
+        let fifos = Fifos::new();
+        fifos.configure(&[
+            with(&paths[0], true, false, false),
+            with(&paths[1], false, true, false),
+            with(&paths[2], true, true, true),
+        ]);
+        let mut readers: Vec<File> = paths.iter().map(|p| reader(p)).collect();
+        assert!(fifos.wants_states());
+        fifos.write(&word_line("VI_1", state_word(State::Master), 150));
+        fifos.write_lvs("VS [10.0.0.1]:tcp:80 UP\n");
+        fifos.write_states(&group_line("G1", State::Backup));
+        // The first FIFO now takes the states too: the same FIFO, still open.
+        fifos.configure(&[
+            with(&paths[0], true, false, true),
+            with(&paths[1], false, true, false),
+            with(&paths[2], true, true, true),
+        ]);
+        fifos.write_states(&word_line("VI_1", state_word(State::Master), 150));
+        fifos.stop();
+        let text: Vec<String> = readers
+            .iter_mut()
+            .map(|r| {
+                let mut t = String::new();
+                r.read_to_string(&mut t).unwrap();
+                t
+            })
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "INSTANCE \"VI_1\" MASTER 150\nINSTANCE \"VI_1\" MASTER 150\n",
+                "VS [10.0.0.1]:tcp:80 UP\n",
+                "INSTANCE \"VI_1\" MASTER 150\nVS [10.0.0.1]:tcp:80 UP\nGROUP \"G1\" BACKUP 0\nINSTANCE \"VI_1\" MASTER 150\n",
+            ]
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
@@ -337,8 +425,8 @@ mod tests {
         fifos.configure(&[fifo(&path, None)]);
         assert!(std::fs::metadata(&path).unwrap().file_type().is_fifo());
         let mut reader = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&path).unwrap();
-        fifos.write(&instance_line("VI_1", State::Backup, 100));
-        fifos.write(&instance_line("VI_1", State::Master, 100));
+        fifos.write(&word_line("VI_1", state_word(State::Backup), 100));
+        fifos.write(&word_line("VI_1", state_word(State::Master), 100));
         fifos.write(&group_line("G1", State::Master));
         fifos.stop();
         assert!(!path.exists(), "the FIFO the daemon created is removed");
@@ -354,7 +442,7 @@ mod tests {
         let path = dir.join("notify.fifo");
         let fifos = Fifos::new();
         fifos.configure(&[fifo(&path, None)]);
-        let line = instance_line("VI_1", State::Master, 100);
+        let line = word_line("VI_1", state_word(State::Master), 100);
         let t0 = Instant::now();
         // Far more than a pipe holds (64 KiB by default): the rest is dropped at once.
         for _ in 0..20_000 {
@@ -400,7 +488,7 @@ mod tests {
         let argv = vec!["/bin/sh".into(), "-c".into(), script.into(), out.display().to_string()];
         let fifos = Fifos::new();
         fifos.configure(&[fifo(&path, Some(argv.clone()))]);
-        fifos.write(&instance_line("VI_1", State::Master, 100));
+        fifos.write(&word_line("VI_1", state_word(State::Master), 100));
         let t = Instant::now();
         while !std::fs::read_to_string(&out).unwrap_or_default().contains("MASTER") {
             assert!(t.elapsed() < Duration::from_secs(5), "the command did not read the FIFO");

@@ -1,5 +1,7 @@
 //! Health checks in the daemon: a check's verdict becomes backend transitions (logged, with
-//! the service's `notify_up` / `notify_down`), and the services they touch are converged at
+//! the service's `notify_up` / `notify_down` and an `RS` line to the notify FIFOs that
+//! take `lvs` events; a quorum change likewise runs `quorum_up` / `quorum_down` and writes
+//! a `VS` line, [`super::lvs_lines`]), and the services they touch are converged at
 //! once by a scoped plan: the desired destinations of those services alone
 //! ([`model::scoped_services`]) against their live destinations ([`plan::dest_changes`]),
 //! applied without the ledger ([`apply::apply_dests`]). No other part of the node is read
@@ -157,18 +159,21 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         Ok(out)
     }
 
-    /// Runs the service's `notify_up` / `notify_down` for a backend.
+    /// Runs the service's `notify_up` / `notify_down` for a backend, then writes its `RS`
+    /// line to the FIFOs (keepalived's order; the write never waits).
     fn notify_backend(&self, (service, backend): &BackendId, up: bool) {
         let Some(vs) = self.cluster.services.get(service) else { return };
-        let Some(cmd) = (if up { &vs.notify_up } else { &vs.notify_down }) else { return };
         let Some(be) = vs.backends.iter().find(|b| &b.name == backend) else { return };
-        let vars = [
-            ("service", service.clone()),
-            ("backend", backend.clone()),
-            ("address", be.address.to_string()),
-            ("port", be.port.to_string()),
-        ];
-        super::hooks::run(cmd, &vars, &[], if up { "notify_up" } else { "notify_down" });
+        if let Some(cmd) = if up { &vs.notify_up } else { &vs.notify_down } {
+            let vars = [
+                ("service", service.clone()),
+                ("backend", backend.clone()),
+                ("address", be.address.to_string()),
+                ("port", be.port.to_string()),
+            ];
+            super::hooks::run(cmd, &vars, &[], if up { "notify_up" } else { "notify_down" });
+        }
+        self.fifos.write_lvs(&super::lvs_lines::backend_line(vs, be, up));
     }
 
     /// Alerts a backend going up or down, when its service alerts.
@@ -191,7 +196,8 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         });
     }
 
-    /// Logs a quorum change, alerts it and runs the service's `quorum_up` / `quorum_down`.
+    /// Logs a quorum change, alerts it, runs the service's `quorum_up` / `quorum_down` and
+    /// writes its `VS` line to the FIFOs.
     fn quorum_changed(&self, q: &QuorumChange) {
         log_quorum(q);
         if self.cluster.alerts.quorum.contains(&q.service) {
@@ -203,6 +209,7 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         if let Some(cmd) = cmd {
             super::hooks::run(cmd, &[("service", q.service.clone()), ("weight", q.weight.to_string())], &[], event);
         }
+        self.fifos.write_lvs(&super::lvs_lines::service_line(vs, q.gained));
     }
 
     /// How the daemon applies: no waiting for drains, and the blast-radius guard as `run`

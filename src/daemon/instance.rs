@@ -33,6 +33,7 @@ use super::syncgroup::{self, SharedGroup};
 use crate::alert::{Alerter, Event};
 use crate::family::Family;
 use crate::kernel::{Addrs, KResult, Routes, SyncDaemons};
+use crate::model::cluster::Removal;
 use crate::model::net::{Address, VrrpRoute, VrrpRule};
 use crate::model::sync::{SyncConfig, SyncState, ipvsadm_line};
 use crate::vrrp::fsm;
@@ -58,10 +59,15 @@ pub enum Control {
     Reclaim,
     /// Stop gracefully: priority-0 advert, VIPs removed.
     Stop,
+    /// Stop gracefully because a reload removed it (or made it another router): its
+    /// notify commands and FIFOs are told what `removal_notify` says instead of STOP.
+    Remove,
     /// An order of its sync group: the state all members move to, and why.
     Sync(fsm::State, String),
     /// Its sync group from now on (none: it left its group).
     Join(Option<SharedGroup>),
+    /// Write the current state line to the FIFOs with `states_on_reload` (a reload).
+    WriteState,
 }
 
 /// New settings for a running instance, with what they need opened already: a reload opens
@@ -170,6 +176,11 @@ impl Running {
     /// Asks it to stop gracefully (without waiting); a prepared one ends untouched.
     pub fn request_stop(&self) {
         self.control.send(Control::Stop);
+    }
+
+    /// Asks it to stop gracefully because a reload removed it (without waiting).
+    pub fn request_removal(&self) {
+        self.control.send(Control::Remove);
     }
 
     /// Returns true while its thread runs.
@@ -282,6 +293,8 @@ struct Instance {
     realtime: super::realtime::Escalation,
     /// Where its events are written, one line each (never waits).
     fifos: Fifos,
+    /// A reload removed it: its last transition reports what `removal_notify` says.
+    removed: bool,
 }
 
 impl Instance {
@@ -337,6 +350,7 @@ impl Instance {
             alerts,
             realtime: super::realtime::Escalation::new(spec.auto_realtime, None),
             fifos,
+            removed: false,
         })
     }
 
@@ -351,8 +365,8 @@ impl Instance {
                 Ok(Control::Join(g)) => self.sync_group = g,
                 // A parked instance is never updated: a reload stages a new one instead;
                 // its group gives orders only once it reported.
-                Ok(Control::Reconfigure(_) | Control::Reclaim | Control::Sync(..)) => {}
-                Ok(Control::Stop) | Err(_) => return self.notify.close(),
+                Ok(Control::Reconfigure(_) | Control::Reclaim | Control::Sync(..) | Control::WriteState) => {}
+                Ok(Control::Stop | Control::Remove) | Err(_) => return self.notify.close(),
             }
         }
         self.run(control, priority)
@@ -419,6 +433,10 @@ impl Instance {
         loop {
             match rx.try_recv() {
                 Ok(Control::Stop) => return Some(true),
+                Ok(Control::Remove) => {
+                    self.removed = true;
+                    return Some(true);
+                }
                 Ok(Control::Go) => {}
                 Ok(Control::Priority(p)) => {
                     let (now, before) = (self.now(), (self.fsm.priority(), self.fsm.state()));
@@ -440,6 +458,7 @@ impl Instance {
                     self.reported = None;
                     self.sync_report();
                 }
+                Ok(Control::WriteState) => self.write_state(),
                 Err(std::sync::mpsc::TryRecvError::Empty) => return None,
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => return Some(true),
             }
@@ -659,13 +678,9 @@ impl Instance {
             reason = %t.reason,
             "vrrp transition"
         );
-        for job in notify_jobs(&self.spec, t.to, self.fsm.notify_priority()) {
-            match &self.sync_group {
-                Some(g) => syncgroup::lock(g).push(job),
-                None => self.notify.push(job),
-            }
+        if let Some(told) = Told::of(&self.spec, t, self.removed) {
+            self.tell(told);
         }
-        self.fifos.write(&fifo::instance_line(&self.spec.name, t.to, self.fsm.notify_priority()));
         if self.spec.alert {
             self.alerts.send(Event::Vrrp {
                 instance: self.spec.name.clone(),
@@ -675,6 +690,31 @@ impl Instance {
                 reason: t.reason.clone(),
             });
         }
+    }
+
+    /// Writes the current state line to the FIFOs with `states_on_reload`, as the
+    /// transition into it wrote it; nothing in INIT (no state entered yet).
+    fn write_state(&self) {
+        let state = self.fsm.state();
+        if state != fsm::State::Initialize {
+            self.fifos.write_states(&fifo::word_line(
+                &self.spec.name,
+                fifo::state_word(state),
+                self.fsm.notify_priority(),
+            ));
+        }
+    }
+
+    /// Queues the notify commands of what a transition tells (on its sync group's queue when
+    /// it has one) and writes its line to the FIFOs.
+    fn tell(&mut self, told: Told) {
+        for job in notify_jobs(&self.spec, told, self.fsm.notify_priority()) {
+            match &self.sync_group {
+                Some(g) => syncgroup::lock(g).push(job),
+                None => self.notify.push(job),
+            }
+        }
+        self.fifos.write(&fifo::word_line(&self.spec.name, told.word(), self.fsm.notify_priority()));
     }
 
     /// Takes new settings in place: the state stays; a master removes the VIPs that went
@@ -970,21 +1010,69 @@ fn provisional_priority(old: &InstanceSpec, new: &InstanceSpec, effective: Optio
     effective.map(|e| crate::vrrp::track::rebase(e, old.priority, new.priority))
 }
 
-/// The notify commands of a transition to `to`, in keepalived's order: the state's own
-/// (`notify_master`, `notify_backup`, `notify_fault`, or `notify_stop` when the instance
-/// stops), then the generic `notify` with `INSTANCE <name> <STATE> <priority>` appended.
-fn notify_jobs(spec: &InstanceSpec, to: fsm::State, priority: u8) -> Vec<Job> {
+/// What a transition tells the notify commands and FIFOs: the state it enters, or, when a
+/// reload removed the instance, what `removal_notify` says instead of STOP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Told {
+    Master,
+    Backup,
+    Fault,
+    Stop,
+    /// Removed, told FAULT as keepalived tells it by default: to `notify` and the FIFOs
+    /// only (keepalived picks the state's command while the state is still DELETED, so
+    /// `notify_fault` does not run).
+    RemovedFault,
+    Deleted,
+}
+
+impl Told {
+    /// What transition `t` tells; `None`: nothing (an instance in FAULT removed with
+    /// `removal_notify: fault`, which keepalived does not report twice).
+    fn of(spec: &InstanceSpec, t: &fsm::Transition, removed: bool) -> Option<Told> {
+        Some(match t.to {
+            fsm::State::Master => Told::Master,
+            fsm::State::Backup => Told::Backup,
+            fsm::State::Fault => Told::Fault,
+            fsm::State::Initialize if !removed => Told::Stop,
+            fsm::State::Initialize => match spec.removal {
+                Removal::Stop => Told::Stop,
+                Removal::Fault if t.from == fsm::State::Fault => return None,
+                Removal::Fault => Told::RemovedFault,
+                Removal::Deleted(_) => Told::Deleted,
+            },
+        })
+    }
+
+    /// keepalived's word for it, as the generic `notify` and the FIFOs get it.
+    fn word(self) -> &'static str {
+        match self {
+            Told::Master => "MASTER",
+            Told::Backup => "BACKUP",
+            Told::Fault | Told::RemovedFault => "FAULT",
+            Told::Stop => "STOP",
+            Told::Deleted => "DELETED",
+        }
+    }
+}
+
+/// The notify commands of a transition that tells `told`, in keepalived's order: the
+/// state's own (`notify_master`, `notify_backup`, `notify_fault`, `notify_stop`, or
+/// `notify_deleted`; none for a removal told FAULT), then the generic `notify` with
+/// `INSTANCE <name> <STATE> <priority>` appended.
+fn notify_jobs(spec: &InstanceSpec, told: Told, priority: u8) -> Vec<Job> {
     let n = &spec.notify;
-    let (event, own, state) = match to {
-        fsm::State::Master => ("notify_master", &n.master, "MASTER"),
-        fsm::State::Backup => ("notify_backup", &n.backup, "BACKUP"),
-        fsm::State::Fault => ("notify_fault", &n.fault, "FAULT"),
-        fsm::State::Initialize => ("notify_stop", &n.stop, "STOP"),
+    let (event, own) = match told {
+        Told::Master => ("notify_master", n.master.as_ref()),
+        Told::Backup => ("notify_backup", n.backup.as_ref()),
+        Told::Fault => ("notify_fault", n.fault.as_ref()),
+        Told::Stop => ("notify_stop", n.stop.as_ref()),
+        Told::RemovedFault => ("notify", None),
+        Told::Deleted => ("notify_deleted", if let Removal::Deleted(c) = &spec.removal { c.as_ref() } else { None }),
     };
     let timeout = spec.notify_timeout;
-    let mut jobs: Vec<Job> = own.iter().map(|argv| Job { event, argv: argv.clone(), timeout }).collect();
+    let mut jobs: Vec<Job> = own.iter().map(|argv| Job { event, argv: (*argv).clone(), timeout }).collect();
     if let Some(cmd) = &n.generic {
-        let extra = ["INSTANCE", &spec.name, state, &priority.to_string()].map(str::to_string);
+        let extra = ["INSTANCE", &spec.name, told.word(), &priority.to_string()].map(str::to_string);
         jobs.push(Job { event: "notify", argv: [cmd.as_slice(), &extra].concat(), timeout });
     }
     jobs
@@ -1027,16 +1115,16 @@ vrrp:
     fn a_transition_runs_the_states_command_then_the_generic_notify_with_keepalived_arguments() {
         let lb1 = spec("lb1");
         assert_eq!(
-            shown(&notify_jobs(&lb1, fsm::State::Master, 150)),
+            shown(&notify_jobs(&lb1, Told::Master, 150)),
             [
                 "notify_master: /usr/local/bin/lb1-master two words (5s)",
                 "notify: /usr/local/bin/event --from keepalived INSTANCE VI_1 MASTER 150 (5s)"
             ]
         );
-        assert_eq!(notify_jobs(&lb1, fsm::State::Master, 150)[0].argv[1], "two words", "one argument");
+        assert_eq!(notify_jobs(&lb1, Told::Master, 150)[0].argv[1], "two words", "one argument");
         let lb2 = spec("lb2");
         assert_eq!(
-            shown(&notify_jobs(&lb2, fsm::State::Master, 100)),
+            shown(&notify_jobs(&lb2, Told::Master, 100)),
             [
                 "notify_master: /usr/local/bin/master (5s)",
                 "notify: /usr/local/bin/event --from keepalived INSTANCE VI_1 MASTER 100 (5s)"
@@ -1044,24 +1132,60 @@ vrrp:
             "lb2 has no command of its own: the instance's"
         );
         assert_eq!(
-            shown(&notify_jobs(&lb2, fsm::State::Backup, 100)),
+            shown(&notify_jobs(&lb2, Told::Backup, 100)),
             [
                 "notify_backup: /usr/local/bin/switch backup (5s)",
                 "notify: /usr/local/bin/event --from keepalived INSTANCE VI_1 BACKUP 100 (5s)"
             ]
         );
         assert_eq!(
-            shown(&notify_jobs(&lb2, fsm::State::Fault, 0)),
+            shown(&notify_jobs(&lb2, Told::Fault, 0)),
             ["notify: /usr/local/bin/event --from keepalived INSTANCE VI_1 FAULT 0 (5s)"],
             "no notify_fault: the generic notify only"
         );
         assert_eq!(
-            shown(&notify_jobs(&lb2, fsm::State::Initialize, 100)),
+            shown(&notify_jobs(&lb2, Told::Stop, 100)),
             [
                 "notify_stop: /usr/local/bin/stop (5s)",
                 "notify: /usr/local/bin/event --from keepalived INSTANCE VI_1 STOP 100 (5s)"
             ],
             "stopping is keepalived's STOP"
+        );
+    }
+
+    fn leaving(from: fsm::State) -> fsm::Transition {
+        fsm::Transition { from, to: fsm::State::Initialize, reason: "stopping".into() }
+    }
+
+    #[test]
+    fn a_removal_tells_what_removal_notify_says_and_a_daemon_stop_tells_stop() {
+        let mut lb2 = spec("lb2");
+        let (master, fault) = (leaving(fsm::State::Master), leaving(fsm::State::Fault));
+        assert_eq!(Told::of(&lb2, &master, false), Some(Told::Stop), "the daemon stops");
+        assert_eq!(Told::of(&lb2, &master, true), Some(Told::Stop), "removal_notify: stop (the default)");
+        lb2.removal = Removal::Fault;
+        assert_eq!(Told::of(&lb2, &master, true), Some(Told::RemovedFault), "keepalived's default");
+        assert_eq!(
+            shown(&notify_jobs(&lb2, Told::RemovedFault, 150)),
+            ["notify: /usr/local/bin/event --from keepalived INSTANCE VI_1 FAULT 150 (5s)"],
+            "FAULT to `notify` alone: keepalived runs no `notify_fault` for a removal"
+        );
+        assert_eq!(Told::of(&lb2, &fault, true), None, "keepalived says nothing for an instance in FAULT");
+        assert_eq!(Told::of(&lb2, &master, false), Some(Told::Stop), "a daemon stop is still STOP");
+        lb2.removal = Removal::Deleted(Some(vec!["/usr/local/bin/gone".into(), "VI_1".into()]));
+        assert_eq!(Told::of(&lb2, &fault, true), Some(Told::Deleted), "DELETED even from FAULT");
+        assert_eq!(
+            shown(&notify_jobs(&lb2, Told::Deleted, 100)),
+            [
+                "notify_deleted: /usr/local/bin/gone VI_1 (5s)",
+                "notify: /usr/local/bin/event --from keepalived INSTANCE VI_1 DELETED 100 (5s)"
+            ]
+        );
+        lb2.removal = Removal::Deleted(None);
+        assert_eq!(
+            shown(&notify_jobs(&lb2, Told::Deleted, 100)),
+            ["notify: /usr/local/bin/event --from keepalived INSTANCE VI_1 DELETED 100 (5s)"],
+            "`notify_deleted` without a command: the generic notify only"
         );
     }
 

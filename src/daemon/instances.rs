@@ -63,6 +63,12 @@ pub struct Staged {
     fresh: Vec<Running>,
 }
 
+/// What ran before a reload, for [`Instances::write_states`].
+pub struct Before {
+    names: Vec<String>,
+    groups: Vec<SharedGroup>,
+}
+
 /// What a commit did, by number of instances.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Changed {
@@ -230,6 +236,26 @@ impl Instances {
         std::mem::take(&mut self.draining).into_iter().chain(stopped).chain(groups).for_each(Draining::wait);
     }
 
+    /// The instances and sync groups running now, for [`Self::write_states`] after a
+    /// reload.
+    pub fn before(&self) -> Before {
+        Before {
+            names: self.running.iter().map(|r| r.spec.name.clone()).collect(),
+            groups: self.groups.values().cloned().collect(),
+        }
+    }
+
+    /// After a reload, for the FIFOs with `states_on_reload`: every sync group kept from
+    /// `before` writes its state line at once, then every instance that ran before and
+    /// still runs writes its own from its thread (keepalived's order). Those new in the
+    /// reload write their states as they enter them.
+    pub fn write_states(&self, before: &Before) {
+        let kept = self.groups.values().filter(|g| before.groups.iter().any(|b| std::sync::Arc::ptr_eq(b, g)));
+        kept.for_each(|g| syncgroup::lock(g).write_state());
+        let kept = self.running.iter().filter(|r| before.names.contains(&r.spec.name));
+        kept.for_each(|r| r.control.send(Control::WriteState));
+    }
+
     /// Gives the signal thread the control channels of the running instances.
     fn publish(&self) {
         *self.stoppers.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
@@ -261,7 +287,7 @@ fn stop(gone: Vec<Running>, fresh: &[Running]) -> Vec<Draining> {
             }
             None => tracing::info!(instance = %r.spec.name, "vrrp instance removed; stopping it"),
         }
-        r.request_stop();
+        r.request_removal();
     }
     gone.into_iter().map(Running::join).collect()
 }

@@ -39,6 +39,7 @@ mod hooks;
 pub mod instance;
 pub mod instances;
 pub mod lock;
+mod lvs_lines;
 pub mod metrics;
 pub mod page;
 pub mod platform;
@@ -396,7 +397,11 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
         self.cluster = cluster;
         self.alerts.configure(&self.cluster.alerts, &self.node, self.cluster.name.as_deref());
         self.fifos.configure(&self.cluster.notify_fifos);
+        let ran = self.instances.before();
         let changed = self.instances.commit(staged, &self.platform);
+        if self.fifos.wants_states() {
+            self.instances.write_states(&ran);
+        }
         vmacs::remove(&mut self.kernel, &before, &vmacs::running(self.instances.running()));
         let forgotten = self.drains.forget_unknown(&self.cluster);
         if !forgotten.is_empty() {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use super::error::{DaemonError, SecretError};
-use crate::model::cluster::{Cluster, FileWeight, Notify, Secret, SyncGroup, TrackFile, TrackScript, Vip};
+use crate::model::cluster::{Cluster, FileWeight, Notify, Removal, Secret, SyncGroup, TrackFile, TrackScript, Vip};
 use crate::model::net::{Address, Vmac};
 use crate::vrrp::fsm::Config;
 use crate::vrrp::garp::Timing;
@@ -86,6 +86,8 @@ pub struct InstanceSpec {
     pub auto_realtime: Option<crate::model::cluster::AutoRealtime>,
     /// Its effective priority's changes go to the notify FIFOs (`notify_priority_changes`).
     pub notify_priority_changes: bool,
+    /// What a reload that removes it reports (`removal_notify`, `notify_deleted`).
+    pub removal: Removal,
 }
 
 /// A sync group as this node runs it: its members here, its notify commands.
@@ -211,6 +213,7 @@ pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
     changed("routes", old.routes != new.routes);
     changed("rules", old.rules != new.rules);
     changed("authentication", old.auth != new.auth);
+    changed("removal_notify", old.removal != new.removal);
     for ((key, a), (_, b)) in old.notify.keyed().into_iter().zip(new.notify.keyed()) {
         changed(key, a != b);
     }
@@ -379,6 +382,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             startup_delay: inst.startup_delay,
             auto_realtime: n.auto_realtime,
             notify_priority_changes: inst.notify_priority_changes,
+            removal: inst.removal.clone(),
         });
     }
     Ok(out)

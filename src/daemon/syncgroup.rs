@@ -99,6 +99,15 @@ impl Shared {
         own
     }
 
+    /// Writes the group's state line to the FIFOs with `states_on_reload` (a reload
+    /// asks); nothing before its members made it enter a state.
+    pub fn write_state(&self) {
+        let state = self.core.state();
+        if state != State::Initialize {
+            self.fifos.write_states(&fifo::group_line(&self.spec.name, state));
+        }
+    }
+
     /// Takes no more commands; the queued ones still run, and the returned handle waits
     /// for them.
     pub fn close(&mut self) -> Draining {

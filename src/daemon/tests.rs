@@ -1135,6 +1135,47 @@ fn notify_commands_run_per_state_in_order_and_stop_runs_notify_stop() {
     assert_eq!(lines.lines().collect::<Vec<_>>(), want, "stop waited for every command");
 }
 
+/// A reload that removes an instance tells its commands what `removal_notify` says:
+/// STOP by default (`notify_stop`), keepalived's FAULT (to `notify` alone), or DELETED
+/// (`notify_deleted`, keepalived's); the generic `notify` gets the same word. A daemon stop
+/// is STOP whatever it says.
+#[test]
+fn a_reload_that_removes_an_instance_tells_what_removal_notify_says() {
+    let cases = [
+        ("stop", ["stop [a b] [c]", "notify [INSTANCE] [VI_N] [STOP] [150]"]),
+        ("fault", ["notify [INSTANCE] [VI_N] [FAULT] [150]", ""]),
+        ("deleted", ["deleted [x]", "notify [INSTANCE] [VI_N] [DELETED] [150]"]),
+    ];
+    let extra = |name: &str, out: &std::path::Path| match name {
+        "fault" => "    removal_notify: fault\n".to_string(),
+        "deleted" => format!(
+            "    notify_deleted: [/bin/sh, -c, '{{ printf deleted; printf \" [%s]\" \"$@\"; echo; }} >> {}', deleted, x]\n",
+            out.display()
+        ),
+        _ => String::new(),
+    };
+    for (name, want) in cases {
+        let (s, k) = (Scratch::new(&format!("removal-{name}")), host());
+        let out = s.dir.join("notify.log");
+        s.write(
+            &notify_manifest(&out, "stop")
+                .replace("    notify_timeout: 5s\n", &format!("    notify_timeout: 5s\n{}", extra(name, &out))),
+        );
+        let mut d = start(&s, &k);
+        let view = |d: &Daemon<Shared, MemPlatform>| d.instances()[0].view.lock().unwrap().clone();
+        wait_for("VI_N to be master", Duration::from_secs(2), || view(&d).state == "MASTER");
+        s.write("version: 1\nnodes:\n  lb1: {roles: [director], addresses: [10.0.0.11/24], interface: eth0}\n");
+        let changed = d.reload().unwrap();
+        assert_eq!((changed.updated, changed.started, changed.stopped), (0, 0, 1), "{name}");
+        let told =
+            || std::fs::read_to_string(&out).unwrap_or_default().lines().skip(4).map(String::from).collect::<Vec<_>>();
+        let want: Vec<&str> = want.into_iter().filter(|w| !w.is_empty()).collect();
+        wait_for("the removal's commands", Duration::from_secs(3), || told().len() >= want.len());
+        d.stop();
+        assert_eq!(told(), want, "{name}: after BACKUP and MASTER");
+    }
+}
+
 /// Every line the daemon logs on its main thread, from start through reconciles (drift
 /// repaired), a rejected and an accepted reload, health transitions (the fast path) and
 /// quorum, to stop, is one JSON object naming a known subsystem, and each kind of line names
@@ -1770,4 +1811,101 @@ fn a_master_holds_its_rules_after_its_routes_changes_them_in_place_and_releases_
     // already gone is no error): deletes only, of rules only (the route went with the reload).
     let writes = routing_writes(&k);
     assert!(writes.len() >= 2 && writes.iter().all(|w| w == "delete vrrp rule"), "{writes:?}");
+}
+
+/// Reads what is in a FIFO now (opened non-blocking), as lines.
+fn fifo_lines(r: &mut std::fs::File) -> Vec<String> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    let _ = r.read_to_end(&mut buf);
+    String::from_utf8(buf).unwrap().lines().map(str::to_string).collect()
+}
+
+fn fifo_reader(p: &std::path::Path) -> std::fs::File {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(p).unwrap()
+}
+
+/// The health side writes keepalived's checker lines to the FIFOs that take `lvs` events,
+/// and only to those: an `RS` line per backend and service when a backend goes up or down,
+/// a `VS` line when a service gains or loses quorum, in the order the transitions happen.
+#[test]
+fn health_transitions_write_keepalived_checker_lines_to_the_fifos_taking_lvs_events() {
+    let (s, k) = (Scratch::new("lvs-fifo"), host());
+    let l1 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let l2 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (p1, p2) = (l1.local_addr().unwrap().port(), l2.local_addr().unwrap().port());
+    let (lvs, vrrp) = (s.dir.join("lvs.fifo"), s.dir.join("vrrp.fifo"));
+    let fifos =
+        format!("notify_fifos:\n  - {{path: {}, events: [lvs]}}\n  - {{path: {}}}\n", lvs.display(), vrrp.display());
+    s.write(&format!("{}{fifos}", health_manifest(p1, p2)));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut d = Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default(), tx).unwrap();
+    let (mut lvs_r, mut vrrp_r) = (fifo_reader(&lvs), fifo_reader(&vrrp));
+    d.reconcile().unwrap();
+    pump(&mut d, &rx, "both backends up", || dests(&k, 80).len() == 2);
+    pump(&mut d, &rx, "quorum gained", || dests(&k, 82) == sorted([(p1, 1), (p2, 1)]));
+    let rs = |port: u16, svc: u16, up: &str| format!("RS [127.0.0.1]:tcp:{port} [10.0.0.100]:tcp:{svc} {up}");
+    let vs = |svc: u16, up: &str| format!("VS [10.0.0.100]:tcp:{svc} {up}");
+    let mut got = fifo_lines(&mut lvs_r);
+    // Before the first check: no quorum (a quorum_down, as the notify commands have it).
+    assert_eq!(got[..3], [vs(81, "DOWN"), vs(82, "DOWN"), vs(80, "DOWN")], "{got:#?}");
+    got.sort();
+    let mut want: Vec<String> = [80, 81, 82].iter().flat_map(|&svc| [rs(p1, svc, "UP"), rs(p2, svc, "UP")]).collect();
+    want.extend([80, 81, 82].iter().flat_map(|&svc| [vs(svc, "UP"), vs(svc, "DOWN")]));
+    want.sort();
+    assert_eq!(got, want);
+
+    drop(l2);
+    pump(&mut d, &rx, "sorry server in", || dests(&k, 82) == [(80, 1)]);
+    // One probe decides b in the three services (in the order of their names), then `q`
+    // is below its quorum of 2; `web` and `inh` keep theirs of 1.
+    assert_eq!(fifo_lines(&mut lvs_r), [rs(p2, 81, "DOWN"), rs(p2, 82, "DOWN"), rs(p2, 80, "DOWN"), vs(82, "DOWN")]);
+    assert_eq!(fifo_lines(&mut vrrp_r), [] as [String; 0], "the VRRP FIFO takes no checker lines");
+    d.stop();
+    drop(l1);
+}
+
+/// A sync group of the two instances of [`manifest`] (both masters once VI_PASS's slow
+/// Master_Down passed) and two FIFOs, the first with `states_on_reload`.
+fn states_manifest(on: &std::path::Path, off: &std::path::Path) -> String {
+    format!(
+        "{}sync_groups:\n  G1: {{instances: [VI_FAST, VI_PASS]}}\nnotify_fifos:\n  - {{path: {}, states_on_reload: true}}\n  - {{path: {}}}\n",
+        manifest("eth0", "good-password", false),
+        on.display(),
+        off.display()
+    )
+}
+
+/// A reload writes every instance's and sync group's current state line to the FIFOs
+/// with `states_on_reload` (keepalived's `fifo_write_vrrp_states_on_reload`): the group's
+/// first, then the instances', as their transitions wrote them; the other FIFOs get nothing.
+#[test]
+fn a_reload_writes_every_state_to_the_fifos_with_states_on_reload() {
+    let (s, k) = (Scratch::new("fifo-states"), host());
+    let (on, off) = (s.dir.join("on.fifo"), s.dir.join("off.fifo"));
+    s.write(&states_manifest(&on, &off));
+    let mut d = start(&s, &k);
+    let (mut on_r, mut off_r) = (fifo_reader(&on), fifo_reader(&off));
+    let master = "INSTANCE \"VI_PASS\" MASTER 150";
+    let mut seen = Vec::new();
+    wait_for("both masters", Duration::from_secs(6), || {
+        seen.extend(fifo_lines(&mut on_r));
+        seen.iter().any(|l| l == master) && seen.iter().any(|l| l == "INSTANCE \"VI_FAST\" MASTER 150")
+    });
+    assert!(seen.iter().any(|l| l == "GROUP \"G1\" MASTER 0"), "{seen:#?}");
+    assert_eq!(fifo_lines(&mut off_r).len(), seen.len(), "both FIFOs took the transitions");
+    d.reload().unwrap();
+    let mut got = Vec::new();
+    wait_for("the states", Duration::from_secs(2), || {
+        got.extend(fifo_lines(&mut on_r));
+        got.len() >= 3
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    got.extend(fifo_lines(&mut on_r));
+    assert_eq!(got[0], "GROUP \"G1\" MASTER 0", "{got:#?}");
+    got[1..].sort();
+    assert_eq!(got[1..], ["INSTANCE \"VI_FAST\" MASTER 150", master], "{got:#?}");
+    assert_eq!(fifo_lines(&mut off_r), [] as [String; 0], "only the FIFO with states_on_reload");
+    d.stop();
 }

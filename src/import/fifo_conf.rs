@@ -1,5 +1,6 @@
 //! keepalived's notify FIFO settings as `global_defs` writes them (`notify_fifo`,
-//! `vrrp_notify_fifo`, their `*_script`s, `vrrp_notify_priority_changes`), kept as read for
+//! `vrrp_notify_fifo`, `lvs_notify_fifo`, their `*_script`s, `vrrp_notify_priority_changes`,
+//! `fifo_write_vrrp_states_on_reload`), kept as read for
 //! [`super::fifo`], which makes the manifest's `notify_fifos` of them once every global is
 //! known. Apart from it so that the reader of `global_defs` ([`super::vrrp`]) needs nothing
 //! of what uses its result.
@@ -24,8 +25,12 @@ pub struct Fifos {
     pub global: FifoConf,
     /// `vrrp_notify_fifo` and its script.
     pub vrrp: FifoConf,
+    /// `lvs_notify_fifo` and its script.
+    pub lvs: FifoConf,
     /// `vrrp_notify_priority_changes`.
     pub priority_changes: Option<bool>,
+    /// `fifo_write_vrrp_states_on_reload` (keepalived sets it whatever follows the word).
+    pub states_on_reload: Option<Item>,
 }
 
 /// Takes a FIFO keyword of `global_defs`; false for any other.
@@ -35,7 +40,10 @@ pub fn global(it: &Item, f: &mut Fifos) -> bool {
         "notify_fifo_script" => f.global.script = Some(it.clone()),
         "vrrp_notify_fifo" => f.vrrp.fifo = Some(it.clone()),
         "vrrp_notify_fifo_script" => f.vrrp.script = Some(it.clone()),
+        "lvs_notify_fifo" => f.lvs.fifo = Some(it.clone()),
+        "lvs_notify_fifo_script" => f.lvs.script = Some(it.clone()),
         "vrrp_notify_priority_changes" => f.priority_changes = Some(value::flag(it)),
+        "fifo_write_vrrp_states_on_reload" => f.states_on_reload = Some(it.clone()),
         _ => return false,
     }
     true

@@ -15,8 +15,8 @@ use super::value::Notes;
 use super::vrrp::Instance;
 use super::{Comments, Options, Secret};
 use crate::manifest::types::{
-    AuthType, Authentication, Backend, HealthCheck, Manifest, Node, Role, Service, SyncGroup, TrackWeight,
-    VrrpInstance, VrrpMember,
+    AuthType, Authentication, Backend, HealthCheck, Manifest, Node, RemovalNotify, Role, Service, SyncGroup,
+    TrackWeight, VrrpInstance, VrrpMember,
 };
 
 /// Merges the directors (and the services of `ipvsadm -S`, each with the director it came
@@ -393,6 +393,8 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         notify: i.notify.clone(),
         notify_timeout: None,
         notify_priority_changes: i.notify_priority_changes,
+        removal_notify: i.notify_deleted.is_some().then_some(RemovalNotify::Deleted),
+        notify_deleted: i.notify_deleted.clone().flatten(),
         connection_sync: i.connection_sync.clone(),
         alert: i.alert,
     }
@@ -481,7 +483,21 @@ fn instance(m: &Manifest, group: &[(&Director, &Instance)], opts: &Options, note
         out.unicast_peers = Some(unicast(m, group, &peers));
     }
     notify_per_member(&mut out, group);
+    out.removal_notify = removal_notify(&out, group);
     out
+}
+
+/// What a reload's removal of the instance reports, as keepalived does: `deleted` with
+/// `notify_deleted`, else FAULT to `notify` and the FIFOs (keepalived's default), written
+/// only when something would tell it from lbconverge's STOP: a `notify_stop` or `notify`
+/// command, or a notify FIFO taking VRRP lines.
+fn removal_notify(out: &VrrpInstance, group: &[(&Director, &Instance)]) -> Option<RemovalNotify> {
+    let told = |c: [&Option<Vec<String>>; 2]| c.iter().any(|c| c.is_some());
+    let commands =
+        told([&out.notify_stop, &out.notify]) || out.members.values().any(|m| told([&m.notify_stop, &m.notify]));
+    let fifo =
+        group.iter().any(|(d, _)| d.notify_fifos.as_ref().is_some_and(|(f, _)| f.iter().any(super::fifo::takes_vrrp)));
+    out.removal_notify.or((commands || fifo).then_some(RemovalNotify::Fault))
 }
 
 fn member(m: &Manifest, d: &Director, i: &Instance, out: &VrrpInstance, notes: &mut Notes) -> VrrpMember {

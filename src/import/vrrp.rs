@@ -72,6 +72,8 @@ pub struct Instance {
     pub notify_stop: Option<Vec<String>>,
     /// `notify` command.
     pub notify: Option<Vec<String>>,
+    /// `notify_deleted`: `Some(None)` bare, `Some(Some(command))` with a script.
+    pub notify_deleted: Option<Option<Vec<String>>>,
     /// `notify_priority_changes`; settled with the sync group's and the global one by
     /// the import of the notify FIFOs (`fifo.rs`).
     pub notify_priority_changes: Option<bool>,
@@ -606,6 +608,7 @@ pub fn instance(
         notify_fault: None,
         notify_stop: None,
         notify: None,
+        notify_deleted: None,
         notify_priority_changes: None,
         connection_sync,
         alert: None,
@@ -628,6 +631,7 @@ pub fn instance(
             (None, "virtual_ipaddress_excluded") => lines[1].extend(vips::block(it, notes)),
             (None, "no_virtual_ipaddress") => {}
             (None, "notify_priority_changes") => i.notify_priority_changes = Some(value::flag(it)),
+            (None, "notify_deleted") => i.notify_deleted = Some((!it.args.is_empty()).then(|| notify(it, g, notes))),
             (None, "virtual_routes") => i.routes.extend(super::routes::block(it, notes)),
             (None, "virtual_rules") => i.rules.extend(super::rules::block(it, notes)),
             (None, "version" | "vrrp_version") => {
@@ -795,8 +799,6 @@ fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, TrackW
         "accept" => i.accept = Some(true),
         "no_accept" => i.accept = Some(false),
         "skip_check_adv_addr" => notes.met(it, SKIP_CHECK),
-        "notify_deleted" => notes
-            .unsupported(it, "lbconverge runs `notify_stop` (and `notify` with STOP) for an instance a reload removes"),
         "notify_master_rx_lower_pri" => notes.unsupported(
             it,
             "lbconverge has no command for a master hearing a lower priority; `notify_master` runs on each takeover",

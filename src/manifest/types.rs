@@ -58,12 +58,16 @@ pub struct Manifest {
     /// `smtp_server` and `smtp_alert`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<Alerts>,
-    /// Named pipes `run` writes its VRRP events to, one line each, as keepalived writes
-    /// them (keepalived's `notify_fifo` and `vrrp_notify_fifo`): `INSTANCE "VI_1" MASTER
-    /// 150`, `GROUP "G1" BACKUP 0`, `INSTANCE "VI_1" MASTER_RX_LOWER_PRI 150` when a master
-    /// hears a lower priority, and `MASTER_PRIORITY` / `BACKUP_PRIORITY` lines on priority
-    /// changes of instances with `notify_priority_changes`. Writes never wait: a FIFO
-    /// nobody reads, or a reader that falls behind, loses lines (logged), never a failover.
+    /// Named pipes `run` writes its events to, one line each, as keepalived writes them
+    /// (keepalived's `notify_fifo`, `vrrp_notify_fifo` and `lvs_notify_fifo`). VRRP events:
+    /// `INSTANCE "VI_1" MASTER 150`, `GROUP "G1" BACKUP 0`, `INSTANCE "VI_1"
+    /// MASTER_RX_LOWER_PRI 150` when a master hears a lower priority, and `MASTER_PRIORITY`
+    /// / `BACKUP_PRIORITY` lines on priority changes of instances with
+    /// `notify_priority_changes`. Health-check events (`events: [lvs]`): `RS
+    /// [10.0.0.21]:tcp:80 [10.0.0.100]:tcp:80 DOWN` when a backend goes down or up, `VS
+    /// [10.0.0.100]:tcp:80 UP` when a service gains or loses quorum. Writes never wait: a
+    /// FIFO nobody reads, or a reader that falls behind, loses lines (logged), never a
+    /// failover or a health check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notify_fifos: Vec<NotifyFifo>,
 }
@@ -82,6 +86,29 @@ pub struct NotifyFifo {
     /// the program an absolute path; no shell. It is not restarted if it ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
+    /// The events written to it: `vrrp` (the VRRP instances' and sync groups' lines,
+    /// keepalived's `vrrp_notify_fifo`), `lvs` (the health checks' `VS` and `RS` lines,
+    /// keepalived's `lvs_notify_fifo`), or both (keepalived's `notify_fifo`). Default
+    /// `[vrrp]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<FifoEvent>>,
+    /// On a reload (SIGHUP, or a manifest change `run` notices), write every VRRP
+    /// instance's and sync group's current state line to this FIFO, as if it had just
+    /// been entered (keepalived's `fifo_write_vrrp_states_on_reload`); needs `vrrp` in
+    /// `events`. Default false: only changes are written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub states_on_reload: Option<bool>,
+}
+
+/// The events a notify FIFO takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FifoEvent {
+    /// The VRRP instances' and sync groups' state changes and priority events.
+    Vrrp,
+    /// The health checks' events: a backend going up or down (`RS` lines), a service
+    /// gaining or losing quorum (`VS` lines).
+    Lvs,
 }
 
 /// Where `run` sends alerts, and which. A task of its own sends them: a slow or dead
@@ -246,6 +273,19 @@ pub struct Bfd {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 2, max = 255))]
     pub multiplier: Option<u32>,
+}
+
+/// What a reload that removes a VRRP instance reports (`vrrp.X.removal_notify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RemovalNotify {
+    /// `notify_stop` and `STOP`, as when the daemon stops.
+    Stop,
+    /// `FAULT` to `notify` and the FIFOs (no `notify_fault`), nothing when the instance is
+    /// in FAULT already (keepalived's default).
+    Fault,
+    /// `notify_deleted` and `DELETED` (keepalived's `notify_deleted`).
+    Deleted,
 }
 
 /// How a service's VIP reaches the clients' routers.
@@ -1258,6 +1298,18 @@ pub struct VrrpInstance {
     /// `INSTANCE <name> <MASTER|BACKUP|FAULT|STOP> <priority>` appended (keepalived `notify`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<Vec<String>>,
+    /// What a reload that removes the instance (or makes it another router) reports to its
+    /// notify commands and FIFOs: `stop` (`notify_stop`, `STOP`; the default, as when the
+    /// daemon stops), `fault` (`FAULT` to `notify` and the FIFOs, no `notify_fault`, and
+    /// nothing when already in FAULT: keepalived's default) or `deleted` (`notify_deleted`,
+    /// `DELETED`: keepalived's `notify_deleted`). `deleted` is the default when
+    /// `notify_deleted` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removal_notify: Option<RemovalNotify>,
+    /// Command run when a reload removes the instance, with `removal_notify: deleted`
+    /// (keepalived `notify_deleted` with a script); the generic `notify` gets `DELETED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_deleted: Option<Vec<String>>,
     /// Longest a notify command may run; past it, it is killed with its process group and
     /// the next one starts (default 30s). The commands of an instance run one at a time,
     /// in the order of its transitions.

@@ -44,19 +44,42 @@ pub struct Cluster {
     /// Where `run` sends alerts, and which.
     #[serde(default)]
     pub alerts: super::alerts::Alerts,
-    /// The FIFOs `run` writes its VRRP events to (keepalived's `notify_fifo`).
+    /// The FIFOs `run` writes its VRRP and health events to (keepalived's `notify_fifo`).
     #[serde(default)]
     pub notify_fifos: Vec<NotifyFifo>,
 }
 
-/// A named pipe `run` writes its VRRP events to, one line each in keepalived's format, and
-/// the command it starts to read it.
+/// A named pipe `run` writes its events to, one line each in keepalived's format, and the
+/// command it starts to read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotifyFifo {
     /// Its absolute path.
     pub path: PathBuf,
     /// Started with the path appended as its last argument; stopped with the daemon.
     pub command: Option<Vec<String>>,
+    /// The events it takes.
+    #[serde(default)]
+    pub events: FifoEvents,
+    /// A reload writes every instance's and sync group's state line to it.
+    #[serde(default)]
+    pub states_on_reload: bool,
+}
+
+/// The events a notify FIFO takes: VRRP lines, the health checks' `VS` / `RS` lines, or
+/// both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FifoEvents {
+    /// The VRRP instances' and sync groups' lines.
+    pub vrrp: bool,
+    /// The health checks' lines.
+    pub lvs: bool,
+}
+
+impl Default for FifoEvents {
+    /// VRRP lines only (what a FIFO took before it could take others).
+    fn default() -> Self {
+        FifoEvents { vrrp: true, lvs: false }
+    }
 }
 
 /// A `match` rule of a firewall-mark service, as the chain holds it.
@@ -245,6 +268,23 @@ pub struct VrrpInstance {
     /// Its effective priority's changes are written to the notify FIFOs too.
     #[serde(default)]
     pub notify_priority_changes: bool,
+    /// What a reload that removes it reports.
+    #[serde(default)]
+    pub removal: Removal,
+}
+
+/// What a reload that removes a VRRP instance (or makes it another router) reports to its
+/// notify commands and FIFOs (`removal_notify`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Removal {
+    /// `notify_stop` and `STOP`, as when the daemon stops.
+    #[default]
+    Stop,
+    /// `FAULT` to `notify` and the FIFOs, no `notify_fault`; nothing when in FAULT
+    /// already (keepalived's default).
+    Fault,
+    /// `DELETED`, and this command first when set (keepalived's `notify_deleted`).
+    Deleted(Option<Vec<String>>),
 }
 
 /// A VRRP instance's virtual MAC (keepalived's `use_vmac`): a macvlan on each member's

@@ -31,6 +31,7 @@
 pub mod arp;
 pub mod http;
 pub mod netns;
+pub mod run_dir;
 pub mod sampler;
 pub mod vrrp;
 

@@ -5,9 +5,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::manifest::KeyPath;
-use crate::manifest::types::{self, Manifest};
+use crate::manifest::types::{self, Manifest, RemovalNotify};
 use crate::model::cluster::{
-    ConnectionSync, FileWeight, Member, Node, Notify, Secret, TrackFile, TrackScript, Vip, VrrpInstance,
+    ConnectionSync, FileWeight, Member, Node, Notify, Removal, Secret, TrackFile, TrackScript, Vip, VrrpInstance,
 };
 
 use super::{Cx, dur, parse, unknown_node_hint};
@@ -224,7 +224,35 @@ fn instance(
         accept: i.accept,
         startup_delay: dur(cx, &path.key("startup_delay"), i.startup_delay.as_ref(), Duration::ZERO),
         notify_priority_changes: i.notify_priority_changes.unwrap_or(false),
+        removal: removal(cx, path, i),
     })
+}
+
+/// What a reload's removal of the instance reports: `removal_notify`, `deleted` when only
+/// `notify_deleted` is given; `notify_deleted` with another choice is an error (it would
+/// never run).
+fn removal(cx: &mut Cx, path: &KeyPath, i: &types::VrrpInstance) -> Removal {
+    let at = path.key("notify_deleted");
+    let command = super::checks::hook(cx, &at, i.notify_deleted.as_ref());
+    match (i.removal_notify, command) {
+        (Some(other @ (RemovalNotify::Stop | RemovalNotify::Fault)), Some(_)) => {
+            let msg =
+                format!("`notify_deleted` runs only with `removal_notify: deleted`, not `{}`", removal_word(other));
+            cx.error(&at, msg, Some("remove `removal_notify`, set it to `deleted`, or remove `notify_deleted`"));
+            Removal::Stop
+        }
+        (None | Some(RemovalNotify::Stop), None) => Removal::Stop,
+        (Some(RemovalNotify::Fault), None) => Removal::Fault,
+        (None | Some(RemovalNotify::Deleted), command) => Removal::Deleted(command),
+    }
+}
+
+fn removal_word(r: RemovalNotify) -> &'static str {
+    match r {
+        RemovalNotify::Stop => "stop",
+        RemovalNotify::Fault => "fault",
+        RemovalNotify::Deleted => "deleted",
+    }
 }
 
 /// The addresses a master holds whenever it holds its routes: its VIPs, and the addresses
