@@ -18,12 +18,15 @@
 //! - A VMAC deleted by hand (`ip link del`) on the master: the instance goes FAULT, the
 //!   daemon makes the link again with its sysctls (logged), and the VIP comes back on it;
 //!   the client's pinned entry works again.
-//! - keepalived as the peer (`use_vmac`; `vmac_xmit_base` and unicast peers not yet, see
-//!   the test), lbconverge on n1 or on n2: each accepts the other's
-//!   adverts (one master, never two), the VIP answers ARP with 00:00:5e:00:01:33 whichever
-//!   is master, a cable pull on the master and its return move the VIP both ways with the
-//!   client's pinned entry working throughout, and both send their adverts from the same
-//!   MAC (the VRRP MAC, or with `xmit_base` the base interface's own).
+//! - keepalived as the peer (`use_vmac`, with and without `vmac_xmit_base`), lbconverge on
+//!   n1 or on n2; and unicast peers (`xmit_base`) with lbconverge on both or keepalived on
+//!   either; one set of namespaces for all the cases of a test: each accepts the other's
+//!   adverts (one master, never two), the VIP answers ARP with 00:00:5e:00:01:33
+//!   whichever is master, a cable pull on the master and its return move the VIP both ways
+//!   with the client's pinned entry working throughout, both send their adverts from the
+//!   same MAC (the VRRP MAC, or with `xmit_base` the base interface's own), unicast ones
+//!   from base address to base address; an lbconverge master with `xmit_base` answers no
+//!   gratuitous ARP request for its VIP (a keepalived one does: README, VMAC).
 //!
 //! Needs root, iproute2, tcpdump, busybox (ping) and keepalived; namespaces
 //! `lbcvmac<pid>-...`, deleted at the end.
@@ -35,8 +38,9 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::lab::arp::{Asker, Prober};
 use common::lab::vrrp::{DAEMON, Daemon, Params, lbconverge_bin, start_manifest};
-use common::lab::{CLIENT, How, Lab, SWITCH};
+use common::lab::{CLIENT, CLIENT_MAC, How, Lab, SWITCH};
 
 /// The VRRP MAC of VRID 51, and n1's and n2's own.
 const VMAC51: &str = "00:00:5e:00:01:33";
@@ -235,7 +239,7 @@ fn a_vmac_deleted_by_hand_is_made_again_with_its_sysctls_and_the_vip() {
     lab.wait(ms(5000), "n1 to hold the VIP on its new vrrp.51", || holds(&n1, "vrrp.51", "10.88.0.50"));
     lab.wait(ms(3000), "n2 to let go of the VIP", || !holds(&n2, "vrrp.51", "10.88.0.50"));
     let back = Instant::now();
-    reach(&mut lab, "the client to reach the VIP through its pinned entry again");
+    reach(&mut lab, "10.88.0.50", "the client to reach the VIP through its pinned entry again");
     eprintln!("the client reached n1 again {:?} after it held the VIP", back.elapsed());
     assert_eq!(arp_answers(&lab), [VMAC51], "the VIP answers ARP with the VRRP MAC again");
     let log = lab.log("n1", DAEMON);
@@ -245,84 +249,176 @@ fn a_vmac_deleted_by_hand_is_made_again_with_its_sysctls_and_the_vip() {
     }
 }
 
-/// One interop case: `ka` is the node keepalived runs on (0 or 1), lbconverge on the other.
+/// One interop case: `ka` is the node keepalived runs on (0 or 1), lbconverge on the
+/// other; `None`: lbconverge on both.
 struct Interop {
     params: Params,
-    ka: usize,
+    ka: Option<usize>,
+}
+
+impl Interop {
+    fn new(params: Params, ka: Option<usize>) -> Interop {
+        Interop { params: params.advert(ms(200)), ka }
+    }
+
+    fn daemon(&self, i: usize) -> Daemon {
+        if self.ka == Some(i) { Daemon::Keepalived } else { Daemon::Lbconverge }
+    }
 }
 
 #[test]
 #[ignore = "needs root: network namespaces, tcpdump and keepalived"]
 fn keepalived_and_lbconverge_share_a_vmac_router_and_fail_over_both_ways() {
-    // Not yet here: `xmit_base` (multicast, and unicast, which requires it). Run on
-    // 2026-12-05, lbconverge on n1 and keepalived on n2 agreed on one master and took over
-    // from each other, but after n1's cable came back and it took the VIP back, the
-    // client's pinned entry got no answer for 2 s; not understood yet.
-    let cases = [
-        Interop { params: Params::v3_fast().advert(ms(200)).vmac(false), ka: 1 },
-        Interop { params: Params::v3_fast().advert(ms(200)).vmac(false), ka: 0 },
-    ];
-    for c in &cases {
-        interop(c);
+    let mut lab = Lab::named("lbcvmac", 2);
+    for xmit_base in [false, true] {
+        for ka in [1, 0] {
+            interop(&mut lab, &Interop::new(Params::v3_fast().vmac(xmit_base), Some(ka)));
+        }
+    }
+    for ka in [1, 0] {
+        interop(&mut lab, &Interop::new(Params::v3_ipv6().vmac(true), Some(ka)));
     }
 }
 
-fn interop(c: &Interop) {
-    let daemons = |i: usize| if i == c.ka { Daemon::Keepalived } else { Daemon::Lbconverge };
-    let label = format!("{} (n1 {}, n2 {})", c.params.label(), daemons(0).name(), daemons(1).name());
-    eprintln!("case: {label}");
+#[test]
+#[ignore = "needs root: network namespaces, tcpdump and keepalived"]
+fn unicast_peers_with_a_vmac_send_from_the_base_and_fail_over_both_ways() {
     let mut lab = Lab::named("lbcvmac", 2);
+    for ka in [None, Some(1), Some(0)] {
+        interop(&mut lab, &Interop::new(Params::v3_fast().vmac(true).unicast(), ka));
+    }
+}
+
+/// The virtual router of a case: its VMAC's default name in lbconverge and in keepalived
+/// (which names an IPv6 one `vrrp.VRID` too, while that name is free), VIP and MAC.
+struct Router {
+    vmac: &'static str,
+    keepalived_vmac: &'static str,
+    vip: &'static str,
+    mac: &'static str,
+}
+
+const V4: Router = Router { vmac: "vrrp.51", keepalived_vmac: "vrrp.51", vip: "10.88.0.50", mac: VMAC51 };
+const V6: Router = Router { vmac: "vrrp6.52", keepalived_vmac: "vrrp.52", vip: "fd88::50", mac: "00:00:5e:00:02:34" };
+
+impl Router {
+    /// The VMAC's name on node `i` of case `c`.
+    fn on(&self, c: &Interop, i: usize) -> &'static str {
+        if c.daemon(i) == Daemon::Keepalived { self.keepalived_vmac } else { self.vmac }
+    }
+}
+
+/// One case in `lab`, which is left as it was found (both daemons stopped, their VMACs
+/// gone, the client's entry unpinned), for the next case.
+fn interop(lab: &mut Lab, c: &Interop) {
+    let label = format!("{} (n1 {}, n2 {})", c.params.label(), c.daemon(0).name(), c.daemon(1).name());
+    eprintln!("case: {label}");
+    let r = if c.params.ipv6() { &V6 } else { &V4 };
+    let (v1, v2) = (r.on(c, 0), r.on(c, 1));
     let (n1, n2) = (lab.ns("n1"), lab.ns("n2"));
-    let pcap = lab.dir().join("adverts.pcap");
-    lab.capture(&pcap, "ip proto 112");
-    common::lab::vrrp::start(&mut lab, 0, daemons(0), &c.params);
-    lab.wait(ms(3000), "n1 to hold the VIP on vrrp.51", || holds(&n1, "vrrp.51", "10.88.0.50"));
-    common::lab::vrrp::start(&mut lab, 1, daemons(1), &c.params);
-    lab.wait(ms(3000), "n2 to create its vrrp.51", || link(&n2, "vrrp.51").is_some());
-    one_master(&mut lab, &n1, &label);
-    let (ok, out) = ping(&lab, "10.88.0.50");
+    // On n2's switch port: what n2 sends and what reaches it, unicast or not.
+    let pcap = lab.dir().join(format!("{}.pcap", label.replace(|c: char| !c.is_ascii_alphanumeric(), "-")));
+    lab.capture_on("n2", &pcap, "ip proto 112 or ip6 proto 112");
+    common::lab::vrrp::start(lab, 0, c.daemon(0), &c.params);
+    lab.wait(ms(3000), "n1 to hold the VIP on its VMAC", || holds(&n1, v1, r.vip));
+    common::lab::vrrp::start(lab, 1, c.daemon(1), &c.params);
+    lab.wait(ms(3000), "n2 to create its VMAC", || link(&n2, v2).is_some());
+    one_master(lab, (v1, v2), r.vip, &label);
+    let (ok, out) = ping(lab, r.vip);
     assert!(ok, "{label}: the client reaches the VIP: {out}");
-    assert_eq!(arp_answers(&lab), [VMAC51], "{label}: n1 answers ARP for the VIP with the VRRP MAC");
-    let pin = ["ip", "neigh", "replace", "10.88.0.50", "lladdr", VMAC51, "dev", "eth0", "nud", "permanent"];
+    assert_eq!(answers(lab, r), [r.mac], "{label}: n1 answers for the VIP with the VRRP MAC");
+    gratuitous(lab, c, 0, &label);
+    let pin = ["ip", "neigh", "replace", r.vip, "lladdr", r.mac, "dev", "eth0", "nud", "permanent"];
     assert!(run(&lab.ns(CLIENT), &pin).0, "pin the client's entry");
     // A cable pull on n1: n2 takes over; n1's return: n1 takes the VIP back (preemption).
     lab.link("n1", false);
-    lab.wait(ms(3000), "n2 to take over on its vrrp.51", || holds(&n2, "vrrp.51", "10.88.0.50"));
-    lab.wait(ms(3000), "n1 to let go of the VIP", || !holds(&n1, "vrrp.51", "10.88.0.50"));
-    reach(&mut lab, &format!("{label}: the client to reach n2 through its pinned entry"));
-    assert_eq!(arp_answers(&lab), [VMAC51], "{label}: n2 answers ARP for the VIP with the VRRP MAC");
+    lab.wait(ms(3000), "n2 to take over on its VMAC", || holds(&n2, v2, r.vip));
+    lab.wait(ms(3000), "n1 to let go of the VIP", || !holds(&n1, v1, r.vip));
+    reach(lab, r.vip, &format!("{label}: the client to reach n2 through its pinned entry"));
+    assert_eq!(answers(lab, r), [r.mac], "{label}: n2 answers for the VIP with the VRRP MAC");
+    assert!(run(&lab.ns(CLIENT), &pin).0, "pin the client's entry again");
+    gratuitous(lab, c, 1, &label);
     lab.link("n1", true);
-    lab.wait(ms(5000), "n1 to take the VIP back", || holds(&n1, "vrrp.51", "10.88.0.50"));
-    one_master(&mut lab, &n1, &label);
-    reach(&mut lab, &format!("{label}: the client to reach n1 again through its pinned entry"));
-    assert_eq!(arp_answers(&lab), [VMAC51], "{label}: n1 answers ARP for the VIP with the VRRP MAC again");
-    let adverts = captured(&mut lab, &pcap);
-    let from = |mac: &str| adverts.lines().filter(|l| l.starts_with_mac(mac)).count();
-    match (c.params.vmac, c.params.unicast) {
-        // Unicast frames between two ports never reach the bridge's own capture.
-        (_, true) => {}
-        (Some(true), false) => {
-            assert!(from(N1_MAC) >= 3 && from(N2_MAC) >= 3, "{label}: xmit_base: from each base MAC:\n{adverts}");
-            assert_eq!(from(VMAC51), 0, "{label}: none from the VRRP MAC:\n{adverts}");
-        }
-        _ => {
-            assert!(from(VMAC51) >= 6, "{label}: adverts from the VRRP MAC:\n{adverts}");
-            assert_eq!(from(N1_MAC) + from(N2_MAC), 0, "{label}: none from a base MAC:\n{adverts}");
-        }
-    }
+    lab.wait(ms(5000), "n1 to take the VIP back", || holds(&n1, v1, r.vip));
+    reach(lab, r.vip, &format!("{label}: the client to reach n1 again through its pinned entry"));
+    one_master(lab, (v1, v2), r.vip, &label);
+    assert_eq!(answers(lab, r), [r.mac], "{label}: n1 answers for the VIP with the VRRP MAC again");
+    adverts_on_the_wire(c, r, &label, &captured(lab, &pcap));
     for n in ["n1", "n2"] {
         lab.stop(n, DAEMON, How::Term);
     }
-    assert!(link(&n1, "vrrp.51").is_none() && link(&n2, "vrrp.51").is_none(), "{label}: both removed their VMAC");
+    assert!(link(&n1, v1).is_none() && link(&n2, v2).is_none(), "{label}: both removed their VMAC");
+    assert!(run(&lab.ns(CLIENT), &["ip", "neigh", "flush", "dev", "eth0"]).0, "unpin the client's entry");
+}
+
+/// The MACs the VIP answers the client with: ARP (see [`arp_answers`]); IPv6: the entry a
+/// ping teaches the client once its own is gone (so it is left unpinned).
+fn answers(lab: &Lab, r: &Router) -> Vec<String> {
+    if r.vip.contains('.') {
+        return arp_answers(lab);
+    }
+    let client = lab.ns(CLIENT);
+    let _ = run(&client, &["ip", "neigh", "del", r.vip, "dev", "eth0"]);
+    let (ok, out) = ping(lab, r.vip);
+    assert!(ok, "the client reaches the VIP: {out}");
+    let entry = neighbour(lab, r.vip);
+    entry.split_whitespace().skip_while(|w| *w != "lladdr").nth(1).map(String::from).into_iter().collect()
+}
+
+/// Both send their adverts from the same MAC, the VRRP MAC or with `xmit_base` the base
+/// interface's own; unicast ones from the base address to the peer's.
+fn adverts_on_the_wire(c: &Interop, r: &Router, label: &str, wire: &str) {
+    let adverts: Vec<&str> = wire.lines().filter(|l| l.contains("VRRP")).collect();
+    let from = |mac: &str| adverts.iter().filter(|l| l.starts_with_mac(mac)).count();
+    let all = adverts.join("\n");
+    if c.params.vmac == Some(true) {
+        assert!(from(N1_MAC) >= 3 && from(N2_MAC) >= 3, "{label}: xmit_base: from each base MAC:\n{all}");
+        assert_eq!(from(r.mac), 0, "{label}: none from the VRRP MAC:\n{all}");
+    } else {
+        assert!(from(r.mac) >= 6, "{label}: adverts from the VRRP MAC:\n{all}");
+        assert_eq!(from(N1_MAC) + from(N2_MAC), 0, "{label}: none from a base MAC:\n{all}");
+    }
+    if c.params.unicast {
+        let sent = |a: &str, b: &str| adverts.iter().filter(|l| l.contains(&format!(": {a} > {b}: VRRP"))).count();
+        assert!(sent("10.88.0.11", "10.88.0.12") >= 3, "{label}: n1 to n2, base addresses:\n{all}");
+        assert!(sent("10.88.0.12", "10.88.0.11") >= 3, "{label}: n2 to n1 while master:\n{all}");
+        assert!(!all.contains("224.0.0.18"), "{label}: no multicast advert:\n{all}");
+    }
+}
+
+/// Whether master `i` answers a gratuitous ARP request for the VIP (the sender address
+/// the VIP: what a new master sends on taking over, which reaches the old master before
+/// it has heard the new one's advert). An answer leaves the VMAC with the VRRP MAC as its
+/// source and teaches the switch the MAC at the old master's port. lbconverge with
+/// `xmit_base` never answers (`accept_local=0` on the VMAC); keepalived does (its
+/// `accept_local=1`; see README, VMAC), and so does lbconverge without `xmit_base`, whose
+/// adverts from the VMAC correct the switch at once.
+fn gratuitous(lab: &Lab, c: &Interop, i: usize, label: &str) {
+    if c.params.ipv6() {
+        return; // an unsolicited neighbour advertisement asks for no answer
+    }
+    let vip: std::net::Ipv4Addr = "10.88.0.50".parse().unwrap();
+    let me = Asker { mac: CLIENT_MAC, ip: vip };
+    let t0 = Instant::now();
+    let mut asker = Prober::start(&lab.ns(CLIENT), "eth0", me, vip, ms(50));
+    thread::sleep(ms(300));
+    asker.stop();
+    let vmac = [0, 0, 0x5e, 0, 1, 51];
+    let answered = asker.seen().iter().filter(|s| s.reply && s.mac == vmac).count();
+    let (who, asked) = (format!("n{} ({})", i + 1, c.daemon(i).name()), asker.asked_since(t0));
+    eprintln!("{label}: {who} answered {answered} of {asked} gratuitous ARP requests for its VIP");
+    if c.daemon(i) == Daemon::Lbconverge && c.params.vmac == Some(true) {
+        assert_eq!(answered, 0, "{label}: {who} answers no gratuitous ARP for its VIP");
+    }
 }
 
 /// Waits up to 2 s for the client's ping to the VIP to be answered (a takeover's first
 /// packets may still go to the old master's port until the new one's frames reach the
 /// switch).
-fn reach(lab: &mut Lab, what: &str) {
+fn reach(lab: &mut Lab, vip: &str, what: &str) {
     let t0 = Instant::now();
     let client = lab.ns(CLIENT);
-    let ping = || run(&client, &["busybox", "ping", "-c", "1", "-W", "1", "10.88.0.50"]).0;
+    let ping = || run(&client, &["busybox", "ping", "-c", "1", "-W", "1", vip]).0;
     lab.wait(ms(2000), what, ping);
     eprintln!("{what}: {:?}", t0.elapsed());
 }
@@ -345,12 +441,12 @@ fn arp_answers(lab: &Lab) -> Vec<String> {
 
 /// For a second, n1 holds the VIP on its VMAC and n2 holds it nowhere: each daemon accepts
 /// the other's adverts.
-fn one_master(lab: &mut Lab, n1: &str, label: &str) {
-    let n2 = lab.ns("n2");
-    lab.wait(ms(3000), "n2 to hold no VIP", || !holds(&n2, "vrrp.51", "10.88.0.50"));
+fn one_master(lab: &mut Lab, (v1, v2): (&str, &str), vip: &str, label: &str) {
+    let (n1, n2) = (lab.ns("n1"), lab.ns("n2"));
+    lab.wait(ms(3000), "n2 to hold no VIP", || !holds(&n2, v2, vip));
     for _ in 0..20 {
-        assert!(holds(n1, "vrrp.51", "10.88.0.50"), "{label}: n1 stays master");
-        assert!(!holds(&n2, "vrrp.51", "10.88.0.50") && !holds(&n2, "eth0", "10.88.0.50"), "{label}: two masters");
+        assert!(holds(&n1, v1, vip), "{label}: n1 stays master");
+        assert!(!holds(&n2, v2, vip) && !holds(&n2, "eth0", vip), "{label}: two masters");
         thread::sleep(ms(50));
     }
 }

@@ -923,6 +923,9 @@ impl Instance {
         let (vips, now) = (self.spec.vip_addresses(), self.now());
         self.add_vips(&vips);
         self.garps.master(now, pairs(&vips));
+        if let Some(after) = self.spec.relearn_after() {
+            self.garps.once_more(now, after);
+        }
         self.send_garps(now);
         let (routes, rules) = (self.spec.routes.clone(), self.spec.rules.clone());
         self.take_routing(&routes, &rules);

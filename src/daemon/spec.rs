@@ -132,6 +132,18 @@ impl InstanceSpec {
         }
     }
 
+    /// When a master announces its VIPs once more after taking over: one advert interval
+    /// later, with a VMAC that sends its adverts from the base interface (`xmit_base`).
+    /// Then nothing but the announcements carries the VRRP MAC as a source, and an old
+    /// master that still held the VIPs when the first ones came may have answered them
+    /// from its own VMAC (keepalived sets `accept_local=1` there, so it answers a
+    /// gratuitous ARP from the VIP), teaching the switches the MAC at its port until the
+    /// second burst (`garp_delay`, 5 s). By one advert interval later it has heard the new
+    /// master and let the VIPs go.
+    pub fn relearn_after(&self) -> Option<Duration> {
+        (self.vmac.is_some() && self.xmit_base).then_some(self.advert)
+    }
+
     /// True when it holds addresses of the family other than its adverts' (a VMAC of an
     /// IPv4 instance keeps IPv6 on for them).
     pub fn other_family_held(&self) -> bool {

@@ -1767,6 +1767,8 @@ fn a_vmac_is_made_before_its_instance_holds_the_vips_and_removed_with_it() {
         assert_eq!(sysctl(&k, &format!("net.ipv4.conf.vrrp/10.{key}")).as_deref(), Some(want), "{key}");
     }
     assert_eq!(sysctl(&k, "net.ipv6.conf.vrrp/10.disable_ipv6").as_deref(), Some("1"));
+    let pass_local = sysctl(&k, "net.ipv4.conf.pass/mac.accept_local");
+    assert_eq!(pass_local.as_deref(), Some("0"), "xmit_base: no packet from a local source on the VMAC");
     wait_for("VI_FAST to take its VIP on its VMAC", Duration::from_secs(2), || held_on(&k, "vrrp.10", FAST_VIP));
     assert!(!held_on(&k, "eth0", FAST_VIP), "nothing on the base interface");
     d.reconcile().unwrap();
@@ -1782,6 +1784,25 @@ fn a_vmac_is_made_before_its_instance_holds_the_vips_and_removed_with_it() {
     d.stop();
     assert!(vmacs(&k).is_empty(), "the stop removes the VMACs");
     assert!(!k.lock().state.links.contains_key("vrrp.10"));
+}
+
+#[test]
+fn a_master_with_an_xmit_base_vmac_announces_once_more_an_advert_interval_after_taking_over() {
+    let (s, k) = (Scratch::new("vmac-relearn"), host());
+    s.write(&vmac_manifest(&s).replace("    vmac: {}\n", "    vmac: {xmit_base: true}\n"));
+    let platform = MemPlatform::new(k.clone());
+    let sent = platform.sent.clone();
+    let (events, _) = std::sync::mpsc::channel();
+    let d = Daemon::start(s.opts(), k.clone(), platform, Default::default(), events).unwrap();
+    wait_for("VI_FAST to take its VIP on its VMAC", Duration::from_secs(2), || held_on(&k, "vrrp.10", FAST_VIP));
+    wait_for("the takeover's burst", Duration::from_millis(200), || announced(&sent, FAST_VIP) >= 5);
+    let t0 = Instant::now();
+    assert_eq!(announced(&sent, FAST_VIP), 5, "garp_repeat at once");
+    wait_for("one more", Duration::from_millis(500), || announced(&sent, FAST_VIP) == 6);
+    assert!(t0.elapsed() >= Duration::from_millis(20), "about an advert interval (50 ms) later: {:?}", t0.elapsed());
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(announced(&sent, FAST_VIP), 6, "only one, until garp_delay");
+    d.stop();
 }
 
 #[test]

@@ -117,7 +117,7 @@ pub fn repair<K: Addrs + Sysctls + ?Sized>(k: &mut K, running: &[Running], platf
 /// keepalived's settings of a VMAC, then up; an IPv6 VMAC that sends the adverts gets the
 /// base interface's link-local address, their source.
 fn configure<K: Addrs + Sysctls + ?Sized>(k: &mut K, s: &InstanceSpec, v: &Vmac) -> KResult<()> {
-    for (key, value) in sysctls(v, s.other_family_held()) {
+    for (key, value) in sysctls(v, s.other_family_held(), s.xmit_base) {
         match k.write(&key, value) {
             // A kernel without IPv6 has no net.ipv6 sysctls: nothing to turn off there.
             Err(e) if e.is(libc::ENOENT) && key.proc_path().starts_with("net/ipv6/") => {}
@@ -148,12 +148,20 @@ fn is_link_local(a: &Address) -> bool {
 /// holds no address), `promote_secondaries=1`, and IPv6 off unless it holds IPv6 addresses
 /// too; IPv6: `arp_ignore=1`. Both: no generated link-local address (the VRRP MAC is the
 /// same on every member: theirs would clash).
-pub fn sysctls(v: &Vmac, other_family: bool) -> Vec<(SysctlKey, &'static str)> {
+///
+/// One difference: with `xmit_base`, `accept_local=0`. The VMAC hears no adverts then,
+/// and `accept_local=1` only makes it accept packets whose source is one of this host's
+/// addresses: such as the new master's gratuitous ARP, sent from the VIP this old master
+/// still holds for the moment it takes to hear the new master's first advert. The kernel
+/// answers it from the VMAC, and switches learn the VRRP MAC at the old master's port;
+/// with `xmit_base` no advert from the new master's VMAC corrects them.
+pub fn sysctls(v: &Vmac, other_family: bool, xmit_base: bool) -> Vec<(SysctlKey, &'static str)> {
     let v4 = |leaf: &str| SysctlKey::ipv4_conf(&v.name, leaf);
     let v6 = |leaf: &str| SysctlKey::from_parts(["net", "ipv6", "conf", v.name.as_str(), leaf]);
     let mut out = vec![(v6("addr_gen_mode"), "1"), (v4("arp_ignore"), "1")];
     if !v.ipv6 {
-        out.extend([(v4("accept_local"), "1"), (v4("rp_filter"), "0"), (v4("promote_secondaries"), "1")]);
+        let accept_local = if xmit_base { "0" } else { "1" };
+        out.extend([(v4("accept_local"), accept_local), (v4("rp_filter"), "0"), (v4("promote_secondaries"), "1")]);
         out.push((v6("disable_ipv6"), if other_family { "0" } else { "1" }));
     }
     out
@@ -242,6 +250,17 @@ vrrp:
         assert_eq!(on_vmac, ["fe80::1/64"], "the adverts' source");
         let key: SysctlKey = "net.ipv6.conf.vm.addr_gen_mode".parse().unwrap();
         assert_eq!(k.state.sysctls.get(&key).map(String::as_str), Some("1"));
+    }
+
+    #[test]
+    fn with_xmit_base_an_ipv4_vmac_accepts_no_packet_from_a_local_source() {
+        let v = vmac("vrrp.51", 51, false);
+        let accept_local = |xmit_base| {
+            let all = sysctls(&v, false, xmit_base);
+            all.into_iter().find(|(k, _)| k.proc_path().ends_with("/accept_local")).map(|(_, value)| value)
+        };
+        assert_eq!(accept_local(false), Some("1"), "keepalived's, for adverts heard on the VMAC");
+        assert_eq!(accept_local(true), Some("0"), "no answer to the new master's gratuitous ARP");
     }
 
     #[test]

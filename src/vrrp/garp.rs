@@ -8,6 +8,8 @@
 //! - A master hearing a lower-priority advert (two masters met after a partition): it
 //!   reclaims the address with `lower_repeat` messages per VIP, and again `lower_delay` later
 //!   (`garp_lower_prio_repeat` / `_delay`).
+//! - With a VMAC whose adverts leave from the base interface, one more message per VIP
+//!   an advert interval after becoming master ([`Schedule::once_more`]).
 //! - Between two messages of one family, at least `arp_interval` (ARP) or `na_interval` (NA)
 //!   (keepalived's `vrrp_garp_interval` / `vrrp_gna_interval`): switches that rate-limit
 //!   gratuitous ARP drop nothing. Messages wait in order in a queue until their turn.
@@ -91,6 +93,12 @@ impl Schedule {
         self.burst(vips, t.repeat);
         self.later(now, t.delay, t.repeat);
         self.refresh_at = (!t.refresh.is_zero()).then(|| now + t.delay + t.refresh);
+    }
+
+    /// One more message per VIP `after` from now (the instance became master; see
+    /// `InstanceSpec::relearn_after`).
+    pub fn once_more(&mut self, now: Duration, after: Duration) {
+        self.later(now, after, 1);
     }
 
     /// A lower-priority advert arrived while master.
@@ -233,6 +241,18 @@ mod tests {
         s.released();
         assert_eq!(run(&mut s, 3201, 6000), []);
         assert_eq!(s.next_deadline(), None);
+    }
+
+    #[test]
+    fn once_more_adds_one_message_per_vip_and_is_forgotten_when_released() {
+        let mut s = Schedule::new(Timing { repeat: 2, ..Timing::default() });
+        s.master(ms(0), vips());
+        s.once_more(ms(0), ms(200));
+        assert_eq!(at(&run(&mut s, 0, 6000), V4), [0, 0, 200, 5000, 5000]);
+        s.master(ms(7000), vips());
+        s.once_more(ms(7000), ms(200));
+        s.released();
+        assert_eq!(run(&mut s, 7001, 8000), []);
     }
 
     #[test]

@@ -437,8 +437,14 @@ impl Lab {
     /// Starts tcpdump on the bridge into `file` with a BPF `filter`; stop it with
     /// `stop(SWITCH, "tcpdump", How::Term)`.
     pub fn capture(&mut self, file: &Path, filter: &str) {
+        self.capture_on(BRIDGE, file, filter);
+    }
+
+    /// [`Lab::capture`] on one interface of the switch: the bridge, or a node's port
+    /// (named after the node), which also sees the unicast frames to and from the node.
+    pub fn capture_on(&mut self, interface: &str, file: &Path, filter: &str) {
         let bin = find_program("tcpdump").display().to_string();
-        let argv: Vec<String> = [&bin, "-i", BRIDGE, "-Z", "root", "-nn", "-U", "--immediate-mode", "-s", "0", "-w"]
+        let argv: Vec<String> = [&bin, "-i", interface, "-Z", "root", "-nn", "-U", "--immediate-mode", "-s", "0", "-w"]
             .iter()
             .map(|s| s.to_string())
             .chain([file.display().to_string(), filter.to_string()])

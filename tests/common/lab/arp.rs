@@ -29,6 +29,9 @@ pub struct Seen {
     /// A gratuitous ARP (sender and target address both the target) rather than an
     /// answer to our request.
     pub gratuitous: bool,
+    /// An ARP reply (an answer, also one to a request of ours that named the target as
+    /// its sender, which counts as gratuitous).
+    pub reply: bool,
 }
 
 /// The asking side: who we are on the wire.
@@ -133,8 +136,8 @@ fn probe_loop(
         }
         // Everything queued, without blocking.
         while let Some(n) = sock.recv(&mut buf) {
-            if let Some((mac, gratuitous)) = about(&buf[..n], me, target) {
-                seen.lock().unwrap().push(Seen { t: Instant::now(), mac, gratuitous });
+            if let Some((mac, gratuitous, reply)) = about(&buf[..n], me, target) {
+                seen.lock().unwrap().push(Seen { t: Instant::now(), mac, gratuitous, reply });
             }
         }
     }
@@ -158,10 +161,10 @@ fn request(me: Asker, target: Ipv4Addr) -> [u8; 60] {
     f
 }
 
-/// For an ARP frame whose sender address is `target`: the sender's MAC and whether it is
-/// gratuitous; `None` for anything else (our own requests, other addresses, replies to
-/// someone else).
-fn about(f: &[u8], me: Asker, target: Ipv4Addr) -> Option<([u8; 6], bool)> {
+/// For an ARP frame whose sender address is `target`: the sender's MAC, whether it is
+/// gratuitous and whether it is a reply; `None` for anything else (our own requests, other
+/// addresses, replies to someone else).
+fn about(f: &[u8], me: Asker, target: Ipv4Addr) -> Option<([u8; 6], bool, bool)> {
     if f.len() < 42 || f[12..14] != ETH_P_ARP.to_be_bytes() || f[18] != 6 || f[19] != 4 {
         return None;
     }
@@ -172,9 +175,9 @@ fn about(f: &[u8], me: Asker, target: Ipv4Addr) -> Option<([u8; 6], bool)> {
         return None;
     }
     if tpa == target.octets() {
-        return Some((mac, true));
+        return Some((mac, true, op == ARP_REPLY));
     }
-    (op == ARP_REPLY && tpa == me.ip.octets()).then_some((mac, false))
+    (op == ARP_REPLY && tpa == me.ip.octets()).then_some((mac, false, true))
 }
 
 /// An AF_PACKET socket for ARP frames, bound to one interface.
