@@ -20,10 +20,9 @@
 mod common;
 
 use std::net::Ipv4Addr;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::lab::vrrp::{DAEMON, Params, start_manifest};
+use common::lab::vrrp::{DAEMON, fast_manifest, holds_on_eth0, start_manifest};
 use common::lab::{How, Lab};
 
 const VIP: Ipv4Addr = Ipv4Addr::new(10, 88, 0, 50);
@@ -34,20 +33,13 @@ fn ms(n: u64) -> Duration {
 
 /// True when namespace `ns` holds the VIP.
 fn held_in(ns: &str) -> bool {
-    let out = Command::new("ip").args(["-n", ns, "-br", "addr", "show", "dev", "eth0"]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).contains(&format!("{VIP}/"))
-}
-
-/// The lab's manifest with `top` before `vrrp:` and `instance` appended to the instance.
-fn manifest(top: &str, instance: &str) -> String {
-    let m = Params::v3_fast().manifest();
-    format!("{m}{instance}").replacen("\nvrrp:\n", &format!("\n{top}vrrp:\n"), 1)
+    holds_on_eth0(ns, &VIP.to_string())
 }
 
 /// A lab with n2 started alone and holding the VIP.
 fn lab_with_n2_master() -> Lab {
     let mut lab = Lab::named("lbcsta", 2);
-    start_manifest(&mut lab, 1, &manifest("", ""));
+    start_manifest(&mut lab, 1, &fast_manifest("", ""));
     let n2 = lab.ns("n2");
     lab.wait(ms(4000), "n2 alone to take the VIP", || held_in(&n2));
     lab
@@ -82,7 +74,7 @@ fn init_fail_case(init_fail: bool) -> (Lab, std::path::PathBuf, Option<Duration>
         "track_scripts:\n  chk:\n    command: [/usr/bin/test, -e, {}]\n    interval: 1s\n    fall: 3\n    rise: 1\n    init_fail: {init_fail}\n\n",
         file.display()
     );
-    start_manifest(&mut lab, 0, &manifest(&top, "    track_scripts: {chk: {weight: 0}}\n"));
+    start_manifest(&mut lab, 0, &fast_manifest(&top, "    track_scripts: {chk: {weight: 0}}\n"));
     let took = n1_takes_within(&mut lab, ms(1500));
     (lab, file, took)
 }
@@ -112,7 +104,7 @@ fn init_fail_keeps_a_director_out_until_its_script_first_passes() {
 /// n1 started with `startup_delay` after n2 took the VIP; when n1 first held it (within 4 s).
 fn startup_case(delay: &str) -> Option<Duration> {
     let mut lab = lab_with_n2_master();
-    start_manifest(&mut lab, 0, &manifest("", &format!("    startup_delay: {delay}\n")));
+    start_manifest(&mut lab, 0, &fast_manifest("", &format!("    startup_delay: {delay}\n")));
     let took = n1_takes_within(&mut lab, ms(4000));
     stop_both(&mut lab);
     took
@@ -133,7 +125,7 @@ fn startup_delay_keeps_a_director_silent_that_long_then_it_preempts() {
 /// n1 held the VIP throughout, and n1's log. The cable comes back and one master is left.
 fn cable_case(instance: &str) -> (bool, String) {
     let mut lab = lab_with_n2_master();
-    start_manifest(&mut lab, 0, &manifest("", instance));
+    start_manifest(&mut lab, 0, &fast_manifest("", instance));
     let (n1, n2) = (lab.ns("n1"), lab.ns("n2"));
     lab.wait(ms(4000), "n1 to preempt n2", || held_in(&n1) && !held_in(&n2));
     lab.link("n1", false);

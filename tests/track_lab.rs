@@ -18,10 +18,9 @@
 mod common;
 
 use std::net::Ipv4Addr;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::lab::vrrp::{DAEMON, Params, start_manifest};
+use common::lab::vrrp::{DAEMON, fast_manifest, holds_on_eth0, start_manifest};
 use common::lab::{How, Lab, ip};
 
 const VIP: Ipv4Addr = Ipv4Addr::new(10, 88, 0, 50);
@@ -37,20 +36,13 @@ fn ms(n: u64) -> Duration {
 
 /// True when namespace `ns` holds the VIP.
 fn held_in(ns: &str) -> bool {
-    let out = Command::new("ip").args(["-n", ns, "-br", "addr", "show", "dev", "eth0"]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).contains(&format!("{VIP}/"))
-}
-
-/// The lab's manifest with `top` before `vrrp:` and `instance` appended to the instance.
-fn manifest(top: &str, instance: &str) -> String {
-    let m = Params::v3_fast().manifest();
-    format!("{m}{instance}").replacen("\nvrrp:\n", &format!("\n{top}vrrp:\n"), 1)
+    holds_on_eth0(ns, &VIP.to_string())
 }
 
 /// Starts both nodes: n1 with `n1` (what it tracks), n2 with the plain instance.
 fn start_pair(lab: &mut Lab, n1: &str) {
     start_manifest(lab, 0, n1);
-    start_manifest(lab, 1, &manifest("", ""));
+    start_manifest(lab, 1, &fast_manifest("", ""));
 }
 
 fn set_link(lab: &Lab, up: bool) {
@@ -73,7 +65,7 @@ fn interface_scenario(name: &str, weight: &str, failing_up: bool, logged: &str) 
     ip(&["-n", &n1, "link", "add", LINK, "type", "veth", "peer", "name", "trk0p"]);
     ip(&["-n", &n1, "link", "set", "trk0p", "up"]);
     set_link(&lab, !failing_up);
-    start_pair(&mut lab, &manifest("", &format!("    track_interfaces: {{{LINK}: {weight}}}\n")));
+    start_pair(&mut lab, &fast_manifest("", &format!("    track_interfaces: {{{LINK}: {weight}}}\n")));
     moves_to(&mut lab, "n1", Instant::now(), &format!("{name}: n1 to take the VIP"));
     let (fail, recover) = if failing_up { ("up", "down") } else { ("down", "up") };
     let t0 = Instant::now();
@@ -121,7 +113,7 @@ fn file_lab(use_weight: &str, initial: &str) -> (Lab, std::path::PathBuf) {
     let file = lab.node_dir("n1").join("weight");
     std::fs::write(&file, initial).unwrap();
     let top = format!("track_files:\n  load: {{path: {}}}\n\n", file.display());
-    start_pair(&mut lab, &manifest(&top, &format!("    track_files: {{load: {use_weight}}}\n")));
+    start_pair(&mut lab, &fast_manifest(&top, &format!("    track_files: {{load: {use_weight}}}\n")));
     (lab, file)
 }
 

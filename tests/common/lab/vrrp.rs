@@ -315,6 +315,19 @@ fn duration(d: Duration) -> String {
     if ms.is_multiple_of(1000) { format!("{}s", ms / 1000) } else { format!("{ms}ms") }
 }
 
+/// True when namespace `ns` holds `vip` (an address without prefix) on eth0.
+pub fn holds_on_eth0(ns: &str, vip: &str) -> bool {
+    let out = std::process::Command::new("ip").args(["-n", ns, "-br", "addr", "show", "dev", "eth0"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).contains(&format!("{vip}/"))
+}
+
+/// [`Params::v3_fast`]'s manifest with `top` before `vrrp:` and `instance` appended to the
+/// instance (tracking, delays and the like, at four spaces).
+pub fn fast_manifest(top: &str, instance: &str) -> String {
+    let m = Params::v3_fast().manifest();
+    format!("{m}{instance}").replacen("\nvrrp:\n", &format!("\n{top}vrrp:\n"), 1)
+}
+
 /// The lbconverge binary under test: this build's, or the one `LBC_LAB_LBCONVERGE` names
 /// (another build, e.g. of an older commit, to see a lab test fail on it).
 pub fn lbconverge_bin() -> String {
