@@ -117,7 +117,8 @@ fn endless_chunk_extension(s: &mut TcpStream) {
     }
 }
 
-/// A status line, then a header line that never ends, one byte per write.
+/// A status line, then a header line that never ends, one byte per write: the reader's line
+/// bound (8 KiB) or its read bound (4096 reads) ends it, whichever the scheduling reaches first.
 fn endless_header(s: &mut TcpStream) {
     if s.write_all(b"HTTP/1.1 200 OK\r\nX-Pad: ").is_err() {
         return;
@@ -316,7 +317,10 @@ fn hostile_http_servers_cost_bounded_time_and_cpu_and_delay_no_other_check() {
     }
     assert!(rows["endless-chunk-size"].1.contains("chunk-size line"), "{rows:?}");
     assert!(rows["endless-chunk-extension"].1.contains("chunk-size line"), "{rows:?}");
-    assert!(rows["endless-header"].1.contains("header line"), "{rows:?}");
+    // One byte per write: whether 8 KiB of line or 4096 reads come first depends on how the
+    // kernel coalesces the writes (CI saw both); either bound ends it.
+    let header = &rows["endless-header"].1;
+    assert!(header.contains("header line") || header.contains("4096 reads"), "{rows:?}");
     assert!(rows["endless-headers"].1.contains("header lines"), "{rows:?}");
     assert!(run.wall < Duration::from_secs(3), "the check run took {:?}", run.wall);
     assert!(run.cpu < Duration::from_millis(300), "the check run spent {:?} of CPU", run.cpu);
