@@ -86,6 +86,8 @@ pub struct InstanceSpec {
     pub strict: bool,
     /// How long after the daemon's start the instance starts.
     pub startup_delay: Duration,
+    /// How long after the system's boot, at least, the instance starts.
+    pub startup_delay_after_boot: Duration,
     /// The node's realtime scheduling on demand for the instance's thread.
     pub auto_realtime: Option<crate::model::cluster::AutoRealtime>,
     /// Its effective priority's changes go to the notify FIFOs (`notify_priority_changes`).
@@ -230,6 +232,8 @@ pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
     field("notify_timeout", format!("{:?}", old.notify_timeout), format!("{:?}", new.notify_timeout));
     field("strict", old.strict.to_string(), new.strict.to_string());
     field("startup_delay", format!("{:?}", old.startup_delay), format!("{:?}", new.startup_delay));
+    let after_boot = |s: &InstanceSpec| format!("{:?}", s.startup_delay_after_boot);
+    field("startup_delay_after_boot", after_boot(old), after_boot(new));
     field("auto_realtime", format!("{:?}", old.auto_realtime), format!("{:?}", new.auto_realtime));
     field("dynamic_interfaces", old.dynamic_interfaces.to_string(), new.dynamic_interfaces.to_string());
     changed_garp(&mut out, &old.garp, &new.garp);
@@ -398,6 +402,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             xmit_base: inst.vmac.as_ref().is_some_and(|v| v.xmit_base),
             strict: inst.strict,
             startup_delay: inst.startup_delay,
+            startup_delay_after_boot: inst.startup_delay_after_boot,
             auto_realtime: n.auto_realtime,
             notify_priority_changes: inst.notify_priority_changes,
             removal: inst.removal.clone(),

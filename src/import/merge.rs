@@ -406,6 +406,7 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         strict: i.strict.then_some(true),
         accept: i.accept,
         startup_delay: i.startup_delay.clone(),
+        startup_delay_after_boot: i.startup_delay_after_boot.clone(),
         notify_master: i.notify_master.clone(),
         notify_backup: i.notify_backup.clone(),
         notify_fault: i.notify_fault.clone(),

@@ -93,6 +93,8 @@ pub struct Instance {
     pub accept: Option<bool>,
     /// The global `vrrp_startup_delay`.
     pub startup_delay: Option<Duration>,
+    /// The global `vrrp_delay_after_boot`.
+    pub startup_delay_after_boot: Option<Duration>,
 }
 
 impl Instance {
@@ -220,6 +222,8 @@ pub struct Globals {
     pub strict: bool,
     /// `vrrp_startup_delay`.
     pub startup_delay: Option<Duration>,
+    /// `vrrp_delay_after_boot` (keepalived 2.3).
+    pub startup_delay_after_boot: Option<Duration>,
     /// `max_auto_priority` above 0 (bare: 99).
     pub max_auto_priority: Option<u8>,
     /// `min_auto_priority_delay`, with where it is.
@@ -295,6 +299,7 @@ pub fn globals(item: &Item, g: &mut Globals, notes: &mut Notes) {
             "min_auto_priority_delay" => g.min_auto_priority_delay = microseconds(it, notes).map(|d| (d, it.clone())),
             "vrrp_strict" => g.strict = true,
             "vrrp_startup_delay" => g.startup_delay = value::seconds(it, notes),
+            "vrrp_delay_after_boot" => g.startup_delay_after_boot = value::seconds(it, notes),
             "lvs_sync_daemon" => g.sync = lvs_sync_daemon(it, notes),
             "lvs_timeouts" => g.timeouts = Some(lvs_timeouts(it, notes)),
             "notification_email" => {
@@ -659,6 +664,7 @@ pub fn instance(
         strict: g.strict,
         accept: None,
         startup_delay: g.startup_delay.clone().filter(nonzero),
+        startup_delay_after_boot: g.startup_delay_after_boot.clone().filter(nonzero),
     };
     let mut lines: [Vec<VipLine>; 2] = Default::default();
     let mut written_version = None;

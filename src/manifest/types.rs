@@ -1288,6 +1288,11 @@ pub struct VrrpInstance {
     /// pass traffic and then stop while they come up at boot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub startup_delay: Option<Duration>,
+    /// The instance starts no sooner than this long after the system booted (default 0s;
+    /// keepalived `vrrp_delay_after_boot`): a delay at boot that a restart of the daemon
+    /// later does not pay. With `startup_delay`, the later of the two ends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_delay_after_boot: Option<Duration>,
     /// Command run on becoming master (keepalived `notify_master`): an argument list, the
     /// program an absolute path; no shell.
     #[serde(default, skip_serializing_if = "Option::is_none")]

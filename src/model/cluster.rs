@@ -267,6 +267,9 @@ pub struct VrrpInstance {
     /// How long after the daemon starts the instance starts.
     #[serde(default)]
     pub startup_delay: Duration,
+    /// How long after the system booted, at least, the instance starts.
+    #[serde(default)]
+    pub startup_delay_after_boot: Duration,
     /// Its effective priority's changes are written to the notify FIFOs too.
     #[serde(default)]
     pub notify_priority_changes: bool,

@@ -227,6 +227,12 @@ fn instance(
         strict: i.strict.unwrap_or(false),
         accept: i.accept,
         startup_delay: dur(cx, &path.key("startup_delay"), i.startup_delay.as_ref(), Duration::ZERO),
+        startup_delay_after_boot: dur(
+            cx,
+            &path.key("startup_delay_after_boot"),
+            i.startup_delay_after_boot.as_ref(),
+            Duration::ZERO,
+        ),
         notify_priority_changes: i.notify_priority_changes.unwrap_or(false),
         removal: removal(cx, path, i),
     })
