@@ -12,12 +12,13 @@ use ipnet::IpNet;
 
 use super::error::{DaemonError, SecretError};
 use crate::model::cluster::{
-    Cluster, FileWeight, InGroup, Member, Notify, Removal, Secret, SyncGroup, TrackFile, TrackScript, Vip,
+    Cluster, FileWeight, InGroup, Member, Notify, Removal, Secret, SyncGroup, TrackFile, TrackScript, Vip, VrrpAuth,
     member_weight_in_group,
 };
 use crate::model::net::{Address, Vmac};
 use crate::vrrp::fsm::Config;
 use crate::vrrp::garp::Timing;
+use crate::vrrp::packet::Auth;
 use crate::vrrp::track::Kind;
 
 /// One VRRP instance of this node.
@@ -49,8 +50,8 @@ pub struct InstanceSpec {
     pub v6: bool,
     /// Unicast peers (none of them ours); `None` = multicast.
     pub unicast_peers: Option<Vec<IpAddr>>,
-    /// v2 PASS password, zero-padded.
-    pub auth: Option<[u8; 8]>,
+    /// v2 authentication: PASS or AH, with its password (zero-padded).
+    pub auth: Option<Auth>,
     /// Source address of adverts: the member's `source`, else the node's address of the
     /// family (IPv6 multicast: `None`, the interface's link-local address is used).
     pub source: Option<IpAddr>,
@@ -152,8 +153,13 @@ impl InstanceSpec {
 
     /// What its wire is opened with: when a reload changes it, a new wire is opened beside
     /// the running one before anything changes.
-    pub fn wire_key(&self) -> (&str, Option<IpAddr>, bool) {
-        (&self.vip_interface, self.source, self.unicast_peers.is_some())
+    pub fn wire_key(&self) -> (&str, Option<IpAddr>, bool, bool) {
+        (&self.vip_interface, self.source, self.unicast_peers.is_some(), self.is_ah())
+    }
+
+    /// True when its adverts travel over IPsec AH (IP protocol 51).
+    pub fn is_ah(&self) -> bool {
+        matches!(self.auth, Some(Auth::Ah(_)))
     }
 
     /// The interfaces its wire is opened on, each once: its own, its advert interface (the
@@ -372,7 +378,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             auth: inst
                 .auth
                 .as_ref()
-                .map(password)
+                .map(authentication)
                 .transpose()
                 .map_err(|source| DaemonError::Secret { instance: inst.name.clone(), source })?,
             source,
@@ -467,7 +473,16 @@ pub fn groups(cluster: &Cluster, node: &str) -> Vec<GroupSpec> {
         .collect()
 }
 
-/// Reads a PASS password: the first line of its file, or its environment variable.
+/// The authentication of an instance, with its password read.
+fn authentication((kind, secret): &(VrrpAuth, Secret)) -> Result<Auth, SecretError> {
+    let key = password(secret)?;
+    Ok(match kind {
+        VrrpAuth::Pass => Auth::Pass(key),
+        VrrpAuth::Ah => Auth::Ah(key),
+    })
+}
+
+/// Reads a PASS password or AH key: the first line of its file, or its environment variable.
 fn password(s: &Secret) -> Result<[u8; 8], SecretError> {
     let text = match s {
         Secret::Env(var) => std::env::var(var).map_err(|_| SecretError::EnvUnset { var: var.clone() })?,

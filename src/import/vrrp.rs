@@ -32,8 +32,10 @@ pub struct Instance {
     pub preempt: bool,
     /// `preempt_delay`.
     pub preempt_delay: Option<Duration>,
-    /// `auth_pass` of `auth_type PASS`.
+    /// `auth_pass` of `auth_type PASS` or `AH`.
     pub password: Option<String>,
+    /// `auth_type AH` (IPsec AH) rather than `PASS`.
+    pub ah: bool,
     /// `unicast_src_ip` or `mcast_src_ip` (one setting in keepalived), the address alone.
     pub unicast_src: Option<String>,
     /// The prefix length written after `unicast_src_ip`'s address, if any.
@@ -617,6 +619,7 @@ pub fn instance(
         preempt: true,
         preempt_delay: None,
         password: None,
+        ah: false,
         unicast_src: None,
         unicast_src_prefix: None,
         unicast_peers: Vec::new(),
@@ -670,6 +673,7 @@ pub fn instance(
         }
     }
     held(&mut i, lines, written_version, g, notes);
+    ah_over_ipv6(&mut i, notes);
     xmit_base(&mut i, &item.at, notes);
     i.garp = super::garp::keys(&garp, &g.garp, &g.garp_groups, i.interface.as_deref());
     if i.strict && !strict(&mut i, notes) {
@@ -727,6 +731,19 @@ fn strict(i: &mut Instance, notes: &mut Notes) -> bool {
         );
     }
     refused.is_none()
+}
+
+/// keepalived ignores `auth_type AH` in an IPv6 instance ("Cannot use AH authentication
+/// with IPv6"), and so does the import, saying so.
+fn ah_over_ipv6(i: &mut Instance, notes: &mut Notes) {
+    let v6 = i.vips.first().is_some_and(|v| v.address().contains(':'));
+    if i.ah && v6 && i.password.take().is_some() {
+        let msg = format!(
+            "vrrp_instance `{}`: keepalived cannot use AH authentication with IPv6 and ignores it, and so does the import",
+            i.name
+        );
+        notes.note(&i.at, msg);
+    }
 }
 
 /// False for a duration of no time, as [`value::seconds`] writes it.
@@ -906,9 +923,10 @@ fn sync_interface(i: &mut Instance, it: &Item, notes: &mut Notes) {
 fn authentication(i: &mut Instance, item: &Item, notes: &mut Notes) {
     for it in item.children() {
         match (it.keyword.as_str(), it.arg()) {
-            ("auth_type", Some("PASS")) => {}
+            ("auth_type", Some("PASS")) => i.ah = false,
+            ("auth_type", Some("AH")) => i.ah = true,
             ("auth_pass", Some(p)) => i.password = Some(p.to_string()),
-            _ => notes.unsupported(it, "only `auth_type PASS` with `auth_pass` is supported (no AH)"),
+            _ => notes.unsupported(it, "only `auth_type PASS` or `AH` with `auth_pass` is supported"),
         }
     }
 }
