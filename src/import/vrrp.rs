@@ -673,12 +673,12 @@ pub fn instance(
         }
     }
     held(&mut i, lines, written_version, g, notes);
-    ah_over_ipv6(&mut i, notes);
     xmit_base(&mut i, &item.at, notes);
     i.garp = super::garp::keys(&garp, &g.garp, &g.garp_groups, i.interface.as_deref());
     if i.strict && !strict(&mut i, notes) {
         return None;
     }
+    auth_on_v3(&mut i, notes);
     if let Some(c) = i.connection_sync.as_mut().filter(|c| c.interface == i.interface) {
         c.interface = None;
     }
@@ -733,13 +733,14 @@ fn strict(i: &mut Instance, notes: &mut Notes) -> bool {
     refused.is_none()
 }
 
-/// keepalived ignores `auth_type AH` in an IPv6 instance ("Cannot use AH authentication
-/// with IPv6"), and so does the import, saying so.
-fn ah_over_ipv6(i: &mut Instance, notes: &mut Notes) {
-    let v6 = i.vips.first().is_some_and(|v| v.address().contains(':'));
-    if i.ah && v6 && i.password.take().is_some() {
+/// keepalived ignores the authentication of a VRRPv3 instance ("VRRP version 3 does not
+/// support authentication"), IPv6 ones included (which is how it never runs AH over IPv6),
+/// and so does the import, saying so.
+fn auth_on_v3(i: &mut Instance, notes: &mut Notes) {
+    if i.version == 3 && i.password.take().is_some() {
+        let kind = if i.ah { "AH" } else { "PASS" };
         let msg = format!(
-            "vrrp_instance `{}`: keepalived cannot use AH authentication with IPv6 and ignores it, and so does the import",
+            "vrrp_instance `{}`: VRRP version 3 has no authentication; keepalived ignores its `auth_type {kind}`, and so does the import",
             i.name
         );
         notes.note(&i.at, msg);
