@@ -925,7 +925,7 @@ impl Instance {
             Some(peers) => peers.clone(),
             None => vec![self.group],
         };
-        let seq = self.spec.is_ah().then(|| self.seqs.next());
+        let seq = self.spec.is_ah().then(|| self.seqs.next_sent());
         for dst in dsts {
             let bytes = match self.encode(&advert, dst, seq) {
                 Ok(b) => b,

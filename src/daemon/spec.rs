@@ -570,6 +570,48 @@ sync_groups:
         assert_eq!(tracked(&kept[1]), ["", "eth0=0", "maint=0", "db=0"]);
     }
 
+    /// The one instance of a VRRPv2 manifest authenticated by `kind`, its key then read from
+    /// `file` (validation without the host's facts finds no file).
+    fn authenticated(kind: &str, file: &std::path::Path) -> InstanceSpec {
+        let text = format!(
+            "version: 1
+nodes:
+  lb1: {{roles: [director], addresses: [10.0.0.11/24], interface: eth0}}
+vrrp:
+  VI_A:
+    vrid: 10
+    version: 2
+    members: {{lb1: {{priority: 150}}}}
+    authentication: {{type: {kind}, password_env: LBC_UNUSED}}
+    vips: [10.0.0.100/24]
+"
+        );
+        let loaded = crate::manifest::parse("m.yaml", std::path::PathBuf::from("."), text.as_bytes()).unwrap();
+        let mut cluster = crate::model::validate(&loaded, &crate::model::NoFacts).unwrap().cluster;
+        for inst in cluster.vrrp.values_mut() {
+            inst.auth = inst.auth.take().map(|(kind, _)| (kind, Secret::File(file.to_path_buf())));
+        }
+        specs(&cluster, "lb1").unwrap().remove(0)
+    }
+
+    #[test]
+    fn ah_is_keyed_with_the_password_and_switching_to_it_opens_another_wire() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("lbc-spec-ah-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("key");
+        std::fs::write(&key, "vl-secr\n").unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let (ah, pass) = (authenticated("ah", &key), authenticated("pass", &key));
+        assert_eq!((ah.auth, ah.is_ah()), (Some(Auth::Ah(*b"vl-secr\0")), true));
+        assert_eq!((pass.auth, pass.is_ah()), (Some(Auth::Pass(*b"vl-secr\0")), false));
+        // Protocol 51 is heard on another socket: a reload between them opens a new wire.
+        assert_ne!(ah.wire_key(), pass.wire_key());
+        assert_eq!(changes(&pass, &ah), ["authentication"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[test]
     fn a_password_file_must_be_a_regular_file_and_a_fifo_does_not_block() {
         let dir = std::env::temp_dir().join(format!("lbc-spec-fifo-{}", std::process::id()));

@@ -73,7 +73,7 @@ pub struct Sequence {
 
 impl Sequence {
     /// The number for the next advert sent (one above the last, up to `0xfffffffe`).
-    pub fn next(&mut self) -> u32 {
+    pub fn next_sent(&mut self) -> u32 {
         if self.last < MAX_SEQ {
             self.last += 1;
         }
@@ -364,10 +364,10 @@ mod tests {
         assert_eq!(hear(&at(9), &mut seqs), Err(DropReason::AhReplay));
         assert_eq!(hear(&at(11), &mut seqs), Ok(11));
         // What we send goes on from what we heard.
-        assert_eq!(seqs.next(), 12);
+        assert_eq!(seqs.next_sent(), 12);
         assert_eq!(hear(&at(12), &mut seqs), Err(DropReason::AhReplay));
         seqs.heard_lower(20);
-        assert_eq!(seqs.next(), 22);
+        assert_eq!(seqs.next_sent(), 22);
     }
 
     #[test]
@@ -408,9 +408,9 @@ mod tests {
     fn the_sequence_stops_below_the_top() {
         let mut s = Sequence::default();
         s.heard_lower(MAX_SEQ - 2);
-        assert_eq!((s.next(), s.next()), (MAX_SEQ, MAX_SEQ));
+        assert_eq!((s.next_sent(), s.next_sent()), (MAX_SEQ, MAX_SEQ));
         s.heard_lower(u32::MAX);
-        assert_eq!(s.next(), u32::MAX);
+        assert_eq!(s.next_sent(), u32::MAX);
         assert!(!s.accept(u32::MAX));
     }
 
