@@ -327,6 +327,33 @@ vrrp:
             k.state.addresses.values().filter(|a| a.interface == "vrrp.10").map(|a| a.address.to_string()).collect();
         assert_eq!(on, ["10.0.0.31/32"], "a host prefix by default");
         assert_eq!(want.to_string(), "vrrp.10 (ipvlan l2 vepa on eth0)");
+        let v6 = "net.ipv6.conf.vrrp/10.disable_ipv6".parse::<SysctlKey>().unwrap();
+        assert_eq!(k.state.sysctls.get(&v6).map(String::as_str), Some("1"), "keepalived's: no IPv6 on an IPv4 one");
+    }
+
+    #[test]
+    fn an_ipv6_ipvlan_without_an_address_sends_from_the_base_link_local() {
+        let m = "version: 1
+nodes:
+  lb1: {roles: [director], addresses: [fd00::11/64], interface: eth0}
+vrrp:
+  VI_6:
+    vrid: 10
+    members: {lb1: {priority: 150}}
+    vips: [fd00::100/64]
+    ipvlan: {}
+";
+        let loaded = crate::manifest::parse("m.yaml", std::path::PathBuf::from("."), m.as_bytes()).unwrap();
+        let cluster = crate::model::validate(&loaded, &crate::model::NoFacts).unwrap().cluster;
+        let s = crate::daemon::spec::specs(&cluster, "lb1").unwrap().remove(0);
+        assert_eq!((s.source, s.advert_interface()), (None, "vrrp6.10"), "the link-local source, on the ipvlan");
+        let mut k = kernel();
+        ensure(&mut k, std::slice::from_ref(&s)).unwrap();
+        let on: Vec<String> =
+            k.state.addresses.values().filter(|a| a.interface == "vrrp6.10").map(|a| a.address.to_string()).collect();
+        assert_eq!(on, ["fe80::1/64"], "the base's link-local address");
+        let v6 = "net.ipv6.conf.vrrp6/10.disable_ipv6".parse::<SysctlKey>().unwrap();
+        assert_eq!(k.state.sysctls.get(&v6).map(String::as_str), Some("0"));
     }
 
     #[test]

@@ -159,6 +159,30 @@ pub fn names_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, Vrrp
         }
     }
     kinds_per_base(cx, at, instances);
+    one_link_local_ipvlan(cx, at, instances);
+}
+
+/// An IPv6 ipvlan without an address of its own takes the base interface's link-local
+/// address, and the kernel lets one ipvlan of an interface hold an address: one per base
+/// interface of a director.
+fn one_link_local_ipvlan(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInstance>) {
+    let mut first: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+    for (name, i) in instances.iter().filter(|(_, i)| i.is_v6()) {
+        let Some(p) = i.vmac.as_ref().and_then(|v| v.ipvlan.as_ref()) else { continue };
+        for (node, m) in i.members.iter().filter(|(n, _)| !p.addresses.contains_key(*n)) {
+            let Some(other) = first.get(&(node.as_str(), m.interface.as_str())) else {
+                first.insert((node, &m.interface), name);
+                continue;
+            };
+            let msg = format!(
+                "instance `{other}` has an IPv6 ipvlan without `ipvlan_address` on {} of director `{node}` already: both would take its link-local address, which one ipvlan only may hold",
+                m.interface
+            );
+            let fix = format!("give member `{node}` an `ipvlan_address` in one of them");
+            cx.error(&at.name(name).key("ipvlan"), msg, Some(&fix));
+            break;
+        }
+    }
 }
 
 /// On one director's base interface: VMACs only, or ipvlans of one mode only.
