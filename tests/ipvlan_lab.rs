@@ -172,7 +172,13 @@ fn without_the_ipvlan_driver_the_start_fails_naming_it_and_makes_nothing() {
     let state = lab.node_dir("n1").join("state");
     let mut child = Command::new("ip")
         .args(["netns", "exec", &n1, &lbconverge_bin(), "--state-dir", state.to_str().unwrap(), "run"])
-        .args([file.to_str().unwrap(), "--node", "n1", "--control", lab.node_dir("n1").join("c.sock").to_str().unwrap()])
+        .args([
+            file.to_str().unwrap(),
+            "--node",
+            "n1",
+            "--control",
+            lab.node_dir("n1").join("c.sock").to_str().unwrap(),
+        ])
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -1789,8 +1789,14 @@ fn a_vmac_is_made_before_its_instance_holds_the_vips_and_removed_with_it() {
 /// `ipvlan` in private mode on VI_FAST, lb1's address on it `addr`.
 fn ipvlan_manifest(s: &Scratch, addr: &str) -> String {
     manifest("eth0", &s.dir.join("good-password").display().to_string(), false)
-        .replace("    vips: [10.0.0.100/24]\n", "    vips: [10.0.0.100/24]\n    ipvlan: {name: ipv.fast, mode: private}\n")
-        .replace("lb1: {priority: 150, interface: eth0}", &format!("lb1: {{priority: 150, interface: eth0, ipvlan_address: {addr}}}"))
+        .replace(
+            "    vips: [10.0.0.100/24]\n",
+            "    vips: [10.0.0.100/24]\n    ipvlan: {name: ipv.fast, mode: private}\n",
+        )
+        .replace(
+            "lb1: {priority: 150, interface: eth0}",
+            &format!("lb1: {{priority: 150, interface: eth0, ipvlan_address: {addr}}}"),
+        )
 }
 
 #[test]

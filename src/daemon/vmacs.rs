@@ -297,7 +297,8 @@ vrrp:
 
     /// lb1's spec of an IPv4 instance with an ipvlan in vepa mode.
     fn ipvlan_spec(source: &str) -> InstanceSpec {
-        let m = format!("version: 1
+        let m = format!(
+            "version: 1
 nodes:
   lb1: {{roles: [director], addresses: [10.0.0.11/24], interface: eth0}}
 vrrp:
@@ -306,7 +307,8 @@ vrrp:
     members: {{lb1: {{priority: 150, ipvlan_address: 10.0.0.31{source}}}}}
     vips: [10.0.0.100/24]
     ipvlan: {{mode: vepa}}
-");
+"
+        );
         let loaded = crate::manifest::parse("m.yaml", std::path::PathBuf::from("."), m.as_bytes()).unwrap();
         let cluster = crate::model::validate(&loaded, &crate::model::NoFacts).unwrap().cluster;
         crate::daemon::spec::specs(&cluster, "lb1").unwrap().remove(0)

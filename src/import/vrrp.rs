@@ -7,8 +7,8 @@ use super::conf::{Item, Loc};
 use super::value::{self, Notes};
 use super::vips::{self, VipLine};
 use crate::manifest::types::{
-    AutoRealtime, ConnectionSync, Duration, InitFile, IpvsTimeouts, ParamMatch, TrackFile, TrackFileUse, TrackProcess,
-    IpvlanMode, TrackProcessUse, TrackScript, TrackWeight, VipEntry, Vmac,
+    AutoRealtime, ConnectionSync, Duration, InitFile, IpvlanMode, IpvsTimeouts, ParamMatch, TrackFile, TrackFileUse,
+    TrackProcess, TrackProcessUse, TrackScript, TrackWeight, VipEntry, Vmac,
 };
 
 /// One director's `vrrp_instance`, as its file says it.
@@ -800,7 +800,10 @@ fn use_ipvlan(i: &mut Instance, it: &Item, notes: &mut Notes) {
             "vepa" => p.mode = p.mode.or(Some(IpvlanMode::Vepa)),
             "group" => {
                 words.next();
-                notes.note(&it.at, "`use_ipvlan` option `group` not imported (the manifest has no such ipvlan option)".to_string());
+                notes.note(
+                    &it.at,
+                    "`use_ipvlan` option `group` not imported (the manifest has no such ipvlan option)".to_string(),
+                );
             }
             "name" => p.name = p.name.or(words.next().cloned()),
             a if a.split('/').next().is_some_and(|ip| ip.parse::<std::net::IpAddr>().is_ok()) => {

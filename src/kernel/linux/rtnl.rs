@@ -15,8 +15,8 @@ use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
 };
 use netlink_packet_route::link::{
-    InfoData, InfoIpVlan, InfoKind, InfoMacVlan, IpVlanFlags, IpVlanMode, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
-    MacVlanMode,
+    InfoData, InfoIpVlan, InfoKind, InfoMacVlan, IpVlanFlags, IpVlanMode, LinkAttribute, LinkFlags, LinkInfo,
+    LinkMessage, MacVlanMode,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol, RouteRealm, RouteScope,
@@ -254,9 +254,9 @@ impl Addrs for Rtnl {
         self.sock.request(req).map_err(|e| {
             let e = KernelError::io("add VMAC", object.as_str(), e);
             match v.ipvlan {
-                Some(_) if e.is(libc::EOPNOTSUPP) => {
-                    e.with_hint("this kernel has no ipvlan driver (CONFIG_IPVLAN, module ipvlan): load it, or use `vmac`")
-                }
+                Some(_) if e.is(libc::EOPNOTSUPP) => e.with_hint(
+                    "this kernel has no ipvlan driver (CONFIG_IPVLAN, module ipvlan): load it, or use `vmac`",
+                ),
                 _ => e,
             }
         })?;

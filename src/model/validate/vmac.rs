@@ -88,7 +88,9 @@ fn ipvlan(cx: &mut Cx, path: &KeyPath, i: &types::VrrpInstance, p: &types::Ipvla
         let at = path.key("members").name(node);
         let Some(text) = &m.ipvlan_address else {
             if !v6 {
-                let msg = format!("member `{node}` has no `ipvlan_address`: an IPv4 ipvlan sends its adverts from an address of its own (keepalived: \"IPv4 ipvlan requires a source ip address\")");
+                let msg = format!(
+                    "member `{node}` has no `ipvlan_address`: an IPv4 ipvlan sends its adverts from an address of its own (keepalived: \"IPv4 ipvlan requires a source ip address\")"
+                );
                 cx.error(&at, msg, Some("add `ipvlan_address: 192.0.2.21/24`, an address no other host has"));
             }
             continue;
@@ -103,7 +105,11 @@ fn ipvlan(cx: &mut Cx, path: &KeyPath, i: &types::VrrpInstance, p: &types::Ipvla
         };
         if net.addr().is_ipv6() != v6 {
             let family = if v6 { "IPv6" } else { "IPv4" };
-            cx.error(&at, format!("{text} is not of the instance's family ({family})"), Some("give an address of the VIPs' family"));
+            cx.error(
+                &at,
+                format!("{text} is not of the instance's family ({family})"),
+                Some("give an address of the VIPs' family"),
+            );
         } else if let Some((other, _)) = addresses.iter().find(|(_, a)| a.addr() == net.addr()) {
             let msg = format!("member `{other}` has the ipvlan address {} already", net.addr());
             cx.error(&at, msg, Some("give each member an address of its own"));
@@ -118,7 +124,11 @@ fn ipvlan(cx: &mut Cx, path: &KeyPath, i: &types::VrrpInstance, p: &types::Ipvla
 fn addresses_unused(cx: &mut Cx, path: &KeyPath, i: &types::VrrpInstance) {
     for node in i.members.iter().filter(|(_, m)| m.ipvlan_address.is_some()).map(|(n, _)| n) {
         let at = path.key("members").name(node).key("ipvlan_address");
-        cx.error(&at, "`ipvlan_address` without `ipvlan` does nothing", Some("add `ipvlan: {}` to the instance, or remove the address"));
+        cx.error(
+            &at,
+            "`ipvlan_address` without `ipvlan` does nothing",
+            Some("add `ipvlan: {}` to the instance, or remove the address"),
+        );
     }
 }
 
@@ -196,7 +206,9 @@ fn kinds_per_base(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpIn
             if had == kind {
                 continue;
             }
-            let shown = |k: Option<types::IpvlanMode>| k.map_or("a VMAC".to_string(), |m| format!("an ipvlan in mode {}", m.name()));
+            let shown = |k: Option<types::IpvlanMode>| {
+                k.map_or("a VMAC".to_string(), |m| format!("an ipvlan in mode {}", m.name()))
+            };
             let msg = format!(
                 "instance `{other}` has {} on {} of director `{node}`, this one {}: the kernel keeps one ipvlan mode per interface (the last ipvlan made sets it for all), and an interface takes VMACs or ipvlans, not both",
                 shown(had),
@@ -204,7 +216,11 @@ fn kinds_per_base(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpIn
                 shown(kind)
             );
             let key = if kind.is_some() { "ipvlan" } else { "vmac" };
-            cx.error(&at.name(name).key(key), msg, Some("use the same kind (and ipvlan mode) for every instance on that interface"));
+            cx.error(
+                &at.name(name).key(key),
+                msg,
+                Some("use the same kind (and ipvlan mode) for every instance on that interface"),
+            );
             break;
         }
     }
