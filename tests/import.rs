@@ -248,6 +248,24 @@ fn keepalived_accepts_every_test_configuration() {
 }
 
 #[test]
+fn use_ipvlan_with_unicast_peers_is_reported_and_left_out() {
+    let tmp = scratch("ipvlan-unicast");
+    let f = tmp.join("lvs01.conf");
+    std::fs::write(
+        &f,
+        "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 150\n\
+         \x20 use_ipvlan 10.9.0.21/24\n  unicast_src_ip 10.9.0.2\n  unicast_peer {\n    10.9.0.3\n  }\n\
+         \x20 virtual_ipaddress {\n    10.9.0.100/24\n  }\n}\n",
+    )
+    .unwrap();
+    let out = import(&[f.display().to_string()], &["--address", "lvs01=10.9.0.2/24"]);
+    let (yaml, err) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{err}");
+    assert!(!yaml.contains("ipvlan:") && !yaml.contains("ipvlan_address"), "left out:\n{yaml}");
+    assert!(err.contains("lvs01.conf:1: warning: `use_ipvlan` with unicast peers not imported"), "{err}");
+}
+
+#[test]
 fn a_virtual_server_without_protocol_is_udp_as_keepalived_makes_it() {
     let tmp = scratch("proto");
     let f = tmp.join("lvs01.conf");

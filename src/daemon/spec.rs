@@ -83,6 +83,8 @@ pub struct InstanceSpec {
     pub vmac: Option<Vmac>,
     /// Adverts go and come on `interface` even with a VMAC (keepalived's `vmac_xmit_base`).
     pub xmit_base: bool,
+    /// The address on its ipvlan (keepalived's `use_ipvlan` address), when it has one.
+    pub ipvlan_address: Option<ipnet::IpNet>,
     /// keepalived's strict mode (see [`crate::model::cluster::VrrpInstance::strict`]).
     pub strict: bool,
     /// How long after the daemon's start the instance starts.
@@ -343,7 +345,8 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
         let v6 = inst.is_v6();
         let own: Vec<IpAddr> = n.addresses.iter().map(IpNet::addr).collect();
         let peers = inst.unicast_peers.as_ref().map(|p| p.iter().copied().filter(|a| !own.contains(a)).collect());
-        let source = match (m.source, v6, &inst.unicast_peers) {
+        let ipvlan_address = inst.ipvlan_address_of(node).map(|a| a.address);
+        let source = match (m.source.or(ipvlan_address.map(|a| a.addr())), v6, &inst.unicast_peers) {
             (Some(s), ..) => Some(s),
             (None, true, None) => None,
             _ => n.address_of(v6),
@@ -406,6 +409,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             alert: cluster.alerts.vrrp.contains(&inst.name),
             vmac: inst.vmac_of(node),
             xmit_base: inst.vmac.as_ref().is_some_and(|v| v.xmit_base),
+            ipvlan_address,
             strict: inst.strict,
             startup_delay: inst.startup_delay,
             startup_delay_after_boot: inst.startup_delay_after_boot,

@@ -1816,6 +1816,43 @@ fn a_vmac_is_made_before_its_instance_holds_the_vips_and_removed_with_it() {
     assert!(!k.lock().state.links.contains_key("vrrp.10"));
 }
 
+/// `ipvlan` in private mode on VI_FAST, lb1's address on it `addr`.
+fn ipvlan_manifest(s: &Scratch, addr: &str) -> String {
+    manifest("eth0", &s.dir.join("good-password").display().to_string(), false)
+        .replace(
+            "    vips: [10.0.0.100/24]\n",
+            "    vips: [10.0.0.100/24]\n    ipvlan: {name: ipv.fast, mode: private}\n",
+        )
+        .replace(
+            "lb1: {priority: 150, interface: eth0}",
+            &format!("lb1: {{priority: 150, interface: eth0, ipvlan_address: {addr}}}"),
+        )
+}
+
+#[test]
+fn an_ipvlan_is_made_with_its_mode_and_address_holds_the_vips_and_goes_at_stop() {
+    let (s, k) = (Scratch::new("ipvlan"), host());
+    s.write(&ipvlan_manifest(&s, "10.0.0.31/24"));
+    let mut d = start(&s, &k);
+    assert_eq!(vmacs(&k), ["ipv.fast (ipvlan l2 private on eth0)"], "made at start");
+    assert_eq!(k.lock().state.links.get("ipv.fast"), Some(&Link::UP), "up before any state");
+    assert!(held_on(&k, "ipv.fast", "10.0.0.31/24"), "its address, the adverts' source");
+    assert_eq!(sysctl(&k, "net.ipv6.conf.ipv/fast.disable_ipv6").as_deref(), Some("1"), "keepalived's: no IPv6");
+    assert_eq!(sysctl(&k, "net.ipv4.conf.ipv/fast.arp_ignore"), None, "the parent's MAC: no ARP settings");
+    wait_for("VI_FAST to take its VIP on its ipvlan", Duration::from_secs(2), || held_on(&k, "ipv.fast", FAST_VIP));
+    assert!(!held_on(&k, "eth0", FAST_VIP), "nothing on the base interface");
+    d.reconcile().unwrap();
+    assert_eq!(sysctl(&k, "net.ipv4.conf.eth0.arp_ignore"), None, "the base keeps its ARP settings");
+    // A reload with another address moves it; the VIP stays.
+    s.write(&ipvlan_manifest(&s, "10.0.0.32/24"));
+    d.reload().unwrap();
+    assert!(held_on(&k, "ipv.fast", "10.0.0.32/24") && !held_on(&k, "ipv.fast", "10.0.0.31/24"), "moved");
+    assert!(held_on(&k, "ipv.fast", FAST_VIP), "the VIP stayed");
+    d.stop();
+    assert!(vmacs(&k).is_empty(), "the stop removes the ipvlan");
+    assert!(!k.lock().state.links.contains_key("ipv.fast"));
+}
+
 #[test]
 fn a_master_with_an_xmit_base_vmac_announces_once_more_an_advert_interval_after_taking_over() {
     let (s, k) = (Scratch::new("vmac-relearn"), host());

@@ -3,8 +3,9 @@
 //! for as long as the instance runs here, whatever its state (its VIPs come and go on it);
 //! removed once no instance uses it (a reload that drops it, the daemon's stop); one deleted
 //! by hand while the daemon runs is made again ([`repair`]), as keepalived does. Only a
-//! private macvlan with a VRRP MAC is ever removed or replaced: an interface of another
-//! kind with the name is an error, never touched.
+//! private macvlan with a VRRP MAC (or an L2 ipvlan, keepalived's `use_ipvlan`, which gets
+//! its member's address) is ever removed or replaced: an interface of another kind with
+//! the name is an error, never touched.
 
 use std::collections::BTreeSet;
 
@@ -115,9 +116,13 @@ pub fn repair<K: Addrs + Sysctls + ?Sized>(k: &mut K, running: &[Running], platf
 }
 
 /// keepalived's settings of a VMAC, then up; an IPv6 VMAC that sends the adverts gets the
-/// base interface's link-local address, their source.
+/// base interface's link-local address, their source. An ipvlan gets its address.
 fn configure<K: Addrs + Sysctls + ?Sized>(k: &mut K, s: &InstanceSpec, v: &Vmac) -> KResult<()> {
-    for (key, value) in sysctls(v, s.other_family_held(), s.xmit_base) {
+    let all = match v.ipvlan {
+        Some(_) => ipvlan_sysctls(v, s.is_v6() || s.other_family_held()),
+        None => sysctls(v, s.other_family_held(), s.xmit_base),
+    };
+    for (key, value) in all {
         match k.write(&key, value) {
             // A kernel without IPv6 has no net.ipv6 sysctls: nothing to turn off there.
             Err(e) if e.is(libc::ENOENT) && key.proc_path().starts_with("net/ipv6/") => {}
@@ -125,7 +130,10 @@ fn configure<K: Addrs + Sysctls + ?Sized>(k: &mut K, s: &InstanceSpec, v: &Vmac)
         }
     }
     k.link_up(&v.name)?;
-    if v.ipv6 && !s.xmit_base {
+    if v.ipvlan.is_some() {
+        ipvlan_address(k, s, v)?;
+    }
+    if (v.ipv6 || (v.ipvlan.is_some() && s.is_v6())) && !s.xmit_base {
         let base_ll = k.addresses()?.into_iter().find(|a| a.interface == v.parent && is_link_local(a));
         let Some(base_ll) = base_ll else {
             return Err(KernelError::errno("add link-local address to", v.to_string(), libc::EADDRNOTAVAIL)
@@ -137,6 +145,30 @@ fn configure<K: Addrs + Sysctls + ?Sized>(k: &mut K, s: &InstanceSpec, v: &Vmac)
         }
     }
     Ok(())
+}
+
+/// An ipvlan's own address (keepalived's `use_ipvlan` address), the source of its adverts;
+/// another one left by an earlier configuration (neither a VIP nor link-local) goes.
+fn ipvlan_address<K: Addrs + ?Sized>(k: &mut K, s: &InstanceSpec, v: &Vmac) -> KResult<()> {
+    let want = s.ipvlan_address.map(|net| Address::plain(v.name.clone(), net));
+    let vips: BTreeSet<_> = s.vip_addresses().iter().map(Address::key).collect();
+    let on: Vec<Address> = k.addresses()?.into_iter().filter(|a| a.interface == v.name).collect();
+    for old in on.iter().filter(|a| !is_link_local(a) && !vips.contains(&a.key())) {
+        if want.as_ref().is_none_or(|w| w.key() != old.key()) {
+            k.del_address(old)?;
+        }
+    }
+    match want {
+        Some(w) if !on.iter().any(|a| a.key() == w.key()) => k.add_address(&w),
+        _ => Ok(()),
+    }
+}
+
+/// What keepalived sets on an ipvlan: IPv6 off unless the instance has IPv6 addresses
+/// (its adverts' family, or excluded VIPs). It has its parent's MAC and ARP: nothing else.
+pub fn ipvlan_sysctls(v: &Vmac, ipv6: bool) -> Vec<(SysctlKey, &'static str)> {
+    let key = SysctlKey::from_parts(["net", "ipv6", "conf", v.name.as_str(), "disable_ipv6"]);
+    vec![(key, if ipv6 { "0" } else { "1" })]
 }
 
 fn is_link_local(a: &Address) -> bool {
@@ -223,7 +255,7 @@ vrrp:
     }
 
     fn vmac(name: &str, vrid: u8, ipv6: bool) -> Vmac {
-        Vmac { name: name.into(), parent: "eth0".into(), vrid, ipv6 }
+        Vmac { name: name.into(), parent: "eth0".into(), vrid, ipv6, ipvlan: None }
     }
 
     #[test]
@@ -261,6 +293,69 @@ vrrp:
         };
         assert_eq!(accept_local(false), Some("1"), "keepalived's, for adverts heard on the VMAC");
         assert_eq!(accept_local(true), Some("0"), "no answer to the new master's gratuitous ARP");
+    }
+
+    /// lb1's spec of an IPv4 instance with an ipvlan in vepa mode.
+    fn ipvlan_spec(source: &str) -> InstanceSpec {
+        let m = format!(
+            "version: 1
+nodes:
+  lb1: {{roles: [director], addresses: [10.0.0.11/24], interface: eth0}}
+vrrp:
+  VI_4:
+    vrid: 10
+    members: {{lb1: {{priority: 150, ipvlan_address: 10.0.0.31{source}}}}}
+    vips: [10.0.0.100/24]
+    ipvlan: {{mode: vepa}}
+"
+        );
+        let loaded = crate::manifest::parse("m.yaml", std::path::PathBuf::from("."), m.as_bytes()).unwrap();
+        let cluster = crate::model::validate(&loaded, &crate::model::NoFacts).unwrap().cluster;
+        crate::daemon::spec::specs(&cluster, "lb1").unwrap().remove(0)
+    }
+
+    #[test]
+    fn an_ipvlan_has_keepalived_s_name_sends_from_its_address_and_gets_it() {
+        let s = ipvlan_spec("");
+        let want = Vmac::ipvlan("vrrp.10", "eth0", crate::manifest::types::IpvlanMode::Vepa);
+        assert_eq!(s.vmac.as_ref(), Some(&want));
+        assert_eq!(s.advert_interface(), "vrrp.10", "the adverts go from the ipvlan");
+        assert_eq!(s.vip_interface, "vrrp.10", "and the VIPs on it");
+        assert_eq!(s.source, Some("10.0.0.31".parse().unwrap()), "from its address");
+        assert_eq!(ipvlan_spec(", source: 10.0.0.11").source, Some("10.0.0.11".parse().unwrap()), "`source` wins");
+        let mut k = kernel();
+        assert_eq!(ensure(&mut k, std::slice::from_ref(&s)).unwrap(), std::slice::from_ref(&want));
+        let on: Vec<String> =
+            k.state.addresses.values().filter(|a| a.interface == "vrrp.10").map(|a| a.address.to_string()).collect();
+        assert_eq!(on, ["10.0.0.31/32"], "a host prefix by default");
+        assert_eq!(want.to_string(), "vrrp.10 (ipvlan l2 vepa on eth0)");
+        let v6 = "net.ipv6.conf.vrrp/10.disable_ipv6".parse::<SysctlKey>().unwrap();
+        assert_eq!(k.state.sysctls.get(&v6).map(String::as_str), Some("1"), "keepalived's: no IPv6 on an IPv4 one");
+    }
+
+    #[test]
+    fn an_ipv6_ipvlan_without_an_address_sends_from_the_base_link_local() {
+        let m = "version: 1
+nodes:
+  lb1: {roles: [director], addresses: [fd00::11/64], interface: eth0}
+vrrp:
+  VI_6:
+    vrid: 10
+    members: {lb1: {priority: 150}}
+    vips: [fd00::100/64]
+    ipvlan: {}
+";
+        let loaded = crate::manifest::parse("m.yaml", std::path::PathBuf::from("."), m.as_bytes()).unwrap();
+        let cluster = crate::model::validate(&loaded, &crate::model::NoFacts).unwrap().cluster;
+        let s = crate::daemon::spec::specs(&cluster, "lb1").unwrap().remove(0);
+        assert_eq!((s.source, s.advert_interface()), (None, "vrrp6.10"), "the link-local source, on the ipvlan");
+        let mut k = kernel();
+        ensure(&mut k, std::slice::from_ref(&s)).unwrap();
+        let on: Vec<String> =
+            k.state.addresses.values().filter(|a| a.interface == "vrrp6.10").map(|a| a.address.to_string()).collect();
+        assert_eq!(on, ["fe80::1/64"], "the base's link-local address");
+        let v6 = "net.ipv6.conf.vrrp6/10.disable_ipv6".parse::<SysctlKey>().unwrap();
+        assert_eq!(k.state.sysctls.get(&v6).map(String::as_str), Some("0"));
     }
 
     #[test]

@@ -249,6 +249,7 @@ const KEYWORDS: &[&str] = &[
     "unicast_src_ip",
     "unicast_ttl",
     "url",
+    "use_ipvlan",
     "use_pid_dir",
     "use_vmac",
     "user",

@@ -395,6 +395,7 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         track_processes: i.track_processes.clone(),
         track_own_interface: i.dont_track_primary.then_some(false),
         vmac: i.vmac.clone(),
+        ipvlan: i.ipvlan.clone(),
         garp_repeat: i.garp.repeat,
         garp_delay: i.garp.delay.clone(),
         garp_refresh: i.garp.refresh.clone(),
@@ -555,6 +556,7 @@ fn member(m: &Manifest, d: &Director, i: &Instance, out: &VrrpInstance, notes: &
         priority: i.priority,
         interface,
         source: source(m, d, i),
+        ipvlan_address: i.ipvlan_address.clone(),
         track_scripts: own(&i.track_scripts, &out.track_scripts, "script", notes),
         track_interfaces: own(&i.track_interfaces, &out.track_interfaces, "interface", notes),
         notify_master: None,
@@ -570,6 +572,10 @@ fn member(m: &Manifest, d: &Director, i: &Instance, out: &VrrpInstance, notes: &
 /// node's first address of the family (which is the default).
 fn source(m: &Manifest, d: &Director, i: &Instance) -> Option<String> {
     let src = i.unicast_src.as_ref()?;
+    // With `use_ipvlan`'s address the default source is that address.
+    if let Some(a) = &i.ipvlan_address {
+        return (bare(a) != src.as_str()).then(|| src.clone());
+    }
     let v6 = src.contains(':');
     let first = m.nodes.get(&d.name)?.addresses.iter().map(|a| bare(a)).find(|a| a.contains(':') == v6);
     (first != Some(src.as_str())).then(|| src.clone())

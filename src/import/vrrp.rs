@@ -7,8 +7,8 @@ use super::conf::{Item, Loc};
 use super::value::{self, Notes};
 use super::vips::{self, VipLine};
 use crate::manifest::types::{
-    AutoRealtime, ConnectionSync, Duration, InitFile, IpvsTimeouts, ParamMatch, TrackFile, TrackFileUse, TrackProcess,
-    TrackProcessUse, TrackScript, TrackWeight, VipEntry, Vmac,
+    AutoRealtime, ConnectionSync, Duration, InitFile, IpvlanMode, IpvsTimeouts, ParamMatch, TrackFile, TrackFileUse,
+    TrackProcess, TrackProcessUse, TrackScript, TrackWeight, VipEntry, Vmac,
 };
 
 /// One director's `vrrp_instance`, as its file says it.
@@ -89,6 +89,10 @@ pub struct Instance {
     pub vmac: Option<crate::manifest::types::Vmac>,
     /// `vmac_xmit_base`, where it was written.
     pub vmac_xmit_base: Option<Loc>,
+    /// `use_ipvlan [NAME] [ADDRESS] [bridge|private|vepa]`: its name and mode.
+    pub ipvlan: Option<crate::manifest::types::Ipvlan>,
+    /// The address of `use_ipvlan`, as written.
+    pub ipvlan_address: Option<String>,
     /// `strict_mode`, else the global `vrrp_strict`.
     pub strict: bool,
     /// `accept` (true) or `no_accept` (false).
@@ -664,6 +668,8 @@ pub fn instance(
         alert: None,
         vmac: None,
         vmac_xmit_base: None,
+        ipvlan: None,
+        ipvlan_address: None,
         strict: g.strict,
         accept: None,
         startup_delay: g.startup_delay.clone().filter(nonzero),
@@ -691,6 +697,7 @@ pub fn instance(
             (None, _) => setting(&mut i, it, script_weights, notes),
         }
     }
+    ipvlan_unicast(&mut i, &item.at, notes);
     held(&mut i, lines, written_version, g, notes);
     xmit_base(&mut i, &item.at, notes);
     i.garp = super::garp::keys(&garp, &g.garp, &g.garp_groups, i.interface.as_deref());
@@ -779,8 +786,8 @@ fn held(i: &mut Instance, lines: [Vec<VipLine>; 2], written: Option<(u32, Loc)>,
     let v6 = advertised.first().is_some_and(|l| l.spec.address.contains(':'));
     let count = advertised.len();
     let mut all: Vec<VipLine> = advertised.into_iter().chain(other).chain(excluded).collect();
-    // With a VMAC, a VIP without `dev` goes on the VMAC and one with `dev` stays there.
-    if i.vmac.is_none() {
+    // With a VMAC or an ipvlan, a VIP without `dev` goes on it and one with `dev` stays there.
+    if i.vmac.is_none() && i.ipvlan.is_none() {
         i.vip_interface = vips::settle_interfaces(&mut all, i.interface.as_deref());
     }
     let (adv, rest) = all.split_at(count);
@@ -815,6 +822,45 @@ fn use_vmac(it: &Item, notes: &mut Notes) -> Vmac {
         }
     }
     Vmac { name, xmit_base: None }
+}
+
+/// `use_ipvlan [[name] NAME] [ADDRESS] [bridge|private|vepa] [group ID]`, as keepalived reads
+/// it: a word that is an address is the address, `name` takes the next word, any other
+/// word is the name; `group` is reported.
+fn use_ipvlan(i: &mut Instance, it: &Item, notes: &mut Notes) {
+    let mut p = crate::manifest::types::Ipvlan::default();
+    let mut words = it.args.iter();
+    while let Some(w) = words.next() {
+        match w.as_str() {
+            "bridge" => p.mode = p.mode.or(Some(IpvlanMode::Bridge)),
+            "private" => p.mode = p.mode.or(Some(IpvlanMode::Private)),
+            "vepa" => p.mode = p.mode.or(Some(IpvlanMode::Vepa)),
+            "group" => {
+                words.next();
+                notes.note(
+                    &it.at,
+                    "`use_ipvlan` option `group` not imported (the manifest has no such ipvlan option)".to_string(),
+                );
+            }
+            "name" => p.name = p.name.or(words.next().cloned()),
+            a if a.split('/').next().is_some_and(|ip| ip.parse::<std::net::IpAddr>().is_ok()) => {
+                i.ipvlan_address = i.ipvlan_address.take().or(Some(a.to_string()));
+            }
+            other => p.name = p.name.or(Some(other.to_string())),
+        }
+    }
+    i.ipvlan = Some(p);
+}
+
+/// `use_ipvlan` with unicast peers is not carried (the manifest refuses it): imported
+/// without it, and said so.
+fn ipvlan_unicast(i: &mut Instance, block: &Loc, notes: &mut Notes) {
+    if i.ipvlan.is_some() && !i.unicast_peers.is_empty() {
+        i.ipvlan = None;
+        i.ipvlan_address = None;
+        let msg = "`use_ipvlan` with unicast peers not imported (lbconverge sends an ipvlan's adverts multicast only); the VIPs go on the interface";
+        notes.note(block, msg.to_string());
+    }
 }
 
 /// `vmac_xmit_base` goes with `use_vmac`; keepalived ignores it alone. With unicast peers
@@ -861,6 +907,7 @@ fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, TrackW
         "smtp_alert" => i.alert = Some(value::flag(it)),
         "use_vmac" => i.vmac = Some(use_vmac(it, notes)),
         "vmac_xmit_base" => i.vmac_xmit_base = Some(it.at.clone()),
+        "use_ipvlan" => use_ipvlan(i, it, notes),
         "strict_mode" => i.strict = value::flag(it),
         "accept" => i.accept = Some(true),
         "no_accept" => i.accept = Some(false),

@@ -1235,6 +1235,15 @@ pub struct VrrpInstance {
     /// on the director; `vmac: {}` for the default name. Excludes `vip_interface`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vmac: Option<Vmac>,
+    /// An ipvlan for the VIPs and the adverts (keepalived's `use_ipvlan`): each member makes
+    /// an L2-mode ipvlan on its advert interface (same MAC as that interface), puts its
+    /// `ipvlan_address` on it, sends and hears the adverts on it (from that address; IPv6
+    /// without one: from the interface's link-local address), and the VIPs go on it. The
+    /// link exists while the instance runs on the director; `ipvlan: {}` for the default
+    /// name. Excludes `vmac`, `vip_interface` and `unicast_peers`; needs a kernel with
+    /// ipvlan (CONFIG_IPVLAN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipvlan: Option<Ipvlan>,
     /// Gratuitous ARPs / unsolicited NAs per VIP sent on becoming master, and again
     /// `garp_delay` later (default 5; keepalived `garp_master_repeat`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1366,6 +1375,44 @@ pub struct Vmac {
     /// bonded or bridged base. The VIPs stay on the VMAC either way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub xmit_base: Option<bool>,
+}
+
+/// A VRRP instance's ipvlan interface (keepalived's `use_ipvlan`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ipvlan {
+    /// Its interface name, at most 15 bytes (default keepalived's: `vrrp.VRID`, IPv6
+    /// `vrrp6.VRID`); no other interface of the director may have it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// How it reaches the other ipvlans of its interface (default `bridge`; keepalived's
+    /// `bridge`, `private`, `vepa`). Every ipvlan on one interface has the same mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<IpvlanMode>,
+}
+
+/// The mode flag of an L2 ipvlan (`ip link add ... type ipvlan mode l2 MODE`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum IpvlanMode {
+    /// Traffic between ipvlans of one interface is switched inside the host.
+    #[default]
+    Bridge,
+    /// No traffic between ipvlans of one interface.
+    Private,
+    /// Traffic between ipvlans of one interface goes out to the switch.
+    Vepa,
+}
+
+impl IpvlanMode {
+    /// Its name, as `ip link` writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            IpvlanMode::Bridge => "bridge",
+            IpvlanMode::Private => "private",
+            IpvlanMode::Vepa => "vepa",
+        }
+    }
 }
 
 /// A route a VRRP master holds, like `ip route replace TO via VIA dev DEV src SRC table
@@ -1730,6 +1777,13 @@ pub struct VrrpMember {
     /// the interface's link-local address).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The address this member puts on the instance's ipvlan (keepalived's `use_ipvlan`
+    /// address), with or without a prefix (default: a host prefix): the source of its
+    /// adverts unless `source` says otherwise. Needed by an IPv4 instance; an IPv6 one
+    /// without it sends from the interface's link-local address. Of the instance's family,
+    /// one per member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipvlan_address: Option<String>,
     /// Track scripts of this member only, beside (or overriding the weight of) the
     /// instance's: a check of a service only this director runs.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

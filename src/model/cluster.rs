@@ -310,6 +310,18 @@ pub struct VirtualMac {
     /// Adverts are sent and heard on the base interface rather than on the VMAC
     /// (keepalived's `vmac_xmit_base`).
     pub xmit_base: bool,
+    /// An L2 ipvlan rather than a macvlan (keepalived's `use_ipvlan`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipvlan: Option<IpvlanLink>,
+}
+
+/// The settings of an instance's ipvlan (keepalived's `use_ipvlan`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpvlanLink {
+    /// Its mode flag.
+    pub mode: crate::manifest::types::IpvlanMode,
+    /// Member -> the address it puts on its ipvlan (its adverts' source).
+    pub addresses: BTreeMap<String, IpNet>,
 }
 
 /// A VIP of a VRRP instance with its options (keepalived's `dev`, `label`, `brd`, `scope`,
@@ -432,12 +444,23 @@ impl VrrpInstance {
     pub fn vmac_of(&self, member: &str) -> Option<crate::model::net::Vmac> {
         let v = self.vmac.as_ref()?;
         let m = self.members.get(member)?;
+        if let Some(ipvlan) = &v.ipvlan {
+            return Some(crate::model::net::Vmac::ipvlan(&v.name, &m.interface, ipvlan.mode));
+        }
         Some(crate::model::net::Vmac {
             name: v.name.clone(),
             parent: m.interface.clone(),
             vrid: self.vrid,
             ipv6: self.is_v6(),
+            ipvlan: None,
         })
+    }
+
+    /// The address `member` puts on its ipvlan, on it.
+    pub fn ipvlan_address_of(&self, member: &str) -> Option<crate::model::net::Address> {
+        let v = self.vmac.as_ref()?;
+        let net = *v.ipvlan.as_ref()?.addresses.get(member)?;
+        Some(crate::model::net::Address::plain(v.name.clone(), net))
     }
 
     /// The notify commands `member` runs: its own, else the instance's.

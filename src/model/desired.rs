@@ -225,6 +225,9 @@ fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
             vmac_base(b, &v);
             b.delegated_vmacs.push((v, inst.name.clone()));
         }
+        if let Some(address) = inst.ipvlan_address_of(&n.name) {
+            b.delegated.push(Delegated { address, instance: inst.name.clone() });
+        }
         if let Some(config) = inst.sync_config(&n.name) {
             b.sync = Some(DelegatedSync { instance: inst.name.clone(), config });
         }
@@ -235,9 +238,10 @@ fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
 /// for the VIPs on the VMAC (`arp_ignore=1`, `arp_filter=1`, as keepalived sets), and its
 /// own ARP requests (for a reply routed out of it, sent from a VIP) name its own address,
 /// not the VIP (`arp_announce=2`, which keepalived does not set: a neighbour would learn
-/// the VIP at the base's MAC). A higher value stays.
+/// the VIP at the base's MAC). A higher value stays. An ipvlan has the base's MAC: nothing
+/// to set (keepalived sets nothing either).
 fn vmac_base(b: &mut Builder, v: &crate::model::net::Vmac) {
-    if !v.ipv6 {
+    if !v.ipv6 && v.ipvlan.is_none() {
         b.sysctl_at_least(SysctlKey::ipv4_conf(&v.parent, "arp_ignore"), 1);
         b.sysctl_at_least(SysctlKey::ipv4_conf(&v.parent, "arp_filter"), 1);
         b.sysctl_at_least(SysctlKey::ipv4_conf(&v.parent, "arp_announce"), 2);

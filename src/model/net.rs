@@ -601,9 +601,19 @@ pub struct Vmac {
     /// An IPv6 router's (00:00:5e:00:02:VRID rather than 00:00:5e:00:01:VRID).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ipv6: bool,
+    /// Not a macvlan but an L2 ipvlan in this mode (keepalived's `use_ipvlan`), like `ip
+    /// link add NAME link PARENT type ipvlan mode l2 MODE`: it has its parent's MAC, so
+    /// `vrid` is 0 and `ipv6` false (the kernel knows neither).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipvlan: Option<crate::manifest::types::IpvlanMode>,
 }
 
 impl Vmac {
+    /// The L2 ipvlan named `name` on `parent`, in `mode`.
+    pub fn ipvlan(name: &str, parent: &str, mode: crate::manifest::types::IpvlanMode) -> Vmac {
+        Vmac { name: name.to_string(), parent: parent.to_string(), vrid: 0, ipv6: false, ipvlan: Some(mode) }
+    }
+
     /// keepalived's name: `vrrp.VRID`, IPv6 `vrrp6.VRID`.
     pub fn default_name(vrid: u8, ipv6: bool) -> String {
         if ipv6 { format!("vrrp6.{vrid}") } else { format!("vrrp.{vrid}") }
@@ -623,7 +633,7 @@ impl Vmac {
             _ => return None,
         };
         let vrid = *mac.get(5)?;
-        Some(Vmac { name: name.to_string(), parent: parent.to_string(), vrid, ipv6 })
+        Some(Vmac { name: name.to_string(), parent: parent.to_string(), vrid, ipv6, ipvlan: None })
     }
 
     /// Its MAC as `ip link` writes it.
@@ -634,6 +644,9 @@ impl Vmac {
 
 impl fmt::Display for Vmac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({} on {})", self.name, self.mac_text(), self.parent)
+        match self.ipvlan {
+            Some(mode) => write!(f, "{} (ipvlan l2 {} on {})", self.name, mode.name(), self.parent),
+            None => write!(f, "{} ({} on {})", self.name, self.mac_text(), self.parent),
+        }
     }
 }

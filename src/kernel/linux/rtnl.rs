@@ -15,7 +15,8 @@ use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
 };
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
+    InfoData, InfoIpVlan, InfoKind, InfoMacVlan, IpVlanFlags, IpVlanMode, LinkAttribute, LinkFlags, LinkInfo,
+    LinkMessage, MacVlanMode,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol, RouteRealm, RouteScope,
@@ -28,6 +29,7 @@ use netlink_packet_route::rule::{
 use super::modules;
 use super::nl::{self, NlSocket, Request};
 use crate::kernel::{Addrs, KResult, KernelError, Routes};
+use crate::manifest::types::IpvlanMode;
 use crate::model::announce::{self, Announced};
 use crate::model::net::{
     ADDR_FLAGS, AddrOptions, Address, Fwmark, IFA_F_NODAD, Link, NextHop, Route, RouteKind, RuleAction, RuleOptions,
@@ -229,10 +231,18 @@ impl Addrs for Rtnl {
             });
             if let Some(name) = name {
                 names.insert(msg.header.index, name.clone());
-                found.extend(private_macvlan(&msg).map(|(parent, mac)| (name, parent, mac)));
+                let macvlan = private_macvlan(&msg).map(|(parent, mac)| (parent, Ok(mac)));
+                let ipvlan = l2_ipvlan(&msg).map(|(parent, mode)| (parent, Err(mode)));
+                found.extend(macvlan.or(ipvlan).map(|(parent, kind)| (name, parent, kind)));
             }
         }
-        let vmac = |(name, parent, mac): (String, u32, Vec<u8>)| Vmac::from_mac(&name, names.get(&parent)?, &mac);
+        let vmac = |(name, parent, kind): (String, u32, Result<Vec<u8>, IpvlanMode>)| {
+            let parent = names.get(&parent)?;
+            match kind {
+                Ok(mac) => Vmac::from_mac(&name, parent, &mac),
+                Err(mode) => Some(Vmac::ipvlan(&name, parent, mode)),
+            }
+        };
         Ok(found.into_iter().filter_map(vmac).collect())
     }
 
@@ -240,18 +250,16 @@ impl Addrs for Rtnl {
     fn add_vmac(&mut self, v: &Vmac) -> KResult<()> {
         let object = v.to_string();
         let parent = self.index_of(&v.parent, "add VMAC", &object)?;
-        let mut msg = LinkMessage::default();
-        msg.attributes = vec![
-            LinkAttribute::IfName(v.name.clone()),
-            LinkAttribute::Link(parent),
-            LinkAttribute::Address(v.mac().to_vec()),
-            LinkAttribute::LinkInfo(vec![
-                LinkInfo::Kind(InfoKind::MacVlan),
-                LinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(MacVlanMode::Private)])),
-            ]),
-        ];
-        let req = Request { kind: RTM_NEWLINK, flags: nl::F_CREATE | nl::F_EXCL, payload: emit(&msg) };
-        self.sock.request(req).map_err(|e| KernelError::io("add VMAC", object.as_str(), e))?;
+        let req = Request { kind: RTM_NEWLINK, flags: nl::F_CREATE | nl::F_EXCL, payload: emit(&new_vmac(v, parent)) };
+        self.sock.request(req).map_err(|e| {
+            let e = KernelError::io("add VMAC", object.as_str(), e);
+            match v.ipvlan {
+                Some(_) if e.is(libc::EOPNOTSUPP) => e.with_hint(
+                    "this kernel has no ipvlan driver (CONFIG_IPVLAN, module ipvlan): load it, or use `vmac`",
+                ),
+                _ => e,
+            }
+        })?;
         self.indices.clear();
         Ok(())
     }
@@ -685,6 +693,71 @@ fn address_msg(a: &Address, index: u32, adding: bool) -> AddressMessage {
 const FOREVER: u32 = u32::MAX;
 
 /// A private macvlan's parent index and hardware address.
+/// The request that makes `v` on the interface of index `parent`: a private macvlan with
+/// the VRRP MAC, or an L2 ipvlan with its mode flag (as keepalived's `use_ipvlan` makes it).
+fn new_vmac(v: &Vmac, parent: u32) -> LinkMessage {
+    let mut msg = LinkMessage::default();
+    let info = match v.ipvlan {
+        None => vec![
+            LinkInfo::Kind(InfoKind::MacVlan),
+            LinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(MacVlanMode::Private)])),
+        ],
+        Some(mode) => vec![
+            LinkInfo::Kind(InfoKind::IpVlan),
+            LinkInfo::Data(InfoData::IpVlan(vec![
+                InfoIpVlan::Mode(IpVlanMode::L2),
+                InfoIpVlan::Flags(ipvlan_flags(mode)),
+            ])),
+        ],
+    };
+    msg.attributes = vec![LinkAttribute::IfName(v.name.clone()), LinkAttribute::Link(parent)];
+    if v.ipvlan.is_none() {
+        msg.attributes.push(LinkAttribute::Address(v.mac().to_vec()));
+    }
+    msg.attributes.push(LinkAttribute::LinkInfo(info));
+    msg
+}
+
+fn ipvlan_flags(mode: IpvlanMode) -> IpVlanFlags {
+    match mode {
+        IpvlanMode::Bridge => IpVlanFlags::empty(),
+        IpvlanMode::Private => IpVlanFlags::Private,
+        IpvlanMode::Vepa => IpVlanFlags::Vepa,
+    }
+}
+
+/// The parent and mode flag of an L2 ipvlan (the kind keepalived's `use_ipvlan` makes).
+fn l2_ipvlan(msg: &LinkMessage) -> Option<(u32, IpvlanMode)> {
+    let info = msg.attributes.iter().find_map(|a| match a {
+        LinkAttribute::LinkInfo(i) => Some(i),
+        _ => None,
+    })?;
+    if !info.iter().any(|i| matches!(i, LinkInfo::Kind(InfoKind::IpVlan))) {
+        return None;
+    }
+    let data = info.iter().find_map(|i| match i {
+        LinkInfo::Data(InfoData::IpVlan(d)) => Some(d),
+        _ => None,
+    })?;
+    if !data.iter().any(|d| matches!(d, InfoIpVlan::Mode(IpVlanMode::L2))) {
+        return None;
+    }
+    let flags = data.iter().find_map(|d| match d {
+        InfoIpVlan::Flags(f) => Some(*f),
+        _ => None,
+    });
+    let mode = match flags.unwrap_or_else(IpVlanFlags::empty) {
+        f if f.contains(IpVlanFlags::Private) => IpvlanMode::Private,
+        f if f.contains(IpVlanFlags::Vepa) => IpvlanMode::Vepa,
+        _ => IpvlanMode::Bridge,
+    };
+    let parent = msg.attributes.iter().find_map(|a| match a {
+        LinkAttribute::Link(p) => Some(*p),
+        _ => None,
+    })?;
+    Some((parent, mode))
+}
+
 fn private_macvlan(msg: &LinkMessage) -> Option<(u32, Vec<u8>)> {
     let info = msg.attributes.iter().find_map(|a| match a {
         LinkAttribute::LinkInfo(i) => Some(i),
@@ -815,4 +888,28 @@ fn default_route(msg: &RouteMessage, links: &BTreeMap<u32, (String, Link)>) -> O
         IpAddr::V6(_) => IpNet::V6(ipnet::Ipv6Net::default()),
     };
     Some(Route { destination, gateway, interface: oif })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The request as the kernel reads it back: `ip link add` of an L2 ipvlan with the mode flag.
+    #[test]
+    fn an_ipvlan_request_reads_back_as_the_ipvlan_it_makes() {
+        for mode in [IpvlanMode::Bridge, IpvlanMode::Private, IpvlanMode::Vepa] {
+            let v = Vmac::ipvlan("ipv.1", "eth0", mode);
+            let bytes = emit(&new_vmac(&v, 7));
+            let back = LinkMessage::parse(&bytes[..]).unwrap();
+            assert_eq!(l2_ipvlan(&back), Some((7, mode)), "{mode:?}");
+            assert_eq!(private_macvlan(&back), None, "no macvlan");
+            let mac = back.attributes.iter().any(|a| matches!(a, LinkAttribute::Address(_)));
+            assert!(!mac, "the parent's MAC: none given");
+        }
+        let macvlan = Vmac::from_mac("vrrp.51", "eth0", &[0, 0, 0x5e, 0, 1, 51]).unwrap();
+        let bytes = emit(&new_vmac(&macvlan, 7));
+        let back = LinkMessage::parse(&bytes[..]).unwrap();
+        assert_eq!(private_macvlan(&back), Some((7, macvlan.mac().to_vec())));
+        assert_eq!(l2_ipvlan(&back), None);
+    }
 }
