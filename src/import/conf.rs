@@ -251,6 +251,7 @@ const KEYWORDS: &[&str] = &[
     "url",
     "use_pid_dir",
     "use_vmac",
+    "use_vmac_addr",
     "user",
     "uthreshold",
     "version",
