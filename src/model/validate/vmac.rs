@@ -222,3 +222,41 @@ fn same_mac(cx: &mut Cx, at: &KeyPath, (node, instance): (&str, &str), v: &Vmac,
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vip_vmacs_take_keepalived_names_in_its_order() {
+        let v4: Vec<String> = Vmac::vip_names(5, false).take(3).collect();
+        assert_eq!(v4, ["vrrp.5", "vrrp1.5", "vrrp2.5"]);
+        let v6: Vec<String> = Vmac::vip_names(5, true).take(8).collect();
+        assert_eq!(v6, ["vrrp.5", "vrrp6.5", "vrrp1.5", "vrrp2.5", "vrrp3.5", "vrrp4.5", "vrrp5.5", "vrrp7.5"]);
+    }
+
+    /// Each director names its own: a name one of its interfaces has is skipped, one
+    /// VMAC per interface and family, the instance's own VMAC name taken first.
+    #[test]
+    fn each_director_names_its_vip_vmacs_past_its_own_interfaces() {
+        let m = "version: 1
+nodes:
+  lb1: {roles: [director], addresses: [10.0.0.11/24], interface: eth0}
+  lb2: {roles: [director], addresses: [10.0.0.12/24], interface: vrrp.7}
+vrrp:
+  VI_7:
+    vrid: 7
+    members: {lb1: {priority: 150}, lb2: {priority: 100}}
+    vips: [10.0.0.7/24, {address: 10.0.1.7/24, interface: eth1}, {address: 10.0.1.8/24, interface: eth1}]
+    excluded_vips: [fd00::7/64]
+    vip_vmacs: true
+";
+        let loaded = crate::manifest::parse("m.yaml", std::path::PathBuf::from("."), m.as_bytes()).unwrap();
+        let cluster = crate::model::validate(&loaded, &crate::model::NoFacts).unwrap().cluster;
+        let names = |node: &str| -> Vec<String> {
+            cluster.vrrp["VI_7"].members[node].vip_vmacs.iter().map(ToString::to_string).collect()
+        };
+        assert_eq!(names("lb1"), ["vrrp.7 (00:00:5e:00:01:07 on eth1)", "vrrp6.7 (00:00:5e:00:02:07 on eth0)"]);
+        assert_eq!(names("lb2"), ["vrrp1.7 (00:00:5e:00:01:07 on eth1)", "vrrp6.7 (00:00:5e:00:02:07 on vrrp.7)"]);
+    }
+}
