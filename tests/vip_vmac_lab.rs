@@ -55,7 +55,9 @@ fn two_lans() -> Lab {
         let ns = lab.ns(short);
         let port = format!("{short}b");
         let mac = format!("02:89:00:00:00:{last:02x}");
-        ip(&["link", "add", "eth1", "netns", &ns, "address", &mac, "type", "veth", "peer", "name", &port, "netns", &sw]);
+        ip(&[
+            "link", "add", "eth1", "netns", &ns, "address", &mac, "type", "veth", "peer", "name", &port, "netns", &sw,
+        ]);
         ip(&["-n", &sw, "link", "set", &port, "master", BR1, "up"]);
         let host = if short == CLIENT { 100 } else { last - 0x11 + 11 };
         ip(&["-n", &ns, "addr", "add", &format!("10.89.0.{host}/24"), "dev", "eth1"]);

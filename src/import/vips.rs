@@ -229,7 +229,10 @@ mod tests {
     fn a_line_reads_dev_label_brd_and_scope_and_reports_the_rest() {
         let mut notes = Notes::default();
         let l = line(
-            &item("10.0.0.5/24", &["dev", "eth1", "brd", "+", "use_vmac", "label", "eth1:5", "scope", "link", "track_group", "g"]),
+            &item(
+                "10.0.0.5/24",
+                &["dev", "eth1", "brd", "+", "use_vmac", "label", "eth1:5", "scope", "link", "track_group", "g"],
+            ),
             &mut notes,
         );
         assert_eq!(l.spec.vmac, Some(true), "a flag: the next word is not its value");

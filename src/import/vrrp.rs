@@ -788,6 +788,12 @@ fn held(i: &mut Instance, lines: [Vec<VipLine>; 2], written: Option<(u32, Loc)>,
         i.vip_interface = vips::settle_interfaces(&mut all, i.interface.as_deref());
     }
     vip_use_vmac(&mut all, i, v6, notes);
+    if let (Some(prefix), Some(first)) = (&g.vmac_prefix, all.iter().find(|l| i.vip_vmacs || l.spec.vmac.is_some())) {
+        let msg = format!(
+            "keepalived names the VMACs of this instance's VIPs after `vmac_prefix` ({prefix}.VRID, {prefix}1.VRID, ...); lbconverge names them vrrp.VRID, vrrp1.VRID, ...: the links get other names, the VIPs and their MAC stay"
+        );
+        notes.note(&first.at, msg);
+    }
     let (adv, rest) = all.split_at(count);
     i.vips = adv.iter().map(vips::entry).collect();
     i.excluded = rest.iter().map(vips::entry).collect();

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::{Daemon, MemPlatform, Scratch, Shared, held_on, host, sysctl, vmacs, wait_for};
+use super::{Scratch, Shared, held_on, host, start, sysctl, vmacs, wait_for};
 use crate::model::net::{Address, Link};
 
 const LIMIT: Duration = Duration::from_secs(3);
@@ -41,11 +41,6 @@ fn two_lans() -> Shared {
     let ll = Address::plain("eth0", "fe80::1/64".parse().unwrap());
     k.lock().state.addresses.insert(ll.key(), ll);
     k
-}
-
-fn start(s: &Scratch, k: &Shared) -> Daemon<Shared, MemPlatform> {
-    let (events, _) = std::sync::mpsc::channel();
-    Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default(), events).unwrap()
 }
 
 #[test]

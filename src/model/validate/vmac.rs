@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::manifest::KeyPath;
 use crate::manifest::types;
-use crate::model::cluster::{Member, Node, VirtualMac, Vip, VrrpInstance};
+use crate::model::cluster::{Member, Node, Vip, VirtualMac, VrrpInstance};
 use crate::model::net::Vmac;
 
 use super::{Cx, parse};
@@ -178,7 +178,11 @@ fn on_instance_vmac(i: &VrrpInstance, vip: &Vip) -> bool {
 
 /// The interface names of `node` the manifest knows: its own, its members' advert and VIP
 /// interfaces, their tracked ones, the VIPs' own and every instance's VMAC there.
-fn names_on(node: &str, instances: &BTreeMap<String, VrrpInstance>, nodes: &BTreeMap<String, Node>) -> BTreeSet<String> {
+fn names_on(
+    node: &str,
+    instances: &BTreeMap<String, VrrpInstance>,
+    nodes: &BTreeMap<String, Node>,
+) -> BTreeSet<String> {
     let mut out: BTreeSet<String> = nodes.get(node).map(|n| n.interface.clone()).into_iter().collect();
     for i in instances.values() {
         let Some(m) = i.members.get(node) else { continue };
