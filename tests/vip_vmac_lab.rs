@@ -21,7 +21,7 @@
 //!
 //! Needs root, iproute2, busybox (ping) and keepalived; namespaces `lbcvv<pid>-...`,
 //! deleted at the end (the lab's guard).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)] // tests
 
 mod common;
 

@@ -103,3 +103,18 @@ fn vip_vmacs_put_each_other_interface_and_the_other_family_on_a_vmac_named_as_ke
     d.stop();
     assert!(vmacs(&k).is_empty(), "the stop removes all three");
 }
+
+#[test]
+fn a_vip_vmacs_name_another_interface_has_stops_the_start_and_is_left_alone() {
+    let (s, k) = (Scratch::new("vip-vmac-taken"), two_lans());
+    s.write(&manifest("      - {address: 10.0.1.140/24, interface: eth1, vmac: true}\n", ""));
+    k.lock().state.links.insert("vrrp.40".into(), Link::UP);
+    let (events, _) = std::sync::mpsc::channel();
+    let platform = super::MemPlatform::new(k.clone());
+    let e = super::Daemon::start(s.opts(), k.clone(), platform, Default::default(), events).err().unwrap();
+    let said = e.to_string();
+    assert!(said.contains("vrrp.VI_VV: interface vrrp.40 exists on this host and is not a VMAC"), "{said}");
+    assert!(said.contains("rename or remove that interface"), "{said}");
+    assert!(vmacs(&k).is_empty(), "nothing made");
+    assert_eq!(k.lock().state.links.get("vrrp.40"), Some(&Link::UP), "left alone");
+}
