@@ -520,7 +520,8 @@ impl<K: Kernel, P: Platform> Daemon<K, P> {
 
     /// When the VMACs are next checked; `None` while no running instance has one.
     fn vmac_check_due(&self) -> Option<Instant> {
-        self.instances.running().iter().any(|r| r.spec.vmac.is_some()).then_some(self.next_vmac_check)
+        let any = |r: &instance::Running| r.spec.vmac.is_some() || !r.spec.vip_vmacs.is_empty();
+        self.instances.running().iter().any(any).then_some(self.next_vmac_check)
     }
 
     /// Withdraws every announced route and waits the drain time for the routers to move

@@ -85,6 +85,9 @@ pub struct InstanceSpec {
     pub xmit_base: bool,
     /// The address on its ipvlan (keepalived's `use_ipvlan` address), when it has one.
     pub ipvlan_address: Option<ipnet::IpNet>,
+    /// The VMACs of its VIPs on other interfaces or of the other family (keepalived's
+    /// `use_vmac_addr`, a VIP's `use_vmac`); those VIPs name them as their interface.
+    pub vip_vmacs: Vec<Vmac>,
     /// keepalived's strict mode (see [`crate::model::cluster::VrrpInstance::strict`]).
     pub strict: bool,
     /// How long after the daemon's start the instance starts.
@@ -354,7 +357,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
         let group = cluster.sync_group_of(&inst.name);
         let [scripts, mut interfaces, files, processes] = tracked_in_group(m, group);
         for i in vip_interfaces(inst, m) {
-            interfaces.entry(i.to_string()).or_insert(FileWeight { weight: 0, reverse: false });
+            interfaces.entry(i).or_insert(FileWeight { weight: 0, reverse: false });
         }
         if inst.track_own_interface {
             interfaces.entry(m.interface.clone()).or_insert(FileWeight { weight: 0, reverse: false });
@@ -378,8 +381,8 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             preempt_delay: inst.preempt_delay,
             interface: m.interface.clone(),
             vip_interface: m.vip_interface.clone(),
-            vips: inst.vips.clone(),
-            excluded: inst.excluded.clone(),
+            vips: inst.vips.iter().map(|v| inst.placed(m, v)).collect(),
+            excluded: inst.excluded.iter().map(|v| inst.placed(m, v)).collect(),
             v6,
             unicast_peers: peers,
             auth: inst
@@ -410,6 +413,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             vmac: inst.vmac_of(node),
             xmit_base: inst.vmac.as_ref().is_some_and(|v| v.xmit_base),
             ipvlan_address,
+            vip_vmacs: m.vip_vmacs.clone(),
             strict: inst.strict,
             startup_delay: inst.startup_delay,
             startup_delay_after_boot: inst.startup_delay_after_boot,
@@ -425,10 +429,11 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
 /// The interfaces a member's VIPs put it in FAULT by, as keepalived tracks them: each VIP's
 /// (excluded ones too) but a `no_track` one's, and, when the instance does not track its
 /// own interface (`dont_track_primary`), none on that interface or its VMAC.
-fn vip_interfaces<'a>(inst: &'a crate::model::cluster::VrrpInstance, m: &'a Member) -> Vec<&'a str> {
+fn vip_interfaces(inst: &crate::model::cluster::VrrpInstance, m: &Member) -> Vec<String> {
     let vmac = inst.vmac.as_ref().map(|v| v.name.as_str());
-    let primary = |i: &str| i == m.interface || Some(i) == vmac;
-    let on = inst.held().filter(|v| !v.no_track).map(|v| v.interface.as_deref().unwrap_or(&m.vip_interface));
+    let primary = |i: &String| *i == m.interface || Some(i.as_str()) == vmac;
+    let on = inst.held().filter(|v| !v.no_track).map(|v| inst.placed(m, v).interface);
+    let on = on.map(|i| i.unwrap_or_else(|| m.vip_interface.clone()));
     on.filter(|i| inst.track_own_interface || !primary(i)).collect()
 }
 

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod dynif;
+mod vip_vmacs;
 
 use super::platform::mem::{MemPlatform, Sent};
 use super::{Daemon, DaemonError, DaemonOptions};

@@ -5,7 +5,10 @@
 //! by hand while the daemon runs is made again ([`repair`]), as keepalived does. Only a
 //! private macvlan with a VRRP MAC (or an L2 ipvlan, keepalived's `use_ipvlan`, which gets
 //! its member's address) is ever removed or replaced: an interface of another kind with
-//! the name is an error, never touched.
+//! the name is an error, never touched. The VMACs of VIPs on other interfaces
+//! (`use_vmac_addr`, a VIP's `use_vmac`) live alike: made with keepalived's sysctls before
+//! the instance starts, removed with it, made again after a deletion (the instance tracks
+//! them, and the tracker rebinds it to the new link).
 
 use std::collections::BTreeSet;
 
@@ -20,7 +23,12 @@ use crate::model::sysctl::SysctlKey;
 
 /// The VMACs the running instances use.
 pub fn running(instances: &[Running]) -> BTreeSet<Vmac> {
-    instances.iter().filter_map(|r| r.spec.vmac.clone()).collect()
+    instances.iter().flat_map(|r| owned(&r.spec)).cloned().collect()
+}
+
+/// The VMACs an instance makes: its own, then its VIPs'.
+fn owned(s: &InstanceSpec) -> impl Iterator<Item = &Vmac> {
+    s.vmac.iter().chain(&s.vip_vmacs)
 }
 
 /// Makes the VMACs of `specs` (their wires open on them), then stages `specs`; a failure
@@ -41,7 +49,7 @@ pub fn stage<K: Addrs + Sysctls + ?Sized>(
 /// it, with the base interface's link-local address). Returns those it created, for a
 /// caller that fails later to remove again.
 pub fn ensure<K: Addrs + Sysctls + ?Sized>(k: &mut K, specs: &[InstanceSpec]) -> KResult<Vec<Vmac>> {
-    let wanted: Vec<(&InstanceSpec, &Vmac)> = specs.iter().filter_map(|s| Some((s, s.vmac.as_ref()?))).collect();
+    let wanted: Vec<(&InstanceSpec, &Vmac)> = specs.iter().flat_map(|s| owned(s).map(move |v| (s, v))).collect();
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
@@ -79,7 +87,7 @@ pub fn ensure<K: Addrs + Sysctls + ?Sized>(k: &mut K, specs: &[InstanceSpec]) ->
 /// FAULT (it tracks its VMAC), and its VIPs come back on the new link once it is master
 /// again. Returns the names made again.
 pub fn repair<K: Addrs + Sysctls + ?Sized>(k: &mut K, running: &[Running], platform: &dyn Platform) -> Vec<String> {
-    if running.iter().all(|r| r.spec.vmac.is_none()) {
+    if running.iter().all(|r| owned(&r.spec).next().is_none()) {
         return Vec::new();
     }
     let live = match k.vmacs() {
@@ -93,6 +101,14 @@ pub fn repair<K: Addrs + Sysctls + ?Sized>(k: &mut K, running: &[Running], platf
     let parents = k.links().map(|l| l.into_keys().collect::<BTreeSet<String>>()).unwrap_or_default();
     let mut made = Vec::new();
     for r in running {
+        for v in r.spec.vip_vmacs.iter().filter(|v| !live.contains(v) && parents.contains(&v.parent)) {
+            // The instance tracks it (FAULT meanwhile); the tracker rebinds it to the new link.
+            tracing::warn!(vmac = %v, instance = %r.spec.name, "VIP VMAC removed by hand; making it again (drift)");
+            match ensure_one(k, &r.spec, v) {
+                Ok(()) => made.push(v.name.clone()),
+                Err(e) => tracing::error!(instance = %r.spec.name, error = %e, "VMAC not made again"),
+            }
+        }
         let Some(v) = r.spec.vmac.as_ref().filter(|v| !live.contains(v) && parents.contains(&v.parent)) else {
             continue;
         };
@@ -115,12 +131,30 @@ pub fn repair<K: Addrs + Sysctls + ?Sized>(k: &mut K, running: &[Running], platf
     made
 }
 
+/// Makes one VMAC of `s` exist again, with its settings.
+fn ensure_one<K: Addrs + Sysctls + ?Sized>(k: &mut K, s: &InstanceSpec, v: &Vmac) -> KResult<()> {
+    let live = k.vmacs()?;
+    if let Some(old) = live.iter().find(|l| l.name == v.name && *l != v) {
+        k.del_vmac(old)?;
+    }
+    if !live.contains(v) {
+        k.add_vmac(v)?;
+        tracing::info!(vmac = %v, instance = %s.name, "VMAC made");
+    }
+    configure(k, s, v)
+}
+
 /// keepalived's settings of a VMAC, then up; an IPv6 VMAC that sends the adverts gets the
-/// base interface's link-local address, their source. An ipvlan gets its address.
+/// base interface's link-local address, their source. An ipvlan gets its address. A VIP's
+/// VMAC is set as keepalived sets it (its `vrrp_t` stand-in has neither `vmac_xmit_base` nor
+/// the other family's addresses), and an IPv6 one gets its base interface's link-local
+/// address too.
 fn configure<K: Addrs + Sysctls + ?Sized>(k: &mut K, s: &InstanceSpec, v: &Vmac) -> KResult<()> {
+    let own = s.vmac.as_ref() == Some(v);
+    let (other_family, xmit_base) = if own { (s.other_family_held(), s.xmit_base) } else { (false, false) };
     let all = match v.ipvlan {
         Some(_) => ipvlan_sysctls(v, s.is_v6() || s.other_family_held()),
-        None => sysctls(v, s.other_family_held(), s.xmit_base),
+        None => sysctls(v, other_family, xmit_base),
     };
     for (key, value) in all {
         match k.write(&key, value) {
@@ -133,7 +167,7 @@ fn configure<K: Addrs + Sysctls + ?Sized>(k: &mut K, s: &InstanceSpec, v: &Vmac)
     if v.ipvlan.is_some() {
         ipvlan_address(k, s, v)?;
     }
-    if (v.ipv6 || (v.ipvlan.is_some() && s.is_v6())) && !s.xmit_base {
+    if (v.ipv6 || (v.ipvlan.is_some() && s.is_v6())) && !xmit_base {
         let base_ll = k.addresses()?.into_iter().find(|a| a.interface == v.parent && is_link_local(a));
         let Some(base_ll) = base_ll else {
             return Err(KernelError::errno("add link-local address to", v.to_string(), libc::EADDRNOTAVAIL)

@@ -252,6 +252,7 @@ const KEYWORDS: &[&str] = &[
     "use_ipvlan",
     "use_pid_dir",
     "use_vmac",
+    "use_vmac_addr",
     "user",
     "uthreshold",
     "version",

@@ -396,6 +396,7 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         track_own_interface: i.dont_track_primary.then_some(false),
         vmac: i.vmac.clone(),
         ipvlan: i.ipvlan.clone(),
+        vip_vmacs: i.vip_vmacs.then_some(true),
         garp_repeat: i.garp.repeat,
         garp_delay: i.garp.delay.clone(),
         garp_refresh: i.garp.refresh.clone(),

@@ -1,6 +1,6 @@
 //! keepalived's `virtual_ipaddress` and `virtual_ipaddress_excluded` blocks: each line an
 //! address and its options (`dev`, `label`, `brd`/`broadcast`, `scope`, `peer`, `home`,
-//! `-nodad`, `mngtmpaddr`, `noprefixroute`, `autojoin`, `no_track`, `preferred_lft`), read into the
+//! `-nodad`, `mngtmpaddr`, `noprefixroute`, `autojoin`, `no_track`, `use_vmac`, `preferred_lft`), read into the
 //! manifest's VIP entries; then the instance's family and version as keepalived settles
 //! them (the first advertised VIP sets the family; an IPv6 instance runs version 3).
 
@@ -49,6 +49,7 @@ fn line(it: &Item, notes: &mut Notes) -> VipLine {
             "noprefixroute" => &mut spec.noprefixroute,
             "autojoin" => &mut spec.autojoin,
             "no_track" => &mut spec.no_track,
+            "use_vmac" => &mut spec.vmac,
             _ => {
                 valued(&mut spec, word, rest.next(), &it.at, notes);
                 continue;
@@ -228,9 +229,13 @@ mod tests {
     fn a_line_reads_dev_label_brd_and_scope_and_reports_the_rest() {
         let mut notes = Notes::default();
         let l = line(
-            &item("10.0.0.5/24", &["dev", "eth1", "brd", "+", "label", "eth1:5", "scope", "link", "use_vmac"]),
+            &item(
+                "10.0.0.5/24",
+                &["dev", "eth1", "brd", "+", "use_vmac", "label", "eth1:5", "scope", "link", "track_group", "g"],
+            ),
             &mut notes,
         );
+        assert_eq!(l.spec.vmac, Some(true), "a flag: the next word is not its value");
         assert_eq!(l.spec.interface.as_deref(), Some("eth1"));
         assert_eq!(l.spec.label.as_deref(), Some("eth1:5"));
         assert_eq!(l.spec.broadcast.as_deref(), Some("+"));
@@ -239,7 +244,7 @@ mod tests {
         assert_eq!(
             said,
             [
-                "k.conf:7: warning: VIP option `use_vmac` not imported (the manifest has no such VIP option); the VIP is imported without it"
+                "k.conf:7: warning: VIP option `track_group` not imported (the manifest has no such VIP option); the VIP is imported without it"
             ]
         );
         assert_eq!(line(&item("10.0.0.6", &["scope", "253"]), &mut notes).spec.scope, Some(Scalar::Int(253)));

@@ -93,6 +93,9 @@ pub struct Instance {
     pub ipvlan: Option<crate::manifest::types::Ipvlan>,
     /// The address of `use_ipvlan`, as written.
     pub ipvlan_address: Option<String>,
+    /// `use_vmac_addr`: a VMAC for each VIP off the instance's interface or of the other
+    /// family.
+    pub vip_vmacs: bool,
     /// `strict_mode`, else the global `vrrp_strict`.
     pub strict: bool,
     /// `accept` (true) or `no_accept` (false).
@@ -670,6 +673,7 @@ pub fn instance(
         vmac_xmit_base: None,
         ipvlan: None,
         ipvlan_address: None,
+        vip_vmacs: false,
         strict: g.strict,
         accept: None,
         startup_delay: g.startup_delay.clone().filter(nonzero),
@@ -790,10 +794,36 @@ fn held(i: &mut Instance, lines: [Vec<VipLine>; 2], written: Option<(u32, Loc)>,
     if i.vmac.is_none() && i.ipvlan.is_none() {
         i.vip_interface = vips::settle_interfaces(&mut all, i.interface.as_deref());
     }
+    vip_use_vmac(&mut all, i, v6, notes);
+    if let (Some(prefix), Some(first)) = (&g.vmac_prefix, all.iter().find(|l| i.vip_vmacs || l.spec.vmac.is_some())) {
+        let msg = format!(
+            "keepalived names the VMACs of this instance's VIPs after `vmac_prefix` ({prefix}.VRID, {prefix}1.VRID, ...); lbconverge names them vrrp.VRID, vrrp1.VRID, ...: the links get other names, the VIPs and their MAC stay"
+        );
+        notes.note(&first.at, msg);
+    }
     let (adv, rest) = all.split_at(count);
     i.vips = adv.iter().map(vips::entry).collect();
     i.excluded = rest.iter().map(vips::entry).collect();
     i.version = vips::version(v6, written, g.version.unwrap_or(2), notes);
+}
+
+/// A VIP's `use_vmac` is carried, but where keepalived reports it as a configuration error
+/// and does without it: beside the instance's `use_vmac_addr` (which gives the VIP its VMAC
+/// anyway), or on a VIP of the instance's family that goes on the instance's own VMAC.
+fn vip_use_vmac(all: &mut [vips::VipLine], i: &Instance, v6: bool, notes: &mut Notes) {
+    for l in all.iter_mut().filter(|l| l.spec.vmac.is_some()) {
+        let same_family = l.spec.address.contains(':') == v6;
+        let on_base = l.spec.interface.is_none() || l.spec.interface == i.interface;
+        let why = if i.vmac.is_some() && on_base && same_family {
+            "keepalived: \"use_vmac specified for VIP/eVIP and vrrp instance\"; the instance's VMAC has the MAC already"
+        } else if i.vip_vmacs {
+            "keepalived: \"use_vmac_addr specified and use_vmac specified for VIP\"; `use_vmac_addr` gives it its VMAC"
+        } else {
+            continue;
+        };
+        l.spec.vmac = None;
+        notes.note(&l.at, format!("VIP {}: `use_vmac` not imported ({why})", l.spec.address));
+    }
 }
 
 /// `use_vmac [[name] NAME] [MAC] [netlink_notify_msg] [group ID]`: the name is carried; a
@@ -908,6 +938,7 @@ fn setting(i: &mut Instance, it: &Item, script_weights: &BTreeMap<String, TrackW
         "use_vmac" => i.vmac = Some(use_vmac(it, notes)),
         "vmac_xmit_base" => i.vmac_xmit_base = Some(it.at.clone()),
         "use_ipvlan" => use_ipvlan(i, it, notes),
+        "use_vmac_addr" => i.vip_vmacs = true,
         "strict_mode" => i.strict = value::flag(it),
         "accept" => i.accept = Some(true),
         "no_accept" => i.accept = Some(false),

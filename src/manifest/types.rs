@@ -1244,6 +1244,15 @@ pub struct VrrpInstance {
     /// ipvlan (CONFIG_IPVLAN).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipvlan: Option<Ipvlan>,
+    /// A VMAC for the VIPs on other interfaces (keepalived's `use_vmac_addr`; default
+    /// false): each member makes a private macvlan with the router's VRRP MAC of the VIP's
+    /// family on every interface a VIP or excluded VIP goes on other than its advert
+    /// interface (or its `vmac`), and on the advert interface for VIPs of the other family;
+    /// those VIPs go on it, so they too keep their MAC across a takeover. Named as
+    /// keepalived does: `vrrp.VRID` when free, else `vrrp1.VRID`, `vrrp2.VRID`, ... (IPv6
+    /// `vrrp6.VRID` second); one per interface and family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vip_vmacs: Option<bool>,
     /// Gratuitous ARPs / unsolicited NAs per VIP sent on becoming master, and again
     /// `garp_delay` later (default 5; keepalived `garp_master_repeat`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1726,6 +1735,13 @@ pub struct VipSpec {
     /// (keepalived `no_track`; default false: a VIP on an interface of its own tracks it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_track: Option<bool>,
+    /// Put this VIP on a VMAC of its own interface, a private macvlan with the router's
+    /// VRRP MAC of the VIP's family (keepalived's VIP option `use_vmac`; default false), as
+    /// `vip_vmacs` does for every VIP off the advert interface: for a VIP with its own
+    /// `interface`, or of the family other than the instance's. Not beside `vip_vmacs`,
+    /// nor on a VIP that goes on the instance's `vmac` already.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vmac: Option<bool>,
     /// IPv6 preferred lifetime: `forever` (default) or seconds; 0 deprecates the VIP, so
     /// that the kernel picks it as no connection's source address, such as a health
     /// check's (keepalived `preferred_lft`; keepalived's own default for a /128 is 0).

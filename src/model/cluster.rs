@@ -266,6 +266,11 @@ pub struct VrrpInstance {
     /// Its virtual MAC (keepalived's `use_vmac`): the VIPs go on it.
     #[serde(default)]
     pub vmac: Option<VirtualMac>,
+    /// A VMAC on each other interface its VIPs go on, and on the advert interface for the
+    /// other family's (keepalived's `use_vmac_addr`); each member's are in
+    /// [`Member::vip_vmacs`].
+    #[serde(default)]
+    pub vip_vmacs: bool,
     /// keepalived's strict mode: a master ignores lower-priority adverts and sends no
     /// lower-priority announcements; the owner (priority 255) ignores every advert.
     #[serde(default)]
@@ -345,6 +350,9 @@ pub struct Vip {
     /// hand (keepalived's `no_track`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_track: bool,
+    /// It goes on a VMAC of its interface (keepalived's VIP option `use_vmac`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub vmac: bool,
 }
 
 impl Vip {
@@ -358,6 +366,7 @@ impl Vip {
             scope: None,
             options: crate::model::net::AddrOptions::default(),
             no_track: false,
+            vmac: false,
         }
     }
 
@@ -398,6 +407,9 @@ impl std::fmt::Display for Vip {
         write!(f, "{}", self.options)?;
         if self.no_track {
             write!(f, " no_track")?;
+        }
+        if self.vmac {
+            write!(f, " use_vmac")?;
         }
         Ok(())
     }
@@ -463,6 +475,31 @@ impl VrrpInstance {
         Some(crate::model::net::Address::plain(v.name.clone(), net))
     }
 
+    /// The interface and family of the VMAC that holds `vip` on member `m`, when one of its
+    /// own does (keepalived's `use_vmac_addr` and a VIP's `use_vmac`): the interface it
+    /// would go on otherwise (the advert interface for a VIP on the instance's VMAC), when
+    /// that is not the advert interface or the VIP is of the other family, or the VIP asks.
+    /// A VIP of the instance's family on the instance's VMAC stays there.
+    pub fn vip_vmac_base(&self, m: &Member, vip: &Vip) -> Option<(String, bool)> {
+        let v6 = vip.addr().is_ipv6();
+        let same_family = v6 == self.is_v6();
+        let on = vip.interface.as_deref().unwrap_or(&m.vip_interface);
+        let on_vmac = self.vmac.as_ref().is_some_and(|v| v.name == on);
+        if on_vmac && same_family {
+            return None;
+        }
+        let base = if on_vmac { m.interface.as_str() } else { on };
+        let elsewhere = base != m.interface || !same_family;
+        (vip.vmac || (self.vip_vmacs && elsewhere)).then(|| (base.to_string(), v6))
+    }
+
+    /// `vip` as member `m` holds it: on its VMAC ([`Self::vip_vmac_base`]) when one holds it.
+    pub fn placed(&self, m: &Member, vip: &Vip) -> Vip {
+        let Some((parent, v6)) = self.vip_vmac_base(m, vip) else { return vip.clone() };
+        let vmac = m.vip_vmacs.iter().find(|v| v.parent == parent && v.ipv6 == v6);
+        Vip { interface: vmac.map(|v| v.name.clone()).or_else(|| vip.interface.clone()), ..vip.clone() }
+    }
+
     /// The notify commands `member` runs: its own, else the instance's.
     pub fn notify_of(&self, member: &str) -> Notify {
         match self.members.get(member) {
@@ -509,6 +546,10 @@ pub struct Member {
     pub track_processes: BTreeMap<String, FileWeight>,
     /// This member's own notify commands, each instead of the instance's.
     pub notify: Notify,
+    /// The VMACs its VIPs on other interfaces or of the other family go on (keepalived's
+    /// `use_vmac_addr` and a VIP's `use_vmac`), named as keepalived names them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vip_vmacs: Vec<crate::model::net::Vmac>,
 }
 
 /// VRRP instances that change state together on each of their directors (keepalived's

@@ -216,7 +216,7 @@ fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
     for inst in c.vrrp.values() {
         let Some(m) = inst.members.get(&n.name) else { continue };
         for vip in inst.held() {
-            let address = vip.address(&m.vip_interface);
+            let address = inst.placed(m, vip).address(&m.vip_interface);
             b.delegated.push(Delegated { address, instance: inst.name.clone() });
         }
         b.delegated_routes.extend(inst.routes.iter().map(|r| (r.clone(), inst.name.clone())));
@@ -227,6 +227,10 @@ fn director(b: &mut Builder, c: &Cluster, n: &Node, health: &Health) {
         }
         if let Some(address) = inst.ipvlan_address_of(&n.name) {
             b.delegated.push(Delegated { address, instance: inst.name.clone() });
+        }
+        for v in &m.vip_vmacs {
+            vmac_base(b, v);
+            b.delegated_vmacs.push((v.clone(), inst.name.clone()));
         }
         if let Some(config) = inst.sync_config(&n.name) {
             b.sync = Some(DelegatedSync { instance: inst.name.clone(), config });

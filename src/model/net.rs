@@ -619,6 +619,15 @@ impl Vmac {
         if ipv6 { format!("vrrp6.{vrid}") } else { format!("vrrp.{vrid}") }
     }
 
+    /// The names keepalived tries, in order, for a VMAC of a VIP (`use_vmac_addr`, a VIP's
+    /// `use_vmac`): `vrrp.VRID`, then `vrrpN.VRID` for N = 1, 2, ... (IPv6: 6 first, then
+    /// 1, 2, ..., skipping 6), the first no other interface has.
+    pub fn vip_names(vrid: u8, ipv6: bool) -> impl Iterator<Item = String> {
+        let numbers = (1u16..).filter(move |n| !ipv6 || *n != 6);
+        let numbers = ipv6.then_some(6).into_iter().chain(numbers);
+        std::iter::once(format!("vrrp.{vrid}")).chain(numbers.map(move |n| format!("vrrp{n}.{vrid}")))
+    }
+
     /// Its MAC address (RFC 5798 §7.3).
     pub fn mac(&self) -> [u8; 6] {
         [0, 0, 0x5e, 0, if self.ipv6 { 2 } else { 1 }, self.vrid]

@@ -97,8 +97,14 @@ fn interfaces(out: &mut Vec<Finding>, c: &Cluster, n: &Node, live: &NodeState) {
     for inst in c.vrrp.values() {
         let Some(m) = inst.members.get(&n.name) else { continue };
         let at = KeyPath::root().key("vrrp").name(&inst.name).key("members").name(&n.name);
+        let inst_at = KeyPath::root().key("vrrp").name(&inst.name);
         if let Some(v) = inst.vmac_of(&n.name) {
-            vmac_free(out, &inst.name, &v, live);
+            let hint = "give the VMAC another `name` (lbconverge never replaces an interface it did not make)";
+            vmac_free(out, (inst_at.key("vmac"), hint), &v, live);
+        }
+        for v in &m.vip_vmacs {
+            let hint = "rename or remove that interface: a VIP's VMAC takes keepalived's name, the first of vrrp.VRID, vrrp1.VRID, ... no interface in the manifest has (lbconverge never replaces an interface it did not make)";
+            vmac_free(out, (inst_at.clone(), hint), v, live);
         }
         if !n.dynamic_interfaces {
             named.extend(instance_interfaces(inst, m, at).into_iter().map(|(p, i)| (p, i, true)));
@@ -148,14 +154,10 @@ fn instance_interfaces<'a>(inst: &'a VrrpInstance, m: &'a Member, at: KeyPath) -
 
 /// A VMAC's name is free on the host, or the VMAC exists already (the daemon made it, with
 /// these settings or others it replaces); any other interface of the name is the user's.
-fn vmac_free(out: &mut Vec<Finding>, instance: &str, v: &Vmac, live: &NodeState) {
+fn vmac_free(out: &mut Vec<Finding>, (at, hint): (KeyPath, &str), v: &Vmac, live: &NodeState) {
     let ours = live.vmacs.iter().any(|l| l.name == v.name);
     if live.links.contains_key(&v.name) && !ours {
-        out.push(finding(
-            KeyPath::root().key("vrrp").name(instance).key("vmac"),
-            format!("interface {} exists on this host and is not a VMAC", v.name),
-            "give the VMAC another `name` (lbconverge never replaces an interface it did not make)",
-        ));
+        out.push(finding(at, format!("interface {} exists on this host and is not a VMAC", v.name), hint));
     }
 }
 

@@ -76,6 +76,7 @@ fn detailed(cx: &mut Cx, at: &KeyPath, d: &VipSpec) -> Option<Vip> {
         scope: scope.filter(|s| *s != 0),
         options,
         no_track: d.no_track.unwrap_or(false),
+        vmac: d.vmac.unwrap_or(false),
     })
 }
 

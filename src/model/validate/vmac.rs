@@ -6,15 +6,18 @@
 //! interface and never reaches a socket on its VMAC). An ipvlan takes each member's
 //! `ipvlan_address` (needed for IPv4, of the instance's family, one per member), no unicast
 //! peers, and one mode per base interface (the kernel keeps one), which holds no VMAC
-//! beside (an interface takes macvlans or ipvlans, not both).
+//! beside (an interface takes macvlans or ipvlans, not both). The VMACs of VIPs
+//! (`vip_vmacs`, keepalived's `use_vmac_addr`, and a VIP's `vmac`, its `use_vmac`): named
+//! per director as keepalived names them, not on `lo`, never a MAC another instance's VMAC
+//! has on the same interface, and a VIP's `vmac` only where it adds one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
 
 use crate::manifest::KeyPath;
 use crate::manifest::types;
-use crate::model::cluster::{IpvlanLink, Member, Node, VirtualMac, VrrpInstance};
+use crate::model::cluster::{IpvlanLink, Member, Node, Vip, VirtualMac, VrrpInstance};
 use crate::model::net::Vmac;
 
 use super::{Cx, parse};
@@ -223,5 +226,181 @@ fn kinds_per_base(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpIn
             );
             break;
         }
+    }
+}
+
+/// The VMACs of the VIPs that go on one of their own (`vip_vmacs`, a VIP's `vmac`), named
+/// on each member as keepalived names them: the first of [`Vmac::vip_names`] that no
+/// interface of the director named in the manifest has, nor a VMAC named before it
+/// (instances in name order, their VIPs in order). One per interface and family.
+pub fn vip_vmacs(
+    cx: &mut Cx,
+    at: &KeyPath,
+    written: &BTreeMap<String, types::VrrpInstance>,
+    instances: &mut BTreeMap<String, VrrpInstance>,
+    nodes: &BTreeMap<String, Node>,
+) {
+    for (name, i) in instances.iter() {
+        if let Some(w) = written.get(name) {
+            vip_options(cx, &at.name(name), w, i);
+        }
+    }
+    let mut macs = instance_macs(instances);
+    for node in nodes.keys() {
+        let mut taken = names_on(node, instances, nodes);
+        for (name, i) in instances.iter_mut() {
+            let vrid = i.vrid;
+            let bases: Vec<(String, bool)> = match i.members.get(node) {
+                Some(m) => i.held().filter_map(|v| i.vip_vmac_base(m, v)).collect(),
+                None => continue,
+            };
+            let Some(m) = i.members.get_mut(node) else { continue };
+            for (parent, v6) in bases {
+                if m.vip_vmacs.iter().any(|v| v.parent == parent && v.ipv6 == v6) {
+                    continue;
+                }
+                if parent == "lo" {
+                    continue; // refused by `vip_options`
+                }
+                let Some(vmac_name) = Vmac::vip_names(vrid, v6).find(|n| !taken.contains(n)) else { continue };
+                taken.insert(vmac_name.clone());
+                let v = Vmac { name: vmac_name, parent, vrid, ipv6: v6, ipvlan: None };
+                same_mac(cx, &at.name(name), (node, name), &v, &mut macs);
+                m.vip_vmacs.push(v);
+            }
+        }
+    }
+}
+
+/// A VIP's `vmac`: not beside the instance's `vip_vmacs` (keepalived 2.2 reports "use_vmac_addr
+/// specified and use_vmac specified for VIP"), nor on a VIP the instance's VMAC holds
+/// already ("use_vmac specified for VIP/eVIP and vrrp instance"); and no VIP's VMAC on `lo`.
+fn vip_options(cx: &mut Cx, at: &KeyPath, w: &types::VrrpInstance, i: &VrrpInstance) {
+    for (key, list) in [("vips", &w.vips), ("excluded_vips", &w.excluded_vips)] {
+        for (n, entry) in list.iter().enumerate() {
+            let here = at.key(key).index(n);
+            let Some(vip) = parse::vip(entry.address()).ok().and_then(|net| i.held().find(|v| v.addr() == net.addr()))
+            else {
+                continue;
+            };
+            if let Some(node) = i.members.iter().find_map(|(node, m)| on_lo(i, m, vip).then_some(node)) {
+                let msg = format!("this VIP would go on a VMAC of lo on director `{node}`, and lo has no MAC address");
+                cx.error(&here, msg, Some("give the VIP an Ethernet `interface`, or drop `vip_vmacs` / its `vmac`"));
+            }
+            if !vip.vmac {
+                continue;
+            }
+            if on_instance_vmac(i, vip) {
+                let msg = "this VIP is of the instance's family on its advert interface, where the instance's `vmac` has its VRRP MAC already (keepalived: \"use_vmac specified for VIP/eVIP and vrrp instance\")";
+                cx.error(&here.key("vmac"), msg, Some("remove the VIP's `vmac`"));
+            } else if w.vip_vmacs == Some(true) {
+                let msg = "`vmac` on a VIP and `vip_vmacs` on its instance exclude each other (keepalived: \"use_vmac_addr specified and use_vmac specified for VIP\")";
+                let hint = "remove the VIP's `vmac`: `vip_vmacs` gives every VIP off the advert interface a VMAC";
+                cx.error(&here.key("vmac"), msg, Some(hint));
+            }
+        }
+    }
+}
+
+/// True when member `m` would put `vip` on a VMAC of `lo`.
+fn on_lo(i: &VrrpInstance, m: &Member, vip: &Vip) -> bool {
+    i.vip_vmac_base(m, vip).is_some_and(|(parent, _)| parent == "lo")
+}
+
+/// True when `vip`, of the instance's family, goes on the instance's own VMAC or its base
+/// interface on some member: a VMAC of its own there would have the same MAC.
+fn on_instance_vmac(i: &VrrpInstance, vip: &Vip) -> bool {
+    let Some(v) = &i.vmac else { return false };
+    let on = |m: &Member| vip.interface.as_deref().unwrap_or(&m.vip_interface).to_string();
+    let base = |m: &Member| if on(m) == v.name { m.interface.clone() } else { on(m) };
+    vip.addr().is_ipv6() == i.is_v6() && i.members.values().any(|m| base(m) == m.interface)
+}
+
+/// The interface names of `node` the manifest knows: its own, its members' advert and VIP
+/// interfaces, their tracked ones, the VIPs' own and every instance's VMAC there.
+fn names_on(
+    node: &str,
+    instances: &BTreeMap<String, VrrpInstance>,
+    nodes: &BTreeMap<String, Node>,
+) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = nodes.get(node).map(|n| n.interface.clone()).into_iter().collect();
+    for i in instances.values() {
+        let Some(m) = i.members.get(node) else { continue };
+        out.extend([m.interface.clone(), m.vip_interface.clone()]);
+        out.extend(m.track_interfaces.keys().cloned());
+        out.extend(i.held().filter_map(|v| v.interface.clone()));
+        out.extend(i.vmac.as_ref().map(|v| v.name.clone()));
+    }
+    out
+}
+
+/// (director, interface, VRID, IPv6) -> instance, of every instance's own VMAC.
+type Macs = BTreeMap<(String, String, u8, bool), String>;
+
+fn instance_macs(instances: &BTreeMap<String, VrrpInstance>) -> Macs {
+    let mut out = Macs::new();
+    for (name, i) in instances {
+        for node in i.members.keys() {
+            if let Some(v) = i.vmac_of(node) {
+                out.insert((node.clone(), v.parent, v.vrid, v.ipv6), name.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Two VMACs of one MAC on one interface of a director (keepalived: "uses same VMAC as VRRP
+/// instance"): the second is refused.
+fn same_mac(cx: &mut Cx, at: &KeyPath, (node, instance): (&str, &str), v: &Vmac, macs: &mut Macs) {
+    let key = (node.to_string(), v.parent.clone(), v.vrid, v.ipv6);
+    match macs.get(&key) {
+        Some(other) if other != instance => {
+            let msg = format!(
+                "the VMAC {v} of a VIP on director `{node}` has the MAC of instance `{other}`'s VMAC on {}",
+                v.parent
+            );
+            cx.error(at, msg, Some("give the instances different `vrid`s"));
+        }
+        _ => {
+            macs.insert(key, instance.to_string());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vip_vmacs_take_keepalived_names_in_its_order() {
+        let v4: Vec<String> = Vmac::vip_names(5, false).take(3).collect();
+        assert_eq!(v4, ["vrrp.5", "vrrp1.5", "vrrp2.5"]);
+        let v6: Vec<String> = Vmac::vip_names(5, true).take(8).collect();
+        assert_eq!(v6, ["vrrp.5", "vrrp6.5", "vrrp1.5", "vrrp2.5", "vrrp3.5", "vrrp4.5", "vrrp5.5", "vrrp7.5"]);
+    }
+
+    /// Each director names its own: a name one of its interfaces has is skipped, one
+    /// VMAC per interface and family, the instance's own VMAC name taken first.
+    #[test]
+    fn each_director_names_its_vip_vmacs_past_its_own_interfaces() {
+        let m = "version: 1
+nodes:
+  lb1: {roles: [director], addresses: [10.0.0.11/24], interface: eth0}
+  lb2: {roles: [director], addresses: [10.0.0.12/24], interface: vrrp.7}
+vrrp:
+  VI_7:
+    vrid: 7
+    members: {lb1: {priority: 150}, lb2: {priority: 100}}
+    vips: [10.0.0.7/24, {address: 10.0.1.7/24, interface: eth1}, {address: 10.0.1.8/24, interface: eth1}]
+    excluded_vips: [fd00::7/64]
+    vip_vmacs: true
+";
+        let loaded = crate::manifest::parse("m.yaml", std::path::PathBuf::from("."), m.as_bytes()).unwrap();
+        let cluster = crate::model::validate(&loaded, &crate::model::NoFacts).unwrap().cluster;
+        let names = |node: &str| -> Vec<String> {
+            cluster.vrrp["VI_7"].members[node].vip_vmacs.iter().map(ToString::to_string).collect()
+        };
+        assert_eq!(names("lb1"), ["vrrp.7 (00:00:5e:00:01:07 on eth1)", "vrrp6.7 (00:00:5e:00:02:07 on eth0)"]);
+        assert_eq!(names("lb2"), ["vrrp1.7 (00:00:5e:00:01:07 on eth1)", "vrrp6.7 (00:00:5e:00:02:07 on vrrp.7)"]);
     }
 }

@@ -144,6 +144,7 @@ pub fn instances(
     vips_unique(cx, at, &out);
     one_sync_per_director(cx, at, &out);
     super::vmac::names_unique(cx, at, &out);
+    super::vmac::vip_vmacs(cx, at, &m.vrrp, &mut out, nodes);
     out
 }
 
@@ -225,6 +226,7 @@ fn instance(
         connection_sync,
         track_own_interface: i.track_own_interface.unwrap_or(true),
         vmac,
+        vip_vmacs: i.vip_vmacs.unwrap_or(false),
         strict: i.strict.unwrap_or(false),
         accept: i.accept,
         startup_delay: dur(cx, &path.key("startup_delay"), i.startup_delay.as_ref(), Duration::ZERO),
@@ -605,6 +607,7 @@ fn members(
                 track_files: BTreeMap::new(),
                 track_processes: BTreeMap::new(),
                 notify,
+                vip_vmacs: Vec::new(),
             },
         );
     }
