@@ -216,7 +216,7 @@ impl Addrs for Rtnl {
         self.sock.request(req).map_err(|e| KernelError::io("set link up", name, e))
     }
 
-    /// Private macvlans with a VRRP MAC, their parents named from the same dump.
+    /// Private macvlans, their parents named from the same dump.
     fn vmacs(&mut self) -> KResult<Vec<Vmac>> {
         let mut names = BTreeMap::new();
         let mut found = Vec::new();
@@ -229,14 +229,17 @@ impl Addrs for Rtnl {
             });
             if let Some(name) = name {
                 names.insert(msg.header.index, name.clone());
-                found.extend(private_macvlan(&msg).map(|(parent, mac)| (name, parent, mac)));
+                found.extend(private_macvlan(&msg).map(|(parent, mac)| (name, parent, mac, group_of(&msg))));
             }
         }
-        let vmac = |(name, parent, mac): (String, u32, Vec<u8>)| Vmac::from_mac(&name, names.get(&parent)?, &mac);
+        let vmac = |(name, parent, mac, group): (String, u32, Vec<u8>, u32)| {
+            let v = Vmac::from_mac(&name, names.get(&parent)?, &mac)?;
+            Some(Vmac { group: (group != 0).then_some(group), ..v })
+        };
         Ok(found.into_iter().filter_map(vmac).collect())
     }
 
-    /// `ip link add NAME link PARENT address MAC type macvlan mode private`, down.
+    /// `ip link add NAME link PARENT address MAC [group G] type macvlan mode private`, down.
     fn add_vmac(&mut self, v: &Vmac) -> KResult<()> {
         let object = v.to_string();
         let parent = self.index_of(&v.parent, "add VMAC", &object)?;
@@ -250,6 +253,7 @@ impl Addrs for Rtnl {
                 LinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(MacVlanMode::Private)])),
             ]),
         ];
+        msg.attributes.extend(v.group.map(LinkAttribute::Group));
         let req = Request { kind: RTM_NEWLINK, flags: nl::F_CREATE | nl::F_EXCL, payload: emit(&msg) };
         self.sock.request(req).map_err(|e| KernelError::io("add VMAC", object.as_str(), e))?;
         self.indices.clear();
@@ -267,6 +271,27 @@ impl Addrs for Rtnl {
         self.sock.request(req).map_err(|e| KernelError::io("delete VMAC", object.as_str(), e))?;
         self.indices.clear();
         Ok(())
+    }
+
+    /// `ip link set NAME group G` with the group the link has (read first, like keepalived's
+    /// cached one).
+    fn renotify_link(&mut self, name: &str) -> KResult<()> {
+        let op = "renotify link";
+        self.link_table()?;
+        let index = self.index_of(name, op, name)?;
+        let mut group = 0;
+        for m in self.dump(RTM_GETLINK, emit(&LinkMessage::default()), "links")? {
+            let msg =
+                LinkMessage::parse(&m.payload[..]).map_err(|e| KernelError::io("parse", "link", decode_err(e)))?;
+            if msg.header.index == index {
+                group = group_of(&msg);
+            }
+        }
+        let mut msg = LinkMessage::default();
+        msg.header.index = index;
+        msg.attributes = vec![LinkAttribute::Group(group)];
+        let req = Request { kind: RTM_NEWLINK, flags: 0, payload: emit(&msg) };
+        self.sock.request(req).map_err(|e| KernelError::io(op, name, e))
     }
 }
 
@@ -685,6 +710,16 @@ fn address_msg(a: &Address, index: u32, adding: bool) -> AddressMessage {
 const FOREVER: u32 = u32::MAX;
 
 /// A private macvlan's parent index and hardware address.
+fn group_of(msg: &LinkMessage) -> u32 {
+    msg.attributes
+        .iter()
+        .find_map(|a| match a {
+            LinkAttribute::Group(g) => Some(*g),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
 fn private_macvlan(msg: &LinkMessage) -> Option<(u32, Vec<u8>)> {
     let info = msg.attributes.iter().find_map(|a| match a {
         LinkAttribute::LinkInfo(i) => Some(i),

@@ -2,14 +2,15 @@
 //! default `vrrp.VRID`, IPv6 `vrrp6.VRID`), an Ethernet base interface on every member, no
 //! `vip_interface` beside it (the VIPs go on the VMAC), one instance per name on a director,
 //! and `xmit_base` with unicast peers (keepalived.conf(5) requires it: a unicast advert is
-//! addressed to the peer's base interface and never reaches a socket on its VMAC).
+//! addressed to the peer's base interface and never reaches a socket on its VMAC); a MAC of
+//! its own as keepalived takes it, one per instance on a director.
 
 use std::collections::BTreeMap;
 
 use crate::manifest::KeyPath;
 use crate::manifest::types;
 use crate::model::cluster::{Member, Node, VirtualMac, VrrpInstance};
-use crate::model::net::Vmac;
+use crate::model::net::{Mac, Vmac};
 
 use super::{Cx, parse};
 
@@ -47,7 +48,18 @@ pub fn vmac(
         base(cx, &at, node, m, &name, nodes);
         m.vip_interface = name.clone();
     }
-    Some(VirtualMac { name, xmit_base })
+    let mac = v.mac.as_deref().and_then(|t| own_mac(cx, &at, t, vrid));
+    Some(VirtualMac { name, xmit_base, mac, group: v.group, netlink_notify: v.netlink_notify.unwrap_or(false) })
+}
+
+/// A MAC of the VMAC's own, refused where keepalived ignores it.
+fn own_mac(cx: &mut Cx, at: &KeyPath, text: &str, vrid: u8) -> Option<Mac> {
+    Mac::parse(text, vrid)
+        .inspect_err(|e| {
+            let hint = "write a unicast MAC of six octets (`02:00:00:0a:00:01`), or five for the VRID as the sixth, not a VRRP one (00:00:5e:00:01/02:XX); or remove `mac` for the VRRP MAC";
+            cx.error(&at.key("mac"), e, Some(hint));
+        })
+        .ok()
 }
 
 /// A member's base interface: an Ethernet one (not `lo`), not the VMAC's own name.
@@ -63,8 +75,10 @@ fn base(cx: &mut Cx, at: &KeyPath, node: &str, m: &Member, name: &str, nodes: &B
     }
 }
 
-/// Two instances of one director cannot share a VMAC name: each needs its own link.
+/// Two instances of one director cannot share a VMAC name (each needs its own link) nor
+/// a MAC of their own (one client's entry would point at both).
 pub fn names_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInstance>) {
+    macs_unique(cx, at, instances);
     let mut first: BTreeMap<(&str, &str), &str> = BTreeMap::new();
     for (name, i) in instances {
         let Some(v) = &i.vmac else { continue };
@@ -82,6 +96,21 @@ pub fn names_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, Vrrp
                     first.insert((node, &v.name), name);
                 }
             }
+        }
+    }
+}
+
+fn macs_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInstance>) {
+    let mut first: BTreeMap<(&str, Mac), &str> = BTreeMap::new();
+    for (name, i) in instances {
+        let Some(mac) = i.vmac.as_ref().and_then(|v| v.mac) else { continue };
+        for node in i.members.keys() {
+            if let Some(other) = first.get(&(node.as_str(), mac)) {
+                let msg = format!("instance `{other}` already has the VMAC MAC {mac} on director `{node}`; each instance needs its own");
+                cx.error(&at.name(name).key("vmac").key("mac"), msg, Some("give one of them another `vmac.mac`"));
+                break;
+            }
+            first.insert((node, mac), name);
         }
     }
 }
