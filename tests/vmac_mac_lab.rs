@@ -108,7 +108,7 @@ fn a_vmac_of_its_own_mac_answers_with_it_and_a_failover_needs_no_arp_update() {
     thread::sleep(ms(500));
     for ns in [&n1, &n2] {
         let l = vmac_json(ns).unwrap();
-        for part in [format!("\"address\":\"{OWN}\""), "\"group\":\"7\"".into(), "\"macvlan_mode\":\"private\"".into()] {
+        for part in [format!("\"address\":\"{OWN}\""), "\"group\":\"7\"".into(), "\"info_data\":{\"mode\":\"private\"".into()] {
             assert!(l.contains(&part), "{ns}: {part}:\n{l}");
         }
     }
