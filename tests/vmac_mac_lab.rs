@@ -108,7 +108,9 @@ fn a_vmac_of_its_own_mac_answers_with_it_and_a_failover_needs_no_arp_update() {
     thread::sleep(ms(500));
     for ns in [&n1, &n2] {
         let l = vmac_json(ns).unwrap();
-        for part in [format!("\"address\":\"{OWN}\""), "\"group\":\"7\"".into(), "\"info_data\":{\"mode\":\"private\"".into()] {
+        for part in
+            [format!("\"address\":\"{OWN}\""), "\"group\":\"7\"".into(), "\"info_data\":{\"mode\":\"private\"".into()]
+        {
             assert!(l.contains(&part), "{ns}: {part}:\n{l}");
         }
     }
@@ -117,7 +119,11 @@ fn a_vmac_of_its_own_mac_answers_with_it_and_a_failover_needs_no_arp_update() {
     let listed = shown.split("vmacs:").nth(1).unwrap_or_default();
     assert!(ok && listed.contains(&format!("mac: {OWN}")) && listed.contains("group: 7"), "show:\n{shown}");
     let told = eth0_after(&lab, "n1", vmac_up);
-    assert!(!told.is_empty(), "netlink_notify: an RTM_NEWLINK for eth0 after the VMAC is up:\n{}", lab.log("n1", MONITOR));
+    assert!(
+        !told.is_empty(),
+        "netlink_notify: an RTM_NEWLINK for eth0 after the VMAC is up:\n{}",
+        lab.log("n1", MONITOR)
+    );
     let silent = eth0_after(&lab, "n2", vmac_up);
     assert!(silent.is_empty(), "without netlink_notify the kernel tells nothing of eth0: {silent:#?}");
     reach(&mut lab, "the client to reach the VIP");

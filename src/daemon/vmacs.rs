@@ -304,7 +304,7 @@ vrrp:
         assert_eq!(told(&k), 1, "nothing made, nothing told");
         let other_group = Vmac { group: Some(8), ..want.clone() };
         s.vmac = Some(other_group.clone());
-        assert_eq!(ensure(&mut k, std::slice::from_ref(&s)).unwrap(), [other_group.clone()], "made again");
+        assert_eq!(ensure(&mut k, std::slice::from_ref(&s)).unwrap(), std::slice::from_ref(&other_group), "made again");
         remove(&mut k, &[other_group].into(), &BTreeSet::new());
         assert!(k.vmacs().unwrap().is_empty());
         assert_eq!(told(&k), 3, "after it is removed too");

@@ -765,7 +765,9 @@ fn use_vmac(it: &Item, notes: &mut Notes) -> Vmac {
             "group" => v.group = words.next().and_then(|g| vmac_group(g, it, notes)),
             mac if mac.contains(':') => match crate::model::net::Mac::parse(mac, 0) {
                 Ok(_) => v.mac = Some(mac.to_string()),
-                Err(e) => notes.note(&it.at, format!("`use_vmac` MAC address not imported ({e}; keepalived ignores it too)")),
+                Err(e) => {
+                    notes.note(&it.at, format!("`use_vmac` MAC address not imported ({e}; keepalived ignores it too)"))
+                }
             },
             other if v.name.is_none() => v.name = Some(other.to_string()),
             other => notes.note(&it.at, format!("`use_vmac` argument `{other}` not imported")),
@@ -783,8 +785,12 @@ fn vmac_group(g: &str, it: &Item, notes: &mut Notes) -> Option<u32> {
     }
     let named = notes.device_groups().and_then(|table| named_group(&table, g));
     let said = match named {
-        Some(n) => format!("`use_vmac` group `{g}` is a name; keepalived looks it up in /etc/iproute2/group, which on this host gives {n}: imported as that; check that the directors have it there"),
-        None => format!("`use_vmac` group `{g}` not imported: neither a number up to 2147483647 nor a name in this host's /etc/iproute2/group (keepalived ignores it too)"),
+        Some(n) => format!(
+            "`use_vmac` group `{g}` is a name; keepalived looks it up in /etc/iproute2/group, which on this host gives {n}: imported as that; check that the directors have it there"
+        ),
+        None => format!(
+            "`use_vmac` group `{g}` not imported: neither a number up to 2147483647 nor a name in this host's /etc/iproute2/group (keepalived ignores it too)"
+        ),
     };
     notes.note(&it.at, said);
     named
@@ -1083,8 +1089,10 @@ mod tests {
             ..Vmac::default()
         };
         assert_eq!((v, notes.warnings.len()), (want, 0));
-        let groups: Vec<Option<u32>> =
-            ["7", "010", "2147483647", "2147483648", "web"].iter().map(|g| vmac_group(g, &item(&[]), &mut notes)).collect();
+        let groups: Vec<Option<u32>> = ["7", "010", "2147483647", "2147483648", "web"]
+            .iter()
+            .map(|g| vmac_group(g, &item(&[]), &mut notes))
+            .collect();
         assert_eq!(groups, [Some(7), Some(8), Some(2147483647), None, None], "strtoul of base 0, at most INT32_MAX");
         let table = "# device group names\n0\tdefault\n0x10 web # front\n3 web\nbad line here\n";
         let named: Vec<Option<u32>> = ["default", "web", "db"].iter().map(|n| named_group(table, n)).collect();
@@ -1095,6 +1103,9 @@ mod tests {
         let said: Vec<String> = notes.warnings.iter().map(ToString::to_string).collect();
         assert_eq!(said.len(), 6, "{said:#?}");
         assert!(said[0].contains("group `2147483648` not imported: neither a number"), "{said:#?}");
-        assert!(said[2].contains("MAC address not imported (`01:00:5e:00:00:01` is a multicast MAC address"), "{said:#?}");
+        assert!(
+            said[2].contains("MAC address not imported (`01:00:5e:00:00:01` is a multicast MAC address"),
+            "{said:#?}"
+        );
     }
 }

@@ -106,7 +106,9 @@ fn macs_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInsta
         let Some(mac) = i.vmac.as_ref().and_then(|v| v.mac) else { continue };
         for node in i.members.keys() {
             if let Some(other) = first.get(&(node.as_str(), mac)) {
-                let msg = format!("instance `{other}` already has the VMAC MAC {mac} on director `{node}`; each instance needs its own");
+                let msg = format!(
+                    "instance `{other}` already has the VMAC MAC {mac} on director `{node}`; each instance needs its own"
+                );
                 cx.error(&at.name(name).key("vmac").key("mac"), msg, Some("give one of them another `vmac.mac`"));
                 break;
             }
