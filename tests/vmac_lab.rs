@@ -275,11 +275,9 @@ fn keepalived_and_lbconverge_share_a_vmac_router_and_fail_over_both_ways() {
             interop(&mut lab, &Interop::new(Params::v3_fast().vmac(xmit_base), Some(ka)));
         }
     }
-    // IPv6 with keepalived on n2 only: with keepalived as n1 (the xmit_base master taking
-    // back), the client's pinned entry missed n1 for over 2 s in a CI run: keepalived's old
-    // master answering the new master's announcement, as for IPv4 (see the VMAC section of
-    // README); to be measured and reported rather than asserted.
-    interop(&mut lab, &Interop::new(Params::v3_ipv6().vmac(true), Some(1)));
+    for ka in [1, 0] {
+        interop(&mut lab, &Interop::new(Params::v3_ipv6().vmac(true), Some(ka)));
+    }
 }
 
 #[test]
@@ -342,7 +340,16 @@ fn interop(lab: &mut Lab, c: &Interop) {
     gratuitous(lab, c, 1, &label);
     lab.link("n1", true);
     lab.wait(ms(5000), "n1 to take the VIP back", || holds(&n1, v1, r.vip));
-    reach(lab, r.vip, &format!("{label}: the client to reach n1 again through its pinned entry"));
+    let back = format!("{label}: the client to reach n1 again through its pinned entry");
+    if c.daemon(0) == Daemon::Keepalived && c.params.ipv6() {
+        // keepalived as the IPv6 xmit_base master taking back: its old master (lbconverge
+        // here, keepalived in its own pairs) may still hold the switch's entry for the VRRP
+        // MAC until keepalived's next announcement; CI saw over 2 s. Measured, not bounded
+        // at lbconverge's 2 s (see README, VMAC).
+        reach_within(lab, r.vip, &back, ms(8000));
+    } else {
+        reach(lab, r.vip, &back);
+    }
     one_master(lab, (v1, v2), r.vip, &label);
     assert_eq!(answers(lab, r), [r.mac], "{label}: n1 answers for the VIP with the VRRP MAC again");
     adverts_on_the_wire(c, r, &label, &captured(lab, &pcap));
@@ -418,10 +425,15 @@ fn gratuitous(lab: &Lab, c: &Interop, i: usize, label: &str) {
 /// packets may still go to the old master's port until the new one's frames reach the
 /// switch).
 fn reach(lab: &mut Lab, vip: &str, what: &str) {
+    reach_within(lab, vip, what, ms(2000));
+}
+
+/// [`reach`] with a bound of `limit`; the time taken is printed either way.
+fn reach_within(lab: &mut Lab, vip: &str, what: &str, limit: Duration) {
     let t0 = Instant::now();
     let client = lab.ns(CLIENT);
     let ping = || run(&client, &["busybox", "ping", "-c", "1", "-W", "1", vip]).0;
-    lab.wait(ms(2000), what, ping);
+    lab.wait(limit, what, ping);
     eprintln!("{what}: {:?}", t0.elapsed());
 }
 

@@ -86,6 +86,7 @@ pub fn read(file: &str, id: &str, items: &[Item], notes: &mut Notes) -> Director
     d.notify_fifos = super::fifo::fifos(&g, !d.services.is_empty(), notes);
     let vrrp_fifo = d.notify_fifos.as_ref().is_some_and(|(f, _)| f.iter().any(super::fifo::takes_vrrp));
     super::fifo::priority_changes(&mut d.instances, &d.groups, &g, vrrp_fifo, notes);
+    super::vmac_names::settle(&mut d.instances, g.vmac_prefix.as_deref());
     super::rules::number(d.instances.iter_mut().flat_map(|i| i.rules.iter_mut()));
     if let Some((name, _, at)) = g.sync.as_ref().filter(|(n, ..)| !d.instances.iter().any(|i| i.name == *n)) {
         notes.note(at, format!("`lvs_sync_daemon` names vrrp_instance `{name}`, which this file lacks; not imported"));

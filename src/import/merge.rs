@@ -1,5 +1,5 @@
 //! The directors' files merged into one manifest: one service per virtual server, one VRRP
-//! instance per router id with a member per director. The first file given wins where the
+//! instance per router (id and family) with a member per director. The first file given wins where the
 //! files differ, and every difference is reported: that drift is why operators migrate.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -280,14 +280,27 @@ fn track_processes(m: &mut Manifest, c: &mut Comments, directors: &[Director], n
 
 // ---- VRRP
 
-fn vrrp(m: &mut Manifest, c: &mut Comments, directors: &[Director], opts: &Options, notes: &mut Notes) {
-    let mut by_vrid: BTreeMap<u32, Vec<(&Director, &Instance)>> = BTreeMap::new();
+/// One VRRP router across the directors: its id, its family, and which of a director's
+/// instances with that id and family it is (keepalived runs one id per family on each
+/// interface, so a file may hold two: the first of each director's go together).
+type RouterKey = (u32, bool, usize);
+
+/// The directors' instances grouped by router, each director's in its file's order.
+fn routers(directors: &[Director]) -> BTreeMap<RouterKey, Vec<(&Director, &Instance)>> {
+    let mut out: BTreeMap<RouterKey, Vec<(&Director, &Instance)>> = BTreeMap::new();
     for d in directors {
+        let mut seen: BTreeMap<(u32, bool), usize> = BTreeMap::new();
         for i in &d.instances {
-            by_vrid.entry(i.vrid.unwrap_or(0)).or_default().push((d, i));
+            let n = seen.entry((i.vrid.unwrap_or(0), i.ipv6())).or_default();
+            out.entry((i.vrid.unwrap_or(0), i.ipv6(), *n)).or_default().push((d, i));
+            *n += 1;
         }
     }
-    for group in by_vrid.values() {
+    out
+}
+
+fn vrrp(m: &mut Manifest, c: &mut Comments, directors: &[Director], opts: &Options, notes: &mut Notes) {
+    for group in routers(directors).values() {
         let Some((_, first)) = group.first() else { continue };
         let name = first.name.clone();
         let inst = instance(m, group, opts, notes);
@@ -297,12 +310,15 @@ fn vrrp(m: &mut Manifest, c: &mut Comments, directors: &[Director], opts: &Optio
 }
 
 /// The sync groups: one per name, from the first director that has it, with each member
-/// named as the manifest names its instance (the first director's name for its VRID);
+/// named as the manifest names its instance (the first director's name for its router);
 /// another director's differing group is reported.
 fn sync_groups(m: &mut Manifest, c: &mut Comments, directors: &[Director], notes: &mut Notes) {
-    let mut merged_name: BTreeMap<u32, String> = BTreeMap::new();
-    for i in directors.iter().flat_map(|d| &d.instances) {
-        merged_name.entry(i.vrid.unwrap_or(0)).or_insert_with(|| i.name.clone());
+    let mut merged_name: BTreeMap<(&str, &str), String> = BTreeMap::new();
+    for group in routers(directors).values() {
+        let Some((_, first)) = group.first() else { continue };
+        for (d, i) in group {
+            merged_name.insert((&d.name, &i.name), first.name.clone());
+        }
     }
     let mut first: BTreeMap<String, &str> = BTreeMap::new();
     for d in directors {
@@ -326,13 +342,13 @@ fn sync_groups(m: &mut Manifest, c: &mut Comments, directors: &[Director], notes
 fn sync_group(
     d: &Director,
     g: &super::vrrp::SyncGroupConf,
-    merged_name: &BTreeMap<u32, String>,
+    merged_name: &BTreeMap<(&str, &str), String>,
     notes: &mut Notes,
 ) -> SyncGroup {
     let mut instances = Vec::new();
     for name in &g.instances {
         match d.instances.iter().find(|i| i.name == *name) {
-            Some(i) => instances.extend(merged_name.get(&i.vrid.unwrap_or(0)).cloned()),
+            Some(i) => instances.extend(merged_name.get(&(d.name.as_str(), i.name.as_str())).cloned()),
             None => notes.note(
                 &g.at,
                 format!("vrrp_sync_group `{}` names vrrp_instance `{name}`, which {} lacks; keepalived ignores it, and so does the import", g.name, d.file),

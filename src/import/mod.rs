@@ -23,6 +23,7 @@ pub mod service;
 pub mod source;
 pub mod value;
 pub mod vips;
+pub mod vmac_names;
 pub mod vrrp;
 
 use std::collections::BTreeMap;

@@ -60,7 +60,20 @@ fn line(it: &Item, notes: &mut Notes) -> VipLine {
         host_only(&mut spec, &it.at, notes);
     }
     drop_ignored(&mut spec, &it.at, notes);
+    deprecated_host(&mut spec);
     VipLine { spec, at: it.at.clone() }
+}
+
+/// keepalived gives an IPv6 host address (/128, or no prefix; with a peer, the peer's
+/// prefix counts) written without `preferred_lft` a preferred lifetime of 0 (deprecated:
+/// never picked as a source address); lbconverge keeps a VIP preferred unless told, so the
+/// import writes the 0.
+fn deprecated_host(spec: &mut VipSpec) {
+    let prefixed = spec.peer.as_deref().unwrap_or(&spec.address);
+    let len = prefixed.split_once('/').map_or("128", |(_, len)| len);
+    if spec.address.contains(':') && len == "128" && spec.preferred_lft.is_none() {
+        spec.preferred_lft = Some(Scalar::Int(0));
+    }
 }
 
 /// Options keepalived or the kernel ignore on this address are left out, each with a
@@ -195,6 +208,20 @@ mod tests {
             block: None,
             at: Loc { file: "k.conf".into(), line: 7, column: 9 },
         }
+    }
+
+    #[test]
+    fn an_ipv6_host_vip_without_a_lifetime_is_deprecated_as_keepalived_makes_it() {
+        let mut notes = Notes::default();
+        let lft = |addr: &str, args: &[&str], notes: &mut Notes| line(&item(addr, args), notes).spec.preferred_lft;
+        assert_eq!(lft("fd00::1", &[], &mut notes), Some(Scalar::Int(0)));
+        assert_eq!(lft("fd00::1/128", &["dev", "eth1"], &mut notes), Some(Scalar::Int(0)));
+        assert_eq!(lft("fd00::1/128", &["preferred_lft", "forever"], &mut notes), Some(Scalar::Text("forever".into())));
+        assert_eq!(lft("fd00::1/64", &[], &mut notes), None);
+        assert_eq!(lft("fd00::1", &["peer", "fd00::2/64"], &mut notes), None);
+        assert_eq!(lft("fd00::1", &["peer", "fd00::2"], &mut notes), Some(Scalar::Int(0)));
+        assert_eq!(lft("10.0.0.1", &[], &mut notes), None);
+        assert!(notes.warnings.is_empty(), "{:?}", notes.warnings);
     }
 
     #[test]

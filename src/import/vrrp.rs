@@ -95,6 +95,16 @@ pub struct Instance {
     pub startup_delay: Option<Duration>,
 }
 
+impl Instance {
+    /// Whether it is an IPv6 router: by its first VIP, else its advert source, else its
+    /// first unicast peer (keepalived's order); IPv4 without any.
+    pub fn ipv6(&self) -> bool {
+        let vip = self.vips.first().map(VipEntry::address);
+        (vip.or(self.unicast_src.as_deref()).or(self.unicast_peers.first().map(String::as_str)))
+            .is_some_and(|a| a.contains(':'))
+    }
+}
+
 /// keepalived's mail settings of `global_defs`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MailGlobals {
@@ -218,6 +228,8 @@ pub struct Globals {
     pub fifos: super::fifo_conf::Fifos,
     /// `dynamic_interfaces`.
     pub dynamic_interfaces: bool,
+    /// `vmac_prefix`: the start of the names keepalived gives unnamed VMACs.
+    pub vmac_prefix: Option<String>,
 }
 
 impl Globals {
@@ -277,6 +289,7 @@ pub fn globals(item: &Item, g: &mut Globals, notes: &mut Notes) {
             "vrrp_skip_check_adv_addr" => notes.met(it, SKIP_CHECK),
             "default_interface" => notes.met(it, DEFAULT_INTERFACE),
             "dynamic_interfaces" => dynamic_interfaces(it, g, notes),
+            "vmac_prefix" => g.vmac_prefix = value::name(it, notes),
             "net_namespace" => notes.note(&it.at, "`net_namespace` not imported: keepalived reads it only outside `global_defs` (at the top of the file) and ignores it here".into()),
             "max_auto_priority" => g.max_auto_priority = max_auto_priority(it, notes),
             "min_auto_priority_delay" => g.min_auto_priority_delay = microseconds(it, notes).map(|d| (d, it.clone())),

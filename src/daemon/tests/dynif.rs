@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use super::{Daemon, MemPlatform, Scratch, Shared, held_on, host, vmacs, wait_for};
+use super::{Daemon, MemPlatform, Scratch, Shared, held_on, host, start, vmacs, wait_for};
 use crate::model::net::Link;
 
 const VIP: &str = "10.0.1.100/24";
@@ -37,11 +37,6 @@ nodes:
     vips: [{vip}]
 {extra}"
     )
-}
-
-fn start(s: &Scratch, k: &Shared) -> Daemon<Shared, MemPlatform> {
-    let (events, _) = std::sync::mpsc::channel();
-    Daemon::start(s.opts(), k.clone(), MemPlatform::new(k.clone()), Default::default(), events).unwrap()
 }
 
 fn view(d: &Daemon<Shared, MemPlatform>) -> crate::daemon::instance::View {
@@ -77,6 +72,16 @@ fn masters_on(d: &Daemon<Shared, MemPlatform>, k: &Shared, interface: &str, what
     assert_eq!(view(d).waiting, None, "{what}: nothing waited for");
 }
 
+/// The master's eth1 deleted: FAULT, its VIP gone with the interface; made again: master
+/// with its VIP on it.
+fn deleted_and_made_again(d: &Daemon<Shared, MemPlatform>, k: &Shared) {
+    del_link(k, "eth1");
+    faults_for(d, "eth1", "FAULT with eth1 deleted");
+    assert!(!held_on(k, "eth1", VIP));
+    add_link(k, "eth1");
+    masters_on(d, k, "eth1", "master with its VIP on eth1 made again");
+}
+
 #[test]
 fn with_dynamic_interfaces_a_missing_interface_is_waited_for_in_fault_and_taken_when_it_appears() {
     let (s, k) = (Scratch::new("dynif"), host());
@@ -86,11 +91,7 @@ fn with_dynamic_interfaces_a_missing_interface_is_waited_for_in_fault_and_taken_
     assert_eq!(view(&d).transitions, 1, "INIT -> FAULT, never BACKUP");
     add_link(&k, "eth1");
     masters_on(&d, &k, "eth1", "master with its VIP once eth1 exists");
-    del_link(&k, "eth1");
-    faults_for(&d, "eth1", "FAULT with eth1 deleted");
-    assert!(!held_on(&k, "eth1", VIP));
-    add_link(&k, "eth1");
-    masters_on(&d, &k, "eth1", "master with its VIP on eth1 made again");
+    deleted_and_made_again(&d, &k);
     d.stop();
 }
 
@@ -128,10 +129,7 @@ fn without_the_key_an_interface_deleted_while_running_faults_the_instance_until_
     let d = start(&s, &k);
     masters_on(&d, &k, "eth1", "master at start");
     // Untracked own interface: what faults it is the socket's interface gone.
-    del_link(&k, "eth1");
-    faults_for(&d, "eth1", "FAULT with eth1 deleted");
-    add_link(&k, "eth1");
-    masters_on(&d, &k, "eth1", "master again with eth1 made again");
+    deleted_and_made_again(&d, &k);
     d.stop();
 }
 
