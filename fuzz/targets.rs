@@ -130,7 +130,8 @@ pub fn plan_file(data: &[u8]) {
 ///
 /// ```text
 /// byte 0: bit 0 VRRPv3 (else v2), bit 1 IPv6, bit 2 PASS authentication, bit 3 unicast
-///         destination, bit 4 TTL 254 (else 255), bit 5 destination of the other family
+///         destination, bit 4 TTL 254 (else 255), bit 5 destination of the other family,
+///         bit 6 AH instead of PASS (the VRRP message behind the AH header)
 /// byte 1: the expected VRID; byte 2: the expected interval, seconds
 /// bytes 3..11: the expected password
 /// ```
@@ -176,7 +177,7 @@ pub fn vrrp_context(head: &[u8; VRRP_HEADER]) -> (IpAddr, IpAddr, u8, Expect) {
         version: if bit(0) { 3 } else { 2 },
         vrid: head[1],
         family,
-        auth: bit(2).then_some(pass),
+        auth: bit(2).then_some(if bit(6) { packet::Auth::Ah(pass) } else { packet::Auth::Pass(pass) }),
         interval_cs: u16::from(head[2]) * 100,
     };
     (src, dst, ttl, expect)

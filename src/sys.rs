@@ -2,7 +2,8 @@
 //! sockets (kernel) and the VRRP sockets (vrrp), user lookup for script checks, giving the
 //! heap's free pages back once the daemon has converged, and the daemon's memory lock and
 //! realtime scheduling (`run --lock-memory`, `--realtime`, `auto_realtime`), the lower
-//! priority of the probe engine's threads, and entering a named network namespace.
+//! priority of the probe engine's threads, entering a named network namespace, and the
+//! time since boot (`startup_delay_after_boot`).
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -122,4 +123,15 @@ mod tests {
             Err(e) => assert_eq!(e.raw_os_error(), Some(libc::EPERM), "{e}"),
         }
     }
+}
+
+/// How long the system has been up, suspended time included (`CLOCK_BOOTTIME`, what
+/// `/proc/uptime` shows); zero if the clock cannot be read.
+pub fn uptime() -> std::time::Duration {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `t` is a valid out-parameter for the call.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &raw mut t) };
+    let secs = u64::try_from(t.tv_sec).unwrap_or(0);
+    let nanos = u32::try_from(t.tv_nsec).unwrap_or(0);
+    if r == 0 { std::time::Duration::new(secs, nanos) } else { std::time::Duration::ZERO }
 }

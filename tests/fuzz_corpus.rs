@@ -299,7 +299,7 @@ fn vrrp_seeds() -> Vec<(String, Vec<u8>)> {
         priority: 100,
         interval_cs,
         addresses,
-        auth: auth.map(packet::password),
+        auth: auth.map(|p| packet::Auth::Pass(packet::password(p))),
         checksum,
     };
     let v4 = vec![ip("192.0.2.1"), ip("192.0.2.2")];

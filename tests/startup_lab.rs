@@ -8,6 +8,9 @@
 //!   VIP, and takes it when the script first passes.
 //! - `vrrp.X.startup_delay` (keepalived's `vrrp_startup_delay`): n1 stays silent that long
 //!   (n2 keeps the VIP), then preempts; without a delay n1 preempts at once.
+//! - `vrrp.X.startup_delay_after_boot` (keepalived's `vrrp_delay_after_boot`): n1 stays
+//!   silent until the system has been up that long (2 s from n1's start), then preempts;
+//!   with a time the system is past, at once.
 //! - `vrrp.X.track_own_interface: false` (keepalived's `dont_track_primary`): n1's cable
 //!   pulled, n1 keeps the VIP and logs no FAULT (by default it drops it); once the cable is
 //!   back, n2 hears n1 and steps down.
@@ -101,10 +104,11 @@ fn init_fail_keeps_a_director_out_until_its_script_first_passes() {
     stop_both(&mut lab);
 }
 
-/// n1 started with `startup_delay` after n2 took the VIP; when n1 first held it (within 4 s).
-fn startup_case(delay: &str) -> Option<Duration> {
+/// n1 started with `key` (an instance's line, made just before n1 starts) after n2 took the
+/// VIP; when n1 first held it (within 4 s).
+fn startup_case(key: impl FnOnce() -> String) -> Option<Duration> {
     let mut lab = lab_with_n2_master();
-    start_manifest(&mut lab, 0, &fast_manifest("", &format!("    startup_delay: {delay}\n")));
+    start_manifest(&mut lab, 0, &fast_manifest("", &key()));
     let took = n1_takes_within(&mut lab, ms(4000));
     stop_both(&mut lab);
     took
@@ -113,12 +117,31 @@ fn startup_case(delay: &str) -> Option<Duration> {
 #[test]
 #[ignore = "needs root: network namespaces"]
 fn startup_delay_keeps_a_director_silent_that_long_then_it_preempts() {
-    let took = startup_case("0s").expect("without a delay n1 preempts n2");
+    let took = startup_case(|| "    startup_delay: 0s\n".into()).expect("without a delay n1 preempts n2");
     eprintln!("startup_delay 0s: n1 preempted after {} ms", took.as_millis());
     assert!(took < ms(1500), "without a delay n1 took {took:?} to preempt");
-    let took = startup_case("2s").expect("n1 preempts once its delay is over");
+    let took = startup_case(|| "    startup_delay: 2s\n".into()).expect("n1 preempts once its delay is over");
     eprintln!("startup_delay 2s: n1 preempted after {} ms", took.as_millis());
     assert!(took >= ms(1900), "n1 preempted after {took:?}, inside its 2 s delay");
+}
+
+/// How long this system has been up (`/proc/uptime`).
+fn uptime() -> Duration {
+    let text = std::fs::read_to_string("/proc/uptime").unwrap();
+    Duration::from_secs_f64(text.split_whitespace().next().unwrap().parse().unwrap())
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn startup_delay_after_boot_keeps_a_director_silent_until_the_system_is_that_old() {
+    let past = || "    startup_delay_after_boot: 1s\n".to_string();
+    let took = startup_case(past).expect("with the boot long past n1 preempts n2");
+    eprintln!("startup_delay_after_boot long past: n1 preempted after {} ms", took.as_millis());
+    assert!(took < ms(1500), "with the boot long past n1 took {took:?} to preempt");
+    let soon = || format!("    startup_delay_after_boot: {}ms\n", (uptime() + ms(2000)).as_millis());
+    let took = startup_case(soon).expect("n1 preempts once the system is old enough");
+    eprintln!("startup_delay_after_boot uptime + 2s: n1 preempted after {} ms", took.as_millis());
+    assert!(took >= ms(1900), "n1 preempted after {took:?}, 2 s before the system was old enough");
 }
 
 /// n1 (with `instance` added to its manifest's instance) master over n2, then its cable pulled for 1.5 s: whether

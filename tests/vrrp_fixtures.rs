@@ -156,7 +156,7 @@ fn expect(k: &Keepalived) -> Expect {
         version: k.version,
         vrid: k.vrid,
         family: Family::of(&k.vips[0]),
-        auth: k.auth_pass.as_deref().map(packet::password),
+        auth: k.auth_pass.as_deref().map(|p| packet::Auth::Pass(packet::password(p))),
         interval_cs: k.advert_cs,
     }
 }
@@ -230,7 +230,8 @@ fn fixture_packets_are_dropped_for_the_right_reasons() {
     let decode = |e: &Expect| packet::decode(&p.payload, p.src, p.dst, p.ttl, e);
     assert_eq!(packet::decode(&p.payload, p.src, p.dst, 64, &e), Err(DropReason::TtlNot255));
     assert_eq!(decode(&Expect { vrid: 52, ..e.clone() }), Err(DropReason::WrongVrid));
-    assert_eq!(decode(&Expect { auth: Some(packet::password("wrong")), ..e.clone() }), Err(DropReason::AuthMismatch));
+    let wrong = Some(packet::Auth::Pass(packet::password("wrong")));
+    assert_eq!(decode(&Expect { auth: wrong, ..e.clone() }), Err(DropReason::AuthMismatch));
     assert_eq!(decode(&Expect { auth: None, ..e.clone() }), Err(DropReason::AuthTypeMismatch));
     assert_eq!(decode(&Expect { interval_cs: 200, ..e.clone() }), Err(DropReason::IntervalMismatch));
     assert_eq!(decode(&Expect { version: 3, ..e.clone() }), Err(DropReason::VersionMismatch));

@@ -731,6 +731,8 @@ fn lab_manifests_validate() {
     let variants = [
         Params::v2_pass(),
         Params::v2_pass().unicast(),
+        Params::v2_pass().ah(),
+        Params::v2_pass().ah().unicast(),
         Params::v3_fast(),
         Params::v3_fast().unicast(),
         Params::v3_ipv6(),
@@ -806,6 +808,12 @@ fn keepalived_pair_v2_pass_failover_preempt_term() {
 
 #[test]
 #[ignore = "needs root: network namespaces and keepalived"]
+fn keepalived_pair_v2_ah_failover_preempt_term() {
+    full(Params::v2_pass().ah(), [K, K]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and keepalived"]
 fn keepalived_pair_v3_ipv6() {
     crash_only(Params::v3_ipv6(), [K, K]);
 }
@@ -852,6 +860,12 @@ fn lbconverge_pair_v3_failover_preempt_term() {
 #[ignore = "needs root: network namespaces"]
 fn lbconverge_pair_v2_pass_failover_preempt_term() {
     full(Params::v2_pass(), [L, L]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn lbconverge_pair_v2_ah_failover_preempt_term() {
+    full(Params::v2_pass().ah(), [L, L]);
 }
 
 #[test]
@@ -914,6 +928,30 @@ fn mixed_v2_pass_lbconverge_master_keepalived_backup() {
 #[ignore = "needs root: network namespaces and keepalived"]
 fn mixed_v2_pass_keepalived_master_lbconverge_backup() {
     full(Params::v2_pass(), [K, L]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and keepalived"]
+fn mixed_v2_ah_lbconverge_master_keepalived_backup() {
+    full(Params::v2_pass().ah(), [L, K]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and keepalived"]
+fn mixed_v2_ah_keepalived_master_lbconverge_backup() {
+    full(Params::v2_pass().ah(), [K, L]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and keepalived"]
+fn mixed_v2_ah_unicast_lbconverge_master_keepalived_backup() {
+    full(Params::v2_pass().ah().unicast(), [L, K]);
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and keepalived"]
+fn mixed_v2_ah_unicast_keepalived_master_lbconverge_backup() {
+    full(Params::v2_pass().ah().unicast(), [K, L]);
 }
 
 #[test]

@@ -43,11 +43,12 @@ use crate::kernel::{Addrs, KResult, Routes, SyncDaemons};
 use crate::model::cluster::Removal;
 use crate::model::net::{Address, VrrpRoute, VrrpRule};
 use crate::model::sync::{SyncConfig, SyncState, ipvsadm_line};
+use crate::vrrp::ah;
 use crate::vrrp::fsm;
 use crate::vrrp::fsm::{Action, Fsm, Input};
 use crate::vrrp::garp::Schedule;
 use crate::vrrp::net::{self, Timer};
-use crate::vrrp::packet::{self, Advert, Checksum, DropCounters, Expect, MULTICAST_V4, MULTICAST_V6};
+use crate::vrrp::packet::{self, Advert, Checksum, DropCounters, DropReason, Expect, MULTICAST_V4, MULTICAST_V6};
 use crate::vrrp::sync::Status;
 
 /// Longest wait without a timer, a packet or a control message.
@@ -313,6 +314,8 @@ struct Instance {
     /// When (since `epoch`) it starts: its startup delay.
     start_at: Duration,
     drops: DropCounters,
+    /// Its IPsec AH sequence numbers (AH authentication only), kept across reloads.
+    seqs: ah::Sequence,
     /// The announcements it owes, and when.
     garps: Schedule,
     wake: Arc<OwnedFd>,
@@ -387,6 +390,7 @@ impl Instance {
             epoch: Instant::now(),
             start_at: Duration::ZERO,
             drops: DropCounters::new(),
+            seqs: ah::Sequence::default(),
             garps: Schedule::new(spec.garp),
             wake,
             timer,
@@ -588,10 +592,10 @@ impl Instance {
             return;
         }
         tracing::trace!(instance = %self.spec.name, from = %pkt.src, at_us = self.now().as_micros(), "vrrp packet");
-        let decoded = packet::decode(&pkt.payload, pkt.src, pkt.dst, pkt.ttl, &self.expect);
+        let decoded = self.decode(&pkt);
         let counted = self.drops.count(decoded);
         let drops = self.drops.list();
-        let Some(advert) = counted else {
+        let Some((advert, seq)) = counted else {
             return self.show(|v| v.dropped = drops.iter().map(|(r, n)| (r.name().to_string(), *n)).collect());
         };
         let master = (advert.priority > 0).then_some(pkt.src);
@@ -604,6 +608,9 @@ impl Instance {
         let now = self.now();
         let lower = self.lower_priority(advert.priority, pkt.src);
         let actions = self.fsm.step(Input::advert(pkt.src, &advert), now);
+        if let (true, Some(seq)) = (lower, seq) {
+            self.seqs.heard_lower(seq);
+        }
         self.perform(actions);
         if lower && self.fsm.state() == fsm::State::Master {
             let vips = self.spec.vip_addresses();
@@ -612,6 +619,17 @@ impl Instance {
             self.notify_lower_priority();
             self.fifos.write(&fifo::lower_priority_line(&self.spec.name, self.fsm.notify_priority()));
         }
+    }
+
+    /// Checks a received packet: an advert (with its AH sequence number when over AH), or
+    /// why it is dropped. An AH instance's socket hears only AH packets.
+    fn decode(&mut self, pkt: &crate::vrrp::net::Received) -> Result<(Advert, Option<u32>), DropReason> {
+        if !self.spec.is_ah() {
+            return packet::decode(&pkt.payload, pkt.src, pkt.dst, pkt.ttl, &self.expect).map(|a| (a, None));
+        }
+        let unicast = self.spec.unicast_peers.is_some();
+        let heard = ah::receive(&pkt.header, &pkt.payload, pkt.ttl, &self.expect, unicast, &mut self.seqs)?;
+        Ok((heard.advert, Some(heard.seq)))
     }
 
     /// Queues `notify_master_rx_lower_pri` (keepalived runs it for each such advert, with
@@ -907,15 +925,31 @@ impl Instance {
             Some(peers) => peers.clone(),
             None => vec![self.group],
         };
+        let seq = self.spec.is_ah().then(|| self.seqs.next_sent());
         for dst in dsts {
-            let bytes = match packet::encode(&advert, self.source, dst) {
+            let bytes = match self.encode(&advert, dst, seq) {
                 Ok(b) => b,
                 Err(e) => return tracing::error!(instance = %self.spec.name, error = %e, "vrrp advert not encoded"),
             };
-            match self.wire.send(&bytes, dst) {
+            let sent = match seq {
+                Some(_) => self.wire.send_packet(&bytes, dst),
+                None => self.wire.send(&bytes, dst),
+            };
+            match sent {
                 Ok(()) => self.show(|v| v.adverts_sent += 1),
                 Err(e) => tracing::warn!(instance = %self.spec.name, to = %dst, error = %e, "vrrp advert not sent"),
             }
+        }
+    }
+
+    /// The bytes of one advert to `dst`: the VRRP message, or with `seq` (AH) the whole IPv4
+    /// packet.
+    fn encode(&self, advert: &Advert, dst: IpAddr, seq: Option<u32>) -> Result<Vec<u8>, crate::vrrp::VrrpError> {
+        match (seq, self.source, dst) {
+            (Some(seq), IpAddr::V4(src), IpAddr::V4(to)) => {
+                ah::seal(advert, src, to, seq, self.spec.unicast_peers.is_some())
+            }
+            _ => packet::encode(advert, self.source, dst),
         }
     }
 

@@ -126,8 +126,11 @@ impl Instances {
                     staged.updates.push((i, instance::stage_update(&self.running[i].spec, s.clone(), platform)?))
                 }
                 None => {
-                    // keepalived delays its instances at its start only, not on a reload.
-                    let wait = s.startup_delay.saturating_sub(self.started.elapsed());
+                    // keepalived delays its instances at its start only, not on a reload:
+                    // both delays say "not before", from the daemon's start and the boot.
+                    let since_start = s.startup_delay.saturating_sub(self.started.elapsed());
+                    let since_boot = s.startup_delay_after_boot.saturating_sub(crate::sys::uptime());
+                    let wait = since_start.max(since_boot);
                     let run = (self.realtime, wait);
                     staged.fresh.push(instance::prepare(
                         s.clone(),

@@ -1,7 +1,7 @@
 //! What the daemon's threads need from the host besides the reconcile loop's kernel: a handle
 //! on interfaces and addresses per thread (VRRP instances move their VIPs through [`Addrs`],
 //! the tracker reads link states), one on the IPVS sync daemons (an instance switches them
-//! on its transitions), the processes tracked processes count, per VRRP instance its wire: the protocol-112 socket,
+//! on its transitions), the processes tracked processes count, per VRRP instance its wire: the protocol-112 (AH: 51) socket,
 //! the announcer, and the address adverts go out from; and a place to give back the memory
 //! only start-up used ([`Platform::settle`]).
 //!
@@ -34,6 +34,8 @@ pub trait Wire: Send {
     fn fd(&self) -> RawFd;
     /// Sends one VRRP message to `dst` (the group or a unicast peer).
     fn send(&mut self, payload: &[u8], dst: IpAddr) -> io::Result<()>;
+    /// Sends one whole IPv4 packet (an IPsec AH advert, whose digest covers the IP header).
+    fn send_packet(&mut self, packet: &[u8], dst: IpAddr) -> io::Result<()>;
     /// Reads one waiting packet.
     fn recv(&mut self) -> io::Result<Received>;
     /// Sends `count` gratuitous ARPs (IPv4) or unsolicited NAs (IPv6) for `vip`.
@@ -74,6 +76,9 @@ impl Wire for Unbound {
         -1
     }
     fn send(&mut self, _payload: &[u8], _dst: IpAddr) -> io::Result<()> {
+        Err(io::Error::other(self.why.clone()))
+    }
+    fn send_packet(&mut self, _packet: &[u8], _dst: IpAddr) -> io::Result<()> {
         Err(io::Error::other(self.why.clone()))
     }
     fn recv(&mut self) -> io::Result<Received> {
@@ -167,7 +172,7 @@ impl Platform for Linux {
             None => link_local(&mut rtnl, &spec.interface)?,
         };
         let interface = advert.to_string();
-        let sock = VrrpSocket::open(advert, ifindex, source, spec.unicast_peers.is_some())
+        let sock = VrrpSocket::open(advert, ifindex, source, spec.unicast_peers.is_some(), spec.is_ah())
             .map_err(|source| InstanceError::OpenSocket { interface, source })?;
         let announcer = Announcer::new(vip_ifindex, mac6(&mac))
             .map_err(|source| InstanceError::OpenAnnouncer { interface: spec.vip_interface.clone(), source })?;
@@ -223,6 +228,9 @@ impl Wire for LinuxWire {
     }
     fn send(&mut self, payload: &[u8], dst: IpAddr) -> io::Result<()> {
         self.sock.send(payload, dst)
+    }
+    fn send_packet(&mut self, packet: &[u8], dst: IpAddr) -> io::Result<()> {
+        self.sock.send_packet(packet, dst)
     }
     fn recv(&mut self) -> io::Result<Received> {
         self.sock.recv()

@@ -12,12 +12,13 @@ use ipnet::IpNet;
 
 use super::error::{DaemonError, SecretError};
 use crate::model::cluster::{
-    Cluster, FileWeight, InGroup, Member, Notify, Removal, Secret, SyncGroup, TrackFile, TrackScript, Vip,
+    Cluster, FileWeight, InGroup, Member, Notify, Removal, Secret, SyncGroup, TrackFile, TrackScript, Vip, VrrpAuth,
     member_weight_in_group,
 };
 use crate::model::net::{Address, Vmac};
 use crate::vrrp::fsm::Config;
 use crate::vrrp::garp::Timing;
+use crate::vrrp::packet::Auth;
 use crate::vrrp::track::Kind;
 
 /// One VRRP instance of this node.
@@ -49,8 +50,8 @@ pub struct InstanceSpec {
     pub v6: bool,
     /// Unicast peers (none of them ours); `None` = multicast.
     pub unicast_peers: Option<Vec<IpAddr>>,
-    /// v2 PASS password, zero-padded.
-    pub auth: Option<[u8; 8]>,
+    /// v2 authentication: PASS or AH, with its password (zero-padded).
+    pub auth: Option<Auth>,
     /// Source address of adverts: the member's `source`, else the node's address of the
     /// family (IPv6 multicast: `None`, the interface's link-local address is used).
     pub source: Option<IpAddr>,
@@ -86,6 +87,8 @@ pub struct InstanceSpec {
     pub strict: bool,
     /// How long after the daemon's start the instance starts.
     pub startup_delay: Duration,
+    /// How long after the system's boot, at least, the instance starts.
+    pub startup_delay_after_boot: Duration,
     /// The node's realtime scheduling on demand for the instance's thread.
     pub auto_realtime: Option<crate::model::cluster::AutoRealtime>,
     /// Its effective priority's changes go to the notify FIFOs (`notify_priority_changes`).
@@ -152,8 +155,13 @@ impl InstanceSpec {
 
     /// What its wire is opened with: when a reload changes it, a new wire is opened beside
     /// the running one before anything changes.
-    pub fn wire_key(&self) -> (&str, Option<IpAddr>, bool) {
-        (&self.vip_interface, self.source, self.unicast_peers.is_some())
+    pub fn wire_key(&self) -> (&str, Option<IpAddr>, bool, bool) {
+        (&self.vip_interface, self.source, self.unicast_peers.is_some(), self.is_ah())
+    }
+
+    /// True when its adverts travel over IPsec AH (IP protocol 51).
+    pub fn is_ah(&self) -> bool {
+        matches!(self.auth, Some(Auth::Ah(_)))
     }
 
     /// The interfaces its wire is opened on, each once: its own, its advert interface (the
@@ -230,6 +238,8 @@ pub fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Vec<String> {
     field("notify_timeout", format!("{:?}", old.notify_timeout), format!("{:?}", new.notify_timeout));
     field("strict", old.strict.to_string(), new.strict.to_string());
     field("startup_delay", format!("{:?}", old.startup_delay), format!("{:?}", new.startup_delay));
+    let after_boot = |s: &InstanceSpec| format!("{:?}", s.startup_delay_after_boot);
+    field("startup_delay_after_boot", after_boot(old), after_boot(new));
     field("auto_realtime", format!("{:?}", old.auto_realtime), format!("{:?}", new.auto_realtime));
     field("dynamic_interfaces", old.dynamic_interfaces.to_string(), new.dynamic_interfaces.to_string());
     changed_garp(&mut out, &old.garp, &new.garp);
@@ -372,7 +382,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             auth: inst
                 .auth
                 .as_ref()
-                .map(password)
+                .map(authentication)
                 .transpose()
                 .map_err(|source| DaemonError::Secret { instance: inst.name.clone(), source })?,
             source,
@@ -398,6 +408,7 @@ pub fn specs(cluster: &Cluster, node: &str) -> Result<Vec<InstanceSpec>, DaemonE
             xmit_base: inst.vmac.as_ref().is_some_and(|v| v.xmit_base),
             strict: inst.strict,
             startup_delay: inst.startup_delay,
+            startup_delay_after_boot: inst.startup_delay_after_boot,
             auto_realtime: n.auto_realtime,
             notify_priority_changes: inst.notify_priority_changes,
             removal: inst.removal.clone(),
@@ -467,7 +478,16 @@ pub fn groups(cluster: &Cluster, node: &str) -> Vec<GroupSpec> {
         .collect()
 }
 
-/// Reads a PASS password: the first line of its file, or its environment variable.
+/// The authentication of an instance, with its password read.
+fn authentication((kind, secret): &(VrrpAuth, Secret)) -> Result<Auth, SecretError> {
+    let key = password(secret)?;
+    Ok(match kind {
+        VrrpAuth::Pass => Auth::Pass(key),
+        VrrpAuth::Ah => Auth::Ah(key),
+    })
+}
+
+/// Reads a PASS password or AH key: the first line of its file, or its environment variable.
 fn password(s: &Secret) -> Result<[u8; 8], SecretError> {
     let text = match s {
         Secret::Env(var) => std::env::var(var).map_err(|_| SecretError::EnvUnset { var: var.clone() })?,
@@ -553,6 +573,48 @@ sync_groups:
         let kept = group_specs(true);
         assert_eq!(tracked(&kept[0]), ["chk=-20 chk0=0", "eth0=0 eth1=10r", "heavy=5 maint=0 prio=1", "db=0 web=-30"]);
         assert_eq!(tracked(&kept[1]), ["", "eth0=0", "maint=0", "db=0"]);
+    }
+
+    /// The one instance of a VRRPv2 manifest authenticated by `kind`, its key then read from
+    /// `file` (validation without the host's facts finds no file).
+    fn authenticated(kind: &str, file: &std::path::Path) -> InstanceSpec {
+        let text = format!(
+            "version: 1
+nodes:
+  lb1: {{roles: [director], addresses: [10.0.0.11/24], interface: eth0}}
+vrrp:
+  VI_A:
+    vrid: 10
+    version: 2
+    members: {{lb1: {{priority: 150}}}}
+    authentication: {{type: {kind}, password_env: LBC_UNUSED}}
+    vips: [10.0.0.100/24]
+"
+        );
+        let loaded = crate::manifest::parse("m.yaml", std::path::PathBuf::from("."), text.as_bytes()).unwrap();
+        let mut cluster = crate::model::validate(&loaded, &crate::model::NoFacts).unwrap().cluster;
+        for inst in cluster.vrrp.values_mut() {
+            inst.auth = inst.auth.take().map(|(kind, _)| (kind, Secret::File(file.to_path_buf())));
+        }
+        specs(&cluster, "lb1").unwrap().remove(0)
+    }
+
+    #[test]
+    fn ah_is_keyed_with_the_password_and_switching_to_it_opens_another_wire() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("lbc-spec-ah-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("key");
+        std::fs::write(&key, "vl-secr\n").unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let (ah, pass) = (authenticated("ah", &key), authenticated("pass", &key));
+        assert_eq!((ah.auth, ah.is_ah()), (Some(Auth::Ah(*b"vl-secr\0")), true));
+        assert_eq!((pass.auth, pass.is_ah()), (Some(Auth::Pass(*b"vl-secr\0")), false));
+        // Protocol 51 is heard on another socket: a reload between them opens a new wire.
+        assert_ne!(ah.wire_key(), pass.wire_key());
+        assert_eq!(changes(&pass, &ah), ["authentication"]);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

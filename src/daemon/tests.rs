@@ -484,6 +484,36 @@ fn an_instance_with_a_startup_delay_stays_in_init_that_long_after_the_daemon_sta
 }
 
 #[test]
+fn an_instance_with_a_startup_delay_after_boot_stays_in_init_until_the_system_is_that_old() {
+    let (s, k) = (Scratch::new("after-boot"), host());
+    // 600 ms from now in the system's life; a delay already over would not delay.
+    let after = crate::sys::uptime() + Duration::from_millis(600);
+    let key = format!("    startup_delay_after_boot: {}ms\n", after.as_millis());
+    s.write(
+        &manifest("eth0", "good-password", false)
+            .replace("    advert_interval: 50ms\n", &format!("    advert_interval: 50ms\n{key}")),
+    );
+    let t = Instant::now();
+    let d = start(&s, &k);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(fast_view(&d).state, "INIT", "still waiting for the system to be old enough");
+    wait_for("VI_FAST to become master", Duration::from_secs(2), || fast_view(&d).state == "MASTER");
+    assert!(t.elapsed() >= Duration::from_millis(750), "master after {:?}", t.elapsed());
+    d.stop();
+    // The same key once the system is older: no delay.
+    let (s, k) = (Scratch::new("after-boot-over"), host());
+    s.write(
+        &manifest("eth0", "good-password", false)
+            .replace("    advert_interval: 50ms\n", "    advert_interval: 50ms\n    startup_delay_after_boot: 1s\n"),
+    );
+    let t = Instant::now();
+    let d = start(&s, &k);
+    wait_for("VI_FAST to become master", Duration::from_secs(2), || fast_view(&d).state == "MASTER");
+    assert!(t.elapsed() < Duration::from_millis(600), "master after {:?}", t.elapsed());
+    d.stop();
+}
+
+#[test]
 fn a_master_adds_back_a_vip_removed_by_hand_within_an_advert_interval() {
     let (s, k) = (Scratch::new("repair"), host());
     let (d, sent) = start_master(&s, &k);

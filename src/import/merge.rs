@@ -383,7 +383,7 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         members: BTreeMap::new(),
         preempt: (!i.preempt).then_some(false),
         preempt_delay: i.preempt_delay.clone(),
-        authentication: i.password.as_ref().map(|_| authentication(&i.name, opts)),
+        authentication: i.password.as_ref().map(|_| authentication(&i.name, i.ah, opts)),
         unicast_peers: None,
         vips: i.vips.clone(),
         excluded_vips: i.excluded.clone(),
@@ -406,6 +406,7 @@ fn shared(i: &Instance, opts: &Options) -> VrrpInstance {
         strict: i.strict.then_some(true),
         accept: i.accept,
         startup_delay: i.startup_delay.clone(),
+        startup_delay_after_boot: i.startup_delay_after_boot.clone(),
         notify_master: i.notify_master.clone(),
         notify_backup: i.notify_backup.clone(),
         notify_fault: i.notify_fault.clone(),
@@ -468,13 +469,14 @@ fn notify_per_member(out: &mut VrrpInstance, group: &[(&Director, &Instance)]) {
     }
 }
 
-fn authentication(instance: &str, opts: &Options) -> Authentication {
+fn authentication(instance: &str, ah: bool, opts: &Options) -> Authentication {
     let (password_file, password_env) = match opts.passwords.get(instance) {
         Some(Secret::File(p)) => (Some(p.clone()), None),
         Some(Secret::Env(e)) => (None, Some(e.clone())),
         None => (None, Some(super::default_password_env(instance))),
     };
-    Authentication { kind: AuthType::Pass, password_file, password_env }
+    let kind = if ah { AuthType::Ah } else { AuthType::Pass };
+    Authentication { kind, password_file, password_env }
 }
 
 fn instance(m: &Manifest, group: &[(&Director, &Instance)], opts: &Options, notes: &mut Notes) -> VrrpInstance {
@@ -495,6 +497,9 @@ fn instance(m: &Manifest, group: &[(&Director, &Instance)], opts: &Options, note
                     i0.name
                 ),
             );
+        }
+        if i.ah != i0.ah && i.password.is_some() && i0.password.is_some() {
+            notes.note(&i.at, format!("directors differ: vrrp_instance `{}`: `auth_type` differs between {} and {}; they cannot talk to each other today", i0.name, d0.name, d.name));
         }
         if i.password != i0.password {
             notes.note(&i.at, format!("directors differ: vrrp_instance `{}`: `auth_pass` differs between {} and {}; they cannot talk to each other today", i0.name, d0.name, d.name));

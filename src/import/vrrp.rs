@@ -32,8 +32,10 @@ pub struct Instance {
     pub preempt: bool,
     /// `preempt_delay`.
     pub preempt_delay: Option<Duration>,
-    /// `auth_pass` of `auth_type PASS`.
+    /// `auth_pass` of `auth_type PASS` or `AH`.
     pub password: Option<String>,
+    /// `auth_type AH` (IPsec AH) rather than `PASS`.
+    pub ah: bool,
     /// `unicast_src_ip` or `mcast_src_ip` (one setting in keepalived), the address alone.
     pub unicast_src: Option<String>,
     /// The prefix length written after `unicast_src_ip`'s address, if any.
@@ -93,6 +95,8 @@ pub struct Instance {
     pub accept: Option<bool>,
     /// The global `vrrp_startup_delay`.
     pub startup_delay: Option<Duration>,
+    /// The global `vrrp_delay_after_boot`.
+    pub startup_delay_after_boot: Option<Duration>,
 }
 
 impl Instance {
@@ -220,6 +224,8 @@ pub struct Globals {
     pub strict: bool,
     /// `vrrp_startup_delay`.
     pub startup_delay: Option<Duration>,
+    /// `vrrp_delay_after_boot` (keepalived 2.3).
+    pub startup_delay_after_boot: Option<Duration>,
     /// `max_auto_priority` above 0 (bare: 99).
     pub max_auto_priority: Option<u8>,
     /// `min_auto_priority_delay`, with where it is.
@@ -295,6 +301,7 @@ pub fn globals(item: &Item, g: &mut Globals, notes: &mut Notes) {
             "min_auto_priority_delay" => g.min_auto_priority_delay = microseconds(it, notes).map(|d| (d, it.clone())),
             "vrrp_strict" => g.strict = true,
             "vrrp_startup_delay" => g.startup_delay = value::seconds(it, notes),
+            "vrrp_delay_after_boot" => g.startup_delay_after_boot = value::seconds(it, notes),
             "lvs_sync_daemon" => g.sync = lvs_sync_daemon(it, notes),
             "lvs_timeouts" => g.timeouts = Some(lvs_timeouts(it, notes)),
             "notification_email" => {
@@ -630,6 +637,7 @@ pub fn instance(
         preempt: true,
         preempt_delay: None,
         password: None,
+        ah: false,
         unicast_src: None,
         unicast_src_prefix: None,
         unicast_peers: Vec::new(),
@@ -659,6 +667,7 @@ pub fn instance(
         strict: g.strict,
         accept: None,
         startup_delay: g.startup_delay.clone().filter(nonzero),
+        startup_delay_after_boot: g.startup_delay_after_boot.clone().filter(nonzero),
     };
     let mut lines: [Vec<VipLine>; 2] = Default::default();
     let mut written_version = None;
@@ -688,6 +697,7 @@ pub fn instance(
     if i.strict && !strict(&mut i, notes) {
         return None;
     }
+    auth_on_v3(&mut i, notes);
     if let Some(c) = i.connection_sync.as_mut().filter(|c| c.interface == i.interface) {
         c.interface = None;
     }
@@ -740,6 +750,20 @@ fn strict(i: &mut Instance, notes: &mut Notes) -> bool {
         );
     }
     refused.is_none()
+}
+
+/// keepalived ignores the authentication of a VRRPv3 instance ("VRRP version 3 does not
+/// support authentication"), IPv6 ones included (which is how it never runs AH over IPv6),
+/// and so does the import, saying so.
+fn auth_on_v3(i: &mut Instance, notes: &mut Notes) {
+    if i.version == 3 && i.password.take().is_some() {
+        let kind = if i.ah { "AH" } else { "PASS" };
+        let msg = format!(
+            "vrrp_instance `{}`: VRRP version 3 has no authentication; keepalived ignores its `auth_type {kind}`, and so does the import",
+            i.name
+        );
+        notes.note(&i.at, msg);
+    }
 }
 
 /// False for a duration of no time, as [`value::seconds`] writes it.
@@ -958,9 +982,10 @@ fn sync_interface(i: &mut Instance, it: &Item, notes: &mut Notes) {
 fn authentication(i: &mut Instance, item: &Item, notes: &mut Notes) {
     for it in item.children() {
         match (it.keyword.as_str(), it.arg()) {
-            ("auth_type", Some("PASS")) => {}
+            ("auth_type", Some("PASS")) => i.ah = false,
+            ("auth_type", Some("AH")) => i.ah = true,
             ("auth_pass", Some(p)) => i.password = Some(p.to_string()),
-            _ => notes.unsupported(it, "only `auth_type PASS` with `auth_pass` is supported (no AH)"),
+            _ => notes.unsupported(it, "only `auth_type PASS` or `AH` with `auth_pass` is supported"),
         }
     }
 }

@@ -1288,6 +1288,11 @@ pub struct VrrpInstance {
     /// pass traffic and then stop while they come up at boot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub startup_delay: Option<Duration>,
+    /// The instance starts no sooner than this long after the system booted (default 0s;
+    /// keepalived `vrrp_delay_after_boot`): a delay at boot that a restart of the daemon
+    /// later does not pay. With `startup_delay`, the later of the two ends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_delay_after_boot: Option<Duration>,
     /// Command run on becoming master (keepalived `notify_master`): an argument list, the
     /// program an absolute path; no shell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1776,10 +1781,10 @@ pub struct VrrpMember {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Authentication {
-    /// Only `pass` (keepalived `auth_type PASS`).
+    /// `pass` (keepalived `auth_type PASS`) or `ah` (`auth_type AH`: IPsec AH, IPv4 only).
     #[serde(rename = "type")]
     pub kind: AuthType,
-    /// File holding the password (first line, at most 8 bytes); must not be readable by others.
+    /// File holding the password (first line, at most 8 bytes; the AH key); must not be readable by others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_file: Option<String>,
     /// Environment variable holding the password.
@@ -1793,6 +1798,9 @@ pub struct Authentication {
 pub enum AuthType {
     /// Plain-text password (keepalived `PASS`).
     Pass,
+    /// IPsec Authentication Header (RFC 2402) with HMAC-MD5-96 keyed with the password
+    /// (keepalived `AH`): VRRPv2 over IPv4 only.
+    Ah,
 }
 
 /// How a tracked script or interface moves the priority: a positive weight is added while

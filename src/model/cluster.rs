@@ -211,6 +211,15 @@ pub enum Secret {
     Env(String),
 }
 
+/// The kind of VRRPv2 authentication (keepalived's `auth_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum VrrpAuth {
+    /// The password in the advert (`PASS`).
+    Pass,
+    /// IPsec AH with HMAC-MD5-96 keyed with the password (`AH`); IPv4 only.
+    Ah,
+}
+
 /// A VRRP instance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VrrpInstance {
@@ -228,8 +237,8 @@ pub struct VrrpInstance {
     pub preempt: bool,
     /// Delay before preempting after start.
     pub preempt_delay: Duration,
-    /// PASS authentication source (v2).
-    pub auth: Option<Secret>,
+    /// VRRPv2 authentication: its kind and where its password is.
+    pub auth: Option<(VrrpAuth, Secret)>,
     /// Unicast peer addresses; `None` for multicast.
     pub unicast_peers: Option<Vec<IpAddr>>,
     /// The VIPs its adverts carry, all of one family (none: a master that holds nothing).
@@ -267,6 +276,9 @@ pub struct VrrpInstance {
     /// How long after the daemon starts the instance starts.
     #[serde(default)]
     pub startup_delay: Duration,
+    /// How long after the system booted, at least, the instance starts.
+    #[serde(default)]
+    pub startup_delay_after_boot: Duration,
     /// Its effective priority's changes are written to the notify FIFOs too.
     #[serde(default)]
     pub notify_priority_changes: bool,

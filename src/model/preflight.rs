@@ -163,7 +163,7 @@ fn vmac_free(out: &mut Vec<Finding>, instance: &str, v: &Vmac, live: &NodeState)
 /// are checked by validation, beside the manifest).
 fn secrets(out: &mut Vec<Finding>, c: &Cluster, n: &Node, facts: &dyn Facts) {
     for inst in c.vrrp.values().filter(|i| i.members.contains_key(&n.name)) {
-        let Some(Secret::Env(var)) = &inst.auth else { continue };
+        let Some((_, Secret::Env(var))) = &inst.auth else { continue };
         let at = KeyPath::root().key("vrrp").name(&inst.name).key("authentication").key("password_env");
         match facts.env(var) {
             None => out.push(finding(at, format!("environment variable {var} is not set"), ENV_HINT)),

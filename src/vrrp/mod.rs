@@ -6,24 +6,28 @@
 //! ```text
 //! packet::decode(payload, src, dst, ttl, &Expect) -> Advert | DropReason   receive side
 //! packet::encode(&Advert, src, dst)               -> payload bytes         send side
+//! ah::seal(&Advert, src, dst, seq, unicast)       -> IPv4 packet           AH send side
+//! ah::receive(header, body, ttl, &Expect, ..)     -> Heard | DropReason    AH receive side
 //! track::Tracking::effective_priority()           -> Some(prio) | None     None = FAULT
 //! fsm::Fsm::step(Input, now)                      -> Vec<Action>           Init/Backup/Master/Fault
 //! fsm::Fsm::next_deadline()                       -> when to call step(Input::Tick, ..) next
 //! ```
 //!
 //! Interoperable with keepalived 2.2.7 (checked against its own captures in
-//! `tests/fixtures/vrrp/`): VRRPv2 (RFC 3768) with PASS authentication and VRRPv3
+//! `tests/fixtures/vrrp/`): VRRPv2 (RFC 3768) with PASS or IPsec AH authentication and VRRPv3
 //! (RFC 5798) over IPv4 and IPv6, multicast or unicast.
 //!
 //! - [`packet`]: VRRPv2/v3 advert codec, drop reasons and their counters.
+//! - [`ah`]: VRRPv2 over IPsec AH (HMAC-MD5-96, keepalived's `auth_type AH`).
 //! - [`fsm`]: the RFC 5798 §6.4 state machine plus FAULT, with keepalived's preempt rules.
 //! - [`garp`]: when a master sends its gratuitous ARPs / NAs (keepalived's `garp_*` timing).
 //! - [`sync`]: sync groups (keepalived's `vrrp_sync_group`): which members move when.
 //! - [`procs`]: tracked processes: matching, counts, quorum and delays (keepalived's `vrrp_track_process`).
 //! - [`track`]: rise/fall of track scripts and interfaces, weights, effective priority.
-//! - [`net`]: protocol-112 sockets (effects).
+//! - [`net`]: protocol-112 (and, for AH, 51) sockets (effects).
 //! - [`announce`]: gratuitous ARP and unsolicited NA (effects).
 
+pub mod ah;
 pub mod announce;
 pub mod fsm;
 pub mod garp;

@@ -1,10 +1,12 @@
-//! VRRP on the wire (effects): raw IP protocol-112 sockets bound to one interface, joined to
+//! VRRP on the wire (effects): raw IP protocol-112 sockets (51 for VRRPv2 over IPsec AH, as
+//! keepalived listens: an AH instance hears only AH packets) bound to one interface, joined to
 //! 224.0.0.18 / ff02::12 (multicast) or talking to peers (unicast), TTL / hop limit 255 on
 //! send, and the received TTL, source and destination for the codec's checks.
 //!
 //! IPv4 is sent through an `IPPROTO_RAW` socket with our own IP header (as keepalived does:
 //! TOS 0xc0, TTL 255, a fixed source), so the source used for the v3 checksum is exactly the
-//! one on the wire. IPv6 is sent from a socket bound to the source address (link-local for
+//! one on the wire; AH packets come whole from [`super::ah::seal`], since their digest covers
+//! the IP header. IPv6 is sent from a socket bound to the source address (link-local for
 //! multicast, as RFC 5798 requires).
 
 use std::io;
@@ -26,7 +28,9 @@ pub struct Received {
     pub dst: IpAddr,
     /// TTL (IPv4) or hop limit (IPv6).
     pub ttl: u8,
-    /// The VRRP message.
+    /// The IPv4 header as received, with any options (empty for IPv6).
+    pub header: Vec<u8>,
+    /// What follows the IP header: the VRRP message (behind its AH header for AH).
     pub payload: Vec<u8>,
 }
 
@@ -41,16 +45,17 @@ pub struct VrrpSocket {
 
 impl VrrpSocket {
     /// Opens the sockets for `iface` (index `ifindex`) sending from `source`; multicast
-    /// unless `unicast`.
-    pub fn open(iface: &str, ifindex: u32, source: IpAddr, unicast: bool) -> io::Result<Self> {
+    /// unless `unicast`; hearing IPsec AH (protocol 51) instead of VRRP when `ah` (IPv4).
+    pub fn open(iface: &str, ifindex: u32, source: IpAddr, unicast: bool, ah: bool) -> io::Result<Self> {
         match source {
-            IpAddr::V4(src) => Self::open_v4(iface, ifindex, src, unicast),
+            IpAddr::V4(src) => Self::open_v4(iface, ifindex, src, unicast, ah),
             IpAddr::V6(src) => Self::open_v6(iface, ifindex, src, unicast),
         }
     }
 
-    fn open_v4(iface: &str, ifindex: u32, src: Ipv4Addr, unicast: bool) -> io::Result<Self> {
-        let recv = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(i32::from(PROTOCOL))))?;
+    fn open_v4(iface: &str, ifindex: u32, src: Ipv4Addr, unicast: bool, ah: bool) -> io::Result<Self> {
+        let protocol = if ah { super::ah::PROTOCOL } else { PROTOCOL };
+        let recv = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(i32::from(protocol))))?;
         recv.bind_device(Some(iface.as_bytes()))?;
         if !unicast {
             recv.join_multicast_v4_n(&MULTICAST_V4, &InterfaceIndexOrAddress::Index(ifindex))?;
@@ -94,6 +99,16 @@ impl VrrpSocket {
             }
             _ => return Err(io::Error::new(io::ErrorKind::InvalidInput, "source and destination families differ")),
         }
+        Ok(())
+    }
+
+    /// Sends one whole IPv4 packet we built (an AH advert) to `dst`; the kernel fills in the
+    /// header checksum.
+    pub fn send_packet(&self, packet: &[u8], dst: IpAddr) -> io::Result<()> {
+        if !matches!((self.source, dst), (IpAddr::V4(_), IpAddr::V4(_))) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "whole packets are IPv4 only"));
+        }
+        self.send.send_to(packet, &SockAddr::from(SocketAddr::new(dst, 0)))?;
         Ok(())
     }
 
@@ -203,7 +218,13 @@ pub fn parse_ipv4(data: &[u8]) -> Option<Received> {
         let b: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
         Some(IpAddr::V4(Ipv4Addr::from(b)))
     };
-    Some(Received { src: addr(12)?, dst: addr(16)?, ttl: *data.get(8)?, payload: data[ihl..total].to_vec() })
+    Some(Received {
+        src: addr(12)?,
+        dst: addr(16)?,
+        ttl: *data.get(8)?,
+        header: data[..ihl].to_vec(),
+        payload: data[ihl..total].to_vec(),
+    })
 }
 
 fn recv_v6(s: &Socket) -> io::Result<Received> {
@@ -231,6 +252,7 @@ fn recv_v6(s: &Socket) -> io::Result<Received> {
         src: IpAddr::V6(Ipv6Addr::from(from.sin6_addr.s6_addr)),
         dst: IpAddr::V6(dst.unwrap_or(Ipv6Addr::UNSPECIFIED)),
         ttl: ttl.unwrap_or(0),
+        header: Vec::new(),
         payload: buf[..n as usize].to_vec(),
     })
 }
@@ -274,6 +296,7 @@ mod tests {
         assert_eq!(r.dst, IpAddr::V4(MULTICAST_V4));
         assert_eq!(r.ttl, 255);
         assert_eq!(r.payload, vec![0x31, 1, 2, 3]);
+        assert_eq!(r.header, with_len[..20]);
         assert!(parse_ipv4(&[0x41, 0, 0, 20]).is_none());
         assert!(parse_ipv4(&[]).is_none());
     }

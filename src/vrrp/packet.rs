@@ -1,4 +1,5 @@
-//! The VRRP advert codec: VRRPv2 (RFC 3768, with keepalived's PASS authentication) and
+//! The VRRP advert codec: VRRPv2 (RFC 3768, with keepalived's PASS and IPsec AH
+//! authentication: the AH header itself is [`super::ah`]'s) and
 //! VRRPv3 (RFC 5798, IPv4 and IPv6), plus the reasons a received advert is dropped and their
 //! counters. Pure: works on the VRRP payload only; the socket layer owns the IP header and
 //! passes in the source, destination and TTL (hop limit) it read.
@@ -42,6 +43,36 @@ const AUTH_LEN: usize = 8;
 const TYPE_ADVERT: u8 = 1;
 const AUTH_NONE: u8 = 0;
 const AUTH_PASS: u8 = 1;
+const AUTH_AH: u8 = 2;
+
+/// VRRPv2 authentication of an advert (keepalived's `auth_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// `PASS` (type 1): the password, zero-padded to 8 bytes, travels in the auth data.
+    Pass([u8; 8]),
+    /// `AH` (type 2): the auth data is zero and the message travels behind an IPsec AH
+    /// header whose HMAC-MD5-96 is keyed with these 8 bytes ([`super::ah`]); not on the
+    /// wire itself.
+    Ah([u8; 8]),
+}
+
+impl Auth {
+    /// The auth type byte of a VRRPv2 message.
+    fn type_byte(self) -> u8 {
+        match self {
+            Auth::Pass(_) => AUTH_PASS,
+            Auth::Ah(_) => AUTH_AH,
+        }
+    }
+
+    /// The 8 bytes of auth data the message carries.
+    fn data(self) -> [u8; AUTH_LEN] {
+        match self {
+            Auth::Pass(p) => p,
+            Auth::Ah(_) => [0; AUTH_LEN],
+        }
+    }
+}
 
 /// How the checksum of an advert was (or is to be) computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -69,8 +100,8 @@ pub struct Advert {
     pub interval_cs: u16,
     /// The virtual addresses, all of the advert's family.
     pub addresses: Vec<IpAddr>,
-    /// v2 PASS password (zero-padded to 8 bytes); `None` for no authentication and for v3.
-    pub auth: Option<[u8; 8]>,
+    /// v2 authentication; `None` for no authentication and for v3.
+    pub auth: Option<Auth>,
     /// Checksum flavour.
     pub checksum: Checksum,
 }
@@ -91,8 +122,8 @@ pub struct Expect {
     pub vrid: u8,
     /// Address family of the instance.
     pub family: Family,
-    /// v2 PASS password; `None` means the peer must send auth type 0.
-    pub auth: Option<[u8; 8]>,
+    /// v2 authentication; `None` means the peer must send auth type 0.
+    pub auth: Option<Auth>,
     /// Configured advert interval in centiseconds; v2 adverts must match it (RFC 3768 7.1),
     /// v3 adverts may differ (the backup adopts the master's).
     pub interval_cs: u16,
@@ -107,7 +138,8 @@ pub fn password(pass: &str) -> [u8; 8] {
     out
 }
 
-/// Why a received packet was dropped. Declared in the order [`decode`] checks them.
+/// Why a received packet was dropped. Declared in the order [`decode`] checks them; the
+/// socket layer's unicast check, then the IPsec AH ones ([`super::ah::receive`]) come last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, thiserror::Error)]
 pub enum DropReason {
     /// TTL / hop limit not 255: sent from off-link or forwarded (RFC 5798 7.1).
@@ -138,7 +170,7 @@ pub enum DropReason {
     /// Another virtual router's advert.
     #[error("VRID is not ours")]
     WrongVrid,
-    /// v2 auth type other than 0 (none) or 1 (PASS).
+    /// v2 auth type other than 0 (none), 1 (PASS) or 2 (AH).
     #[error("unknown authentication type")]
     UnknownAuthType,
     /// v2 auth type differs from the instance's.
@@ -156,11 +188,24 @@ pub enum DropReason {
     /// Unicast mode: the sender is not a configured peer (checked by the socket layer).
     #[error("sender is not a configured unicast peer")]
     UnknownPeer,
+    /// AH: shorter than an AH header and a VRRP header, or an AH header not for VRRP
+    /// (next header not 112, or a length other than HMAC-MD5-96's).
+    #[error("IPsec AH header is malformed or not for VRRP")]
+    AhMalformed,
+    /// AH: the HMAC-MD5-96 does not verify (another key, or a changed packet).
+    #[error("IPsec AH digest does not verify")]
+    AhBadDigest,
+    /// AH: the SPI is not the sender's address (keepalived's rule).
+    #[error("IPsec AH SPI is not the sender's address")]
+    AhWrongSpi,
+    /// AH: a sequence number not above the last one seen (a replay, or an old packet).
+    #[error("IPsec AH sequence number already seen")]
+    AhReplay,
 }
 
 impl DropReason {
     /// Every reason, in check order.
-    pub const ALL: [DropReason; 15] = [
+    pub const ALL: [DropReason; 19] = [
         DropReason::TtlNot255,
         DropReason::Truncated,
         DropReason::BadVersion,
@@ -176,6 +221,10 @@ impl DropReason {
         DropReason::ZeroInterval,
         DropReason::IntervalMismatch,
         DropReason::UnknownPeer,
+        DropReason::AhMalformed,
+        DropReason::AhBadDigest,
+        DropReason::AhWrongSpi,
+        DropReason::AhReplay,
     ];
 
     /// A stable snake_case name, for metrics and status output.
@@ -196,6 +245,10 @@ impl DropReason {
             DropReason::ZeroInterval => "zero_interval",
             DropReason::IntervalMismatch => "interval_mismatch",
             DropReason::UnknownPeer => "unknown_peer",
+            DropReason::AhMalformed => "ah_malformed",
+            DropReason::AhBadDigest => "ah_bad_digest",
+            DropReason::AhWrongSpi => "ah_wrong_spi",
+            DropReason::AhReplay => "ah_replay",
         }
     }
 
@@ -251,7 +304,7 @@ pub fn encode(a: &Advert, src: IpAddr, dst: IpAddr) -> Result<Vec<u8>, VrrpError
     let mut b = Vec::with_capacity(wire_len(a.version, family, usize::from(count)));
     b.extend_from_slice(&[(a.version << 4) | TYPE_ADVERT, a.vrid, a.priority, count]);
     if a.version == 2 {
-        let auth_type = if a.auth.is_some() { AUTH_PASS } else { AUTH_NONE };
+        let auth_type = a.auth.map_or(AUTH_NONE, Auth::type_byte);
         // encodable() checked interval_cs / 100 <= 255.
         b.extend_from_slice(&[auth_type, u8::try_from(a.interval_cs / 100).unwrap_or(u8::MAX)]);
     } else {
@@ -265,7 +318,7 @@ pub fn encode(a: &Advert, src: IpAddr, dst: IpAddr) -> Result<Vec<u8>, VrrpError
         }
     }
     if a.version == 2 {
-        b.extend_from_slice(&a.auth.unwrap_or([0; AUTH_LEN]));
+        b.extend_from_slice(&a.auth.map_or([0; AUTH_LEN], Auth::data));
     }
     let sum = !fold(sum16(&b, checksum_base(a.checksum, a.version, src, dst, b.len())));
     b[6..8].copy_from_slice(&sum.to_be_bytes());
@@ -353,7 +406,7 @@ fn auth_and_interval(
     [b4, b5]: [u8; 2],
     auth_data: &[u8],
     expect: &Expect,
-) -> Result<(Option<[u8; 8]>, u16), DropReason> {
+) -> Result<(Option<Auth>, u16), DropReason> {
     let (auth, interval_cs) = if version == 2 {
         (check_auth(b4, auth_data, expect)?, u16::from(b5) * 100)
     } else {
@@ -368,17 +421,20 @@ fn auth_and_interval(
     Ok((auth, interval_cs))
 }
 
-/// Checks v2 authentication; returns the password when PASS is used.
-fn check_auth(auth_type: u8, data: &[u8], expect: &Expect) -> Result<Option<[u8; 8]>, DropReason> {
-    if auth_type != AUTH_NONE && auth_type != AUTH_PASS {
+/// Checks v2 authentication; returns the instance's when the type matches (and, for PASS,
+/// the password). An AH advert's digest is checked before, by [`super::ah`]; like
+/// keepalived, its auth data is not looked at.
+fn check_auth(auth_type: u8, data: &[u8], expect: &Expect) -> Result<Option<Auth>, DropReason> {
+    if ![AUTH_NONE, AUTH_PASS, AUTH_AH].contains(&auth_type) {
         return Err(DropReason::UnknownAuthType);
     }
     match (auth_type, expect.auth) {
         (AUTH_NONE, None) => Ok(None),
-        (AUTH_PASS, Some(want)) => {
+        (AUTH_PASS, Some(Auth::Pass(want))) => {
             let got: [u8; 8] = data.try_into().map_err(|_| DropReason::Truncated)?;
-            if got == want { Ok(Some(got)) } else { Err(DropReason::AuthMismatch) }
+            if got == want { Ok(Some(Auth::Pass(got))) } else { Err(DropReason::AuthMismatch) }
         }
+        (AUTH_AH, Some(ah @ Auth::Ah(_))) => Ok(Some(ah)),
         _ => Err(DropReason::AuthTypeMismatch),
     }
 }
@@ -480,7 +536,13 @@ mod tests {
     const V3_V6_N1: &str = "31 34 96 02 0064 3df2 fe800000000000000000000000000052 fd880000000000000000000000000050";
 
     fn v2_expect() -> Expect {
-        Expect { version: 2, vrid: 51, family: Family::Ipv4, auth: Some(password("vl-secr")), interval_cs: 100 }
+        Expect {
+            version: 2,
+            vrid: 51,
+            family: Family::Ipv4,
+            auth: Some(Auth::Pass(password("vl-secr"))),
+            interval_cs: 100,
+        }
     }
 
     fn v3_expect() -> Expect {
@@ -507,7 +569,7 @@ mod tests {
         let a = roundtrip(&hex(V2_N1), ip(N1), ip(MC), &v2_expect());
         assert_eq!((a.version, a.vrid, a.priority, a.interval_cs), (2, 51, 150, 100));
         assert_eq!(a.addresses, vec![ip("10.88.0.50")]);
-        assert_eq!(a.auth, Some(*b"vl-secr\0"));
+        assert_eq!(a.auth, Some(Auth::Pass(*b"vl-secr\0")));
         assert_eq!(a.interval(), Duration::from_secs(1));
         assert_eq!(roundtrip(&hex(V2_PRIO0), ip(N1), ip(MC), &v2_expect()).priority, 0);
     }
@@ -586,10 +648,14 @@ mod tests {
             (DropReason::LengthMismatch, decode(&[v2.clone(), vec![0, 0]].concat(), s, d, 255, &e)),
             (DropReason::BadChecksum, decode(&flip(&v2, 2), s, d, 255, &e)),
             (DropReason::WrongVrid, decode(&v2, s, d, 255, &with(&|e| e.vrid = 52))),
-            (DropReason::UnknownAuthType, decode(&resum(v2.clone(), &|b| b[4] = 2), s, d, 255, &e)),
+            (DropReason::UnknownAuthType, decode(&resum(v2.clone(), &|b| b[4] = 3), s, d, 255, &e)),
+            (DropReason::AuthTypeMismatch, decode(&resum(v2.clone(), &|b| b[4] = 2), s, d, 255, &e)),
             (DropReason::AuthTypeMismatch, decode(&v2, s, d, 255, &with(&|e| e.auth = None))),
             (DropReason::AuthTypeMismatch, decode(&resum(v2.clone(), &|b| b[4] = 0), s, d, 255, &e)),
-            (DropReason::AuthMismatch, decode(&v2, s, d, 255, &with(&|e| e.auth = Some(password("other"))))),
+            (
+                DropReason::AuthMismatch,
+                decode(&v2, s, d, 255, &with(&|e| e.auth = Some(Auth::Pass(password("other"))))),
+            ),
             (DropReason::ZeroInterval, decode(&resum(v2.clone(), &|b| b[5] = 0), s, d, 255, &e)),
             (DropReason::IntervalMismatch, decode(&v2, s, d, 255, &with(&|e| e.interval_cs = 200))),
         ];
@@ -644,7 +710,8 @@ mod tests {
             (Advert { version: 4, ..ok.clone() }, s4, d4),
             (Advert { interval_cs: 0, ..ok.clone() }, s4, d4),
             (Advert { interval_cs: 4096, ..ok.clone() }, s4, d4),
-            (Advert { auth: Some([0; 8]), ..ok.clone() }, s4, d4),
+            (Advert { auth: Some(Auth::Pass([0; 8])), ..ok.clone() }, s4, d4),
+            (Advert { auth: Some(Auth::Ah([0; 8])), ..ok.clone() }, s4, d4),
             (Advert { addresses: vec![ip("192.0.2.1"); 256], ..ok.clone() }, s4, d4),
             (Advert { version: 2, interval_cs: 150, ..ok.clone() }, s4, d4),
             (Advert { version: 2, interval_cs: 25_600, ..ok.clone() }, s4, d4),
@@ -739,7 +806,12 @@ mod tests {
                 (ip(N1), if rng.below(2) == 0 { ip(MC) } else { ip(N2) })
             };
             let interval_cs = if version == 2 { 100 * (1 + rng.below(255) as u16) } else { 1 + rng.below(4095) as u16 };
-            let auth = (version == 2 && rng.below(2) == 0).then(|| password(&format!("{:x}", rng.next_u64())));
+            let key = password(&format!("{:x}", rng.next_u64()));
+            let auth = match (version, rng.below(3)) {
+                (2, 0) => Some(Auth::Pass(key)),
+                (2, 1) => Some(Auth::Ah(key)),
+                _ => None,
+            };
             let checksum = match (six || version == 2, rng.below(3)) {
                 (true, _) | (_, 0) => Checksum::Standard,
                 (_, 1) => Checksum::MessageOnly,

@@ -85,7 +85,7 @@ fn unframe(d: &[u8]) -> Option<Received> {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)),
         IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12)),
     };
-    Some(Received { src, dst, ttl: 255, payload: payload.to_vec() })
+    Some(Received { src, dst, ttl: 255, header: Vec::new(), payload: payload.to_vec() })
 }
 
 impl Platform for MemPlatform {
@@ -155,6 +155,10 @@ impl Wire for MemWire {
         self.rx.as_raw_fd()
     }
     fn send(&mut self, _payload: &[u8], dst: IpAddr) -> io::Result<()> {
+        self.record(Sent::Advert(dst));
+        Ok(())
+    }
+    fn send_packet(&mut self, _packet: &[u8], dst: IpAddr) -> io::Result<()> {
         self.record(Sent::Advert(dst));
         Ok(())
     }

@@ -7,7 +7,8 @@ use std::time::Duration;
 use crate::manifest::KeyPath;
 use crate::manifest::types::{self, Manifest, RemovalNotify};
 use crate::model::cluster::{
-    ConnectionSync, FileWeight, Member, Node, Notify, Removal, Secret, TrackFile, TrackScript, Vip, VrrpInstance,
+    ConnectionSync, FileWeight, Member, Node, Notify, Removal, Secret, TrackFile, TrackScript, Vip, VrrpAuth,
+    VrrpInstance,
 };
 
 use super::{Cx, dur, parse, unknown_node_hint};
@@ -184,7 +185,7 @@ fn instance(
     if !grouped {
         idle_weights(cx, path, i, &members);
     }
-    let auth = auth(cx, &path.key("authentication"), i.authentication.as_ref(), version);
+    let auth = auth(cx, &path.key("authentication"), i.authentication.as_ref(), (version, v6));
     let unicast_peers = peers(cx, &path.key("unicast_peers"), i.unicast_peers.as_ref(), nodes, v6);
     tracked(cx, path, &i.track_scripts, &i.track_interfaces, scripts);
     known_files_processes(cx, path, (&i.track_files, &i.track_processes), (m_files, m_procs));
@@ -227,6 +228,12 @@ fn instance(
         strict: i.strict.unwrap_or(false),
         accept: i.accept,
         startup_delay: dur(cx, &path.key("startup_delay"), i.startup_delay.as_ref(), Duration::ZERO),
+        startup_delay_after_boot: dur(
+            cx,
+            &path.key("startup_delay_after_boot"),
+            i.startup_delay_after_boot.as_ref(),
+            Duration::ZERO,
+        ),
         notify_priority_changes: i.notify_priority_changes.unwrap_or(false),
         removal: removal(cx, path, i),
     })
@@ -664,20 +671,38 @@ fn check_priority(cx: &mut Cx, at: &KeyPath, priority: u32, node: &Node, vips: &
     }
 }
 
+/// VRRPv2 authentication: only with version 2, AH only over IPv4 (as keepalived), and its
+/// password from exactly one place.
 fn auth(
     cx: &mut Cx,
     at: &KeyPath,
     a: Option<&types::Authentication>,
-    version: u8,
-) -> Option<crate::model::cluster::Secret> {
+    (version, v6): (u8, bool),
+) -> Option<(VrrpAuth, Secret)> {
     let a = a?;
-    if version != 2 {
+    let kind = match a.kind {
+        types::AuthType::Pass => VrrpAuth::Pass,
+        types::AuthType::Ah => VrrpAuth::Ah,
+    };
+    if kind == VrrpAuth::Ah && v6 {
+        cx.error(
+            &at.key("type"),
+            "IPsec AH authentication exists only for IPv4 VRRPv2 (keepalived ignores it with IPv6)",
+            Some("remove `authentication` (VRRPv3 over IPv6 has none), or advertise IPv4 VIPs with `version: 2`"),
+        );
+    } else if version != 2 {
         cx.error(
             at,
             "authentication exists only in VRRP version 2",
             Some("set `version: 2`, or remove `authentication` (RFC 5798 dropped it)"),
         );
     }
+    let secret = secret(cx, at, a)?;
+    Some((kind, secret))
+}
+
+/// Where the password of `a` is.
+fn secret(cx: &mut Cx, at: &KeyPath, a: &types::Authentication) -> Option<Secret> {
     match (&a.password_file, &a.password_env) {
         (Some(f), None) => {
             let path = cx.manifest_dir().join(f);
