@@ -112,6 +112,17 @@ pub fn enter_netns(name: &str) -> io::Result<()> {
     if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
+/// How long the system has been up, suspended time included (`CLOCK_BOOTTIME`, what
+/// `/proc/uptime` shows); zero if the clock cannot be read.
+pub fn uptime() -> std::time::Duration {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `t` is a valid out-parameter for the call.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &raw mut t) };
+    let secs = u64::try_from(t.tv_sec).unwrap_or(0);
+    let nanos = u32::try_from(t.tv_nsec).unwrap_or(0);
+    if r == 0 { std::time::Duration::new(secs, nanos) } else { std::time::Duration::ZERO }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,15 +134,4 @@ mod tests {
             Err(e) => assert_eq!(e.raw_os_error(), Some(libc::EPERM), "{e}"),
         }
     }
-}
-
-/// How long the system has been up, suspended time included (`CLOCK_BOOTTIME`, what
-/// `/proc/uptime` shows); zero if the clock cannot be read.
-pub fn uptime() -> std::time::Duration {
-    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `t` is a valid out-parameter for the call.
-    let r = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &raw mut t) };
-    let secs = u64::try_from(t.tv_sec).unwrap_or(0);
-    let nanos = u32::try_from(t.tv_nsec).unwrap_or(0);
-    if r == 0 { std::time::Duration::new(secs, nanos) } else { std::time::Duration::ZERO }
 }
