@@ -259,6 +259,11 @@ impl import::Files for DiskFiles {
             .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0));
         found.map(|p| p.display().to_string())
     }
+
+    fn device_groups(&self) -> Option<String> {
+        let root = self.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+        crate::files::read_text(&root.join("etc/iproute2/group"), Kind::Keepalived).ok()
+    }
 }
 
 fn expand(dir: &Path, part: &str) -> Vec<PathBuf> {

@@ -9,6 +9,8 @@
 //! (`use_vmac_addr`, a VIP's `use_vmac`) live alike: made with keepalived's sysctls before
 //! the instance starts, removed with it, made again after a deletion (the instance tracks
 //! them, and the tracker rebinds it to the new link).
+//! With `netlink_notify`, the parent's group is set again after the VMAC is made and
+//! after it is removed, as keepalived's `netlink_notify_msg` does.
 
 use std::collections::BTreeSet;
 
@@ -63,7 +65,7 @@ pub fn ensure<K: Addrs + Sysctls + ?Sized>(k: &mut K, specs: &[InstanceSpec]) ->
             tracing::warn!(vmac = %v, instance = %s.name, "VMAC not made: its parent interface does not exist yet");
             continue;
         }
-        if !live.contains(v) {
+        if !live.iter().any(|l| v.is(l)) {
             if let Some(old) = live.iter().find(|l| l.name == v.name) {
                 tracing::info!(vmac = %old, "replacing a VMAC of other settings");
                 k.del_vmac(old)?;
@@ -75,6 +77,11 @@ pub fn ensure<K: Addrs + Sysctls + ?Sized>(k: &mut K, specs: &[InstanceSpec]) ->
             k.add_vmac(v)?;
             tracing::info!(vmac = %v, instance = %s.name, "VMAC made");
             created.push(v.clone());
+            configure(k, s, v)?;
+            // Up, the VMAC has turned its parent promiscuous (or added its MAC to the
+            // parent's filter): now listeners are to hear of the parent.
+            renotify(k, v);
+            continue;
         }
         configure(k, s, v)?;
     }
@@ -101,7 +108,7 @@ pub fn repair<K: Addrs + Sysctls + ?Sized>(k: &mut K, running: &[Running], platf
     let parents = k.links().map(|l| l.into_keys().collect::<BTreeSet<String>>()).unwrap_or_default();
     let mut made = Vec::new();
     for r in running {
-        for v in r.spec.vip_vmacs.iter().filter(|v| !live.contains(v) && parents.contains(&v.parent)) {
+        for v in r.spec.vip_vmacs.iter().filter(|v| !live.iter().any(|l| v.is(l)) && parents.contains(&v.parent)) {
             // The instance tracks it (FAULT meanwhile); the tracker rebinds it to the new link.
             tracing::warn!(vmac = %v, instance = %r.spec.name, "VIP VMAC removed by hand; making it again (drift)");
             match ensure_one(k, &r.spec, v) {
@@ -109,7 +116,8 @@ pub fn repair<K: Addrs + Sysctls + ?Sized>(k: &mut K, running: &[Running], platf
                 Err(e) => tracing::error!(instance = %r.spec.name, error = %e, "VMAC not made again"),
             }
         }
-        let Some(v) = r.spec.vmac.as_ref().filter(|v| !live.contains(v) && parents.contains(&v.parent)) else {
+        let Some(v) = r.spec.vmac.as_ref().filter(|v| !live.iter().any(|l| v.is(l)) && parents.contains(&v.parent))
+        else {
             continue;
         };
         tracing::warn!(vmac = %v, instance = %r.spec.name, "VMAC removed by hand; making it again (drift)");
@@ -134,10 +142,10 @@ pub fn repair<K: Addrs + Sysctls + ?Sized>(k: &mut K, running: &[Running], platf
 /// Makes one VMAC of `s` exist again, with its settings.
 fn ensure_one<K: Addrs + Sysctls + ?Sized>(k: &mut K, s: &InstanceSpec, v: &Vmac) -> KResult<()> {
     let live = k.vmacs()?;
-    if let Some(old) = live.iter().find(|l| l.name == v.name && *l != v) {
+    if let Some(old) = live.iter().find(|l| l.name == v.name && !v.is(l)) {
         k.del_vmac(old)?;
     }
-    if !live.contains(v) {
+    if !live.iter().any(|l| v.is(l)) {
         k.add_vmac(v)?;
         tracing::info!(vmac = %v, instance = %s.name, "VMAC made");
     }
@@ -251,9 +259,26 @@ pub fn remove<K: Addrs + ?Sized>(k: &mut K, gone: &BTreeSet<Vmac>, kept: &BTreeS
     for v in doomed {
         let Some(l) = live.iter().find(|l| l.name == v.name) else { continue };
         match k.del_vmac(l) {
-            Ok(()) => tracing::info!(vmac = %l, "VMAC removed"),
+            Ok(()) => {
+                tracing::info!(vmac = %l, "VMAC removed");
+                renotify(k, v);
+            }
             Err(e) => tracing::error!(error = %e, "VMAC not removed"),
         }
+    }
+}
+
+/// With `netlink_notify`, the parent's group set again (keepalived's `netlink_notify_msg`):
+/// a parent without unicast filtering (a bridge, a veth) turns promiscuous for the VMAC,
+/// and back once it is gone, without the kernel telling netlink listeners; this tells
+/// them. A failure is logged: the VMAC works either way.
+fn renotify<K: Addrs + ?Sized>(k: &mut K, v: &Vmac) {
+    if !v.netlink_notify {
+        return;
+    }
+    match k.renotify_link(&v.parent) {
+        Ok(()) => tracing::debug!(vmac = %v, "parent's group set again for netlink listeners"),
+        Err(e) => tracing::warn!(vmac = %v, error = %e, "parent's group not set again: netlink listeners not told"),
     }
 }
 
@@ -289,7 +314,7 @@ vrrp:
     }
 
     fn vmac(name: &str, vrid: u8, ipv6: bool) -> Vmac {
-        Vmac { name: name.into(), parent: "eth0".into(), vrid, ipv6, ipvlan: None }
+        Vmac::vrrp(name, "eth0", vrid, ipv6)
     }
 
     #[test]
@@ -298,7 +323,9 @@ vrrp:
         assert_eq!(v.mac_text(), "00:00:5e:00:01:33");
         assert_eq!(vmac("x", 255, true).mac(), [0, 0, 0x5e, 0, 2, 255]);
         assert_eq!(Vmac::from_mac("vrrp.51", "eth0", &v.mac()), Some(v));
-        assert_eq!(Vmac::from_mac("mv0", "eth0", &[2, 0, 0x5e, 0, 1, 1]), None, "not a VRRP MAC");
+        let own = Vmac::from_mac("mv0", "eth0", &[2, 0, 0x5e, 0, 1, 1]).unwrap();
+        assert_eq!(own.mac.map(|m| m.to_string()).as_deref(), Some("02:00:5e:00:01:01"), "a MAC of its own");
+        assert_eq!(Vmac::from_mac("mv0", "eth0", &[2, 0, 0x5e]), None, "not a MAC");
         assert_eq!((Vmac::default_name(7, false), Vmac::default_name(7, true)), ("vrrp.7".into(), "vrrp6.7".into()));
     }
 
@@ -390,6 +417,27 @@ vrrp:
         assert_eq!(on, ["fe80::1/64"], "the base's link-local address");
         let v6 = "net.ipv6.conf.vrrp6/10.disable_ipv6".parse::<SysctlKey>().unwrap();
         assert_eq!(k.state.sysctls.get(&v6).map(String::as_str), Some("0"));
+    }
+
+    #[test]
+    fn a_vmac_with_its_own_mac_and_group_is_made_with_them_and_netlink_notify_tells_of_the_parent() {
+        let mut k = kernel();
+        let mut s = spec();
+        let own = crate::model::net::Mac([2, 0, 0, 0xa, 0, 1]);
+        let want = Vmac { mac: Some(own), group: Some(7), netlink_notify: true, ..vmac("vm", 10, true) };
+        s.vmac = Some(want.clone());
+        assert_eq!(ensure(&mut k, std::slice::from_ref(&s)).unwrap(), std::slice::from_ref(&want));
+        assert_eq!(k.vmacs().unwrap()[0].mac(), own.0);
+        let told = |k: &MemKernel| k.history.iter().filter(|h| h.as_str() == "renotify link eth0").count();
+        assert_eq!(told(&k), 1, "after it is made");
+        assert!(ensure(&mut k, std::slice::from_ref(&s)).unwrap().is_empty(), "the same: left");
+        assert_eq!(told(&k), 1, "nothing made, nothing told");
+        let other_group = Vmac { group: Some(8), ..want.clone() };
+        s.vmac = Some(other_group.clone());
+        assert_eq!(ensure(&mut k, std::slice::from_ref(&s)).unwrap(), std::slice::from_ref(&other_group), "made again");
+        remove(&mut k, &[other_group].into(), &BTreeSet::new());
+        assert!(k.vmacs().unwrap().is_empty());
+        assert_eq!(told(&k), 3, "after it is removed too");
     }
 
     #[test]

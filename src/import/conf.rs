@@ -80,6 +80,12 @@ pub trait Files {
     fn program(&self, _name: &str) -> Option<String> {
         None
     }
+
+    /// The text of this host's interface group names, /etc/iproute2/group (under
+    /// `--root`), where keepalived looks a `use_vmac group NAME` up; None without it.
+    fn device_groups(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Includes nest at most this deep (a file that includes itself stops here).

@@ -44,6 +44,11 @@ impl fmt::Debug for Notes<'_> {
 }
 
 impl<'a> Notes<'a> {
+    /// The host's interface group names ([`super::conf::Files::device_groups`]).
+    pub fn device_groups(&self) -> Option<String> {
+        self.host.and_then(|h| h.device_groups())
+    }
+
     /// Notes of an import that finds programs on `host`.
     pub fn with_host(host: &'a dyn Files) -> Self {
         Notes { warnings: Vec::new(), met: Default::default(), host: Some(host) }

@@ -826,32 +826,71 @@ fn vip_use_vmac(all: &mut [vips::VipLine], i: &Instance, v6: bool, notes: &mut N
     }
 }
 
-/// `use_vmac [[name] NAME] [MAC] [netlink_notify_msg] [group ID]`: the name is carried; a
-/// MAC of one's own, `netlink_notify_msg` and `group` are reported.
+/// `use_vmac [[name] NAME] [MAC] [netlink_notify_msg] [group ID]`: all carried (keepalived
+/// 2.2 reads only the first two words and ignores the rest). A MAC keepalived ignores
+/// (multicast, a VRRP one, not one) and a group by name are reported.
 fn use_vmac(it: &Item, notes: &mut Notes) -> Vmac {
-    let mut name = None;
+    let mut v = Vmac::default();
     let mut words = it.args.iter();
     while let Some(w) = words.next() {
         match w.as_str() {
-            "name" => name = words.next().cloned(),
-            "group" | "netlink_notify_msg" => {
-                if w == "group" {
-                    words.next();
+            "name" => v.name = words.next().cloned(),
+            "netlink_notify_msg" => v.netlink_notify = Some(true),
+            "group" => v.group = words.next().and_then(|g| vmac_group(g, it, notes)),
+            mac if mac.contains(':') => match crate::model::net::Mac::parse(mac, 0) {
+                Ok(_) => v.mac = Some(mac.to_string()),
+                Err(e) => {
+                    notes.note(&it.at, format!("`use_vmac` MAC address not imported ({e}; keepalived ignores it too)"))
                 }
-                notes.note(
-                    &it.at,
-                    format!("`use_vmac` option `{w}` not imported (the manifest has no such VMAC option)"),
-                );
-            }
-            mac if mac.contains(':') => notes.note(
-                &it.at,
-                format!("`use_vmac` MAC address {mac} not imported: the VMAC takes the router's VRRP MAC"),
-            ),
-            other if name.is_none() => name = Some(other.to_string()),
+            },
+            other if v.name.is_none() => v.name = Some(other.to_string()),
             other => notes.note(&it.at, format!("`use_vmac` argument `{other}` not imported")),
         }
     }
-    Vmac { name, xmit_base: None }
+    v
+}
+
+/// A `use_vmac group` as keepalived reads it (`find_rttables_group`): a number (`strtoul`
+/// of base 0: decimal, `0x` hexadecimal, `0` octal; at most 2147483647), else a name this
+/// host's /etc/iproute2/group gives (with a warning to check it on the directors).
+fn vmac_group(g: &str, it: &Item, notes: &mut Notes) -> Option<u32> {
+    if let Some(n) = group_number(g) {
+        return Some(n);
+    }
+    let named = notes.device_groups().and_then(|table| named_group(&table, g));
+    let said = match named {
+        Some(n) => format!(
+            "`use_vmac` group `{g}` is a name; keepalived looks it up in /etc/iproute2/group, which on this host gives {n}: imported as that; check that the directors have it there"
+        ),
+        None => format!(
+            "`use_vmac` group `{g}` not imported: neither a number up to 2147483647 nor a name in this host's /etc/iproute2/group (keepalived ignores it too)"
+        ),
+    };
+    notes.note(&it.at, said);
+    named
+}
+
+/// `strtoul(text, 0)` as keepalived takes a group number: the whole text, at most
+/// INT32_MAX.
+fn group_number(text: &str) -> Option<u32> {
+    let parsed = match (text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")), text.strip_prefix('0')) {
+        (Some(hex), _) => u32::from_str_radix(hex, 16).ok(),
+        (None, Some(oct)) if !oct.is_empty() => u32::from_str_radix(oct, 8).ok(),
+        _ => text.parse::<u32>().ok(),
+    };
+    parsed.filter(|n| *n <= 0x7fff_ffff && !text.starts_with('+'))
+}
+
+/// The number of group `name` in an iproute2 table as keepalived reads one: `NUMBER NAME`
+/// lines, `#` comments, any other line passed over; the first line with the name.
+fn named_group(table: &str, name: &str) -> Option<u32> {
+    table.lines().find_map(|line| {
+        let line = line.split('#').next().unwrap_or_default();
+        match line.split_whitespace().collect::<Vec<_>>()[..] {
+            [number, n] if n == name => group_number(number),
+            _ => None,
+        }
+    })
 }
 
 /// `use_ipvlan [[name] NAME] [ADDRESS] [bridge|private|vepa] [group ID]`, as keepalived reads
@@ -1151,5 +1190,38 @@ mod tests {
             ]
         );
         assert!(lvs_sync_daemon(&item(&["eth1"]), &mut notes).is_none());
+    }
+
+    #[test]
+    fn use_vmac_carries_its_name_mac_group_and_netlink_notify_and_reports_what_keepalived_ignores() {
+        let mut notes = Notes::default();
+        let words = ["name", "vm1", "02:11:22:33:44", "netlink_notify_msg", "group", "0x10"];
+        let v = use_vmac(&item(&words), &mut notes);
+        let want = Vmac {
+            name: Some("vm1".into()),
+            mac: Some("02:11:22:33:44".into()),
+            group: Some(16),
+            netlink_notify: Some(true),
+            ..Vmac::default()
+        };
+        assert_eq!((v, notes.warnings.len()), (want, 0));
+        let groups: Vec<Option<u32>> = ["7", "010", "2147483647", "2147483648", "web"]
+            .iter()
+            .map(|g| vmac_group(g, &item(&[]), &mut notes))
+            .collect();
+        assert_eq!(groups, [Some(7), Some(8), Some(2147483647), None, None], "strtoul of base 0, at most INT32_MAX");
+        let table = "# device group names\n0\tdefault\n0x10 web # front\n3 web\nbad line here\n";
+        let named: Vec<Option<u32>> = ["default", "web", "db"].iter().map(|n| named_group(table, n)).collect();
+        assert_eq!(named, [Some(0), Some(16), None], "the first line with the name");
+        for mac in ["01:00:5e:00:00:01", "00:00:5e:00:02:07", "02:11:22", "02:11:22:33:44:55:66"] {
+            assert_eq!(use_vmac(&item(&[mac]), &mut notes).mac, None, "{mac}");
+        }
+        let said: Vec<String> = notes.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(said.len(), 6, "{said:#?}");
+        assert!(said[0].contains("group `2147483648` not imported: neither a number"), "{said:#?}");
+        assert!(
+            said[2].contains("MAC address not imported (`01:00:5e:00:00:01` is a multicast MAC address"),
+            "{said:#?}"
+        );
     }
 }

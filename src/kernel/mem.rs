@@ -272,6 +272,14 @@ impl Addrs for MemKernel {
         self.state.sysctls.retain(|k, _| k.conf_interface() != Some(v.name.as_str()));
         Ok(())
     }
+    /// Changes nothing: the write is in `history`.
+    fn renotify_link(&mut self, interface: &str) -> KResult<()> {
+        self.write("renotify link", &interface)?;
+        match self.has_interface(interface) {
+            true => Ok(()),
+            false => Err(KernelError::errno("renotify link", interface, libc::ENODEV)),
+        }
+    }
 }
 
 impl Routes for MemKernel {
@@ -490,6 +498,9 @@ impl Addrs for Shared {
     }
     fn del_vmac(&mut self, v: &Vmac) -> KResult<()> {
         self.lock().del_vmac(v)
+    }
+    fn renotify_link(&mut self, interface: &str) -> KResult<()> {
+        self.lock().renotify_link(interface)
     }
 }
 

@@ -140,14 +140,18 @@ pub trait Addrs {
     fn del_address(&mut self, address: &Address) -> KResult<()>;
     /// Brings an interface up, like `ip link set I up` (loading `ipip` for `tunl0`).
     fn link_up(&mut self, interface: &str) -> KResult<()>;
-    /// The VRRP virtual MAC interfaces: private macvlans with a VRRP MAC, like `ip -d link
-    /// show type macvlan`.
+    /// The VRRP virtual MAC interfaces: private macvlans (with a VRRP MAC or one of their
+    /// own) with their group when not 0, like `ip -d link show type macvlan`.
     fn vmacs(&mut self) -> KResult<Vec<Vmac>>;
-    /// Creates a VMAC, down, like `ip link add NAME link PARENT address MAC type macvlan
-    /// mode private`; EEXIST when the name is taken, ENODEV without the parent.
+    /// Creates a VMAC, down, like `ip link add NAME link PARENT address MAC [group G] type
+    /// macvlan mode private`; EEXIST when the name is taken, ENODEV without the parent.
     fn add_vmac(&mut self, vmac: &Vmac) -> KResult<()>;
     /// Deletes a VMAC with its addresses, like `ip link del NAME`.
     fn del_vmac(&mut self, vmac: &Vmac) -> KResult<()>;
+    /// Sets an interface's group again to the value it has, like `ip link set I group G`
+    /// with its own G: the kernel then sends an RTM_NEWLINK for it (keepalived's
+    /// `netlink_notify_msg`).
+    fn renotify_link(&mut self, interface: &str) -> KResult<()>;
 }
 
 /// Default routes of the main table, announced VIP routes and the routes and rules VRRP

@@ -1384,6 +1384,26 @@ pub struct Vmac {
     /// bonded or bridged base. The VIPs stay on the VMAC either way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub xmit_base: Option<bool>,
+    /// Its own MAC address rather than the VRRP one (keepalived's `use_vmac MAC`): six
+    /// octets (`02:00:00:0a:00:01`), or five and the VRID as the sixth (`02:00:00:0a:00`);
+    /// neither multicast nor a VRRP MAC (00:00:5e:00:01:XX, 00:00:5e:00:02:XX). Every member
+    /// takes it, so that a client's neighbour entry outlives a failover as with the VRRP MAC;
+    /// no two instances of a director may share it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    /// Its interface group, a number (`ip link set NAME group N`; keepalived's
+    /// `use_vmac group`), for firewall rules matching it (`iifgroup`, `oifgroup`, iptables'
+    /// `devgroup`); default 0 (keepalived 2.2 leaves it so; keepalived 2.3 copies the base
+    /// interface's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<u32>,
+    /// After making the VMAC and after removing it, set the base interface's group again to
+    /// its own value, so that the kernel sends an RTM_NEWLINK for the base interface
+    /// (default false; keepalived's `use_vmac netlink_notify_msg`): for listeners of
+    /// netlink that must see the base's promiscuity change, which a base without unicast
+    /// filtering (a bridge, a veth) makes without telling them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netlink_notify: Option<bool>,
 }
 
 /// A VRRP instance's ipvlan interface (keepalived's `use_ipvlan`).

@@ -315,6 +315,13 @@ pub struct VirtualMac {
     /// Adverts are sent and heard on the base interface rather than on the VMAC
     /// (keepalived's `vmac_xmit_base`).
     pub xmit_base: bool,
+    /// Its own MAC rather than the VRRP one (keepalived's `use_vmac MAC`).
+    pub mac: Option<crate::model::net::Mac>,
+    /// Its interface group (keepalived's `use_vmac group`).
+    pub group: Option<u32>,
+    /// The parent's group set again after it is made and removed (keepalived's
+    /// `use_vmac netlink_notify_msg`).
+    pub netlink_notify: bool,
     /// An L2 ipvlan rather than a macvlan (keepalived's `use_ipvlan`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipvlan: Option<IpvlanLink>,
@@ -460,11 +467,10 @@ impl VrrpInstance {
             return Some(crate::model::net::Vmac::ipvlan(&v.name, &m.interface, ipvlan.mode));
         }
         Some(crate::model::net::Vmac {
-            name: v.name.clone(),
-            parent: m.interface.clone(),
-            vrid: self.vrid,
-            ipv6: self.is_v6(),
-            ipvlan: None,
+            mac: v.mac,
+            group: v.group,
+            netlink_notify: v.netlink_notify,
+            ..crate::model::net::Vmac::vrrp(&v.name, &m.interface, self.vrid, self.is_v6())
         })
     }
 

@@ -606,12 +606,24 @@ pub struct Vmac {
     /// `vrid` is 0 and `ipv6` false (the kernel knows neither).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipvlan: Option<crate::manifest::types::IpvlanMode>,
+    /// Its own MAC rather than the VRRP one (keepalived's `use_vmac MAC`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<Mac>,
+    /// Its interface group (`ip link set group`, keepalived's `use_vmac group`); read back
+    /// when not 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<u32>,
+    /// After making it and after removing it, set the parent's group again to its own
+    /// value, so that the kernel tells listeners about the parent (keepalived's
+    /// `netlink_notify_msg`). Never read back.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub netlink_notify: bool,
 }
 
 impl Vmac {
     /// The L2 ipvlan named `name` on `parent`, in `mode`.
     pub fn ipvlan(name: &str, parent: &str, mode: crate::manifest::types::IpvlanMode) -> Vmac {
-        Vmac { name: name.to_string(), parent: parent.to_string(), vrid: 0, ipv6: false, ipvlan: Some(mode) }
+        Vmac { ipvlan: Some(mode), ..Vmac::vrrp(name, parent, 0, false) }
     }
 
     /// keepalived's name: `vrrp.VRID`, IPv6 `vrrp6.VRID`.
@@ -628,21 +640,38 @@ impl Vmac {
         std::iter::once(format!("vrrp.{vrid}")).chain(numbers.map(move |n| format!("vrrp{n}.{vrid}")))
     }
 
-    /// Its MAC address (RFC 5798 §7.3).
-    pub fn mac(&self) -> [u8; 6] {
-        [0, 0, 0x5e, 0, if self.ipv6 { 2 } else { 1 }, self.vrid]
+    /// Its VRRP VMAC: keepalived's settings, no MAC or group of its own.
+    pub fn vrrp(name: &str, parent: &str, vrid: u8, ipv6: bool) -> Vmac {
+        Vmac { name: name.into(), parent: parent.into(), vrid, ipv6, mac: None, group: None, netlink_notify: false, ipvlan: None }
     }
 
-    /// The VMAC a private macvlan named `name` on `parent` with hardware address `mac` is,
-    /// if `mac` is a VRRP MAC.
+    /// Its MAC address: its own, else the VRRP one (RFC 5798 §7.3).
+    pub fn mac(&self) -> [u8; 6] {
+        match self.mac {
+            Some(Mac(own)) => own,
+            None => [0, 0, 0x5e, 0, if self.ipv6 { 2 } else { 1 }, self.vrid],
+        }
+    }
+
+    /// The VMAC a private macvlan named `name` on `parent` with hardware address `mac` is:
+    /// with a VRRP MAC, that router's; with another, one of its own MAC (its VRID the
+    /// MAC's last byte).
     pub fn from_mac(name: &str, parent: &str, mac: &[u8]) -> Option<Vmac> {
-        let ipv6 = match mac {
+        let bytes: [u8; 6] = mac.try_into().ok()?;
+        let ipv6 = match bytes {
             [0, 0, 0x5e, 0, 1, _] => false,
             [0, 0, 0x5e, 0, 2, _] => true,
-            _ => return None,
+            _ => return Some(Vmac { mac: Some(Mac(bytes)), ..Vmac::vrrp(name, parent, bytes[5], false) }),
         };
-        let vrid = *mac.get(5)?;
-        Some(Vmac { name: name.to_string(), parent: parent.to_string(), vrid, ipv6, ipvlan: None })
+        Some(Vmac::vrrp(name, parent, bytes[5], ipv6))
+    }
+
+    /// Whether `live`, read from the kernel, is this VMAC: its name, parent and MAC, and
+    /// its group when this one sets one.
+    pub fn is(&self, live: &Vmac) -> bool {
+        let group = self.group.is_none_or(|g| g == live.group.unwrap_or(0));
+        let same_kind = self.ipvlan == live.ipvlan;
+        self.name == live.name && self.parent == live.parent && self.mac() == live.mac() && group && same_kind
     }
 
     /// Its MAC as `ip link` writes it.
@@ -653,9 +682,94 @@ impl Vmac {
 
 impl fmt::Display for Vmac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.ipvlan {
-            Some(mode) => write!(f, "{} (ipvlan l2 {} on {})", self.name, mode.name(), self.parent),
-            None => write!(f, "{} ({} on {})", self.name, self.mac_text(), self.parent),
+        if let Some(mode) = self.ipvlan {
+            return write!(f, "{} (ipvlan l2 {} on {})", self.name, mode.name(), self.parent);
         }
+        write!(f, "{} ({} on {}", self.name, self.mac_text(), self.parent)?;
+        match self.group {
+            Some(g) => write!(f, ", group {g})"),
+            None => write!(f, ")"),
+        }
+    }
+}
+
+/// A VMAC's own MAC address (keepalived's `use_vmac MAC`), written `02:00:00:0a:00:01`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Mac(pub [u8; 6]);
+
+impl Mac {
+    /// keepalived's `use_vmac` MAC: six octets of one or two hex digits, or five and the
+    /// VRID as the sixth. Neither multicast nor an RFC 5798 VRRP MAC (00:00:5e:00:01:XX,
+    /// 00:00:5e:00:02:XX): keepalived ignores those, reporting them.
+    pub fn parse(text: &str, vrid: u8) -> Result<Mac, String> {
+        let octets = text.strip_suffix(':').filter(|t| t.split(':').count() == 5).unwrap_or(text);
+        let parsed: Result<Vec<u8>, _> = octets
+            .split(':')
+            .map(|o| match o.len() {
+                1 | 2 if o.bytes().all(|b| b.is_ascii_hexdigit()) => u8::from_str_radix(o, 16).map_err(|_| ()),
+                _ => Err(()),
+            })
+            .collect();
+        let mut bytes = parsed.map_err(|()| format!("`{text}` is not a MAC address"))?;
+        match bytes.len() {
+            5 => bytes.push(vrid),
+            6 => {}
+            _ => return Err(format!("`{text}` is not a MAC address: it has {} octets, not 6 or 5", bytes.len())),
+        }
+        let mac: [u8; 6] = bytes.try_into().map_err(|_| format!("`{text}` is not a MAC address"))?;
+        if mac[0] & 1 == 1 {
+            return Err(format!("`{text}` is a multicast MAC address"));
+        }
+        if matches!(mac, [0, 0, 0x5e, 0, 1 | 2, _]) {
+            return Err(format!("`{text}` is an RFC 5798 VRRP MAC address, the VMAC's own when no MAC is written"));
+        }
+        Ok(Mac(mac))
+    }
+}
+
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.map(|b| format!("{b:02x}")).join(":"))
+    }
+}
+
+impl Serialize for Mac {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Mac {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Mac, D::Error> {
+        let text = String::deserialize(d)?;
+        let parsed = text.split(':').map(|o| u8::from_str_radix(o, 16)).collect::<Result<Vec<u8>, _>>();
+        let bytes = parsed.ok().and_then(|b| <[u8; 6]>::try_from(b).ok());
+        bytes.map(Mac).ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a MAC address")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vmac_mac_of_its_own_as_keepalived_takes_it() {
+        let mac = |t: &str| Mac::parse(t, 0x33).map(|m| m.to_string());
+        assert_eq!(mac("02:11:22:33:44:55").as_deref(), Ok("02:11:22:33:44:55"));
+        assert_eq!(mac("2:A:b:3:4").as_deref(), Ok("02:0a:0b:03:04:33"), "five octets: the VRID as the sixth");
+        assert_eq!(mac("02:11:22:33:44:").as_deref(), Ok("02:11:22:33:44:33"), "keepalived takes the colon after five");
+        for bad in ["02:11:22:33", "02:11:22:33:44:55:66", "02:11::33:44:55", "02:111:22:33:44", "02:11:22:33:44:55:"] {
+            assert!(mac(bad).unwrap_err().contains("is not a MAC address"), "{bad}");
+        }
+        assert!(mac("03:00:00:00:00:01").unwrap_err().contains("multicast"));
+        assert!(mac("00:00:5e:00:01:07").unwrap_err().contains("RFC 5798"));
+        assert!(mac("00:00:5e:00:02").unwrap_err().contains("RFC 5798"));
+        assert!(mac("00:00:5e:00:03:07").is_ok(), "only the VRRP prefixes");
+        let own = Vmac { mac: Some(Mac([2, 0, 0, 0xa, 0, 1])), ..Vmac::vrrp("vm", "eth0", 9, false) };
+        let live = Vmac::from_mac("vm", "eth0", &[2, 0, 0, 0xa, 0, 1]).unwrap();
+        assert!(own.is(&live) && own != live, "the same link: read back, its VRID is the MAC's last byte");
+        assert!(!Vmac { group: Some(7), ..own.clone() }.is(&live), "a group it should have");
+        assert!(own.is(&Vmac { group: Some(7), ..live.clone() }), "no group set: any");
+        assert_eq!(Vmac { group: Some(7), ..own }.to_string(), "vm (02:00:00:0a:00:01 on eth0, group 7)");
     }
 }

@@ -132,7 +132,7 @@ fn vrrp_routes(d: &mut Diff, desired: &Desired, live: &NodeState) {
         d.notes.push(Note::VrrpRule { rule: rule.clone(), instance: instance.clone(), present });
     }
     for (vmac, instance) in &desired.delegated_vmacs {
-        let present = live.vmacs.contains(vmac);
+        let present = live.vmacs.iter().any(|l| vmac.is(l));
         d.notes.push(Note::Vmac { vmac: vmac.clone(), instance: instance.clone(), present });
     }
 }

@@ -174,6 +174,9 @@ impl Addrs for LinuxKernel {
     fn del_vmac(&mut self, v: &Vmac) -> KResult<()> {
         self.counted(|r| r.del_vmac(v))
     }
+    fn renotify_link(&mut self, interface: &str) -> KResult<()> {
+        self.counted(|r| r.renotify_link(interface))
+    }
 }
 
 impl Routes for LinuxKernel {

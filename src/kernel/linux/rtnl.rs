@@ -218,7 +218,7 @@ impl Addrs for Rtnl {
         self.sock.request(req).map_err(|e| KernelError::io("set link up", name, e))
     }
 
-    /// Private macvlans with a VRRP MAC, their parents named from the same dump.
+    /// Private macvlans, their parents named from the same dump.
     fn vmacs(&mut self) -> KResult<Vec<Vmac>> {
         let mut names = BTreeMap::new();
         let mut found = Vec::new();
@@ -233,20 +233,21 @@ impl Addrs for Rtnl {
                 names.insert(msg.header.index, name.clone());
                 let macvlan = private_macvlan(&msg).map(|(parent, mac)| (parent, Ok(mac)));
                 let ipvlan = l2_ipvlan(&msg).map(|(parent, mode)| (parent, Err(mode)));
-                found.extend(macvlan.or(ipvlan).map(|(parent, kind)| (name, parent, kind)));
+                found.extend(macvlan.or(ipvlan).map(|(parent, kind)| (name, parent, kind, group_of(&msg))));
             }
         }
-        let vmac = |(name, parent, kind): (String, u32, Result<Vec<u8>, IpvlanMode>)| {
+        let vmac = |(name, parent, kind, group): (String, u32, Result<Vec<u8>, IpvlanMode>, u32)| {
             let parent = names.get(&parent)?;
-            match kind {
-                Ok(mac) => Vmac::from_mac(&name, parent, &mac),
-                Err(mode) => Some(Vmac::ipvlan(&name, parent, mode)),
-            }
+            let v = match kind {
+                Ok(mac) => Vmac::from_mac(&name, parent, &mac)?,
+                Err(mode) => Vmac::ipvlan(&name, parent, mode),
+            };
+            Some(Vmac { group: (group != 0).then_some(group), ..v })
         };
         Ok(found.into_iter().filter_map(vmac).collect())
     }
 
-    /// `ip link add NAME link PARENT address MAC type macvlan mode private`, down.
+    /// `ip link add NAME link PARENT address MAC [group G] type macvlan mode private`, down.
     fn add_vmac(&mut self, v: &Vmac) -> KResult<()> {
         let object = v.to_string();
         let parent = self.index_of(&v.parent, "add VMAC", &object)?;
@@ -275,6 +276,27 @@ impl Addrs for Rtnl {
         self.sock.request(req).map_err(|e| KernelError::io("delete VMAC", object.as_str(), e))?;
         self.indices.clear();
         Ok(())
+    }
+
+    /// `ip link set NAME group G` with the group the link has (read first, like keepalived's
+    /// cached one).
+    fn renotify_link(&mut self, name: &str) -> KResult<()> {
+        let op = "renotify link";
+        self.link_table()?;
+        let index = self.index_of(name, op, name)?;
+        let mut group = 0;
+        for m in self.dump(RTM_GETLINK, emit(&LinkMessage::default()), "links")? {
+            let msg =
+                LinkMessage::parse(&m.payload[..]).map_err(|e| KernelError::io("parse", "link", decode_err(e)))?;
+            if msg.header.index == index {
+                group = group_of(&msg);
+            }
+        }
+        let mut msg = LinkMessage::default();
+        msg.header.index = index;
+        msg.attributes = vec![LinkAttribute::Group(group)];
+        let req = Request { kind: RTM_NEWLINK, flags: 0, payload: emit(&msg) };
+        self.sock.request(req).map_err(|e| KernelError::io(op, name, e))
     }
 }
 
@@ -715,6 +737,7 @@ fn new_vmac(v: &Vmac, parent: u32) -> LinkMessage {
         msg.attributes.push(LinkAttribute::Address(v.mac().to_vec()));
     }
     msg.attributes.push(LinkAttribute::LinkInfo(info));
+    msg.attributes.extend(v.group.map(LinkAttribute::Group));
     msg
 }
 
@@ -756,6 +779,16 @@ fn l2_ipvlan(msg: &LinkMessage) -> Option<(u32, IpvlanMode)> {
         _ => None,
     })?;
     Some((parent, mode))
+}
+
+fn group_of(msg: &LinkMessage) -> u32 {
+    msg.attributes
+        .iter()
+        .find_map(|a| match a {
+            LinkAttribute::Group(g) => Some(*g),
+            _ => None,
+        })
+        .unwrap_or(0)
 }
 
 fn private_macvlan(msg: &LinkMessage) -> Option<(u32, Vec<u8>)> {

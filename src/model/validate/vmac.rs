@@ -9,7 +9,8 @@
 //! beside (an interface takes macvlans or ipvlans, not both). The VMACs of VIPs
 //! (`vip_vmacs`, keepalived's `use_vmac_addr`, and a VIP's `vmac`, its `use_vmac`): named
 //! per director as keepalived names them, not on `lo`, never a MAC another instance's VMAC
-//! has on the same interface, and a VIP's `vmac` only where it adds one.
+//! has on the same interface, and a VIP's `vmac` only where it adds one. A MAC of its own
+//! as keepalived takes it, one per instance on a director.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,7 +19,7 @@ use ipnet::IpNet;
 use crate::manifest::KeyPath;
 use crate::manifest::types;
 use crate::model::cluster::{IpvlanLink, Member, Node, Vip, VirtualMac, VrrpInstance};
-use crate::model::net::Vmac;
+use crate::model::net::{Mac, Vmac};
 
 use super::{Cx, parse};
 
@@ -63,7 +64,10 @@ pub fn vmac(
         base(cx, &at, (node, what), m, &name, nodes);
         m.vip_interface = name.clone();
     }
-    Some(VirtualMac { name, xmit_base, ipvlan })
+    let own = i.vmac.as_ref().filter(|_| ipvlan.is_none());
+    let mac = own.and_then(|v| v.mac.as_deref()).and_then(|t| own_mac(cx, &at, t, vrid));
+    let (group, netlink_notify) = own.map_or((None, false), |v| (v.group, v.netlink_notify.unwrap_or(false)));
+    Some(VirtualMac { name, xmit_base, ipvlan, mac, group, netlink_notify })
 }
 
 /// A VMAC with unicast peers needs `xmit_base`; an ipvlan takes none.
@@ -135,6 +139,16 @@ fn addresses_unused(cx: &mut Cx, path: &KeyPath, i: &types::VrrpInstance) {
     }
 }
 
+/// A MAC of the VMAC's own, refused where keepalived ignores it.
+fn own_mac(cx: &mut Cx, at: &KeyPath, text: &str, vrid: u8) -> Option<Mac> {
+    Mac::parse(text, vrid)
+        .inspect_err(|e| {
+            let hint = "write a unicast MAC of six octets (`02:00:00:0a:00:01`), or five for the VRID as the sixth, not a VRRP one (00:00:5e:00:01/02:XX); or remove `mac` for the VRRP MAC";
+            cx.error(&at.key("mac"), e, Some(hint));
+        })
+        .ok()
+}
+
 /// A member's base interface: an Ethernet one (not `lo`), not the VMAC's own name.
 fn base(cx: &mut Cx, at: &KeyPath, (node, what): (&str, &str), m: &Member, name: &str, nodes: &BTreeMap<String, Node>) {
     if m.interface == "lo" {
@@ -148,9 +162,11 @@ fn base(cx: &mut Cx, at: &KeyPath, (node, what): (&str, &str), m: &Member, name:
     }
 }
 
-/// Two instances of one director cannot share a VMAC name: each needs its own link. The
-/// ipvlans on one base interface share one mode, and no VMAC sits beside them.
+/// Two instances of one director cannot share a VMAC name (each needs its own link) nor
+/// a MAC of their own (one client's entry would point at both). The ipvlans on one base
+/// interface share one mode, and no VMAC sits beside them.
 pub fn names_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInstance>) {
+    macs_unique(cx, at, instances);
     let mut first: BTreeMap<(&str, &str), &str> = BTreeMap::new();
     for (name, i) in instances {
         let Some(v) = &i.vmac else { continue };
@@ -264,7 +280,7 @@ pub fn vip_vmacs(
                 }
                 let Some(vmac_name) = Vmac::vip_names(vrid, v6).find(|n| !taken.contains(n)) else { continue };
                 taken.insert(vmac_name.clone());
-                let v = Vmac { name: vmac_name, parent, vrid, ipv6: v6, ipvlan: None };
+                let v = Vmac::vrrp(&vmac_name, &parent, vrid, v6);
                 same_mac(cx, &at.name(name), (node, name), &v, &mut macs);
                 m.vip_vmacs.push(v);
             }
@@ -402,5 +418,22 @@ vrrp:
         };
         assert_eq!(names("lb1"), ["vrrp.7 (00:00:5e:00:01:07 on eth1)", "vrrp6.7 (00:00:5e:00:02:07 on eth0)"]);
         assert_eq!(names("lb2"), ["vrrp1.7 (00:00:5e:00:01:07 on eth1)", "vrrp6.7 (00:00:5e:00:02:07 on vrrp.7)"]);
+    }
+}
+
+fn macs_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInstance>) {
+    let mut first: BTreeMap<(&str, Mac), &str> = BTreeMap::new();
+    for (name, i) in instances {
+        let Some(mac) = i.vmac.as_ref().and_then(|v| v.mac) else { continue };
+        for node in i.members.keys() {
+            if let Some(other) = first.get(&(node.as_str(), mac)) {
+                let msg = format!(
+                    "instance `{other}` already has the VMAC MAC {mac} on director `{node}`; each instance needs its own"
+                );
+                cx.error(&at.name(name).key("vmac").key("mac"), msg, Some("give one of them another `vmac.mac`"));
+                break;
+            }
+            first.insert((node, mac), name);
+        }
     }
 }
