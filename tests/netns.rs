@@ -856,9 +856,21 @@ fn a_master_adds_onlink_and_encapsulated_routes_read_back_as_written_and_removes
     let desired = desired_for(manifest.to_str().unwrap(), "lb1");
     let mut want: Vec<_> = desired.delegated_routes.iter().map(|(r, _)| r.clone()).collect();
     want.sort();
-    let mut read = LinuxKernel::new(dir.0.join("k")).vrrp_routes().unwrap();
+    let mut k = LinuxKernel::new(dir.0.join("k"));
+    let mut read = k.vrrp_routes().unwrap();
     read.sort();
     assert_eq!(read, want, "read back as written");
+    // This kernel has no MPLS tunnels: the route is refused by name, with the kernel's reason.
+    let mpls = lbconverge::model::net::VrrpRoute {
+        to: "10.53.0.0/16".parse().unwrap(),
+        via: Some("10.0.0.1".parse().unwrap()),
+        dev: Some("eth0".into()),
+        onlink: false,
+        encap: Some(lbconverge::model::net::Encap::Mpls(vec![200, 300])),
+        ..want[0].clone()
+    };
+    let err = k.add_vrrp_route(&mpls).unwrap_err().to_string();
+    assert!(err.contains("add vrrp route 10.53.0.0/16 via 10.0.0.1 dev eth0 encap mpls 200/300"), "{err}");
     let sd = state.to_string_lossy().into_owned();
     let plan = common::lbconverge(&["--state-dir", &sd, "plan", manifest.to_str().unwrap(), "--detailed-exitcode"]);
     let said = String::from_utf8_lossy(&plan.stdout).into_owned();

@@ -1387,7 +1387,8 @@ pub struct VrrpRouteEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub table: Option<u32>,
-    /// Metric (the kernel's route priority).
+    /// Metric (the kernel's route priority). Without one the kernel gives an IPv4 route 0
+    /// and an IPv6 route 1024: writing that number is the same route.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<u32>,
     /// A multipath route's paths (keepalived's `nexthop via IP dev IF weight N`), two or
