@@ -791,3 +791,117 @@ fn vrrp_rules_with_further_selectors_and_actions_are_read_back_as_written() {
     }
     assert!(k.vrrp_rules().unwrap().is_empty());
 }
+
+/// keepalived's route options `onlink` and `encap` on a real kernel: `lbconverge run` as
+/// master adds plain and multipath routes, IPv4 and IPv6, with the option on the route or on
+/// a path (`ip` and `ip6` tunnel metadata: this kernel has no MPLS or ILA tunnels); `ip -j
+/// route` shows each flag and encapsulation, the kernel layer reads them back exactly as
+/// validated, `plan` says each is held and has nothing to do, and a stop removes them.
+#[test]
+#[ignore = "needs root: network namespaces"]
+fn a_master_adds_onlink_and_encapsulated_routes_read_back_as_written_and_removes_them() {
+    fresh_netns(&["eth0", "eth1"]);
+    sh(&["ip", "addr", "add", "10.0.0.11/24", "dev", "eth0"]);
+    let dir = state_dir();
+    let manifest = dir.0.join("m.yaml");
+    std::fs::write(&manifest, ROUTE_OPTIONS).unwrap();
+    let state = dir.0.join("state");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lbconverge"));
+    c.arg("--state-dir").arg(&state).arg("run").arg(&manifest);
+    c.args(["--node", "lb1", "--control", "none"]).env("NO_COLOR", "1");
+    c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    let mut daemon = Daemon(c.spawn().unwrap());
+    let ours = || -> Vec<serde_json::Value> {
+        serde_json::from_str(&sh(&["ip", "-j", "-d", "route", "show", "table", "all", "proto", "77"])).unwrap()
+    };
+    let dsts = ["10.50.0.0/16", "10.51.0.0/16", "10.52.0.0/16", "fd00:51::/64", "fd00:52::/64"];
+    wait_until("VI_ROUTES to add its routes", || ours().len() == dsts.len());
+    let shown = ours();
+    // `ip -j` writes an encapsulation's `dst` beside the route's: the text carries both.
+    let text = sh(&["ip", "-d", "route", "show", "table", "all", "proto", "77"]);
+    let at = |d: &str| shown.iter().find(|r| r["dst"].as_str() == Some(d)).cloned().unwrap_or_default();
+    let flags = |v: &serde_json::Value| v["flags"].as_array().cloned().unwrap_or_default();
+    assert_eq!(flags(&at("10.50.0.0/16")), ["onlink"], "{shown:?}");
+    // An encapsulated route's `dst` in JSON is the encapsulation's (the last key wins).
+    let r = at("10.0.0.50");
+    assert_eq!(
+        (r["encap"].as_str(), r["id"].as_u64(), r["ttl"].as_u64(), r["tos"].as_u64()),
+        (Some("ip"), Some(7), Some(64), Some(16)),
+        "{r}"
+    );
+    assert!(text.contains("encap ip id 7 src 10.0.0.11 dst 10.0.0.50 ttl 64 tos 16 via 10.0.0.1 dev eth0"), "{text}");
+    let hops = at("10.52.0.0/16")["nexthops"].as_array().cloned().unwrap();
+    let onlink = hops.iter().find(|h| h["dev"].as_str() == Some("eth1")).unwrap();
+    assert_eq!(
+        (flags(onlink), onlink["encap"].as_str(), onlink["id"].as_u64()),
+        (vec!["onlink".into()], Some("ip6"), Some(9)),
+        "{onlink}"
+    );
+    assert!(
+        text.contains("encap ip6 id 9 src :: dst fd00:9::50 hoplimit 0 tc 0 via 10.99.0.1 dev eth1 weight 1 onlink"),
+        "{text}"
+    );
+    let r = at("fd00:9::50");
+    assert_eq!(
+        (flags(&r), r["encap"].as_str(), r["hoplimit"].as_u64(), r["tc"].as_u64()),
+        (vec!["onlink".into()], Some("ip6"), Some(3), Some(184)),
+        "{r}"
+    );
+    let hops = at("fd00:52::/64")["nexthops"].as_array().cloned().unwrap();
+    assert!(hops.iter().all(|h| flags(h) == ["onlink"]), "{hops:?}");
+    assert!(
+        text.contains("encap ip id 5 src 0.0.0.0 dst 10.0.0.60 ttl 0 tos 0 via fd00:99::2 dev eth1 weight 1 onlink"),
+        "{text}"
+    );
+    let desired = desired_for(manifest.to_str().unwrap(), "lb1");
+    let mut want: Vec<_> = desired.delegated_routes.iter().map(|(r, _)| r.clone()).collect();
+    want.sort();
+    let mut k = LinuxKernel::new(dir.0.join("k"));
+    let mut read = k.vrrp_routes().unwrap();
+    read.sort();
+    assert_eq!(read, want, "read back as written");
+    // This kernel has no MPLS tunnels: the route is refused by name, with the kernel's reason.
+    let mpls = lbconverge::model::net::VrrpRoute {
+        to: "10.53.0.0/16".parse().unwrap(),
+        via: Some("10.0.0.1".parse().unwrap()),
+        dev: Some("eth0".into()),
+        onlink: false,
+        encap: Some(lbconverge::model::net::Encap::Mpls(vec![200, 300])),
+        ..want[0].clone()
+    };
+    let err = k.add_vrrp_route(&mpls).unwrap_err().to_string();
+    assert!(err.contains("add vrrp route 10.53.0.0/16 via 10.0.0.1 dev eth0 encap mpls 200/300"), "{err}");
+    let sd = state.to_string_lossy().into_owned();
+    let plan = common::lbconverge(&["--state-dir", &sd, "plan", manifest.to_str().unwrap(), "--detailed-exitcode"]);
+    let said = String::from_utf8_lossy(&plan.stdout).into_owned();
+    assert_eq!(plan.status.code(), Some(0), "{said}");
+    assert_eq!((said.matches("(held here now)").count(), said.contains("not held")), (6, false), "{said}");
+    // SAFETY: a signal to the daemon this test started, by its pid.
+    assert_eq!(unsafe { libc::kill(daemon.0.id() as i32, libc::SIGTERM) }, 0);
+    assert!(daemon.0.wait().unwrap().success());
+    assert_eq!(ours(), Vec::<serde_json::Value>::new(), "a stop removes them");
+}
+
+const ROUTE_OPTIONS: &str = "version: 1
+nodes:
+  lb1: {roles: [director], addresses: [10.0.0.11/24], interface: eth0}
+vrrp:
+  VI_ROUTES:
+    vrid: 12
+    advert_interval: 100ms
+    members: {lb1: {priority: 150}}
+    vips: [10.0.0.100/24]
+    routes:
+      - {to: 10.50.0.0/16, via: 10.99.0.1, dev: eth1, onlink: true}
+      - {to: 10.51.0.0/16, via: 10.0.0.1, dev: eth0, encap: {type: ip, id: 7, dst: 10.0.0.50, src: 10.0.0.11, tos: 0x10, ttl: 64}}
+      - to: 10.52.0.0/16
+        table: 100
+        nexthops:
+          - {via: 10.99.0.1, dev: eth1, onlink: true, encap: {type: ip6, id: 9, dst: 'fd00:9::50'}}
+          - {via: 10.0.0.1, dev: eth0, weight: 2}
+      - {to: 'fd00:51::/64', via: 'fd00:99::1', dev: eth1, onlink: true, encap: {type: ip6, dst: 'fd00:9::50', tos: 184, ttl: 3}}
+      - to: 'fd00:52::/64'
+        nexthops:
+          - {via: 'fd00:99::1', dev: eth1, onlink: true}
+          - {via: 'fd00:99::2', dev: eth1, onlink: true, encap: {type: ip, id: 5, dst: 10.0.0.60}}
+";

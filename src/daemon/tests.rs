@@ -1922,7 +1922,7 @@ fn routing_writes(k: &Shared) -> Vec<String> {
 #[test]
 fn a_master_holds_its_rules_after_its_routes_changes_them_in_place_and_releases_them_first() {
     let (s, k) = (Scratch::new("rules"), host());
-    let extra = "    vips: [10.0.0.100/24]\n    routes:\n      - {to: 10.9.0.0/16, table: 100, nexthops: [{via: 10.0.0.1}, {via: 10.0.0.2, weight: 3}]}\n    rules:\n      - {priority: 100, from: 10.0.0.100, table: 100}\n      - {priority: 101, family: ipv6, fwmark: 0x10/0xf0, type: blackhole}\n";
+    let extra = "    vips: [10.0.0.100/24]\n    routes:\n      - {to: 10.9.0.0/16, table: 100, nexthops: [{via: 10.0.0.1}, {via: 10.0.0.2, dev: eth0, weight: 3, onlink: true, encap: {type: mpls, labels: [200]}}]}\n      - {to: 10.8.0.0/16, via: 192.0.2.1, dev: eth0, onlink: true, encap: {type: ip, id: 7, dst: 10.0.0.50}}\n    rules:\n      - {priority: 100, from: 10.0.0.100, table: 100}\n      - {priority: 101, family: ipv6, fwmark: 0x10/0xf0, type: blackhole}\n";
     let text = manifest("eth0", "good-password", false).replacen("    vips: [10.0.0.100/24]\n", extra, 1);
     s.write(&text);
     let (mut d, _) = start_master(&s, &k);
@@ -1933,9 +1933,16 @@ fn a_master_holds_its_rules_after_its_routes_changes_them_in_place_and_releases_
         ["priority 100 from 10.0.0.100/32 table 100", "-6 priority 101 from all fwmark 0x10/0xf0 blackhole"]
     );
     let routes: Vec<String> = k.lock().state.vrrp_routes.iter().map(ToString::to_string).collect();
-    assert_eq!(routes, ["10.9.0.0/16 table 100 nexthop via 10.0.0.1 weight 1 nexthop via 10.0.0.2 weight 3"]);
+    assert_eq!(
+        routes,
+        [
+            "10.8.0.0/16 via 192.0.2.1 dev eth0 encap ip id 7 dst 10.0.0.50 onlink",
+            "10.9.0.0/16 table 100 nexthop via 10.0.0.1 weight 1 nexthop via 10.0.0.2 dev eth0 weight 3 encap mpls 200 onlink"
+        ],
+        "onlink and encap on the route and on a path"
+    );
     let adds: Vec<String> = routing_writes(&k).into_iter().filter(|w| w.starts_with("add")).collect();
-    assert_eq!(adds, ["add vrrp route", "add vrrp rule", "add vrrp rule"], "routes first");
+    assert_eq!(adds, ["add vrrp route", "add vrrp route", "add vrrp rule", "add vrrp rule"], "routes first");
     // A commit that drops one rule and the route, and adds a rule: in place.
     let fewer = "    vips: [10.0.0.100/24]\n    rules:\n      - {priority: 100, from: 10.0.0.100, table: 100}\n      - {priority: 102, to: 10.8.0.0/16, iif: eth0, not: true, table: 200}\n";
     s.write(&manifest("eth0", "good-password", false).replacen("    vips: [10.0.0.100/24]\n", fewer, 1));
@@ -1946,7 +1953,7 @@ fn a_master_holds_its_rules_after_its_routes_changes_them_in_place_and_releases_
         rules,
         ["priority 100 from 10.0.0.100/32 table 100", "priority 102 not from all to 10.8.0.0/16 iif eth0 table 200"]
     );
-    assert!(k.lock().state.vrrp_routes.is_empty(), "the dropped route is gone");
+    assert!(k.lock().state.vrrp_routes.is_empty(), "the dropped routes are gone");
     assert_eq!(fast_view(&d).state, "MASTER");
     k.lock().history.clear();
     d.stop();

@@ -11,6 +11,7 @@ pub mod check;
 pub mod conf;
 pub mod director;
 pub mod emit;
+pub mod encap;
 pub mod expand;
 pub mod fifo;
 pub mod fifo_conf;

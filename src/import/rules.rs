@@ -3,12 +3,14 @@
 //! [preference|priority|order N] (table|lookup N | [type] blackhole|unreachable|prohibit)
 //! [no_track]`, with `tos`/`dsfield`, `ipproto`, `sport`, `dport`, `uidrange`,
 //! `tunnel-id`, `realms`, `suppress_prefixlength`, `suppress_ifgroup`, and the actions
-//! `goto N`, `nop`, `l3mdev`, the words in any order. What a rule cannot carry (`protocol`,
-//! a named table or dsfield) leaves that rule out, with its place. A rule without a preference gets the
+//! `goto N`, `nop`, `l3mdev`, the words in any order; `protocol N` as keepalived takes it
+//! (see `routes::lines`). What a rule cannot carry (a named table or dsfield) leaves that
+//! rule out, with its place. A rule without a preference gets the
 //! one keepalived gives it: 16384 for the first of its family in the file, one less for
 //! each next.
 
 use super::conf::Item;
+use super::routes::Tracking;
 use super::value::Notes;
 use crate::family::Family;
 use crate::manifest::types::{MarkSpec, RuleType, Scalar, VrrpRuleEntry};
@@ -46,10 +48,10 @@ fn is_v6(e: &VrrpRuleEntry) -> bool {
     e.family == Some(Family::Ipv6) || addr(&e.from) || addr(&e.to)
 }
 
-/// One line's rule, and whether it says `no_track`.
-fn line(words: &[&str]) -> Result<(Rule, bool), String> {
+/// One line's rule, and its tracking.
+fn line(words: &[&str]) -> Result<(Rule, Tracking), String> {
     let mut r = VrrpRuleEntry::default();
-    let (mut numbered, mut no_track) = (false, false);
+    let (mut numbered, mut t) = (false, Tracking::default());
     let mut it = words.iter().copied();
     while let Some(w) = it.next() {
         let mut value = || it.next().map(str::to_string).ok_or_else(|| format!("`{w}` needs a value"));
@@ -69,7 +71,8 @@ fn line(words: &[&str]) -> Result<(Rule, bool), String> {
             }
             "table" | "lookup" => r.table = Some(super::routes::table(&value()?)?),
             "type" => action(&mut r, &value()?, &mut it)?,
-            "no_track" => no_track = true,
+            "no_track" => t.no_track = true,
+            "protocol" => t.protocol = Some(super::routes::protocol(&value()?, false)?),
             _ => further(&mut r, w, &mut it)?,
         }
     }
@@ -79,7 +82,7 @@ fn line(words: &[&str]) -> Result<(Rule, bool), String> {
     if r.family == Some(Family::Ipv4) {
         r.family = None; // the default
     }
-    Ok((Rule { entry: r, numbered }, no_track))
+    Ok((Rule { entry: r, numbered }, t))
 }
 
 /// An action word (`type` is optional before it): a drop, `nop`, `goto N`.
@@ -174,7 +177,7 @@ mod tests {
     use super::*;
 
     fn parsed(text: &str) -> Result<(Rule, bool), String> {
-        line(&text.split_whitespace().collect::<Vec<_>>())
+        line(&text.split_whitespace().collect::<Vec<_>>()).map(|(r, t)| (r, t.no_track))
     }
 
     #[test]
@@ -201,7 +204,7 @@ mod tests {
     #[test]
     fn what_a_rule_cannot_carry_leaves_it_out_with_the_reason() {
         for (text, why) in [
-            ("from 10.9.0.0/24 protocol 99 table 100", "`protocol` is not a rule setting"),
+            ("from 10.9.0.0/24 protocol bird table 100", "protocol `bird`: only numbers"),
             ("from 10.9.0.0/24 tos lowdelay table 100", "DS field `lowdelay` is a name"),
             ("from 10.9.0.0/24 realms cosmos/2 table 100", "realm `cosmos/2` is a name"),
             ("ipproto ospf table 100", "protocol `ospf` is not one the manifest names"),

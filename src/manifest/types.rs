@@ -1468,13 +1468,23 @@ pub struct VrrpRouteEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub table: Option<u32>,
-    /// Metric (the kernel's route priority).
+    /// Metric (the kernel's route priority). Without one the kernel gives an IPv4 route 0
+    /// and an IPv6 route 1024: writing that number is the same route.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<u32>,
     /// A multipath route's paths (keepalived's `nexthop via IP dev IF weight N`), two or
     /// more; the route then has no `via` or `dev` of its own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nexthops: Vec<NextHopEntry>,
+    /// Take `via` as on the link of `dev` even when no address or route of `dev` covers it
+    /// (keepalived `onlink`, `RTNH_F_ONLINK`; default false). Needs `via` and `dev`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onlink: Option<bool>,
+    /// Encapsulate what the route forwards (keepalived `encap`): push MPLS labels, or hand
+    /// the packet to a collect-metadata tunnel device (`dev`, such as a `gre` or `vxlan`
+    /// with `external`) with the tunnel's id and outer addresses. A unicast route only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encap: Option<EncapEntry>,
 }
 
 /// One path of a multipath route, like `nexthop via VIA dev DEV weight WEIGHT`.
@@ -1491,6 +1501,58 @@ pub struct NextHopEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 256))]
     pub weight: Option<u16>,
+    /// Take `via` as on the link of `dev` even when no address or route of `dev` covers it
+    /// (keepalived `onlink`; default false). Needs `via` and `dev`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onlink: Option<bool>,
+    /// Encapsulate what goes this way (keepalived `encap`), as a route's `encap`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encap: Option<EncapEntry>,
+}
+
+/// A route's lightweight tunnel encapsulation, like `encap ip id 7 dst 10.9.0.50 ttl 64` or
+/// `encap mpls 200/300`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EncapEntry {
+    /// `mpls` (push `labels`), `ip` (IPv4 tunnel metadata) or `ip6` (IPv6 tunnel metadata).
+    #[serde(rename = "type")]
+    pub kind: EncapType,
+    /// `mpls`: the labels pushed, outermost first: 1 to 30, each 0..1048575 but 3 (implicit
+    /// null, which never appears in a packet).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<u32>,
+    /// `ip` / `ip6`: the tunnel key id (1 and up). `id` or `dst`, or both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub id: Option<u64>,
+    /// `ip` / `ip6`: the outer destination address, of the encapsulation's family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dst: Option<String>,
+    /// `ip` / `ip6`: the outer source address, of the encapsulation's family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src: Option<String>,
+    /// `ip` / `ip6`: the outer TOS (`ip6`: traffic class, keepalived's `tc`), 1..255 in
+    /// decimal or `0x` hexadecimal (default: the tunnel's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos: Option<Scalar>,
+    /// `ip` / `ip6`: the outer TTL (`ip6`: hop limit, keepalived's `hoplimit`), 1..255
+    /// (default: the tunnel's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 255))]
+    pub ttl: Option<u8>,
+}
+
+/// The encapsulations a route can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EncapType {
+    /// MPLS labels pushed (`LWTUNNEL_ENCAP_MPLS`; the kernel needs `mpls_iptunnel`).
+    Mpls,
+    /// IPv4 tunnel metadata (`LWTUNNEL_ENCAP_IP`).
+    Ip,
+    /// IPv6 tunnel metadata (`LWTUNNEL_ENCAP_IP6`).
+    Ip6,
 }
 
 /// A policy routing rule a VRRP master holds, like `ip rule add [not] from FROM to TO iif

@@ -288,6 +288,20 @@ pub struct VrrpRoute {
     /// Its paths when it has several (then no `via` or `dev` of its own).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nexthops: Vec<NextHop>,
+    /// The next hop is on the link of `dev` whatever its address (`RTNH_F_ONLINK`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub onlink: bool,
+    /// Lightweight tunnel encapsulation of what it forwards (`RTA_ENCAP`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encap: Option<Encap>,
+}
+
+/// A route's metric as the kernel keeps it: the one it gives a route without one (0 for
+/// IPv4, 1024 for IPv6: `IP6_RT_PRIO_USER`) is none, so that a route written either way
+/// reads back as written and names one route.
+pub fn route_metric(to: &IpNet, metric: Option<u32>) -> Option<u32> {
+    let default = if to.addr().is_ipv6() { 1024 } else { 0 };
+    metric.filter(|m| *m != default)
 }
 
 /// The `rtm_protocol` of the routes VRRP masters hold (`ip route ... proto 77`), beside the
@@ -315,6 +329,12 @@ impl fmt::Display for VrrpRoute {
         if let Some(m) = self.metric {
             write!(f, " metric {m}")?;
         }
+        if let Some(e) = &self.encap {
+            write!(f, " {e}")?;
+        }
+        if self.onlink {
+            write!(f, " onlink")?;
+        }
         for h in &self.nexthops {
             write!(f, " {h}")?;
         }
@@ -334,6 +354,12 @@ pub struct NextHop {
     pub dev: Option<String>,
     /// Its share of the flows against the other paths' (1..=256).
     pub weight: u16,
+    /// The next hop is on the link of `dev` whatever its address (`RTNH_F_ONLINK`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub onlink: bool,
+    /// Lightweight tunnel encapsulation of what goes this way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encap: Option<Encap>,
 }
 
 impl fmt::Display for NextHop {
@@ -345,7 +371,80 @@ impl fmt::Display for NextHop {
         if let Some(d) = &self.dev {
             write!(f, " dev {d}")?;
         }
-        write!(f, " weight {}", self.weight)
+        write!(f, " weight {}", self.weight)?;
+        if let Some(e) = &self.encap {
+            write!(f, " {e}")?;
+        }
+        if self.onlink {
+            write!(f, " onlink")?;
+        }
+        Ok(())
+    }
+}
+
+/// A route's lightweight tunnel encapsulation (`ip route add ... encap ...`): MPLS labels
+/// pushed, or the tunnel metadata (`ip`, `ip6`) a collect-metadata tunnel device sends
+/// the packet with.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "lowercase")]
+pub enum Encap {
+    /// `encap mpls 200/300`: the label stack, outermost first (`LWTUNNEL_ENCAP_MPLS`).
+    Mpls(Vec<u32>),
+    /// `encap ip id 1 dst 10.0.0.9`: IPv4 tunnel metadata (`LWTUNNEL_ENCAP_IP`).
+    Ip(TunnelEncap),
+    /// `encap ip6 id 1 dst fd00::9`: IPv6 tunnel metadata (`LWTUNNEL_ENCAP_IP6`).
+    Ip6(TunnelEncap),
+}
+
+/// Tunnel metadata of an `ip` / `ip6` encapsulation; the kernel reports 0 for each one not
+/// set, and so 0 is none here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TunnelEncap {
+    /// Tunnel key id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    /// Outer destination address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dst: Option<IpAddr>,
+    /// Outer source address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src: Option<IpAddr>,
+    /// Outer TOS (IPv6: traffic class).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos: Option<u8>,
+    /// Outer TTL (IPv6: hop limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u8>,
+}
+
+impl fmt::Display for Encap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (t, names) = match self {
+            Encap::Mpls(labels) => {
+                let text: Vec<String> = labels.iter().map(u32::to_string).collect();
+                return write!(f, "encap mpls {}", text.join("/"));
+            }
+            Encap::Ip(t) => (t, ["ip", "tos", "ttl"]),
+            Encap::Ip6(t) => (t, ["ip6", "tc", "hoplimit"]),
+        };
+        write!(f, "encap {}", names[0])?;
+        if let Some(id) = t.id {
+            write!(f, " id {id}")?;
+        }
+        if let Some(a) = t.dst {
+            write!(f, " dst {a}")?;
+        }
+        if let Some(a) = t.src {
+            write!(f, " src {a}")?;
+        }
+        if let Some(n) = t.tos {
+            write!(f, " {} {n}", names[1])?;
+        }
+        if let Some(n) = t.ttl {
+            write!(f, " {} {n}", names[2])?;
+        }
+        Ok(())
     }
 }
 

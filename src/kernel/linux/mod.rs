@@ -6,6 +6,7 @@ pub mod ipvs;
 pub mod ipvs_attrs;
 pub mod ipvs_codec;
 pub mod ledger;
+pub mod lwtunnel;
 pub mod modules;
 pub mod nft;
 pub mod nl;

@@ -19,13 +19,14 @@ use netlink_packet_route::link::{
     LinkMessage, MacVlanMode,
 };
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol, RouteRealm, RouteScope,
-    RouteType,
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteNextHop, RouteNextHopFlags,
+    RouteProtocol, RouteRealm, RouteScope, RouteType,
 };
 use netlink_packet_route::rule::{
     RuleAction as Action, RuleAttribute, RuleFlags, RuleMessage, RulePortRange, RuleUidRange,
 };
 
+use super::lwtunnel;
 use super::modules;
 use super::nl::{self, NlSocket, Request};
 use crate::kernel::{Addrs, KResult, KernelError, Routes};
@@ -33,7 +34,7 @@ use crate::manifest::types::IpvlanMode;
 use crate::model::announce::{self, Announced};
 use crate::model::net::{
     ADDR_FLAGS, AddrOptions, Address, Fwmark, IFA_F_NODAD, Link, NextHop, Route, RouteKind, RuleAction, RuleOptions,
-    VRRP_ROUTE_PROTOCOL, Vmac, VrrpRoute, VrrpRule,
+    VRRP_ROUTE_PROTOCOL, Vmac, VrrpRoute, VrrpRule, route_metric,
 };
 
 const RTM_NEWLINK: u16 = 16;
@@ -597,10 +598,14 @@ impl Rtnl {
     }
 
     /// A VRRP master's route: its type, table (in the attribute: tables above 255 need it),
-    /// protocol 77, scope link without a next hop.
+    /// protocol 77, scope link without a next hop, `onlink` in the header's flags (as the
+    /// kernel reports a single path's), its encapsulation.
     fn vrrp_route_msg(&mut self, r: &VrrpRoute, op: &str) -> KResult<RouteMessage> {
         let mut msg = RouteMessage::default();
         let h = &mut msg.header;
+        if r.onlink {
+            h.flags = RouteFlags::Onlink;
+        }
         h.address_family = family_of(&r.to.addr());
         h.destination_prefix_length = r.to.prefix_len();
         h.table = u8::try_from(r.table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
@@ -633,6 +638,7 @@ impl Rtnl {
         if let Some(m) = r.metric {
             msg.attributes.push(RouteAttribute::Priority(m));
         }
+        msg.attributes.extend(r.encap.iter().flat_map(lwtunnel::attributes));
         if !r.nexthops.is_empty() {
             let hops = r.nexthops.iter().map(|n| self.next_hop(n, op, r)).collect::<KResult<Vec<_>>>()?;
             msg.attributes.push(RouteAttribute::MultiPath(hops));
@@ -640,10 +646,15 @@ impl Rtnl {
         Ok(msg)
     }
 
-    /// One path of a multipath route: the kernel's `hops` is the weight less one.
+    /// One path of a multipath route: the kernel's `hops` is the weight less one; `onlink`
+    /// in its flags; its encapsulation among its attributes.
     fn next_hop(&mut self, n: &NextHop, op: &str, r: &VrrpRoute) -> KResult<RouteNextHop> {
         let mut hop = RouteNextHop::default();
         hop.hops = u8::try_from(n.weight.saturating_sub(1)).unwrap_or(u8::MAX);
+        if n.onlink {
+            hop.flags = RouteNextHopFlags::Onlink;
+        }
+        hop.attributes.extend(n.encap.iter().flat_map(lwtunnel::attributes));
         if let Some(d) = &n.dev {
             hop.interface_index = self.index_of(d, op, &r.to_string())?;
         }
@@ -864,28 +875,35 @@ fn vrrp_route(msg: &RouteMessage, links: &BTreeMap<u32, (String, Link)>) -> Opti
             RouteAttribute::Oif(i) => dev = links.get(i).map(|(n, _)| n.clone()),
             RouteAttribute::PrefSource(s) => src = route_ip(s),
             RouteAttribute::Priority(p) => metric = Some(*p),
-            RouteAttribute::MultiPath(hops) => nexthops = hops.iter().map(|n| next_hop_of(n, links)).collect(),
+            RouteAttribute::MultiPath(hops) => {
+                nexthops = hops.iter().map(|n| next_hop_of(n, links)).collect::<Option<Vec<_>>>()?;
+            }
             _ => {}
         }
     }
     nexthops.sort();
+    let encap = lwtunnel::of(&msg.attributes)?;
+    let onlink = nexthops.is_empty() && h.flags.contains(RouteFlags::Onlink);
     let unspecified = if h.address_family == AddressFamily::Inet6 {
         IpAddr::from(std::net::Ipv6Addr::UNSPECIFIED)
     } else {
         IpAddr::from(std::net::Ipv4Addr::UNSPECIFIED)
     };
     let to = IpNet::new(to.unwrap_or(unspecified), h.destination_prefix_length).ok()?;
-    Some(VrrpRoute { to, kind, via, dev, src, table, metric, nexthops })
+    let metric = route_metric(&to, metric);
+    Some(VrrpRoute { to, kind, via, dev, src, table, metric, nexthops, onlink, encap })
 }
 
-/// One path of a multipath route from a dump.
-fn next_hop_of(n: &RouteNextHop, links: &BTreeMap<u32, (String, Link)>) -> NextHop {
+/// One path of a multipath route from a dump (none with an encapsulation lbconverge does
+/// not write).
+fn next_hop_of(n: &RouteNextHop, links: &BTreeMap<u32, (String, Link)>) -> Option<NextHop> {
     let via = n.attributes.iter().find_map(|a| match a {
         RouteAttribute::Gateway(g) => route_ip(g),
         _ => None,
     });
     let dev = links.get(&n.interface_index).map(|(d, _)| d.clone());
-    NextHop { via, dev, weight: u16::from(n.hops) + 1 }
+    let (onlink, encap) = (n.flags.contains(RouteNextHopFlags::Onlink), lwtunnel::of(&n.attributes)?);
+    Some(NextHop { via, dev, weight: u16::from(n.hops) + 1, onlink, encap })
 }
 
 fn route_ip(a: &RouteAddress) -> Option<IpAddr> {

@@ -10,6 +10,7 @@ mod group;
 mod marks;
 mod nodes;
 pub mod parse;
+mod route_encap;
 mod routing;
 mod services;
 mod shared_lan;

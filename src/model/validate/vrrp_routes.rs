@@ -3,7 +3,8 @@
 //! a unicast route (which needs one of them), a source the master holds whenever it holds
 //! the route (a VIP of the instance, or an address of every member), a table the kernel lets a route into, and no
 //! route named twice. A multipath route's `nexthops` (two or more, each going somewhere,
-//! weights 1..256) replace its own `via` and `dev`. The pieces a rule shares with a route
+//! weights 1..256) replace its own `via` and `dev`. `onlink` needs `via` and `dev`; `encap`
+//! (see `route_encap`) goes on a unicast route or on each path of a multipath one. The pieces a rule shares with a route
 //! (networks, addresses of one family, interfaces, tables) are here for `vrrp_rules`.
 
 use std::collections::BTreeSet;
@@ -13,7 +14,7 @@ use ipnet::IpNet;
 
 use crate::manifest::KeyPath;
 use crate::manifest::types::{NextHopEntry, RouteType, VrrpRouteEntry};
-use crate::model::net::{MAIN_TABLE, NextHop, RouteKind, VrrpRoute};
+use crate::model::net::{MAIN_TABLE, NextHop, RouteKind, VrrpRoute, route_metric};
 
 use super::{Cx, parse};
 
@@ -58,7 +59,41 @@ fn route(cx: &mut Cx, at: &KeyPath, e: &VrrpRouteEntry, held: &[IpAddr]) -> Opti
     }
     let table = e.table.unwrap_or(MAIN_TABLE);
     self::table(cx, &at.key("table"), table);
-    Some(VrrpRoute { to, kind, via, dev: e.dev.clone(), src, table, metric: e.metric, nexthops })
+    let onlink = e.onlink.unwrap_or(false);
+    if onlink && !e.nexthops.is_empty() {
+        cx.error(
+            &at.key("onlink"),
+            "a multipath route is onlink by its paths",
+            Some("set `onlink` on each path that needs it"),
+        );
+    } else if onlink {
+        onlink_needs(cx, &at.key("onlink"), e.via.is_some(), e.dev.is_some());
+    }
+    let encap = match &e.encap {
+        Some(_) if kind != RouteKind::Unicast => {
+            let msg = format!("a {} route forwards nothing to encapsulate", kind.name());
+            cx.error(&at.key("encap"), msg, Some("remove `encap`, or make it a unicast route"));
+            None
+        }
+        Some(_) if !e.nexthops.is_empty() => {
+            let hint = "set `encap` on each path (the kernel ignores a multipath route's own)";
+            cx.error(&at.key("encap"), "a multipath route is encapsulated by its paths", Some(hint));
+            None
+        }
+        Some(x) => super::route_encap::encap(cx, &at.key("encap"), x),
+        None => None,
+    };
+    let dev = e.dev.clone();
+    let metric = route_metric(&to, e.metric);
+    Some(VrrpRoute { to, kind, via, dev, src, table, metric, nexthops, onlink, encap })
+}
+
+/// `onlink` says where the next hop is: it needs both.
+fn onlink_needs(cx: &mut Cx, at: &KeyPath, via: bool, dev: bool) {
+    if !(via && dev) {
+        let hint = "name the next hop (`via`) and the link it is on (`dev`), or remove `onlink`";
+        cx.error(at, "`onlink` needs `via` and `dev`", Some(hint));
+    }
 }
 
 /// An interface name, when there is one.
@@ -129,7 +164,12 @@ fn path(cx: &mut Cx, at: &KeyPath, h: &NextHopEntry, to: IpNet) -> Option<NextHo
         cx.error(&at.key("weight"), format!("weight {weight} is out of range"), Some("a path's weight is 1 to 256"));
         return None;
     }
-    Some(NextHop { via, dev: h.dev.clone(), weight })
+    let onlink = h.onlink.unwrap_or(false);
+    if onlink {
+        onlink_needs(cx, &at.key("onlink"), via.is_some(), h.dev.is_some());
+    }
+    let encap = h.encap.as_ref().and_then(|x| super::route_encap::encap(cx, &at.key("encap"), x));
+    Some(NextHop { via, dev: h.dev.clone(), weight, onlink, encap })
 }
 
 /// A unicast route goes somewhere (`via` and/or `dev`); the others go nowhere.

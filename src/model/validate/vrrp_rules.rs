@@ -228,7 +228,7 @@ fn within<T: PartialOrd + Copy + std::fmt::Display>(
 }
 
 /// A whole number written as a number, or as text in decimal or `0x` hexadecimal.
-fn number(s: &Scalar) -> Option<u64> {
+pub(super) fn number(s: &Scalar) -> Option<u64> {
     match s {
         Scalar::Int(n) => u64::try_from(*n).ok(),
         Scalar::Text(t) => {
