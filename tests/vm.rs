@@ -1,7 +1,8 @@
 //! Real IPVS in a VM (Debian's kernel under qemu, tests/vm/ipvs-vm): every scheduler and
 //! forwarding method, read-back of ipvsadm tables, drift repair, stale plans, partial
 //! failure, every example node, end-to-end HTTP through DR, NAT and TUN clusters, health
-//! checks driving IPVS under `lbconverge run`, connections kept across a VRRP failover
+//! checks driving IPVS under `lbconverge run`, VRRP over an ipvlan (keepalived's `use_ipvlan`,
+//! which the host's kernel cannot make), connections kept across a VRRP failover
 //! by connection sync, active-active directors announced over BGP through BIRD or FRR, and
 //! firewall marks from the manifest steering two client subnets to their services.
 //! Each case is a guest script in tests/vm/cases/ that prints PASS/FAIL lines.
@@ -105,10 +106,16 @@ fn end_to_end_data_path_health_check() {
     case("e2e-health-dr");
 }
 
+/// Two cases in one boot (both need keepalived; a boot costs CI time): the health checks
+/// beside keepalived's, then VRRP over an ipvlan, which the host's kernel cannot make (no
+/// ipvlan driver), with keepalived's `use_ipvlan` as a peer. Each runs in its own subshell
+/// (each ends with `finish`); the boot fails if either fails.
 #[test]
 #[ignore = "needs root, qemu and keepalived: real IPVS in a VM"]
-fn health_checks_side_by_side_with_keepalived() {
-    in_vm_with("health-vs-keepalived", ". tests/vm/cases/health-vs-keepalived.sh", &["/usr/sbin/keepalived"]);
+fn health_checks_side_by_side_with_keepalived_and_vrrp_over_an_ipvlan() {
+    let script = "(. tests/vm/cases/health-vs-keepalived.sh); h=$?; (. tests/vm/cases/ipvlan.sh); i=$?; \
+                  echo \"health-vs-keepalived: exit $h, ipvlan: exit $i\"; [ $h = 0 ] && [ $i = 0 ]";
+    in_vm_with("health-vs-keepalived and ipvlan", script, &["/usr/sbin/keepalived"]);
 }
 
 #[test]
