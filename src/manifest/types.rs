@@ -1235,13 +1235,13 @@ pub struct VrrpInstance {
     /// on the director; `vmac: {}` for the default name. Excludes `vip_interface`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vmac: Option<Vmac>,
-    /// An ipvlan for the VIPs and the adverts (keepalived's `use_ipvlan`): each member makes
-    /// an L2-mode ipvlan on its advert interface (same MAC as that interface), puts its
-    /// `ipvlan_address` on it, sends and hears the adverts on it (from that address; IPv6
-    /// without one: from the interface's link-local address), and the VIPs go on it. The
-    /// link exists while the instance runs on the director; `ipvlan: {}` for the default
-    /// name. Excludes `vmac`, `vip_interface` and `unicast_peers`; needs a kernel with
-    /// ipvlan (CONFIG_IPVLAN).
+    /// An ipvlan for the adverts (keepalived's `use_ipvlan`): each member makes an L2-mode
+    /// ipvlan on its advert interface (same MAC as that interface), puts its
+    /// `ipvlan_address` on it, and sends and hears the adverts on it (from that address;
+    /// IPv6 without one: from the interface's link-local address). The VIPs stay on the
+    /// advert interface (or `vip_interface`), as keepalived 2.2.7 holds them. The link
+    /// exists while the instance runs on the director; `ipvlan: {}` for the default name.
+    /// Excludes `vmac` and `unicast_peers`; needs a kernel with ipvlan (CONFIG_IPVLAN).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipvlan: Option<Ipvlan>,
     /// A VMAC for the VIPs on other interfaces (keepalived's `use_vmac_addr`; default
