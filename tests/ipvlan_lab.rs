@@ -114,7 +114,10 @@ fn two_directors_with_an_ipvlan_fail_over_and_the_client_reaches_the_vip() {
     thread::sleep(ms(500));
     assert_ipvlan(&n1, ADDRS[0]);
     assert_ipvlan(&n2, ADDRS[1]);
-    assert!(!holds(&n2, "eth0", VIP) && !holds(&n1, "eth0", VIP), "the VIP on the master's eth0 only, not on its ipvlan");
+    assert!(
+        !holds(&n2, "eth0", VIP) && !holds(&n1, "eth0", VIP),
+        "the VIP on the master's eth0 only, not on its ipvlan"
+    );
     let state = lab.node_dir("n2").join("state");
     let (ok, shown) = run(&n2, &[&lbconverge_bin(), "--state-dir", state.to_str().unwrap(), "show"]);
     assert!(ok && shown.contains("name: vrrp.51") && shown.contains("ipvlan: private"), "show lists it:\n{shown}");

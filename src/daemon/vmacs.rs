@@ -376,12 +376,12 @@ vrrp:
     }
 
     #[test]
-    fn an_ipvlan_has_keepalived_s_name_sends_from_its_address_and_gets_it() {
+    fn an_ipvlan_has_keepalived_s_name_sends_from_its_address_and_gets_it_and_no_vip() {
         let s = ipvlan_spec("");
         let want = Vmac::ipvlan("vrrp.10", "eth0", crate::manifest::types::IpvlanMode::Vepa);
         assert_eq!(s.vmac.as_ref(), Some(&want));
         assert_eq!(s.advert_interface(), "vrrp.10", "the adverts go from the ipvlan");
-        assert_eq!(s.vip_interface, "vrrp.10", "and the VIPs on it");
+        assert_eq!(s.vip_interface, "eth0", "the VIPs stay on the base, as keepalived holds them");
         assert_eq!(s.source, Some("10.0.0.31".parse().unwrap()), "from its address");
         assert_eq!(ipvlan_spec(", source: 10.0.0.11").source, Some("10.0.0.11".parse().unwrap()), "`source` wins");
         let mut k = kernel();

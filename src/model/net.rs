@@ -741,7 +741,16 @@ impl Vmac {
 
     /// Its VRRP VMAC: keepalived's settings, no MAC or group of its own.
     pub fn vrrp(name: &str, parent: &str, vrid: u8, ipv6: bool) -> Vmac {
-        Vmac { name: name.into(), parent: parent.into(), vrid, ipv6, mac: None, group: None, netlink_notify: false, ipvlan: None }
+        Vmac {
+            name: name.into(),
+            parent: parent.into(),
+            vrid,
+            ipv6,
+            mac: None,
+            group: None,
+            netlink_notify: false,
+            ipvlan: None,
+        }
     }
 
     /// Its MAC address: its own, else the VRRP one (RFC 5798 §7.3).
