@@ -389,6 +389,23 @@ fn same_mac(cx: &mut Cx, at: &KeyPath, (node, instance): (&str, &str), v: &Vmac,
     }
 }
 
+fn macs_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInstance>) {
+    let mut first: BTreeMap<(&str, Mac), &str> = BTreeMap::new();
+    for (name, i) in instances {
+        let Some(mac) = i.vmac.as_ref().and_then(|v| v.mac) else { continue };
+        for node in i.members.keys() {
+            if let Some(other) = first.get(&(node.as_str(), mac)) {
+                let msg = format!(
+                    "instance `{other}` already has the VMAC MAC {mac} on director `{node}`; each instance needs its own"
+                );
+                cx.error(&at.name(name).key("vmac").key("mac"), msg, Some("give one of them another `vmac.mac`"));
+                break;
+            }
+            first.insert((node, mac), name);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,22 +441,5 @@ vrrp:
         };
         assert_eq!(names("lb1"), ["vrrp.7 (00:00:5e:00:01:07 on eth1)", "vrrp6.7 (00:00:5e:00:02:07 on eth0)"]);
         assert_eq!(names("lb2"), ["vrrp1.7 (00:00:5e:00:01:07 on eth1)", "vrrp6.7 (00:00:5e:00:02:07 on vrrp.7)"]);
-    }
-}
-
-fn macs_unique(cx: &mut Cx, at: &KeyPath, instances: &BTreeMap<String, VrrpInstance>) {
-    let mut first: BTreeMap<(&str, Mac), &str> = BTreeMap::new();
-    for (name, i) in instances {
-        let Some(mac) = i.vmac.as_ref().and_then(|v| v.mac) else { continue };
-        for node in i.members.keys() {
-            if let Some(other) = first.get(&(node.as_str(), mac)) {
-                let msg = format!(
-                    "instance `{other}` already has the VMAC MAC {mac} on director `{node}`; each instance needs its own"
-                );
-                cx.error(&at.name(name).key("vmac").key("mac"), msg, Some("give one of them another `vmac.mac`"));
-                break;
-            }
-            first.insert((node, mac), name);
-        }
     }
 }
