@@ -25,18 +25,21 @@ use crate::model::net::{Address, Link};
 const FAST_VIP: &str = "10.0.0.100/24";
 const PASS_VIP: &str = "10.0.0.101/24";
 
-/// A v3 instance with 50 ms adverts (master within ~0.2 s) holding FAST_VIP, a v2 PASS
-/// instance holding PASS_VIP whose password is in `secret`, and one service on FAST_VIP.
-fn manifest(fast_interface: &str, secret: &str, extra_service: bool) -> String {
-    let mut m = format!(
-        "version: 1
+/// The start of every test manifest: the one director, lb1, on eth0.
+const NODE: &str = "version: 1
 cluster: daemon-test
 nodes:
   lb1:
     roles: [director]
     addresses: [10.0.0.11/24]
     interface: eth0
-vrrp:
+";
+
+/// A v3 instance with 50 ms adverts (master within ~0.2 s) holding FAST_VIP, a v2 PASS
+/// instance holding PASS_VIP whose password is in `secret`, and one service on FAST_VIP.
+fn manifest(fast_interface: &str, secret: &str, extra_service: bool) -> String {
+    let mut m = format!(
+        "{NODE}vrrp:
   VI_FAST:
     vrid: 10
     advert_interval: 50ms

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use super::{Daemon, MemPlatform, Scratch, Shared, held_on, host, start, vmacs, wait_for};
+use super::{Daemon, MemPlatform, NODE, Scratch, Shared, held_on, host, start, vmacs, wait_for};
 use crate::model::net::Link;
 
 const VIP: &str = "10.0.1.100/24";
@@ -21,14 +21,7 @@ fn manifest(dynamic: bool, vip_on: Option<&str>, extra: &str) -> String {
         None => VIP.to_string(),
     };
     format!(
-        "version: 1
-cluster: daemon-test
-nodes:
-  lb1:
-    roles: [director]
-    addresses: [10.0.0.11/24]
-    interface: eth0
-{key}vrrp:
+        "{NODE}{key}vrrp:
   VI_DYN:
     vrid: 30
     advert_interval: 50ms

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::{Scratch, Shared, held_on, host, start, sysctl, vmacs, wait_for};
+use super::{NODE, Scratch, Shared, held_on, host, start, sysctl, vmacs, wait_for};
 use crate::model::net::{Address, Link};
 
 const LIMIT: Duration = Duration::from_secs(3);
@@ -15,14 +15,7 @@ const LIMIT: Duration = Duration::from_secs(3);
 /// 10.0.0.140/24 and `vips` after it, `extra` appended to it.
 fn manifest(vips: &str, extra: &str) -> String {
     format!(
-        "version: 1
-cluster: daemon-test
-nodes:
-  lb1:
-    roles: [director]
-    addresses: [10.0.0.11/24]
-    interface: eth0
-vrrp:
+        "{NODE}vrrp:
   VI_VV:
     vrid: 40
     advert_interval: 50ms
