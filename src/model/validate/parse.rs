@@ -1,5 +1,5 @@
 //! Parsers for the strings a manifest holds: addresses, networks, durations, interface
-//! names, netmasks. Each returns a message fit for a problem report.
+//! names, netmasks, whole numbers written as numbers or text. Each returns a message fit for a problem report.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -124,6 +124,20 @@ pub fn granularity(g: &types::Scalar, v6: bool) -> Result<u8, String> {
                 return Err("an IPv6 service takes a prefix length, like 64".into());
             }
             ipnet::ipv4_mask_to_prefix(mask).map_err(|_| format!("`{t}` is not a contiguous netmask"))
+        }
+    }
+}
+
+/// A whole number written as a number, or as text in decimal or `0x` hexadecimal.
+pub fn number(s: &types::Scalar) -> Option<u64> {
+    match s {
+        types::Scalar::Int(n) => u64::try_from(*n).ok(),
+        types::Scalar::Text(t) => {
+            let t = t.trim();
+            match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                None => t.parse().ok(),
+            }
         }
     }
 }

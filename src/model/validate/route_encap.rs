@@ -76,7 +76,7 @@ fn tunnel(cx: &mut Cx, at: &KeyPath, e: &EncapEntry, v6: bool) -> Option<TunnelE
     let dst = e.dst.as_deref().map(|a| outer(cx, &at.key("dst"), a, v6));
     let src = e.src.as_deref().map(|a| outer(cx, &at.key("src"), a, v6));
     let tos = e.tos.as_ref().map(|t| {
-        let n = super::vrrp_rules::number(t).and_then(|n| u8::try_from(n).ok()).filter(|n| *n > 0);
+        let n = super::parse::number(t).and_then(|n| u8::try_from(n).ok()).filter(|n| *n > 0);
         if n.is_none() {
             let msg = format!("`{}` is not an outer TOS value", t.render());
             cx.error(&at.key("tos"), msg, Some("a number 1..255, such as 0x10; leave it out for the tunnel's"));

@@ -15,6 +15,7 @@ use crate::manifest::types::{MarkSpec, RuleType, Scalar, VrrpRuleEntry};
 use crate::model::net::{Fwmark, IP_PROTOCOLS, RuleAction, RuleOptions, VrrpRule};
 
 use super::Cx;
+use super::parse::number;
 use super::vrrp_routes::{destination, interface};
 
 /// The highest priority a rule may have: the kernel's `main` rule is 32766.
@@ -225,20 +226,6 @@ fn within<T: PartialOrd + Copy + std::fmt::Display>(
         return None;
     }
     Some(v)
-}
-
-/// A whole number written as a number, or as text in decimal or `0x` hexadecimal.
-pub(super) fn number(s: &Scalar) -> Option<u64> {
-    match s {
-        Scalar::Int(n) => u64::try_from(*n).ok(),
-        Scalar::Text(t) => {
-            let t = t.trim();
-            match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-                Some(hex) => u64::from_str_radix(hex, 16).ok(),
-                None => t.parse().ok(),
-            }
-        }
-    }
 }
 
 /// The DS field: ECN bits clear; IPv4 the TOS bits only (the kernel's checks).
