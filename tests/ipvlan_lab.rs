@@ -27,6 +27,7 @@ use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
+use common::lab::netns::{holds, link, run};
 use common::lab::vrrp::{DAEMON, Params, lbconverge_bin, start_manifest};
 use common::lab::{CLIENT, How, Lab, SWITCH};
 
@@ -36,23 +37,6 @@ const ADDRS: [&str; 2] = ["10.88.0.31", "10.88.0.32"];
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-fn run(ns: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new("ip").args(["netns", "exec", ns]).args(args).output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
-}
-
-/// `ip -d link show dev DEV` in `ns`, or `None` when there is no such link.
-fn link(ns: &str, dev: &str) -> Option<String> {
-    let (ok, text) = run(ns, &["ip", "-d", "link", "show", "dev", dev]);
-    ok.then_some(text)
-}
-
-/// True when `ns` holds `addr` on `dev`.
-fn holds(ns: &str, dev: &str, addr: &str) -> bool {
-    run(ns, &["ip", "-br", "addr", "show", "dev", dev]).1.contains(&format!("{addr}/"))
 }
 
 fn ping(client: &str, ip: &str) -> (bool, String) {

@@ -25,9 +25,9 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
+use common::lab::netns::{holds, link, run};
 use common::lab::vrrp::{DAEMON, Daemon, Params, start_manifest};
 use common::lab::{CLIENT, How, Lab, SWITCH, ip};
 
@@ -36,12 +36,6 @@ const BR1: &str = "br1";
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-fn run(ns: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new("ip").args(["netns", "exec", ns]).args(args).output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
 }
 
 /// A lab with n1, n2 and the client on a second bridge too: each has eth1 there, n1
@@ -65,17 +59,6 @@ fn two_lans() -> Lab {
         ip(&["-n", &ns, "link", "set", "eth1", "up"]);
     }
     lab
-}
-
-/// `ip -d link show dev DEV` in `ns`, or `None` when there is no such link.
-fn link(ns: &str, dev: &str) -> Option<String> {
-    let (ok, text) = run(ns, &["ip", "-d", "link", "show", "dev", dev]);
-    ok.then_some(text)
-}
-
-/// True when `ns` holds `vip` on `dev`.
-fn holds(ns: &str, dev: &str, vip: &str) -> bool {
-    run(ns, &["ip", "-br", "addr", "show", "dev", dev]).1.contains(&format!("{vip}/"))
 }
 
 fn sysctl(ns: &str, key: &str) -> String {

@@ -39,6 +39,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::lab::arp::{Asker, Prober};
+use common::lab::netns::{holds, link, run};
 use common::lab::vrrp::{DAEMON, Daemon, Params, lbconverge_bin, start_manifest};
 use common::lab::{CLIENT, CLIENT_MAC, How, Lab, SWITCH};
 
@@ -54,23 +55,6 @@ fn ms(n: u64) -> Duration {
 /// Starts `lbconverge run` on node `i` with `manifest`.
 fn start(lab: &mut Lab, i: usize, manifest: &str) {
     start_manifest(lab, i, manifest);
-}
-
-fn run(ns: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new("ip").args(["netns", "exec", ns]).args(args).output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
-}
-
-/// `ip -d link show dev DEV` in `ns`, or `None` when there is no such link.
-fn link(ns: &str, dev: &str) -> Option<String> {
-    let (ok, text) = run(ns, &["ip", "-d", "link", "show", "dev", dev]);
-    ok.then_some(text)
-}
-
-/// True when `ns` holds `vip` on `dev`.
-fn holds(ns: &str, dev: &str, vip: &str) -> bool {
-    run(ns, &["ip", "-br", "addr", "show", "dev", dev]).1.contains(&format!("{vip}/"))
 }
 
 fn sysctl(ns: &str, key: &str) -> String {

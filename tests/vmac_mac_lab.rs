@@ -19,10 +19,10 @@
 
 mod common;
 
-use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
+use common::lab::netns::run;
 use common::lab::vrrp::{DAEMON, Params, lbconverge_bin, start_manifest};
 use common::lab::{CLIENT, How, Lab};
 
@@ -34,12 +34,6 @@ const MONITOR: &str = "monitor";
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-fn run(ns: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new("ip").args(["netns", "exec", ns]).args(args).output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
 }
 
 /// `ip -j -d link show dev vrrp.51` in `ns`, or `None` without the link.

@@ -2,7 +2,9 @@
 //! A thread that joins a namespace with setns(2) keeps it until it exits, and every socket it
 //! opens stays bound to that namespace for the socket's whole life, whichever thread uses it.
 //! So a helper thread can open sockets in a namespace and hand them back, and a long-lived
-//! thread (an HTTP server, the client prober) can simply live there.
+//! thread (an HTTP server, the client prober) can simply live there. Commands run in a
+//! namespace through `ip netns exec` ([`run`]), with the link and address reads the VMAC and
+//! ipvlan labs share.
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -54,4 +56,22 @@ pub fn sysctl(ns: &str, key: &str, value: &str) {
     run_in(ns, move || {
         std::fs::write(&path, &value).unwrap_or_else(|e| panic!("write {path} = {value} in {ns2}: {e}"));
     });
+}
+
+/// `ip netns exec NS ARGS...`: whether it succeeded, and what it printed (stdout, then stderr).
+pub fn run(ns: &str, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new("ip").args(["netns", "exec", ns]).args(args).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+/// `ip -d link show dev DEV` in `ns`, or `None` when there is no such link.
+pub fn link(ns: &str, dev: &str) -> Option<String> {
+    let (ok, text) = run(ns, &["ip", "-d", "link", "show", "dev", dev]);
+    ok.then_some(text)
+}
+
+/// True when `ns` holds `addr` on `dev`.
+pub fn holds(ns: &str, dev: &str, addr: &str) -> bool {
+    run(ns, &["ip", "-br", "addr", "show", "dev", dev]).1.contains(&format!("{addr}/"))
 }
